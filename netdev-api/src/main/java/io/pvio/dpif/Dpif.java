@@ -1,0 +1,78 @@
+package io.pvio.dpif;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The userspace datapath as the control plane drives it: what {@code ovs-vswitchd}'s bridge layer asks of
+ * dpif-netdev, for the rows of the {@code Open_vSwitch}, {@code Bridge}, {@code Port}/{@code Interface}
+ * tables and for OpenFlow flows. Registered as an OSGi service by the datapath bundle.
+ *
+ * <p>Control path only; thread-safe. Every mutating call is all-or-nothing: when it throws, the datapath
+ * and every port in it are exactly as before, and the message says what was wrong in the user's terms.
+ * The datapath keeps no configuration across its own restart: the control plane owns the database and
+ * replays it into a freshly bound Dpif.
+ */
+public interface Dpif {
+
+    /** The {@code Open_vSwitch} table's {@code other_config} in force. */
+    Map<String, String> otherConfig();
+
+    /**
+     * Replaces {@code other_config} (e.g. {@code pmd-cpu-mask=0x3}, {@code vhost-async-copy-support=true}):
+     * validated, then applied live (PMD threads are added or removed, netdev classes are told).
+     */
+    void setOtherConfig(Map<String, String> otherConfig) throws DpifException;
+
+    /** Names of the bridges. */
+    Set<String> bridges();
+
+    /** add-br: a new bridge with no port and a single NORMAL flow (a MAC-learning switch). */
+    void addBridge(String name) throws DpifException;
+
+    /** del-br: closes the bridge's ports and deletes it. */
+    void delBridge(String name) throws DpifException;
+
+    /**
+     * add-port with its Interface: opens port {@code port} of netdev class {@code type} with {@code options}.
+     * When no class of that type is present, the port is added and waits for one (its state says so).
+     *
+     * @param ofport the requested OpenFlow port number, or -1 to let the bridge choose the lowest free one
+     */
+    void addPort(String bridge, String port, String type, Map<String, String> options, int ofport)
+            throws DpifException;
+
+    /** del-port: closes the port (draining its in-flight packets) and removes it. */
+    void delPort(String port) throws DpifException;
+
+    /**
+     * Sets an Interface's type and options. A changed type reopens the port with the new class; changed
+     * options go to the open port's {@code setConfig}, which may refuse them (then nothing changes).
+     */
+    void setInterface(String port, String type, Map<String, String> options) throws DpifException;
+
+    /** The ports of {@code bridge} (every bridge when null), by ofport. */
+    List<PortInfo> ports(String bridge);
+
+    /** One port, or null. */
+    PortInfo port(String name);
+
+    /**
+     * ovs-ofctl add-flow: {@code flow} is in ovs-ofctl's syntax, e.g.
+     * {@code priority=10,in_port=1,dl_dst=52:54:00:00:00:01,actions=output:2}. Matches: in_port, dl_src,
+     * dl_dst, dl_type; actions: output:N (or a bare N), drop, normal (also the empty action list = drop).
+     * A flow with the same match and priority replaces the old one.
+     */
+    void addFlow(String bridge, String flow) throws DpifException;
+
+    /**
+     * ovs-ofctl del-flows: deletes the flows whose match contains {@code match} (all when null or empty).
+     *
+     * @return the number deleted
+     */
+    int delFlows(String bridge, String match) throws DpifException;
+
+    /** ovs-ofctl dump-flows: one line per flow with its counters, highest priority first. */
+    List<String> dumpFlows(String bridge) throws DpifException;
+}

@@ -1,0 +1,96 @@
+package io.pvio.netdev;
+
+import io.pvio.packet.PacketBatch;
+import java.util.Map;
+
+/**
+ * An open port of a {@link NetdevClass}: OVS's {@code struct netdev} with its class's callbacks.
+ *
+ * <h2>Threads</h2>
+ * <ul>
+ * <li>Each rx queue is polled by one PMD thread at a time: {@link #rxqRecv} needs no lock.</li>
+ * <li>A tx queue is used by one thread at a time when {@code concurrentTxq} is false. When it is true,
+ *     several PMD threads share the queue and the port serialises {@link #send} and {@link #freePkts}
+ *     on it itself.</li>
+ * <li>Control callbacks ({@link #setConfig}, stats, status) run on control threads, concurrently with
+ *     the data path. {@link #close} runs after the datapath has stopped calling the port.</li>
+ * </ul>
+ *
+ * <h2>Packet ownership</h2>
+ * {@link #rxqRecv} hands packets to the caller. {@link #send} takes every packet of the batch, whether it
+ * transmits, queues or drops it. A port that transmits asynchronously (copies still running on a DMA
+ * engine when {@code send} returns) keeps the packets until {@link #freePkts} finds them complete.
+ */
+public interface Netdev extends AutoCloseable {
+
+    /** Port name, unique in the switch. */
+    String name();
+
+    /** The class's type name. */
+    String type();
+
+    /**
+     * set_config: applies new {@code options} to the running port. Validates them all first: when an option
+     * is unknown or malformed, throws with a message for the user and the port runs on exactly as before.
+     * The change must not lose a packet that was already accepted.
+     */
+    void setConfig(Map<String, String> options) throws NetdevException;
+
+    /** get_config: the options in force, as the user would write them. */
+    Map<String, String> getConfig();
+
+    /** Number of rx queues the datapath must poll (may change; see {@link NetdevContext#changed()}). */
+    int nRxq();
+
+    /** Number of tx queues (may change; see {@link NetdevContext#changed()}). */
+    int nTxq();
+
+    /**
+     * rxq_recv: moves up to {@code batch.room()} received packets of queue {@code qid} into {@code batch}.
+     * Returns the number added (0 when there is nothing, or the queue is not ready). Never blocks.
+     */
+    int rxqRecv(int qid, PacketBatch batch);
+
+    /**
+     * send: transmits every packet of {@code batch} on tx queue {@code qid} (0 &le; qid &lt; {@link #nTxq()}).
+     * The port owns the packets from the call on and the batch is empty when it returns. Packets that cannot
+     * be sent (no carrier, ring full) are freed and counted as {@code tx_dropped}; send never blocks.
+     *
+     * @return packets of queue {@code qid} still in flight on an asynchronous engine after this call; when
+     *         positive, the caller must call {@link #freePkts} for this queue (on later iterations) until it
+     *         returns 0. Synchronous ports return 0.
+     */
+    int send(int qid, PacketBatch batch, boolean concurrentTxq);
+
+    /**
+     * free_pkts: completes the asynchronous transmissions of queue {@code qid} that have finished (makes
+     * them visible to the receiver, in order) and returns their packets to their pools. Cheap when nothing
+     * is pending; call it only for queues whose last send/freePkts returned a positive count.
+     *
+     * @return packets of queue {@code qid} still in flight
+     */
+    int freePkts(int qid, boolean concurrentTxq);
+
+    /** get_stats: fills {@code stats} (cleared by the caller) with the port's counters. */
+    void getStats(NetdevStats stats);
+
+    /** get_custom_stats: the port's own counters, e.g. per queue. */
+    default void getCustomStats(CustomStats sink) {
+    }
+
+    /** get_status: the Interface table's {@code status} column. */
+    default Map<String, String> status() {
+        return Map.of();
+    }
+
+    /** get_carrier: true when the link is up (for vhost-user: a front end is connected and ready). */
+    boolean carrier();
+
+    /**
+     * destruct: releases everything the port holds. In-flight asynchronous transmissions are completed or
+     * drained first and every packet the port still owns is freed: after close, none of its packets is in
+     * use.
+     */
+    @Override
+    void close();
+}
