@@ -1,5 +1,6 @@
 package io.pvio.dpif;
 
+import io.pvio.packet.PacketPool;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,6 +16,12 @@ import java.util.Set;
  * replays it into a freshly bound Dpif.
  */
 public interface Dpif {
+
+    /**
+     * The pool that ports receive into, for its counters ({@link PacketPool#inUse()} proves that nothing
+     * leaked). Do not allocate from it.
+     */
+    PacketPool pool();
 
     /** The {@code Open_vSwitch} table's {@code other_config} in force. */
     Map<String, String> otherConfig();
