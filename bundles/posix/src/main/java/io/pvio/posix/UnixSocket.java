@@ -1,0 +1,260 @@
+package io.pvio.posix;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * A Unix stream socket that can pass file descriptors (SCM_RIGHTS), as vhost-user needs. Blocking I/O;
+ * {@link #awaitReadable} bounds every wait so that callers can stop. Control path: may allocate.
+ *
+ * <p>Descriptors received are owned by the caller. Descriptors sent stay owned by the caller (the kernel
+ * duplicates them into the peer).
+ */
+public final class UnixSocket implements AutoCloseable {
+    /** At most this many descriptors are accepted in one message; more is an error (MSG_CTRUNC). */
+    public static final int MAX_FDS = 32;
+    private static final int SUN_PATH_MAX = 108;
+    private static final int CMSG_HDR = 16;
+
+    private final int fd;
+    private final String path;
+    private volatile boolean closed;
+    private final Memory msg = new Memory(56);
+    private final Memory iov = new Memory(16);
+    private final Memory control = new Memory(CMSG_HDR + 4L * MAX_FDS);
+
+    private UnixSocket(int fd, String path) {
+        this.fd = fd;
+        this.path = path;
+    }
+
+    /** Binds and listens on {@code path} (which must not exist). */
+    public static UnixSocket listen(Path path, int backlog) throws PosixException {
+        int fd = newSocket();
+        try {
+            Memory addr = sockaddr(path);
+            LibC.bind(fd, addr, (int) addr.size());
+            LibC.listen(fd, backlog);
+            return new UnixSocket(fd, path.toString());
+        } catch (LastErrorException e) {
+            Fd.closeQuietly(fd);
+            throw PosixException.of("bind/listen on " + path, e);
+        }
+    }
+
+    /** Connects to the listening socket at {@code path}. */
+    public static UnixSocket connect(Path path) throws PosixException {
+        int fd = newSocket();
+        try {
+            Memory addr = sockaddr(path);
+            LibC.connect(fd, addr, (int) addr.size());
+            return new UnixSocket(fd, path.toString());
+        } catch (LastErrorException e) {
+            Fd.closeQuietly(fd);
+            throw PosixException.of("connect to " + path, e);
+        }
+    }
+
+    private static int newSocket() throws PosixException {
+        try {
+            return LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
+        } catch (LastErrorException e) {
+            throw PosixException.of("socket(AF_UNIX)", e);
+        }
+    }
+
+    private static Memory sockaddr(Path path) throws PosixException {
+        byte[] p = path.toString().getBytes(StandardCharsets.UTF_8);
+        if (p.length >= SUN_PATH_MAX) {
+            throw new PosixException("socket path too long (" + p.length + " bytes, at most "
+                    + (SUN_PATH_MAX - 1) + "): " + path);
+        }
+        Memory addr = new Memory(2 + SUN_PATH_MAX);
+        addr.clear();
+        addr.setShort(0, (short) LibC.AF_UNIX);
+        addr.write(2, p, 0, p.length);
+        return addr;
+    }
+
+    /** Accepts one connection (blocks; use {@link #awaitReadable} first to bound the wait). */
+    public UnixSocket accept() throws PosixException {
+        try {
+            int c = LibC.accept4(fd, null, null, LibC.SOCK_CLOEXEC);
+            return new UnixSocket(c, path);
+        } catch (LastErrorException e) {
+            throw PosixException.of("accept on " + path, e);
+        }
+    }
+
+    /** Waits up to {@code timeoutMs} for input (or a connection, or hang-up). */
+    public boolean awaitReadable(int timeoutMs) throws PosixException {
+        return Poll.readable(fd, timeoutMs);
+    }
+
+    /**
+     * Sends {@code len} bytes of {@code data} from {@code off}, with {@code nfds} descriptors of {@code fds}
+     * attached to the first byte. Loops until everything is written.
+     */
+    public synchronized void send(byte[] data, int off, int len, int[] fds, int nfds) throws PosixException {
+        if (nfds > MAX_FDS) {
+            throw new PosixException("too many descriptors to send: " + nfds);
+        }
+        Memory buf = new Memory(Math.max(1, len));
+        buf.write(0, data, off, len);
+        int sent = 0;
+        boolean withFds = nfds > 0;
+        while (sent < len || (len == 0 && withFds)) {
+            iov.setPointer(0, buf.share(sent));
+            iov.setLong(8, len - sent);
+            msg.clear();
+            msg.setPointer(16, iov);
+            msg.setLong(24, 1);
+            if (withFds) {
+                control.clear();
+                control.setLong(0, CMSG_HDR + 4L * nfds);
+                control.setInt(8, LibC.SOL_SOCKET);
+                control.setInt(12, LibC.SCM_RIGHTS);
+                for (int i = 0; i < nfds; i++) {
+                    control.setInt(CMSG_HDR + 4L * i, fds[i]);
+                }
+                msg.setPointer(32, control);
+                msg.setLong(40, CMSG_HDR + ((4L * nfds + 7) & ~7L));
+            }
+            long n;
+            try {
+                n = LibC.sendmsg(fd, msg, LibC.MSG_NOSIGNAL);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == LibC.EINTR) {
+                    continue;
+                }
+                throw PosixException.of("sendmsg on " + path, e);
+            }
+            withFds = false;
+            sent += (int) n;
+            if (len == 0) {
+                break;
+            }
+        }
+    }
+
+    /**
+     * Receives up to {@code len} bytes into {@code data} at {@code off}; descriptors that came with them are
+     * stored into {@code fdsOut} (whose length bounds how many are accepted) and their count into
+     * {@code nfdsOut[0]}.
+     *
+     * @return bytes received; 0 means the peer closed the connection
+     * @throws PosixException also when the peer sent more descriptors than {@code fdsOut} holds (all of them
+     *                        are closed then)
+     */
+    public int receive(byte[] data, int off, int len, int[] fdsOut, int[] nfdsOut) throws PosixException {
+        Memory buf = new Memory(Math.max(1, len));
+        iov.setPointer(0, buf);
+        iov.setLong(8, len);
+        msg.clear();
+        msg.setPointer(16, iov);
+        msg.setLong(24, 1);
+        control.clear();
+        msg.setPointer(32, control);
+        msg.setLong(40, control.size());
+        long n;
+        for (;;) {
+            try {
+                n = LibC.recvmsg(fd, msg, LibC.MSG_CMSG_CLOEXEC);
+                break;
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != LibC.EINTR) {
+                    throw PosixException.of("recvmsg on " + path, e);
+                }
+            }
+        }
+        int nfds = 0;
+        int[] got = new int[MAX_FDS];
+        long controlLen = msg.getLong(40);
+        long at = 0;
+        while (at + CMSG_HDR <= controlLen) {
+            long cmsgLen = control.getLong(at);
+            int level = control.getInt(at + 8);
+            int type = control.getInt(at + 12);
+            if (cmsgLen < CMSG_HDR || at + cmsgLen > controlLen) {
+                break;
+            }
+            if (level == LibC.SOL_SOCKET && type == LibC.SCM_RIGHTS) {
+                int count = (int) ((cmsgLen - CMSG_HDR) / 4);
+                for (int i = 0; i < count && nfds < MAX_FDS; i++) {
+                    got[nfds++] = control.getInt(at + CMSG_HDR + 4L * i);
+                }
+            }
+            at += (cmsgLen + 7) & ~7L;
+        }
+        int flags = msg.getInt(48);
+        if ((flags & LibC.MSG_CTRUNC) != 0 || nfds > fdsOut.length) {
+            Fd.closeAll(got, nfds);
+            throw new PosixException("message on " + path + " carried more than "
+                    + Math.min(fdsOut.length, MAX_FDS) + " file descriptors");
+        }
+        System.arraycopy(got, 0, fdsOut, 0, nfds);
+        nfdsOut[0] = nfds;
+        if (n > 0) {
+            buf.read(0, data, off, (int) n);
+        }
+        return (int) n;
+    }
+
+    /**
+     * Receives exactly {@code len} bytes (descriptors, if any, are taken from the first read only).
+     *
+     * @return false when the peer closed the connection before the first byte
+     * @throws PosixException when it closed in the middle
+     */
+    public boolean receiveFully(byte[] data, int off, int len, int[] fdsOut, int[] nfdsOut) throws PosixException {
+        int got = receive(data, off, len, fdsOut, nfdsOut);
+        if (got == 0 && len > 0) {
+            return false;
+        }
+        int[] none = new int[0];
+        int[] n = new int[1];
+        while (got < len) {
+            int r = receive(data, off + got, len - got, none, n);
+            if (r == 0) {
+                throw new PosixException("connection " + path + " closed in the middle of a message ("
+                        + got + " of " + len + " bytes)");
+            }
+            got += r;
+        }
+        return true;
+    }
+
+    /** The socket's descriptor. */
+    public int fd() {
+        return fd;
+    }
+
+    public String path() {
+        return path;
+    }
+
+    /** Wakes up a thread blocked in accept/recv on this socket and makes it fail. */
+    public void shutdown() {
+        try {
+            LibC.shutdown(fd, LibC.SHUT_RDWR);
+        } catch (LastErrorException ignored) {
+            // not connected: nothing to wake
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            shutdown();
+            Fd.closeQuietly(fd);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "UnixSocket[" + path + " fd=" + fd + "]";
+    }
+}

@@ -1,0 +1,136 @@
+package io.pvio.posix;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+public class UnixSocketTest {
+    private Path dir;
+    private UnixSocket server;
+    private UnixSocket client;
+    private UnixSocket accepted;
+
+    @Before
+    public void setUp() throws Exception {
+        dir = Files.createTempDirectory("pvio-posix");
+        server = UnixSocket.listen(dir.resolve("s.sock"), 1);
+        client = UnixSocket.connect(dir.resolve("s.sock"));
+        assertTrue(server.awaitReadable(2000));
+        accepted = server.accept();
+    }
+
+    @After
+    public void tearDown() throws Exception {
+        client.close();
+        accepted.close();
+        server.close();
+        Files.deleteIfExists(dir.resolve("s.sock"));
+        Files.deleteIfExists(dir);
+    }
+
+    @Test
+    public void passesAMemfdThatBothSidesSee() throws Exception {
+        try (SharedMemory mine = SharedMemory.createMemfd("t", 1 << 16)) {
+            mine.buffer().putLong(4096, 0x1122334455667788L);
+            byte[] hdr = {1, 2, 3, 4};
+            client.send(hdr, 0, 4, new int[] {mine.fd()}, 1);
+
+            byte[] in = new byte[4];
+            int[] fds = new int[8];
+            int[] n = new int[1];
+            assertTrue(accepted.receiveFully(in, 0, 4, fds, n));
+            assertArrayEquals(hdr, in);
+            assertEquals(1, n[0]);
+            try (SharedMemory theirs = SharedMemory.map(fds[0], 1 << 16, 0)) {
+                assertEquals(0x1122334455667788L, theirs.buffer().getLong(4096));
+                theirs.buffer().putInt(8, 42);
+                assertEquals(42, mine.buffer().getInt(8));
+            } finally {
+                Fd.closeQuietly(fds[0]);
+            }
+        }
+    }
+
+    @Test
+    public void refusesMoreDescriptorsThanAsked() throws Exception {
+        EventFd[] efds = new EventFd[4];
+        int[] raw = new int[4];
+        for (int i = 0; i < 4; i++) {
+            efds[i] = EventFd.create();
+            raw[i] = efds[i].fd();
+        }
+        client.send(new byte[] {9}, 0, 1, raw, 4);
+        int[] n = new int[1];
+        try {
+            accepted.receive(new byte[1], 0, 1, new int[2], n);
+            fail("four descriptors accepted into room for two");
+        } catch (PosixException expected) {
+            assertTrue(expected.getMessage(), expected.getMessage().contains("more than 2"));
+        }
+        for (EventFd e : efds) {
+            e.close();
+        }
+    }
+
+    @Test
+    public void peerCloseReadsAsEndOfStream() throws Exception {
+        client.close();
+        int[] n = new int[1];
+        assertFalse(accepted.receiveFully(new byte[12], 0, 12, new int[1], n));
+    }
+
+    @Test
+    public void connectToMissingSocketFailsWithErrno() {
+        try {
+            UnixSocket.connect(dir.resolve("nobody"));
+            fail();
+        } catch (PosixException e) {
+            assertEquals(2, e.errno()); // ENOENT
+        }
+    }
+
+    @Test
+    public void tooLongPathIsRefusedBeforeTheSyscall() {
+        try {
+            UnixSocket.listen(dir.resolve("x".repeat(120)), 1);
+            fail();
+        } catch (PosixException e) {
+            assertTrue(e.getMessage().contains("too long"));
+        }
+    }
+
+    @Test
+    public void eventFdSignalsAcrossAPoll() throws Exception {
+        try (EventFd e = EventFd.create()) {
+            assertFalse(e.await(0));
+            assertTrue(e.signal());
+            assertTrue(e.signal());
+            assertTrue(e.await(1000));
+            assertEquals(2, e.drain());
+            assertEquals(0, e.drain());
+        }
+    }
+
+    @Test
+    public void mappingIsBoundsChecked() throws Exception {
+        try (SharedMemory m = SharedMemory.createMemfd("b", 8192)) {
+            ByteBuffer b = m.buffer();
+            b.put(8191, (byte) 1);
+            try {
+                b.get(8192);
+                fail("read past the mapping");
+            } catch (IndexOutOfBoundsException expected) {
+                // the view refuses instead of touching memory beyond the region
+            }
+        }
+    }
+}
