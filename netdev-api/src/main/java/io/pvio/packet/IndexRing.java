@@ -5,7 +5,12 @@ import java.lang.invoke.VarHandle;
 
 /**
  * A bounded multi-producer multi-consumer queue of ints (D. Vyukov's sequence-numbered ring):
- * lock-free, allocation-free, used as the free list of a {@link PacketPool}.
+ * allocation-free, used as the free list of a {@link PacketPool}.
+ *
+ * <p>A slot is reusable only once the consumer that took it has released it, so {@link #offer} can find the
+ * ring "full" while a consumer is preempted between taking a value and releasing its slot, even though
+ * fewer values than slots are queued. Owners that know the ring cannot really be full (a pool never holds
+ * more buffers than it has) size it with slack and retry.
  */
 final class IndexRing {
     private static final VarHandle SEQ = MethodHandles.arrayElementVarHandle(long[].class);

@@ -46,7 +46,7 @@ public final class PacketPool {
         this.slab = NativeMemory.allocateAligned((int) total, 4096);
         long base = NativeMemory.address(slab);
         this.packets = new Packet[count];
-        this.free = new IndexRing(count);
+        this.free = new IndexRing(2 * count);
         for (int i = 0; i < count; i++) {
             ByteBuffer view = slab.slice(i * bufSize, bufSize);
             packets[i] = new Packet(this, i, view, base + (long) i * bufSize);
@@ -128,8 +128,10 @@ public final class PacketPool {
     }
 
     void release(Packet p) {
-        if (!free.offer(p.index())) {
-            throw new IllegalStateException("pool " + name + " overflow: packet " + p.index() + " freed twice");
+        // The ring has twice as many slots as buffers: it is never full, only briefly blocked by a
+        // consumer preempted inside poll (see IndexRing). Double frees are caught by the refcount.
+        while (!free.offer(p.index())) {
+            Thread.onSpinWait();
         }
     }
 

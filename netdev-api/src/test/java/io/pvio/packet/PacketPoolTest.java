@@ -1,0 +1,191 @@
+package io.pvio.packet;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.Test;
+
+public class PacketPoolTest {
+
+    @Test
+    public void accountsEveryBufferExactly() {
+        PacketPool pool = new PacketPool("t", 8);
+        assertEquals(0, pool.inUse());
+        Packet a = pool.alloc();
+        Packet b = pool.alloc();
+        assertEquals(2, pool.inUse());
+        a.free();
+        assertEquals(1, pool.inUse());
+        b.free();
+        assertEquals(0, pool.inUse());
+        assertEquals(8, pool.available());
+    }
+
+    @Test
+    public void emptyPoolReturnsNullAndCountsTheFailure() {
+        PacketPool pool = new PacketPool("t", 2);
+        assertNotNull(pool.alloc());
+        assertNotNull(pool.alloc());
+        assertNull(pool.alloc());
+        assertEquals(1, pool.allocFailures());
+    }
+
+    @Test
+    public void bulkAllocationIsAllOrNothing() {
+        PacketPool pool = new PacketPool("t", 4);
+        Packet[] out = new Packet[8];
+        assertFalse(pool.allocBulk(out, 0, 5));
+        assertEquals(0, pool.inUse());
+        assertTrue(pool.allocBulk(out, 2, 4));
+        assertEquals(4, pool.inUse());
+        for (int i = 2; i < 6; i++) {
+            out[i].free();
+        }
+        assertEquals(0, pool.inUse());
+    }
+
+    @Test
+    public void doubleFreeIsRefused() {
+        PacketPool pool = new PacketPool("t", 2);
+        Packet p = pool.alloc();
+        p.free();
+        try {
+            p.free();
+            fail("double free accepted");
+        } catch (IllegalStateException expected) {
+            assertEquals(0, pool.inUse());
+        }
+    }
+
+    @Test
+    public void referencesKeepTheBufferUntilTheLastFree() {
+        PacketPool pool = new PacketPool("t", 2);
+        Packet p = pool.alloc();
+        p.retain();
+        p.free();
+        assertEquals(1, pool.inUse());
+        p.free();
+        assertEquals(0, pool.inUse());
+    }
+
+    @Test
+    public void chainedSegmentsCarryTheWholePacketAndFreeTogether() {
+        PacketPool pool = new PacketPool("t", 4, 256, 64);
+        Packet head = pool.alloc();
+        int at = head.append(100);
+        for (int i = 0; i < 100; i++) {
+            head.buffer().put(at + i, (byte) i);
+        }
+        Packet seg = pool.alloc();
+        seg.setSegmentData(0, 150);
+        for (int i = 0; i < 150; i++) {
+            seg.buffer().put(i, (byte) (100 + i));
+        }
+        head.chain(seg);
+        assertEquals(250, head.length());
+        assertEquals(2, head.segments());
+        byte[] all = head.toByteArray();
+        for (int i = 0; i < 250; i++) {
+            assertEquals((byte) i, all[i]);
+        }
+        assertEquals(2, pool.inUse());
+        head.free();
+        assertEquals(0, pool.inUse());
+    }
+
+    @Test
+    public void freshBufferHasHeadroomAndNoData() {
+        PacketPool pool = new PacketPool("t", 1);
+        Packet p = pool.alloc();
+        p.append(60);
+        p.setPort(3);
+        p.free();
+        Packet q = pool.alloc();
+        assertEquals(PacketPool.DEFAULT_HEADROOM, q.headroom());
+        assertEquals(0, q.length());
+        assertEquals(-1, q.port());
+        assertEquals(q.address() + q.dataOffset(), q.dataAddress());
+    }
+
+    @Test
+    public void appendBeyondTheDataRoomIsRefused() {
+        PacketPool pool = new PacketPool("t", 1, 256, 64);
+        Packet p = pool.alloc();
+        try {
+            p.append(193);
+            fail();
+        } catch (IndexOutOfBoundsException expected) {
+            assertEquals(0, p.length());
+        }
+    }
+
+    @Test
+    public void concurrentAllocAndFreeLoseNothing() throws Exception {
+        PacketPool pool = new PacketPool("t", 64);
+        int threads = 4;
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicReference<Throwable> err = new AtomicReference<>();
+        Thread[] ts = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            ts[t] = new Thread(() -> {
+                try {
+                    go.await();
+                    Packet[] mine = new Packet[8];
+                    for (int round = 0; round < 20000; round++) {
+                        int n = 0;
+                        for (; n < mine.length; n++) {
+                            mine[n] = pool.alloc();
+                            if (mine[n] == null) {
+                                break;
+                            }
+                            mine[n].setMeta(Thread.currentThread().getId());
+                        }
+                        for (int i = 0; i < n; i++) {
+                            if (mine[i].meta() != Thread.currentThread().getId()) {
+                                throw new AssertionError("buffer handed to two threads");
+                            }
+                            mine[i].free();
+                        }
+                    }
+                } catch (Throwable e) {
+                    err.set(e);
+                }
+            });
+            ts[t].start();
+        }
+        go.countDown();
+        for (Thread t : ts) {
+            t.join();
+        }
+        if (err.get() != null) {
+            throw new AssertionError(err.get());
+        }
+        assertEquals(0, pool.inUse());
+    }
+
+    @Test
+    public void batchFreesWhatItHolds() {
+        PacketPool pool = new PacketPool("t", 40);
+        PacketBatch b = new PacketBatch();
+        while (!b.isFull()) {
+            b.add(pool.alloc());
+        }
+        assertEquals(PacketBatch.MAX, pool.inUse());
+        try {
+            b.add(pool.alloc());
+            fail();
+        } catch (IllegalStateException expected) {
+            // the packet allocated for the call is ours to free
+        }
+        assertEquals(PacketBatch.MAX + 1, pool.inUse());
+        b.freeAll();
+        assertEquals(1, pool.inUse());
+        assertTrue(b.isEmpty());
+    }
+}
