@@ -1,0 +1,78 @@
+package io.pvio.dma.ioat.component;
+
+import io.pvio.dma.DmaDevice;
+import io.pvio.dma.PciAddress;
+import io.pvio.unixctl.UnixctlCommand;
+import io.pvio.unixctl.UnixctlException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+
+/**
+ * {@code appctl dma/show [ADDRESS]}: one line per DMA channel service (any driver) with its counters.
+ * The busy column is the fraction of time the engine thread spent copying since the channel started.
+ */
+@Component(property = {UnixctlCommand.COMMAND_PROPERTY + "=dma/show", UnixctlCommand.USAGE_PROPERTY + "=[ADDRESS]"})
+public final class DmaShowCommand implements UnixctlCommand {
+    private final List<Channel> channels = new CopyOnWriteArrayList<>();
+
+    private record Channel(DmaDevice device, String address, String driver) {
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addChannel(DmaDevice device, Map<String, Object> props) {
+        channels.add(new Channel(device, String.valueOf(props.get(DmaDevice.ADDRESS_PROPERTY)),
+                String.valueOf(props.get(DmaDevice.DRIVER_PROPERTY))));
+    }
+
+    void removeChannel(DmaDevice device) {
+        channels.removeIf(c -> c.device() == device);
+    }
+
+    @Override
+    public String run(List<String> args) throws UnixctlException {
+        if (args.size() > 1) {
+            throw new UnixctlException("usage: dma/show [ADDRESS]");
+        }
+        String only = null;
+        if (args.size() == 1) {
+            try {
+                only = PciAddress.normalize(args.get(0));
+            } catch (IllegalArgumentException e) {
+                throw new UnixctlException(e.getMessage());
+            }
+        }
+        List<Channel> shown = new ArrayList<>();
+        for (Channel c : channels) {
+            if (only == null || only.equals(c.address())) {
+                shown.add(c);
+            }
+        }
+        if (shown.isEmpty()) {
+            throw new UnixctlException(only == null ? "no DMA channel" : "no DMA channel " + only);
+        }
+        shown.sort(Comparator.comparing(Channel::address).thenComparing(Channel::driver));
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format("%-13s %-6s %5s %-5s %9s %12s %12s %9s %9s %6s%n", "ADDRESS", "DRIVER", "RING",
+                "STATE", "IN_FLIGHT", "SUBMITTED", "COMPLETED", "FAILED", "RING_FULL", "BUSY"));
+        for (Channel c : shown) {
+            Map<String, Long> s = new HashMap<>();
+            c.device().stats(s::put);
+            String state = !c.device().isStarted() ? "down" : s.getOrDefault("stalled", 0L) != 0 ? "stall" : "up";
+            Long ppm = s.get("engine_busy_ppm");
+            sb.append(String.format("%-13s %-6s %5d %-5s %9d %12d %12d %9d %9d %6s%n", c.address(), c.driver(),
+                    c.device().info().ringSize(), state, s.getOrDefault("in_flight", 0L),
+                    s.getOrDefault("submitted", 0L), s.getOrDefault("completed", 0L), s.getOrDefault("failed", 0L),
+                    s.getOrDefault("ring_full", 0L),
+                    ppm == null ? "-" : String.format("%.1f%%", ppm / 10_000.0)));
+        }
+        return sb.toString();
+    }
+}
