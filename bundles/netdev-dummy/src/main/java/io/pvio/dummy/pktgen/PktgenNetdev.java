@@ -1,0 +1,545 @@
+package io.pvio.dummy.pktgen;
+
+import static io.pvio.dummy.pktgen.Frame.MAGIC;
+import static io.pvio.dummy.pktgen.Frame.MAGIC_OFF;
+import static io.pvio.dummy.pktgen.Frame.PATTERN;
+import static io.pvio.dummy.pktgen.Frame.PATTERN_BUF;
+import static io.pvio.dummy.pktgen.Frame.PATTERN_OFF;
+import static io.pvio.dummy.pktgen.Frame.SEQ_OFF;
+import static io.pvio.dummy.pktgen.Frame.SRC_ID_OFF;
+
+import io.pvio.dummy.DummyPorts;
+import io.pvio.dummy.PktgenPort;
+import io.pvio.dummy.netdev.Options;
+import io.pvio.netdev.CustomStats;
+import io.pvio.netdev.Netdev;
+import io.pvio.netdev.NetdevContext;
+import io.pvio.netdev.NetdevException;
+import io.pvio.netdev.NetdevStats;
+import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
+import io.pvio.packet.PacketPool;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.logging.Logger;
+
+/**
+ * A {@code pktgen} port.
+ *
+ * <p>Generator (rx side): each rx queue is a source with its own sequence, starting at 0; {@code count}
+ * and {@code rate} bound the port's total across its queues (claimed with a CAS, so several PMDs may poll
+ * different queues). Generation allocates nothing but pool buffers.
+ *
+ * <p>Sink (tx side): validates and frees every packet it is sent (see {@link PktgenPort}); synchronous,
+ * {@code send} returns 0. Validation state is shared by all tx queues and guarded by one lock per send.
+ */
+public final class PktgenNetdev implements Netdev, PktgenPort {
+    private static final Logger LOG = Logger.getLogger("netdev_dummy");
+    static final int MAX_QUEUES = 16;
+    static final int MAX_SOURCES = 256;
+    private static final Set<String> KNOWN = Set.of("size", "rate", "count", "flows", "src_mac", "dst_mac", "n_rxq");
+    private static final VarHandle GENERATED;
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+
+    static {
+        try {
+            GENERATED = MethodHandles.lookup().findVarHandle(PktgenNetdev.class, "generated", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Immutable generator configuration, replaced as a whole by setConfig. */
+    private static final class Config {
+        final int size;
+        final long rate;
+        final long count;
+        final int flows;
+        final long srcMac;
+        final long dstMac;
+        final int nRxq;
+        final byte[] template;
+        final int srcLow16;
+        final double perNs;
+        final long rateStart;
+        final long rateBase;
+
+        Config(int size, long rate, long count, int flows, long srcMac, long dstMac, int nRxq, int srcIp,
+                long rateBase) {
+            this.size = size;
+            this.rate = rate;
+            this.count = count;
+            this.flows = flows;
+            this.srcMac = srcMac;
+            this.dstMac = dstMac;
+            this.nRxq = nRxq;
+            this.template = Frame.template(dstMac, srcMac, size, srcIp, 0x0a000002);
+            this.srcLow16 = (int) (srcMac & 0xffff);
+            this.perNs = rate / 1e9;
+            this.rateStart = System.nanoTime();
+            this.rateBase = rateBase;
+        }
+
+        Map<String, String> options() {
+            Map<String, String> m = new LinkedHashMap<>();
+            m.put("size", Integer.toString(size));
+            m.put("rate", Long.toString(rate));
+            m.put("count", Long.toString(count));
+            m.put("flows", Integer.toString(flows));
+            m.put("src_mac", Options.formatMac(srcMac));
+            m.put("dst_mac", Options.formatMac(dstMac));
+            m.put("n_rxq", Integer.toString(nRxq));
+            return m;
+        }
+    }
+
+    private final String name;
+    private final NetdevContext context;
+    private final PacketPool pool;
+    private final int genId;
+    private volatile Config cfg;
+    private volatile boolean closed;
+    @SuppressWarnings("unused")
+    private volatile long generated; // via GENERATED
+    private final long[] seq = new long[MAX_QUEUES * 8]; // next sequence per rx queue, padded; written by its poller
+    private final Packet[][] segScratch = new Packet[MAX_QUEUES][];
+    private final long[] rxBytes = new long[MAX_QUEUES * 8];
+
+    // sink state, guarded by sinkLock
+    private final Object sinkLock = new Object();
+    private final long[] srcKey = new long[MAX_SOURCES];
+    private final long[] srcExpected = new long[MAX_SOURCES];
+    private final long[] srcWindow = new long[MAX_SOURCES];
+    private final long[] srcLast = new long[MAX_SOURCES];
+    private int nSources;
+    private long received;
+    private long receivedBytes;
+    private long rxValid;
+    private long rxOutOfOrder;
+    private long rxDuplicate;
+    private long rxLost;
+    private long rxCorrupt;
+    private long rxOther;
+
+    PktgenNetdev(String name, Map<String, String> options, NetdevContext context) throws NetdevException {
+        this.name = name;
+        this.context = context;
+        this.pool = context.pool();
+        this.genId = name.hashCode() & 0xffffff;
+        this.cfg = parse(options, 0);
+        int firstCap = pool.bufferSize() - pool.defaultHeadroom();
+        int maxSegs = 2 + Math.max(0, Frame.MAX_SIZE - firstCap) / pool.bufferSize();
+        for (int q = 0; q < MAX_QUEUES; q++) {
+            segScratch[q] = new Packet[maxSegs];
+        }
+        DummyPorts.register(name, this);
+        LOG.fine(() -> name + ": opened pktgen port " + cfg.options());
+    }
+
+    private Config parse(Map<String, String> o, long rateBase) throws NetdevException {
+        Options.onlyKnown(PktgenClass.TYPE, name, o, KNOWN);
+        int size = (int) Options.longOpt(name, o, "size", 64, Frame.MIN_SIZE, Frame.MAX_SIZE);
+        long rate = Options.longOpt(name, o, "rate", 0, 0, 1_000_000_000L);
+        long count = Options.longOpt(name, o, "count", 0, 0, Long.MAX_VALUE);
+        int flows = (int) Options.longOpt(name, o, "flows", 1, 1, 65536);
+        int h = name.hashCode();
+        long dfltSrc = 0x02L << 40 | (h & 0xffffffL) << 16;
+        long dfltDst = 0x06L << 40 | (h & 0xffffffL) << 16 | 1;
+        long src = Options.macOpt(name, o, "src_mac", dfltSrc);
+        long dst = Options.macOpt(name, o, "dst_mac", dfltDst);
+        if ((src >>> 40 & 1) != 0) {
+            throw new NetdevException(name + ": src_mac " + Options.formatMac(src) + " is a multicast address");
+        }
+        int nRxq = (int) Options.longOpt(name, o, "n_rxq", 1, 1, MAX_QUEUES);
+        return new Config(size, rate, count, flows, src, dst, nRxq, 0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String type() {
+        return PktgenClass.TYPE;
+    }
+
+    @Override
+    public void setConfig(Map<String, String> options) throws NetdevException {
+        Config old = cfg;
+        Config c = parse(options, (long) GENERATED.getVolatile(this));
+        cfg = c;
+        LOG.info(() -> name + ": pktgen configuration " + c.options());
+        if (c.nRxq != old.nRxq) {
+            context.changed();
+        }
+    }
+
+    @Override
+    public Map<String, String> getConfig() {
+        return cfg.options();
+    }
+
+    @Override
+    public int nRxq() {
+        return cfg.nRxq;
+    }
+
+    @Override
+    public int nTxq() {
+        return MAX_QUEUES;
+    }
+
+    // ---------------------------------------------------------------- generator
+
+    @Override
+    public int rxqRecv(int qid, PacketBatch batch) {
+        Config c = cfg;
+        if (closed || qid >= c.nRxq) {
+            return 0;
+        }
+        int want = batch.room();
+        if (want == 0) {
+            return 0;
+        }
+        int n = claim(c, want);
+        int made = 0;
+        while (made < n) {
+            Packet p = build(c, qid);
+            if (p == null) {
+                break;
+            }
+            batch.add(p);
+            made++;
+        }
+        if (made < n) {
+            GENERATED.getAndAdd(this, (long) (made - n)); // pool empty: give the claim back
+        }
+        if (made > 0) {
+            LONGS.setOpaque(rxBytes, qid * 8, (long) LONGS.getOpaque(rxBytes, qid * 8) + (long) made * c.size);
+        }
+        return made;
+    }
+
+    private int claim(Config c, int want) {
+        long now = c.rate > 0 ? System.nanoTime() : 0;
+        for (;;) {
+            long g = (long) GENERATED.getVolatile(this);
+            long lim = want;
+            if (c.count > 0) {
+                lim = Math.min(lim, c.count - g);
+            }
+            if (c.rate > 0) {
+                long allowed = c.rateBase + (long) ((now - c.rateStart) * c.perNs);
+                lim = Math.min(lim, allowed - g);
+            }
+            if (lim <= 0) {
+                return 0;
+            }
+            if (GENERATED.compareAndSet(this, g, g + lim)) {
+                return (int) lim;
+            }
+        }
+    }
+
+    private Packet build(Config c, int qid) {
+        int size = c.size;
+        Packet head;
+        int firstCap = pool.bufferSize() - pool.defaultHeadroom();
+        if (size <= firstCap) {
+            head = pool.alloc();
+            if (head == null) {
+                return null;
+            }
+            head.setData(head.headroom(), size);
+        } else {
+            Packet[] sc = segScratch[qid];
+            int rest = size - firstCap;
+            int nseg = 1 + (rest + pool.bufferSize() - 1) / pool.bufferSize();
+            if (!pool.allocBulk(sc, 0, nseg)) {
+                return null;
+            }
+            head = sc[0];
+            sc[0] = null;
+            head.setData(head.headroom(), firstCap);
+            for (int k = 1; k < nseg; k++) {
+                Packet seg = sc[k];
+                sc[k] = null;
+                int len = Math.min(seg.capacity(), rest);
+                seg.setSegmentData(0, len);
+                rest -= len;
+                head.chain(seg);
+            }
+        }
+        long s = seq[qid * 8];
+        ByteBuffer b = head.buffer();
+        int off = head.dataOffset();
+        b.put(off, c.template, 0, MAGIC_OFF);
+        int flow = c.flows == 1 ? 0 : (int) (s % c.flows);
+        b.putShort(off + 10, (short) (c.srcLow16 + flow));
+        b.putShort(off + Frame.UDP_OFF, (short) (Frame.UDP_SRC_BASE + flow));
+        b.putInt(off + MAGIC_OFF, MAGIC);
+        b.putInt(off + SRC_ID_OFF, genId << 8 | qid);
+        b.putLong(off + SEQ_OFF, s);
+        int o = 0;
+        for (Packet seg = head; seg != null; seg = seg.next()) {
+            int to = o + seg.dataLength();
+            int base = seg.dataOffset() - o;
+            ByteBuffer sb = seg.buffer();
+            for (int f = Math.max(o, PATTERN_OFF); f < to;) {
+                int chunk = Math.min(256, to - f);
+                sb.put(base + f, PATTERN, (int) ((f + s) & 255), chunk);
+                f += chunk;
+            }
+            o = to;
+        }
+        LONGS.setOpaque(seq, qid * 8, s + 1);
+        return head;
+    }
+
+    // ---------------------------------------------------------------- sink
+
+    @Override
+    public int send(int qid, PacketBatch batch, boolean concurrentTxq) {
+        int n = batch.size();
+        synchronized (sinkLock) {
+            for (int i = 0; i < n; i++) {
+                check(batch.get(i));
+            }
+        }
+        batch.freeAll();
+        return 0;
+    }
+
+    /** Validates one frame; caller holds sinkLock. */
+    private void check(Packet head) {
+        received++;
+        int len = head.length();
+        receivedBytes += len;
+        ByteBuffer b = head.buffer();
+        int off = head.dataOffset();
+        if (len < PATTERN_OFF || head.dataLength() < PATTERN_OFF
+                || b.getShort(off + Frame.ETH_TYPE_OFF) != 0x0800 || b.getInt(off + MAGIC_OFF) != MAGIC) {
+            rxOther++;
+            return;
+        }
+        int srcId = b.getInt(off + SRC_ID_OFF);
+        long s = b.getLong(off + SEQ_OFF);
+        if ((b.getShort(off + Frame.IP_OFF + 2) & 0xffff) != len - Frame.IP_OFF || !patternOk(head, s)) {
+            rxCorrupt++;
+            return;
+        }
+        int i = source(srcId);
+        if (i < 0) {
+            rxOther++;
+            return;
+        }
+        long e = srcExpected[i];
+        if (s >= e) {
+            long shift = s + 1 - e;
+            rxLost += s - e;
+            srcWindow[i] = (shift >= 64 ? 0 : srcWindow[i] << shift) | 1;
+            srcExpected[i] = s + 1;
+            rxValid++;
+        } else {
+            long d = e - 1 - s;
+            if (d < 64 && (srcWindow[i] & (1L << d)) != 0) {
+                rxDuplicate++;
+            } else {
+                if (d < 64) {
+                    srcWindow[i] |= 1L << d;
+                    rxLost--;
+                }
+                rxOutOfOrder++;
+            }
+        }
+        srcLast[i] = s;
+    }
+
+    private static boolean patternOk(Packet head, long s) {
+        int o = 0;
+        for (Packet seg = head; seg != null; seg = seg.next()) {
+            int to = o + seg.dataLength();
+            int base = seg.dataOffset() - o;
+            ByteBuffer sb = seg.buffer();
+            int f = Math.max(o, PATTERN_OFF);
+            for (; to - f >= 8; f += 8) {
+                if (sb.getLong(base + f) != PATTERN_BUF.getLong((int) ((f + s) & 255))) {
+                    return false;
+                }
+            }
+            for (; f < to; f++) {
+                if (sb.get(base + f) != PATTERN[(int) ((f + s) & 255)]) {
+                    return false;
+                }
+            }
+            o = to;
+        }
+        return true;
+    }
+
+    /** Slot of source {@code id} (open addressing, inserted on first sight), or -1 when the table is full. */
+    private int source(int id) {
+        long key = (id & 0xffffffffL) | 1L << 32;
+        int mask = MAX_SOURCES - 1;
+        int i = (id * 0x9E3779B9) >>> 24 & mask;
+        for (int probes = 0; probes < MAX_SOURCES; probes++, i = (i + 1) & mask) {
+            if (srcKey[i] == key) {
+                return i;
+            }
+            if (srcKey[i] == 0) {
+                if (nSources * 4 >= MAX_SOURCES * 3) {
+                    return -1;
+                }
+                srcKey[i] = key;
+                srcExpected[i] = 0;
+                srcWindow[i] = 0;
+                srcLast[i] = -1;
+                nSources++;
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public int freePkts(int qid, boolean concurrentTxq) {
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- control
+
+    @Override
+    public void getStats(NetdevStats stats) {
+        long rxb = 0;
+        for (int q = 0; q < MAX_QUEUES; q++) {
+            rxb += (long) LONGS.getOpaque(rxBytes, q * 8);
+        }
+        stats.rxPackets = generated();
+        stats.rxBytes = rxb;
+        synchronized (sinkLock) {
+            stats.txPackets = received;
+            stats.txBytes = receivedBytes;
+        }
+    }
+
+    @Override
+    public void getCustomStats(CustomStats sink) {
+        stats(sink);
+    }
+
+    @Override
+    public boolean carrier() {
+        return !closed;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        DummyPorts.unregister(name, this);
+        LOG.fine(() -> name + ": closed after generating " + generated() + " packets");
+    }
+
+    @Override
+    public long generated() {
+        return (long) GENERATED.getVolatile(this);
+    }
+
+    @Override
+    public boolean generationDone() {
+        Config c = cfg;
+        return c.count > 0 && generated() >= c.count;
+    }
+
+    @Override
+    public long received() {
+        synchronized (sinkLock) {
+            return received;
+        }
+    }
+
+    @Override
+    public long rxValid() {
+        synchronized (sinkLock) {
+            return rxValid;
+        }
+    }
+
+    @Override
+    public long rxOutOfOrder() {
+        synchronized (sinkLock) {
+            return rxOutOfOrder;
+        }
+    }
+
+    @Override
+    public long rxDuplicate() {
+        synchronized (sinkLock) {
+            return rxDuplicate;
+        }
+    }
+
+    @Override
+    public long rxLost() {
+        synchronized (sinkLock) {
+            return rxLost;
+        }
+    }
+
+    @Override
+    public long rxCorrupt() {
+        synchronized (sinkLock) {
+            return rxCorrupt;
+        }
+    }
+
+    @Override
+    public long rxOther() {
+        synchronized (sinkLock) {
+            return rxOther;
+        }
+    }
+
+    @Override
+    public void stats(CustomStats sink) {
+        sink.put("generated", generated());
+        Config c = cfg;
+        for (int q = 0; q < c.nRxq; q++) {
+            sink.put("gen_q" + q + "_next_seq", (long) LONGS.getOpaque(seq, q * 8));
+        }
+        synchronized (sinkLock) {
+            sink.put("received", received);
+            sink.put("rx_valid", rxValid);
+            sink.put("rx_out_of_order", rxOutOfOrder);
+            sink.put("rx_duplicate", rxDuplicate);
+            sink.put("rx_lost", rxLost);
+            sink.put("rx_corrupt", rxCorrupt);
+            sink.put("rx_other", rxOther);
+            for (int i = 0; i < MAX_SOURCES; i++) {
+                if (srcKey[i] != 0) {
+                    int id = (int) srcKey[i];
+                    sink.put(String.format("src_%06x_q%d_last_seq", id >>> 8, id & 0xff), srcLast[i]);
+                }
+            }
+        }
+    }
+
+    @Override
+    public String show() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("pktgen ").append(name).append(" (source id ").append(String.format("%06x", genId)).append("):");
+        cfg.options().forEach((k, v) -> sb.append(' ').append(k).append('=').append(v));
+        sb.append('\n');
+        stats((k, v) -> sb.append("  ").append(k).append(": ").append(v).append('\n'));
+        return sb.toString();
+    }
+
+    @Override
+    public String toString() {
+        return "pktgen:" + name;
+    }
+}
