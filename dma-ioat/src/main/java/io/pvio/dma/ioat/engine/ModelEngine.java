@@ -15,24 +15,33 @@ import java.util.logging.Logger;
  * the hardware's); a dedicated thread plays the hardware and executes doorbell'd descriptors strictly in
  * order with {@link NativeMemory#copy}, writing each descriptor's completion word with release ordering.
  *
- * <h2>Descriptor ({@value #DESC_SIZE} bytes, native byte order)</h2>
+ * <h2>Descriptor ({@value #DESC_SIZE} bytes, one cache line, native byte order)</h2>
  * <pre>
  *  0 src address   8 dst address   16 length (int)   20 flags (int, bit 0 = fence)
  * 24 src handle   32 dst handle    40 completion word: ((sequence + 1) &lt;&lt; 8) | status
  * </pre>
  * The completion word carries the descriptor's sequence number, so a slot never has to be cleared: the
  * submitter knows descriptor {@code seq} is done when the word (read with acquire) names {@code seq + 1}.
+ * Like the hardware's channel completion address, the engine also publishes how far it got ({@code DONE},
+ * release, every {@value #PUBLISH_EVERY} descriptors and at the end of each batch); the submitter reads the
+ * completion words only below it, so it never polls a descriptor line the engine is about to write.
  *
  * <h2>Ordering</h2>
  * The submitter writes descriptors with plain stores and publishes them with a release store of
- * {@code rung} (the doorbell); the engine reads {@code rung} with acquire. The engine reads a descriptor
+ * {@code RUNG} (the doorbell); the engine reads {@code RUNG} with acquire. The engine reads a descriptor
  * before its release store of the completion word, and the submitter reuses a slot only after reading that
  * word with acquire, so the engine is done with the slot. No lock is taken on either side.
  *
+ * <h2>Cache lines</h2>
+ * The words both threads touch live in {@code ctl}, a padded array: {@code RUNG} (submitter-written) on one
+ * line, {@code DONE}, {@code SLEEPING}, {@code BUSY} (engine-written) and the fault settings (rarely
+ * written) on another. The submitter's own indices are plain fields of this object, which the engine
+ * never reads.
+ *
  * <h2>Idling</h2>
- * With nothing to do the engine spins {@value #SPINS} times, then sets {@code sleeping} and parks; the
- * doorbell unparks it when it sees {@code sleeping} (both volatile, so one of the two sides always sees
- * the other).
+ * With nothing to do the engine spins {@value #SPINS} times, then sets {@code SLEEPING} and parks; the
+ * doorbell unparks it when it sees {@code SLEEPING} (both sides use volatile accesses, so one of the two
+ * always sees the other).
  */
 public final class ModelEngine implements Engine {
     static final int DESC_SIZE = 64;
@@ -46,59 +55,43 @@ public final class ModelEngine implements Engine {
     static final int FLAG_FENCE = 1;
 
     private static final int SPINS = 2_000;
+    /** The engine announces its progress ({@code DONE}) after each batch and every this many descriptors. */
+    private static final int PUBLISH_EVERY = 16;
     private static final long PARK_NANOS = 1_000_000_000L;
     private static final Logger LOG = Logger.getLogger("dma_ioat");
 
     private static final VarHandle RING_LONG = MethodHandles.byteBufferViewVarHandle(long[].class,
             ByteOrder.nativeOrder());
-    private static final VarHandle RUNG;
-    private static final VarHandle DONE;
-    private static final VarHandle ENQ_TAIL;
-    private static final VarHandle REPORT_HEAD;
-    private static final VarHandle BUSY_NANOS;
-    private static final VarHandle DOORBELLS;
-
-    static {
-        try {
-            MethodHandles.Lookup l = MethodHandles.lookup();
-            RUNG = l.findVarHandle(ModelEngine.class, "rung", long.class);
-            DONE = l.findVarHandle(ModelEngine.class, "done", long.class);
-            ENQ_TAIL = l.findVarHandle(ModelEngine.class, "enqTail", long.class);
-            REPORT_HEAD = l.findVarHandle(ModelEngine.class, "reportHead", long.class);
-            BUSY_NANOS = l.findVarHandle(ModelEngine.class, "busyNanos", long.class);
-            DOORBELLS = l.findVarHandle(ModelEngine.class, "doorbells", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    private static final VarHandle CTL = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle SUB = MethodHandles.arrayElementVarHandle(long[].class);
+    // ctl indices: 16 longs (128 bytes) apart so that adjacent-line prefetch does not pair them
+    private static final int RUNG = 16;
+    private static final int DONE = 32;
+    private static final int SLEEPING = 33;
+    private static final int BUSY = 34;
+    private static final int STALLED = 35;
+    private static final int ERROR_RATE = 36;
+    private static final int CTL_LENGTH = 48;
+    // sub indices (submitter-written; read by other threads only for statistics)
+    private static final int ENQ_TAIL = 0;
+    private static final int REPORT_HEAD = 1;
+    private static final int DOORBELLS = 2;
 
     private final String name;
     private final int cpu;
+    private final long[] ctl = new long[CTL_LENGTH];
+    private final long[] sub = new long[3];
 
     // ring: written by open/close only (engine stopped)
     private ByteBuffer ring;
     private int mask;
     private int size;
 
-    // submitter side (single writer; opaque/release where other threads read them)
-    private long enqTail;
-    private long reportHead;
-    private boolean fenceNext;
-    private long doorbells;
-
-    // shared with the engine thread
-    private long rung;
-    private long done;
-    private volatile boolean sleeping;
+    private boolean fenceNext; // submitter only
     private volatile boolean running;
-    private volatile boolean stalled;
-    private volatile double errorRate;
     private volatile Thread thread;
-
-    // engine side
-    private long busyNanos;
     private volatile long startNanos;
-    private long random;
+    private long random; // engine only
 
     /**
      * @param name channel name for the thread and logs (its PCI address)
@@ -116,22 +109,22 @@ public final class ModelEngine implements Engine {
     }
 
     @Override
-    public void open(int ringSize) {
+    public synchronized void open(int ringSize) {
         if (thread != null) {
             throw new IllegalStateException(name + ": open while started");
         }
         ring = NativeMemory.allocateAligned(ringSize * DESC_SIZE, 64).order(ByteOrder.nativeOrder());
         size = ringSize;
         mask = ringSize - 1;
-        enqTail = 0;
-        reportHead = 0;
-        rung = 0;
-        done = 0;
+        SUB.setRelease(sub, ENQ_TAIL, 0L);
+        SUB.setRelease(sub, REPORT_HEAD, 0L);
+        CTL.setRelease(ctl, RUNG, 0L);
+        CTL.setRelease(ctl, DONE, 0L);
         fenceNext = false;
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (thread != null) {
             throw new IllegalStateException(name + ": close while started");
         }
@@ -149,8 +142,8 @@ public final class ModelEngine implements Engine {
             return;
         }
         running = true;
+        CTL.setRelease(ctl, BUSY, 0L);
         startNanos = System.nanoTime();
-        BUSY_NANOS.setOpaque(this, 0L);
         Thread t = new Thread(this::run, "dma-ioat-" + name);
         t.setDaemon(true);
         thread = t;
@@ -164,9 +157,9 @@ public final class ModelEngine implements Engine {
             return;
         }
         doorbell();
-        if (stalled) {
+        if ((long) CTL.getVolatile(ctl, STALLED) != 0) {
             LOG.warning(name + ": stop clears the stall fault so that the submitted copies complete");
-            stalled = false;
+            CTL.setVolatile(ctl, STALLED, 0L);
         }
         running = false;
         LockSupport.unpark(t);
@@ -186,8 +179,8 @@ public final class ModelEngine implements Engine {
 
     @Override
     public boolean enqueue(long src, long dst, int length, long srcHandle, long dstHandle) {
-        long tail = enqTail;
-        if (tail - reportHead == size) {
+        long tail = sub[ENQ_TAIL];
+        if (tail - sub[REPORT_HEAD] == size) {
             return false;
         }
         ByteBuffer r = ring;
@@ -199,26 +192,26 @@ public final class ModelEngine implements Engine {
         r.putLong(off + OFF_SRC_HANDLE, srcHandle);
         r.putLong(off + OFF_DST_HANDLE, dstHandle);
         fenceNext = false;
-        ENQ_TAIL.setRelease(this, tail + 1);
+        SUB.setRelease(sub, ENQ_TAIL, tail + 1);
         return true;
     }
 
     @Override
     public void fence() {
-        if ((long) ENQ_TAIL.getAcquire(this) != reportHead) {
+        if (sub[ENQ_TAIL] != sub[REPORT_HEAD]) {
             fenceNext = true;
         }
     }
 
     @Override
     public void doorbell() {
-        long tail = (long) ENQ_TAIL.getAcquire(this);
-        if (tail == (long) RUNG.getOpaque(this)) {
+        long tail = (long) SUB.getAcquire(sub, ENQ_TAIL);
+        if (tail == (long) CTL.getOpaque(ctl, RUNG)) {
             return;
         }
-        RUNG.setVolatile(this, tail);
-        DOORBELLS.setOpaque(this, doorbells + 1);
-        if (sleeping) {
+        CTL.setVolatile(ctl, RUNG, tail);
+        SUB.setOpaque(sub, DOORBELLS, sub[DOORBELLS] + 1);
+        if ((long) CTL.getVolatile(ctl, SLEEPING) != 0) {
             Thread t = thread;
             if (t != null) {
                 LockSupport.unpark(t);
@@ -229,14 +222,14 @@ public final class ModelEngine implements Engine {
     @Override
     public int completed(int max, DmaCompletions out) {
         ByteBuffer r = ring;
-        long head = reportHead;
-        long tail = enqTail;
+        long head = sub[REPORT_HEAD];
+        long done = (long) CTL.getAcquire(ctl, DONE);
         int n = 0;
-        while (n < max && head != tail) {
+        while (n < max && head != done) {
             int off = (int) (head & mask) * DESC_SIZE;
             long word = (long) RING_LONG.getAcquire(r, off + OFF_COMPLETION);
             if ((word >>> 8) != head + 1) {
-                break;
+                throw new IllegalStateException(name + ": descriptor " + head + " announced but not completed");
             }
             if (!out.add(r.getLong(off + OFF_SRC_HANDLE), r.getLong(off + OFF_DST_HANDLE), (int) (word & 0xff))) {
                 break;
@@ -245,14 +238,14 @@ public final class ModelEngine implements Engine {
             n++;
         }
         if (n > 0) {
-            REPORT_HEAD.setRelease(this, head);
+            SUB.setRelease(sub, REPORT_HEAD, head);
         }
         return n;
     }
 
     @Override
     public int inFlight() {
-        return (int) ((long) ENQ_TAIL.getOpaque(this) - (long) REPORT_HEAD.getOpaque(this));
+        return (int) ((long) SUB.getOpaque(sub, ENQ_TAIL) - (long) SUB.getOpaque(sub, REPORT_HEAD));
     }
 
     @Override
@@ -262,9 +255,9 @@ public final class ModelEngine implements Engine {
 
     @Override
     public void setFaults(double errorRate, boolean stall) {
-        this.errorRate = errorRate;
-        boolean was = stalled;
-        stalled = stall;
+        CTL.setVolatile(ctl, ERROR_RATE, Double.doubleToRawLongBits(errorRate));
+        boolean was = (long) CTL.getVolatile(ctl, STALLED) != 0;
+        CTL.setVolatile(ctl, STALLED, stall ? 1L : 0L);
         if (was && !stall) {
             Thread t = thread;
             if (t != null) {
@@ -280,12 +273,16 @@ public final class ModelEngine implements Engine {
             return 0;
         }
         long up = System.nanoTime() - start;
-        return up <= 0 ? 0 : (long) ((double) (long) BUSY_NANOS.getOpaque(this) * 1_000_000.0 / up);
+        return up <= 0 ? 0 : (long) ((double) (long) CTL.getOpaque(ctl, BUSY) * 1_000_000.0 / up);
     }
 
     @Override
     public long doorbells() {
-        return (long) DOORBELLS.getOpaque(this);
+        return (long) SUB.getOpaque(sub, DOORBELLS);
+    }
+
+    private boolean stalled() {
+        return (long) CTL.getOpaque(ctl, STALLED) != 0;
     }
 
     /** The "hardware": executes rung descriptors in order until stopped with nothing left to do. */
@@ -294,47 +291,51 @@ public final class ModelEngine implements Engine {
             ThreadAffinity.pin(cpu, name);
         }
         LOG.fine(name + ": engine started, ring " + size);
-        long head = done;
+        long head = (long) CTL.getAcquire(ctl, DONE);
         int idle = 0;
         while (true) {
-            long tail = (long) RUNG.getAcquire(this);
-            if (head == tail || stalled) {
-                if (!running && head == (long) RUNG.getAcquire(this)) {
+            long tail = (long) CTL.getAcquire(ctl, RUNG);
+            if (head == tail || stalled()) {
+                if (!running && head == (long) CTL.getAcquire(ctl, RUNG)) {
                     break;
                 }
                 if (++idle < SPINS) {
                     Thread.onSpinWait();
                     continue;
                 }
-                sleeping = true;
-                if (running && (stalled || head == (long) RUNG.getVolatile(this))) {
+                CTL.setVolatile(ctl, SLEEPING, 1L);
+                if (running && (stalled() || head == (long) CTL.getVolatile(ctl, RUNG))) {
                     LockSupport.parkNanos(this, PARK_NANOS);
                 }
-                sleeping = false;
+                CTL.setOpaque(ctl, SLEEPING, 0L);
                 idle = SPINS / 2;
                 continue;
             }
             idle = 0;
             long t0 = System.nanoTime();
-            while (head != tail && !stalled) {
-                execute(head);
+            double rate = Double.longBitsToDouble((long) CTL.getOpaque(ctl, ERROR_RATE));
+            while (head != tail && !stalled()) {
+                execute(head, rate);
                 head++;
+                if ((head & (PUBLISH_EVERY - 1)) == 0) {
+                    CTL.setRelease(ctl, DONE, head);
+                }
             }
-            DONE.setRelease(this, head);
-            BUSY_NANOS.setOpaque(this, busyNanos + (System.nanoTime() - t0));
+            CTL.setRelease(ctl, DONE, head);
+            CTL.setOpaque(ctl, BUSY, ctl[BUSY] + (System.nanoTime() - t0));
         }
         LOG.fine(name + ": engine stopped after " + head + " descriptors");
     }
 
-    private void execute(long seq) {
+    private void execute(long seq, double rate) {
         ByteBuffer r = ring;
         int off = (int) (seq & mask) * DESC_SIZE;
-        // FLAG_FENCE: this engine runs one descriptor at a time, so every earlier one has completed already.
+        // FLAG_FENCE needs no action: this engine runs one descriptor at a time, so every earlier one has
+        // completed (bytes written, completion word released) before this one starts.
         long src = r.getLong(off + OFF_SRC);
         long dst = r.getLong(off + OFF_DST);
         int length = r.getInt(off + OFF_LEN);
         int status = DmaDevice.STATUS_OK;
-        double rate = errorRate;
         if (rate > 0 && nextDouble() < rate) {
             status = DmaDevice.STATUS_ERROR;
         } else if (length > 0) {
