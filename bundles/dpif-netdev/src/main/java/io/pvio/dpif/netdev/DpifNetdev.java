@@ -1,0 +1,999 @@
+package io.pvio.dpif.netdev;
+
+import io.pvio.dpif.Dpif;
+import io.pvio.dpif.DpifException;
+import io.pvio.dpif.PortInfo;
+import io.pvio.dpif.netdev.flow.Flow;
+import io.pvio.dpif.netdev.flow.FlowParser;
+import io.pvio.dpif.netdev.flow.FlowTable;
+import io.pvio.dpif.netdev.flow.MacTable;
+import io.pvio.netdev.Netdev;
+import io.pvio.netdev.NetdevClass;
+import io.pvio.netdev.NetdevException;
+import io.pvio.netdev.NetdevStats;
+import io.pvio.packet.PacketPool;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/**
+ * The userspace datapath (OVS's dpif-netdev): bridges, ports backed by {@link NetdevClass} services, a flow
+ * table with NORMAL per bridge, and PMD threads.
+ *
+ * <h2>Reconfiguration</h2>
+ * Every change of what the PMDs poll or send to goes through {@link #reconfigure}: (1) each PMD is given a
+ * paused snapshot and acknowledges it, which it does only after draining its in-flight tx queues (freePkts
+ * until 0, bounded); (2) with no PMD inside any port, ports are closed/opened, PMD threads added/removed and
+ * queue layouts re-read; (3) new snapshots are published and acknowledged. So {@link Netdev#close()} never
+ * runs while a PMD is inside that port, and a tx queue never changes its txqid/concurrency flag with
+ * packets in flight. Flow tables are published separately (volatile) and need no pause.
+ *
+ * <p>Control state is guarded by one lock; {@link io.pvio.netdev.NetdevContext#changed()} only queues a
+ * reconfiguration on the control thread, so ports may call it from any thread.
+ */
+@Component(service = Dpif.class, immediate = true, property = DpifNetdev.TYPE_PROPERTY + "=netdev")
+public final class DpifNetdev implements Dpif {
+    static final Logger LOG = Logger.getLogger("dpif_netdev");
+    /** Service property distinguishing this datapath (the appctl commands target it). */
+    public static final String TYPE_PROPERTY = "dpif.type";
+    /** Component property: buffers in the shared pool. */
+    public static final String POOL_BUFFERS = "pool.buffers";
+    /** Component property: the run directory lent to ports. */
+    public static final String RUN_DIR = "run.dir";
+    public static final int DEFAULT_POOL_BUFFERS = 16384;
+    /** Idle PMDs park up to this long unless other_config:pmd-sleep-max says otherwise (0 = busy poll). */
+    public static final int DEFAULT_SLEEP_US = 50;
+
+    private final Object lock = new Object();
+    private final Map<String, List<NetdevClass>> classes = new HashMap<>();
+    private final Map<String, Bridge> bridges = new TreeMap<>();
+    private final Map<String, Port> ports = new TreeMap<>();
+    private final List<PmdThread> pmds = new ArrayList<>();
+    private final Map<Integer, long[]> statsBaseline = new HashMap<>();
+    private final AtomicBoolean reconfigureQueued = new AtomicBoolean();
+    private volatile Map<String, String> otherConfig = Map.of();
+    private volatile PacketPool pool;
+    private volatile Path runDir;
+    private volatile int pmdCount;
+    private volatile long pmdSleepNanos = TimeUnit.MICROSECONDS.toNanos(DEFAULT_SLEEP_US);
+    private volatile ScheduledExecutorService ctl;
+    private long gen;
+    private boolean active;
+    private Map<String, Integer> rxqAssignment = Map.of();
+    private Map<Integer, List<String>> rxqsByCore = Map.of();
+
+    // ------------------------------------------------------------------ life cycle
+
+    @Activate
+    public void activate(Map<String, Object> props) {
+        synchronized (lock) {
+            int n = intProp(props, POOL_BUFFERS, DEFAULT_POOL_BUFFERS);
+            pool = new PacketPool("dp", n);
+            Object rd = props.get(RUN_DIR);
+            runDir = Path.of(rd != null ? rd.toString()
+                    : System.getProperty("pvio.run.dir", System.getProperty("java.io.tmpdir") + "/pvio-run"));
+            ScheduledExecutorService ex = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "dpif-netdev-ctl");
+                t.setDaemon(true);
+                return t;
+            });
+            ex.scheduleWithFixedDelay(this::ageMacs, 15, 15, TimeUnit.SECONDS);
+            ctl = ex;
+            active = true;
+            List<Integer> cores;
+            try {
+                cores = parseMask(otherConfig.get("pmd-cpu-mask"));
+            } catch (DpifException e) {
+                cores = List.of(0);
+            }
+            setPmds(cores);
+            reconfigure(null);
+            LOG.info(() -> "userspace datapath ready: pool " + pool + ", run dir " + runDir);
+        }
+    }
+
+    @Deactivate
+    public void deactivate() {
+        synchronized (lock) {
+            if (!active) {
+                return;
+            }
+            active = false;
+            long pauseGen = ++gen;
+            for (int i = 0; i < pmds.size(); i++) {
+                pmds.get(i).publish(PmdSnapshot.paused(pauseGen, i));
+            }
+            awaitAcks(pauseGen);
+            setPmds(List.of());
+            for (Port p : ports.values()) {
+                p.removed = true;
+                closeNetdev(p);
+            }
+            ports.clear();
+            bridges.clear();
+        }
+        ScheduledExecutorService ex = ctl;
+        if (ex != null) {
+            ex.shutdownNow();
+            try {
+                ex.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        PacketPool pl = pool;
+        LOG.info(() -> "userspace datapath stopped: " + pl.inUse() + " buffers of pool " + pl.name() + " in use");
+    }
+
+    @Reference(service = NetdevClass.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    public void bindNetdevClass(NetdevClass cls, Map<String, Object> props) {
+        String type = typeOf(cls, props);
+        synchronized (lock) {
+            classes.computeIfAbsent(type, k -> new ArrayList<>()).add(cls);
+            tellOtherConfig(cls, otherConfig);
+            LOG.info(() -> "netdev class '" + type + "' available");
+            if (!active) {
+                return;
+            }
+            boolean opened = false;
+            for (Port p : ports.values()) {
+                if (p.netdev == null && p.type.equals(type)) {
+                    opened |= openPort(p);
+                }
+            }
+            if (opened) {
+                reconfigure(null);
+            }
+        }
+    }
+
+    public void unbindNetdevClass(NetdevClass cls, Map<String, Object> props) {
+        String type = typeOf(cls, props);
+        synchronized (lock) {
+            List<NetdevClass> l = classes.getOrDefault(type, new ArrayList<>());
+            l.removeIf(c -> c == cls);
+            if (l.isEmpty()) {
+                classes.remove(type);
+            }
+            LOG.info(() -> "netdev class '" + type + "' going away");
+            if (!active) {
+                return;
+            }
+            List<Port> affected = new ArrayList<>();
+            for (Port p : ports.values()) {
+                if (p.netdev != null && p.cls == cls) {
+                    affected.add(p);
+                }
+            }
+            if (affected.isEmpty()) {
+                return;
+            }
+            reconfigure(() -> {
+                for (Port p : affected) {
+                    closeNetdev(p);
+                    LOG.info(() -> p.name + ": closed, waiting for netdev class '" + type + "' to come back");
+                }
+            });
+            if (classFor(type) != null) {
+                boolean opened = false;
+                for (Port p : affected) {
+                    opened |= openPort(p);
+                }
+                if (opened) {
+                    reconfigure(null);
+                }
+            }
+        }
+    }
+
+    private static String typeOf(NetdevClass cls, Map<String, Object> props) {
+        Object t = props == null ? null : props.get(NetdevClass.TYPE_PROPERTY);
+        return t != null ? t.toString() : cls.type();
+    }
+
+    // ------------------------------------------------------------------ Dpif
+
+    @Override
+    public PacketPool pool() {
+        return pool;
+    }
+
+    Path runDir() {
+        return runDir;
+    }
+
+    int pmdCount() {
+        return pmdCount;
+    }
+
+    long pmdSleepNanos() {
+        return pmdSleepNanos;
+    }
+
+    @Override
+    public Map<String, String> otherConfig() {
+        return otherConfig;
+    }
+
+    @Override
+    public void setOtherConfig(Map<String, String> config) throws DpifException {
+        Map<String, String> copy = Collections.unmodifiableMap(new TreeMap<>(config == null ? Map.of() : config));
+        List<Integer> cores = parseMask(copy.get("pmd-cpu-mask"));
+        long sleep = parseSleep(copy.get("pmd-sleep-max"));
+        synchronized (lock) {
+            otherConfig = copy;
+            pmdSleepNanos = sleep;
+            for (List<NetdevClass> l : classes.values()) {
+                for (NetdevClass c : l) {
+                    tellOtherConfig(c, copy);
+                }
+            }
+            if (active && !cores.equals(currentCores())) {
+                reconfigure(() -> setPmds(cores));
+            }
+        }
+    }
+
+    private static void tellOtherConfig(NetdevClass c, Map<String, String> cfg) {
+        try {
+            c.setOtherConfig(cfg);
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "netdev class '" + c.type() + "' failed to apply other_config", e);
+        }
+    }
+
+    @Override
+    public Set<String> bridges() {
+        synchronized (lock) {
+            return Collections.unmodifiableSet(new TreeSet<>(bridges.keySet()));
+        }
+    }
+
+    @Override
+    public void addBridge(String name) throws DpifException {
+        checkName("bridge", name);
+        synchronized (lock) {
+            checkActive();
+            if (bridges.containsKey(name)) {
+                throw new DpifException("bridge " + name + " already exists");
+            }
+            bridges.put(name, new Bridge(name));
+        }
+        LOG.info(() -> "bridge " + name + ": added");
+    }
+
+    @Override
+    public void delBridge(String name) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(name);
+            List<Port> gone = new ArrayList<>(b.ports.values());
+            reconfigure(() -> {
+                for (Port p : gone) {
+                    p.removed = true;
+                    closeNetdev(p);
+                    ports.remove(p.name);
+                    LOG.info(() -> "bridge " + name + ": deleted interface " + p.name + " on port " + p.ofport);
+                }
+                b.ports.clear();
+                bridges.remove(name);
+            });
+        }
+        LOG.info(() -> "bridge " + name + ": deleted");
+    }
+
+    @Override
+    public void addPort(String bridgeName, String name, String type, Map<String, String> options, int ofport)
+            throws DpifException {
+        checkName("port", name);
+        if (type == null || type.isBlank()) {
+            throw new DpifException("port " + name + ": no interface type given (e.g. type=dummy)");
+        }
+        Map<String, String> opts = copyOptions(name, options);
+        synchronized (lock) {
+            checkActive();
+            Bridge b = bridge(bridgeName);
+            if (ports.containsKey(name)) {
+                throw new DpifException("port " + name + " already exists on bridge " + ports.get(name).bridge.name);
+            }
+            int of = ofport;
+            if (of == -1) {
+                of = b.freeOfport();
+            } else if (of < 1 || of > FlowParser.MAX_OFPORT) {
+                throw new DpifException("port " + name + ": ofport " + ofport + " is out of range 1.." + FlowParser.MAX_OFPORT);
+            } else if (b.ports.containsKey(of)) {
+                throw new DpifException("port " + name + ": ofport " + of + " is already used by "
+                        + b.ports.get(of).name + " on bridge " + b.name);
+            }
+            Port p = new Port(this, name, b, of, type, opts);
+            NetdevClass c = classFor(type);
+            if (c != null) {
+                try {
+                    p.netdev = c.open(name, opts, p);
+                    p.cls = c;
+                } catch (NetdevException e) {
+                    throw new DpifException("could not open network device " + name + " (" + e.getMessage() + ")", e);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.SEVERE, name + ": netdev class '" + type + "' failed to open it", e);
+                    throw new DpifException("could not open network device " + name + " (" + e + ")", e);
+                }
+            }
+            reconfigure(() -> {
+                b.ports.put(p.ofport, p);
+                ports.put(name, p);
+            });
+            LOG.info(() -> "bridge " + b.name + ": added interface " + name + " on port " + p.ofport
+                    + (p.netdev == null ? " (waiting for netdev class '" + type + "')" : ""));
+        }
+    }
+
+    @Override
+    public void delPort(String name) throws DpifException {
+        synchronized (lock) {
+            Port p = port0(name);
+            reconfigure(() -> {
+                p.removed = true;
+                closeNetdev(p);
+                p.bridge.ports.remove(p.ofport);
+                ports.remove(name);
+                p.bridge.macs.flushPort(p.ofport);
+            });
+            LOG.info(() -> "bridge " + p.bridge.name + ": deleted interface " + name + " on port " + p.ofport);
+        }
+    }
+
+    @Override
+    public void setInterface(String name, String type, Map<String, String> options) throws DpifException {
+        Map<String, String> opts = copyOptions(name, options);
+        synchronized (lock) {
+            Port p = port0(name);
+            String newType = type == null || type.isBlank() ? p.type : type;
+            if (!newType.equals(p.type)) {
+                changeType(p, newType, opts);
+                return;
+            }
+            if (p.netdev != null) {
+                try {
+                    p.netdev.setConfig(opts);
+                } catch (NetdevException e) {
+                    throw new DpifException(name + ": " + e.getMessage(), e);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.SEVERE, name + ": setConfig failed", e);
+                    throw new DpifException(name + ": could not apply options (" + e + ")", e);
+                }
+                p.options = opts;
+                reconfigure(null);
+                return;
+            }
+            NetdevClass c = classFor(newType);
+            if (c == null) {
+                p.options = opts;
+                return;
+            }
+            try {
+                p.netdev = c.open(name, opts, p);
+                p.cls = c;
+                p.error = null;
+                p.options = opts;
+            } catch (NetdevException e) {
+                throw new DpifException("could not open network device " + name + " (" + e.getMessage() + ")", e);
+            }
+            reconfigure(null);
+        }
+    }
+
+    private void changeType(Port p, String newType, Map<String, String> opts) throws DpifException {
+        String oldType = p.type;
+        Map<String, String> oldOpts = p.options;
+        reconfigure(() -> closeNetdev(p));
+        p.type = newType;
+        p.options = opts;
+        p.error = null;
+        NetdevClass c = classFor(newType);
+        if (c != null) {
+            try {
+                p.netdev = c.open(p.name, opts, p);
+                p.cls = c;
+            } catch (NetdevException | RuntimeException e) {
+                p.type = oldType;
+                p.options = oldOpts;
+                openPort(p);
+                reconfigure(null);
+                throw new DpifException("could not open network device " + p.name + " (" + e.getMessage() + ")", e);
+            }
+        }
+        reconfigure(null);
+        LOG.info(() -> p.name + ": type changed from " + oldType + " to " + newType
+                + (p.netdev == null ? " (waiting for netdev class '" + newType + "')" : ""));
+    }
+
+    @Override
+    public List<PortInfo> ports(String bridgeName) {
+        synchronized (lock) {
+            List<PortInfo> out = new ArrayList<>();
+            for (Bridge b : bridges.values()) {
+                if (bridgeName == null || b.name.equals(bridgeName)) {
+                    for (Port p : b.ports.values()) {
+                        out.add(info(p));
+                    }
+                }
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public PortInfo port(String name) {
+        synchronized (lock) {
+            Port p = ports.get(name);
+            return p == null ? null : info(p);
+        }
+    }
+
+    private PortInfo info(Port p) {
+        Map<String, Long> st = new LinkedHashMap<>();
+        Map<String, String> status = Map.of();
+        if (p.netdev != null) {
+            try {
+                NetdevStats s = new NetdevStats();
+                p.netdev.getStats(s);
+                s.forEach(st::put);
+                p.netdev.getCustomStats(st::put);
+                status = p.netdev.status();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, p.name + ": could not read statistics", e);
+            }
+        }
+        return new PortInfo(p.name, p.bridge.name, p.type, p.options, p.ofport, p.state(), p.error,
+                Collections.unmodifiableMap(st), status);
+    }
+
+    @Override
+    public void addFlow(String bridgeName, String flow) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            Flow f;
+            try {
+                f = FlowParser.parseFlow(flow == null ? "" : flow);
+            } catch (IllegalArgumentException e) {
+                throw new DpifException(e.getMessage(), e);
+            }
+            b.flows = b.flows.with(f);
+        }
+    }
+
+    @Override
+    public int delFlows(String bridgeName, String match) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            Flow crit;
+            try {
+                crit = FlowParser.parseMatch(match);
+            } catch (IllegalArgumentException e) {
+                throw new DpifException(e.getMessage(), e);
+            }
+            FlowTable old = b.flows;
+            FlowTable now = old.without(crit);
+            b.flows = now;
+            return old.size() - now.size();
+        }
+    }
+
+    @Override
+    public List<String> dumpFlows(String bridgeName) throws DpifException {
+        FlowTable t;
+        synchronized (lock) {
+            t = bridge(bridgeName).flows;
+        }
+        long now = System.nanoTime();
+        List<String> out = new ArrayList<>();
+        for (Flow f : t.flows()) {
+            out.add(f.dumpLine(now));
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ reconfiguration
+
+    /** Queues a reconfiguration on the control thread (from any thread; coalesced). */
+    void requestReconfigure(String why) {
+        ScheduledExecutorService ex = ctl;
+        if (ex == null || !reconfigureQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            ex.execute(() -> {
+                reconfigureQueued.set(false);
+                synchronized (lock) {
+                    if (active) {
+                        LOG.fine(() -> "reconfiguring: " + why);
+                        reconfigure(null);
+                    }
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            reconfigureQueued.set(false);
+        }
+    }
+
+    /** Pauses every PMD (draining in-flight queues), runs {@code whilePaused}, then republishes. Holds the lock. */
+    private void reconfigure(Runnable whilePaused) {
+        long pauseGen = ++gen;
+        for (int i = 0; i < pmds.size(); i++) {
+            pmds.get(i).publish(PmdSnapshot.paused(pauseGen, i));
+        }
+        awaitAcks(pauseGen);
+        try {
+            if (whilePaused != null) {
+                whilePaused.run();
+            }
+        } finally {
+            applySnapshots();
+        }
+    }
+
+    private void awaitAcks(long g) {
+        long start = System.nanoTime();
+        long warnAt = start + TimeUnit.SECONDS.toNanos(5);
+        for (PmdThread t : pmds) {
+            while (!t.acked(g)) {
+                LockSupport.parkNanos(20_000);
+                long now = System.nanoTime();
+                if (now - warnAt > 0) {
+                    long s = TimeUnit.NANOSECONDS.toSeconds(now - start);
+                    LOG.warning(() -> t.thread.getName() + " has not acknowledged reconfiguration " + g + " for " + s + " s");
+                    warnAt = now + TimeUnit.SECONDS.toNanos(5);
+                }
+            }
+        }
+    }
+
+    /** Re-reads queue layouts, assigns rxqs round-robin and publishes one snapshot per PMD. */
+    private void applySnapshots() {
+        long g = ++gen;
+        List<Port> open = new ArrayList<>();
+        for (Port p : ports.values()) { // sorted by name
+            if (p.netdev != null) {
+                try {
+                    p.nRxq = Math.max(0, p.netdev.nRxq());
+                    p.nTxq = Math.max(0, Math.min(64, p.netdev.nTxq()));
+                } catch (RuntimeException e) {
+                    LOG.log(Level.SEVERE, p.name + ": cannot read queue layout", e);
+                    p.nRxq = 0;
+                    p.nTxq = 0;
+                }
+                open.add(p);
+            }
+        }
+        int np = pmds.size();
+        if (np == 0) {
+            rxqAssignment = Map.of();
+            rxqsByCore = Map.of();
+            return;
+        }
+        List<List<Object[]>> rxqsOf = new ArrayList<>();
+        for (int i = 0; i < np; i++) {
+            rxqsOf.add(new ArrayList<>());
+        }
+        Map<String, Integer> assign = new HashMap<>();
+        Map<Integer, List<String>> byCore = new TreeMap<>();
+        int k = 0;
+        for (Port p : open) {
+            for (int q = 0; q < p.nRxq; q++) {
+                int idx = k++ % np;
+                rxqsOf.get(idx).add(new Object[] {p, q});
+                int core = pmds.get(idx).core;
+                String key = p.name + "\u0000" + q;
+                assign.put(key, core);
+                byCore.computeIfAbsent(core, c -> new ArrayList<>()).add(String.format(Locale.ROOT,
+                        "  port: %-16s queue-id: %2d (enabled)   pmd usage: NOT AVAIL", p.name, q));
+                Integer before = rxqAssignment.get(key);
+                if (before == null || before != core) {
+                    int qq = q;
+                    LOG.info(() -> "Core " + core + " on numa node 0 assigned port '" + p.name + "' rx queue " + qq);
+                }
+            }
+        }
+        rxqAssignment = assign;
+        rxqsByCore = byCore;
+        for (int i = 0; i < np; i++) {
+            Map<Port, TxPort> tx = new IdentityHashMap<>();
+            List<TxPort> txList = new ArrayList<>();
+            for (Port p : open) {
+                if (p.nTxq > 0) {
+                    TxPort t = new TxPort(p, p.netdev, i % p.nTxq, np > p.nTxq);
+                    tx.put(p, t);
+                    txList.add(t);
+                }
+            }
+            Map<Bridge, BridgeView> views = new IdentityHashMap<>();
+            int maxPorts = 0;
+            for (Bridge b : bridges.values()) {
+                int max = b.ports.isEmpty() ? 0 : b.ports.lastKey();
+                TxPort[] byOf = new TxPort[max + 1];
+                List<TxPort> all = new ArrayList<>();
+                for (Port p : b.ports.values()) {
+                    TxPort t = tx.get(p);
+                    if (t != null) {
+                        byOf[p.ofport] = t;
+                        all.add(t);
+                    }
+                }
+                maxPorts = Math.max(maxPorts, all.size());
+                views.put(b, new BridgeView(b, byOf, all.toArray(new TxPort[0])));
+            }
+            List<RxqRef> rx = new ArrayList<>();
+            for (Object[] pq : rxqsOf.get(i)) {
+                Port p = (Port) pq[0];
+                rx.add(new RxqRef(p, p.netdev, (Integer) pq[1], views.get(p.bridge)));
+            }
+            pmds.get(i).publish(new PmdSnapshot(g, i, rx.toArray(new RxqRef[0]), txList.toArray(new TxPort[0]), maxPorts));
+        }
+        awaitAcks(g);
+    }
+
+    /** Adds and removes PMD threads to match {@code cores}. Call while PMDs are paused (or none runs). */
+    private void setPmds(List<Integer> cores) {
+        List<PmdThread> keep = new ArrayList<>();
+        for (PmdThread t : pmds) {
+            if (cores.contains(t.core)) {
+                keep.add(t);
+            } else {
+                t.stopAndJoin();
+                statsBaseline.remove(t.core);
+                LOG.info(() -> "PMD thread on numa_id: 0, core id: " + String.format("%2d", t.core) + " destroyed.");
+            }
+        }
+        int created = 0;
+        for (int core : cores) {
+            boolean have = keep.stream().anyMatch(t -> t.core == core);
+            if (!have) {
+                PmdThread t = new PmdThread(this, core, PmdSnapshot.paused(gen, 0));
+                t.start();
+                keep.add(t);
+                created++;
+                LOG.info(() -> "PMD thread on numa_id: 0, core id: " + String.format("%2d", core) + " created.");
+            }
+        }
+        keep.sort((a, b) -> Integer.compare(a.core, b.core));
+        pmds.clear();
+        pmds.addAll(keep);
+        pmdCount = pmds.size();
+        if (created > 0) {
+            int c = created;
+            LOG.info(() -> "Created " + c + " pmd threads on numa node 0");
+        }
+        if (!cores.isEmpty()) {
+            LOG.info(() -> "There are " + pmds.size() + " pmd threads on numa node 0");
+        }
+    }
+
+    private List<Integer> currentCores() {
+        List<Integer> l = new ArrayList<>();
+        for (PmdThread t : pmds) {
+            l.add(t.core);
+        }
+        return l;
+    }
+
+    /** Opens {@code p} with the current class of its type; records the error or the wait. Holds the lock. */
+    private boolean openPort(Port p) {
+        NetdevClass c = classFor(p.type);
+        if (c == null) {
+            return false;
+        }
+        try {
+            p.netdev = c.open(p.name, p.options, p);
+            p.cls = c;
+            p.error = null;
+            LOG.info(() -> p.name + ": opened with netdev class '" + p.type + "'");
+            return true;
+        } catch (NetdevException e) {
+            p.error = e.getMessage();
+        } catch (RuntimeException e) {
+            p.error = e.toString();
+            LOG.log(Level.SEVERE, p.name + ": netdev class '" + p.type + "' failed", e);
+        }
+        LOG.warning(() -> "could not open network device " + p.name + " (" + p.error + ")");
+        return false;
+    }
+
+    /** Closes the port's netdev. Call only while the PMDs are paused. */
+    private void closeNetdev(Port p) {
+        Netdev nd = p.netdev;
+        p.netdev = null;
+        p.cls = null;
+        p.nRxq = 0;
+        p.nTxq = 0;
+        if (nd != null) {
+            try {
+                nd.close();
+            } catch (RuntimeException e) {
+                LOG.log(Level.SEVERE, p.name + ": close failed", e);
+            }
+        }
+    }
+
+    private NetdevClass classFor(String type) {
+        List<NetdevClass> l = classes.get(type);
+        return l == null || l.isEmpty() ? null : l.get(0);
+    }
+
+    private void ageMacs() {
+        int now = MacTable.nowSeconds(System.nanoTime());
+        synchronized (lock) {
+            for (Bridge b : bridges.values()) {
+                b.macs.age(now);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ appctl
+
+    /** dpif-netdev/pmd-stats-show [-pmd CORE] [DP]. */
+    public String pmdStatsShow(Integer onlyCore) {
+        StringBuilder sb = new StringBuilder();
+        synchronized (lock) {
+            for (PmdThread t : pmds) {
+                if (onlyCore != null && onlyCore != t.core) {
+                    continue;
+                }
+                long[] v = statsOf(t);
+                long pk = v[PmdThread.S_RECEIVED];
+                long idle = v[PmdThread.S_IDLE_NS];
+                long proc = v[PmdThread.S_PROC_NS];
+                long total = idle + proc;
+                long batches = v[PmdThread.S_OUT_BATCHES];
+                sb.append("pmd thread numa_id 0 core_id ").append(t.core).append(":\n");
+                line(sb, "packets received: %d", pk);
+                line(sb, "packet recirculations: 0");
+                line(sb, "avg. datapath passes per packet: %.2f", pk > 0 ? 1.0 : 0.0);
+                line(sb, "phwol hits: 0");
+                line(sb, "mfex opt hits: 0");
+                line(sb, "simple match hits: 0");
+                line(sb, "emc hits: 0");
+                line(sb, "smc hits: 0");
+                line(sb, "megaflow hits: %d", v[PmdThread.S_HITS] + v[PmdThread.S_MISSES]);
+                line(sb, "upcalls: 0");
+                line(sb, "miss with success upcall: 0");
+                line(sb, "miss with failed upcall: 0");
+                line(sb, "avg. packets per output batch: %.2f", batches > 0 ? (double) v[PmdThread.S_OUT_PKTS] / batches : 0.0);
+                line(sb, "idle cycles: %d (%.2f%%)", idle, total > 0 ? 100.0 * idle / total : 0.0);
+                line(sb, "processing cycles: %d (%.2f%%)", proc, total > 0 ? 100.0 * proc / total : 0.0);
+                if (pk > 0) {
+                    line(sb, "avg cycles per packet: %.2f (%d/%d)", (double) total / pk, total, pk);
+                    line(sb, "avg processing cycles per packet: %.2f (%d/%d)", (double) proc / pk, proc, pk);
+                }
+            }
+        }
+        return sb.toString();
+    }
+
+    private static void line(StringBuilder sb, String fmt, Object... args) {
+        sb.append("  ").append(String.format(Locale.ROOT, fmt, args)).append('\n');
+    }
+
+    private long[] statsOf(PmdThread t) {
+        long[] base = statsBaseline.get(t.core);
+        long[] v = new long[PmdThread.N_STATS];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = t.stat(i) - (base == null ? 0 : base[i]);
+        }
+        return v;
+    }
+
+    /** dpif-netdev/pmd-stats-clear. */
+    public void pmdStatsClear() {
+        synchronized (lock) {
+            for (PmdThread t : pmds) {
+                long[] b = new long[PmdThread.N_STATS];
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = t.stat(i);
+                }
+                statsBaseline.put(t.core, b);
+            }
+        }
+    }
+
+    /** dpif-netdev/pmd-rxq-show. */
+    public String pmdRxqShow() {
+        StringBuilder sb = new StringBuilder();
+        synchronized (lock) {
+            for (PmdThread t : pmds) {
+                sb.append("pmd thread numa_id 0 core_id ").append(t.core).append(":\n");
+                sb.append("  isolated : false\n");
+                for (String l : rxqsByCore.getOrDefault(t.core, List.of())) {
+                    sb.append(l).append('\n');
+                }
+                sb.append("  overhead: NOT AVAIL\n");
+            }
+        }
+        return sb.toString();
+    }
+
+    /** fdb/show BRIDGE. */
+    public String fdbShow(String bridgeName) throws DpifException {
+        Bridge b;
+        synchronized (lock) {
+            b = bridge(bridgeName);
+        }
+        StringBuilder sb = new StringBuilder(" port  VLAN  MAC                Age\n");
+        List<MacTable.Entry> es = b.macs.entries(MacTable.nowSeconds(System.nanoTime()));
+        es.sort((x, y) -> x.port() != y.port() ? Integer.compare(x.port(), y.port()) : Long.compare(x.mac(), y.mac()));
+        for (MacTable.Entry e : es) {
+            sb.append(String.format(Locale.ROOT, "%5d  %4d  %s  %3d%n", e.port(), 0, FlowParser.formatMac(e.mac()), e.ageSeconds()));
+        }
+        return sb.toString();
+    }
+
+    /** fdb/flush [BRIDGE]. */
+    public void fdbFlush(String bridgeName) throws DpifException {
+        synchronized (lock) {
+            if (bridgeName != null) {
+                bridge(bridgeName).macs.flush();
+            } else {
+                for (Bridge b : bridges.values()) {
+                    b.macs.flush();
+                }
+            }
+        }
+    }
+
+    /** Packets freed without being sent (drop actions, table misses, no usable output port), over all PMDs. */
+    public long droppedPackets() {
+        synchronized (lock) {
+            long n = 0;
+            for (PmdThread t : pmds) {
+                n += t.stat(PmdThread.S_DROPPED);
+            }
+            return n;
+        }
+    }
+
+    /** Packets received by the PMDs so far. */
+    public long receivedPackets() {
+        synchronized (lock) {
+            long n = 0;
+            for (PmdThread t : pmds) {
+                n += t.stat(PmdThread.S_RECEIVED);
+            }
+            return n;
+        }
+    }
+
+    /** Names of the PMD threads, by core. */
+    public List<String> pmdThreadNames() {
+        synchronized (lock) {
+            List<String> l = new ArrayList<>();
+            for (PmdThread t : pmds) {
+                l.add(t.thread.getName());
+            }
+            return l;
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private Bridge bridge(String name) throws DpifException {
+        Bridge b = bridges.get(name);
+        if (b == null) {
+            throw new DpifException("no bridge named " + name);
+        }
+        return b;
+    }
+
+    private Port port0(String name) throws DpifException {
+        Port p = ports.get(name);
+        if (p == null) {
+            throw new DpifException("no port named " + name);
+        }
+        return p;
+    }
+
+    private void checkActive() throws DpifException {
+        if (!active) {
+            throw new DpifException("the datapath is not running");
+        }
+    }
+
+    private static void checkName(String what, String name) throws DpifException {
+        if (name == null || name.isEmpty() || name.length() > 64 || !name.matches("[A-Za-z0-9_.:@-]+")) {
+            throw new DpifException(what + " name '" + name + "' is not valid (1..64 of A-Z a-z 0-9 _ . : @ -)");
+        }
+    }
+
+    private static Map<String, String> copyOptions(String port, Map<String, String> options) throws DpifException {
+        if (options == null) {
+            return Map.of();
+        }
+        Map<String, String> m = new TreeMap<>();
+        for (Map.Entry<String, String> e : options.entrySet()) {
+            if (e.getKey() == null || e.getValue() == null) {
+                throw new DpifException("port " + port + ": option with a null key or value");
+            }
+            m.put(e.getKey(), e.getValue());
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    static List<Integer> parseMask(String mask) throws DpifException {
+        if (mask == null || mask.isBlank()) {
+            return List.of(0);
+        }
+        String h = mask.trim();
+        if (h.startsWith("0x") || h.startsWith("0X")) {
+            h = h.substring(2);
+        }
+        long bits;
+        try {
+            if (h.isEmpty() || h.length() > 16) {
+                throw new NumberFormatException();
+            }
+            bits = Long.parseUnsignedLong(h, 16);
+        } catch (NumberFormatException e) {
+            throw new DpifException("pmd-cpu-mask '" + mask + "' is not a hexadecimal core mask of at most 64 cores (e.g. 0x3)");
+        }
+        if (bits == 0) {
+            throw new DpifException("pmd-cpu-mask '" + mask + "' selects no core");
+        }
+        List<Integer> cores = new ArrayList<>();
+        for (int c = 0; c < 64; c++) {
+            if ((bits >>> c & 1) != 0) {
+                cores.add(c);
+            }
+        }
+        return cores;
+    }
+
+    static long parseSleep(String v) throws DpifException {
+        if (v == null || v.isBlank()) {
+            return TimeUnit.MICROSECONDS.toNanos(DEFAULT_SLEEP_US);
+        }
+        try {
+            long us = Long.parseLong(v.trim());
+            if (us < 0 || us > 10_000) {
+                throw new NumberFormatException();
+            }
+            return TimeUnit.MICROSECONDS.toNanos(us);
+        } catch (NumberFormatException e) {
+            throw new DpifException("pmd-sleep-max '" + v + "' is not a number of microseconds in 0..10000");
+        }
+    }
+
+    private static int intProp(Map<String, Object> props, String key, int dflt) {
+        Object v = props == null ? null : props.get(key);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return v instanceof Number ? ((Number) v).intValue() : Integer.parseInt(v.toString().trim());
+        } catch (NumberFormatException e) {
+            LOG.warning(() -> "component property " + key + "='" + v + "' is not an integer; using " + dflt);
+            return dflt;
+        }
+    }
+}

@@ -1,0 +1,445 @@
+package io.pvio.dpif.netdev;
+
+import io.pvio.dpif.netdev.flow.Flow;
+import io.pvio.dpif.netdev.flow.FlowTable;
+import io.pvio.dpif.netdev.flow.MacTable;
+import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A poll-mode driver thread (OVS's pmd_thread_main). Each iteration: adopt a new snapshot if one was
+ * published, poll every assigned rx queue into a preallocated batch, classify each packet through its
+ * bridge's flow table, batch it per output port, flush the output batches at the end of each rx queue poll
+ * (send), then call freePkts on the queues that still have packets in flight.
+ *
+ * <p>Cycle counter: {@link System#nanoTime()}, read once per iteration; an iteration's time counts as
+ * processing when the previous iteration received packets, idle otherwise.
+ *
+ * <p>Packet ownership: packets received are owned by this thread until added to an output batch (one
+ * reference per destination, taken with {@link Packet#retain()}) or freed; a batch handed to send belongs
+ * to the port.
+ */
+final class PmdThread implements Runnable {
+    private static final Logger LOG = Logger.getLogger("dpif_netdev");
+    private static final VarHandle SNAP;
+    private static final VarHandle ACK;
+    private static final VarHandle STATS = MethodHandles.arrayElementVarHandle(long[].class);
+    /** Bounded wait when draining in-flight packets before adopting a snapshot. */
+    static final long DRAIN_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(2);
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            SNAP = l.findVarHandle(PmdThread.class, "snapshot", PmdSnapshot.class);
+            ACK = l.findVarHandle(PmdThread.class, "ackedGen", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    // published counters (opaque stores by this thread, opaque loads by readers)
+    static final int S_RECEIVED = 0;
+    static final int S_HITS = 1;
+    static final int S_MISSES = 2;
+    static final int S_OUT_BATCHES = 3;
+    static final int S_OUT_PKTS = 4;
+    static final int S_IDLE_NS = 5;
+    static final int S_PROC_NS = 6;
+    static final int S_DROPPED = 7;
+    static final int S_NO_PORT = 8;
+    static final int S_ITERATIONS = 9;
+    static final int N_STATS = 10;
+
+    final int core;
+    final Thread thread;
+    private final DpifNetdev dp;
+    @SuppressWarnings("unused") private volatile PmdSnapshot snapshot; // via SNAP
+    @SuppressWarnings("unused") private volatile long ackedGen; // via ACK
+    private volatile boolean stop;
+    private final long[] stats = new long[N_STATS];
+
+    // ---- owned by the PMD thread ----
+    private final PacketBatch rx = new PacketBatch();
+    private TxPort[] touched = new TxPort[16];
+    private int nTouched;
+    private TxPort[] pending = new TxPort[16];
+    private int nPending;
+    private TxPort[] dests = new TxPort[64];
+    private long received;
+    private long hits;
+    private long misses;
+    private long outBatches;
+    private long outPkts;
+    private long idleNs;
+    private long procNs;
+    private long dropped;
+    private long noPort;
+    private long iterations;
+    private int nowSec;
+
+    PmdThread(DpifNetdev dp, int core, PmdSnapshot initial) {
+        this.dp = dp;
+        this.core = core;
+        SNAP.setRelease(this, initial);
+        this.thread = new Thread(this, String.format("pmd-c%02d", core));
+        thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Publishes a snapshot; the PMD adopts it after its current iteration. */
+    void publish(PmdSnapshot s) {
+        SNAP.setRelease(this, s);
+        LockSupport.unpark(thread);
+    }
+
+    /** True once the PMD runs on a snapshot of generation {@code gen} or newer (or has exited). */
+    boolean acked(long gen) {
+        return (long) ACK.getAcquire(this) >= gen || !thread.isAlive();
+    }
+
+    /** Stops the thread and waits for it (it drains its in-flight queues first). */
+    void stopAndJoin() {
+        stop = true;
+        LockSupport.unpark(thread);
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (thread.isAlive()) {
+            LOG.severe(() -> thread.getName() + " did not stop within 10 s");
+        }
+    }
+
+    long stat(int i) {
+        return (long) STATS.getOpaque(stats, i);
+    }
+
+    @Override
+    public void run() {
+        PmdSnapshot cur = null;
+        long last = System.nanoTime();
+        boolean lastBusy = false;
+        int idleRun = 0;
+        while (!stop) {
+            PmdSnapshot s = (PmdSnapshot) SNAP.getAcquire(this);
+            if (s != cur) {
+                adopt(s);
+                cur = s;
+                ACK.setRelease(this, s.gen);
+            }
+            long now = System.nanoTime();
+            long d = now - last;
+            last = now;
+            if (lastBusy) {
+                procNs += d;
+            } else {
+                idleNs += d;
+            }
+            nowSec = MacTable.nowSeconds(now);
+            long before = received;
+            try {
+                RxqRef[] rxqs = cur.rxqs;
+                for (int i = 0; i < rxqs.length; i++) {
+                    poll(rxqs[i]);
+                }
+                if (nPending > 0) {
+                    freePending();
+                }
+            } catch (RuntimeException | Error e) {
+                LOG.log(Level.SEVERE, thread.getName() + ": error in the data path", e);
+                recoverAfterError();
+            }
+            iterations++;
+            boolean busy = received != before;
+            lastBusy = busy;
+            publishStats();
+            if (busy) {
+                idleRun = 0;
+            } else if (++idleRun > 64) {
+                long sleep = dp.pmdSleepNanos();
+                if (sleep > 0 && nPending == 0) {
+                    LockSupport.parkNanos(sleep);
+                } else {
+                    Thread.onSpinWait();
+                }
+            }
+        }
+        drainPending();
+        publishStats();
+    }
+
+    private void publishStats() {
+        STATS.setOpaque(stats, S_IDLE_NS, idleNs);
+        STATS.setOpaque(stats, S_ITERATIONS, iterations);
+        STATS.setOpaque(stats, S_RECEIVED, received);
+        STATS.setOpaque(stats, S_HITS, hits);
+        STATS.setOpaque(stats, S_MISSES, misses);
+        STATS.setOpaque(stats, S_OUT_BATCHES, outBatches);
+        STATS.setOpaque(stats, S_OUT_PKTS, outPkts);
+        STATS.setOpaque(stats, S_PROC_NS, procNs);
+        STATS.setOpaque(stats, S_DROPPED, dropped);
+        STATS.setOpaque(stats, S_NO_PORT, noPort);
+    }
+
+    /** Control-driven: drain what is in flight, then size the scratch arrays for the new snapshot. */
+    private void adopt(PmdSnapshot s) {
+        drainPending();
+        int n = Math.max(16, s.txPorts.length);
+        if (touched.length < n) {
+            touched = new TxPort[n];
+            pending = new TxPort[n];
+        }
+        if (dests.length < s.maxBridgePorts + 64) {
+            dests = new TxPort[s.maxBridgePorts + 64];
+        }
+    }
+
+    /** Calls freePkts on every pending queue until none is in flight, or the bounded wait ends. */
+    private void drainPending() {
+        if (nPending == 0) {
+            return;
+        }
+        long deadline = System.nanoTime() + DRAIN_TIMEOUT_NS;
+        while (nPending > 0) {
+            try {
+                freePending();
+            } catch (RuntimeException e) {
+                LOG.log(Level.SEVERE, thread.getName() + ": error draining in-flight packets", e);
+                break;
+            }
+            if (nPending == 0) {
+                return;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                break;
+            }
+            LockSupport.parkNanos(10_000);
+        }
+        for (int i = 0; i < nPending; i++) {
+            TxPort t = pending[i];
+            LOG.warning(String.format("%s: port '%s' tx queues 0x%x still have packets in flight after %d ms;"
+                    + " leaving them to the port's close", thread.getName(), t.port.name, t.pendingMask,
+                    TimeUnit.NANOSECONDS.toMillis(DRAIN_TIMEOUT_NS)));
+            t.pendingMask = 0;
+            t.inPendingList = false;
+            pending[i] = null;
+        }
+        nPending = 0;
+    }
+
+    private void recoverAfterError() {
+        for (int i = 0; i < nTouched; i++) {
+            TxPort t = touched[i];
+            t.touched = false;
+            touched[i] = null;
+        }
+        nTouched = 0;
+        rx.clear();
+    }
+
+    private void poll(RxqRef r) {
+        PacketBatch b = rx;
+        int n = r.netdev.rxqRecv(r.qid, b);
+        if (n <= 0) {
+            return;
+        }
+        received += n;
+        BridgeView v = r.view;
+        FlowTable ft = v.bridge.flows;
+        MacTable macs = v.bridge.macs;
+        int in = r.ofport;
+        Flow run = null;
+        long runPkts = 0;
+        long runBytes = 0;
+        int cnt = b.size();
+        for (int i = 0; i < cnt; i++) {
+            Packet p = b.get(i);
+            int len = p.length();
+            if (p.dataLength() < 14) {
+                p.free();
+                dropped++;
+                continue;
+            }
+            ByteBuffer buf = p.buffer();
+            int off = p.dataOffset();
+            long dst = (buf.getShort(off) & 0xffffL) << 32 | (buf.getInt(off + 2) & 0xffffffffL);
+            long src = (buf.getShort(off + 6) & 0xffffL) << 32 | (buf.getInt(off + 8) & 0xffffffffL);
+            int type = buf.getShort(off + 12) & 0xffff;
+            Flow f = ft.lookup(in, src, dst, type);
+            if (f == null) {
+                misses++;
+                p.free();
+                dropped++;
+                continue;
+            }
+            hits++;
+            if (f != run) {
+                if (run != null) {
+                    run.count(runPkts, runBytes);
+                }
+                run = f;
+                runPkts = 0;
+                runBytes = 0;
+            }
+            runPkts++;
+            runBytes += len;
+            int nd = 0;
+            int[] acts = f.actions();
+            for (int a = 0; a < acts.length; a++) {
+                int act = acts[a];
+                if (act > 0) {
+                    if (act == in) {
+                        continue; // OpenFlow: output to the input port is skipped
+                    }
+                    TxPort t = v.port(act);
+                    if (t == null) {
+                        noPort++;
+                    } else {
+                        nd = addDest(t, nd);
+                    }
+                } else if (act == Flow.ACTION_NORMAL) {
+                    nd = normal(v, macs, in, src, dst, nd);
+                } else if (act == Flow.ACTION_FLOOD) {
+                    nd = flood(v, in, nd);
+                }
+            }
+            deliver(p, nd);
+        }
+        if (run != null) {
+            run.count(runPkts, runBytes);
+        }
+        b.clear();
+        flushTouched();
+    }
+
+    private int addDest(TxPort t, int nd) {
+        if (nd < dests.length) {
+            dests[nd++] = t;
+        } else {
+            noPort++;
+        }
+        return nd;
+    }
+
+    private int flood(BridgeView v, int in, int nd) {
+        TxPort[] all = v.all;
+        for (int i = 0; i < all.length; i++) {
+            if (all[i].ofport != in) {
+                nd = addDest(all[i], nd);
+            }
+        }
+        return nd;
+    }
+
+    private int normal(BridgeView v, MacTable macs, int in, long src, long dst, int nd) {
+        if ((src >>> 40 & 1) == 0) {
+            macs.learn(src, in, nowSec);
+        }
+        if ((dst >>> 40 & 1) != 0) {
+            return flood(v, in, nd);
+        }
+        int port = macs.lookup(dst, nowSec);
+        if (port < 0) {
+            return flood(v, in, nd);
+        }
+        if (port == in) {
+            return nd; // destination is on the input port: nothing to do
+        }
+        TxPort t = v.port(port);
+        if (t == null) {
+            noPort++;
+            return nd;
+        }
+        return addDest(t, nd);
+    }
+
+    /** Hands {@code p} to its {@code nd} destinations (one reference each) or frees it. */
+    private void deliver(Packet p, int nd) {
+        if (nd == 0) {
+            p.free();
+            dropped++;
+            return;
+        }
+        for (int k = 1; k < nd; k++) {
+            p.retain();
+        }
+        for (int k = 0; k < nd; k++) {
+            TxPort t = dests[k];
+            dests[k] = null;
+            if (t.batch.isFull()) {
+                flush(t);
+            }
+            t.batch.add(p);
+            if (!t.touched) {
+                t.touched = true;
+                touched[nTouched++] = t;
+            }
+        }
+    }
+
+    private void flushTouched() {
+        for (int i = 0; i < nTouched; i++) {
+            TxPort t = touched[i];
+            touched[i] = null;
+            t.touched = false;
+            flush(t);
+        }
+        nTouched = 0;
+    }
+
+    private void flush(TxPort t) {
+        int n = t.batch.size();
+        if (n == 0) {
+            return;
+        }
+        outBatches++;
+        outPkts += n;
+        int inFlight = t.netdev.send(t.txqid, t.batch, t.concurrent);
+        if (!t.batch.isEmpty()) {
+            t.batch.clear(); // contract: the port took every packet
+        }
+        long bit = 1L << t.txqid;
+        if (inFlight > 0) {
+            t.pendingMask |= bit;
+            if (!t.inPendingList) {
+                t.inPendingList = true;
+                pending[nPending++] = t;
+            }
+        } else {
+            t.pendingMask &= ~bit;
+        }
+    }
+
+    /** freePkts on each queue whose last send/freePkts returned a positive count; idle ports cost nothing. */
+    private void freePending() {
+        for (int i = 0; i < nPending;) {
+            TxPort t = pending[i];
+            long mask = t.pendingMask;
+            while (mask != 0) {
+                int q = Long.numberOfTrailingZeros(mask);
+                mask &= mask - 1;
+                if (t.netdev.freePkts(q, t.concurrent) <= 0) {
+                    t.pendingMask &= ~(1L << q);
+                }
+            }
+            if (t.pendingMask == 0) {
+                t.inPendingList = false;
+                pending[i] = pending[--nPending];
+                pending[nPending] = null;
+            } else {
+                i++;
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package io.pvio.dpif.netdev;
+
+import io.pvio.netdev.Netdev;
+import io.pvio.netdev.NetdevClass;
+import io.pvio.netdev.NetdevContext;
+import io.pvio.packet.PacketPool;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A port and its Interface row (control state, guarded by the datapath lock). Also the {@link NetdevContext}
+ * lent to the port's netdev.
+ */
+final class Port implements NetdevContext {
+    final DpifNetdev dp;
+    final String name;
+    final Bridge bridge;
+    final int ofport;
+    String type;
+    Map<String, String> options;
+    /** The open netdev, or null (waiting for its class, or failed). */
+    Netdev netdev;
+    /** The class {@link #netdev} was opened with. */
+    NetdevClass cls;
+    String error;
+    /** Queue layout as last read by a reconfiguration (while the PMDs were paused). */
+    int nRxq;
+    int nTxq;
+    volatile boolean removed;
+
+    Port(DpifNetdev dp, String name, Bridge bridge, int ofport, String type, Map<String, String> options) {
+        this.dp = dp;
+        this.name = name;
+        this.bridge = bridge;
+        this.ofport = ofport;
+        this.type = type;
+        this.options = options;
+    }
+
+    String state() {
+        if (netdev != null) {
+            return netdev.carrier() ? "up" : "down";
+        }
+        return error != null ? "error" : "waiting";
+    }
+
+    @Override
+    public PacketPool pool() {
+        return dp.pool();
+    }
+
+    @Override
+    public Path runDir() {
+        return dp.runDir();
+    }
+
+    @Override
+    public Map<String, String> otherConfig() {
+        return dp.otherConfig();
+    }
+
+    @Override
+    public int pmdCount() {
+        return dp.pmdCount();
+    }
+
+    @Override
+    public void changed() {
+        if (!removed) {
+            dp.requestReconfigure("port " + name + " changed");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + "@" + bridge.name + ":" + ofport;
+    }
+}

@@ -1,0 +1,31 @@
+package io.pvio.dpif.netdev.appctl;
+
+import io.pvio.dpif.Dpif;
+import io.pvio.dpif.netdev.DpifNetdev;
+import io.pvio.unixctl.UnixctlCommand;
+import java.util.List;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/** {@code dpif-netdev/pmd-rxq-show [DP]}: which PMD polls which rx queue. */
+@Component(service = UnixctlCommand.class, property = {UnixctlCommand.COMMAND_PROPERTY + "=dpif-netdev/pmd-rxq-show",
+        UnixctlCommand.USAGE_PROPERTY + "=[dp]"})
+public final class PmdRxqShowCommand extends DpifCommand {
+    public PmdRxqShowCommand() {
+    }
+
+    public PmdRxqShowCommand(DpifNetdev dp) {
+        super(dp);
+    }
+
+    @Override
+    @Reference(target = TARGET)
+    void setDpif(Dpif d) {
+        super.setDpif(d);
+    }
+
+    @Override
+    String exec(DpifNetdev d, List<String> args) {
+        return d.pmdRxqShow();
+    }
+}

@@ -1,0 +1,154 @@
+package io.pvio.dpif.netdev.flow;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * One OpenFlow flow of table 0: a match on any subset of in_port, dl_src, dl_dst, dl_type (-1 = wildcard),
+ * a priority and an action list. Immutable except its counters, which PMD threads add to atomically.
+ */
+public final class Flow {
+    public static final int DEFAULT_PRIORITY = 32768;
+    /** Action code: the NORMAL (MAC learning) pipeline. Other codes &gt; 0 are output ports. */
+    public static final int ACTION_NORMAL = -1;
+    /** Action code: every port of the bridge but the input port. */
+    public static final int ACTION_FLOOD = -2;
+
+    private static final VarHandle PACKETS;
+    private static final VarHandle BYTES;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            PACKETS = l.findVarHandle(Flow.class, "nPackets", long.class);
+            BYTES = l.findVarHandle(Flow.class, "nBytes", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final int priority;
+    final int inPort;
+    final long dlSrc;
+    final long dlDst;
+    final int dlType;
+    final long cookie;
+    final int[] actions;
+    final long createdNanos;
+    @SuppressWarnings("unused") private volatile long nPackets;
+    @SuppressWarnings("unused") private volatile long nBytes;
+
+    Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions) {
+        this.priority = priority;
+        this.inPort = inPort;
+        this.dlSrc = dlSrc;
+        this.dlDst = dlDst;
+        this.dlType = dlType;
+        this.cookie = cookie;
+        this.actions = actions;
+        this.createdNanos = System.nanoTime();
+    }
+
+    public int priority() {
+        return priority;
+    }
+
+    /** The action codes (do not modify): ports &gt; 0, {@link #ACTION_NORMAL}, {@link #ACTION_FLOOD}; empty = drop. */
+    public int[] actions() {
+        return actions;
+    }
+
+    public boolean matches(int in, long src, long dst, int type) {
+        return (inPort < 0 || inPort == in) && (dlSrc < 0 || dlSrc == src) && (dlDst < 0 || dlDst == dst)
+                && (dlType < 0 || dlType == type);
+    }
+
+    /** Adds hits (one call per run of packets of a batch). */
+    public void count(long packets, long bytes) {
+        PACKETS.getAndAdd(this, packets);
+        BYTES.getAndAdd(this, bytes);
+    }
+
+    public long packets() {
+        return (long) PACKETS.getVolatile(this);
+    }
+
+    public long bytes() {
+        return (long) BYTES.getVolatile(this);
+    }
+
+    /** Same match and priority (add-flow replaces such a flow). */
+    boolean sameRule(Flow o) {
+        return priority == o.priority && inPort == o.inPort && dlSrc == o.dlSrc && dlDst == o.dlDst
+                && dlType == o.dlType;
+    }
+
+    /** Non-strict del-flows: every field {@code crit} matches on, this flow matches on with the same value. */
+    boolean covers(Flow crit) {
+        return (crit.inPort < 0 || crit.inPort == inPort) && (crit.dlSrc < 0 || crit.dlSrc == dlSrc)
+                && (crit.dlDst < 0 || crit.dlDst == dlDst) && (crit.dlType < 0 || crit.dlType == dlType);
+    }
+
+    /** The match as ovs-ofctl prints it (priority omitted when default), possibly empty. */
+    public String matchString() {
+        StringBuilder sb = new StringBuilder();
+        if (priority != DEFAULT_PRIORITY) {
+            sb.append("priority=").append(priority);
+        }
+        String proto = FlowParser.protocolName(dlType);
+        if (proto != null) {
+            sep(sb).append(proto);
+        }
+        if (inPort >= 0) {
+            sep(sb).append("in_port=").append(inPort);
+        }
+        if (dlSrc >= 0) {
+            sep(sb).append("dl_src=").append(FlowParser.formatMac(dlSrc));
+        }
+        if (dlDst >= 0) {
+            sep(sb).append("dl_dst=").append(FlowParser.formatMac(dlDst));
+        }
+        if (dlType >= 0 && proto == null) {
+            sep(sb).append(String.format("dl_type=0x%04x", dlType));
+        }
+        return sb.toString();
+    }
+
+    private static StringBuilder sep(StringBuilder sb) {
+        return sb.length() == 0 ? sb : sb.append(',');
+    }
+
+    public String actionsString() {
+        if (actions.length == 0) {
+            return "drop";
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int a : actions) {
+            if (sb.length() > 0) {
+                sb.append(',');
+            }
+            if (a == ACTION_NORMAL) {
+                sb.append("NORMAL");
+            } else if (a == ACTION_FLOOD) {
+                sb.append("FLOOD");
+            } else {
+                sb.append("output:").append(a);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** One ovs-ofctl dump-flows line. */
+    public String dumpLine(long nowNanos) {
+        long ms = Math.max(0, (nowNanos - createdNanos) / 1_000_000);
+        String match = matchString();
+        return String.format(" cookie=0x%x, duration=%d.%03ds, table=0, n_packets=%d, n_bytes=%d, %sactions=%s",
+                cookie, ms / 1000, ms % 1000, packets(), bytes(), match.isEmpty() ? "" : match + " ", actionsString());
+    }
+
+    @Override
+    public String toString() {
+        String m = matchString();
+        return (m.isEmpty() ? "" : m + ",") + "actions=" + actionsString();
+    }
+}

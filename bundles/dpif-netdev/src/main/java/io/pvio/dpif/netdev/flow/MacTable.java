@@ -1,0 +1,251 @@
+package io.pvio.dpif.netdev.flow;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The NORMAL pipeline's MAC learning table (OVS's mac-learning), one per bridge, shared by every PMD.
+ *
+ * <p>Open addressing over one {@code long} per slot holding {@code mac << 16 | ofport}, so a reader always
+ * sees a consistent key and port without a lock: {@link #lookup} is lock-free and allocation-free. Writers
+ * (learning a new MAC or a move, flushes, ageing) take a small spin lock; refreshing the age of a known
+ * entry is a plain opaque store. Entries older than the ageing time are treated as absent. Times are in
+ * seconds of {@link #nowSeconds(long)}.
+ */
+public final class MacTable {
+    private static final long EMPTY = 0;
+    private static final long TOMB = -1;
+    private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle USED = MethodHandles.arrayElementVarHandle(int[].class);
+    private static final VarHandle LOCK;
+    private static final long EPOCH = System.nanoTime();
+
+    static {
+        try {
+            LOCK = MethodHandles.lookup().findVarHandle(MacTable.class, "lock", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private static final class Tab {
+        final long[] slots;
+        final int[] used;
+        final int mask;
+
+        Tab(int capacity) {
+            slots = new long[capacity];
+            used = new int[capacity];
+            mask = capacity - 1;
+        }
+    }
+
+    /** One learned entry, for fdb/show. */
+    public record Entry(int port, long mac, int ageSeconds) {
+    }
+
+    private final int maxEntries;
+    private final int agingSeconds;
+    private volatile Tab tab;
+    @SuppressWarnings("unused") private volatile int lock;
+    private int live; // guarded by lock
+    private int tombs; // guarded by lock
+
+    public MacTable(int maxEntries, int agingSeconds) {
+        this.maxEntries = maxEntries;
+        this.agingSeconds = agingSeconds;
+        this.tab = new Tab(Integer.highestOneBit(Math.max(4, maxEntries) * 2 - 1) << 1);
+    }
+
+    /** Seconds since an arbitrary epoch, from a {@link System#nanoTime()} value. */
+    public static int nowSeconds(long nanoTime) {
+        return (int) ((nanoTime - EPOCH) / 1_000_000_000L);
+    }
+
+    private static int hash(long mac) {
+        return (int) ((mac * 0x9E3779B97F4A7C15L) >>> 40);
+    }
+
+    /** The port {@code mac} was learned on, or -1. Lock-free, allocation-free. */
+    public int lookup(long mac, int now) {
+        Tab t = tab;
+        int i = hash(mac) & t.mask;
+        for (int n = 0; n <= t.mask; n++, i = (i + 1) & t.mask) {
+            long v = (long) SLOTS.getAcquire(t.slots, i);
+            if (v == EMPTY) {
+                return -1;
+            }
+            if (v != TOMB && v >>> 16 == mac) {
+                if (now - (int) USED.getOpaque(t.used, i) > agingSeconds) {
+                    return -1;
+                }
+                return (int) (v & 0xffff);
+            }
+        }
+        return -1;
+    }
+
+    /** Learns that {@code mac} (unicast) is behind {@code port}. Allocation-free except when the table is rebuilt. */
+    public void learn(long mac, int port, int now) {
+        long want = mac << 16 | port;
+        Tab t = tab;
+        int i = find(t, mac);
+        if (i >= 0 && (long) SLOTS.getAcquire(t.slots, i) == want) {
+            if ((int) USED.getOpaque(t.used, i) != now) {
+                USED.setOpaque(t.used, i, now);
+            }
+            return;
+        }
+        lock();
+        try {
+            t = tab;
+            i = find(t, mac);
+            if (i >= 0) {
+                USED.setOpaque(t.used, i, now);
+                SLOTS.setRelease(t.slots, i, want);
+                return;
+            }
+            if (live >= maxEntries) {
+                expire(t, now);
+                if (live >= maxEntries) {
+                    return; // full of live entries: do not learn (traffic to it floods)
+                }
+            }
+            if ((live + tombs + 1) * 4 > (t.mask + 1) * 3) {
+                t = rebuild(t, now);
+            }
+            int j = hash(mac) & t.mask;
+            while (true) {
+                long v = t.slots[j];
+                if (v == EMPTY || v == TOMB) {
+                    if (v == TOMB) {
+                        tombs--;
+                    }
+                    USED.setOpaque(t.used, j, now);
+                    SLOTS.setRelease(t.slots, j, want);
+                    live++;
+                    return;
+                }
+                j = (j + 1) & t.mask;
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    private static int find(Tab t, long mac) {
+        int i = hash(mac) & t.mask;
+        for (int n = 0; n <= t.mask; n++, i = (i + 1) & t.mask) {
+            long v = (long) SLOTS.getAcquire(t.slots, i);
+            if (v == EMPTY) {
+                return -1;
+            }
+            if (v != TOMB && v >>> 16 == mac) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Forgets every entry of {@code port} (the port was deleted). Control path. */
+    public void flushPort(int port) {
+        lock();
+        try {
+            Tab t = tab;
+            for (int i = 0; i <= t.mask; i++) {
+                long v = t.slots[i];
+                if (v != EMPTY && v != TOMB && (int) (v & 0xffff) == port) {
+                    SLOTS.setRelease(t.slots, i, TOMB);
+                    live--;
+                    tombs++;
+                }
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Forgets every entry. */
+    public void flush() {
+        lock();
+        try {
+            tab = new Tab(tab.mask + 1);
+            live = 0;
+            tombs = 0;
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Removes entries older than the ageing time. Control path. */
+    public void age(int now) {
+        lock();
+        try {
+            expire(tab, now);
+        } finally {
+            unlock();
+        }
+    }
+
+    private void expire(Tab t, int now) {
+        for (int i = 0; i <= t.mask; i++) {
+            long v = t.slots[i];
+            if (v != EMPTY && v != TOMB && now - t.used[i] > agingSeconds) {
+                SLOTS.setRelease(t.slots, i, TOMB);
+                live--;
+                tombs++;
+            }
+        }
+    }
+
+    private Tab rebuild(Tab old, int now) {
+        Tab t = new Tab(old.mask + 1);
+        int n = 0;
+        for (int i = 0; i <= old.mask; i++) {
+            long v = old.slots[i];
+            if (v != EMPTY && v != TOMB && now - old.used[i] <= agingSeconds) {
+                int j = hash(v >>> 16) & t.mask;
+                while (t.slots[j] != EMPTY) {
+                    j = (j + 1) & t.mask;
+                }
+                t.slots[j] = v;
+                t.used[j] = old.used[i];
+                n++;
+            }
+        }
+        live = n;
+        tombs = 0;
+        tab = t; // volatile publish
+        return t;
+    }
+
+    /** Live entries, for fdb/show. */
+    public List<Entry> entries(int now) {
+        List<Entry> out = new ArrayList<>();
+        Tab t = tab;
+        for (int i = 0; i <= t.mask; i++) {
+            long v = (long) SLOTS.getAcquire(t.slots, i);
+            int used = (int) USED.getOpaque(t.used, i);
+            if (v != EMPTY && v != TOMB && now - used <= agingSeconds) {
+                out.add(new Entry((int) (v & 0xffff), v >>> 16, now - used));
+            }
+        }
+        return out;
+    }
+
+    public int maxEntries() {
+        return maxEntries;
+    }
+
+    private void lock() {
+        while (!LOCK.compareAndSet(this, 0, 1)) {
+            Thread.onSpinWait();
+        }
+    }
+
+    private void unlock() {
+        LOCK.setRelease(this, 0);
+    }
+}
