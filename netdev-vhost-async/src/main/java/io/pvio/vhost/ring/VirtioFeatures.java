@@ -1,0 +1,60 @@
+package io.pvio.vhost.ring;
+
+/** Feature bits of virtio 1.x, virtio-net and vhost-user that this back end knows. */
+public final class VirtioFeatures {
+    public static final int NET_F_MRG_RXBUF = 15;
+    public static final int NET_F_CTRL_VQ = 17;
+    public static final int NET_F_MQ = 22;
+    public static final int F_NOTIFY_ON_EMPTY = 24;
+    public static final int F_ANY_LAYOUT = 27;
+    public static final int RING_F_INDIRECT_DESC = 28;
+    public static final int RING_F_EVENT_IDX = 29;
+    public static final int VHOST_USER_F_PROTOCOL_FEATURES = 30;
+    public static final int F_VERSION_1 = 32;
+    public static final int F_RING_PACKED = 34;
+
+    /** What this back end offers (no packed ring, no offloads). */
+    public static final long OFFERED = bit(F_VERSION_1) | bit(NET_F_MRG_RXBUF) | bit(NET_F_MQ)
+            | bit(RING_F_INDIRECT_DESC) | bit(RING_F_EVENT_IDX) | bit(F_ANY_LAYOUT)
+            | bit(VHOST_USER_F_PROTOCOL_FEATURES);
+
+    private VirtioFeatures() {
+    }
+
+    public static long bit(int b) {
+        return 1L << b;
+    }
+
+    public static boolean has(long features, int b) {
+        return (features & bit(b)) != 0;
+    }
+
+    /** Names of the set bits, for logs and appctl. */
+    public static String describe(long features) {
+        StringBuilder sb = new StringBuilder(String.format("0x%016x", features));
+        String sep = " (";
+        for (int b = 0; b < 64; b++) {
+            if (has(features, b)) {
+                sb.append(sep).append(name(b));
+                sep = " ";
+            }
+        }
+        return sep.equals(" ") ? sb.append(')').toString() : sb.toString();
+    }
+
+    static String name(int b) {
+        switch (b) {
+            case NET_F_MRG_RXBUF: return "MRG_RXBUF";
+            case NET_F_CTRL_VQ: return "CTRL_VQ";
+            case NET_F_MQ: return "MQ";
+            case F_NOTIFY_ON_EMPTY: return "NOTIFY_ON_EMPTY";
+            case F_ANY_LAYOUT: return "ANY_LAYOUT";
+            case RING_F_INDIRECT_DESC: return "INDIRECT_DESC";
+            case RING_F_EVENT_IDX: return "EVENT_IDX";
+            case VHOST_USER_F_PROTOCOL_FEATURES: return "PROTOCOL_FEATURES";
+            case F_VERSION_1: return "VERSION_1";
+            case F_RING_PACKED: return "RING_PACKED";
+            default: return "bit" + b;
+        }
+    }
+}

@@ -1,0 +1,733 @@
+package io.pvio.vhost.ring;
+
+import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
+import io.pvio.packet.PacketPool;
+import io.pvio.posix.EventFd;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.logging.Logger;
+
+/**
+ * One virtio 1.x split virtqueue of a vhost-user device, as the back end sees it.
+ *
+ * <h2>Threads and locking</h2>
+ * The control thread configures the queue (SET_VRING_*, memory table, reset) only while holding the
+ * queue's access lock ({@link #lock()}); the data path ({@link #enqueue}, {@link #dequeue}) runs only
+ * after {@link #tryLock()} succeeded and gives up (returns 0) when the control thread holds the lock.
+ * Guest memory is therefore never replaced or unmapped while a data-path thread is inside it.
+ *
+ * <h2>Guest memory</h2>
+ * Every access goes through the memory table's bounds-checked views. Descriptor addresses and lengths
+ * are validated before anything is copied; a descriptor outside guest memory, a looping or over-long
+ * chain, a bad indirect table or an impossible length marks the queue broken (logged, counted): it is
+ * then skipped until the front end restarts it.
+ *
+ * <h2>Copies and the used ring</h2>
+ * Payload copies go through the queue's {@link Copier}, one (src, dst, length) step each; used elements
+ * are collected in a shadow array and published by {@link #flushUsed()} (release store of used->idx,
+ * then a call if the guest wants one), a step separate from the copies.
+ */
+public final class Virtqueue {
+    /** Largest ring size accepted (virtio's limit). */
+    public static final int MAX_SIZE = 32768;
+    /** Most buffers one packet may span (descriptors of all chains it uses). */
+    static final int VEC_MAX = 2048;
+    /** Largest indirect table accepted, in descriptors. */
+    static final int MAX_INDIRECT = 1024;
+    /** Largest frame taken from a guest (64 KiB, as virtio-net without GSO). */
+    public static final int MAX_PACKET = 65535;
+
+    static final int DESC_F_NEXT = 1;
+    static final int DESC_F_WRITE = 2;
+    static final int DESC_F_INDIRECT = 4;
+    static final int AVAIL_F_NO_INTERRUPT = 1;
+    static final int USED_F_NO_NOTIFY = 1;
+
+    private static final Logger LOG = Logger.getLogger("netdev_dpdk");
+    private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle COUNTER = MethodHandles.arrayElementVarHandle(long[].class);
+
+    /** Counter indexes (see {@link #counter(int)}). */
+    public static final int C_PACKETS = 0;
+    public static final int C_BYTES = 1;
+    public static final int C_DROPPED = 2;
+    public static final int C_ERRORS = 3;
+    public static final int C_NOTIFICATIONS = 4;
+    public static final int C_BROKEN = 5;
+    private static final int N_COUNTERS = 6;
+
+    private final String device;
+    private final int index;
+    private final ReentrantLock access = new ReentrantLock();
+    private final long[] counters = new long[N_COUNTERS];
+
+    // ---- configuration: written by the control thread with the access lock held
+    private int size;
+    private int mask;
+    private boolean addrSet;
+    private long descUva;
+    private long availUva;
+    private long usedUva;
+    private boolean started;
+    private boolean enabled;
+    private EventFd kick;
+    private EventFd call;
+    private GuestMemory mem;
+    private Copier copier = CpuCopier.INSTANCE;
+    private boolean mrg;
+    private boolean eventIdx;
+    private boolean indirect;
+    private int hdrLen = 12;
+
+    // ---- ring state: owned by the lock holder
+    private boolean ready;
+    private ByteBuffer desc;
+    private int descOff;
+    private ByteBuffer avail;
+    private int availOff;
+    private ByteBuffer used;
+    private int usedOff;
+    private int lastAvail;
+    private int lastUsed;
+    private volatile String broken;
+    /** Copy of used->idx as last published and avail->idx as last seen, for appctl (racy reads). */
+    private volatile int shownAvail;
+
+    private int[] usedId = new int[0];
+    private int[] usedLen = new int[0];
+    private long[] headLen = new long[0];
+    private int nUsed;
+
+    private final long[] vecAddr = new long[VEC_MAX];
+    private final int[] vecLen = new int[VEC_MAX];
+    private int vecN;
+    private int curVec;
+    private int curOff;
+    private final ByteBuffer hdr = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
+
+    public Virtqueue(String device, int index) {
+        this.device = device;
+        this.index = index;
+    }
+
+    public int index() {
+        return index;
+    }
+
+    // =====================================================================================
+    // control path (caller holds the access lock)
+
+    public void lock() {
+        access.lock();
+    }
+
+    public void unlock() {
+        access.unlock();
+    }
+
+    /** Data path: takes the access lock if nobody holds it. */
+    public boolean tryLock() {
+        return access.tryLock();
+    }
+
+    private void held() {
+        if (!access.isHeldByCurrentThread()) {
+            throw new IllegalStateException("virtqueue " + index + " configured without its access lock");
+        }
+    }
+
+    /** SET_VRING_NUM; {@code num} is a power of two in 1..{@link #MAX_SIZE} (checked by the caller). */
+    public void setNum(int num) {
+        held();
+        size = num;
+        mask = num - 1;
+        usedId = new int[num];
+        usedLen = new int[num];
+        headLen = new long[num];
+        refresh();
+    }
+
+    public int size() {
+        return size;
+    }
+
+    /** SET_VRING_ADDR (front-end virtual addresses). */
+    public void setAddr(long desc, long used, long avail) {
+        held();
+        descUva = desc;
+        usedUva = used;
+        availUva = avail;
+        addrSet = true;
+        refresh();
+    }
+
+    /** SET_VRING_BASE. */
+    public void setBase(int base) {
+        held();
+        lastAvail = base & 0xffff;
+        lastUsed = base & 0xffff;
+        refresh();
+    }
+
+    /** SET_VRING_KICK: the ring starts (kick may be null for a polling front end). Clears a broken state. */
+    public void start(EventFd newKick) {
+        held();
+        if (kick != null) {
+            kick.close();
+        }
+        kick = newKick;
+        started = true;
+        broken = null;
+        refresh();
+    }
+
+    /** GET_VRING_BASE: stops the ring and returns the next avail index to process. */
+    public int stop() {
+        held();
+        flushUsed();
+        started = false;
+        if (kick != null) {
+            kick.close();
+            kick = null;
+        }
+        broken = null;
+        refresh();
+        return lastAvail;
+    }
+
+    /** SET_VRING_CALL (null: no notifications). */
+    public void setCall(EventFd newCall) {
+        held();
+        if (call != null) {
+            call.close();
+        }
+        call = newCall;
+    }
+
+    /** SET_VRING_ENABLE. Returns true when the state changed. */
+    public boolean setEnabled(boolean on) {
+        held();
+        boolean changed = enabled != on;
+        enabled = on;
+        refresh();
+        return changed;
+    }
+
+    public boolean enabled() {
+        return enabled;
+    }
+
+    public boolean started() {
+        return started;
+    }
+
+    /** A new memory table (the old one is unmapped by the caller after releasing every lock). */
+    public void setMemory(GuestMemory m) {
+        held();
+        mem = m;
+        refresh();
+    }
+
+    /** The negotiated features. */
+    public void setFeatures(long features) {
+        held();
+        mrg = VirtioFeatures.has(features, VirtioFeatures.NET_F_MRG_RXBUF);
+        eventIdx = VirtioFeatures.has(features, VirtioFeatures.RING_F_EVENT_IDX);
+        indirect = VirtioFeatures.has(features, VirtioFeatures.RING_F_INDIRECT_DESC);
+        hdrLen = VirtioFeatures.has(features, VirtioFeatures.F_VERSION_1) || mrg ? 12 : 10;
+        refresh();
+    }
+
+    /** The copier used for payloads from now on. */
+    public void setCopier(Copier c) {
+        held();
+        copier = c;
+    }
+
+    /** Back to the state of a fresh connection (counters are kept). */
+    public void reset() {
+        held();
+        ready = false;
+        size = 0;
+        mask = 0;
+        addrSet = false;
+        started = false;
+        enabled = false;
+        if (kick != null) {
+            kick.close();
+            kick = null;
+        }
+        if (call != null) {
+            call.close();
+            call = null;
+        }
+        mem = null;
+        desc = avail = used = null;
+        lastAvail = lastUsed = 0;
+        nUsed = 0;
+        broken = null;
+        shownAvail = 0;
+    }
+
+    /** True when the data path may use the ring. */
+    public boolean ready() {
+        return ready;
+    }
+
+    /** Recomputes readiness and the ring views. */
+    private void refresh() {
+        ready = false;
+        desc = avail = used = null;
+        if (size == 0 || !addrSet || !started || !enabled || mem == null || broken != null) {
+            return;
+        }
+        int rd = mem.regionOfUva(descUva);
+        int ra = mem.regionOfUva(availUva);
+        int ru = mem.regionOfUva(usedUva);
+        if (rd < 0 || ra < 0 || ru < 0 || mem.uvaRoom(rd, descUva) < 16L * size
+                || mem.uvaRoom(ra, availUva) < 6L + 2L * size || mem.uvaRoom(ru, usedUva) < 6L + 8L * size) {
+            markBroken("ring addresses outside guest memory");
+            return;
+        }
+        if ((descUva & 15) != 0 || (availUva & 1) != 0 || (usedUva & 3) != 0) {
+            markBroken("misaligned ring addresses");
+            return;
+        }
+        desc = mem.view(rd);
+        descOff = mem.uvaOffset(rd, descUva);
+        avail = mem.view(ra);
+        availOff = mem.uvaOffset(ra, availUva);
+        used = mem.view(ru);
+        usedOff = mem.uvaOffset(ru, usedUva);
+        int usedIdx = used.getShort(usedOff + 2) & 0xffff;
+        if (usedIdx != lastUsed) {
+            LOG.warning(String.format("vHost device '%s' queue %d: last_used_idx (%d) and used->idx (%d) mismatch;"
+                    + " some packets may be resent for Tx and dropped for Rx", device, index, lastUsed, usedIdx));
+            lastUsed = usedIdx;
+            lastAvail = usedIdx;
+        }
+        if (!eventIdx) {
+            used.putShort(usedOff, (short) USED_F_NO_NOTIFY); // we poll: no kicks needed
+        }
+        nUsed = 0;
+        ready = true;
+    }
+
+    /** Marks the queue broken: logged once per incident and counted. Returns -1 for convenience. */
+    private long markBroken(String reason) {
+        if (broken == null) {
+            broken = reason;
+            add(C_BROKEN, 1);
+            LOG.warning(String.format("vHost device '%s' queue %d is broken: %s; the queue is stopped until the"
+                    + " front end restarts it", device, index, reason));
+        }
+        ready = false;
+        return -1;
+    }
+
+    /** Why the queue is broken, or null. */
+    public String broken() {
+        return broken;
+    }
+
+    public long counter(int c) {
+        return (long) COUNTER.getOpaque(counters, c);
+    }
+
+    private void add(int c, long d) {
+        COUNTER.setOpaque(counters, c, (long) COUNTER.getOpaque(counters, c) + d);
+    }
+
+    /** Counts {@code n} packets dropped by the caller (tx side: ring full, no carrier). Lock holder only. */
+    public void countDropped(int n) {
+        add(C_DROPPED, n);
+    }
+
+    /** One line for appctl (racy snapshot of the ring indexes). */
+    public String describe() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(enabled ? "enabled" : "disabled").append(", ").append(started ? "started" : "stopped");
+        sb.append(", size ").append(size);
+        sb.append(", avail_idx ").append(shownAvail).append(", last_avail_idx ").append(lastAvail);
+        sb.append(", used_idx ").append(lastUsed);
+        sb.append(", call ").append(call != null ? "fd" : "none");
+        String b = broken;
+        if (b != null) {
+            sb.append(", BROKEN: ").append(b);
+        }
+        return sb.toString();
+    }
+
+    // =====================================================================================
+    // data path (caller holds the access lock)
+
+    /**
+     * Host to guest: copies the packets of {@code batch} into the guest's receive buffers, in order, and
+     * publishes them. Stops at the first packet that finds no room. The packets stay the caller's.
+     *
+     * @return number of leading packets of the batch delivered (the rest were not)
+     */
+    public int enqueue(PacketBatch batch) {
+        if (!ready) {
+            return 0;
+        }
+        try {
+            int availIdx = availIndex();
+            if (availIdx < 0) {
+                return 0;
+            }
+            int n = batch.size();
+            int sent = 0;
+            int consumed = 0;
+            long bytes = 0;
+            for (int i = 0; i < n; i++) {
+                Packet p = batch.get(i);
+                long need = hdrLen + (long) p.length();
+                vecN = 0;
+                int heads = 0;
+                long got = 0;
+                boolean overflow = false;
+                while (got < need) {
+                    int slot = (lastAvail + consumed + heads) & 0xffff;
+                    if (slot == availIdx) {
+                        break;
+                    }
+                    int head = avail.getShort(availOff + 4 + 2 * (slot & mask)) & 0xffff;
+                    long len = walkChain(head, true);
+                    if (len == -1) {
+                        return 0;
+                    }
+                    if (len == -2) {
+                        overflow = true;
+                        break;
+                    }
+                    usedId[nUsed + heads] = head;
+                    headLen[heads] = len;
+                    heads++;
+                    got += len;
+                    if (!mrg) {
+                        break;
+                    }
+                }
+                if (got < need) {
+                    if (overflow || (!mrg && heads == 1)) {
+                        continue; // this packet does not fit (dropped by the caller); try the next one
+                    }
+                    break; // the guest has no more buffers: the rest is dropped
+                }
+                // header (CPU), then the payload through the copier
+                curVec = 0;
+                curOff = 0;
+                hdr.putLong(0, 0);
+                hdr.putShort(8, (short) 0);
+                hdr.putShort(10, (short) heads);
+                writeHeader(hdrLen);
+                for (Packet s = p; s != null; s = s.next()) {
+                    int off = s.dataOffset();
+                    writeVec(s.buffer(), off, s.address() + off, s.dataLength());
+                }
+                long left = need;
+                for (int h = 0; h < heads; h++) {
+                    long l = Math.min(headLen[h], left);
+                    usedLen[nUsed + h] = (int) l;
+                    left -= l;
+                }
+                nUsed += heads;
+                consumed += heads;
+                if (sent != i) {
+                    // a packet before this one was skipped: keep delivered packets first in the batch
+                    Packet t = batch.get(sent);
+                    batch.set(sent, p);
+                    batch.set(i, t);
+                }
+                sent++;
+                bytes += p.length();
+            }
+            lastAvail = (lastAvail + consumed) & 0xffff;
+            flushUsed();
+            add(C_PACKETS, sent);
+            add(C_BYTES, bytes);
+            return sent;
+        } catch (RuntimeException e) {
+            markBroken("unexpected " + e);
+            return 0;
+        }
+    }
+
+    /**
+     * Guest to host: takes up to {@code batch.room()} packets from the guest's transmit ring into packets
+     * of {@code pool} (chained when larger than one buffer), without the virtio-net header.
+     *
+     * @return packets added to the batch (now the caller's)
+     */
+    public int dequeue(PacketPool pool, PacketBatch batch) {
+        if (!ready) {
+            return 0;
+        }
+        int got = 0;
+        long bytes = 0;
+        try {
+            int availIdx = availIndex();
+            if (availIdx < 0) {
+                return 0;
+            }
+            int pending = (availIdx - lastAvail) & 0xffff;
+            int max = Math.min(pending, batch.room());
+            for (int k = 0; k < max; k++) {
+                int head = avail.getShort(availOff + 4 + 2 * (lastAvail & mask)) & 0xffff;
+                vecN = 0;
+                long total = walkChain(head, false);
+                if (total == -2) {
+                    markBroken("descriptor chain with more than " + VEC_MAX + " buffers");
+                }
+                if (total < 0) {
+                    break;
+                }
+                if (total < hdrLen) {
+                    markBroken("descriptor chain of " + total + " bytes is shorter than the virtio-net header");
+                    break;
+                }
+                long plen = total - hdrLen;
+                if (plen > MAX_PACKET) {
+                    markBroken("packet of " + plen + " bytes does not fit (at most " + MAX_PACKET + ")");
+                    break;
+                }
+                if (plen == 0) {
+                    add(C_ERRORS, 1); // a header without a frame
+                } else {
+                    Packet p = allocate(pool, (int) plen);
+                    if (p == null) {
+                        break; // pool empty: leave the rest in the ring
+                    }
+                    curVec = 0;
+                    curOff = 0;
+                    skipVec(hdrLen);
+                    for (Packet s = p; s != null; s = s.next()) {
+                        int off = s.dataOffset();
+                        readVec(s.buffer(), off, s.address() + off, s.dataLength());
+                    }
+                    batch.add(p);
+                    got++;
+                    bytes += plen;
+                }
+                usedId[nUsed] = head;
+                usedLen[nUsed] = 0;
+                nUsed++;
+                lastAvail = (lastAvail + 1) & 0xffff;
+            }
+            flushUsed();
+        } catch (RuntimeException e) {
+            markBroken("unexpected " + e);
+        }
+        add(C_PACKETS, got);
+        add(C_BYTES, bytes);
+        return got;
+    }
+
+    /** avail->idx (acquire), or -1 (queue marked broken) when it ran more than a ring ahead. */
+    private int availIndex() {
+        int idx = (short) U16.getAcquire(avail, availOff + 2) & 0xffff;
+        shownAvail = idx;
+        if (((idx - lastAvail) & 0xffff) > size) {
+            markBroken("avail index " + idx + " is more than " + size + " entries ahead of " + lastAvail);
+            return -1;
+        }
+        return idx;
+    }
+
+    private static Packet allocate(PacketPool pool, int len) {
+        Packet h = pool.alloc();
+        if (h == null) {
+            return null;
+        }
+        int first = Math.min(len, h.tailroom());
+        h.setData(h.headroom(), first);
+        int left = len - first;
+        while (left > 0) {
+            Packet s = pool.alloc();
+            if (s == null) {
+                h.free();
+                return null;
+            }
+            int l = Math.min(left, s.capacity());
+            s.setSegmentData(0, l);
+            h.chain(s);
+            left -= l;
+        }
+        return h;
+    }
+
+    /**
+     * Appends the buffers of the chain at {@code head} to the buffer vector, checking every descriptor.
+     *
+     * @return total bytes, -1 when the queue was marked broken, -2 when the vector is full
+     */
+    private long walkChain(int head, boolean write) {
+        ByteBuffer tbl = desc;
+        int tblOff = descOff;
+        int tblSize = size;
+        int idx = head;
+        int hops = 0;
+        boolean inIndirect = false;
+        long total = 0;
+        for (;;) {
+            if (idx >= tblSize) {
+                return markBroken("descriptor index " + idx + " out of range (table of " + tblSize + ")");
+            }
+            if (++hops > tblSize) {
+                return markBroken("descriptor chain loops or is longer than its table (" + tblSize + ")");
+            }
+            int o = tblOff + 16 * idx;
+            long addr = tbl.getLong(o);
+            long len = tbl.getInt(o + 8) & 0xffffffffL;
+            int flags = tbl.getShort(o + 12) & 0xffff;
+            int next = tbl.getShort(o + 14) & 0xffff;
+            if ((flags & DESC_F_INDIRECT) != 0) {
+                if (!indirect) {
+                    return markBroken("indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC");
+                }
+                if (inIndirect || hops != 1 || (flags & DESC_F_NEXT) != 0) {
+                    return markBroken("indirect descriptor inside a chain");
+                }
+                if (len == 0 || (len & 15) != 0 || len / 16 > MAX_INDIRECT) {
+                    return markBroken("indirect table of bad size " + len);
+                }
+                int r = mem.regionOfGpa(addr);
+                if (r < 0 || mem.gpaRoom(r, addr) < len) {
+                    return markBroken(String.format("indirect table at 0x%x+%d outside guest memory", addr, len));
+                }
+                tbl = mem.view(r);
+                tblOff = mem.gpaOffset(r, addr);
+                tblSize = (int) (len / 16);
+                idx = 0;
+                hops = 0;
+                inIndirect = true;
+                continue;
+            }
+            if (write != ((flags & DESC_F_WRITE) != 0)) {
+                return markBroken(write ? "read-only descriptor in a receive chain"
+                        : "write-only descriptor in a transmit chain");
+            }
+            if (len > 0) {
+                if (!mem.containsGpa(addr, len)) {
+                    return markBroken(String.format("descriptor 0x%x+%d points outside guest memory", addr, len));
+                }
+                total += len;
+                if (total > Integer.MAX_VALUE) {
+                    return markBroken("descriptor chain of more than 2 GiB");
+                }
+                if (vecN == VEC_MAX) {
+                    return -2;
+                }
+                vecAddr[vecN] = addr;
+                vecLen[vecN] = (int) len;
+                vecN++;
+            }
+            if ((flags & DESC_F_NEXT) == 0) {
+                return total;
+            }
+            idx = next;
+        }
+    }
+
+    /** Writes the virtio-net header (hdr[0..len)) at the vector cursor, on the CPU. */
+    private void writeHeader(int len) {
+        int at = 0;
+        while (len > 0) {
+            long a = vecAddr[curVec] + curOff;
+            int r = mem.regionOfGpa(a);
+            int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
+            mem.view(r).put(mem.gpaOffset(r, a), hdr, at, chunk);
+            at += chunk;
+            len -= chunk;
+            advance(chunk);
+        }
+    }
+
+    /** Copies {@code len} bytes from a packet buffer to the guest buffers at the cursor. */
+    private void writeVec(ByteBuffer src, int srcOff, long srcAddr, int len) {
+        while (len > 0) {
+            long a = vecAddr[curVec] + curOff;
+            int r = mem.regionOfGpa(a);
+            int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
+            int off = mem.gpaOffset(r, a);
+            copier.copy(src, srcOff, srcAddr, mem.view(r), off, mem.address(r) + off, chunk);
+            srcOff += chunk;
+            srcAddr += chunk;
+            len -= chunk;
+            advance(chunk);
+        }
+    }
+
+    /** Copies {@code len} bytes from the guest buffers at the cursor into a packet buffer. */
+    private void readVec(ByteBuffer dst, int dstOff, long dstAddr, int len) {
+        while (len > 0) {
+            long a = vecAddr[curVec] + curOff;
+            int r = mem.regionOfGpa(a);
+            int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
+            int off = mem.gpaOffset(r, a);
+            copier.copy(mem.view(r), off, mem.address(r) + off, dst, dstOff, dstAddr, chunk);
+            dstOff += chunk;
+            dstAddr += chunk;
+            len -= chunk;
+            advance(chunk);
+        }
+    }
+
+    private void skipVec(int len) {
+        while (len > 0) {
+            int chunk = Math.min(vecLen[curVec] - curOff, len);
+            len -= chunk;
+            advance(chunk);
+        }
+    }
+
+    private void advance(int chunk) {
+        curOff += chunk;
+        if (curOff == vecLen[curVec]) {
+            curVec++;
+            curOff = 0;
+        }
+    }
+
+    /**
+     * Publishes the collected used elements: writes them, release-stores used->idx, then signals the
+     * call eventfd if the guest asked for it (VRING_AVAIL_F_NO_INTERRUPT, or used_event with EVENT_IDX).
+     * An asynchronous copier defers this until its copies have completed, in order.
+     */
+    public void flushUsed() {
+        if (nUsed == 0 || used == null) {
+            nUsed = 0;
+            return;
+        }
+        for (int i = 0; i < nUsed; i++) {
+            int o = usedOff + 4 + 8 * ((lastUsed + i) & mask);
+            used.putInt(o, usedId[i]);
+            used.putInt(o + 4, usedLen[i]);
+        }
+        int old = lastUsed;
+        lastUsed = (lastUsed + nUsed) & 0xffff;
+        nUsed = 0;
+        U16.setRelease(used, usedOff + 2, (short) lastUsed);
+        EventFd c = call;
+        if (c == null) {
+            return;
+        }
+        VarHandle.fullFence(); // used->idx store before the flags/used_event load
+        boolean want;
+        if (eventIdx) {
+            int ev = avail.getShort(availOff + 4 + 2 * size) & 0xffff;
+            want = ((lastUsed - ev - 1) & 0xffff) < ((lastUsed - old) & 0xffff);
+        } else {
+            want = (avail.getShort(availOff) & AVAIL_F_NO_INTERRUPT) == 0;
+        }
+        if (want) {
+            c.signal();
+            add(C_NOTIFICATIONS, 1);
+        }
+    }
+}

@@ -1,0 +1,268 @@
+package io.pvio.vhost.user;
+
+import io.pvio.posix.Fd;
+import io.pvio.posix.PosixException;
+import io.pvio.posix.UnixSocket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The control thread of one vhost-user port: owns the Unix socket, reads the front end's messages and
+ * feeds them to the {@link VhostDevice}; reconnects (client mode, every second) or accepts the next
+ * front end (server mode) when a connection ends. Every wait is bounded so that {@link #stop()} returns
+ * promptly.
+ */
+public final class ControlThread {
+    /** Who connects: pvio ({@code CLIENT}, dpdkvhostuserclient) or the front end ({@code SERVER}). */
+    public enum Mode { CLIENT, SERVER }
+
+    private static final Logger LOG = Logger.getLogger("netdev_dpdk");
+    private static final Logger DPDK = Logger.getLogger("dpdk");
+    static final int POLL_MS = 100;
+    static final int RECONNECT_MS = 1000;
+
+    private final VhostDevice dev;
+    private final Mode mode;
+    private final Path path;
+    private final Thread thread;
+    private volatile boolean stopping;
+    private volatile UnixSocket listener;
+    private volatile UnixSocket conn;
+    private volatile long connections;
+
+    public ControlThread(VhostDevice dev, Mode mode, Path path) {
+        this.dev = dev;
+        this.mode = mode;
+        this.path = path;
+        this.thread = new Thread(this::run, "vhost_ctl-" + dev.name());
+        thread.setDaemon(true);
+    }
+
+    /** Starts the thread; in server mode the socket is bound first (errors reach the caller). */
+    public void start() throws PosixException {
+        if (mode == Mode.SERVER) {
+            try {
+                if (Files.isSymbolicLink(path) || Files.exists(path)) {
+                    if (!Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther()) {
+                        throw new PosixException(path + " exists and is not a socket");
+                    }
+                    Files.delete(path); // stale socket of an earlier run
+                }
+            } catch (java.io.IOException e) {
+                if (e instanceof PosixException) {
+                    throw (PosixException) e;
+                }
+                throw new PosixException("cannot remove stale socket " + path + ": " + e.getMessage());
+            }
+            listener = UnixSocket.listen(path, 4);
+        }
+        thread.start();
+    }
+
+    /** Stops the thread, closes the connection (the device is disconnected) and removes a server socket. */
+    public void stop() {
+        stopping = true;
+        UnixSocket c = conn;
+        if (c != null) {
+            c.shutdown();
+        }
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        UnixSocket l = listener;
+        if (l != null) {
+            l.close();
+            try {
+                Files.deleteIfExists(path);
+            } catch (java.io.IOException e) {
+                LOG.warning("could not remove socket " + path + ": " + e.getMessage());
+            }
+        }
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Number of connections served so far. */
+    public long connections() {
+        return connections;
+    }
+
+    private void run() {
+        boolean toldWaiting = false;
+        while (!stopping) {
+            UnixSocket c = null;
+            try {
+                if (mode == Mode.CLIENT) {
+                    try {
+                        c = UnixSocket.connect(path);
+                    } catch (PosixException e) {
+                        if (!toldWaiting) {
+                            DPDK.info(String.format("VHOST_CONFIG: (%s) failed to connect: %s; retrying every second",
+                                    path, e.getMessage()));
+                            toldWaiting = true;
+                        }
+                        sleep(RECONNECT_MS);
+                        continue;
+                    }
+                } else {
+                    if (!listener.awaitReadable(POLL_MS)) {
+                        continue;
+                    }
+                    c = listener.accept();
+                }
+            } catch (PosixException e) {
+                if (!stopping) {
+                    LOG.log(Level.WARNING, "vhost-user socket " + path + ": " + e.getMessage());
+                    sleep(RECONNECT_MS);
+                }
+                continue;
+            }
+            toldWaiting = false;
+            conn = c;
+            connections++;
+            DPDK.info(String.format("VHOST_CONFIG: (%s) %s", path,
+                    mode == Mode.CLIENT ? "connected" : "new vhost user connection is " + c.fd()));
+            dev.connect();
+            try {
+                serve(c);
+            } finally {
+                conn = null;
+                dev.disconnect();
+                c.close();
+                if (!stopping) {
+                    DPDK.info(String.format("VHOST_CONFIG: (%s) vhost peer closed%s", path,
+                            mode == Mode.CLIENT ? "; reconnecting" : ""));
+                }
+            }
+        }
+    }
+
+    private void sleep(int ms) {
+        long end = System.nanoTime() + ms * 1_000_000L;
+        while (!stopping && System.nanoTime() < end) {
+            try {
+                Thread.sleep(Math.min(POLL_MS, ms));
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private void serve(UnixSocket c) {
+        byte[] hdr = new byte[Request.HEADER_SIZE];
+        byte[] payload = new byte[Request.MAX_PAYLOAD];
+        int[] extraFds = new int[UnixSocket.MAX_FDS];
+        int[] n = new int[1];
+        VhostDevice.Message m = new VhostDevice.Message();
+        ByteBuffer hb = ByteBuffer.wrap(hdr).order(ByteOrder.LITTLE_ENDIAN);
+        while (!stopping) {
+            try {
+                if (!c.awaitReadable(POLL_MS)) {
+                    continue;
+                }
+                if (!c.receiveFully(hdr, 0, hdr.length, m.fds, n)) {
+                    return; // the front end closed the connection
+                }
+                m.nfds = n[0];
+                m.request = hb.getInt(0);
+                m.flags = hb.getInt(4);
+                m.size = hb.getInt(8);
+                if ((m.flags & Request.VERSION_MASK) != Request.VERSION || m.size < 0
+                        || m.size > Request.MAX_PAYLOAD) {
+                    m.closeFds();
+                    LOG.warning(String.format("vHost device '%s': malformed message header (request %d, flags 0x%x,"
+                            + " size %d); closing the connection", dev.name(), m.request, m.flags, m.size));
+                    return;
+                }
+                if (m.size > 0) {
+                    int got = 0;
+                    while (got < m.size) {
+                        int r = c.receive(payload, got, m.size - got, extraFds, n);
+                        Fd.closeAll(extraFds, n[0]); // descriptors belong to the first byte only
+                        if (r == 0) {
+                            m.closeFds();
+                            LOG.warning(String.format("vHost device '%s': connection closed in the middle of %s",
+                                    dev.name(), Request.name(m.request)));
+                            return;
+                        }
+                        got += r;
+                    }
+                }
+                m.payload = ByteBuffer.wrap(payload, 0, m.size).slice().order(ByteOrder.LITTLE_ENDIAN);
+                if (!dispatch(c, m)) {
+                    return;
+                }
+            } catch (PosixException e) {
+                if (!stopping) {
+                    LOG.warning(String.format("vHost device '%s': %s; closing the connection", dev.name(),
+                            e.getMessage()));
+                }
+                m.closeFds();
+                return;
+            }
+        }
+    }
+
+    /** Handles one message and replies; false when the connection must be closed. */
+    private boolean dispatch(UnixSocket c, VhostDevice.Message m) throws PosixException {
+        int req = m.request;
+        if (DPDK.isLoggable(Level.FINE)) {
+            DPDK.fine(String.format("VHOST_CONFIG: (%s) read message %s", path, Request.name(req)));
+        }
+        boolean needAck = (m.flags & Request.FLAG_NEED_REPLY) != 0
+                && (dev.protocolFeatures() & (1L << Request.PROTOCOL_F_REPLY_ACK)) != 0
+                && !Request.repliesWithData(req);
+        ByteBuffer reply;
+        try {
+            reply = dev.handle(m);
+        } catch (VhostUserException e) {
+            LOG.warning(String.format("vHost device '%s': %s refused: %s", dev.name(), Request.name(req),
+                    e.getMessage()));
+            if (needAck) {
+                sendReply(c, req, ack(1));
+                return true;
+            }
+            if (e.fatal() || !"unsupported request".equals(e.getMessage())) {
+                LOG.warning(String.format("vHost device '%s': closing the connection (the front end did not ask"
+                        + " for a reply it could fail on)", dev.name()));
+                return false;
+            }
+            return true; // unknown request without REPLY_ACK: logged and ignored
+        }
+        if (reply != null) {
+            sendReply(c, req, reply);
+        } else if (needAck) {
+            sendReply(c, req, ack(0));
+        }
+        return true;
+    }
+
+    private static ByteBuffer ack(long v) {
+        ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(0, v);
+        return b;
+    }
+
+    private static void sendReply(UnixSocket c, int req, ByteBuffer payload) throws PosixException {
+        int len = payload.capacity();
+        ByteBuffer out = ByteBuffer.allocate(Request.HEADER_SIZE + len).order(ByteOrder.LITTLE_ENDIAN);
+        out.putInt(0, req);
+        out.putInt(4, Request.VERSION | Request.FLAG_REPLY);
+        out.putInt(8, len);
+        out.put(Request.HEADER_SIZE, payload, 0, len);
+        c.send(out.array(), 0, out.capacity(), null, 0);
+    }
+}

@@ -1,0 +1,503 @@
+package io.pvio.vhost.user;
+
+import io.pvio.posix.EventFd;
+import io.pvio.posix.Fd;
+import io.pvio.posix.PosixException;
+import io.pvio.vhost.ring.GuestMemory;
+import io.pvio.vhost.ring.Virtqueue;
+import io.pvio.vhost.ring.VirtioFeatures;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The back-end state of one vhost-user device: negotiated features, the memory table and the
+ * virtqueues, driven by the front end's messages ({@link #handle}) on the port's control thread.
+ * Virtqueue {@code 2*q} is the guest's receive queue of pair q (pvio transmits into it), {@code 2*q+1} its
+ * transmit queue (pvio receives from it).
+ */
+public final class VhostDevice {
+    public static final int MAX_QUEUE_PAIRS = 8;
+    public static final int MAX_VQS = 2 * MAX_QUEUE_PAIRS;
+
+    private static final Logger LOG = Logger.getLogger("netdev_dpdk");
+    private static final Logger DPDK = Logger.getLogger("dpdk");
+
+    /** What the device tells its port. Called on the control thread. */
+    public interface Listener {
+        /** Carrier, running state or queue layout may have changed. */
+        void changed();
+    }
+
+    private final String name;
+    private final Listener listener;
+    private final Virtqueue[] vqs = new Virtqueue[MAX_VQS];
+
+    private volatile boolean connected;
+    private volatile boolean running;
+    private volatile long features;
+    private volatile long protocolFeatures;
+    private boolean featuresSet;
+    private volatile GuestMemory mem;
+    private volatile int queuePairs = 1;
+    private volatile long messages;
+    private volatile long badMessages;
+    private volatile String lastError;
+
+    public VhostDevice(String name, Listener listener) {
+        this.name = name;
+        this.listener = listener;
+        for (int i = 0; i < MAX_VQS; i++) {
+            vqs[i] = new Virtqueue(name, i);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Virtqueue {@code i} (0 &le; i &lt; {@link #MAX_VQS}); always the same object for the port's life. */
+    public Virtqueue vq(int i) {
+        return vqs[i];
+    }
+
+    public boolean connected() {
+        return connected;
+    }
+
+    /** True while the front end has memory and at least one ready ring (DPDK's "device running"). */
+    public boolean running() {
+        return running;
+    }
+
+    /** Carrier: connected with at least one ring enabled and ready. */
+    public boolean carrier() {
+        return connected && running;
+    }
+
+    public long features() {
+        return features;
+    }
+
+    public long protocolFeatures() {
+        return protocolFeatures;
+    }
+
+    /** Queue pairs the front end has set up (at least 1). */
+    public int queuePairs() {
+        return queuePairs;
+    }
+
+    public long messages() {
+        return messages;
+    }
+
+    public long badMessages() {
+        return badMessages;
+    }
+
+    public String lastError() {
+        return lastError;
+    }
+
+    public GuestMemory memory() {
+        return mem;
+    }
+
+    /** A front end connected. */
+    public void connect() {
+        connected = true;
+        listener.changed();
+    }
+
+    /**
+     * The front end went away (or reset the device): stops every ring, then unmaps its memory once no
+     * data-path thread is inside it.
+     */
+    public void disconnect() {
+        boolean was = connected;
+        connected = false;
+        resetState();
+        if (was) {
+            listener.changed();
+        }
+    }
+
+    private void resetState() {
+        for (Virtqueue vq : vqs) {
+            vq.lock();
+        }
+        GuestMemory old = mem;
+        try {
+            for (Virtqueue vq : vqs) {
+                vq.reset();
+            }
+            mem = null;
+            features = 0;
+            protocolFeatures = 0;
+            featuresSet = false;
+        } finally {
+            for (Virtqueue vq : vqs) {
+                vq.unlock();
+            }
+        }
+        if (old != null) {
+            old.unmap(); // no data-path thread can be inside it: they only enter under a vq lock
+        }
+        updateRunning();
+    }
+
+    /** A message from the front end. */
+    public static final class Message {
+        public int request;
+        public int flags;
+        public ByteBuffer payload;
+        public int size;
+        public final int[] fds = new int[64];
+        public int nfds;
+
+        /** Closes the descriptors not taken by the handler (taken ones are set to -1). */
+        void closeFds() {
+            for (int i = 0; i < nfds; i++) {
+                Fd.closeQuietly(fds[i]);
+                fds[i] = -1;
+            }
+            nfds = 0;
+        }
+    }
+
+    /**
+     * Handles one message. Returns the reply payload for requests that reply with data, else null.
+     * Descriptors that came with the message are taken or closed.
+     *
+     * @throws VhostUserException when the message is refused
+     */
+    public ByteBuffer handle(Message m) throws VhostUserException {
+        messages = messages + 1;
+        try {
+            return dispatch(m);
+        } catch (VhostUserException e) {
+            badMessages = badMessages + 1;
+            lastError = Request.name(m.request) + ": " + e.getMessage();
+            throw e;
+        } finally {
+            m.closeFds();
+        }
+    }
+
+    private ByteBuffer dispatch(Message m) throws VhostUserException {
+        ByteBuffer p = m.payload;
+        switch (m.request) {
+            case Request.GET_FEATURES:
+                expect(m, 0, 0);
+                return u64(VirtioFeatures.OFFERED);
+            case Request.SET_FEATURES: {
+                expect(m, 8, 0);
+                long f = p.getLong(0);
+                if ((f & ~VirtioFeatures.OFFERED) != 0) {
+                    throw new VhostUserException(String.format("features 0x%x were not offered (offered 0x%x)",
+                            f & ~VirtioFeatures.OFFERED, VirtioFeatures.OFFERED), false);
+                }
+                setFeatures(f);
+                return null;
+            }
+            case Request.SET_OWNER:
+                expect(m, 0, 0);
+                return null;
+            case Request.RESET_OWNER:
+                expect(m, 0, 0);
+                resetState();
+                return null;
+            case Request.SET_MEM_TABLE:
+                setMemTable(m);
+                return null;
+            case Request.SET_VRING_NUM: {
+                expect(m, 8, 0);
+                Virtqueue vq = vring(p.getInt(0));
+                int num = p.getInt(4);
+                if (num <= 0 || num > Virtqueue.MAX_SIZE || Integer.bitCount(num) != 1) {
+                    throw new VhostUserException("ring size " + Integer.toUnsignedString(num)
+                            + " is not a power of two in 1.." + Virtqueue.MAX_SIZE, false);
+                }
+                vq.lock();
+                try {
+                    vq.setNum(num);
+                } finally {
+                    vq.unlock();
+                }
+                return null;
+            }
+            case Request.SET_VRING_ADDR: {
+                expect(m, 40, 0);
+                Virtqueue vq = vring(p.getInt(0));
+                if ((p.getInt(4) & 1) != 0) {
+                    throw new VhostUserException("dirty page logging (VHOST_VRING_F_LOG) is not supported", false);
+                }
+                vq.lock();
+                try {
+                    vq.setAddr(p.getLong(8), p.getLong(16), p.getLong(24));
+                } finally {
+                    vq.unlock();
+                }
+                updateRunning();
+                return null;
+            }
+            case Request.SET_VRING_BASE: {
+                expect(m, 8, 0);
+                Virtqueue vq = vring(p.getInt(0));
+                int base = p.getInt(4);
+                if (base < 0 || base > 0xffff) {
+                    throw new VhostUserException("ring base " + Integer.toUnsignedString(base) + " above 65535", false);
+                }
+                vq.lock();
+                try {
+                    vq.setBase(base);
+                } finally {
+                    vq.unlock();
+                }
+                return null;
+            }
+            case Request.GET_VRING_BASE: {
+                expect(m, 8, 0);
+                int idx = p.getInt(0);
+                Virtqueue vq = vring(idx);
+                int base;
+                vq.lock();
+                try {
+                    base = vq.stop();
+                } finally {
+                    vq.unlock();
+                }
+                updateRunning();
+                ByteBuffer r = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+                r.putInt(0, idx);
+                r.putInt(4, base);
+                return r;
+            }
+            case Request.SET_VRING_KICK:
+            case Request.SET_VRING_CALL:
+            case Request.SET_VRING_ERR:
+                setVringFd(m);
+                return null;
+            case Request.GET_PROTOCOL_FEATURES:
+                expect(m, 0, 0);
+                return u64(Request.PROTOCOL_OFFERED);
+            case Request.SET_PROTOCOL_FEATURES: {
+                expect(m, 8, 0);
+                long f = p.getLong(0);
+                if ((f & ~Request.PROTOCOL_OFFERED) != 0) {
+                    throw new VhostUserException(String.format("protocol features 0x%x were not offered",
+                            f & ~Request.PROTOCOL_OFFERED), false);
+                }
+                protocolFeatures = f;
+                DPDK.info(String.format("VHOST_CONFIG: (%s) negotiated Vhost-user protocol features: 0x%x", name, f));
+                return null;
+            }
+            case Request.GET_QUEUE_NUM:
+                expect(m, 0, 0);
+                return u64(MAX_QUEUE_PAIRS);
+            case Request.SET_VRING_ENABLE: {
+                expect(m, 8, 0);
+                int idx = p.getInt(0);
+                Virtqueue vq = vring(idx);
+                int on = p.getInt(4);
+                if (on != 0 && on != 1) {
+                    throw new VhostUserException("SET_VRING_ENABLE with state " + on, false);
+                }
+                setEnabled(vq, on == 1);
+                return null;
+            }
+            case Request.SEND_RARP:
+                expect(m, 8, 0);
+                return null;
+            default:
+                throw new VhostUserException("unsupported request", false);
+        }
+    }
+
+    private static void expect(Message m, int size, int nfds) throws VhostUserException {
+        if (m.size != size) {
+            throw new VhostUserException("payload of " + m.size + " bytes, expected " + size, false);
+        }
+        if (m.nfds != nfds) {
+            throw new VhostUserException(m.nfds + " file descriptors, expected " + nfds, false);
+        }
+    }
+
+    private Virtqueue vring(int idx) throws VhostUserException {
+        if (idx < 0 || idx >= MAX_VQS) {
+            throw new VhostUserException("vring index " + Integer.toUnsignedString(idx) + " out of range (at most "
+                    + (MAX_VQS - 1) + ")", false);
+        }
+        return vqs[idx];
+    }
+
+    private static ByteBuffer u64(long v) {
+        ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(0, v);
+        return b;
+    }
+
+    private void setFeatures(long f) {
+        for (Virtqueue vq : vqs) {
+            vq.lock();
+            try {
+                vq.setFeatures(f);
+            } finally {
+                vq.unlock();
+            }
+        }
+        features = f;
+        featuresSet = true;
+        DPDK.info(String.format("VHOST_CONFIG: (%s) negotiated Virtio features: %s", name,
+                VirtioFeatures.describe(f)));
+    }
+
+    private void setMemTable(Message m) throws VhostUserException {
+        ByteBuffer p = m.payload;
+        if (m.size < 8) {
+            throw new VhostUserException("memory table of " + m.size + " bytes", false);
+        }
+        int n = p.getInt(0);
+        if (n < 1 || n > GuestMemory.MAX_REGIONS) {
+            throw new VhostUserException(Integer.toUnsignedString(n) + " memory regions (1.." + GuestMemory.MAX_REGIONS
+                    + " allowed)", false);
+        }
+        if (m.size != 8 + 32 * n) {
+            throw new VhostUserException("memory table of " + m.size + " bytes for " + n + " regions (expected "
+                    + (8 + 32 * n) + ")", false);
+        }
+        if (m.nfds != n) {
+            throw new VhostUserException(m.nfds + " file descriptors for " + n + " memory regions", false);
+        }
+        GuestMemory.Region[] regions = new GuestMemory.Region[n];
+        for (int i = 0; i < n; i++) {
+            int o = 8 + 32 * i;
+            regions[i] = new GuestMemory.Region(p.getLong(o), p.getLong(o + 8), p.getLong(o + 16), p.getLong(o + 24));
+        }
+        GuestMemory fresh;
+        try {
+            fresh = GuestMemory.map(regions, m.fds);
+        } catch (IllegalArgumentException | PosixException e) {
+            throw new VhostUserException("bad memory table: " + e.getMessage(), false);
+        }
+        // swap while no data-path thread is inside the old table, then unmap it
+        for (Virtqueue vq : vqs) {
+            vq.lock();
+        }
+        GuestMemory old = mem;
+        try {
+            mem = fresh;
+            for (Virtqueue vq : vqs) {
+                vq.setMemory(fresh);
+            }
+        } finally {
+            for (Virtqueue vq : vqs) {
+                vq.unlock();
+            }
+        }
+        if (old != null) {
+            old.unmap();
+        }
+        DPDK.info(String.format("VHOST_CONFIG: (%s) guest memory region size: 0x%x in %d region(s)", name,
+                fresh.totalSize(), n));
+        if (LOG.isLoggable(Level.FINE)) {
+            LOG.fine(fresh.describe());
+        }
+        updateRunning();
+    }
+
+    private void setVringFd(Message m) throws VhostUserException {
+        expect(m, 8, m.nfds);
+        long word = m.payload.getLong(0);
+        if ((word & ~(Request.VRING_IDX_MASK | Request.VRING_NOFD_MASK)) != 0) {
+            throw new VhostUserException(String.format("bad vring index word 0x%x", word), false);
+        }
+        Virtqueue vq = vring((int) (word & Request.VRING_IDX_MASK));
+        boolean nofd = (word & Request.VRING_NOFD_MASK) != 0;
+        if (m.nfds != (nofd ? 0 : 1)) {
+            throw new VhostUserException(m.nfds + " file descriptors" + (nofd ? " with the no-fd flag" : ", expected 1"),
+                    false);
+        }
+        EventFd fd = null;
+        if (!nofd) {
+            fd = EventFd.adopt(m.fds[0]);
+            m.fds[0] = -1;
+            m.nfds = 0;
+        }
+        if (m.request == Request.SET_VRING_ERR) {
+            if (fd != null) {
+                fd.close(); // errors are not reported
+            }
+            return;
+        }
+        vq.lock();
+        try {
+            if (m.request == Request.SET_VRING_CALL) {
+                vq.setCall(fd);
+            } else {
+                vq.start(fd);
+            }
+        } finally {
+            vq.unlock();
+        }
+        if (m.request == Request.SET_VRING_KICK
+                && !VirtioFeatures.has(features, VirtioFeatures.VHOST_USER_F_PROTOCOL_FEATURES)) {
+            setEnabled(vq, true); // without protocol features a ring is enabled when it starts
+        }
+        updateRunning();
+    }
+
+    private void setEnabled(Virtqueue vq, boolean on) {
+        boolean changed;
+        vq.lock();
+        try {
+            changed = vq.setEnabled(on);
+        } finally {
+            vq.unlock();
+        }
+        if (changed) {
+            int i = vq.index();
+            boolean isRx = (i & 1) == 1; // the guest's transmit queue is our rx queue
+            LOG.info(String.format("State of queue %d ( %s_qid %d ) of vhost device '%s' changed to '%s'", i,
+                    isRx ? "rx" : "tx", i / 2, name, on ? "enabled" : "disabled"));
+        }
+        updateRunning();
+    }
+
+    /** Re-evaluates running/carrier and the queue layout; tells the port when something changed. */
+    private void updateRunning() {
+        boolean any = false;
+        int highest = -1;
+        for (Virtqueue vq : vqs) {
+            if (vq.ready()) {
+                any = true;
+            }
+            if (vq.started() || vq.ready()) {
+                highest = Math.max(highest, vq.index());
+            }
+        }
+        boolean nowRunning = any && mem != null && connected;
+        boolean changed = false;
+        if (nowRunning != running) {
+            running = nowRunning;
+            changed = true;
+            if (nowRunning) {
+                LOG.info(String.format("vHost Device '%s' has been added on numa node %d", name, 0));
+            } else {
+                LOG.info(String.format("vHost Device '%s' has been removed", name));
+            }
+        }
+        if (nowRunning) {
+            int pairs = Math.max(1, highest / 2 + 1);
+            if (pairs != queuePairs) {
+                queuePairs = pairs;
+                changed = true;
+            }
+        }
+        if (changed) {
+            listener.changed();
+        }
+    }
+}
