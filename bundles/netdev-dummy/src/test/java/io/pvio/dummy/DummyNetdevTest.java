@@ -1,0 +1,106 @@
+package io.pvio.dummy;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import io.pvio.dummy.appctl.DummyReceiveCommand;
+import io.pvio.dummy.appctl.DummySentCommand;
+import io.pvio.dummy.netdev.DummyClass;
+import io.pvio.netdev.Netdev;
+import io.pvio.netdev.NetdevException;
+import io.pvio.packet.PacketBatch;
+import io.pvio.unixctl.UnixctlException;
+import java.util.List;
+import java.util.Map;
+import org.junit.Test;
+
+public class DummyNetdevTest {
+    static byte[] frame(int len, int fill) {
+        byte[] f = new byte[len];
+        for (int i = 0; i < len; i++) {
+            f[i] = (byte) (fill + i);
+        }
+        return f;
+    }
+
+    @Test
+    public void injectReceiveSendCapture() throws Exception {
+        TestContext ctx = new TestContext(64);
+        try (Netdev d = new DummyClass().open("d1", Map.of("n_rxq", "2"), ctx)) {
+            DummyPort p = DummyPorts.dummy("d1");
+            assertTrue(p.receive(1, frame(60, 1)));
+            assertTrue(p.receive(0, frame(3000, 7))); // chained
+            PacketBatch b = new PacketBatch();
+            assertEquals(1, d.rxqRecv(0, b));
+            assertEquals(3000, b.get(0).length());
+            assertArrayEquals(frame(3000, 7), b.get(0).toByteArray());
+            assertEquals(1, d.rxqRecv(1, b));
+            assertEquals(0, d.send(0, b, true));
+            assertEquals(2, p.sentPackets());
+            assertTrue(p.sawConcurrentTxq());
+            List<byte[]> sent = p.takeSent();
+            assertEquals(2, sent.size());
+            assertEquals(DummyPort.CAPTURE_BYTES, sent.get(0).length);
+            assertArrayEquals(frame(60, 1), sent.get(1));
+            assertTrue(p.takeSent().isEmpty());
+            assertEquals(2, p.lastSent().size());
+            assertEquals(0, ctx.pool.inUse());
+            try {
+                p.receive(2, frame(60, 0));
+                fail();
+            } catch (IllegalArgumentException e) {
+                assertTrue(e.getMessage().contains("n_rxq=2"));
+            }
+            assertTrue(p.receive(1, frame(60, 0)));
+            d.setConfig(Map.of("n_rxq", "1"));
+            assertEquals(1, ctx.changed.get());
+            assertEquals(1, d.rxqRecv(0, b)); // moved to queue 0, not lost
+            b.freeAll();
+            assertTrue(p.receive(0, frame(60, 0)));
+        }
+        assertEquals(0, ctx.pool.inUse()); // close freed the backlog
+        assertNull(DummyPorts.dummy("d1"));
+    }
+
+    @Test
+    public void badOptionsRefused() {
+        TestContext ctx = new TestContext(8);
+        for (Map<String, String> bad : List.of(Map.of("n_rxq", "0"), Map.of("n_txq", "x"), Map.of("foo", "1"))) {
+            try {
+                new DummyClass().open("d2", bad, ctx).close();
+                fail("accepted " + bad);
+            } catch (NetdevException e) {
+                assertTrue(e.getMessage(), e.getMessage().startsWith("d2: "));
+            }
+        }
+        assertNull(DummyPorts.dummy("d2"));
+    }
+
+    @Test
+    public void appctlCommands() throws Exception {
+        TestContext ctx = new TestContext(8);
+        try (Netdev d = new DummyClass().open("d3", Map.of(), ctx)) {
+            new DummyReceiveCommand().run(List.of("d3", "ffffffffffff00000000000108060001"));
+            PacketBatch b = new PacketBatch();
+            assertEquals(1, d.rxqRecv(0, b));
+            d.send(0, b, false);
+            String out = new DummySentCommand().run(List.of("d3"));
+            assertTrue(out, out.startsWith("d3: sent 1 packets, 16 bytes\nffffffffffff00000000000108060001"));
+            for (List<String> bad : List.of(List.of("d3", "abc"), List.of("nope", "ffff"), List.of("d3", "zz"),
+                    List.of("d3", "0011"))) {
+                try {
+                    new DummyReceiveCommand().run(bad);
+                    fail("accepted " + bad);
+                } catch (UnixctlException e) {
+                    assertFalse(e.getMessage().isEmpty());
+                }
+            }
+            assertEquals(0, d.rxqRecv(0, b));
+        }
+        assertEquals(0, ctx.pool.inUse());
+    }
+}
