@@ -1,0 +1,550 @@
+package io.pvio.virtio.user;
+
+import static io.pvio.virtio.user.VhostUser.NET_HDR_SIZE;
+import static io.pvio.virtio.user.VhostUser.VRING_AVAIL_F_NO_INTERRUPT;
+import static io.pvio.virtio.user.VhostUser.VRING_DESC_F_INDIRECT;
+import static io.pvio.virtio.user.VhostUser.VRING_DESC_F_NEXT;
+import static io.pvio.virtio.user.VhostUser.VRING_DESC_F_WRITE;
+import static io.pvio.virtio.user.VhostUser.VRING_USED_F_NO_NOTIFY;
+
+import io.pvio.packet.Packet;
+import io.pvio.posix.EventFd;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * One split virtqueue in guest memory, driver side. The ring is cut into fixed slots of {@code k}
+ * descriptors with {@code slotBytes} of buffer each, so no per-packet state is allocated: a TX slot is
+ * free or in flight, an RX slot is posted or being read.
+ *
+ * <p>Single writer: one thread at a time uses a queue's data path. Indices shared with the back end are
+ * read with acquire and published with release (VarHandle views of the shared mapping); descriptor and
+ * buffer contents are plain writes ordered by the release of the avail index.
+ */
+final class Virtqueue {
+    static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle CNT = MethodHandles.arrayElementVarHandle(long[].class);
+
+    static final int C_PACKETS = 0;
+    static final int C_BYTES = 1;
+    static final int C_RING_FULL = 2;
+    static final int C_ERRORS = 3;
+    static final int C_KICKS = 4;
+    static final int C_DROPPED = 5;
+    static final int C_NOT_READY = 6;
+
+    final int index;
+    final boolean tx;
+    final int size;
+    final int mask;
+    final ByteBuffer mem;
+    final long gpaBase;
+    final int descOff;
+    final int availOff;
+    final int usedOff;
+    final int k;
+    final int nslots;
+    final int bufOff;
+    final int slotBytes;
+    final int segSize;
+    final int indOff;
+    final TxShape shape;
+    final boolean mergeable;
+    final int maxFrame;
+    final EventFd kickFd;
+    final EventFd callFd;
+    final long[] counters = new long[8];
+
+    /** Set by the control thread once the back end knows the ring (and cleared when it goes). */
+    volatile boolean ready;
+    /** Negotiated VIRTIO_RING_F_EVENT_IDX (set before {@link #ready}). */
+    volatile boolean eventIdx;
+    /** Raw mode: the data path leaves this queue to a {@link RawQueue}. */
+    volatile boolean raw;
+
+    // driver-private ring state (single writer)
+    private int availIdx;
+    private int publishedIdx;
+    private int lastUsed;
+    private final int[] freeSlots;
+    private int nfree;
+    private final boolean[] owned; // TX: in flight; RX: posted
+
+    // current RX frame: its slots and contiguous pieces
+    private final int[] rxSlots;
+    private final int[] pieceOff;
+    private final int[] pieceLen;
+    private int rxCount;
+    private int rxPieces;
+    private int rxFrameLen;
+
+    // current TX source (avoids allocating a source object per frame)
+    private byte[] srcBytes;
+    private int srcBytesOff;
+    private ByteBuffer srcBuf;
+    private int srcBufPos;
+    private Packet srcPkt;
+
+    Virtqueue(int index, ByteBuffer mem, long gpaBase, int descOff, int availOff, int usedOff, int size, int k,
+            int bufOff, int slotBytes, int segSize, int indOff, TxShape shape, boolean mergeable, EventFd kickFd,
+            EventFd callFd) {
+        this.index = index;
+        this.tx = (index & 1) == 1;
+        this.mem = mem;
+        this.gpaBase = gpaBase;
+        this.descOff = descOff;
+        this.availOff = availOff;
+        this.usedOff = usedOff;
+        this.size = size;
+        this.mask = size - 1;
+        this.k = k;
+        this.nslots = size / k;
+        this.bufOff = bufOff;
+        this.slotBytes = slotBytes;
+        this.segSize = segSize;
+        this.indOff = indOff;
+        this.shape = shape;
+        this.mergeable = mergeable;
+        this.maxFrame = tx ? slotBytes - NET_HDR_SIZE - 256 : Integer.MAX_VALUE;
+        this.kickFd = kickFd;
+        this.callFd = callFd;
+        this.freeSlots = new int[nslots];
+        this.owned = new boolean[nslots];
+        this.rxSlots = new int[size];
+        this.pieceOff = new int[size];
+        this.pieceLen = new int[size];
+        for (int s = nslots - 1; s >= 0; s--) {
+            freeSlots[nfree++] = s;
+        }
+    }
+
+    /** Bytes a queue of {@code size} descriptors needs for its desc table, avail and used rings (page aligned). */
+    static int ringBytes(int size) {
+        int avail = RingMath.alignUp(16 * size + 6 + 2 * size, 4096);
+        return avail + RingMath.alignUp(6 + 8 * size, 4096);
+    }
+
+    long gpa(int regionOff) {
+        return gpaBase + regionOff;
+    }
+
+    int slotBase(int slot) {
+        return bufOff + slot * slotBytes;
+    }
+
+    // ---------------------------------------------------------------- counters --
+
+    void count(int c, long n) {
+        CNT.setOpaque(counters, c, (long) CNT.getOpaque(counters, c) + n);
+    }
+
+    long counter(int c) {
+        return (long) CNT.getOpaque(counters, c);
+    }
+
+    // ---------------------------------------------------------------- ring access --
+
+    void writeDesc(int i, long addr, int len, int flags, int next) {
+        int o = descOff + 16 * i;
+        mem.putLong(o, addr);
+        mem.putInt(o + 8, len);
+        mem.putShort(o + 12, (short) flags);
+        mem.putShort(o + 14, (short) next);
+    }
+
+    private void writeTableDesc(int tableOff, int i, long addr, int len, int flags, int next) {
+        int o = tableOff + 16 * i;
+        mem.putLong(o, addr);
+        mem.putInt(o + 8, len);
+        mem.putShort(o + 12, (short) flags);
+        mem.putShort(o + 14, (short) next);
+    }
+
+    /** Puts {@code head} into the next avail slot (not yet visible: see {@link #publish}). */
+    void pushAvail(int head) {
+        mem.putShort(availOff + 4 + 2 * (availIdx & mask), (short) head);
+        availIdx = RingMath.add(availIdx, 1);
+    }
+
+    int usedIdxAcquire() {
+        return (short) U16.getAcquire(mem, usedOff + 2) & 0xffff;
+    }
+
+    int availIdx() {
+        return availIdx;
+    }
+
+    /**
+     * Makes pushed avail entries visible (release) and kicks the back end if it asked for it
+     * (VRING_USED_F_NO_NOTIFY clear, or with EVENT_IDX: avail_event crossed).
+     */
+    void publish() {
+        if (availIdx == publishedIdx) {
+            return;
+        }
+        int old = publishedIdx;
+        U16.setRelease(mem, availOff + 2, (short) availIdx);
+        publishedIdx = availIdx;
+        VarHandle.fullFence(); // the idx store must be visible before we read the back end's wishes
+        boolean kick;
+        if (eventIdx) {
+            int ev = mem.getShort(usedOff + 4 + 8 * size) & 0xffff;
+            kick = RingMath.needEvent(ev, availIdx, old);
+        } else {
+            kick = (mem.getShort(usedOff) & VRING_USED_F_NO_NOTIFY) == 0;
+        }
+        if (kick && ready) {
+            kickFd.signal();
+            count(C_KICKS, 1);
+        }
+    }
+
+    /** Polling mode: ask for no interrupts (flag, and an EVENT_IDX used_event far ahead). */
+    private void suppressInterrupts() {
+        mem.putShort(availOff + 4 + 2 * size, (short) (lastUsed + 0x7fff));
+    }
+
+    /**
+     * Resets the ring to its initial state (before the first connection): all TX slots free, all RX slots
+     * posted, indices 0.
+     */
+    void init() {
+        for (int i = 0; i < ringBytes(size); i += 8) {
+            if (descOff + i + 8 <= mem.capacity()) {
+                mem.putLong(descOff + i, 0);
+            }
+        }
+        availIdx = publishedIdx = lastUsed = 0;
+        mem.putShort(availOff, (short) VRING_AVAIL_F_NO_INTERRUPT);
+        suppressInterrupts();
+        if (!tx) {
+            for (int s = 0; s < nslots; s++) {
+                writeRxChain(s);
+                owned[s] = true;
+                pushAvail(s * k);
+            }
+            nfree = 0;
+            U16.setRelease(mem, availOff + 2, (short) availIdx);
+            publishedIdx = availIdx;
+        }
+    }
+
+    /** The ring base a new back end must start from: the used index it (or its predecessor) last wrote. */
+    int resumeBase() {
+        return usedIdxAcquire();
+    }
+
+    // ---------------------------------------------------------------- TX --
+
+    /** Reclaims completed TX slots; returns how many are still in flight. */
+    int reclaim() {
+        int used = usedIdxAcquire();
+        int n = RingMath.distance(used, lastUsed);
+        if (n > size) {
+            count(C_ERRORS, 1);
+            return nslots - nfree;
+        }
+        for (int i = 0; i < n; i++) {
+            int e = usedOff + 4 + 8 * (lastUsed & mask);
+            int id = mem.getInt(e);
+            int slot = id / k;
+            if (id >= 0 && id % k == 0 && slot < nslots && owned[slot]) {
+                owned[slot] = false;
+                freeSlots[nfree++] = slot;
+            } else {
+                count(C_ERRORS, 1);
+            }
+            lastUsed = RingMath.add(lastUsed, 1);
+        }
+        if (n > 0) {
+            suppressInterrupts();
+        }
+        return nslots - nfree;
+    }
+
+    int inFlight() {
+        return nslots - nfree;
+    }
+
+    void sourceBytes(byte[] b, int off) {
+        srcBytes = b;
+        srcBytesOff = off;
+        srcBuf = null;
+        srcPkt = null;
+    }
+
+    void sourceBuffer(ByteBuffer b, int pos) {
+        srcBuf = b;
+        srcBufPos = pos;
+        srcBytes = null;
+        srcPkt = null;
+    }
+
+    void sourcePacket(Packet p) {
+        srcPkt = p;
+        srcBytes = null;
+        srcBuf = null;
+    }
+
+    private void copyIn(int frameOff, int len, int dst) {
+        if (srcBytes != null) {
+            mem.put(dst, srcBytes, srcBytesOff + frameOff, len);
+        } else if (srcBuf != null) {
+            mem.put(dst, srcBuf, srcBufPos + frameOff, len);
+        } else {
+            Packet s = srcPkt;
+            int skip = frameOff;
+            while (s != null && skip >= s.dataLength()) {
+                skip -= s.dataLength();
+                s = s.next();
+            }
+            while (len > 0 && s != null) {
+                int n = Math.min(len, s.dataLength() - skip);
+                mem.put(dst, s.buffer(), s.dataOffset() + skip, n);
+                dst += n;
+                len -= n;
+                skip = 0;
+                s = s.next();
+            }
+        }
+    }
+
+    /**
+     * Enqueues one frame of {@code len} bytes from the current source (not yet published). Returns false when
+     * no slot is free (after reclaiming).
+     */
+    boolean enqueue(int len) {
+        if (nfree == 0 && reclaim() == nslots) {
+            count(C_RING_FULL, 1);
+            return false;
+        }
+        int slot = freeSlots[--nfree];
+        owned[slot] = true;
+        int head = slot * k;
+        int base = slotBase(slot);
+        // virtio_net_hdr: no offloads, num_buffers 0
+        mem.putLong(base, 0);
+        mem.putInt(base + 8, 0);
+        switch (shape) {
+            case PUSH:
+                copyIn(0, len, base + NET_HDR_SIZE);
+                writeDesc(head, gpa(base), NET_HDR_SIZE + len, 0, 0);
+                break;
+            case CHAIN:
+                copyIn(0, len, base + 64);
+                writeDesc(head, gpa(base), NET_HDR_SIZE, VRING_DESC_F_NEXT, head + 1);
+                writeDesc(head + 1, gpa(base + 64), len, 0, 0);
+                break;
+            case SPLIT:
+            case INDIRECT: {
+                int np = Math.min(3, len);
+                int piece = len / np;
+                int table = indOff + slot * 64;
+                boolean ind = shape == TxShape.INDIRECT;
+                if (ind) {
+                    writeTableDesc(table, 0, gpa(base), NET_HDR_SIZE, VRING_DESC_F_NEXT, 1);
+                } else {
+                    writeDesc(head, gpa(base), NET_HDR_SIZE, VRING_DESC_F_NEXT, head + 1);
+                }
+                int done = 0;
+                for (int j = 0; j < np; j++) {
+                    int n = j == np - 1 ? len - done : piece;
+                    int at = base + 64 * (j + 1) + done;
+                    copyIn(done, n, at);
+                    boolean last = j == np - 1;
+                    if (ind) {
+                        writeTableDesc(table, j + 1, gpa(at), n, last ? 0 : VRING_DESC_F_NEXT, last ? 0 : j + 2);
+                    } else {
+                        writeDesc(head + j + 1, gpa(at), n, last ? 0 : VRING_DESC_F_NEXT, last ? 0 : head + j + 2);
+                    }
+                    done += n;
+                }
+                if (ind) {
+                    writeDesc(head, gpa(table), 16 * (np + 1), VRING_DESC_F_INDIRECT, 0);
+                }
+                break;
+            }
+            default:
+                throw new IllegalStateException();
+        }
+        pushAvail(head);
+        count(C_PACKETS, 1);
+        count(C_BYTES, len);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- RX --
+
+    private void writeRxChain(int slot) {
+        int head = slot * k;
+        int base = slotBase(slot);
+        for (int j = 0; j < k; j++) {
+            boolean last = j == k - 1;
+            writeDesc(head + j, gpa(base + j * segSize), segSize, VRING_DESC_F_WRITE | (last ? 0 : VRING_DESC_F_NEXT),
+                    last ? 0 : head + j + 1);
+        }
+    }
+
+    private int validSlot(int id) {
+        if (id < 0 || id % k != 0) {
+            return -1;
+        }
+        int slot = id / k;
+        return slot < nslots && owned[slot] ? slot : -1;
+    }
+
+    /**
+     * Finds the next complete received frame. Returns its length (virtio header excluded) and remembers its
+     * pieces for {@link #copyOut}; -1 when none is complete. Malformed completions are counted and their
+     * buffers reposted. Call {@link #rxRelease} after each frame returned, {@link #publish} after a burst.
+     */
+    int rxNext() {
+        for (;;) {
+            int used = usedIdxAcquire();
+            int avail = RingMath.distance(used, lastUsed);
+            if (avail == 0) {
+                return -1;
+            }
+            if (avail > size) {
+                count(C_ERRORS, 1); // the back end's used idx is beyond anything we posted
+                return -1;
+            }
+            int e = usedOff + 4 + 8 * (lastUsed & mask);
+            int slot = validSlot(mem.getInt(e));
+            int len = mem.getInt(e + 4);
+            rxCount = 0;
+            rxPieces = 0;
+            if (slot < 0) {
+                count(C_ERRORS, 1);
+                lastUsed = RingMath.add(lastUsed, 1);
+                continue;
+            }
+            if (!mergeable) {
+                rxSlots[rxCount++] = slot;
+                if (len < NET_HDR_SIZE || len > slotBytes) {
+                    count(C_ERRORS, 1);
+                    rxRelease();
+                    continue;
+                }
+                pieceOff[0] = slotBase(slot) + NET_HDR_SIZE;
+                pieceLen[0] = len - NET_HDR_SIZE;
+                rxPieces = 1;
+                rxFrameLen = len - NET_HDR_SIZE;
+                return rxFrameLen;
+            }
+            int nb = mem.getShort(slotBase(slot) + 10) & 0xffff;
+            if (nb == 0) {
+                nb = 1;
+            }
+            if (nb > nslots || len < NET_HDR_SIZE || len > slotBytes) {
+                rxSlots[rxCount++] = slot;
+                count(C_ERRORS, 1);
+                rxRelease();
+                continue;
+            }
+            if (avail < nb) {
+                return -1; // the rest of the frame is not published yet
+            }
+            boolean bad = false;
+            int total = 0;
+            for (int j = 0; j < nb; j++) {
+                int ej = usedOff + 4 + 8 * ((lastUsed + j) & mask);
+                int sj = j == 0 ? slot : validSlot(mem.getInt(ej));
+                int lj = mem.getInt(ej + 4);
+                if (sj < 0) {
+                    bad = true;
+                    continue;
+                }
+                // a slot named twice in one frame is as bad as an unknown one
+                for (int x = 0; x < rxCount; x++) {
+                    if (rxSlots[x] == sj) {
+                        sj = -1;
+                    }
+                }
+                if (sj < 0) {
+                    bad = true;
+                    continue;
+                }
+                rxSlots[rxCount++] = sj;
+                int skip = j == 0 ? NET_HDR_SIZE : 0;
+                if (lj < skip || lj > slotBytes) {
+                    bad = true;
+                    continue;
+                }
+                pieceOff[rxPieces] = slotBase(sj) + skip;
+                pieceLen[rxPieces++] = lj - skip;
+                total += lj - skip;
+            }
+            if (bad) {
+                count(C_ERRORS, 1);
+                lastUsed = RingMath.add(lastUsed, nb - rxCount); // entries that named no slot of ours
+                rxRelease();
+                continue;
+            }
+            rxFrameLen = total;
+            return total;
+        }
+    }
+
+    /** Copies the current frame into {@code dst} from {@code off}, at most {@code max} bytes; returns bytes copied. */
+    int copyOut(byte[] dst, int off, int max) {
+        int at = 0;
+        for (int i = 0; i < rxPieces && at < max; i++) {
+            int n = Math.min(pieceLen[i], max - at);
+            mem.get(pieceOff[i], dst, off + at, n);
+            at += n;
+        }
+        return at;
+    }
+
+    /**
+     * Copies the current frame into a packet chain: {@code head} and further segments from its pool. Returns
+     * false (and frees what it allocated beyond {@code head}) when the pool ran dry.
+     */
+    boolean copyOut(Packet head) {
+        Packet seg = head;
+        int room = seg.tailroom();
+        for (int i = 0; i < rxPieces; i++) {
+            int src = pieceOff[i];
+            int left = pieceLen[i];
+            while (left > 0) {
+                if (room == 0) {
+                    Packet n = head.pool().alloc();
+                    if (n == null) {
+                        return false;
+                    }
+                    n.setSegmentData(0, 0);
+                    head.chain(n);
+                    seg = n;
+                    room = seg.tailroom();
+                }
+                int c = Math.min(left, room);
+                int at = seg.dataOffset() + seg.dataLength();
+                seg.buffer().put(at, mem, src, c);
+                seg.setSegmentData(seg.dataOffset(), seg.dataLength() + c);
+                src += c;
+                left -= c;
+                room -= c;
+            }
+        }
+        head.setTotals();
+        return true;
+    }
+
+    /** Reposts the current frame's buffers and consumes its used entries. */
+    void rxRelease() {
+        for (int i = 0; i < rxCount; i++) {
+            pushAvail(rxSlots[i] * k);
+        }
+        lastUsed = RingMath.add(lastUsed, rxCount);
+        rxCount = 0;
+        rxPieces = 0;
+        suppressInterrupts();
+    }
+
+    int currentFrameLength() {
+        return rxFrameLen;
+    }
+}
