@@ -885,6 +885,17 @@ public final class DpifNetdev implements Dpif {
         }
     }
 
+    /** Iterations each PMD has completed, by core order (tests use it to wait for a quiet data path). */
+    long[] pmdIterations() {
+        synchronized (lock) {
+            long[] n = new long[pmds.size()];
+            for (int i = 0; i < n.length; i++) {
+                n[i] = pmds.get(i).stat(PmdThread.S_ITERATIONS);
+            }
+            return n;
+        }
+    }
+
     /** Names of the PMD threads, by core. */
     public List<String> pmdThreadNames() {
         synchronized (lock) {

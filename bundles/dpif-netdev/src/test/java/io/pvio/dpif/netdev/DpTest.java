@@ -1,0 +1,95 @@
+package io.pvio.dpif.netdev;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.fail;
+
+import io.pvio.dummy.netdev.DummyClass;
+import io.pvio.dummy.pktgen.PktgenClass;
+import io.pvio.netdev.NetdevClass;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import org.junit.After;
+import org.junit.Before;
+
+/** A running datapath with the dummy and pktgen classes bound; checks for leaks at the end. */
+public abstract class DpTest {
+    protected DpifNetdev dp;
+    protected final DummyClass dummy = new DummyClass();
+    protected final PktgenClass pktgen = new PktgenClass();
+
+    @Before
+    public void startDatapath() throws Exception {
+        dp = new DpifNetdev();
+        Map<String, Object> props = new HashMap<>();
+        props.put(DpifNetdev.POOL_BUFFERS, 4096);
+        dp.activate(props);
+        bind(dummy);
+        bind(pktgen);
+    }
+
+    @After
+    public void stopDatapath() {
+        if (dp != null) {
+            dp.deactivate();
+            assertEquals("buffers leaked", 0, dp.pool().inUse());
+        }
+    }
+
+    protected void bind(NetdevClass c) {
+        dp.bindNetdevClass(c, Map.of(NetdevClass.TYPE_PROPERTY, c.type()));
+    }
+
+    protected void unbind(NetdevClass c) {
+        dp.unbindNetdevClass(c, Map.of(NetdevClass.TYPE_PROPERTY, c.type()));
+    }
+
+    /** Waits (bounded, as a safety net, not a timing assertion) until {@code cond} holds. */
+    protected static void await(String what, BooleanSupplier cond) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("timed out waiting for: " + what);
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fail("interrupted");
+            }
+        }
+    }
+
+    /** Waits until every PMD has completed two more iterations: whatever it had received is processed and counted. */
+    protected void settle() {
+        long[] before = dp.pmdIterations();
+        await("PMD iterations", () -> {
+            long[] now = dp.pmdIterations();
+            for (int i = 0; i < Math.min(now.length, before.length); i++) {
+                if (now[i] < before[i] + 2) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
+    static long mac(String s) {
+        return io.pvio.dpif.netdev.flow.FlowParser.parseMac(s);
+    }
+
+    /** An Ethernet frame of {@code len} bytes. */
+    static byte[] eth(String dst, String src, int type, int len) {
+        ByteBuffer b = ByteBuffer.allocate(len);
+        long d = mac(dst);
+        long s = mac(src);
+        b.putShort(0, (short) (d >>> 32)).putInt(2, (int) d);
+        b.putShort(6, (short) (s >>> 32)).putInt(8, (int) s);
+        b.putShort(12, (short) type);
+        for (int i = 14; i < len; i++) {
+            b.put(i, (byte) i);
+        }
+        return b.array();
+    }
+}

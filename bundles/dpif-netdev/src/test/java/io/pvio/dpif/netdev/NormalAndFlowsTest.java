@@ -1,0 +1,157 @@
+package io.pvio.dpif.netdev;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import io.pvio.dpif.DpifException;
+import io.pvio.dpif.PortInfo;
+import io.pvio.dpif.netdev.appctl.FdbShowCommand;
+import io.pvio.dummy.DummyPort;
+import io.pvio.dummy.DummyPorts;
+import java.util.List;
+import java.util.Map;
+import org.junit.Test;
+
+public class NormalAndFlowsTest extends DpTest {
+    static final String A = "52:54:00:00:00:0a";
+    static final String B = "52:54:00:00:00:0b";
+    static final String BCAST = "ff:ff:ff:ff:ff:ff";
+
+    private DummyPort d1;
+    private DummyPort d2;
+    private DummyPort d3;
+
+    private void threePorts() throws DpifException {
+        dp.addBridge("br0");
+        dp.addPort("br0", "n1", "dummy", Map.of(), -1);
+        dp.addPort("br0", "n2", "dummy", Map.of(), -1);
+        dp.addPort("br0", "n3", "dummy", Map.of(), 7);
+        d1 = DummyPorts.dummy("n1");
+        d2 = DummyPorts.dummy("n2");
+        d3 = DummyPorts.dummy("n3");
+    }
+
+    /** Injects one frame on {@code in} and waits until the datapath has taken and processed it. */
+    private void inject(DummyPort in, byte[] frame) {
+        assertTrue(in.receive(frame));
+        await("frame taken", () -> in.rxBacklog() == 0);
+        settle();
+    }
+
+    @Test
+    public void normalLearnsFloodsAndForwards() throws Exception {
+        threePorts();
+        assertEquals(List.of(1, 2, 7), dp.ports("br0").stream().map(PortInfo::ofport).toList());
+        assertEquals("up", dp.port("n1").state());
+        // unknown destination: flood to every other port
+        inject(d1, eth(B, A, 0x0800, 64));
+        await("flooded", () -> d2.sentPackets() == 1 && d3.sentPackets() == 1);
+        assertEquals(0, d1.sentPackets());
+        // B answers from n2: A was learned on port 1, so only n1 gets it
+        inject(d2, eth(A, B, 0x0800, 80));
+        await("unicast", () -> d1.sentPackets() == 1);
+        assertArrayEquals(eth(A, B, 0x0800, 80), d1.lastSent().get(0));
+        // and now A -> B goes to n2 only
+        inject(d1, eth(B, A, 0x0800, 64));
+        await("unicast 2", () -> d2.sentPackets() == 2);
+        // broadcast floods
+        inject(d3, eth(BCAST, "52:54:00:00:00:0c", 0x0806, 60));
+        await("broadcast", () -> d1.sentPackets() == 2 && d2.sentPackets() == 3);
+        assertEquals(1, d3.sentPackets());
+        await("all freed", () -> dp.pool().inUse() == 0);
+        String fdb = new FdbShowCommand(dp).run(List.of("br0"));
+        assertTrue(fdb, fdb.startsWith(" port  VLAN  MAC                Age\n"));
+        assertTrue(fdb, fdb.contains("    1     0  52:54:00:00:00:0a"));
+        assertTrue(fdb, fdb.contains("    2     0  52:54:00:00:00:0b"));
+        assertTrue(fdb, fdb.contains("    7     0  52:54:00:00:00:0c"));
+        List<String> flows = dp.dumpFlows("br0");
+        assertEquals(1, flows.size());
+        assertTrue(flows.get(0), flows.get(0).matches(
+                " cookie=0x0, duration=\\d+\\.\\d{3}s, table=0, n_packets=4, n_bytes=268, priority=0 actions=NORMAL"));
+        // deleting a port forgets what was learned on it
+        dp.delPort("n2");
+        assertTrue(new FdbShowCommand(dp).run(List.of("br0")).indexOf("52:54:00:00:00:0b") < 0);
+        assertNull(DummyPorts.dummy("n2"));
+    }
+
+    @Test
+    public void flowPrioritiesDropsAndMissingPorts() throws Exception {
+        threePorts();
+        dp.addFlow("br0", "priority=100,in_port=1,actions=output:7");
+        dp.addFlow("br0", "priority=200,in_port=1,dl_type=0x0806,actions=drop");
+        dp.addFlow("br0", "priority=50,in_port=2,actions=output:9"); // no port 9: allowed, dropped
+        inject(d1, eth(B, A, 0x0800, 64));
+        await("to n3", () -> d3.sentPackets() == 1);
+        inject(d1, eth(B, A, 0x0806, 64));
+        inject(d2, eth(A, B, 0x0800, 64));
+        await("all freed", () -> dp.pool().inUse() == 0);
+        assertEquals(1, d3.sentPackets());
+        assertEquals(0, d2.sentPackets() + d1.sentPackets());
+        assertEquals(2, dp.droppedPackets());
+        List<String> flows = dp.dumpFlows("br0");
+        assertEquals(4, flows.size());
+        assertTrue(flows.get(0), flows.get(0).endsWith("n_packets=1, n_bytes=64, priority=200,arp,in_port=1 actions=drop"));
+        assertTrue(flows.get(1), flows.get(1).endsWith("n_packets=1, n_bytes=64, priority=100,in_port=1 actions=output:7"));
+        assertTrue(flows.get(2), flows.get(2).endsWith("n_packets=1, n_bytes=64, priority=50,in_port=2 actions=output:9"));
+        assertTrue(flows.get(3), flows.get(3).endsWith("n_packets=0, n_bytes=0, priority=0 actions=NORMAL"));
+        // output to several ports: one reference each
+        dp.addFlow("br0", "priority=300,in_port=3,actions=output:1,output:2,output:7");
+        dp.addFlow("br0", "priority=300,in_port=7,actions=output:1,output:2,output:7");
+        inject(d3, eth(B, A, 0x0800, 100));
+        await("multi output", () -> d1.sentPackets() == 1 && d2.sentPackets() == 1);
+        assertEquals(1, d3.sentPackets()); // output to the input port is skipped
+        assertEquals(1, dp.delFlows("br0", "in_port=7"));
+        assertEquals(5, dp.dumpFlows("br0").size());
+        assertEquals(5, dp.delFlows("br0", null));
+        inject(d1, eth(B, A, 0x0800, 64)); // empty table: miss, drop
+        await("all freed", () -> dp.pool().inUse() == 0);
+        assertEquals(3, dp.droppedPackets());
+    }
+
+    @Test
+    public void controlErrorsChangeNothing() throws Exception {
+        threePorts();
+        expect(() -> dp.addBridge("br0"), "already exists");
+        expect(() -> dp.addPort("nobr", "x", "dummy", Map.of(), -1), "no bridge named nobr");
+        expect(() -> dp.addPort("br0", "n1", "dummy", Map.of(), -1), "already exists");
+        expect(() -> dp.addPort("br0", "n4", "dummy", Map.of(), 7), "ofport 7 is already used by n3");
+        expect(() -> dp.addPort("br0", "n4", "dummy", Map.of("n_rxq", "0"), -1), "n_rxq=0 is out of range");
+        expect(() -> dp.addPort("br0", "n4", "", Map.of(), -1), "no interface type");
+        expect(() -> dp.addPort("br0", "bad name", "dummy", Map.of(), -1), "not valid");
+        expect(() -> dp.addFlow("br0", "in_port=1,actions=output:2,bogus"), "unknown action 'bogus'");
+        expect(() -> dp.addFlow("br0", "dl_src=1:2:3,actions=drop"), "not a MAC address");
+        expect(() -> dp.setInterface("n1", null, Map.of("n_txq", "99")), "n_txq=99 is out of range");
+        expect(() -> dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x0")), "selects no core");
+        expect(() -> dp.setOtherConfig(Map.of("pmd-cpu-mask", "xyz")), "not a hexadecimal core mask");
+        expect(() -> dp.delPort("n9"), "no port named n9");
+        assertNull(dp.port("n4"));
+        assertEquals(3, dp.ports(null).size());
+        assertEquals(Map.of(), dp.port("n1").options());
+        assertEquals(1, dp.dumpFlows("br0").size());
+        assertEquals(List.of("pmd-c00"), dp.pmdThreadNames());
+        // setInterface with good options reconfigures live
+        dp.setInterface("n1", null, Map.of("n_rxq", "2"));
+        assertEquals(Map.of("n_rxq", "2"), dp.port("n1").options());
+        String rxq = dp.pmdRxqShow();
+        assertTrue(rxq, rxq.contains("port: n1               queue-id:  1 (enabled)"));
+        dp.delBridge("br0");
+        assertTrue(dp.bridges().isEmpty());
+        assertNull(DummyPorts.dummy("n1"));
+    }
+
+    interface Call {
+        void run() throws DpifException;
+    }
+
+    static void expect(Call c, String fragment) {
+        try {
+            c.run();
+            fail("no error, expected: " + fragment);
+        } catch (DpifException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains(fragment));
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package io.pvio.dpif.netdev.flow;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.util.List;
+import org.junit.Test;
+
+public class FlowParserTest {
+    private static final long A = FlowParser.parseMac("52:54:00:00:00:01");
+    private static final long B = FlowParser.parseMac("52:54:00:00:00:02");
+
+    @Test
+    public void goodFlowsParseAndPrintLikeOvsOfctl() {
+        assertEquals("priority=10,in_port=1,dl_dst=52:54:00:00:00:01 actions=output:2",
+                strip(FlowParser.parseFlow("priority=10,in_port=1,dl_dst=52:54:00:00:00:01,actions=output:2")));
+        assertEquals("priority=0 actions=NORMAL", strip(FlowParser.parseFlow("priority=0,actions=NORMAL")));
+        assertEquals("actions=drop", strip(FlowParser.parseFlow("actions=")));
+        assertEquals("actions=drop", strip(FlowParser.parseFlow("actions=drop")));
+        assertEquals("in_port=3 actions=output:1,output:2", strip(FlowParser.parseFlow("in_port=3 actions=1,output:2")));
+        assertEquals("priority=5,ip,dl_src=52:54:00:00:00:02 actions=FLOOD",
+                strip(FlowParser.parseFlow("priority=5, dl_src=52:54:00:00:00:02, ip, actions=flood")));
+        assertEquals("dl_type=0x88cc actions=NORMAL", strip(FlowParser.parseFlow("dl_type=0x88cc,actions=normal")));
+        assertEquals("ip actions=NORMAL", strip(FlowParser.parseFlow("dl_type=0x0800,actions=normal")));
+        assertEquals("in_port=99 actions=output:42", strip(FlowParser.parseFlow("table=0,cookie=0x0,in_port=99,actions=42")));
+        String line = FlowParser.parseFlow("priority=0,actions=NORMAL").dumpLine(System.nanoTime());
+        assertTrue(line, line.matches(" cookie=0x0, duration=\\d+\\.\\d{3}s, table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL"));
+    }
+
+    private static String strip(Flow f) {
+        String l = f.dumpLine(System.nanoTime());
+        return l.substring(l.indexOf("n_bytes=0, ") + "n_bytes=0, ".length());
+    }
+
+    @Test
+    public void malformedFlowsAreRefusedClearly() {
+        String[][] cases = {
+            {"in_port=1,actions=output:2,nw_src=1.2.3.4", "unknown action"},
+            {"nw_src=10.0.0.1,actions=drop", "unknown field 'nw_src'"},
+            {"dl_src=52:54:00:00:01,actions=drop", "not a MAC address"},
+            {"dl_dst=zz:54:00:00:00:01,actions=drop", "not a MAC address"},
+            {"in_port=1", "must specify an action"},
+            {"priority=70000,actions=drop", "out of range"},
+            {"in_port=0,actions=drop", "out of range"},
+            {"in_port=x,actions=drop", "not a number"},
+            {"actions=drop,output:1", "drop must be the only action"},
+            {"actions=output:", "not a number"},
+            {"actions=controller", "unknown action 'controller'"},
+            {"ip,arp,actions=drop", "conflicts"},
+            {"table=1,actions=drop", "only table 0"},
+            {"dl_src=52:54:00:00:00:01/ff:ff:ff:00:00:00,actions=drop", "masks are not supported"},
+        };
+        for (String[] c : cases) {
+            try {
+                FlowParser.parseFlow(c[0]);
+                fail("accepted " + c[0]);
+            } catch (IllegalArgumentException e) {
+                assertTrue(c[0] + " -> " + e.getMessage(), e.getMessage().contains(c[1]));
+                assertTrue(e.getMessage(), e.getMessage().startsWith("flow '" + c[0] + "'"));
+            }
+        }
+        try {
+            FlowParser.parseMatch("in_port=1,actions=drop");
+            fail();
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage().contains("not allowed"));
+        }
+    }
+
+    @Test
+    public void priorityOrderReplaceAndNonStrictDelete() {
+        Flow normal = FlowParser.parseFlow("priority=0,actions=NORMAL");
+        Flow toA = FlowParser.parseFlow("priority=100,dl_dst=52:54:00:00:00:01,actions=output:1");
+        Flow in1 = FlowParser.parseFlow("priority=50,in_port=1,actions=output:2");
+        Flow in1dl = FlowParser.parseFlow("priority=200,in_port=1,dl_src=52:54:00:00:00:02,actions=drop");
+        FlowTable t = new FlowTable(normal).with(in1).with(toA).with(in1dl);
+        assertEquals(List.of(in1dl, toA, in1, normal), t.flows());
+        assertSame(in1dl, t.lookup(1, B, A, 0x800));
+        assertSame(toA, t.lookup(1, A, A, 0x800));
+        assertSame(in1, t.lookup(1, A, B, 0x800));
+        assertSame(normal, t.lookup(2, A, B, 0x800));
+        Flow in1b = FlowParser.parseFlow("priority=50,in_port=1,actions=output:3");
+        FlowTable t2 = t.with(in1b);
+        assertEquals(4, t2.size());
+        assertSame(in1b, t2.lookup(1, A, B, 0x800));
+        // non-strict: "in_port=1" removes both in_port=1 flows, not the others
+        FlowTable t3 = t2.without(FlowParser.parseMatch("in_port=1"));
+        assertEquals(List.of(toA, normal), t3.flows());
+        assertEquals(0, t3.without(FlowParser.parseMatch("")).size());
+        assertNull(new FlowTable().lookup(1, A, B, 0));
+    }
+}
