@@ -1,0 +1,420 @@
+package io.pvio.control.component;
+
+import io.pvio.control.Control;
+import io.pvio.control.apply.DpifApplier;
+import io.pvio.control.appctl.BundleCommands;
+import io.pvio.control.appctl.Vlog;
+import io.pvio.control.db.Db;
+import io.pvio.control.db.DbStore;
+import io.pvio.control.ofctl.Flows;
+import io.pvio.control.protocol.ControlClient;
+import io.pvio.control.protocol.ControlProtocol;
+import io.pvio.control.server.ControlServer;
+import io.pvio.control.vsctl.Vsctl;
+import io.pvio.control.vsctl.VsctlException;
+import io.pvio.dpif.Dpif;
+import io.pvio.dpif.DpifException;
+import io.pvio.packet.PacketPool;
+import io.pvio.unixctl.UnixctlCommand;
+import io.pvio.unixctl.UnixctlException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/**
+ * The control plane: owns conf.db, applies it to the bound {@link Dpif} (replaying all of it when a
+ * datapath appears), runs vsctl/ofctl/appctl for the control socket, the Gogo shell and in-process callers.
+ *
+ * <p>Mutating commands are serialised by {@link #lock} and are applied to the datapath first; the database
+ * is written only when the datapath accepted them.
+ */
+@Component(immediate = true, service = Control.class, property = {
+    "osgi.command.scope=pvio", "osgi.command.function=vsctl", "osgi.command.function=ofctl",
+    "osgi.command.function=appctl"})
+public final class ControlComponent implements Control {
+    private static final Logger LOG = Logger.getLogger("bridge");
+    private static final Logger UNIXCTL = Logger.getLogger("unixctl");
+    public static final String RUN_DIR_PROPERTY = "pvio.run.dir";
+    static final String VERSION = "0.1.0";
+
+    private final Object lock = new Object();
+    private final AtomicReference<Dpif> dpif = new AtomicReference<>();
+    private final Map<String, Registered> commands = new ConcurrentHashMap<>();
+    private DbStore store;
+    private Db db;
+    private BundleContext ctx;
+    private BundleCommands bundles;
+    private ControlServer server;
+
+    private record Registered(UnixctlCommand command, String usage) {
+    }
+
+    // ---- references ----
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindDpif(Dpif d) {
+        synchronized (lock) {
+            dpif.set(d);
+            LOG.info("datapath bound");
+            if (db != null) {
+                DpifApplier.replay(d, db);
+            }
+        }
+    }
+
+    void unbindDpif(Dpif d) {
+        if (dpif.compareAndSet(d, null)) {
+            LOG.info("datapath unbound: configuration kept in the database");
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            target = "(" + UnixctlCommand.COMMAND_PROPERTY + "=*)")
+    void bindCommand(UnixctlCommand c, Map<String, Object> props) {
+        String name = String.valueOf(props.get(UnixctlCommand.COMMAND_PROPERTY));
+        Object usage = props.get(UnixctlCommand.USAGE_PROPERTY);
+        commands.put(name, new Registered(c, usage == null ? "" : usage.toString()));
+        UNIXCTL.fine("command registered: " + name);
+    }
+
+    void unbindCommand(UnixctlCommand c, Map<String, Object> props) {
+        String name = String.valueOf(props.get(UnixctlCommand.COMMAND_PROPERTY));
+        commands.computeIfPresent(name, (k, r) -> r.command() == c ? null : r);
+    }
+
+    // ---- life cycle ----
+
+    @Activate
+    void activate(BundleContext context) {
+        ctx = context;
+        bundles = new BundleCommands(context);
+        String dir = context.getProperty(RUN_DIR_PROPERTY);
+        Path runDir = Path.of(dir == null || dir.isBlank() ? "pvio-run" : dir).toAbsolutePath();
+        synchronized (lock) {
+            store = new DbStore(runDir.resolve("conf.db"));
+            db = store.load();
+            Dpif d = dpif.get();
+            if (d != null) {
+                DpifApplier.replay(d, db);
+            }
+        }
+        try {
+            server = ControlServer.start(ControlClient.socket(runDir), this::handle);
+        } catch (IOException e) {
+            UNIXCTL.severe("control socket not available: " + e.getMessage()
+                    + " (commands still work in the Gogo shell)");
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (server != null) {
+            server.close();
+            server = null;
+        }
+    }
+
+    // ---- commands ----
+
+    private ControlProtocol.Reply handle(List<String> argv, Consumer<Runnable> afterReply) {
+        Result r = execute(argv, afterReply);
+        return new ControlProtocol.Reply(r.status(), r.out(), r.err());
+    }
+
+    @Override
+    public Result execute(List<String> argv) {
+        return execute(argv, Runnable::run);
+    }
+
+    private Result execute(List<String> argv, Consumer<Runnable> afterReply) {
+        if (argv == null || argv.isEmpty()) {
+            return Result.error(2, "pvio: missing tool (vsctl, ofctl or appctl)");
+        }
+        List<String> args = argv.subList(1, argv.size());
+        try {
+            return switch (argv.get(0)) {
+                case "vsctl" -> vsctl(args);
+                case "ofctl" -> ofctl(args);
+                case "appctl" -> appctl(args, afterReply);
+                default -> Result.error(2, "pvio: unknown tool \"" + argv.get(0) + "\" (vsctl, ofctl or appctl)");
+            };
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "command " + argv + " failed", e);
+            return Result.error(2, "pvio: internal error: " + e);
+        }
+    }
+
+    private Result vsctl(List<String> args) {
+        synchronized (lock) {
+            if (db == null) {
+                return Result.error(1, "vsctl: the database is not loaded yet");
+            }
+            Dpif d = dpif.get();
+            Vsctl.Outcome o;
+            try {
+                o = Vsctl.run(db, args, d == null ? null : d::port);
+            } catch (VsctlException e) {
+                return Result.error(1, "vsctl: " + e.getMessage());
+            }
+            if (!o.mutated()) {
+                return Result.ok(o.output());
+            }
+            DpifApplier.Applied applied = null;
+            if (d != null) {
+                try {
+                    applied = DpifApplier.apply(d, db, o.db());
+                } catch (DpifException e) {
+                    LOG.warning("refused: vsctl " + String.join(" ", args) + ": " + e.getMessage());
+                    return Result.error(1, "vsctl: " + e.getMessage());
+                }
+            } else {
+                LOG.warning("no datapath: the change is stored and applied when one appears");
+            }
+            try {
+                store.save(o.db());
+            } catch (IOException e) {
+                if (applied != null) {
+                    applied.rollback(d);
+                }
+                LOG.severe("cannot write " + store.file() + ": " + e.getMessage());
+                return Result.error(1, "vsctl: cannot write " + store.file() + ": " + e.getMessage());
+            }
+            db = o.db();
+            LOG.info("database changed: vsctl " + String.join(" ", args));
+            return Result.ok(o.output());
+        }
+    }
+
+    private Result ofctl(List<String> args) {
+        if (args.isEmpty() || args.get(0).equals("--help")) {
+            return Result.ok("usage: ofctl add-flow BRIDGE FLOW | del-flows BRIDGE [MATCH] | dump-flows BRIDGE\n");
+        }
+        String cmd = args.get(0);
+        int min = cmd.equals("add-flow") ? 3 : 2;
+        int max = cmd.equals("dump-flows") ? 2 : 3;
+        if (!List.of("add-flow", "del-flows", "dump-flows").contains(cmd)) {
+            return Result.error(1, "ofctl: unknown command '" + cmd + "'; use --help for help");
+        }
+        if (args.size() < min || args.size() > max) {
+            return Result.error(1, "ofctl: '" + cmd + "' command takes " + (min == max ? min - 1 : (min - 1) + " or "
+                    + (max - 1)) + " arguments (quote the flow: it is one argument)");
+        }
+        String br = args.get(1);
+        synchronized (lock) {
+            Dpif d = dpif.get();
+            if (d == null) {
+                return Result.error(1, "ofctl: the datapath is not running (is dpif-netdev started?)");
+            }
+            Db.Bridge b = db.bridges.get(br);
+            if (b == null) {
+                return Result.error(1, "ofctl: " + br + " is not a bridge");
+            }
+            try {
+                switch (cmd) {
+                    case "dump-flows": {
+                        StringBuilder sb = new StringBuilder();
+                        d.dumpFlows(br).forEach(l -> sb.append(l).append('\n'));
+                        return Result.ok(sb.toString());
+                    }
+                    case "add-flow": {
+                        String flow = args.get(2);
+                        try {
+                            Flows.parse(flow, true);
+                        } catch (IllegalArgumentException e) {
+                            return Result.error(1, "ofctl: " + e.getMessage());
+                        }
+                        d.addFlow(br, flow);
+                        Db next = db.copy();
+                        Flows.add(next.bridges.get(br).flows, flow);
+                        return commitFlows(next, "ofctl add-flow " + br + " " + flow, "");
+                    }
+                    default: {
+                        String match = args.size() > 2 ? args.get(2) : null;
+                        int n = d.delFlows(br, match);
+                        Db next = db.copy();
+                        Flows.delete(next.bridges.get(br).flows, match);
+                        return commitFlows(next, "ofctl del-flows " + br + (match == null ? "" : " " + match), "");
+                    }
+                }
+            } catch (DpifException e) {
+                return Result.error(1, "ofctl: " + e.getMessage());
+            }
+        }
+    }
+
+    private Result commitFlows(Db next, String what, String out) {
+        try {
+            store.save(next);
+        } catch (IOException e) {
+            LOG.severe("cannot write " + store.file() + ": " + e.getMessage());
+            return Result.error(1, "ofctl: applied, but " + store.file() + " could not be written: " + e.getMessage());
+        }
+        db = next;
+        LOG.info("flows changed: " + what);
+        return Result.ok(out);
+    }
+
+    private static final Map<String, String> BUILTIN = new TreeMap<>(Map.ofEntries(
+            Map.entry("list-commands", ""), Map.entry("version", ""), Map.entry("exit", "[--cleanup]"),
+            Map.entry("vlog/list", ""), Map.entry("vlog/set", "[SPEC...]"),
+            Map.entry("bundle/list", ""), Map.entry("bundle/start", "NAME|ID"), Map.entry("bundle/stop", "NAME|ID"),
+            Map.entry("bundle/update", "NAME|ID [FILE]"), Map.entry("memory/show", "")));
+
+    private Result appctl(List<String> argv, Consumer<Runnable> afterReply) {
+        List<String> a = new ArrayList<>(argv);
+        // ovs-appctl's target and timeout options: one daemon here, accepted for compatibility
+        while (!a.isEmpty() && a.get(0).startsWith("-")) {
+            String o = a.remove(0);
+            if ((o.equals("-t") || o.equals("--target")) && !a.isEmpty()) {
+                a.remove(0);
+            } else if (!o.startsWith("--target=") && !o.startsWith("--timeout=") && !o.equals("-T")) {
+                return Result.error(2, "appctl: unknown option " + o);
+            }
+        }
+        if (a.isEmpty()) {
+            return Result.error(2, "appctl: at least one non-option argument is required (\"appctl list-commands\""
+                    + " lists them)");
+        }
+        String cmd = a.get(0);
+        List<String> args = List.copyOf(a.subList(1, a.size()));
+        try {
+            return Result.ok(withNewline(runAppctl(cmd, args, afterReply)));
+        } catch (UnixctlException e) {
+            return Result.error(2, e.getMessage());
+        }
+    }
+
+    private static String withNewline(String s) {
+        return s == null || s.isEmpty() || s.endsWith("\n") ? (s == null ? "" : s) : s + "\n";
+    }
+
+    private String runAppctl(String cmd, List<String> args, Consumer<Runnable> afterReply) throws UnixctlException {
+        switch (cmd) {
+            case "list-commands": {
+                TreeMap<String, String> all = new TreeMap<>(BUILTIN);
+                commands.forEach((k, r) -> all.putIfAbsent(k, r.usage()));
+                StringBuilder sb = new StringBuilder("The available commands are:\n");
+                all.forEach((k, u) -> sb.append(String.format("  %-32s%s%n", k, u)));
+                return sb.toString();
+            }
+            case "version":
+                return "pvio-vswitchd (pvio) " + VERSION + "\nOSGi framework: "
+                        + ctx.getBundle(0).getSymbolicName() + " " + ctx.getBundle(0).getVersion() + "\n";
+            case "exit":
+                UNIXCTL.info("exit requested");
+                afterReply.accept(bundles::exit);
+                return "";
+            case "vlog/list":
+                return Vlog.list();
+            case "vlog/set":
+                return Vlog.set(args);
+            case "bundle/list":
+                return bundles.list();
+            case "bundle/start":
+            case "bundle/stop":
+            case "bundle/update": {
+                if (args.isEmpty() || (args.size() > 1 && !cmd.equals("bundle/update")) || args.size() > 2) {
+                    throw new UnixctlException("usage: " + cmd + " " + BUILTIN.get(cmd));
+                }
+                Bundle b = bundles.find(args.get(0));
+                if (bundles.isSelfOrSystem(b) && !cmd.equals("bundle/start")) {
+                    List<String> rest = args.subList(1, args.size());
+                    afterReply.accept(() -> new Thread(() -> {
+                        try {
+                            if (cmd.equals("bundle/stop")) {
+                                bundles.stop(b);
+                            } else {
+                                bundles.update(b, rest);
+                            }
+                        } catch (UnixctlException e) {
+                            UNIXCTL.severe(e.getMessage());
+                        }
+                    }, "pvio-" + cmd).start());
+                    return b.getSymbolicName() + ": " + cmd.substring(7) + " scheduled\n";
+                }
+                return switch (cmd) {
+                    case "bundle/start" -> bundles.start(b);
+                    case "bundle/stop" -> bundles.stop(b);
+                    default -> bundles.update(b, args.subList(1, args.size()));
+                };
+            }
+            case "memory/show": {
+                Dpif d = dpif.get();
+                if (d == null) {
+                    throw new UnixctlException("the datapath is not running");
+                }
+                PacketPool p = d.pool();
+                return String.format("pool %s: capacity %d, in use %d, available %d%n", p.name(), p.capacity(),
+                        p.inUse(), p.available());
+            }
+            default: {
+                Registered r = commands.get(cmd);
+                if (r == null) {
+                    throw new UnixctlException("\"" + cmd + "\" is not a valid command (\"appctl list-commands\""
+                            + " lists them)");
+                }
+                try {
+                    return r.command().run(args);
+                } catch (UnixctlException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    UNIXCTL.log(Level.SEVERE, "appctl " + cmd + " failed", e);
+                    throw new UnixctlException(cmd + ": internal error: " + e);
+                }
+            }
+        }
+    }
+
+    // ---- Gogo shell: pvio:vsctl, pvio:ofctl, pvio:appctl ----
+
+    /** A failed shell command (Gogo prints the message). */
+    public static final class CommandFailed extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        CommandFailed(String message) {
+            super(message);
+        }
+    }
+
+    public String vsctl(Object... args) throws CommandFailed {
+        return shell("vsctl", args);
+    }
+
+    public String ofctl(Object... args) throws CommandFailed {
+        return shell("ofctl", args);
+    }
+
+    public String appctl(Object... args) throws CommandFailed {
+        return shell("appctl", args);
+    }
+
+    private String shell(String tool, Object[] args) throws CommandFailed {
+        List<String> argv = new ArrayList<>();
+        argv.add(tool);
+        Arrays.stream(args).map(String::valueOf).forEach(argv::add);
+        Result r = execute(argv);
+        if (r.status() != 0) {
+            throw new CommandFailed(r.err().strip());
+        }
+        return r.out().isEmpty() ? null : r.out().stripTrailing();
+    }
+}

@@ -1,0 +1,234 @@
+package io.pvio.control.db;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * The configuration database: OVS's {@code Open_vSwitch} row, {@code Bridge} rows and their
+ * {@code Port}/{@code Interface} rows (one Interface per Port, as every pvio port has), plus the OpenFlow
+ * flows added with ofctl (OVS keeps those in ovs-vswitchd; pvio persists them so that a restarted datapath
+ * gets them back).
+ *
+ * <p>Not thread-safe: the control component works on a {@link #copy()} and swaps it in when committed.
+ */
+public final class Db {
+    /** The flow table of a new bridge: what the datapath installs on add-br. */
+    public static final List<String> DEFAULT_FLOWS = List.of("priority=0,actions=normal");
+
+    public String uuid = newUuid();
+    public final TreeMap<String, String> otherConfig = new TreeMap<>();
+    /** Bridges by name. */
+    public final TreeMap<String, Bridge> bridges = new TreeMap<>();
+
+    public static String newUuid() {
+        return UUID.randomUUID().toString();
+    }
+
+    /** A Bridge row. */
+    public static final class Bridge {
+        public String uuid = newUuid();
+        public String name;
+        public final TreeMap<String, String> otherConfig = new TreeMap<>();
+        /** Ports by name. */
+        public final TreeMap<String, Port> ports = new TreeMap<>();
+        /** OpenFlow flows in ovs-ofctl syntax, in the order they were added. */
+        public final List<String> flows = new ArrayList<>(DEFAULT_FLOWS);
+
+        public Bridge(String name) {
+            this.name = name;
+        }
+
+        Bridge copy() {
+            Bridge b = new Bridge(name);
+            b.uuid = uuid;
+            b.otherConfig.putAll(otherConfig);
+            ports.forEach((k, p) -> b.ports.put(k, p.copy()));
+            b.flows.clear();
+            b.flows.addAll(flows);
+            return b;
+        }
+    }
+
+    /** A Port row and its single Interface row (same name). */
+    public static final class Port {
+        public String uuid = newUuid();
+        public String ifaceUuid = newUuid();
+        public String name;
+        /** Interface type; "" is OVS's default (system) type. */
+        public String type = "";
+        public final TreeMap<String, String> options = new TreeMap<>();
+        /** Interface ofport_request, or -1 when not set. */
+        public int ofportRequest = -1;
+        public final TreeMap<String, String> otherConfig = new TreeMap<>();
+        public final TreeMap<String, String> ifaceOtherConfig = new TreeMap<>();
+
+        public Port(String name) {
+            this.name = name;
+        }
+
+        Port copy() {
+            Port p = new Port(name);
+            p.uuid = uuid;
+            p.ifaceUuid = ifaceUuid;
+            p.type = type;
+            p.options.putAll(options);
+            p.ofportRequest = ofportRequest;
+            p.otherConfig.putAll(otherConfig);
+            p.ifaceOtherConfig.putAll(ifaceOtherConfig);
+            return p;
+        }
+    }
+
+    public Db copy() {
+        Db d = new Db();
+        d.uuid = uuid;
+        d.otherConfig.putAll(otherConfig);
+        bridges.forEach((k, b) -> d.bridges.put(k, b.copy()));
+        return d;
+    }
+
+    /** The bridge holding port {@code name}, or null. */
+    public Bridge bridgeOf(String port) {
+        for (Bridge b : bridges.values()) {
+            if (b.ports.containsKey(port)) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    /** Port {@code name} in any bridge, or null. */
+    public Port port(String name) {
+        Bridge b = bridgeOf(name);
+        return b == null ? null : b.ports.get(name);
+    }
+
+    // ---- JSON form (conf.db) ----
+
+    static final String FORMAT = "pvio-conf-1";
+
+    public Map<String, Object> toJson() {
+        Map<String, Object> root = new java.util.LinkedHashMap<>();
+        root.put("format", FORMAT);
+        root.put("_uuid", uuid);
+        root.put("other_config", new TreeMap<>(otherConfig));
+        List<Object> brs = new ArrayList<>();
+        for (Bridge b : bridges.values()) {
+            Map<String, Object> jb = new java.util.LinkedHashMap<>();
+            jb.put("_uuid", b.uuid);
+            jb.put("name", b.name);
+            jb.put("other_config", new TreeMap<>(b.otherConfig));
+            jb.put("flows", new ArrayList<>(b.flows));
+            List<Object> ps = new ArrayList<>();
+            for (Port p : b.ports.values()) {
+                Map<String, Object> jp = new java.util.LinkedHashMap<>();
+                jp.put("_uuid", p.uuid);
+                jp.put("interface_uuid", p.ifaceUuid);
+                jp.put("name", p.name);
+                jp.put("type", p.type);
+                jp.put("options", new TreeMap<>(p.options));
+                jp.put("ofport_request", (long) p.ofportRequest);
+                jp.put("other_config", new TreeMap<>(p.otherConfig));
+                jp.put("interface_other_config", new TreeMap<>(p.ifaceOtherConfig));
+                ps.add(jp);
+            }
+            jb.put("ports", ps);
+            brs.add(jb);
+        }
+        root.put("bridges", brs);
+        return root;
+    }
+
+    /** Reads the JSON form; throws IllegalArgumentException naming what is wrong. */
+    public static Db fromJson(Object json) {
+        Map<String, Object> root = obj(json, "database");
+        if (!FORMAT.equals(root.get("format"))) {
+            throw new IllegalArgumentException("not a pvio database (format is " + root.get("format") + ")");
+        }
+        Db d = new Db();
+        d.uuid = str(root, "_uuid", d.uuid);
+        strMap(root.get("other_config"), d.otherConfig);
+        for (Object ob : list(root.get("bridges"))) {
+            Map<String, Object> jb = obj(ob, "bridge");
+            Bridge b = new Bridge(str(jb, "name", null));
+            b.uuid = str(jb, "_uuid", b.uuid);
+            strMap(jb.get("other_config"), b.otherConfig);
+            if (jb.containsKey("flows")) {
+                b.flows.clear();
+                for (Object f : list(jb.get("flows"))) {
+                    if (!(f instanceof String fs)) {
+                        throw new IllegalArgumentException("bridge " + b.name + ": a flow is not a string");
+                    }
+                    b.flows.add(fs);
+                }
+            }
+            for (Object op : list(jb.get("ports"))) {
+                Map<String, Object> jp = obj(op, "port");
+                Port p = new Port(str(jp, "name", null));
+                p.uuid = str(jp, "_uuid", p.uuid);
+                p.ifaceUuid = str(jp, "interface_uuid", p.ifaceUuid);
+                p.type = str(jp, "type", "");
+                strMap(jp.get("options"), p.options);
+                Object ofp = jp.get("ofport_request");
+                p.ofportRequest = ofp instanceof Long l ? (int) (long) l : -1;
+                strMap(jp.get("other_config"), p.otherConfig);
+                strMap(jp.get("interface_other_config"), p.ifaceOtherConfig);
+                if (d.port(p.name) != null || b.ports.containsKey(p.name)) {
+                    throw new IllegalArgumentException("port " + p.name + " is in the database twice");
+                }
+                b.ports.put(p.name, p);
+            }
+            if (d.bridges.put(b.name, b) != null) {
+                throw new IllegalArgumentException("bridge " + b.name + " is in the database twice");
+            }
+        }
+        return d;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> obj(Object o, String what) {
+        if (!(o instanceof Map)) {
+            throw new IllegalArgumentException(what + " is not an object");
+        }
+        return (Map<String, Object>) o;
+    }
+
+    private static List<?> list(Object o) {
+        if (o == null) {
+            return List.of();
+        }
+        if (!(o instanceof List<?> l)) {
+            throw new IllegalArgumentException("expected an array");
+        }
+        return l;
+    }
+
+    private static String str(Map<String, Object> m, String key, String dflt) {
+        Object v = m.get(key);
+        if (v == null) {
+            if (dflt == null) {
+                throw new IllegalArgumentException("missing \"" + key + "\"");
+            }
+            return dflt;
+        }
+        if (!(v instanceof String s)) {
+            throw new IllegalArgumentException("\"" + key + "\" is not a string");
+        }
+        return s;
+    }
+
+    private static void strMap(Object o, Map<String, String> into) {
+        if (o == null) {
+            return;
+        }
+        for (Map.Entry<String, Object> e : obj(o, "map").entrySet()) {
+            if (!(e.getValue() instanceof String v)) {
+                throw new IllegalArgumentException("value of \"" + e.getKey() + "\" is not a string");
+            }
+            into.put(e.getKey(), v);
+        }
+    }
+}

@@ -1,0 +1,585 @@
+package io.pvio.control.vsctl;
+
+import io.pvio.control.db.Db;
+import io.pvio.control.db.Db.Bridge;
+import io.pvio.control.db.Db.Port;
+import io.pvio.control.vsctl.VsctlParser.Cmd;
+import io.pvio.dpif.PortInfo;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * Runs parsed vsctl commands against a working copy of the database. Reads see the effects of the
+ * earlier commands of the same line. Applying the result to the datapath and committing it is the
+ * caller's business (see {@code DpifApplier}).
+ */
+public final class Vsctl {
+    public static final String VERSION = "pvio 0.1.0";
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.:-]{1,64}");
+
+    /** What the datapath reports about a port (statistics, status); may return null. */
+    @FunctionalInterface
+    public interface Live {
+        PortInfo port(String name);
+    }
+
+    /** The outcome of a command line. */
+    public record Outcome(Db db, boolean mutated, String output) {
+    }
+
+    enum Table {
+        OPEN_VSWITCH("Open_vSwitch"), BRIDGE("Bridge"), PORT("Port"), INTERFACE("Interface");
+
+        final String title;
+
+        Table(String title) {
+            this.title = title;
+        }
+
+        static Table of(String name) throws VsctlException {
+            for (Table t : values()) {
+                if (t.title.equalsIgnoreCase(name)) {
+                    return t;
+                }
+            }
+            if (name.equalsIgnoreCase("o") || name.equalsIgnoreCase("ovs")) {
+                return OPEN_VSWITCH;
+            }
+            throw new VsctlException("unknown table \"" + name + "\" (tables: Open_vSwitch, Bridge, Port, Interface)");
+        }
+
+        List<String> columns() {
+            return switch (this) {
+                case OPEN_VSWITCH -> List.of("_uuid", "bridges", "other_config", "ovs_version");
+                case BRIDGE -> List.of("_uuid", "datapath_type", "name", "other_config", "ports");
+                case PORT -> List.of("_uuid", "interfaces", "name", "other_config");
+                case INTERFACE -> List.of("_uuid", "error", "link_state", "name", "ofport", "ofport_request",
+                        "options", "other_config", "statistics", "status", "type");
+            };
+        }
+
+        List<String> writable() {
+            return switch (this) {
+                case OPEN_VSWITCH, BRIDGE, PORT -> List.of("other_config");
+                case INTERFACE -> List.of("type", "options", "ofport_request", "other_config");
+            };
+        }
+    }
+
+    private final Db db;
+    private final Live live;
+    private final StringBuilder out = new StringBuilder();
+    private boolean mutated;
+
+    private Vsctl(Db db, Live live) {
+        this.db = db;
+        this.live = live;
+    }
+
+    /**
+     * Runs a command line on a copy of {@code current}; {@code current} is never modified.
+     *
+     * @throws VsctlException for the first command that fails (the copy is dropped)
+     */
+    public static Outcome run(Db current, List<String> argv, Live live) throws VsctlException {
+        if (argv.size() == 1 && (argv.get(0).equals("--help") || argv.get(0).equals("-h"))) {
+            return new Outcome(current, false, VsctlParser.help());
+        }
+        VsctlParser.Line line = VsctlParser.parse(argv);
+        Vsctl v = new Vsctl(current.copy(), live == null ? n -> null : live);
+        for (Cmd c : line.commands()) {
+            v.exec(c);
+        }
+        return new Outcome(v.db, v.mutated, v.out.toString());
+    }
+
+    private void exec(Cmd c) throws VsctlException {
+        List<String> a = c.args();
+        switch (c.name()) {
+            case "init" -> { }
+            case "show" -> show();
+            case "add-br" -> addBr(a.get(0), c.has("--may-exist"));
+            case "del-br" -> delBr(a.get(0), c.has("--if-exists"));
+            case "list-br" -> db.bridges.keySet().forEach(b -> out.append(b).append('\n'));
+            case "br-exists" -> {
+                if (!db.bridges.containsKey(a.get(0))) {
+                    throw new VsctlException("no bridge named " + a.get(0));
+                }
+            }
+            case "add-port" -> addPort(a.get(0), a.get(1), c.has("--may-exist"));
+            case "del-port" -> delPort(a.size() == 2 ? a.get(0) : null, a.get(a.size() - 1), c.has("--if-exists"));
+            case "list-ports", "list-ifaces" -> bridge(a.get(0)).ports.keySet()
+                    .forEach(p -> out.append(p).append('\n'));
+            case "port-to-br", "iface-to-br" -> {
+                Bridge b = db.bridgeOf(a.get(0));
+                if (b == null) {
+                    throw new VsctlException("no " + (c.name().startsWith("port") ? "port" : "interface")
+                            + " named " + a.get(0));
+                }
+                out.append(b.name).append('\n');
+            }
+            case "list" -> list(c);
+            case "get" -> get(c);
+            case "set", "add", "remove", "clear" -> modify(c);
+            default -> throw new VsctlException("unknown command '" + c.name() + "'");
+        }
+    }
+
+    // ---- bridges and ports ----
+
+    private static void checkName(String what, String name) throws VsctlException {
+        if (!NAME.matcher(name).matches()) {
+            throw new VsctlException("invalid " + what + " name \"" + name
+                    + "\" (1 to 64 of letters, digits, '_', '.', ':' and '-')");
+        }
+    }
+
+    private Bridge bridge(String name) throws VsctlException {
+        Bridge b = db.bridges.get(name);
+        if (b == null) {
+            throw new VsctlException("no bridge named " + name);
+        }
+        return b;
+    }
+
+    private void addBr(String name, boolean mayExist) throws VsctlException {
+        checkName("bridge", name);
+        if (db.bridges.containsKey(name)) {
+            if (mayExist) {
+                return;
+            }
+            throw new VsctlException("cannot create a bridge named " + name
+                    + " because a bridge named " + name + " already exists");
+        }
+        Bridge owner = db.bridgeOf(name);
+        if (owner != null) {
+            throw new VsctlException("cannot create a bridge named " + name
+                    + " because a port named " + name + " already exists on bridge " + owner.name);
+        }
+        db.bridges.put(name, new Bridge(name));
+        mutated = true;
+    }
+
+    private void delBr(String name, boolean ifExists) throws VsctlException {
+        if (!db.bridges.containsKey(name)) {
+            if (ifExists) {
+                return;
+            }
+            throw new VsctlException("no bridge named " + name);
+        }
+        db.bridges.remove(name);
+        mutated = true;
+    }
+
+    private void addPort(String br, String port, boolean mayExist) throws VsctlException {
+        checkName("port", port);
+        Bridge b = bridge(br);
+        Bridge owner = db.bridgeOf(port);
+        if (owner != null) {
+            if (mayExist && owner == b) {
+                return;
+            }
+            throw new VsctlException("cannot create a port named " + port
+                    + " because a port named " + port + " already exists on bridge " + owner.name);
+        }
+        if (db.bridges.containsKey(port)) {
+            throw new VsctlException("cannot create a port named " + port + " because a bridge named "
+                    + port + " already exists");
+        }
+        b.ports.put(port, new Port(port));
+        mutated = true;
+    }
+
+    private void delPort(String br, String port, boolean ifExists) throws VsctlException {
+        Bridge owner = db.bridgeOf(port);
+        if (br != null) {
+            Bridge b = bridge(br);
+            if (owner != b) {
+                if (owner == null && ifExists) {
+                    return;
+                }
+                throw new VsctlException("bridge " + br + " does not have a port " + port);
+            }
+        }
+        if (owner == null) {
+            if (ifExists) {
+                return;
+            }
+            throw new VsctlException("no port named " + port);
+        }
+        owner.ports.remove(port);
+        mutated = true;
+    }
+
+    // ---- show ----
+
+    private void show() {
+        out.append(db.uuid).append('\n');
+        for (Bridge b : db.bridges.values()) {
+            out.append("    Bridge ").append(b.name).append('\n');
+            out.append("        datapath_type: netdev\n");
+            for (Port p : b.ports.values()) {
+                out.append("        Port ").append(p.name).append('\n');
+                out.append("            Interface ").append(p.name).append('\n');
+                if (!p.type.isEmpty()) {
+                    out.append("                type: ").append(p.type).append('\n');
+                }
+                if (!p.options.isEmpty()) {
+                    out.append("                options: ").append(Ovsdb.format(p.options)).append('\n');
+                }
+                PortInfo pi = live.port(p.name);
+                if (pi != null && pi.error() != null) {
+                    out.append("                error: ").append(Ovsdb.atom(pi.error())).append('\n');
+                }
+            }
+        }
+        out.append("    ovs_version: ").append(Ovsdb.atom(VERSION)).append('\n');
+    }
+
+    // ---- generic table access ----
+
+    /** A row: the table and the object (Db, Bridge or Port). */
+    private record Row(Table table, Object obj) {
+        String name() {
+            return switch (table) {
+                case OPEN_VSWITCH -> ".";
+                case BRIDGE -> ((Bridge) obj).name;
+                case PORT, INTERFACE -> ((Port) obj).name;
+            };
+        }
+    }
+
+    private List<Row> rows(Table t) {
+        List<Row> rows = new ArrayList<>();
+        switch (t) {
+            case OPEN_VSWITCH -> rows.add(new Row(t, db));
+            case BRIDGE -> db.bridges.values().forEach(b -> rows.add(new Row(t, b)));
+            case PORT, INTERFACE -> {
+                TreeMap<String, Port> all = new TreeMap<>();
+                db.bridges.values().forEach(b -> all.putAll(b.ports));
+                all.values().forEach(p -> rows.add(new Row(t, p)));
+            }
+        }
+        return rows;
+    }
+
+    /** The row named {@code id} (name, uuid, or "." for Open_vSwitch), or null. */
+    private Row find(Table t, String id) {
+        for (Row r : rows(t)) {
+            String uuid = switch (t) {
+                case OPEN_VSWITCH -> db.uuid;
+                case BRIDGE -> ((Bridge) r.obj).uuid;
+                case PORT -> ((Port) r.obj).uuid;
+                case INTERFACE -> ((Port) r.obj).ifaceUuid;
+            };
+            if (r.name().equals(id) || uuid.equals(id)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    private Row row(Table t, String id, boolean ifExists) throws VsctlException {
+        Row r = find(t, id);
+        if (r == null && !ifExists) {
+            throw new VsctlException("no row \"" + id + "\" in table " + t.title);
+        }
+        return r;
+    }
+
+    private static String column(Table t, String name) throws VsctlException {
+        for (String c : t.columns()) {
+            if (c.equalsIgnoreCase(name)) {
+                return c;
+            }
+        }
+        throw new VsctlException(t.title + " does not contain a column whose name matches \"" + name + "\"");
+    }
+
+    /** A column's value: String, Long, null (empty), Map or List (of uuids). */
+    private Object value(Row r, String col) {
+        switch (r.table) {
+            case OPEN_VSWITCH -> {
+                return switch (col) {
+                    case "_uuid" -> db.uuid;
+                    case "bridges" -> db.bridges.values().stream().map(b -> b.uuid).toList();
+                    case "other_config" -> db.otherConfig;
+                    default -> VERSION;
+                };
+            }
+            case BRIDGE -> {
+                Bridge b = (Bridge) r.obj;
+                return switch (col) {
+                    case "_uuid" -> b.uuid;
+                    case "datapath_type" -> "netdev";
+                    case "name" -> b.name;
+                    case "other_config" -> b.otherConfig;
+                    default -> b.ports.values().stream().map(p -> p.uuid).toList();
+                };
+            }
+            case PORT -> {
+                Port p = (Port) r.obj;
+                return switch (col) {
+                    case "_uuid" -> p.uuid;
+                    case "interfaces" -> List.of(p.ifaceUuid);
+                    case "name" -> p.name;
+                    default -> p.otherConfig;
+                };
+            }
+            default -> {
+                Port p = (Port) r.obj;
+                PortInfo pi = live.port(p.name);
+                return switch (col) {
+                    case "_uuid" -> p.ifaceUuid;
+                    case "error" -> pi == null ? null : pi.error();
+                    case "link_state" -> pi == null ? null : ("up".equals(pi.state()) ? "up" : "down");
+                    case "name" -> p.name;
+                    case "ofport" -> pi == null ? null : (Object) (long) pi.ofport();
+                    case "ofport_request" -> p.ofportRequest < 0 ? null : (Object) (long) p.ofportRequest;
+                    case "options" -> p.options;
+                    case "other_config" -> p.ifaceOtherConfig;
+                    case "statistics" -> pi == null || pi.statistics() == null ? Map.of()
+                            : new LinkedHashMap<>(pi.statistics());
+                    case "status" -> pi == null || pi.status() == null ? Map.of() : new TreeMap<>(pi.status());
+                    default -> p.type;
+                };
+            }
+        }
+    }
+
+    private void list(Cmd c) throws VsctlException {
+        Table t = Table.of(c.args().get(0));
+        List<String> cols = t.columns();
+        String sel = c.option("--columns");
+        if (sel != null) {
+            List<String> chosen = new ArrayList<>();
+            for (String s : sel.split(",")) {
+                chosen.add(column(t, s.trim()));
+            }
+            cols = chosen;
+        }
+        List<Row> rows = new ArrayList<>();
+        if (c.args().size() == 1) {
+            rows.addAll(rows(t));
+        } else {
+            for (String id : c.args().subList(1, c.args().size())) {
+                rows.add(row(t, id, false));
+            }
+        }
+        boolean first = true;
+        for (Row r : rows) {
+            if (!first) {
+                out.append('\n');
+            }
+            first = false;
+            for (String col : cols) {
+                out.append(String.format("%-20s: %s%n", col, Ovsdb.format(value(r, col))));
+            }
+        }
+    }
+
+    /** COLUMN or COLUMN:KEY (KEY may be quoted); for set also =VALUE. */
+    private record ColumnRef(String column, String key, String value) {
+    }
+
+    private static ColumnRef columnRef(Table t, String text, boolean withValue) throws VsctlException {
+        int i = 0;
+        while (i < text.length() && text.charAt(i) != ':' && text.charAt(i) != '=') {
+            i++;
+        }
+        String col = column(t, text.substring(0, i));
+        String key = null;
+        if (i < text.length() && text.charAt(i) == ':') {
+            i++;
+            if (i < text.length() && text.charAt(i) == '"') {
+                int[] end = new int[1];
+                key = Ovsdb.quoted(text, i, end);
+                i = end[0];
+            } else {
+                int k = i;
+                while (i < text.length() && text.charAt(i) != '=') {
+                    i++;
+                }
+                key = text.substring(k, i);
+            }
+            if (key.isEmpty()) {
+                throw new VsctlException("\"" + text + "\": empty key after ':'");
+            }
+        }
+        String value = null;
+        if (i < text.length()) {
+            if (text.charAt(i) != '=' || !withValue) {
+                throw new VsctlException("\"" + text + "\": " + (withValue ? "expected '=' after the column"
+                        : "unexpected '" + text.charAt(i) + "' (write COLUMN or COLUMN:KEY)"));
+            }
+            value = text.substring(i + 1);
+        } else if (withValue) {
+            throw new VsctlException("\"" + text + "\": missing '=VALUE' (write COLUMN[:KEY]=VALUE)");
+        }
+        return new ColumnRef(col, key, value);
+    }
+
+    private void get(Cmd c) throws VsctlException {
+        Table t = Table.of(c.args().get(0));
+        boolean ifExists = c.has("--if-exists");
+        Row r = row(t, c.args().get(1), ifExists);
+        List<ColumnRef> refs = new ArrayList<>();
+        for (String s : c.args().subList(2, c.args().size())) {
+            refs.add(columnRef(t, s, false));
+        }
+        if (r == null) {
+            return;
+        }
+        for (ColumnRef ref : refs) {
+            Object v = value(r, ref.column());
+            if (ref.key() == null) {
+                out.append(Ovsdb.format(v)).append('\n');
+                continue;
+            }
+            if (!(v instanceof Map<?, ?> m)) {
+                throw new VsctlException("cannot specify key to get for non-map column " + ref.column());
+            }
+            Object kv = m.get(ref.key());
+            if (kv == null) {
+                if (ifExists) {
+                    continue;
+                }
+                throw new VsctlException("no key \"" + ref.key() + "\" in " + t.title + " record \"" + r.name()
+                        + "\" column " + ref.column());
+            }
+            out.append(Ovsdb.format(kv)).append('\n');
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static TreeMap<String, String> map(Row r, String col) {
+        return switch (r.table) {
+            case OPEN_VSWITCH -> ((Db) r.obj).otherConfig;
+            case BRIDGE -> ((Bridge) r.obj).otherConfig;
+            case PORT -> ((Port) r.obj).otherConfig;
+            case INTERFACE -> col.equals("options") ? ((Port) r.obj).options : ((Port) r.obj).ifaceOtherConfig;
+        };
+    }
+
+    private void modify(Cmd c) throws VsctlException {
+        Table t = Table.of(c.args().get(0));
+        Row r = row(t, c.args().get(1), c.has("--if-exists"));
+        List<String> rest = c.args().subList(2, c.args().size());
+        if (c.name().equals("set")) {
+            List<ColumnRef> refs = new ArrayList<>();
+            for (String s : rest) {
+                refs.add(writable(t, columnRef(t, s, true)));
+            }
+            if (r != null) {
+                for (ColumnRef ref : refs) {
+                    set(r, ref);
+                }
+            }
+            return;
+        }
+        String col = writable(t, new ColumnRef(column(t, rest.get(0)), null, null)).column();
+        List<String> items = rest.subList(1, rest.size());
+        boolean isMap = !col.equals("type") && !col.equals("ofport_request");
+        switch (c.name()) {
+            case "clear" -> {
+                List<String> cols = new ArrayList<>();
+                for (String s : rest) {
+                    String cc = writable(t, new ColumnRef(column(t, s), null, null)).column();
+                    if (cc.equals("type")) {
+                        throw new VsctlException("\"clear\" operation cannot be applied to column type of table "
+                                + t.title + ", which is not allowed to be empty");
+                    }
+                    cols.add(cc);
+                }
+                if (r != null) {
+                    for (String cc : cols) {
+                        if (cc.equals("ofport_request")) {
+                            ((Port) r.obj).ofportRequest = -1;
+                        } else {
+                            map(r, cc).clear();
+                        }
+                    }
+                    mutated = true;
+                }
+            }
+            case "add" -> {
+                if (!isMap) {
+                    throw new VsctlException("\"add\" applies to map columns only, not " + col);
+                }
+                TreeMap<String, String> add = new TreeMap<>();
+                for (String kv : items) {
+                    add.putAll(Ovsdb.parseMap("{" + kv + "}"));
+                }
+                if (r != null) {
+                    add.forEach(map(r, col)::putIfAbsent); // OVSDB "add" keeps an existing key's value
+                    mutated = true;
+                }
+            }
+            default -> { // remove
+                if (!isMap) {
+                    throw new VsctlException("\"remove\" applies to map columns only, not " + col);
+                }
+                if (r != null) {
+                    TreeMap<String, String> m = map(r, col);
+                    for (String kv : items) {
+                        if (kv.contains("=") && !kv.startsWith("\"")) {
+                            Ovsdb.parseMap("{" + kv + "}").forEach(m::remove);
+                        } else {
+                            m.remove(Ovsdb.parseAtom(kv));
+                        }
+                    }
+                    mutated = true;
+                }
+            }
+        }
+    }
+
+    private static ColumnRef writable(Table t, ColumnRef ref) throws VsctlException {
+        if (!t.writable().contains(ref.column())) {
+            throw new VsctlException("cannot modify read-only column " + ref.column() + " in table " + t.title
+                    + " (writable: " + String.join(", ", t.writable()) + ")");
+        }
+        if (ref.key() != null && (ref.column().equals("type") || ref.column().equals("ofport_request"))) {
+            throw new VsctlException("cannot specify key to set for non-map column " + ref.column());
+        }
+        return ref;
+    }
+
+    private void set(Row r, ColumnRef ref) throws VsctlException {
+        mutated = true;
+        switch (ref.column()) {
+            case "type" -> ((Port) r.obj).type = Ovsdb.parseAtom(ref.value());
+            case "ofport_request" -> {
+                String v = Ovsdb.parseAtom(ref.value()).trim();
+                int n;
+                if (v.equals("[]")) {
+                    n = -1;
+                } else {
+                    try {
+                        n = Integer.parseInt(v);
+                    } catch (NumberFormatException e) {
+                        throw new VsctlException("ofport_request: \"" + v + "\" is not an integer");
+                    }
+                    if (n < 1 || n > 65279) {
+                        throw new VsctlException("ofport_request: " + n + " is not in range 1..65279");
+                    }
+                }
+                ((Port) r.obj).ofportRequest = n;
+            }
+            default -> {
+                TreeMap<String, String> m = map(r, ref.column());
+                if (ref.key() != null) {
+                    m.put(ref.key(), Ovsdb.parseAtom(ref.value()));
+                } else {
+                    TreeMap<String, String> nm = Ovsdb.parseMap(ref.value());
+                    m.clear();
+                    m.putAll(nm);
+                }
+            }
+        }
+    }
+}
