@@ -1,0 +1,302 @@
+package io.pvio.vhost;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import io.pvio.netdev.Netdev;
+import io.pvio.netdev.NetdevStats;
+import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
+import io.pvio.vhost.netdev.VhostPort;
+import io.pvio.vhost.netdev.VhostUserClientClass;
+import io.pvio.vhost.netdev.VhostUserServerClass;
+import io.pvio.vhost.ring.VirtioFeatures;
+import io.pvio.virtio.user.TxShape;
+import io.pvio.virtio.user.VirtioUserConfig;
+import io.pvio.virtio.user.VirtioUserDevice;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+/** pvio's back end against the Java virtio-user front end: exact bytes and counts in both directions. */
+public class VirtioUserTest {
+    static final int[] SIZES = {60, 64, 65, 127, 128, 1500, 1514, 1518, 2048, 4000, 9000};
+
+    private TestContext ctx;
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @Before
+    public void setUp() throws Exception {
+        ctx = new TestContext(8192);
+    }
+
+    @After
+    public void tearDown() throws Exception {
+        for (int i = open.size() - 1; i >= 0; i--) {
+            open.get(i).close();
+        }
+        assertEquals("packets leaked", 0, ctx.pool.inUse());
+        ctx.cleanup();
+    }
+
+    VhostPort serverPort(String name) throws Exception {
+        VhostPort p = (VhostPort) new VhostUserServerClass().open(name, Map.of(), ctx);
+        open.add(p);
+        return p;
+    }
+
+    VirtioUserDevice frontEnd(VirtioUserConfig c) throws Exception {
+        VirtioUserDevice d = VirtioUserDevice.open(c);
+        open.add(d);
+        assertTrue("front end ready: " + d.lastError(), d.awaitReady(10_000));
+        return d;
+    }
+
+    static void awaitCarrier(Netdev p, boolean up) throws InterruptedException {
+        DpdkFrontEndTest.await("carrier " + up, 10_000, () -> p.carrier() == up);
+    }
+
+    /** pvio → guest: one packet of {@code len} bytes (in segments of {@code segMax}); checks the bytes. */
+    static void toGuest(Netdev p, TestContext ctx, VirtioUserDevice d, int pair, int len, int segMax, int seq)
+            throws Exception {
+        byte[] f = new byte[len];
+        Frames.fill(f, seq);
+        PacketBatch b = new PacketBatch();
+        b.add(Frames.packet(ctx.pool, f, segMax));
+        long before = Frames.stats(p).txPackets;
+        p.send(pair, b, false);
+        assertEquals("sent " + len, before + 1, Frames.stats(p).txPackets);
+        byte[] got = new byte[16384];
+        int n = -1;
+        long end = System.currentTimeMillis() + 5000;
+        while ((n = d.receive(pair, got, 0)) < 0 && System.currentTimeMillis() < end) {
+            Thread.onSpinWait();
+        }
+        assertEquals("length received by the guest", len, n);
+        byte[] exact = new byte[n];
+        System.arraycopy(got, 0, exact, 0, n);
+        assertArrayEquals("bytes of a " + len + "-byte frame", f, exact);
+    }
+
+    /** guest → pvio: one frame of {@code len} bytes; checks the packet. */
+    static void fromGuest(Netdev p, VirtioUserDevice d, int pair, int len, int seq) throws Exception {
+        byte[] f = new byte[len];
+        Frames.fill(f, seq);
+        assertTrue("front end transmits " + len, d.transmit(pair, f));
+        PacketBatch b = new PacketBatch();
+        long end = System.currentTimeMillis() + 5000;
+        while (p.rxqRecv(pair, b) == 0 && System.currentTimeMillis() < end) {
+            Thread.onSpinWait();
+        }
+        assertEquals(1, b.size());
+        Packet pkt = b.get(0);
+        try {
+            assertEquals(len, pkt.length());
+            assertArrayEquals("bytes of a " + len + "-byte frame", f, pkt.toByteArray());
+            if (len > ctx0BufferRoom(pkt)) {
+                assertTrue("multi-segment", pkt.segments() > 1);
+            }
+        } finally {
+            b.freeAll();
+        }
+        d.reclaim(pair);
+    }
+
+    private static int ctx0BufferRoom(Packet p) {
+        return p.pool().bufferSize() - p.pool().defaultHeadroom();
+    }
+
+    private void everySizeBothWays(VirtioUserConfig cfg, String port) throws Exception {
+        VhostPort p = serverPort(port);
+        VirtioUserDevice d = frontEnd(cfg.path(ctx.runDir.resolve(port)));
+        awaitCarrier(p, true);
+        int seq = 0;
+        for (int round = 0; round < 3; round++) {
+            for (int len : SIZES) {
+                toGuest(p, ctx, d, 0, len, Integer.MAX_VALUE, seq++);
+                toGuest(p, ctx, d, 0, len, 700, seq++); // multi-segment packet
+                fromGuest(p, d, 0, len, seq++);
+            }
+        }
+        NetdevStats s = Frames.stats(p);
+        assertEquals(6L * SIZES.length, s.txPackets);
+        assertEquals(3L * SIZES.length, s.rxPackets);
+        assertEquals(0, s.txDropped);
+        long bytes = 0;
+        for (int len : SIZES) {
+            bytes += len;
+        }
+        assertEquals(6 * bytes, s.txBytes);
+        assertEquals(3 * bytes, s.rxBytes);
+        assertEquals(s.txPackets, d.stats().rxPackets);
+        assertEquals(s.rxPackets, d.stats().txPackets);
+    }
+
+    @Test
+    public void everySizeMergeable() throws Exception {
+        everySizeBothWays(new VirtioUserConfig().name("fe-mrg"), "vhm");
+    }
+
+    @Test
+    public void everySizeMergeableSmallBuffers() throws Exception {
+        everySizeBothWays(new VirtioUserConfig().name("fe-mrg512").rxBufSize(512), "vhm5");
+    }
+
+    @Test
+    public void everySizeNonMergeable() throws Exception {
+        everySizeBothWays(new VirtioUserConfig().name("fe-nomrg").mrgRxbuf(false), "vhn");
+    }
+
+    @Test
+    public void everySizeNonMergeableChainsWithoutEventIdx() throws Exception {
+        everySizeBothWays(new VirtioUserConfig().name("fe-chain").mrgRxbuf(false).rxBufSize(1024).eventIdx(false)
+                .txShape(TxShape.CHAIN), "vhc");
+    }
+
+    @Test
+    public void everySizeSplitTx() throws Exception {
+        everySizeBothWays(new VirtioUserConfig().name("fe-split").txShape(TxShape.SPLIT), "vhs");
+    }
+
+    @Test
+    public void everySizeIndirectTx() throws Exception {
+        everySizeBothWays(new VirtioUserConfig().name("fe-ind").txShape(TxShape.INDIRECT), "vhi");
+    }
+
+    /** More than 65536 packets each way: the ring indexes wrap (mod size and mod 2^16). */
+    @Test
+    public void ringAndIndexWrapAround() throws Exception {
+        VhostPort p = serverPort("vhw");
+        VirtioUserDevice d = frontEnd(new VirtioUserConfig().name("fe-wrap").queueSize(64)
+                .path(ctx.runDir.resolve("vhw")));
+        awaitCarrier(p, true);
+        int total = 70_000;
+        byte[] f = new byte[64];
+        byte[] got = new byte[2048];
+        PacketBatch b = new PacketBatch();
+        int sent = 0;
+        int received = 0;
+        while (sent < total) {
+            int k = Math.min(16, total - sent);
+            for (int i = 0; i < k; i++) {
+                Frames.fill(f, sent + i);
+                b.add(Frames.packet(ctx.pool, f, Integer.MAX_VALUE));
+            }
+            p.send(0, b, false);
+            sent += k;
+            int n;
+            while ((n = d.receive(0, got, 0)) >= 0) {
+                assertEquals(64, n);
+                assertEquals(received, ((got[14] & 0xff) << 24) | ((got[15] & 0xff) << 16) | ((got[16] & 0xff) << 8)
+                        | (got[17] & 0xff));
+                received++;
+            }
+        }
+        assertEquals(total, received);
+        assertEquals(total, Frames.stats(p).txPackets);
+        assertEquals(0, Frames.stats(p).txDropped);
+        // and the other way
+        int rx = 0;
+        for (int i = 0; i < total; i++) {
+            Frames.fill(f, i);
+            while (!d.transmit(0, f)) {
+                d.reclaim(0);
+                rx += drain(p, 0, rx);
+            }
+            if ((i & 15) == 15) {
+                rx += drain(p, 0, rx);
+            }
+        }
+        while (rx < total) {
+            rx += drain(p, 0, rx);
+        }
+        assertEquals(total, Frames.stats(p).rxPackets);
+    }
+
+    private int drain(Netdev p, int q, int seqBase) {
+        PacketBatch b = new PacketBatch();
+        int n = p.rxqRecv(q, b);
+        for (int i = 0; i < n; i++) {
+            byte[] g = b.get(i).toByteArray();
+            int seq = ((g[14] & 0xff) << 24) | ((g[15] & 0xff) << 16) | ((g[16] & 0xff) << 8) | (g[17] & 0xff);
+            assertEquals(seqBase + i, seq);
+        }
+        b.freeAll();
+        return n;
+    }
+
+    @Test
+    public void multiQueue() throws Exception {
+        VhostPort p = serverPort("vhq");
+        VirtioUserDevice d = frontEnd(new VirtioUserConfig().name("fe-mq").queuePairs(3)
+                .path(ctx.runDir.resolve("vhq")));
+        awaitCarrier(p, true);
+        DpdkFrontEndTest.await("3 queue pairs", 5000, () -> p.nRxq() == 3 && p.nTxq() == 3);
+        assertTrue(ctx.changes.get() > 0);
+        assertTrue(VirtioFeatures.has(p.device().features(), VirtioFeatures.NET_F_MQ));
+        int seq = 0;
+        for (int q = 0; q < 3; q++) {
+            for (int len : new int[] {64, 1518, 9000}) {
+                toGuest(p, ctx, d, q, len, Integer.MAX_VALUE, seq++);
+                fromGuest(p, d, q, len, seq++);
+            }
+        }
+        assertEquals(9, Frames.stats(p).txPackets);
+        assertEquals(9, Frames.stats(p).rxPackets);
+        String show = p.show();
+        assertTrue(show, show.contains("vring 5 (rx_qid 2): enabled"));
+    }
+
+    /** dpdkvhostuserclient against a front end in server mode that goes away and comes back. */
+    @Test
+    public void clientModeReconnects() throws Exception {
+        java.nio.file.Path sock = ctx.runDir.resolve("fe.sock");
+        VirtioUserConfig cfg = new VirtioUserConfig().name("fe-srv").server(true).path(sock).reconnect(false);
+        VirtioUserDevice d = VirtioUserDevice.open(cfg);
+        VhostPort p = (VhostPort) new VhostUserClientClass().open("vhcl", Map.of("vhost-server-path", sock.toString(),
+                "vhost-async-attr", "dmas=[txq0@00:04.0]", "n_rxq", "2"), ctx);
+        open.add(p);
+        assertEquals("dmas=[txq0@00:04.0]", p.asyncAttr());
+        assertTrue(d.awaitReady(10_000));
+        awaitCarrier(p, true);
+        toGuest(p, ctx, d, 0, 1000, Integer.MAX_VALUE, 1);
+        fromGuest(p, d, 0, 1000, 2);
+        d.close();
+        awaitCarrier(p, false);
+        // sending without a front end drops and counts
+        PacketBatch b = new PacketBatch();
+        b.add(Frames.packet(ctx.pool, new byte[100], Integer.MAX_VALUE));
+        p.send(0, b, true);
+        assertEquals(1, Frames.stats(p).txDropped);
+        VirtioUserDevice d2 = VirtioUserDevice.open(cfg.name("fe-srv2"));
+        open.add(d2);
+        assertTrue(d2.awaitReady(10_000));
+        awaitCarrier(p, true);
+        toGuest(p, ctx, d2, 0, 1500, 600, 3);
+        fromGuest(p, d2, 0, 9000, 4);
+        assertEquals(2, Frames.stats(p).txPackets);
+        assertEquals(2, Frames.stats(p).rxPackets);
+    }
+
+    @Test
+    public void serverModeAcceptsTheNextFrontEnd() throws Exception {
+        VhostPort p = serverPort("vhr");
+        for (int i = 0; i < 3; i++) {
+            VirtioUserDevice d = VirtioUserDevice.open(new VirtioUserConfig().name("fe" + i)
+                    .path(ctx.runDir.resolve("vhr")));
+            assertTrue(d.awaitReady(10_000));
+            awaitCarrier(p, true);
+            toGuest(p, ctx, d, 0, 200, Integer.MAX_VALUE, i);
+            fromGuest(p, d, 0, 300, i);
+            d.close();
+            awaitCarrier(p, false);
+        }
+        assertEquals(3, Frames.stats(p).txPackets);
+        assertFalse(p.device().connected());
+    }
+}
