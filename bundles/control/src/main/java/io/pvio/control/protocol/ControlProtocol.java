@@ -66,7 +66,14 @@ public final class ControlProtocol {
     }
 
     public static List<String> readRequest(InputStream is) throws IOException {
-        DataInputStream in = new DataInputStream(is);
+        try {
+            return request(new DataInputStream(is));
+        } catch (EOFException e) {
+            throw new ProtocolException("truncated message");
+        }
+    }
+
+    private static List<String> request(DataInputStream in) throws IOException {
         int magic = in.readInt();
         if (magic != REQUEST_MAGIC) {
             throw new ProtocolException(String.format("bad request (magic 0x%08x, expected 0x%08x)", magic,

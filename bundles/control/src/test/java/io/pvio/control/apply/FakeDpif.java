@@ -1,0 +1,124 @@
+package io.pvio.control.apply;
+
+import io.pvio.dpif.Dpif;
+import io.pvio.dpif.DpifException;
+import io.pvio.dpif.PortInfo;
+import io.pvio.packet.PacketPool;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/** A datapath that records its state and refuses ports whose options contain bad=... */
+public class FakeDpif implements Dpif {
+    public final Map<String, String> otherConfig = new TreeMap<>();
+    public final TreeSet<String> bridges = new TreeSet<>();
+    /** port name → "bridge type options" */
+    public final TreeMap<String, String> ports = new TreeMap<>();
+    public final Map<String, List<String>> flows = new TreeMap<>();
+    public final List<String> calls = new ArrayList<>();
+
+    @Override
+    public PacketPool pool() {
+        return null;
+    }
+
+    @Override
+    public Map<String, String> otherConfig() {
+        return otherConfig;
+    }
+
+    @Override
+    public void setOtherConfig(Map<String, String> oc) throws DpifException {
+        calls.add("setOtherConfig " + oc);
+        if (oc.containsKey("bad")) {
+            throw new DpifException("bad other_config");
+        }
+        otherConfig.clear();
+        otherConfig.putAll(oc);
+    }
+
+    @Override
+    public Set<String> bridges() {
+        return bridges;
+    }
+
+    @Override
+    public void addBridge(String name) throws DpifException {
+        calls.add("addBridge " + name);
+        if (!bridges.add(name)) {
+            throw new DpifException("bridge " + name + " exists");
+        }
+        flows.put(name, new ArrayList<>(List.of("priority=0,actions=normal")));
+    }
+
+    @Override
+    public void delBridge(String name) throws DpifException {
+        calls.add("delBridge " + name);
+        if (!bridges.remove(name)) {
+            throw new DpifException("no bridge " + name);
+        }
+        ports.values().removeIf(v -> v.startsWith(name + " "));
+        flows.remove(name);
+    }
+
+    @Override
+    public void addPort(String bridge, String port, String type, Map<String, String> options, int ofport)
+            throws DpifException {
+        calls.add("addPort " + port);
+        if (options.containsKey("bad")) {
+            throw new DpifException(port + ": unknown option 'bad'");
+        }
+        if (!bridges.contains(bridge) || ports.containsKey(port)) {
+            throw new DpifException("cannot add " + port);
+        }
+        ports.put(port, bridge + " " + type + " " + new TreeMap<>(options));
+    }
+
+    @Override
+    public void delPort(String port) throws DpifException {
+        calls.add("delPort " + port);
+        if (ports.remove(port) == null) {
+            throw new DpifException("no port " + port);
+        }
+    }
+
+    @Override
+    public void setInterface(String port, String type, Map<String, String> options) throws DpifException {
+        calls.add("setInterface " + port);
+        if (options.containsKey("bad")) {
+            throw new DpifException(port + ": unknown option 'bad'");
+        }
+        String old = ports.get(port);
+        ports.put(port, old.substring(0, old.indexOf(' ')) + " " + type + " " + new TreeMap<>(options));
+    }
+
+    @Override
+    public List<PortInfo> ports(String bridge) {
+        return List.of();
+    }
+
+    @Override
+    public PortInfo port(String name) {
+        return null;
+    }
+
+    @Override
+    public void addFlow(String bridge, String flow) throws DpifException {
+        flows.get(bridge).add(flow);
+    }
+
+    @Override
+    public int delFlows(String bridge, String match) throws DpifException {
+        int n = flows.get(bridge).size();
+        flows.get(bridge).clear();
+        return n;
+    }
+
+    @Override
+    public List<String> dumpFlows(String bridge) throws DpifException {
+        return flows.get(bridge);
+    }
+}

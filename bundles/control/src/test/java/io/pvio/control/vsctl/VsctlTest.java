@@ -1,0 +1,217 @@
+package io.pvio.control.vsctl;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import io.pvio.control.db.Db;
+import io.pvio.dpif.PortInfo;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.Test;
+
+public class VsctlTest {
+
+    private static Vsctl.Outcome run(Db db, String... argv) throws VsctlException {
+        return Vsctl.run(db, Arrays.asList(argv), null);
+    }
+
+    private static String error(Db db, String... argv) {
+        try {
+            run(db, argv);
+        } catch (VsctlException e) {
+            return e.getMessage();
+        }
+        fail("expected an error for " + Arrays.toString(argv));
+        return null;
+    }
+
+    private static Db withPort() throws VsctlException {
+        return run(new Db(), "add-br", "br0", "--", "add-port", "br0", "p1", "--", "set", "Interface", "p1",
+                "type=pktgen", "options:size=64", "options:rate=0").db();
+    }
+
+    @Test
+    public void chainedAddPortSetsTypeAndOptions() throws VsctlException {
+        Db db = withPort();
+        Db.Port p = db.port("p1");
+        assertEquals("pktgen", p.type);
+        assertEquals(Map.of("size", "64", "rate", "0"), p.options);
+        assertEquals(List.of("br0"), List.copyOf(db.bridges.keySet()));
+    }
+
+    @Test
+    public void theInputDatabaseIsNeverModified() throws VsctlException {
+        Db db = withPort();
+        Vsctl.Outcome o = run(db, "del-br", "br0");
+        assertTrue(o.mutated());
+        assertTrue(o.db().bridges.isEmpty());
+        assertNotNull(db.port("p1"));
+    }
+
+    @Test
+    public void quotedValueKeepsCommasAndParentheses() throws VsctlException {
+        Db db = withPort();
+        // as typed in Gogo or with single quotes in a shell: the quotes reach vsctl
+        db = run(db, "set", "Interface", "p1",
+                "options:vhost-async-attr=\"(txq0,00:04.0,256),(txq1,00:04.1,256)\"").db();
+        assertEquals("(txq0,00:04.0,256),(txq1,00:04.1,256)", db.port("p1").options.get("vhost-async-attr"));
+        // as a shell passes it after stripping the quotes
+        db = run(db, "set", "Interface", "p1", "options:vhost-async-attr=(txq0,00:04.0,128)").db();
+        assertEquals("(txq0,00:04.0,128)", db.port("p1").options.get("vhost-async-attr"));
+        assertEquals("\"(txq0,00:04.0,128)\"\n",
+                run(db, "get", "Interface", "p1", "options:vhost-async-attr").output());
+    }
+
+    @Test
+    public void getPrintsAtomsLikeOvsVsctl() throws VsctlException {
+        Db db = withPort();
+        assertEquals("pktgen\n", run(db, "get", "Interface", "p1", "type").output());
+        assertEquals("\"64\"\n", run(db, "get", "Interface", "p1", "options:size").output());
+        assertEquals("{rate=\"0\", size=\"64\"}\n", run(db, "get", "Interface", "p1", "options").output());
+        assertEquals("[]\n", run(db, "get", "Interface", "p1", "ofport_request").output());
+    }
+
+    @Test
+    public void wholeMapSetAndClearAndRemove() throws VsctlException {
+        Db db = withPort();
+        db = run(db, "set", "Interface", "p1", "options={size=128, count=\"10\"}").db();
+        assertEquals(Map.of("size", "128", "count", "10"), db.port("p1").options);
+        db = run(db, "remove", "Interface", "p1", "options", "size").db();
+        assertEquals(Map.of("count", "10"), db.port("p1").options);
+        db = run(db, "remove", "Interface", "p1", "options", "count=11").db();
+        assertEquals("a pair with another value stays", Map.of("count", "10"), db.port("p1").options);
+        db = run(db, "clear", "Interface", "p1", "options").db();
+        assertTrue(db.port("p1").options.isEmpty());
+    }
+
+    @Test
+    public void openVswitchOtherConfig() throws VsctlException {
+        Db db = run(new Db(), "--no-wait", "set", "Open_vSwitch", ".", "other_config:pmd-cpu-mask=0x3").db();
+        assertEquals("0x3", db.otherConfig.get("pmd-cpu-mask"));
+        assertEquals("\"0x3\"\n", run(db, "get", "Open_vSwitch", ".", "other_config:pmd-cpu-mask").output());
+    }
+
+    @Test
+    public void ofportRequestIsValidated() throws VsctlException {
+        Db db = withPort();
+        assertEquals(5, run(db, "set", "Interface", "p1", "ofport_request=5").db().port("p1").ofportRequest);
+        assertTrue(error(db, "set", "Interface", "p1", "ofport_request=x").contains("not an integer"));
+        assertTrue(error(db, "set", "Interface", "p1", "ofport_request=0").contains("range"));
+    }
+
+    @Test
+    public void mayExistAndIfExists() throws VsctlException {
+        Db db = withPort();
+        assertFalse(run(db, "--may-exist", "add-br", "br0").mutated());
+        assertFalse(run(db, "--may-exist", "add-port", "br0", "p1").mutated());
+        assertFalse(run(db, "--if-exists", "del-port", "p9").mutated());
+        assertFalse(run(db, "--if-exists", "del-br", "br9").mutated());
+        assertEquals("", run(db, "--if-exists", "get", "Interface", "p1", "options:nope").output());
+        assertEquals("cannot create a bridge named br0 because a bridge named br0 already exists",
+                error(db, "add-br", "br0"));
+        assertEquals("cannot create a port named p1 because a port named p1 already exists on bridge br0",
+                error(db, "add-port", "br0", "p1"));
+    }
+
+    @Test
+    public void badInputGivesClearMessages() throws VsctlException {
+        Db db = withPort();
+        assertEquals("unknown command 'frob'; use --help for help", error(db, "frob"));
+        assertTrue(error(db, "list", "Nope").startsWith("unknown table \"Nope\""));
+        assertEquals("Interface does not contain a column whose name matches \"colour\"",
+                error(db, "get", "Interface", "p1", "colour"));
+        assertEquals("no row \"p9\" in table Interface", error(db, "set", "Interface", "p9", "type=dummy"));
+        assertEquals("no key \"foo\" in Interface record \"p1\" column options",
+                error(db, "get", "Interface", "p1", "options:foo"));
+        assertTrue(error(db, "set", "Interface", "p1", "ofport=3").startsWith("cannot modify read-only column"));
+        assertTrue(error(db, "add-br").contains("requires exactly 1 argument"));
+        assertTrue(error(db, "set", "Interface", "p1", "options:x").contains("missing '=VALUE'"));
+        assertTrue(error(db, "set", "Interface", "p1", "options:x=\"abc").contains("missing closing quote"));
+        assertTrue(error(db, "set", "Interface", "p1", "options=nomap").contains("is not a map"));
+        assertEquals("no bridge named br9", error(db, "add-port", "br9", "p2"));
+        assertEquals("no port named p9", error(db, "del-port", "p9"));
+        assertTrue(error(db, "add-br", "bad name").startsWith("invalid bridge name"));
+        assertEquals("missing command name (use --help for help)", error(db));
+        assertEquals("'add-br' command has no '--if-exists' option", error(db, "--if-exists", "add-br", "x"));
+    }
+
+    @Test
+    public void aFailingCommandDropsTheWholeLine() throws VsctlException {
+        Db db = new Db();
+        try {
+            run(db, "add-br", "br0", "--", "add-port", "br0", "p1", "--", "set", "Interface", "p2", "type=x");
+            fail();
+        } catch (VsctlException e) {
+            assertEquals("no row \"p2\" in table Interface", e.getMessage());
+        }
+        assertTrue(db.bridges.isEmpty());
+    }
+
+    @Test
+    public void readsSeeEarlierCommandsOfTheLine() throws VsctlException {
+        Vsctl.Outcome o = run(new Db(), "add-br", "br1", "--", "add-br", "br0", "--", "list-br", "--",
+                "add-port", "br0", "b", "--", "add-port", "br0", "a", "--", "list-ports", "br0", "--",
+                "port-to-br", "a");
+        assertEquals("br0\nbr1\na\nb\nbr0\n", o.output());
+    }
+
+    @Test
+    public void showLooksLikeOvsVsctlShow() throws VsctlException {
+        Db db = withPort();
+        String[] lines = run(db, "show").output().split("\n");
+        assertEquals(db.uuid, lines[0]);
+        assertEquals("    Bridge br0", lines[1]);
+        assertEquals("        datapath_type: netdev", lines[2]);
+        assertEquals("        Port p1", lines[3]);
+        assertEquals("            Interface p1", lines[4]);
+        assertEquals("                type: pktgen", lines[5]);
+        assertEquals("                options: {rate=\"0\", size=\"64\"}", lines[6]);
+        assertEquals("    ovs_version: \"pvio 0.1.0\"", lines[7]);
+    }
+
+    @Test
+    public void listInterfaceShowsLiveColumns() throws VsctlException {
+        Db db = withPort();
+        PortInfo pi = new PortInfo("p1", "br0", "pktgen", Map.of(), 1, "up", null,
+                new java.util.LinkedHashMap<>(Map.of("rx_packets", 10L)), Map.of("driver", "pktgen"));
+        String out = Vsctl.run(db, List.of("list", "Interface", "p1"), n -> n.equals("p1") ? pi : null).output();
+        assertTrue(out, out.contains("name                : \"p1\"\n"));
+        assertTrue(out, out.contains("type                : pktgen\n"));
+        assertTrue(out, out.contains("ofport              : 1\n"));
+        assertTrue(out, out.contains("link_state          : up\n"));
+        assertTrue(out, out.contains("error               : []\n"));
+        assertTrue(out, out.contains("statistics          : {rx_packets=10}\n"));
+        assertTrue(out, out.contains("status              : {driver=pktgen}\n"));
+        String cols = Vsctl.run(db, List.of("--columns=name,ofport", "list", "Interface"), n -> null).output();
+        assertEquals("name                : \"p1\"\nofport              : []\n", cols);
+    }
+
+    @Test
+    public void parserSplitsOnDoubleDashAndKeepsGlobals() throws VsctlException {
+        VsctlParser.Line l = VsctlParser.parse(List.of("--no-wait", "--timeout=5", "--may-exist", "add-br", "b",
+                "--", "--if-exists", "del-port", "x", "--", "list-br"));
+        assertEquals(3, l.commands().size());
+        assertTrue(l.globals().contains("--no-wait"));
+        assertTrue(l.commands().get(0).has("--may-exist"));
+        assertTrue(l.commands().get(1).has("--if-exists"));
+        assertEquals(List.of("x"), l.commands().get(1).args());
+        assertSame(0, l.commands().get(2).args().size());
+    }
+
+    @Test
+    public void atomsQuoteLikeOvsdb() throws VsctlException {
+        assertEquals("br_x", Ovsdb.atom("br_x"));
+        assertEquals("\"br0\"", Ovsdb.atom("br0"));
+        assertEquals("\"true\"", Ovsdb.atom("true"));
+        assertEquals("\"a\\\"b\"", Ovsdb.atom("a\"b"));
+        assertEquals("a\"b", Ovsdb.parseAtom("\"a\\\"b\""));
+        assertEquals(Map.of("a", "1,2", "b", "(x,y)"), Ovsdb.parseMap("{a=\"1,2\", b=(x,y)}"));
+        assertNull(Ovsdb.parseMap("{}").get("x"));
+    }
+}
