@@ -297,6 +297,7 @@ public class VirtioUserTest {
             awaitCarrier(p, false);
         }
         assertEquals(3, Frames.stats(p).txPackets);
-        assertFalse(p.device().connected());
+        DpdkFrontEndTest.await("disconnected", 5000, () -> !p.device().connected());
+        assertFalse(p.carrier());
     }
 }

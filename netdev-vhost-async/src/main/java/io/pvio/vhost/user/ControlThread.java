@@ -222,9 +222,9 @@ public final class ControlThread {
         if (DPDK.isLoggable(Level.FINE)) {
             DPDK.fine(String.format("VHOST_CONFIG: (%s) read message %s", path, Request.name(req)));
         }
-        boolean needAck = (m.flags & Request.FLAG_NEED_REPLY) != 0
-                && (dev.protocolFeatures() & (1L << Request.PROTOCOL_F_REPLY_ACK)) != 0
-                && !Request.repliesWithData(req);
+        // like DPDK: a front end that asks for a reply gets one (it would wait for it otherwise), whether
+        // or not it negotiated REPLY_ACK; requests that reply with data reply only with their data
+        boolean needAck = (m.flags & Request.FLAG_NEED_REPLY) != 0 && !Request.repliesWithData(req);
         ByteBuffer reply;
         try {
             reply = dev.handle(m);
