@@ -47,10 +47,15 @@ public abstract class DpTest {
 
     /** Waits (bounded, as a safety net, not a timing assertion) until {@code cond} holds. */
     protected static void await(String what, BooleanSupplier cond) {
+        await(() -> what, cond);
+    }
+
+    /** Like {@link #await(String, BooleanSupplier)}; {@code what} describes the state when it times out. */
+    protected static void await(java.util.function.Supplier<String> what, BooleanSupplier cond) {
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                fail("timed out waiting for: " + what);
+                fail("timed out waiting for: " + what.get());
             }
             try {
                 Thread.sleep(2);

@@ -30,7 +30,7 @@ import java.util.logging.Logger;
 /**
  * A {@code pktgen} port.
  *
- * <p>Generator (rx side): each rx queue is a source with its own sequence, starting at 0; {@code count}
+ * <p>Generator (rx side), unless option {@code enabled=false}: each rx queue is a source with its own sequence, starting at 0; {@code count}
  * and {@code rate} bound the port's total across its queues (claimed with a CAS, so several PMDs may poll
  * different queues). Generation allocates nothing but pool buffers.
  *
@@ -41,7 +41,8 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     private static final Logger LOG = Logger.getLogger("netdev_dummy");
     static final int MAX_QUEUES = 16;
     static final int MAX_SOURCES = 256;
-    private static final Set<String> KNOWN = Set.of("size", "rate", "count", "flows", "src_mac", "dst_mac", "n_rxq");
+    private static final Set<String> KNOWN = Set.of("size", "rate", "count", "flows", "src_mac", "dst_mac", "n_rxq",
+            "enabled");
     private static final VarHandle GENERATED;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
@@ -62,14 +63,15 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         final long srcMac;
         final long dstMac;
         final int nRxq;
+        final boolean enabled;
         final byte[] template;
         final int srcLow16;
         final double perNs;
         final long rateStart;
         final long rateBase;
 
-        Config(int size, long rate, long count, int flows, long srcMac, long dstMac, int nRxq, int srcIp,
-                long rateBase) {
+        Config(int size, long rate, long count, int flows, long srcMac, long dstMac, int nRxq, boolean enabled,
+                int srcIp, long rateBase) {
             this.size = size;
             this.rate = rate;
             this.count = count;
@@ -77,6 +79,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             this.srcMac = srcMac;
             this.dstMac = dstMac;
             this.nRxq = nRxq;
+            this.enabled = enabled;
             this.template = Frame.template(dstMac, srcMac, size, srcIp, 0x0a000002);
             this.srcLow16 = (int) (srcMac & 0xffff);
             this.perNs = rate / 1e9;
@@ -93,6 +96,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             m.put("src_mac", Options.formatMac(srcMac));
             m.put("dst_mac", Options.formatMac(dstMac));
             m.put("n_rxq", Integer.toString(nRxq));
+            m.put("enabled", Boolean.toString(enabled));
             return m;
         }
     }
@@ -155,7 +159,11 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             throw new NetdevException(name + ": src_mac " + Options.formatMac(src) + " is a multicast address");
         }
         int nRxq = (int) Options.longOpt(name, o, "n_rxq", 1, 1, MAX_QUEUES);
-        return new Config(size, rate, count, flows, src, dst, nRxq, 0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase);
+        String en = o.getOrDefault("enabled", "true");
+        if (!en.equals("true") && !en.equals("false")) {
+            throw new NetdevException(name + ": option enabled='" + en + "' is not true or false");
+        }
+        return new Config(size, rate, count, flows, src, dst, nRxq, en.equals("true"), 0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase);
     }
 
     @Override
@@ -199,7 +207,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     @Override
     public int rxqRecv(int qid, PacketBatch batch) {
         Config c = cfg;
-        if (closed || qid >= c.nRxq) {
+        if (closed || qid >= c.nRxq || !c.enabled) {
             return 0;
         }
         int want = batch.room();

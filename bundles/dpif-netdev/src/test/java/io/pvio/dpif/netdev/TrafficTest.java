@@ -1,0 +1,136 @@
+package io.pvio.dpif.netdev;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import io.pvio.dpif.netdev.appctl.PmdRxqShowCommand;
+import io.pvio.dpif.netdev.appctl.PmdStatsClearCommand;
+import io.pvio.dpif.netdev.appctl.PmdStatsShowCommand;
+import io.pvio.dummy.DummyPort;
+import io.pvio.dummy.DummyPorts;
+import io.pvio.dummy.PktgenPort;
+import java.util.List;
+import java.util.Map;
+import org.junit.Test;
+
+public class TrafficTest extends DpTest {
+
+    private void crossConnected(String o1, String o2) throws Exception {
+        dp.addBridge("br0");
+        dp.delFlows("br0", null);
+        dp.addFlow("br0", "in_port=1,actions=output:2");
+        dp.addFlow("br0", "in_port=2,actions=output:1");
+        // generators start once both ends are wired
+        dp.addPort("br0", "g1", "pktgen", Map.of("count", o1, "enabled", "false"), 1);
+        dp.addPort("br0", "g2", "pktgen", Map.of("count", o2, "size", "300", "flows", "8", "enabled", "false"), 2);
+        dp.setInterface("g1", null, Map.of("count", o1));
+        dp.setInterface("g2", null, Map.of("count", o2, "size", "300", "flows", "8"));
+    }
+
+    @Test
+    public void pktgenThroughBridgeExactCountsNoLeak() throws Exception {
+        crossConnected("20000", "15000");
+        PktgenPort g1 = DummyPorts.pktgen("g1");
+        PktgenPort g2 = DummyPorts.pktgen("g2");
+        await(() -> "all received: " + DummyPorts.pktgen("g1").show() + DummyPorts.pktgen("g2").show()
+                + dp.pmdStatsShow(null) + dp.dumpFlows0() + " pool " + dp.pool(), () -> g2.received() == 20000 && g1.received() == 15000);
+        settle();
+        assertEquals(20000, g1.generated());
+        assertEquals(20000, g2.rxValid());
+        assertEquals(15000, g1.rxValid());
+        for (PktgenPort p : List.of(g1, g2)) {
+            assertEquals(0, p.rxLost() + p.rxOutOfOrder() + p.rxDuplicate() + p.rxCorrupt() + p.rxOther());
+        }
+        assertEquals(0, dp.droppedPackets());
+        Map<String, Long> st = dp.port("g2").statistics();
+        assertEquals(Long.valueOf(20000), st.get("tx_packets"));
+        assertEquals(Long.valueOf(15000), st.get("rx_packets"));
+        assertEquals(Long.valueOf(20000), st.get("rx_valid"));
+        List<String> flows = dp.dumpFlows("br0");
+        assertTrue(flows.get(0), flows.get(0).contains("n_packets=20000, n_bytes=1280000, in_port=1 actions=output:2"));
+        String stats = new PmdStatsShowCommand(dp).run(List.of());
+        assertTrue(stats, stats.startsWith("pmd thread numa_id 0 core_id 0:\n  packets received: 35000\n"
+                + "  packet recirculations: 0\n  avg. datapath passes per packet: 1.00\n"));
+        assertTrue(stats, stats.contains("  megaflow hits: 35000\n"));
+        assertTrue(stats, stats.matches("(?s).*  avg\\. packets per output batch: \\d+\\.\\d\\d\n"
+                + "  idle cycles: \\d+ \\(\\d+\\.\\d\\d%\\)\n  processing cycles: \\d+ \\(\\d+\\.\\d\\d%\\)\n"
+                + "  avg cycles per packet: \\d+\\.\\d\\d \\(\\d+/35000\\)\n"
+                + "  avg processing cycles per packet: \\d+\\.\\d\\d \\(\\d+/35000\\)\n"));
+        new PmdStatsClearCommand(dp).run(List.of());
+        assertTrue(new PmdStatsShowCommand(dp).run(List.of("-pmd", "0")).contains("packets received: 0\n"));
+        String rxq = new PmdRxqShowCommand(dp).run(List.of());
+        assertTrue(rxq, rxq.contains("pmd thread numa_id 0 core_id 0:\n  isolated : false\n  port: g1 "));
+        dp.delPort("g1");
+        dp.delPort("g2");
+        assertNull(DummyPorts.pktgen("g1"));
+        assertEquals(0, dp.pool().inUse());
+    }
+
+    @Test
+    public void pmdMaskChangesLiveWithoutLossOrLeak() throws Exception {
+        crossConnected("300000", "300000");
+        PktgenPort g1 = DummyPorts.pktgen("g1");
+        PktgenPort g2 = DummyPorts.pktgen("g2");
+        String[] masks = {"0x3", "0x1", "0x6", "0x2", "0xf", "0x1"};
+        for (String m : masks) {
+            long before = g2.received() + g1.received();
+            await("traffic flows", () -> g2.received() + g1.received() > before || g1.generationDone() && g2.generationDone());
+            dp.setOtherConfig(Map.of("pmd-cpu-mask", m));
+            assertEquals(Long.bitCount(Long.decode(m)), dp.pmdThreadNames().size());
+        }
+        assertEquals(List.of("pmd-c00"), dp.pmdThreadNames());
+        await(() -> "all received: " + DummyPorts.pktgen("g1").show() + DummyPorts.pktgen("g2").show()
+                + dp.pmdStatsShow(null) + dp.dumpFlows0() + " pool " + dp.pool(), () -> g2.received() == 300000 && g1.received() == 300000);
+        for (PktgenPort p : List.of(g1, g2)) {
+            assertEquals(300000, p.rxValid());
+            assertEquals(0, p.rxLost() + p.rxOutOfOrder() + p.rxDuplicate() + p.rxCorrupt() + p.rxOther());
+        }
+        settle();
+        assertEquals(0, dp.pool().inUse());
+    }
+
+    @Test
+    public void sharedTxqsWhenPmdsOutnumberQueues() throws Exception {
+        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3"));
+        assertEquals(List.of("pmd-c00", "pmd-c01"), dp.pmdThreadNames());
+        dp.addBridge("br0");
+        dp.addPort("br0", "s1", "dummy", Map.of("n_rxq", "2"), 1);
+        dp.addPort("br0", "s2", "dummy", Map.of("n_txq", "1"), 2);
+        dp.addPort("br0", "s3", "dummy", Map.of("n_txq", "2"), 3);
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2,output:3");
+        DummyPort s1 = DummyPorts.dummy("s1");
+        DummyPort s2 = DummyPorts.dummy("s2");
+        DummyPort s3 = DummyPorts.dummy("s3");
+        String rxq = dp.pmdRxqShow();
+        assertTrue(rxq, rxq.contains("core_id 0:\n  isolated : false\n  port: s1               queue-id:  0"));
+        assertTrue(rxq, rxq.contains("core_id 1:\n  isolated : false\n  port: s1               queue-id:  1"));
+        for (int q = 0; q < 2; q++) {
+            for (int i = 0; i < 10; i++) {
+                assertTrue(s1.receive(q, eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+            }
+        }
+        await("sent", () -> s2.sentPackets() == 20 && s3.sentPackets() == 20);
+        assertTrue(s2.sawConcurrentTxq()); // 2 PMDs, 1 txq: shared
+        assertEquals(20, s2.sentPackets(0));
+        assertFalse(s3.sawConcurrentTxq()); // 2 PMDs, 2 txqs: one each
+        assertEquals(10, s3.sentPackets(0));
+        assertEquals(10, s3.sentPackets(1));
+        settle();
+        assertEquals(0, dp.pool().inUse());
+    }
+
+    @Test
+    public void deactivateWithTrafficRunningReturnsEveryBuffer() throws Exception {
+        crossConnected("0", "0");
+        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3"));
+        PktgenPort g2 = DummyPorts.pktgen("g2");
+        assertNotNull(g2);
+        await("traffic", () -> g2.received() > 10000);
+        dp.deactivate();
+        assertEquals(0, dp.pool().inUse());
+        assertNull(DummyPorts.pktgen("g2"));
+    }
+}
