@@ -1,0 +1,152 @@
+package io.pvio.dpif.netdev;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNotSame;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import io.pvio.dpif.PortInfo;
+import io.pvio.dummy.DummyPort;
+import io.pvio.dummy.DummyPorts;
+import io.pvio.dummy.PktgenPort;
+import java.util.Map;
+import org.junit.Test;
+
+public class LifecycleTest extends DpTest {
+    private final FakeAsyncClass fake = new FakeAsyncClass();
+
+    @Test
+    public void portWaitsForItsClassAndFollowsItsComings() throws Exception {
+        unbind(pktgen);
+        dp.addBridge("br0");
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
+        dp.addFlow("br0", "priority=10,in_port=2,actions=output:1");
+        dp.addPort("br0", "w1", "pktgen", Map.of("size", "128"), 1);
+        dp.addPort("br0", "w2", "pktgen", Map.of(), 2);
+        PortInfo w1 = dp.port("w1");
+        assertEquals("waiting", w1.state());
+        assertNull(w1.error());
+        assertNull(DummyPorts.pktgen("w1"));
+        dp.setInterface("w1", null, Map.of("size", "256")); // stored while waiting
+        bind(pktgen);
+        assertEquals("up", dp.port("w1").state());
+        PktgenPort g2 = DummyPorts.pktgen("w2");
+        assertNotNull(g2);
+        await("traffic", () -> g2.received() > 1000);
+        // the class goes away: its ports are closed (no leak), wait, and keep their options
+        unbind(pktgen);
+        assertEquals("waiting", dp.port("w1").state());
+        assertEquals(Map.of("size", "256"), dp.port("w1").options());
+        assertNull(DummyPorts.pktgen("w2"));
+        settle();
+        assertEquals(0, dp.pool().inUse());
+        // and come back when it does
+        bind(pktgen);
+        assertEquals("up", dp.port("w2").state());
+        PktgenPort g2b = DummyPorts.pktgen("w2");
+        assertNotSame(g2, g2b);
+        await("traffic again", () -> g2b.received() > 1000);
+        assertEquals("256", DummyPorts.pktgen("w1").show().replaceAll("(?s).* size=(\\d+) .*", "$1"));
+    }
+
+    @Test
+    public void asyncPortIsDrainedByFreePktsAndIdlePortsCostNothing() throws Exception {
+        bind(fake);
+        dp.addBridge("br0");
+        dp.addPort("br0", "in", "dummy", Map.of(), 1);
+        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
+        dp.addPort("br0", "a2", FakeAsyncClass.TYPE, Map.of(), 3);
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
+        FakeAsyncClass.Port a1 = fake.ports.get("a1");
+        FakeAsyncClass.Port a2 = fake.ports.get("a2");
+        DummyPort in = DummyPorts.dummy("in");
+        for (int i = 0; i < 100; i++) {
+            assertTrue(in.receive(eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+        }
+        await(() -> "completed " + a1.completed + " in flight " + a1.inFlight(), () -> a1.completed.get() == 100);
+        assertTrue(a1.sends.get() > 0);
+        assertTrue("freePkts called until drained", a1.freeCalls.get() >= 25);
+        assertEquals(0, a1.inFlight());
+        settle();
+        long calls = a1.freeCalls.get();
+        settle();
+        settle();
+        assertEquals("no freePkts once nothing is in flight", calls, a1.freeCalls.get());
+        assertEquals("idle port: never sent to", 0, a2.sends.get());
+        assertEquals("idle port: no freePkts", 0, a2.freeCalls.get());
+        assertEquals(0, dp.pool().inUse());
+    }
+
+    @Test
+    public void inFlightPacketsAreDrainedBeforeClose() throws Exception {
+        bind(fake);
+        dp.addBridge("br0");
+        dp.addPort("br0", "in", "dummy", Map.of(), 1);
+        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
+        FakeAsyncClass.Port a1 = fake.ports.get("a1");
+        a1.gate = false; // completions held back
+        DummyPort in = DummyPorts.dummy("in");
+        for (int i = 0; i < 10; i++) {
+            assertTrue(in.receive(eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+        }
+        await("in flight", () -> a1.inFlight() == 10);
+        Thread del = new Thread(() -> {
+            try {
+                dp.delPort("a1");
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        del.start();
+        await("delPort waits for the PMD", () -> del.getState() == Thread.State.TIMED_WAITING);
+        long calls = a1.freeCalls.get();
+        await("the PMD drains with freePkts", () -> a1.freeCalls.get() > calls + 3);
+        assertEquals(-1, a1.inFlightAtClose); // not closed while packets are in flight
+        a1.gate = true;
+        del.join();
+        assertEquals(0, a1.inFlightAtClose);
+        assertEquals(10, a1.completed.get());
+        assertNull(dp.port("a1"));
+        assertEquals(0, dp.pool().inUse());
+    }
+
+    @Test
+    public void neverDrainingPortIsClosedAfterABoundedWait() throws Exception {
+        bind(fake);
+        dp.addBridge("br0");
+        dp.addPort("br0", "in", "dummy", Map.of(), 1);
+        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
+        FakeAsyncClass.Port a1 = fake.ports.get("a1");
+        a1.gate = false;
+        assertTrue(DummyPorts.dummy("in").receive(eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+        await("in flight", () -> a1.inFlight() == 1);
+        unbind(fake); // class goes away: drain (bounded), then close, which frees what is left
+        assertEquals(1, a1.inFlightAtClose);
+        assertEquals("waiting", dp.port("a1").state());
+        assertEquals(0, dp.pool().inUse());
+    }
+
+    @Test
+    public void otherConfigReachesClassesOnBindAndChange() throws Exception {
+        dp.setOtherConfig(Map.of("vhost-async-copy-support", "true"));
+        bind(fake);
+        assertEquals("true", fake.otherConfig.get("vhost-async-copy-support"));
+        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3", "x", "y"));
+        assertEquals(Map.of("pmd-cpu-mask", "0x3", "x", "y"), fake.otherConfig);
+        assertEquals(Map.of("pmd-cpu-mask", "0x3", "x", "y"), dp.otherConfig());
+        assertEquals(2, fake.otherConfigCalls.get());
+        // concurrentTxq seen by an async port shared by 2 PMDs with one txq
+        dp.addBridge("br0");
+        dp.addPort("br0", "in", "dummy", Map.of("n_rxq", "2"), 1);
+        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
+        DummyPort in = DummyPorts.dummy("in");
+        assertTrue(in.receive(1, eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+        FakeAsyncClass.Port a1 = fake.ports.get("a1");
+        await("sent", () -> a1.completed.get() == 1);
+        assertTrue(a1.sawConcurrent);
+    }
+}
