@@ -276,4 +276,32 @@ public class DpdkFrontEndTest {
         System.out.printf("MEASURED reconnect (server mode): %d packets before the kill, then exact agreement%n",
                 first);
     }
+
+    /**
+     * Two queue pairs, non-mergeable receive buffers, jumbo frames: pvio sends exactly N on each tx queue,
+     * testpmd counts 2N packets and their bytes.
+     */
+    @Test
+    public void multiQueueNonMergeableJumboEnqueue() throws Exception {
+        port = new VhostUserServerClass().open("vhmq", Map.of(), ctx);
+        try (Testpmd pmd = new Testpmd(ctx.runDir.resolve("vhmq"), "mrg_rxbuf=0", "rxonly", 2, 9000, ctx.runDir)) {
+            await("carrier", 20_000, port::carrier);
+            pmd.awaitForwarding(20_000);
+            await("2 queue pairs", 20_000, () -> port.nTxq() == 2 && port.nRxq() == 2);
+            assertFalse(io.pvio.vhost.ring.VirtioFeatures.has(((VhostPort) port).device().features(),
+                    io.pvio.vhost.ring.VirtioFeatures.NET_F_MRG_RXBUF));
+            int n = 5_000;
+            Frames.sendExactly(port, ctx.pool, 0, n, 9000, 20_000);
+            Frames.sendExactly(port, ctx.pool, 1, n, 9000, 20_000);
+            await("testpmd to count", 10_000, () -> pmd.lastRx() >= 2 * n);
+            String out = pmd.stop();
+            assertEquals(Testpmd.tail(out), 2 * n, Testpmd.last(java.util.regex.Pattern.compile(
+                    "RX-packets:\\s+(\\d+)"), out));
+            long rxBytes = Testpmd.last(java.util.regex.Pattern.compile("RX-bytes:\\s+(\\d+)"), out);
+            assertEquals(Testpmd.tail(out), 2L * n * 9000, rxBytes);
+            System.out.printf("MEASURED multiqueue jumbo enqueue: pvio tx_packets=%d, testpmd RX-packets=%d"
+                    + " RX-bytes=%d%n", Frames.stats(port).txPackets, 2 * n, rxBytes);
+        }
+        assertEquals(2L * 5_000, Frames.stats(port).txPackets);
+    }
 }

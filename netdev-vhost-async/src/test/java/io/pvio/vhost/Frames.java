@@ -64,6 +64,11 @@ final class Frames {
      * at times: those attempts are counted as tx_dropped and retried).
      */
     static void sendExactly(Netdev d, PacketPool pool, int n, int len, long timeoutMs) throws InterruptedException {
+        sendExactly(d, pool, 0, n, len, timeoutMs);
+    }
+
+    static void sendExactly(Netdev d, PacketPool pool, int qid, int n, int len, long timeoutMs)
+            throws InterruptedException {
         PacketBatch b = new PacketBatch();
         byte[] f = new byte[len];
         long base = stats(d).txPackets;
@@ -78,7 +83,7 @@ final class Frames {
                 fill(f, (int) (sent + i));
                 b.add(packet(pool, f, Integer.MAX_VALUE));
             }
-            d.send(0, b, false);
+            d.send(qid, b, false);
             if (stats(d).txPackets - base == sent) {
                 Thread.sleep(1);
             }

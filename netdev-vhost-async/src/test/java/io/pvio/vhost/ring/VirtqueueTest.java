@@ -1,0 +1,199 @@
+package io.pvio.vhost.ring;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
+import io.pvio.packet.PacketPool;
+import io.pvio.posix.SharedMemory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+/** A virtqueue over a memory table of two regions, with guest buffers that span both. */
+public class VirtqueueTest {
+    static final long GPA_A = 0x100000;
+    static final long GPA_B = 0x200000; // right after A: a buffer may span the two
+    static final long UVA_A = 0x7000_0000L;
+    static final long UVA_B = 0x7010_0000L;
+    static final int SIZE = 1 << 20;
+    static final int RING = 8;
+
+    private SharedMemory a;
+    private SharedMemory b;
+    private GuestMemory mem;
+    private final PacketPool pool = new PacketPool("vq", 64);
+    private ByteBuffer ga;
+    private ByteBuffer gb;
+
+    @Before
+    public void setUp() throws Exception {
+        a = SharedMemory.createMemfd("a", SIZE);
+        b = SharedMemory.createMemfd("b", SIZE);
+        mem = GuestMemory.map(new GuestMemory.Region[] {new GuestMemory.Region(GPA_A, SIZE, UVA_A, 0),
+            new GuestMemory.Region(GPA_B, SIZE, UVA_B, 0)}, new int[] {a.fd(), b.fd()});
+        ga = a.buffer().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        gb = b.buffer().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    @After
+    public void tearDown() {
+        mem.unmap();
+        a.close();
+        b.close();
+        assertEquals(0, pool.inUse());
+    }
+
+    /** Queue {@code idx} with its rings at offset {@code base} of region A. */
+    private Virtqueue queue(int idx, int base) {
+        Virtqueue vq = new Virtqueue("t", idx);
+        vq.lock();
+        try {
+            vq.setFeatures(VirtioFeatures.bit(VirtioFeatures.F_VERSION_1) | VirtioFeatures.bit(VirtioFeatures.NET_F_MRG_RXBUF));
+            vq.setMemory(mem);
+            vq.setNum(RING);
+            vq.setAddr(UVA_A + base, UVA_A + base + 0x2000, UVA_A + base + 0x1000);
+            vq.setBase(0);
+            vq.start(null);
+            vq.setEnabled(true);
+            assertTrue(vq.ready());
+        } finally {
+            vq.unlock();
+        }
+        return vq;
+    }
+
+    private void desc(int base, int i, long addr, int len, int flags, int next) {
+        int o = base + 16 * i;
+        ga.putLong(o, addr).putInt(o + 8, len).putShort(o + 12, (short) flags).putShort(o + 14, (short) next);
+    }
+
+    private void post(int base, int slot, int head) {
+        ga.putShort(base + 0x1000 + 4 + 2 * slot, (short) head);
+        ga.putShort(base + 0x1000 + 2, (short) (slot + 1));
+    }
+
+    @Test
+    public void enqueueIntoABufferSpanningTwoRegions() {
+        Virtqueue vq = queue(0, 0);
+        long addr = GPA_B - 256; // 256 bytes in A, the rest in B
+        desc(0, 0, addr, 2048, Virtqueue.DESC_F_WRITE, 0);
+        post(0, 0, 0);
+        byte[] f = new byte[600];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (byte) (i * 13 + 1);
+        }
+        Packet p = pool.alloc();
+        p.buffer().put(p.append(f.length), f);
+        PacketBatch batch = new PacketBatch();
+        batch.add(p);
+        assertTrue(vq.tryLock());
+        try {
+            assertEquals(1, vq.enqueue(batch));
+        } finally {
+            vq.unlock();
+        }
+        batch.freeAll();
+        assertNull(vq.broken());
+        // used ring: one element, id 0, 12 + 600 bytes
+        assertEquals(1, ga.getShort(0x2000 + 2));
+        assertEquals(0, ga.getInt(0x2000 + 4));
+        assertEquals(612, ga.getInt(0x2000 + 8));
+        byte[] got = new byte[612];
+        ga.get((int) (addr - GPA_A), got, 0, 256);
+        gb.get(0, got, 256, 356);
+        assertEquals("num_buffers", 1, got[10]);
+        byte[] payload = new byte[600];
+        System.arraycopy(got, 12, payload, 0, 600);
+        assertArrayEquals(f, payload);
+        assertEquals(1, vq.counter(Virtqueue.C_PACKETS));
+    }
+
+    @Test
+    public void dequeueFromABufferSpanningTwoRegions() {
+        Virtqueue vq = queue(1, 0x10000);
+        long addr = GPA_B - 100;
+        byte[] f = new byte[3000]; // larger than one pool buffer: a chained packet
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (byte) (i * 7 + 3);
+        }
+        byte[] wire = new byte[12 + f.length];
+        System.arraycopy(f, 0, wire, 12, f.length);
+        ga.put((int) (addr - GPA_A), wire, 0, 100);
+        gb.put(0, wire, 100, wire.length - 100);
+        desc(0x10000, 2, addr, wire.length, 0, 0);
+        post(0x10000, 0, 2);
+        PacketBatch batch = new PacketBatch();
+        assertTrue(vq.tryLock());
+        try {
+            assertEquals(1, vq.dequeue(pool, batch));
+        } finally {
+            vq.unlock();
+        }
+        Packet p = batch.get(0);
+        assertEquals(f.length, p.length());
+        assertTrue(p.segments() > 1);
+        assertArrayEquals(f, p.toByteArray());
+        batch.freeAll();
+        assertEquals(1, ga.getShort(0x10000 + 0x2000 + 2));
+        assertEquals(2, ga.getInt(0x10000 + 0x2000 + 4));
+    }
+
+    @Test
+    public void aDescriptorRunningOffTheEndOfGuestMemoryBreaksTheQueue() {
+        Virtqueue vq = queue(1, 0x20000);
+        desc(0x20000, 0, GPA_B + SIZE - 50, 100, 0, 0); // past the end of B
+        post(0x20000, 0, 0);
+        PacketBatch batch = new PacketBatch();
+        assertTrue(vq.tryLock());
+        try {
+            assertEquals(0, vq.dequeue(pool, batch));
+        } finally {
+            vq.unlock();
+        }
+        assertTrue(vq.broken(), vq.broken().contains("outside guest memory"));
+        assertEquals(1, vq.counter(Virtqueue.C_BROKEN));
+        // the control thread restarts the ring: clean again
+        vq.lock();
+        try {
+            vq.stop();
+            vq.start(null);
+        } finally {
+            vq.unlock();
+        }
+        assertNull(vq.broken());
+    }
+
+    @Test
+    public void theDataPathBacksOffWhileTheControlPathHoldsTheQueue() throws Exception {
+        Virtqueue vq = queue(1, 0x30000);
+        java.util.concurrent.atomic.AtomicInteger got = new java.util.concurrent.atomic.AtomicInteger(-1);
+        PacketBatch batch = new PacketBatch();
+        vq.lock();
+        try {
+            Thread t = new Thread(() -> {
+                // what VhostPort.rxqRecv does
+                if (vq.tryLock()) {
+                    try {
+                        got.set(vq.dequeue(pool, batch));
+                    } finally {
+                        vq.unlock();
+                    }
+                } else {
+                    got.set(0);
+                }
+            });
+            t.start();
+            t.join();
+        } finally {
+            vq.unlock();
+        }
+        assertEquals(0, got.get());
+        assertTrue(batch.isEmpty());
+    }
+}
