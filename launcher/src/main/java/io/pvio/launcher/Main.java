@@ -1,0 +1,168 @@
+package io.pvio.launcher;
+
+import io.pvio.control.protocol.ControlClient;
+import io.pvio.control.protocol.ControlProtocol;
+import io.pvio.launcher.daemon.Daemon;
+import io.pvio.launcher.demo.Demo;
+import io.pvio.launcher.log.LogSetup;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** pvio's command line: {@code pvio vswitchd|vsctl|ofctl|appctl|demo ...}. */
+public final class Main {
+    static final String USAGE = """
+            usage: pvio COMMAND [--run-dir DIR] [ARG...]
+
+              vswitchd [--shell] [--verbose]   run the switch in the foreground (Ctrl-C or 'appctl exit' stops it)
+              vsctl ARG...                     configure bridges and ports (ovs-vsctl syntax)
+              ofctl add-flow|del-flows|dump-flows BRIDGE [FLOW]
+              appctl COMMAND [ARG...]          run a daemon command ('appctl list-commands' lists them)
+              demo [--seconds N]               run a self-contained switch with two pktgen ports for N s
+
+            --run-dir DIR: the daemon's directory (conf.db, control socket, vswitchd.log, deploy/),
+            default $PVIO_RUN_DIR or ./pvio-run.
+            """;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(List.of(args), System.out, System.err));
+    }
+
+    /** Runs a command line and returns the exit status (tests call this directly). */
+    public static int run(List<String> argv, PrintStream out, PrintStream err) {
+        if (argv.isEmpty() || argv.get(0).equals("--help") || argv.get(0).equals("-h") || argv.get(0).equals("help")) {
+            (argv.isEmpty() ? err : out).print(USAGE);
+            return argv.isEmpty() ? 2 : 0;
+        }
+        String cmd = argv.get(0);
+        Args a;
+        try {
+            a = Args.parse(argv.subList(1, argv.size()));
+        } catch (IllegalArgumentException e) {
+            err.println("pvio " + cmd + ": " + e.getMessage());
+            return 2;
+        }
+        switch (cmd) {
+            case "vswitchd":
+                return vswitchd(a, err);
+            case "vsctl":
+            case "ofctl":
+            case "appctl":
+                return client(cmd, a, out, err);
+            case "demo":
+                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, out, err);
+            default:
+                err.println("pvio: unknown command \"" + cmd + "\"");
+                err.print(USAGE);
+                return 2;
+        }
+    }
+
+    /** --run-dir (all commands), --seconds (demo), --shell/--verbose (vswitchd); the rest is passed on. */
+    static final class Args {
+        Path runDir;
+        boolean explicitRunDir;
+        int seconds = 10;
+        boolean shell;
+        boolean verbose;
+        final List<String> rest = new ArrayList<>();
+
+        static Args parse(List<String> in) {
+            Args a = new Args();
+            boolean forwarding = false; // after a standalone "--", everything belongs to the tool
+            for (int i = 0; i < in.size(); i++) {
+                String s = in.get(i);
+                if (!forwarding && (s.equals("--run-dir") || s.startsWith("--run-dir="))) {
+                    String v = s.contains("=") ? s.substring(s.indexOf('=') + 1) : i + 1 < in.size() ? in.get(++i) : null;
+                    if (v == null || v.isEmpty()) {
+                        throw new IllegalArgumentException("--run-dir needs a directory");
+                    }
+                    a.runDir = Path.of(v);
+                    a.explicitRunDir = true;
+                } else if (!forwarding && (s.equals("--seconds") || s.startsWith("--seconds="))) {
+                    String v = s.contains("=") ? s.substring(s.indexOf('=') + 1) : i + 1 < in.size() ? in.get(++i) : "";
+                    try {
+                        a.seconds = Integer.parseInt(v);
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("--seconds needs a number, not \"" + v + "\"");
+                    }
+                    if (a.seconds < 1 || a.seconds > 86400) {
+                        throw new IllegalArgumentException("--seconds must be 1..86400");
+                    }
+                } else {
+                    if (s.equals("--")) {
+                        forwarding = true;
+                    }
+                    a.rest.add(s);
+                }
+            }
+            if (a.runDir == null) {
+                String env = System.getenv("PVIO_RUN_DIR");
+                a.runDir = Path.of(env == null || env.isEmpty() ? "pvio-run" : env);
+            }
+            return a;
+        }
+    }
+
+    private static int vswitchd(Args a, PrintStream err) {
+        for (String s : a.rest) {
+            switch (s) {
+                case "--shell" -> a.shell = true;
+                case "--verbose", "-v" -> a.verbose = true;
+                case "--detach" -> {
+                    err.println("pvio vswitchd: --detach is not supported; run it under systemd, nohup or '&'");
+                    return 2;
+                }
+                default -> {
+                    err.println("pvio vswitchd: unknown option " + s);
+                    return 2;
+                }
+            }
+        }
+        Daemon d;
+        try {
+            d = Daemon.start(new Daemon.Options(a.runDir, a.shell, a.verbose), err);
+        } catch (Exception e) {
+            err.println("pvio vswitchd: cannot start: " + e.getMessage());
+            return 1;
+        }
+        Thread hook = new Thread(() -> {
+            d.stop();
+            LogSetup.uninstall();
+        }, "pvio-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            d.waitForStop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        d.stop();
+        return 0;
+    }
+
+    private static int client(String tool, Args a, PrintStream out, PrintStream err) {
+        List<String> argv = new ArrayList<>();
+        argv.add(tool);
+        argv.addAll(a.rest);
+        ControlProtocol.Reply r;
+        try {
+            r = ControlClient.call(ControlClient.socket(a.runDir.toAbsolutePath()), argv);
+        } catch (ControlClient.NotRunningException e) {
+            err.println(tool + ": " + e.getMessage());
+            return 1;
+        } catch (IOException e) {
+            err.println(tool + ": talking to pvio-vswitchd: " + e.getMessage());
+            return 1;
+        }
+        out.print(r.out());
+        out.flush();
+        err.print(r.err());
+        err.flush();
+        return r.status();
+    }
+}
