@@ -51,10 +51,15 @@ public class VirtqueueTest {
 
     /** Queue {@code idx} with its rings at offset {@code base} of region A. */
     private Virtqueue queue(int idx, int base) {
+        return queue(idx, base, VirtioFeatures.bit(VirtioFeatures.F_VERSION_1)
+                | VirtioFeatures.bit(VirtioFeatures.NET_F_MRG_RXBUF));
+    }
+
+    private Virtqueue queue(int idx, int base, long features) {
         Virtqueue vq = new Virtqueue("t", idx);
         vq.lock();
         try {
-            vq.setFeatures(VirtioFeatures.bit(VirtioFeatures.F_VERSION_1) | VirtioFeatures.bit(VirtioFeatures.NET_F_MRG_RXBUF));
+            vq.setFeatures(features);
             vq.setMemory(mem);
             vq.setNum(RING);
             vq.setAddr(UVA_A + base, UVA_A + base + 0x2000, UVA_A + base + 0x1000);
@@ -195,5 +200,56 @@ public class VirtqueueTest {
         }
         assertEquals(0, got.get());
         assertTrue(batch.isEmpty());
+    }
+
+    /** Sends one 100-byte frame through TX queue {@code vq} (rings at {@code base}), slot {@code n}. */
+    private void oneFrame(Virtqueue vq, int base, int n) {
+        desc(base, n % RING, GPA_A + 0x80000, 112, 0, 0);
+        ga.putShort(base + 0x1000 + 4 + 2 * (n % RING), (short) (n % RING));
+        ga.putShort(base + 0x1000 + 2, (short) (n + 1));
+        PacketBatch batch = new PacketBatch();
+        assertTrue(vq.tryLock());
+        try {
+            assertEquals(1, vq.dequeue(pool, batch));
+        } finally {
+            vq.unlock();
+        }
+        batch.freeAll();
+    }
+
+    @Test
+    public void callsOnlyWhenTheGuestWantsThem() throws Exception {
+        try (io.pvio.posix.EventFd call = io.pvio.posix.EventFd.create()) {
+            int base = 0x40000;
+            Virtqueue vq = queue(1, base, VirtioFeatures.bit(VirtioFeatures.F_VERSION_1));
+            vq.lock();
+            vq.setCall(io.pvio.posix.EventFd.adopt(io.pvio.posix.Fd.dup(call.fd())));
+            vq.unlock();
+            assertEquals("we poll: the guest need not kick", 1, ga.getShort(base + 0x2000) & 1);
+            oneFrame(vq, base, 0);
+            assertEquals("interrupts wanted", 1, call.drain());
+            ga.putShort(base + 0x1000, (short) 1); // VRING_AVAIL_F_NO_INTERRUPT: a polling guest
+            oneFrame(vq, base, 1);
+            oneFrame(vq, base, 2);
+            assertEquals(0, call.drain());
+            assertEquals(1, vq.counter(Virtqueue.C_NOTIFICATIONS));
+        }
+        try (io.pvio.posix.EventFd call = io.pvio.posix.EventFd.create()) {
+            int base = 0x50000;
+            Virtqueue vq = queue(1, base, VirtioFeatures.bit(VirtioFeatures.F_VERSION_1)
+                    | VirtioFeatures.bit(VirtioFeatures.RING_F_EVENT_IDX));
+            vq.lock();
+            vq.setCall(io.pvio.posix.EventFd.adopt(io.pvio.posix.Fd.dup(call.fd())));
+            vq.unlock();
+            ga.putShort(base + 0x1000 + 4 + 2 * RING, (short) 3); // used_event: wake me after entry 3
+            for (int n = 0; n < 3; n++) {
+                oneFrame(vq, base, n);
+                assertEquals("used idx " + (n + 1), 0, call.drain());
+            }
+            oneFrame(vq, base, 3);
+            assertEquals("used idx crossed used_event", 1, call.drain());
+            oneFrame(vq, base, 4);
+            assertEquals(0, call.drain());
+        }
     }
 }
