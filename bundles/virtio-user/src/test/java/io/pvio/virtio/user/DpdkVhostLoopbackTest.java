@@ -39,7 +39,7 @@ public class DpdkVhostLoopbackTest {
         if (testpmd != null) {
             testpmd.close();
         }
-        if (dir != null) {
+        if (dir != null && !Boolean.getBoolean("pvio.keepLogs")) {
             try (var s = Files.walk(dir)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
@@ -77,17 +77,26 @@ public class DpdkVhostLoopbackTest {
         if (!dev.awaitReady(afterGen, 20000)) {
             fail("device not ready: " + dev.lastError() + "\n" + testpmd.tail());
         }
+        testpmd.awaitForwarding(20000);
     }
 
     /** Sends PER_SIZE frames of every size on {@code pair} and checks that exactly they come back. */
     void loopback(int pair, int[] sizes, int perSize) throws Exception {
+        loopback(pair, sizes, perSize, 8);
+    }
+
+    /**
+     * As above with at most {@code window} frames in flight: fewer than the RX buffers posted, so the back end
+     * never finds our RX ring full (it would drop, as any NIC).
+     */
+    void loopback(int pair, int[] sizes, int perSize, int window) throws Exception {
         int total = sizes.length * perSize;
         byte[] rx = new byte[70000];
         int sent = 0;
         int got = 0;
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (got < total) {
-            if (sent < total && sent - got < 32) {
+            if (sent < total && sent - got < window) {
                 byte[] f = frame(sent, sizes[sent % sizes.length]);
                 if (dev.transmit(pair, f)) {
                     sent++;
@@ -121,5 +130,109 @@ public class DpdkVhostLoopbackTest {
         VirtioUserStats s = dev.stats();
         assertEquals(SIZES.length * PER_SIZE, s.txPackets);
         assertEquals(SIZES.length * PER_SIZE, s.rxPackets);
+    }
+    @Test
+    public void clientNonMergeable() throws Exception {
+        clientWithTestpmd(new VirtioUserConfig().mrgRxbuf(false));
+        assertEquals(0, dev.features() & (1L << VhostUser.VIRTIO_NET_F_MRG_RXBUF));
+        loopback(0, SIZES, PER_SIZE);
+    }
+
+    @Test
+    public void clientNonMergeableSingleLargeBuffers() throws Exception {
+        clientWithTestpmd(new VirtioUserConfig().mrgRxbuf(false).rxBufSize(65562));
+        loopback(0, SIZES, 10);
+    }
+
+    @Test
+    public void clientSmallMergeableBuffersForceMerging() throws Exception {
+        clientWithTestpmd(new VirtioUserConfig().rxBufSize(512));
+        loopback(0, SIZES, PER_SIZE);
+    }
+
+    @Test
+    public void clientChainShape() throws Exception {
+        clientWithTestpmd(new VirtioUserConfig().txShape(TxShape.CHAIN));
+        loopback(0, SIZES, PER_SIZE);
+    }
+
+    @Test
+    public void clientSplitShape() throws Exception {
+        clientWithTestpmd(new VirtioUserConfig().txShape(TxShape.SPLIT));
+        loopback(0, SIZES, PER_SIZE);
+    }
+
+    @Test
+    public void clientIndirectShapeNonMergeable() throws Exception {
+        clientWithTestpmd(new VirtioUserConfig().txShape(TxShape.INDIRECT).mrgRxbuf(false));
+        assertTrue((dev.features() & (1L << VhostUser.VIRTIO_RING_F_INDIRECT_DESC)) != 0);
+        loopback(0, SIZES, PER_SIZE);
+    }
+
+    @Test
+    public void clientWithoutEventIdxSmallRing() throws Exception {
+        // 64 descriptors: the 16-bit indices wrap many times over 600 frames
+        clientWithTestpmd(new VirtioUserConfig().eventIdx(false).queueSize(64));
+        assertEquals(0, dev.features() & (1L << VhostUser.VIRTIO_RING_F_EVENT_IDX));
+        loopback(0, new int[] {60, 1518}, 300);
+    }
+
+    @Test
+    public void manyFramesWrapIndices() throws Exception {
+        // more than 65536 frames through a 32-descriptor ring: avail/used indices wrap around 2^16
+        clientWithTestpmd(new VirtioUserConfig().queueSize(32));
+        loopback(0, new int[] {60}, 70000);
+    }
+
+    @Test
+    public void twoQueuePairs() throws Exception {
+        clientWithTestpmd(new VirtioUserConfig().queuePairs(2));
+        assertTrue("back end queue count " + dev.backendQueueNum(), dev.backendQueueNum() >= 2);
+        loopback(0, SIZES, 10);
+        loopback(1, SIZES, 10);
+    }
+
+    @Test
+    public void serverRoleWithTestpmdClient() throws Exception {
+        Path sock = dir.resolve("vu-server.sock");
+        dev = VirtioUserDevice.open(new VirtioUserConfig(sock).server(true).name("vu-server"));
+        assertTrue(Files.exists(sock));
+        testpmd = new Testpmd(sock, dir, true, 1, "io").start();
+        awaitReady(0);
+        loopback(0, SIZES, PER_SIZE);
+    }
+
+    @Test
+    public void clientReconnectsAfterTestpmdRestart() throws Exception {
+        clientWithTestpmd(new VirtioUserConfig());
+        loopback(0, SIZES, 5);
+        long gen = dev.generation();
+        testpmd.kill();
+        assertTrue("device noticed the back end's death", dev.awaitDown(10000));
+        assertEquals(false, dev.isReady());
+        assertEquals(false, dev.transmit(0, frame(0, 60)));
+        Path sock = testpmd.socket;
+        Files.deleteIfExists(sock);
+        testpmd = new Testpmd(sock, dir, false, 1, "io").start();
+        awaitReady(gen);
+        assertEquals(gen + 1, dev.generation());
+        loopback(0, SIZES, PER_SIZE);
+    }
+
+    @Test
+    public void serverAcceptsTestpmdAgainAfterRestart() throws Exception {
+        Path sock = dir.resolve("vu-server.sock");
+        dev = VirtioUserDevice.open(new VirtioUserConfig(sock).server(true).name("vu-server"));
+        testpmd = new Testpmd(sock, dir, true, 1, "io").start();
+        awaitReady(0);
+        loopback(0, SIZES, 5);
+        long gen = dev.generation();
+        testpmd.kill();
+        assertTrue(dev.awaitDown(10000));
+        testpmd = new Testpmd(sock, dir, true, 1, "io").start();
+        awaitReady(gen);
+        loopback(0, SIZES, PER_SIZE);
+        VirtioUserStats s = dev.stats();
+        assertEquals(s.txPackets, s.rxPackets);
     }
 }

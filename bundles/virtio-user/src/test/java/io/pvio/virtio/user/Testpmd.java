@@ -48,7 +48,12 @@ final class Testpmd implements AutoCloseable {
         String fwdCpu = cpus > 1 ? "1" : "0";
         String vdev = "net_vhost0,iface=" + socket + ",queues=" + queues + (client ? ",client=1" : "");
         cmd.addAll(List.of(BINARY, "--lcores", "0@0,1@" + fwdCpu, "--no-pci", "--no-huge", "-m", "512",
-                "--file-prefix=" + prefix, "--no-telemetry", "--vdev", vdev, "--",
+                "--file-prefix=" + prefix, "--no-telemetry", "--vdev", vdev));
+        String extra = System.getProperty("pvio.testpmd.eal", "");
+        if (!extra.isBlank()) {
+            cmd.addAll(List.of(extra.trim().split("[,\\s]+")));
+        }
+        cmd.addAll(List.of("--",
                 "--total-num-mbufs=8192", "--nb-cores=1", "--rxq=" + queues, "--txq=" + queues,
                 "--mbuf-size=10240", "--max-pkt-len=9600", "--forward-mode=" + fwdMode, "--stats-period=1"));
     }
@@ -73,13 +78,40 @@ final class Testpmd implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until testpmd forwards (its first periodic statistics): frames sent earlier may be discarded by
+     * the RX flush testpmd does when forwarding starts.
+     */
+    void awaitForwarding(long timeoutMs) throws Exception {
+        long end = System.currentTimeMillis() + timeoutMs;
+        for (;;) {
+            if (Files.exists(log) && Files.readString(log, java.nio.charset.StandardCharsets.ISO_8859_1)
+                    .contains("Port statistics")) {
+                return;
+            }
+            if (!process.isAlive()) {
+                throw new AssertionError("testpmd exited: " + tail());
+            }
+            if (System.currentTimeMillis() > end) {
+                throw new AssertionError("testpmd is not forwarding: " + tail());
+            }
+            Thread.sleep(50);
+        }
+    }
+
     boolean alive() {
         return process != null && process.isAlive();
     }
 
     String tail() {
         try {
-            List<String> l = Files.readAllLines(log);
+            List<String> l = new ArrayList<>();
+            for (String x : Files.readAllLines(log)) {
+                if (!x.isBlank() && !x.contains("pps") && !x.contains("####") && !x.contains("RX-errors")
+                        && !x.contains("RX-nombuf") && !x.contains("Port statistics") && !x.contains("Throughput")) {
+                    l.add(x);
+                }
+            }
             return String.join("\n", l.subList(Math.max(0, l.size() - 30), l.size()));
         } catch (IOException e) {
             return "(no log: " + e.getMessage() + ")";
