@@ -324,6 +324,10 @@ public class HostileFrontEndTest {
             ch.send(new VhostUserMessage(VhostUser.SET_MEM_TABLE, NEED, memTable(
                     new long[][] {{0, 1L << 40, 0x7000_0000L, 0}}), mem.fd()));
             assertNotEquals(0, ack(ch, VhostUser.SET_MEM_TABLE));
+            ch.send(new VhostUserMessage(VhostUser.SET_MEM_TABLE, NEED, memTable(
+                    new long[][] {{0, 2 << 20, 0x7000_0000L, 0}}), mem.fd())); // larger than the memfd: SIGBUS bait
+            assertNotEquals(0, ack(ch, VhostUser.SET_MEM_TABLE));
+            assertTrue(logged("runs past the end of its file"));
             ByteBuffer nine = ByteBuffer.allocate(8 + 32 * 9).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 9);
             ch.send(new VhostUserMessage(VhostUser.SET_MEM_TABLE, NEED, nine.array()));
             assertNotEquals(0, ack(ch, VhostUser.SET_MEM_TABLE));
@@ -343,7 +347,7 @@ public class HostileFrontEndTest {
             ch.send(new VhostUserMessage(VhostUser.GET_QUEUE_NUM, F, null));
             assertEquals(8, ack(ch, VhostUser.GET_QUEUE_NUM));
         }
-        assertEquals(badBefore + 13, bad.device().badMessages());
+        assertEquals(badBefore + 14, bad.device().badMessages());
         assertTrue(logged("refused"));
         assertTrue(bad.device().connected());
         goodPortStillWorks(5);

@@ -7,7 +7,8 @@ import java.nio.ByteOrder;
 
 /**
  * A front end's memory table (VHOST_USER_SET_MEM_TABLE): up to {@link #MAX_REGIONS} regions, each a
- * shared mapping of a descriptor the front end sent. Guest physical addresses (descriptor addresses) and
+ * shared mapping (or several overlapping slices of one, when larger than a view) of a descriptor the front
+ * end sent. Guest physical addresses (descriptor addresses) and
  * front-end virtual addresses (ring addresses) are translated to (view, offset) pairs; every access goes
  * through the regions' bounds-checked little-endian views.
  *
@@ -16,20 +17,28 @@ import java.nio.ByteOrder;
  */
 public final class GuestMemory {
     public static final int MAX_REGIONS = 8;
+    /** Regions larger than one view are mapped in slices of this many bytes ... */
+    static final long SLICE = 1L << 30;
+    /** ... each mapped this much longer, so that any ring (at most 512 KiB) lies inside one slice. */
+    static final long SLICE_OVERLAP = 1L << 20;
 
+    private final int regionCount;
     private final int n;
     private final long[] gpa;
     private final long[] size;
+    private final long[] mapped;
     private final long[] uva;
     private final int[] viewOff;
     private final ByteBuffer[] view;
     private final long[] address;
     private final SharedMemory[] maps;
 
-    private GuestMemory(int n) {
+    private GuestMemory(int regionCount, int n) {
+        this.regionCount = regionCount;
         this.n = n;
         gpa = new long[n];
         size = new long[n];
+        mapped = new long[n];
         uva = new long[n];
         viewOff = new int[n];
         view = new ByteBuffer[n];
@@ -42,25 +51,29 @@ public final class GuestMemory {
     }
 
     /**
-     * Validates the regions (no empty, wrapping or overlapping ranges, mappable size) and maps them.
-     * The descriptors stay the caller's.
+     * Validates the regions (no empty, wrapping or overlapping ranges) and maps them. A region larger than
+     * one bounds-checked view can cover is mapped in overlapping slices (its mmap offset must then be page
+     * aligned). The descriptors stay the caller's.
      *
      * @throws IllegalArgumentException when the table is invalid (nothing is mapped then)
      * @throws PosixException when a mapping fails (nothing stays mapped then)
      */
     public static GuestMemory map(Region[] regions, int[] fds) throws PosixException {
+        return map(regions, fds, SLICE, SLICE_OVERLAP);
+    }
+
+    static GuestMemory map(Region[] regions, int[] fds, long slice, long overlap) throws PosixException {
         if (regions.length > MAX_REGIONS) {
             throw new IllegalArgumentException(regions.length + " memory regions (at most " + MAX_REGIONS + ")");
         }
+        int slices = 0;
         for (int i = 0; i < regions.length; i++) {
             Region r = regions[i];
-            if (r.memorySize() <= 0) {
+            if (r.memorySize() <= 0 || r.memorySize() > (1L << 48)) {
                 throw new IllegalArgumentException("region " + i + " has size " + r.memorySize());
             }
-            if (r.mmapOffset() < 0 || r.memorySize() + r.mmapOffset() > SharedMemory.MAX_SIZE
-                    || r.memorySize() + r.mmapOffset() < 0) {
-                throw new IllegalArgumentException("region " + i + " of " + r.memorySize() + " bytes at mmap offset "
-                        + r.mmapOffset() + " cannot be mapped (at most " + SharedMemory.MAX_SIZE + " bytes)");
+            if (r.mmapOffset() < 0 || r.mmapOffset() > (1L << 48)) {
+                throw new IllegalArgumentException("region " + i + " has mmap offset " + r.mmapOffset());
             }
             if (r.guestPhysAddr() + r.memorySize() < r.guestPhysAddr()
                     || r.userspaceAddr() + r.memorySize() < r.userspaceAddr()
@@ -76,20 +89,44 @@ public final class GuestMemory {
                     throw new IllegalArgumentException("regions " + j + " and " + i + " overlap in front-end memory");
                 }
             }
+            if (r.mmapOffset() + r.memorySize() <= slice + overlap) {
+                slices++;
+            } else {
+                if ((r.mmapOffset() & 4095) != 0) {
+                    throw new IllegalArgumentException("region " + i + " of " + r.memorySize()
+                            + " bytes has an mmap offset that is not page aligned (" + r.mmapOffset() + ")");
+                }
+                slices += (int) ((r.memorySize() + slice - 1) / slice);
+            }
         }
-        GuestMemory m = new GuestMemory(regions.length);
+        if (fds.length < regions.length) {
+            throw new IllegalArgumentException(fds.length + " descriptors for " + regions.length + " regions");
+        }
+        for (int i = 0; i < regions.length; i++) {
+            long file = FileSize.of(fds[i]);
+            Region r = regions[i];
+            if (r.mmapOffset() + r.memorySize() > file) {
+                throw new IllegalArgumentException("region " + i + " (mmap offset " + r.mmapOffset() + " + size "
+                        + r.memorySize() + ") runs past the end of its file (" + file + " bytes)");
+            }
+        }
+        GuestMemory m = new GuestMemory(regions.length, slices);
         try {
+            int k = 0;
             for (int i = 0; i < regions.length; i++) {
                 Region r = regions[i];
-                // the offset need not be page aligned: map from 0 and skip it in the view
-                SharedMemory sm = SharedMemory.map(fds[i], r.memorySize() + r.mmapOffset(), 0);
-                m.maps[i] = sm;
-                m.gpa[i] = r.guestPhysAddr();
-                m.size[i] = r.memorySize();
-                m.uva[i] = r.userspaceAddr();
-                m.viewOff[i] = (int) r.mmapOffset();
-                m.view[i] = sm.buffer().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-                m.address[i] = sm.address();
+                if (r.mmapOffset() + r.memorySize() <= slice + overlap) {
+                    // the offset need not be page aligned: map from 0 and skip it in the view
+                    m.slice(k++, fds[i], r.guestPhysAddr(), r.userspaceAddr(), r.memorySize(), r.memorySize(), 0,
+                            (int) r.mmapOffset());
+                } else {
+                    for (long at = 0; at < r.memorySize(); at += slice) {
+                        long own = Math.min(slice, r.memorySize() - at);
+                        long len = Math.min(slice + overlap, r.memorySize() - at);
+                        m.slice(k++, fds[i], r.guestPhysAddr() + at, r.userspaceAddr() + at, own, len,
+                                r.mmapOffset() + at, 0);
+                    }
+                }
             }
         } catch (PosixException | RuntimeException e) {
             m.unmap();
@@ -98,11 +135,30 @@ public final class GuestMemory {
         return m;
     }
 
+    private void slice(int k, int fd, long g, long u, long own, long len, long fileOff, int skip)
+            throws PosixException {
+        SharedMemory sm = SharedMemory.map(fd, len + skip, fileOff);
+        maps[k] = sm;
+        gpa[k] = g;
+        uva[k] = u;
+        size[k] = own;
+        mapped[k] = len;
+        viewOff[k] = skip;
+        view[k] = sm.buffer().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        address[k] = sm.address();
+    }
+
     private static boolean overlap(long a, long alen, long b, long blen) {
         return a < b + blen && b < a + alen;
     }
 
+    /** Regions of the front end's table. */
     public int regions() {
+        return regionCount;
+    }
+
+    /** Mapped slices (a region larger than one view has several); the unit of {@link #view(int)}. */
+    public int slices() {
         return n;
     }
 
@@ -114,7 +170,7 @@ public final class GuestMemory {
         return t;
     }
 
-    /** Region holding guest physical address {@code addr}, or -1. */
+    /** Slice holding guest physical address {@code addr}, or -1. */
     public int regionOfGpa(long addr) {
         for (int i = 0; i < n; i++) {
             long d = addr - gpa[i];
@@ -125,7 +181,7 @@ public final class GuestMemory {
         return -1;
     }
 
-    /** Region holding front-end virtual address {@code addr}, or -1. */
+    /** Slice holding front-end virtual address {@code addr}, or -1. */
     public int regionOfUva(long addr) {
         for (int i = 0; i < n; i++) {
             long d = addr - uva[i];
@@ -136,9 +192,9 @@ public final class GuestMemory {
         return -1;
     }
 
-    /** Bytes of region {@code r} from guest physical {@code addr} to its end. */
+    /** Bytes mapped in slice {@code r} from guest physical {@code addr} on. */
     public long gpaRoom(int r, long addr) {
-        return gpa[r] + size[r] - addr;
+        return gpa[r] + mapped[r] - addr;
     }
 
     /** Offset in {@link #view(int)} of guest physical {@code addr} (which must be in region {@code r}). */
@@ -152,7 +208,7 @@ public final class GuestMemory {
     }
 
     public long uvaRoom(int r, long addr) {
-        return uva[r] + size[r] - addr;
+        return uva[r] + mapped[r] - addr;
     }
 
     /** Bounds-checked little-endian view of region {@code r}'s whole mapping (mmap offset included). */
@@ -191,7 +247,7 @@ public final class GuestMemory {
     public String describe() {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < n; i++) {
-            sb.append(String.format("  region %d: gpa 0x%x size 0x%x uva 0x%x mmap_offset 0x%x%n", i, gpa[i], size[i],
+            sb.append(String.format("  slice %d: gpa 0x%x size 0x%x uva 0x%x (view skips %d)%n", i, gpa[i], size[i],
                     uva[i], viewOff[i]));
         }
         return sb.toString();

@@ -252,4 +252,41 @@ public class VirtqueueTest {
             assertEquals(0, call.drain());
         }
     }
+
+    /** A region larger than one view is mapped in overlapping slices; rings and buffers may cross slices. */
+    @Test
+    public void regionsMappedInSlices() throws Exception {
+        mem.unmap();
+        mem = GuestMemory.map(new GuestMemory.Region[] {new GuestMemory.Region(GPA_A, SIZE, UVA_A, 0)},
+                new int[] {a.fd()}, 0x10000, 0x2000);
+        assertEquals(1, mem.regions());
+        assertEquals(16, mem.slices());
+        int base = 0xffc0; // the descriptor table crosses the first slice boundary
+        Virtqueue vq = queue(0, base);
+        long addr = GPA_A + 0x20000 - 100;
+        desc(base, 0, addr, 4096, Virtqueue.DESC_F_WRITE, 0);
+        post(base, 0, 0);
+        byte[] f = new byte[1500];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (byte) (i * 5 + 2);
+        }
+        Packet p = pool.alloc();
+        p.buffer().put(p.append(f.length), f);
+        PacketBatch batch = new PacketBatch();
+        batch.add(p);
+        assertTrue(vq.tryLock());
+        try {
+            assertEquals(1, vq.enqueue(batch));
+        } finally {
+            vq.unlock();
+        }
+        batch.freeAll();
+        assertNull(vq.broken());
+        byte[] got = new byte[1500];
+        ga.get((int) (addr - GPA_A) + 12, got);
+        assertArrayEquals(f, got);
+        assertEquals(1512, ga.getInt(base + 0x2000 + 8));
+        assertTrue(mem.containsGpa(GPA_A, SIZE));
+        assertTrue(!mem.containsGpa(GPA_A, SIZE + 1));
+    }
 }
