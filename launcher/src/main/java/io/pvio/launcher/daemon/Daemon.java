@@ -40,8 +40,10 @@ public final class Daemon {
     public record Options(Path runDir, boolean shell, boolean verbose) {
     }
 
+    static final String CONTROL = "io.pvio.control";
     private final Framework framework;
     private final Path runDir;
+    private final java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Daemon(Framework framework, Path runDir) {
         this.framework = framework;
@@ -102,7 +104,12 @@ public final class Daemon {
             }
         }
         fw.start();
+        // the control bundle last, once the datapath is up: its socket appearing means "ready"
+        toStart.sort((x, y) -> Boolean.compare(CONTROL.equals(x.getSymbolicName()), CONTROL.equals(y.getSymbolicName())));
         for (Bundle b : toStart) {
+            if (CONTROL.equals(b.getSymbolicName())) {
+                awaitService(fw, "io.pvio.dpif.Dpif", 10_000);
+            }
             try {
                 b.start();
             } catch (BundleException ex) {
@@ -111,6 +118,22 @@ public final class Daemon {
         }
         LOG.info("pvio-vswitchd started: " + fw.getBundleContext().getBundles().length + " bundles");
         return new Daemon(fw, runDir);
+    }
+
+    private static void awaitService(Framework fw, String clazz, long ms) {
+        long deadline = System.nanoTime() + ms * 1_000_000;
+        while (fw.getBundleContext().getServiceReference(clazz) == null) {
+            if (System.nanoTime() > deadline) {
+                LOG.warning("no " + clazz + " service after " + ms + " ms; starting the control plane anyway");
+                return;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     public Framework framework() {
@@ -131,6 +154,9 @@ public final class Daemon {
 
     /** Stops the framework and waits (at most 30 s) for it. Idempotent. */
     public void stop() {
+        if (stopped.getAndSet(true)) {
+            return;
+        }
         try {
             if ((framework.getState() & (Bundle.ACTIVE | Bundle.STARTING | Bundle.STOPPING)) != 0) {
                 framework.stop();

@@ -159,13 +159,13 @@ public final class Demo {
         must("ofctl", "del-flows", "br0");
         must("ofctl", "add-flow", "br0", "in_port=1,actions=output:2");
         must("ofctl", "add-flow", "br0", "in_port=2,actions=output:1");
-        // the ports open one after the other: they start at 1 packet/s, then both go full speed at once
+        // the ports open one after the other: they start paused, then both generators start at once
         must("vsctl", "--may-exist", "add-port", "br0", "pg0", "--", "set", "Interface", "pg0", "type=pktgen",
-                "options:size=64", "options:rate=1", "ofport_request=1",
+                "options:size=64", "options:enabled=false", "ofport_request=1",
                 "--", "--may-exist", "add-port", "br0", "pg1", "--", "set", "Interface", "pg1", "type=pktgen",
-                "options:size=64", "options:rate=1", "ofport_request=2");
-        must("vsctl", "remove", "Interface", "pg0", "options", "rate", "--", "remove", "Interface", "pg1", "options",
-                "rate");
+                "options:size=64", "options:enabled=false", "ofport_request=2");
+        must("vsctl", "remove", "Interface", "pg0", "options", "enabled", "--", "remove", "Interface", "pg1",
+                "options", "enabled");
         out.print(must("vsctl", "show"));
         out.print(must("ofctl", "dump-flows", "br0"));
         out.println();

@@ -57,6 +57,14 @@ public final class Ovsdb {
         return sb.append('"').toString();
     }
 
+    /** A uuid value: printed bare. */
+    public record Uuid(String value) {
+        @Override
+        public String toString() {
+            return value;
+        }
+    }
+
     /**
      * Formats a column value: String (atom), Long or Integer (bare), null (empty: {@code []}),
      * Map (with String or Long values) or List of uuids.
@@ -64,6 +72,9 @@ public final class Ovsdb {
     public static String format(Object v) {
         if (v == null) {
             return "[]";
+        }
+        if (v instanceof Uuid u) {
+            return u.value();
         }
         if (v instanceof String s) {
             return atom(s);

@@ -6,7 +6,6 @@ import io.pvio.control.db.Db.Port;
 import io.pvio.control.vsctl.VsctlParser.Cmd;
 import io.pvio.dpif.PortInfo;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -305,7 +304,7 @@ public final class Vsctl {
         switch (r.table) {
             case OPEN_VSWITCH -> {
                 return switch (col) {
-                    case "_uuid" -> db.uuid;
+                    case "_uuid" -> new Ovsdb.Uuid(db.uuid);
                     case "bridges" -> db.bridges.values().stream().map(b -> b.uuid).toList();
                     case "other_config" -> db.otherConfig;
                     default -> VERSION;
@@ -314,7 +313,7 @@ public final class Vsctl {
             case BRIDGE -> {
                 Bridge b = (Bridge) r.obj;
                 return switch (col) {
-                    case "_uuid" -> b.uuid;
+                    case "_uuid" -> new Ovsdb.Uuid(b.uuid);
                     case "datapath_type" -> "netdev";
                     case "name" -> b.name;
                     case "other_config" -> b.otherConfig;
@@ -324,7 +323,7 @@ public final class Vsctl {
             case PORT -> {
                 Port p = (Port) r.obj;
                 return switch (col) {
-                    case "_uuid" -> p.uuid;
+                    case "_uuid" -> new Ovsdb.Uuid(p.uuid);
                     case "interfaces" -> List.of(p.ifaceUuid);
                     case "name" -> p.name;
                     default -> p.otherConfig;
@@ -334,7 +333,7 @@ public final class Vsctl {
                 Port p = (Port) r.obj;
                 PortInfo pi = live.port(p.name);
                 return switch (col) {
-                    case "_uuid" -> p.ifaceUuid;
+                    case "_uuid" -> new Ovsdb.Uuid(p.ifaceUuid);
                     case "error" -> pi == null ? null : pi.error();
                     case "link_state" -> pi == null ? null : ("up".equals(pi.state()) ? "up" : "down");
                     case "name" -> p.name;
@@ -343,7 +342,7 @@ public final class Vsctl {
                     case "options" -> p.options;
                     case "other_config" -> p.ifaceOtherConfig;
                     case "statistics" -> pi == null || pi.statistics() == null ? Map.of()
-                            : new LinkedHashMap<>(pi.statistics());
+                            : new TreeMap<>(pi.statistics());
                     case "status" -> pi == null || pi.status() == null ? Map.of() : new TreeMap<>(pi.status());
                     default -> p.type;
                 };

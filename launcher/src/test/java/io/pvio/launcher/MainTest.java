@@ -1,0 +1,44 @@
+package io.pvio.launcher;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.Test;
+
+public class MainTest {
+    @Test
+    public void runDirIsTakenOutAndTheRestPassedOn() {
+        Main.Args a = Main.Args.parse(List.of("--run-dir", "/x", "add-br", "b", "--", "set", "Interface", "p",
+                "options:run-dir=1", "--run-dir", "y"));
+        assertEquals(Path.of("/x"), a.runDir);
+        assertEquals(List.of("add-br", "b", "--", "set", "Interface", "p", "options:run-dir=1", "--run-dir", "y"),
+                a.rest);
+        assertEquals(Path.of("/z"), Main.Args.parse(List.of("show", "--run-dir=/z")).runDir);
+    }
+
+    @Test
+    public void noDaemonIsAClearErrorWithStatus1() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = Main.run(List.of("vsctl", "--run-dir", "/nonexistent/pvio", "show"), new PrintStream(
+                new ByteArrayOutputStream()), new PrintStream(err, true));
+        assertEquals(1, rc);
+        assertEquals("vsctl: pvio-vswitchd is not running (no socket at /nonexistent/pvio/pvio-vswitchd.ctl)\n",
+                err.toString());
+    }
+
+    @Test
+    public void unknownCommandAndBadOptions() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream e = new PrintStream(err, true);
+        PrintStream o = new PrintStream(new ByteArrayOutputStream());
+        assertEquals(2, Main.run(List.of("frob"), o, e));
+        assertTrue(err.toString().contains("unknown command \"frob\""));
+        assertEquals(2, Main.run(List.of("demo", "--seconds", "x"), o, e));
+        assertEquals(2, Main.run(List.of("vswitchd", "--detach"), o, e));
+        assertEquals(2, Main.run(List.of(), o, e));
+    }
+}
