@@ -364,23 +364,29 @@ public final class VirtioUserDevice implements AutoCloseable {
 
     /**
      * Transmits the packets of {@code batch} (the batch and its packets stay the caller's), publishing once.
-     * Returns how many were accepted: packets {@code [0, result)}; frames longer than {@link #maxTxFrame()}
-     * are skipped and not counted as accepted only if they are the first failure.
+     * Returns how many were accepted; packets longer than {@link #maxTxFrame()} (counted as TX errors) and
+     * those that found the ring full or the device down are not transmitted.
      */
     public int transmitBatch(int pair, PacketBatch batch) {
         Virtqueue q = txq(pair);
         int sent = 0;
-        for (; sent < batch.size(); sent++) {
-            Packet p = batch.get(sent);
+        for (int i = 0; i < batch.size(); i++) {
+            Packet p = batch.get(i);
             int len = p.length();
             if (len <= 0 || len > q.maxFrame) {
                 q.count(Virtqueue.C_ERRORS, 1);
+                continue;
+            }
+            if (!q.ready || q.raw) {
+                q.count(Virtqueue.C_NOT_READY, batch.size() - i);
                 break;
             }
             q.sourcePacket(p);
-            if (!txOne(q, len)) {
+            if (!q.enqueue(len)) {
+                q.count(Virtqueue.C_RING_FULL, batch.size() - i - 1);
                 break;
             }
+            sent++;
         }
         q.publish();
         return sent;
