@@ -372,9 +372,24 @@ public final class Virtqueue {
      * @return number of leading packets of the batch delivered (the rest were not)
      */
     public int enqueue(PacketBatch batch) {
+        int sent = enqueueCopies(batch);
+        flushUsed();
+        return sent;
+    }
+
+    /**
+     * The copy half of {@link #enqueue}: reserves guest buffers, writes headers and submits every payload
+     * copy to the copier, and collects the used elements without publishing them (an asynchronous copier
+     * calls {@link #flushUsed()} once its copies have completed, in order). Unflushed elements accumulate
+     * across calls.
+     *
+     * @return number of leading packets of the batch whose copies were submitted
+     */
+    public int enqueueCopies(PacketBatch batch) {
         if (!ready) {
             return 0;
         }
+        int usedAtEntry = nUsed;
         try {
             int availIdx = availIndex();
             if (availIdx < 0) {
@@ -399,6 +414,7 @@ public final class Virtqueue {
                     int head = avail.getShort(availOff + 4 + 2 * (slot & mask)) & 0xffff;
                     long len = walkChain(head, true);
                     if (len == -1) {
+                        nUsed = usedAtEntry; // broken: publish nothing of this batch
                         return 0;
                     }
                     if (len == -2) {
@@ -448,12 +464,12 @@ public final class Virtqueue {
                 bytes += p.length();
             }
             lastAvail = (lastAvail + consumed) & 0xffff;
-            flushUsed();
             add(C_PACKETS, sent);
             add(C_BYTES, bytes);
             return sent;
         } catch (RuntimeException e) {
             markBroken("unexpected " + e);
+            nUsed = usedAtEntry;
             return 0;
         }
     }
@@ -465,6 +481,16 @@ public final class Virtqueue {
      * @return packets added to the batch (now the caller's)
      */
     public int dequeue(PacketPool pool, PacketBatch batch) {
+        int got = dequeueCopies(pool, batch);
+        flushUsed();
+        return got;
+    }
+
+    /**
+     * The copy half of {@link #dequeue}: the used elements are collected but not published until
+     * {@link #flushUsed()} (with an asynchronous copier: once the copies into the packets completed).
+     */
+    public int dequeueCopies(PacketPool pool, PacketBatch batch) {
         if (!ready) {
             return 0;
         }
@@ -519,7 +545,6 @@ public final class Virtqueue {
                 nUsed++;
                 lastAvail = (lastAvail + 1) & 0xffff;
             }
-            flushUsed();
         } catch (RuntimeException e) {
             markBroken("unexpected " + e);
         }
