@@ -1,0 +1,170 @@
+package io.pvio.launcher.it;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+/**
+ * The real pvio.jar: the daemon as a process, configured with the pvio vsctl/ofctl/appctl clients over
+ * its control socket; a bad command changes nothing; the configuration survives a restart.
+ */
+public class VswitchdE2EIT {
+    private static final long TIMEOUT_MS = 30_000;
+    private final String jar = System.getProperty("pvio.jar", "target/pvio.jar");
+    private final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    private Path runDir;
+    private Process daemon;
+
+    record Out(int status, String out, String err) {
+    }
+
+    @Before
+    public void setUp() throws IOException {
+        Path base = Files.createDirectories(Path.of(System.getProperty("pvio.it.dir", "target/it")));
+        runDir = Files.createTempDirectory(base, "e2e-").toAbsolutePath();
+    }
+
+    @After
+    public void tearDown() throws InterruptedException {
+        if (daemon != null && daemon.isAlive()) {
+            daemon.destroy();
+            if (!daemon.waitFor(10, TimeUnit.SECONDS)) {
+                daemon.destroyForcibly();
+            }
+        }
+    }
+
+    private void startDaemon() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(java, "-jar", jar, "vswitchd", "--run-dir", runDir.toString());
+        File log = runDir.resolveSibling(runDir.getFileName() + ".out").toFile();
+        pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        daemon = pb.start();
+        Path sock = runDir.resolve("pvio-vswitchd.ctl");
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (!Files.exists(sock)) {
+            assertTrue("daemon exited early, see " + log, daemon.isAlive());
+            assertTrue("no control socket within " + TIMEOUT_MS + " ms", System.nanoTime() < deadline);
+            Thread.sleep(50);
+        }
+    }
+
+    private Out pvio(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(java, "-jar", jar, args[0], "--run-dir", runDir.toString()));
+        cmd.addAll(Arrays.asList(args).subList(1, args.length));
+        Path out = Files.createTempFile(runDir, "out", ".txt");
+        Path err = Files.createTempFile(runDir, "err", ".txt");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            if (!p.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+                throw new AssertionError("pvio " + String.join(" ", args) + " did not finish in " + TIMEOUT_MS + " ms");
+            }
+            return new Out(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                    Files.readString(err, StandardCharsets.UTF_8));
+        } finally {
+            p.destroyForcibly();
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    private String ok(String... args) throws Exception {
+        Out o = pvio(args);
+        assertEquals("pvio " + String.join(" ", args) + ": " + o.err(), 0, o.status());
+        return o.out();
+    }
+
+    private void awaitOutput(String expected, String... args) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        String last;
+        do {
+            last = ok(args).strip();
+            if (last.equals(expected)) {
+                return;
+            }
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("pvio " + String.join(" ", args) + ": expected " + expected + ", last " + last);
+    }
+
+    @Test
+    public void configureRunRefuseRestartAndExit() throws Exception {
+        startDaemon();
+        ok("vsctl", "add-br", "br0");
+        ok("ofctl", "del-flows", "br0");
+        ok("ofctl", "add-flow", "br0", "in_port=1,actions=output:2");
+        ok("vsctl", "add-port", "br0", "gen", "--", "set", "Interface", "gen", "type=pktgen", "ofport_request=1",
+                "options:count=5000", "options:enabled=false",
+                "--", "add-port", "br0", "sink", "--", "set", "Interface", "sink", "type=pktgen", "ofport_request=2",
+                "options:count=1", "options:enabled=false",
+                "other_config:attr=\"(txq0,00:04.0,256),(txq1,00:04.1,256)\"");
+        assertEquals("\"(txq0,00:04.0,256),(txq1,00:04.1,256)\"\n",
+                ok("vsctl", "get", "Interface", "sink", "other_config:attr"));
+        ok("vsctl", "remove", "Interface", "gen", "options", "enabled");
+        awaitOutput("5000", "vsctl", "get", "Interface", "sink", "statistics:rx_valid");
+        assertEquals("0\n", ok("vsctl", "get", "Interface", "sink", "statistics:rx_lost"));
+        String show = ok("appctl", "pktgen/show", "sink");
+        assertTrue(show, show.contains("rx_valid: 5000"));
+        String list = ok("vsctl", "list", "Interface", "gen");
+        assertTrue(list, list.contains("link_state          : up"));
+        assertTrue(list, list.contains("ofport              : 1"));
+
+        // refused: the switch and the database stay as they were
+        String before = ok("vsctl", "show");
+        Out bad = pvio("vsctl", "set", "Interface", "gen", "options:size=5");
+        assertEquals(1, bad.status());
+        assertTrue(bad.err(), bad.err().startsWith("vsctl: ") && bad.err().contains("size"));
+        Out bad2 = pvio("vsctl", "add-port", "br0", "p3", "--", "set", "Interface", "p3", "type=pktgen",
+                "options:bogus=1");
+        assertEquals(1, bad2.status());
+        assertTrue(bad2.err(), bad2.err().contains("bogus"));
+        Out bad3 = pvio("vsctl", "list", "Nope");
+        assertEquals(1, bad3.status());
+        assertTrue(bad3.err(), bad3.err().contains("unknown table \"Nope\""));
+        Out bad4 = pvio("appctl", "no/such-command");
+        assertEquals(2, bad4.status());
+        assertTrue(bad4.err(), bad4.err().contains("is not a valid command"));
+        Out bad5 = pvio("ofctl", "add-flow", "br0", "in_port=1");
+        assertEquals(1, bad5.status());
+        assertEquals(before, ok("vsctl", "show"));
+        assertEquals("gen\nsink\n", ok("vsctl", "list-ports", "br0"));
+        assertEquals("{count=\"5000\"}\n", ok("vsctl", "get", "Interface", "gen", "options"));
+
+        // restart: the configuration (ports, options, flows) comes back from conf.db, and traffic with it
+        ok("vsctl", "set", "Interface", "gen", "options:enabled=false");
+        before = ok("vsctl", "show");
+        ok("appctl", "exit");
+        assertTrue("daemon did not exit within " + TIMEOUT_MS + " ms", daemon.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        assertEquals(0, daemon.exitValue());
+        Out down = pvio("vsctl", "show");
+        assertEquals(1, down.status());
+        assertTrue(down.err(), down.err().contains("pvio-vswitchd is not running"));
+        startDaemon();
+        assertEquals(before, ok("vsctl", "show"));
+        String flows = ok("ofctl", "dump-flows", "br0");
+        assertTrue(flows, flows.contains("in_port=1") && !flows.contains("NORMAL"));
+        assertEquals("0\n", ok("vsctl", "get", "Interface", "sink", "statistics:received"));
+        ok("vsctl", "remove", "Interface", "gen", "options", "enabled");
+        awaitOutput("5000", "vsctl", "get", "Interface", "sink", "statistics:rx_valid");
+        ok("appctl", "exit");
+        assertTrue(daemon.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        assertEquals(0, daemon.exitValue());
+        String log = Files.readString(runDir.resolve("vswitchd.log"));
+        assertTrue(log.lines().allMatch(l -> l.startsWith("    ")
+                || l.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\|\\d{5,}\\|[\\w.-]+\\|(ERR|WARN|INFO|DBG)\\|.*")));
+        assertNotEquals(-1, log.indexOf("|bridge|INFO|database changed: vsctl add-br br0"));
+    }
+}
