@@ -131,6 +131,10 @@ public class DpdkFrontEndTest {
             pmd.awaitOutput("testpmd>", 1, 20_000);
             pmd.command("start");
             await("traffic", 20_000, () -> poll.packets.get() > 200_000);
+            long t0 = System.nanoTime();
+            long p0 = poll.packets.get();
+            Thread.sleep(1000);
+            double mpps = (poll.packets.get() - p0) / ((System.nanoTime() - t0) / 1e3);
             pmd.command("stop");
             pmd.awaitOutput("Done.", 1, 10_000);
             long tx = Testpmd.last(java.util.regex.Pattern.compile("TX-packets:\\s+(\\d+)"), pmd.output());
@@ -139,8 +143,9 @@ public class DpdkFrontEndTest {
             poll.close();
             pmd.command("quit");
             pmd.stop();
-            System.out.printf("MEASURED dequeue %s: testpmd TX-packets=%d, pvio rx_packets=%d (%d B each)%n",
-                    p.name(), tx, poll.packets.get(), size);
+            System.out.printf("MEASURED dequeue %s: testpmd TX-packets=%d, pvio rx_packets=%d (%d B each);"
+                    + " rough rate %.2f Mpps (1 s, test poller thread, 2 shared CPUs)%n", p.name(), tx,
+                    poll.packets.get(), size, mpps);
             assertTrue("testpmd TX-packets:\n" + Testpmd.tail(pmd.output()), tx > 0);
             assertEquals("pvio received what testpmd sent", tx, poll.packets.get());
             assertEquals(tx, Frames.stats(p).rxPackets - rxBefore);
