@@ -30,6 +30,9 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        if (System.getProperty("java.util.logging.manager") == null) {
+            System.setProperty("java.util.logging.manager", "io.pvio.launcher.log.PvioLogManager");
+        }
         System.exit(run(List.of(args), System.out, System.err));
     }
 

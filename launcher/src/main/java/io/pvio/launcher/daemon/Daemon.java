@@ -41,6 +41,8 @@ public final class Daemon {
     }
 
     static final String CONTROL = "io.pvio.control";
+    /** Started after every other bundle, in this order. */
+    static final List<String> LAST = List.of(CONTROL, "org.apache.felix.gogo.shell");
     private final Framework framework;
     private final Path runDir;
     private final java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
@@ -105,7 +107,8 @@ public final class Daemon {
         }
         fw.start();
         // the control bundle last, once the datapath is up: its socket appearing means "ready"
-        toStart.sort((x, y) -> Boolean.compare(CONTROL.equals(x.getSymbolicName()), CONTROL.equals(y.getSymbolicName())));
+        // and the shell after it, so that its commands exist when the prompt appears
+        toStart.sort((x, y) -> Integer.compare(LAST.indexOf(x.getSymbolicName()), LAST.indexOf(y.getSymbolicName())));
         for (Bundle b : toStart) {
             if (CONTROL.equals(b.getSymbolicName())) {
                 awaitService(fw, "io.pvio.dpif.Dpif", 10_000);
