@@ -192,4 +192,33 @@ public class PvioBundlesIT {
         await("every buffer back in the pool", () -> dpif.pool().inUse() == 0);
         assertEquals(List.of(), dpif.ports(null));
     }
+
+    @Test
+    public void aRestartedDatapathGetsTheWholeDatabaseBack() throws Exception {
+        run("vsctl", "set", "Open_vSwitch", ".", "other_config:pmd-cpu-mask=0x1");
+        run("vsctl", "add-br", "br0");
+        run("ofctl", "del-flows", "br0");
+        run("ofctl", "add-flow", "br0", "in_port=1,actions=output:2");
+        run("vsctl", "add-port", "br0", "gen", "--", "set", "Interface", "gen", "type=pktgen", "ofport_request=1",
+                "options:size=128", "--", "add-port", "br0", "sink", "--", "set", "Interface", "sink", "type=pktgen",
+                "ofport_request=2", "options:count=1");
+        Bundle dp = Arrays.stream(ctx.getBundles()).filter(b -> "io.pvio.dpif-netdev".equals(b.getSymbolicName()))
+                .findFirst().orElseThrow();
+        dp.stop();
+        Control.Result refused = service(Control.class).execute(List.of("ofctl", "dump-flows", "br0"));
+        assertEquals(1, refused.status());
+        dp.start();
+        Dpif dpif = service(Dpif.class);
+        await("ports back", () -> dpif.port("gen") != null && "up".equals(dpif.port("gen").state())
+                && dpif.port("sink") != null);
+        assertEquals("128", dpif.port("gen").options().get("size"));
+        assertEquals(2, dpif.port("sink").ofport());
+        assertEquals("0x1", dpif.otherConfig().get("pmd-cpu-mask"));
+        List<String> flows = dpif.dumpFlows("br0");
+        assertEquals(flows.toString(), 1, flows.size());
+        assertTrue(flows.toString(), flows.get(0).contains("in_port=1"));
+        await("traffic through the restored flow", () -> stat(dpif, "sink", "rx_valid") > 1000);
+        run("vsctl", "del-br", "br0", "--", "remove", "Open_vSwitch", ".", "other_config", "pmd-cpu-mask");
+        await("every buffer back in the pool", () -> dpif.pool().inUse() == 0);
+    }
 }
