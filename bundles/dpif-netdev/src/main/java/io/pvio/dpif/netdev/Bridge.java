@@ -1,6 +1,5 @@
 package io.pvio.dpif.netdev;
 
-import io.pvio.dpif.netdev.flow.Flow;
 import io.pvio.dpif.netdev.flow.FlowParser;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
@@ -29,9 +28,5 @@ final class Bridge {
             n++;
         }
         return n;
-    }
-
-    static Flow normalFlow() {
-        return FlowParser.parseFlow("priority=0,actions=NORMAL");
     }
 }

@@ -96,6 +96,11 @@ public final class DpifNetdev implements Dpif {
             Object rd = props.get(RUN_DIR);
             runDir = Path.of(rd != null ? rd.toString()
                     : System.getProperty("pvio.run.dir", System.getProperty("java.io.tmpdir") + "/pvio-run"));
+            try {
+                java.nio.file.Files.createDirectories(runDir);
+            } catch (java.io.IOException | RuntimeException e) {
+                LOG.warning(() -> "cannot create run directory " + runDir + ": " + e);
+            }
             ScheduledExecutorService ex = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "dpif-netdev-ctl");
                 t.setDaemon(true);

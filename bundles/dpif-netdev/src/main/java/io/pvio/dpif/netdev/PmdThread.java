@@ -238,11 +238,20 @@ final class PmdThread implements Runnable {
         nPending = 0;
     }
 
+    /**
+     * After a netdev threw: frees what this thread still owns in output batches (not yet handed to send) and
+     * forgets the rx batch (its packets may already have been handed on; a throwing port may leak some).
+     */
     private void recoverAfterError() {
         for (int i = 0; i < nTouched; i++) {
             TxPort t = touched[i];
             t.touched = false;
             touched[i] = null;
+            try {
+                t.batch.freeAll();
+            } catch (RuntimeException e) {
+                t.batch.clear();
+            }
         }
         nTouched = 0;
         rx.clear();
