@@ -1,0 +1,333 @@
+package io.pvio.vhost.async;
+
+import io.pvio.memory.NativeMemory;
+import io.pvio.packet.Packet;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.logging.Logger;
+
+/**
+ * In-order completion of one virtqueue's copies, some done by the CPU at once and some by a DMA channel
+ * later (DPDK's async vhost, without its reordering).
+ *
+ * <p>For each packet the queue calls {@link #begin}, then {@link #used} for each used-ring element the
+ * packet will produce and {@link #copy} for each segment copy, then {@link #end}; {@link #submit} rings the
+ * doorbell once per burst. A copy shorter than the threshold, or with no channel bound, or when the
+ * channel's ring is full, is done by the CPU at once. {@link #complete} collects DMA completions (a copy
+ * that failed is redone by the CPU) and retires packets strictly in the order they began: their used
+ * elements go to the sink, in order, then the packet itself. The used ring therefore never shows a later
+ * packet before an earlier one.
+ *
+ * <p>Threads: every method but {@link #markDone} is called by the queue's owner with the queue's lock
+ * held (one thread at a time). {@link #markDone} may come from the thread polling a shared channel.
+ * Packets handed to {@link #begin} stay referenced by the tracker until retired.
+ */
+public final class CopyTracker {
+    private static final Logger LOG = Logger.getLogger("netdev_dpdk");
+    private static final VarHandle STATUS = MethodHandles.arrayElementVarHandle(byte[].class);
+    private static final byte PENDING = 0;
+    private static final byte DONE_OK = 1;
+    private static final byte DONE_ERROR = 2;
+
+    /** Receives retired work in order. */
+    public interface Sink {
+        /** One used-ring element (descriptor chain head, bytes written). */
+        void used(int id, int len);
+
+        /** A packet whose copies have all completed; the sink now owns it. */
+        void packet(Packet p);
+    }
+
+    private final String name;
+
+    // packets, in submission order: [pktTail, pktHead)
+    private final int pktMask;
+    private final Packet[] pkts;
+    private final int[] pending;
+    private final int[] usedStart;
+    private final int[] usedCount;
+    private long pktHead;
+    private long pktTail;
+
+    // used elements, in order: [usedTail, usedHead)
+    private final int usedMask;
+    private final int[] usedIds;
+    private final int[] usedLens;
+    private long usedHead;
+    private long usedTail;
+
+    // DMA segments, in submission order: [segTail, segHead)
+    private final int segMask;
+    private final long[] segSrc;
+    private final long[] segDst;
+    private final int[] segLen;
+    private final int[] segPkt;
+    private final byte[] segStatus;
+    private long segHead;
+    private long segTail;
+
+    private DmaChannel channel;
+    private int owner = -1;
+    private int threshold = Integer.MAX_VALUE;
+    private boolean dmaSinceDoorbell;
+
+    // counters: written by the owner only, read racily by the control path (no fence on the data path)
+    private long submitted;
+    private long completed;
+    private long cpuCopies;
+    private long dmaCopies;
+    private long dmaErrors;
+    private long ringFull;
+    private long completeCallsWithWork;
+
+    /**
+     * @param maxPackets  packets that may be in flight at once (a power of two; the virtqueue size is right)
+     * @param maxSegments DMA copies that may be in flight at once (a power of two)
+     */
+    public CopyTracker(String name, int maxPackets, int maxSegments) {
+        this.name = name;
+        int p = pow2(maxPackets);
+        int s = pow2(maxSegments);
+        pktMask = p - 1;
+        pkts = new Packet[p];
+        pending = new int[p];
+        usedStart = new int[p];
+        usedCount = new int[p];
+        usedMask = p * 4 - 1;
+        usedIds = new int[p * 4];
+        usedLens = new int[p * 4];
+        segMask = s - 1;
+        segSrc = new long[s];
+        segDst = new long[s];
+        segLen = new int[s];
+        segPkt = new int[s];
+        segStatus = new byte[s];
+    }
+
+    private static int pow2(int n) {
+        if (n <= 1) {
+            return 2;
+        }
+        return Integer.highestOneBit(n - 1) << 1;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The channel bound, or null (every copy by the CPU). */
+    public DmaChannel channel() {
+        return channel;
+    }
+
+    public int threshold() {
+        return threshold;
+    }
+
+    /** Sets the async threshold without changing the channel (queue lock held). */
+    public void setThreshold(int bytes) {
+        this.threshold = bytes;
+    }
+
+    /**
+     * Binds a channel (or none). The previous channel must have been drained ({@link #dmaInFlight()} == 0).
+     * Called by {@link AsyncBinder} with the queue lock held.
+     */
+    void attach(DmaChannel ch, int ownerId, int thresholdBytes) {
+        if (segHead != segTail) {
+            throw new IllegalStateException(name + ": rebinding with " + (segHead - segTail) + " copies in flight");
+        }
+        channel = ch;
+        owner = ownerId;
+        threshold = ch == null ? Integer.MAX_VALUE : thresholdBytes;
+    }
+
+    int owner() {
+        return owner;
+    }
+
+    /** True when {@code packets} more packets with {@code usedElems} used elements in all fit. */
+    public boolean hasRoom(int packets, int usedElems) {
+        return pktHead - pktTail + packets <= pkts.length && usedHead - usedTail + usedElems <= usedIds.length;
+    }
+
+    /** Packets begun and not yet retired. */
+    public int inFlight() {
+        return (int) (pktHead - pktTail);
+    }
+
+    /** DMA copies submitted and not yet resolved. */
+    public int dmaInFlight() {
+        return (int) (segHead - segTail);
+    }
+
+    /** Starts a packet (which the tracker holds until it is retired). */
+    public void begin(Packet p) {
+        if (pktHead - pktTail == pkts.length) {
+            throw new IllegalStateException(name + ": begin without room (check hasRoom first)");
+        }
+        int slot = (int) (pktHead & pktMask);
+        pkts[slot] = p;
+        pending[slot] = 0;
+        usedStart[slot] = (int) (usedHead & usedMask);
+        usedCount[slot] = 0;
+    }
+
+    /** Records a used-ring element of the current packet. */
+    public void used(int id, int len) {
+        int u = (int) (usedHead++ & usedMask);
+        usedIds[u] = id;
+        usedLens[u] = len;
+        usedCount[(int) (pktHead & pktMask)]++;
+    }
+
+    /** Copies {@code len} bytes for the current packet: by DMA when worth it and possible, else now. */
+    public void copy(long src, long dst, int len) {
+        if (len >= threshold && channel != null && segHead - segTail < segStatus.length) {
+            long seq = segHead;
+            int s = (int) (seq & segMask);
+            segSrc[s] = src;
+            segDst[s] = dst;
+            segLen[s] = len;
+            segPkt[s] = (int) (pktHead & pktMask);
+            STATUS.setOpaque(segStatus, s, PENDING);
+            if (channel.enqueue(owner, seq, src, dst, len)) {
+                segHead++;
+                pending[(int) (pktHead & pktMask)]++;
+                dmaSinceDoorbell = true;
+                dmaCopies++;
+                return;
+            }
+            ringFull++;
+        }
+        NativeMemory.copy(src, dst, len);
+        cpuCopies++;
+    }
+
+    /** Ends the current packet. */
+    public void end() {
+        pktHead++;
+        submitted++;
+    }
+
+    /** Rings the doorbell for the copies of this burst. */
+    public void submit() {
+        if (dmaSinceDoorbell) {
+            dmaSinceDoorbell = false;
+            channel.doorbell();
+        }
+    }
+
+    /** A completion for segment {@code seq} (from the channel's poller). */
+    void markDone(int seq, int status) {
+        STATUS.setRelease(segStatus, seq & segMask, status == 0 ? DONE_OK : DONE_ERROR);
+    }
+
+    /**
+     * Collects completions and retires, in order, every packet whose copies are all done.
+     *
+     * @return packets retired
+     */
+    public int complete(Sink sink) {
+        if (pktHead == pktTail) {
+            return 0;
+        }
+        if (segHead != segTail) {
+            channel.poll();
+            while (segTail != segHead) {
+                int s = (int) (segTail & segMask);
+                byte st = (byte) STATUS.getAcquire(segStatus, s);
+                if (st == PENDING) {
+                    break;
+                }
+                if (st == DONE_ERROR) {
+                    NativeMemory.copy(segSrc[s], segDst[s], segLen[s]);
+                    dmaErrors++;
+                }
+                STATUS.setOpaque(segStatus, s, PENDING);
+                pending[segPkt[s]]--;
+                segTail++;
+            }
+        }
+        int retired = 0;
+        while (pktTail != pktHead) {
+            int slot = (int) (pktTail & pktMask);
+            if (pending[slot] != 0) {
+                break;
+            }
+            int u = usedStart[slot];
+            for (int k = usedCount[slot]; k > 0; k--) {
+                sink.used(usedIds[u], usedLens[u]);
+                u = (u + 1) & usedMask;
+                usedTail++;
+            }
+            Packet p = pkts[slot];
+            pkts[slot] = null;
+            pktTail++;
+            retired++;
+            if (p != null) {
+                sink.packet(p);
+            }
+        }
+        if (retired > 0) {
+            completed += retired;
+            completeCallsWithWork++;
+        }
+        return retired;
+    }
+
+    /**
+     * Control path: waits until every packet is retired (used elements and packets go to {@code sink}).
+     * Returns true when drained, false when {@code timeoutNanos} passed first (copies still in flight: the
+     * memory they target must stay mapped).
+     */
+    public boolean drain(Sink sink, long timeoutNanos) {
+        long start = System.nanoTime();
+        long warnAt = start + 1_000_000_000L;
+        submit();
+        while (pktHead != pktTail) {
+            complete(sink);
+            if (pktHead == pktTail) {
+                break;
+            }
+            long now = System.nanoTime();
+            if (now - start > timeoutNanos) {
+                return false;
+            }
+            if (now > warnAt) {
+                LOG.warning(name + ": still waiting for " + dmaInFlight() + " DMA copies on " + channel);
+                warnAt = now + 1_000_000_000L;
+            }
+            Thread.onSpinWait();
+        }
+        return true;
+    }
+
+    /** Counters for custom stats, names without the queue prefix. */
+    public void stats(io.pvio.netdev.CustomStats sink) {
+        sink.put("async_submitted", submitted);
+        sink.put("async_completed", completed);
+        sink.put("async_inflight", inFlight());
+        sink.put("async_cpu_copies", cpuCopies);
+        sink.put("async_dma_copies", dmaCopies);
+        sink.put("async_dma_errors", dmaErrors);
+        sink.put("async_ring_full_fallbacks", ringFull);
+        sink.put("async_free_pkts_with_work", completeCallsWithWork);
+    }
+
+    public long dmaCopies() {
+        return dmaCopies;
+    }
+
+    public long cpuCopies() {
+        return cpuCopies;
+    }
+
+    public long dmaErrors() {
+        return dmaErrors;
+    }
+
+    public long ringFullFallbacks() {
+        return ringFull;
+    }
+}
