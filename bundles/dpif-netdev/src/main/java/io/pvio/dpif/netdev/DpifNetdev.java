@@ -88,7 +88,18 @@ public final class DpifNetdev implements Dpif {
 
     // ------------------------------------------------------------------ life cycle
 
+    /** DS: the run directory is the framework property {@code pvio.run.dir} unless configured. */
     @Activate
+    void activateComponent(org.osgi.framework.BundleContext bc, Map<String, Object> props) {
+        Map<String, Object> p = new java.util.HashMap<>(props);
+        String rd = bc.getProperty("pvio.run.dir");
+        if (!p.containsKey(RUN_DIR) && rd != null) {
+            p.put(RUN_DIR, rd);
+        }
+        activate(p);
+    }
+
+    /** Activation from plain Java (tests, benchmarks). */
     public void activate(Map<String, Object> props) {
         synchronized (lock) {
             int n = intProp(props, POOL_BUFFERS, DEFAULT_POOL_BUFFERS);
