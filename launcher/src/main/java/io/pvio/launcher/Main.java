@@ -2,6 +2,7 @@ package io.pvio.launcher;
 
 import io.pvio.control.protocol.ControlClient;
 import io.pvio.control.protocol.ControlProtocol;
+import io.pvio.launcher.bench.Bench;
 import io.pvio.launcher.daemon.Daemon;
 import io.pvio.launcher.demo.Demo;
 import io.pvio.launcher.log.LogSetup;
@@ -21,6 +22,9 @@ public final class Main {
               ofctl add-flow|del-flows|dump-flows BRIDGE [FLOW]
               appctl COMMAND [ARG...]          run a daemon command ('appctl list-commands' lists them)
               demo [--seconds N]               run a self-contained switch with two pktgen ports for N s
+              bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
+                    [--seconds 5] [--warmup 2] [--rate MPPS] [--json] [--no-pin]
+                                               measure the vhost data path in-process (a table per case)
 
             --run-dir DIR: the daemon's directory (conf.db, control socket, vswitchd.log, deploy/),
             default $PVIO_RUN_DIR or ./pvio-run.
@@ -59,6 +63,9 @@ public final class Main {
                 return client(cmd, a, out, err);
             case "demo":
                 return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, out, err);
+            case "bench":
+                return Bench.run(a.explicitRunDir ? a.runDir : null, a.rest, a.explicitSeconds ? a.seconds : null,
+                        out, err);
             default:
                 err.println("pvio: unknown command \"" + cmd + "\"");
                 err.print(USAGE);
@@ -71,6 +78,7 @@ public final class Main {
         Path runDir;
         boolean explicitRunDir;
         int seconds = 10;
+        boolean explicitSeconds;
         boolean shell;
         boolean verbose;
         final List<String> rest = new ArrayList<>();
@@ -94,6 +102,7 @@ public final class Main {
                     } catch (NumberFormatException e) {
                         throw new IllegalArgumentException("--seconds needs a number, not \"" + v + "\"");
                     }
+                    a.explicitSeconds = true;
                     if (a.seconds < 1 || a.seconds > 86400) {
                         throw new IllegalArgumentException("--seconds must be 1..86400");
                     }

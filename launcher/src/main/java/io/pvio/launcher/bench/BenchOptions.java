@@ -1,0 +1,135 @@
+package io.pvio.launcher.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Options of {@code pvio bench}: {@code --size 64,512,1518}, {@code --mode cpu,async,async-cpu},
+ * {@code --direction enqueue,dequeue,pvp}, {@code --seconds N} (measured window), {@code --warmup N},
+ * {@code --json}, {@code --no-pin}, {@code --rate MPPS} (generator rate, 0 = as fast as it can).
+ */
+public final class BenchOptions {
+    public static final List<String> MODES = List.of("cpu", "async", "async-cpu");
+    public static final List<String> DIRECTIONS = List.of("enqueue", "dequeue", "pvp");
+
+    List<Integer> sizes = List.of(64, 512, 1518);
+    List<String> modes = MODES;
+    List<String> directions = DIRECTIONS;
+    int seconds = 5;
+    int warmup = 2;
+    boolean json;
+    boolean pin = true;
+    double rateMpps;
+
+    static final String USAGE = """
+            usage: pvio bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
+                              [--seconds 5] [--warmup 2] [--rate MPPS] [--json] [--no-pin] [--run-dir DIR]
+            """;
+
+    /** Parses the words after {@code bench} ({@code --seconds} may already have been taken by the caller). */
+    public static BenchOptions parse(List<String> args, Integer seconds) {
+        BenchOptions o = new BenchOptions();
+        if (seconds != null) {
+            o.seconds = seconds;
+        }
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            String key = a;
+            String val = null;
+            if (a.startsWith("--") && a.contains("=")) {
+                key = a.substring(0, a.indexOf('='));
+                val = a.substring(a.indexOf('=') + 1);
+            }
+            switch (key) {
+                case "--json" -> o.json = true;
+                case "--no-pin" -> o.pin = false;
+                case "--size", "--sizes", "--mode", "--modes", "--direction", "--directions", "--warmup", "--seconds",
+                        "--rate" -> {
+                    if (val == null) {
+                        if (i + 1 >= args.size()) {
+                            throw new IllegalArgumentException(key + " needs a value");
+                        }
+                        val = args.get(++i);
+                    }
+                    switch (key) {
+                        case "--size", "--sizes" -> o.sizes = sizes(val);
+                        case "--mode", "--modes" -> o.modes = words(val, MODES, "mode");
+                        case "--direction", "--directions" -> o.directions = words(val, DIRECTIONS, "direction");
+                        case "--warmup" -> o.warmup = integer(key, val, 0, 3600);
+                        case "--seconds" -> o.seconds = integer(key, val, 1, 3600);
+                        default -> o.rateMpps = rate(val);
+                    }
+                }
+                default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
+            }
+        }
+        return o;
+    }
+
+    private static List<Integer> sizes(String v) {
+        List<Integer> out = new ArrayList<>();
+        for (String s : v.split("[, ]+")) {
+            if (s.isEmpty()) {
+                continue;
+            }
+            int n = integer("--size", s, 60, 9000);
+            if (!out.contains(n)) {
+                out.add(n);
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("--size needs at least one size");
+        }
+        return out;
+    }
+
+    private static List<String> words(String v, List<String> known, String what) {
+        List<String> out = new ArrayList<>();
+        for (String s : v.split("[, ]+")) {
+            if (s.isEmpty()) {
+                continue;
+            }
+            if (s.equals("all")) {
+                return known;
+            }
+            if (!known.contains(s)) {
+                throw new IllegalArgumentException("unknown " + what + " \"" + s + "\" (known: " + String.join(", ",
+                        known) + ")");
+            }
+            if (!out.contains(s)) {
+                out.add(s);
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("--" + what + " needs at least one value");
+        }
+        // keep the canonical order: modes grouped, as they are switched
+        out.sort((a, b) -> Integer.compare(known.indexOf(a), known.indexOf(b)));
+        return out;
+    }
+
+    private static int integer(String key, String v, int min, int max) {
+        int n;
+        try {
+            n = Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " needs a number, not \"" + v + "\"");
+        }
+        if (n < min || n > max) {
+            throw new IllegalArgumentException(key + " must be " + min + ".." + max + ", not " + n);
+        }
+        return n;
+    }
+
+    private static double rate(String v) {
+        try {
+            double d = Double.parseDouble(v.trim());
+            if (d < 0 || d > 1000 || Double.isNaN(d)) {
+                throw new NumberFormatException();
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--rate needs Mpps in 0..1000 (0 = unlimited), not \"" + v + "\"");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package io.pvio.launcher.bench;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.Test;
+
+public class BenchOptionsTest {
+    @Test
+    public void defaultsAndLists() {
+        BenchOptions d = BenchOptions.parse(List.of(), null);
+        assertEquals(List.of(64, 512, 1518), d.sizes);
+        assertEquals(List.of("cpu", "async", "async-cpu"), d.modes);
+        assertEquals(List.of("enqueue", "dequeue", "pvp"), d.directions);
+        assertEquals(5, d.seconds);
+        assertEquals(2, d.warmup);
+        assertFalse(d.json);
+        BenchOptions o = BenchOptions.parse(List.of("--size", "1518,64", "--mode=async-cpu,cpu", "--direction", "pvp",
+                "--json", "--warmup", "0", "--no-pin", "--rate", "0.5"), 10);
+        assertEquals(List.of(1518, 64), o.sizes);
+        assertEquals(List.of("cpu", "async-cpu"), o.modes); // canonical order: modes are switched in this order
+        assertEquals(List.of("pvp"), o.directions);
+        assertEquals(10, o.seconds);
+        assertEquals(0, o.warmup);
+        assertTrue(o.json);
+        assertFalse(o.pin);
+        assertEquals(0.5, o.rateMpps, 0);
+    }
+
+    @Test
+    public void badInputIsRefusedWithAMessage() {
+        for (List<String> bad : List.of(List.of("--size", "20"), List.of("--size"), List.of("--mode", "dma"),
+                List.of("--direction", "sideways"), List.of("--warmup", "x"), List.of("--frob"), List.of("--rate", "-1"))) {
+            try {
+                BenchOptions.parse(bad, null);
+                fail("accepted " + bad);
+            } catch (IllegalArgumentException e) {
+                assertFalse(e.getMessage().isEmpty());
+            }
+        }
+    }
+
+    /** Every back-end rx queue on PMD core 0, every front-end one on core 1, given round-robin by name. */
+    @Test
+    public void portNamesPutEachSideOnItsPmd() {
+        for (String dir : BenchOptions.DIRECTIONS) {
+            Scenario s = Scenario.of(dir, 64, 0);
+            List<Scenario.Port> sorted = new java.util.ArrayList<>(s.ports);
+            sorted.sort((a, b) -> a.name().compareTo(b.name()));
+            Set<String> ofports = new HashSet<>();
+            for (int i = 0; i < sorted.size(); i++) {
+                Scenario.Port p = sorted.get(i);
+                assertEquals(dir + " " + p.name(), i % 2, p.core());
+                assertTrue(ofports.add(p.bridge() + p.ofport()));
+                // rx queues that carry traffic: the generator on its side, vhost on pvio's, virtio-user on the guest's
+                int side = p.bridge().equals("br1") ? 1 : 0;
+                if (p.name().equals(s.gen) || !p.type().equals("pktgen")) {
+                    assertEquals(dir + " " + p.name(), side, p.core());
+                }
+            }
+            Map<String, String> types = new HashMap<>();
+            s.ports.forEach(p -> types.put(p.name(), p.type()));
+            assertEquals("pktgen", types.get(s.gen));
+            assertEquals("pktgen", types.get(s.sink));
+            for (String v : s.vhostPorts()) {
+                assertEquals("dpdkvhostuser", types.get(v));
+            }
+            List<String> argv = s.addPorts(true);
+            assertEquals("vsctl", argv.get(0));
+            assertFalse(argv.get(1).equals("--"));
+            assertTrue(String.join(" ", argv).contains("options:vhost-async-attr=\"("));
+            assertFalse(String.join(" ", s.addPorts(false)).contains("vhost-async-attr"));
+        }
+    }
+
+    @Test
+    public void jsonStringsAreEscaped() {
+        assertEquals("\"a\\\"b\\\\c\\n\\u0001\"", Report.str("a\"b\\c\n\u0001"));
+    }
+}
