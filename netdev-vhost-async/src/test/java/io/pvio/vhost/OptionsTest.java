@@ -58,15 +58,20 @@ public class OptionsTest {
 
     @Test
     public void acceptedOptionsAndLiveChanges() throws Exception {
-        Netdev c = new VhostUserClientClass().open("c0", Map.of("vhost-server-path", ctx.runDir + "/nobody",
-                "n_rxq", "4", "n_txq", "4", "vhost-async-attr", "dmas=[txq0@0000:00:04.0]"), ctx);
+        io.pvio.vhost.async.AsyncBinder binder = new io.pvio.vhost.async.AsyncBinder();
+        io.pvio.dma.cpu.CpuChannel ch = new io.pvio.dma.cpu.CpuChannel("0000:00:04.0", 64);
+        ch.start();
+        binder.addDevice(ch, Map.of("dma.address", "0000:00:04.0", "dma.driver", "cpu"));
+        Netdev c = new VhostUserClientClass(binder).open("c0", Map.of("vhost-server-path", ctx.runDir + "/nobody",
+                "n_rxq", "4", "n_txq", "4", "vhost-async-attr", "(txq0,00:04.0,256)"), ctx);
         try {
             assertEquals("dpdkvhostuserclient", c.type());
             assertEquals("4", c.getConfig().get("n_rxq"));
             assertEquals(1, c.nRxq());
             assertFalse(c.carrier());
-            c.setConfig(Map.of("vhost-server-path", ctx.runDir + "/nobody", "vhost-async-attr", "x"));
-            assertEquals("x", c.getConfig().get("vhost-async-attr"));
+            String x = "(txq0,00:04.0,512),(rxq0,0000:00:04.0,0)";
+            c.setConfig(Map.of("vhost-server-path", ctx.runDir + "/nobody", "vhost-async-attr", x));
+            assertEquals(x, c.getConfig().get("vhost-async-attr"));
             try {
                 c.setConfig(Map.of("vhost-server-path", ctx.runDir + "/other"));
                 fail("path changed on an open port");
@@ -77,7 +82,7 @@ public class OptionsTest {
                 c.setConfig(Map.of("vhost-server-path", ctx.runDir + "/nobody", "bogus", "1"));
                 fail();
             } catch (NetdevException e) {
-                assertEquals("x", c.getConfig().get("vhost-async-attr")); // unchanged
+                assertEquals(x, c.getConfig().get("vhost-async-attr")); // unchanged
             }
             String show = new VhostShowCommand().run(List.of("c0"));
             assertTrue(show, show.contains("c0: dpdkvhostuserclient, client socket"));

@@ -35,15 +35,17 @@ public final class AsyncBinder {
     private final Map<DmaDevice, DmaChannel> channels = new HashMap<>();
     private final Map<AsyncQueue, Req> requests = new LinkedHashMap<>();
     private boolean enabled;
+    private boolean announced;
 
     private static final Comparator<Dev> BEST = Comparator.comparingInt((Dev d) -> -d.ranking)
             .thenComparingLong(d -> d.serviceId);
 
     /** vhost-async-copy-support: when false every queue copies with the CPU. */
     public synchronized void setEnabled(boolean on) {
-        if (on == enabled) {
+        if (on == enabled && announced) {
             return;
         }
+        announced = true;
         enabled = on;
         LOG.info("Async copy support for vhost-user-client " + (on ? "enabled." : "disabled."));
         for (AsyncQueue q : new ArrayList<>(requests.keySet())) {
@@ -208,6 +210,9 @@ public final class AsyncBinder {
     }
 
     private static void withAll(List<AsyncQueue> qs, int i, Runnable r) {
+        if (i == 0) {
+            qs.sort(Comparator.comparingLong(AsyncQueue::lockOrder));
+        }
         if (i == qs.size()) {
             r.run();
         } else {

@@ -14,6 +14,12 @@ public interface AsyncQueue {
      */
     boolean drainLocked();
 
+    /**
+     * A key that orders queue locks globally (the binder takes several queues' locks in increasing key
+     * order; a port's control thread takes its own queues' locks in increasing virtqueue order).
+     */
+    long lockOrder();
+
     /** For logs: e.g. {@code vhost0 txq1}. */
     String describe();
 }

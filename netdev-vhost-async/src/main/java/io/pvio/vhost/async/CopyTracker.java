@@ -41,28 +41,28 @@ public final class CopyTracker {
     private final String name;
 
     // packets, in submission order: [pktTail, pktHead)
-    private final int pktMask;
-    private final Packet[] pkts;
-    private final int[] pending;
-    private final int[] usedStart;
-    private final int[] usedCount;
+    private int pktMask;
+    private Packet[] pkts;
+    private int[] pending;
+    private int[] usedStart;
+    private int[] usedCount;
     private long pktHead;
     private long pktTail;
 
     // used elements, in order: [usedTail, usedHead)
-    private final int usedMask;
-    private final int[] usedIds;
-    private final int[] usedLens;
+    private int usedMask;
+    private int[] usedIds;
+    private int[] usedLens;
     private long usedHead;
     private long usedTail;
 
     // DMA segments, in submission order: [segTail, segHead)
-    private final int segMask;
-    private final long[] segSrc;
-    private final long[] segDst;
-    private final int[] segLen;
-    private final int[] segPkt;
-    private final byte[] segStatus;
+    private int segMask;
+    private long[] segSrc;
+    private long[] segDst;
+    private int[] segLen;
+    private int[] segPkt;
+    private byte[] segStatus;
     private long segHead;
     private long segTail;
 
@@ -86,6 +86,10 @@ public final class CopyTracker {
      */
     public CopyTracker(String name, int maxPackets, int maxSegments) {
         this.name = name;
+        allocate(maxPackets, maxSegments);
+    }
+
+    private void allocate(int maxPackets, int maxSegments) {
         int p = pow2(maxPackets);
         int s = pow2(maxSegments);
         pktMask = p - 1;
@@ -102,6 +106,28 @@ public final class CopyTracker {
         segLen = new int[s];
         segPkt = new int[s];
         segStatus = new byte[s];
+    }
+
+    /**
+     * Re-sizes an empty tracker (the virtqueue's size changed); keeps its identity, channel and counters.
+     * Queue lock held; nothing may be in flight.
+     */
+    public void resize(int maxPackets, int maxSegments) {
+        if (pktHead != pktTail || segHead != segTail) {
+            throw new IllegalStateException(name + ": resize with " + inFlight() + " packets in flight");
+        }
+        if (pow2(maxPackets) == pkts.length && pow2(maxSegments) == segStatus.length) {
+            return;
+        }
+        allocate(maxPackets, maxSegments);
+        pktHead = pktTail = 0;
+        usedHead = usedTail = 0;
+        segHead = segTail = 0;
+    }
+
+    /** Packets that may be in flight at once. */
+    public int packetCapacity() {
+        return pkts.length;
     }
 
     private static int pow2(int n) {
@@ -271,7 +297,6 @@ public final class CopyTracker {
         }
         if (retired > 0) {
             completed += retired;
-            completeCallsWithWork++;
         }
         return retired;
     }
@@ -313,6 +338,16 @@ public final class CopyTracker {
         sink.put("async_dma_errors", dmaErrors);
         sink.put("async_ring_full_fallbacks", ringFull);
         sink.put("async_free_pkts_with_work", completeCallsWithWork);
+    }
+
+    /** Counts a free_pkts call that retired something (the owner calls it). */
+    public void countFreePktsWork() {
+        completeCallsWithWork++;
+    }
+
+    /** Packets begun since the tracker was created. */
+    public long submittedTotal() {
+        return submitted;
     }
 
     public long dmaCopies() {

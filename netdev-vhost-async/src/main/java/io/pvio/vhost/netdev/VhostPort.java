@@ -7,26 +7,41 @@ import io.pvio.netdev.NetdevException;
 import io.pvio.netdev.NetdevStats;
 import io.pvio.packet.PacketBatch;
 import io.pvio.posix.PosixException;
+import io.pvio.vhost.async.AsyncAttr;
+import io.pvio.vhost.async.AsyncBinder;
+import io.pvio.vhost.async.AsyncQueue;
+import io.pvio.vhost.async.CopyTracker;
 import io.pvio.vhost.ring.Virtqueue;
 import io.pvio.vhost.ring.VirtioFeatures;
 import io.pvio.vhost.user.ControlThread;
 import io.pvio.vhost.user.ControlThread.Mode;
 import io.pvio.vhost.user.VhostDevice;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 
 /**
  * A vhost-user port: tx queue {@code q} writes into the guest's receive virtqueue {@code 2q}, rx queue
- * {@code q} reads the guest's transmit virtqueue {@code 2q+1}. Transmission is synchronous (copies done
- * when {@link #send} returns), so {@link #send} and {@link #freePkts} return 0.
+ * {@code q} reads the guest's transmit virtqueue {@code 2q+1}.
+ *
+ * <h2>Asynchronous copies</h2>
+ * Queues named in {@code options:vhost-async-attr} are bound by the shared {@link AsyncBinder} to a DMA
+ * channel (while {@code other_config:vhost-async-copy-support=true} and a channel with that address
+ * exists). A bound tx queue's {@link #send} submits the copies and returns the number of its packets still
+ * in flight; those packets are the port's until {@link #freePkts} (or a later send) finds them complete,
+ * publishes their used elements in order and frees them. A bound rx queue's {@link #rxqRecv} returns only
+ * packets whose copies have completed, in ring order. Unbound queues copy synchronously (send returns 0).
  */
 public final class VhostPort implements Netdev, VhostDevice.Listener {
     private static final Logger LOG = Logger.getLogger("netdev_dpdk");
+    private static final AtomicLong SEQ = new AtomicLong();
 
     private final String name;
     private final Mode mode;
@@ -37,25 +52,85 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
     private final ReentrantLock[] txLocks = new ReentrantLock[VhostDevice.MAX_QUEUE_PAIRS];
     /** Packets dropped before reaching a virtqueue (no carrier, queue busy), per tx queue. */
     private final AtomicLongArray txDroppedNoRing = new AtomicLongArray(VhostDevice.MAX_QUEUE_PAIRS);
+    /** Sends and freePkts calls on a shared (concurrentTxq) tx queue that found its lock taken. */
+    private final AtomicLongArray txLockContended = new AtomicLongArray(VhostDevice.MAX_QUEUE_PAIRS);
+    private final AsyncBinder binder;
+    private final AsyncVq[] async = new AsyncVq[VhostDevice.MAX_VQS];
+    /** Virtqueues currently requested from the binder (guarded by this). */
+    private final boolean[] requested = new boolean[VhostDevice.MAX_VQS];
     private volatile VhostOptions options;
     private volatile boolean closed;
 
-    private VhostPort(String name, Mode mode, VhostOptions options, NetdevContext ctx, Path socket) {
+    private VhostPort(String name, Mode mode, VhostOptions options, NetdevContext ctx, Path socket,
+            AsyncBinder binder) {
         this.name = name;
         this.mode = mode;
         this.options = options;
         this.ctx = ctx;
         this.socket = socket;
+        this.binder = binder;
         this.dev = new VhostDevice(name, this);
         this.control = new ControlThread(dev, mode, socket);
         for (int i = 0; i < txLocks.length; i++) {
             txLocks[i] = new ReentrantLock();
         }
+        long seq = SEQ.incrementAndGet();
+        for (int i = 0; i < async.length; i++) {
+            async[i] = new AsyncVq(dev.vq(i), (seq << 8) | i);
+        }
+    }
+
+    /** One virtqueue as the binder sees it. */
+    private final class AsyncVq implements AsyncQueue {
+        private final Virtqueue vq;
+        private final long order;
+
+        AsyncVq(Virtqueue vq, long order) {
+            this.vq = vq;
+            this.order = order;
+        }
+
+        @Override
+        public CopyTracker tracker() {
+            return vq.tracker();
+        }
+
+        @Override
+        public void exclusive(Runnable action) {
+            vq.lockExclusive();
+            try {
+                action.run();
+            } finally {
+                vq.unlockExclusive();
+            }
+        }
+
+        @Override
+        public boolean drainLocked() {
+            return vq.drainAsync(AsyncBinder.drainTimeoutNanos());
+        }
+
+        @Override
+        public long lockOrder() {
+            return order;
+        }
+
+        @Override
+        public String describe() {
+            int i = vq.index();
+            return name + " " + ((i & 1) == 0 ? "txq" : "rxq") + i / 2;
+        }
     }
 
     static VhostPort open(Mode mode, String name, Map<String, String> options, NetdevContext ctx)
             throws NetdevException {
+        return open(mode, name, options, ctx, new AsyncBinder());
+    }
+
+    static VhostPort open(Mode mode, String name, Map<String, String> options, NetdevContext ctx,
+            AsyncBinder binder) throws NetdevException {
         VhostOptions o = VhostOptions.parse(name, mode, options);
+        AsyncAttr attr = checkAttr(name, o.asyncAttr(), binder);
         Path sock;
         if (mode == Mode.CLIENT) {
             sock = Path.of(o.serverPath());
@@ -65,10 +140,12 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                 throw new NetdevException(name + ": socket path " + sock + " is too long for a Unix socket");
             }
         }
-        VhostPort p = new VhostPort(name, mode, o, ctx, sock);
+        VhostPort p = new VhostPort(name, mode, o, ctx, sock, binder);
+        p.applyAttr(attr);
         try {
             p.control.start();
         } catch (PosixException e) {
+            p.releaseAsync();
             throw new NetdevException(name + ": cannot create vhost-user socket " + sock + ": " + e.getMessage(), e);
         }
         if (mode == Mode.CLIENT) {
@@ -110,6 +187,65 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         return options.asyncAttr();
     }
 
+    /** The binder this port's queues are bound by. */
+    public AsyncBinder binder() {
+        return binder;
+    }
+
+    /**
+     * Parses and checks {@code options:vhost-async-attr}: well formed, queues this port can have, and a DMA
+     * channel at every address now.
+     */
+    static AsyncAttr checkAttr(String port, String value, AsyncBinder binder) throws NetdevException {
+        AsyncAttr a;
+        try {
+            a = AsyncAttr.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new NetdevException(port + ": " + e.getMessage());
+        }
+        for (AsyncAttr.Entry e : a.entries()) {
+            if (e.queue() >= VhostDevice.MAX_QUEUE_PAIRS) {
+                throw new NetdevException(port + ": vhost-async-attr: unknown queue " + e.queueName()
+                        + " (a vhost-user port has at most " + VhostDevice.MAX_QUEUE_PAIRS + " queue pairs: txq0..txq"
+                        + (VhostDevice.MAX_QUEUE_PAIRS - 1) + ", rxq0..rxq" + (VhostDevice.MAX_QUEUE_PAIRS - 1) + ")");
+            }
+            if (!binder.hasChannel(e.address())) {
+                List<String> have = binder.addresses();
+                throw new NetdevException(port + ": vhost-async-attr: no DMA channel at " + e.address() + " for "
+                        + e.queueName() + " (" + (have.isEmpty() ? "no DMA channel is available"
+                        : "available: " + String.join(", ", have)) + ")");
+            }
+        }
+        return a;
+    }
+
+    /** Requests what {@code a} says from the binder (drains queues whose channel changes), releases the rest. */
+    private synchronized void applyAttr(AsyncAttr a) {
+        boolean[] want = new boolean[VhostDevice.MAX_VQS];
+        for (AsyncAttr.Entry e : a.entries()) {
+            int i = 2 * e.queue() + (e.tx() ? 0 : 1);
+            want[i] = true;
+            binder.request(async[i], e.address(), e.threshold());
+            requested[i] = true;
+        }
+        for (int i = 0; i < requested.length; i++) {
+            if (requested[i] && !want[i]) {
+                binder.release(async[i]);
+                requested[i] = false;
+            }
+        }
+    }
+
+    /** Releases every queue from the binder (drained first). */
+    private synchronized void releaseAsync() {
+        for (int i = 0; i < requested.length; i++) {
+            if (requested[i]) {
+                binder.release(async[i]);
+                requested[i] = false;
+            }
+        }
+    }
+
     @Override
     public void setConfig(Map<String, String> newOptions) throws NetdevException {
         VhostOptions o = VhostOptions.parse(name, mode, newOptions);
@@ -117,6 +253,11 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             throw new NetdevException(name + ": " + VhostOptions.SERVER_PATH + " cannot change on an open port ("
                     + options.serverPath() + "); delete the port and add it again");
         }
+        AsyncAttr a = checkAttr(name, o.asyncAttr(), binder);
+        if (!Objects.equals(o.asyncAttr(), options.asyncAttr())) {
+            LOG.info(name + ": vhost-async-attr " + (a.entries().isEmpty() ? "removed" : "set to " + a));
+        }
+        applyAttr(a);
         options = o;
     }
 
@@ -145,50 +286,104 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             return 0; // the control thread is reconfiguring the queue
         }
         try {
+            CopyTracker t = vq.tracker();
+            if (t.channel() != null || t.inFlight() > 0 || vq.stashed() > 0) {
+                return vq.dequeueAsync(ctx.pool(), batch);
+            }
             return vq.dequeue(ctx.pool(), batch);
         } finally {
             vq.unlock();
         }
     }
 
+    private ReentrantLock lockTxq(int q, boolean concurrentTxq) {
+        if (!concurrentTxq) {
+            return null;
+        }
+        ReentrantLock l = txLocks[q];
+        if (!l.tryLock()) {
+            txLockContended.incrementAndGet(q);
+            l.lock();
+        }
+        return l;
+    }
+
     @Override
     public int send(int qid, PacketBatch batch, boolean concurrentTxq) {
         int n = batch.size();
         if (n == 0) {
-            return 0;
+            return freePkts(qid, concurrentTxq);
         }
         int q = Math.floorMod(qid, VhostDevice.MAX_QUEUE_PAIRS);
-        ReentrantLock txLock = concurrentTxq ? txLocks[q] : null;
-        if (txLock != null) {
-            txLock.lock();
-        }
+        int inFlight = 0;
+        ReentrantLock txLock = lockTxq(q, concurrentTxq);
         try {
             int pairs = dev.queuePairs();
             Virtqueue vq = dev.vq(2 * (q % pairs));
-            if (vq.tryLock()) {
+            if (vq.lockForSend()) {
                 try {
-                    int sent = vq.enqueue(batch);
-                    if (sent < n) {
-                        vq.countDropped(n - sent);
+                    CopyTracker t = vq.tracker();
+                    if (t.channel() != null || t.inFlight() > 0) {
+                        // the first `sent` packets are the queue's now; the rest are dropped
+                        int sent = vq.enqueueAsync(batch);
+                        for (int i = sent; i < n; i++) {
+                            batch.get(i).free();
+                        }
+                        batch.clear();
+                        if (sent < n) {
+                            vq.countDropped(n - sent);
+                        }
+                        inFlight = t.inFlight();
+                    } else {
+                        int sent = vq.enqueue(batch);
+                        if (sent < n) {
+                            vq.countDropped(n - sent);
+                        }
+                        batch.freeAll();
                     }
                 } finally {
                     vq.unlock();
                 }
             } else {
                 txDroppedNoRing.addAndGet(q, n);
+                batch.freeAll();
             }
-            batch.freeAll();
         } finally {
             if (txLock != null) {
                 txLock.unlock();
             }
         }
-        return 0;
+        return inFlight;
     }
 
     @Override
     public int freePkts(int qid, boolean concurrentTxq) {
-        return 0;
+        int q = Math.floorMod(qid, VhostDevice.MAX_QUEUE_PAIRS);
+        Virtqueue vq = dev.vq(2 * (q % dev.queuePairs()));
+        CopyTracker t = vq.tracker();
+        if (t.inFlight() == 0) {
+            return 0; // nothing pending: no lock, no poll
+        }
+        ReentrantLock txLock = lockTxq(q, concurrentTxq);
+        try {
+            if (!vq.tryLock()) {
+                return t.inFlight(); // the control path holds the queue (and drains it if needed)
+            }
+            try {
+                int before = t.inFlight();
+                int left = vq.completeAsync();
+                if (left < before) {
+                    t.countFreePktsWork();
+                }
+                return left;
+            } finally {
+                vq.unlock();
+            }
+        } finally {
+            if (txLock != null) {
+                txLock.unlock();
+            }
+        }
     }
 
     @Override
@@ -208,6 +403,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         }
         for (int q = 0; q < VhostDevice.MAX_QUEUE_PAIRS; q++) {
             s.txDropped += txDroppedNoRing.get(q);
+            s.txInFlight += dev.vq(2 * q).tracker().inFlight();
         }
     }
 
@@ -225,6 +421,14 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             sink.put("rx_q" + q + "_guest_notifications", rx.counter(Virtqueue.C_NOTIFICATIONS));
             sink.put("tx_q" + q + "_broken", tx.counter(Virtqueue.C_BROKEN));
             sink.put("rx_q" + q + "_broken", rx.counter(Virtqueue.C_BROKEN));
+            sink.put("tx_q" + q + "_lock_contended", txLockContended.get(q));
+        }
+        for (int i = 0; i < VhostDevice.MAX_VQS; i++) {
+            CopyTracker t = dev.vq(i).tracker();
+            if (isRequested(i) || t.submittedTotal() > 0) {
+                String prefix = ((i & 1) == 0 ? "tx_q" : "rx_q") + i / 2 + "_";
+                t.stats((k, v) -> sink.put(prefix + k, v));
+            }
         }
         sink.put("vhost_connections", control.connections());
         sink.put("vhost_messages", dev.messages());
@@ -291,6 +495,29 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             }
             sb.append('\n');
         }
+        sb.append(asyncDescription());
+        return sb.toString();
+    }
+
+    private synchronized boolean isRequested(int vq) {
+        return requested[vq];
+    }
+
+    /** One line per queue named in vhost-async-attr: its channel binding and copies in flight. */
+    private String asyncDescription() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < VhostDevice.MAX_VQS; i++) {
+            if (!isRequested(i)) {
+                continue;
+            }
+            CopyTracker t = dev.vq(i).tracker();
+            sb.append("  async ").append(async[i].describe().substring(name.length() + 1)).append(": ")
+                    .append(binder.describe(async[i])).append(", in flight ").append(t.inFlight())
+                    .append(" packet(s) / ").append(t.dmaInFlight()).append(" DMA copies")
+                    .append(", dma ").append(t.dmaCopies()).append(", cpu ").append(t.cpuCopies())
+                    .append(", dma errors ").append(t.dmaErrors()).append(", ring full ")
+                    .append(t.ringFullFallbacks()).append('\n');
+        }
         return sb.toString();
     }
 
@@ -300,7 +527,18 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             return;
         }
         closed = true;
-        control.stop();
+        control.stop(); // a connected front end is disconnected: every ring is drained, then reset
+        releaseAsync();
+        for (int i = 0; i < VhostDevice.MAX_VQS; i++) {
+            Virtqueue vq = dev.vq(i);
+            vq.lock();
+            try {
+                vq.drainAsync(AsyncBinder.drainTimeoutNanos());
+                vq.freeStash();
+            } finally {
+                vq.unlock();
+            }
+        }
         VhostPorts.unregister(this);
         LOG.info(String.format("vHost User device '%s' %s", name, mode == Mode.SERVER
                 ? "destroyed; socket " + socket + " removed" : "destroyed"));

@@ -4,6 +4,7 @@ import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
 import io.pvio.posix.EventFd;
+import io.pvio.vhost.async.CopyTracker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -30,6 +31,14 @@ import java.util.logging.Logger;
  * Payload copies go through the queue's {@link Copier}, one (src, dst, length) step each; used elements
  * are collected in a shadow array and published by {@link #flushUsed()} (release store of used->idx,
  * then a call if the guest wants one), a step separate from the copies.
+ *
+ * <h2>Asynchronous copies</h2>
+ * When the queue's {@link CopyTracker} is bound to a DMA channel, {@link #enqueueAsync} and
+ * {@link #dequeueAsync} hand payload copies to it and the used elements are published only once a packet
+ * and every earlier one have been copied ({@link #completeAsync}). Every step that changes what the copies
+ * target or where the used ring is (ring stop, new memory table, new addresses, disable, reset) first
+ * drains the copies in flight ({@link #drainAsync}), with the access lock held, so GET_VRING_BASE reports a
+ * base consistent with the used ring and no memory is unmapped under a DMA engine.
  */
 public final class Virtqueue {
     /** Largest ring size accepted (virtio's limit). */
@@ -109,9 +118,39 @@ public final class Virtqueue {
     private int curOff;
     private final ByteBuffer hdr = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
 
+    // ---- asynchronous copies (lock holder only)
+    private final CopyTracker tracker;
+    private final Retire retire = new Retire();
+    private boolean asyncCopy;
+    /** Dequeue: packets whose copies completed, not yet handed to rxqRecv: [stashTail, stashHead). */
+    private Packet[] stash = new Packet[2];
+    private long stashHead;
+    private long stashTail;
+    private volatile boolean exclusive;
+
     public Virtqueue(String device, int index) {
         this.device = device;
         this.index = index;
+        this.tracker = new CopyTracker(device + " " + ((index & 1) == 0 ? "txq" : "rxq") + index / 2, 2, 2);
+    }
+
+    /** Receives retired work of the tracker: used elements to the shadow array, packets freed or stashed. */
+    private final class Retire implements CopyTracker.Sink {
+        @Override
+        public void used(int id, int len) {
+            usedId[nUsed] = id;
+            usedLen[nUsed] = len;
+            nUsed++;
+        }
+
+        @Override
+        public void packet(Packet p) {
+            if ((index & 1) == 0) {
+                p.free(); // enqueue: the packet's bytes are in the guest now
+            } else {
+                stash[(int) (stashHead++ & (stash.length - 1))] = p;
+            }
+        }
     }
 
     public int index() {
@@ -134,6 +173,65 @@ public final class Virtqueue {
         return access.tryLock();
     }
 
+    /**
+     * Transmit path: takes the access lock if nobody holds it, or waits for it while the asynchronous copy
+     * configuration holds it ({@link #lockExclusive}: a short drain), so that a rebind loses no packet.
+     */
+    public boolean lockForSend() {
+        if (access.tryLock()) {
+            return true;
+        }
+        if (exclusive) {
+            access.lock();
+            return true;
+        }
+        return false;
+    }
+
+    /** Takes the access lock for an asynchronous copy reconfiguration (transmitters wait rather than drop). */
+    public void lockExclusive() {
+        access.lock();
+        exclusive = true;
+    }
+
+    public void unlockExclusive() {
+        if (access.getHoldCount() == 1) {
+            exclusive = false;
+        }
+        access.unlock();
+    }
+
+    /** The queue's copy tracker (bound to a DMA channel by the binder, or not). */
+    public CopyTracker tracker() {
+        return tracker;
+    }
+
+    /**
+     * Completes every asynchronous copy in flight and publishes the used elements (lock held). Returns
+     * false when the copies did not complete within {@code timeoutNanos}: their memory must stay mapped.
+     */
+    public boolean drainAsync(long timeoutNanos) {
+        if (tracker.inFlight() == 0) {
+            return true;
+        }
+        boolean ok = tracker.drain(retire, timeoutNanos);
+        flushUsed();
+        if (!ok) {
+            LOG.severe(String.format("vHost device '%s' queue %d: %d DMA copies did not complete in %d ms",
+                    device, index, tracker.dmaInFlight(), timeoutNanos / 1_000_000));
+        }
+        return ok;
+    }
+
+    private void drainAsync() {
+        drainAsync(io.pvio.vhost.async.AsyncBinder.drainTimeoutNanos());
+    }
+
+    /** True when no copy is in flight (the guest memory may be unmapped). */
+    public boolean asyncIdle() {
+        return tracker.dmaInFlight() == 0;
+    }
+
     private void held() {
         if (!access.isHeldByCurrentThread()) {
             throw new IllegalStateException("virtqueue " + index + " configured without its access lock");
@@ -143,6 +241,21 @@ public final class Virtqueue {
     /** SET_VRING_NUM; {@code num} is a power of two in 1..{@link #MAX_SIZE} (checked by the caller). */
     public void setNum(int num) {
         held();
+        drainAsync();
+        tracker.resize(num, Math.max(64, 4 * num));
+        if (stashHead == stashTail) {
+            stash = new Packet[tracker.packetCapacity()];
+            stashHead = stashTail = 0;
+        } else if (stash.length < tracker.packetCapacity()) {
+            Packet[] n = new Packet[tracker.packetCapacity()];
+            int k = 0;
+            for (long i = stashTail; i < stashHead; i++) {
+                n[k++] = stash[(int) (i & (stash.length - 1))];
+            }
+            stash = n;
+            stashTail = 0;
+            stashHead = k;
+        }
         size = num;
         mask = num - 1;
         usedId = new int[num];
@@ -168,6 +281,7 @@ public final class Virtqueue {
     /** SET_VRING_BASE. */
     public void setBase(int base) {
         held();
+        drainAsync();
         lastAvail = base & 0xffff;
         lastUsed = base & 0xffff;
         refresh();
@@ -188,6 +302,7 @@ public final class Virtqueue {
     /** GET_VRING_BASE: stops the ring and returns the next avail index to process. */
     public int stop() {
         held();
+        drainAsync();
         flushUsed();
         started = false;
         if (kick != null) {
@@ -235,6 +350,7 @@ public final class Virtqueue {
     /** The negotiated features. */
     public void setFeatures(long features) {
         held();
+        drainAsync();
         mrg = VirtioFeatures.has(features, VirtioFeatures.NET_F_MRG_RXBUF);
         eventIdx = VirtioFeatures.has(features, VirtioFeatures.RING_F_EVENT_IDX);
         indirect = VirtioFeatures.has(features, VirtioFeatures.RING_F_INDIRECT_DESC);
@@ -251,6 +367,7 @@ public final class Virtqueue {
     /** Back to the state of a fresh connection (counters are kept). */
     public void reset() {
         held();
+        drainAsync();
         ready = false;
         size = 0;
         mask = 0;
@@ -280,6 +397,7 @@ public final class Virtqueue {
 
     /** Recomputes readiness and the ring views. */
     private void refresh() {
+        drainAsync(); // before the views change: in-flight copies complete into what they were made for
         ready = false;
         desc = avail = used = null;
         if (size == 0 || !addrSet || !started || !enabled || mem == null || broken != null) {
@@ -386,18 +504,54 @@ public final class Virtqueue {
      * @return number of leading packets of the batch whose copies were submitted
      */
     public int enqueueCopies(PacketBatch batch) {
+        return enqueueCopies(batch, false);
+    }
+
+    /**
+     * Host to guest through the tracker (bound to a DMA channel or not): submits the copies of the packets
+     * of {@code batch}, rings the doorbell once, then retires what has completed ({@link #completeAsync}).
+     * The first {@code n} packets of the batch (n returned) now belong to the queue until their copies
+     * complete; the rest stay the caller's (to free and count as dropped).
+     */
+    public int enqueueAsync(PacketBatch batch) {
+        int sent = enqueueCopies(batch, true);
+        tracker.submit();
+        completeAsync();
+        return sent;
+    }
+
+    /**
+     * Retires, in order, the packets whose copies have completed: publishes their used elements (one
+     * release store of used->idx, a call if the guest wants one) and frees (enqueue) or stashes (dequeue)
+     * their packets. Cheap when nothing is in flight. Lock holder only; works on a stopped or broken ring
+     * as long as its used ring is mapped.
+     *
+     * @return packets still in flight
+     */
+    public int completeAsync() {
+        if (tracker.inFlight() == 0) {
+            return 0;
+        }
+        if (tracker.complete(retire) > 0) {
+            flushUsed();
+        }
+        return tracker.inFlight();
+    }
+
+    private int enqueueCopies(PacketBatch batch, boolean async) {
         if (!ready) {
             return 0;
         }
+        asyncCopy = async;
         int usedAtEntry = nUsed;
+        int sent = 0;
+        int consumed = 0;
         try {
             int availIdx = availIndex();
             if (availIdx < 0) {
                 return 0;
             }
             int n = batch.size();
-            int sent = 0;
-            int consumed = 0;
             long bytes = 0;
             for (int i = 0; i < n; i++) {
                 Packet p = batch.get(i);
@@ -435,32 +589,53 @@ public final class Virtqueue {
                     }
                     break; // the guest has no more buffers: the rest is dropped
                 }
-                // header (CPU), then the payload through the copier
-                curVec = 0;
-                curOff = 0;
-                hdr.putLong(0, 0);
-                hdr.putShort(8, (short) 0);
-                hdr.putShort(10, (short) heads);
-                writeHeader(hdrLen);
-                for (Packet s = p; s != null; s = s.next()) {
-                    int off = s.dataOffset();
-                    writeVec(s.buffer(), off, s.address() + off, s.dataLength());
-                }
                 long left = need;
                 for (int h = 0; h < heads; h++) {
                     long l = Math.min(headLen[h], left);
                     usedLen[nUsed + h] = (int) l;
                     left -= l;
                 }
-                nUsed += heads;
-                consumed += heads;
+                if (async && !tracker.hasRoom(1, heads)) {
+                    break; // cannot happen while the tracker is as large as the ring
+                }
                 if (sent != i) {
                     // a packet before this one was skipped: keep delivered packets first in the batch
                     Packet t = batch.get(sent);
                     batch.set(sent, p);
                     batch.set(i, t);
                 }
-                sent++;
+                // header (CPU), then the payload through the copier or the tracker
+                curVec = 0;
+                curOff = 0;
+                hdr.putLong(0, 0);
+                hdr.putShort(8, (short) 0);
+                hdr.putShort(10, (short) heads);
+                if (async) {
+                    tracker.begin(p); // the packet is the queue's from here on, even if a copy below throws
+                    for (int h = 0; h < heads; h++) {
+                        tracker.used(usedId[nUsed + h], usedLen[nUsed + h]);
+                    }
+                    sent++;
+                    consumed += heads;
+                    try {
+                        writeHeader(hdrLen);
+                        for (Packet s = p; s != null; s = s.next()) {
+                            int off = s.dataOffset();
+                            writeVec(s.buffer(), off, s.address() + off, s.dataLength());
+                        }
+                    } finally {
+                        tracker.end();
+                    }
+                } else {
+                    writeHeader(hdrLen);
+                    for (Packet s = p; s != null; s = s.next()) {
+                        int off = s.dataOffset();
+                        writeVec(s.buffer(), off, s.address() + off, s.dataLength());
+                    }
+                    nUsed += heads;
+                    consumed += heads;
+                    sent++;
+                }
                 bytes += p.length();
             }
             lastAvail = (lastAvail + consumed) & 0xffff;
@@ -470,6 +645,11 @@ public final class Virtqueue {
         } catch (RuntimeException e) {
             markBroken("unexpected " + e);
             nUsed = usedAtEntry;
+            if (async) {
+                // packets begun are the tracker's: their descriptors stay consumed and are used when done
+                lastAvail = (lastAvail + consumed) & 0xffff;
+                return sent;
+            }
             return 0;
         }
     }
@@ -492,8 +672,10 @@ public final class Virtqueue {
      */
     public int dequeueCopies(PacketPool pool, PacketBatch batch) {
         if (!ready) {
+            asyncCopy = false;
             return 0;
         }
+        asyncCopy = false;
         int got = 0;
         long bytes = 0;
         try {
@@ -551,6 +733,134 @@ public final class Virtqueue {
         add(C_PACKETS, got);
         add(C_BYTES, bytes);
         return got;
+    }
+
+    /**
+     * Guest to host through the tracker: hands over (into {@code batch}, in ring order) the packets whose
+     * copies have completed, then submits the copies of further packets (one doorbell) and hands over those
+     * done already (CPU copies). The used elements of a packet are published only once its copy is
+     * complete: the guest may reuse its buffer then. Completed packets that do not fit into the batch wait
+     * in the queue for the next call (also when the ring has stopped meanwhile).
+     *
+     * @return packets added to the batch (now the caller's)
+     */
+    public int dequeueAsync(PacketPool pool, PacketBatch batch) {
+        int got = takeStash(batch);
+        if (tracker.inFlight() > 0 && tracker.complete(retire) > 0) {
+            got += takeStash(batch);
+        }
+        if (ready && batch.room() > 0) {
+            int stashed = (int) (stashHead - stashTail);
+            int room = Math.min(tracker.packetCapacity(), stash.length - stashed) - tracker.inFlight();
+            if (room > 0 && dequeueSubmit(pool, Math.min(room, PacketBatch.MAX)) > 0) {
+                tracker.submit();
+                if (tracker.complete(retire) > 0) {
+                    got += takeStash(batch);
+                }
+            }
+        }
+        if (nUsed > 0) {
+            flushUsed();
+        }
+        return got;
+    }
+
+    /** Completed dequeued packets waiting for rxqRecv (racy read for the control path). */
+    public int stashed() {
+        return (int) (stashHead - stashTail);
+    }
+
+    /** Frees the completed packets nobody took (port closing). Lock holder only. */
+    public void freeStash() {
+        while (stashTail != stashHead) {
+            int i = (int) (stashTail++ & (stash.length - 1));
+            Packet p = stash[i];
+            stash[i] = null;
+            p.free();
+        }
+    }
+
+    private int takeStash(PacketBatch batch) {
+        int n = 0;
+        while (stashTail != stashHead && batch.room() > 0) {
+            int i = (int) (stashTail++ & (stash.length - 1));
+            batch.add(stash[i]);
+            stash[i] = null;
+            n++;
+        }
+        return n;
+    }
+
+    /**
+     * Submits the copies of up to {@code max} packets of the guest's transmit ring to the tracker; returns
+     * the number of ring entries taken.
+     */
+    private int dequeueSubmit(PacketPool pool, int max) {
+        asyncCopy = true;
+        int got = 0;
+        int begun = 0;
+        long bytes = 0;
+        try {
+            int availIdx = availIndex();
+            if (availIdx < 0) {
+                return 0;
+            }
+            int pending = (availIdx - lastAvail) & 0xffff;
+            max = Math.min(pending, max);
+            for (int k = 0; k < max; k++) {
+                int head = avail.getShort(availOff + 4 + 2 * (lastAvail & mask)) & 0xffff;
+                vecN = 0;
+                long total = walkChain(head, false);
+                if (total == -2) {
+                    markBroken("descriptor chain with more than " + VEC_MAX + " buffers");
+                }
+                if (total < 0) {
+                    break;
+                }
+                if (total < hdrLen) {
+                    markBroken("descriptor chain of " + total + " bytes is shorter than the virtio-net header");
+                    break;
+                }
+                long plen = total - hdrLen;
+                if (plen > MAX_PACKET) {
+                    markBroken("packet of " + plen + " bytes does not fit (at most " + MAX_PACKET + ")");
+                    break;
+                }
+                Packet p = null;
+                if (plen == 0) {
+                    add(C_ERRORS, 1); // a header without a frame
+                } else {
+                    p = allocate(pool, (int) plen);
+                    if (p == null) {
+                        break; // pool empty: leave the rest in the ring
+                    }
+                }
+                lastAvail = (lastAvail + 1) & 0xffff;
+                begun++;
+                tracker.begin(p); // p (null: nothing to deliver) is the tracker's until its copies complete
+                tracker.used(head, 0);
+                try {
+                    if (p != null) {
+                        curVec = 0;
+                        curOff = 0;
+                        skipVec(hdrLen);
+                        for (Packet s = p; s != null; s = s.next()) {
+                            int off = s.dataOffset();
+                            readVec(s.buffer(), off, s.address() + off, s.dataLength());
+                        }
+                        got++;
+                        bytes += plen;
+                    }
+                } finally {
+                    tracker.end();
+                }
+            }
+        } catch (RuntimeException e) {
+            markBroken("unexpected " + e);
+        }
+        add(C_PACKETS, got);
+        add(C_BYTES, bytes);
+        return begun;
     }
 
     /** avail->idx (acquire), or -1 (queue marked broken) when it ran more than a ring ahead. */
@@ -680,7 +990,11 @@ public final class Virtqueue {
             int r = mem.regionOfGpa(a);
             int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
             int off = mem.gpaOffset(r, a);
-            copier.copy(src, srcOff, srcAddr, mem.view(r), off, mem.address(r) + off, chunk);
+            if (asyncCopy) {
+                tracker.copy(srcAddr, mem.address(r) + off, chunk);
+            } else {
+                copier.copy(src, srcOff, srcAddr, mem.view(r), off, mem.address(r) + off, chunk);
+            }
             srcOff += chunk;
             srcAddr += chunk;
             len -= chunk;
@@ -695,7 +1009,11 @@ public final class Virtqueue {
             int r = mem.regionOfGpa(a);
             int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
             int off = mem.gpaOffset(r, a);
-            copier.copy(mem.view(r), off, mem.address(r) + off, dst, dstOff, dstAddr, chunk);
+            if (asyncCopy) {
+                tracker.copy(mem.address(r) + off, dstAddr, chunk);
+            } else {
+                copier.copy(mem.view(r), off, mem.address(r) + off, dst, dstOff, dstAddr, chunk);
+            }
             dstOff += chunk;
             dstAddr += chunk;
             len -= chunk;

@@ -129,9 +129,11 @@ public final class VhostDevice {
             vq.lock();
         }
         GuestMemory old = mem;
+        boolean idle = true;
         try {
             for (Virtqueue vq : vqs) {
-                vq.reset();
+                vq.reset(); // drains the queue's DMA copies first
+                idle &= vq.asyncIdle();
             }
             mem = null;
             features = 0;
@@ -143,9 +145,19 @@ public final class VhostDevice {
             }
         }
         if (old != null) {
-            old.unmap(); // no data-path thread can be inside it: they only enter under a vq lock
+            unmap(old, idle); // no data-path thread can be inside it: they only enter under a vq lock
         }
         updateRunning();
+    }
+
+    /** Unmaps a replaced memory table, unless a DMA engine may still write into it (then it is leaked). */
+    private void unmap(GuestMemory old, boolean idle) {
+        if (idle) {
+            old.unmap();
+        } else {
+            LOG.severe(String.format("vHost device '%s': DMA copies into the old guest memory did not complete;"
+                    + " its mapping is kept (leaked) rather than unmapped under the engine", name));
+        }
     }
 
     /** A message from the front end. */
@@ -387,10 +399,12 @@ public final class VhostDevice {
             vq.lock();
         }
         GuestMemory old = mem;
+        boolean idle = true;
         try {
             mem = fresh;
             for (Virtqueue vq : vqs) {
-                vq.setMemory(fresh);
+                vq.setMemory(fresh); // drains the queue's DMA copies into the old table first
+                idle &= vq.asyncIdle();
             }
         } finally {
             for (Virtqueue vq : vqs) {
@@ -398,7 +412,7 @@ public final class VhostDevice {
             }
         }
         if (old != null) {
-            old.unmap();
+            unmap(old, idle);
         }
         DPDK.info(String.format("VHOST_CONFIG: (%s) guest memory region size: 0x%x in %d region(s)", name,
                 fresh.totalSize(), n));

@@ -202,6 +202,11 @@ public class CopyTrackerTest {
         }
 
         @Override
+        public long lockOrder() {
+            return 0;
+        }
+
+        @Override
         public String describe() {
             return tracker.name();
         }

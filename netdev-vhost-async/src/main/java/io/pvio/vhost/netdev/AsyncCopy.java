@@ -1,0 +1,42 @@
+package io.pvio.vhost.netdev;
+
+import io.pvio.dma.DmaDevice;
+import io.pvio.vhost.async.AsyncBinder;
+import java.util.Map;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/**
+ * The bundle's one {@link AsyncBinder}, fed with every {@link DmaDevice} service: the two vhost-user
+ * netdev classes share it. A channel service that goes away is unbound only after every queue using it
+ * has drained its copies in flight ({@link AsyncBinder#removeDevice}); those queues then copy with the CPU
+ * until a channel with the same {@code dma.address} appears.
+ */
+@Component(service = AsyncCopy.class, immediate = true)
+public final class AsyncCopy {
+    private final AsyncBinder binder = new AsyncBinder();
+
+    public AsyncBinder binder() {
+        return binder;
+    }
+
+    @Reference(service = DmaDevice.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
+            unbind = "removeDevice")
+    void addDevice(DmaDevice device, Map<String, Object> props) {
+        binder.addDevice(device, props);
+    }
+
+    void removeDevice(DmaDevice device) {
+        binder.removeDevice(device);
+    }
+
+    /** {@code other_config:vhost-async-copy-support} (default false). */
+    static void setOtherConfig(AsyncBinder binder, Map<String, String> otherConfig) {
+        String v = otherConfig == null ? null : otherConfig.get("vhost-async-copy-support");
+        binder.setEnabled("true".equalsIgnoreCase(v == null ? "" : v.trim()));
+    }
+}
