@@ -190,8 +190,8 @@ public final class Virtqueue {
 
     /** Takes the access lock for an asynchronous copy reconfiguration (transmitters wait rather than drop). */
     public void lockExclusive() {
+        exclusive = true; // before lock(): a transmitter that finds the lock taken waits from now on
         access.lock();
-        exclusive = true;
     }
 
     public void unlockExclusive() {
