@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# bench-peer.sh - pvio's vhost-user back end against DPDK's own (net_vhost PMD), with the same front end.
+#
+# For every direction and size it runs /work/shared/peers/dpdk-vhost-peer.sh twice, alternately:
+#   pvio        --frontend-only SOCKET --backend-cmd "<this script> --backend": DPDK testpmd (virtio-user,
+#               rxonly for enqueue / txonly for dequeue) against `pvio.jar vswitchd` with one
+#               dpdkvhostuser port fed by a pktgen (enqueue) or sinking into a pktgen (dequeue);
+#   dpdk-vhost  the peer's own mode: testpmd net_vhost (txonly / rxonly) against the same front end;
+# and prints both figures (Mpps, Gbit/s, measured by the front end testpmd) and their ratio.
+#
+# pvio's side: one PMD thread (other_config:pmd-cpu-mask = 1 << DVHP_BACKEND_CPU, pmd-sleep-max=0), pinned
+# with taskset to DVHP_BACKEND_CPU, the CPU the peer script gives DPDK's forwarding lcore; the front end's
+# forwarding lcore has the other CPU (see the peer's --help). Everything else of the JVM floats.
+#
+# Usage: launcher/bench-peer.sh [--size 64,1518] [--mode enqueue,dequeue] [--seconds 5] [--warmup 2]
+#                               [--jar launcher/target/pvio.jar] [--peer /work/shared/peers/dpdk-vhost-peer.sh]
+#                               [--async] [--keep-logs]
+#   --async  pvio's vhost port copies with dma-ioat (vhost-async-copy-support=true,
+#            vhost-async-attr=(txq0|rxq0,00:04.0,256)); default: CPU copies.
+# stdout: the comparison table; stderr: progress (and the peer's). Exit 1 if a measurement failed.
+set -u -o pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+JAR=${PVIO_JAR:-$HERE/target/pvio.jar}
+PEER=${DVHP_PEER:-/work/shared/peers/dpdk-vhost-peer.sh}
+
+say() { printf '[bench-peer] %s\n' "$*" >&2; }
+die() { printf '[bench-peer] ERROR: %s\n' "$*" >&2; exit 2; }
+
+# ------------------------------------------------------------------ back end (run by the peer script)
+if [ "${1:-}" = "--backend" ]; then
+    : "${DVHP_SOCKET:?} ${DVHP_MODE:?} ${DVHP_SIZE:?} ${DVHP_BACKEND_ROLE:?}"
+    CPU=${DVHP_BACKEND_CPU:-1}
+    ASYNC=${BENCH_PEER_ASYNC:-0}
+    if [ "$DVHP_BACKEND_ROLE" = server ]; then
+        # a dpdkvhostuser port listens on <run dir>/<port>: the run dir is the socket's directory
+        RUN=$(dirname "$DVHP_SOCKET"); PORT=$(basename "$DVHP_SOCKET")
+        VHU_TYPE=(type=dpdkvhostuser)
+    else
+        RUN=$(mktemp -d "${TMPDIR:-/tmp}/pvio-peer-run.XXXXXX"); PORT=vhu0
+        VHU_TYPE=(type=dpdkvhostuserclient "options:vhost-server-path=$DVHP_SOCKET")
+    fi
+    rm -f "$RUN/conf.db" "$RUN/conf.db.bad"
+    java -jar "$JAR" vswitchd --run-dir "$RUN" &
+    JPID=$!
+    trap 'kill -TERM $JPID 2>/dev/null; wait $JPID' TERM INT EXIT
+    export PVIO_RUN_DIR=$RUN
+    P() { java -jar "$JAR" "$@"; }
+    for _ in $(seq 300); do [ -S "$RUN/pvio-vswitchd.ctl" ] && P appctl version >/dev/null 2>&1 && break; sleep 0.1; done
+    P vsctl set Open_vSwitch . other_config:pmd-cpu-mask="$(printf '0x%x' $((1 << CPU)))" \
+        -- set Open_vSwitch . other_config:pmd-sleep-max=0 \
+        -- set Open_vSwitch . other_config:vhost-async-copy-support="$([ "$ASYNC" = 1 ] && echo true || echo false)" || exit 1
+    P vsctl add-br br0 || exit 1
+    P ofctl del-flows br0
+    if [ "$DVHP_MODE" = enqueue ]; then
+        ATTR=(); [ "$ASYNC" = 1 ] && ATTR=('options:vhost-async-attr="(txq0,00:04.0,256)"')
+        P vsctl add-port br0 gen -- set Interface gen type=pktgen "options:size=$DVHP_SIZE" ofport_request=1 \
+            -- add-port br0 "$PORT" -- set Interface "$PORT" "${VHU_TYPE[@]}" "${ATTR[@]}" ofport_request=2 || exit 1
+    else
+        ATTR=(); [ "$ASYNC" = 1 ] && ATTR=('options:vhost-async-attr="(rxq0,00:04.0,256)"')
+        P vsctl add-port br0 "$PORT" -- set Interface "$PORT" "${VHU_TYPE[@]}" "${ATTR[@]}" ofport_request=1 \
+            -- add-port br0 sink -- set Interface sink type=pktgen options:enabled=false ofport_request=2 || exit 1
+    fi
+    P ofctl add-flow br0 in_port=1,actions=output:2
+    # pin the PMD thread (pmd-cNN) to the CPU its mask names
+    for t in /proc/$JPID/task/*; do
+        [ "$(cat "$t/comm" 2>/dev/null)" = "$(printf 'pmd-c%02d' "$CPU")" ] && taskset -p -c "$CPU" "${t##*/}" >/dev/null \
+            && echo "pinned pmd thread ${t##*/} to cpu $CPU"
+    done
+    wait $JPID
+    exit 0
+fi
+
+# ------------------------------------------------------------------ driver
+SIZES=64,1518
+MODES=enqueue,dequeue
+SECONDS_ARG=5
+WARMUP=2
+ASYNC=0
+KEEP=()
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --size|--sizes) SIZES=$2; shift 2 ;;
+        --mode|--modes|--direction) MODES=$2; shift 2 ;;
+        --seconds) SECONDS_ARG=$2; shift 2 ;;
+        --warmup) WARMUP=$2; shift 2 ;;
+        --jar) JAR=$2; shift 2 ;;
+        --peer) PEER=$2; shift 2 ;;
+        --async) ASYNC=1; shift ;;
+        --keep-logs) KEEP=(--keep-logs); shift ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown option $1 (see --help)" ;;
+    esac
+done
+[ -f "$JAR" ] || die "no $JAR: build it with mvn -B -q -o -f launcher/pom.xml install"
+[ -x "$PEER" ] || die "no peer script $PEER"
+command -v taskset >/dev/null || die "taskset (util-linux) is needed to pin pvio's PMD thread"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pvio-peer.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+SOCK=$WORK/vhu0
+export PVIO_JAR=$JAR BENCH_PEER_ASYNC=$ASYNC
+
+declare -A RES
+FAILED=0
+say "pvio ($([ "$ASYNC" = 1 ] && echo "async copies, dma-ioat" || echo "CPU copies")) vs DPDK net_vhost; front end: DPDK virtio-user (testpmd); window ${SECONDS_ARG}s after ${WARMUP}s"
+for mode in ${MODES//,/ }; do
+    for size in ${SIZES//,/ }; do
+        for who in pvio dpdk; do
+            if [ "$who" = pvio ]; then
+                args=(--frontend-only "$SOCK" --backend-cmd "exec bash '$HERE/bench-peer.sh' --backend" --label pvio)
+            else
+                args=(--label dpdk-vhost)
+            fi
+            line=$("$PEER" "${args[@]}" --mode "$mode" --size "$size" --seconds "$SECONDS_ARG" --warmup "$WARMUP" \
+                "${KEEP[@]}" | grep '^peer ' | tail -n1)
+            if [ -z "$line" ]; then
+                say "$who $mode $size: no result"; FAILED=1; continue
+            fi
+            say "$line"
+            mpps=$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$line")
+            gbps=$(sed -n 's/.* gbps=\([0-9.]*\).*/\1/p' <<<"$line")
+            RES[$who,$mode,$size]="$mpps $gbps"
+        done
+    done
+done
+
+printf '%-8s %5s %10s %10s %10s %10s %7s\n' direction size pvio_Mpps pvio_Gbps dpdk_Mpps dpdk_Gbps ratio
+for mode in ${MODES//,/ }; do
+    for size in ${SIZES//,/ }; do
+        read -r pm pg <<<"${RES[pvio,$mode,$size]:-NA NA}"
+        read -r dm dg <<<"${RES[dpdk,$mode,$size]:-NA NA}"
+        ratio=$(awk -v a="$pm" -v b="$dm" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f", a / b }')
+        printf '%-8s %5s %10s %10s %10s %10s %7s\n' "$mode" "$size" "$pm" "$pg" "$dm" "$dg" "$ratio"
+    done
+done
+exit $FAILED
