@@ -1,0 +1,142 @@
+package io.pvio.dma.ioat.component;
+
+import io.pvio.dma.PciAddress;
+import io.pvio.unixctl.UnixctlException;
+import java.io.IOException;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.logging.Logger;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+/**
+ * What {@code appctl dma/set} and {@code dma/del} do to the {@value IoatChannelComponent#FACTORY_PID}
+ * factory configurations: one configuration per channel address, found by its {@code address} property.
+ */
+final class DmaConfigCommands {
+    private static final Logger LOG = Logger.getLogger("dma_ioat");
+
+    private DmaConfigCommands() {
+    }
+
+    /** {@code dma/set ADDRESS [ring.size=N] [fault.error.rate=X] [fault.stall=true|false] [engine.cpu=N]}. */
+    static String set(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
+        if (args.isEmpty()) {
+            throw new UnixctlException("usage: dma/set ADDRESS [ring.size=N] [fault.error.rate=X] [fault.stall=BOOL] [engine.cpu=N]");
+        }
+        String address = address(args.get(0));
+        Hashtable<String, Object> changes = parseSettings(args.subList(1, args.size()));
+        try {
+            Configuration c = find(cm, address);
+            boolean created = c == null;
+            Hashtable<String, Object> props = new Hashtable<>();
+            if (c == null) {
+                c = cm.getFactoryConfiguration(IoatChannelComponent.FACTORY_PID, "appctl-" + address.replaceAll("[:.]", "_"), "?");
+                props.put("address", address);
+                props.put("ring.size", IoatDefaults.DEFAULT_RING);
+            } else {
+                Dictionary<String, Object> old = c.getProperties();
+                for (var e = old.keys(); e.hasMoreElements();) {
+                    String k = e.nextElement();
+                    props.put(k, old.get(k));
+                }
+            }
+            props.putAll(changes);
+            c.update(props);
+            LOG.info("DMA channel " + address + (created ? " configured" : " reconfigured") + " by appctl: " + changes);
+            return "DMA channel " + address + (created ? " added" : " updated") + " (" + c.getPid() + ")\n";
+        } catch (IOException | InvalidSyntaxException e) {
+            throw new UnixctlException("dma/set " + address + ": " + e.getMessage());
+        }
+    }
+
+    /** {@code dma/del ADDRESS}. */
+    static String del(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
+        if (args.size() != 1) {
+            throw new UnixctlException("usage: dma/del ADDRESS");
+        }
+        String address = address(args.get(0));
+        try {
+            Configuration c = find(cm, address);
+            if (c == null) {
+                throw new UnixctlException("dma/del: no DMA channel configured at " + address);
+            }
+            c.delete();
+            LOG.info("DMA channel " + address + " deleted by appctl");
+            return "DMA channel " + address + " deleted\n";
+        } catch (IOException | InvalidSyntaxException e) {
+            throw new UnixctlException("dma/del " + address + ": " + e.getMessage());
+        }
+    }
+
+    private static String address(String text) throws UnixctlException {
+        try {
+            return PciAddress.normalize(text);
+        } catch (IllegalArgumentException e) {
+            throw new UnixctlException(e.getMessage());
+        }
+    }
+
+    private static Configuration find(ConfigurationAdmin cm, String address) throws IOException, InvalidSyntaxException {
+        Configuration[] all = cm.listConfigurations(
+                "(" + ConfigurationAdmin.SERVICE_FACTORYPID + "=" + IoatChannelComponent.FACTORY_PID + ")");
+        if (all != null) {
+            for (Configuration c : all) {
+                Object a = c.getProperties() == null ? null : c.getProperties().get("address");
+                try {
+                    if (a != null && PciAddress.normalize(a.toString()).equals(address)) {
+                        return c;
+                    }
+                } catch (IllegalArgumentException ignored) {
+                    // a configuration with a bad address is not this channel
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Validates {@code key=value} words into typed configuration properties. */
+    static Hashtable<String, Object> parseSettings(List<String> words) throws UnixctlException {
+        Hashtable<String, Object> out = new Hashtable<>();
+        for (String w : words) {
+            int eq = w.indexOf('=');
+            if (eq <= 0) {
+                throw new UnixctlException("'" + w + "': expected KEY=VALUE");
+            }
+            String k = w.substring(0, eq);
+            String v = w.substring(eq + 1).trim();
+            try {
+                switch (k) {
+                    case "ring.size" -> {
+                        int n = Integer.parseInt(v);
+                        if (n < 64 || n > 4096 || Integer.bitCount(n) != 1) {
+                            throw new UnixctlException("ring.size " + n + " is not a power of two from 64 to 4096");
+                        }
+                        out.put(k, n);
+                    }
+                    case "fault.error.rate" -> {
+                        double d = Double.parseDouble(v);
+                        if (!(d >= 0 && d <= 1)) {
+                            throw new UnixctlException("fault.error.rate " + v + " is outside 0..1");
+                        }
+                        out.put(k, d);
+                    }
+                    case "fault.stall" -> {
+                        if (!v.equals("true") && !v.equals("false")) {
+                            throw new UnixctlException("fault.stall must be true or false, not '" + v + "'");
+                        }
+                        out.put(k, Boolean.parseBoolean(v));
+                    }
+                    case "engine.cpu" -> out.put(k, Integer.parseInt(v));
+                    default -> throw new UnixctlException("unknown setting '" + k
+                            + "' (ring.size, fault.error.rate, fault.stall, engine.cpu)");
+                }
+            } catch (NumberFormatException e) {
+                throw new UnixctlException(k + ": '" + v + "' is not a number");
+            }
+        }
+        return out;
+    }
+}

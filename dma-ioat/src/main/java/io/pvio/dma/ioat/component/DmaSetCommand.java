@@ -1,0 +1,26 @@
+package io.pvio.dma.ioat.component;
+
+import io.pvio.unixctl.UnixctlCommand;
+import io.pvio.unixctl.UnixctlException;
+import java.util.List;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/** {@code appctl dma/set ADDRESS [KEY=VALUE...]}: adds or changes an IOAT channel's configuration. */
+@Component(property = {UnixctlCommand.COMMAND_PROPERTY + "=dma/set",
+        UnixctlCommand.USAGE_PROPERTY + "=ADDRESS [ring.size=N] [fault.error.rate=X] [fault.stall=BOOL] [engine.cpu=N]"})
+public final class DmaSetCommand implements UnixctlCommand {
+    private final ConfigurationAdmin cm;
+
+    @Activate
+    public DmaSetCommand(@Reference ConfigurationAdmin cm) {
+        this.cm = cm;
+    }
+
+    @Override
+    public String run(List<String> args) throws UnixctlException {
+        return DmaConfigCommands.set(cm, args);
+    }
+}

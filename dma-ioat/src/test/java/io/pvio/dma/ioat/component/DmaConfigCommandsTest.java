@@ -1,0 +1,99 @@
+package io.pvio.dma.ioat.component;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import io.pvio.unixctl.UnixctlException;
+import java.lang.reflect.Proxy;
+import java.util.Dictionary;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.Test;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+public class DmaConfigCommandsTest {
+    /** pid -> properties: an in-memory ConfigAdmin holding factory configurations of io.pvio.dma.ioat. */
+    private final Map<String, Dictionary<String, Object>> store = new LinkedHashMap<>();
+
+    private Configuration config(String pid) {
+        return (Configuration) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Configuration.class},
+                (p, m, a) -> switch (m.getName()) {
+                    case "getPid" -> pid;
+                    case "getProperties" -> store.get(pid);
+                    case "update" -> {
+                        @SuppressWarnings("unchecked")
+                        Dictionary<String, Object> d = (Dictionary<String, Object>) a[0];
+                        store.put(pid, d);
+                        yield null;
+                    }
+                    case "delete" -> {
+                        store.remove(pid);
+                        yield null;
+                    }
+                    default -> throw new UnsupportedOperationException(m.getName());
+                });
+    }
+
+    private ConfigurationAdmin cm() {
+        return (ConfigurationAdmin) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {ConfigurationAdmin.class}, (p, m, a) -> switch (m.getName()) {
+                    case "listConfigurations" -> store.isEmpty() ? null
+                            : store.keySet().stream().map(this::config).toArray(Configuration[]::new);
+                    case "getFactoryConfiguration" -> config(a[0] + "~" + a[1]);
+                    default -> throw new UnsupportedOperationException(m.getName());
+                });
+    }
+
+    @Test
+    public void setAddsThenUpdatesOneConfigurationPerAddress() throws Exception {
+        ConfigurationAdmin cm = cm();
+        DmaConfigCommands.set(cm, List.of("00:05.1"));
+        assertEquals(1, store.size());
+        Dictionary<String, Object> d = store.values().iterator().next();
+        assertEquals("0000:00:05.1", d.get("address"));
+        assertEquals(256, d.get("ring.size"));
+        DmaConfigCommands.set(cm, List.of("0000:00:05.1", "ring.size=1024", "fault.error.rate=0.25", "fault.stall=true"));
+        assertEquals(1, store.size());
+        d = store.values().iterator().next();
+        assertEquals(1024, d.get("ring.size"));
+        assertEquals(0.25, d.get("fault.error.rate"));
+        assertEquals(Boolean.TRUE, d.get("fault.stall"));
+        DmaConfigCommands.del(cm, List.of("00:05.1"));
+        assertTrue(store.isEmpty());
+    }
+
+    private void refused(List<String> args, String expected) {
+        try {
+            DmaConfigCommands.set(cm(), args);
+            fail("accepted " + args);
+        } catch (UnixctlException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains(expected));
+            assertTrue("nothing may be written", store.isEmpty());
+        }
+    }
+
+    @Test
+    public void badSettingsAreRefusedBeforeAnythingIsWritten() {
+        refused(List.of("00:05.9"), "not a PCI address");
+        refused(List.of("00:05.1", "ring.size=100"), "not a power of two");
+        refused(List.of("00:05.1", "ring.size=x"), "not a number");
+        refused(List.of("00:05.1", "fault.error.rate=2"), "outside 0..1");
+        refused(List.of("00:05.1", "fault.stall=yes"), "true or false");
+        refused(List.of("00:05.1", "colour=red"), "unknown setting 'colour'");
+        refused(List.of("00:05.1", "ring.size"), "expected KEY=VALUE");
+        refused(List.of(), "usage");
+    }
+
+    @Test
+    public void deletingAnUnknownChannelIsAnError() {
+        try {
+            DmaConfigCommands.del(cm(), List.of("00:06.0"));
+            fail();
+        } catch (UnixctlException e) {
+            assertTrue(e.getMessage().contains("no DMA channel configured at 0000:00:06.0"));
+        }
+    }
+}
