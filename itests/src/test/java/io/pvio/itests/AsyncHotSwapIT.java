@@ -3,6 +3,7 @@ package io.pvio.itests;
 import static io.pvio.itests.VhostLoad.VHU;
 import static org.junit.Assert.assertEquals;
 
+import io.pvio.dma.DmaDevice;
 import io.pvio.dpif.Dpif;
 import org.junit.After;
 import org.junit.Before;
@@ -71,7 +72,7 @@ public class AsyncHotSwapIT extends PvioFramework {
         channelConfig(CPU_PID, "00:04.0", "ring.size", 256);
         awaitChannel(ADDR, "ioat");
         Dpif dpif = service(Dpif.class);
-        load = new VhostLoad(dpif);
+        load = new VhostLoad(dpif, this::appctl);
         load.build("(txq0,00:04.0,256)", 1518, RATE, true);
         load.start();
         t0 = System.nanoTime();
@@ -104,7 +105,11 @@ public class AsyncHotSwapIT extends PvioFramework {
         phase("after the dma-ioat update");
 
         // the channel's configuration deleted: the queue copies with the CPU, then rebinds to the new one
+        DmaDevice gone = ctx().getService(awaitChannel(ADDR, "ioat"));
         ioatCfg.delete();
+        // Felix removes a service from the registry before its UNREGISTERING listeners (the vhost unbind)
+        // run; the provider stops the channel only after they returned, so a stopped channel = unbound
+        await("the deleted channel stopped (after the vhost unbind)", () -> !gone.isStarted());
         awaitNoChannel(dmaFilter(ADDR, "ioat"));
         d = dma();
         load.awaitProgress("without a channel", 5_000);

@@ -10,11 +10,13 @@ import static org.ops4j.pax.exam.CoreOptions.systemPackage;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 import io.pvio.dma.DmaDevice;
+import io.pvio.unixctl.UnixctlCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
@@ -95,12 +97,37 @@ public abstract class PvioFramework {
     }
 
     protected static void await(String what, BooleanSupplier cond) throws InterruptedException {
+        await(() -> what, cond);
+    }
+
+    /** Waits (bounded) for {@code cond}; {@code what} is evaluated only on time-out, for the message. */
+    protected static void await(java.util.function.Supplier<String> what, BooleanSupplier cond)
+            throws InterruptedException {
         long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out (" + TIMEOUT_MS + " ms) waiting for " + what);
+                throw new AssertionError("timed out (" + TIMEOUT_MS + " ms) waiting for " + what.get());
             }
             Thread.sleep(10);
+        }
+    }
+
+    /** Runs an appctl command in-process (its UnixctlCommand service); errors come back as text. */
+    protected String appctl(String command, String... args) {
+        try {
+            Collection<ServiceReference<UnixctlCommand>> refs = ctx().getServiceReferences(UnixctlCommand.class,
+                    "(" + UnixctlCommand.COMMAND_PROPERTY + "=" + command + ")");
+            if (refs.isEmpty()) {
+                return command + ": no such command\n";
+            }
+            UnixctlCommand c = ctx().getService(refs.iterator().next());
+            try {
+                return c.run(List.of(args));
+            } finally {
+                ctx().ungetService(refs.iterator().next());
+            }
+        } catch (Exception e) {
+            return command + ": " + e + "\n";
         }
     }
 
