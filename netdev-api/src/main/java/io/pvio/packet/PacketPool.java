@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A fixed set of off-heap packet buffers (DPDK's mempool of mbufs), all carved from one slab allocated
  * at construction. {@link #alloc()} and {@link Packet#free()} are lock-free, allocation-free and safe from
- * any thread.
+ * any thread. The free list is LIFO: the buffer allocated next is the one freed last, still in the cache.
  *
  * <p>Accounting is exact: {@link #inUse()} is the number of buffers allocated and not yet freed, so a test
  * can prove that nothing leaked once traffic has stopped.
@@ -22,7 +22,7 @@ public final class PacketPool {
     private final int headroom;
     private final int bufSize;
     private final Packet[] packets;
-    private final IndexRing free;
+    private final IndexStack free;
     private final ByteBuffer slab;
     private final AtomicLong allocFailures = new AtomicLong();
 
@@ -40,17 +40,22 @@ public final class PacketPool {
         this.headroom = headroom;
         this.bufSize = (dataRoom + 63) & ~63;
         long total = (long) bufSize * count;
+        if (count > IndexStack.MAX_CAPACITY) {
+            throw new IllegalArgumentException("pool " + name + ": at most " + IndexStack.MAX_CAPACITY + " buffers");
+        }
         if (total > Integer.MAX_VALUE - 4096) {
             throw new IllegalArgumentException("pool " + name + " too large: " + total + " bytes");
         }
         this.slab = NativeMemory.allocateAligned((int) total, 4096);
         long base = NativeMemory.address(slab);
         this.packets = new Packet[count];
-        this.free = new IndexRing(2 * count);
+        this.free = new IndexStack(count);
         for (int i = 0; i < count; i++) {
             ByteBuffer view = slab.slice(i * bufSize, bufSize);
             packets[i] = new Packet(this, i, view, base + (long) i * bufSize);
-            free.offer(i);
+        }
+        for (int i = count - 1; i >= 0; i--) {
+            free.push(i); // index 0 on top: a fresh pool hands out its buffers in address order
         }
     }
 
@@ -98,7 +103,7 @@ public final class PacketPool {
 
     /** A fresh single-segment packet with default headroom and no data, or null when the pool is empty. */
     public Packet alloc() {
-        int i = free.poll();
+        int i = free.pop();
         if (i < 0) {
             allocFailures.incrementAndGet();
             return null;
@@ -128,11 +133,7 @@ public final class PacketPool {
     }
 
     void release(Packet p) {
-        // The ring has twice as many slots as buffers: it is never full, only briefly blocked by a
-        // consumer preempted inside poll (see IndexRing). Double frees are caught by the refcount.
-        while (!free.offer(p.index())) {
-            Thread.onSpinWait();
-        }
+        free.push(p.index()); // double frees are caught by the refcount before they get here
     }
 
     @Override

@@ -28,6 +28,17 @@ public class PacketPoolTest {
     }
 
     @Test
+    public void theBufferFreedLastIsAllocatedFirst() {
+        PacketPool pool = new PacketPool("t", 8);
+        Packet a = pool.alloc();
+        Packet b = pool.alloc();
+        a.free();
+        b.free();
+        assertEquals(b, pool.alloc());
+        assertEquals(a, pool.alloc());
+    }
+
+    @Test
     public void emptyPoolReturnsNullAndCountsTheFailure() {
         PacketPool pool = new PacketPool("t", 2);
         assertNotNull(pool.alloc());

@@ -1,0 +1,80 @@
+package io.pvio.packet;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A lock-free LIFO stack of indices {@code 0..capacity-1} (Treiber's stack over an int "next" array),
+ * the free list of a {@link PacketPool}. LIFO matters for speed: the buffer allocated next is the one freed
+ * last, whose lines are still in the cache (DPDK's mempool cache does the same per lcore).
+ *
+ * <p>The top word packs a modification tag (bits 42-63, against ABA), the number of entries (bits 21-41) and
+ * the top index + 1 (bits 0-20, 0 = empty): one CAS per push or pop, no allocation, and an exact size.
+ */
+final class IndexStack {
+    static final int MAX_CAPACITY = (1 << 21) - 1;
+    private static final long IDX_MASK = (1L << 21) - 1;
+    private static final int COUNT_SHIFT = 21;
+    private static final long COUNT_MASK = ((1L << 21) - 1) << COUNT_SHIFT;
+    private static final int TAG_SHIFT = 42;
+    private static final VarHandle TOP;
+    private static final VarHandle NEXT = MethodHandles.arrayElementVarHandle(int[].class);
+
+    static {
+        try {
+            TOP = MethodHandles.lookup().findVarHandle(IndexStack.class, "top", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final int[] next; // index + 1 of the entry below, 0 at the bottom
+    @SuppressWarnings("unused") private long p01, p02, p03, p04, p05, p06, p07;
+    private volatile long top;
+    @SuppressWarnings("unused") private long p11, p12, p13, p14, p15, p16, p17;
+
+    IndexStack(int capacity) {
+        if (capacity <= 0 || capacity > MAX_CAPACITY) {
+            throw new IllegalArgumentException("stack capacity " + capacity + " outside 1.." + MAX_CAPACITY);
+        }
+        next = new int[capacity];
+    }
+
+    private static long pack(long tag, long count, long idxPlusOne) {
+        return (tag << TAG_SHIFT) | (count << COUNT_SHIFT) | idxPlusOne;
+    }
+
+    void push(int index) {
+        for (;;) {
+            long t = (long) TOP.getVolatile(this);
+            NEXT.setRelease(next, index, (int) (t & IDX_MASK));
+            long count = (t & COUNT_MASK) >>> COUNT_SHIFT;
+            if (TOP.compareAndSet(this, t, pack((t >>> TAG_SHIFT) + 1, count + 1, index + 1))) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /** Returns the index popped, or -1 when empty. */
+    int pop() {
+        for (;;) {
+            long t = (long) TOP.getVolatile(this);
+            int idxPlusOne = (int) (t & IDX_MASK);
+            if (idxPlusOne == 0) {
+                return -1;
+            }
+            int below = (int) NEXT.getAcquire(next, idxPlusOne - 1);
+            long count = (t & COUNT_MASK) >>> COUNT_SHIFT;
+            if (TOP.compareAndSet(this, t, pack((t >>> TAG_SHIFT) + 1, count - 1, below))) {
+                return idxPlusOne - 1;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /** Entries on the stack (exact). */
+    int size() {
+        return (int) ((top & COUNT_MASK) >>> COUNT_SHIFT);
+    }
+}
