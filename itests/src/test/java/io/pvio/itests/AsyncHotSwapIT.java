@@ -62,6 +62,7 @@ public class AsyncHotSwapIT extends PvioFramework {
 
     /** One line per phase: time, sink counters and vhu0's drops (the report of a failed run says where). */
     private void phase(String what) {
+        load.dropsDuring(what.replaceAll(" [0-9]+ to ", " to "));
         System.out.printf("%6d ms %-40s %s dma=%d cpu=%d%n", (System.nanoTime() - t0) / 1_000_000, what,
                 load.sinkSummary(), load.statSum(VHU, "dma_copies"), load.statSum(VHU, "cpu_copies"));
     }

@@ -159,6 +159,18 @@ final class VhostLoad {
                 + " other=" + s.rxOther() + " vhu0 tx_dropped=" + stat(VHU, "tx_dropped");
     }
 
+    private final Map<String, Long> dropsByPhase = new LinkedHashMap<>();
+    private long dropsSeen;
+
+    /** Attributes vhu0's drops since the previous call to {@code phase} (for the final message). */
+    void dropsDuring(String phase) {
+        long d = stat(VHU, "tx_dropped");
+        if (d > dropsSeen) {
+            dropsByPhase.merge(phase, d - dropsSeen, Long::sum);
+        }
+        dropsSeen = d;
+    }
+
     /** Stops generation at {@code count} and asserts exact, intact, in-order delivery of all of it. */
     void assertExactDelivery(long count) throws InterruptedException {
         PvioFramework.await(() -> "generator done at " + count + ": " + diag(), () -> gen().generationDone());
@@ -176,6 +188,8 @@ final class VhostLoad {
         assertEquals("every packet delivered or counted as dropped by vhu0: " + sum, count, s.received() + dropped);
         assertEquals("every gap at the sink is a drop counted by vhu0: " + sum, dropped, s.rxLost() + s.rxOutOfOrder());
         // then the issue-5 requirement: nothing dropped at all
+        dropsDuring("final");
+        assertEquals("vhu0 tx_dropped by phase: " + dropsByPhase + "; " + sum, 0, dropped);
         assertEquals("lost: " + sum, 0, s.rxLost());
         assertEquals("out of order: " + sum, 0, s.rxOutOfOrder());
         assertEquals("duplicates: " + sum, 0, s.rxDuplicate());
