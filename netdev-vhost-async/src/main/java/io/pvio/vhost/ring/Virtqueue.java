@@ -195,10 +195,13 @@ public final class Virtqueue {
     }
 
     public void unlockExclusive() {
-        if (access.getHoldCount() == 1) {
+        boolean last = access.getHoldCount() == 1;
+        access.unlock();
+        // cleared only after the unlock: a transmitter that failed its tryLock while we held the lock must
+        // still see the flag and wait, instead of dropping its batch
+        if (last) {
             exclusive = false;
         }
-        access.unlock();
     }
 
     /** The queue's copy tracker (bound to a DMA channel by the binder, or not). */
