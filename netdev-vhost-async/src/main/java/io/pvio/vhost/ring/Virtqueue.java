@@ -126,7 +126,8 @@ public final class Virtqueue {
     private Packet[] stash = new Packet[2];
     private long stashHead;
     private long stashTail;
-    private volatile boolean exclusive;
+    /** Odd while a rebind ({@link #lockExclusive}) holds or waits for the lock; one rebinder at a time. */
+    private final java.util.concurrent.atomic.AtomicInteger exclusiveSeq = new java.util.concurrent.atomic.AtomicInteger();
 
     public Virtqueue(String device, int index) {
         this.device = device;
@@ -178,29 +179,36 @@ public final class Virtqueue {
      * configuration holds it ({@link #lockExclusive}: a short drain), so that a rebind loses no packet.
      */
     public boolean lockForSend() {
-        if (access.tryLock()) {
-            return true;
+        for (;;) {
+            int before = exclusiveSeq.get();
+            if (access.tryLock()) {
+                return true;
+            }
+            int after = exclusiveSeq.get();
+            if ((after & 1) != 0) {
+                access.lock(); // a rebind holds the queue: wait for its short drain
+                return true;
+            }
+            if (before == after) {
+                return false; // another control step holds the queue: drop, as DPDK does
+            }
+            // a rebind started and ended during the attempt: try again
         }
-        if (exclusive) {
-            access.lock();
-            return true;
-        }
-        return false;
     }
 
     /** Takes the access lock for an asynchronous copy reconfiguration (transmitters wait rather than drop). */
     public void lockExclusive() {
-        exclusive = true; // before lock(): a transmitter that finds the lock taken waits from now on
+        if (!access.isHeldByCurrentThread()) {
+            exclusiveSeq.incrementAndGet(); // odd before lock(): a transmitter that finds the lock taken waits
+        }
         access.lock();
     }
 
     public void unlockExclusive() {
         boolean last = access.getHoldCount() == 1;
         access.unlock();
-        // cleared only after the unlock: a transmitter that failed its tryLock while we held the lock must
-        // still see the flag and wait, instead of dropping its batch
         if (last) {
-            exclusive = false;
+            exclusiveSeq.incrementAndGet(); // even after the unlock: see lockForSend
         }
     }
 
