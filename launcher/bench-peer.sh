@@ -54,7 +54,8 @@ if [ "${1:-}" = "--backend" ]; then
     P ofctl del-flows br0
     if [ "$DVHP_MODE" = enqueue ]; then
         ATTR=(); [ "$ASYNC" = 1 ] && ATTR=('options:vhost-async-attr="(txq0,00:04.0,256)"')
-        P vsctl add-port br0 gen -- set Interface gen type=pktgen "options:size=$DVHP_SIZE" ofport_request=1 \
+        # payload=none: headers only, as DPDK's txonly writes them, so that both back ends are fed alike
+        P vsctl add-port br0 gen -- set Interface gen type=pktgen "options:size=$DVHP_SIZE" options:payload=none ofport_request=1 \
             -- add-port br0 "$PORT" -- set Interface "$PORT" "${VHU_TYPE[@]}" "${ATTR[@]}" ofport_request=2 || exit 1
     else
         ATTR=(); [ "$ASYNC" = 1 ] && ATTR=('options:vhost-async-attr="(rxq0,00:04.0,256)"')

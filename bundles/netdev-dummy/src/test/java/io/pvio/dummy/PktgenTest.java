@@ -58,6 +58,35 @@ public class PktgenTest {
     }
 
     @Test
+    public void headerOnlyFramesAreCheckedByHeaderWhilePatternFramesStillCatchCorruption() throws Exception {
+        TestContext ctx = new TestContext(256);
+        try (Netdev gen = cls.open("g7", Map.of("count", "100", "size", "1518", "payload", "none"), ctx);
+                Netdev sink = cls.open("s7", Map.of(), ctx)) {
+            assertEquals(100, pump(gen, sink, 1000));
+            PktgenPort s = DummyPorts.pktgen("s7");
+            assertEquals(100, s.rxValid());
+            assertEquals(0, s.rxCorrupt());
+            assertEquals("none", gen.getConfig().get("payload"));
+        }
+        try (Netdev gen = cls.open("g8", Map.of("count", "1", "size", "200"), ctx);
+                Netdev sink = cls.open("s8", Map.of(), ctx)) {
+            PacketBatch b = new PacketBatch();
+            assertEquals(1, gen.rxqRecv(0, b));
+            Packet p = b.get(0);
+            p.buffer().put(p.dataOffset() + 150, (byte) ~p.buffer().get(p.dataOffset() + 150));
+            sink.send(0, b, false);
+            assertEquals(1, DummyPorts.pktgen("s8").rxCorrupt());
+        }
+        try {
+            cls.open("g9", Map.of("payload", "zeros"), ctx);
+            fail("payload=zeros accepted");
+        } catch (io.pvio.netdev.NetdevException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("not pattern or none"));
+        }
+        assertEquals(0, ctx.pool.inUse());
+    }
+
+    @Test
     public void jumboFramesUseChainedSegmentsAndValidate() throws Exception {
         TestContext ctx = new TestContext(512);
         try (Netdev gen = cls.open("g2", Map.of("count", "50", "size", "9000"), ctx);

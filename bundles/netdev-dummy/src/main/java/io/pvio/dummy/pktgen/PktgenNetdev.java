@@ -42,7 +42,9 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     static final int MAX_QUEUES = 16;
     static final int MAX_SOURCES = 256;
     private static final Set<String> KNOWN = Set.of("size", "rate", "count", "flows", "src_mac", "dst_mac", "n_rxq",
-            "enabled");
+            "enabled", "payload");
+    /** Source-id bit of frames generated with payload=none: the sink checks their headers only. */
+    static final int NO_PATTERN = 0x80;
     private static final VarHandle GENERATED;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
@@ -64,6 +66,8 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         final long dstMac;
         final int nRxq;
         final boolean enabled;
+        /** payload=pattern (default): every payload byte is written and checked; none: headers only. */
+        final boolean pattern;
         final byte[] template;
         final int srcLow16;
         final double perNs;
@@ -71,7 +75,8 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         final long rateBase;
 
         Config(int size, long rate, long count, int flows, long srcMac, long dstMac, int nRxq, boolean enabled,
-                int srcIp, long rateBase) {
+                boolean pattern, int srcIp, long rateBase) {
+            this.pattern = pattern;
             this.size = size;
             this.rate = rate;
             this.count = count;
@@ -97,6 +102,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             m.put("dst_mac", Options.formatMac(dstMac));
             m.put("n_rxq", Integer.toString(nRxq));
             m.put("enabled", Boolean.toString(enabled));
+            m.put("payload", pattern ? "pattern" : "none");
             return m;
         }
     }
@@ -163,7 +169,11 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         if (!en.equals("true") && !en.equals("false")) {
             throw new NetdevException(name + ": option enabled='" + en + "' is not true or false");
         }
-        return new Config(size, rate, count, flows, src, dst, nRxq, en.equals("true"), 0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase);
+        String payload = o.getOrDefault("payload", "pattern");
+        if (!payload.equals("pattern") && !payload.equals("none")) {
+            throw new NetdevException(name + ": option payload='" + payload + "' is not pattern or none");
+        }
+        return new Config(size, rate, count, flows, src, dst, nRxq, en.equals("true"), payload.equals("pattern"), 0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase);
     }
 
     @Override
@@ -291,8 +301,13 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         b.putShort(off + 10, (short) (c.srcLow16 + flow));
         b.putShort(off + Frame.UDP_OFF, (short) (Frame.UDP_SRC_BASE + flow));
         b.putInt(off + MAGIC_OFF, MAGIC);
-        b.putInt(off + SRC_ID_OFF, genId << 8 | qid);
+        b.putInt(off + SRC_ID_OFF, genId << 8 | qid | (c.pattern ? 0 : NO_PATTERN));
         b.putLong(off + SEQ_OFF, s);
+        if (!c.pattern) {
+            // like DPDK's txonly: the payload is whatever the buffer held
+            LONGS.setOpaque(seq, qid * 8, s + 1);
+            return head;
+        }
         int o = 0;
         for (Packet seg = head; seg != null; seg = seg.next()) {
             int to = o + seg.dataLength();
@@ -337,7 +352,8 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         }
         int srcId = b.getInt(off + SRC_ID_OFF);
         long s = b.getLong(off + SEQ_OFF);
-        if ((b.getShort(off + Frame.IP_OFF + 2) & 0xffff) != len - Frame.IP_OFF || !patternOk(head, s)) {
+        if ((b.getShort(off + Frame.IP_OFF + 2) & 0xffff) != len - Frame.IP_OFF
+                || ((srcId & NO_PATTERN) == 0 && !patternOk(head, s))) {
             rxCorrupt++;
             return;
         }
