@@ -2,8 +2,7 @@ package io.pvio.launcher.bench;
 
 import io.pvio.control.protocol.ControlClient;
 import io.pvio.control.protocol.ControlProtocol;
-import io.pvio.launcher.daemon.Daemon;
-import io.pvio.launcher.log.LogSetup;
+import io.pvio.launcher.daemon.InProcess;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -59,42 +58,8 @@ public final class Bench {
             err.println("pvio bench: " + e.getMessage());
             return 2;
         }
-        Daemon d = null;
-        Thread hook = null;
-        try {
-            Path dir = runDir != null ? runDir.toAbsolutePath() : Files.createTempDirectory("pvio-bench-");
-            Path sock = ControlClient.socket(dir);
-            if (Files.exists(sock)) {
-                try {
-                    ControlClient.call(sock, List.of("appctl", "version"));
-                    err.println("pvio bench: a pvio-vswitchd already runs in " + dir + "; the bench needs a run"
-                            + " directory of its own (omit --run-dir for a temporary one)");
-                    return 1;
-                } catch (IOException e) {
-                    // stale socket
-                }
-            }
-            err.println("pvio bench: run directory " + dir + " (log: " + dir.resolve("vswitchd.log") + ")");
-            d = Daemon.start(new Daemon.Options(dir, false, false), err);
-            hook = new Thread(d::stop, "pvio-bench-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
-            return new Bench(sock, opt, out, err).runAll();
-        } catch (Exception e) {
-            err.println("pvio bench: " + e.getMessage());
-            return 1;
-        } finally {
-            if (d != null) {
-                d.stop();
-                LogSetup.uninstall();
-            }
-            if (hook != null) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException e) {
-                    // shutting down
-                }
-            }
-        }
+        BenchOptions o = opt;
+        return InProcess.run("bench", runDir, err, err, sock -> new Bench(sock, o, out, err).runAll());
     }
 
     // ------------------------------------------------------------------ control socket

@@ -2,11 +2,9 @@ package io.pvio.launcher.demo;
 
 import io.pvio.control.protocol.ControlClient;
 import io.pvio.control.protocol.ControlProtocol;
-import io.pvio.launcher.daemon.Daemon;
-import io.pvio.launcher.log.LogSetup;
+import io.pvio.launcher.daemon.InProcess;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -39,44 +37,7 @@ public final class Demo {
     }
 
     public static int run(Path runDir, int seconds, PrintStream out, PrintStream err) {
-        Daemon d = null;
-        Thread hook = null;
-        try {
-            Path dir = runDir != null ? runDir.toAbsolutePath() : Files.createTempDirectory("pvio-demo-");
-            Path sock = ControlClient.socket(dir);
-            if (Files.exists(sock)) {
-                try {
-                    ControlClient.call(sock, List.of("appctl", "version"));
-                    err.println("pvio demo: a pvio-vswitchd already runs in " + dir + "; the demo needs a run"
-                            + " directory of its own (omit --run-dir for a temporary one)");
-                    return 1;
-                } catch (IOException e) {
-                    // stale socket: the demo's daemon replaces it
-                }
-            }
-            out.println("pvio demo: run directory " + dir + " (log: " + dir.resolve("vswitchd.log") + ")");
-            d = Daemon.start(new Daemon.Options(dir, false, false), err);
-            Daemon daemon = d;
-            hook = new Thread(daemon::stop, "pvio-demo-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
-            Demo demo = new Demo(sock, out);
-            return demo.run(seconds);
-        } catch (Exception e) {
-            err.println("pvio demo: " + e.getMessage());
-            return 1;
-        } finally {
-            if (d != null) {
-                d.stop();
-                LogSetup.uninstall();
-            }
-            if (hook != null) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException e) {
-                    // already shutting down
-                }
-            }
-        }
+        return InProcess.run("demo", runDir, out, err, sock -> new Demo(sock, out).run(seconds));
     }
 
     private ControlProtocol.Reply call(String... argv) throws IOException {
