@@ -56,6 +56,56 @@ final class IndexStack {
         }
     }
 
+    /**
+     * Pushes the chain {@code first .. last} of {@code n} indices, already linked through {@link #link}, in
+     * one CAS ({@code first} ends on top).
+     */
+    void pushChain(int first, int last, int n) {
+        for (;;) {
+            long t = (long) TOP.getVolatile(this);
+            NEXT.setRelease(next, last, (int) (t & IDX_MASK));
+            long count = (t & COUNT_MASK) >>> COUNT_SHIFT;
+            if (TOP.compareAndSet(this, t, pack((t >>> TAG_SHIFT) + 1, count + n, first + 1))) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /** Links {@code index} above {@code below} for {@link #pushChain} (published by its CAS). */
+    void link(int index, int below) {
+        next[index] = below + 1;
+    }
+
+    /**
+     * Pops {@code n} indices into {@code out[off..off+n)} in one CAS: all of them, or none (returns false).
+     * A successful CAS proves that nothing changed the stack since its top was read, so the walk was
+     * consistent (every push or pop changes the tag).
+     */
+    boolean popBulk(int[] out, int off, int n) {
+        for (;;) {
+            long t = (long) TOP.getVolatile(this);
+            long count = (t & COUNT_MASK) >>> COUNT_SHIFT;
+            if (count < n) {
+                return false;
+            }
+            int idxPlusOne = (int) (t & IDX_MASK);
+            for (int k = 0; k < n; k++) {
+                if (idxPlusOne == 0) {
+                    idxPlusOne = -1; // torn walk: the stack changed under us, the CAS below fails
+                    break;
+                }
+                out[off + k] = idxPlusOne - 1;
+                idxPlusOne = (int) NEXT.getAcquire(next, idxPlusOne - 1);
+            }
+            if (idxPlusOne >= 0
+                    && TOP.compareAndSet(this, t, pack((t >>> TAG_SHIFT) + 1, count - n, idxPlusOne))) {
+                return true;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
     /** Returns the index popped, or -1 when empty. */
     int pop() {
         for (;;) {

@@ -294,6 +294,18 @@ public final class Packet {
         }
     }
 
+    /**
+     * The fast half of {@link #free()} for a batch: when this is a single-segment packet holding its last
+     * reference, drops it and returns true (the caller returns the buffer to the pool); else false.
+     */
+    boolean dropIfSimple() {
+        if (next == null && refcnt == 1) {
+            REFCNT.setRelease(this, 0);
+            return true;
+        }
+        return false;
+    }
+
     /** Copies the whole packet's bytes (all segments) into {@code dst} at {@code off}; returns bytes copied. */
     public int copyTo(byte[] dst, int off) {
         int at = off;

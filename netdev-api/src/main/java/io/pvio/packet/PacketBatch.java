@@ -67,11 +67,33 @@ public final class PacketBatch {
         truncate(0);
     }
 
-    /** Frees every packet and empties the batch. */
+    /**
+     * Frees every packet and empties the batch. Single-segment packets of one pool holding their last
+     * reference go back to the pool together, in one operation.
+     */
     public void freeAll() {
+        PacketPool pool = null;
+        Packet first = null;
+        Packet last = null;
+        int n = 0;
         for (int i = 0; i < count; i++) {
-            pkts[i].free();
+            Packet p = pkts[i];
             pkts[i] = null;
+            if ((pool == null || p.pool() == pool) && p.dropIfSimple()) {
+                if (first == null) {
+                    pool = p.pool();
+                    first = p;
+                } else {
+                    pool.link(last, p);
+                }
+                last = p;
+                n++;
+            } else {
+                p.free();
+            }
+        }
+        if (first != null) {
+            pool.releaseChain(first.index(), last.index(), n);
         }
         count = 0;
     }

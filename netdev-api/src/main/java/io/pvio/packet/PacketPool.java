@@ -118,18 +118,41 @@ public final class PacketPool {
      * leaves the pool as it was).
      */
     public boolean allocBulk(Packet[] out, int off, int n) {
-        for (int k = 0; k < n; k++) {
-            Packet p = alloc();
-            if (p == null) {
-                for (int j = 0; j < k; j++) {
-                    out[off + j].free();
-                    out[off + j] = null;
+        if (n > PacketBatch.MAX * 2) {
+            for (int k = 0; k < n; k += PacketBatch.MAX) {
+                if (!allocBulk(out, off + k, Math.min(PacketBatch.MAX, n - k))) {
+                    for (int j = 0; j < k; j++) {
+                        out[off + j].free();
+                        out[off + j] = null;
+                    }
+                    return false;
                 }
-                return false;
             }
+            return true;
+        }
+        int[] idx = BULK.get();
+        if (!free.popBulk(idx, 0, n)) {
+            allocFailures.incrementAndGet();
+            return false;
+        }
+        for (int k = 0; k < n; k++) {
+            Packet p = packets[idx[k]];
+            p.reset(headroom);
             out[off + k] = p;
         }
         return true;
+    }
+
+    /** Per-thread scratch for bulk allocation (control of its size: at most 2 x PacketBatch.MAX). */
+    private static final ThreadLocal<int[]> BULK = ThreadLocal.withInitial(() -> new int[PacketBatch.MAX * 2]);
+
+    /** Returns a chain of this pool's buffers, linked with {@link #link}, in one operation. */
+    void releaseChain(int first, int last, int n) {
+        free.pushChain(first, last, n);
+    }
+
+    void link(Packet p, Packet below) {
+        free.link(p.index(), below.index());
     }
 
     void release(Packet p) {

@@ -117,6 +117,8 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     private volatile long generated; // via GENERATED
     private final long[] seq = new long[MAX_QUEUES * 8]; // next sequence per rx queue, padded; written by its poller
     private final Packet[][] segScratch = new Packet[MAX_QUEUES][];
+    /** Per queue: buffers allocated in bulk for a burst of single-segment frames. */
+    private final Packet[][] bulk = new Packet[MAX_QUEUES][PacketBatch.MAX];
     private final long[] rxBytes = new long[MAX_QUEUES * 8];
 
     // sink state, guarded by sinkLock
@@ -226,8 +228,16 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         }
         int n = claim(c, want);
         int made = 0;
+        Packet[] heads = bulk[qid];
+        boolean single = c.size <= pool.bufferSize() - pool.defaultHeadroom();
+        if (single && n > 0 && !pool.allocBulk(heads, 0, n)) {
+            single = false; // nearly empty pool: one at a time, as far as it goes
+        }
         while (made < n) {
-            Packet p = build(c, qid);
+            Packet p = build(c, qid, single ? heads[made] : null);
+            if (single) {
+                heads[made] = null;
+            }
             if (p == null) {
                 break;
             }
@@ -264,12 +274,13 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         }
     }
 
-    private Packet build(Config c, int qid) {
+    /** Builds the next frame of queue {@code qid} into {@code pre} (allocated by the caller) or new buffers. */
+    private Packet build(Config c, int qid, Packet pre) {
         int size = c.size;
         Packet head;
         int firstCap = pool.bufferSize() - pool.defaultHeadroom();
         if (size <= firstCap) {
-            head = pool.alloc();
+            head = pre != null ? pre : pool.alloc();
             if (head == null) {
                 return null;
             }
