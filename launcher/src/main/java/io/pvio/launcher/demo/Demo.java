@@ -154,7 +154,7 @@ public final class Demo {
                 "ofport_request=2");
         // the guest side: pvio's Java virtio front end on the vhost-user socket, and generator pg1
         must("vsctl", "--may-exist", "add-port", "br1", "fe0", "--", "set", "Interface", "fe0", "type=virtio-user",
-                "options:path=" + dir.resolve("vhu0"), "ofport_request=1");
+                "options:path=" + dir.resolve("vhu0"), "options:queue_size=1024", "ofport_request=1");
         must("vsctl", "--may-exist", "add-port", "br1", "pg1", "--", "set", "Interface", "pg1", "type=pktgen",
                 "options:size=" + SIZE, "options:rate=" + RATE, "options:enabled=false", "ofport_request=2");
         waitFor("the vhost-user connection", "carrier up", "appctl", "netdev-vhost/show", "vhu0");
