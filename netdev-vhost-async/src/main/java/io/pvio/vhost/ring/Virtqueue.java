@@ -446,6 +446,31 @@ public final class Virtqueue {
         ready = true;
     }
 
+    /**
+     * Walks and checks the guest's transmit chain at {@code head} (into the vector); returns the frame's
+     * length without the virtio-net header, or -1 to stop (the queue is broken when the chain is).
+     */
+    private long txChain(int head) {
+        vecN = 0;
+        long total = walkChain(head, false);
+        if (total == -2) {
+            markBroken("descriptor chain with more than " + VEC_MAX + " buffers");
+        }
+        if (total < 0) {
+            return -1;
+        }
+        if (total < hdrLen) {
+            markBroken("descriptor chain of " + total + " bytes is shorter than the virtio-net header");
+            return -1;
+        }
+        long plen = total - hdrLen;
+        if (plen > MAX_PACKET) {
+            markBroken("packet of " + plen + " bytes does not fit (at most " + MAX_PACKET + ")");
+            return -1;
+        }
+        return plen;
+    }
+
     /** Marks the queue broken: logged once per incident and counted. Returns -1 for convenience. */
     private long markBroken(String reason) {
         if (broken == null) {
@@ -698,21 +723,8 @@ public final class Virtqueue {
             int max = Math.min(pending, batch.room());
             for (int k = 0; k < max; k++) {
                 int head = avail.getShort(availOff + 4 + 2 * (lastAvail & mask)) & 0xffff;
-                vecN = 0;
-                long total = walkChain(head, false);
-                if (total == -2) {
-                    markBroken("descriptor chain with more than " + VEC_MAX + " buffers");
-                }
-                if (total < 0) {
-                    break;
-                }
-                if (total < hdrLen) {
-                    markBroken("descriptor chain of " + total + " bytes is shorter than the virtio-net header");
-                    break;
-                }
-                long plen = total - hdrLen;
-                if (plen > MAX_PACKET) {
-                    markBroken("packet of " + plen + " bytes does not fit (at most " + MAX_PACKET + ")");
+                long plen = txChain(head);
+                if (plen < 0) {
                     break;
                 }
                 if (plen == 0) {
@@ -820,21 +832,8 @@ public final class Virtqueue {
             max = Math.min(pending, max);
             for (int k = 0; k < max; k++) {
                 int head = avail.getShort(availOff + 4 + 2 * (lastAvail & mask)) & 0xffff;
-                vecN = 0;
-                long total = walkChain(head, false);
-                if (total == -2) {
-                    markBroken("descriptor chain with more than " + VEC_MAX + " buffers");
-                }
-                if (total < 0) {
-                    break;
-                }
-                if (total < hdrLen) {
-                    markBroken("descriptor chain of " + total + " bytes is shorter than the virtio-net header");
-                    break;
-                }
-                long plen = total - hdrLen;
-                if (plen > MAX_PACKET) {
-                    markBroken("packet of " + plen + " bytes does not fit (at most " + MAX_PACKET + ")");
+                long plen = txChain(head);
+                if (plen < 0) {
                     break;
                 }
                 Packet p = null;
