@@ -1,6 +1,7 @@
 package io.pvio.posix;
 
 import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
 
 /** Plain file descriptor helpers. */
 public final class Fd {
@@ -25,6 +26,22 @@ public final class Fd {
         } catch (LastErrorException e) {
             throw PosixException.of("dup(" + fd + ")", e);
         }
+    }
+
+    /**
+     * fstat(2)'s st_size: the size of the file behind {@code fd}. A shared mapping must lie inside its file:
+     * touching a mapped page past the end raises SIGBUS, which no bounds check catches.
+     * (Linux LP64: x86_64 and aarch64 both keep st_size at offset 48 of struct stat.)
+     */
+    public static long size(int fd) throws PosixException {
+        Memory st = new Memory(256);
+        st.clear();
+        try {
+            LibC.fstat(fd, st);
+        } catch (LastErrorException e) {
+            throw PosixException.of("fstat(" + fd + ")", e);
+        }
+        return st.getLong(48);
     }
 
     /** Closes every descriptor in {@code fds[0..n)}. */

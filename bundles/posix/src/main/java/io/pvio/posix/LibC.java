@@ -76,5 +76,7 @@ final class LibC {
 
     static native int dup(int fd) throws LastErrorException;
 
+    static native int fstat(int fd, Pointer buf) throws LastErrorException;
+
     static native String strerror(int errnum);
 }

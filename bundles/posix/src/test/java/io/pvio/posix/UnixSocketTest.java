@@ -121,6 +121,19 @@ public class UnixSocketTest {
     }
 
     @Test
+    public void fdSizeIsTheFileSize() throws Exception {
+        try (SharedMemory m = SharedMemory.createMemfd("s", 3 * 4096)) {
+            assertEquals(3 * 4096, Fd.size(m.fd()));
+        }
+        try {
+            Fd.size(-1);
+            fail();
+        } catch (PosixException e) {
+            assertEquals(9, e.errno()); // EBADF
+        }
+    }
+
+    @Test
     public void mappingIsBoundsChecked() throws Exception {
         try (SharedMemory m = SharedMemory.createMemfd("b", 8192)) {
             ByteBuffer b = m.buffer();

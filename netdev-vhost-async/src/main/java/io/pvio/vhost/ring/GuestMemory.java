@@ -103,7 +103,7 @@ public final class GuestMemory {
             throw new IllegalArgumentException(fds.length + " descriptors for " + regions.length + " regions");
         }
         for (int i = 0; i < regions.length; i++) {
-            long file = FileSize.of(fds[i]);
+            long file = io.pvio.posix.Fd.size(fds[i]);
             Region r = regions[i];
             if (r.mmapOffset() + r.memorySize() > file) {
                 throw new IllegalArgumentException("region " + i + " (mmap offset " + r.mmapOffset() + " + size "
