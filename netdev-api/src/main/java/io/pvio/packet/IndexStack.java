@@ -78,11 +78,12 @@ final class IndexStack {
     }
 
     /**
-     * Pops {@code n} indices into {@code out[off..off+n)} in one CAS: all of them, or none (returns false).
-     * A successful CAS proves that nothing changed the stack since its top was read, so the walk was
-     * consistent (every push or pop changes the tag).
+     * Pops {@code n} indices in one CAS and stores {@code items[index]} for each into
+     * {@code out[off..off+n)}: all of them, or none (returns false). A successful CAS proves that nothing
+     * changed the stack since its top was read, so the walk was consistent (every push or pop changes the
+     * tag); what a failed attempt wrote into {@code out} is overwritten by the next one.
      */
-    boolean popBulk(int[] out, int off, int n) {
+    <T> boolean popBulk(T[] items, T[] out, int off, int n) {
         for (;;) {
             long t = (long) TOP.getVolatile(this);
             long count = (t & COUNT_MASK) >>> COUNT_SHIFT;
@@ -92,10 +93,10 @@ final class IndexStack {
             int idxPlusOne = (int) (t & IDX_MASK);
             for (int k = 0; k < n; k++) {
                 if (idxPlusOne == 0) {
-                    idxPlusOne = -1; // torn walk: the stack changed under us, the CAS below fails
+                    idxPlusOne = -1; // torn walk: the stack changed under us, retry
                     break;
                 }
-                out[off + k] = idxPlusOne - 1;
+                out[off + k] = items[idxPlusOne - 1];
                 idxPlusOne = (int) NEXT.getAcquire(next, idxPlusOne - 1);
             }
             if (idxPlusOne >= 0

@@ -118,33 +118,18 @@ public final class PacketPool {
      * leaves the pool as it was).
      */
     public boolean allocBulk(Packet[] out, int off, int n) {
-        if (n > PacketBatch.MAX * 2) {
-            for (int k = 0; k < n; k += PacketBatch.MAX) {
-                if (!allocBulk(out, off + k, Math.min(PacketBatch.MAX, n - k))) {
-                    for (int j = 0; j < k; j++) {
-                        out[off + j].free();
-                        out[off + j] = null;
-                    }
-                    return false;
-                }
+        if (!free.popBulk(packets, out, off, n)) {
+            for (int k = 0; k < n; k++) {
+                out[off + k] = null; // a failed attempt may have written there
             }
-            return true;
-        }
-        int[] idx = BULK.get();
-        if (!free.popBulk(idx, 0, n)) {
             allocFailures.incrementAndGet();
             return false;
         }
         for (int k = 0; k < n; k++) {
-            Packet p = packets[idx[k]];
-            p.reset(headroom);
-            out[off + k] = p;
+            out[off + k].reset(headroom);
         }
         return true;
     }
-
-    /** Per-thread scratch for bulk allocation (control of its size: at most 2 x PacketBatch.MAX). */
-    private static final ThreadLocal<int[]> BULK = ThreadLocal.withInitial(() -> new int[PacketBatch.MAX * 2]);
 
     /** Returns a chain of this pool's buffers, linked with {@link #link}, in one operation. */
     void releaseChain(int first, int last, int n) {
