@@ -17,6 +17,8 @@
 #                               [--async] [--keep-logs]
 #   --async  pvio's vhost port copies with dma-ioat (vhost-async-copy-support=true,
 #            vhost-async-attr=(txq0|rxq0,00:04.0,256)); default: CPU copies.
+# Environment: BENCH_PEER_JAVA_OPTS adds JVM options to pvio's vswitchd (e.g.
+#   -XX:StartFlightRecording=filename=/tmp/pvio.jfr,settings=profile to profile pvio's side).
 # stdout: the comparison table; stderr: progress (and the peer's). Exit 1 if a measurement failed.
 set -u -o pipefail
 
@@ -41,7 +43,8 @@ if [ "${1:-}" = "--backend" ]; then
         VHU_TYPE=(type=dpdkvhostuserclient "options:vhost-server-path=$DVHP_SOCKET")
     fi
     rm -f "$RUN/conf.db" "$RUN/conf.db.bad"
-    java -jar "$JAR" vswitchd --run-dir "$RUN" &
+    # shellcheck disable=SC2086 # BENCH_PEER_JAVA_OPTS: extra JVM options for pvio (e.g. a JFR recording)
+    java ${BENCH_PEER_JAVA_OPTS:-} -jar "$JAR" vswitchd --run-dir "$RUN" &
     JPID=$!
     trap 'kill -TERM $JPID 2>/dev/null; wait $JPID' TERM INT EXIT
     export PVIO_RUN_DIR=$RUN
@@ -89,7 +92,7 @@ while [ "$#" -gt 0 ]; do
         --peer) PEER=$2; shift 2 ;;
         --async) ASYNC=1; shift ;;
         --keep-logs) KEEP=(--keep-logs); shift ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,/^set -u/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done

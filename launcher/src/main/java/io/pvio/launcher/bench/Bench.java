@@ -106,9 +106,11 @@ public final class Bench {
         err.println(String.format("pvio bench: %s, %d CPUs, %s MHz; JVM %s %s; GC: %s; load average %s",
                 ci.getOrDefault("model name", "?"), Probe.onlineCpus(), ci.getOrDefault("cpu MHz", "?"),
                 System.getProperty("java.vm.name"), System.getProperty("java.version"), Probe.gcNames(), loadavg()));
-        // two PMDs, never sleeping: core 0 polls pvio's side, core 1 the Java front end (the "guest")
+        // two PMDs: core 0 polls pvio's side and never sleeps, core 1 the Java front end (the "guest"), which
+        // parks when idle only with --guest-sleep; perf metrics on for the copy% and free% columns
         must("vsctl", "set", "Open_vSwitch", ".", "other_config:pmd-cpu-mask=0x3", "--", "set", "Open_vSwitch", ".",
-                "other_config:pmd-sleep-max=0");
+                "other_config:pmd-sleep-max=" + (opt.guestSleepUs > 0 ? "0,1:" + opt.guestSleepUs : "0"), "--", "set",
+                "Open_vSwitch", ".", "other_config:pmd-perf-metrics=true");
         Thread.sleep(200);
         pinPmds();
         List<Row> rows = new ArrayList<>();
@@ -207,6 +209,12 @@ public final class Bench {
         } else {
             must("appctl", "bundle/stop", "io.pvio.dma-cpu");
             must("appctl", "bundle/start", "io.pvio.dma-ioat");
+            if (async) {
+                // the channels the scenarios use: their engine threads go to --engine-cpu
+                for (String ch : List.of("0000:00:04.0", "0000:00:04.1")) {
+                    must("appctl", "dma/set", ch, "engine.cpu=" + opt.engineCpu);
+                }
+            }
         }
         must("vsctl", "set", "Open_vSwitch", ".", "other_config:vhost-async-copy-support=" + async);
     }
@@ -269,11 +277,16 @@ public final class Bench {
         r.otherLoadPct = tot > 0 ? Math.max(0, (busy - self) * 100.0 * Probe.onlineCpus() / tot) : Double.NaN;
         long dma = 0;
         long cpu = 0;
+        long copyNs = 0;
         boolean haveCopies = false;
+        boolean haveCopyNs = false;
         for (String v : s.vhostPorts()) {
             for (Map.Entry<String, Long> e : b.ports.get(v).entrySet()) {
                 long d = e.getValue() - get(a.ports.get(v), e.getKey());
-                if (e.getKey().contains("dma_copies")) {
+                if (e.getKey().endsWith("_copy_ns")) {
+                    copyNs += d;
+                    haveCopyNs = true;
+                } else if (e.getKey().contains("dma_copies")) {
                     dma += d;
                     haveCopies = true;
                 } else if (e.getKey().contains("cpu_copies")) {
@@ -282,6 +295,10 @@ public final class Bench {
                 }
             }
         }
+        // every vhost port is polled and sent to by pmd-c00 (pvio's side)
+        long procBe = b.procNs[BE] - a.procNs[BE];
+        r.copyShare = haveCopyNs && procBe > 0 ? (double) copyNs / procBe : Double.NaN;
+        r.freeShare = procBe > 0 ? (double) (b.freeNs[BE] - a.freeNs[BE]) / procBe : Double.NaN;
         r.dmaCopies = haveCopies ? dma : -1;
         r.cpuCopies = haveCopies ? cpu : -1;
 
@@ -387,6 +404,7 @@ public final class Bench {
         Map<String, Map<String, Long>> ports;
         final long[] procNs = new long[2];
         final long[] idleNs = new long[2];
+        final long[] freeNs = new long[2];
         final long[] alloc = new long[2];
         long gc;
         long[] machine;
@@ -409,6 +427,7 @@ public final class Bench {
         Matcher core = Pattern.compile("core_id (\\d+)").matcher("");
         Matcher idle = Pattern.compile("idle cycles: (\\d+)").matcher("");
         Matcher proc = Pattern.compile("processing cycles: (\\d+)").matcher("");
+        Matcher free = Pattern.compile("free_pkts cycles: (\\d+)").matcher("");
         for (String line : pmd.split("\n")) {
             if (core.reset(line).find()) {
                 cur = Integer.parseInt(core.group(1));
@@ -416,6 +435,8 @@ public final class Bench {
                 x.idleNs[cur] = Long.parseLong(idle.group(1));
             } else if (cur >= 0 && cur < 2 && proc.reset(line).find()) {
                 x.procNs[cur] = Long.parseLong(proc.group(1));
+            } else if (cur >= 0 && cur < 2 && free.reset(line).find()) {
+                x.freeNs[cur] = Long.parseLong(free.group(1));
             }
         }
         return x;

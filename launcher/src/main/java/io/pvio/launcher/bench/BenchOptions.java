@@ -6,7 +6,11 @@ import java.util.List;
 /**
  * Options of {@code pvio bench}: {@code --size 64,512,1518}, {@code --mode cpu,async,async-cpu},
  * {@code --direction enqueue,dequeue,pvp}, {@code --seconds N} (measured window), {@code --warmup N},
- * {@code --json}, {@code --no-pin}, {@code --rate MPPS} (generator rate, 0 = as fast as it can).
+ * {@code --json}, {@code --no-pin}, {@code --rate MPPS} (generator rate, 0 = as fast as it can),
+ * {@code --engine-cpu N} (CPU of the dma-ioat engine threads, -1 = not pinned; default 1, the front end's CPU,
+ * so that the copies run on the core that is not pvio's PMD), {@code --guest-sleep US} (the front end's PMD,
+ * core 1, may park up to US microseconds when idle, as a guest driver waits for an interrupt: it leaves
+ * its core to the DMA engine; default 0, busy polling).
  */
 public final class BenchOptions {
     public static final List<String> MODES = List.of("cpu", "async", "async-cpu");
@@ -20,10 +24,13 @@ public final class BenchOptions {
     boolean json;
     boolean pin = true;
     double rateMpps;
+    int engineCpu = 1;
+    int guestSleepUs;
 
     static final String USAGE = """
             usage: pvio bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
-                              [--seconds 5] [--warmup 2] [--rate MPPS] [--json] [--no-pin] [--run-dir DIR]
+                              [--seconds 5] [--warmup 2] [--rate MPPS] [--engine-cpu 1] [--guest-sleep 0] [--json] [--no-pin]
+                              [--run-dir DIR]
             """;
 
     /** Parses the words after {@code bench} ({@code --seconds} may already have been taken by the caller). */
@@ -44,7 +51,7 @@ public final class BenchOptions {
                 case "--json" -> o.json = true;
                 case "--no-pin" -> o.pin = false;
                 case "--size", "--sizes", "--mode", "--modes", "--direction", "--directions", "--warmup", "--seconds",
-                        "--rate" -> {
+                        "--rate", "--engine-cpu", "--guest-sleep" -> {
                     if (val == null) {
                         if (i + 1 >= args.size()) {
                             throw new IllegalArgumentException(key + " needs a value");
@@ -57,6 +64,8 @@ public final class BenchOptions {
                         case "--direction", "--directions" -> o.directions = words(val, DIRECTIONS, "direction");
                         case "--warmup" -> o.warmup = integer(key, val, 0, 3600);
                         case "--seconds" -> o.seconds = integer(key, val, 1, 3600);
+                        case "--engine-cpu" -> o.engineCpu = integer(key, val, -1, 1023);
+                        case "--guest-sleep" -> o.guestSleepUs = integer(key, val, 0, 10_000);
                         default -> o.rateMpps = rate(val);
                     }
                 }

@@ -10,8 +10,9 @@ final class Report {
               pvio cyc/pkt = busy time of PMD core 0 (pvio's side: generator/sink + vhost port) per delivered packet,
               guest cyc/pkt = the same for PMD core 1 (the Java virtio-user front end), both at the nominal MHz;
               busy = share of PMD core 0's iterations that received packets (100% = it never waited);
-              copy%, free% = share of PMD time in copies / free_pkts: n/a, not measurable without instrumenting the
-              data path (see docs/performance.md for a JFR estimate);
+              copy%, free% = share of PMD core 0's busy time in the vhost ports' copy phases (descriptor walk,
+              headers, payload copies or their DMA submission; custom stats *_copy_ns) / in free_pkts calls
+              (pmd-stats-show "free_pkts cycles"), both timed per burst with other_config:pmd-perf-metrics=true;
               B/pkt = bytes allocated per delivered packet by pmd-c00 / pmd-c01 (ThreadMXBean); GCs = collections in the window;
               dma/cpu = copies done by a DMA channel / by the CPU on the vhost ports in the window ('-' = not reported);
               after the drain: sent = generated, valid = validated by the sink, drop = dropped and counted by a port
@@ -38,7 +39,7 @@ final class Report {
             sb.append(String.format(Locale.ROOT,
                     "%-8s %-9s %5d %8.3f %7.2f %8s %4.0f%% %8s %5s %5s %9s %3d %9s %9s %10d %10d %9d %4d %4d %4d %5.0f%n",
                     r.direction, r.mode, r.size, r.mpps, r.gbps, cycles(r.nsPerPkt[0], mhz), 100 * r.pmdBusy[0],
-                    cycles(r.nsPerPkt[1], mhz), "n/a", "n/a",
+                    cycles(r.nsPerPkt[1], mhz), pct(r.copyShare), pct(r.freeShare),
                     alloc(r.allocPerPkt[0]) + "/" + alloc(r.allocPerPkt[1]), r.gcs, count(r.dmaCopies),
                     count(r.cpuCopies), r.sent, r.valid, r.dropped, r.corrupt, r.unaccounted, r.leaked,
                     r.otherLoadPct));
@@ -54,6 +55,10 @@ final class Report {
             return "-";
         }
         return mhz > 0 ? String.format(Locale.ROOT, "%.0f", ns * mhz / 1000) : String.format(Locale.ROOT, "%.0fns", ns);
+    }
+
+    private static String pct(double share) {
+        return Double.isNaN(share) ? "-" : String.format(Locale.ROOT, "%.1f", 100 * share);
     }
 
     private static String alloc(double b) {
@@ -92,7 +97,8 @@ final class Report {
                         .append(", \"guest_pmd_cycles_per_pkt\": ").append(num(r.nsPerPkt[1] * mhz / 1000))
                         .append(", \"pvio_pmd_busy\": ").append(num(r.pmdBusy[0]))
                         .append(", \"guest_pmd_busy\": ").append(num(r.pmdBusy[1]))
-                        .append(", \"copy_share\": null, \"free_pkts_share\": null")
+                        .append(", \"copy_share\": ").append(num(r.copyShare))
+                        .append(", \"free_pkts_share\": ").append(num(r.freeShare))
                         .append(", \"pvio_pmd_alloc_bytes_per_pkt\": ").append(num(r.allocPerPkt[0]))
                         .append(", \"guest_pmd_alloc_bytes_per_pkt\": ").append(num(r.allocPerPkt[1]))
                         .append(", \"pvio_pmd_alloc_bytes\": ").append(r.allocBytes[0])

@@ -17,6 +17,9 @@ final class Row {
     final double[] nsPerPkt = {Double.NaN, Double.NaN};
     final double[] allocPerPkt = {Double.NaN, Double.NaN};
     final long[] allocBytes = new long[2];
+    /** Share of PMD core 0's busy time in vhost copy phases / in free_pkts (NaN: not measured). */
+    double copyShare = Double.NaN;
+    double freeShare = Double.NaN;
     long gcs = -1;
     long dmaCopies = -1;
     long cpuCopies = -1;
@@ -41,10 +44,10 @@ final class Row {
         if (error != null) {
             return String.format(Locale.ROOT, "%s %s %d: FAILED: %s", direction, mode, size, error);
         }
-        return String.format(Locale.ROOT, "%s %s %d: %.3f Mpps %.2f Gbit/s, pvio PMD %.0f ns/pkt (%.0f%% busy),"
-                + " guest PMD %.0f ns/pkt; alloc %.2f/%.2f B/pkt, %d GCs; copies dma %d cpu %d; sent %d valid %d"
+        return String.format(Locale.ROOT, "%s %s %d: %.3f Mpps %.2f Gbit/s, pvio PMD %.0f ns/pkt (%.0f%% busy,"
+                + " %.1f%% copies, %.1f%% free_pkts), guest PMD %.0f ns/pkt; alloc %.2f/%.2f B/pkt, %d GCs; copies dma %d cpu %d; sent %d valid %d"
                 + " dropped %d corrupt %d lost %d; leaked %d; other load %.0f%%%s", direction, mode, size, mpps, gbps,
-                nsPerPkt[0], 100 * pmdBusy[0], nsPerPkt[1], allocPerPkt[0], allocPerPkt[1], gcs, dmaCopies, cpuCopies,
+                nsPerPkt[0], 100 * pmdBusy[0], 100 * copyShare, 100 * freeShare, nsPerPkt[1], allocPerPkt[0], allocPerPkt[1], gcs, dmaCopies, cpuCopies,
                 sent, valid, dropped, corrupt, unaccounted, leaked, otherLoadPct,
                 notes.isEmpty() ? "" : "; " + String.join("; ", notes));
     }

@@ -32,12 +32,18 @@ public class BenchOptionsTest {
         assertTrue(o.json);
         assertFalse(o.pin);
         assertEquals(0.5, o.rateMpps, 0);
+        assertEquals(1, d.engineCpu); // the DMA engine on the front end's core, not on pvio's PMD
+        assertEquals(0, d.guestSleepUs);
+        BenchOptions e = BenchOptions.parse(List.of("--engine-cpu", "-1", "--guest-sleep=50"), null);
+        assertEquals(-1, e.engineCpu);
+        assertEquals(50, e.guestSleepUs);
     }
 
     @Test
     public void badInputIsRefusedWithAMessage() {
         for (List<String> bad : List.of(List.of("--size", "20"), List.of("--size"), List.of("--mode", "dma"),
-                List.of("--direction", "sideways"), List.of("--warmup", "x"), List.of("--frob"), List.of("--rate", "-1"))) {
+                List.of("--direction", "sideways"), List.of("--warmup", "x"), List.of("--frob"), List.of("--rate", "-1"),
+                List.of("--engine-cpu", "-2"), List.of("--guest-sleep", "x"), List.of("--guest-sleep", "10001"))) {
             try {
                 BenchOptions.parse(bad, null);
                 fail("accepted " + bad);

@@ -2,6 +2,7 @@ package io.pvio.vhost.netdev;
 
 import io.pvio.dma.DmaDevice;
 import io.pvio.vhost.async.AsyncBinder;
+import io.pvio.vhost.ring.Virtqueue;
 import java.util.Map;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -34,9 +35,14 @@ public final class AsyncCopy {
         binder.removeDevice(device);
     }
 
-    /** {@code other_config:vhost-async-copy-support} (default false). */
+    /**
+     * {@code other_config:vhost-async-copy-support} (default false) and {@code pmd-perf-metrics} (time the
+     * copy phase of every burst: custom statistics {@code tx_qN_copy_ns}, {@code rx_qN_copy_ns}).
+     */
     static void setOtherConfig(AsyncBinder binder, Map<String, String> otherConfig) {
         String v = otherConfig == null ? null : otherConfig.get("vhost-async-copy-support");
         binder.setEnabled("true".equalsIgnoreCase(v == null ? "" : v.trim()));
+        String m = otherConfig == null ? null : otherConfig.get("pmd-perf-metrics");
+        Virtqueue.setCopyTiming("true".equalsIgnoreCase(m == null ? "" : m.trim()));
     }
 }

@@ -422,6 +422,13 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             sink.put("tx_q" + q + "_broken", tx.counter(Virtqueue.C_BROKEN));
             sink.put("rx_q" + q + "_broken", rx.counter(Virtqueue.C_BROKEN));
             sink.put("tx_q" + q + "_lock_contended", txLockContended.get(q));
+            long txCopy = tx.counter(Virtqueue.C_COPY_NS);
+            long rxCopy = rx.counter(Virtqueue.C_COPY_NS);
+            if (Virtqueue.copyTiming() || txCopy + rxCopy > 0) {
+                // other_config:pmd-perf-metrics=true: time in the copy phase of this queue's bursts
+                sink.put("tx_q" + q + "_copy_ns", txCopy);
+                sink.put("rx_q" + q + "_copy_ns", rxCopy);
+            }
         }
         for (int i = 0; i < VhostDevice.MAX_VQS; i++) {
             CopyTracker t = dev.vq(i).tracker();

@@ -66,7 +66,7 @@ public final class DpifNetdev implements Dpif {
     public static final String RUN_DIR = "run.dir";
     public static final int DEFAULT_POOL_BUFFERS = 16384;
     /** Idle PMDs park up to this long unless other_config:pmd-sleep-max says otherwise (0 = busy poll). */
-    public static final int DEFAULT_SLEEP_US = 50;
+    public static final int DEFAULT_SLEEP_US = PmdSleep.DEFAULT_US;
 
     private final Object lock = new Object();
     private final Map<String, List<NetdevClass>> classes = new HashMap<>();
@@ -79,7 +79,9 @@ public final class DpifNetdev implements Dpif {
     private volatile PacketPool pool;
     private volatile Path runDir;
     private volatile int pmdCount;
-    private volatile long pmdSleepNanos = TimeUnit.MICROSECONDS.toNanos(DEFAULT_SLEEP_US);
+    private volatile PmdSleep pmdSleep = PmdSleep.DEFAULT;
+    /** other_config:pmd-perf-metrics: PMDs time their free_pkts calls (two clock reads per call). */
+    private volatile boolean perfMetrics;
     private volatile ScheduledExecutorService ctl;
     private long gen;
     private boolean active;
@@ -247,8 +249,12 @@ public final class DpifNetdev implements Dpif {
         return pmdCount;
     }
 
-    long pmdSleepNanos() {
-        return pmdSleepNanos;
+    long pmdSleepNanos(int core) {
+        return pmdSleep.nanosFor(core);
+    }
+
+    boolean perfMetrics() {
+        return perfMetrics;
     }
 
     @Override
@@ -260,10 +266,18 @@ public final class DpifNetdev implements Dpif {
     public void setOtherConfig(Map<String, String> config) throws DpifException {
         Map<String, String> copy = Collections.unmodifiableMap(new TreeMap<>(config == null ? Map.of() : config));
         List<Integer> cores = parseMask(copy.get("pmd-cpu-mask"));
-        long sleep = parseSleep(copy.get("pmd-sleep-max"));
+        PmdSleep sleep = PmdSleep.parse(copy.get("pmd-sleep-max"));
+        boolean metrics = parseBool("pmd-perf-metrics", copy.get("pmd-perf-metrics"));
         synchronized (lock) {
             otherConfig = copy;
-            pmdSleepNanos = sleep;
+            if (!sleep.toString().equals(pmdSleep.toString())) {
+                LOG.info("PMD max sleep request: " + sleep);
+            }
+            pmdSleep = sleep;
+            if (metrics != perfMetrics) {
+                LOG.info("PMD performance metrics " + (metrics ? "enabled" : "disabled"));
+            }
+            perfMetrics = metrics;
             for (List<NetdevClass> l : classes.values()) {
                 for (NetdevClass c : l) {
                     tellOtherConfig(c, copy);
@@ -800,6 +814,10 @@ public final class DpifNetdev implements Dpif {
                 line(sb, "avg. packets per output batch: %.2f", batches > 0 ? (double) v[PmdThread.S_OUT_PKTS] / batches : 0.0);
                 line(sb, "idle cycles: %d (%.2f%%)", idle, total > 0 ? 100.0 * idle / total : 0.0);
                 line(sb, "processing cycles: %d (%.2f%%)", proc, total > 0 ? 100.0 * proc / total : 0.0);
+                if (perfMetrics || v[PmdThread.S_FREE_NS] > 0) {
+                    long free = v[PmdThread.S_FREE_NS];
+                    line(sb, "free_pkts cycles: %d (%.2f%% of processing)", free, proc > 0 ? 100.0 * free / proc : 0.0);
+                }
                 if (pk > 0) {
                     line(sb, "avg cycles per packet: %.2f (%d/%d)", (double) total / pk, total, pk);
                     line(sb, "avg processing cycles per packet: %.2f (%d/%d)", (double) proc / pk, proc, pk);
@@ -1008,19 +1026,15 @@ public final class DpifNetdev implements Dpif {
         return cores;
     }
 
-    static long parseSleep(String v) throws DpifException {
+    static boolean parseBool(String key, String v) throws DpifException {
         if (v == null || v.isBlank()) {
-            return TimeUnit.MICROSECONDS.toNanos(DEFAULT_SLEEP_US);
+            return false;
         }
-        try {
-            long us = Long.parseLong(v.trim());
-            if (us < 0 || us > 10_000) {
-                throw new NumberFormatException();
-            }
-            return TimeUnit.MICROSECONDS.toNanos(us);
-        } catch (NumberFormatException e) {
-            throw new DpifException("pmd-sleep-max '" + v + "' is not a number of microseconds in 0..10000");
-        }
+        return switch (v.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new DpifException(key + " '" + v + "' is not true or false");
+        };
     }
 
     private static int intProp(Map<String, Object> props, String key, int dflt) {

@@ -55,7 +55,9 @@ final class PmdThread implements Runnable {
     static final int S_DROPPED = 7;
     static final int S_NO_PORT = 8;
     static final int S_ITERATIONS = 9;
-    static final int N_STATS = 10;
+    /** Nanoseconds in free_pkts calls (only with other_config:pmd-perf-metrics=true). */
+    static final int S_FREE_NS = 10;
+    static final int N_STATS = 11;
 
     final int core;
     final Thread thread;
@@ -79,6 +81,7 @@ final class PmdThread implements Runnable {
     private long outPkts;
     private long idleNs;
     private long procNs;
+    private long freeNs;
     private long dropped;
     private long noPort;
     private long iterations;
@@ -148,26 +151,37 @@ final class PmdThread implements Runnable {
             }
             nowSec = MacTable.nowSeconds(now);
             long before = received;
+            boolean retired = false;
             try {
                 RxqRef[] rxqs = cur.rxqs;
                 for (int i = 0; i < rxqs.length; i++) {
                     poll(rxqs[i]);
                 }
                 if (nPending > 0) {
-                    freePending();
+                    // an iteration that retired completions did work: it is busy, and with perf metrics on
+                    // its free_pkts time is counted (polls that found nothing complete are idle time)
+                    if (dp.perfMetrics()) {
+                        long t0 = System.nanoTime();
+                        if (freePending()) {
+                            freeNs += System.nanoTime() - t0;
+                            retired = true;
+                        }
+                    } else {
+                        retired = freePending();
+                    }
                 }
             } catch (RuntimeException | Error e) {
                 LOG.log(Level.SEVERE, thread.getName() + ": error in the data path", e);
                 recoverAfterError();
             }
             iterations++;
-            boolean busy = received != before;
+            boolean busy = received != before || retired;
             lastBusy = busy;
             publishStats();
             if (busy) {
                 idleRun = 0;
             } else if (++idleRun > 64) {
-                long sleep = dp.pmdSleepNanos();
+                long sleep = dp.pmdSleepNanos(core);
                 if (sleep > 0 && nPending == 0) {
                     LockSupport.parkNanos(sleep);
                 } else {
@@ -188,6 +202,7 @@ final class PmdThread implements Runnable {
         STATS.setOpaque(stats, S_OUT_BATCHES, outBatches);
         STATS.setOpaque(stats, S_OUT_PKTS, outPkts);
         STATS.setOpaque(stats, S_PROC_NS, procNs);
+        STATS.setOpaque(stats, S_FREE_NS, freeNs);
         STATS.setOpaque(stats, S_DROPPED, dropped);
         STATS.setOpaque(stats, S_NO_PORT, noPort);
     }
@@ -415,6 +430,7 @@ final class PmdThread implements Runnable {
         outBatches++;
         outPkts += n;
         int inFlight = t.netdev.send(t.txqid, t.batch, t.concurrent);
+        t.inFlight = Math.max(inFlight, 0);
         if (!t.batch.isEmpty()) {
             t.batch.clear(); // contract: the port took every packet
         }
@@ -430,15 +446,25 @@ final class PmdThread implements Runnable {
         }
     }
 
-    /** freePkts on each queue whose last send/freePkts returned a positive count; idle ports cost nothing. */
-    private void freePending() {
+    /**
+     * freePkts on each queue whose last send/freePkts returned a positive count; idle ports cost nothing.
+     *
+     * @return true when some port has fewer packets in flight than before (completions were retired)
+     */
+    private boolean freePending() {
+        boolean progress = false;
         for (int i = 0; i < nPending;) {
             TxPort t = pending[i];
             long mask = t.pendingMask;
             while (mask != 0) {
                 int q = Long.numberOfTrailingZeros(mask);
                 mask &= mask - 1;
-                if (t.netdev.freePkts(q, t.concurrent) <= 0) {
+                int left = t.netdev.freePkts(q, t.concurrent);
+                if (left < t.inFlight) {
+                    progress = true;
+                }
+                t.inFlight = Math.max(left, 0);
+                if (left <= 0) {
                     t.pendingMask &= ~(1L << q);
                 }
             }
@@ -450,5 +476,6 @@ final class PmdThread implements Runnable {
                 i++;
             }
         }
+        return progress;
     }
 }

@@ -16,6 +16,8 @@ final class TxPort {
     final PacketBatch batch = new PacketBatch();
     /** Bit q set: the last send/freePkts on queue q returned a positive count: freePkts must be called. */
     long pendingMask;
+    /** Packets in flight on txqid after the last send/freePkts (owner PMD only). */
+    int inFlight;
     boolean touched;
     boolean inPendingList;
 

@@ -1,16 +1,21 @@
 package io.pvio.dpif.netdev;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNotSame;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
 
+import io.pvio.dpif.DpifException;
 import io.pvio.dpif.PortInfo;
 import io.pvio.dummy.DummyPort;
 import io.pvio.dummy.DummyPorts;
 import io.pvio.dummy.PktgenPort;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.Test;
 
 public class LifecycleTest extends DpTest {
@@ -75,6 +80,43 @@ public class LifecycleTest extends DpTest {
         assertEquals("no freePkts once nothing is in flight", calls, a1.freeCalls.get());
         assertEquals("idle port: never sent to", 0, a2.sends.get());
         assertEquals("idle port: no freePkts", 0, a2.freeCalls.get());
+        assertEquals(0, dp.pool().inUse());
+    }
+
+    /**
+     * pmd-perf-metrics: time in freePkts calls that retired packets is counted (and shown); calls that
+     * found nothing complete are not; without the option the line is absent.
+     */
+    @Test
+    public void perfMetricsCountFreePktsTimeOfCallsThatRetired() throws Exception {
+        bind(fake);
+        dp.addBridge("br0");
+        dp.addPort("br0", "in", "dummy", Map.of(), 1);
+        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
+        assertFalse(dp.pmdStatsShow(null).contains("free_pkts cycles"));
+        dp.setOtherConfig(Map.of("pmd-perf-metrics", "true"));
+        FakeAsyncClass.Port a1 = fake.ports.get("a1");
+        a1.gate = false; // nothing completes: polling is idle time
+        DummyPort in = DummyPorts.dummy("in");
+        for (int i = 0; i < 8; i++) {
+            assertTrue(in.receive(eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+        }
+        await("in flight", () -> a1.inFlight() == 8);
+        long calls = a1.freeCalls.get();
+        await("freePkts polled", () -> a1.freeCalls.get() > calls + 100);
+        assertTrue(dp.pmdStatsShow(null), dp.pmdStatsShow(null).contains("  free_pkts cycles: 0 (0.00% of processing)\n"));
+        a1.gate = true;
+        await("retired", () -> a1.completed.get() == 8);
+        Matcher m = Pattern.compile("free_pkts cycles: (\\d+) ").matcher(dp.pmdStatsShow(null));
+        assertTrue(m.find());
+        assertTrue(Long.parseLong(m.group(1)) > 0);
+        try {
+            dp.setOtherConfig(Map.of("pmd-perf-metrics", "yes"));
+            fail("accepted pmd-perf-metrics=yes");
+        } catch (DpifException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("pmd-perf-metrics 'yes' is not true or false"));
+        }
         assertEquals(0, dp.pool().inUse());
     }
 
