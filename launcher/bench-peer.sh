@@ -14,9 +14,11 @@
 #
 # Usage: launcher/bench-peer.sh [--size 64,1518] [--mode enqueue,dequeue] [--seconds 5] [--warmup 2]
 #                               [--jar launcher/target/pvio.jar] [--peer /work/shared/peers/dpdk-vhost-peer.sh]
-#                               [--async] [--keep-logs]
+#                               [--async] [--runs N] [--keep-logs]
 #   --async  pvio's vhost port copies with dma-ioat (vhost-async-copy-support=true,
 #            vhost-async-attr=(txq0|rxq0,00:04.0,256)); default: CPU copies.
+#   --runs N each pair is measured N times, alternately (pvio, dpdk, pvio, dpdk, ...); the table gives the
+#            median of each side, its range, and the ratio of the medians (default 1).
 # Environment: BENCH_PEER_JAVA_OPTS adds JVM options to pvio's vswitchd (e.g.
 #   -XX:StartFlightRecording=filename=/tmp/pvio.jfr,settings=profile to profile pvio's side).
 # stdout: the comparison table; stderr: progress (and the peer's). Exit 1 if a measurement failed.
@@ -81,6 +83,7 @@ MODES=enqueue,dequeue
 SECONDS_ARG=5
 WARMUP=2
 ASYNC=0
+RUNS=1
 KEEP=()
 while [ "$#" -gt 0 ]; do
     case "$1" in
@@ -91,11 +94,13 @@ while [ "$#" -gt 0 ]; do
         --jar) JAR=$2; shift 2 ;;
         --peer) PEER=$2; shift 2 ;;
         --async) ASYNC=1; shift ;;
+        --runs) RUNS=$2; shift 2 ;;
         --keep-logs) KEEP=(--keep-logs); shift ;;
         -h|--help) sed -n '2,/^set -u/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs needs a positive number, not '$RUNS'"
 [ -f "$JAR" ] || die "no $JAR: build it with mvn -B -q -o -f launcher/pom.xml install"
 [ -x "$PEER" ] || die "no peer script $PEER"
 command -v taskset >/dev/null || die "taskset (util-linux) is needed to pin pvio's PMD thread"
@@ -110,6 +115,7 @@ FAILED=0
 say "pvio ($([ "$ASYNC" = 1 ] && echo "async copies, dma-ioat" || echo "CPU copies")) vs DPDK net_vhost; front end: DPDK virtio-user (testpmd); window ${SECONDS_ARG}s after ${WARMUP}s"
 for mode in ${MODES//,/ }; do
     for size in ${SIZES//,/ }; do
+      for run in $(seq "$RUNS"); do
         for who in pvio dpdk; do
             if [ "$who" = pvio ]; then
                 args=(--frontend-only "$SOCK" --backend-cmd "exec bash '$HERE/bench-peer.sh' --backend" --label pvio)
@@ -124,18 +130,37 @@ for mode in ${MODES//,/ }; do
             say "$line"
             mpps=$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$line")
             gbps=$(sed -n 's/.* gbps=\([0-9.]*\).*/\1/p' <<<"$line")
-            RES[$who,$mode,$size]="$mpps $gbps"
+            RES[$who,$mode,$size]+="$mpps,$gbps "
         done
+      done
     done
 done
 
-printf '%-8s %5s %10s %10s %10s %10s %7s\n' direction size pvio_Mpps pvio_Gbps dpdk_Mpps dpdk_Gbps ratio
+# median (Mpps, Gbit/s of the same run) and range of one side's runs: "mpps gbps min max"
+median() {
+    [ -n "$1" ] || { echo "NA NA NA NA"; return; }
+    tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -t, -k1,1g | awk -F, '
+        { m[NR] = $1; g[NR] = $2 }
+        END { k = int((NR + 1) / 2); printf "%s %s %s %s\n", m[k], g[k], m[1], m[NR] }'
+}
+
+if [ "$RUNS" = 1 ]; then
+    printf '%-8s %5s %10s %10s %10s %10s %7s\n' direction size pvio_Mpps pvio_Gbps dpdk_Mpps dpdk_Gbps ratio
+else
+    printf '%-8s %5s %10s %10s %10s %10s %7s   %s\n' direction size pvio_Mpps pvio_Gbps dpdk_Mpps dpdk_Gbps ratio \
+        "(medians of $RUNS alternate runs; pvio range, dpdk range)"
+fi
 for mode in ${MODES//,/ }; do
     for size in ${SIZES//,/ }; do
-        read -r pm pg <<<"${RES[pvio,$mode,$size]:-NA NA}"
-        read -r dm dg <<<"${RES[dpdk,$mode,$size]:-NA NA}"
+        read -r pm pg pmin pmax <<<"$(median "${RES[pvio,$mode,$size]:-}")"
+        read -r dm dg dmin dmax <<<"$(median "${RES[dpdk,$mode,$size]:-}")"
         ratio=$(awk -v a="$pm" -v b="$dm" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f", a / b }')
-        printf '%-8s %5s %10s %10s %10s %10s %7s\n' "$mode" "$size" "$pm" "$pg" "$dm" "$dg" "$ratio"
+        if [ "$RUNS" = 1 ]; then
+            printf '%-8s %5s %10s %10s %10s %10s %7s\n' "$mode" "$size" "$pm" "$pg" "$dm" "$dg" "$ratio"
+        else
+            printf '%-8s %5s %10s %10s %10s %10s %7s   pvio %s-%s, dpdk %s-%s\n' "$mode" "$size" "$pm" "$pg" "$dm" "$dg" \
+                "$ratio" "$pmin" "$pmax" "$dmin" "$dmax"
+        fi
     done
 done
 exit $FAILED

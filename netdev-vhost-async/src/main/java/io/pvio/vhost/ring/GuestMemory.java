@@ -181,6 +181,12 @@ public final class GuestMemory {
         return -1;
     }
 
+    /** True when slice {@code r} holds guest physical {@code addr} (the test of {@link #regionOfGpa}). */
+    public boolean inSlice(int r, long addr) {
+        long d = addr - gpa[r];
+        return d >= 0 && d < size[r];
+    }
+
     /** Slice holding front-end virtual address {@code addr}, or -1. */
     public int regionOfUva(long addr) {
         for (int i = 0; i < n; i++) {

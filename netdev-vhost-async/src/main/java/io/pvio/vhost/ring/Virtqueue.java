@@ -122,6 +122,8 @@ public final class Virtqueue {
     private int curVec;
     private int curOff;
     private final ByteBuffer hdr = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
+    /** Slice of the last guest address looked up: buffers of one burst are mostly in one (lock holder only). */
+    private int lastRegion;
 
     // ---- asynchronous copies (lock holder only)
     private final CopyTracker tracker;
@@ -360,6 +362,7 @@ public final class Virtqueue {
     public void setMemory(GuestMemory m) {
         held();
         mem = m;
+        lastRegion = 0;
         refresh();
     }
 
@@ -1011,7 +1014,8 @@ public final class Virtqueue {
                         : "write-only descriptor in a transmit chain");
             }
             if (len > 0) {
-                if (!mem.containsGpa(addr, len)) {
+                int r = region(addr);
+                if ((r < 0 || mem.gpaRoom(r, addr) < len) && !mem.containsGpa(addr, len)) {
                     return markBroken(String.format("descriptor 0x%x+%d points outside guest memory", addr, len));
                 }
                 total += len;
@@ -1032,12 +1036,39 @@ public final class Virtqueue {
         }
     }
 
+    /** {@link GuestMemory#regionOfGpa}, trying the slice of the previous lookup first. */
+    private int region(long a) {
+        GuestMemory m = mem;
+        int r = lastRegion;
+        if (r < m.slices() && m.inSlice(r, a)) {
+            return r;
+        }
+        r = m.regionOfGpa(a);
+        if (r >= 0) {
+            lastRegion = r;
+        }
+        return r;
+    }
+
     /** Writes the virtio-net header (hdr[0..len)) at the vector cursor, on the CPU. */
     private void writeHeader(int len) {
+        if (len == 12 && vecLen[curVec] - curOff >= 12) {
+            // common case: the whole header in one buffer of one slice, two stores instead of a copy
+            long a = vecAddr[curVec] + curOff;
+            int r = region(a);
+            if (r >= 0 && mem.gpaRoom(r, a) >= 12) {
+                ByteBuffer v = mem.view(r);
+                int off = mem.gpaOffset(r, a);
+                v.putLong(off, hdr.getLong(0));
+                v.putInt(off + 8, hdr.getInt(8));
+                advance(12);
+                return;
+            }
+        }
         int at = 0;
         while (len > 0) {
             long a = vecAddr[curVec] + curOff;
-            int r = mem.regionOfGpa(a);
+            int r = region(a);
             int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
             mem.view(r).put(mem.gpaOffset(r, a), hdr, at, chunk);
             at += chunk;
@@ -1050,7 +1081,7 @@ public final class Virtqueue {
     private void writeVec(ByteBuffer src, int srcOff, long srcAddr, int len) {
         while (len > 0) {
             long a = vecAddr[curVec] + curOff;
-            int r = mem.regionOfGpa(a);
+            int r = region(a);
             int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
             int off = mem.gpaOffset(r, a);
             if (asyncCopy) {
@@ -1069,7 +1100,7 @@ public final class Virtqueue {
     private void readVec(ByteBuffer dst, int dstOff, long dstAddr, int len) {
         while (len > 0) {
             long a = vecAddr[curVec] + curOff;
-            int r = mem.regionOfGpa(a);
+            int r = region(a);
             int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
             int off = mem.gpaOffset(r, a);
             if (asyncCopy) {
