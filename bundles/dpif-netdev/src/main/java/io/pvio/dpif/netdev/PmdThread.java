@@ -82,6 +82,9 @@ final class PmdThread implements Runnable {
     private long idleNs;
     private long procNs;
     private long freeNs;
+    private long errors;
+    private long errorsLogged;
+    private long lastErrorLog;
     private long dropped;
     private long noPort;
     private long iterations;
@@ -171,7 +174,8 @@ final class PmdThread implements Runnable {
                     }
                 }
             } catch (RuntimeException | Error e) {
-                LOG.log(Level.SEVERE, thread.getName() + ": error in the data path", e);
+                // e.g. a guest memory fault: Java reports SIGBUS on a mapping as an InternalError
+                logDataPathError(e);
                 recoverAfterError();
             }
             iterations++;
@@ -191,6 +195,20 @@ final class PmdThread implements Runnable {
         }
         drainPending();
         publishStats();
+    }
+
+    /** Rate-limited (one report per second, with the count of the others): an error may repeat every iteration. */
+    private void logDataPathError(Throwable e) {
+        errors++;
+        long now = System.nanoTime();
+        if (lastErrorLog != 0 && now - lastErrorLog < 1_000_000_000L) {
+            return;
+        }
+        long suppressed = errors - errorsLogged - 1;
+        lastErrorLog = now;
+        errorsLogged = errors;
+        LOG.log(Level.SEVERE, thread.getName() + ": error in the data path"
+                + (suppressed > 0 ? " (" + suppressed + " more since the last report)" : ""), e);
     }
 
     private void publishStats() {

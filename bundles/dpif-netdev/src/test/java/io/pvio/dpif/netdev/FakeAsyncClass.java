@@ -44,6 +44,8 @@ final class FakeAsyncClass implements NetdevClass {
         final int nTxq;
         final ArrayDeque<Packet>[] inFlight;
         volatile boolean gate = true;
+        /** Thrown by every freePkts while set (a port that fails on each PMD iteration). */
+        volatile Error fault;
         final AtomicLong sends = new AtomicLong();
         final AtomicLong freeCalls = new AtomicLong();
         final AtomicLong completed = new AtomicLong();
@@ -116,6 +118,10 @@ final class FakeAsyncClass implements NetdevClass {
         @Override
         public synchronized int freePkts(int qid, boolean concurrentTxq) {
             freeCalls.incrementAndGet();
+            Error f = fault;
+            if (f != null) {
+                throw f;
+            }
             if (gate) {
                 for (int i = 0; i < 4 && !inFlight[qid].isEmpty(); i++) {
                     inFlight[qid].poll().free();

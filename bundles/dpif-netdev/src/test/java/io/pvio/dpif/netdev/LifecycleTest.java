@@ -120,6 +120,59 @@ public class LifecycleTest extends DpTest {
         assertEquals(0, dp.pool().inUse());
     }
 
+    /**
+     * A port that fails on every iteration (as a guest memory fault would: Java reports SIGBUS on a mapping
+     * as an InternalError) is reported once a second with a count, not once per iteration, and the PMD keeps
+     * going: once the fault stops, the packets in flight complete.
+     */
+    @Test
+    public void repeatedDataPathErrorsAreRateLimitedAndThePmdSurvives() throws Exception {
+        bind(fake);
+        dp.addBridge("br0");
+        dp.addPort("br0", "in", "dummy", Map.of(), 1);
+        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
+        FakeAsyncClass.Port a1 = fake.ports.get("a1");
+        java.util.List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getMessage().contains("error in the data path")) {
+                    records.add(r);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("dpif_netdev");
+        log.addHandler(h);
+        try {
+            a1.gate = false;
+            assertTrue(DummyPorts.dummy("in").receive(eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+            await("in flight", () -> a1.inFlight() == 1);
+            long calls = a1.freeCalls.get();
+            a1.fault = new InternalError("a fault occurred in a recent unsafe memory access operation");
+            await("many failing iterations", () -> a1.freeCalls.get() > calls + 10_000);
+            a1.fault = null;
+            a1.gate = true;
+            await("completed after the fault", () -> a1.completed.get() == 1);
+            assertTrue("reports: " + records.size(), records.size() >= 1 && records.size() < 100);
+            assertTrue(records.get(0).getThrown() instanceof InternalError);
+            if (records.size() > 1) {
+                assertTrue(records.get(1).getMessage(), records.get(1).getMessage().contains("more since the last report"));
+            }
+        } finally {
+            log.removeHandler(h);
+        }
+        assertEquals(0, dp.pool().inUse());
+    }
+
     @Test
     public void inFlightPacketsAreDrainedBeforeClose() throws Exception {
         bind(fake);
