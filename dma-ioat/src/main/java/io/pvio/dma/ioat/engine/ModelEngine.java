@@ -18,10 +18,14 @@ import java.util.logging.Logger;
  * <h2>Descriptor ({@value #DESC_SIZE} bytes, one cache line, native byte order)</h2>
  * <pre>
  *  0 src address   8 dst address   16 length (int)   20 flags (int, bit 0 = fence)
- * 24 src handle   32 dst handle    40 completion word: ((sequence + 1) &lt;&lt; 8) | status
+ * 24 src handle   32 dst handle
  * </pre>
- * The completion word carries the descriptor's sequence number, so a slot never has to be cleared: the
- * submitter knows descriptor {@code seq} is done when the word (read with acquire) names {@code seq + 1}.
+ * Each descriptor has a completion word, {@code ((sequence + 1) << 8) | status}, in a separate array (eight
+ * to a cache line, like the hardware's completion write-back area): the engine never writes a descriptor
+ * line, so the submitter's next write of a slot does not have to take the line back from the engine's core,
+ * and one line of completions serves eight descriptors. The word carries the descriptor's sequence number,
+ * so a slot never has to be cleared: the submitter knows descriptor {@code seq} is done when the word (read
+ * with acquire) names {@code seq + 1}.
  * Like the hardware's channel completion address, the engine also publishes how far it got ({@code DONE},
  * release, every {@value #PUBLISH_EVERY} descriptors and at the end of each batch); the submitter reads the
  * completion words only below it, so it never polls a descriptor line the engine is about to write.
@@ -51,7 +55,6 @@ public final class ModelEngine implements Engine {
     static final int OFF_FLAGS = 20;
     static final int OFF_SRC_HANDLE = 24;
     static final int OFF_DST_HANDLE = 32;
-    static final int OFF_COMPLETION = 40;
     static final int FLAG_FENCE = 1;
 
     private static final int SPINS = 2_000;
@@ -60,7 +63,7 @@ public final class ModelEngine implements Engine {
     private static final long PARK_NANOS = 1_000_000_000L;
     private static final Logger LOG = Logger.getLogger("dma_ioat");
 
-    private static final VarHandle RING_LONG = MethodHandles.byteBufferViewVarHandle(long[].class,
+    private static final VarHandle COMPLETION = MethodHandles.byteBufferViewVarHandle(long[].class,
             ByteOrder.nativeOrder());
     private static final VarHandle CTL = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle SUB = MethodHandles.arrayElementVarHandle(long[].class);
@@ -84,6 +87,7 @@ public final class ModelEngine implements Engine {
 
     // ring: written by open/close only (engine stopped)
     private ByteBuffer ring;
+    private ByteBuffer completion; // 8 bytes per slot: ((seq + 1) << 8) | status, written by the engine only
     private int mask;
     private int size;
 
@@ -114,6 +118,7 @@ public final class ModelEngine implements Engine {
             throw new IllegalStateException(name + ": open while started");
         }
         ring = NativeMemory.allocateAligned(ringSize * DESC_SIZE, 64).order(ByteOrder.nativeOrder());
+        completion = NativeMemory.allocateAligned(ringSize * 8, 64).order(ByteOrder.nativeOrder());
         size = ringSize;
         mask = ringSize - 1;
         SUB.setRelease(sub, ENQ_TAIL, 0L);
@@ -129,6 +134,7 @@ public final class ModelEngine implements Engine {
             throw new IllegalStateException(name + ": close while started");
         }
         ring = null;
+        completion = null;
     }
 
     @Override
@@ -227,7 +233,7 @@ public final class ModelEngine implements Engine {
         int n = 0;
         while (n < max && head != done) {
             int off = (int) (head & mask) * DESC_SIZE;
-            long word = (long) RING_LONG.getAcquire(r, off + OFF_COMPLETION);
+            long word = (long) COMPLETION.getAcquire(completion, (int) (head & mask) * 8);
             if ((word >>> 8) != head + 1) {
                 throw new IllegalStateException(name + ": descriptor " + head + " announced but not completed");
             }
@@ -341,7 +347,7 @@ public final class ModelEngine implements Engine {
         } else if (length > 0) {
             NativeMemory.copy(src, dst, length);
         }
-        RING_LONG.setRelease(r, off + OFF_COMPLETION, ((seq + 1) << 8) | status);
+        COMPLETION.setRelease(completion, (int) (seq & mask) * 8, ((seq + 1) << 8) | status);
     }
 
     private double nextDouble() {
