@@ -1,6 +1,7 @@
 package io.pvio.bench;
 
 import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -24,6 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class PacketPoolBench {
     private PacketPool pool;
     private final Packet[] burst = new Packet[32];
+    private final PacketBatch batch = new PacketBatch();
 
     @Setup
     public void setUp() {
@@ -44,5 +46,17 @@ public class PacketPoolBench {
             burst[i].free();
         }
         return burst[0];
+    }
+
+    /** The data path's pattern: a burst allocated at once, the batch freed at once (PacketBatch.freeAll). */
+    @Benchmark
+    public Packet allocBulkFreeAll32() {
+        pool.allocBulk(burst, 0, 32);
+        for (int i = 0; i < 32; i++) {
+            batch.add(burst[i]);
+        }
+        Packet first = burst[0];
+        batch.freeAll();
+        return first;
     }
 }
