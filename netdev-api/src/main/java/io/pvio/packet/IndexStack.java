@@ -107,6 +107,42 @@ final class IndexStack {
         }
     }
 
+    /**
+     * Pops {@code n} indices in one CAS into {@code out[0..n)} (top first): all of them, or none (returns
+     * false). Same walk as {@link #popBulk}, for a thread cache of indices.
+     */
+    boolean popIndices(int[] out, int n) {
+        for (;;) {
+            long t = (long) TOP.getVolatile(this);
+            long count = (t & COUNT_MASK) >>> COUNT_SHIFT;
+            if (count < n) {
+                return false;
+            }
+            int idxPlusOne = (int) (t & IDX_MASK);
+            for (int k = 0; k < n; k++) {
+                if (idxPlusOne == 0) {
+                    idxPlusOne = -1;
+                    break;
+                }
+                out[k] = idxPlusOne - 1;
+                idxPlusOne = (int) NEXT.getAcquire(next, idxPlusOne - 1);
+            }
+            if (idxPlusOne >= 0
+                    && TOP.compareAndSet(this, t, pack((t >>> TAG_SHIFT) + 1, count - n, idxPlusOne))) {
+                return true;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /** Pushes {@code idx[from..to)} in one CAS ({@code idx[from]} ends on top). */
+    void pushIndices(int[] idx, int from, int to) {
+        for (int k = from; k < to - 1; k++) {
+            next[idx[k]] = idx[k + 1] + 1;
+        }
+        pushChain(idx[from], idx[to - 1], to - from);
+    }
+
     /** Returns the index popped, or -1 when empty. */
     int pop() {
         for (;;) {

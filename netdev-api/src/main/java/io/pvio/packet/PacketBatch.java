@@ -73,27 +73,25 @@ public final class PacketBatch {
      */
     public void freeAll() {
         PacketPool pool = null;
-        Packet first = null;
-        Packet last = null;
-        int n = 0;
+        int m = 0;
         for (int i = 0; i < count; i++) {
             Packet p = pkts[i];
             pkts[i] = null;
             if ((pool == null || p.pool() == pool) && p.dropIfSimple()) {
-                if (first == null) {
-                    pool = p.pool();
-                    first = p;
-                } else {
-                    pool.link(last, p);
-                }
-                last = p;
-                n++;
+                pool = p.pool();
+                pkts[m++] = p; // the simple ones of the first pool, compacted at the front
             } else {
                 p.free();
             }
         }
-        if (first != null) {
-            pool.releaseChain(first.index(), last.index(), n);
+        if (m > 0 && !pool.releaseToCache(pkts, m)) {
+            for (int k = 1; k < m; k++) {
+                pool.link(pkts[k - 1], pkts[k]);
+            }
+            pool.releaseChain(pkts[0].index(), pkts[m - 1].index(), m);
+        }
+        for (int k = 0; k < m; k++) {
+            pkts[k] = null;
         }
         count = 0;
     }

@@ -1,7 +1,11 @@
 package io.pvio.packet;
 
 import io.pvio.memory.NativeMemory;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -25,6 +29,11 @@ public final class PacketPool {
     private final IndexStack free;
     private final ByteBuffer slab;
     private final AtomicLong allocFailures = new AtomicLong();
+    /** Per-thread caches of free buffers for the bulk operations (DPDK's per-lcore mempool cache). */
+    private final ThreadLocal<Cache> cache = ThreadLocal.withInitial(this::newCache);
+    private final List<Cache> caches = new CopyOnWriteArrayList<>();
+    private final int cacheMax;
+    private final ThreadLocal<int[]> refillScratch = ThreadLocal.withInitial(() -> new int[CACHE_MAX / 2]);
 
     /**
      * @param count    number of buffers
@@ -57,6 +66,67 @@ public final class PacketPool {
         for (int i = count - 1; i >= 0; i--) {
             free.push(i); // index 0 on top: a fresh pool hands out its buffers in address order
         }
+        // at most 1/16 of the pool per thread, so that caches cannot starve the other threads
+        this.cacheMax = Math.min(CACHE_MAX, count / 16) & ~1;
+    }
+
+    /** Largest per-thread cache of free buffers. */
+    public static final int CACHE_MAX = 512;
+
+    /**
+     * Free buffers kept by one thread: {@link #allocBulk} takes from it and {@link PacketBatch#freeAll} gives
+     * to it without touching the shared stack; it refills and spills half its size at a time in one CAS.
+     * Only its owner thread touches {@code idx}; {@code n} is published for the accounting.
+     */
+    private static final class Cache {
+        static final VarHandle N;
+
+        static {
+            try {
+                N = MethodHandles.lookup().findVarHandle(Cache.class, "n", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        final Thread owner = Thread.currentThread();
+        final int[] idx;
+        private int n; // written by the owner only (setRelease), read by others for the accounting
+
+        Cache(int max) {
+            idx = new int[max];
+        }
+
+        int size() {
+            return (int) N.getOpaque(this);
+        }
+    }
+
+    private Cache newCache() {
+        Cache c = new Cache(cacheMax);
+        caches.add(c);
+        reclaimDeadCaches();
+        return c;
+    }
+
+    /** Returns to the shared stack what the caches of terminated threads held (their end happens-before). */
+    private void reclaimDeadCaches() {
+        for (Cache c : caches) {
+            if (!c.owner.isAlive() && caches.remove(c)) {
+                int n = c.size();
+                if (n > 0) {
+                    free.pushIndices(c.idx, 0, n);
+                }
+            }
+        }
+    }
+
+    private int cached() {
+        int n = 0;
+        for (Cache c : caches) {
+            n += c.size();
+        }
+        return n;
     }
 
     public PacketPool(String name, int count) {
@@ -81,14 +151,16 @@ public final class PacketPool {
         return headroom;
     }
 
-    /** Buffers free now. */
+    /** Buffers free now (on the shared stack or in a thread's cache). */
     public int available() {
-        return free.size();
+        reclaimDeadCaches();
+        return free.size() + cached();
     }
 
     /** Buffers allocated and not yet freed (exact when no alloc/free is in progress). */
     public int inUse() {
-        return packets.length - free.size();
+        reclaimDeadCaches();
+        return packets.length - free.size() - cached();
     }
 
     /** Number of {@link #alloc()} calls that found the pool empty. */
@@ -118,6 +190,23 @@ public final class PacketPool {
      * leaves the pool as it was).
      */
     public boolean allocBulk(Packet[] out, int off, int n) {
+        if (cacheMax > 0 && n <= cacheMax / 2) {
+            Cache c = cache.get();
+            int have = c.n;
+            if (have < n && refill(c, have)) {
+                have = c.n;
+            }
+            if (have >= n) {
+                int[] idx = c.idx;
+                for (int k = 0; k < n; k++) {
+                    Packet p = packets[idx[--have]];
+                    p.reset(headroom);
+                    out[off + k] = p;
+                }
+                Cache.N.setRelease(c, have);
+                return true;
+            }
+        }
         if (!free.popBulk(packets, out, off, n)) {
             for (int k = 0; k < n; k++) {
                 out[off + k] = null; // a failed attempt may have written there
@@ -128,6 +217,49 @@ public final class PacketPool {
         for (int k = 0; k < n; k++) {
             out[off + k].reset(headroom);
         }
+        return true;
+    }
+
+    /** Tops up {@code c} (holding {@code have}) by half its size from the shared stack; false if it is short. */
+    private boolean refill(Cache c, int have) {
+        int want = cacheMax / 2;
+        if (have + want > c.idx.length) {
+            return false;
+        }
+        int[] tmp = refillScratch.get();
+        if (!free.popIndices(tmp, want)) {
+            return false;
+        }
+        // the top of the shared stack (the buffer freed last) ends on top of the cache
+        for (int k = 0; k < want; k++) {
+            c.idx[have + k] = tmp[want - 1 - k];
+        }
+        Cache.N.setRelease(c, have + want);
+        return true;
+    }
+
+    /**
+     * Takes single-segment packets whose last reference was dropped ({@code pkts[0..n)}, this pool's) into
+     * the calling thread's cache, spilling to the shared stack when it is full. Returns false (nothing
+     * taken) when this pool keeps no caches.
+     */
+    boolean releaseToCache(Packet[] pkts, int n) {
+        if (cacheMax == 0 || n > cacheMax / 2) {
+            return false;
+        }
+        Cache c = cache.get();
+        int have = c.n;
+        if (have + n > c.idx.length) {
+            // spill the older half (bottom of the cache) in one CAS
+            int spill = cacheMax / 2;
+            free.pushIndices(c.idx, 0, spill);
+            System.arraycopy(c.idx, spill, c.idx, 0, have - spill);
+            have -= spill;
+        }
+        for (int k = 0; k < n; k++) {
+            c.idx[have++] = pkts[k].index();
+        }
+        Cache.N.setRelease(c, have);
         return true;
     }
 

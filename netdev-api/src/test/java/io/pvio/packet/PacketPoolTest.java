@@ -4,6 +4,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -264,5 +265,84 @@ public class PacketPoolTest {
         b.freeAll();
         assertEquals(1, pool.inUse());
         assertTrue(b.isEmpty());
+    }
+
+    /** Bulk operations go through the calling thread's cache: LIFO there, and counted as free. */
+    @Test
+    public void batchFreedIntoTheThreadCacheIsAllocatedFirstAndCountedFree() {
+        PacketPool pool = new PacketPool("t", 1024);
+        Packet[] out = new Packet[32];
+        assertTrue(pool.allocBulk(out, 0, 32));
+        assertEquals(32, pool.inUse());
+        PacketBatch b = new PacketBatch();
+        for (Packet p : out) {
+            b.add(p);
+        }
+        b.freeAll();
+        assertEquals(0, pool.inUse());
+        assertEquals(1024, pool.available());
+        Packet[] again = new Packet[32];
+        assertTrue(pool.allocBulk(again, 0, 32));
+        for (int k = 0; k < 32; k++) {
+            assertSame("the last freed comes back first", out[31 - k], again[k]);
+        }
+        for (Packet p : again) {
+            p.free(); // single frees go to the shared stack
+        }
+        assertEquals(0, pool.inUse());
+    }
+
+    /** What a thread's cache holds returns to the pool when the thread ends: nothing is stranded. */
+    @Test
+    public void theCacheOfAThreadThatEndedIsReclaimed() throws Exception {
+        PacketPool pool = new PacketPool("t", 512);
+        Thread t = new Thread(() -> {
+            Packet[] out = new Packet[16];
+            PacketBatch b = new PacketBatch();
+            for (int round = 0; round < 10; round++) {
+                assertTrue(pool.allocBulk(out, 0, 16));
+                for (Packet p : out) {
+                    b.add(p);
+                }
+                b.freeAll();
+            }
+        });
+        t.start();
+        t.join();
+        assertEquals(0, pool.inUse());
+        // every buffer can be had by this thread, one by one from the shared stack
+        java.util.List<Packet> all = new java.util.ArrayList<>();
+        for (Packet p; (p = pool.alloc()) != null;) {
+            all.add(p);
+        }
+        assertEquals(512, all.size());
+        for (Packet p : all) {
+            p.free();
+        }
+        assertEquals(0, pool.inUse());
+    }
+
+    /** A thread's cache never holds more than 1/16 of the pool: the others can still allocate. */
+    @Test
+    public void aCacheCannotStarveOtherThreads() throws Exception {
+        PacketPool pool = new PacketPool("t", 256);
+        Packet[] out = new Packet[8];
+        PacketBatch b = new PacketBatch();
+        for (int round = 0; round < 100; round++) {
+            assertTrue(pool.allocBulk(out, 0, 8));
+            for (Packet p : out) {
+                b.add(p);
+            }
+            b.freeAll();
+        }
+        int[] got = new int[1];
+        Thread other = new Thread(() -> {
+            while (pool.alloc() != null) {
+                got[0]++;
+            }
+        });
+        other.start();
+        other.join();
+        assertTrue("other thread got " + got[0], got[0] >= 256 - 256 / 16);
     }
 }

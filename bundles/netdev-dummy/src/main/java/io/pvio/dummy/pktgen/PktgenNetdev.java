@@ -22,6 +22,7 @@ import io.pvio.packet.PacketPool;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -69,6 +70,9 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         /** payload=pattern (default): every payload byte is written and checked; none: headers only. */
         final boolean pattern;
         final byte[] template;
+        /** template[0..MAGIC_OFF) as big-endian words (5 longs, then a short): six stores instead of a copy. */
+        final long[] templateWords;
+        final short templateTail;
         final int srcLow16;
         final double perNs;
         final long rateStart;
@@ -86,6 +90,12 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             this.nRxq = nRxq;
             this.enabled = enabled;
             this.template = Frame.template(dstMac, srcMac, size, srcIp, 0x0a000002);
+            ByteBuffer t = ByteBuffer.wrap(template); // big-endian, as packet buffers are
+            this.templateWords = new long[MAGIC_OFF / 8];
+            for (int i = 0; i < templateWords.length; i++) {
+                templateWords[i] = t.getLong(8 * i);
+            }
+            this.templateTail = t.getShort(MAGIC_OFF - 2);
             this.srcLow16 = (int) (srcMac & 0xffff);
             this.perNs = rate / 1e9;
             this.rateStart = System.nanoTime();
@@ -307,7 +317,15 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         long s = seq[qid * 8];
         ByteBuffer b = head.buffer();
         int off = head.dataOffset();
-        b.put(off, c.template, 0, MAGIC_OFF);
+        if (MAGIC_OFF % 8 == 2 && b.order() == ByteOrder.BIG_ENDIAN) {
+            long[] w = c.templateWords;
+            for (int i = 0; i < w.length; i++) {
+                b.putLong(off + 8 * i, w[i]);
+            }
+            b.putShort(off + MAGIC_OFF - 2, c.templateTail);
+        } else {
+            b.put(off, c.template, 0, MAGIC_OFF);
+        }
         int flow = c.flows == 1 ? 0 : (int) (s % c.flows);
         b.putShort(off + 10, (short) (c.srcLow16 + flow));
         b.putShort(off + Frame.UDP_OFF, (short) (Frame.UDP_SRC_BASE + flow));
