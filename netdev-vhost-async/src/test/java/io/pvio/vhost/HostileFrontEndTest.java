@@ -353,6 +353,33 @@ public class HostileFrontEndTest {
         goodPortStillWorks(5);
     }
 
+    /**
+     * A front end truncates its memory file after SET_MEM_TABLE (accesses past the new end would raise
+     * SIGBUS): pvio sees it, logs it and closes that connection; the other port keeps forwarding.
+     */
+    @Test
+    public void memoryFileShrunkAfterTheTableClosesTheConnection() throws Exception {
+        VirtioUserDevice fe = rawFrontEnd();
+        try (VirtioUserDevice.Channel ch = fe.channel();
+                SharedMemory mem = SharedMemory.createMemfd("shrinking", 1 << 20)) {
+            ch.send(new VhostUserMessage(VhostUser.GET_PROTOCOL_FEATURES, F, null));
+            ack(ch, VhostUser.GET_PROTOCOL_FEATURES);
+            ch.send(VhostUserMessage.u64(VhostUser.SET_PROTOCOL_FEATURES, NEED, 1L << VhostUser.PROTOCOL_F_REPLY_ACK));
+            assertEquals(0, ack(ch, VhostUser.SET_PROTOCOL_FEATURES));
+            ch.send(new VhostUserMessage(VhostUser.SET_MEM_TABLE, NEED, memTable(
+                    new long[][] {{0x4000_0000L, 1 << 20, 0x7000_0000L, 0}}), mem.fd()));
+            assertEquals(0, ack(ch, VhostUser.SET_MEM_TABLE));
+            assertTrue(bad.device().connected());
+            assertNull(bad.device().memory().shrunk());
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile("/proc/self/fd/" + mem.fd(), "rw")) {
+                f.setLength(4096);
+            }
+            DpdkFrontEndTest.await("connection closed", 10_000, () -> !bad.device().connected());
+            assertTrue(logged("the front end shrank its memory file (region 0: file of 4096 bytes, mapped up to 1048576)"));
+        }
+        goodPortStillWorks(6);
+    }
+
     static byte[] memTable(long[][] regions) {
         ByteBuffer b = ByteBuffer.allocate(8 + 32 * regions.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(0, regions.length);

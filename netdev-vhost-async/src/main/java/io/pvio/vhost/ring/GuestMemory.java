@@ -32,6 +32,10 @@ public final class GuestMemory {
     private final ByteBuffer[] view;
     private final long[] address;
     private final SharedMemory[] maps;
+    /** A duplicate of each region's descriptor, to see whether its file still covers the mapping. */
+    private final int[] files;
+    /** Bytes each region's file must keep: mmap offset + size. */
+    private final long[] fileNeed;
 
     private GuestMemory(int regionCount, int n) {
         this.regionCount = regionCount;
@@ -44,6 +48,9 @@ public final class GuestMemory {
         view = new ByteBuffer[n];
         address = new long[n];
         maps = new SharedMemory[n];
+        files = new int[regionCount];
+        java.util.Arrays.fill(files, -1);
+        fileNeed = new long[regionCount];
     }
 
     /** One region as the front end describes it. */
@@ -112,6 +119,10 @@ public final class GuestMemory {
         }
         GuestMemory m = new GuestMemory(regions.length, slices);
         try {
+            for (int i = 0; i < regions.length; i++) {
+                m.files[i] = io.pvio.posix.Fd.dup(fds[i]);
+                m.fileNeed[i] = regions[i].mmapOffset() + regions[i].memorySize();
+            }
             int k = 0;
             for (int i = 0; i < regions.length; i++) {
                 Region r = regions[i];
@@ -259,11 +270,39 @@ public final class GuestMemory {
         return sb.toString();
     }
 
-    /** Unmaps every region. Only when nothing uses the table any more. */
+    /**
+     * Null while every region's file still covers its mapping, else what shrank. A front end that truncates
+     * a memory file after handing it over makes every access past the new end raise SIGBUS (which Java
+     * reports as an asynchronous InternalError): the owner stops using the table when this says so.
+     */
+    public String shrunk() {
+        for (int i = 0; i < files.length; i++) {
+            if (files[i] < 0) {
+                continue;
+            }
+            try {
+                long file = io.pvio.posix.Fd.size(files[i]);
+                if (file < fileNeed[i]) {
+                    return "region " + i + ": file of " + file + " bytes, mapped up to " + fileNeed[i];
+                }
+            } catch (io.pvio.posix.PosixException e) {
+                return "region " + i + ": " + e.getMessage();
+            }
+        }
+        return null;
+    }
+
+    /** Unmaps every region and closes the descriptors kept. Only when nothing uses the table any more. */
     public void unmap() {
         for (SharedMemory m : maps) {
             if (m != null) {
                 m.unmap();
+            }
+        }
+        for (int i = 0; i < files.length; i++) {
+            if (files[i] >= 0) {
+                io.pvio.posix.Fd.closeQuietly(files[i]);
+                files[i] = -1;
             }
         }
     }

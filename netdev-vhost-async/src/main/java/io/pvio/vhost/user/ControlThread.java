@@ -3,6 +3,7 @@ package io.pvio.vhost.user;
 import io.pvio.posix.Fd;
 import io.pvio.posix.PosixException;
 import io.pvio.posix.UnixSocket;
+import io.pvio.vhost.ring.GuestMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -168,8 +169,21 @@ public final class ControlThread {
         int[] n = new int[1];
         VhostDevice.Message m = new VhostDevice.Message();
         ByteBuffer hb = ByteBuffer.wrap(hdr).order(ByteOrder.LITTLE_ENDIAN);
+        long lastCheck = System.nanoTime();
         while (!stopping) {
             try {
+                long now = System.nanoTime();
+                if (now - lastCheck >= POLL_MS * 1_000_000L) {
+                    lastCheck = now;
+                    GuestMemory mem = dev.memory();
+                    String shrunk = mem == null ? null : mem.shrunk();
+                    if (shrunk != null) {
+                        LOG.warning(String.format("vHost device '%s': the front end shrank its memory file (%s);"
+                                + " guest memory past the new end cannot be accessed; closing the connection",
+                                dev.name(), shrunk));
+                        return;
+                    }
+                }
                 if (!c.awaitReadable(POLL_MS)) {
                     continue;
                 }
