@@ -78,38 +78,9 @@ final class IndexStack {
     }
 
     /**
-     * Pops {@code n} indices in one CAS and stores {@code items[index]} for each into
-     * {@code out[off..off+n)}: all of them, or none (returns false). A successful CAS proves that nothing
-     * changed the stack since its top was read, so the walk was consistent (every push or pop changes the
-     * tag); what a failed attempt wrote into {@code out} is overwritten by the next one.
-     */
-    <T> boolean popBulk(T[] items, T[] out, int off, int n) {
-        for (;;) {
-            long t = (long) TOP.getVolatile(this);
-            long count = (t & COUNT_MASK) >>> COUNT_SHIFT;
-            if (count < n) {
-                return false;
-            }
-            int idxPlusOne = (int) (t & IDX_MASK);
-            for (int k = 0; k < n; k++) {
-                if (idxPlusOne == 0) {
-                    idxPlusOne = -1; // torn walk: the stack changed under us, retry
-                    break;
-                }
-                out[off + k] = items[idxPlusOne - 1];
-                idxPlusOne = (int) NEXT.getAcquire(next, idxPlusOne - 1);
-            }
-            if (idxPlusOne >= 0
-                    && TOP.compareAndSet(this, t, pack((t >>> TAG_SHIFT) + 1, count - n, idxPlusOne))) {
-                return true;
-            }
-            Thread.onSpinWait();
-        }
-    }
-
-    /**
      * Pops {@code n} indices in one CAS into {@code out[0..n)} (top first): all of them, or none (returns
-     * false). Same walk as {@link #popBulk}, for a thread cache of indices.
+     * false). A successful CAS proves that nothing changed the stack since its top was read, so the walk was
+     * consistent (every push or pop changes the tag); what a failed attempt wrote is overwritten by the next.
      */
     boolean popIndices(int[] out, int n) {
         for (;;) {

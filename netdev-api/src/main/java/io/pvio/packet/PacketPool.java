@@ -207,15 +207,18 @@ public final class PacketPool {
                 return true;
             }
         }
-        if (!free.popBulk(packets, out, off, n)) {
-            for (int k = 0; k < n; k++) {
-                out[off + k] = null; // a failed attempt may have written there
-            }
+        int[] idx = refillScratch.get();
+        if (idx.length < n) {
+            idx = new int[n]; // larger than any data-path burst
+        }
+        if (!free.popIndices(idx, n)) {
             allocFailures.incrementAndGet();
             return false;
         }
         for (int k = 0; k < n; k++) {
-            out[off + k].reset(headroom);
+            Packet p = packets[idx[k]];
+            p.reset(headroom);
+            out[off + k] = p;
         }
         return true;
     }

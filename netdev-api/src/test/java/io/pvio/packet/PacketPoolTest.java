@@ -296,17 +296,7 @@ public class PacketPoolTest {
     @Test
     public void theCacheOfAThreadThatEndedIsReclaimed() throws Exception {
         PacketPool pool = new PacketPool("t", 512);
-        Thread t = new Thread(() -> {
-            Packet[] out = new Packet[16];
-            PacketBatch b = new PacketBatch();
-            for (int round = 0; round < 10; round++) {
-                assertTrue(pool.allocBulk(out, 0, 16));
-                for (Packet p : out) {
-                    b.add(p);
-                }
-                b.freeAll();
-            }
-        });
+        Thread t = new Thread(() -> burstsThroughTheCache(pool, 16, 10));
         t.start();
         t.join();
         assertEquals(0, pool.inUse());
@@ -326,15 +316,7 @@ public class PacketPoolTest {
     @Test
     public void aCacheCannotStarveOtherThreads() throws Exception {
         PacketPool pool = new PacketPool("t", 256);
-        Packet[] out = new Packet[8];
-        PacketBatch b = new PacketBatch();
-        for (int round = 0; round < 100; round++) {
-            assertTrue(pool.allocBulk(out, 0, 8));
-            for (Packet p : out) {
-                b.add(p);
-            }
-            b.freeAll();
-        }
+        burstsThroughTheCache(pool, 8, 100);
         int[] got = new int[1];
         Thread other = new Thread(() -> {
             while (pool.alloc() != null) {
@@ -344,5 +326,18 @@ public class PacketPoolTest {
         other.start();
         other.join();
         assertTrue("other thread got " + got[0], got[0] >= 256 - 256 / 16);
+    }
+
+    /** {@code rounds} times: a burst of {@code n} allocated at once and freed as a batch. */
+    private static void burstsThroughTheCache(PacketPool pool, int n, int rounds) {
+        Packet[] out = new Packet[n];
+        PacketBatch b = new PacketBatch();
+        for (int round = 0; round < rounds; round++) {
+            assertTrue(pool.allocBulk(out, 0, n));
+            for (Packet p : out) {
+                b.add(p);
+            }
+            b.freeAll();
+        }
     }
 }

@@ -21,6 +21,16 @@ import org.junit.Test;
 public class LifecycleTest extends DpTest {
     private final FakeAsyncClass fake = new FakeAsyncClass();
 
+    /** br0: dummy port "in" (1) -> asynchronous port "a1" (2). */
+    private FakeAsyncClass.Port asyncPortBehindDummy() throws Exception {
+        bind(fake);
+        dp.addBridge("br0");
+        dp.addPort("br0", "in", "dummy", Map.of(), 1);
+        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
+        return fake.ports.get("a1");
+    }
+
     @Test
     public void portWaitsForItsClassAndFollowsItsComings() throws Exception {
         unbind(pktgen);
@@ -89,14 +99,9 @@ public class LifecycleTest extends DpTest {
      */
     @Test
     public void perfMetricsCountFreePktsTimeOfCallsThatRetired() throws Exception {
-        bind(fake);
-        dp.addBridge("br0");
-        dp.addPort("br0", "in", "dummy", Map.of(), 1);
-        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
-        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
+        FakeAsyncClass.Port a1 = asyncPortBehindDummy();
         assertFalse(dp.pmdStatsShow(null).contains("free_pkts cycles"));
         dp.setOtherConfig(Map.of("pmd-perf-metrics", "true"));
-        FakeAsyncClass.Port a1 = fake.ports.get("a1");
         a1.gate = false; // nothing completes: polling is idle time
         DummyPort in = DummyPorts.dummy("in");
         for (int i = 0; i < 8; i++) {
@@ -127,12 +132,7 @@ public class LifecycleTest extends DpTest {
      */
     @Test
     public void repeatedDataPathErrorsAreRateLimitedAndThePmdSurvives() throws Exception {
-        bind(fake);
-        dp.addBridge("br0");
-        dp.addPort("br0", "in", "dummy", Map.of(), 1);
-        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
-        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
-        FakeAsyncClass.Port a1 = fake.ports.get("a1");
+        FakeAsyncClass.Port a1 = asyncPortBehindDummy();
         java.util.List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
         java.util.logging.Handler h = new java.util.logging.Handler() {
             @Override
@@ -175,12 +175,7 @@ public class LifecycleTest extends DpTest {
 
     @Test
     public void inFlightPacketsAreDrainedBeforeClose() throws Exception {
-        bind(fake);
-        dp.addBridge("br0");
-        dp.addPort("br0", "in", "dummy", Map.of(), 1);
-        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
-        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
-        FakeAsyncClass.Port a1 = fake.ports.get("a1");
+        FakeAsyncClass.Port a1 = asyncPortBehindDummy();
         a1.gate = false; // completions held back
         DummyPort in = DummyPorts.dummy("in");
         for (int i = 0; i < 10; i++) {
@@ -209,12 +204,7 @@ public class LifecycleTest extends DpTest {
 
     @Test
     public void neverDrainingPortIsClosedAfterABoundedWait() throws Exception {
-        bind(fake);
-        dp.addBridge("br0");
-        dp.addPort("br0", "in", "dummy", Map.of(), 1);
-        dp.addPort("br0", "a1", FakeAsyncClass.TYPE, Map.of(), 2);
-        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
-        FakeAsyncClass.Port a1 = fake.ports.get("a1");
+        FakeAsyncClass.Port a1 = asyncPortBehindDummy();
         a1.gate = false;
         assertTrue(DummyPorts.dummy("in").receive(eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
         await("in flight", () -> a1.inFlight() == 1);
