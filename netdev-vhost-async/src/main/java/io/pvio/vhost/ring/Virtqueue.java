@@ -142,8 +142,19 @@ public final class Virtqueue {
         this.tracker = new CopyTracker(device + " " + ((index & 1) == 0 ? "txq" : "rxq") + index / 2, 2, 2);
     }
 
-    /** Receives retired work of the tracker: used elements to the shadow array, packets freed or stashed. */
+    /**
+     * Receives retired work of the tracker: used elements to the shadow array, packets freed (a batch at a
+     * time: {@link #flush} after each collection) or stashed.
+     */
     private final class Retire implements CopyTracker.Sink {
+        private final PacketBatch freed = new PacketBatch();
+
+        void flush() {
+            if (!freed.isEmpty()) {
+                freed.freeAll();
+            }
+        }
+
         @Override
         public void used(int id, int len) {
             usedId[nUsed] = id;
@@ -154,7 +165,10 @@ public final class Virtqueue {
         @Override
         public void packet(Packet p) {
             if ((index & 1) == 0) {
-                p.free(); // enqueue: the packet's bytes are in the guest now
+                if (freed.isFull()) {
+                    freed.freeAll();
+                }
+                freed.add(p); // enqueue: the packet's bytes are in the guest now
             } else {
                 stash[(int) (stashHead++ & (stash.length - 1))] = p;
             }
@@ -233,6 +247,7 @@ public final class Virtqueue {
             return true;
         }
         boolean ok = tracker.drain(retire, timeoutNanos);
+        retire.flush();
         flushUsed();
         if (!ok) {
             LOG.severe(String.format("vHost device '%s' queue %d: %d DMA copies did not complete in %d ms",
@@ -594,6 +609,7 @@ public final class Virtqueue {
             return 0;
         }
         if (tracker.complete(retire) > 0) {
+            retire.flush();
             flushUsed();
         }
         return tracker.inFlight();
