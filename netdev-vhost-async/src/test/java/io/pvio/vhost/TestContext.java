@@ -50,4 +50,15 @@ final class TestContext implements NetdevContext {
             // best effort
         }
     }
+
+    /** The front end sends its (unchanged) memory table again and the back end must accept it. */
+    static void resendMemTable(io.pvio.virtio.user.VirtioUserDevice d) throws Exception {
+        java.nio.ByteBuffer table = java.nio.ByteBuffer.allocate(40).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        table.putInt(0, 1).putLong(8, d.gpaBase()).putLong(16, d.memSize())
+                .putLong(24, io.pvio.virtio.user.VirtioUserConfig.DEFAULT_UVA_BASE).putLong(32, 0);
+        io.pvio.virtio.user.VhostUserMessage r = d.request(new io.pvio.virtio.user.VhostUserMessage(
+                io.pvio.virtio.user.VhostUser.SET_MEM_TABLE, io.pvio.virtio.user.VhostUser.FLAG_VERSION
+                | io.pvio.virtio.user.VhostUser.FLAG_NEED_REPLY, table.array(), d.memFd()), true);
+        org.junit.Assert.assertEquals(0, r.payloadU64());
+    }
 }

@@ -124,6 +124,9 @@ public final class Virtqueue {
     private final ByteBuffer hdr = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
     /** Slice of the last guest address looked up: buffers of one burst are mostly in one (lock holder only). */
     private int lastRegion;
+    /** Slice and view offset of the last {@link #piece} (lock holder only). */
+    private int pieceSlice;
+    private int pieceOff;
 
     // ---- asynchronous copies (lock holder only)
     private final CopyTracker tracker;
@@ -1061,27 +1064,33 @@ public final class Virtqueue {
         return r;
     }
 
+    /**
+     * The next piece of the buffer vector at the cursor that lies in one buffer and one mapped slice, at
+     * most {@code len} bytes: sets {@link #pieceSlice} and {@link #pieceOff} (offset in that slice's view)
+     * and returns the piece's length. Does not move the cursor.
+     */
+    private int piece(int len) {
+        long a = vecAddr[curVec] + curOff;
+        int r = region(a);
+        pieceSlice = r;
+        pieceOff = mem.gpaOffset(r, a);
+        return (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
+    }
+
     /** Writes the virtio-net header (hdr[0..len)) at the vector cursor, on the CPU. */
     private void writeHeader(int len) {
-        if (len == 12 && vecLen[curVec] - curOff >= 12) {
-            // common case: the whole header in one buffer of one slice, two stores instead of a copy
-            long a = vecAddr[curVec] + curOff;
-            int r = region(a);
-            if (r >= 0 && mem.gpaRoom(r, a) >= 12) {
-                ByteBuffer v = mem.view(r);
-                int off = mem.gpaOffset(r, a);
-                v.putLong(off, hdr.getLong(0));
-                v.putInt(off + 8, hdr.getInt(8));
-                advance(12);
-                return;
-            }
+        if (len == 12 && piece(12) == 12) {
+            // common case: the whole header in one piece, two stores instead of a copy
+            ByteBuffer v = mem.view(pieceSlice);
+            v.putLong(pieceOff, hdr.getLong(0));
+            v.putInt(pieceOff + 8, hdr.getInt(8));
+            advance(12);
+            return;
         }
         int at = 0;
         while (len > 0) {
-            long a = vecAddr[curVec] + curOff;
-            int r = region(a);
-            int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
-            mem.view(r).put(mem.gpaOffset(r, a), hdr, at, chunk);
+            int chunk = piece(len);
+            mem.view(pieceSlice).put(pieceOff, hdr, at, chunk);
             at += chunk;
             len -= chunk;
             advance(chunk);
@@ -1091,14 +1100,12 @@ public final class Virtqueue {
     /** Copies {@code len} bytes from a packet buffer to the guest buffers at the cursor. */
     private void writeVec(ByteBuffer src, int srcOff, long srcAddr, int len) {
         while (len > 0) {
-            long a = vecAddr[curVec] + curOff;
-            int r = region(a);
-            int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
-            int off = mem.gpaOffset(r, a);
+            int chunk = piece(len);
+            long dstAddr = mem.address(pieceSlice) + pieceOff;
             if (asyncCopy) {
-                tracker.copy(srcAddr, mem.address(r) + off, chunk);
+                tracker.copy(srcAddr, dstAddr, chunk);
             } else {
-                copier.copy(src, srcOff, srcAddr, mem.view(r), off, mem.address(r) + off, chunk);
+                copier.copy(src, srcOff, srcAddr, mem.view(pieceSlice), pieceOff, dstAddr, chunk);
             }
             srcOff += chunk;
             srcAddr += chunk;
@@ -1110,14 +1117,12 @@ public final class Virtqueue {
     /** Copies {@code len} bytes from the guest buffers at the cursor into a packet buffer. */
     private void readVec(ByteBuffer dst, int dstOff, long dstAddr, int len) {
         while (len > 0) {
-            long a = vecAddr[curVec] + curOff;
-            int r = region(a);
-            int chunk = (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
-            int off = mem.gpaOffset(r, a);
+            int chunk = piece(len);
+            long srcAddr = mem.address(pieceSlice) + pieceOff;
             if (asyncCopy) {
-                tracker.copy(mem.address(r) + off, dstAddr, chunk);
+                tracker.copy(srcAddr, dstAddr, chunk);
             } else {
-                copier.copy(mem.view(r), off, mem.address(r) + off, dst, dstOff, dstAddr, chunk);
+                copier.copy(mem.view(pieceSlice), pieceOff, srcAddr, dst, dstOff, dstAddr, chunk);
             }
             dstOff += chunk;
             dstAddr += chunk;

@@ -78,6 +78,29 @@ public class VirtqueueTest {
         ga.putLong(o, addr).putInt(o + 8, len).putShort(o + 12, (short) flags).putShort(o + 14, (short) next);
     }
 
+    private static byte[] frame(int len, int mul, int add) {
+        byte[] f = new byte[len];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (byte) (i * mul + add);
+        }
+        return f;
+    }
+
+    /** Enqueues one packet holding {@code f} (lock taken and released here); returns packets sent. */
+    private int enqueueOne(Virtqueue vq, byte[] f) {
+        Packet p = pool.alloc();
+        p.buffer().put(p.append(f.length), f);
+        PacketBatch batch = new PacketBatch();
+        batch.add(p);
+        assertTrue(vq.tryLock());
+        try {
+            return vq.enqueue(batch);
+        } finally {
+            vq.unlock();
+            batch.freeAll();
+        }
+    }
+
     private void post(int base, int slot, int head) {
         ga.putShort(base + 0x1000 + 4 + 2 * slot, (short) head);
         ga.putShort(base + 0x1000 + 2, (short) (slot + 1));
@@ -89,21 +112,8 @@ public class VirtqueueTest {
         long addr = GPA_B - 256; // 256 bytes in A, the rest in B
         desc(0, 0, addr, 2048, Virtqueue.DESC_F_WRITE, 0);
         post(0, 0, 0);
-        byte[] f = new byte[600];
-        for (int i = 0; i < f.length; i++) {
-            f[i] = (byte) (i * 13 + 1);
-        }
-        Packet p = pool.alloc();
-        p.buffer().put(p.append(f.length), f);
-        PacketBatch batch = new PacketBatch();
-        batch.add(p);
-        assertTrue(vq.tryLock());
-        try {
-            assertEquals(1, vq.enqueue(batch));
-        } finally {
-            vq.unlock();
-        }
-        batch.freeAll();
+        byte[] f = frame(600, 13, 1);
+        assertEquals(1, enqueueOne(vq, f));
         assertNull(vq.broken());
         // used ring: one element, id 0, 12 + 600 bytes
         assertEquals(1, ga.getShort(0x2000 + 2));
@@ -127,31 +137,26 @@ public class VirtqueueTest {
         desc(0, 0, GPA_A + 0x8000, 2048, Virtqueue.DESC_F_WRITE, 0);
         desc(0, 1, GPA_A + 0x9000, 2048, Virtqueue.DESC_F_WRITE, 0);
         post(0, 0, 0);
-        PacketBatch batch = new PacketBatch();
-        Packet p = pool.alloc();
-        p.append(1000);
-        batch.add(p);
-        assertTrue(tx.tryLock() && rx.tryLock());
+        byte[] f = frame(1000, 3, 1);
         try {
-            assertEquals(1, tx.enqueue(batch)); // timing off: nothing counted
-            batch.freeAll();
+            assertEquals(1, enqueueOne(tx, f)); // timing off: nothing counted
             assertEquals(0, tx.counter(Virtqueue.C_COPY_NS));
             Virtqueue.setCopyTiming(true);
             post(0, 1, 1);
-            Packet q = pool.alloc();
-            q.append(1000);
-            batch.add(q);
-            assertEquals(1, tx.enqueue(batch));
-            batch.freeAll();
+            assertEquals(1, enqueueOne(tx, f));
             assertTrue(tx.counter(Virtqueue.C_COPY_NS) > 0);
-            for (int i = 0; i < 100; i++) {
-                assertEquals(0, rx.dequeue(pool, batch)); // nothing posted: idle polls
+            PacketBatch batch = new PacketBatch();
+            assertTrue(rx.tryLock());
+            try {
+                for (int i = 0; i < 100; i++) {
+                    assertEquals(0, rx.dequeue(pool, batch)); // nothing posted: idle polls
+                }
+            } finally {
+                rx.unlock();
             }
             assertEquals(0, rx.counter(Virtqueue.C_COPY_NS));
         } finally {
             Virtqueue.setCopyTiming(false);
-            rx.unlock();
-            tx.unlock();
         }
     }
 
@@ -302,21 +307,8 @@ public class VirtqueueTest {
         long addr = GPA_A + 0x20000 - 100;
         desc(base, 0, addr, 4096, Virtqueue.DESC_F_WRITE, 0);
         post(base, 0, 0);
-        byte[] f = new byte[1500];
-        for (int i = 0; i < f.length; i++) {
-            f[i] = (byte) (i * 5 + 2);
-        }
-        Packet p = pool.alloc();
-        p.buffer().put(p.append(f.length), f);
-        PacketBatch batch = new PacketBatch();
-        batch.add(p);
-        assertTrue(vq.tryLock());
-        try {
-            assertEquals(1, vq.enqueue(batch));
-        } finally {
-            vq.unlock();
-        }
-        batch.freeAll();
+        byte[] f = frame(1500, 5, 2);
+        assertEquals(1, enqueueOne(vq, f));
         assertNull(vq.broken());
         byte[] got = new byte[1500];
         ga.get((int) (addr - GPA_A) + 12, got);
