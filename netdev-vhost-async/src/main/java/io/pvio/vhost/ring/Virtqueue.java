@@ -118,6 +118,9 @@ public final class Virtqueue {
 
     private final long[] vecAddr = new long[VEC_MAX];
     private final int[] vecLen = new int[VEC_MAX];
+    /** Slice holding the whole buffer and its offset in that slice's view, or -1 when it spans slices. */
+    private final int[] vecSlice = new int[VEC_MAX];
+    private final int[] vecOff = new int[VEC_MAX];
     private int vecN;
     private int curVec;
     private int curOff;
@@ -127,6 +130,15 @@ public final class Virtqueue {
     /** Slice and view offset of the last {@link #piece} (lock holder only). */
     private int pieceSlice;
     private int pieceOff;
+
+    /** Payload copies of the burst being enqueued, recorded by {@link #deferVec} (lock holder only). */
+    private static final int CP_MAX = 128;
+    private final int[] cpPkt = new int[CP_MAX];
+    private final int[] cpSrcOff = new int[CP_MAX];
+    private final int[] cpSlice = new int[CP_MAX];
+    private final int[] cpDstOff = new int[CP_MAX];
+    private final int[] cpLen = new int[CP_MAX];
+    private int nCp;
 
     // ---- asynchronous copies (lock holder only)
     private final CopyTracker tracker;
@@ -697,9 +709,6 @@ public final class Virtqueue {
                 // header (CPU), then the payload through the copier or the tracker
                 curVec = 0;
                 curOff = 0;
-                hdr.putLong(0, 0);
-                hdr.putShort(8, (short) 0);
-                hdr.putShort(10, (short) heads);
                 if (async) {
                     tracker.begin(p); // the packet is the queue's from here on, even if a copy below throws
                     for (int h = 0; h < heads; h++) {
@@ -708,7 +717,7 @@ public final class Virtqueue {
                     sent++;
                     consumed += heads;
                     try {
-                        writeHeader(hdrLen);
+                        writeHeader(hdrLen, heads);
                         for (Packet s = p; s != null; s = s.next()) {
                             int off = s.dataOffset();
                             writeVec(s.buffer(), off, s.address() + off, s.dataLength());
@@ -717,10 +726,14 @@ public final class Virtqueue {
                         tracker.end();
                     }
                 } else {
-                    writeHeader(hdrLen);
-                    for (Packet s = p; s != null; s = s.next()) {
-                        int off = s.dataOffset();
-                        writeVec(s.buffer(), off, s.address() + off, s.dataLength());
+                    writeHeader(hdrLen, heads);
+                    if (p.next() == null) {
+                        deferVec(batch, sent, p.dataOffset(), p.dataLength());
+                    } else {
+                        for (Packet s = p; s != null; s = s.next()) {
+                            int off = s.dataOffset();
+                            writeVec(s.buffer(), off, s.address() + off, s.dataLength());
+                        }
                     }
                     nUsed += heads;
                     consumed += heads;
@@ -728,6 +741,7 @@ public final class Virtqueue {
                 }
                 bytes += p.length();
             }
+            runCopies(batch);
             lastAvail = (lastAvail + consumed) & 0xffff;
             add(C_PACKETS, sent);
             add(C_BYTES, bytes);
@@ -735,6 +749,7 @@ public final class Virtqueue {
         } catch (RuntimeException e) {
             markBroken("unexpected " + e);
             nUsed = usedAtEntry;
+            nCp = 0;
             if (async) {
                 // packets begun are the tracker's: their descriptors stay consumed and are used when done
                 lastAvail = (lastAvail + consumed) & 0xffff;
@@ -1029,7 +1044,8 @@ public final class Virtqueue {
             }
             if (len > 0) {
                 int r = region(addr);
-                if ((r < 0 || mem.gpaRoom(r, addr) < len) && !mem.containsGpa(addr, len)) {
+                boolean inOne = r >= 0 && mem.gpaRoom(r, addr) >= len;
+                if (!inOne && !mem.containsGpa(addr, len)) {
                     return markBroken(String.format("descriptor 0x%x+%d points outside guest memory", addr, len));
                 }
                 total += len;
@@ -1041,6 +1057,8 @@ public final class Virtqueue {
                 }
                 vecAddr[vecN] = addr;
                 vecLen[vecN] = (int) len;
+                vecSlice[vecN] = inOne ? r : -1;
+                vecOff[vecN] = inOne ? mem.gpaOffset(r, addr) : 0;
                 vecN++;
             }
             if ((flags & DESC_F_NEXT) == 0) {
@@ -1070,23 +1088,45 @@ public final class Virtqueue {
      * and returns the piece's length. Does not move the cursor.
      */
     private int piece(int len) {
-        long a = vecAddr[curVec] + curOff;
+        int c = curVec;
+        int s = vecSlice[c];
+        if (s >= 0) {
+            // the whole buffer lies in one slice (checked by walkChain)
+            pieceSlice = s;
+            pieceOff = vecOff[c] + curOff;
+            return Math.min(vecLen[c] - curOff, len);
+        }
+        long a = vecAddr[c] + curOff;
         int r = region(a);
         pieceSlice = r;
         pieceOff = mem.gpaOffset(r, a);
         return (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
     }
 
-    /** Writes the virtio-net header (hdr[0..len)) at the vector cursor, on the CPU. */
-    private void writeHeader(int len) {
+    /**
+     * Writes the virtio-net header (hdr[0..len)) at the vector cursor, on the CPU. In the common case (whole
+     * header in one piece) a word is stored only if the guest's differs, as DPDK's ASSIGN_UNLESS_EQUAL: a
+     * recycled receive buffer usually holds the same header already, and not writing keeps its cache line
+     * shared with the guest's core instead of bouncing it on every packet.
+     */
+    private void writeHeader(int len, int heads) {
         if (len == 12 && piece(12) == 12) {
-            // common case: the whole header in one piece, two stores instead of a copy
             ByteBuffer v = mem.view(pieceSlice);
-            v.putLong(pieceOff, hdr.getLong(0));
-            v.putInt(pieceOff + 8, hdr.getInt(8));
+            int o = pieceOff;
+            long h0 = 0; // no offloads: flags, gso_type, hdr_len, gso_size, csum_start
+            int h1 = heads << 16; // csum_offset 0, num_buffers (little-endian)
+            if (v.getLong(o) != h0) {
+                v.putLong(o, h0);
+            }
+            if (v.getInt(o + 8) != h1) {
+                v.putInt(o + 8, h1);
+            }
             advance(12);
             return;
         }
+        hdr.putLong(0, 0);
+        hdr.putShort(8, (short) 0);
+        hdr.putShort(10, (short) heads);
         int at = 0;
         while (len > 0) {
             int chunk = piece(len);
@@ -1112,6 +1152,46 @@ public final class Virtqueue {
             len -= chunk;
             advance(chunk);
         }
+    }
+
+    /**
+     * Records the copy of a single-segment packet's bytes (batch[pkt], from offset srcOff) to the guest
+     * buffers at the cursor, to be done by {@link #runCopies} with the rest of the burst (running when the
+     * list is full). As DPDK's batch copies: the burst's payload stores then follow each other with no ring
+     * bookkeeping between them, so the CPU overlaps the cache misses of the guest's lines (a guest reads the
+     * first line of every packet it receives, so that line is on its core when this one writes it).
+     */
+    private void deferVec(PacketBatch batch, int pkt, int srcOff, int len) {
+        while (len > 0) {
+            int chunk = piece(len);
+            if (nCp == CP_MAX) {
+                runCopies(batch);
+            }
+            int k = nCp++;
+            cpPkt[k] = pkt;
+            cpSrcOff[k] = srcOff;
+            cpSlice[k] = pieceSlice;
+            cpDstOff[k] = pieceOff;
+            cpLen[k] = chunk;
+            srcOff += chunk;
+            len -= chunk;
+            advance(chunk);
+        }
+    }
+
+    /** Does the copies {@link #deferVec} recorded, in order. */
+    private void runCopies(PacketBatch batch) {
+        GuestMemory m = mem;
+        Copier c = copier;
+        int n = nCp;
+        for (int k = 0; k < n; k++) {
+            Packet p = batch.get(cpPkt[k]);
+            int so = cpSrcOff[k];
+            int r = cpSlice[k];
+            int d = cpDstOff[k];
+            c.copy(p.buffer(), so, p.address() + so, m.view(r), d, m.address(r) + d, cpLen[k]);
+        }
+        nCp = 0;
     }
 
     /** Copies {@code len} bytes from the guest buffers at the cursor into a packet buffer. */
