@@ -14,11 +14,17 @@
 #
 # Usage: launcher/bench-peer.sh [--size 64,1518] [--mode enqueue,dequeue] [--seconds 5] [--warmup 2]
 #                               [--jar launcher/target/pvio.jar] [--peer /work/shared/peers/dpdk-vhost-peer.sh]
-#                               [--async] [--runs N] [--keep-logs]
+#                               [--async] [--runs N] [--keep-logs] [--no-match-c2c]
 #   --async  pvio's vhost port copies with dma-ioat (vhost-async-copy-support=true,
 #            vhost-async-attr=(txq0|rxq0,00:04.0,256)); default: CPU copies.
 #   --runs N each pair is measured N times, alternately (pvio, dpdk, pvio, dpdk, ...); the table gives the
 #            median of each side, its range, and the ratio of the medians (default 1).
+#   --no-match-c2c  keep every pair as measured (default: a pair is measured again, up to 3 more times,
+#            when the cores' latency moved by more than 1.5x during it; see below)
+# Host placement: on a VM the one-way cache-line latency between the two vCPUs can change within a minute
+# (about 40 ns on near cores, 170 ns across dies here) and with it both back ends' throughput. Before and
+# after each measurement `pvio c2c` records it; the table prints it, and a ratio comes from a pair measured
+# under the same placement.
 # Environment: BENCH_PEER_JAVA_OPTS adds JVM options to pvio's vswitchd (e.g.
 #   -XX:StartFlightRecording=filename=/tmp/pvio.jfr,settings=profile to profile pvio's side).
 # stdout: the comparison table; stderr: progress (and the peer's). Exit 1 if a measurement failed.
@@ -84,6 +90,7 @@ SECONDS_ARG=5
 WARMUP=2
 ASYNC=0
 RUNS=1
+MATCH_TRIES=4
 KEEP=()
 while [ "$#" -gt 0 ]; do
     case "$1" in
@@ -96,6 +103,7 @@ while [ "$#" -gt 0 ]; do
         --async) ASYNC=1; shift ;;
         --runs) RUNS=$2; shift 2 ;;
         --keep-logs) KEEP=(--keep-logs); shift ;;
+        --no-match-c2c) MATCH_TRIES=1; shift ;;
         -h|--help) sed -n '2,/^set -u/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -110,27 +118,55 @@ trap 'rm -rf "$WORK"' EXIT
 SOCK=$WORK/vhu0
 export PVIO_JAR=$JAR BENCH_PEER_ASYNC=$ASYNC
 
-declare -A RES
+declare -A RES C2C
 FAILED=0
 say "pvio ($([ "$ASYNC" = 1 ] && echo "async copies, dma-ioat" || echo "CPU copies")) vs DPDK net_vhost; front end: DPDK virtio-user (testpmd); window ${SECONDS_ARG}s after ${WARMUP}s"
+# one-way cache-line latency between the two CPUs the peer uses (pvio c2c), in ns
+C2C_CPUS=$( [ "$(nproc)" -ge 3 ] && echo 1,2 || echo 0,1 )
+c2c() { taskset -c "$C2C_CPUS" java -jar "$JAR" c2c --samples 3 2>/dev/null | sed -n 's/^c2c_ns=//p'; }
+
+# one side's measurement: sets M_LINE (the peer's result line) and M_C2C ("before,after")
+measure() {
+    local who=$1 mode=$2 size=$3 args b a
+    if [ "$who" = pvio ]; then
+        args=(--frontend-only "$SOCK" --backend-cmd "exec bash '$HERE/bench-peer.sh' --backend" --label pvio)
+    else
+        args=(--label dpdk-vhost)
+    fi
+    b=$(c2c)
+    M_LINE=$("$PEER" "${args[@]}" --mode "$mode" --size "$size" --seconds "$SECONDS_ARG" --warmup "$WARMUP" \
+        "${KEEP[@]}" | grep '^peer ' | tail -n1)
+    a=$(c2c)
+    M_C2C="${b:-NA},${a:-NA}"
+}
+
+# true when the four latencies (before/after of both sides) are within a factor 1.5: same host placement
+same_regime() {
+    tr ', ' '\n\n' <<<"$*" | awk 'BEGIN { lo = 1e9; hi = 0 } /^[0-9]/ { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1; n++ }
+        END { exit !(n == 4 && hi <= 1.5 * lo) }'
+}
+
 for mode in ${MODES//,/ }; do
     for size in ${SIZES//,/ }; do
       for run in $(seq "$RUNS"); do
-        for who in pvio dpdk; do
-            if [ "$who" = pvio ]; then
-                args=(--frontend-only "$SOCK" --backend-cmd "exec bash '$HERE/bench-peer.sh' --backend" --label pvio)
-            else
-                args=(--label dpdk-vhost)
+        for try in $(seq "$MATCH_TRIES"); do
+            measure pvio "$mode" "$size"; PL=$M_LINE; PC=$M_C2C
+            measure dpdk "$mode" "$size"; DL=$M_LINE; DC=$M_C2C
+            if [ -z "$PL" ] || [ -z "$DL" ] || same_regime "$PC $DC" || [ "$try" = "$MATCH_TRIES" ]; then
+                break
             fi
-            line=$("$PEER" "${args[@]}" --mode "$mode" --size "$size" --seconds "$SECONDS_ARG" --warmup "$WARMUP" \
-                "${KEEP[@]}" | grep '^peer ' | tail -n1)
+            say "$mode $size: the cores' latency changed during the pair (c2c ns pvio $PC, dpdk $DC): pair measured again"
+        done
+        for who in pvio dpdk; do
+            if [ "$who" = pvio ]; then line=$PL; c=$PC; else line=$DL; c=$DC; fi
             if [ -z "$line" ]; then
                 say "$who $mode $size: no result"; FAILED=1; continue
             fi
-            say "$line"
+            say "$line c2c_ns=$c"
             mpps=$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$line")
             gbps=$(sed -n 's/.* gbps=\([0-9.]*\).*/\1/p' <<<"$line")
             RES[$who,$mode,$size]+="$mpps,$gbps "
+            C2C[$who,$mode,$size]+="${c//,/\/} "
         done
       done
     done
@@ -145,21 +181,24 @@ median() {
 }
 
 if [ "$RUNS" = 1 ]; then
-    printf '%-8s %5s %10s %10s %10s %10s %7s\n' direction size pvio_Mpps pvio_Gbps dpdk_Mpps dpdk_Gbps ratio
+    printf '%-8s %5s %10s %10s %10s %10s %7s   %s\n' direction size pvio_Mpps pvio_Gbps dpdk_Mpps dpdk_Gbps ratio \
+        "c2c ns before/after (pvio; dpdk)"
 else
     printf '%-8s %5s %10s %10s %10s %10s %7s   %s\n' direction size pvio_Mpps pvio_Gbps dpdk_Mpps dpdk_Gbps ratio \
-        "(medians of $RUNS alternate runs; pvio range, dpdk range)"
+        "(medians of $RUNS alternate runs; pvio range, dpdk range; c2c ns before/after per run)"
 fi
 for mode in ${MODES//,/ }; do
     for size in ${SIZES//,/ }; do
         read -r pm pg pmin pmax <<<"$(median "${RES[pvio,$mode,$size]:-}")"
         read -r dm dg dmin dmax <<<"$(median "${RES[dpdk,$mode,$size]:-}")"
         ratio=$(awk -v a="$pm" -v b="$dm" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f", a / b }')
+        pc=${C2C[pvio,$mode,$size]:-}; dc=${C2C[dpdk,$mode,$size]:-}
         if [ "$RUNS" = 1 ]; then
-            printf '%-8s %5s %10s %10s %10s %10s %7s\n' "$mode" "$size" "$pm" "$pg" "$dm" "$dg" "$ratio"
+            printf '%-8s %5s %10s %10s %10s %10s %7s   %s; %s\n' "$mode" "$size" "$pm" "$pg" "$dm" "$dg" "$ratio" \
+                "${pc% }" "${dc% }"
         else
-            printf '%-8s %5s %10s %10s %10s %10s %7s   pvio %s-%s, dpdk %s-%s\n' "$mode" "$size" "$pm" "$pg" "$dm" "$dg" \
-                "$ratio" "$pmin" "$pmax" "$dmin" "$dmax"
+            printf '%-8s %5s %10s %10s %10s %10s %7s   pvio %s-%s, dpdk %s-%s; c2c pvio %s; dpdk %s\n' "$mode" "$size" \
+                "$pm" "$pg" "$dm" "$dg" "$ratio" "$pmin" "$pmax" "$dmin" "$dmax" "${pc% }" "${dc% }"
         fi
     done
 done

@@ -3,6 +3,7 @@ package io.pvio.launcher;
 import io.pvio.control.protocol.ControlClient;
 import io.pvio.control.protocol.ControlProtocol;
 import io.pvio.launcher.bench.Bench;
+import io.pvio.launcher.bench.CoreLatency;
 import io.pvio.launcher.daemon.Daemon;
 import io.pvio.launcher.demo.Demo;
 import io.pvio.launcher.log.LogSetup;
@@ -25,6 +26,8 @@ public final class Main {
               bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
                     [--seconds 5] [--warmup 2] [--rate MPPS] [--json] [--no-pin]
                                                measure the vhost data path in-process (a table per case)
+              c2c [--samples N]                one-way cache-line latency between two cores, in ns (run it
+                                               under taskset -c A,B; launcher/bench-peer.sh records it)
 
             --run-dir DIR: the daemon's directory (conf.db, control socket, vswitchd.log, deploy/),
             default $PVIO_RUN_DIR or ./pvio-run.
@@ -66,6 +69,8 @@ public final class Main {
             case "bench":
                 return Bench.run(a.explicitRunDir ? a.runDir : null, a.rest, a.explicitSeconds ? a.seconds : null,
                         out, err);
+            case "c2c":
+                return CoreLatency.run(a.rest, out, err);
             default:
                 err.println("pvio: unknown command \"" + cmd + "\"");
                 err.print(USAGE);

@@ -133,6 +133,8 @@ public final class Virtqueue {
 
     /** Payload copies of the burst being enqueued, recorded by {@link #deferVec} (lock holder only). */
     private static final int CP_MAX = 128;
+    /** Largest payload whose copy is deferred (DPDK's MAX_BATCH_LEN): larger ones are copied in place. */
+    static final int MAX_BATCH_COPY = 256;
     private final int[] cpPkt = new int[CP_MAX];
     private final int[] cpSrcOff = new int[CP_MAX];
     private final int[] cpSlice = new int[CP_MAX];
@@ -727,7 +729,7 @@ public final class Virtqueue {
                     }
                 } else {
                     writeHeader(hdrLen, heads);
-                    if (p.next() == null) {
+                    if (p.next() == null && p.dataLength() <= MAX_BATCH_COPY) {
                         deferVec(batch, sent, p.dataOffset(), p.dataLength());
                     } else {
                         for (Packet s = p; s != null; s = s.next()) {
@@ -1155,7 +1157,7 @@ public final class Virtqueue {
     }
 
     /**
-     * Records the copy of a single-segment packet's bytes (batch[pkt], from offset srcOff) to the guest
+     * Records the copy of a small single-segment packet's bytes (batch[pkt], from offset srcOff) to the guest
      * buffers at the cursor, to be done by {@link #runCopies} with the rest of the burst (running when the
      * list is full). As DPDK's batch copies: the burst's payload stores then follow each other with no ring
      * bookkeeping between them, so the CPU overlaps the cache misses of the guest's lines (a guest reads the
