@@ -1313,8 +1313,7 @@ public final class Virtqueue {
         }
         for (int i = 0; i < nUsed; i++) {
             int o = usedOff + 4 + 8 * ((lastUsed + i) & mask);
-            used.putInt(o, usedId[i]);
-            used.putInt(o + 4, usedLen[i]);
+            used.putLong(o, (long) usedLen[i] << 32 | (usedId[i] & 0xffffffffL)); // {le32 id; le32 len}
         }
         int old = lastUsed;
         lastUsed = (lastUsed + nUsed) & 0xffff;
