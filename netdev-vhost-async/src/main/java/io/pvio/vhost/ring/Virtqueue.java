@@ -1016,15 +1016,7 @@ public final class Virtqueue {
         if (plen > MAX_BATCH_COPY) {
             copier.copy(p.buffer(), src, p.address() + src, v, dst, m.address(r) + dst, plen);
         } else if (plen > 0) {
-            if (nCp == CP_MAX) {
-                runCopies(batch);
-            }
-            int k = nCp++;
-            cpPkt[k] = sent;
-            cpSrcOff[k] = src;
-            cpSlice[k] = r;
-            cpDstOff[k] = dst;
-            cpLen[k] = plen;
+            deferCopy(batch, sent, src, r, dst, plen);
         }
         usedId[nUsed] = head;
         usedLen[nUsed] = (int) need;
@@ -1238,19 +1230,24 @@ public final class Virtqueue {
     private void deferVec(PacketBatch batch, int pkt, int srcOff, int len) {
         while (len > 0) {
             int chunk = piece(len);
-            if (nCp == CP_MAX) {
-                runCopies(batch);
-            }
-            int k = nCp++;
-            cpPkt[k] = pkt;
-            cpSrcOff[k] = srcOff;
-            cpSlice[k] = pieceSlice;
-            cpDstOff[k] = pieceOff;
-            cpLen[k] = chunk;
+            deferCopy(batch, pkt, srcOff, pieceSlice, pieceOff, chunk);
             srcOff += chunk;
             len -= chunk;
             advance(chunk);
         }
+    }
+
+    /** Records one copy: batch[pkt] from srcOff to slice's view at dstOff, len bytes. */
+    private void deferCopy(PacketBatch batch, int pkt, int srcOff, int slice, int dstOff, int len) {
+        if (nCp == CP_MAX) {
+            runCopies(batch);
+        }
+        int k = nCp++;
+        cpPkt[k] = pkt;
+        cpSrcOff[k] = srcOff;
+        cpSlice[k] = slice;
+        cpDstOff[k] = dstOff;
+        cpLen[k] = len;
     }
 
     /** Does the copies {@link #deferVec} recorded, in order. */

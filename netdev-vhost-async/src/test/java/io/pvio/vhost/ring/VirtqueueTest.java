@@ -88,17 +88,7 @@ public class VirtqueueTest {
 
     /** Enqueues one packet holding {@code f} (lock taken and released here); returns packets sent. */
     private int enqueueOne(Virtqueue vq, byte[] f) {
-        Packet p = pool.alloc();
-        p.buffer().put(p.append(f.length), f);
-        PacketBatch batch = new PacketBatch();
-        batch.add(p);
-        assertTrue(vq.tryLock());
-        try {
-            return vq.enqueue(batch);
-        } finally {
-            vq.unlock();
-            batch.freeAll();
-        }
+        return enqueueAll(vq, f);
     }
 
     private void post(int base, int slot, int head) {
