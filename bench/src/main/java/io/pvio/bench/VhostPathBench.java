@@ -2,6 +2,7 @@ package io.pvio.bench;
 
 import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevContext;
+import io.pvio.netdev.SimpleNetdevContext;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
@@ -58,31 +59,7 @@ public class VhostPathBench {
     public void setUp() throws Exception {
         pool = new PacketPool("bench", 4096);
         dir = Files.createTempDirectory("vhost-bench-");
-        NetdevContext ctx = new NetdevContext() {
-            @Override
-            public PacketPool pool() {
-                return pool;
-            }
-
-            @Override
-            public Path runDir() {
-                return dir;
-            }
-
-            @Override
-            public Map<String, String> otherConfig() {
-                return Map.of();
-            }
-
-            @Override
-            public int pmdCount() {
-                return 1;
-            }
-
-            @Override
-            public void changed() {
-            }
-        };
+        NetdevContext ctx = new SimpleNetdevContext(pool, dir, () -> { });
         vhost = new VhostUserServerClass().open("vhu0", Map.of(), ctx);
         frontEnd = new VirtioUserClass().open("fe0", Map.of("path", "vhu0"), ctx);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);

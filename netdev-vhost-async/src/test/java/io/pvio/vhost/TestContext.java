@@ -1,46 +1,26 @@
 package io.pvio.vhost;
 
-import io.pvio.netdev.NetdevContext;
+import io.pvio.netdev.SimpleNetdevContext;
 import io.pvio.packet.PacketPool;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A NetdevContext for tests: its own pool and a fresh run directory. */
-final class TestContext implements NetdevContext {
+/** A NetdevContext for tests: its own pool and a fresh run directory; counts changed() calls. */
+final class TestContext extends SimpleNetdevContext {
     final PacketPool pool;
     final Path runDir;
-    final AtomicInteger changes = new AtomicInteger();
+    final AtomicInteger changes;
 
     TestContext(int buffers) throws Exception {
-        pool = new PacketPool("test", buffers);
-        runDir = Files.createTempDirectory("pvio-vh");
+        this(new PacketPool("test", buffers), Files.createTempDirectory("pvio-vh"), new AtomicInteger());
     }
 
-    @Override
-    public PacketPool pool() {
-        return pool;
-    }
-
-    @Override
-    public Path runDir() {
-        return runDir;
-    }
-
-    @Override
-    public Map<String, String> otherConfig() {
-        return Map.of();
-    }
-
-    @Override
-    public int pmdCount() {
-        return 1;
-    }
-
-    @Override
-    public void changed() {
-        changes.incrementAndGet();
+    private TestContext(PacketPool pool, Path runDir, AtomicInteger changes) {
+        super(pool, runDir, changes::incrementAndGet);
+        this.pool = pool;
+        this.runDir = runDir;
+        this.changes = changes;
     }
 
     void cleanup() {

@@ -7,6 +7,7 @@ import static org.junit.Assert.fail;
 
 import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevContext;
+import io.pvio.netdev.SimpleNetdevContext;
 import io.pvio.netdev.NetdevException;
 import io.pvio.netdev.NetdevStats;
 import io.pvio.packet.Packet;
@@ -36,32 +37,7 @@ public class VirtioUserNetdevTest {
     public void setUp() throws Exception {
         dir = Files.createTempDirectory(Path.of("/tmp"), "vun");
         pool = new PacketPool("test", 1024);
-        ctx = new NetdevContext() {
-            @Override
-            public PacketPool pool() {
-                return pool;
-            }
-
-            @Override
-            public Path runDir() {
-                return dir;
-            }
-
-            @Override
-            public Map<String, String> otherConfig() {
-                return Map.of();
-            }
-
-            @Override
-            public int pmdCount() {
-                return 1;
-            }
-
-            @Override
-            public void changed() {
-                changes.incrementAndGet();
-            }
-        };
+        ctx = new SimpleNetdevContext(pool, dir, changes::incrementAndGet);
     }
 
     @After
