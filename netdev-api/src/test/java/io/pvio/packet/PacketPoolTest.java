@@ -140,44 +140,25 @@ public class PacketPoolTest {
     @Test
     public void concurrentAllocAndFreeLoseNothing() throws Exception {
         PacketPool pool = new PacketPool("t", 64);
-        int threads = 4;
-        CountDownLatch go = new CountDownLatch(1);
-        AtomicReference<Throwable> err = new AtomicReference<>();
-        Thread[] ts = new Thread[threads];
-        for (int t = 0; t < threads; t++) {
-            ts[t] = new Thread(() -> {
-                try {
-                    go.await();
-                    Packet[] mine = new Packet[8];
-                    for (int round = 0; round < 20000; round++) {
-                        int n = 0;
-                        for (; n < mine.length; n++) {
-                            mine[n] = pool.alloc();
-                            if (mine[n] == null) {
-                                break;
-                            }
-                            mine[n].setMeta(Thread.currentThread().getId());
-                        }
-                        for (int i = 0; i < n; i++) {
-                            if (mine[i].meta() != Thread.currentThread().getId()) {
-                                throw new AssertionError("buffer handed to two threads");
-                            }
-                            mine[i].free();
-                        }
+        race(4, me -> {
+            Packet[] mine = new Packet[8];
+            for (int round = 0; round < 20000; round++) {
+                int n = 0;
+                for (; n < mine.length; n++) {
+                    mine[n] = pool.alloc();
+                    if (mine[n] == null) {
+                        break;
                     }
-                } catch (Throwable e) {
-                    err.set(e);
+                    mine[n].setMeta(Thread.currentThread().getId());
                 }
-            });
-            ts[t].start();
-        }
-        go.countDown();
-        for (Thread t : ts) {
-            t.join();
-        }
-        if (err.get() != null) {
-            throw new AssertionError(err.get());
-        }
+                for (int i = 0; i < n; i++) {
+                    if (mine[i].meta() != Thread.currentThread().getId()) {
+                        throw new AssertionError("buffer handed to two threads");
+                    }
+                    mine[i].free();
+                }
+            }
+        });
         assertEquals(0, pool.inUse());
     }
 
@@ -185,60 +166,40 @@ public class PacketPoolTest {
     public void bulkAllocationAndBatchFreeRaceWithSingleOperationsAndLoseNothing() throws Exception {
         PacketPool pool = new PacketPool("t", 256);
         PacketPool other = new PacketPool("o", 16);
-        int threads = 4;
-        CountDownLatch go = new CountDownLatch(1);
-        AtomicReference<Throwable> err = new AtomicReference<>();
-        Thread[] ts = new Thread[threads];
-        for (int t = 0; t < threads; t++) {
-            int me = t;
-            ts[t] = new Thread(() -> {
-                try {
-                    go.await();
-                    Packet[] mine = new Packet[PacketBatch.MAX];
-                    PacketBatch b = new PacketBatch();
-                    for (int round = 0; round < 20000; round++) {
-                        int n = 1 + (round + me) % PacketBatch.MAX;
-                        if (!pool.allocBulk(mine, 0, n)) {
-                            continue;
-                        }
-                        for (int i = 0; i < n; i++) {
-                            mine[i].setMeta(Thread.currentThread().getId());
-                        }
-                        for (int i = 0; i < n; i++) {
-                            if (mine[i].meta() != Thread.currentThread().getId()) {
-                                throw new AssertionError("buffer handed to two threads");
-                            }
-                            if (i % 5 == 4) {
-                                mine[i].free();
-                            } else {
-                                if (i % 7 == 3) {
-                                    mine[i].retain();
-                                    mine[i].free(); // still one reference: freeAll must not take the fast path wrongly
-                                }
-                                b.add(mine[i]);
-                            }
-                        }
-                        Packet foreign = other.alloc();
-                        if (foreign != null && !b.isFull()) {
-                            b.add(foreign); // a packet of another pool goes back to its own
-                        } else if (foreign != null) {
-                            foreign.free();
-                        }
-                        b.freeAll();
-                    }
-                } catch (Throwable e) {
-                    err.set(e);
+        race(4, me -> {
+            Packet[] mine = new Packet[PacketBatch.MAX];
+            PacketBatch b = new PacketBatch();
+            for (int round = 0; round < 20000; round++) {
+                int n = 1 + (round + me) % PacketBatch.MAX;
+                if (!pool.allocBulk(mine, 0, n)) {
+                    continue;
                 }
-            });
-            ts[t].start();
-        }
-        go.countDown();
-        for (Thread t : ts) {
-            t.join();
-        }
-        if (err.get() != null) {
-            throw new AssertionError(err.get());
-        }
+                for (int i = 0; i < n; i++) {
+                    mine[i].setMeta(Thread.currentThread().getId());
+                }
+                for (int i = 0; i < n; i++) {
+                    if (mine[i].meta() != Thread.currentThread().getId()) {
+                        throw new AssertionError("buffer handed to two threads");
+                    }
+                    if (i % 5 == 4) {
+                        mine[i].free();
+                    } else {
+                        if (i % 7 == 3) {
+                            mine[i].retain();
+                            mine[i].free(); // still one reference: freeAll must not take the fast path wrongly
+                        }
+                        b.add(mine[i]);
+                    }
+                }
+                Packet foreign = other.alloc();
+                if (foreign != null && !b.isFull()) {
+                    b.add(foreign); // a packet of another pool goes back to its own
+                } else if (foreign != null) {
+                    foreign.free();
+                }
+                b.freeAll();
+            }
+        });
         assertEquals(0, pool.inUse());
         assertEquals(0, other.inUse());
         Packet[] all = new Packet[256];
@@ -338,6 +299,36 @@ public class PacketPoolTest {
                 b.add(p);
             }
             b.freeAll();
+        }
+    }
+
+    interface Body {
+        void run(int me) throws Exception;
+    }
+
+    /** Runs {@code body} on {@code threads} threads started together; rethrows the first failure. */
+    private static void race(int threads, Body body) throws Exception {
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicReference<Throwable> err = new AtomicReference<>();
+        Thread[] ts = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            int me = t;
+            ts[t] = new Thread(() -> {
+                try {
+                    go.await();
+                    body.run(me);
+                } catch (Throwable e) {
+                    err.set(e);
+                }
+            });
+            ts[t].start();
+        }
+        go.countDown();
+        for (Thread t : ts) {
+            t.join();
+        }
+        if (err.get() != null) {
+            throw new AssertionError(err.get());
         }
     }
 }

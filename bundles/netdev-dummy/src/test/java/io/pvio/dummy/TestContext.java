@@ -1,42 +1,22 @@
 package io.pvio.dummy;
 
-import io.pvio.netdev.NetdevContext;
+import io.pvio.netdev.SimpleNetdevContext;
 import io.pvio.packet.PacketPool;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A NetdevContext for unit tests. */
-final class TestContext implements NetdevContext {
+/** A NetdevContext for unit tests: its own pool, the temporary directory, counts changed() calls. */
+final class TestContext extends SimpleNetdevContext {
     final PacketPool pool;
-    final AtomicInteger changed = new AtomicInteger();
+    final AtomicInteger changed;
 
     TestContext(int buffers) {
-        pool = new PacketPool("test", buffers);
+        this(new PacketPool("test", buffers), new AtomicInteger());
     }
 
-    @Override
-    public PacketPool pool() {
-        return pool;
-    }
-
-    @Override
-    public Path runDir() {
-        return Path.of(System.getProperty("java.io.tmpdir"));
-    }
-
-    @Override
-    public Map<String, String> otherConfig() {
-        return Map.of();
-    }
-
-    @Override
-    public int pmdCount() {
-        return 1;
-    }
-
-    @Override
-    public void changed() {
-        changed.incrementAndGet();
+    private TestContext(PacketPool pool, AtomicInteger changed) {
+        super(pool, Path.of(System.getProperty("java.io.tmpdir")), changed::incrementAndGet);
+        this.pool = pool;
+        this.changed = changed;
     }
 }
