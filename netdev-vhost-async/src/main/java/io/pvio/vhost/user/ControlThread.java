@@ -194,7 +194,7 @@ public final class ControlThread {
                 m.request = hb.getInt(0);
                 m.flags = hb.getInt(4);
                 m.size = hb.getInt(8);
-                if ((m.flags & Request.VERSION_MASK) != Request.VERSION || m.size < 0
+                if ((m.flags & Request.VERSION_MASK) != Request.FLAG_VERSION || m.size < 0
                         || m.size > Request.MAX_PAYLOAD) {
                     m.closeFds();
                     LOG.warning(String.format("vHost device '%s': malformed message header (request %d, flags 0x%x,"
@@ -274,7 +274,7 @@ public final class ControlThread {
         int len = payload.capacity();
         ByteBuffer out = ByteBuffer.allocate(Request.HEADER_SIZE + len).order(ByteOrder.LITTLE_ENDIAN);
         out.putInt(0, req);
-        out.putInt(4, Request.VERSION | Request.FLAG_REPLY);
+        out.putInt(4, Request.FLAG_VERSION | Request.FLAG_REPLY);
         out.putInt(8, len);
         out.put(Request.HEADER_SIZE, payload, 0, len);
         c.send(out.array(), 0, out.capacity(), null, 0);
