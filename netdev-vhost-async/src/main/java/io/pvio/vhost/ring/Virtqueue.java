@@ -1003,13 +1003,7 @@ public final class Virtqueue {
         }
         ByteBuffer v = m.view(r);
         int at = m.gpaOffset(r, addr);
-        // no offloads, num_buffers 1; stored only where the guest's differs (see writeHeader)
-        if (v.getLong(at) != 0) {
-            v.putLong(at, 0);
-        }
-        if (v.getInt(at + 8) != 1 << 16) {
-            v.putInt(at + 8, 1 << 16);
-        }
+        putHeader(v, at, 1);
         int plen = p.dataLength();
         int src = p.dataOffset();
         int dst = at + 12;
@@ -1166,7 +1160,7 @@ public final class Virtqueue {
         int r = region(a);
         pieceSlice = r;
         pieceOff = mem.gpaOffset(r, a);
-        return (int) Math.min(Math.min(vecLen[curVec] - curOff, len), mem.gpaRoom(r, a));
+        return (int) Math.min(Math.min(vecLen[c] - curOff, len), mem.gpaRoom(r, a));
     }
 
     /**
@@ -1177,16 +1171,7 @@ public final class Virtqueue {
      */
     private void writeHeader(int len, int heads) {
         if (len == 12 && piece(12) == 12) {
-            ByteBuffer v = mem.view(pieceSlice);
-            int o = pieceOff;
-            long h0 = 0; // no offloads: flags, gso_type, hdr_len, gso_size, csum_start
-            int h1 = heads << 16; // csum_offset 0, num_buffers (little-endian)
-            if (v.getLong(o) != h0) {
-                v.putLong(o, h0);
-            }
-            if (v.getInt(o + 8) != h1) {
-                v.putInt(o + 8, h1);
-            }
+            putHeader(mem.view(pieceSlice), pieceOff, heads);
             advance(12);
             return;
         }
@@ -1200,6 +1185,21 @@ public final class Virtqueue {
             at += chunk;
             len -= chunk;
             advance(chunk);
+        }
+    }
+
+    /**
+     * The 12-byte header (no offloads, {@code heads} in num_buffers) at {@code v[at]}, each word stored only
+     * where the guest's differs.
+     */
+    private static void putHeader(ByteBuffer v, int at, int heads) {
+        long h0 = 0; // flags, gso_type, hdr_len, gso_size, csum_start
+        int h1 = heads << 16; // csum_offset 0, num_buffers (little-endian)
+        if (v.getLong(at) != h0) {
+            v.putLong(at, h0);
+        }
+        if (v.getInt(at + 8) != h1) {
+            v.putInt(at + 8, h1);
         }
     }
 
