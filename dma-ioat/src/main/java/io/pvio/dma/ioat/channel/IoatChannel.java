@@ -171,7 +171,8 @@ public final class IoatChannel implements DmaDevice {
 
     /**
      * submitted, completed (reported by completedOps, any status), failed (reported with an error status),
-     * ring_full (refused enqueues), in_flight, fences, doorbells, engine_busy_ppm, stalled.
+     * ring_full (refused enqueues), in_flight, fences, doorbells, wakeups
+     * (doorbells that woke a parked engine), engine_busy_ppm, stalled.
      */
     @Override
     public void stats(CustomStats sink) {
@@ -182,6 +183,7 @@ public final class IoatChannel implements DmaDevice {
         sink.put("in_flight", engine.inFlight());
         sink.put("fences", get(FENCES));
         sink.put("doorbells", engine.doorbells());
+        sink.put("wakeups", engine.wakeups());
         sink.put("engine_busy_ppm", engine.busyPpm());
         sink.put("stalled", stalled ? 1 : 0);
     }

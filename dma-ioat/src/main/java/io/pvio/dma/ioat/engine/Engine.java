@@ -59,6 +59,9 @@ public interface Engine {
     /** Doorbells rung with new descriptors. */
     long doorbells();
 
+    /** Doorbells that had to wake a parked engine thread (a system call on the submitter's core). */
+    long wakeups();
+
     /** Short engine name for statistics and logs, e.g. {@code model}. */
     String kind();
 }

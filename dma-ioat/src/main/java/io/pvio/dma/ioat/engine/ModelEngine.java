@@ -79,11 +79,12 @@ public final class ModelEngine implements Engine {
     private static final int ENQ_TAIL = 0;
     private static final int REPORT_HEAD = 1;
     private static final int DOORBELLS = 2;
+    private static final int WAKEUPS = 3;
 
     private final String name;
     private final int cpu;
     private final long[] ctl = new long[CTL_LENGTH];
-    private final long[] sub = new long[3];
+    private final long[] sub = new long[4];
 
     // ring: written by open/close only (engine stopped)
     private ByteBuffer ring;
@@ -221,6 +222,7 @@ public final class ModelEngine implements Engine {
             Thread t = thread;
             if (t != null) {
                 LockSupport.unpark(t);
+                SUB.setOpaque(sub, WAKEUPS, sub[WAKEUPS] + 1);
             }
         }
     }
@@ -285,6 +287,11 @@ public final class ModelEngine implements Engine {
     @Override
     public long doorbells() {
         return (long) SUB.getOpaque(sub, DOORBELLS);
+    }
+
+    @Override
+    public long wakeups() {
+        return (long) SUB.getOpaque(sub, WAKEUPS);
     }
 
     private boolean stalled() {

@@ -412,9 +412,11 @@ public class IoatChannelTest {
         while (engine.getState() != Thread.State.TIMED_WAITING) {
             Thread.onSpinWait();
         }
-        // and the doorbell wakes it
+        // and the doorbell wakes it, which the channel counts (each wake-up is a system call for the submitter)
+        long wakeups = stats().get("wakeups");
         assertTrue(ch.enqueueCopy(srcAddr, dstAddr, 100, 7, 7));
         ch.performOps();
+        assertEquals(wakeups + 1, (long) stats().get("wakeups"));
         long[] sh = new long[1];
         collect(1, sh, new long[1], new int[1]);
         assertEquals(7, sh[0]);
@@ -424,7 +426,7 @@ public class IoatChannelTest {
     public void statsNameEveryCounter() {
         Map<String, Long> s = stats();
         for (String k : new String[] {"submitted", "completed", "failed", "ring_full", "in_flight", "fences",
-                "doorbells", "engine_busy_ppm", "stalled"}) {
+                "doorbells", "wakeups", "engine_busy_ppm", "stalled"}) {
             assertTrue(k, s.containsKey(k));
         }
     }
