@@ -59,6 +59,8 @@ public final class Virtqueue {
     private static final Logger LOG = Logger.getLogger("netdev_dpdk");
     private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle COUNTER = MethodHandles.arrayElementVarHandle(long[].class);
+    /** Eight bytes as they are (one order for both sides), for the first store of a deferred copy. */
+    private static final VarHandle BYTES8 = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Counter indexes (see {@link #counter(int)}). */
     public static final int C_PACKETS = 0;
@@ -1250,11 +1252,21 @@ public final class Virtqueue {
         cpLen[k] = len;
     }
 
-    /** Does the copies {@link #deferVec} recorded, in order. */
+    /**
+     * Does the copies {@link #deferVec} recorded, in order. First it stores each copy's first 8 bytes, back to
+     * back: the front end has read these lines since we last wrote them, so each store must take its line back
+     * from the front end's core; one store per line lets the store queue hold the whole burst's line transfers
+     * at once, where the copies' own stores (several per line) would leave only a few in flight.
+     */
     private void runCopies(PacketBatch batch) {
         GuestMemory m = mem;
         Copier c = copier;
         int n = nCp;
+        for (int k = 0; k < n; k++) {
+            if (cpLen[k] >= 8) {
+                BYTES8.set(m.view(cpSlice[k]), cpDstOff[k], (long) BYTES8.get(batch.get(cpPkt[k]).buffer(), cpSrcOff[k]));
+            }
+        }
         for (int k = 0; k < n; k++) {
             Packet p = batch.get(cpPkt[k]);
             int so = cpSrcOff[k];
