@@ -18,7 +18,8 @@
 #   --async  pvio's vhost port copies with dma-ioat (vhost-async-copy-support=true,
 #            vhost-async-attr=(txq0|rxq0,00:04.0,256)); default: CPU copies.
 #   --runs N each pair is measured N times, alternately (pvio, dpdk, pvio, dpdk, ...); the table gives the
-#            median of each side, its range, and the ratio of the medians (default 1).
+#            median of each side, its range, the ratio of the medians and each pair's own ratio, marked
+#            '*' when the cores' latency moved during the pair even after the last try (default 1).
 #   --no-match-c2c  keep every pair as measured (default: a pair is measured again, up to 3 more times,
 #            when the cores' latency moved by more than 1.5x during it; see below)
 # Host placement: on a VM the one-way cache-line latency between the two vCPUs can change within a minute
@@ -118,7 +119,7 @@ trap 'rm -rf "$WORK"' EXIT
 SOCK=$WORK/vhu0
 export PVIO_JAR=$JAR BENCH_PEER_ASYNC=$ASYNC
 
-declare -A RES C2C
+declare -A RES C2C PAIRS
 FAILED=0
 say "pvio ($([ "$ASYNC" = 1 ] && echo "async copies, dma-ioat" || echo "CPU copies")) vs DPDK net_vhost; front end: DPDK virtio-user (testpmd); window ${SECONDS_ARG}s after ${WARMUP}s"
 # one-way cache-line latency between the two CPUs the peer uses (pvio c2c), in ns
@@ -157,6 +158,13 @@ for mode in ${MODES//,/ }; do
             fi
             say "$mode $size: the cores' latency changed during the pair (c2c ns pvio $PC, dpdk $DC): pair measured again"
         done
+        if [ -n "$PL" ] && [ -n "$DL" ]; then
+            # this pair's own ratio; '*' when its placement did not hold (kept after the last try)
+            r=$(awk -v a="$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$PL")" \
+                    -v b="$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$DL")" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+            same_regime "$PC $DC" || [ "$MATCH_TRIES" = 1 ] || r="$r*"
+            PAIRS[$mode,$size]+="$r "
+        fi
         for who in pvio dpdk; do
             if [ "$who" = pvio ]; then line=$PL; c=$PC; else line=$DL; c=$DC; fi
             if [ -z "$line" ]; then
@@ -185,7 +193,7 @@ if [ "$RUNS" = 1 ]; then
         "c2c ns before/after (pvio; dpdk)"
 else
     printf '%-8s %5s %10s %10s %10s %10s %7s   %s\n' direction size pvio_Mpps pvio_Gbps dpdk_Mpps dpdk_Gbps ratio \
-        "(medians of $RUNS alternate runs; pvio range, dpdk range; c2c ns before/after per run)"
+        "(medians of $RUNS alternate runs; each pair's ratio, * = placement changed; pvio range, dpdk range; c2c ns before/after per run)"
 fi
 for mode in ${MODES//,/ }; do
     for size in ${SIZES//,/ }; do
@@ -197,8 +205,10 @@ for mode in ${MODES//,/ }; do
             printf '%-8s %5s %10s %10s %10s %10s %7s   %s; %s\n' "$mode" "$size" "$pm" "$pg" "$dm" "$dg" "$ratio" \
                 "${pc% }" "${dc% }"
         else
-            printf '%-8s %5s %10s %10s %10s %10s %7s   pvio %s-%s, dpdk %s-%s; c2c pvio %s; dpdk %s\n' "$mode" "$size" \
-                "$pm" "$pg" "$dm" "$dg" "$ratio" "$pmin" "$pmax" "$dmin" "$dmax" "${pc% }" "${dc% }"
+            pr=${PAIRS[$mode,$size]:-}
+            printf '%-8s %5s %10s %10s %10s %10s %7s   pairs %s; pvio %s-%s, dpdk %s-%s; c2c pvio %s; dpdk %s\n' \
+                "$mode" "$size" "$pm" "$pg" "$dm" "$dg" "$ratio" "${pr% }" "$pmin" "$pmax" "$dmin" "$dmax" "${pc% }" \
+                "${dc% }"
         fi
     done
 done
