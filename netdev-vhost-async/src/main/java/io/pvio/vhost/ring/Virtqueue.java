@@ -71,7 +71,9 @@ public final class Virtqueue {
     public static final int C_BROKEN = 5;
     /** Nanoseconds in the copy phase of bursts (while {@link #setCopyTiming} is on). */
     public static final int C_COPY_NS = 6;
-    private static final int N_COUNTERS = 7;
+    /** used->idx stores that published at least one element (packets / this = the guest's average batch). */
+    public static final int C_USED_UPDATES = 7;
+    private static final int N_COUNTERS = 8;
 
     /** other_config:pmd-perf-metrics: time each burst's copy phase (two clock reads per burst). */
     private static volatile boolean copyTiming;
@@ -1328,6 +1330,7 @@ public final class Virtqueue {
         lastUsed = (lastUsed + nUsed) & 0xffff;
         nUsed = 0;
         U16.setRelease(used, usedOff + 2, (short) lastUsed);
+        add(C_USED_UPDATES, 1);
         EventFd c = call;
         if (c == null) {
             return;

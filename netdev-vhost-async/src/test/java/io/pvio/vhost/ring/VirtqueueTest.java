@@ -248,6 +248,24 @@ public class VirtqueueTest {
         batch.freeAll();
     }
 
+    /** One used->idx update per burst that used something; a poll that found nothing publishes nothing. */
+    @Test
+    public void countsUsedIndexUpdates() {
+        int base = 0x60000;
+        Virtqueue vq = queue(1, base, VirtioFeatures.bit(VirtioFeatures.F_VERSION_1));
+        oneFrame(vq, base, 0);
+        oneFrame(vq, base, 1);
+        PacketBatch batch = new PacketBatch();
+        assertTrue(vq.tryLock());
+        try {
+            assertEquals(0, vq.dequeue(pool, batch)); // the guest made nothing more available
+        } finally {
+            vq.unlock();
+        }
+        assertEquals(2, vq.counter(Virtqueue.C_USED_UPDATES));
+        assertEquals(2, vq.counter(Virtqueue.C_PACKETS));
+    }
+
     @Test
     public void callsOnlyWhenTheGuestWantsThem() throws Exception {
         try (io.pvio.posix.EventFd call = io.pvio.posix.EventFd.create()) {
