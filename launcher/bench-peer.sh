@@ -158,13 +158,7 @@ for mode in ${MODES//,/ }; do
             fi
             say "$mode $size: the cores' latency changed during the pair (c2c ns pvio $PC, dpdk $DC): pair measured again"
         done
-        if [ -n "$PL" ] && [ -n "$DL" ]; then
-            # this pair's own ratio; '*' when its placement did not hold (kept after the last try)
-            r=$(awk -v a="$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$PL")" \
-                    -v b="$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$DL")" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-            same_regime "$PC $DC" || [ "$MATCH_TRIES" = 1 ] || r="$r*"
-            PAIRS[$mode,$size]+="$r "
-        fi
+        declare -A M=()
         for who in pvio dpdk; do
             if [ "$who" = pvio ]; then line=$PL; c=$PC; else line=$DL; c=$DC; fi
             if [ -z "$line" ]; then
@@ -175,7 +169,14 @@ for mode in ${MODES//,/ }; do
             gbps=$(sed -n 's/.* gbps=\([0-9.]*\).*/\1/p' <<<"$line")
             RES[$who,$mode,$size]+="$mpps,$gbps "
             C2C[$who,$mode,$size]+="${c//,/\/} "
+            M[$who]=$mpps
         done
+        if [ -n "${M[pvio]:-}" ] && [ -n "${M[dpdk]:-}" ]; then
+            # this pair's own ratio; '*' when its placement did not hold (kept after the last try)
+            r=$(awk -v a="${M[pvio]}" -v b="${M[dpdk]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+            same_regime "$PC $DC" || [ "$MATCH_TRIES" = 1 ] || r="$r*"
+            PAIRS[$mode,$size]+="$r "
+        fi
       done
     done
 done
