@@ -222,6 +222,40 @@ public class AsyncCopyTest {
                 - c.get("tx_q0_async_ring_full_fallbacks"));
     }
 
+    /**
+     * A packet sent to several ports (one reference each) is not written by any: its headroom is left as it
+     * was, while the guest still gets header and frame.
+     */
+    @Test
+    public void sharedPacketIsNotWrittenBySend() throws Exception {
+        ioat(A0, 256);
+        VhostPort p = port("va12", "(txq0,00:04.0,0)");
+        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a12"));
+        byte[] f = new byte[1518];
+        Frames.fill(f, 0);
+        Packet pkt = Frames.packet(ctx.pool, f, Integer.MAX_VALUE);
+        assertTrue(pkt.dataOffset() >= 12);
+        for (int i = 0; i < pkt.dataOffset(); i++) {
+            pkt.buffer().put(i, (byte) 0x5a);
+        }
+        pkt.retain(); // another port's reference
+        PacketBatch b = new PacketBatch();
+        b.add(pkt);
+        int inFlight = p.send(0, b, false);
+        while (inFlight > 0) {
+            inFlight = p.freePkts(0, false);
+        }
+        byte[] buf = new byte[16384];
+        assertEquals(1518, d.receive(0, buf, 0));
+        assertArrayEquals(f, java.util.Arrays.copyOf(buf, 1518));
+        assertEquals("our reference is left", 1, pkt.refcnt());
+        for (int i = 0; i < pkt.dataOffset(); i++) {
+            assertEquals("headroom byte " + i, (byte) 0x5a, pkt.buffer().get(i));
+        }
+        pkt.free();
+        assertEquals(1L, (long) custom(p).get("tx_q0_async_dma_copies"));
+    }
+
     @Test
     public void failingChannelLosesAndCorruptsNothing() throws Exception {
         IoatChannel ch = ioat(A0, 256);

@@ -164,6 +164,45 @@ public class PktgenTest {
     }
 
     @Test
+    public void burstReleasesWholeBurstsOnly() throws Exception {
+        TestContext ctx = new TestContext(256);
+        // 1000 pps in bursts of 8: one packet is due every ms, the queue hands out 8 at once or nothing
+        try (Netdev gen = cls.open("g9", Map.of("rate", "1000", "burst", "8", "count", "20"), ctx);
+                Netdev sink = cls.open("s9", Map.of(), ctx)) {
+            assertEquals("8", gen.getConfig().get("burst"));
+            PacketBatch b = new PacketBatch();
+            java.util.List<Integer> sizes = new java.util.ArrayList<>();
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            int total = 0;
+            while (total < 20 && System.nanoTime() < deadline) {
+                int n = gen.rxqRecv(0, b);
+                if (n > 0) {
+                    sizes.add(n);
+                    total += n;
+                    sink.send(0, b, false);
+                }
+            }
+            assertEquals(20, total);
+            // every release but the last is at least a burst; the last is what count leaves (4)
+            for (int i = 0; i < sizes.size() - 1; i++) {
+                assertTrue(sizes.toString(), sizes.get(i) >= 8);
+            }
+            assertEquals(20, DummyPorts.pktgen("s9").rxValid());
+        }
+        assertEquals(0, ctx.pool.inUse());
+        try (Netdev gen = cls.open("g10", Map.of("rate", "1000"), ctx)) {
+            for (String bad : new String[] {"0", "33", "x"}) {
+                try {
+                    gen.setConfig(Map.of("rate", "1000", "burst", bad));
+                    fail("accepted burst=" + bad);
+                } catch (NetdevException e) {
+                    assertTrue(e.getMessage(), e.getMessage().contains("burst"));
+                }
+            }
+        }
+    }
+
+    @Test
     public void liveConfigChangeAndBadValuesRefused() throws Exception {
         TestContext ctx = new TestContext(256);
         try (Netdev gen = cls.open("g5", Map.of("count", "5"), ctx)) {

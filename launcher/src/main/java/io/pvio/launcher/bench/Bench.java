@@ -231,7 +231,7 @@ public final class Bench {
 
     private Row runCase(String mode, String direction, int size) throws IOException, InterruptedException {
         Row r = new Row(direction, mode, size);
-        Scenario s = Scenario.of(direction, size, opt.rateMpps);
+        Scenario s = Scenario.of(direction, size, opt.rateMpps, opt.burst, opt.payload);
         cleanup();
         must("vsctl", "add-br", "br0", "--", "add-br", "br1");
         for (String br : List.of("br0", "br1")) {

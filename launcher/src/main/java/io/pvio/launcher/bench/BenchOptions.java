@@ -10,7 +10,10 @@ import java.util.List;
  * {@code --engine-cpu N} (CPU of the dma-ioat engine threads, -1 = not pinned; default 1, the front end's CPU,
  * so that the copies run on the core that is not pvio's PMD), {@code --guest-sleep US} (the front end's PMD,
  * core 1, may park up to US microseconds when idle, as a guest driver waits for an interrupt: it leaves
- * its core to the DMA engine; default 0, busy polling).
+ * its core to the DMA engine; default 0, busy polling), {@code --burst N} (with {@code --rate}: the generator
+ * releases packets N at a time, as a batching source does; default 1), {@code --payload pattern|none} (the
+ * generator writes and the sink checks every payload byte, default; or headers only, as DPDK's txonly, so
+ * that the generator's own writes do not count in pvio's PMD cycles).
  */
 public final class BenchOptions {
     public static final List<String> MODES = List.of("cpu", "async", "async-cpu");
@@ -26,11 +29,13 @@ public final class BenchOptions {
     double rateMpps;
     int engineCpu = 1;
     int guestSleepUs;
+    int burst = 1;
+    String payload = "pattern";
 
     static final String USAGE = """
             usage: pvio bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
-                              [--seconds 5] [--warmup 2] [--rate MPPS] [--engine-cpu 1] [--guest-sleep 0] [--json] [--no-pin]
-                              [--run-dir DIR]
+                              [--seconds 5] [--warmup 2] [--rate MPPS] [--engine-cpu 1] [--guest-sleep 0] [--burst 1]
+                              [--payload pattern|none] [--json] [--no-pin] [--run-dir DIR]
             """;
 
     /** Parses the words after {@code bench} ({@code --seconds} may already have been taken by the caller). */
@@ -51,7 +56,7 @@ public final class BenchOptions {
                 case "--json" -> o.json = true;
                 case "--no-pin" -> o.pin = false;
                 case "--size", "--sizes", "--mode", "--modes", "--direction", "--directions", "--warmup", "--seconds",
-                        "--rate", "--engine-cpu", "--guest-sleep" -> {
+                        "--rate", "--engine-cpu", "--guest-sleep", "--burst", "--payload" -> {
                     if (val == null) {
                         if (i + 1 >= args.size()) {
                             throw new IllegalArgumentException(key + " needs a value");
@@ -66,6 +71,13 @@ public final class BenchOptions {
                         case "--seconds" -> o.seconds = integer(key, val, 1, 3600);
                         case "--engine-cpu" -> o.engineCpu = integer(key, val, -1, 1023);
                         case "--guest-sleep" -> o.guestSleepUs = integer(key, val, 0, 10_000);
+                        case "--burst" -> o.burst = integer(key, val, 1, 32);
+                        case "--payload" -> {
+                            if (!val.equals("pattern") && !val.equals("none")) {
+                                throw new IllegalArgumentException("--payload is pattern or none, not \"" + val + "\"");
+                            }
+                            o.payload = val;
+                        }
                         default -> o.rateMpps = rate(val);
                     }
                 }

@@ -34,13 +34,15 @@ final class Scenario {
         this.direction = direction;
     }
 
-    static Scenario of(String direction, int size, double rateMpps) {
+    static Scenario of(String direction, int size, double rateMpps, int burst, String payload) {
         Scenario s = new Scenario(direction);
         Map<String, String> genOpts = new LinkedHashMap<>();
         genOpts.put("size", Integer.toString(size));
         genOpts.put("enabled", "false");
+        genOpts.put("payload", payload);
         if (rateMpps > 0) {
             genOpts.put("rate", Long.toString(Math.round(rateMpps * 1e6)));
+            genOpts.put("burst", Integer.toString(burst));
         }
         Map<String, String> sinkOpts = Map.of("enabled", "false");
         switch (direction) {

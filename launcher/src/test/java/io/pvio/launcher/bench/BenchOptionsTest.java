@@ -34,16 +34,25 @@ public class BenchOptionsTest {
         assertEquals(0.5, o.rateMpps, 0);
         assertEquals(1, d.engineCpu); // the DMA engine on the front end's core, not on pvio's PMD
         assertEquals(0, d.guestSleepUs);
-        BenchOptions e = BenchOptions.parse(List.of("--engine-cpu", "-1", "--guest-sleep=50"), null);
+        assertEquals(1, d.burst);
+        BenchOptions e = BenchOptions.parse(List.of("--engine-cpu", "-1", "--guest-sleep=50", "--burst", "32",
+                "--payload", "none"), null);
         assertEquals(-1, e.engineCpu);
         assertEquals(50, e.guestSleepUs);
+        assertEquals(32, e.burst);
+        assertEquals("pattern", d.payload);
+        Map<String, String> gen = Scenario.of("enqueue", 1518, 0.4, e.burst, e.payload).ports.stream()
+                .filter(p -> p.name().equals("a-gen")).findFirst().orElseThrow().options();
+        assertEquals("32", gen.get("burst"));
+        assertEquals("none", gen.get("payload"));
     }
 
     @Test
     public void badInputIsRefusedWithAMessage() {
         for (List<String> bad : List.of(List.of("--size", "20"), List.of("--size"), List.of("--mode", "dma"),
                 List.of("--direction", "sideways"), List.of("--warmup", "x"), List.of("--frob"), List.of("--rate", "-1"),
-                List.of("--engine-cpu", "-2"), List.of("--guest-sleep", "x"), List.of("--guest-sleep", "10001"))) {
+                List.of("--engine-cpu", "-2"), List.of("--guest-sleep", "x"), List.of("--guest-sleep", "10001"),
+                List.of("--burst", "0"), List.of("--burst", "33"), List.of("--payload", "zero"))) {
             try {
                 BenchOptions.parse(bad, null);
                 fail("accepted " + bad);
@@ -57,7 +66,7 @@ public class BenchOptionsTest {
     @Test
     public void portNamesPutEachSideOnItsPmd() {
         for (String dir : BenchOptions.DIRECTIONS) {
-            Scenario s = Scenario.of(dir, 64, 0);
+            Scenario s = Scenario.of(dir, 64, 0, 1, "pattern");
             List<Scenario.Port> sorted = new java.util.ArrayList<>(s.ports);
             sorted.sort((a, b) -> a.name().compareTo(b.name()));
             Set<String> ofports = new HashSet<>();

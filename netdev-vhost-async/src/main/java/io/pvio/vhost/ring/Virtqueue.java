@@ -736,8 +736,18 @@ public final class Virtqueue {
                     sent++;
                     consumed += heads;
                     try {
-                        writeHeader(hdrLen, heads);
-                        for (Packet s = p; s != null; s = s.next()) {
+                        Packet s = p;
+                        if (p.refcnt() == 1 && p.dataOffset() >= hdrLen) {
+                            // the header goes into the packet's own headroom (the packet is ours alone) and
+                            // travels with the first segment: one copy, and no CPU store into the guest's lines
+                            int at = p.dataOffset() - hdrLen;
+                            headerInto(p.buffer(), at, hdrLen, heads);
+                            writeVec(p.buffer(), at, p.address() + at, hdrLen + p.dataLength());
+                            s = p.next();
+                        } else {
+                            writeHeader(hdrLen, heads);
+                        }
+                        for (; s != null; s = s.next()) {
                             int off = s.dataOffset();
                             writeVec(s.buffer(), off, s.address() + off, s.dataLength());
                         }
@@ -1189,6 +1199,16 @@ public final class Virtqueue {
             at += chunk;
             len -= chunk;
             advance(chunk);
+        }
+    }
+
+    /** The first {@code len} bytes of the header {@link #writeHeader} writes, into {@code b} at {@code at}. */
+    private static void headerInto(ByteBuffer b, int at, int len, int heads) {
+        b.putLong(at, 0);
+        b.putShort(at + 8, (short) 0);
+        if (len == 12) {
+            b.put(at + 10, (byte) heads); // num_buffers, little-endian whatever b's order
+            b.put(at + 11, (byte) (heads >>> 8));
         }
     }
 

@@ -33,7 +33,9 @@ import java.util.logging.Logger;
  *
  * <p>Generator (rx side), unless option {@code enabled=false}: each rx queue is a source with its own sequence, starting at 0; {@code count}
  * and {@code rate} bound the port's total across its queues (claimed with a CAS, so several PMDs may poll
- * different queues). Generation allocates nothing but pool buffers.
+ * different queues). With a {@code rate}, {@code burst=N} (default 1) releases packets N at a time: a queue
+ * hands out nothing until N packets are due (or the batch's room, if smaller), as traffic from a batching
+ * source arrives. Generation allocates nothing but pool buffers.
  *
  * <p>Sink (tx side): validates and frees every packet it is sent (see {@link PktgenPort}); synchronous,
  * {@code send} returns 0. Validation state is shared by all tx queues and guarded by one lock per send.
@@ -43,7 +45,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     static final int MAX_QUEUES = 16;
     static final int MAX_SOURCES = 256;
     private static final Set<String> KNOWN = Set.of("size", "rate", "count", "flows", "src_mac", "dst_mac", "n_rxq",
-            "enabled", "payload");
+            "enabled", "payload", "burst");
     /** Source-id bit of frames generated with payload=none: the sink checks their headers only. */
     static final int NO_PATTERN = 0x80;
     private static final VarHandle GENERATED;
@@ -77,9 +79,11 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         final double perNs;
         final long rateStart;
         final long rateBase;
+        final int burst;
 
         Config(int size, long rate, long count, int flows, long srcMac, long dstMac, int nRxq, boolean enabled,
-                boolean pattern, int srcIp, long rateBase) {
+                boolean pattern, int srcIp, long rateBase, int burst) {
+            this.burst = burst;
             this.pattern = pattern;
             this.size = size;
             this.rate = rate;
@@ -113,6 +117,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             m.put("n_rxq", Integer.toString(nRxq));
             m.put("enabled", Boolean.toString(enabled));
             m.put("payload", pattern ? "pattern" : "none");
+            m.put("burst", Integer.toString(burst));
             return m;
         }
     }
@@ -185,7 +190,9 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         if (!payload.equals("pattern") && !payload.equals("none")) {
             throw new NetdevException(name + ": option payload='" + payload + "' is not pattern or none");
         }
-        return new Config(size, rate, count, flows, src, dst, nRxq, en.equals("true"), payload.equals("pattern"), 0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase);
+        int burst = (int) Options.longOpt(name, o, "burst", 1, 1, PacketBatch.MAX);
+        return new Config(size, rate, count, flows, src, dst, nRxq, en.equals("true"), payload.equals("pattern"),
+                0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase, burst);
     }
 
     @Override
@@ -273,7 +280,11 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             }
             if (c.rate > 0) {
                 long allowed = c.rateBase + (long) ((now - c.rateStart) * c.perNs);
-                lim = Math.min(lim, allowed - g);
+                long due = allowed - g;
+                if (due < Math.min(c.burst, lim)) {
+                    return 0; // not a whole burst due yet (lim: the batch's room, what count leaves)
+                }
+                lim = Math.min(lim, due);
             }
             if (lim <= 0) {
                 return 0;
