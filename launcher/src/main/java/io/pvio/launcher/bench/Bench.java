@@ -210,9 +210,11 @@ public final class Bench {
             must("appctl", "bundle/stop", "io.pvio.dma-cpu");
             must("appctl", "bundle/start", "io.pvio.dma-ioat");
             if (async) {
-                // the channels the scenarios use: their engine threads go to --engine-cpu
+                // the channels the scenarios use: their engine threads go to --engine-cpu, their rings hold
+                // a whole virtqueue of copies
                 for (String ch : List.of("0000:00:04.0", "0000:00:04.1")) {
-                    must("appctl", "dma/set", ch, "engine.cpu=" + opt.engineCpu);
+                    must("appctl", "dma/set", ch, "engine.cpu=" + opt.engineCpu,
+                            "ring.size=" + Math.max(256, opt.queueSize));
                 }
             }
         }
@@ -231,7 +233,7 @@ public final class Bench {
 
     private Row runCase(String mode, String direction, int size) throws IOException, InterruptedException {
         Row r = new Row(direction, mode, size);
-        Scenario s = Scenario.of(direction, size, opt.rateMpps, opt.burst, opt.payload);
+        Scenario s = Scenario.of(direction, size, opt);
         cleanup();
         must("vsctl", "add-br", "br0", "--", "add-br", "br1");
         for (String br : List.of("br0", "br1")) {

@@ -13,7 +13,8 @@ import java.util.List;
  * its core to the DMA engine; default 0, busy polling), {@code --burst N} (with {@code --rate}: the generator
  * releases packets N at a time, as a batching source does; default 1), {@code --payload pattern|none} (the
  * generator writes and the sink checks every payload byte, default; or headers only, as DPDK's txonly, so
- * that the generator's own writes do not count in pvio's PMD cycles).
+ * that the generator's own writes do not count in pvio's PMD cycles), {@code --queue-size N} (the front ends'
+ * virtqueues, as a guest's rx_queue_size; the DMA channels' rings are made at least as large; default 256).
  */
 public final class BenchOptions {
     public static final List<String> MODES = List.of("cpu", "async", "async-cpu");
@@ -31,11 +32,12 @@ public final class BenchOptions {
     int guestSleepUs;
     int burst = 1;
     String payload = "pattern";
+    int queueSize = 256;
 
     static final String USAGE = """
             usage: pvio bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
                               [--seconds 5] [--warmup 2] [--rate MPPS] [--engine-cpu 1] [--guest-sleep 0] [--burst 1]
-                              [--payload pattern|none] [--json] [--no-pin] [--run-dir DIR]
+                              [--payload pattern|none] [--queue-size 256] [--json] [--no-pin] [--run-dir DIR]
             """;
 
     /** Parses the words after {@code bench} ({@code --seconds} may already have been taken by the caller). */
@@ -56,7 +58,7 @@ public final class BenchOptions {
                 case "--json" -> o.json = true;
                 case "--no-pin" -> o.pin = false;
                 case "--size", "--sizes", "--mode", "--modes", "--direction", "--directions", "--warmup", "--seconds",
-                        "--rate", "--engine-cpu", "--guest-sleep", "--burst", "--payload" -> {
+                        "--rate", "--engine-cpu", "--guest-sleep", "--burst", "--payload", "--queue-size" -> {
                     if (val == null) {
                         if (i + 1 >= args.size()) {
                             throw new IllegalArgumentException(key + " needs a value");
@@ -72,6 +74,12 @@ public final class BenchOptions {
                         case "--engine-cpu" -> o.engineCpu = integer(key, val, -1, 1023);
                         case "--guest-sleep" -> o.guestSleepUs = integer(key, val, 0, 10_000);
                         case "--burst" -> o.burst = integer(key, val, 1, 32);
+                        case "--queue-size" -> {
+                            o.queueSize = integer(key, val, 64, 4096);
+                            if (Integer.bitCount(o.queueSize) != 1) {
+                                throw new IllegalArgumentException("--queue-size must be a power of two, not " + val);
+                            }
+                        }
                         case "--payload" -> {
                             if (!val.equals("pattern") && !val.equals("none")) {
                                 throw new IllegalArgumentException("--payload is pattern or none, not \"" + val + "\"");

@@ -30,25 +30,31 @@ final class Scenario {
     String gen;
     String sink;
 
+    private static Map<String, String> fe(String path, BenchOptions o) {
+        return Map.of("path", path, "queue_size", Integer.toString(o.queueSize));
+    }
+
     private Scenario(String direction) {
         this.direction = direction;
     }
 
-    static Scenario of(String direction, int size, double rateMpps, int burst, String payload) {
+    /** The scenario of one case: generator shaped by {@code o}'s rate, burst and payload, front ends' rings by its queue size. */
+    static Scenario of(String direction, int size, BenchOptions o) {
+        double rateMpps = o.rateMpps;
         Scenario s = new Scenario(direction);
         Map<String, String> genOpts = new LinkedHashMap<>();
         genOpts.put("size", Integer.toString(size));
         genOpts.put("enabled", "false");
-        genOpts.put("payload", payload);
+        genOpts.put("payload", o.payload);
         if (rateMpps > 0) {
             genOpts.put("rate", Long.toString(Math.round(rateMpps * 1e6)));
-            genOpts.put("burst", Integer.toString(burst));
+            genOpts.put("burst", Integer.toString(o.burst));
         }
         Map<String, String> sinkOpts = Map.of("enabled", "false");
         switch (direction) {
             case "enqueue" -> {
                 s.port("a-gen", "br0", "pktgen", genOpts, 1, 0);
-                s.port("b-fe", "br1", "virtio-user", Map.of("path", "c-vhu"), 1, 1);
+                s.port("b-fe", "br1", "virtio-user", fe("c-vhu", o), 1, 1);
                 s.port("c-vhu", "br0", "dpdkvhostuser", Map.of(), 2, 0);
                 s.port("d-sink", "br1", "pktgen", sinkOpts, 2, 1);
                 s.flow("br0", "in_port=1,actions=output:2");
@@ -61,7 +67,7 @@ final class Scenario {
                 s.port("a-vhu", "br0", "dpdkvhostuser", Map.of(), 1, 0);
                 s.port("b-gen", "br1", "pktgen", genOpts, 1, 1);
                 s.port("c-sink", "br0", "pktgen", sinkOpts, 2, 0);
-                s.port("d-fe", "br1", "virtio-user", Map.of("path", "a-vhu"), 2, 1);
+                s.port("d-fe", "br1", "virtio-user", fe("a-vhu", o), 2, 1);
                 s.flow("br1", "in_port=1,actions=output:2");
                 s.flow("br0", "in_port=1,actions=output:2");
                 s.asyncAttr.put("a-vhu", "(rxq0,00:04.0,256)");
@@ -70,9 +76,9 @@ final class Scenario {
             }
             case "pvp" -> {
                 s.port("a-gen", "br0", "pktgen", genOpts, 1, 0);
-                s.port("b-fe0", "br1", "virtio-user", Map.of("path", "e-vhu0"), 1, 1);
+                s.port("b-fe0", "br1", "virtio-user", fe("e-vhu0", o), 1, 1);
                 s.port("c-vhu1", "br0", "dpdkvhostuser", Map.of(), 3, 0);
-                s.port("d-fe1", "br1", "virtio-user", Map.of("path", "c-vhu1"), 2, 1);
+                s.port("d-fe1", "br1", "virtio-user", fe("c-vhu1", o), 2, 1);
                 s.port("e-vhu0", "br0", "dpdkvhostuser", Map.of(), 2, 0);
                 s.port("f-sink", "br0", "pktgen", sinkOpts, 4, 1);
                 s.flow("br0", "in_port=1,actions=output:2");

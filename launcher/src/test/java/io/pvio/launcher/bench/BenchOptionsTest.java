@@ -36,15 +36,20 @@ public class BenchOptionsTest {
         assertEquals(0, d.guestSleepUs);
         assertEquals(1, d.burst);
         BenchOptions e = BenchOptions.parse(List.of("--engine-cpu", "-1", "--guest-sleep=50", "--burst", "32",
-                "--payload", "none"), null);
+                "--payload", "none", "--queue-size", "1024"), null);
         assertEquals(-1, e.engineCpu);
         assertEquals(50, e.guestSleepUs);
         assertEquals(32, e.burst);
         assertEquals("pattern", d.payload);
-        Map<String, String> gen = Scenario.of("enqueue", 1518, 0.4, e.burst, e.payload).ports.stream()
-                .filter(p -> p.name().equals("a-gen")).findFirst().orElseThrow().options();
+        e.rateMpps = 0.4;
+        Scenario sc = Scenario.of("enqueue", 1518, e);
+        Map<String, String> gen = sc.ports.stream().filter(p -> p.name().equals("a-gen")).findFirst().orElseThrow()
+                .options();
         assertEquals("32", gen.get("burst"));
         assertEquals("none", gen.get("payload"));
+        assertEquals("400000", gen.get("rate"));
+        assertEquals("1024", sc.ports.stream().filter(p -> p.name().equals("b-fe")).findFirst().orElseThrow()
+                .options().get("queue_size"));
     }
 
     @Test
@@ -52,7 +57,8 @@ public class BenchOptionsTest {
         for (List<String> bad : List.of(List.of("--size", "20"), List.of("--size"), List.of("--mode", "dma"),
                 List.of("--direction", "sideways"), List.of("--warmup", "x"), List.of("--frob"), List.of("--rate", "-1"),
                 List.of("--engine-cpu", "-2"), List.of("--guest-sleep", "x"), List.of("--guest-sleep", "10001"),
-                List.of("--burst", "0"), List.of("--burst", "33"), List.of("--payload", "zero"))) {
+                List.of("--burst", "0"), List.of("--burst", "33"), List.of("--payload", "zero"),
+                List.of("--queue-size", "1000"), List.of("--queue-size", "32"))) {
             try {
                 BenchOptions.parse(bad, null);
                 fail("accepted " + bad);
@@ -66,7 +72,7 @@ public class BenchOptionsTest {
     @Test
     public void portNamesPutEachSideOnItsPmd() {
         for (String dir : BenchOptions.DIRECTIONS) {
-            Scenario s = Scenario.of(dir, 64, 0, 1, "pattern");
+            Scenario s = Scenario.of(dir, 64, new BenchOptions());
             List<Scenario.Port> sorted = new java.util.ArrayList<>(s.ports);
             sorted.sort((a, b) -> a.name().compareTo(b.name()));
             Set<String> ofports = new HashSet<>();
