@@ -18,8 +18,10 @@ import java.util.logging.Logger;
  * <h2>Descriptor ({@value #DESC_SIZE} bytes, one cache line, native byte order)</h2>
  * <pre>
  *  0 src address   8 dst address   16 length (int)   20 flags (int, bit 0 = fence)
- * 24 src handle   32 dst handle
  * </pre>
+ * Three stores per descriptor. The handles stay with the submitter, in arrays indexed by slot (as DPDK's
+ * IOAT driver keeps them beside the hardware ring): the engine never needs them, and every store into a
+ * line the engine has read costs a transfer between the cores.
  * Each descriptor has a completion word, {@code ((sequence + 1) << 8) | status}, in a separate array (eight
  * to a cache line, like the hardware's completion write-back area): the engine never writes a descriptor
  * line, so the submitter's next write of a slot does not have to take the line back from the engine's core,
@@ -53,8 +55,6 @@ public final class ModelEngine implements Engine {
     static final int OFF_DST = 8;
     static final int OFF_LEN = 16;
     static final int OFF_FLAGS = 20;
-    static final int OFF_SRC_HANDLE = 24;
-    static final int OFF_DST_HANDLE = 32;
     static final int FLAG_FENCE = 1;
 
     private static final int SPINS = 2_000;
@@ -91,6 +91,8 @@ public final class ModelEngine implements Engine {
     private ByteBuffer completion; // 8 bytes per slot: ((seq + 1) << 8) | status, written by the engine only
     private int mask;
     private int size;
+    private long[] srcHandles; // submitter only, by slot
+    private long[] dstHandles;
 
     private boolean fenceNext; // submitter only
     private volatile boolean running;
@@ -122,6 +124,8 @@ public final class ModelEngine implements Engine {
         completion = NativeMemory.allocateAligned(ringSize * 8, 64).order(ByteOrder.nativeOrder());
         size = ringSize;
         mask = ringSize - 1;
+        srcHandles = new long[ringSize];
+        dstHandles = new long[ringSize];
         SUB.setRelease(sub, ENQ_TAIL, 0L);
         SUB.setRelease(sub, REPORT_HEAD, 0L);
         CTL.setRelease(ctl, RUNG, 0L);
@@ -136,6 +140,8 @@ public final class ModelEngine implements Engine {
         }
         ring = null;
         completion = null;
+        srcHandles = null;
+        dstHandles = null;
     }
 
     @Override
@@ -191,13 +197,13 @@ public final class ModelEngine implements Engine {
             return false;
         }
         ByteBuffer r = ring;
-        int off = (int) (tail & mask) * DESC_SIZE;
+        int slot = (int) (tail & mask);
+        int off = slot * DESC_SIZE;
         r.putLong(off + OFF_SRC, src);
         r.putLong(off + OFF_DST, dst);
-        r.putInt(off + OFF_LEN, length);
-        r.putInt(off + OFF_FLAGS, fenceNext ? FLAG_FENCE : 0);
-        r.putLong(off + OFF_SRC_HANDLE, srcHandle);
-        r.putLong(off + OFF_DST_HANDLE, dstHandle);
+        r.putLong(off + OFF_LEN, lenAndFlags(length, fenceNext ? FLAG_FENCE : 0));
+        srcHandles[slot] = srcHandle;
+        dstHandles[slot] = dstHandle;
         fenceNext = false;
         SUB.setRelease(sub, ENQ_TAIL, tail + 1);
         return true;
@@ -229,17 +235,16 @@ public final class ModelEngine implements Engine {
 
     @Override
     public int completed(int max, DmaCompletions out) {
-        ByteBuffer r = ring;
         long head = sub[REPORT_HEAD];
         long done = (long) CTL.getAcquire(ctl, DONE);
         int n = 0;
         while (n < max && head != done) {
-            int off = (int) (head & mask) * DESC_SIZE;
-            long word = (long) COMPLETION.getAcquire(completion, (int) (head & mask) * 8);
+            int slot = (int) (head & mask);
+            long word = (long) COMPLETION.getAcquire(completion, slot * 8);
             if ((word >>> 8) != head + 1) {
                 throw new IllegalStateException(name + ": descriptor " + head + " announced but not completed");
             }
-            if (!out.add(r.getLong(off + OFF_SRC_HANDLE), r.getLong(off + OFF_DST_HANDLE), (int) (word & 0xff))) {
+            if (!out.add(srcHandles[slot], dstHandles[slot], (int) (word & 0xff))) {
                 break;
             }
             head++;
@@ -249,6 +254,13 @@ public final class ModelEngine implements Engine {
             SUB.setRelease(sub, REPORT_HEAD, head);
         }
         return n;
+    }
+
+    /** Length at OFF_LEN and flags at OFF_FLAGS as one native-order long (one store). */
+    private static long lenAndFlags(int length, int flags) {
+        return ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+                ? (length & 0xffffffffL) | (long) flags << 32
+                : (long) length << 32 | (flags & 0xffffffffL);
     }
 
     @Override
