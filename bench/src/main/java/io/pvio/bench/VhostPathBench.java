@@ -1,11 +1,14 @@
 package io.pvio.bench;
 
+import io.pvio.dma.DmaDevice;
+import io.pvio.dma.cpu.CpuChannel;
 import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevContext;
 import io.pvio.netdev.SimpleNetdevContext;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
+import io.pvio.vhost.async.AsyncBinder;
 import io.pvio.vhost.netdev.VhostUserServerClass;
 import io.pvio.virtio.user.netdev.VirtioUserClass;
 import java.nio.file.Files;
@@ -35,6 +38,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * free; {@code dequeue} = VirtioUserPort.send (copy into guest memory, avail ring) + VhostPort.rxqRecv (copy
  * out of guest memory into pool packets) + free. Both directions include the front end's work: subtract a
  * front-end-only estimate with care (the vhost side is roughly half at 64 bytes).
+ *
+ * <p>{@code mode}: {@code cpu} (synchronous copies) or {@code async-cpu}: the vhost port's queues bound to a
+ * dma-cpu channel with threshold 0, so every copy goes through the asynchronous machinery (tracker, channel,
+ * doorbell, completion poll, in-order retirement in {@code free_pkts}) while the channel copies at the
+ * doorbell on this thread: the difference between the two is that machinery's cost, without a second core.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -48,6 +56,12 @@ public class VhostPathBench {
     @Param({"64", "1518"})
     public int size;
 
+    @Param({"cpu", "async-cpu"})
+    public String mode;
+
+    private CpuChannel channel;
+    private AsyncBinder binder;
+
     private PacketPool pool;
     private Path dir;
     private Netdev vhost;
@@ -60,7 +74,18 @@ public class VhostPathBench {
         pool = new PacketPool("bench", 4096);
         dir = Files.createTempDirectory("vhost-bench-");
         NetdevContext ctx = new SimpleNetdevContext(pool, dir, () -> { });
-        vhost = new VhostUserServerClass().open("vhu0", Map.of(), ctx);
+        if (mode.equals("async-cpu")) {
+            binder = new AsyncBinder();
+            channel = new CpuChannel("0000:00:04.0", 256);
+            channel.start();
+            binder.addDevice(channel, Map.of(DmaDevice.ADDRESS_PROPERTY, "0000:00:04.0", DmaDevice.DRIVER_PROPERTY,
+                    "cpu", "service.id", 1L));
+            VhostUserServerClass cls = new VhostUserServerClass(binder);
+            cls.setOtherConfig(Map.of("vhost-async-copy-support", "true"));
+            vhost = cls.open("vhu0", Map.of("vhost-async-attr", "(txq0,00:04.0,0),(rxq0,00:04.0,0)"), ctx);
+        } else {
+            vhost = new VhostUserServerClass().open("vhu0", Map.of(), ctx);
+        }
         frontEnd = new VirtioUserClass().open("fe0", Map.of("path", "vhu0"), ctx);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!(vhost.carrier() && frontEnd.carrier())) {
@@ -75,6 +100,10 @@ public class VhostPathBench {
     public void tearDown() throws Exception {
         frontEnd.close();
         vhost.close();
+        if (channel != null) {
+            binder.removeDevice(channel);
+            channel.stop();
+        }
         try (var s = Files.list(dir)) {
             s.forEach(p -> p.toFile().delete());
         }
@@ -104,7 +133,10 @@ public class VhostPathBench {
     @OperationsPerInvocation(BURST)
     public int enqueue() {
         fill();
-        vhost.send(0, out, false);
+        int inFlight = vhost.send(0, out, false);
+        while (inFlight > 0) {
+            inFlight = vhost.freePkts(0, false); // async-cpu: the copies are done, this retires them
+        }
         return drain(frontEnd);
     }
 

@@ -661,7 +661,7 @@ public final class Virtqueue {
             }
             int n = batch.size();
             long bytes = 0;
-            boolean fast = !async && hdrLen == 12;
+            boolean fast = hdrLen == 12;
             for (int i = 0; i < n; i++) {
                 Packet p = batch.get(i);
                 long need = hdrLen + (long) p.length();
@@ -670,7 +670,15 @@ public final class Virtqueue {
                     if (slot == availIdx) {
                         break; // the guest has no more buffers: the rest is dropped
                     }
-                    if (enqueueOne(batch, p, i, sent, need, avail.getShort(availOff + 4 + 2 * (slot & mask)) & 0xffff)) {
+                    int head = avail.getShort(availOff + 4 + 2 * (slot & mask)) & 0xffff;
+                    if (async && fitsOne(batch, p, i, sent, need, head)) {
+                        consumed++; // counted first: the descriptor is the tracker's even if the copy throws
+                        sent++;
+                        bytes += p.length();
+                        submitOne(p, head, (int) need);
+                        continue;
+                    }
+                    if (!async && enqueueOne(batch, p, i, sent, need, head)) {
                         consumed++;
                         sent++;
                         bytes += p.length();
@@ -1030,6 +1038,66 @@ public final class Virtqueue {
         usedLen[nUsed] = (int) need;
         nUsed++;
         return true;
+    }
+
+    // fitsOne's result for submitOne
+    private int oneRegion;
+    private int oneAt;
+
+    /**
+     * Asynchronous fast path, first half: true when single-segment {@code p} fits the one guest buffer of
+     * descriptor {@code head} (no chain) and the tracker has room; then {@code p} is moved to {@code sent} in
+     * the batch and {@link #submitOne} must follow. False: nothing was done.
+     */
+    private boolean fitsOne(PacketBatch batch, Packet p, int i, int sent, long need, int head) {
+        if (head >= size || !tracker.hasRoom(1, 1)) {
+            return false;
+        }
+        ByteBuffer d = desc;
+        int o = descOff + 16 * head;
+        long addr = d.getLong(o);
+        long len = d.getInt(o + 8) & 0xffffffffL;
+        if ((d.getShort(o + 12) & 0xffff) != DESC_F_WRITE || len < need) {
+            return false;
+        }
+        GuestMemory m = mem;
+        int r = lastRegion;
+        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
+            return false;
+        }
+        if (sent != i) {
+            batch.set(i, batch.get(sent));
+            batch.set(sent, p);
+        }
+        oneRegion = r;
+        oneAt = m.gpaOffset(r, addr);
+        return true;
+    }
+
+    /**
+     * Second half: hands {@code p} to the tracker with its used element and one copy. The header goes into
+     * the packet's headroom when the packet is ours alone, so that header and frame are a single copy.
+     */
+    private void submitOne(Packet p, int head, int need) {
+        GuestMemory m = mem;
+        long dst = m.address(oneRegion) + oneAt;
+        int plen = p.dataLength();
+        int off = p.dataOffset();
+        tracker.begin(p); // the packet is the queue's from here on, even if a copy below throws
+        tracker.used(head, need);
+        try {
+            if (p.refcnt() == 1 && off >= 12) {
+                headerInto(p.buffer(), off - 12, 12, 1);
+                tracker.copy(p.address() + off - 12, dst, plen + 12);
+            } else {
+                putHeader(m.view(oneRegion), oneAt, 1);
+                if (plen > 0) {
+                    tracker.copy(p.address() + off, dst + 12, plen);
+                }
+            }
+        } finally {
+            tracker.end();
+        }
     }
 
     /** avail->idx (acquire), or -1 (queue marked broken) when it ran more than a ring ahead. */
