@@ -671,16 +671,16 @@ public final class Virtqueue {
                         break; // the guest has no more buffers: the rest is dropped
                     }
                     int head = avail.getShort(availOff + 4 + 2 * (slot & mask)) & 0xffff;
-                    if (async && fitsOne(batch, p, i, sent, need, head)) {
-                        consumed++; // counted first: the descriptor is the tracker's even if the copy throws
-                        sent++;
-                        bytes += p.length();
-                        submitOne(p, head, (int) need);
-                        continue;
-                    }
-                    if (!async && enqueueOne(batch, p, i, sent, need, head)) {
-                        consumed++;
-                        sent++;
+                    if ((!async || tracker.hasRoom(1, 1)) && fitsOne(batch, p, i, sent, need, head)) {
+                        if (async) {
+                            consumed++; // counted first: the descriptor is the tracker's even if the copy throws
+                            sent++;
+                            submitOne(p, head, (int) need);
+                        } else {
+                            enqueueOne(batch, p, sent, (int) need, head);
+                            consumed++;
+                            sent++;
+                        }
                         bytes += p.length();
                         continue;
                     }
@@ -995,14 +995,18 @@ public final class Virtqueue {
         return begun;
     }
 
+    // fitsOne's result: the guest buffer's memory slice and offset in that slice's view
+    private int oneRegion;
+    private int oneAt;
+
     /**
-     * The common case of a CPU enqueue, without the general chain walk: the avail entry {@code head} is one
-     * write-only descriptor (no next, not indirect) large enough for header and frame, in the guest memory
-     * slice of the previous lookup, and {@code p} is one segment. Then it writes the header, copies (or
-     * defers) the frame, records the used element, moves {@code p} (batch[i]) to batch[sent] and returns true;
-     * otherwise it touches nothing and returns false (the general path decides, and checks everything).
+     * The common case of an enqueue, without the general chain walk: true when the avail entry {@code head}
+     * is one write-only descriptor (no next, not indirect) large enough for header and frame ({@code need}),
+     * in the guest memory slice of the previous lookup ({@link #oneRegion}, {@link #oneAt}); then {@code p}
+     * (batch[i]) is moved to batch[sent]. False: nothing was touched (the general path decides, and checks
+     * everything).
      */
-    private boolean enqueueOne(PacketBatch batch, Packet p, int i, int sent, long need, int head) {
+    private boolean fitsOne(PacketBatch batch, Packet p, int i, int sent, long need, int head) {
         if (head >= size) {
             return false;
         }
@@ -1023,8 +1027,20 @@ public final class Virtqueue {
             batch.set(i, batch.get(sent));
             batch.set(sent, p);
         }
+        oneRegion = r;
+        oneAt = m.gpaOffset(r, addr);
+        return true;
+    }
+
+    /**
+     * CPU enqueue of single-segment {@code p} (now batch[sent]) into the buffer {@link #fitsOne} found: the
+     * header, the frame copied (or deferred), the used element recorded.
+     */
+    private void enqueueOne(PacketBatch batch, Packet p, int sent, int need, int head) {
+        GuestMemory m = mem;
+        int r = oneRegion;
+        int at = oneAt;
         ByteBuffer v = m.view(r);
-        int at = m.gpaOffset(r, addr);
         putHeader(v, at, 1);
         int plen = p.dataLength();
         int src = p.dataOffset();
@@ -1035,43 +1051,8 @@ public final class Virtqueue {
             deferCopy(batch, sent, src, r, dst, plen);
         }
         usedId[nUsed] = head;
-        usedLen[nUsed] = (int) need;
+        usedLen[nUsed] = need;
         nUsed++;
-        return true;
-    }
-
-    // fitsOne's result for submitOne
-    private int oneRegion;
-    private int oneAt;
-
-    /**
-     * Asynchronous fast path, first half: true when single-segment {@code p} fits the one guest buffer of
-     * descriptor {@code head} (no chain) and the tracker has room; then {@code p} is moved to {@code sent} in
-     * the batch and {@link #submitOne} must follow. False: nothing was done.
-     */
-    private boolean fitsOne(PacketBatch batch, Packet p, int i, int sent, long need, int head) {
-        if (head >= size || !tracker.hasRoom(1, 1)) {
-            return false;
-        }
-        ByteBuffer d = desc;
-        int o = descOff + 16 * head;
-        long addr = d.getLong(o);
-        long len = d.getInt(o + 8) & 0xffffffffL;
-        if ((d.getShort(o + 12) & 0xffff) != DESC_F_WRITE || len < need) {
-            return false;
-        }
-        GuestMemory m = mem;
-        int r = lastRegion;
-        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
-            return false;
-        }
-        if (sent != i) {
-            batch.set(i, batch.get(sent));
-            batch.set(sent, p);
-        }
-        oneRegion = r;
-        oneAt = m.gpaOffset(r, addr);
-        return true;
     }
 
     /**
