@@ -11,6 +11,7 @@ import static io.pvio.dummy.pktgen.Frame.SRC_ID_OFF;
 import io.pvio.dummy.DummyPorts;
 import io.pvio.dummy.PktgenPort;
 import io.pvio.dummy.netdev.Options;
+import io.pvio.memory.NativeMemory;
 import io.pvio.netdev.CustomStats;
 import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevContext;
@@ -22,7 +23,6 @@ import io.pvio.packet.PacketPool;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -48,6 +48,8 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             "enabled", "payload", "burst");
     /** Source-id bit of frames generated with payload=none: the sink checks their headers only. */
     static final int NO_PATTERN = 0x80;
+    /** Bytes per rx queue in {@code Config.images}. */
+    static final int IMAGE = 64;
     private static final VarHandle GENERATED;
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
@@ -72,9 +74,13 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         /** payload=pattern (default): every payload byte is written and checked; none: headers only. */
         final boolean pattern;
         final byte[] template;
-        /** template[0..MAGIC_OFF) as big-endian words (5 longs, then a short): six stores instead of a copy. */
-        final long[] templateWords;
-        final short templateTail;
+        /**
+         * Per rx queue, {@value #IMAGE} bytes off-heap: the frame's first {@code SEQ_OFF} bytes as queue q
+         * sends them with flow 0 (template, magic, source id). A frame's header is one copy of its image and
+         * the sequence number (plus the flow's two fields with flows > 1).
+         */
+        final ByteBuffer images;
+        final long imagesAddr;
         final int srcLow16;
         final double perNs;
         final long rateStart;
@@ -82,7 +88,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         final int burst;
 
         Config(int size, long rate, long count, int flows, long srcMac, long dstMac, int nRxq, boolean enabled,
-                boolean pattern, int srcIp, long rateBase, int burst) {
+                boolean pattern, int srcIp, long rateBase, int burst, int genId) {
             this.burst = burst;
             this.pattern = pattern;
             this.size = size;
@@ -94,12 +100,13 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             this.nRxq = nRxq;
             this.enabled = enabled;
             this.template = Frame.template(dstMac, srcMac, size, srcIp, 0x0a000002);
-            ByteBuffer t = ByteBuffer.wrap(template); // big-endian, as packet buffers are
-            this.templateWords = new long[MAGIC_OFF / 8];
-            for (int i = 0; i < templateWords.length; i++) {
-                templateWords[i] = t.getLong(8 * i);
+            this.images = ByteBuffer.allocateDirect(MAX_QUEUES * IMAGE); // big-endian, as packet buffers are
+            for (int q = 0; q < MAX_QUEUES; q++) {
+                images.put(q * IMAGE, template, 0, MAGIC_OFF);
+                images.putInt(q * IMAGE + MAGIC_OFF, MAGIC);
+                images.putInt(q * IMAGE + SRC_ID_OFF, genId << 8 | q | (pattern ? 0 : NO_PATTERN));
             }
-            this.templateTail = t.getShort(MAGIC_OFF - 2);
+            this.imagesAddr = NativeMemory.address(images);
             this.srcLow16 = (int) (srcMac & 0xffff);
             this.perNs = rate / 1e9;
             this.rateStart = System.nanoTime();
@@ -192,7 +199,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         }
         int burst = (int) Options.longOpt(name, o, "burst", 1, 1, PacketBatch.MAX);
         return new Config(size, rate, count, flows, src, dst, nRxq, en.equals("true"), payload.equals("pattern"),
-                0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase, burst);
+                0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase, burst, genId);
     }
 
     @Override
@@ -250,8 +257,9 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         if (single && n > 0 && !pool.allocBulk(heads, 0, n)) {
             single = false; // nearly empty pool: one at a time, as far as it goes
         }
+        long s0 = seq[qid * 8];
         while (made < n) {
-            Packet p = build(c, qid, single ? heads[made] : null);
+            Packet p = build(c, qid, single ? heads[made] : null, s0 + made);
             if (single) {
                 heads[made] = null;
             }
@@ -261,6 +269,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             batch.add(p);
             made++;
         }
+        LONGS.setOpaque(seq, qid * 8, s0 + made);
         if (made < n) {
             GENERATED.getAndAdd(this, (long) (made - n)); // pool empty: give the claim back
         }
@@ -295,8 +304,8 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         }
     }
 
-    /** Builds the next frame of queue {@code qid} into {@code pre} (allocated by the caller) or new buffers. */
-    private Packet build(Config c, int qid, Packet pre) {
+    /** Builds frame {@code s} of queue {@code qid} into {@code pre} (allocated by the caller) or new buffers. */
+    private Packet build(Config c, int qid, Packet pre, long s) {
         int size = c.size;
         Packet head;
         int firstCap = pool.bufferSize() - pool.defaultHeadroom();
@@ -325,28 +334,18 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
                 head.chain(seg);
             }
         }
-        long s = seq[qid * 8];
         ByteBuffer b = head.buffer();
         int off = head.dataOffset();
-        if (MAGIC_OFF % 8 == 2 && b.order() == ByteOrder.BIG_ENDIAN) {
-            long[] w = c.templateWords;
-            for (int i = 0; i < w.length; i++) {
-                b.putLong(off + 8 * i, w[i]);
-            }
-            b.putShort(off + MAGIC_OFF - 2, c.templateTail);
-        } else {
-            b.put(off, c.template, 0, MAGIC_OFF);
+        // the head holds at least SEQ_OFF + 8 bytes at off (setData checked off + its length against the buffer)
+        NativeMemory.copy(c.imagesAddr + (long) qid * IMAGE, head.address() + off, SEQ_OFF);
+        if (c.flows != 1) {
+            int flow = (int) (s % c.flows);
+            b.putShort(off + 10, (short) (c.srcLow16 + flow));
+            b.putShort(off + Frame.UDP_OFF, (short) (Frame.UDP_SRC_BASE + flow));
         }
-        int flow = c.flows == 1 ? 0 : (int) (s % c.flows);
-        b.putShort(off + 10, (short) (c.srcLow16 + flow));
-        b.putShort(off + Frame.UDP_OFF, (short) (Frame.UDP_SRC_BASE + flow));
-        b.putInt(off + MAGIC_OFF, MAGIC);
-        b.putInt(off + SRC_ID_OFF, genId << 8 | qid | (c.pattern ? 0 : NO_PATTERN));
         b.putLong(off + SEQ_OFF, s);
         if (!c.pattern) {
-            // like DPDK's txonly: the payload is whatever the buffer held
-            LONGS.setOpaque(seq, qid * 8, s + 1);
-            return head;
+            return head; // like DPDK's txonly: the payload is whatever the buffer held
         }
         int o = 0;
         for (Packet seg = head; seg != null; seg = seg.next()) {
@@ -360,7 +359,6 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             }
             o = to;
         }
-        LONGS.setOpaque(seq, qid * 8, s + 1);
         return head;
     }
 
