@@ -26,13 +26,14 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The pktgen generator as a PMD polls it: one {@code rxqRecv} of a 32-packet burst, then the batch freed (as a
  * port's send does), per packet. {@code payload=none} is what the DPDK comparison uses (headers only).
+ * Two forks and five iterations by default: with fewer, one run's error bars were larger than its score.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 2, time = 1)
-@Measurement(iterations = 3, time = 1)
-@Fork(1)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(2)
 public class PktgenBench {
     @Param({"64", "1518"})
     public int size;
