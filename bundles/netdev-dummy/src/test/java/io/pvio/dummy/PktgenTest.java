@@ -203,6 +203,20 @@ public class PktgenTest {
     }
 
     @Test
+    public void poolTooSmallForTheHeadersIsRefusedAtOpen() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("pktgen-small-");
+        io.pvio.packet.PacketPool tiny = new io.pvio.packet.PacketPool("tiny", 16, 64, 32);
+        try {
+            cls.open("g11", Map.of(), new io.pvio.netdev.SimpleNetdevContext(tiny, dir, () -> { }));
+            fail("opened on a pool with 32 bytes after the headroom");
+        } catch (NetdevException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("need 58"));
+        }
+        assertNull(DummyPorts.pktgen("g11"));
+        java.nio.file.Files.delete(dir);
+    }
+
+    @Test
     public void liveConfigChangeAndBadValuesRefused() throws Exception {
         TestContext ctx = new TestContext(256);
         try (Netdev gen = cls.open("g5", Map.of("count", "5"), ctx)) {

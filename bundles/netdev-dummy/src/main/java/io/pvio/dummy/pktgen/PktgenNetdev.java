@@ -166,6 +166,10 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         this.genId = name.hashCode() & 0xffffff;
         this.cfg = parse(options, 0);
         int firstCap = pool.bufferSize() - pool.defaultHeadroom();
+        if (firstCap < PATTERN_OFF) {
+            throw new NetdevException(name + ": pool " + pool.name() + " leaves " + firstCap
+                    + " bytes after the headroom; pktgen frames need " + PATTERN_OFF + " for their headers");
+        }
         int maxSegs = 2 + Math.max(0, Frame.MAX_SIZE - firstCap) / pool.bufferSize();
         for (int q = 0; q < MAX_QUEUES; q++) {
             segScratch[q] = new Packet[maxSegs];
@@ -336,8 +340,12 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         }
         ByteBuffer b = head.buffer();
         int off = head.dataOffset();
-        // the head holds at least SEQ_OFF + 8 bytes at off (setData checked off + its length against the buffer)
-        NativeMemory.copy(c.imagesAddr + (long) qid * IMAGE, head.address() + off, SEQ_OFF);
+        if (head.dataLength() >= PATTERN_OFF) {
+            // the head's data (off + its length checked against the buffer by setData) holds the header
+            NativeMemory.copy(c.imagesAddr + (long) qid * IMAGE, head.address() + off, SEQ_OFF);
+        } else {
+            b.put(off, c.images, qid * IMAGE, SEQ_OFF); // a pool of tiny buffers: bounds-checked, throws
+        }
         if (c.flows != 1) {
             int flow = (int) (s % c.flows);
             b.putShort(off + 10, (short) (c.srcLow16 + flow));
