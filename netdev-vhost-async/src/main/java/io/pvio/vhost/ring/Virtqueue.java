@@ -746,11 +746,8 @@ public final class Virtqueue {
                     consumed += heads;
                     try {
                         Packet s = p;
-                        if (p.refcnt() == 1 && p.dataOffset() >= hdrLen) {
-                            // the header goes into the packet's own headroom (the packet is ours alone) and
-                            // travels with the first segment: one copy, and no CPU store into the guest's lines
+                        if (headerIntoHeadroom(p, hdrLen, heads)) {
                             int at = p.dataOffset() - hdrLen;
-                            headerInto(p.buffer(), at, hdrLen, heads);
                             writeVec(p.buffer(), at, p.address() + at, hdrLen + p.dataLength());
                             s = p.next();
                         } else {
@@ -1068,8 +1065,7 @@ public final class Virtqueue {
         tracker.begin(p); // the packet is the queue's from here on, even if a copy below throws
         tracker.used(head, need);
         try {
-            if (p.refcnt() == 1 && off >= 12) {
-                headerInto(p.buffer(), off - 12, 12, 1);
+            if (headerIntoHeadroom(p, 12, 1)) {
                 tracker.copy(p.address() + off - 12, dst, plen + 12);
             } else {
                 putHeader(m.view(oneRegion), oneAt, 1);
@@ -1252,14 +1248,25 @@ public final class Virtqueue {
         }
     }
 
-    /** The first {@code len} bytes of the header {@link #writeHeader} writes, into {@code b} at {@code at}. */
-    private static void headerInto(ByteBuffer b, int at, int len, int heads) {
+    /**
+     * Asynchronous enqueue: writes the first {@code len} bytes of the header {@link #writeHeader} would write
+     * into the {@code len} bytes before {@code p}'s data, when {@code p} is ours alone (one reference) and has
+     * that much headroom, so that header and first segment are one copy with no CPU store into the guest's
+     * lines. False (nothing written) otherwise.
+     */
+    private static boolean headerIntoHeadroom(Packet p, int len, int heads) {
+        if (p.refcnt() != 1 || p.dataOffset() < len) {
+            return false;
+        }
+        ByteBuffer b = p.buffer();
+        int at = p.dataOffset() - len;
         b.putLong(at, 0);
         b.putShort(at + 8, (short) 0);
         if (len == 12) {
             b.put(at + 10, (byte) heads); // num_buffers, little-endian whatever b's order
             b.put(at + 11, (byte) (heads >>> 8));
         }
+        return true;
     }
 
     /**

@@ -340,12 +340,9 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         }
         ByteBuffer b = head.buffer();
         int off = head.dataOffset();
-        if (head.dataLength() >= PATTERN_OFF) {
-            // the head's data (off + its length checked against the buffer by setData) holds the header
-            NativeMemory.copy(c.imagesAddr + (long) qid * IMAGE, head.address() + off, SEQ_OFF);
-        } else {
-            b.put(off, c.images, qid * IMAGE, SEQ_OFF); // a pool of tiny buffers: bounds-checked, throws
-        }
+        // unchecked copy: the head's data (off + length checked against its buffer by setData) is at least
+        // min(MIN_SIZE, firstCap) >= PATTERN_OFF > SEQ_OFF bytes (the constructor refused smaller pools)
+        NativeMemory.copy(c.imagesAddr + (long) qid * IMAGE, head.address() + off, SEQ_OFF);
         if (c.flows != 1) {
             int flow = (int) (s % c.flows);
             b.putShort(off + 10, (short) (c.srcLow16 + flow));
