@@ -11,84 +11,89 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Logger;
 
 /**
- * A software model of a QuickData channel. The descriptor ring is off-heap (64-byte descriptors, like
- * the hardware's); a dedicated thread plays the hardware and executes doorbell'd descriptors strictly in
- * order with {@link NativeMemory#copy}, writing each descriptor's completion word with release ordering.
+ * A software model of a QuickData channel. A dedicated thread plays the hardware and executes doorbell'd
+ * descriptors strictly in order with {@link NativeMemory#copy}.
  *
- * <h2>Descriptor ({@value #DESC_SIZE} bytes, one cache line, native byte order)</h2>
- * <pre>
- *  0 src address   8 dst address   16 length (int)   20 flags (int, bit 0 = fence)
- * </pre>
- * Three stores per descriptor. The handles stay with the submitter, in arrays indexed by slot (as DPDK's
- * IOAT driver keeps them beside the hardware ring): the engine never needs them, and every store into a
- * line the engine has read costs a transfer between the cores.
- * Each descriptor has a completion word, {@code ((sequence + 1) << 8) | status}, in a separate array (eight
- * to a cache line, like the hardware's completion write-back area): the engine never writes a descriptor
- * line, so the submitter's next write of a slot does not have to take the line back from the engine's core,
- * and one line of completions serves eight descriptors. The word carries the descriptor's sequence number,
- * so a slot never has to be cleared: the submitter knows descriptor {@code seq} is done when the word (read
- * with acquire) names {@code seq + 1}.
- * Like the hardware's channel completion address, the engine also publishes how far it got ({@code DONE},
- * release, every {@value #PUBLISH_EVERY} descriptors and at the end of each batch); the submitter reads the
- * completion words only below it, so it never polls a descriptor line the engine is about to write.
+ * <h2>Descriptors: three off-heap columns (native byte order)</h2>
+ * Slot {@code i} is {@code src[i]} (address), {@code dst[i]} (address) and {@code lenFlags[i]} (length in the
+ * low 32 bits, flags in the high 32 bits; bit 0 = fence), 8 bytes each. The hardware's descriptor
+ * is one 64-byte line; here eight descriptors share three lines, because every line the submitter writes
+ * after the engine has read it costs a transfer between the cores (one line per descriptor measured as
+ * the largest part of the submission). The handles stay with the submitter, in arrays indexed by slot
+ * (as DPDK's IOAT driver keeps them beside the hardware ring): the engine never needs them.
+ *
+ * <h2>Completion</h2>
+ * Like the hardware's channel completion address, the engine publishes how far it got ({@code DONE},
+ * release, every {@value #PUBLISH_EVERY} descriptors and at the end of each batch) and how many descriptors
+ * failed so far ({@code FAILED}, on the same line). Only a failed descriptor gets a status word, {@code
+ * ((sequence + 1) << 8) | status}, written (release) before {@code FAILED} and {@code DONE} move past it.
+ * The submitter reads the status words only when {@code FAILED} has moved since it last looked; a word
+ * that does not name {@code sequence + 1} is left from an earlier lap and means success, so no slot is ever
+ * cleared. In the common case a completion poll reads one line.
  *
  * <h2>Ordering</h2>
- * The submitter writes descriptors with plain stores and publishes them with a release store of
+ * The submitter writes descriptors with plain stores and publishes them with a volatile store of
  * {@code RUNG} (the doorbell); the engine reads {@code RUNG} with acquire. The engine reads a descriptor
- * before its release store of the completion word, and the submitter reuses a slot only after reading that
- * word with acquire, so the engine is done with the slot. No lock is taken on either side.
+ * before its release store of {@code DONE} past it, and the submitter reuses a slot only after reading
+ * {@code DONE} with acquire, so the engine is done with the slot. No lock is taken on either side.
  *
  * <h2>Cache lines</h2>
  * The words both threads touch live in {@code ctl}, a padded array: {@code RUNG} (submitter-written) on one
- * line, {@code DONE}, {@code SLEEPING}, {@code BUSY} (engine-written) and the fault settings (rarely
- * written) on another. The submitter's own indices are plain fields of this object, which the engine
- * never reads.
+ * line, {@code DONE}, {@code FAILED}, {@code SLEEPING}, {@code BUSY} (engine-written) and the fault settings
+ * (rarely written) on another. The submitter's own indices are plain fields of this object, which the
+ * engine never reads.
  *
  * <h2>Idling</h2>
- * With nothing to do the engine spins {@value #SPINS} times, then sets {@code SLEEPING} and parks; the
- * doorbell unparks it when it sees {@code SLEEPING} (both sides use volatile accesses, so one of the two
- * always sees the other).
+ * With nothing to do the engine spins {@value #SPINS} times, then naps ({@value #NAP_NANOS} ns parks that
+ * its timer ends) for {@value #NAPPING_NANOS} ns by default, then sets {@code SLEEPING} and parks; the doorbell
+ * unparks it only when it sees {@code SLEEPING} (both sides use volatile accesses, so one of the two always
+ * sees the other). Unparking is a system call, and in a VM an inter-processor interrupt, on the submitter's
+ * core: a busy channel pays at most a nap's latency instead, an idle one costs nothing.
  */
 public final class ModelEngine implements Engine {
-    static final int DESC_SIZE = 64;
-    static final int OFF_SRC = 0;
-    static final int OFF_DST = 8;
-    static final int OFF_LEN = 16;
-    static final int OFF_FLAGS = 20;
     static final int FLAG_FENCE = 1;
 
     private static final int SPINS = 2_000;
     /** The engine announces its progress ({@code DONE}) after each batch and every this many descriptors. */
     private static final int PUBLISH_EVERY = 16;
+    /** After spinning, the engine naps this long at a time (the timer wakes it, not the doorbell)... */
+    private static final long NAP_NANOS = 20_000L;
+    /** ...for this long after its last work, then sleeps until a doorbell unparks it. */
+    private static final long NAPPING_NANOS = 10_000_000L;
     private static final long PARK_NANOS = 1_000_000_000L;
     private static final Logger LOG = Logger.getLogger("dma_ioat");
 
-    private static final VarHandle COMPLETION = MethodHandles.byteBufferViewVarHandle(long[].class,
+    private static final VarHandle STATUS = MethodHandles.byteBufferViewVarHandle(long[].class,
             ByteOrder.nativeOrder());
     private static final VarHandle CTL = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle SUB = MethodHandles.arrayElementVarHandle(long[].class);
     // ctl indices: 16 longs (128 bytes) apart so that adjacent-line prefetch does not pair them
     private static final int RUNG = 16;
     private static final int DONE = 32;
-    private static final int SLEEPING = 33;
-    private static final int BUSY = 34;
-    private static final int STALLED = 35;
-    private static final int ERROR_RATE = 36;
+    private static final int FAILED = 33;
+    private static final int SLEEPING = 34;
+    private static final int BUSY = 35;
+    private static final int STALLED = 36;
+    private static final int ERROR_RATE = 37;
     private static final int CTL_LENGTH = 48;
     // sub indices (submitter-written; read by other threads only for statistics)
     private static final int ENQ_TAIL = 0;
     private static final int REPORT_HEAD = 1;
     private static final int DOORBELLS = 2;
     private static final int WAKEUPS = 3;
+    private static final int FAILED_SEEN = 4;
 
     private final String name;
     private final int cpu;
+    private final long nappingNanos;
     private final long[] ctl = new long[CTL_LENGTH];
-    private final long[] sub = new long[4];
+    private final long[] sub = new long[5];
 
     // ring: written by open/close only (engine stopped)
-    private ByteBuffer ring;
-    private ByteBuffer completion; // 8 bytes per slot: ((seq + 1) << 8) | status, written by the engine only
+    private ByteBuffer src;
+    private ByteBuffer dst;
+    private ByteBuffer lenFlags;
+    private ByteBuffer status; // 8 bytes per slot: ((seq + 1) << 8) | status of a failed descriptor; engine-written
     private int mask;
     private int size;
     private long[] srcHandles; // submitter only, by slot
@@ -105,8 +110,16 @@ public final class ModelEngine implements Engine {
      * @param cpu core to pin the engine thread to, or -1
      */
     public ModelEngine(String name, int cpu) {
+        this(name, cpu, NAPPING_NANOS);
+    }
+
+    /**
+     * @param nappingNanos how long the idle engine naps before it sleeps until a doorbell (0: at once)
+     */
+    public ModelEngine(String name, int cpu, long nappingNanos) {
         this.name = name;
         this.cpu = cpu;
+        this.nappingNanos = nappingNanos;
         this.random = 0x9E3779B97F4A7C15L ^ name.hashCode();
     }
 
@@ -120,16 +133,20 @@ public final class ModelEngine implements Engine {
         if (thread != null) {
             throw new IllegalStateException(name + ": open while started");
         }
-        ring = NativeMemory.allocateAligned(ringSize * DESC_SIZE, 64).order(ByteOrder.nativeOrder());
-        completion = NativeMemory.allocateAligned(ringSize * 8, 64).order(ByteOrder.nativeOrder());
+        src = column(ringSize);
+        dst = column(ringSize);
+        lenFlags = column(ringSize);
+        status = column(ringSize);
         size = ringSize;
         mask = ringSize - 1;
         srcHandles = new long[ringSize];
         dstHandles = new long[ringSize];
         SUB.setRelease(sub, ENQ_TAIL, 0L);
         SUB.setRelease(sub, REPORT_HEAD, 0L);
+        SUB.setRelease(sub, FAILED_SEEN, 0L);
         CTL.setRelease(ctl, RUNG, 0L);
         CTL.setRelease(ctl, DONE, 0L);
+        CTL.setRelease(ctl, FAILED, 0L);
         fenceNext = false;
     }
 
@@ -138,10 +155,16 @@ public final class ModelEngine implements Engine {
         if (thread != null) {
             throw new IllegalStateException(name + ": close while started");
         }
-        ring = null;
-        completion = null;
+        src = null;
+        dst = null;
+        lenFlags = null;
+        status = null;
         srcHandles = null;
         dstHandles = null;
+    }
+
+    private static ByteBuffer column(int ringSize) {
+        return NativeMemory.allocateAligned(ringSize * 8, 64).order(ByteOrder.nativeOrder());
     }
 
     @Override
@@ -196,12 +219,11 @@ public final class ModelEngine implements Engine {
         if (tail - sub[REPORT_HEAD] == size) {
             return false;
         }
-        ByteBuffer r = ring;
         int slot = (int) (tail & mask);
-        int off = slot * DESC_SIZE;
-        r.putLong(off + OFF_SRC, src);
-        r.putLong(off + OFF_DST, dst);
-        r.putLong(off + OFF_LEN, lenAndFlags(length, fenceNext ? FLAG_FENCE : 0));
+        int off = slot * 8;
+        this.src.putLong(off, src);
+        this.dst.putLong(off, dst);
+        lenFlags.putLong(off, lenAndFlags(length, fenceNext ? FLAG_FENCE : 0));
         srcHandles[slot] = srcHandle;
         dstHandles[slot] = dstHandle;
         fenceNext = false;
@@ -237,30 +259,37 @@ public final class ModelEngine implements Engine {
     public int completed(int max, DmaCompletions out) {
         long head = sub[REPORT_HEAD];
         long done = (long) CTL.getAcquire(ctl, DONE);
+        long failedSeen = sub[FAILED_SEEN];
+        boolean failures = (long) CTL.getAcquire(ctl, FAILED) != failedSeen;
         int n = 0;
         while (n < max && head != done) {
             int slot = (int) (head & mask);
-            long word = (long) COMPLETION.getAcquire(completion, slot * 8);
-            if ((word >>> 8) != head + 1) {
-                throw new IllegalStateException(name + ": descriptor " + head + " announced but not completed");
+            int st = DmaDevice.STATUS_OK;
+            if (failures) {
+                long word = (long) STATUS.getAcquire(status, slot * 8);
+                if ((word >>> 8) == head + 1) {
+                    st = (int) (word & 0xff);
+                }
             }
-            if (!out.add(srcHandles[slot], dstHandles[slot], (int) (word & 0xff))) {
+            if (!out.add(srcHandles[slot], dstHandles[slot], st)) {
                 break;
+            }
+            if (st != DmaDevice.STATUS_OK) {
+                failedSeen++;
             }
             head++;
             n++;
         }
         if (n > 0) {
             SUB.setRelease(sub, REPORT_HEAD, head);
+            sub[FAILED_SEEN] = failedSeen;
         }
         return n;
     }
 
-    /** Length at OFF_LEN and flags at OFF_FLAGS as one native-order long (one store). */
+    /** Length in the low 32 bits, flags in the high 32 bits. */
     private static long lenAndFlags(int length, int flags) {
-        return ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
-                ? (length & 0xffffffffL) | (long) flags << 32
-                : (long) length << 32 | (flags & 0xffffffffL);
+        return (length & 0xffffffffL) | (long) flags << 32;
     }
 
     @Override
@@ -318,6 +347,7 @@ public final class ModelEngine implements Engine {
         LOG.fine(name + ": engine started, ring " + size);
         long head = (long) CTL.getAcquire(ctl, DONE);
         int idle = 0;
+        long napsSince = 0;
         while (true) {
             long tail = (long) CTL.getAcquire(ctl, RUNG);
             if (head == tail || stalled()) {
@@ -326,6 +356,16 @@ public final class ModelEngine implements Engine {
                 }
                 if (++idle < SPINS) {
                     Thread.onSpinWait();
+                    continue;
+                }
+                long now = System.nanoTime();
+                if (idle == SPINS) {
+                    napsSince = now;
+                }
+                if (now - napsSince < nappingNanos) {
+                    // a nap: the doorbell does not wake it (no system call on the submitter's core)
+                    LockSupport.parkNanos(this, NAP_NANOS);
+                    idle = SPINS + 1;
                     continue;
                 }
                 CTL.setVolatile(ctl, SLEEPING, 1L);
@@ -353,20 +393,18 @@ public final class ModelEngine implements Engine {
     }
 
     private void execute(long seq, double rate) {
-        ByteBuffer r = ring;
-        int off = (int) (seq & mask) * DESC_SIZE;
+        int off = (int) (seq & mask) * 8;
         // FLAG_FENCE needs no action: this engine runs one descriptor at a time, so every earlier one has
-        // completed (bytes written, completion word released) before this one starts.
-        long src = r.getLong(off + OFF_SRC);
-        long dst = r.getLong(off + OFF_DST);
-        int length = r.getInt(off + OFF_LEN);
-        int status = DmaDevice.STATUS_OK;
+        // completed (bytes written) before this one starts.
+        long from = src.getLong(off);
+        long to = dst.getLong(off);
+        int length = (int) lenFlags.getLong(off);
         if (rate > 0 && nextDouble() < rate) {
-            status = DmaDevice.STATUS_ERROR;
+            STATUS.setRelease(status, off, ((seq + 1) << 8) | DmaDevice.STATUS_ERROR);
+            CTL.setRelease(ctl, FAILED, ctl[FAILED] + 1);
         } else if (length > 0) {
-            NativeMemory.copy(src, dst, length);
+            NativeMemory.copy(from, to, length);
         }
-        COMPLETION.setRelease(completion, (int) (seq & mask) * 8, ((seq + 1) << 8) | status);
     }
 
     private double nextDouble() {

@@ -398,21 +398,27 @@ public class IoatChannelTest {
         assertCopied(0, 0, 500);
     }
 
-    @Test
-    public void idleEngineParks() {
-        ch.performOps();
-        Thread engine = null;
-        while (engine == null) {
+    private static Thread engineThread(String name) {
+        while (true) {
             for (Thread t : Thread.getAllStackTraces().keySet()) {
-                if (t.getName().equals("dma-ioat-0000:00:04.0")) {
-                    engine = t;
+                if (t.getName().equals("dma-ioat-" + name)) {
+                    return t;
                 }
             }
         }
+    }
+
+    @Test
+    public void idleEngineSleepsAndTheDoorbellWakesIt() throws DmaException {
+        ch.stop();
+        ch = new IoatChannel("0000:00:04.0", new ModelEngine("0000:00:04.0", -1, 0), 64);
+        ch.start();
+        ch.performOps();
+        Thread engine = engineThread("0000:00:04.0");
         while (engine.getState() != Thread.State.TIMED_WAITING) {
             Thread.onSpinWait();
         }
-        // and the doorbell wakes it, which the channel counts (each wake-up is a system call for the submitter)
+        // asleep (no napping): the doorbell wakes it, which the channel counts (a system call for the submitter)
         long wakeups = stats().get("wakeups");
         assertTrue(ch.enqueueCopy(srcAddr, dstAddr, 100, 7, 7));
         ch.performOps();
@@ -420,6 +426,28 @@ public class IoatChannelTest {
         long[] sh = new long[1];
         collect(1, sh, new long[1], new int[1]);
         assertEquals(7, sh[0]);
+        assertCopied(0, 0, 100);
+    }
+
+    @Test
+    public void nappingEngineTakesTheCopyWithoutAWakeup() throws DmaException {
+        ch.stop();
+        ch = new IoatChannel("0000:00:04.0", new ModelEngine("0000:00:04.0", -1, 60_000_000_000L), 64);
+        ch.start();
+        Thread engine = engineThread("0000:00:04.0");
+        for (int i = 0; i < 20; i++) {
+            while (engine.getState() != Thread.State.TIMED_WAITING) {
+                Thread.onSpinWait();
+            }
+            assertTrue(ch.enqueueCopy(srcAddr + i * 100, dstAddr + i * 100, 100, i, i));
+            ch.performOps();
+            long[] sh = new long[1];
+            collect(1, sh, new long[1], new int[1]);
+            assertEquals(i, sh[0]);
+        }
+        assertCopied(0, 0, 2000);
+        assertEquals(Long.valueOf(20), stats().get("doorbells"));
+        assertEquals(Long.valueOf(0), stats().get("wakeups"));
     }
 
     @Test
