@@ -53,7 +53,7 @@ import java.util.logging.Logger;
 public final class ModelEngine implements Engine {
     static final int FLAG_FENCE = 1;
 
-    private static final int SPINS = 2_000;
+    private static final int SPINS = 200;
     /** The engine announces its progress ({@code DONE}) after each batch and every this many descriptors. */
     private static final int PUBLISH_EVERY = 16;
     /** After spinning, the engine naps this long at a time (the timer wakes it, not the doorbell)... */
