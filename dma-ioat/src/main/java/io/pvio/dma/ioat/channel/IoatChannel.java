@@ -171,7 +171,7 @@ public final class IoatChannel implements DmaDevice {
 
     /**
      * submitted, completed (reported by completedOps, any status), failed (reported with an error status),
-     * ring_full (refused enqueues), in_flight, fences, doorbells, wakeups
+     * ring_full (refused enqueues), in_flight, queued (rung, not yet executed), fences, doorbells, wakeups
      * (doorbells that woke a parked engine), engine_busy_ppm, stalled.
      */
     @Override
@@ -181,6 +181,7 @@ public final class IoatChannel implements DmaDevice {
         sink.put("failed", get(FAILED));
         sink.put("ring_full", get(RING_FULL));
         sink.put("in_flight", engine.inFlight());
+        sink.put("queued", engine.queued());
         sink.put("fences", get(FENCES));
         sink.put("doorbells", engine.doorbells());
         sink.put("wakeups", engine.wakeups());

@@ -60,17 +60,18 @@ public final class DmaShowCommand implements UnixctlCommand {
         }
         shown.sort(Comparator.comparing(Channel::address).thenComparing(Channel::driver));
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format("%-13s %-6s %5s %-5s %9s %12s %12s %9s %9s %6s %10s %8s%n", "ADDRESS", "DRIVER",
-                "RING", "STATE", "IN_FLIGHT", "SUBMITTED", "COMPLETED", "FAILED", "RING_FULL", "BUSY", "DOORBELLS",
-                "WAKEUPS"));
+        sb.append(String.format("%-13s %-6s %5s %-5s %9s %6s %12s %12s %9s %9s %6s %10s %8s%n", "ADDRESS",
+                "DRIVER", "RING", "STATE", "IN_FLIGHT", "QUEUED", "SUBMITTED", "COMPLETED", "FAILED", "RING_FULL",
+                "BUSY", "DOORBELLS", "WAKEUPS"));
         for (Channel c : shown) {
             Map<String, Long> s = new HashMap<>();
             c.device().stats(s::put);
             String state = !c.device().isStarted() ? "down" : s.getOrDefault("stalled", 0L) != 0 ? "stall" : "up";
             Long ppm = s.get("engine_busy_ppm");
-            sb.append(String.format("%-13s %-6s %5d %-5s %9d %12d %12d %9d %9d %6s %10s %8s%n", c.address(), c.driver(),
-                    c.device().info().ringSize(), state, s.getOrDefault("in_flight", 0L),
-                    s.getOrDefault("submitted", 0L), s.getOrDefault("completed", 0L), s.getOrDefault("failed", 0L),
+            sb.append(String.format("%-13s %-6s %5d %-5s %9d %6s %12d %12d %9d %9d %6s %10s %8s%n", c.address(),
+                    c.driver(), c.device().info().ringSize(), state, s.getOrDefault("in_flight", 0L),
+                    orDash(s.get("queued")), s.getOrDefault("submitted", 0L), s.getOrDefault("completed", 0L),
+                    s.getOrDefault("failed", 0L),
                     s.getOrDefault("ring_full", 0L),
                     ppm == null ? "-" : String.format("%.1f%%", ppm / 10_000.0), orDash(s.get("doorbells")),
                     orDash(s.get("wakeups"))));

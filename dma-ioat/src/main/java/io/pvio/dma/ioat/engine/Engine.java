@@ -43,6 +43,9 @@ public interface Engine {
     /** Enqueued and not yet reported by {@link #completed}. */
     int inFlight();
 
+    /** Rung and not yet executed by the engine (the part of {@link #inFlight} that waits on the engine). */
+    int queued();
+
     int freeSlots();
 
     int ringSize();

@@ -298,6 +298,11 @@ public final class ModelEngine implements Engine {
     }
 
     @Override
+    public int queued() {
+        return (int) Math.max(0, (long) CTL.getOpaque(ctl, RUNG) - (long) CTL.getOpaque(ctl, DONE));
+    }
+
+    @Override
     public int freeSlots() {
         return size - inFlight();
     }

@@ -453,7 +453,7 @@ public class IoatChannelTest {
     @Test
     public void statsNameEveryCounter() {
         Map<String, Long> s = stats();
-        for (String k : new String[] {"submitted", "completed", "failed", "ring_full", "in_flight", "fences",
+        for (String k : new String[] {"submitted", "completed", "failed", "ring_full", "in_flight", "queued", "fences",
                 "doorbells", "wakeups", "engine_busy_ppm", "stalled"}) {
             assertTrue(k, s.containsKey(k));
         }

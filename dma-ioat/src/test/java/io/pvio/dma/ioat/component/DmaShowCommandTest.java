@@ -43,8 +43,8 @@ public class DmaShowCommandTest {
         String[] lines = out.split("\n");
         assertEquals(3, lines.length);
         assertTrue(lines[0], lines[0].matches("ADDRESS .* BUSY +DOORBELLS +WAKEUPS"));
-        assertTrue(lines[1], lines[1].matches("0000:00:04\\.0 +ioat +128 +down +0 +0 .* 0 +0"));
-        assertTrue(lines[2], lines[2].matches("0000:00:04\\.1 +ioat +64 +up +[01] +1 +[01] .*% +1 +[01]"));
+        assertTrue(lines[1], lines[1].matches("0000:00:04\\.0 +ioat +128 +down +0 +0 +0 .* 0 +0"));
+        assertTrue(lines[2], lines[2].matches("0000:00:04\\.1 +ioat +64 +up +[01] +[01] +1 +[01] .*% +1 +[01]"));
     }
 
     @Test
