@@ -45,9 +45,9 @@ import java.util.logging.Logger;
  *
  * <h2>Idling</h2>
  * With nothing to do the engine spins {@value #SPINS} times, then naps ({@value #NAP_NANOS} ns parks that
- * its timer ends) for {@value #NAPPING_NANOS} ns by default, then sets {@code SLEEPING} and parks; the doorbell
- * unparks it only when it sees {@code SLEEPING} (both sides use volatile accesses, so one of the two always
- * sees the other). Unparking is a system call, and in a VM an inter-processor interrupt, on the submitter's
+ * its timer ends) until {@value #NAPPING_NANOS} ns (by default) have passed since it last started work,
+ * then sets {@code SLEEPING} and parks; the doorbell unparks it only when it sees {@code SLEEPING} (both
+ * sides use volatile accesses, so one of the two always sees the other). Unparking is a system call, and in a VM an inter-processor interrupt, on the submitter's
  * core: a busy channel pays at most a nap's latency instead, an idle one costs nothing.
  */
 public final class ModelEngine implements Engine {
@@ -352,7 +352,7 @@ public final class ModelEngine implements Engine {
         LOG.fine(name + ": engine started, ring " + size);
         long head = (long) CTL.getAcquire(ctl, DONE);
         int idle = 0;
-        long napsSince = 0;
+        long lastWork = System.nanoTime() - nappingNanos; // no naps before the first work
         while (true) {
             long tail = (long) CTL.getAcquire(ctl, RUNG);
             if (head == tail || stalled()) {
@@ -363,14 +363,9 @@ public final class ModelEngine implements Engine {
                     Thread.onSpinWait();
                     continue;
                 }
-                long now = System.nanoTime();
-                if (idle == SPINS) {
-                    napsSince = now;
-                }
-                if (now - napsSince < nappingNanos) {
+                if (System.nanoTime() - lastWork < nappingNanos) {
                     // a nap: the doorbell does not wake it (no system call on the submitter's core)
                     LockSupport.parkNanos(this, NAP_NANOS);
-                    idle = SPINS + 1;
                     continue;
                 }
                 CTL.setVolatile(ctl, SLEEPING, 1L);
@@ -383,6 +378,7 @@ public final class ModelEngine implements Engine {
             }
             idle = 0;
             long t0 = System.nanoTime();
+            lastWork = t0;
             double rate = Double.longBitsToDouble((long) CTL.getOpaque(ctl, ERROR_RATE));
             while (head != tail && !stalled()) {
                 execute(head, rate);
