@@ -47,8 +47,9 @@ import java.util.logging.Logger;
  * With nothing to do the engine spins {@value #SPINS} times, then naps ({@value #NAP_NANOS} ns parks that
  * its timer ends) until {@value #NAPPING_NANOS} ns (by default) have passed since it last started work,
  * then sets {@code SLEEPING} and parks; the doorbell unparks it only when it sees {@code SLEEPING} (both
- * sides use volatile accesses, so one of the two always sees the other). Unparking is a system call, and in a VM an inter-processor interrupt, on the submitter's
- * core: a busy channel pays at most a nap's latency instead, an idle one costs nothing.
+ * sides use volatile accesses, so one of the two always sees the other). Unparking is a system call, and
+ * in a VM an inter-processor interrupt, on the submitter's core: a busy channel pays at most a nap's
+ * latency instead, an idle one costs nothing.
  */
 public final class ModelEngine implements Engine {
     static final int FLAG_FENCE = 1;
@@ -93,7 +94,7 @@ public final class ModelEngine implements Engine {
     private ByteBuffer src;
     private ByteBuffer dst;
     private ByteBuffer lenFlags;
-    private ByteBuffer status; // 8 bytes per slot: ((seq + 1) << 8) | status of a failed descriptor; engine-written
+    private ByteBuffer status; // per slot ((seq + 1) << 8) | status of a failed descriptor; engine-written
     private int mask;
     private int size;
     private long[] srcHandles; // submitter only, by slot
