@@ -87,6 +87,34 @@ public class PktgenTest {
     }
 
     @Test
+    public void readPayloadSinkReadsEveryPayloadByteOfHeaderOnlyFrames() throws Exception {
+        TestContext ctx = new TestContext(256);
+        try (Netdev gen = cls.open("g10", Map.of("count", "5", "size", "1518", "payload", "none"), ctx);
+                Netdev gen2 = cls.open("g11", Map.of("count", "5", "size", "1518", "payload", "none"), ctx);
+                Netdev reader = cls.open("s10", Map.of("read_payload", "true"), ctx);
+                Netdev plain = cls.open("s11", Map.of(), ctx)) {
+            assertEquals(5, pump(gen, reader, 1000));
+            assertEquals(5, pump(gen2, plain, 1000));
+            Map<String, Long> r = new HashMap<>();
+            reader.getCustomStats(r::put);
+            Map<String, Long> p = new HashMap<>();
+            plain.getCustomStats(p::put);
+            assertEquals(Long.valueOf(5), r.get("rx_valid"));
+            assertEquals("bytes after the 58 header bytes", Long.valueOf(5 * (1518 - 58)),
+                    r.get("rx_payload_read_bytes"));
+            assertEquals(Long.valueOf(0), p.get("rx_payload_read_bytes"));
+            assertEquals("true", reader.getConfig().get("read_payload"));
+        }
+        try {
+            cls.open("g12", Map.of("read_payload", "yes"), ctx);
+            fail("read_payload=yes accepted");
+        } catch (NetdevException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("read_payload='yes' is not true or false"));
+        }
+        assertEquals(0, ctx.pool.inUse());
+    }
+
+    @Test
     public void jumboFramesUseChainedSegmentsAndValidate() throws Exception {
         TestContext ctx = new TestContext(512);
         try (Netdev gen = cls.open("g2", Map.of("count", "50", "size", "9000"), ctx);

@@ -11,9 +11,10 @@ import java.util.List;
  * so that the copies run on the core that is not pvio's PMD), {@code --guest-sleep US} (the front end's PMD,
  * core 1, may park up to US microseconds when idle, as a guest driver waits for an interrupt: it leaves
  * its core to the DMA engine; default 0, busy polling), {@code --burst N} (with {@code --rate}: the generator
- * releases packets N at a time, as a batching source does; default 1), {@code --payload pattern|none} (the
- * generator writes and the sink checks every payload byte, default; or headers only, as DPDK's txonly, so
- * that the generator's own writes do not count in pvio's PMD cycles), {@code --queue-size N} (the front ends'
+ * releases packets N at a time, as a batching source does; default 1), {@code --payload pattern|none|read}
+ * (the generator writes and the sink checks every payload byte, default; or headers only, as DPDK's txonly, so
+ * that the generator's own writes do not count in pvio's PMD cycles; {@code read}: headers only, and the sink
+ * reads every payload byte, as a guest that uses what it receives), {@code --queue-size N} (the front ends'
  * virtqueues, as a guest's rx_queue_size; the DMA channels' rings are made at least as large; default 256).
  */
 public final class BenchOptions {
@@ -37,7 +38,7 @@ public final class BenchOptions {
     static final String USAGE = """
             usage: pvio bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
                               [--seconds 5] [--warmup 2] [--rate MPPS] [--engine-cpu 1] [--guest-sleep 0] [--burst 1]
-                              [--payload pattern|none] [--queue-size 256] [--json] [--no-pin] [--run-dir DIR]
+                              [--payload pattern|none|read] [--queue-size 256] [--json] [--no-pin] [--run-dir DIR]
             """;
 
     /** Parses the words after {@code bench} ({@code --seconds} may already have been taken by the caller). */
@@ -81,8 +82,9 @@ public final class BenchOptions {
                             }
                         }
                         case "--payload" -> {
-                            if (!val.equals("pattern") && !val.equals("none")) {
-                                throw new IllegalArgumentException("--payload is pattern or none, not \"" + val + "\"");
+                            if (!val.equals("pattern") && !val.equals("none") && !val.equals("read")) {
+                                throw new IllegalArgumentException("--payload is pattern, none or read, not \""
+                                        + val + "\"");
                             }
                             o.payload = val;
                         }

@@ -45,12 +45,13 @@ final class Scenario {
         Map<String, String> genOpts = new LinkedHashMap<>();
         genOpts.put("size", Integer.toString(size));
         genOpts.put("enabled", "false");
-        genOpts.put("payload", o.payload);
+        genOpts.put("payload", o.payload.equals("pattern") ? "pattern" : "none");
         if (rateMpps > 0) {
             genOpts.put("rate", Long.toString(Math.round(rateMpps * 1e6)));
             genOpts.put("burst", Integer.toString(o.burst));
         }
-        Map<String, String> sinkOpts = Map.of("enabled", "false");
+        Map<String, String> sinkOpts = Map.of("enabled", "false", "read_payload",
+                Boolean.toString(o.payload.equals("read")));
         switch (direction) {
             case "enqueue" -> {
                 s.port("a-gen", "br0", "pktgen", genOpts, 1, 0);

@@ -50,6 +50,14 @@ public class BenchOptionsTest {
         assertEquals("400000", gen.get("rate"));
         assertEquals("1024", sc.ports.stream().filter(p -> p.name().equals("b-fe")).findFirst().orElseThrow()
                 .options().get("queue_size"));
+        assertEquals("false", sc.ports.stream().filter(p -> p.name().equals("d-sink")).findFirst().orElseThrow()
+                .options().get("read_payload"));
+        // read: the generator sends headers only and the sink (the guest's side in enqueue) reads every byte
+        Scenario r = Scenario.of("enqueue", 1518, BenchOptions.parse(List.of("--payload", "read"), null));
+        assertEquals("none", r.ports.stream().filter(p -> p.name().equals("a-gen")).findFirst().orElseThrow()
+                .options().get("payload"));
+        assertEquals("true", r.ports.stream().filter(p -> p.name().equals("d-sink")).findFirst().orElseThrow()
+                .options().get("read_payload"));
     }
 
     @Test

@@ -45,7 +45,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     static final int MAX_QUEUES = 16;
     static final int MAX_SOURCES = 256;
     private static final Set<String> KNOWN = Set.of("size", "rate", "count", "flows", "src_mac", "dst_mac", "n_rxq",
-            "enabled", "payload", "burst");
+            "enabled", "payload", "burst", "read_payload");
     /** Source-id bit of frames generated with payload=none: the sink checks their headers only. */
     static final int NO_PATTERN = 0x80;
     /** Bytes per rx queue in {@code Config.images}. */
@@ -86,10 +86,13 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         final long rateStart;
         final long rateBase;
         final int burst;
+        /** As a sink: read every payload byte of a headers-only frame too (a guest that uses what it gets). */
+        final boolean readPayload;
 
         Config(int size, long rate, long count, int flows, long srcMac, long dstMac, int nRxq, boolean enabled,
-                boolean pattern, int srcIp, long rateBase, int burst, int genId) {
+                boolean pattern, int srcIp, long rateBase, int burst, int genId, boolean readPayload) {
             this.burst = burst;
+            this.readPayload = readPayload;
             this.pattern = pattern;
             this.size = size;
             this.rate = rate;
@@ -125,6 +128,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             m.put("enabled", Boolean.toString(enabled));
             m.put("payload", pattern ? "pattern" : "none");
             m.put("burst", Integer.toString(burst));
+            m.put("read_payload", Boolean.toString(readPayload));
             return m;
         }
     }
@@ -158,6 +162,8 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     private long rxLost;
     private long rxCorrupt;
     private long rxOther;
+    private long rxPayloadRead;
+    private long payloadSum; // what read_payload read, kept so that the reads cannot be left out
 
     PktgenNetdev(String name, Map<String, String> options, NetdevContext context) throws NetdevException {
         this.name = name;
@@ -202,8 +208,12 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             throw new NetdevException(name + ": option payload='" + payload + "' is not pattern or none");
         }
         int burst = (int) Options.longOpt(name, o, "burst", 1, 1, PacketBatch.MAX);
+        String read = o.getOrDefault("read_payload", "false");
+        if (!read.equals("true") && !read.equals("false")) {
+            throw new NetdevException(name + ": option read_payload='" + read + "' is not true or false");
+        }
         return new Config(size, rate, count, flows, src, dst, nRxq, en.equals("true"), payload.equals("pattern"),
-                0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase, burst, genId);
+                0x0a000000 | (genId & 0xffff) << 8 | 1, rateBase, burst, genId, read.equals("true"));
     }
 
     @Override
@@ -372,17 +382,18 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     @Override
     public int send(int qid, PacketBatch batch, boolean concurrentTxq) {
         int n = batch.size();
+        boolean read = cfg.readPayload;
         synchronized (sinkLock) {
             for (int i = 0; i < n; i++) {
-                check(batch.get(i));
+                check(batch.get(i), read);
             }
         }
         batch.freeAll();
         return 0;
     }
 
-    /** Validates one frame; caller holds sinkLock. */
-    private void check(Packet head) {
+    /** Validates one frame (and reads its whole payload when {@code read}); caller holds sinkLock. */
+    private void check(Packet head, boolean read) {
         received++;
         int len = head.length();
         receivedBytes += len;
@@ -399,6 +410,10 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
                 || ((srcId & NO_PATTERN) == 0 && !patternOk(head, s))) {
             rxCorrupt++;
             return;
+        }
+        if (read && (srcId & NO_PATTERN) != 0) {
+            payloadSum += readAll(head);
+            rxPayloadRead += len - PATTERN_OFF;
         }
         int i = source(srcId);
         if (i < 0) {
@@ -425,6 +440,26 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             }
         }
         srcLast[i] = s;
+    }
+
+    /** Reads every byte after the headers (eight at a time); returns their sum. */
+    private static long readAll(Packet head) {
+        long sum = 0;
+        int o = 0;
+        for (Packet seg = head; seg != null; seg = seg.next()) {
+            int to = o + seg.dataLength();
+            int base = seg.dataOffset() - o;
+            ByteBuffer sb = seg.buffer();
+            int f = Math.max(o, PATTERN_OFF);
+            for (; to - f >= 8; f += 8) {
+                sum += sb.getLong(base + f);
+            }
+            for (; f < to; f++) {
+                sum += sb.get(base + f);
+            }
+            o = to;
+        }
+        return sum;
     }
 
     private static boolean patternOk(Packet head, long s) {
@@ -586,6 +621,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             sink.put("rx_lost", rxLost);
             sink.put("rx_corrupt", rxCorrupt);
             sink.put("rx_other", rxOther);
+            sink.put("rx_payload_read_bytes", rxPayloadRead);
             for (int i = 0; i < MAX_SOURCES; i++) {
                 if (srcKey[i] != 0) {
                     int id = (int) srcKey[i];
