@@ -442,27 +442,21 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         srcLast[i] = s;
     }
 
-    /** Reads every byte after the headers (eight at a time); returns their sum. */
+    /** Reads every byte after the headers; returns their sum. */
     private static long readAll(Packet head) {
-        long sum = 0;
-        int o = 0;
-        for (Packet seg = head; seg != null; seg = seg.next()) {
-            int to = o + seg.dataLength();
-            int base = seg.dataOffset() - o;
-            ByteBuffer sb = seg.buffer();
-            int f = Math.max(o, PATTERN_OFF);
-            for (; to - f >= 8; f += 8) {
-                sum += sb.getLong(base + f);
-            }
-            for (; f < to; f++) {
-                sum += sb.get(base + f);
-            }
-            o = to;
-        }
-        return sum;
+        return scanPayload(head, 0, false);
     }
 
     private static boolean patternOk(Packet head, long s) {
+        return scanPayload(head, s, true) == 0;
+    }
+
+    /**
+     * Walks the bytes after the headers, eight at a time: with {@code check}, returns how many words differ
+     * from the pattern of sequence {@code s} (0: intact); without, returns their sum.
+     */
+    private static long scanPayload(Packet head, long s, boolean check) {
+        long acc = 0;
         int o = 0;
         for (Packet seg = head; seg != null; seg = seg.next()) {
             int to = o + seg.dataLength();
@@ -470,18 +464,16 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             ByteBuffer sb = seg.buffer();
             int f = Math.max(o, PATTERN_OFF);
             for (; to - f >= 8; f += 8) {
-                if (sb.getLong(base + f) != PATTERN_BUF.getLong((int) ((f + s) & 255))) {
-                    return false;
-                }
+                long v = sb.getLong(base + f);
+                acc += check ? (v != PATTERN_BUF.getLong((int) ((f + s) & 255)) ? 1 : 0) : v;
             }
             for (; f < to; f++) {
-                if (sb.get(base + f) != PATTERN[(int) ((f + s) & 255)]) {
-                    return false;
-                }
+                byte v = sb.get(base + f);
+                acc += check ? (v != PATTERN[(int) ((f + s) & 255)] ? 1 : 0) : v;
             }
             o = to;
         }
-        return true;
+        return acc;
     }
 
     /** Slot of source {@code id} (open addressing, inserted on first sight), or -1 when the table is full. */
