@@ -51,6 +51,10 @@ public final class Bench {
     }
 
     public static int run(Path runDir, List<String> args, Integer seconds, PrintStream out, PrintStream err) {
+        if (args.contains("--help") || args.contains("-h")) {
+            out.println(BenchOptions.USAGE);
+            return 0;
+        }
         BenchOptions opt;
         try {
             opt = BenchOptions.parse(args, seconds);

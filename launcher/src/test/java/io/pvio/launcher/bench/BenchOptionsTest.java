@@ -61,6 +61,20 @@ public class BenchOptionsTest {
     }
 
     @Test
+    public void helpPrintsTheUsageAndSucceeds() {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int rc = Bench.run(null, List.of("--size", "64", "--help"), null, new java.io.PrintStream(out, true),
+                new java.io.PrintStream(err, true));
+        assertEquals(0, rc);
+        assertTrue(out.toString(), out.toString().startsWith("usage: pvio bench"));
+        assertEquals("", err.toString());
+        assertEquals(2, Bench.run(null, List.of("--frob"), null, new java.io.PrintStream(out, true),
+                new java.io.PrintStream(err, true)));
+        assertTrue(err.toString(), err.toString().contains("unknown option --frob"));
+    }
+
+    @Test
     public void badInputIsRefusedWithAMessage() {
         for (List<String> bad : List.of(List.of("--size", "20"), List.of("--size"), List.of("--mode", "dma"),
                 List.of("--direction", "sideways"), List.of("--warmup", "x"), List.of("--frob"), List.of("--rate", "-1"),
