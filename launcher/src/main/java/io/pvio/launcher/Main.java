@@ -57,6 +57,11 @@ public final class Main {
             err.println("pvio " + cmd + ": " + e.getMessage());
             return 2;
         }
+        boolean local = cmd.equals("vswitchd") || cmd.equals("demo") || cmd.equals("c2c");
+        if (local && (a.rest.contains("--help") || a.rest.contains("-h"))) {
+            out.print(USAGE);
+            return 0;
+        }
         switch (cmd) {
             case "vswitchd":
                 return vswitchd(a, err);
@@ -65,6 +70,11 @@ public final class Main {
             case "appctl":
                 return client(cmd, a, out, err);
             case "demo":
+                if (!a.rest.isEmpty()) {
+                    err.println("pvio demo: unknown option " + a.rest.get(0) + " (usage: pvio demo [--seconds N]"
+                            + " [--run-dir DIR])");
+                    return 2;
+                }
                 return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, out, err);
             case "bench":
                 return Bench.run(a.explicitRunDir ? a.runDir : null, a.rest, a.explicitSeconds ? a.seconds : null,

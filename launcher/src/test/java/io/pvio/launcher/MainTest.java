@@ -40,5 +40,19 @@ public class MainTest {
         assertEquals(2, Main.run(List.of("demo", "--seconds", "x"), o, e));
         assertEquals(2, Main.run(List.of("vswitchd", "--detach"), o, e));
         assertEquals(2, Main.run(List.of(), o, e));
+        assertEquals(2, Main.run(List.of("demo", "--frob"), o, e));
+        assertTrue(err.toString(), err.toString().contains("pvio demo: unknown option --frob"));
+    }
+
+    @Test
+    public void helpOfALocalCommandPrintsTheUsageAndRunsNothing() {
+        for (String cmd : List.of("demo", "vswitchd", "c2c")) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            assertEquals(cmd, 0, Main.run(List.of(cmd, "--help"), new PrintStream(out, true),
+                    new PrintStream(err, true)));
+            assertTrue(cmd + ": " + out, out.toString().startsWith("usage: pvio"));
+            assertEquals(cmd, "", err.toString());
+        }
     }
 }
