@@ -75,7 +75,9 @@ final class Report {
     static String json(List<Row> rows, String placement, List<String> notes, BenchOptions o, double mhz) {
         StringBuilder sb = new StringBuilder("{\n");
         sb.append("  \"seconds\": ").append(o.seconds).append(", \"warmup\": ").append(o.warmup)
-                .append(", \"rate_mpps\": ").append(num(o.rateMpps)).append(", \"burst\": ").append(o.burst).append(", \"payload\": \"").append(o.payload).append('"').append(", \"queue_size\": ").append(o.queueSize).append(", \"cpu_mhz\": ").append(num(mhz))
+                .append(", \"rate_mpps\": ").append(num(o.rateMpps)).append(", \"burst\": ").append(o.burst)
+                .append(", \"payload\": ").append(str(o.payload)).append(", \"queue_size\": ").append(o.queueSize)
+                .append(", \"cpu_mhz\": ").append(num(mhz))
                 .append(",\n  \"placement\": ").append(str(placement)).append(",\n  \"notes\": [");
         for (int i = 0; i < notes.size(); i++) {
             sb.append(i == 0 ? "" : ", ").append(str(notes.get(i)));

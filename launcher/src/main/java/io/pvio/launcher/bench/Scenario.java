@@ -38,7 +38,7 @@ final class Scenario {
         this.direction = direction;
     }
 
-    /** The scenario of one case: generator shaped by {@code o}'s rate, burst and payload, front ends' rings by its queue size. */
+    /** One case: the generator shaped by {@code o}'s rate, burst and payload; front-end rings by its queue size. */
     static Scenario of(String direction, int size, BenchOptions o) {
         double rateMpps = o.rateMpps;
         Scenario s = new Scenario(direction);

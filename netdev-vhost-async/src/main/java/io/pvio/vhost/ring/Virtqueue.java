@@ -36,10 +36,10 @@ import java.util.logging.Logger;
  * When the queue's {@link CopyTracker} is bound to a DMA channel, {@link #enqueueAsync} and
  * {@link #dequeueAsync} hand payload copies to it and the used elements are published only once a packet
  * and every earlier one have been copied ({@link #completeAsync}). On enqueue, a packet with one reference
- * carries its virtio-net header in its own headroom, so that header and frame are one copy. Every step that changes what the copies
- * target or where the used ring is (ring stop, new memory table, new addresses, disable, reset) first
- * drains the copies in flight ({@link #drainAsync}), with the access lock held, so GET_VRING_BASE reports a
- * base consistent with the used ring and no memory is unmapped under a DMA engine.
+ * carries its virtio-net header in its own headroom, so that header and frame are one copy. Every step that
+ * changes what the copies target or where the used ring is (ring stop, new memory table, new addresses,
+ * disable, reset) first drains the copies in flight ({@link #drainAsync}), with the access lock held, so
+ * GET_VRING_BASE reports a base consistent with the used ring and no memory is unmapped under a DMA engine.
  */
 public final class Virtqueue {
     /** Largest ring size accepted (virtio's limit). */
