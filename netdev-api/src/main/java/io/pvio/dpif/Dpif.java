@@ -15,6 +15,7 @@ import java.util.Set;
  * The datapath keeps no configuration across its own restart: the control plane owns the database and
  * replays it into a freshly bound Dpif.
  */
+@org.osgi.annotation.versioning.ProviderType
 public interface Dpif {
 
     /**

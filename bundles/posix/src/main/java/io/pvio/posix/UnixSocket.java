@@ -215,13 +215,19 @@ public final class UnixSocket implements AutoCloseable {
         }
         int[] none = new int[0];
         int[] n = new int[1];
-        while (got < len) {
-            int r = receive(data, off + got, len - got, none, n);
-            if (r == 0) {
-                throw new PosixException("connection " + path + " closed in the middle of a message ("
-                        + got + " of " + len + " bytes)");
+        try {
+            while (got < len) {
+                int r = receive(data, off + got, len - got, none, n);
+                if (r == 0) {
+                    throw new PosixException("connection " + path + " closed in the middle of a message ("
+                            + got + " of " + len + " bytes)");
+                }
+                got += r;
             }
-            got += r;
+        } catch (PosixException | RuntimeException e) {
+            Fd.closeAll(fdsOut, nfdsOut[0]); // the first read's descriptors: nobody else will close them
+            nfdsOut[0] = 0;
+            throw e;
         }
         return true;
     }

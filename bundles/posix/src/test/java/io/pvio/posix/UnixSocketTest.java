@@ -81,6 +81,32 @@ public class UnixSocketTest {
         }
     }
 
+    /** A message cut short after its first bytes: the descriptors that came with them are closed, not leaked. */
+    @Test
+    public void descriptorsOfAMessageCutShortAreClosed() throws Exception {
+        try (SharedMemory mem = SharedMemory.createMemfd("cut", 4096)) {
+            client.send(new byte[] {1, 2, 3, 4}, 0, 4, new int[] {mem.fd()}, 1);
+            client.close();
+            int[] fds = new int[8];
+            int[] n = new int[1];
+            long before = openFds();
+            try {
+                accepted.receiveFully(new byte[12], 0, 12, fds, n);
+                fail("a 4-byte message read as 12");
+            } catch (PosixException expected) {
+                assertTrue(expected.getMessage(), expected.getMessage().contains("closed in the middle"));
+            }
+            assertEquals("no descriptor handed out", 0, n[0]);
+            assertEquals("the received descriptor was closed", before, openFds());
+        }
+    }
+
+    private static long openFds() throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.list(java.nio.file.Paths.get("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
     @Test
     public void peerCloseReadsAsEndOfStream() throws Exception {
         client.close();

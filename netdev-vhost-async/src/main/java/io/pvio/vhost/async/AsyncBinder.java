@@ -138,7 +138,12 @@ public final class AsyncBinder {
         Req r = requests.get(q);
         DmaChannel ch = q.tracker().channel();
         if (ch != null) {
-            return ch + " threshold " + q.tracker().threshold() + " B" + (ch.owners() > 1 ? " (shared by " + ch.owners() + " queues)" : "");
+            String s = ch + " threshold " + q.tracker().threshold() + " B"
+                    + (ch.owners() > 1 ? " (shared by " + ch.owners() + " queues)" : "");
+            if (target(r) != ch) {
+                s += " (to be unbound: " + q.tracker().dmaInFlight() + " copies in flight did not complete)";
+            }
+            return s;
         }
         if (r == null || r.address == null) {
             return "cpu";
@@ -181,8 +186,9 @@ public final class AsyncBinder {
             if (drained[0]) {
                 LOG.info(q.describe() + ": unbound from DMA channel " + have + " after draining in " + us + " us");
             } else {
-                LOG.severe(q.describe() + ": DMA channel " + have + " did not complete its copies in "
-                        + DRAIN_TIMEOUT_NANOS / 1_000_000_000L + " s; the queue stays bound to it");
+                LOG.severe(q.describe() + ": DMA channel " + have + " is not completing its copies (" + t.dmaInFlight()
+                        + " in flight); the queue stays bound to it until they complete and the binding is asked"
+                        + " for again");
                 return;
             }
         }

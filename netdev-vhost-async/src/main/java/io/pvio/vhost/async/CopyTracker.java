@@ -38,6 +38,9 @@ public final class CopyTracker {
         void packet(Packet p);
     }
 
+    /** A drain gives up when nothing completed for this long. */
+    public static final long STALL_NANOS = 1_000_000_000L;
+
     private final String name;
 
     // packets, in submission order: [pktTail, pktHead)
@@ -303,12 +306,16 @@ public final class CopyTracker {
 
     /**
      * Control path: waits until every packet is retired (used elements and packets go to {@code sink}).
-     * Returns true when drained, false when {@code timeoutNanos} passed first (copies still in flight: the
-     * memory they target must stay mapped).
+     * Returns true when drained, false when {@code timeoutNanos} passed first or nothing completed for
+     * {@link #STALL_NANOS} (a stalled channel: the caller, which holds the queue, gives up soon instead of
+     * blocking the queue's transmitters for the whole timeout). False means copies are still in flight: the
+     * memory they target must stay mapped.
      */
     public boolean drain(Sink sink, long timeoutNanos) {
         long start = System.nanoTime();
         long warnAt = start + 1_000_000_000L;
+        long lastProgress = start;
+        long left = pktHead - pktTail;
         submit();
         while (pktHead != pktTail) {
             complete(sink);
@@ -316,7 +323,11 @@ public final class CopyTracker {
                 break;
             }
             long now = System.nanoTime();
-            if (now - start > timeoutNanos) {
+            if (pktHead - pktTail < left) {
+                left = pktHead - pktTail;
+                lastProgress = now;
+            }
+            if (now - start > timeoutNanos || now - lastProgress > STALL_NANOS) {
                 return false;
             }
             if (now > warnAt) {

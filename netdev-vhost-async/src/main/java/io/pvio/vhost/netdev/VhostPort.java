@@ -11,6 +11,7 @@ import io.pvio.vhost.async.AsyncAttr;
 import io.pvio.vhost.async.AsyncBinder;
 import io.pvio.vhost.async.AsyncQueue;
 import io.pvio.vhost.async.CopyTracker;
+import io.pvio.vhost.ring.GuestMemory;
 import io.pvio.vhost.ring.Virtqueue;
 import io.pvio.vhost.ring.VirtioFeatures;
 import io.pvio.vhost.user.ControlThread;
@@ -481,8 +482,9 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         if (dev.connected()) {
             sb.append("  features: ").append(VirtioFeatures.describe(dev.features())).append('\n');
             sb.append("  protocol features: ").append(String.format("0x%x", dev.protocolFeatures())).append('\n');
-            sb.append("  memory: ").append(dev.memory() == null ? "none"
-                    : dev.memory().regions() + " region(s), " + dev.memory().totalSize() + " bytes").append('\n');
+            GuestMemory mem = dev.memory(); // read once: the front end may disconnect meanwhile
+            sb.append("  memory: ").append(mem == null ? "none"
+                    : mem.regions() + " region(s), " + mem.totalSize() + " bytes").append('\n');
         }
         sb.append("  messages: ").append(dev.messages()).append(", refused ").append(dev.badMessages());
         if (dev.lastError() != null) {

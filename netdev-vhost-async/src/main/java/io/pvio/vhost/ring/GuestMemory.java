@@ -21,6 +21,11 @@ public final class GuestMemory {
     static final long SLICE = 1L << 30;
     /** ... each mapped this much longer, so that any ring (at most 512 KiB) lies inside one slice. */
     static final long SLICE_OVERLAP = 1L << 20;
+    /**
+     * Mappings one table may take (4 TiB of guest memory in 1 GiB slices): a sparse memory file can pass the
+     * size check at any size, and the process's mappings are limited (vm.max_map_count, 65530 by default).
+     */
+    static final int MAX_SLICES = 4096;
 
     private final int regionCount;
     private final int n;
@@ -104,6 +109,10 @@ public final class GuestMemory {
                             + " bytes has an mmap offset that is not page aligned (" + r.mmapOffset() + ")");
                 }
                 slices += (int) ((r.memorySize() + slice - 1) / slice);
+            }
+            if (slices > MAX_SLICES) {
+                throw new IllegalArgumentException("memory table needs more than " + MAX_SLICES + " mappings of "
+                        + (slice >> 20) + " MiB (region " + i + " of " + r.memorySize() + " bytes)");
             }
         }
         if (fds.length < regions.length) {

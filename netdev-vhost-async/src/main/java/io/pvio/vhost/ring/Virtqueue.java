@@ -179,6 +179,11 @@ public final class Virtqueue {
 
         @Override
         public void used(int id, int len) {
+            if (nUsed == usedId.length) {
+                // more elements in flight than the ring has entries: only a guest that posts heads it has
+                // not got back yet does that; publish in ring-sized steps instead of overflowing
+                flushUsed();
+            }
             usedId[nUsed] = id;
             usedLen[nUsed] = len;
             nUsed++;
@@ -272,8 +277,10 @@ public final class Virtqueue {
         retire.flush();
         flushUsed();
         if (!ok) {
-            LOG.severe(String.format("vHost device '%s' queue %d: %d DMA copies did not complete in %d ms",
-                    device, index, tracker.dmaInFlight(), timeoutNanos / 1_000_000));
+            LOG.severe(String.format("vHost device '%s' queue %d: %d DMA copies on %s did not complete (no"
+                    + " progress for %d ms, or %d ms in all)", device, index, tracker.dmaInFlight(),
+                    tracker.channel(), io.pvio.vhost.async.CopyTracker.STALL_NANOS / 1_000_000,
+                    timeoutNanos / 1_000_000));
         }
         return ok;
     }
@@ -442,6 +449,7 @@ public final class Virtqueue {
         desc = avail = used = null;
         lastAvail = lastUsed = 0;
         nUsed = 0;
+        nCp = 0;
         broken = null;
         shownAvail = 0;
     }
@@ -610,7 +618,11 @@ public final class Virtqueue {
         // the copy phase includes the doorbell: a CPU "DMA" channel copies there
         long t0 = copyTiming ? System.nanoTime() : 0;
         int sent = enqueueCopies0(batch, true);
-        tracker.submit();
+        try {
+            tracker.submit();
+        } catch (RuntimeException | InternalError e) { // the channel failed; the packets stay the tracker's
+            markBroken("unexpected " + e + " from the DMA channel's doorbell");
+        }
         if (t0 != 0) {
             add(C_COPY_NS, System.nanoTime() - t0);
         }
@@ -698,8 +710,7 @@ public final class Virtqueue {
                     int head = avail.getShort(availOff + 4 + 2 * (slot & mask)) & 0xffff;
                     long len = walkChain(head, true);
                     if (len == -1) {
-                        nUsed = usedAtEntry; // broken: publish nothing of this batch
-                        return 0;
+                        return abandonBurst(async, usedAtEntry, consumed, sent); // the ring is broken now
                     }
                     if (len == -2) {
                         overflow = true;
@@ -781,17 +792,26 @@ public final class Virtqueue {
             add(C_PACKETS, sent);
             add(C_BYTES, bytes);
             return sent;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             markBroken("unexpected " + e);
-            nUsed = usedAtEntry;
-            nCp = 0;
-            if (async) {
-                // packets begun are the tracker's: their descriptors stay consumed and are used when done
-                lastAvail = (lastAvail + consumed) & 0xffff;
-                return sent;
-            }
-            return 0;
+            return abandonBurst(async, usedAtEntry, consumed, sent);
         }
+    }
+
+    /**
+     * Ends a burst the ring broke in the middle of: nothing of it is published and the copies deferred for
+     * its first packets are forgotten (the caller keeps and frees those packets). In async mode the packets
+     * already begun are the tracker's: their descriptors stay consumed and are used when their copies are
+     * done, so they count as sent.
+     */
+    private int abandonBurst(boolean async, int usedAtEntry, int consumed, int sent) {
+        nUsed = usedAtEntry;
+        nCp = 0;
+        if (async) {
+            lastAvail = (lastAvail + consumed) & 0xffff;
+            return sent;
+        }
+        return 0;
     }
 
     /**
@@ -850,12 +870,17 @@ public final class Virtqueue {
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
-                    curVec = 0;
-                    curOff = 0;
-                    skipVec(hdrLen);
-                    for (Packet s = p; s != null; s = s.next()) {
-                        int off = s.dataOffset();
-                        readVec(s.buffer(), off, s.address() + off, s.dataLength());
+                    try {
+                        curVec = 0;
+                        curOff = 0;
+                        skipVec(hdrLen);
+                        for (Packet s = p; s != null; s = s.next()) {
+                            int off = s.dataOffset();
+                            readVec(s.buffer(), off, s.address() + off, s.dataLength());
+                        }
+                    } catch (RuntimeException | InternalError e) {
+                        p.free(); // not the caller's yet
+                        throw e;
                     }
                     batch.add(p);
                     got++;
@@ -866,7 +891,7 @@ public final class Virtqueue {
                 nUsed++;
                 lastAvail = (lastAvail + 1) & 0xffff;
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             markBroken("unexpected " + e);
         }
         add(C_PACKETS, got);
@@ -985,7 +1010,7 @@ public final class Virtqueue {
                     tracker.end();
                 }
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             markBroken("unexpected " + e);
         }
         add(C_PACKETS, got);

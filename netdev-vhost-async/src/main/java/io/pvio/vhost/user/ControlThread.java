@@ -141,7 +141,11 @@ public final class ControlThread {
                 serve(c);
             } finally {
                 conn = null;
-                dev.disconnect();
+                try {
+                    dev.disconnect();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.SEVERE, "vHost device '" + dev.name() + "': error while disconnecting", e);
+                }
                 c.close();
                 if (!stopping) {
                     DPDK.info(String.format("VHOST_CONFIG: (%s) vhost peer closed%s", path,
@@ -224,6 +228,13 @@ public final class ControlThread {
                     LOG.warning(String.format("vHost device '%s': %s; closing the connection", dev.name(),
                             e.getMessage()));
                 }
+                m.closeFds();
+                return;
+            } catch (RuntimeException e) {
+                // a bug, not the front end's input (that is refused with VhostUserException): the connection
+                // goes, the thread stays to accept or reconnect
+                LOG.log(Level.SEVERE, String.format("vHost device '%s': internal error handling %s; closing the"
+                        + " connection", dev.name(), Request.name(m.request)), e);
                 m.closeFds();
                 return;
             }

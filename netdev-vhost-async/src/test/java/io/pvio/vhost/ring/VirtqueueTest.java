@@ -56,7 +56,10 @@ public class VirtqueueTest {
     }
 
     private Virtqueue queue(int idx, int base, long features) {
-        Virtqueue vq = new Virtqueue("t", idx);
+        return configure(new Virtqueue("t", idx), base, features);
+    }
+
+    private Virtqueue configure(Virtqueue vq, int base, long features) {
         vq.lock();
         try {
             vq.setFeatures(features);
@@ -324,6 +327,56 @@ public class VirtqueueTest {
         assertEquals(1512, ga.getInt(base + 0x2000 + 8));
         assertTrue(mem.containsGpa(GPA_A, SIZE));
         assertTrue(!mem.containsGpa(GPA_A, SIZE + 1));
+    }
+
+    /**
+     * The ring breaks on the second packet of a burst whose first packet's copy was deferred: nothing of the
+     * burst is published, and the deferred copy is forgotten with it (not run into that buffer by the next
+     * burst, after the ring is set up again).
+     */
+    @Test
+    public void aBurstTheRingBreaksInForgetsItsDeferredCopies() {
+        Virtqueue vq = queue(0, 0);
+        int a = 0x10000;
+        int b = 0x20000;
+        desc(0, 0, GPA_A + a, 2048, Virtqueue.DESC_F_WRITE, 0);
+        desc(0, 1, 0x10, 2048, Virtqueue.DESC_F_WRITE, 0); // below guest memory
+        post(0, 0, 0);
+        post(0, 1, 1);
+        assertEquals(0, enqueueAll(vq, frame(100, 3, 1), frame(100, 5, 2)));
+        assertTrue(vq.broken().contains("outside guest memory"));
+        assertEquals("nothing published", 0, ga.getShort(0x2000 + 2));
+        // the front end sets the ring up again (as after GET_VRING_BASE), with buffer b at slot 0
+        vq.lock();
+        vq.reset();
+        vq.unlock();
+        for (int i = 0; i < 2048; i++) {
+            ga.put(a + i, (byte) 0);
+        }
+        ga.putShort(0x1000 + 2, (short) 0);
+        configure(vq, 0, VirtioFeatures.bit(VirtioFeatures.F_VERSION_1) | VirtioFeatures.bit(VirtioFeatures.NET_F_MRG_RXBUF));
+        desc(0, 0, GPA_A + b, 2048, Virtqueue.DESC_F_WRITE, 0);
+        post(0, 0, 0);
+        byte[] f = frame(100, 7, 3);
+        assertEquals(1, enqueueAll(vq, f));
+        byte[] got = new byte[100];
+        ga.get(b + 12, got);
+        assertArrayEquals(f, got);
+        for (int i = 0; i < 2048; i++) {
+            assertEquals("byte " + i + " of the old buffer", 0, ga.get(a + i));
+        }
+    }
+
+    /** A memory table that would take thousands of mappings is refused before anything is mapped. */
+    @Test
+    public void aTableNeedingTooManyMappingsIsRefused() throws Exception {
+        try {
+            GuestMemory.map(new GuestMemory.Region[] {new GuestMemory.Region(GPA_A, SIZE, UVA_A, 0)},
+                    new int[] {a.fd()}, 128, 0); // 8192 slices of 128 bytes
+            org.junit.Assert.fail("refused");
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("more than " + GuestMemory.MAX_SLICES + " mappings"));
+        }
     }
 
     /** Enqueues one batch holding the frames (lock taken and released here); returns packets sent. */

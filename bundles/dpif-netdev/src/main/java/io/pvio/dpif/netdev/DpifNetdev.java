@@ -70,6 +70,7 @@ public final class DpifNetdev implements Dpif {
 
     private final Object lock = new Object();
     private final Map<String, List<NetdevClass>> classes = new HashMap<>();
+    private final Map<NetdevClass, long[]> rankOf = new java.util.IdentityHashMap<>(); // {ranking, service.id}
     private final Map<String, Bridge> bridges = new TreeMap<>();
     private final Map<String, Port> ports = new TreeMap<>();
     private final List<PmdThread> pmds = new ArrayList<>();
@@ -172,7 +173,7 @@ public final class DpifNetdev implements Dpif {
     public void bindNetdevClass(NetdevClass cls, Map<String, Object> props) {
         String type = typeOf(cls, props);
         synchronized (lock) {
-            classes.computeIfAbsent(type, k -> new ArrayList<>()).add(cls);
+            addRanked(classes.computeIfAbsent(type, k -> new ArrayList<>()), cls, props);
             tellOtherConfig(cls, otherConfig);
             LOG.info(() -> "netdev class '" + type + "' available");
             if (!active) {
@@ -195,6 +196,7 @@ public final class DpifNetdev implements Dpif {
         synchronized (lock) {
             List<NetdevClass> l = classes.getOrDefault(type, new ArrayList<>());
             l.removeIf(c -> c == cls);
+            rankOf.remove(cls);
             if (l.isEmpty()) {
                 classes.remove(type);
             }
@@ -766,6 +768,27 @@ public final class DpifNetdev implements Dpif {
                 LOG.log(Level.SEVERE, p.name + ": close failed", e);
             }
         }
+    }
+
+    /**
+     * Keeps a type's classes in OSGi order: highest {@code service.ranking} first, then lowest {@code
+     * service.id}. New ports of the type are opened by the first; ports already open keep their class until it
+     * goes away (then they reopen on the next best).
+     */
+    private void addRanked(List<NetdevClass> l, NetdevClass cls, Map<String, Object> props) {
+        Object r = props.get("service.ranking");
+        Object id = props.get("service.id");
+        long[] key = {r instanceof Integer i ? i : 0, id instanceof Long v ? v : Long.MAX_VALUE};
+        rankOf.put(cls, key);
+        int at = 0;
+        while (at < l.size()) {
+            long[] o = rankOf.getOrDefault(l.get(at), new long[] {0, Long.MAX_VALUE});
+            if (key[0] > o[0] || (key[0] == o[0] && key[1] < o[1])) {
+                break;
+            }
+            at++;
+        }
+        l.add(at, cls);
     }
 
     private NetdevClass classFor(String type) {

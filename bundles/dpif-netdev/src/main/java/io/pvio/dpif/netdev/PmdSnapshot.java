@@ -11,8 +11,16 @@ final class PmdSnapshot {
     final TxPort[] txPorts;
     /** Largest flood list of any bridge (sizes the PMD's destination scratch array). */
     final int maxBridgePorts;
+    /** The datapath is being reconfigured: the PMD touches no port until the next snapshot. */
+    final boolean paused;
 
     PmdSnapshot(long gen, int pmdIndex, RxqRef[] rxqs, TxPort[] txPorts, int maxBridgePorts) {
+        this(gen, pmdIndex, rxqs, txPorts, maxBridgePorts, false);
+    }
+
+    private PmdSnapshot(long gen, int pmdIndex, RxqRef[] rxqs, TxPort[] txPorts, int maxBridgePorts,
+            boolean paused) {
+        this.paused = paused;
         this.gen = gen;
         this.pmdIndex = pmdIndex;
         this.rxqs = rxqs;
@@ -22,6 +30,6 @@ final class PmdSnapshot {
 
     /** A snapshot that polls nothing: adopting it drains the PMD's in-flight queues. */
     static PmdSnapshot paused(long gen, int pmdIndex) {
-        return new PmdSnapshot(gen, pmdIndex, new RxqRef[0], new TxPort[0], 0);
+        return new PmdSnapshot(gen, pmdIndex, new RxqRef[0], new TxPort[0], 0, true);
     }
 }

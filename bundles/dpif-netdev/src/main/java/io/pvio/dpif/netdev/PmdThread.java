@@ -74,6 +74,9 @@ final class PmdThread implements Runnable {
     private TxPort[] pending = new TxPort[16];
     private int nPending;
     private TxPort[] dests = new TxPort[64];
+    private static final TxPort[] NONE = new TxPort[0];
+    /** Queues a timed-out drain left in flight, kept aside while the datapath is paused. */
+    private TxPort[] parked = NONE;
     private long received;
     private long hits;
     private long misses;
@@ -194,6 +197,7 @@ final class PmdThread implements Runnable {
             }
         }
         drainPending();
+        abandonPending();
         publishStats();
     }
 
@@ -225,9 +229,24 @@ final class PmdThread implements Runnable {
         STATS.setOpaque(stats, S_NO_PORT, noPort);
     }
 
-    /** Control-driven: drain what is in flight, then size the scratch arrays for the new snapshot. */
+    /**
+     * Control-driven: drain what is in flight, then size the scratch arrays for the new snapshot. Queues still
+     * in flight after the bounded wait are kept aside while the datapath is paused and then stay pending on
+     * the next snapshot's entry for the same netdev, so that their packets are retired once the copies
+     * complete; only ports that are gone from it (closed meanwhile: their close freed what was in flight)
+     * are dropped.
+     */
     private void adopt(PmdSnapshot s) {
         drainPending();
+        if (nPending > 0) {
+            int k = parked.length;
+            parked = java.util.Arrays.copyOf(parked, k + nPending);
+            for (int i = 0; i < nPending; i++) {
+                parked[k + i] = pending[i];
+                pending[i] = null;
+            }
+            nPending = 0;
+        }
         int n = Math.max(16, s.txPorts.length);
         if (touched.length < n) {
             touched = new TxPort[n];
@@ -236,9 +255,42 @@ final class PmdThread implements Runnable {
         if (dests.length < s.maxBridgePorts + 64) {
             dests = new TxPort[s.maxBridgePorts + 64];
         }
+        if (parked.length > 0 && !s.paused) {
+            TxPort[] left = parked;
+            parked = NONE;
+            carryOver(left, s);
+        }
     }
 
-    /** Calls freePkts on every pending queue until none is in flight, or the bounded wait ends. */
+    private void carryOver(TxPort[] left, PmdSnapshot s) {
+        for (TxPort old : left) {
+            TxPort next = null;
+            for (TxPort t : s.txPorts) {
+                if (t.netdev == old.netdev) {
+                    next = t;
+                    break;
+                }
+            }
+            if (next != null) {
+                next.pendingMask |= old.pendingMask;
+                next.inFlight = Math.max(next.inFlight, old.inFlight);
+                if (!next.inPendingList) {
+                    next.inPendingList = true;
+                    pending[nPending++] = next;
+                }
+            }
+            LOG.warning(String.format("%s: port '%s' tx queues 0x%x still had packets in flight after %d ms; %s",
+                    thread.getName(), old.port.name, old.pendingMask, TimeUnit.NANOSECONDS.toMillis(DRAIN_TIMEOUT_NS),
+                    next != null ? "retiring them as their copies complete" : "left to the port's close"));
+            old.pendingMask = 0;
+            old.inPendingList = false;
+        }
+    }
+
+    /**
+     * Calls freePkts on every pending queue until none is in flight, or the bounded wait ends (what is left
+     * stays in {@code pending}).
+     */
     private void drainPending() {
         if (nPending == 0) {
             return;
@@ -259,6 +311,11 @@ final class PmdThread implements Runnable {
             }
             LockSupport.parkNanos(10_000);
         }
+    }
+
+    /** The thread is ending: what is still in flight is left to the ports' close. */
+    private void abandonPending() {
+        parked = NONE;
         for (int i = 0; i < nPending; i++) {
             TxPort t = pending[i];
             LOG.warning(String.format("%s: port '%s' tx queues 0x%x still have packets in flight after %d ms;"
@@ -278,6 +335,9 @@ final class PmdThread implements Runnable {
     private void recoverAfterError() {
         for (int i = 0; i < nTouched; i++) {
             TxPort t = touched[i];
+            if (t == null) {
+                continue; // flushed before the error
+            }
             t.touched = false;
             touched[i] = null;
             try {
@@ -433,9 +493,9 @@ final class PmdThread implements Runnable {
     private void flushTouched() {
         for (int i = 0; i < nTouched; i++) {
             TxPort t = touched[i];
+            flush(t); // if send throws, recoverAfterError finds this entry and the ones after it
             touched[i] = null;
             t.touched = false;
-            flush(t);
         }
         nTouched = 0;
     }

@@ -46,6 +46,8 @@ final class FakeAsyncClass implements NetdevClass {
         volatile boolean gate = true;
         /** Thrown by every freePkts while set (a port that fails on each PMD iteration). */
         volatile Error fault;
+        /** Thrown by the next send, once, before it takes any packet. */
+        volatile Error sendFault;
         final AtomicLong sends = new AtomicLong();
         final AtomicLong freeCalls = new AtomicLong();
         final AtomicLong completed = new AtomicLong();
@@ -107,6 +109,11 @@ final class FakeAsyncClass implements NetdevClass {
         @Override
         public synchronized int send(int qid, PacketBatch batch, boolean concurrentTxq) {
             sends.incrementAndGet();
+            Error f = sendFault;
+            if (f != null) {
+                sendFault = null;
+                throw f;
+            }
             sawConcurrent |= concurrentTxq;
             for (int i = 0; i < batch.size(); i++) {
                 inFlight[qid].add(batch.get(i));

@@ -234,4 +234,64 @@ public class LifecycleTest extends DpTest {
         await("sent", () -> a1.completed.get() == 1);
         assertTrue(a1.sawConcurrent);
     }
+
+    /** A send that throws (a guest memory fault in a port): the PMD frees the batch and keeps forwarding. */
+    @Test
+    public void sendThatThrowsLeavesThePmdForwarding() throws Exception {
+        FakeAsyncClass.Port a1 = asyncPortBehindDummy();
+        DummyPort in = DummyPorts.dummy("in");
+        a1.sendFault = new InternalError("a fault occurred in a recent unsafe memory access operation");
+        assertTrue(in.receive(eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+        await("the failing send", () -> a1.sendFault == null);
+        settle();
+        assertEquals("the failed batch was freed", 0, dp.pool().inUse());
+        assertTrue(in.receive(eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+        await(() -> "forwarded after the fault: " + a1.completed, () -> a1.completed.get() == 1);
+        assertEquals(0, dp.pool().inUse());
+    }
+
+    /**
+     * Packets still in flight when a reconfiguration's bounded drain ends stay pending on a port that stays:
+     * once their copies complete they are retired, without any further traffic to that port.
+     */
+    @Test
+    public void packetsInFlightAcrossATimedOutDrainAreRetiredLater() throws Exception {
+        FakeAsyncClass.Port a1 = asyncPortBehindDummy();
+        a1.gate = false;
+        DummyPort in = DummyPorts.dummy("in");
+        for (int i = 0; i < 3; i++) {
+            assertTrue(in.receive(eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+        }
+        await("in flight", () -> a1.inFlight() == 3);
+        dp.addPort("br0", "other", "dummy", Map.of(), 3); // a new snapshot: the PMD's drain times out
+        a1.gate = true;
+        await(() -> "retired after the drain timed out: " + a1.completed, () -> a1.completed.get() == 3);
+        assertEquals(0, a1.inFlight());
+        assertEquals(0, dp.pool().inUse());
+    }
+
+    /** Of two classes of one type, new ports open on the higher service.ranking (then the lower service.id). */
+    @Test
+    public void newPortsOpenOnTheBestRankedClassOfTheirType() throws Exception {
+        FakeAsyncClass low = new FakeAsyncClass();
+        FakeAsyncClass high = new FakeAsyncClass();
+        FakeAsyncClass older = new FakeAsyncClass();
+        dp.bindNetdevClass(low, ranked(0, 7L));
+        dp.bindNetdevClass(high, ranked(10, 9L));
+        dp.bindNetdevClass(older, ranked(0, 3L));
+        dp.addBridge("br0");
+        dp.addPort("br0", "p1", FakeAsyncClass.TYPE, Map.of(), 1);
+        assertTrue("opened by the ranking-10 class", high.ports.containsKey("p1"));
+        dp.unbindNetdevClass(high, ranked(10, 9L));
+        assertEquals("up", dp.port("p1").state());
+        assertTrue("reopened by the lower service.id of equal ranking", older.ports.containsKey("p1"));
+        assertFalse(low.ports.containsKey("p1"));
+        dp.unbindNetdevClass(older, ranked(0, 3L));
+        assertTrue(low.ports.containsKey("p1"));
+    }
+
+    private static Map<String, Object> ranked(int ranking, long id) {
+        return Map.of(io.pvio.netdev.NetdevClass.TYPE_PROPERTY, FakeAsyncClass.TYPE, "service.ranking", ranking,
+                "service.id", id);
+    }
 }

@@ -172,7 +172,7 @@ public final class IoatChannel implements DmaDevice {
     /**
      * submitted, completed (reported by completedOps, any status), failed (reported with an error status),
      * ring_full (refused enqueues), in_flight, queued (rung, not yet executed), fences, doorbells, wakeups
-     * (doorbells that woke a parked engine), engine_busy_ppm, stalled.
+     * (doorbells that woke a parked engine), faults (copies that faulted on a mapping), engine_busy_ppm, stalled.
      */
     @Override
     public void stats(CustomStats sink) {
@@ -185,6 +185,7 @@ public final class IoatChannel implements DmaDevice {
         sink.put("fences", get(FENCES));
         sink.put("doorbells", engine.doorbells());
         sink.put("wakeups", engine.wakeups());
+        sink.put("faults", engine.faults());
         sink.put("engine_busy_ppm", engine.busyPpm());
         sink.put("stalled", stalled ? 1 : 0);
     }

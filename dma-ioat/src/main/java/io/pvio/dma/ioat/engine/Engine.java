@@ -65,6 +65,9 @@ public interface Engine {
     /** Doorbells that had to wake a parked engine thread (a system call on the submitter's core). */
     long wakeups();
 
+    /** Copies that faulted on a mapping (a truncated memory file); the engine went on after each. */
+    long faults();
+
     /** Short engine name for statistics and logs, e.g. {@code model}. */
     String kind();
 }

@@ -76,6 +76,7 @@ public final class ModelEngine implements Engine {
     private static final int BUSY = 35;
     private static final int STALLED = 36;
     private static final int ERROR_RATE = 37;
+    private static final int FAULTS = 38;
     private static final int CTL_LENGTH = 48;
     // sub indices (submitter-written; read by other threads only for statistics)
     private static final int ENQ_TAIL = 0;
@@ -105,6 +106,8 @@ public final class ModelEngine implements Engine {
     private volatile Thread thread;
     private volatile long startNanos;
     private long random; // engine only
+    private long head; // engine only: next descriptor to execute
+    private long executing; // engine only: the descriptor being executed, or -1
 
     /**
      * @param name channel name for the thread and logs (its PCI address)
@@ -337,6 +340,11 @@ public final class ModelEngine implements Engine {
     }
 
     @Override
+    public long faults() {
+        return (long) CTL.getOpaque(ctl, FAULTS);
+    }
+
+    @Override
     public long wakeups() {
         return (long) SUB.getOpaque(sub, WAKEUPS);
     }
@@ -351,14 +359,27 @@ public final class ModelEngine implements Engine {
             ThreadAffinity.pin(cpu, name);
         }
         LOG.fine(name + ": engine started, ring " + size);
-        long head = (long) CTL.getAcquire(ctl, DONE);
+        head = (long) CTL.getAcquire(ctl, DONE);
+        executing = -1;
+        while (true) {
+            try {
+                loop();
+                break;
+            } catch (InternalError | RuntimeException e) {
+                recover(e);
+            }
+        }
+        LOG.fine(name + ": engine stopped after " + head + " descriptors");
+    }
+
+    private void loop() {
         int idle = 0;
         long lastWork = System.nanoTime() - nappingNanos; // no naps before the first work
         while (true) {
             long tail = (long) CTL.getAcquire(ctl, RUNG);
             if (head == tail || stalled()) {
                 if (!running && head == (long) CTL.getAcquire(ctl, RUNG)) {
-                    break;
+                    return;
                 }
                 if (++idle < SPINS) {
                     Thread.onSpinWait();
@@ -381,17 +402,42 @@ public final class ModelEngine implements Engine {
             long t0 = System.nanoTime();
             lastWork = t0;
             double rate = Double.longBitsToDouble((long) CTL.getOpaque(ctl, ERROR_RATE));
-            while (head != tail && !stalled()) {
-                execute(head, rate);
-                head++;
-                if ((head & (PUBLISH_EVERY - 1)) == 0) {
-                    CTL.setRelease(ctl, DONE, head);
+            long h = head;
+            while (h != tail && !stalled()) {
+                executing = h;
+                execute(h, rate);
+                head = ++h;
+                executing = -1;
+                if ((h & (PUBLISH_EVERY - 1)) == 0) {
+                    CTL.setRelease(ctl, DONE, h);
                 }
             }
-            CTL.setRelease(ctl, DONE, head);
+            CTL.setRelease(ctl, DONE, h);
             CTL.setOpaque(ctl, BUSY, ctl[BUSY] + (System.nanoTime() - t0));
         }
-        LOG.fine(name + ": engine stopped after " + head + " descriptors");
+    }
+
+    /**
+     * A copy faulted on a mapping (a front end truncated its memory file: SIGBUS, which Java reports as an
+     * InternalError, possibly a little after the faulting copy). Like a hardware channel after an IOMMU fault,
+     * the engine goes on: when the error is raised inside a descriptor's copy, that descriptor completes with
+     * an error status; raised later, the faulting descriptor has already completed (its bytes did not land).
+     */
+    private void recover(Throwable e) {
+        long x = executing;
+        executing = -1;
+        if (x >= 0) {
+            if (head == x) {
+                markFailed(x);
+            }
+            head = x + 1;
+        }
+        CTL.setRelease(ctl, DONE, head);
+        long n = ctl[FAULTS] + 1;
+        CTL.setOpaque(ctl, FAULTS, n);
+        if ((n & (n - 1)) == 0) { // the 1st, 2nd, 4th, 8th...
+            LOG.warning(name + ": a copy faulted (" + e + "); " + n + " such faults so far");
+        }
     }
 
     private void execute(long seq, double rate) {
@@ -402,11 +448,15 @@ public final class ModelEngine implements Engine {
         long to = dst.getLong(off);
         int length = (int) lenFlags.getLong(off);
         if (rate > 0 && nextDouble() < rate) {
-            STATUS.setRelease(status, off, ((seq + 1) << 8) | DmaDevice.STATUS_ERROR);
-            CTL.setRelease(ctl, FAILED, ctl[FAILED] + 1);
+            markFailed(seq);
         } else if (length > 0) {
             NativeMemory.copy(from, to, length);
         }
+    }
+
+    private void markFailed(long seq) {
+        STATUS.setRelease(status, (int) (seq & mask) * 8, ((seq + 1) << 8) | DmaDevice.STATUS_ERROR);
+        CTL.setRelease(ctl, FAILED, ctl[FAILED] + 1);
     }
 
     private double nextDouble() {

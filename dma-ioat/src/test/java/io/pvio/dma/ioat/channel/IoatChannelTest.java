@@ -459,7 +459,7 @@ public class IoatChannelTest {
     public void statsNameEveryCounter() {
         Map<String, Long> s = stats();
         for (String k : new String[] {"submitted", "completed", "failed", "ring_full", "in_flight", "queued", "fences",
-                "doorbells", "wakeups", "engine_busy_ppm", "stalled"}) {
+                "doorbells", "wakeups", "faults", "engine_busy_ppm", "stalled"}) {
             assertTrue(k, s.containsKey(k));
         }
     }
@@ -491,5 +491,43 @@ public class IoatChannelTest {
         reader.join();
         assertCopied(0, 0, 64000);
         assertEquals(Long.valueOf(n), stats().get("completed"));
+    }
+
+    /**
+     * A copy into a mapping whose file was truncated (SIGBUS, an InternalError in Java, raised a little after
+     * the faulting copy) does not stop the engine: it counts the fault and goes on with the next copies.
+     */
+    @Test
+    public void aCopyFaultingOnATruncatedMappingDoesNotStopTheEngine() throws Exception {
+        java.nio.file.Path f = java.nio.file.Files.createTempFile("pvio-ioat-fault", ".bin");
+        try (java.nio.channels.FileChannel fc = java.nio.channels.FileChannel.open(f,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            ByteBuffer m = fc.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, 1 << 20);
+            fc.truncate(4096);
+            long gone = NativeMemory.address(m) + 65536; // past the file's new end
+            assertTrue(ch.enqueueCopy(srcAddr, gone, 512, 1, 0));
+            assertTrue(ch.enqueueCopy(srcAddr + 1024, dstAddr + 1024, 512, 2, 0));
+            long[] sh = new long[2];
+            int[] st = new int[2];
+            collect(2, sh, new long[2], st);
+            assertEquals(1, sh[0]);
+            assertEquals(2, sh[1]);
+            assertEquals(DmaDevice.STATUS_OK, st[1]);
+            assertCopied(1024, 1024, 512);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (stats().get("faults") == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(Long.valueOf(1), stats().get("faults"));
+            for (int i = 0; i < 3; i++) { // the engine still runs
+                assertTrue(ch.enqueueCopy(srcAddr + 4096 * (i + 1), dstAddr + 4096 * (i + 1), 1518, 3 + i, 0));
+                collect(1, sh, new long[2], st);
+                assertEquals(3 + i, sh[0]);
+                assertEquals(DmaDevice.STATUS_OK, st[0]);
+                assertCopied(4096 * (i + 1), 4096 * (i + 1), 1518);
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(f);
+        }
     }
 }
