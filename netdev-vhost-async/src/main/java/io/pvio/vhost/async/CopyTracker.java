@@ -269,13 +269,15 @@ public final class CopyTracker {
                 if (st == PENDING) {
                     break;
                 }
-                if (st == DONE_ERROR) {
-                    NativeMemory.copy(segSrc[s], segDst[s], segLen[s]);
-                    dmaErrors++;
-                }
                 STATUS.setOpaque(segStatus, s, PENDING);
                 pending[segPkt[s]]--;
                 segTail++;
+                if (st == DONE_ERROR) {
+                    // redone by the CPU, after the bookkeeping: if this copy faults too (the guest truncated its
+                    // memory), the error leaves the tracker consistent and the copy is not tried again
+                    dmaErrors++;
+                    NativeMemory.copy(segSrc[s], segDst[s], segLen[s]);
+                }
             }
         }
         int retired = 0;

@@ -143,7 +143,7 @@ public final class ControlThread {
                 conn = null;
                 try {
                     dev.disconnect();
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
                     LOG.log(Level.SEVERE, "vHost device '" + dev.name() + "': error while disconnecting", e);
                 }
                 c.close();
@@ -230,8 +230,8 @@ public final class ControlThread {
                 }
                 m.closeFds();
                 return;
-            } catch (RuntimeException e) {
-                // a bug, not the front end's input (that is refused with VhostUserException): the connection
+            } catch (RuntimeException | InternalError e) {
+                // a bug or a fault on a guest mapping, not the front end's input (that is refused with VhostUserException): the connection
                 // goes, the thread stays to accept or reconnect
                 LOG.log(Level.SEVERE, String.format("vHost device '%s': internal error handling %s; closing the"
                         + " connection", dev.name(), Request.name(m.request)), e);
