@@ -173,9 +173,21 @@ public final class PacketPool {
         return p.pool() == this;
     }
 
-    /** A fresh single-segment packet with default headroom and no data, or null when the pool is empty. */
+    /**
+     * A fresh single-segment packet with default headroom and no data, from the shared stack or else the
+     * calling thread's cache; null when both are empty (buffers in other threads' caches are not taken, as
+     * with DPDK's per-lcore mempool caches).
+     */
     public Packet alloc() {
         int i = free.pop();
+        if (i < 0 && cacheMax > 0) {
+            Cache c = cache.get();
+            int have = c.n;
+            if (have > 0) {
+                i = c.idx[--have];
+                Cache.N.setRelease(c, have);
+            }
+        }
         if (i < 0) {
             allocFailures.incrementAndGet();
             return null;

@@ -253,6 +253,31 @@ public class PacketPoolTest {
         assertEquals(0, pool.inUse());
     }
 
+    /** A single alloc takes from the calling thread's cache when the shared stack is empty. */
+    @Test
+    public void singleAllocFallsBackOnTheThreadsOwnCache() {
+        PacketPool pool = new PacketPool("t", 64);
+        Packet[] two = new Packet[2];
+        assertTrue(pool.allocBulk(two, 0, 2)); // fills this thread's cache from the shared stack
+        java.util.List<Packet> rest = new java.util.ArrayList<>();
+        for (Packet p; (p = pool.alloc()) != null;) {
+            rest.add(p);
+        }
+        assertEquals("every buffer, the cached ones included", 62, rest.size());
+        PacketBatch b = new PacketBatch();
+        b.add(two[0]);
+        b.add(two[1]);
+        b.freeAll(); // into this thread's cache
+        assertEquals(2, pool.available());
+        Packet p = pool.alloc();
+        assertSame("the last freed, from the cache", two[1], p);
+        p.free();
+        for (Packet q : rest) {
+            q.free();
+        }
+        assertEquals(0, pool.inUse());
+    }
+
     /** What a thread's cache holds returns to the pool when the thread ends: nothing is stranded. */
     @Test
     public void theCacheOfAThreadThatEndedIsReclaimed() throws Exception {

@@ -286,12 +286,16 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         if (!vq.tryLock()) {
             return 0; // the control thread is reconfiguring the queue
         }
+        int before = batch.size();
         try {
             CopyTracker t = vq.tracker();
             if (t.channel() != null || t.inFlight() > 0 || vq.stashed() > 0) {
                 return vq.dequeueAsync(ctx.pool(), batch);
             }
             return vq.dequeue(ctx.pool(), batch);
+        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
+            vq.markBrokenBy(e);
+            return batch.size() - before; // what was added is complete and the caller's
         } finally {
             vq.unlock();
         }
@@ -325,20 +329,30 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                 try {
                     CopyTracker t = vq.tracker();
                     if (t.channel() != null || t.inFlight() > 0) {
-                        // the first `sent` packets are the queue's now; the rest are dropped
-                        int sent = vq.enqueueAsync(batch);
-                        for (int i = sent; i < n; i++) {
-                            batch.get(i).free();
+                        try {
+                            // the first `sent` packets are the queue's now; the rest are dropped
+                            int sent = vq.enqueueAsync(batch);
+                            for (int i = sent; i < n; i++) {
+                                batch.get(i).free();
+                            }
+                            if (sent < n) {
+                                vq.countDropped(n - sent);
+                            }
+                        } catch (RuntimeException | InternalError e) {
+                            // ownership of the batch's packets is not known here: leaked (counted by the
+                            // pool) rather than freed while the tracker may hold them
+                            vq.markBrokenBy(e);
                         }
                         batch.clear();
-                        if (sent < n) {
-                            vq.countDropped(n - sent);
-                        }
                         inFlight = t.inFlight();
                     } else {
-                        int sent = vq.enqueue(batch);
-                        if (sent < n) {
-                            vq.countDropped(n - sent);
+                        try {
+                            int sent = vq.enqueue(batch);
+                            if (sent < n) {
+                                vq.countDropped(n - sent);
+                            }
+                        } catch (RuntimeException | InternalError e) {
+                            vq.markBrokenBy(e);
                         }
                         batch.freeAll();
                     }
@@ -348,6 +362,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             } else {
                 txDroppedNoRing.addAndGet(q, n);
                 batch.freeAll();
+                inFlight = vq.tracker().inFlight(); // earlier packets still need freePkts (racy read: a hint)
             }
         } finally {
             if (txLock != null) {

@@ -524,6 +524,11 @@ public final class Virtqueue {
         return plen;
     }
 
+    /** Marks the queue broken after an unexpected error in its data path (lock holder). */
+    public void markBrokenBy(Throwable e) {
+        markBroken("unexpected " + e);
+    }
+
     /** Marks the queue broken: logged once per incident and counted. Returns -1 for convenience. */
     private long markBroken(String reason) {
         if (broken == null) {
@@ -626,7 +631,11 @@ public final class Virtqueue {
         if (t0 != 0) {
             add(C_COPY_NS, System.nanoTime() - t0);
         }
-        completeAsync();
+        try {
+            completeAsync();
+        } catch (RuntimeException | InternalError e) { // the sent packets are the tracker's all the same
+            markBroken("unexpected " + e + " retiring copies");
+        }
         return sent;
     }
 
