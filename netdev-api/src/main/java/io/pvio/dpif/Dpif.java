@@ -83,4 +83,12 @@ public interface Dpif {
 
     /** ovs-ofctl dump-flows: one line per flow with its counters, highest priority first. */
     List<String> dumpFlows(String bridge) throws DpifException;
+
+    /**
+     * The flows the bridge keeps, in {@link #addFlow} syntax without counters (cookie included when not 0):
+     * adding each line to an empty table recreates it. What the control plane stores.
+     *
+     * @since 1.1
+     */
+    List<String> flows(String bridge) throws DpifException;
 }

@@ -25,7 +25,7 @@ public interface Control {
         }
 
         public static Result error(int status, String err) {
-            return new Result(status, "", err.endsWith("\n") ? err : err + "\n");
+            return new Result(status, "", err.isEmpty() || err.endsWith("\n") ? err : err + "\n");
         }
     }
 }

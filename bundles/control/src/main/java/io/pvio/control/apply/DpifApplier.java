@@ -70,6 +70,7 @@ public final class DpifApplier {
             dpif.setOtherConfig(Map.copyOf(to.otherConfig));
             a.undo.push(() -> dpif.setOtherConfig(old));
         }
+        java.util.Set<String> removed = new java.util.HashSet<>();
         // 1. ports that go away (deleted, moved, re-created or with a new ofport_request) in surviving bridges
         for (Bridge ob : from.bridges.values()) {
             Bridge nb = byUuid(to, ob.uuid);
@@ -78,9 +79,13 @@ public final class DpifApplier {
             }
             for (Port op : ob.ports.values()) {
                 Port np = nb.ports.get(op.name);
-                if (np == null || !np.uuid.equals(op.uuid) || np.ofportRequest != op.ofportRequest) {
+                if (np == null || !np.uuid.equals(op.uuid) || renumbered(dpif, np)) {
+                    if (dpif.port(op.name) == null) {
+                        continue; // never restored into the datapath (refused at startup): nothing to delete
+                    }
                     dpif.delPort(op.name);
                     a.undo.push(() -> addPort(dpif, ob.name, op));
+                    removed.add(op.name);
                 }
             }
         }
@@ -106,15 +111,30 @@ public final class DpifApplier {
             Bridge ob = byUuid(from, nb.uuid);
             for (Port np : nb.ports.values()) {
                 Port op = ob == null ? null : ob.ports.get(np.name);
-                if (op == null || !op.uuid.equals(np.uuid) || op.ofportRequest != np.ofportRequest) {
+                boolean fresh = op == null || !op.uuid.equals(np.uuid);
+                boolean changed = fresh || !op.type.equals(np.type) || !op.options.equals(np.options);
+                boolean inDatapath = dpif.port(np.name) != null; // false: refused when the database was restored
+                if (fresh || removed.contains(np.name) || (!inDatapath && changed)) {
                     addPort(dpif, nb.name, np);
                     a.undo.push(() -> dpif.delPort(np.name));
-                } else if (!op.type.equals(np.type) || !op.options.equals(np.options)) {
+                } else if (inDatapath && changed) {
                     dpif.setInterface(np.name, np.type, Map.copyOf(np.options));
                     a.undo.push(() -> dpif.setInterface(op.name, op.type, Map.copyOf(op.options)));
                 }
             }
         }
+    }
+
+    /**
+     * True when port {@code p} asks for an ofport other than the one it has in the datapath (it is then
+     * deleted and added again with it). Clearing ofport_request, or asking for the number it has, keeps it.
+     */
+    private static boolean renumbered(Dpif dpif, Port p) {
+        if (p.ofportRequest < 1) {
+            return false;
+        }
+        io.pvio.dpif.PortInfo live = dpif.port(p.name);
+        return live != null && live.ofport() != p.ofportRequest;
     }
 
     private static Bridge byUuid(Db db, String uuid) {
@@ -126,7 +146,19 @@ public final class DpifApplier {
         return null;
     }
 
+    /** Adds a port with its ofport_request, else the number it had (OVS keeps a port's ofport too). */
     private static void addPort(Dpif dpif, String bridge, Port p) throws DpifException {
+        if (p.ofportRequest < 1 && p.ofport > 0) {
+            try {
+                dpif.addPort(bridge, p.name, p.type, Map.copyOf(p.options), p.ofport);
+                return;
+            } catch (DpifException e) {
+                if (dpif.port(p.name) != null) {
+                    throw e;
+                }
+                // its old number is taken: any number will do
+            }
+        }
         dpif.addPort(bridge, p.name, p.type, Map.copyOf(p.options), p.ofportRequest);
     }
 
@@ -150,7 +182,10 @@ public final class DpifApplier {
         if (!b.flows.equals(Db.DEFAULT_FLOWS)) {
             replayFlows(dpif, b, strict);
         }
-        for (Port p : b.ports.values()) {
+        // ports with an ofport_request first, then those that had a number, then the others
+        java.util.List<Port> order = new java.util.ArrayList<>(b.ports.values());
+        order.sort(java.util.Comparator.comparingInt((Port p) -> p.ofportRequest > 0 ? 0 : p.ofport > 0 ? 1 : 2));
+        for (Port p : order) {
             try {
                 addPort(dpif, b.name, p);
             } catch (DpifException e) {

@@ -76,9 +76,28 @@ public final class ControlComponent implements Control {
             dpif.set(d);
             LOG.info("datapath bound");
             if (db != null) {
-                DpifApplier.replay(d, db);
+                replay(d);
             }
         }
+    }
+
+    /** Replays the database into {@code d} and records the port numbers it gave (lock held). */
+    private void replay(Dpif d) {
+        DpifApplier.replay(d, db);
+        Db next = db.copy();
+        if (next.recordOfports(n -> ofportOf(d, n))) {
+            try {
+                store.save(next);
+                db = next;
+            } catch (IOException e) {
+                LOG.warning("cannot record port numbers in " + store.file() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private static int ofportOf(Dpif d, String port) {
+        io.pvio.dpif.PortInfo pi = d.port(port);
+        return pi == null ? -1 : pi.ofport();
     }
 
     void unbindDpif(Dpif d) {
@@ -114,7 +133,7 @@ public final class ControlComponent implements Control {
             db = store.load();
             Dpif d = dpif.get();
             if (d != null) {
-                DpifApplier.replay(d, db);
+                replay(d);
             }
         }
         try {
@@ -173,10 +192,10 @@ public final class ControlComponent implements Control {
             try {
                 o = Vsctl.run(db, args, d == null ? null : d::port);
             } catch (VsctlException e) {
-                return Result.error(1, "vsctl: " + e.getMessage());
+                return Result.error(e.status(), e.getMessage().isEmpty() ? "" : "vsctl: " + e.getMessage());
             }
-            if (!o.mutated()) {
-                return Result.ok(o.output());
+            if (!o.mutated() || o.dryRun()) {
+                return Result.ok(o.output()); // --dry-run: checked, nothing changed
             }
             DpifApplier.Applied applied = null;
             if (d != null) {
@@ -188,6 +207,9 @@ public final class ControlComponent implements Control {
                 }
             } else {
                 LOG.warning("no datapath: the change is stored and applied when one appears");
+            }
+            if (d != null) {
+                o.db().recordOfports(n -> ofportOf(d, n));
             }
             try {
                 store.save(o.db());
@@ -243,16 +265,12 @@ public final class ControlComponent implements Control {
                             return Result.error(1, "ofctl: " + e.getMessage());
                         }
                         d.addFlow(br, flow);
-                        Db next = db.copy();
-                        Flows.add(next.bridges.get(br).flows, flow);
-                        return commitFlows(next, "ofctl add-flow " + br + " " + flow, "");
+                        return commitFlows(d, br, "ofctl add-flow " + br + " " + flow);
                     }
                     default: {
                         String match = args.size() > 2 ? args.get(2) : null;
-                        int n = d.delFlows(br, match);
-                        Db next = db.copy();
-                        Flows.delete(next.bridges.get(br).flows, match);
-                        return commitFlows(next, "ofctl del-flows " + br + (match == null ? "" : " " + match), "");
+                        d.delFlows(br, match);
+                        return commitFlows(d, br, "ofctl del-flows " + br + (match == null ? "" : " " + match));
                     }
                 }
             } catch (DpifException e) {
@@ -261,7 +279,13 @@ public final class ControlComponent implements Control {
         }
     }
 
-    private Result commitFlows(Db next, String what, String out) {
+    /** Stores the flows the datapath now keeps for {@code br} (its own reading of what was added or deleted). */
+    private Result commitFlows(Dpif d, String br, String what) throws DpifException {
+        Db next = db.copy();
+        List<String> kept = next.bridges.get(br).flows;
+        kept.clear();
+        kept.addAll(d.flows(br));
+        String out = "";
         try {
             store.save(next);
         } catch (IOException e) {
@@ -284,9 +308,9 @@ public final class ControlComponent implements Control {
         // ovs-appctl's target and timeout options: one daemon here, accepted for compatibility
         while (!a.isEmpty() && a.get(0).startsWith("-")) {
             String o = a.remove(0);
-            if ((o.equals("-t") || o.equals("--target")) && !a.isEmpty()) {
-                a.remove(0);
-            } else if (!o.startsWith("--target=") && !o.startsWith("--timeout=") && !o.equals("-T")) {
+            if ((o.equals("-t") || o.equals("--target") || o.equals("-T") || o.equals("--timeout")) && !a.isEmpty()) {
+                a.remove(0); // the option's value
+            } else if (!o.startsWith("--target=") && !o.startsWith("--timeout=")) {
                 return Result.error(2, "appctl: unknown option " + o);
             }
         }

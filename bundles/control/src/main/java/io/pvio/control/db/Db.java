@@ -62,6 +62,8 @@ public final class Db {
         public final TreeMap<String, String> options = new TreeMap<>();
         /** Interface ofport_request, or -1 when not set. */
         public int ofportRequest = -1;
+        /** Interface ofport: the number the datapath gave the port last (asked for again on restore), or -1. */
+        public int ofport = -1;
         public final TreeMap<String, String> otherConfig = new TreeMap<>();
         public final TreeMap<String, String> ifaceOtherConfig = new TreeMap<>();
 
@@ -76,10 +78,29 @@ public final class Db {
             p.type = type;
             p.options.putAll(options);
             p.ofportRequest = ofportRequest;
+            p.ofport = ofport;
             p.otherConfig.putAll(otherConfig);
             p.ifaceOtherConfig.putAll(ifaceOtherConfig);
             return p;
         }
+    }
+
+    /**
+     * Records the port numbers the datapath gave ({@code ofportOf}: name to number, or -1 for a port it does
+     * not have). Returns true when one changed.
+     */
+    public boolean recordOfports(java.util.function.ToIntFunction<String> ofportOf) {
+        boolean changed = false;
+        for (Bridge b : bridges.values()) {
+            for (Port p : b.ports.values()) {
+                int n = ofportOf.applyAsInt(p.name);
+                if (n > 0 && n != p.ofport) {
+                    p.ofport = n;
+                    changed = true;
+                }
+            }
+        }
+        return changed;
     }
 
     public Db copy() {
@@ -131,6 +152,7 @@ public final class Db {
                 jp.put("type", p.type);
                 jp.put("options", new TreeMap<>(p.options));
                 jp.put("ofport_request", (long) p.ofportRequest);
+                jp.put("ofport", (long) p.ofport);
                 jp.put("other_config", new TreeMap<>(p.otherConfig));
                 jp.put("interface_other_config", new TreeMap<>(p.ifaceOtherConfig));
                 ps.add(jp);
@@ -174,6 +196,8 @@ public final class Db {
                 strMap(jp.get("options"), p.options);
                 Object ofp = jp.get("ofport_request");
                 p.ofportRequest = ofp instanceof Long l ? (int) (long) l : -1;
+                Object assigned = jp.get("ofport");
+                p.ofport = assigned instanceof Long l ? (int) (long) l : -1;
                 strMap(jp.get("other_config"), p.otherConfig);
                 strMap(jp.get("interface_other_config"), p.ifaceOtherConfig);
                 if (d.port(p.name) != null || b.ports.containsKey(p.name)) {

@@ -1,12 +1,11 @@
 package io.pvio.control.ofctl;
 
-import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
 
 /**
- * The flow bookkeeping the database needs, in ovs-ofctl's syntax: which stored flow an add-flow replaces
- * (same match and priority) and which ones a del-flows removes (those whose match contains the given one).
+ * A first reading of an ovs-ofctl flow, for add-flow's own error messages (the datapath parses it for real,
+ * and the database stores the flows as the datapath keeps them).
  */
 public final class Flows {
     public static final int DEFAULT_PRIORITY = 32768;
@@ -50,36 +49,5 @@ public final class Flows {
             }
         }
         return new Parsed(match, priority, actions);
-    }
-
-    /** add-flow's effect on the stored list: drop the flow with the same match and priority, append. */
-    public static void add(List<String> flows, String flow) {
-        String key = parse(flow, true).key();
-        flows.removeIf(f -> safeKey(f).equals(key));
-        flows.add(flow.trim());
-    }
-
-    /** del-flows' effect: drop every flow whose match contains {@code match} (all when null or blank). */
-    public static void delete(List<String> flows, String match) {
-        if (match == null || match.isBlank()) {
-            flows.clear();
-            return;
-        }
-        TreeSet<String> m = parse(match, false).match();
-        flows.removeIf(f -> {
-            try {
-                return parse(f, false).match().containsAll(m);
-            } catch (IllegalArgumentException e) {
-                return false;
-            }
-        });
-    }
-
-    private static String safeKey(String f) {
-        try {
-            return parse(f, false).key();
-        } catch (IllegalArgumentException e) {
-            return "";
-        }
     }
 }

@@ -102,7 +102,9 @@ public final class ControlServer implements AutoCloseable {
                 return;
             } catch (IOException e) {
                 if (!closed) {
-                    LOG.warning("accept failed: " + e.getMessage());
+                    // e.g. EMFILE: back off instead of spinning and flooding the log
+                    LOG.warning("accept failed: " + e.getMessage() + "; retrying in 100 ms");
+                    java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L);
                 }
                 continue;
             }

@@ -27,7 +27,8 @@ public final class Vsctl {
     }
 
     /** The outcome of a command line. */
-    public record Outcome(Db db, boolean mutated, String output) {
+    /** The database after the commands, whether they changed it, their output, and --dry-run (apply nothing). */
+    public record Outcome(Db db, boolean mutated, String output, boolean dryRun) {
     }
 
     enum Table {
@@ -86,14 +87,14 @@ public final class Vsctl {
      */
     public static Outcome run(Db current, List<String> argv, Live live) throws VsctlException {
         if (argv.size() == 1 && (argv.get(0).equals("--help") || argv.get(0).equals("-h"))) {
-            return new Outcome(current, false, VsctlParser.help());
+            return new Outcome(current, false, VsctlParser.help(), false);
         }
         VsctlParser.Line line = VsctlParser.parse(argv);
         Vsctl v = new Vsctl(current.copy(), live == null ? n -> null : live);
         for (Cmd c : line.commands()) {
             v.exec(c);
         }
-        return new Outcome(v.db, v.mutated, v.out.toString());
+        return new Outcome(v.db, v.mutated, v.out.toString(), line.globals().contains("--dry-run"));
     }
 
     private void exec(Cmd c) throws VsctlException {
@@ -106,7 +107,7 @@ public final class Vsctl {
             case "list-br" -> db.bridges.keySet().forEach(b -> out.append(b).append('\n'));
             case "br-exists" -> {
                 if (!db.bridges.containsKey(a.get(0))) {
-                    throw new VsctlException("no bridge named " + a.get(0));
+                    throw new VsctlException("", 2); // as ovs-vsctl: exit status 2, nothing printed
                 }
             }
             case "add-port" -> addPort(a.get(0), a.get(1), c.has("--may-exist"));

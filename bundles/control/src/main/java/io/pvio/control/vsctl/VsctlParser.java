@@ -54,7 +54,8 @@ public final class VsctlParser {
             Map.entry("remove", new Spec(4, -1, Set.of("--if-exists"), true, "remove TABLE RECORD COLUMN KEY[=VALUE]...")),
             Map.entry("clear", new Spec(3, -1, Set.of("--if-exists"), true, "clear TABLE RECORD COLUMN...")));
 
-    private static final Set<String> GLOBAL = Set.of("--no-wait", "--timeout", "--dry-run", "--oneline");
+    /** Global options: --no-wait and --timeout are accepted (nothing here waits on an outside process). */
+    private static final Set<String> GLOBAL = Set.of("--no-wait", "--timeout", "--dry-run");
 
     /** The parsed command line. */
     public record Line(Set<String> globals, List<Cmd> commands) {

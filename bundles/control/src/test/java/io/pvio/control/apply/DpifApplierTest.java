@@ -71,4 +71,49 @@ public class DpifApplierTest {
         assertEquals(List.of("p1"), List.copyOf(fresh.ports.keySet()));
         assertEquals(List.of("priority=0,actions=normal", "in_port=1,actions=output:2"), fresh.flows.get("br0"));
     }
+
+    /** A port keeps its number across a restore, whatever order the ports were added in (as OVS's ofport). */
+    @Test
+    public void portsKeepTheirNumbersAcrossARestore() throws Exception {
+        vsctl("add-br", "br0", "--", "add-port", "br0", "b");
+        vsctl("add-port", "br0", "a");
+        vsctl("add-port", "br0", "z", "--", "set", "Interface", "z", "ofport_request=7");
+        db.recordOfports(n -> dpif.port(n) == null ? -1 : dpif.port(n).ofport());
+        assertEquals(Map.of("a", 2, "b", 1, "z", 7), dpif.ofports);
+        Db stored = Db.fromJson(db.toJson()); // as written to conf.db and read back
+        FakeDpif fresh = new FakeDpif();
+        DpifApplier.replay(fresh, stored);
+        assertEquals(Map.of("a", 2, "b", 1, "z", 7), fresh.ofports);
+    }
+
+    /** A port the datapath refused at startup can still be deleted (or fixed) with vsctl. */
+    @Test
+    public void aPortRefusedAtRestoreCanBeDeletedOrFixed() throws Exception {
+        vsctl("add-br", "br0", "--", "add-port", "br0", "p1", "--", "add-port", "br0", "p2");
+        db.port("p2").options.put("bad", "1");
+        db.port("p1").options.put("bad", "1");
+        FakeDpif fresh = new FakeDpif();
+        DpifApplier.replay(fresh, db);
+        assertTrue(fresh.ports.isEmpty());
+        Db next = Vsctl.run(db, List.of("del-port", "p2"), null).db();
+        DpifApplier.apply(fresh, db, next);
+        db = next;
+        assertEquals(List.of("p1"), List.copyOf(db.bridges.get("br0").ports.keySet()));
+        next = Vsctl.run(db, List.of("remove", "Interface", "p1", "options", "bad"), null).db();
+        DpifApplier.apply(fresh, db, next);
+        assertEquals(List.of("p1"), List.copyOf(fresh.ports.keySet()));
+    }
+
+    /** Clearing ofport_request, or asking for the number the port has, does not re-add the port. */
+    @Test
+    public void ofportRequestForTheCurrentNumberKeepsThePort() throws Exception {
+        vsctl("add-br", "br0", "--", "add-port", "br0", "p1");
+        dpif.calls.clear();
+        vsctl("set", "Interface", "p1", "ofport_request=1");
+        vsctl("clear", "Interface", "p1", "ofport_request");
+        assertEquals(List.of(), dpif.calls);
+        vsctl("set", "Interface", "p1", "ofport_request=5");
+        assertEquals(List.of("delPort p1", "addPort p1"), dpif.calls);
+        assertEquals(Integer.valueOf(5), dpif.ofports.get("p1"));
+    }
 }

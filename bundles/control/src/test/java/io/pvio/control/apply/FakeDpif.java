@@ -19,6 +19,8 @@ public class FakeDpif implements Dpif {
     public final TreeMap<String, String> ports = new TreeMap<>();
     public final Map<String, List<String>> flows = new TreeMap<>();
     public final List<String> calls = new ArrayList<>();
+    /** port name → its ofport (one number space for simplicity) */
+    public final Map<String, Integer> ofports = new TreeMap<>();
 
     @Override
     public PacketPool pool() {
@@ -60,7 +62,13 @@ public class FakeDpif implements Dpif {
         if (!bridges.remove(name)) {
             throw new DpifException("no bridge " + name);
         }
-        ports.values().removeIf(v -> v.startsWith(name + " "));
+        ports.entrySet().removeIf(e -> {
+            boolean gone = e.getValue().startsWith(name + " ");
+            if (gone) {
+                ofports.remove(e.getKey());
+            }
+            return gone;
+        });
         flows.remove(name);
     }
 
@@ -74,6 +82,17 @@ public class FakeDpif implements Dpif {
         if (!bridges.contains(bridge) || ports.containsKey(port)) {
             throw new DpifException("cannot add " + port);
         }
+        int n = ofport;
+        if (n > 0 && ofports.containsValue(n)) {
+            throw new DpifException("ofport " + n + " is already used");
+        }
+        if (n < 1) {
+            n = 1;
+            while (ofports.containsValue(n)) {
+                n++;
+            }
+        }
+        ofports.put(port, n);
         ports.put(port, bridge + " " + type + " " + new TreeMap<>(options));
     }
 
@@ -83,6 +102,7 @@ public class FakeDpif implements Dpif {
         if (ports.remove(port) == null) {
             throw new DpifException("no port " + port);
         }
+        ofports.remove(port);
     }
 
     @Override
@@ -102,7 +122,9 @@ public class FakeDpif implements Dpif {
 
     @Override
     public PortInfo port(String name) {
-        return null;
+        String v = ports.get(name);
+        return v == null ? null : new PortInfo(name, v.substring(0, v.indexOf(' ')), "", Map.of(), ofports.get(name),
+                "up", null, Map.of(), Map.of());
     }
 
     @Override
@@ -120,5 +142,10 @@ public class FakeDpif implements Dpif {
     @Override
     public List<String> dumpFlows(String bridge) throws DpifException {
         return flows.get(bridge);
+    }
+
+    @Override
+    public List<String> flows(String bridge) throws DpifException {
+        return List.copyOf(flows.get(bridge));
     }
 }

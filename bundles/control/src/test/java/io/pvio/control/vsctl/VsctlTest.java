@@ -214,4 +214,27 @@ public class VsctlTest {
         assertEquals(Map.of("a", "1,2", "b", "(x,y)"), Ovsdb.parseMap("{a=\"1,2\", b=(x,y)}"));
         assertNull(Ovsdb.parseMap("{}").get("x"));
     }
+
+    /** br-exists answers with its exit status only (2: no such bridge), as ovs-vsctl. */
+    @Test
+    public void brExistsAnswersWithStatusTwoAndNoMessage() throws VsctlException {
+        Db db = withPort();
+        assertEquals("", run(db, "br-exists", "br0").output());
+        try {
+            run(db, "br-exists", "nope");
+            fail();
+        } catch (VsctlException e) {
+            assertEquals(2, e.status());
+            assertEquals("", e.getMessage());
+        }
+    }
+
+    /** --dry-run checks the commands and says so; --oneline (not implemented) is refused, not ignored. */
+    @Test
+    public void dryRunIsReportedAndOnelineRefused() throws VsctlException {
+        Vsctl.Outcome o = run(new Db(), "--dry-run", "add-br", "br9");
+        assertTrue(o.dryRun());
+        assertFalse(run(new Db(), "add-br", "br9").dryRun());
+        assertNotNull(error(new Db(), "--oneline", "list-br"));
+    }
 }

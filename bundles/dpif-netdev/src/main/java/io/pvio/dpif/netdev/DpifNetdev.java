@@ -403,7 +403,11 @@ public final class DpifNetdev implements Dpif {
         Map<String, String> opts = copyOptions(name, options);
         synchronized (lock) {
             Port p = port0(name);
-            String newType = type == null || type.isBlank() ? p.type : type;
+            if (type != null && type.isBlank()) {
+                throw new DpifException("port " + name + ": no interface type given (e.g. type=dummy); pvio has no"
+                        + " system interfaces");
+            }
+            String newType = type == null ? p.type : type;
             if (!newType.equals(p.type)) {
                 changeType(p, newType, opts);
                 return;
@@ -545,6 +549,19 @@ public final class DpifNetdev implements Dpif {
         List<String> out = new ArrayList<>();
         for (Flow f : t.flows()) {
             out.add(f.dumpLine(now));
+        }
+        return out;
+    }
+
+    @Override
+    public List<String> flows(String bridgeName) throws DpifException {
+        FlowTable t;
+        synchronized (lock) {
+            t = bridge(bridgeName).flows;
+        }
+        List<String> out = new ArrayList<>();
+        for (Flow f : t.flows()) {
+            out.add(f.specString());
         }
         return out;
     }

@@ -154,4 +154,26 @@ public class NormalAndFlowsTest extends DpTest {
             assertTrue(e.getMessage(), e.getMessage().contains(fragment));
         }
     }
+
+    /**
+     * flows() gives the table in add-flow syntax: added to an empty bridge, its lines recreate the same table
+     * (what the control plane stores, so that a restart restores what the datapath had, del-flows included).
+     */
+    @Test
+    public void flowsReadBackRecreateTheTable() throws Exception {
+        dp.addBridge("br0");
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2");
+        dp.addFlow("br0", "cookie=0x2a,priority=20,dl_type=0x0800,dl_src=52:54:00:00:00:01,actions=drop");
+        dp.addFlow("br0", "priority=30,ip,in_port=2,actions=normal,output:3");
+        dp.delFlows("br0", "in_port=1");
+        java.util.List<String> kept = dp.flows("br0");
+        assertEquals(3, kept.size()); // the two ip flows and the default one
+        dp.addBridge("br1");
+        dp.delFlows("br1", null);
+        for (String f : kept) {
+            dp.addFlow("br1", f);
+        }
+        assertEquals(kept, dp.flows("br1"));
+        assertTrue(kept.toString(), kept.contains("cookie=0x2a,priority=20,ip,dl_src=52:54:00:00:00:01,actions=drop"));
+    }
 }

@@ -146,6 +146,13 @@ public final class Flow {
                 cookie, ms / 1000, ms % 1000, packets(), bytes(), match.isEmpty() ? "" : match + " ", actionsString());
     }
 
+    /** The flow in add-flow syntax (what {@link FlowParser} reads back), cookie included when not 0. */
+    public String specString() {
+        String m = matchString();
+        return (cookie != 0 ? String.format("cookie=0x%x,", cookie) : "") + (m.isEmpty() ? "" : m + ",") + "actions="
+                + actionsString();
+    }
+
     @Override
     public String toString() {
         String m = matchString();
