@@ -18,6 +18,8 @@ import io.pvio.netdev.CustomStats;
  * Like a rawdev queue, a channel has one submitter at a time: {@link #enqueueCopy}, {@link #fence},
  * {@link #performOps} and {@link #completedOps} must not be called concurrently. Users that share a
  * channel serialise their calls. The copies themselves run on the engine, concurrently with the caller.
+ * {@link #inFlight()}, {@link #freeSlots()}, {@link #isStarted()}, {@link #stats} and {@link #info()} may be
+ * called from any thread and return snapshots.
  *
  * <h2>Memory</h2>
  * Addresses are native addresses (the model has no IOMMU): both ranges must stay mapped until the copy
@@ -43,7 +45,8 @@ public interface DmaDevice {
      * rte_rawdev_configure: sets the ring size (a power of two from {@link DmaInfo#minRingSize()} to
      * {@link DmaInfo#maxRingSize()}).
      *
-     * @throws DmaException when the channel is started (DPDK's -EBUSY) or the size is not allowed
+     * @throws DmaException when the channel is started (DPDK's -EBUSY), completions are still unread, or the
+     *         size is not allowed
      */
     void configure(int ringSize) throws DmaException;
 

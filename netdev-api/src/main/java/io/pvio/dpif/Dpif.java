@@ -55,8 +55,11 @@ public interface Dpif {
     void delPort(String port) throws DpifException;
 
     /**
-     * Sets an Interface's type and options. A changed type reopens the port with the new class; changed
-     * options go to the open port's {@code setConfig}, which may refuse them (then nothing changes).
+     * Sets an Interface's type ({@code null}: keep it; blank is refused) and options. Changed options go to
+     * the open port's {@code setConfig}, which may refuse them (then nothing changes). A changed type closes
+     * the port and opens it with the new class, as OVS does; when the new class refuses, the port is opened
+     * again with its old type and options (a fresh netdev: its queues and counters start anew) and the call
+     * throws. This is the one exception to the all-or-nothing rule above.
      */
     void setInterface(String port, String type, Map<String, String> options) throws DpifException;
 

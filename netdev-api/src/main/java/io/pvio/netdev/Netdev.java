@@ -20,6 +20,12 @@ import java.util.Map;
  * {@link #rxqRecv} hands packets to the caller. {@link #send} takes every packet of the batch, whether it
  * transmits, queues or drops it. A port that transmits asynchronously (copies still running on a DMA
  * engine when {@code send} returns) keeps the packets until {@link #freePkts} finds them complete.
+ *
+ * <h2>Errors on the data path</h2>
+ * {@link #rxqRecv}, {@link #send} and {@link #freePkts} do not throw: a port that meets bad input (a
+ * guest's descriptor, a fault on its memory) isolates the queue and counts it. Should one throw anyway, the
+ * caller treats every packet it passed to {@code send} as the port's (it clears its batch, frees nothing)
+ * and every packet {@code rxqRecv} already added as its own.
  */
 public interface Netdev extends AutoCloseable {
 
@@ -65,7 +71,9 @@ public interface Netdev extends AutoCloseable {
     /**
      * free_pkts: completes the asynchronous transmissions of queue {@code qid} that have finished (makes
      * them visible to the receiver, in order) and returns their packets to their pools. Cheap when nothing
-     * is pending; call it only for queues whose last send/freePkts returned a positive count.
+     * is pending; call it only for queues whose last send/freePkts returned a positive count. With
+     * {@code concurrentTxq} the count includes the other threads' packets on the queue: each thread that saw
+     * a positive count calls until it sees 0.
      *
      * @return packets of queue {@code qid} still in flight
      */
@@ -89,7 +97,9 @@ public interface Netdev extends AutoCloseable {
     /**
      * destruct: releases everything the port holds. In-flight asynchronous transmissions are completed or
      * drained first and every packet the port still owns is freed: after close, none of its packets is in
-     * use.
+     * use. The one exception is a DMA engine that does not complete its copies within the port's drain
+     * timeout: those packets, and the memory their copies target, stay referenced (logged) and are never
+     * reused.
      */
     @Override
     void close();

@@ -152,8 +152,9 @@ public final class Packet {
     }
 
     /**
-     * Grows this segment's data by {@code len} bytes at its tail; adds to the head's length when this is the
-     * head. Returns the offset in {@link #buffer()} of the first new byte.
+     * Grows this segment's data by {@code len} bytes at its tail. On a head this also changes {@link
+     * #length()}; on a later segment only the segment changes: call {@link #setTotals()} on the head after.
+     * Returns the offset in {@link #buffer()} of the first new byte.
      */
     public int append(int len) {
         if (len < 0 || len > tailroom()) {
@@ -165,7 +166,10 @@ public final class Packet {
         return at;
     }
 
-    /** Grows the data by {@code len} bytes at its front (into the headroom); returns the new data offset. */
+    /**
+     * Grows this segment's data by {@code len} bytes at its front (into the headroom); returns the new data
+     * offset. Lengths as for {@link #append}.
+     */
     public int prepend(int len) {
         if (len < 0 || len > dataOff) {
             throw new IndexOutOfBoundsException("prepend " + len + " with headroom " + dataOff);
@@ -176,7 +180,7 @@ public final class Packet {
         return dataOff;
     }
 
-    /** Removes {@code len} bytes from the front of this segment (and from the packet's length). */
+    /** Removes {@code len} bytes from the front of this segment. Lengths as for {@link #append}. */
     public void adj(int len) {
         if (len < 0 || len > dataLen) {
             throw new IndexOutOfBoundsException("adj " + len + " of " + dataLen);

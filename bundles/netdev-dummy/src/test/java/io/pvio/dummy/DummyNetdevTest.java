@@ -66,6 +66,39 @@ public class DummyNetdevTest {
         assertNull(DummyPorts.dummy("d1"));
     }
 
+    /** Fewer rx queues: backlog moves to the queues left; what has no room anywhere is counted as rx_dropped. */
+    @Test
+    public void shrinkingRxQueuesMovesOrCountsEveryQueuedPacket() throws Exception {
+        TestContext ctx = new TestContext(4096);
+        try (Netdev d = new DummyClass().open("d3", Map.of("n_rxq", "3"), ctx)) {
+            DummyPort p = DummyPorts.dummy("d3");
+            for (int i = 0; i < 1024; i++) {
+                assertTrue(p.receive(0, frame(60, i)));
+            }
+            for (int i = 0; i < 10; i++) {
+                assertTrue(p.receive(1, frame(60, i)));
+                assertTrue(p.receive(2, frame(60, i)));
+            }
+            d.setConfig(Map.of("n_rxq", "2")); // queue 2's 10 go to queue 1 (queue 0 is full)
+            io.pvio.netdev.NetdevStats st = new io.pvio.netdev.NetdevStats();
+            d.getStats(st);
+            assertEquals(0, st.rxDropped);
+            d.setConfig(Map.of("n_rxq", "1")); // queue 1's 20 find no room
+            st.clear();
+            d.getStats(st);
+            assertEquals(20, st.rxDropped);
+            PacketBatch b = new PacketBatch();
+            int got = 0;
+            int n;
+            while ((n = d.rxqRecv(0, b)) > 0) {
+                got += n;
+                b.freeAll();
+            }
+            assertEquals(1024, got);
+        }
+        assertEquals(0, ctx.pool.inUse());
+    }
+
     @Test
     public void badOptionsRefused() {
         TestContext ctx = new TestContext(8);

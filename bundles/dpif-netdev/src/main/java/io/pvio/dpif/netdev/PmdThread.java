@@ -507,7 +507,13 @@ final class PmdThread implements Runnable {
         }
         outBatches++;
         outPkts += n;
-        int inFlight = t.netdev.send(t.txqid, t.batch, t.concurrent);
+        int inFlight;
+        try {
+            inFlight = t.netdev.send(t.txqid, t.batch, t.concurrent);
+        } catch (RuntimeException | Error e) {
+            t.batch.clear(); // the packets are the port's all the same (Netdev's contract): not freed here
+            throw e;
+        }
         t.inFlight = Math.max(inFlight, 0);
         if (!t.batch.isEmpty()) {
             t.batch.clear(); // contract: the port took every packet

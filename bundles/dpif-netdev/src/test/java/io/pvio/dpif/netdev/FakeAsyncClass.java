@@ -46,7 +46,7 @@ final class FakeAsyncClass implements NetdevClass {
         volatile boolean gate = true;
         /** Thrown by every freePkts while set (a port that fails on each PMD iteration). */
         volatile Error fault;
-        /** Thrown by the next send, once, before it takes any packet. */
+        /** Thrown by the next send, once, after it took the batch's packets. */
         volatile Error sendFault;
         final AtomicLong sends = new AtomicLong();
         final AtomicLong freeCalls = new AtomicLong();
@@ -109,14 +109,14 @@ final class FakeAsyncClass implements NetdevClass {
         @Override
         public synchronized int send(int qid, PacketBatch batch, boolean concurrentTxq) {
             sends.incrementAndGet();
-            Error f = sendFault;
-            if (f != null) {
-                sendFault = null;
-                throw f;
-            }
             sawConcurrent |= concurrentTxq;
             for (int i = 0; i < batch.size(); i++) {
                 inFlight[qid].add(batch.get(i));
+            }
+            Error f = sendFault;
+            if (f != null) {
+                sendFault = null;
+                throw f; // after taking the packets, which stay the port's
             }
             batch.clear();
             return inFlight[qid].size();

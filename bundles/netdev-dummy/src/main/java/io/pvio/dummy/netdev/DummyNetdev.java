@@ -42,6 +42,7 @@ public final class DummyNetdev implements Netdev, DummyPort {
     private final AtomicLong sentPkts = new AtomicLong();
     private final AtomicLong sentBytes = new AtomicLong();
     private final AtomicLongArray sentPerQ = new AtomicLongArray(MAX_QUEUES);
+    private final java.util.concurrent.atomic.AtomicLong rxDropped = new java.util.concurrent.atomic.AtomicLong();
     private final AtomicLong rxPkts = new AtomicLong();
     private final AtomicLong rxBytes = new AtomicLong();
     private volatile boolean sawConcurrent;
@@ -90,12 +91,18 @@ public final class DummyNetdev implements Netdev, DummyPort {
         int oldT = nTxq;
         nRxq = q[0];
         nTxq = q[1];
-        // packets queued on queues that no longer exist move to queue 0: nothing accepted is lost
+        // packets queued on queues that no longer exist move to the remaining ones; what finds no room
+        // anywhere is dropped and counted (rx_dropped)
         for (int i = q[0]; i < oldR; i++) {
             Packet p;
             while ((p = rxq[i].poll()) != null) {
-                if (!rxq[0].offer(p)) {
+                boolean moved = false;
+                for (int k = 0; k < q[0] && !moved; k++) {
+                    moved = rxq[k].offer(p);
+                }
+                if (!moved) {
                     p.free();
+                    rxDropped.incrementAndGet();
                 }
             }
         }
@@ -183,6 +190,7 @@ public final class DummyNetdev implements Netdev, DummyPort {
         stats.rxBytes = rxBytes.get();
         stats.txPackets = sentPkts.get();
         stats.txBytes = sentBytes.get();
+        stats.rxDropped = rxDropped.get();
     }
 
     @Override
@@ -217,7 +225,7 @@ public final class DummyNetdev implements Netdev, DummyPort {
     // ---- DummyPort (control path) ----
 
     @Override
-    public boolean receive(int qid, byte[] frame) {
+    public synchronized boolean receive(int qid, byte[] frame) { // against setConfig shrinking the queues
         if (qid < 0 || qid >= nRxq) {
             throw new IllegalArgumentException(name + ": rx queue " + qid + " does not exist (n_rxq=" + nRxq + ")");
         }
