@@ -33,7 +33,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * A burst of 32 packets through pvio's vhost-user back end (netdev-vhost-async, dpdkvhostuser, CPU copies)
  * and the Java virtio-user front end, both netdevs opened in this JVM over a real vhost-user socket and a
- * memfd, on one thread, per packet:
+ * memfd, on one thread, per packet (each including the allocation of the burst's 32 packets from the pool):
  * {@code enqueue} = VhostPort.send (copy into guest buffers, used ring) + VirtioUserPort.rxqRecv (copy out) +
  * free; {@code dequeue} = VirtioUserPort.send (copy into guest memory, avail ring) + VhostPort.rxqRecv (copy
  * out of guest memory into pool packets) + free. Both directions include the front end's work: subtract a
@@ -125,6 +125,9 @@ public class VhostPathBench {
             int n = rx.rxqRecv(0, in);
             got += n;
             in.freeAll();
+        }
+        if (got != BURST) { // a partial burst would be divided by BURST all the same: fail instead
+            throw new IllegalStateException("burst of " + BURST + " delivered " + got);
         }
         return got;
     }

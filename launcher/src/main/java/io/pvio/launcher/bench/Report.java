@@ -6,10 +6,12 @@ import java.util.Locale;
 /** The bench's table and its JSON. */
 final class Report {
     static final String LEGEND = """
-            columns: Mpps, Gbit/s = frames validated by the sink pktgen in the window (frame bytes, no CRC);
+            columns: Mpps = frames validated by the sink pktgen in the window; Gbit/s = frame bytes (no CRC)
+              the sink received in the window (the validated frames' while bad is 0, as the exit status requires);
               pvio cyc/pkt = busy time of PMD core 0 (pvio's side: generator/sink + vhost port) per delivered packet,
               guest cyc/pkt = the same for PMD core 1 (the Java virtio-user front end), both at the nominal MHz;
-              busy = share of PMD core 0's iterations that received packets (100% = it never waited);
+              busy = share of PMD core 0's time in iterations that received packets or retired completions
+              (100% = it never waited);
               copy%, free% = share of PMD core 0's busy time in the vhost ports' copy phases (descriptor walk,
               headers, payload copies or their DMA submission; custom stats *_copy_ns) / in free_pkts calls
               (pmd-stats-show "free_pkts cycles"), both timed per burst with other_config:pmd-perf-metrics=true;
@@ -95,8 +97,8 @@ final class Report {
                         .append(r.windowPkts)
                         .append(", \"pvio_pmd_ns_per_pkt\": ").append(num(r.nsPerPkt[0]))
                         .append(", \"guest_pmd_ns_per_pkt\": ").append(num(r.nsPerPkt[1]))
-                        .append(", \"pvio_pmd_cycles_per_pkt\": ").append(num(r.nsPerPkt[0] * mhz / 1000))
-                        .append(", \"guest_pmd_cycles_per_pkt\": ").append(num(r.nsPerPkt[1] * mhz / 1000))
+                        .append(", \"pvio_pmd_cycles_per_pkt\": ").append(num(cyclesOrNaN(r.nsPerPkt[0], mhz)))
+                        .append(", \"guest_pmd_cycles_per_pkt\": ").append(num(cyclesOrNaN(r.nsPerPkt[1], mhz)))
                         .append(", \"pvio_pmd_busy\": ").append(num(r.pmdBusy[0]))
                         .append(", \"guest_pmd_busy\": ").append(num(r.pmdBusy[1]))
                         .append(", \"copy_share\": ").append(num(r.copyShare))
@@ -122,6 +124,11 @@ final class Report {
         }
         sb.append("  ]\n}");
         return sb.toString();
+    }
+
+    /** ns to cycles at {@code mhz}; NaN (null in JSON) when the clock rate is unknown. */
+    private static double cyclesOrNaN(double ns, double mhz) {
+        return mhz > 0 ? ns * mhz / 1000 : Double.NaN;
     }
 
     private static String num(double d) {
