@@ -181,12 +181,17 @@ for mode in ${MODES//,/ }; do
     done
 done
 
-# median (Mpps, Gbit/s of the same run) and range of one side's runs: "mpps gbps min max"
+# median (Mpps, Gbit/s; the mean of the two middle runs when their number is even) and range of one
+# side's runs: "mpps gbps min max"
 median() {
     [ -n "$1" ] || { echo "NA NA NA NA"; return; }
     tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -t, -k1,1g | awk -F, '
         { m[NR] = $1; g[NR] = $2 }
-        END { k = int((NR + 1) / 2); printf "%s %s %s %s\n", m[k], g[k], m[1], m[NR] }'
+        END {
+            if (NR % 2) { k = (NR + 1) / 2; mm = m[k]; gg = g[k] }
+            else { k = NR / 2; mm = sprintf("%.3f", (m[k] + m[k + 1]) / 2); gg = sprintf("%.3f", (g[k] + g[k + 1]) / 2) }
+            printf "%s %s %s %s\n", mm, gg, m[1], m[NR]
+        }'
 }
 
 if [ "$RUNS" = 1 ]; then

@@ -242,7 +242,10 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     /** Wakes up a thread blocked in accept/recv on this socket and makes it fail. */
-    public void shutdown() {
+    public synchronized void shutdown() {
+        if (closed) {
+            return; // the number may belong to another descriptor by now
+        }
         try {
             LibC.shutdown(fd, LibC.SHUT_RDWR);
         } catch (LastErrorException ignored) {
@@ -251,10 +254,10 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (!closed) {
-            closed = true;
             shutdown();
+            closed = true;
             Fd.closeQuietly(fd);
         }
     }

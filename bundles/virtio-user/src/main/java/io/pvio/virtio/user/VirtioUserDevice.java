@@ -55,6 +55,7 @@ public final class VirtioUserDevice implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean connected;
     private volatile boolean ready;
+    private int failedSetups; // control thread only: setups refused in a row
     private volatile long generation;
     private volatile String lastError;
     private volatile boolean gaveUp;
@@ -810,17 +811,25 @@ public final class VirtioUserDevice implements AutoCloseable {
                     }
                     for (Virtqueue q : queues) {
                         q.ready = true;
-                    }
+                        q.kickFd.signal(); // as DPDK's virtio_dev_start: a back end that waits for a kick
+                    }                      // sees the buffers posted before it (re)connected
                     ready = true;
                     lastError = null;
                     generation++;
+                    failedSetups = 0;
                 }
                 stateChanged();
                 monitor(s);
             } catch (IOException | RuntimeException e) {
                 if (!closed) {
                     lastError = "vhost-user session on " + cfg.path + " failed: " + e.getMessage();
-                    LOG.warning(name + ": " + lastError);
+                    if (!ready) {
+                        failedSetups++; // a setup the back end refuses: retried with a growing delay
+                    }
+                    if ((failedSetups & (failedSetups - 1)) == 0) { // 0, 1, 2, 4, 8...
+                        LOG.warning(name + ": " + lastError + (failedSetups > 1 ? " (" + failedSetups
+                                + " setups in a row)" : ""));
+                    }
                 }
             } finally {
                 for (Virtqueue q : queues) {
@@ -845,7 +854,7 @@ public final class VirtioUserDevice implements AutoCloseable {
             }
             LOG.info(name + ": back end went away; " + (cfg.server ? "waiting for it to connect again"
                     : "reconnecting"));
-            sleepQuietly(100);
+            sleepQuietly(failedSetups == 0 ? 100 : (int) Math.min(5000, 100L << Math.min(6, failedSetups - 1)));
         }
     }
 

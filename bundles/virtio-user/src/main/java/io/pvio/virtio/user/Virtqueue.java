@@ -322,6 +322,21 @@ final class Virtqueue {
         }
         int slot = freeSlots[--nfree];
         owned[slot] = true;
+        try {
+            fillSlot(slot, len);
+        } catch (RuntimeException e) { // e.g. a source shorter than len: the slot goes back, unpublished
+            owned[slot] = false;
+            freeSlots[nfree++] = slot;
+            throw e;
+        }
+        pushAvail(slot * k);
+        count(C_PACKETS, 1);
+        count(C_BYTES, len);
+        return true;
+    }
+
+    /** Writes header, frame and descriptors of TX slot {@code slot} (not published). */
+    private void fillSlot(int slot, int len) {
         int head = slot * k;
         int base = slotBase(slot);
         // virtio_net_hdr: no offloads, num_buffers 0
@@ -369,10 +384,6 @@ final class Virtqueue {
             default:
                 throw new IllegalStateException();
         }
-        pushAvail(head);
-        count(C_PACKETS, 1);
-        count(C_BYTES, len);
-        return true;
     }
 
     // ---------------------------------------------------------------- RX --

@@ -4,6 +4,7 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
 
 import io.pvio.posix.EventFd;
 import java.io.ByteArrayOutputStream;
@@ -152,6 +153,29 @@ public class VirtqueueTest {
         devSetUsedIdx(q, 2);
         assertEquals(4, q.reclaim());
         assertEquals(1, q.counter(Virtqueue.C_ERRORS));
+    }
+
+    /** A frame whose source is shorter than its length is refused without losing its slot. */
+    @Test
+    public void aRefusedCopyGivesItsSlotBack() throws Exception {
+        Virtqueue q = queue(1, 8, 1, 4096, 4096, TxShape.PUSH, true); // 8 slots
+        byte[] shortSource = frame(1, 10);
+        for (int i = 0; i < 8; i++) {
+            q.sourceBytes(shortSource, 0);
+            try {
+                q.enqueue(100);
+                fail("a 10-byte source enqueued as 100 bytes");
+            } catch (IndexOutOfBoundsException expected) {
+                // refused
+            }
+        }
+        byte[] f = frame(2, 100);
+        for (int i = 0; i < 8; i++) {
+            q.sourceBytes(f, 0);
+            assertTrue("slot " + i + " still free", q.enqueue(100));
+        }
+        q.publish();
+        assertEquals(8, devAvailIdx(q));
     }
 
     @Test
