@@ -880,13 +880,7 @@ public final class Virtqueue {
                         break; // pool empty: leave the rest in the ring
                     }
                     try {
-                        curVec = 0;
-                        curOff = 0;
-                        skipVec(hdrLen);
-                        for (Packet s = p; s != null; s = s.next()) {
-                            int off = s.dataOffset();
-                            readVec(s.buffer(), off, s.address() + off, s.dataLength());
-                        }
+                        readFrame(p);
                     } catch (RuntimeException | InternalError e) {
                         p.free(); // not the caller's yet
                         throw e;
@@ -1005,13 +999,7 @@ public final class Virtqueue {
                 tracker.used(head, 0);
                 try {
                     if (p != null) {
-                        curVec = 0;
-                        curOff = 0;
-                        skipVec(hdrLen);
-                        for (Packet s = p; s != null; s = s.next()) {
-                            int off = s.dataOffset();
-                            readVec(s.buffer(), off, s.address() + off, s.dataLength());
-                        }
+                        readFrame(p);
                         got++;
                         bytes += plen;
                     }
@@ -1025,6 +1013,17 @@ public final class Virtqueue {
         add(C_PACKETS, got);
         add(C_BYTES, bytes);
         return begun;
+    }
+
+    /** Copies the frame of the chain walked last (after its virtio-net header) into the segments of {@code p}. */
+    private void readFrame(Packet p) {
+        curVec = 0;
+        curOff = 0;
+        skipVec(hdrLen);
+        for (Packet s = p; s != null; s = s.next()) {
+            int off = s.dataOffset();
+            readVec(s.buffer(), off, s.address() + off, s.dataLength());
+        }
     }
 
     // fitsOne's result: the guest buffer's memory slice and offset in that slice's view
