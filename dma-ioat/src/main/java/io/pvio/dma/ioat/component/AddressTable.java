@@ -19,4 +19,9 @@ final class AddressTable {
     static synchronized void release(String address, String pid) {
         OWNERS.remove(address, pid);
     }
+
+    /** The PID that owns {@code address}, or null. */
+    static synchronized String owner(String address) {
+        return OWNERS.get(address);
+    }
 }

@@ -23,6 +23,12 @@ final class DmaConfigCommands {
 
     /** {@code dma/set ADDRESS [ring.size=N] [fault.error.rate=X] [fault.stall=true|false] [engine.cpu=N]}. */
     static String set(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
+        synchronized (DmaConfigCommands.class) { // read-modify-write of one configuration: one at a time
+            return set0(cm, args);
+        }
+    }
+
+    private static String set0(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
         if (args.isEmpty()) {
             throw new UnixctlException("usage: dma/set ADDRESS [ring.size=N] [fault.error.rate=X] [fault.stall=BOOL] [engine.cpu=N]");
         }
@@ -54,6 +60,12 @@ final class DmaConfigCommands {
 
     /** {@code dma/del ADDRESS}. */
     static String del(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
+        synchronized (DmaConfigCommands.class) {
+            return del0(cm, args);
+        }
+    }
+
+    private static String del0(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
         if (args.size() != 1) {
             throw new UnixctlException("usage: dma/del ADDRESS");
         }
@@ -79,22 +91,40 @@ final class DmaConfigCommands {
         }
     }
 
-    private static Configuration find(ConfigurationAdmin cm, String address) throws IOException, InvalidSyntaxException {
+    /**
+     * The configuration of channel {@code address}: the one whose channel owns the address (when several
+     * name it, the others were refused), else the only one naming it, else null.
+     */
+    private static Configuration find(ConfigurationAdmin cm, String address) throws IOException,
+            InvalidSyntaxException, UnixctlException {
         Configuration[] all = cm.listConfigurations(
                 "(" + ConfigurationAdmin.SERVICE_FACTORYPID + "=" + IoatChannelComponent.FACTORY_PID + ")");
+        java.util.List<Configuration> naming = new java.util.ArrayList<>();
         if (all != null) {
             for (Configuration c : all) {
                 Object a = c.getProperties() == null ? null : c.getProperties().get("address");
                 try {
                     if (a != null && PciAddress.normalize(a.toString()).equals(address)) {
-                        return c;
+                        naming.add(c);
                     }
                 } catch (IllegalArgumentException ignored) {
                     // a configuration with a bad address is not this channel
                 }
             }
         }
-        return null;
+        String owner = AddressTable.owner(address);
+        for (Configuration c : naming) {
+            if (c.getPid().equals(owner)) {
+                return c;
+            }
+        }
+        if (naming.size() > 1) {
+            StringBuilder pids = new StringBuilder();
+            naming.forEach(c -> pids.append(pids.length() == 0 ? "" : ", ").append(c.getPid()));
+            throw new UnixctlException(naming.size() + " configurations name " + address + " and none runs it ("
+                    + pids + "): remove the extra ones from the deploy directory");
+        }
+        return naming.isEmpty() ? null : naming.get(0);
     }
 
     /** Validates {@code key=value} words into typed configuration properties. */
@@ -129,7 +159,15 @@ final class DmaConfigCommands {
                         }
                         out.put(k, Boolean.parseBoolean(v));
                     }
-                    case "engine.cpu" -> out.put(k, Integer.parseInt(v));
+                    case "engine.cpu" -> {
+                        int n = Integer.parseInt(v);
+                        int cpus = Runtime.getRuntime().availableProcessors();
+                        if (n < -1 || n >= cpus) {
+                            throw new UnixctlException("engine.cpu " + n + " is not -1 (not pinned) or a CPU from 0 to "
+                                    + (cpus - 1));
+                        }
+                        out.put(k, n);
+                    }
                     default -> throw new UnixctlException("unknown setting '" + k
                             + "' (ring.size, fault.error.rate, fault.stall, engine.cpu)");
                 }

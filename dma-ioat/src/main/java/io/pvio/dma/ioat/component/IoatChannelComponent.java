@@ -57,9 +57,37 @@ public final class IoatChannelComponent {
             config = cfg;
             return;
         }
+        String refused = check(cfg);
+        if (refused != null && channel != null) {
+            // a working channel is not torn down for settings that would be refused
+            LOG.severe(pid + ": new settings refused (" + refused + "); DMA channel " + address + " keeps running"
+                    + " with the previous ones");
+            return;
+        }
         LOG.info(pid + ": channel settings changed, re-creating the channel");
         tearDown();
         bringUp(cfg);
+    }
+
+    /** Why {@code cfg} would be refused, or null (address, ring size, fault rate, values SCR cannot convert). */
+    private String check(IoatConfig cfg) {
+        try {
+            String a = PciAddress.normalize(cfg.address());
+            String owner = AddressTable.owner(a);
+            if (owner != null && !owner.equals(pid)) {
+                return "DMA channel " + a + " is already configured by " + owner;
+            }
+            IoatChannel.checkRingSize(cfg.ring_size());
+            double rate = cfg.fault_error_rate();
+            if (!(rate >= 0 && rate <= 1)) {
+                return "fault.error.rate " + rate + " is not in 0..1";
+            }
+            cfg.engine_cpu();
+            cfg.fault_stall();
+            return null;
+        } catch (DmaException | RuntimeException e) { // SCR's ComponentException for a value it cannot convert
+            return e.getMessage();
+        }
     }
 
     @Deactivate
@@ -91,7 +119,7 @@ public final class IoatChannelComponent {
         try {
             ch = new IoatChannel(address, createEngine(address, cfg), cfg.ring_size());
             ch.setFaults(cfg.fault_error_rate(), cfg.fault_stall());
-        } catch (DmaException | IllegalArgumentException e) {
+        } catch (DmaException | RuntimeException e) { // RuntimeException: SCR cannot convert a value (ring.size=1k)
             LOG.severe(pid + ": configuration refused for " + address + ": " + e.getMessage());
             AddressTable.release(address, pid);
             address = null;
@@ -148,8 +176,20 @@ public final class IoatChannelComponent {
     }
 
     private static boolean sameChannel(IoatConfig a, IoatConfig b) {
-        return a != null && Objects.equals(a.address(), b.address()) && a.ring_size() == b.ring_size()
-                && a.engine_cpu() == b.engine_cpu();
+        try {
+            return a != null && Objects.equals(normalized(a.address()), normalized(b.address()))
+                    && a.ring_size() == b.ring_size() && a.engine_cpu() == b.engine_cpu();
+        } catch (RuntimeException e) { // a value SCR cannot convert: not the same channel
+            return false;
+        }
+    }
+
+    private static String normalized(String address) {
+        try {
+            return PciAddress.normalize(address);
+        } catch (IllegalArgumentException e) {
+            return address;
+        }
     }
 
     /** The one place that chooses the engine: a hardware (dmadev) engine would be selected here. */

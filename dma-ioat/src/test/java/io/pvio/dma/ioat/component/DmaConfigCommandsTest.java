@@ -65,6 +65,33 @@ public class DmaConfigCommandsTest {
         assertTrue(store.isEmpty());
     }
 
+    /** Of two configurations naming one address, set and del act on the one that runs the channel. */
+    @Test
+    public void setAndDelActOnTheConfigurationThatOwnsTheChannel() throws Exception {
+        Dictionary<String, Object> refusedOne = new java.util.Hashtable<>(Map.of("address", "00:04.6", "ring.size", 64));
+        Dictionary<String, Object> owner = new java.util.Hashtable<>(Map.of("address", "0000:00:04.6", "ring.size", 256));
+        store.put("io.pvio.dma.ioat~ch0", refusedOne);
+        store.put("io.pvio.dma.ioat~default-6", owner);
+        assertEquals(null, AddressTable.claim("0000:00:04.6", "io.pvio.dma.ioat~default-6"));
+        try {
+            DmaConfigCommands.set(cm(), List.of("00:04.6", "ring.size=1024"));
+            assertEquals(1024, store.get("io.pvio.dma.ioat~default-6").get("ring.size"));
+            assertEquals(64, store.get("io.pvio.dma.ioat~ch0").get("ring.size"));
+            DmaConfigCommands.del(cm(), List.of("00:04.6"));
+            assertTrue(store.containsKey("io.pvio.dma.ioat~ch0"));
+            assertEquals(1, store.size());
+        } finally {
+            AddressTable.release("0000:00:04.6", "io.pvio.dma.ioat~default-6");
+        }
+        store.put("io.pvio.dma.ioat~ch1", new java.util.Hashtable<>(Map.of("address", "00:04.6")));
+        try { // two naming it and none running it: which one is meant is not known
+            DmaConfigCommands.del(cm(), List.of("00:04.6"));
+            fail();
+        } catch (UnixctlException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("2 configurations name 0000:00:04.6"));
+        }
+    }
+
     private void refused(List<String> args, String expected) {
         try {
             DmaConfigCommands.set(cm(), args);

@@ -190,4 +190,31 @@ public class IoatChannelComponentTest {
         assertEquals(2048, fw.live().get(0).props.get(DmaDevice.RING_SIZE_PROPERTY));
         assertEquals(2048, c.channel().info().ringSize());
     }
+
+    /** An update that would be refused leaves the working channel as it was (no teardown first). */
+    @Test
+    public void refusedUpdateKeepsTheRunningChannel() {
+        IoatChannelComponent c = activate("io.pvio.dma.ioat~a", values("0000:00:04.0", 256));
+        DmaDevice old = c.channel();
+        c.modified(Fakes.config(IoatConfig.class, values("0000:00:04.0", 100)));
+        assertSame(old, c.channel());
+        assertTrue(old.isStarted());
+        assertEquals(1, fw.live().size());
+        assertTrue(loggedSevere("keeps running with the previous ones"));
+        // the same address written another way is the same channel: not re-created
+        c.modified(Fakes.config(IoatConfig.class, values("00:04.0", 256)));
+        assertSame(old, c.channel());
+    }
+
+    /** A value SCR cannot convert (ring.size=1k in a .cfg file) is refused and does not keep the address. */
+    @Test
+    public void unconvertibleValueIsRefusedAndReleasesTheAddress() {
+        Map<String, Object> v = values("0000:00:04.5", 256);
+        v.put("ring_size", new Object() { }); // the proxy returns it where an int is expected: a conversion error
+        IoatChannelComponent bad = activate("io.pvio.dma.ioat~bad", v);
+        assertNull(bad.channel());
+        assertTrue(loggedSevere("configuration refused for 0000:00:04.5"));
+        activate("io.pvio.dma.ioat~good", values("00:04.5", 256));
+        assertEquals(1, fw.live().size());
+    }
 }

@@ -56,7 +56,7 @@ public final class CpuChannelComponent {
         address = addr;
         try {
             channel = new CpuChannel(addr, cfg.ring_size());
-        } catch (DmaException e) {
+        } catch (DmaException | RuntimeException e) { // RuntimeException: SCR cannot convert a value (ring.size=1k)
             LOG.severe(pid + ": configuration refused for " + addr + ": " + e.getMessage());
             deactivate();
             return;
