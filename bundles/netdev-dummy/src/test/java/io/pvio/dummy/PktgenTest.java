@@ -57,6 +57,29 @@ public class PktgenTest {
         assertNull(DummyPorts.pktgen("g1"));
     }
 
+    /**
+     * A generator re-created under the same name (del-port/add-port) is a new source to a sink that stayed
+     * open, and a generator switching its payload mode mid-run goes on with its sequence: all frames valid.
+     */
+    @Test
+    public void recreatedGeneratorAndPayloadSwitchStayValidAtTheSink() throws Exception {
+        TestContext ctx = new TestContext(1024);
+        try (Netdev sink = cls.open("s4", Map.of(), ctx)) {
+            PktgenPort s = DummyPorts.pktgen("s4");
+            try (Netdev gen = cls.open("g4", Map.of("count", "100"), ctx)) {
+                assertEquals(100, pump(gen, sink, 1000));
+            }
+            try (Netdev gen = cls.open("g4", Map.of("count", "100"), ctx)) {
+                assertEquals(100, pump(gen, sink, 1000));
+                gen.setConfig(Map.of("count", "150", "payload", "none"));
+                assertEquals(50, pump(gen, sink, 1000));
+            }
+            assertEquals(250, s.rxValid());
+            assertEquals(0, s.rxLost() + s.rxCorrupt() + s.rxDuplicate() + s.rxOutOfOrder() + s.rxOther());
+        }
+        assertEquals(0, ctx.pool.inUse());
+    }
+
     @Test
     public void headerOnlyFramesAreCheckedByHeaderWhilePatternFramesStillCatchCorruption() throws Exception {
         TestContext ctx = new TestContext(256);

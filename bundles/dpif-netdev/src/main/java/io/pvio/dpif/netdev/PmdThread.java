@@ -271,8 +271,11 @@ final class PmdThread implements Runnable {
                     break;
                 }
             }
-            if (next != null) {
-                next.pendingMask |= old.pendingMask;
+            // only the queue this thread still owns: a queue now another PMD's is retired by that PMD's next
+            // send on it (two threads must not call freePkts on one unshared queue)
+            long kept = next == null ? 0 : old.pendingMask & (1L << next.txqid);
+            if (kept != 0) {
+                next.pendingMask |= kept;
                 next.inFlight = Math.max(next.inFlight, old.inFlight);
                 if (!next.inPendingList) {
                     next.inPendingList = true;
@@ -281,7 +284,9 @@ final class PmdThread implements Runnable {
             }
             LOG.warning(String.format("%s: port '%s' tx queues 0x%x still had packets in flight after %d ms; %s",
                     thread.getName(), old.port.name, old.pendingMask, TimeUnit.NANOSECONDS.toMillis(DRAIN_TIMEOUT_NS),
-                    next != null ? "retiring them as their copies complete" : "left to the port's close"));
+                    kept == old.pendingMask ? "retiring them as their copies complete"
+                            : kept != 0 ? "retiring those of queue " + next.txqid + ", the others with their queue's next send"
+                            : next != null ? "retired with their queue's next send" : "left to the port's close"));
             old.pendingMask = 0;
             old.inPendingList = false;
         }

@@ -48,6 +48,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             "enabled", "payload", "burst", "read_payload");
     /** Source-id bit of frames generated with payload=none: the sink checks their headers only. */
     static final int NO_PATTERN = 0x80;
+    private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
     /** Bytes per rx queue in {@code Config.images}. */
     static final int IMAGE = 64;
     private static final VarHandle GENERATED;
@@ -169,7 +170,9 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         this.name = name;
         this.context = context;
         this.pool = context.pool();
-        this.genId = name.hashCode() & 0xffffff;
+        // per instance: a generator re-created under the same name restarts its sequences, so a sink that
+        // stayed open must see a new source, not the old one going back to 0
+        this.genId = (name.hashCode() + 0x9E3779B9 * INSTANCES.incrementAndGet()) & 0xffffff;
         this.cfg = parse(options, 0);
         int firstCap = pool.bufferSize() - pool.defaultHeadroom();
         if (firstCap < PATTERN_OFF) {
@@ -478,6 +481,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
 
     /** Slot of source {@code id} (open addressing, inserted on first sight), or -1 when the table is full. */
     private int source(int id) {
+        id &= ~NO_PATTERN; // the payload mode may change mid-run: the sequence goes on
         long key = (id & 0xffffffffL) | 1L << 32;
         int mask = MAX_SOURCES - 1;
         int i = (id * 0x9E3779B9) >>> 24 & mask;
