@@ -139,7 +139,7 @@ public final class Packet {
      * Also sets the packet length; use on a head without further segments.
      */
     public Packet setData(int off, int len) {
-        if (off < 0 || len < 0 || off + len > buf.capacity()) {
+        if (off < 0 || len < 0 || len > buf.capacity() - off) { // written so that off + len cannot overflow
             throw new IndexOutOfBoundsException("data window " + off + "+" + len + " outside " + buf.capacity());
         }
         if (next != null) {
@@ -216,7 +216,7 @@ public final class Packet {
      * {@link #setTotals} on the head afterwards).
      */
     public void setSegmentData(int off, int len) {
-        if (off < 0 || len < 0 || off + len > buf.capacity()) {
+        if (off < 0 || len < 0 || len > buf.capacity() - off) {
             throw new IndexOutOfBoundsException("segment window " + off + "+" + len + " outside " + buf.capacity());
         }
         dataOff = off;

@@ -186,6 +186,9 @@ public final class PacketPool {
             if (have > 0) {
                 i = c.idx[--have];
                 Cache.N.setRelease(c, have);
+            } else {
+                reclaimDeadCaches(); // a thread that ended may hold buffers: on exhaustion only
+                i = free.pop();
             }
         }
         if (i < 0) {
@@ -202,6 +205,9 @@ public final class PacketPool {
      * leaves the pool as it was).
      */
     public boolean allocBulk(Packet[] out, int off, int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("allocBulk of " + n + " packets");
+        }
         if (cacheMax > 0 && n <= cacheMax / 2) {
             Cache c = cache.get();
             int have = c.n;
@@ -224,8 +230,11 @@ public final class PacketPool {
             idx = new int[n]; // larger than any data-path burst
         }
         if (!free.popIndices(idx, n)) {
-            allocFailures.incrementAndGet();
-            return false;
+            reclaimDeadCaches(); // a thread that ended may hold buffers: once, on exhaustion only
+            if (!free.popIndices(idx, n)) {
+                allocFailures.incrementAndGet();
+                return false;
+            }
         }
         for (int k = 0; k < n; k++) {
             Packet p = packets[idx[k]];

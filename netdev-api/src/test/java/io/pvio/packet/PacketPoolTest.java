@@ -278,6 +278,61 @@ public class PacketPoolTest {
         assertEquals(0, pool.inUse());
     }
 
+    /** A data window whose end overflows an int is refused, as any window outside the buffer. */
+    @Test
+    public void windowsThatOverflowAreRefused() {
+        PacketPool pool = new PacketPool("t", 16);
+        Packet p = pool.alloc();
+        for (int[] w : new int[][] {{1, Integer.MAX_VALUE}, {Integer.MAX_VALUE, 1}, {0, -1}}) {
+            try {
+                p.setData(w[0], w[1]);
+                fail("window " + w[0] + "+" + w[1]);
+            } catch (IndexOutOfBoundsException expected) {
+                // refused
+            }
+            try {
+                p.setSegmentData(w[0], w[1]);
+                fail("segment window " + w[0] + "+" + w[1]);
+            } catch (IndexOutOfBoundsException expected) {
+                // refused
+            }
+        }
+        try {
+            pool.allocBulk(new Packet[4], 0, -1);
+            fail("a negative count");
+        } catch (IllegalArgumentException expected) {
+            // refused, the pool untouched
+        }
+        p.free();
+        assertEquals(0, pool.inUse());
+    }
+
+    /** Buffers left in the cache of a thread that ended are taken back when the pool runs dry. */
+    @Test
+    public void exhaustionReclaimsTheCachesOfEndedThreads() throws Exception {
+        PacketPool pool = new PacketPool("t", 512); // caches of up to 32
+        Packet[] two = new Packet[2];
+        assertTrue(pool.allocBulk(two, 0, 2)); // this thread has a cache now
+        PacketBatch b = new PacketBatch();
+        b.add(two[0]);
+        b.add(two[1]);
+        b.freeAll();
+        Thread t = new Thread(() -> burstsThroughTheCache(pool, 16, 10)); // ends with buffers in its cache
+        t.start();
+        t.join();
+        int got = 0;
+        java.util.List<Packet> all = new java.util.ArrayList<>();
+        for (Packet p; (p = pool.alloc()) != null;) { // no inUse()/available() call before: alloc alone
+            all.add(p);
+            got++;
+        }
+        assertEquals(512, got);
+        for (Packet p : all) {
+            p.free();
+        }
+        assertEquals(0, pool.inUse());
+    }
+
     /** What a thread's cache holds returns to the pool when the thread ends: nothing is stranded. */
     @Test
     public void theCacheOfAThreadThatEndedIsReclaimed() throws Exception {

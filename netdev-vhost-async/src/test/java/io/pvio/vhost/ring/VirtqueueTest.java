@@ -208,32 +208,42 @@ public class VirtqueueTest {
         assertNull(vq.broken());
     }
 
+    /** A frame is waiting, but the control path holds the queue: the data path backs off, then takes it. */
     @Test
     public void theDataPathBacksOffWhileTheControlPathHoldsTheQueue() throws Exception {
-        Virtqueue vq = queue(1, 0x30000);
+        int base = 0x30000;
+        Virtqueue vq = queue(1, base);
+        desc(base, 0, GPA_A + 0x80000, 112, 0, 0);
+        ga.putShort(base + 0x1000 + 4, (short) 0);
+        ga.putShort(base + 0x1000 + 2, (short) 1); // one frame posted
         java.util.concurrent.atomic.AtomicInteger got = new java.util.concurrent.atomic.AtomicInteger(-1);
         PacketBatch batch = new PacketBatch();
+        Runnable rxqRecv = () -> { // what VhostPort.rxqRecv does
+            if (vq.tryLock()) {
+                try {
+                    got.set(vq.dequeue(pool, batch));
+                } finally {
+                    vq.unlock();
+                }
+            } else {
+                got.set(-2); // backed off
+            }
+        };
         vq.lock();
         try {
-            Thread t = new Thread(() -> {
-                // what VhostPort.rxqRecv does
-                if (vq.tryLock()) {
-                    try {
-                        got.set(vq.dequeue(pool, batch));
-                    } finally {
-                        vq.unlock();
-                    }
-                } else {
-                    got.set(0);
-                }
-            });
+            Thread t = new Thread(rxqRecv);
             t.start();
             t.join();
         } finally {
             vq.unlock();
         }
-        assertEquals(0, got.get());
+        assertEquals("backed off", -2, got.get());
         assertTrue(batch.isEmpty());
+        Thread t = new Thread(rxqRecv);
+        t.start();
+        t.join();
+        assertEquals("took the frame once the queue was free", 1, got.get());
+        batch.freeAll();
     }
 
     /** Sends one 100-byte frame through TX queue {@code vq} (rings at {@code base}), slot {@code n}. */

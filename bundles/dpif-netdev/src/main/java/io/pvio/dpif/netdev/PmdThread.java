@@ -32,7 +32,8 @@ final class PmdThread implements Runnable {
     private static final VarHandle ACK;
     private static final VarHandle STATS = MethodHandles.arrayElementVarHandle(long[].class);
     /** Bounded wait when draining in-flight packets before adopting a snapshot. */
-    static final long DRAIN_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(2);
+    /** How long a PMD drains in-flight packets when it adopts a snapshot (tests set it; control path only). */
+    static volatile long drainTimeoutNs = TimeUnit.SECONDS.toNanos(2);
 
     static {
         try {
@@ -283,7 +284,7 @@ final class PmdThread implements Runnable {
                 }
             }
             LOG.warning(String.format("%s: port '%s' tx queues 0x%x still had packets in flight after %d ms; %s",
-                    thread.getName(), old.port.name, old.pendingMask, TimeUnit.NANOSECONDS.toMillis(DRAIN_TIMEOUT_NS),
+                    thread.getName(), old.port.name, old.pendingMask, TimeUnit.NANOSECONDS.toMillis(drainTimeoutNs),
                     kept == old.pendingMask ? "retiring them as their copies complete"
                             : kept != 0 ? "retiring those of queue " + next.txqid + ", the others with their queue's next send"
                             : next != null ? "retired with their queue's next send" : "left to the port's close"));
@@ -300,7 +301,7 @@ final class PmdThread implements Runnable {
         if (nPending == 0) {
             return;
         }
-        long deadline = System.nanoTime() + DRAIN_TIMEOUT_NS;
+        long deadline = System.nanoTime() + drainTimeoutNs;
         while (nPending > 0) {
             try {
                 freePending();
@@ -325,7 +326,7 @@ final class PmdThread implements Runnable {
             TxPort t = pending[i];
             LOG.warning(String.format("%s: port '%s' tx queues 0x%x still have packets in flight after %d ms;"
                     + " leaving them to the port's close", thread.getName(), t.port.name, t.pendingMask,
-                    TimeUnit.NANOSECONDS.toMillis(DRAIN_TIMEOUT_NS)));
+                    TimeUnit.NANOSECONDS.toMillis(drainTimeoutNs)));
             t.pendingMask = 0;
             t.inPendingList = false;
             pending[i] = null;
