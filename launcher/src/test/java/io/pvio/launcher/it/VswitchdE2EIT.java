@@ -62,26 +62,14 @@ public class VswitchdE2EIT {
         }
     }
 
+    /** Runs a client tool ({@code args[0]}) against this test's run directory. */
     private Out pvio(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(java, "-jar", jar, args[0], "--run-dir", runDir.toString()));
+        List<String> cmd = new ArrayList<>(List.of(args[0], "--run-dir", runDir.toString()));
         cmd.addAll(Arrays.asList(args).subList(1, args.length));
-        Path out = Files.createTempFile(runDir, "out", ".txt");
-        Path err = Files.createTempFile(runDir, "err", ".txt");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            if (!p.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
-                throw new AssertionError("pvio " + String.join(" ", args) + " did not finish in " + TIMEOUT_MS + " ms");
-            }
-            return new Out(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                    Files.readString(err, StandardCharsets.UTF_8));
-        } finally {
-            p.destroyForcibly();
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
+        return pvioPlain(cmd.toArray(new String[0]));
     }
 
-    /** Runs {@code java -jar pvio.jar ARGS} as given (no --run-dir added). */
+    /** Runs {@code java -jar pvio.jar ARGS} as given, without standard input. */
     private Out pvioPlain(String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(java, "-jar", jar));
         cmd.addAll(Arrays.asList(args));
