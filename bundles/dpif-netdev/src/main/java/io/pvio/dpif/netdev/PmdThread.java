@@ -31,8 +31,7 @@ final class PmdThread implements Runnable {
     private static final VarHandle SNAP;
     private static final VarHandle ACK;
     private static final VarHandle STATS = MethodHandles.arrayElementVarHandle(long[].class);
-    /** Bounded wait when draining in-flight packets before adopting a snapshot. */
-    /** How long a PMD drains in-flight packets when it adopts a snapshot (tests set it; control path only). */
+    /** Bounded wait when draining in-flight packets before adopting a snapshot (tests set it; control path only). */
     static volatile long drainTimeoutNs = TimeUnit.SECONDS.toNanos(2);
 
     static {
