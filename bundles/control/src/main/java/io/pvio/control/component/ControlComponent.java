@@ -138,6 +138,7 @@ public final class ControlComponent implements Control {
         }
         try {
             server = ControlServer.start(ControlClient.socket(runDir), this::handle);
+            server.alsoAs("ovs-vswitchd"); // for ovs-appctl --target=ovs-vswitchd, with OVS_RUNDIR=RUN_DIR
         } catch (IOException e) {
             UNIXCTL.severe("control socket not available: " + e.getMessage()
                     + " (commands still work in the Gogo shell)");
@@ -308,6 +309,9 @@ public final class ControlComponent implements Control {
         // ovs-appctl's target and timeout options: one daemon here, accepted for compatibility
         while (!a.isEmpty() && a.get(0).startsWith("-")) {
             String o = a.remove(0);
+            if (o.equals("--")) {
+                break; // the command follows (what the unixctl JSON-RPC server passes)
+            }
             if ((o.equals("-t") || o.equals("--target") || o.equals("-T") || o.equals("--timeout")) && !a.isEmpty()) {
                 a.remove(0); // the option's value
             } else if (!o.startsWith("--target=") && !o.startsWith("--timeout=")) {
@@ -315,8 +319,8 @@ public final class ControlComponent implements Control {
             }
         }
         if (a.isEmpty()) {
-            return Result.error(2, "appctl: at least one non-option argument is required (\"appctl list-commands\""
-                    + " lists them)");
+            return Result.error(2, "appctl: at least one non-option argument is required"
+                    + " (use --help for help)");
         }
         String cmd = a.get(0);
         List<String> args = List.copyOf(a.subList(1, a.size()));
@@ -337,7 +341,7 @@ public final class ControlComponent implements Control {
                 TreeMap<String, String> all = new TreeMap<>(BUILTIN);
                 commands.forEach((k, r) -> all.putIfAbsent(k, r.usage()));
                 StringBuilder sb = new StringBuilder("The available commands are:\n");
-                all.forEach((k, u) -> sb.append(String.format("  %-32s%s%n", k, u)));
+                all.forEach((k, u) -> sb.append(String.format("  %-23s %s", k, u).stripTrailing()).append('\n'));
                 return sb.toString();
             }
             case "version":
@@ -393,8 +397,8 @@ public final class ControlComponent implements Control {
             default: {
                 Registered r = commands.get(cmd);
                 if (r == null) {
-                    throw new UnixctlException("\"" + cmd + "\" is not a valid command (\"appctl list-commands\""
-                            + " lists them)");
+                    throw new UnixctlException("\"" + cmd + "\" is not a valid command (use \"list-commands\" to see a"
+                            + " list of valid commands)");
                 }
                 try {
                     return r.command().run(args);
