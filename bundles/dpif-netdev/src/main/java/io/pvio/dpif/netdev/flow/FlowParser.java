@@ -2,12 +2,16 @@ package io.pvio.dpif.netdev.flow;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * Parses flows in ovs-ofctl's syntax: {@code [priority=P,][ip|arp|ipv6,][in_port=N,][dl_src=MAC,]
  * [dl_dst=MAC,][dl_type=T,]actions=A[,A...]} with fields separated by commas or spaces, where an action is
  * {@code output:N}, a bare {@code N}, {@code normal}, {@code flood} or {@code drop}, and an empty list drops.
- * {@code table=0} and {@code cookie=C} are accepted. Unknown ports are allowed, as in OVS.
+ * {@code table=0} and {@code cookie=C} are accepted. {@code action=} is read as {@code actions=}, as OVS does.
+ * Ports are numbers (unknown ones allowed, as in OVS) or, when a port map is given, the names of the bridge's
+ * ports, resolved to their numbers here (as ovs-ofctl resolves them before it sends the flow); error texts
+ * are OVS's ({@code must specify an action}, {@code unknown action X}, {@code X: output to unknown port}).
  */
 public final class FlowParser {
     public static final int MAX_OFPORT = 65279;
@@ -15,18 +19,31 @@ public final class FlowParser {
     private FlowParser() {
     }
 
-    /** A flow for add-flow (actions required). */
+    /** No port names: only numbers. */
+    public static final ToIntFunction<String> NO_NAMES = name -> -1;
+
+    /** A flow for add-flow (actions required), ports by number only. */
     public static Flow parseFlow(String text) {
-        return parse(text, true);
+        return parse(text, true, NO_NAMES);
     }
 
-    /** A match for del-flows (no actions; an empty text matches every flow). */
+    /** A flow for add-flow; {@code ports} gives a port name's number, or -1 when there is no such port. */
+    public static Flow parseFlow(String text, ToIntFunction<String> ports) {
+        return parse(text, true, ports);
+    }
+
+    /** A match for del-flows (no actions; an empty text matches every flow), ports by number only. */
     public static Flow parseMatch(String text) {
-        return parse(text == null ? "" : text, false);
+        return parse(text == null ? "" : text, false, NO_NAMES);
+    }
+
+    /** A match for del-flows, with port names as in {@link #parseFlow(String, ToIntFunction)}. */
+    public static Flow parseMatch(String text, ToIntFunction<String> ports) {
+        return parse(text == null ? "" : text, false, ports);
     }
 
     /** @throws IllegalArgumentException with a message for the user */
-    private static Flow parse(String text, boolean forAdd) {
+    private static Flow parse(String text, boolean forAdd, ToIntFunction<String> ports) {
         String t = text.trim();
         String matchPart = t;
         String actPart = null;
@@ -36,7 +53,7 @@ public final class FlowParser {
             actPart = t.substring(t.indexOf('=', ai) + 1).trim();
         }
         if (forAdd && actPart == null) {
-            throw new IllegalArgumentException("flow '" + text + "': must specify an action (actions=...)");
+            throw new IllegalArgumentException("flow '" + text + "': must specify an action");
         }
         if (!forAdd && actPart != null) {
             throw new IllegalArgumentException("flow '" + text + "': actions are not allowed here");
@@ -68,14 +85,18 @@ public final class FlowParser {
                 continue;
             }
             if (val.isEmpty()) {
-                throw new IllegalArgumentException("flow '" + text + "': field " + key + " has no value");
+                throw new IllegalArgumentException("flow '" + text + "': field " + key + " missing value");
             }
             switch (key) {
                 case "priority":
                     priority = (int) number(text, key, val, 0, 65535);
                     break;
                 case "in_port":
-                    inPort = (int) number(text, key, val, 1, MAX_OFPORT);
+                    inPort = isNumber(val) ? (int) number(text, key, val, 1, MAX_OFPORT) : ports.applyAsInt(val);
+                    if (inPort < 0) {
+                        throw new IllegalArgumentException("flow '" + text + "': " + val
+                                + ": invalid or unknown port for in_port");
+                    }
                     break;
                 case "dl_src":
                     dlSrc = mac(text, key, val);
@@ -103,11 +124,12 @@ public final class FlowParser {
                     cookie = number(text, key, val, Long.MIN_VALUE, Long.MAX_VALUE);
                     break;
                 default:
-                    throw new IllegalArgumentException("flow '" + text + "': unknown field '" + key + "'"
-                            + " (supported: priority, in_port, dl_src, dl_dst, dl_type, ip, arp, ipv6, table, cookie)");
+                    throw new IllegalArgumentException("flow '" + text + "': unknown keyword " + key
+                            + " (pvio matches priority, in_port, dl_src, dl_dst, dl_type, ip, arp, ipv6, rarp, table,"
+                            + " cookie)");
             }
         }
-        int[] actions = actPart == null ? new int[0] : actions(text, actPart);
+        int[] actions = actPart == null ? new int[0] : actions(text, actPart, ports);
         return new Flow(priority, inPort, dlSrc, dlDst, dlType, cookie, actions);
     }
 
@@ -128,7 +150,7 @@ public final class FlowParser {
         return -1;
     }
 
-    private static int[] actions(String text, String list) {
+    private static int[] actions(String text, String list, ToIntFunction<String> ports) {
         List<Integer> out = new ArrayList<>();
         boolean drop = false;
         for (String raw : list.split(",")) {
@@ -147,18 +169,35 @@ public final class FlowParser {
             } else if (lower.equals("flood")) {
                 out.add(Flow.ACTION_FLOOD);
             } else if (lower.startsWith("output:")) {
-                out.add((int) number(text, "output", a.substring(7), 1, MAX_OFPORT));
+                String port = a.substring(7).trim();
+                int n = isNumber(port) || port.isEmpty() ? (int) number(text, "output", port, 1, MAX_OFPORT)
+                        : ports.applyAsInt(port);
+                if (n < 0) {
+                    throw new IllegalArgumentException("flow '" + text + "': " + port + ": output to unknown port");
+                }
+                out.add(n);
             } else if (Character.isDigit(a.charAt(0))) {
                 out.add((int) number(text, "output", a, 1, MAX_OFPORT));
+            } else if (!a.contains(":") && !a.contains("(") && ports.applyAsInt(a) > 0) {
+                out.add(ports.applyAsInt(a)); // a bare port name outputs to it, as in OVS
             } else {
-                throw new IllegalArgumentException("flow '" + text + "': unknown action '" + a
-                        + "' (supported: output:N, N, normal, flood, drop)");
+                throw new IllegalArgumentException("flow '" + text + "': unknown action " + a
+                        + " (pvio supports output:PORT, PORT, normal, flood, drop)");
             }
         }
         if (drop && !out.isEmpty()) {
             throw new IllegalArgumentException("flow '" + text + "': drop must be the only action");
         }
         return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** A decimal or 0x number (anything else is a port name). */
+    private static boolean isNumber(String v) {
+        String t = v.trim();
+        if (t.startsWith("0x") || t.startsWith("0X")) {
+            return t.length() > 2;
+        }
+        return !t.isEmpty() && t.chars().allMatch(c -> c >= '0' && c <= '9' || c == '-');
     }
 
     private static long number(String text, String key, String val, long min, long max) {

@@ -26,6 +26,7 @@ public class FlowParserTest {
         assertEquals("dl_type=0x88cc actions=NORMAL", strip(FlowParser.parseFlow("dl_type=0x88cc,actions=normal")));
         assertEquals("ip actions=NORMAL", strip(FlowParser.parseFlow("dl_type=0x0800,actions=normal")));
         assertEquals("in_port=99 actions=output:42", strip(FlowParser.parseFlow("table=0,cookie=0x0,in_port=99,actions=42")));
+        assertEquals("in_port=1 actions=output:2", strip(FlowParser.parseFlow("in_port=1,action=output:2")));
         String line = FlowParser.parseFlow("priority=0,actions=NORMAL").dumpLine(System.nanoTime());
         assertTrue(line, line.matches(" cookie=0x0, duration=\\d+\\.\\d{3}s, table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL"));
     }
@@ -39,16 +40,18 @@ public class FlowParserTest {
     public void malformedFlowsAreRefusedClearly() {
         String[][] cases = {
             {"in_port=1,actions=output:2,nw_src=1.2.3.4", "unknown action"},
-            {"nw_src=10.0.0.1,actions=drop", "unknown field 'nw_src'"},
+            {"nw_src=10.0.0.1,actions=drop", "unknown keyword nw_src"},
             {"dl_src=52:54:00:00:01,actions=drop", "not a MAC address"},
             {"dl_dst=zz:54:00:00:00:01,actions=drop", "not a MAC address"},
             {"in_port=1", "must specify an action"},
             {"priority=70000,actions=drop", "out of range"},
             {"in_port=0,actions=drop", "out of range"},
-            {"in_port=x,actions=drop", "not a number"},
+            {"in_port=x,actions=drop", "x: invalid or unknown port for in_port"},
+            {"in_port=,actions=drop", "field in_port missing value"},
+            {"actions=output:x", "x: output to unknown port"},
             {"actions=drop,output:1", "drop must be the only action"},
             {"actions=output:", "not a number"},
-            {"actions=controller", "unknown action 'controller'"},
+            {"actions=controller", "unknown action controller"},
             {"ip,arp,actions=drop", "conflicts"},
             {"table=1,actions=drop", "only table 0"},
             {"dl_src=52:54:00:00:00:01/ff:ff:ff:00:00:00,actions=drop", "masks are not supported"},
