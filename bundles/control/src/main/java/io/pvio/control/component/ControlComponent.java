@@ -254,7 +254,7 @@ public final class ControlComponent implements Control {
             try {
                 switch (cmd) {
                     case "dump-flows": {
-                        StringBuilder sb = new StringBuilder();
+                        StringBuilder sb = new StringBuilder(Flows.DUMP_HEADER).append('\n');
                         d.dumpFlows(br).forEach(l -> sb.append(l).append('\n'));
                         return Result.ok(sb.toString());
                     }
