@@ -393,7 +393,7 @@ final class PmdThread implements Runnable {
             hits++;
             if (f != run) {
                 if (run != null) {
-                    run.count(runPkts, runBytes);
+                    run.count(runPkts, runBytes, nowSec);
                 }
                 run = f;
                 runPkts = 0;
@@ -424,7 +424,7 @@ final class PmdThread implements Runnable {
             deliver(p, nd);
         }
         if (run != null) {
-            run.count(runPkts, runBytes);
+            run.count(runPkts, runBytes, nowSec);
         }
         b.clear();
         flushTouched();

@@ -50,7 +50,8 @@ public class TrafficTest extends DpTest {
         assertEquals(Long.valueOf(15000), st.get("rx_packets"));
         assertEquals(Long.valueOf(20000), st.get("rx_valid"));
         List<String> flows = dp.dumpFlows("br0");
-        assertTrue(flows.get(0), flows.get(0).contains("n_packets=20000, n_bytes=1280000, in_port=1 actions=output:2"));
+        assertTrue(flows.get(0), flows.get(0).matches(".*n_packets=20000, n_bytes=1280000, idle_age=\\d+,"
+                + " in_port=1 actions=output:2"));
         String stats = new PmdStatsShowCommand(dp).run(List.of());
         assertTrue(stats, stats.startsWith("pmd thread numa_id 0 core_id 0:\n  packets received: 35000\n"
                 + "  packet recirculations: 0\n  avg. datapath passes per packet: 1.00\n"));

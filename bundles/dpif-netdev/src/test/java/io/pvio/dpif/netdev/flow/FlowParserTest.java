@@ -28,12 +28,12 @@ public class FlowParserTest {
         assertEquals("in_port=99 actions=output:42", strip(FlowParser.parseFlow("table=0,cookie=0x0,in_port=99,actions=42")));
         assertEquals("in_port=1 actions=output:2", strip(FlowParser.parseFlow("in_port=1,action=output:2")));
         String line = FlowParser.parseFlow("priority=0,actions=NORMAL").dumpLine(System.nanoTime());
-        assertTrue(line, line.matches(" cookie=0x0, duration=\\d+\\.\\d{3}s, table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL"));
+        assertTrue(line, line.matches(" cookie=0x0, duration=\\d+\\.\\d{3}s, table=0, n_packets=0, n_bytes=0, idle_age=0, priority=0 actions=NORMAL"));
     }
 
     private static String strip(Flow f) {
         String l = f.dumpLine(System.nanoTime());
-        return l.substring(l.indexOf("n_bytes=0, ") + "n_bytes=0, ".length());
+        return l.substring(l.indexOf("idle_age=0, ") + "idle_age=0, ".length());
     }
 
     @Test
@@ -94,5 +94,17 @@ public class FlowParserTest {
         assertEquals(List.of(toA, normal), t3.flows());
         assertEquals(0, t3.without(FlowParser.parseMatch("")).size());
         assertNull(new FlowTable().lookup(1, A, B, 0));
+    }
+
+    /** idle_age: whole seconds since the last hit, or since the flow was added. */
+    @Test
+    public void idleAgeCountsFromTheLastHit() {
+        Flow f = FlowParser.parseFlow("in_port=1,actions=output:2");
+        long t = System.nanoTime();
+        f.count(1, 64, MacTable.nowSeconds(t + 10_000_000_000L));
+        assertEquals(0, f.idleAge(t + 10_000_000_000L));
+        assertEquals(5, f.idleAge(t + 15_000_000_000L));
+        assertTrue(f.dumpLine(t + 15_000_000_000L), f.dumpLine(t + 15_000_000_000L)
+                .contains(" n_packets=1, n_bytes=64, idle_age=5, in_port=1 actions=output:2"));
     }
 }
