@@ -53,10 +53,10 @@ public final class FlowParser {
             actPart = t.substring(t.indexOf('=', ai) + 1).trim();
         }
         if (forAdd && actPart == null) {
-            throw new IllegalArgumentException("flow '" + text + "': must specify an action");
+            throw new IllegalArgumentException("must specify an action");
         }
         if (!forAdd && actPart != null) {
-            throw new IllegalArgumentException("flow '" + text + "': actions are not allowed here");
+            throw new IllegalArgumentException("actions are not allowed here");
         }
         int priority = Flow.DEFAULT_PRIORITY;
         int inPort = -1;
@@ -75,17 +75,17 @@ public final class FlowParser {
             if (eq < 0) {
                 int type = protocolType(key);
                 if (type < 0) {
-                    throw new IllegalArgumentException("flow '" + text + "': unknown field or protocol '" + tok + "'");
+                    throw new IllegalArgumentException("unknown keyword " + tok);
                 }
                 if (dlType >= 0 && dlType != type) {
-                    throw new IllegalArgumentException("flow '" + text + "': '" + tok + "' conflicts with dl_type");
+                    throw new IllegalArgumentException("'" + tok + "' conflicts with dl_type");
                 }
                 dlType = type;
                 proto = key;
                 continue;
             }
             if (val.isEmpty()) {
-                throw new IllegalArgumentException("flow '" + text + "': field " + key + " missing value");
+                throw new IllegalArgumentException("field " + key + " missing value");
             }
             switch (key) {
                 case "priority":
@@ -94,7 +94,7 @@ public final class FlowParser {
                 case "in_port":
                     inPort = isNumber(val) ? (int) number(text, key, val, 1, MAX_OFPORT) : ports.applyAsInt(val);
                     if (inPort < 0) {
-                        throw new IllegalArgumentException("flow '" + text + "': " + val
+                        throw new IllegalArgumentException(val
                                 + ": invalid or unknown port for in_port");
                     }
                     break;
@@ -107,24 +107,24 @@ public final class FlowParser {
                 case "dl_type": {
                     int type = (int) number(text, key, val, 0, 0xffff);
                     if (proto != null && type != dlType) {
-                        throw new IllegalArgumentException("flow '" + text + "': dl_type conflicts with '" + proto + "'");
+                        throw new IllegalArgumentException("dl_type conflicts with '" + proto + "'");
                     }
                     dlType = type;
                     break;
                 }
                 case "table":
                     if (number(text, key, val, 0, 254) != 0) {
-                        throw new IllegalArgumentException("flow '" + text + "': only table 0 exists");
+                        throw new IllegalArgumentException("only table 0 exists");
                     }
                     break;
                 case "cookie":
                     if (val.contains("/")) {
-                        throw new IllegalArgumentException("flow '" + text + "': cookie masks are not supported");
+                        throw new IllegalArgumentException("cookie masks are not supported");
                     }
                     cookie = number(text, key, val, Long.MIN_VALUE, Long.MAX_VALUE);
                     break;
                 default:
-                    throw new IllegalArgumentException("flow '" + text + "': unknown keyword " + key
+                    throw new IllegalArgumentException("unknown keyword " + key
                             + " (pvio matches priority, in_port, dl_src, dl_dst, dl_type, ip, arp, ipv6, rarp, table,"
                             + " cookie)");
             }
@@ -159,7 +159,7 @@ public final class FlowParser {
                 if (list.trim().isEmpty()) {
                     continue;
                 }
-                throw new IllegalArgumentException("flow '" + text + "': empty action in '" + list + "'");
+                throw new IllegalArgumentException("empty action in '" + list + "'");
             }
             String lower = a.toLowerCase();
             if (lower.equals("drop")) {
@@ -173,7 +173,7 @@ public final class FlowParser {
                 int n = isNumber(port) || port.isEmpty() ? (int) number(text, "output", port, 1, MAX_OFPORT)
                         : ports.applyAsInt(port);
                 if (n < 0) {
-                    throw new IllegalArgumentException("flow '" + text + "': " + port + ": output to unknown port");
+                    throw new IllegalArgumentException(port + ": output to unknown port");
                 }
                 out.add(n);
             } else if (Character.isDigit(a.charAt(0))) {
@@ -181,12 +181,12 @@ public final class FlowParser {
             } else if (!a.contains(":") && !a.contains("(") && ports.applyAsInt(a) > 0) {
                 out.add(ports.applyAsInt(a)); // a bare port name outputs to it, as in OVS
             } else {
-                throw new IllegalArgumentException("flow '" + text + "': unknown action " + a
+                throw new IllegalArgumentException("unknown action " + a
                         + " (pvio supports output:PORT, PORT, normal, flood, drop)");
             }
         }
         if (drop && !out.isEmpty()) {
-            throw new IllegalArgumentException("flow '" + text + "': drop must be the only action");
+            throw new IllegalArgumentException("drop must be the only action");
         }
         return out.stream().mapToInt(Integer::intValue).toArray();
     }
@@ -210,10 +210,10 @@ public final class FlowParser {
                 n = Long.parseLong(v);
             }
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("flow '" + text + "': " + key + " '" + val + "' is not a number");
+            throw new IllegalArgumentException(key + " '" + val + "' is not a number");
         }
         if (n < min || n > max) {
-            throw new IllegalArgumentException("flow '" + text + "': " + key + " " + n + " is out of range "
+            throw new IllegalArgumentException(key + " " + n + " is out of range "
                     + min + ".." + max);
         }
         return n;
@@ -221,11 +221,11 @@ public final class FlowParser {
 
     private static long mac(String text, String key, String val) {
         if (val.contains("/")) {
-            throw new IllegalArgumentException("flow '" + text + "': " + key + " masks are not supported");
+            throw new IllegalArgumentException(key + " masks are not supported");
         }
         long m = parseMac(val);
         if (m < 0) {
-            throw new IllegalArgumentException("flow '" + text + "': " + key + " '" + val
+            throw new IllegalArgumentException(key + " '" + val
                     + "' is not a MAC address (xx:xx:xx:xx:xx:xx)");
         }
         return m;
