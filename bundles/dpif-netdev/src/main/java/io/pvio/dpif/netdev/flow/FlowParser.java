@@ -19,6 +19,28 @@ public final class FlowParser {
     private FlowParser() {
     }
 
+    private static final String MATCHES = "it matches priority, in_port, dl_src, dl_dst, dl_type, ip, arp, ipv6,"
+            + " rarp, table, cookie";
+    /** Match fields and flow options OVS has and pvio does not: refused as unsupported, not as unknown. */
+    private static final java.util.Set<String> OVS_FIELDS = java.util.Set.of("nw_src", "nw_dst", "nw_proto",
+            "nw_tos", "nw_ecn", "nw_ttl", "nw_frag", "ip_src", "ip_dst", "tp_src", "tp_dst", "tcp_flags", "dl_vlan",
+            "dl_vlan_pcp", "vlan_tci", "vlan_vid", "vlan_pcp", "mpls_label", "ipv6_src", "ipv6_dst", "ipv6_label",
+            "arp_spa", "arp_tpa", "arp_sha", "arp_tha", "arp_op", "icmp_type", "icmp_code", "tun_id", "tunnel_id",
+            "metadata", "reg0", "reg1", "reg2", "reg3", "reg4", "reg5", "reg6", "reg7", "ct_state", "ct_zone",
+            "ct_mark", "pkt_mark", "skb_priority", "recirc_id", "idle_timeout", "hard_timeout", "out_port",
+            "out_group", "importance", "send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts",
+            "no_byte_counts", "tcp", "udp", "sctp", "icmp", "tcp6", "udp6", "sctp6", "icmp6", "mpls", "mplsm",
+            "ipv4");
+    /** Actions OVS has and pvio does not. */
+    private static final java.util.Set<String> OVS_ACTIONS = java.util.Set.of("controller", "local", "in_port",
+            "all", "enqueue", "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan", "push_vlan", "pop_vlan", "mod_dl_src",
+            "mod_dl_dst", "mod_nw_src", "mod_nw_dst", "mod_nw_tos", "mod_nw_ecn", "mod_tp_src", "mod_tp_dst",
+            "set_field", "load", "move", "resubmit", "set_tunnel", "set_queue", "pop_queue", "dec_ttl", "note",
+            "learn", "ct", "ct_clear", "group", "meter", "clone", "sample", "push_mpls", "pop_mpls", "output_trunc",
+            "bundle", "multipath", "exit", "goto_table", "write_actions", "clear_actions", "write_metadata",
+            "check_pkt_larger", "encap", "decap", "nat", "fin_timeout", "set_mpls_label", "set_mpls_ttl",
+            "dec_mpls_ttl", "mod_nw_ttl", "set_nw_ttl");
+
     /** No port names: only numbers. */
     public static final ToIntFunction<String> NO_NAMES = name -> -1;
 
@@ -75,7 +97,8 @@ public final class FlowParser {
             if (eq < 0) {
                 int type = protocolType(key);
                 if (type < 0) {
-                    throw new IllegalArgumentException("unknown keyword " + tok);
+                    throw new IllegalArgumentException(OVS_FIELDS.contains(key) ? "field " + key
+                            + " is not supported by pvio (" + MATCHES + ")" : "unknown keyword " + tok);
                 }
                 if (dlType >= 0 && dlType != type) {
                     throw new IllegalArgumentException("'" + tok + "' conflicts with dl_type");
@@ -99,12 +122,15 @@ public final class FlowParser {
                     }
                     break;
                 case "dl_src":
+                case "eth_src":
                     dlSrc = mac(text, key, val);
                     break;
                 case "dl_dst":
+                case "eth_dst":
                     dlDst = mac(text, key, val);
                     break;
-                case "dl_type": {
+                case "dl_type":
+                case "eth_type": {
                     int type = (int) number(text, key, val, 0, 0xffff);
                     if (proto != null && type != dlType) {
                         throw new IllegalArgumentException("dl_type conflicts with '" + proto + "'");
@@ -124,9 +150,8 @@ public final class FlowParser {
                     cookie = number(text, key, val, Long.MIN_VALUE, Long.MAX_VALUE);
                     break;
                 default:
-                    throw new IllegalArgumentException("unknown keyword " + key
-                            + " (pvio matches priority, in_port, dl_src, dl_dst, dl_type, ip, arp, ipv6, rarp, table,"
-                            + " cookie)");
+                    throw new IllegalArgumentException(OVS_FIELDS.contains(key) ? "field " + key
+                            + " is not supported by pvio (" + MATCHES + ")" : "unknown keyword " + key);
             }
         }
         int[] actions = actPart == null ? new int[0] : actions(text, actPart, ports);
@@ -181,8 +206,10 @@ public final class FlowParser {
             } else if (!a.contains(":") && !a.contains("(") && ports.applyAsInt(a) > 0) {
                 out.add(ports.applyAsInt(a)); // a bare port name outputs to it, as in OVS
             } else {
-                throw new IllegalArgumentException("unknown action " + a
-                        + " (pvio supports output:PORT, PORT, normal, flood, drop)");
+                String name = lower.split("[:(]", 2)[0];
+                throw new IllegalArgumentException(OVS_ACTIONS.contains(name) ? "action " + name
+                        + " is not supported by pvio (it has output:PORT, PORT, normal, flood, drop)"
+                        : "unknown action " + a);
             }
         }
         if (drop && !out.isEmpty()) {

@@ -27,6 +27,8 @@ public class FlowParserTest {
         assertEquals("ip actions=NORMAL", strip(FlowParser.parseFlow("dl_type=0x0800,actions=normal")));
         assertEquals("in_port=99 actions=output:42", strip(FlowParser.parseFlow("table=0,cookie=0x0,in_port=99,actions=42")));
         assertEquals("in_port=1 actions=output:2", strip(FlowParser.parseFlow("in_port=1,action=output:2")));
+        assertEquals("dl_dst=52:54:00:00:00:01,dl_type=0x88cc actions=drop",
+                strip(FlowParser.parseFlow("eth_dst=52:54:00:00:00:01,eth_type=0x88cc,actions=drop")));
         String line = FlowParser.parseFlow("priority=0,actions=NORMAL").dumpLine(System.nanoTime());
         assertTrue(line, line.matches(" cookie=0x0, duration=\\d+\\.\\d{3}s, table=0, n_packets=0, n_bytes=0, idle_age=0, priority=0 actions=NORMAL"));
     }
@@ -40,7 +42,11 @@ public class FlowParserTest {
     public void malformedFlowsAreRefusedClearly() {
         String[][] cases = {
             {"in_port=1,actions=output:2,nw_src=1.2.3.4", "unknown action"},
-            {"nw_src=10.0.0.1,actions=drop", "unknown keyword nw_src"},
+            {"nw_src=10.0.0.1,actions=drop", "field nw_src is not supported by pvio (it matches priority"},
+            {"tcp,actions=drop", "field tcp is not supported by pvio"},
+            {"foo=1,actions=drop", "unknown keyword foo"},
+            {"actions=mod_dl_src:52:54:00:00:00:01", "action mod_dl_src is not supported by pvio"},
+            {"actions=resubmit(,1)", "action resubmit is not supported by pvio"},
             {"dl_src=52:54:00:00:01,actions=drop", "not a MAC address"},
             {"dl_dst=zz:54:00:00:00:01,actions=drop", "not a MAC address"},
             {"in_port=1", "must specify an action"},
@@ -51,7 +57,8 @@ public class FlowParserTest {
             {"actions=output:x", "x: output to unknown port"},
             {"actions=drop,output:1", "drop must be the only action"},
             {"actions=output:", "not a number"},
-            {"actions=controller", "unknown action controller"},
+            {"actions=controller", "action controller is not supported by pvio"},
+            {"actions=bogus", "unknown action bogus"},
             {"ip,arp,actions=drop", "conflicts"},
             {"ipx,actions=drop", "unknown keyword ipx"},
             {"table=1,actions=drop", "only table 0"},
