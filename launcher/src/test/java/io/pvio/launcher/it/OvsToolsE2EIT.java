@@ -268,6 +268,18 @@ public class OvsToolsE2EIT {
             }
         }
 
+        for (List<String> bad : List.of(List.of("dump-flows", "nobr"), List.of("add-flow", "br0"),
+                List.of("add-flow", "br0", "a", "b"), List.of("del-flows"), List.of("frob", "br0"))) {
+            List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-ofctl"));
+            cmd.addAll(bad);
+            Out rr = exec(env, cmd);
+            List<String> mine = new ArrayList<>(List.of("ofctl"));
+            mine.addAll(bad);
+            Out oo = pvio(mine.toArray(new String[0]));
+            assertEquals(bad.toString(), rr.status(), oo.status());
+            assertEquals(bad.toString(), rr.err().replaceFirst("^ovs-ofctl: ", ""), oo.err().replaceFirst("^ofctl: ", ""));
+        }
+
         // traffic follows the flows named by port: p1 -> p2 only
         Out in = appctl("netdev-dummy/receive", "p1", "52540000000252540000000108004500001c0001000040110000"
                 + "0a0000010a00000204d204d20008000000000000000000000000000000000000");

@@ -237,9 +237,11 @@ public final class ControlComponent implements Control {
         if (!List.of("add-flow", "del-flows", "dump-flows").contains(cmd)) {
             return Result.error(1, "ofctl: unknown command '" + cmd + "'; use --help for help");
         }
-        if (args.size() < min || args.size() > max) {
-            return Result.error(1, "ofctl: '" + cmd + "' command takes " + (min == max ? min - 1 : (min - 1) + " or "
-                    + (max - 1)) + " arguments (quote the flow: it is one argument)");
+        if (args.size() < min) { // ovs-ofctl's texts
+            return Result.error(1, "ofctl: '" + cmd + "' command requires at least " + (min - 1) + " arguments");
+        }
+        if (args.size() > max) {
+            return Result.error(1, "ofctl: '" + cmd + "' command takes at most " + (max - 1) + " arguments");
         }
         String br = args.get(1);
         synchronized (lock) {
@@ -249,7 +251,7 @@ public final class ControlComponent implements Control {
             }
             Db.Bridge b = db.bridges.get(br);
             if (b == null) {
-                return Result.error(1, "ofctl: " + br + " is not a bridge");
+                return Result.error(1, "ofctl: " + br + " is not a bridge or a socket");
             }
             try {
                 switch (cmd) {
