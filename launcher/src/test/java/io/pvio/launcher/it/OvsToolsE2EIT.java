@@ -291,4 +291,43 @@ public class OvsToolsE2EIT {
         }
         assertEquals("0\n", pvio("vsctl", "get", "Interface", "p3", "statistics:tx_packets").out());
     }
+
+    /** ofport_request swaps and conflicts: pvio gives the numbers the real ovs-vswitchd gives. */
+    @Test
+    public void ofportRequestsAreResolvedAsTheRealOvsVswitchd() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        String db = "--db=unix:" + dir.resolve("db.sock");
+        List<List<String>> steps = List.of(
+            List.of("add-br", "br0", "--", "add-port", "br0", "a", "--", "set", "Interface", "a", "type=dummy",
+                "ofport_request=1", "--", "add-port", "br0", "b", "--", "set", "Interface", "b", "type=dummy",
+                "ofport_request=2", "--", "add-port", "br0", "c", "--", "set", "Interface", "c", "type=dummy"),
+            // a swap in one transaction
+            List.of("set", "Interface", "a", "ofport_request=2", "--", "set", "Interface", "b", "ofport_request=1"),
+            // a number held by a port that requested it too: nothing moves
+            List.of("set", "Interface", "c", "ofport_request=1"),
+            // b leaves 1 for 5 in the same transaction: c gets 1
+            List.of("set", "Interface", "b", "ofport_request=5"));
+        boolean first = true;
+        for (List<String> step : steps) {
+            List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", db)); // waits for ovs-vswitchd
+            cmd.addAll(step);
+            if (first) {
+                cmd.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy"));
+                first = false;
+            }
+            Out r = exec(env, cmd);
+            assertEquals(step + ": " + r.err(), 0, r.status());
+            List<String> mine = new ArrayList<>(List.of("vsctl"));
+            mine.addAll(step);
+            Out o = pvio(mine.toArray(new String[0]));
+            assertEquals(step + ": " + o.err(), 0, o.status());
+            for (String port : List.of("a", "b", "c")) {
+                String real = exec(env, List.of("/usr/bin/ovs-vsctl", db, "get", "Interface", port, "ofport")).out();
+                assertEquals(step + ": ofport of " + port, real, pvio("vsctl", "get", "Interface", port, "ofport")
+                        .out());
+            }
+        }
+        assertEquals("1\n", pvio("vsctl", "get", "Interface", "c", "ofport").out());
+    }
 }

@@ -183,7 +183,7 @@ public class VsctlAsOvsTest {
 
     @Test
     public void errorsReadAsOvsVsctls() throws Exception {
-        both("add-br", "br0", "--", "add-port", "br0", "p1");
+        both("add-br", "br0", "--", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "options:a-b=1");
         List<String> differ = new ArrayList<>();
         for (String[] bad : new String[][] {
             {"add-br", "br0"}, {"add-port", "br0", "p1"}, {"add-port", "nobr", "p2"}, {"del-br", "nobr"},
@@ -192,7 +192,7 @@ public class VsctlAsOvsTest {
             {"get", "Interface", "p1", "options:nokey"}, {"set", "Interface", "p1", "name=x"},
             {"port-to-br", "nope"}, {"add-port", "br0", "br0"}, {"add-br", "p1"}, {"list", "Q"},
             {"del-port", "nobr", "p1"}, {"--if-exists", "del-port", "br0", "nope"}, {"get", "Interface", "p1", "x-y"},
-            {"remove", "Interface", "p1", "nocolumn", "k"}}) {
+            {"remove", "Interface", "p1", "nocolumn", "k"}, {"get", "Interface", "p1", "options:a_b"}}) {
             Out o = ovs(bad);
             Out p = pvio(bad);
             String real = o.status() + " " + o.err().replaceFirst("^ovs-vsctl: ", "");
