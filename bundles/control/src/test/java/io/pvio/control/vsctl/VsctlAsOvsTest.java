@@ -169,6 +169,23 @@ public class VsctlAsOvsTest {
         sameRecord("Bridge", "br0");
     }
 
+    /** The command line libvirt runs for a vhost-user interface, verbatim (twice: the port exists then). */
+    @Test
+    public void libvirtsVhostUserCommandLine() throws Exception {
+        both("add-br", "br0");
+        String[] libvirt = {"--timeout=5", "--", "--if-exists", "del-port", "vhu0", "--", "add-port", "br0", "vhu0",
+            "--", "set", "Interface", "vhu0", "external-ids:attached-mac=\"52:54:00:6b:2e:01\"",
+            "--", "set", "Interface", "vhu0", "external-ids:iface-id=\"0a1b2c3d-0000-4000-8000-000000000001\"",
+            "--", "set", "Interface", "vhu0", "external-ids:vm-id=\"7c9e6679-7425-40de-944b-e07fc1f90ae7\"",
+            "--", "set", "Interface", "vhu0", "external-ids:iface-status=active",
+            "--", "set", "Interface", "vhu0", "type=dpdkvhostuserclient",
+            "--", "set", "Interface", "vhu0", "options:vhost-server-path=/var/run/libvirt/qemu/vhu0.sock"};
+        both(libvirt);
+        both(libvirt);
+        sameRecord("Interface", "vhu0");
+        assertEquals(ovs("list-ports", "br0").out(), pvio("list-ports", "br0").out());
+    }
+
     /** OVS-DPDK's way to make a userspace bridge is accepted (pvio has no other datapath). */
     @Test
     public void netdevBridgesAsOvsDpdkMakesThem() throws Exception {
