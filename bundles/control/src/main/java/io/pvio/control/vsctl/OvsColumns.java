@@ -65,9 +65,17 @@ final class OvsColumns {
         return List.copyOf(COLUMNS.get(table).keySet());
     }
 
-    /** A column pvio does not keep: its empty value, printed as it is. */
-    static Ovsdb.Literal empty(String table, String column) {
-        return new Ovsdb.Literal(COLUMNS.get(table).getOrDefault(column, "[]"));
+    /**
+     * A column pvio does not keep: its empty value, an empty map (so that get COLUMN:KEY says "no key"), null
+     * for an empty set, else the atom as ovs-vsctl prints it.
+     */
+    static Object empty(String table, String column) {
+        String v = COLUMNS.get(table).getOrDefault(column, "[]");
+        return switch (v) {
+            case "{}" -> Map.of();
+            case "[]" -> null;
+            default -> new Ovsdb.Literal(v);
+        };
     }
 
     static boolean readOnly(String table, String column) {

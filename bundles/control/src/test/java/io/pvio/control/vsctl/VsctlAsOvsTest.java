@@ -209,7 +209,8 @@ public class VsctlAsOvsTest {
             {"get", "Interface", "p1", "options:nokey"}, {"set", "Interface", "p1", "name=x"},
             {"port-to-br", "nope"}, {"add-port", "br0", "br0"}, {"add-br", "p1"}, {"list", "Q"},
             {"del-port", "nobr", "p1"}, {"--if-exists", "del-port", "br0", "nope"}, {"get", "Interface", "p1", "x-y"},
-            {"remove", "Interface", "p1", "nocolumn", "k"}, {"get", "Interface", "p1", "options:a_b"}}) {
+            {"remove", "Interface", "p1", "nocolumn", "k"}, {"get", "Interface", "p1", "options:a_b"},
+            {"get", "Interface", "p1", "bfd:x"}, {"get", "Interface", "p1", "mtu:x"}}) {
             Out o = ovs(bad);
             Out p = pvio(bad);
             String real = o.status() + " " + o.err().replaceFirst("^ovs-vsctl: ", "");
