@@ -141,6 +141,10 @@ public class OvsToolsE2EIT {
         assertEquals("\"no/such-command\" is not a valid command (use \"list-commands\" to see a list of valid"
                 + " commands)\novs-appctl: " + runDir.resolve("pvio-vswitchd.ctl") + ": server returned an error\n",
                 unknown.err());
+        // too many arguments: OVS's text
+        Out extra = appctl("version", "x");
+        assertEquals(2, extra.status());
+        assertTrue(extra.err(), extra.err().startsWith("\"version\" command takes at most 0 arguments\n"));
         // a command that fails: its message, exit 2; the daemon goes on
         Out failed = appctl("bundle/stop", "no.such.bundle");
         assertEquals(failed.err(), 2, failed.status());

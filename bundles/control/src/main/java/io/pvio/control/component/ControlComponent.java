@@ -337,7 +337,19 @@ public final class ControlComponent implements Control {
         return s == null || s.isEmpty() || s.endsWith("\n") ? (s == null ? "" : s) : s + "\n";
     }
 
+    /** Argument bounds of the built-in commands that take a fixed number, checked as OVS's unixctl server does. */
+    private static final Map<String, int[]> BUILTIN_ARGS = Map.of("list-commands", new int[] {0, 0},
+            "version", new int[] {0, 0}, "exit", new int[] {0, 1}, "vlog/list", new int[] {0, 0},
+            "bundle/list", new int[] {0, 0}, "memory/show", new int[] {0, 0});
+
     private String runAppctl(String cmd, List<String> args, Consumer<Runnable> afterReply) throws UnixctlException {
+        int[] bounds = BUILTIN_ARGS.get(cmd);
+        if (bounds != null && args.size() < bounds[0]) {
+            throw new UnixctlException("\"" + cmd + "\" command requires at least " + bounds[0] + " arguments");
+        }
+        if (bounds != null && args.size() > bounds[1]) {
+            throw new UnixctlException("\"" + cmd + "\" command takes at most " + bounds[1] + " arguments");
+        }
         switch (cmd) {
             case "list-commands": {
                 TreeMap<String, String> all = new TreeMap<>(BUILTIN);
