@@ -513,12 +513,24 @@ public final class DpifNetdev implements Dpif {
             Bridge b = bridge(bridgeName);
             Flow f;
             try {
-                f = FlowParser.parseFlow(flow == null ? "" : flow);
+                f = FlowParser.parseFlow(flow == null ? "" : flow, portNumbers(b));
             } catch (IllegalArgumentException e) {
                 throw new DpifException(e.getMessage(), e);
             }
             b.flows = b.flows.with(f);
         }
+    }
+
+    /** Port name to number on {@code b} (-1: none), for flows that name ports (lock held). */
+    private static java.util.function.ToIntFunction<String> portNumbers(Bridge b) {
+        return name -> {
+            for (Port p : b.ports.values()) {
+                if (p.name.equals(name)) {
+                    return p.ofport;
+                }
+            }
+            return -1;
+        };
     }
 
     @Override
@@ -527,7 +539,7 @@ public final class DpifNetdev implements Dpif {
             Bridge b = bridge(bridgeName);
             Flow crit;
             try {
-                crit = FlowParser.parseMatch(match);
+                crit = FlowParser.parseMatch(match, portNumbers(b));
             } catch (IllegalArgumentException e) {
                 throw new DpifException(e.getMessage(), e);
             }

@@ -453,7 +453,7 @@ final class PmdThread implements Runnable {
             hits++;
             if (f != run) {
                 if (run != null) {
-                    run.count(runPkts, runBytes);
+                    run.count(runPkts, runBytes, nowSec);
                 }
                 run = f;
                 runPkts = 0;
@@ -484,7 +484,7 @@ final class PmdThread implements Runnable {
             deliver(p, nd);
         }
         if (run != null) {
-            run.count(runPkts, runBytes);
+            run.count(runPkts, runBytes, nowSec);
         }
         b.clear();
         flushTouched();
