@@ -11,6 +11,8 @@ import java.util.List;
  */
 public final class FlowParser {
     public static final int MAX_OFPORT = 65279;
+    /** OFPP_LOCAL: the bridge's local port (the internal port named after the bridge). */
+    public static final int LOCAL = 65534;
 
     private FlowParser() {
     }
@@ -75,7 +77,7 @@ public final class FlowParser {
                     priority = (int) number(text, key, val, 0, 65535);
                     break;
                 case "in_port":
-                    inPort = (int) number(text, key, val, 1, MAX_OFPORT);
+                    inPort = val.equalsIgnoreCase("LOCAL") ? LOCAL : (int) number(text, key, val, 1, MAX_OFPORT);
                     break;
                 case "dl_src":
                     dlSrc = mac(text, key, val);
@@ -146,6 +148,8 @@ public final class FlowParser {
                 out.add(Flow.ACTION_NORMAL);
             } else if (lower.equals("flood")) {
                 out.add(Flow.ACTION_FLOOD);
+            } else if (lower.equals("local") || lower.equals("output:local")) {
+                out.add(LOCAL);
             } else if (lower.startsWith("output:")) {
                 out.add((int) number(text, "output", a.substring(7), 1, MAX_OFPORT));
             } else if (Character.isDigit(a.charAt(0))) {
