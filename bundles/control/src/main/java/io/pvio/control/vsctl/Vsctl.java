@@ -112,7 +112,8 @@ public final class Vsctl {
             }
             case "add-port" -> addPort(a.get(0), a.get(1), c.has("--may-exist"));
             case "del-port" -> delPort(a.size() == 2 ? a.get(0) : null, a.get(a.size() - 1), c.has("--if-exists"));
-            case "list-ports", "list-ifaces" -> bridge(a.get(0)).ports.keySet()
+            case "list-ports", "list-ifaces" -> bridge(a.get(0)).ports.keySet().stream()
+                    .filter(p -> !p.equals(a.get(0))) // as ovs-vsctl: not the local port
                     .forEach(p -> out.append(p).append('\n'));
             case "port-to-br", "iface-to-br" -> {
                 Bridge b = db.bridgeOf(a.get(0));
@@ -160,7 +161,11 @@ public final class Vsctl {
             throw new VsctlException("cannot create a bridge named " + name
                     + " because a port named " + name + " already exists on bridge " + owner.name);
         }
-        db.bridges.put(name, new Bridge(name));
+        Bridge nb = new Bridge(name);
+        Port local = new Port(name); // as OVS: the bridge's local port, an internal port named after it
+        local.type = "internal";
+        nb.ports.put(name, local);
+        db.bridges.put(name, nb);
         mutated = true;
     }
 
@@ -210,6 +215,10 @@ public final class Vsctl {
                 return;
             }
             throw new VsctlException("no port named " + port);
+        }
+        if (port.equals(owner.name)) {
+            throw new VsctlException("cannot delete port " + port + " because it is the local port for bridge "
+                    + owner.name + " (deleting this port requires deleting the entire bridge)");
         }
         owner.ports.remove(port);
         mutated = true;
