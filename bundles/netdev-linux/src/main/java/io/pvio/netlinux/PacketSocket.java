@@ -141,8 +141,9 @@ final class PacketSocket implements AutoCloseable {
             setInt(txFd, Sys.PACKET_VERSION, Sys.TPACKET_V2, m);
             setInt(txFd, Sys.PACKET_QDISC_BYPASS, 1, m);
             m.clear();
-            m.setInt(0, txFrameSize);
-            m.setInt(4, TX_FRAMES);
+            int blockSize = Math.max(txFrameSize, 4096); // a multiple of the page size and of the frame size
+            m.setInt(0, blockSize);
+            m.setInt(4, (int) (txLen / blockSize));
             m.setInt(8, txFrameSize);
             m.setInt(12, TX_FRAMES);
             Sys.setsockopt(txFd, Sys.SOL_PACKET, Sys.PACKET_TX_RING, Pointer.nativeValue(m), 16);

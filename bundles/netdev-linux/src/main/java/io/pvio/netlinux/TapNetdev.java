@@ -19,8 +19,10 @@ import java.util.logging.Level;
 
 /**
  * An {@code internal} or {@code tap} port: a tap device through /dev/net/tun (IFF_TAP|IFF_NO_PI,
- * non-blocking), created when missing, attached when it exists (a persistent tap), brought up so that the
- * host can put an address on it. One rx and one tx queue: each read or write moves one frame. Statistics
+ * non-blocking), created when missing, attached when it exists (a persistent tap). A {@code tap} port is
+ * brought up; an {@code internal} port is left down, as OVS leaves a bridge's local port: the host brings it
+ * up when it puts an address on it ({@code ip link set br0 up}), so that a bridge nobody uses on the host
+ * receives nothing from the host's stack (IPv6 router solicitations and the like). One rx and one tx queue: each read or write moves one frame. Statistics
  * are the switch's view (rx = frames the host sent into the tap), as OVS shows internal ports.
  */
 final class TapNetdev implements Netdev {
@@ -61,7 +63,9 @@ final class TapNetdev implements Netdev {
             Memory req = Interfaces.ifreq(name);
             req.setShort(Sys.IFNAMSIZ, (short) (Sys.IFF_TAP | Sys.IFF_NO_PI));
             Sys.ioctl(f, Sys.TUNSETIFF, Pointer.nativeValue(req));
-            Interfaces.setUp(name);
+            if (!type.equals(InternalClass.TYPE)) {
+                Interfaces.setUp(name);
+            }
         } catch (LastErrorException e) {
             Sys.closeQuietly(f);
             throw new NetdevException(name + ": could not attach tap device (" + Sys.err(e) + ")", e);
