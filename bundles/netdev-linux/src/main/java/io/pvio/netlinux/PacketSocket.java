@@ -317,7 +317,8 @@ final class PacketSocket implements AutoCloseable {
         Memory m = new Memory(16);
         m.setInt(12, 12);
         try { // struct tpacket_stats_v3 { tp_packets, tp_drops, tp_freeze_q_cnt }; reading resets it
-            Sys.getsockopt(rxFd, Sys.SOL_PACKET, Sys.PACKET_STATISTICS, Pointer.nativeValue(m), Pointer.nativeValue(m) + 12);
+            long a = Pointer.nativeValue(m);
+            Sys.getsockopt(rxFd, Sys.SOL_PACKET, Sys.PACKET_STATISTICS, a, a + 12);
             kernelDrops += m.getInt(4) & 0xffffffffL;
         } catch (LastErrorException e) {
             // the counter stays where it was

@@ -22,8 +22,9 @@ import java.util.logging.Level;
  * non-blocking), created when missing, attached when it exists (a persistent tap). A {@code tap} port is
  * brought up; an {@code internal} port is left down, as OVS leaves a bridge's local port: the host brings it
  * up when it puts an address on it ({@code ip link set br0 up}), so that a bridge nobody uses on the host
- * receives nothing from the host's stack (IPv6 router solicitations and the like). One rx and one tx queue: each read or write moves one frame. Statistics
- * are the switch's view (rx = frames the host sent into the tap), as OVS shows internal ports.
+ * receives nothing from the host's stack (IPv6 router solicitations and the like). One rx and one tx
+ * queue; each read or write moves one frame (up to 64 KiB). Statistics are the switch's view (rx = frames
+ * the host sent into the tap), as OVS shows internal ports.
  */
 final class TapNetdev implements Netdev {
     private static final int SCRATCH = 65536;
@@ -35,7 +36,11 @@ final class TapNetdev implements Netdev {
     private final Memory scratch = new Memory(SCRATCH); // chained packets are gathered here to be written
     private final long scratchAddr = Pointer.nativeValue(scratch);
     private final Object txLock = new Object();
-    private Packet spare; // rx thread only: the buffer an empty read left unused
+    // rx thread only: each frame is read here first, so that an empty poll holds no packet buffer and a
+    // frame longer than one buffer becomes a chain
+    private final Memory rxScratch = new Memory(SCRATCH);
+    private final long rxScratchAddr = Pointer.nativeValue(rxScratch);
+    private final java.nio.ByteBuffer rxView = rxScratch.getByteBuffer(0, SCRATCH);
     private volatile boolean closed;
     private final AtomicLong rxPackets = new AtomicLong();
     private final AtomicLong rxBytes = new AtomicLong();
@@ -114,23 +119,20 @@ final class TapNetdev implements Netdev {
         long bytes = 0;
         try {
             while (batch.room() > 0) {
-                Packet p = spare != null ? spare : pool.alloc();
-                spare = null;
-                if (p == null) {
-                    rxNoBuffer.incrementAndGet();
-                    break;
-                }
-                int h = p.headroom();
-                long r = Sys.read(fd, p.address() + h, p.capacity() - h);
+                long r = Sys.read(fd, rxScratchAddr, SCRATCH);
                 if (r <= 0) {
-                    spare = p;
-                    if (r < 0 && Native.getLastError() != Sys.EAGAIN && Native.getLastError() != Sys.EINTR) {
+                    int e = r < 0 ? Native.getLastError() : 0;
+                    if (r < 0 && e != Sys.EAGAIN && e != Sys.EINTR) {
                         rxErrors.incrementAndGet();
-                        lastErrno = Native.getLastError();
+                        lastErrno = e;
                     }
                     break;
                 }
-                p.setData(h, (int) r);
+                Packet p = copyIn((int) r);
+                if (p == null) {
+                    rxNoBuffer.incrementAndGet(); // the frame is dropped, counted
+                    continue;
+                }
                 batch.add(p);
                 n++;
                 bytes += r;
@@ -143,6 +145,30 @@ final class TapNetdev implements Netdev {
             rxBytes.addAndGet(bytes);
         }
         return n;
+    }
+
+    /** The frame in the rx scratch buffer as a packet (a chain when it is longer than one buffer), or null. */
+    private Packet copyIn(int len) {
+        Packet head = pool.alloc();
+        if (head == null) {
+            return null;
+        }
+        int first = Math.min(head.capacity() - head.headroom(), len);
+        head.setData(head.headroom(), first);
+        head.buffer().put(head.dataOffset(), rxView, 0, first);
+        for (int at = first; at < len;) {
+            Packet seg = pool.alloc();
+            if (seg == null) {
+                head.free();
+                return null;
+            }
+            int l = Math.min(seg.capacity(), len - at);
+            seg.setSegmentData(0, l);
+            seg.buffer().put(0, rxView, at, l);
+            head.chain(seg);
+            at += l;
+        }
+        return head;
     }
 
     @Override
@@ -247,10 +273,6 @@ final class TapNetdev implements Netdev {
             return;
         }
         closed = true;
-        if (spare != null) {
-            spare.free();
-            spare = null;
-        }
         Sys.closeQuietly(fd);
         NetdevLinux.LOG.fine(() -> name + ": closed");
     }

@@ -13,7 +13,9 @@ import org.junit.Test;
  * namespace 2 from a generator in namespace 1, forwarded between the veths' outer ends by pvio's system
  * ports (explicit flows) and by the kernel's bridge, at 64 and 1518 B. Prints a table; asserts nothing.
  *
- * <pre>mvn -o -f bundles/netdev-linux/pom.xml test -Dtest=SystemForwardBench -Dpvio.bench=true [-Dpvio.bench.seconds=5]</pre>
+ * <pre>
+ * mvn -o -f bundles/netdev-linux/pom.xml test -Dtest=SystemForwardBench -Dpvio.bench=true [-Dpvio.bench.seconds=5]
+ * </pre>
  */
 public class SystemForwardBench {
     private static final String T = Host.TAG;

@@ -106,6 +106,7 @@ public class SystemPortTest {
         assertTrue(a.statistics().toString(), a.statistics().get("rx_packets") > 0);
         assertTrue(a.statistics().toString(), a.statistics().get("tx_packets") > 0);
         assertEquals(a.statistics().toString(), 0L, (long) a.statistics().get("rx_too_long"));
+        Host.await("open ports hold no buffer between polls", () -> dp.pool().inUse() == 0);
     }
 
     @Test
@@ -167,6 +168,7 @@ public class SystemPortTest {
         assertTrue("ping of the internal port from " + NS1, Host.ping(NS1, NET + "254", 3));
         assertTrue(dp.port(BR).statistics().get("rx_packets") > 0);
         assertTrue(dp.port(BR).statistics().get("tx_packets") > 0);
+        Host.await("open ports hold no buffer between polls", () -> dp.pool().inUse() == 0);
     }
 
     @Test
