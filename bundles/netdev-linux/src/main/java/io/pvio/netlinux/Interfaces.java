@@ -65,10 +65,6 @@ final class Interfaces {
         return sb.toString();
     }
 
-    static boolean isUp(String name) throws NetdevException {
-        return (query(name, Sys.SIOCGIFFLAGS).getShort(Sys.IFNAMSIZ) & Sys.IFF_UP) != 0;
-    }
-
     /** Sets IFF_UP (as {@code ip link set NAME up}). */
     static void setUp(String name) throws NetdevException {
         int fd = -1;
