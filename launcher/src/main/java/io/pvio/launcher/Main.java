@@ -22,7 +22,9 @@ public final class Main {
               vsctl ARG...                     configure bridges and ports (ovs-vsctl syntax)
               ofctl add-flow|del-flows|dump-flows BRIDGE [FLOW]
               appctl COMMAND [ARG...]          run a daemon command ('appctl list-commands' lists them)
-              demo [--seconds N]               run a self-contained switch with two pktgen ports for N s
+              demo [--seconds N] [--internal]  run a self-contained switch with two pktgen ports for N s;
+                                               --internal: the host pings the guest side through br0's
+                                               internal port (needs root)
               bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
                     [--seconds 5] [--warmup 2] [--rate MPPS] [--json] [--no-pin]
                                                measure the vhost data path in-process (a table per case)
@@ -69,13 +71,15 @@ public final class Main {
             case "ofctl":
             case "appctl":
                 return client(cmd, a, out, err);
-            case "demo":
+            case "demo": {
+                boolean internal = a.rest.remove("--internal");
                 if (!a.rest.isEmpty()) {
                     err.println("pvio demo: unknown option " + a.rest.get(0) + " (usage: pvio demo [--seconds N]"
-                            + " [--run-dir DIR])");
+                            + " [--internal] [--run-dir DIR])");
                     return 2;
                 }
-                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, out, err);
+                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, internal, out, err);
+            }
             case "bench":
                 return Bench.run(a.explicitRunDir ? a.runDir : null, a.rest, a.explicitSeconds ? a.seconds : null,
                         out, err);
