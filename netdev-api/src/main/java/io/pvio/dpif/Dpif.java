@@ -84,8 +84,35 @@ public interface Dpif {
      */
     int delFlows(String bridge, String match) throws DpifException;
 
+    /**
+     * ovs-ofctl del-flows, strict ({@code --strict}) or not: strict deletes only the flow whose match and
+     * priority (32768 when {@code match} names none) are exactly those of {@code match}.
+     *
+     * @return the number deleted
+     * @since 1.2
+     */
+    default int delFlows(String bridge, String match, boolean strict) throws DpifException {
+        if (strict) {
+            throw new DpifException("this datapath has no strict del-flows");
+        }
+        return delFlows(bridge, match);
+    }
+
     /** ovs-ofctl dump-flows: one line per flow with its counters, highest priority first. */
     List<String> dumpFlows(String bridge) throws DpifException;
+
+    /**
+     * ovs-ofctl dump-flows BRIDGE MATCH: the lines of the flows whose match contains {@code match} (as
+     * non-strict del-flows selects them; priority is ignored), all when null or empty.
+     *
+     * @since 1.2
+     */
+    default List<String> dumpFlows(String bridge, String match) throws DpifException {
+        if (match != null && !match.isBlank()) {
+            throw new DpifException("this datapath cannot filter dump-flows");
+        }
+        return dumpFlows(bridge);
+    }
 
     /**
      * The flows the bridge keeps, in {@link #addFlow} syntax without counters (cookie included when not 0):

@@ -542,31 +542,49 @@ public final class DpifNetdev implements Dpif {
 
     @Override
     public int delFlows(String bridgeName, String match) throws DpifException {
+        return delFlows(bridgeName, match, false);
+    }
+
+    @Override
+    public int delFlows(String bridgeName, String match, boolean strict) throws DpifException {
         synchronized (lock) {
             Bridge b = bridge(bridgeName);
-            Flow crit;
-            try {
-                crit = FlowParser.parseMatch(match, portNumbers(b));
-            } catch (IllegalArgumentException e) {
-                throw new DpifException(e.getMessage(), e);
-            }
+            Flow crit = matchOf(b, match);
             FlowTable old = b.flows;
-            FlowTable now = old.without(crit);
+            FlowTable now = old.without(crit, strict);
             b.flows = now;
             return old.size() - now.size();
         }
     }
 
+    private Flow matchOf(Bridge b, String match) throws DpifException {
+        try {
+            return FlowParser.parseMatch(match, portNumbers(b));
+        } catch (IllegalArgumentException e) {
+            throw new DpifException(e.getMessage(), e);
+        }
+    }
+
     @Override
     public List<String> dumpFlows(String bridgeName) throws DpifException {
+        return dumpFlows(bridgeName, null);
+    }
+
+    @Override
+    public List<String> dumpFlows(String bridgeName, String match) throws DpifException {
         FlowTable t;
+        Flow crit;
         synchronized (lock) {
-            t = bridge(bridgeName).flows;
+            Bridge b = bridge(bridgeName);
+            t = b.flows;
+            crit = matchOf(b, match);
         }
         long now = System.nanoTime();
         List<String> out = new ArrayList<>();
         for (Flow f : t.flows()) {
-            out.add(f.dumpLine(now));
+            if (f.covers(crit)) {
+                out.add(f.dumpLine(now));
+            }
         }
         return out;
     }

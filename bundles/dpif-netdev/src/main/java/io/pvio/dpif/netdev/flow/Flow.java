@@ -97,7 +97,7 @@ public final class Flow {
     }
 
     /** Non-strict del-flows: every field {@code crit} matches on, this flow matches on with the same value. */
-    boolean covers(Flow crit) {
+    public boolean covers(Flow crit) {
         return (crit.inPort < 0 || crit.inPort == inPort) && (crit.dlSrc < 0 || crit.dlSrc == dlSrc)
                 && (crit.dlDst < 0 || crit.dlDst == dlDst) && (crit.dlType < 0 || crit.dlType == dlType);
     }
