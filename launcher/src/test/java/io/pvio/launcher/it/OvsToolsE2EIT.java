@@ -296,6 +296,88 @@ public class OvsToolsE2EIT {
         assertEquals("0\n", pvio("vsctl", "get", "Interface", "p3", "statistics:tx_packets").out());
     }
 
+    /** Runs {@code step} with the real ovs-ofctl and with pvio ofctl; both must succeed; returns both outputs. */
+    private String[] bothOfctl(Map<String, String> env, String... step) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-ofctl"));
+        cmd.addAll(Arrays.asList(step));
+        Out rr = exec(env, cmd);
+        assertEquals(String.join(" ", step) + ": " + rr.err(), 0, rr.status());
+        List<String> mine = new ArrayList<>(List.of("ofctl"));
+        mine.addAll(Arrays.asList(step));
+        Out oo = pvio(mine.toArray(new String[0]));
+        assertEquals(String.join(" ", step) + ": " + oo.err(), 0, oo.status());
+        return new String[] {rr.out(), oo.out()};
+    }
+
+    /** The dump's header and flow lines without times, sorted (ovs-vswitchd's order is its classifier's). */
+    private static List<String> flowLines(String dump) {
+        assertTrue(dump, dump.startsWith("NXST_FLOW reply (xid="));
+        List<String> l = new ArrayList<>(timeless(dump).lines().toList());
+        l.subList(1, l.size()).sort(null);
+        return l;
+    }
+
+    /** dump-flows with a match (non-strict) and del-flows --strict select the flows the real ovs-ofctl does. */
+    @Test
+    public void dumpFlowsFilterAndStrictDelFlowsAsTheRealOvsOfctl() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        List<String> ports = new ArrayList<>(List.of("add-br", "br0"));
+        for (int i = 1; i <= 3; i++) {
+            ports.addAll(List.of("--", "add-port", "br0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
+                    "ofport_request=" + i));
+        }
+        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
+        real.addAll(ports);
+        real.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy"));
+        Out r = exec(env, real);
+        assertEquals(r.err(), 0, r.status());
+        List<String> own = new ArrayList<>(List.of("vsctl"));
+        own.addAll(ports);
+        Out o = pvio(own.toArray(new String[0]));
+        assertEquals(o.err(), 0, o.status());
+
+        for (String flow : List.of("priority=300,in_port=p1,dl_dst=52:54:00:00:00:02,actions=output:p2",
+                "priority=200,in_port=p1,actions=output:p3", "in_port=p1,actions=drop",
+                "priority=100,ip,in_port=p2,actions=NORMAL", "priority=90,arp,actions=p1",
+                "priority=80,dl_src=52:54:00:00:00:01,dl_type=0x0800,actions=drop")) {
+            bothOfctl(env, "add-flow", "br0", flow);
+        }
+        for (String filter : List.of("in_port=p1", "in_port=1", "ip", "dl_type=0x0806",
+                "eth_dst=52:54:00:00:00:02", "dl_src=52:54:00:00:00:01", "in_port=p3", "in_port=p2,ip", "")) {
+            String[] dumps = bothOfctl(env, "dump-flows", "br0", filter);
+            assertEquals("dump-flows br0 " + filter, flowLines(dumps[0]), flowLines(dumps[1]));
+        }
+        // --strict does not make dump-flows strict; priority is no match field but for strict flow-mods
+        String[] strictDump = bothOfctl(env, "--strict", "dump-flows", "br0", "in_port=1");
+        assertEquals(flowLines(strictDump[0]), flowLines(strictDump[1]));
+        assertEquals(1 + 3, flowLines(strictDump[1]).size());
+        for (List<String> bad : List.of(List.of("dump-flows", "br0", "in_port=1,priority=5"),
+                List.of("--strict", "dump-flows", "br0", "priority=5"), List.of("del-flows", "br0", "priority=200"),
+                List.of("dump-flows", "br0", "in_port=p9"))) {
+            List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-ofctl"));
+            cmd.addAll(bad);
+            Out rr = exec(env, cmd);
+            List<String> mine = new ArrayList<>(List.of("ofctl"));
+            mine.addAll(bad);
+            Out oo = pvio(mine.toArray(new String[0]));
+            assertEquals(bad + ": " + rr.err(), 1, rr.status());
+            assertEquals(bad.toString(), rr.status(), oo.status());
+            assertEquals(bad.toString(), rr.err().replaceFirst("^ovs-ofctl: ", ""), oo.err().replaceFirst("^ofctl: ", ""));
+        }
+        // --strict, before or after the command: only the flow with that match and priority (32768 by default)
+        for (String[] step : List.of(new String[] {"--strict", "del-flows", "br0", "in_port=p1,priority=1"},
+                new String[] {"del-flows", "--strict", "br0", "in_port=p1"},
+                new String[] {"del-flows", "br0", "--strict", "priority=200,in_port=p1"},
+                new String[] {"--strict", "del-flows", "br0", "priority=0"},
+                new String[] {"--strict", "del-flows", "br0", "ip,priority=100"})) {
+            bothOfctl(env, step);
+            String[] dumps = bothOfctl(env, "dump-flows", "br0");
+            assertEquals(Arrays.toString(step), flowLines(dumps[0]), flowLines(dumps[1]));
+        }
+        assertEquals(1 + 4, flowLines(pvio("ofctl", "dump-flows", "br0").out()).size());
+    }
+
     /** ofport_request swaps and conflicts: pvio gives the numbers the real ovs-vswitchd gives. */
     @Test
     public void ofportRequestsAreResolvedAsTheRealOvsVswitchd() throws Exception {

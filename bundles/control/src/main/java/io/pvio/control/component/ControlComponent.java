@@ -227,13 +227,17 @@ public final class ControlComponent implements Control {
         }
     }
 
-    private Result ofctl(List<String> args) {
+    private Result ofctl(List<String> argv) {
+        // options may come anywhere, as ovs-ofctl's getopt takes them; --strict applies to del-flows
+        List<String> args = new ArrayList<>(argv);
+        boolean strict = args.remove("--strict");
         if (args.isEmpty() || args.get(0).equals("--help")) {
-            return Result.ok("usage: ofctl add-flow BRIDGE FLOW | del-flows BRIDGE [MATCH] | dump-flows BRIDGE\n");
+            return Result.ok("usage: ofctl add-flow BRIDGE FLOW | del-flows [--strict] BRIDGE [MATCH]"
+                    + " | dump-flows BRIDGE [MATCH]\n");
         }
         String cmd = args.get(0);
         int min = cmd.equals("add-flow") ? 3 : 2;
-        int max = cmd.equals("dump-flows") ? 2 : 3;
+        int max = 3;
         if (!List.of("add-flow", "del-flows", "dump-flows").contains(cmd)) {
             return Result.error(1, "ofctl: unknown command '" + cmd + "'; use --help for help");
         }
@@ -244,6 +248,10 @@ public final class ControlComponent implements Control {
             return Result.error(1, "ofctl: '" + cmd + "' command takes at most " + (max - 1) + " arguments");
         }
         String br = args.get(1);
+        String match = cmd.equals("add-flow") || args.size() < 3 ? null : args.get(2);
+        if (match != null && (cmd.equals("dump-flows") || !strict) && Flows.namesPriority(match)) {
+            return Result.error(1, "ofctl: unknown keyword priority"); // OpenFlow 1.0 matches have no priority
+        }
         synchronized (lock) {
             Dpif d = dpif.get();
             if (d == null) {
@@ -256,8 +264,10 @@ public final class ControlComponent implements Control {
             try {
                 switch (cmd) {
                     case "dump-flows": {
-                        StringBuilder sb = new StringBuilder(Flows.DUMP_HEADER).append('\n');
-                        d.dumpFlows(br).forEach(l -> sb.append(l).append('\n'));
+                        boolean filtered = match != null && !match.isEmpty();
+                        StringBuilder sb = new StringBuilder(filtered ? Flows.DUMP_HEADER_FILTERED : Flows.DUMP_HEADER)
+                                .append('\n');
+                        d.dumpFlows(br, match).forEach(l -> sb.append(l).append('\n'));
                         return Result.ok(sb.toString());
                     }
                     case "add-flow": {
@@ -271,9 +281,9 @@ public final class ControlComponent implements Control {
                         return commitFlows(d, br, "ofctl add-flow " + br + " " + flow);
                     }
                     default: {
-                        String match = args.size() > 2 ? args.get(2) : null;
-                        d.delFlows(br, match);
-                        return commitFlows(d, br, "ofctl del-flows " + br + (match == null ? "" : " " + match));
+                        d.delFlows(br, match, strict);
+                        return commitFlows(d, br, "ofctl del-flows " + (strict ? "--strict " : "") + br
+                                + (match == null ? "" : " " + match));
                     }
                 }
             } catch (DpifException e) {
