@@ -97,6 +97,7 @@ public final class Daemon {
         }
         Framework fw = it.next().newFramework((Map) config(o, runDir));
         fw.init();
+        registerVlogActions(fw.getBundleContext());
         LOG.info("pvio-vswitchd starting in " + runDir);
         List<Bundle> toStart = new ArrayList<>();
         for (EmbeddedBundles.Entry e : EmbeddedBundles.list()) {
@@ -159,6 +160,22 @@ public final class Daemon {
         ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(
                 java.nio.charset.StandardCharsets.US_ASCII)), 0);
         return lock;
+    }
+
+    /** The property of the Runnable services that the control bundle's vlog/reopen and vlog/close run. */
+    public static final String VLOG_ACTION = "pvio.vlog.action";
+
+    /** vlog/reopen and vlog/close act on the launcher's log file: Runnable services (java.* types, no API). */
+    private static void registerVlogActions(org.osgi.framework.BundleContext ctx) {
+        Runnable reopen = () -> {
+            try {
+                LogSetup.reopen();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e.getMessage(), e);
+            }
+        };
+        ctx.registerService(Runnable.class, reopen, new java.util.Hashtable<>(Map.of(VLOG_ACTION, "reopen")));
+        ctx.registerService(Runnable.class, LogSetup::close, new java.util.Hashtable<>(Map.of(VLOG_ACTION, "close")));
     }
 
     private static void awaitService(Framework fw, String clazz, long ms) {

@@ -156,6 +156,31 @@ public class OvsToolsE2EIT {
         assertTrue(own.out(), own.out().startsWith("pvio-vswitchd (pvio) "));
     }
 
+    /** logrotate's way: move vswitchd.log away, then the real {@code ovs-appctl vlog/reopen}; and vlog/close. */
+    @Test
+    public void vlogReopenAfterAMoveWritesANewLogFile() throws Exception {
+        Path log = runDir.resolve("vswitchd.log");
+        Path rotated = runDir.resolve("vswitchd.log.1");
+        Files.move(log, rotated);
+        assertEquals("", ok("vlog/reopen"));
+        assertTrue("a new " + log, Files.exists(log));
+        assertTrue(Files.readString(rotated), Files.readString(rotated).endsWith("|vlog|INFO|closing log file\n"));
+        assertTrue(Files.readString(log), Files.readString(log).contains("|vlog|INFO|opened log file " + log + "\n"));
+        assertEquals("", ok("vlog/set", "bridge:dbg")); // logged by unixctl at INFO
+        assertTrue(Files.readString(log), Files.readString(log).contains("|unixctl|INFO|vlog/set: bridge set to DBG"));
+        assertFalse(Files.readString(rotated).contains("vlog/set: bridge"));
+
+        assertEquals("", ok("vlog/close"));
+        assertEquals("", ok("vlog/set", "bridge:info"));
+        assertFalse(Files.readString(log), Files.readString(log).contains("vlog/set: bridge set to INFO"));
+        assertEquals("", ok("vlog/reopen"));
+        assertEquals("", ok("vlog/set", "bridge:warn"));
+        assertTrue(Files.readString(log), Files.readString(log).contains("vlog/set: bridge set to WARN"));
+        Out extra = appctl("vlog/reopen", "x");
+        assertEquals(2, extra.status());
+        assertTrue(extra.err(), extra.err().startsWith("\"vlog/reopen\" command takes at most 0 arguments\n"));
+    }
+
     @Test
     public void ovsAppctlFindsItByPidfileAndExitStopsTheDaemon() throws Exception {
         assertEquals(Long.toString(daemon.pid()), Files.readString(runDir.resolve("ovs-vswitchd.pid")).strip());

@@ -312,7 +312,8 @@ public final class ControlComponent implements Control {
 
     private static final Map<String, String> BUILTIN = new TreeMap<>(Map.ofEntries(
             Map.entry("list-commands", ""), Map.entry("version", ""), Map.entry("exit", "[--cleanup]"),
-            Map.entry("vlog/list", ""), Map.entry("vlog/set", "[SPEC...]"),
+            Map.entry("vlog/list", ""), Map.entry("vlog/set", "[SPEC...]"), Map.entry("vlog/reopen", ""),
+            Map.entry("vlog/close", ""),
             Map.entry("bundle/list", ""), Map.entry("bundle/start", "NAME|ID"), Map.entry("bundle/stop", "NAME|ID"),
             Map.entry("bundle/update", "NAME|ID [FILE]"), Map.entry("memory/show", "")));
 
@@ -350,6 +351,7 @@ public final class ControlComponent implements Control {
     /** Argument bounds of the built-in commands that take a fixed number, checked as OVS's unixctl server does. */
     private static final Map<String, int[]> BUILTIN_ARGS = Map.of("list-commands", new int[] {0, 0},
             "version", new int[] {0, 0}, "exit", new int[] {0, 1}, "vlog/list", new int[] {0, 0},
+            "vlog/reopen", new int[] {0, 0}, "vlog/close", new int[] {0, 0},
             "bundle/list", new int[] {0, 0}, "memory/show", new int[] {0, 0});
 
     private String runAppctl(String cmd, List<String> args, Consumer<Runnable> afterReply) throws UnixctlException {
@@ -379,6 +381,10 @@ public final class ControlComponent implements Control {
                 return Vlog.list();
             case "vlog/set":
                 return Vlog.set(args);
+            case "vlog/reopen":
+                return Vlog.fileAction(ctx, "reopen");
+            case "vlog/close":
+                return Vlog.fileAction(ctx, "close");
             case "bundle/list":
                 return bundles.list();
             case "bundle/start":
