@@ -403,6 +403,53 @@ public class OvsToolsE2EIT {
         assertEquals(1 + 4, flowLines(pvio("ofctl", "dump-flows", "br0").out()).size());
     }
 
+    /** The "column : value" lines of a one-record list, by column, in order. */
+    private static Map<String, String> record(String list) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (String line : list.split("\n")) {
+            int colon = line.indexOf(" : ");
+            if (colon > 0) {
+                m.put(line.substring(0, colon).strip(), line.substring(colon + 3).strip());
+            }
+        }
+        return m;
+    }
+
+    /**
+     * list Open_vSwitch shows the columns the real ovs-vsctl shows of a running ovs-vswitchd, with the types
+     * filled as it fills them: iface_types are the netdev classes bound now (they leave with their bundle).
+     */
+    @Test
+    public void openVswitchRecordAsTheRealOvsVswitchdFillsIt() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        Out r = exec(env, List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock"), "list", "Open_vSwitch"));
+        assertEquals(r.err(), 0, r.status());
+        Out o = pvio("vsctl", "list", "Open_vSwitch");
+        assertEquals(o.err(), 0, o.status());
+        Map<String, String> real = record(r.out());
+        Map<String, String> own = record(o.out());
+        assertEquals(List.copyOf(real.keySet()), List.copyOf(own.keySet()));
+        // a sorted set of bare words, as the real one (which has netdev among its datapath types)
+        assertTrue(real.get("datapath_types"), real.get("datapath_types").matches("\\[([a-z0-9-]+, )*netdev(, [a-z0-9-]+)*]"));
+        assertEquals("[netdev]", own.get("datapath_types"));
+        assertTrue(real.get("iface_types"), real.get("iface_types").matches("\\[[a-z0-9-]+(, [a-z0-9-]+)+]"));
+        String types = own.get("iface_types");
+        List<String> list = Arrays.asList(types.substring(1, types.length() - 1).split(", "));
+        assertEquals(types, list.stream().sorted().toList(), list);
+        assertTrue(types, list.containsAll(List.of("dummy", "pktgen", "dpdkvhostuser", "dpdkvhostuserclient")));
+        assertEquals("\"8.3.1\"", own.get("db_version")); // the schema version of OVS 3.1's vswitch.ovsschema
+        assertTrue(Files.readString(Path.of("/usr/share/openvswitch/vswitch.ovsschema"))
+                .contains("\"version\": \"8.3.1\""));
+
+        assertTrue(ok("bundle/stop", "io.pvio.netdev-dummy").contains("io.pvio.netdev-dummy"));
+        String without = pvio("vsctl", "get", "Open_vSwitch", ".", "iface_types").out();
+        assertFalse(without, without.contains("dummy") || without.contains("pktgen"));
+        assertTrue(without, without.contains("dpdkvhostuser"));
+        ok("bundle/start", "io.pvio.netdev-dummy");
+        assertEquals(types + "\n", pvio("vsctl", "get", "Open_vSwitch", ".", "iface_types").out());
+    }
+
     /** ofport_request swaps and conflicts: pvio gives the numbers the real ovs-vswitchd gives. */
     @Test
     public void ofportRequestsAreResolvedAsTheRealOvsVswitchd() throws Exception {

@@ -14,6 +14,7 @@ import io.pvio.control.vsctl.Vsctl;
 import io.pvio.control.vsctl.VsctlException;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
+import io.pvio.netdev.NetdevClass;
 import io.pvio.packet.PacketPool;
 import io.pvio.unixctl.UnixctlCommand;
 import io.pvio.unixctl.UnixctlException;
@@ -31,6 +32,8 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -104,6 +107,37 @@ public final class ControlComponent implements Control {
         if (dpif.compareAndSet(d, null)) {
             LOG.info("datapath unbound: configuration kept in the database");
         }
+    }
+
+    /** Types of the netdev classes bound now, by service id: Open_vSwitch's iface_types. */
+    private final Map<Long, String> netdevTypes = new ConcurrentHashMap<>();
+
+    @Reference(service = NetdevClass.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC)
+    void bindNetdevClass(ServiceReference<NetdevClass> ref) {
+        Object type = ref.getProperty(NetdevClass.TYPE_PROPERTY);
+        if (type != null) {
+            netdevTypes.put((Long) ref.getProperty(Constants.SERVICE_ID), type.toString());
+        }
+    }
+
+    void unbindNetdevClass(ServiceReference<NetdevClass> ref) {
+        netdevTypes.remove((Long) ref.getProperty(Constants.SERVICE_ID));
+    }
+
+    /** What vsctl shows of the running switch: the datapath's ports, the bound interface types. */
+    private Vsctl.Live live(Dpif d) {
+        return new Vsctl.Live() {
+            @Override
+            public io.pvio.dpif.PortInfo port(String name) {
+                return d == null ? null : d.port(name);
+            }
+
+            @Override
+            public java.util.SortedSet<String> ifaceTypes() {
+                return new java.util.TreeSet<>(netdevTypes.values());
+            }
+        };
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -191,7 +225,7 @@ public final class ControlComponent implements Control {
             Dpif d = dpif.get();
             Vsctl.Outcome o;
             try {
-                o = Vsctl.run(db, args, d == null ? null : d::port);
+                o = Vsctl.run(db, args, live(d));
             } catch (VsctlException e) {
                 return Result.error(e.status(), e.getMessage().isEmpty() ? "" : "vsctl: " + e.getMessage());
             }
