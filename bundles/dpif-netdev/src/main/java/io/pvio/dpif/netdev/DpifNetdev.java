@@ -2,8 +2,10 @@ package io.pvio.dpif.netdev;
 
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
+import io.pvio.dpif.FlowEntry;
 import io.pvio.dpif.PortInfo;
 import io.pvio.dpif.netdev.flow.Flow;
+import io.pvio.dpif.netdev.flow.FlowEntries;
 import io.pvio.dpif.netdev.flow.FlowParser;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
@@ -564,6 +566,81 @@ public final class DpifNetdev implements Dpif {
             out.add(f.specString());
         }
         return out;
+    }
+
+    @Override
+    public List<FlowEntry> flowEntries(String bridgeName) throws DpifException {
+        FlowTable t;
+        synchronized (lock) {
+            t = bridge(bridgeName).flows;
+        }
+        long now = System.nanoTime();
+        List<FlowEntry> out = new ArrayList<>(t.size());
+        for (Flow f : t.flows()) {
+            out.add(FlowEntries.toEntry(f, now));
+        }
+        return out;
+    }
+
+    @Override
+    public void putFlow(String bridgeName, FlowEntry flow) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            try {
+                b.flows = b.flows.with(FlowEntries.fromEntry(flow));
+            } catch (IllegalArgumentException e) {
+                throw new DpifException(e.getMessage(), e);
+            }
+        }
+    }
+
+    @Override
+    public int modifyFlows(String bridgeName, FlowEntry criteria, boolean strict) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            Flow actions;
+            try {
+                actions = FlowEntries.fromEntry(criteria);
+            } catch (IllegalArgumentException e) {
+                throw new DpifException(e.getMessage(), e);
+            }
+            List<Flow> now = new ArrayList<>(b.flows.flows());
+            int n = 0;
+            for (int i = 0; i < now.size(); i++) {
+                if (FlowEntries.selects(criteria, now.get(i), strict)) {
+                    now.set(i, FlowEntries.withActions(now.get(i), actions));
+                    n++;
+                }
+            }
+            if (n > 0) {
+                b.flows = new FlowTable(now.toArray(new Flow[0]));
+            }
+            return n;
+        }
+    }
+
+    @Override
+    public List<FlowEntry> deleteFlows(String bridgeName, FlowEntry criteria, boolean strict, int outPort)
+            throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            List<Flow> kept = new ArrayList<>();
+            List<Flow> gone = new ArrayList<>();
+            for (Flow f : b.flows.flows()) {
+                boolean del = FlowEntries.selects(criteria, f, strict)
+                        && (outPort == FlowEntry.ANY || FlowEntries.outputsTo(f, outPort));
+                (del ? gone : kept).add(f);
+            }
+            if (!gone.isEmpty()) {
+                b.flows = new FlowTable(kept.toArray(new Flow[0]));
+            }
+            long now = System.nanoTime();
+            List<FlowEntry> out = new ArrayList<>(gone.size());
+            for (Flow f : gone) {
+                out.add(FlowEntries.toEntry(f, now));
+            }
+            return out;
+        }
     }
 
     // ------------------------------------------------------------------ reconfiguration

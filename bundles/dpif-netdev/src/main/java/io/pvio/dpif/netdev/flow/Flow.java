@@ -39,6 +39,11 @@ public final class Flow {
     @SuppressWarnings("unused") private volatile long nBytes;
 
     Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions) {
+        this(priority, inPort, dlSrc, dlDst, dlType, cookie, actions, System.nanoTime());
+    }
+
+    /** A flow that keeps the age of one it replaces ({@link FlowEntries#withActions}). */
+    Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions, long createdNanos) {
         this.priority = priority;
         this.inPort = inPort;
         this.dlSrc = dlSrc;
@@ -46,7 +51,7 @@ public final class Flow {
         this.dlType = dlType;
         this.cookie = cookie;
         this.actions = actions;
-        this.createdNanos = System.nanoTime();
+        this.createdNanos = createdNanos;
     }
 
     public int priority() {
