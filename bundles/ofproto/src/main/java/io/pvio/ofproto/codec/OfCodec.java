@@ -295,6 +295,32 @@ public final class OfCodec {
 
     // ------------------------------------------------------------------ encoding
 
+    /** A flow-mod as ovs-ofctl sends it (no buffer, no timeouts, any out_port, table 0 / all for deletes). */
+    public static byte[] encodeFlowMod(int version, int xid, int command, FlowEntry f) {
+        OfWriter w = OfWriter.message(version, Of.FLOW_MOD, xid);
+        boolean delete = command == Of.FC_DELETE || command == Of.FC_DELETE_STRICT;
+        if (version == Of.V10) {
+            match10(w, f);
+            w.u64(f.cookie()).u16(command).u16(0).u16(0).u16(f.priority()).u32(Of.NO_BUFFER).u16(Of.P10_NONE).u16(0);
+            actions(version, w, f);
+        } else {
+            w.u64(f.cookie()).u64(0).u8(delete ? Of.TABLE_ALL : 0).u8(command).u16(0).u16(0).u16(f.priority())
+                    .u32(Of.NO_BUFFER).u32(Of.P13_ANY).u32(Of.P13_ANY).u16(0).zeros(2);
+            match13(w, f);
+            instructions(w, f);
+        }
+        return w.finish();
+    }
+
+    private static void instructions(OfWriter w, FlowEntry f) {
+        if (!f.actions().isEmpty()) {
+            int ia = w.length();
+            w.u16(Of.IT_APPLY_ACTIONS).u16(0).zeros(4);
+            actions(Of.V13, w, f);
+            w.putU16(ia + 2, w.length() - ia);
+        }
+    }
+
     /** One ofp_flow_stats entry (1.0 or 1.3). */
     public static void flowStats(int version, OfWriter w, FlowEntry f) {
         int at = w.length();
@@ -311,12 +337,7 @@ public final class OfCodec {
             w.u16(0).u8(0).u8(0).u32(sec).u32(nsec).u16(f.priority()).u16(0).u16(0).u16(0).zeros(4);
             w.u64(f.cookie()).u64(f.packets()).u64(f.bytes());
             match13(w, f);
-            if (!f.actions().isEmpty()) {
-                int ia = w.length();
-                w.u16(Of.IT_APPLY_ACTIONS).u16(0).zeros(4);
-                actions(version, w, f);
-                w.putU16(ia + 2, w.length() - ia);
-            }
+            instructions(w, f);
         }
         w.putU16(at, w.length() - at);
     }
