@@ -39,12 +39,17 @@ public final class MgmtListener implements AutoCloseable {
         this.bridge = bridge;
         this.path = runDir.resolve(bridge + ".mgmt");
         this.dpif = dpif;
-        Files.deleteIfExists(path);
+        // bound and listening under a temporary name, then renamed: the socket file appears ready to connect
+        Path tmp = runDir.resolve(bridge + ".mgmt.tmp");
+        Files.deleteIfExists(tmp);
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
-            server.bind(UnixDomainSocketAddress.of(path));
+            server.bind(UnixDomainSocketAddress.of(tmp));
+            Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             server.close();
+            Files.deleteIfExists(tmp);
             throw e;
         }
         Thread t = new Thread(this::acceptLoop, "ofproto-" + bridge);
