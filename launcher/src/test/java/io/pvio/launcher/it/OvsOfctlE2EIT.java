@@ -158,6 +158,8 @@ public class OvsOfctlE2EIT {
             }
         });
         assertEquals(0, stat("other", "rx_valid"));
+        String ports = ofctlOk("dump-ports", "br0", "1");
+        assertTrue(ports, ports.matches("(?s)OFPST_PORT reply \\(xid=0x\\d\\): 1 ports\n  port  1: rx pkts=1000, bytes=64000, drop=0, errs=0,.*"));
         assertLines(ofctlOk("dump-flows", "br0"), "OFPST_FLOW reply \\(xid=0x4\\):",
                 " cookie=0x0, " + DURATION + ", table=0, n_packets=1000, n_bytes=64000, in_port=1,dl_dst=52:54:00:00:00:02 actions=output:2",
                 " cookie=0x0, " + DURATION + ", table=0, n_packets=0, n_bytes=0, priority=10,in_port=1 actions=output:3");

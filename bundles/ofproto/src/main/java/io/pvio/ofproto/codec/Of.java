@@ -35,6 +35,7 @@ public final class Of {
     public static final int ST_FLOW = 1;
     public static final int ST_AGGREGATE = 2;
     public static final int ST_TABLE = 3;
+    public static final int ST_PORT = 4;
     public static final int ST_TABLE_FEATURES_13 = 12;
     public static final int ST_PORT_DESC = 13;
     public static final int ST_REPLY_MORE = 1;

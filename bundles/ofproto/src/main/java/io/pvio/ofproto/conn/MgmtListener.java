@@ -33,6 +33,7 @@ public final class MgmtListener implements AutoCloseable {
     private final ServerSocketChannel server;
     private final Set<SocketChannel> conns = ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
+    private int accepted; // accept thread only
 
     /** Binds the socket (replacing a stale file) and starts accepting. */
     public MgmtListener(Path runDir, String bridge, Supplier<Dpif> dpif) throws IOException {
@@ -76,15 +77,16 @@ public final class MgmtListener implements AutoCloseable {
                 return;
             }
             conns.add(c);
-            Thread t = new Thread(() -> serve(c), "ofproto-" + bridge + "-conn");
+            String name = "unix#" + ++accepted;
+            Thread t = new Thread(() -> serve(c, name), "ofproto-" + bridge + "-" + name);
             t.setDaemon(true);
             t.start();
         }
     }
 
-    private void serve(SocketChannel c) {
+    private void serve(SocketChannel c, String name) {
         OfConnection session = new OfConnection(bridge, dpif);
-        LOG.fine(() -> bridge + ": connection opened");
+        LOG.fine(() -> bridge + "<->" + name + ": connection opened");
         ByteBuffer header = ByteBuffer.allocate(Of.HEADER);
         try (c) {
             write(c, List.of(OfConnection.hello()));
@@ -112,7 +114,11 @@ public final class MgmtListener implements AutoCloseable {
             }
         } finally {
             conns.remove(c);
-            LOG.fine(() -> bridge + ": connection closed");
+            String mods = session.flowModSummary();
+            if (mods != null) {
+                LOG.info(() -> bridge + "<->" + name + ": " + mods);
+            }
+            LOG.fine(() -> bridge + "<->" + name + ": connection closed");
         }
     }
 

@@ -31,6 +31,9 @@ public final class OfConnection {
     private final String bridge;
     private final Supplier<Dpif> dpif;
     private int version; // 0 until the peer's HELLO
+    private int adds;
+    private int modifies;
+    private int deletes;
     private boolean closed;
 
     public OfConnection(String bridge, Supplier<Dpif> dpif) {
@@ -47,6 +50,28 @@ public final class OfConnection {
     /** The negotiated version, 0 before the peer's HELLO. */
     public int version() {
         return version;
+    }
+
+    /**
+     * The flow-mods this session applied, as OVS's connmgr logs them ("3 flow_mods (2 adds, 1 deletes)"),
+     * or null when there were none.
+     */
+    public String flowModSummary() {
+        int n = adds + modifies + deletes;
+        if (n == 0) {
+            return null;
+        }
+        List<String> parts = new ArrayList<>();
+        if (adds > 0) {
+            parts.add(adds + " adds");
+        }
+        if (modifies > 0) {
+            parts.add(modifies + " modifications");
+        }
+        if (deletes > 0) {
+            parts.add(deletes + " deletes");
+        }
+        return n + " flow_mods (" + String.join(", ", parts) + ")";
     }
 
     /** Whether the session must end (failed negotiation); send the replies first. */
@@ -260,6 +285,9 @@ public final class OfConnection {
                 out.add(w.finish());
                 return;
             }
+            case Of.ST_PORT:
+                portStats(out, msg, xid);
+                return;
             case Of.ST_PORT_DESC: {
                 OfWriter w = statsReply(xid, stType, 0);
                 for (PortInfo p : ports()) {
@@ -280,6 +308,37 @@ public final class OfConnection {
         }
         throw new OfException(stType == 0xffff ? OfError.BAD_VENDOR : OfError.BAD_STAT,
                 "statistics type " + stType + " is not supported");
+    }
+
+    /** OVS's twelve port counters in OpenFlow order; a counter the port lacks is all-ones ("?"). */
+    private static final String[] PORT_COUNTERS = {"rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_dropped",
+        "tx_dropped", "rx_errors", "tx_errors", "rx_frame_err", "rx_over_err", "rx_crc_err", "collisions"};
+
+    private void portStats(List<byte[]> out, ByteBuffer msg, int xid) throws OfException {
+        if (msg.remaining() < 8) {
+            throw new OfException(OfError.BAD_LEN, "port statistics request without a port");
+        }
+        long want = version == Of.V10 ? msg.getShort() & 0xffff : msg.getInt() & 0xffff_ffffL;
+        boolean all = want == (version == Of.V10 ? Of.P10_NONE : Of.P13_ANY);
+        OfWriter w = statsReply(xid, Of.ST_PORT, 0);
+        for (PortInfo p : ports()) {
+            if (!all && p.ofport() != want) {
+                continue;
+            }
+            if (version == Of.V10) {
+                w.u16(p.ofport()).zeros(6);
+            } else {
+                w.u32(p.ofport()).zeros(4);
+            }
+            for (String k : PORT_COUNTERS) {
+                Long v = p.statistics().get(k);
+                w.u64(v == null ? -1L : v);
+            }
+            if (version == Of.V13) {
+                w.u32(0xffff_ffffL).u32(0xffff_ffffL); // duration unknown
+            }
+        }
+        out.add(w.finish());
     }
 
     private List<FlowEntry> flows() throws OfException {
@@ -348,7 +407,7 @@ public final class OfConnection {
                         }
                     }
                     d.putFlow(bridge, f);
-                    LOG.fine(() -> bridge + ": flow added: " + f);
+                    adds++;
                     return;
                 case Of.FC_MODIFY:
                 case Of.FC_MODIFY_STRICT: {
@@ -364,11 +423,13 @@ public final class OfConnection {
                     if (n == 0 && version == Of.V10) {
                         d.putFlow(bridge, f); // OpenFlow 1.0: a modify that selects nothing adds
                     }
+                    modifies++;
                     return;
                 }
                 case Of.FC_DELETE:
                 case Of.FC_DELETE_STRICT: {
                     boolean strict = fm.command() == Of.FC_DELETE_STRICT;
+                    deletes++;
                     if (!fm.anyGroup()) {
                         return; // no flow of pvio's outputs to a group
                     }

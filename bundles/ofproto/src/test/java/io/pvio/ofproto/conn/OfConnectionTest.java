@@ -139,8 +139,16 @@ public class OfConnectionTest {
             byte[] port = statsRequest(v, Of.ST_PORT_DESC, 6).finish();
             byte[] ports = one(c.handle(buf(port)));
             assertEquals((v == Of.V10 ? 12 + 2 * 48 : 16 + 2 * 64), ports.length);
-            byte[] portStats = statsRequest(v, 4, 6).u32(0xffff_ffffL).zeros(4).finish();
-            assertError(one(c.handle(buf(portStats))), v, OfError.BAD_STAT, portStats);
+            OfWriter all = statsRequest(v, Of.ST_PORT, 6);
+            byte[] portStats = (v == Of.V10 ? all.u16(Of.P10_NONE).zeros(6) : all.u32(Of.P13_ANY).zeros(4)).finish();
+            assertEquals((v == Of.V10 ? 12 + 2 * 104 : 16 + 2 * 112), one(c.handle(buf(portStats))).length);
+            OfWriter p2 = statsRequest(v, Of.ST_PORT, 6);
+            byte[] port2 = (v == Of.V10 ? p2.u16(2).zeros(6) : p2.u32(2).zeros(4)).finish();
+            byte[] r2 = one(c.handle(buf(port2)));
+            assertEquals((v == Of.V10 ? 12 + 104 : 16 + 112), r2.length);
+            assertEquals(2, v == Of.V10 ? ByteBuffer.wrap(r2).getShort(12) : ByteBuffer.wrap(r2).getInt(16));
+            byte[] queueStats = statsRequest(v, 5, 6).u32(0xffff_ffffL).u32(0xffff_ffffL).finish();
+            assertError(one(c.handle(buf(queueStats))), v, OfError.BAD_STAT, queueStats);
         }
     }
 
