@@ -145,7 +145,7 @@ public class OvsOfctlE2EIT {
                 " cookie=0x0, " + DURATION + ", table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL");
         ofctlOk("del-flows", "br0");
         ofctlOk("add-flow", "br0", "in_port=1,dl_dst=52:54:00:00:00:02,actions=output:2");
-        ofctlOk("add-flow", "br0", "priority=10,in_port=1,actions=output:3");
+        ofctlOk("add-flow", "br0", "table=0,priority=10,in_port=1,actions=output:3"); // NXT_FLOW_MOD_TABLE_ID
         String show = ofctlOk("show", "br0");
         assertTrue(show, show.contains(" 1(gen): addr:") && show.contains(" 4(gen2): addr:"));
 
@@ -197,6 +197,9 @@ public class OvsOfctlE2EIT {
         Out badAction13 = ovsOfctl("-O", "OpenFlow13", "add-flow", "br0", "in_port=1,actions=mod_vlan_vid:5,output:2");
         assertEquals(1, badAction13.status());
         assertTrue(badAction13.err(), badAction13.err().contains("OFPBAC_BAD_TYPE"));
+        Out badTable = ovsOfctl("add-flow", "br0", "table=1,in_port=1,actions=output:2");
+        assertEquals(1, badTable.status());
+        assertTrue(badTable.err(), badTable.err().contains("OFPBRC_BAD_TABLE_ID"));
         assertEquals(before, ofctlOk("-O", "OpenFlow13", "dump-flows", "br0").replaceAll(DURATION, ""));
 
         // the datapath bundle restarts (a Dpif rebind): the socket comes back with the bridge

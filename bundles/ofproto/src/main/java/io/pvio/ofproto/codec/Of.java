@@ -84,6 +84,8 @@ public final class Of {
     public static final int AT_VENDOR = 0xffff;
 
     public static final int NX_VENDOR = 0x2320;
+    /** Nicira message: OpenFlow 1.0 flow-mods carry a table id in the high byte of their command. */
+    public static final int NXT_FLOW_MOD_TABLE_ID = 15;
 
     private Of() {
     }

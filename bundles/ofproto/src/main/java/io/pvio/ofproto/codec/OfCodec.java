@@ -34,14 +34,19 @@ public final class OfCodec {
     // ------------------------------------------------------------------ flow-mod
 
     public static FlowMod decodeFlowMod(int version, ByteBuffer b) throws OfException {
+        return decodeFlowMod(version, b, false);
+    }
+
+    /** @param nxTableId OpenFlow 1.0 with NXT_FLOW_MOD_TABLE_ID on: the command's high byte is the table id */
+    public static FlowMod decodeFlowMod(int version, ByteBuffer b, boolean nxTableId) throws OfException {
         try {
-            return version == Of.V10 ? flowMod10(b) : flowMod13(b);
+            return version == Of.V10 ? flowMod10(b, nxTableId) : flowMod13(b);
         } catch (BufferUnderflowException e) {
             throw new OfException(OfError.BAD_LEN, "flow_mod truncated");
         }
     }
 
-    private static FlowMod flowMod10(ByteBuffer b) throws OfException {
+    private static FlowMod flowMod10(ByteBuffer b, boolean nxTableId) throws OfException {
         b.position(Of.HEADER);
         Match m = match10(b);
         long cookie = b.getLong();
@@ -54,7 +59,12 @@ public final class OfCodec {
         int flags = u16(b);
         List<Integer> acts = actions(Of.V10, b, b.limit());
         Integer out = outPort == Of.P10_NONE ? null : port10(outPort, false);
-        return new FlowMod(command, 0, 0, idle, hard, flags, buffer, out, true,
+        int table = 0;
+        if (nxTableId) {
+            table = command >>> 8;
+            command &= 0xff;
+        }
+        return new FlowMod(command, 0, table, idle, hard, flags, buffer, out, true,
                 FlowEntry.of(cookie, priority, m.inPort, m.dlSrc, m.dlDst, m.dlType, acts));
     }
 

@@ -31,7 +31,8 @@ public enum OfError {
     FLOW_MOD_UNSUPPORTED(3, 5, 5, 5),
     OVERLAP(3, 1, 5, 3),
     BAD_COMMAND(3, 4, 5, 6),
-    BAD_TABLE_ID(3, 5, 5, 2),
+    /** OFPBRC_BAD_TABLE_ID, as OVS answers a flow-mod for a table it lacks. */
+    BAD_TABLE_ID(1, 0x200, 1, 9, true),
     /** The datapath refused the flow (or the bridge is gone). */
     EPERM(3, 2, 5, 4);
 

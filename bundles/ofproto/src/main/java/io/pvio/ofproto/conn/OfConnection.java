@@ -31,6 +31,8 @@ public final class OfConnection {
     private final String bridge;
     private final Supplier<Dpif> dpif;
     private int version; // 0 until the peer's HELLO
+    /** NXT_FLOW_MOD_TABLE_ID is on (OpenFlow 1.0 with ovs-ofctl's {@code table=N}). */
+    private boolean nxTableId;
     private int adds;
     private int modifies;
     private int deletes;
@@ -161,6 +163,10 @@ public final class OfConnection {
                 return;
             }
             case Of.VENDOR:
+                if (msg.limit() == 24 && msg.getInt(8) == Of.NX_VENDOR && msg.getInt(12) == Of.NXT_FLOW_MOD_TABLE_ID) {
+                    nxTableId = msg.get(16) != 0; // 1.0 flow-mods then carry a table id in the command's high byte
+                    return;
+                }
                 throw new OfException(OfError.BAD_VENDOR, String.format("vendor 0x%x message",
                         msg.limit() >= 12 ? msg.getInt(8) : 0));
             case Of.FEATURES_REQUEST:
@@ -172,7 +178,7 @@ public final class OfConnection {
             case Of.SET_CONFIG:
                 return;
             case Of.FLOW_MOD:
-                flowMod(OfCodec.decodeFlowMod(version, msg));
+                flowMod(OfCodec.decodeFlowMod(version, msg, nxTableId));
                 return;
             default:
                 break;
@@ -278,7 +284,8 @@ public final class OfConnection {
                 int active = flows().size();
                 OfWriter w = statsReply(xid, stType, 0);
                 if (version == Of.V10) {
-                    w.u8(0).zeros(3).string("classifier", 32).u32(Of.FW_ALL).u32(1_000_000).u32(active).u64(0).u64(0);
+                    w.u8(0).zeros(3).string("classifier", 32)
+                            .u32(Of.FW_IN_PORT | Of.FW_DL_SRC | Of.FW_DL_DST | Of.FW_DL_TYPE).u32(1_000_000).u32(active).u64(0).u64(0);
                 } else {
                     w.u8(0).zeros(3).u32(active).u64(0).u64(0);
                 }

@@ -218,6 +218,21 @@ public class OfConnectionTest {
         }
     }
 
+    /** ovs-ofctl's table=N in OpenFlow 1.0: NXT_FLOW_MOD_TABLE_ID (bytes it sent), then the table in the command. */
+    @Test
+    public void nxFlowModTableId() throws Exception {
+        OfConnection c = session(Of.V10);
+        assertEquals(List.of(), c.handle(buf("0104001800000006" + "000023200000000f0100000000000000")));
+        FlowEntry f = FlowEntry.of(0, 3, 1, ANY, ANY, ANY, List.of(2));
+        byte[] table0 = OfCodec.encodeFlowMod(Of.V10, 7, Of.FC_ADD, f);
+        assertEquals(List.of(), c.handle(buf(table0)));
+        assertEquals("priority=3,in_port=1,actions=output:2", dp.flows("br0").get(0));
+        byte[] table1 = OfCodec.encodeFlowMod(Of.V10, 8, Of.FC_DELETE, f);
+        ByteBuffer.wrap(table1).put(56, (byte) 1); // command's high byte
+        assertError(one(c.handle(buf(table1))), Of.V10, OfError.BAD_TABLE_ID, table1);
+        assertEquals(2, dp.flows("br0").size());
+    }
+
     @Test
     public void checkOverlapAndOutPortFilter() throws Exception {
         OfConnection c = session(Of.V13);
