@@ -34,6 +34,8 @@ public final class OfprotoComponent {
     static final long POLL_MS = 500;
 
     private final Map<String, MgmtListener> listeners = new HashMap<>();
+    /** Bridges whose socket could not be made: logged once, tried again only when the bridge comes back. */
+    private final Set<String> failed = new HashSet<>();
     private volatile Dpif dpif;
     private Path runDir;
     private ScheduledExecutorService timer;
@@ -122,12 +124,15 @@ public final class OfprotoComponent {
                 }
                 return false;
             });
+            failed.retainAll(want);
             for (String br : want) {
-                if (!listeners.containsKey(br)) {
+                if (!listeners.containsKey(br) && !failed.contains(br)) {
                     try {
                         listeners.put(br, new MgmtListener(runDir, br, () -> dpif));
                     } catch (IOException | RuntimeException e) {
-                        LOG.warning(() -> br + ": cannot listen on " + runDir.resolve(br + ".mgmt") + ": " + e);
+                        failed.add(br);
+                        LOG.warning(() -> br + ": no OpenFlow socket: cannot listen on " + runDir + "/" + br
+                                + ".mgmt: " + e);
                     }
                 }
             }

@@ -35,8 +35,15 @@ public final class MgmtListener implements AutoCloseable {
     private volatile boolean closing;
     private int accepted; // accept thread only
 
-    /** Binds the socket (replacing a stale file) and starts accepting. */
+    /**
+     * Binds the socket (replacing a stale file) and starts accepting.
+     *
+     * @throws IOException when it cannot (a name with '/', a path longer than a Unix socket's 107 bytes)
+     */
     public MgmtListener(Path runDir, String bridge, Supplier<Dpif> dpif) throws IOException {
+        if (bridge.isEmpty() || bridge.contains("/") || bridge.indexOf('\0') >= 0) {
+            throw new IOException("bridge name '" + bridge + "' cannot name a socket file");
+        }
         this.bridge = bridge;
         this.path = runDir.resolve(bridge + ".mgmt");
         this.dpif = dpif;

@@ -9,6 +9,7 @@ import io.pvio.dpif.netdev.DpifNetdev;
 import io.pvio.ofproto.Hex;
 import io.pvio.ofproto.codec.Of;
 import io.pvio.ofproto.codec.OfWriter;
+import io.pvio.ofproto.conn.MgmtListener;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -103,6 +104,33 @@ public class OfprotoComponentTest {
         await("br0.mgmt removed", () -> !Files.exists(br0));
         ofproto.setDpif(dp);
         await("br0.mgmt back", () -> Files.exists(br0));
+    }
+
+    /** A bridge whose socket cannot exist (path too long for a Unix socket) costs only its own socket. */
+    @Test
+    public void aBridgeWithoutASocketHarmsNoOther() throws Exception {
+        String longName = "b".repeat(64); // the longest bridge name, in a deep run directory
+        Path deep = Files.createDirectories(runDir.resolve("d".repeat(50)));
+        OfprotoComponent other = new OfprotoComponent();
+        other.setDpif(dp);
+        other.start(deep);
+        try {
+            dp.addBridge(longName);
+            dp.addBridge("br0");
+            await("br0.mgmt", () -> Files.exists(deep.resolve("br0.mgmt")));
+            assertFalse(Files.exists(deep.resolve(longName + ".mgmt")));
+            assertFalse(Files.exists(deep.resolve(longName + ".mgmt.tmp")));
+        } finally {
+            other.stop();
+        }
+        assertFalse(Files.exists(deep.resolve("br0.mgmt")));
+        try {
+            new MgmtListener(runDir, "../evil", () -> dp).close();
+            throw new AssertionError("a socket outside the run directory");
+        } catch (IOException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("cannot name a socket file"));
+        }
+        assertFalse(Files.exists(runDir.resolveSibling("evil.mgmt")));
     }
 
     @Test
