@@ -81,7 +81,7 @@ public final class OfCodec {
         long outPort = u32(b);
         long outGroup = u32(b);
         int flags = u16(b);
-        b.position(b.position() + 2);
+        skip(b, 2);
         Match m = match13(b);
         List<Integer> acts = instructions(b);
         Integer out = outPort == Of.P13_ANY ? null : port13(outPort, false);
@@ -103,10 +103,10 @@ public final class OfCodec {
                         FlowEntry.of(0, 0, m.inPort, m.dlSrc, m.dlDst, m.dlType, List.of()));
             }
             int table = u8(b);
-            b.position(b.position() + 3);
+            skip(b, 3);
             long out = u32(b);
             u32(b); // out_group: pvio has no groups, so no flow is in one
-            b.position(b.position() + 4);
+            skip(b, 4);
             long cookie = b.getLong();
             long cookieMask = b.getLong();
             Match m = match13(b);
@@ -124,9 +124,9 @@ public final class OfCodec {
         int inPort = u16(b);
         long src = mac(b);
         long dst = mac(b);
-        b.position(b.position() + 4); // dl_vlan, dl_vlan_pcp, pad
+        skip(b, 4); // dl_vlan, dl_vlan_pcp, pad
         int type = u16(b);
-        b.position(b.position() + 4 + 8 + 4); // nw_tos, nw_proto, pad, nw_src, nw_dst, tp_src, tp_dst
+        skip(b, 4 + 8 + 4); // nw_tos, nw_proto, pad, nw_src, nw_dst, tp_src, tp_dst
         int unsupported = Of.FW_DL_VLAN | Of.FW_NW_PROTO | Of.FW_TP_SRC | Of.FW_TP_DST | Of.FW_DL_VLAN_PCP | Of.FW_NW_TOS;
         if ((w & unsupported) != unsupported || (w >>> 8 & 0x3f) < 32 || (w >>> 14 & 0x3f) < 32) {
             throw new OfException(OfError.BAD_WILDCARDS, String.format("match wildcards 0x%x: pvio matches only "
@@ -468,6 +468,14 @@ public final class OfCodec {
     }
 
     // ------------------------------------------------------------------ reading helpers
+
+    /** Skips {@code n} bytes; a message too short for them underflows like a read. */
+    static void skip(ByteBuffer b, int n) {
+        if (n > b.remaining()) {
+            throw new BufferUnderflowException();
+        }
+        b.position(b.position() + n);
+    }
 
     static int u8(ByteBuffer b) {
         return b.get() & 0xff;

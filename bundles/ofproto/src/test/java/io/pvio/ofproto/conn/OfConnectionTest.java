@@ -285,6 +285,26 @@ public class OfConnectionTest {
     public void garbageNeverBreaksTheSession() throws Exception {
         Random rnd = new Random(18);
         List<String> before = dp.flows("br0");
+        // bad input is answered with an error, never by the "cannot handle" catch-all (a WARNING)
+        List<java.util.logging.LogRecord> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+                    warnings.add(r);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("ofproto");
+        log.addHandler(h);
         for (int v : new int[] {Of.V10, Of.V13}) {
             OfConnection c = session(v);
             byte[] seed = OfCodec.encodeFlowMod(v, 1, Of.FC_ADD,
@@ -316,6 +336,9 @@ public class OfConnectionTest {
             assertEquals(Of.ECHO_REPLY, type(echo));
             dp.deleteFlows("br0", FlowEntry.of(0, 0, ANY, ANY, ANY, ANY, List.of()), false, ANY);
         }
+        log.removeHandler(h);
+        assertEquals(warnings.isEmpty() ? "" : warnings.get(0).getMessage() + ": " + warnings.get(0).getThrown(),
+                0, warnings.size());
         assertTrue(before.size() == 1);
     }
 }
