@@ -141,7 +141,7 @@ public class OvsOfctlE2EIT {
         await("br0.mgmt", () -> Files.exists(mgmt));
 
         // OpenFlow 1.0 (ovs-ofctl's default): the new bridge's NORMAL flow, then ours
-        assertLines(ofctlOk("dump-flows", "br0"), "OFPST_FLOW reply \\(xid=0x4\\):",
+        assertLines(ofctlOk("dump-flows", "br0"), "NXST_FLOW reply \\(xid=0x4\\):",
                 " cookie=0x0, " + DURATION + ", table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL");
         ofctlOk("del-flows", "br0");
         ofctlOk("add-flow", "br0", "in_port=1,dl_dst=52:54:00:00:00:02,actions=output:2");
@@ -160,9 +160,15 @@ public class OvsOfctlE2EIT {
         assertEquals(0, stat("other", "rx_valid"));
         String ports = ofctlOk("dump-ports", "br0", "1");
         assertTrue(ports, ports.matches("(?s)OFPST_PORT reply \\(xid=0x\\d\\): 1 ports\n  port  1: rx pkts=1000, bytes=64000, drop=0, errs=0,.*"));
-        assertLines(ofctlOk("dump-flows", "br0"), "OFPST_FLOW reply \\(xid=0x4\\):",
+        assertLines(ofctlOk("dump-flows", "br0"), "NXST_FLOW reply \\(xid=0x4\\):",
                 " cookie=0x0, " + DURATION + ", table=0, n_packets=1000, n_bytes=64000, in_port=1,dl_dst=52:54:00:00:00:02 actions=output:2",
                 " cookie=0x0, " + DURATION + ", table=0, n_packets=0, n_bytes=0, priority=10,in_port=1 actions=output:3");
+
+        // ovs-ofctl's NXM flow statistics (it asks for the NXM flow format first), with a cookie mask
+        ofctlOk("add-flow", "br0", "cookie=0x7,priority=1,dl_type=0x88cc,actions=drop");
+        assertLines(ofctlOk("dump-flows", "br0", "cookie=0x7/-1"), "NXST_FLOW reply \\(xid=0x8\\):",
+                " cookie=0x7, " + DURATION + ", table=0, n_packets=0, n_bytes=0, priority=1,dl_type=0x88cc actions=drop");
+        ofctlOk("--strict", "del-flows", "br0", "priority=1,dl_type=0x88cc");
 
         // OpenFlow 1.3: strict delete, add, traffic from gen2 follows the new flow
         ofctlOk("-O", "OpenFlow13", "--strict", "del-flows", "br0", "in_port=1,dl_dst=52:54:00:00:00:02");

@@ -86,6 +86,12 @@ public final class Of {
     public static final int NX_VENDOR = 0x2320;
     /** Nicira message: OpenFlow 1.0 flow-mods carry a table id in the high byte of their command. */
     public static final int NXT_FLOW_MOD_TABLE_ID = 15;
+    /** Nicira message: the flow format of later messages, 0 = OpenFlow 1.0, 2 = NXM. */
+    public static final int NXT_SET_FLOW_FORMAT = 12;
+    public static final int NXST_FLOW = 0;
+    public static final int NXST_AGGREGATE = 1;
+    /** OFPST_VENDOR: a vendor's statistics. */
+    public static final int ST_VENDOR_10 = 0xffff;
 
     private Of() {
     }

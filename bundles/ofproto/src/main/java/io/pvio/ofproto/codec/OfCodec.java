@@ -5,6 +5,7 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Decoding and encoding of the OpenFlow 1.0 / 1.3 structures pvio's flow table can express: matches on
@@ -28,7 +29,10 @@ public final class OfCodec {
     }
 
     /** The fields of a match; everything else was wildcarded. */
-    private record Match(int inPort, long dlSrc, long dlDst, int dlType) {
+    private record Match(int inPort, long dlSrc, long dlDst, int dlType, long cookie, long cookieMask) {
+        Match(int inPort, long dlSrc, long dlDst, int dlType) {
+            this(inPort, dlSrc, dlDst, dlType, 0, 0);
+        }
     }
 
     // ------------------------------------------------------------------ flow-mod
@@ -149,47 +153,77 @@ public final class OfCodec {
         if (len < 4 || start + len > b.limit()) {
             throw new OfException(OfError.BAD_MATCH_LEN, "match length " + len);
         }
-        int end = start + len;
+        Match m = tlvMatch(b, start + len, OXM_FIELDS, "OXM");
+        int padded = start + (len + 7) / 8 * 8;
+        if (padded > b.limit()) {
+            throw new OfException(OfError.BAD_MATCH_LEN, "match padding overruns the message");
+        }
+        b.position(padded);
+        return m;
+    }
+
+    /** A match field pvio supports, by its TLV header without the mask bit and length: (class << 7 | field). */
+    private enum Field { IN_PORT, ETH_DST, ETH_SRC, ETH_TYPE, COOKIE }
+
+    /** OpenFlow 1.3 OXM (class OPENFLOW_BASIC): in_port is 32 bits. */
+    private static final Map<Integer, Field> OXM_FIELDS = Map.of(
+            Of.OXM_BASIC << 7 | Of.OXM_IN_PORT, Field.IN_PORT, Of.OXM_BASIC << 7 | Of.OXM_ETH_DST, Field.ETH_DST,
+            Of.OXM_BASIC << 7 | Of.OXM_ETH_SRC, Field.ETH_SRC, Of.OXM_BASIC << 7 | Of.OXM_ETH_TYPE, Field.ETH_TYPE);
+    /** Nicira NXM (class 0x0000, NXM_OF_*): in_port is 16 bits; NXM_NX_COOKIE (class 1, field 30) selects. */
+    private static final Map<Integer, Field> NXM_FIELDS = Map.of(
+            0, Field.IN_PORT, 1, Field.ETH_DST, 2, Field.ETH_SRC, 3, Field.ETH_TYPE, 1 << 7 | 30, Field.COOKIE);
+
+    /**
+     * The fields of an OXM or NXM match (4-byte TLV headers: class, field, has-mask bit, length) from the
+     * current position to {@code end}.
+     */
+    private static Match tlvMatch(ByteBuffer b, int end, Map<Integer, Field> fields, String what)
+            throws OfException {
         int inPort = ANY;
         long src = ANY;
         long dst = ANY;
         int ethType = ANY;
-        int seen = 0;
+        long cookie = 0;
+        long cookieMask = 0;
+        java.util.EnumSet<Field> seen = java.util.EnumSet.noneOf(Field.class);
+        boolean nxm = fields == NXM_FIELDS;
         while (b.position() < end) {
             if (end - b.position() < 4) {
-                throw new OfException(OfError.BAD_MATCH_LEN, "truncated OXM header");
+                throw new OfException(OfError.BAD_MATCH_LEN, "truncated " + what + " header");
             }
             int hdr = b.getInt();
-            int cls = hdr >>> 16;
-            int field = hdr >>> 9 & 0x7f;
+            int id = hdr >>> 9;
             boolean hasMask = (hdr & 0x100) != 0;
             int flen = hdr & 0xff;
             if (end - b.position() < flen) {
-                throw new OfException(OfError.BAD_MATCH_LEN, "OXM field " + field + " overruns the match");
+                throw new OfException(OfError.BAD_MATCH_LEN, what + " field " + (id & 0x7f) + " overruns the match");
             }
             int next = b.position() + flen;
-            if (cls != Of.OXM_BASIC || field > Of.OXM_ETH_TYPE || field == 1 || field == 2) {
-                throw new OfException(OfError.BAD_FIELD, String.format("OXM class 0x%04x field %d: pvio matches only "
-                        + "in_port, eth_src, eth_dst and eth_type", cls, field));
+            Field f = fields.get(id);
+            if (f == null) {
+                throw new OfException(OfError.BAD_FIELD, String.format("%s class 0x%04x field %d: pvio matches only "
+                        + "in_port, eth_src, eth_dst and eth_type", what, id >>> 7, id & 0x7f));
             }
-            if ((seen & 1 << field) != 0) {
-                throw new OfException(OfError.DUP_FIELD, "OXM field " + field + " twice");
+            if (!seen.add(f)) {
+                throw new OfException(OfError.DUP_FIELD, what + " field " + f + " twice");
             }
-            seen |= 1 << field;
-            int vlen = field == Of.OXM_IN_PORT ? 4 : field == Of.OXM_ETH_TYPE ? 2 : 6;
+            int vlen = f == Field.IN_PORT ? (nxm ? 2 : 4) : f == Field.ETH_TYPE ? 2 : f == Field.COOKIE ? 8 : 6;
             if (flen != (hasMask ? 2 * vlen : vlen)) {
-                throw new OfException(OfError.BAD_MATCH_LEN, "OXM field " + field + " has length " + flen);
+                throw new OfException(OfError.BAD_MATCH_LEN, what + " field " + f + " has length " + flen);
             }
-            if (field == Of.OXM_IN_PORT) {
+            if (f == Field.COOKIE) {
+                cookie = b.getLong();
+                cookieMask = hasMask ? b.getLong() : -1L;
+            } else if (f == Field.IN_PORT) {
                 if (hasMask) {
                     throw new OfException(OfError.BAD_MASK, "in_port cannot be masked");
                 }
-                long p = u32(b);
+                long p = nxm ? u16(b) : u32(b);
                 if (p < 1 || p > Of.MAX_PORT) {
                     throw new OfException(OfError.BAD_VALUE, "match in_port " + p + " is not a switch port");
                 }
                 inPort = (int) p;
-            } else if (field == Of.OXM_ETH_TYPE) {
+            } else if (f == Field.ETH_TYPE) {
                 if (hasMask) {
                     throw new OfException(OfError.BAD_MASK, "eth_type cannot be masked");
                 }
@@ -204,7 +238,7 @@ public final class OfCodec {
                         throw new OfException(OfError.BAD_MASK, "pvio matches whole MAC addresses only");
                     }
                 }
-                if (field == Of.OXM_ETH_SRC) {
+                if (f == Field.ETH_SRC) {
                     src = v;
                 } else {
                     dst = v;
@@ -212,12 +246,58 @@ public final class OfCodec {
             }
             b.position(next);
         }
-        int padded = start + (len + 7) / 8 * 8;
-        if (padded > b.limit()) {
-            throw new OfException(OfError.BAD_MATCH_LEN, "match padding overruns the message");
+        return new Match(inPort, src, dst, ethType, cookie, cookieMask);
+    }
+
+    /**
+     * Body of a Nicira NXST_FLOW / NXST_AGGREGATE request ({@code b} after the 24-byte Nicira stats
+     * header): out_port, match_len, table_id, pad, then an NXM match padded to 8 bytes.
+     */
+    public static FlowStatsRequest decodeNxFlowStatsRequest(ByteBuffer b) throws OfException {
+        try {
+            int out = u16(b);
+            int matchLen = u16(b);
+            int table = u8(b);
+            skip(b, 3);
+            if (matchLen > b.remaining()) {
+                throw new OfException(OfError.BAD_MATCH_LEN, "NXM match of " + matchLen + " bytes overruns the message");
+            }
+            Match m = tlvMatch(b, b.position() + matchLen, NXM_FIELDS, "NXM");
+            return new FlowStatsRequest(table, out == Of.P10_NONE ? null : port10(out, false), m.cookie, m.cookieMask,
+                    FlowEntry.of(0, 0, m.inPort, m.dlSrc, m.dlDst, m.dlType, List.of()));
+        } catch (BufferUnderflowException e) {
+            throw new OfException(OfError.BAD_LEN, "flow statistics request truncated");
         }
-        b.position(padded);
-        return new Match(inPort, src, dst, ethType);
+    }
+
+    /** One Nicira nx_flow_stats entry: as OpenFlow 1.0's, with an NXM match (idle and hard age unknown). */
+    public static void nxFlowStats(OfWriter w, FlowEntry f) {
+        int at = w.length();
+        long ms = f.durationNanos() / 1_000_000;
+        w.u16(0).u8(0).u8(0).u32(ms / 1000).u32(ms % 1000 * 1_000_000).u16(f.priority()).u16(0).u16(0);
+        int matchLenAt = w.length();
+        w.u16(0).u16(0).u16(0).u64(f.cookie()).u64(f.packets()).u64(f.bytes());
+        int m = w.length();
+        if (f.inPort() != ANY) {
+            w.u32(nxm(0, 2)).u16(f.inPort());
+        }
+        if (f.dlDst() != ANY) {
+            w.u32(nxm(1, 6)).mac(f.dlDst());
+        }
+        if (f.dlSrc() != ANY) {
+            w.u32(nxm(2, 6)).mac(f.dlSrc());
+        }
+        if (f.dlType() != ANY) {
+            w.u32(nxm(3, 2)).u16(f.dlType());
+        }
+        w.putU16(matchLenAt, w.length() - m);
+        w.padTo8();
+        actions(Of.V10, w, f);
+        w.putU16(at, w.length() - at);
+    }
+
+    private static long nxm(int field, int len) {
+        return field << 9 | len;
     }
 
     // ------------------------------------------------------------------ actions

@@ -11,8 +11,12 @@ public enum OfError {
     BAD_TYPE(1, 1, 1, 1),
     BAD_STAT(1, 2, 1, 2),
     BAD_VENDOR(1, 3, 1, 3),
+    /** A Nicira message or statistics type pvio does not implement (OFPBRC_BAD_SUBTYPE / BAD_EXP_TYPE). */
+    BAD_SUBTYPE(1, 4, 1, 4),
     BAD_LEN(1, 6, 1, 6),
     BUFFER_UNKNOWN(1, 8, 1, 8),
+    /** OFPBRC_EPERM: a request pvio refuses (an unknown flow format). */
+    REQUEST_EPERM(1, 5, 1, 5),
     BAD_ACTION_TYPE(2, 0, 2, 0),
     BAD_ACTION_LEN(2, 1, 2, 1),
     BAD_ACTION_VENDOR(2, 2, 2, 2),
@@ -20,10 +24,11 @@ public enum OfError {
     /** 1.3 only (1.0 has no instructions). */
     UNSUP_INST(2, 0, 3, 1),
     BAD_INST_LEN(1, 6, 3, 7),
-    BAD_MATCH_TYPE(1, 0x101, 4, 0, true),
+    BAD_MATCH_TYPE(1, 0x100, 4, 0, true),
     BAD_MATCH_LEN(1, 6, 4, 1),
     BAD_WILDCARDS(1, 0x106, 4, 5, true),
-    BAD_FIELD(1, 0x106, 4, 6, true),
+    /** In 1.0 OVS calls it NXBRC_NXM_BAD_TYPE. */
+    BAD_FIELD(1, 0x101, 4, 6, true),
     BAD_VALUE(1, 0x102, 4, 7, true),
     BAD_MASK(1, 0x103, 4, 8, true),
     DUP_FIELD(1, 0x105, 4, 10, true),

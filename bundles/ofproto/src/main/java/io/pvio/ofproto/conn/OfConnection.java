@@ -104,7 +104,7 @@ public final class OfConnection {
             }
             request(out, msg, type, xid);
         } catch (OfException e) {
-            LOG.log(e.error() == OfError.BAD_VENDOR ? Level.FINE : Level.INFO,
+            LOG.log(e.error() == OfError.BAD_VENDOR || e.error() == OfError.BAD_SUBTYPE ? Level.FINE : Level.INFO,
                     () -> bridge + ": " + e.getMessage() + " (" + e.error() + ")");
             out.clear();
             out.add(OfCodec.error(version, xid, e.error(), msg, null));
@@ -166,6 +166,16 @@ public final class OfConnection {
                 if (msg.limit() == 24 && msg.getInt(8) == Of.NX_VENDOR && msg.getInt(12) == Of.NXT_FLOW_MOD_TABLE_ID) {
                     nxTableId = msg.get(16) != 0; // 1.0 flow-mods then carry a table id in the command's high byte
                     return;
+                }
+                if (v10 && msg.limit() == 20 && msg.getInt(8) == Of.NX_VENDOR && msg.getInt(12) == Of.NXT_SET_FLOW_FORMAT) {
+                    int format = msg.getInt(16);
+                    if (format != 0 && format != 2) {
+                        throw new OfException(OfError.REQUEST_EPERM, "flow format " + format + " (OpenFlow10 0, NXM 2)");
+                    }
+                    return; // NXM flow statistics are answered in either format; flow-mods stay OpenFlow 1.0
+                }
+                if (msg.limit() >= 16 && msg.getInt(8) == Of.NX_VENDOR) {
+                    throw new OfException(OfError.BAD_SUBTYPE, "Nicira message " + msg.getInt(12));
                 }
                 throw new OfException(OfError.BAD_VENDOR, String.format("vendor 0x%x message",
                         msg.limit() >= 12 ? msg.getInt(8) : 0));
@@ -313,7 +323,29 @@ public final class OfConnection {
             out.add(OfCodec.tableFeatures(statsReply(xid, stType, 0)).finish());
             return;
         }
-        throw new OfException(stType == 0xffff ? OfError.BAD_VENDOR : OfError.BAD_STAT,
+        if (version == Of.V10 && stType == Of.ST_VENDOR_10 && msg.limit() >= 24 && msg.getInt(12) == Of.NX_VENDOR) {
+            int subtype = msg.getInt(16);
+            msg.position(24);
+            if (subtype == Of.NXST_FLOW) {
+                nxFlowStats(out, xid, OfCodec.decodeNxFlowStatsRequest(msg));
+                return;
+            }
+            if (subtype == Of.NXST_AGGREGATE) {
+                long packets = 0;
+                long bytes = 0;
+                List<FlowEntry> sel = select(OfCodec.decodeNxFlowStatsRequest(msg));
+                for (FlowEntry f : sel) {
+                    packets += f.packets();
+                    bytes += f.bytes();
+                }
+                out.add(nxStatsReply(xid, subtype, 0).u64(packets).u64(bytes).u32(sel.size()).zeros(4).finish());
+                return;
+            }
+        }
+        if (version == Of.V10 && stType == Of.ST_VENDOR_10 && msg.limit() >= 20 && msg.getInt(12) == Of.NX_VENDOR) {
+            throw new OfException(OfError.BAD_SUBTYPE, "Nicira statistics " + msg.getInt(16));
+        }
+        throw new OfException(stType == Of.ST_VENDOR_10 ? OfError.BAD_VENDOR : OfError.BAD_STAT,
                 "statistics type " + stType + " is not supported");
     }
 
@@ -368,6 +400,28 @@ public final class OfConnection {
             }
         }
         return sel;
+    }
+
+    private OfWriter nxStatsReply(int xid, int subtype, int flags) {
+        return OfWriter.message(Of.V10, Of.STATS_REPLY_10, xid).u16(Of.ST_VENDOR_10).u16(flags).u32(Of.NX_VENDOR)
+                .u32(subtype).zeros(4);
+    }
+
+    /** NXST_FLOW: as {@link #flowStats}, with NXM matches (ovs-ofctl prints "NXST_FLOW reply"). */
+    private void nxFlowStats(List<byte[]> out, int xid, FlowStatsRequest r) throws OfException {
+        OfWriter w = nxStatsReply(xid, Of.NXST_FLOW, 0);
+        for (FlowEntry f : select(r)) {
+            OfWriter one = new OfWriter();
+            OfCodec.nxFlowStats(one, f);
+            byte[] entry = one.finishBody();
+            if (w.length() + entry.length > Of.MAX_LEN) {
+                w.putU16(10, Of.ST_REPLY_MORE);
+                out.add(w.finish());
+                w = nxStatsReply(xid, Of.NXST_FLOW, 0);
+            }
+            w.bytes(entry, 0, entry.length);
+        }
+        out.add(w.finish());
     }
 
     /** Flow statistics, split into replies of at most 64 KB with the MORE flag on all but the last. */

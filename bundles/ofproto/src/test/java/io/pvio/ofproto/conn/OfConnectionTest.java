@@ -129,9 +129,19 @@ public class OfConnectionTest {
             byte[] bar = one(c.handle(buf(OfWriter.message(v, barrierType, 9).finish())));
             assertEquals(barrierType + 1, type(bar));
             assertEquals(9, xid(bar));
-            // NXT_SET_FLOW_FORMAT as ovs-ofctl sends it first: refused, so it falls back to standard messages
-            byte[] nx = OfWriter.message(v, Of.VENDOR, 2).u32(Of.NX_VENDOR).u32(12).u32(2).finish();
-            assertError(one(c.handle(buf(nx))), v, OfError.BAD_VENDOR, nx);
+            // NXT_SET_FLOW_FORMAT(NXM), as ovs-ofctl sends it before dump-flows: an OpenFlow 1.0 message
+            byte[] nx = OfWriter.message(v, Of.VENDOR, 2).u32(Of.NX_VENDOR).u32(Of.NXT_SET_FLOW_FORMAT).u32(2).finish();
+            if (v == Of.V10) {
+                assertEquals(List.of(), c.handle(buf(nx)));
+                byte[] badFormat = OfWriter.message(v, Of.VENDOR, 2).u32(Of.NX_VENDOR).u32(Of.NXT_SET_FLOW_FORMAT).u32(5).finish();
+                assertError(one(c.handle(buf(badFormat))), v, OfError.REQUEST_EPERM, badFormat);
+            } else {
+                assertError(one(c.handle(buf(nx))), v, OfError.BAD_SUBTYPE, nx);
+            }
+            byte[] nxOther = OfWriter.message(v, Of.VENDOR, 2).u32(Of.NX_VENDOR).u32(99).finish();
+            assertError(one(c.handle(buf(nxOther))), v, OfError.BAD_SUBTYPE, nxOther);
+            byte[] otherVendor = OfWriter.message(v, Of.VENDOR, 2).u32(0x1234).u32(1).finish();
+            assertError(one(c.handle(buf(otherVendor))), v, OfError.BAD_VENDOR, otherVendor);
             byte[] other = OfWriter.message(v, 21 + 10, 3).finish();
             assertError(one(c.handle(buf(other))), v, OfError.BAD_TYPE, other);
             byte[] wrongVersion = OfWriter.message(v == Of.V10 ? Of.V13 : Of.V10, Of.ECHO_REQUEST, 4).finish();
@@ -216,6 +226,30 @@ public class OfConnectionTest {
             assertError(one(c.handle(buf(badCmd))), v, OfError.BAD_COMMAND, badCmd);
             assertEquals(before, dp.flows("br0"));
         }
+    }
+
+    /** NXST_FLOW and NXST_AGGREGATE with an NXM match (in_port and cookie), read back by OVS's decoder. */
+    @Test
+    public void nxmFlowStatistics() throws Exception {
+        org.junit.Assume.assumeTrue("ovs-ofctl is not installed", io.pvio.ofproto.Hex.haveOvsOfctl());
+        dp.putFlow("br0", FlowEntry.of(0x2a, 5, 1, ANY, 0x525400000002L, 0x800, List.of(2)));
+        dp.putFlow("br0", FlowEntry.of(0x2b, 6, 2, ANY, ANY, ANY, List.of(FlowEntry.NORMAL)));
+        OfConnection c = session(Of.V10);
+        // NXST_FLOW, out_port NONE, in_port=1 (NXM_OF_IN_PORT) and cookie=0x2a/-1 (NXM_NX_COOKIE_W)
+        OfWriter w = OfWriter.message(Of.V10, Of.STATS_REQUEST_10, 4).u16(Of.ST_VENDOR_10).u16(0).u32(Of.NX_VENDOR)
+                .u32(Of.NXST_FLOW).zeros(4).u16(Of.P10_NONE).u16(6 + 20).u8(Of.TABLE_ALL).zeros(3)
+                .u32(0x00000002).u16(1).u32(0x00013d10).u64(0x2a).u64(-1L).padTo8();
+        String flow = io.pvio.ofproto.Hex.ofpPrint(one(c.handle(buf(w.finish()))));
+        assertTrue(flow, flow.matches("NXST_FLOW reply \\(xid=0x4\\):\n cookie=0x2a, duration=\\d+(\\.\\d+)?s, table=0, "
+                + "n_packets=0, n_bytes=0, priority=5,ip,in_port=1,dl_dst=52:54:00:00:00:02 actions=output:2\n"));
+        OfWriter a = OfWriter.message(Of.V10, Of.STATS_REQUEST_10, 5).u16(Of.ST_VENDOR_10).u16(0).u32(Of.NX_VENDOR)
+                .u32(Of.NXST_AGGREGATE).zeros(4).u16(Of.P10_NONE).u16(0).u8(Of.TABLE_ALL).zeros(3);
+        assertEquals("NXST_AGGREGATE reply (xid=0x5): packet_count=0 byte_count=0 flow_count=3\n",
+                io.pvio.ofproto.Hex.ofpPrint(one(c.handle(buf(a.finish())))));
+        byte[] badField = OfWriter.message(Of.V10, Of.STATS_REQUEST_10, 6).u16(Of.ST_VENDOR_10).u16(0).u32(Of.NX_VENDOR)
+                .u32(Of.NXST_FLOW).zeros(4).u16(Of.P10_NONE).u16(8).u8(Of.TABLE_ALL).zeros(3)
+                .u32(0x00000e04).u32(0x01010101).finish(); // NXM_OF_IP_SRC
+        assertError(one(c.handle(buf(badField))), Of.V10, OfError.BAD_FIELD, badField);
     }
 
     /** ovs-ofctl's table=N in OpenFlow 1.0: NXT_FLOW_MOD_TABLE_ID (bytes it sent), then the table in the command. */
