@@ -109,9 +109,9 @@ public final class OfConnection {
             out.clear();
             out.add(OfCodec.error(version, xid, e.error(), msg, null));
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, bridge + ": cannot handle message type " + type, e);
+            LOG.log(Level.WARNING, bridge + ": cannot handle message type " + type, e); // a bug: bad input is an OfException
             out.clear();
-            out.add(OfCodec.error(version, xid, OfError.BAD_LEN, msg, null));
+            out.add(OfCodec.error(version, xid, OfError.REQUEST_EPERM, msg, null));
         }
         return out;
     }
