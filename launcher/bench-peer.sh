@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench-peer.sh - pvio's vhost-user back end against DPDK's own (net_vhost PMD), with the same front end.
 #
-# For every direction and size it runs /work/shared/peers/dpdk-vhost-peer.sh twice, alternately:
+# For every direction and size it runs ../shared/peers/dpdk-vhost-peer.sh (beside the project root) twice, alternately:
 #   pvio        --frontend-only SOCKET --backend-cmd "<this script> --backend": DPDK testpmd (virtio-user,
 #               rxonly for enqueue / txonly for dequeue) against `pvio.jar vswitchd` with one
 #               dpdkvhostuser port fed by a pktgen (enqueue) or sinking into a pktgen (dequeue);
@@ -13,7 +13,7 @@
 # forwarding lcore has the other CPU (see the peer's --help). Everything else of the JVM floats.
 #
 # Usage: launcher/bench-peer.sh [--size 64,1518] [--mode enqueue,dequeue] [--seconds 5] [--warmup 2]
-#                               [--jar launcher/target/pvio.jar] [--peer /work/shared/peers/dpdk-vhost-peer.sh]
+#                               [--jar launcher/target/pvio.jar] [--peer ../shared/peers/dpdk-vhost-peer.sh]
 #                               [--async] [--runs N] [--keep-logs] [--no-match-c2c]
 #   --async  pvio's vhost port copies with dma-ioat (vhost-async-copy-support=true,
 #            vhost-async-attr=(txq0|rxq0,00:04.0,256)); default: CPU copies.
@@ -33,7 +33,8 @@ set -u -o pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 JAR=${PVIO_JAR:-$HERE/target/pvio.jar}
-PEER=${DVHP_PEER:-/work/shared/peers/dpdk-vhost-peer.sh}
+# the peer scripts live in shared/peers/ beside the project's root directory
+PEER=${DVHP_PEER:-$(cd "$HERE/../.." && pwd)/shared/peers/dpdk-vhost-peer.sh}
 
 say() { printf '[bench-peer] %s\n' "$*" >&2; }
 die() { printf '[bench-peer] ERROR: %s\n' "$*" >&2; exit 2; }

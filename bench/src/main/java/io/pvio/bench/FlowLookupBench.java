@@ -4,6 +4,8 @@ import io.pvio.dpif.netdev.flow.Flow;
 import io.pvio.dpif.netdev.flow.FlowParser;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -22,7 +24,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * dpif-netdev's classification, per packet of a 32-packet burst: the OpenFlow table (a bridge with
  * {@code flows} flows: in_port matches plus the final NORMAL one, as pvio bench and the demo install) and
  * the MAC-learning table of the NORMAL action (learn the source, look up the destination, {@code macs}
- * stations).
+ * stations). {@code dstFlows} adds that many exact {@code in_port,dl_dst} flows above them (OVN-like tables;
+ * the tuple-space lookup keeps the cost to a probe per match group).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -39,6 +42,9 @@ public class FlowLookupBench {
     @Param({"16", "4096"})
     public int macs;
 
+    @Param({"0", "100000"})
+    public int dstFlows;
+
     private FlowTable table;
     private MacTable macTable;
     private final int[] inPorts = new int[BURST];
@@ -53,7 +59,17 @@ public class FlowLookupBench {
         for (int i = 1; i <= flows; i++) {
             t = t.with(FlowParser.parseFlow("priority=100,in_port=" + i + ",actions=output:" + (i % flows + 1)));
         }
-        table = t.with(FlowParser.parseFlow("priority=0,actions=normal"));
+        t = t.with(FlowParser.parseFlow("priority=0,actions=normal"));
+        if (dstFlows > 0) {
+            List<Flow> all = new ArrayList<>(dstFlows + t.size());
+            for (int i = 0; i < dstFlows; i++) {
+                all.add(FlowParser.parseFlow("priority=200,in_port=1,dl_dst=" + FlowParser.formatMac(0x0a0000000000L + i)
+                        + ",actions=output:2"));
+            }
+            all.addAll(t.flows());
+            t = new FlowTable(all.toArray(new Flow[0]));
+        }
+        table = t;
         macTable = new MacTable(8192, 300);
         now = MacTable.nowSeconds(System.nanoTime());
         for (int m = 0; m < macs; m++) {

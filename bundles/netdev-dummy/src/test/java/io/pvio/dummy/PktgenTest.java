@@ -35,6 +35,33 @@ public class PktgenTest {
     }
 
     @Test
+    public void moreFlowsThanSixteenBitsGiveThatManySourceMacs() throws Exception {
+        TestContext ctx = new TestContext(1024);
+        int flows = 100_000;
+        try (Netdev gen = cls.open("gf", Map.of("count", Integer.toString(flows + 10), "flows", Integer.toString(flows),
+                "src_mac", "02:00:00:00:ff:f0", "payload", "none"), ctx)) {
+            java.util.Set<Long> macs = new java.util.HashSet<>();
+            PacketBatch b = new PacketBatch();
+            long n = 0;
+            for (int got; (got = gen.rxqRecv(0, b)) > 0;) {
+                for (int i = 0; i < got; i++) {
+                    Packet p = b.get(i);
+                    java.nio.ByteBuffer buf = p.buffer();
+                    int off = p.dataOffset();
+                    macs.add((buf.getShort(off + 6) & 0xffffL) << 32 | (buf.getInt(off + 8) & 0xffffffffL));
+                }
+                n += got;
+                b.freeAll();
+            }
+            assertEquals(flows + 10, n);
+            assertEquals(flows, macs.size());
+            assertTrue(macs.contains(0x02000000fff0L));
+            assertTrue(macs.contains(0x02000000fff0L + flows - 1)); // carries past the low 16 bits
+            assertEquals(0, ctx.pool.inUse());
+        }
+    }
+
+    @Test
     public void countedGenerationIsValidatedInOrderAndNothingLeaks() throws Exception {
         TestContext ctx = new TestContext(1024);
         try (Netdev gen = cls.open("g1", Map.of("count", "1000", "flows", "4"), ctx);

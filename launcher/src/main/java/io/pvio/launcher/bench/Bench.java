@@ -143,6 +143,10 @@ public final class Bench {
             out.print(Report.table(rows, mhz));
             out.println();
             out.println("placement: " + placement);
+            if (opt.idlePorts > 0) {
+                out.println("idle ports: " + opt.idlePorts + " dpdkvhostuser ports on pmd-c00 with connected front ends"
+                        + " (asynchronous tx queues in the async modes), no traffic");
+            }
             for (String n : placementNotes) {
                 out.println("note: " + n);
             }

@@ -15,7 +15,10 @@ import java.util.List;
  * (the generator writes and the sink checks every payload byte, default; or headers only, as DPDK's txonly, so
  * that the generator's own writes do not count in pvio's PMD cycles; {@code read}: headers only, and the sink
  * reads every payload byte, as a guest that uses what it receives), {@code --queue-size N} (the front ends'
- * virtqueues, as a guest's rx_queue_size; the DMA channels' rings are made at least as large; default 256).
+ * virtqueues, as a guest's rx_queue_size; the DMA channels' rings are made at least as large; default 256),
+ * {@code --idle-ports N} (N more dpdkvhostuser ports on pvio's PMD, each with a connected front end on the
+ * other core and, in the async modes, an asynchronous tx queue, that carry no traffic: what idle ports cost
+ * the busy pair; default 0).
  */
 public final class BenchOptions {
     public static final List<String> MODES = List.of("cpu", "async", "async-cpu");
@@ -34,11 +37,13 @@ public final class BenchOptions {
     int burst = 1;
     String payload = "pattern";
     int queueSize = 256;
+    int idlePorts;
 
     static final String USAGE = """
             usage: pvio bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
                               [--seconds 5] [--warmup 2] [--rate MPPS] [--engine-cpu 1] [--guest-sleep 0] [--burst 1]
-                              [--payload pattern|none|read] [--queue-size 256] [--json] [--no-pin] [--run-dir DIR]
+                              [--payload pattern|none|read] [--queue-size 256] [--idle-ports 0] [--json] [--no-pin]
+                              [--run-dir DIR]
             """;
 
     /** Parses the words after {@code bench} ({@code --seconds} may already have been taken by the caller). */
@@ -59,7 +64,7 @@ public final class BenchOptions {
                 case "--json" -> o.json = true;
                 case "--no-pin" -> o.pin = false;
                 case "--size", "--sizes", "--mode", "--modes", "--direction", "--directions", "--warmup", "--seconds",
-                        "--rate", "--engine-cpu", "--guest-sleep", "--burst", "--payload", "--queue-size" -> {
+                        "--rate", "--engine-cpu", "--guest-sleep", "--burst", "--payload", "--queue-size", "--idle-ports" -> {
                     if (val == null) {
                         if (i + 1 >= args.size()) {
                             throw new IllegalArgumentException(key + " needs a value");
@@ -75,6 +80,7 @@ public final class BenchOptions {
                         case "--engine-cpu" -> o.engineCpu = integer(key, val, -1, 1023);
                         case "--guest-sleep" -> o.guestSleepUs = integer(key, val, 0, 10_000);
                         case "--burst" -> o.burst = integer(key, val, 1, 32);
+                        case "--idle-ports" -> o.idlePorts = integer(key, val, 0, 256);
                         case "--queue-size" -> {
                             o.queueSize = integer(key, val, 64, 4096);
                             if (Integer.bitCount(o.queueSize) != 1) {

@@ -79,6 +79,7 @@ final class Report {
         sb.append("  \"seconds\": ").append(o.seconds).append(", \"warmup\": ").append(o.warmup)
                 .append(", \"rate_mpps\": ").append(num(o.rateMpps)).append(", \"burst\": ").append(o.burst)
                 .append(", \"payload\": ").append(str(o.payload)).append(", \"queue_size\": ").append(o.queueSize)
+                .append(", \"idle_ports\": ").append(o.idlePorts)
                 .append(", \"cpu_mhz\": ").append(num(mhz))
                 .append(",\n  \"placement\": ").append(str(placement)).append(",\n  \"notes\": [");
         for (int i = 0; i < notes.size(); i++) {

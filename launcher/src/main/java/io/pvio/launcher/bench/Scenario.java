@@ -92,6 +92,15 @@ final class Scenario {
             }
             default -> throw new IllegalArgumentException("unknown direction " + direction);
         }
+        // idle pairs after the case's ports (names sort after them), alternating so that every idle back end
+        // lands on core 0 with the busy one and every idle front end on core 1
+        int of = 100;
+        for (int i = 0; i < o.idlePorts; i++) {
+            String vhu = String.format("i%03da-vhu", i);
+            s.port(vhu, "br0", "dpdkvhostuser", Map.of(), of++, 0);
+            s.port(String.format("i%03db-fe", i), "br1", "virtio-user", fe(vhu, o), of++, 1);
+            s.asyncAttr.put(vhu, String.format("(txq0,00:04.%d,256)", i % 8));
+        }
         return s;
     }
 

@@ -31,7 +31,7 @@ import org.osgi.framework.launch.FrameworkFactory;
  * RUN_DIR/vswitchd.log         the log
  * RUN_DIR/deploy/              FileInstall: drop bundles and .cfg files here
  * RUN_DIR/felix-cache/         Felix's bundle cache (cleaned at every start)
- * RUN_DIR/pvio-vswitchd.pid    locked while a daemon runs here (one daemon per run directory)
+ * RUN_DIR/ovs-vswitchd.pid     locked while a daemon runs here (one per run directory), ovs-appctl reads it
  * </pre>
  */
 public final class Daemon {
@@ -129,12 +129,12 @@ public final class Daemon {
     }
 
     /**
-     * Locks RUN_DIR/pvio-vswitchd.pid (and writes this process's pid into it), as ovs-vswitchd locks its
+     * Locks RUN_DIR/ovs-vswitchd.pid (and writes this process's pid into it), as ovs-vswitchd locks its
      * pidfile: a second daemon on the same run directory would empty the first one's bundle cache and take
      * its sockets. The lock goes with the process.
      */
     static java.nio.channels.FileLock lockRunDir(Path runDir) throws IOException {
-        Path pidFile = runDir.resolve("pvio-vswitchd.pid");
+        Path pidFile = runDir.resolve("ovs-vswitchd.pid"); // ovs-vswitchd's name: ovs-appctl --target=ovs-vswitchd
         java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(pidFile,
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.READ,
                 java.nio.file.StandardOpenOption.WRITE);

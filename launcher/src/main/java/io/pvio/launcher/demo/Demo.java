@@ -26,6 +26,8 @@ public final class Demo {
     static final int SIZE = 1518;
     /** Packets per second of each generator: what two cores sustain with room to spare. */
     static final int RATE = 100_000;
+    /** The guest's ring size. */
+    static final int QUEUE_SIZE = 4096;
     private static final Pattern COUNTER = Pattern.compile("\"?([A-Za-z0-9_]+)\"?=(-?\\d+)");
 
     private final Path socket;
@@ -154,7 +156,7 @@ public final class Demo {
                 "ofport_request=2");
         // the guest side: pvio's Java virtio front end on the vhost-user socket, and generator pg1
         must("vsctl", "--may-exist", "add-port", "br1", "fe0", "--", "set", "Interface", "fe0", "type=virtio-user",
-                "options:path=" + dir.resolve("vhu0"), "options:queue_size=1024", "ofport_request=1");
+                "options:path=" + dir.resolve("vhu0"), "options:queue_size=" + QUEUE_SIZE, "ofport_request=1");
         must("vsctl", "--may-exist", "add-port", "br1", "pg1", "--", "set", "Interface", "pg1", "type=pktgen",
                 "options:size=" + SIZE, "options:rate=" + RATE, "options:enabled=false", "ofport_request=2");
         waitFor("the vhost-user connection", "carrier up", "appctl", "netdev-vhost/show", "vhu0");

@@ -17,7 +17,7 @@ public class RunDirLockTest {
         Path dir = Files.createTempDirectory("pvio-lock");
         FileLock first = Daemon.lockRunDir(dir);
         String pid = Long.toString(ProcessHandle.current().pid());
-        assertEquals(pid, Files.readString(dir.resolve("pvio-vswitchd.pid")).trim());
+        assertEquals(pid, Files.readString(dir.resolve("ovs-vswitchd.pid")).trim());
         try {
             Daemon.lockRunDir(dir);
             fail("locked twice");

@@ -5,6 +5,7 @@ import io.pvio.control.db.Db.Bridge;
 import io.pvio.control.db.Db.Port;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
+import io.pvio.dpif.PortInfo;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
@@ -71,22 +72,32 @@ public final class DpifApplier {
             a.undo.push(() -> dpif.setOtherConfig(old));
         }
         java.util.Set<String> removed = new java.util.HashSet<>();
-        // 1. ports that go away (deleted, moved, re-created or with a new ofport_request) in surviving bridges
+        // 1. ports that go away (deleted, moved, re-created, or renumbered as OVS's bridge does it) in
+        //    surviving bridges; each is added back with the number it had if a later step is refused
         for (Bridge ob : from.bridges.values()) {
             Bridge nb = byUuid(to, ob.uuid);
             if (nb == null) {
                 continue;
             }
+            java.util.Set<String> going = new java.util.LinkedHashSet<>();
             for (Port op : ob.ports.values()) {
                 Port np = nb.ports.get(op.name);
-                if (np == null || !np.uuid.equals(op.uuid) || renumbered(dpif, np)) {
-                    if (dpif.port(op.name) == null) {
-                        continue; // never restored into the datapath (refused at startup): nothing to delete
-                    }
-                    dpif.delPort(op.name);
-                    a.undo.push(() -> addPort(dpif, ob.name, op));
-                    removed.add(op.name);
+                if (np == null || !np.uuid.equals(op.uuid)) {
+                    going.add(op.name);
+                } else {
+                    going.addAll(renumbered(dpif, ob.name, nb, np));
                 }
+            }
+            for (String name : going) {
+                Port op = ob.ports.get(name);
+                PortInfo live = dpif.port(name);
+                if (op == null || live == null) {
+                    continue; // never restored into the datapath (refused at startup): nothing to delete
+                }
+                int had = live.ofport();
+                dpif.delPort(name);
+                a.undo.push(() -> dpif.addPort(ob.name, op.name, op.type, Map.copyOf(op.options), had));
+                removed.add(name);
             }
         }
         // 2. bridges that go away
@@ -106,10 +117,12 @@ public final class DpifApplier {
                 }
             }
         }
-        // 4. new ports, and changed interfaces
+        // 4. new ports, and changed interfaces: those that request a number first, as OVS adds them
         for (Bridge nb : to.bridges.values()) {
             Bridge ob = byUuid(from, nb.uuid);
-            for (Port np : nb.ports.values()) {
+            java.util.List<Port> order = new java.util.ArrayList<>(nb.ports.values());
+            order.sort(java.util.Comparator.comparingInt((Port p) -> p.ofportRequest > 0 ? 0 : 1));
+            for (Port np : order) {
                 Port op = ob == null ? null : ob.ports.get(np.name);
                 boolean fresh = op == null || !op.uuid.equals(np.uuid);
                 boolean changed = fresh || !op.type.equals(np.type) || !op.options.equals(np.options);
@@ -126,15 +139,38 @@ public final class DpifApplier {
     }
 
     /**
-     * True when port {@code p} asks for an ofport other than the one it has in the datapath (it is then
-     * deleted and added again with it). Clearing ofport_request, or asking for the number it has, keeps it.
+     * The ports to delete (and add again) so that {@code p} gets the ofport it requests, as OVS's bridge
+     * decides it: none when it has that number or requests none; {@code p} alone when the number is free;
+     * {@code p} and the port holding the number when that port did not request it too (both get numbers
+     * again, requested ones first); none when it did (a conflict OVS leaves as it is).
      */
-    private static boolean renumbered(Dpif dpif, Port p) {
-        if (p.ofportRequest < 1) {
-            return false;
+    private static java.util.List<String> renumbered(Dpif dpif, String bridge, Bridge nb, Port p) {
+        PortInfo live = dpif.port(p.name);
+        int want = p.ofportRequest;
+        if (want < 1 || live == null || live.ofport() == want) {
+            return java.util.List.of();
         }
-        io.pvio.dpif.PortInfo live = dpif.port(p.name);
-        return live != null && live.ofport() != p.ofportRequest;
+        PortInfo holder = holder(dpif, bridge, want);
+        if (holder == null) {
+            return java.util.List.of(p.name);
+        }
+        Port hp = nb.ports.get(holder.name());
+        if (hp != null && hp.ofportRequest == want) {
+            LOG.warning("port " + p.name + ": ofport_request " + want + " is also requested by " + holder.name()
+                    + ", which has it; " + p.name + " keeps ofport " + live.ofport());
+            return java.util.List.of();
+        }
+        return java.util.List.of(holder.name(), p.name);
+    }
+
+    /** The port of {@code bridge} that has ofport {@code n} in the datapath, or null. */
+    private static PortInfo holder(Dpif dpif, String bridge, int n) {
+        for (PortInfo pi : dpif.ports(bridge)) {
+            if (pi.ofport() == n) {
+                return pi;
+            }
+        }
+        return null;
     }
 
     private static Bridge byUuid(Db db, String uuid) {
@@ -146,20 +182,28 @@ public final class DpifApplier {
         return null;
     }
 
-    /** Adds a port with its ofport_request, else the number it had (OVS keeps a port's ofport too). */
+    /**
+     * Adds a port with its ofport_request, else the number it had (OVS keeps a port's ofport too). A requested
+     * or former number that another port holds is not an error: the datapath chooses one, as OVS does.
+     */
     private static void addPort(Dpif dpif, String bridge, Port p) throws DpifException {
-        if (p.ofportRequest < 1 && p.ofport > 0) {
+        int want = p.ofportRequest > 0 ? p.ofportRequest : p.ofport;
+        if (want > 0) {
             try {
-                dpif.addPort(bridge, p.name, p.type, Map.copyOf(p.options), p.ofport);
+                dpif.addPort(bridge, p.name, p.type, Map.copyOf(p.options), want);
                 return;
             } catch (DpifException e) {
-                if (dpif.port(p.name) != null) {
+                PortInfo holder = holder(dpif, bridge, want);
+                if (dpif.port(p.name) != null || holder == null) {
                     throw e;
                 }
-                // its old number is taken: any number will do
+                if (p.ofportRequest > 0) {
+                    LOG.warning("port " + p.name + ": ofport_request " + want + " is in use by " + holder.name()
+                            + "; another number is chosen");
+                }
             }
         }
-        dpif.addPort(bridge, p.name, p.type, Map.copyOf(p.options), p.ofportRequest);
+        dpif.addPort(bridge, p.name, p.type, Map.copyOf(p.options), -1);
     }
 
     private static void replayFlows(Dpif dpif, Bridge b, boolean strict) throws DpifException {

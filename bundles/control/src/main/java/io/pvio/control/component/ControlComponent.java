@@ -138,6 +138,7 @@ public final class ControlComponent implements Control {
         }
         try {
             server = ControlServer.start(ControlClient.socket(runDir), this::handle);
+            server.alsoAs("ovs-vswitchd"); // for ovs-appctl --target=ovs-vswitchd, with OVS_RUNDIR=RUN_DIR
         } catch (IOException e) {
             UNIXCTL.severe("control socket not available: " + e.getMessage()
                     + " (commands still work in the Gogo shell)");
@@ -236,9 +237,11 @@ public final class ControlComponent implements Control {
         if (!List.of("add-flow", "del-flows", "dump-flows").contains(cmd)) {
             return Result.error(1, "ofctl: unknown command '" + cmd + "'; use --help for help");
         }
-        if (args.size() < min || args.size() > max) {
-            return Result.error(1, "ofctl: '" + cmd + "' command takes " + (min == max ? min - 1 : (min - 1) + " or "
-                    + (max - 1)) + " arguments (quote the flow: it is one argument)");
+        if (args.size() < min) { // ovs-ofctl's texts
+            return Result.error(1, "ofctl: '" + cmd + "' command requires at least " + (min - 1) + " arguments");
+        }
+        if (args.size() > max) {
+            return Result.error(1, "ofctl: '" + cmd + "' command takes at most " + (max - 1) + " arguments");
         }
         String br = args.get(1);
         synchronized (lock) {
@@ -248,12 +251,12 @@ public final class ControlComponent implements Control {
             }
             Db.Bridge b = db.bridges.get(br);
             if (b == null) {
-                return Result.error(1, "ofctl: " + br + " is not a bridge");
+                return Result.error(1, "ofctl: " + br + " is not a bridge or a socket");
             }
             try {
                 switch (cmd) {
                     case "dump-flows": {
-                        StringBuilder sb = new StringBuilder();
+                        StringBuilder sb = new StringBuilder(Flows.DUMP_HEADER).append('\n');
                         d.dumpFlows(br).forEach(l -> sb.append(l).append('\n'));
                         return Result.ok(sb.toString());
                     }
@@ -308,6 +311,9 @@ public final class ControlComponent implements Control {
         // ovs-appctl's target and timeout options: one daemon here, accepted for compatibility
         while (!a.isEmpty() && a.get(0).startsWith("-")) {
             String o = a.remove(0);
+            if (o.equals("--")) {
+                break; // the command follows (what the unixctl JSON-RPC server passes)
+            }
             if ((o.equals("-t") || o.equals("--target") || o.equals("-T") || o.equals("--timeout")) && !a.isEmpty()) {
                 a.remove(0); // the option's value
             } else if (!o.startsWith("--target=") && !o.startsWith("--timeout=")) {
@@ -315,8 +321,8 @@ public final class ControlComponent implements Control {
             }
         }
         if (a.isEmpty()) {
-            return Result.error(2, "appctl: at least one non-option argument is required (\"appctl list-commands\""
-                    + " lists them)");
+            return Result.error(2, "appctl: at least one non-option argument is required"
+                    + " (use --help for help)");
         }
         String cmd = a.get(0);
         List<String> args = List.copyOf(a.subList(1, a.size()));
@@ -331,13 +337,25 @@ public final class ControlComponent implements Control {
         return s == null || s.isEmpty() || s.endsWith("\n") ? (s == null ? "" : s) : s + "\n";
     }
 
+    /** Argument bounds of the built-in commands that take a fixed number, checked as OVS's unixctl server does. */
+    private static final Map<String, int[]> BUILTIN_ARGS = Map.of("list-commands", new int[] {0, 0},
+            "version", new int[] {0, 0}, "exit", new int[] {0, 1}, "vlog/list", new int[] {0, 0},
+            "bundle/list", new int[] {0, 0}, "memory/show", new int[] {0, 0});
+
     private String runAppctl(String cmd, List<String> args, Consumer<Runnable> afterReply) throws UnixctlException {
+        int[] bounds = BUILTIN_ARGS.get(cmd);
+        if (bounds != null && args.size() < bounds[0]) {
+            throw new UnixctlException("\"" + cmd + "\" command requires at least " + bounds[0] + " arguments");
+        }
+        if (bounds != null && args.size() > bounds[1]) {
+            throw new UnixctlException("\"" + cmd + "\" command takes at most " + bounds[1] + " arguments");
+        }
         switch (cmd) {
             case "list-commands": {
                 TreeMap<String, String> all = new TreeMap<>(BUILTIN);
                 commands.forEach((k, r) -> all.putIfAbsent(k, r.usage()));
                 StringBuilder sb = new StringBuilder("The available commands are:\n");
-                all.forEach((k, u) -> sb.append(String.format("  %-32s%s%n", k, u)));
+                all.forEach((k, u) -> sb.append(String.format("  %-23s %s", k, u).stripTrailing()).append('\n'));
                 return sb.toString();
             }
             case "version":
@@ -393,8 +411,8 @@ public final class ControlComponent implements Control {
             default: {
                 Registered r = commands.get(cmd);
                 if (r == null) {
-                    throw new UnixctlException("\"" + cmd + "\" is not a valid command (\"appctl list-commands\""
-                            + " lists them)");
+                    throw new UnixctlException("\"" + cmd + "\" is not a valid command (use \"list-commands\" to see a"
+                            + " list of valid commands)");
                 }
                 try {
                     return r.command().run(args);

@@ -20,6 +20,8 @@ public final class Db {
 
     public String uuid = newUuid();
     public final TreeMap<String, String> otherConfig = new TreeMap<>();
+    /** external_ids of every row: stored and shown for the systems that manage OVS, never acted on. */
+    public final TreeMap<String, String> externalIds = new TreeMap<>();
     /** Bridges by name. */
     public final TreeMap<String, Bridge> bridges = new TreeMap<>();
 
@@ -32,6 +34,7 @@ public final class Db {
         public String uuid = newUuid();
         public String name;
         public final TreeMap<String, String> otherConfig = new TreeMap<>();
+        public final TreeMap<String, String> externalIds = new TreeMap<>();
         /** Ports by name. */
         public final TreeMap<String, Port> ports = new TreeMap<>();
         /** OpenFlow flows in ovs-ofctl syntax, in the order they were added. */
@@ -45,6 +48,7 @@ public final class Db {
             Bridge b = new Bridge(name);
             b.uuid = uuid;
             b.otherConfig.putAll(otherConfig);
+            b.externalIds.putAll(externalIds);
             ports.forEach((k, p) -> b.ports.put(k, p.copy()));
             b.flows.clear();
             b.flows.addAll(flows);
@@ -66,6 +70,8 @@ public final class Db {
         public int ofport = -1;
         public final TreeMap<String, String> otherConfig = new TreeMap<>();
         public final TreeMap<String, String> ifaceOtherConfig = new TreeMap<>();
+        public final TreeMap<String, String> externalIds = new TreeMap<>();
+        public final TreeMap<String, String> ifaceExternalIds = new TreeMap<>();
 
         public Port(String name) {
             this.name = name;
@@ -81,6 +87,8 @@ public final class Db {
             p.ofport = ofport;
             p.otherConfig.putAll(otherConfig);
             p.ifaceOtherConfig.putAll(ifaceOtherConfig);
+            p.externalIds.putAll(externalIds);
+            p.ifaceExternalIds.putAll(ifaceExternalIds);
             return p;
         }
     }
@@ -107,6 +115,7 @@ public final class Db {
         Db d = new Db();
         d.uuid = uuid;
         d.otherConfig.putAll(otherConfig);
+        d.externalIds.putAll(externalIds);
         bridges.forEach((k, b) -> d.bridges.put(k, b.copy()));
         return d;
     }
@@ -136,12 +145,14 @@ public final class Db {
         root.put("format", FORMAT);
         root.put("_uuid", uuid);
         root.put("other_config", new TreeMap<>(otherConfig));
+        root.put("external_ids", new TreeMap<>(externalIds));
         List<Object> brs = new ArrayList<>();
         for (Bridge b : bridges.values()) {
             Map<String, Object> jb = new java.util.LinkedHashMap<>();
             jb.put("_uuid", b.uuid);
             jb.put("name", b.name);
             jb.put("other_config", new TreeMap<>(b.otherConfig));
+            jb.put("external_ids", new TreeMap<>(b.externalIds));
             jb.put("flows", new ArrayList<>(b.flows));
             List<Object> ps = new ArrayList<>();
             for (Port p : b.ports.values()) {
@@ -155,6 +166,8 @@ public final class Db {
                 jp.put("ofport", (long) p.ofport);
                 jp.put("other_config", new TreeMap<>(p.otherConfig));
                 jp.put("interface_other_config", new TreeMap<>(p.ifaceOtherConfig));
+                jp.put("external_ids", new TreeMap<>(p.externalIds));
+                jp.put("interface_external_ids", new TreeMap<>(p.ifaceExternalIds));
                 ps.add(jp);
             }
             jb.put("ports", ps);
@@ -173,11 +186,13 @@ public final class Db {
         Db d = new Db();
         d.uuid = str(root, "_uuid", d.uuid);
         strMap(root.get("other_config"), d.otherConfig);
+        strMap(root.get("external_ids"), d.externalIds);
         for (Object ob : list(root.get("bridges"))) {
             Map<String, Object> jb = obj(ob, "bridge");
             Bridge b = new Bridge(str(jb, "name", null));
             b.uuid = str(jb, "_uuid", b.uuid);
             strMap(jb.get("other_config"), b.otherConfig);
+            strMap(jb.get("external_ids"), b.externalIds);
             if (jb.containsKey("flows")) {
                 b.flows.clear();
                 for (Object f : list(jb.get("flows"))) {
@@ -200,6 +215,8 @@ public final class Db {
                 p.ofport = assigned instanceof Long l ? (int) (long) l : -1;
                 strMap(jp.get("other_config"), p.otherConfig);
                 strMap(jp.get("interface_other_config"), p.ifaceOtherConfig);
+                strMap(jp.get("external_ids"), p.externalIds);
+                strMap(jp.get("interface_external_ids"), p.ifaceExternalIds);
                 if (d.port(p.name) != null || b.ports.containsKey(p.name)) {
                     throw new IllegalArgumentException("port " + p.name + " is in the database twice");
                 }

@@ -17,19 +17,29 @@ public final class Flows {
         }
     }
 
+    /** {@code actions=} or {@code action=} at the start of a field. */
+    private static final java.util.regex.Pattern ACTIONS = java.util.regex.Pattern.compile(
+            "(?i)(?:^|(?<=[,\\s]))actions?=");
+
     private Flows() {
     }
 
-    /** Parses "priority=10,in_port=1,actions=output:2"; throws IllegalArgumentException when malformed. */
+    /** The header ovs-ofctl prints before the flows of dump-flows (OpenFlow 1.0 with Nicira extensions). */
+    public static final String DUMP_HEADER = "NXST_FLOW reply (xid=0x4):";
+
+    /**
+     * Parses "priority=10,in_port=1,actions=output:2" ({@code action=} too, as OVS reads it); throws
+     * IllegalArgumentException when malformed.
+     */
     public static Parsed parse(String flow, boolean needActions) {
         String f = flow.trim();
         String actions = null;
-        int ai = f.toLowerCase(Locale.ROOT).indexOf("actions=");
-        if (ai >= 0) {
-            actions = f.substring(ai + "actions=".length()).trim();
-            f = f.substring(0, ai);
+        java.util.regex.Matcher m = ACTIONS.matcher(f);
+        if (m.find()) {
+            actions = f.substring(m.end()).trim();
+            f = f.substring(0, m.start());
         } else if (needActions) {
-            throw new IllegalArgumentException("must specify an action (e.g. actions=output:2)");
+            throw new IllegalArgumentException("must specify an action");
         }
         TreeSet<String> match = new TreeSet<>();
         int priority = DEFAULT_PRIORITY;

@@ -2,6 +2,7 @@ package io.pvio.control.server;
 
 import io.pvio.control.protocol.ControlProtocol;
 import io.pvio.control.protocol.ControlProtocol.Reply;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,8 +26,10 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The daemon's control socket (OVS's unixctl server): a Unix domain socket that takes one request per
- * connection (see {@link ControlProtocol}), runs it on a small pool of threads and answers. Malformed,
+ * The daemon's control socket (OVS's unixctl server): a Unix domain socket that speaks two protocols, told
+ * apart by a connection's first byte: OVS's unixctl JSON-RPC ({@link UnixctlJsonRpc}, what ovs-appctl sends)
+ * and pvio's own ({@link ControlProtocol}, one request per connection). Requests run on a small pool of
+ * threads. Malformed,
  * oversized or stalled requests get an error reply (or a closed connection); nothing else is affected.
  */
 public final class ControlServer implements AutoCloseable {
@@ -46,6 +49,7 @@ public final class ControlServer implements AutoCloseable {
     private final ThreadPoolExecutor workers;
     private final ScheduledExecutorService watchdog;
     private final Thread acceptor;
+    private final List<Path> aliases = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     private ControlServer(Path path, Handler handler, ServerSocketChannel server) {
@@ -93,6 +97,30 @@ public final class ControlServer implements AutoCloseable {
         return path;
     }
 
+    /**
+     * Also answers at {@code <program>.<pid>.ctl} beside the socket (a symbolic link to it), the name under
+     * which ovs-appctl {@code --target=<program>} looks for a daemon whose pidfile {@code <program>.pid} holds
+     * that pid. Stale links of earlier processes are removed; the link goes when the server closes.
+     */
+    public void alsoAs(String program) {
+        Path dir = path.toAbsolutePath().getParent();
+        String prefix = program + ".";
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String n = f.getFileName().toString();
+                if (n.startsWith(prefix) && n.endsWith(".ctl") && Files.isSymbolicLink(f)) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Path link = dir.resolve(prefix + ProcessHandle.current().pid() + ".ctl");
+            Files.createSymbolicLink(link, path.getFileName());
+            aliases.add(link);
+            LOG.info("listening on " + link + " too");
+        } catch (IOException e) {
+            LOG.warning("cannot name the control socket " + program + ".<pid>.ctl: " + e);
+        }
+    }
+
     private void acceptLoop() {
         while (!closed) {
             SocketChannel ch;
@@ -118,41 +146,74 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private void serve(SocketChannel ch) {
-        ScheduledFuture<?> timeout = watchdog.schedule(() -> {
-            LOG.warning("control client sent no complete request within " + READ_TIMEOUT_MS + " ms; closing");
-            closeQuietly(ch);
-        }, READ_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         Runnable[] after = new Runnable[1];
+        ScheduledFuture<?>[] timeout = new ScheduledFuture<?>[1];
+        UnixctlJsonRpc.Watchdog guard = new UnixctlJsonRpc.Watchdog() {
+            @Override
+            public void arm() {
+                timeout[0] = watchdog.schedule(() -> {
+                    LOG.warning("control client sent no complete request within " + READ_TIMEOUT_MS
+                            + " ms; closing");
+                    closeQuietly(ch);
+                }, READ_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            }
+
+            @Override
+            public void disarm() {
+                timeout[0].cancel(false);
+            }
+        };
         try (ch) {
-            InputStream in = Channels.newInputStream(ch);
+            BufferedInputStream in = new BufferedInputStream(Channels.newInputStream(ch));
             OutputStream out = Channels.newOutputStream(ch);
-            List<String> argv;
-            try {
-                argv = ControlProtocol.readRequest(in);
-            } catch (ControlProtocol.ProtocolException e) {
-                timeout.cancel(false);
-                LOG.warning("malformed control request: " + e.getMessage());
-                ControlProtocol.writeReply(out, new Reply(2, "", "pvio-vswitchd: " + e.getMessage() + "\n"));
+            guard.arm();
+            in.mark(1);
+            int first = in.read();
+            in.reset();
+            guard.disarm();
+            if (first < 0) {
                 return;
             }
-            timeout.cancel(false);
-            LOG.fine("request: " + argv);
-            Reply r;
-            try {
-                r = handler.handle(argv, run -> after[0] = run);
-            } catch (RuntimeException e) {
-                LOG.log(Level.SEVERE, "command " + argv + " failed", e);
-                r = new Reply(2, "", "pvio-vswitchd: internal error: " + e + "\n");
+            if (UnixctlJsonRpc.startsJson(first)) {
+                UnixctlJsonRpc.serve(in, out, handler, guard, after);
+            } else {
+                serveBinary(in, out, guard, after);
             }
-            ControlProtocol.writeReply(out, r);
         } catch (IOException e) {
             LOG.fine("control connection: " + e.getMessage());
         } finally {
-            timeout.cancel(false);
+            if (timeout[0] != null) {
+                timeout[0].cancel(false);
+            }
             if (after[0] != null) {
                 after[0].run();
             }
         }
+    }
+
+    /** pvio's own protocol ({@link ControlProtocol}): one request, one reply. */
+    private void serveBinary(InputStream in, OutputStream out, UnixctlJsonRpc.Watchdog guard, Runnable[] after)
+            throws IOException {
+        List<String> argv;
+        guard.arm();
+        try {
+            argv = ControlProtocol.readRequest(in);
+        } catch (ControlProtocol.ProtocolException e) {
+            LOG.warning("malformed control request: " + e.getMessage());
+            ControlProtocol.writeReply(out, new Reply(2, "", "pvio-vswitchd: " + e.getMessage() + "\n"));
+            return;
+        } finally {
+            guard.disarm();
+        }
+        LOG.fine("request: " + argv);
+        Reply r;
+        try {
+            r = handler.handle(argv, run -> after[0] = run);
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "command " + argv + " failed", e);
+            r = new Reply(2, "", "pvio-vswitchd: internal error: " + e + "\n");
+        }
+        ControlProtocol.writeReply(out, r);
     }
 
     private static void closeQuietly(SocketChannel ch) {
@@ -180,6 +241,13 @@ public final class ControlServer implements AutoCloseable {
             acceptor.join(2000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        for (Path p : aliases) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                LOG.warning("cannot remove " + p + ": " + e.getMessage());
+            }
         }
         try {
             Files.deleteIfExists(path);

@@ -16,7 +16,7 @@ public final class Ovsdb {
     private Ovsdb() {
     }
 
-    /** ovsdb's string_needs_quotes: anything but [A-Za-z_][A-Za-z_.-]* (and not true/false/a uuid). */
+    /** ovsdb's string_needs_quotes: anything but [A-Za-z_][A-Za-z0-9_.-]* (and not true/false/a uuid). */
     public static boolean needsQuotes(String s) {
         if (s.isEmpty()) {
             return true;
@@ -27,7 +27,7 @@ public final class Ovsdb {
         }
         for (int i = 1; i < s.length(); i++) {
             c = s.charAt(i);
-            if (!isAlpha(c) && c != '_' && c != '-' && c != '.') {
+            if (!isAlpha(c) && !(c >= '0' && c <= '9') && c != '_' && c != '-' && c != '.') {
                 return true;
             }
         }
@@ -57,6 +57,14 @@ public final class Ovsdb {
         return sb.append('"').toString();
     }
 
+    /** A value already in ovs-vsctl's text form, printed as it is. */
+    public record Literal(String text) {
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
+
     /** A uuid value: printed bare. */
     public record Uuid(String value) {
         @Override
@@ -75,6 +83,9 @@ public final class Ovsdb {
         }
         if (v instanceof Uuid u) {
             return u.value();
+        }
+        if (v instanceof Literal l) {
+            return l.text();
         }
         if (v instanceof String s) {
             return atom(s);

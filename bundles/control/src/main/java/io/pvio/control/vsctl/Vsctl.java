@@ -40,35 +40,41 @@ public final class Vsctl {
             this.title = title;
         }
 
+        /** The table {@code name} designates as ovs-vsctl reads it (see {@link OvsColumns#match}). */
         static Table of(String name) throws VsctlException {
+            List<String> best = OvsColumns.match(OvsColumns.TABLES, name);
+            if (best.isEmpty()) {
+                throw new VsctlException("unknown table \"" + name + "\"");
+            }
+            if (best.size() > 1) {
+                throw new VsctlException("\"" + name + "\" matches multiple table names: " + String.join(", ", best));
+            }
             for (Table t : values()) {
-                if (t.title.equalsIgnoreCase(name)) {
+                if (t.title.equals(best.get(0))) {
                     return t;
                 }
             }
-            if (name.equalsIgnoreCase("o") || name.equalsIgnoreCase("ovs")) {
-                return OPEN_VSWITCH;
-            }
-            throw new VsctlException("unknown table \"" + name + "\" (tables: Open_vSwitch, Bridge, Port, Interface)");
+            throw new VsctlException("table " + best.get(0) + " is not supported by pvio (it has Open_vSwitch, Bridge,"
+                    + " Port, Interface)");
         }
 
+        /** Every column of OVS's schema for this table, _uuid first, as ovs-vsctl list shows them. */
         List<String> columns() {
-            return switch (this) {
-                case OPEN_VSWITCH -> List.of("_uuid", "bridges", "other_config", "ovs_version");
-                case BRIDGE -> List.of("_uuid", "datapath_type", "name", "other_config", "ports");
-                case PORT -> List.of("_uuid", "interfaces", "name", "other_config");
-                case INTERFACE -> List.of("_uuid", "error", "link_state", "name", "ofport", "ofport_request",
-                        "options", "other_config", "statistics", "status", "type");
-            };
+            return OvsColumns.columns(title);
         }
 
         List<String> writable() {
             return switch (this) {
-                case OPEN_VSWITCH, BRIDGE, PORT -> List.of("other_config");
-                case INTERFACE -> List.of("type", "options", "ofport_request", "other_config");
+                case OPEN_VSWITCH, PORT -> List.of("external_ids", "other_config");
+                case BRIDGE -> List.of("datapath_type", "external_ids", "other_config");
+                case INTERFACE -> List.of("external_ids", "ofport_request", "options", "other_config", "type");
             };
         }
     }
+
+    /** Columns that hold one atom (the others pvio writes are maps). */
+    private static final java.util.Set<String> SCALARS = java.util.Set.of("type", "ofport_request", "datapath_type");
+    private static final String NETDEV_ONLY = "pvio's datapath is the userspace one (datapath_type netdev): ";
 
     private final Db db;
     private final Live live;
@@ -194,22 +200,17 @@ public final class Vsctl {
         mutated = true;
     }
 
+    /** As ovs-vsctl's cmd_del_port: the port is looked for first, then the bridge it must be on. */
     private void delPort(String br, String port, boolean ifExists) throws VsctlException {
         Bridge owner = db.bridgeOf(port);
-        if (br != null) {
-            Bridge b = bridge(br);
-            if (owner != b) {
-                if (owner == null && ifExists) {
-                    return;
-                }
-                throw new VsctlException("bridge " + br + " does not have a port " + port);
-            }
-        }
         if (owner == null) {
             if (ifExists) {
                 return;
             }
             throw new VsctlException("no port named " + port);
+        }
+        if (br != null && owner != bridge(br)) {
+            throw new VsctlException("bridge " + br + " does not have a port " + port);
         }
         owner.ports.remove(port);
         mutated = true;
@@ -292,12 +293,15 @@ public final class Vsctl {
     }
 
     private static String column(Table t, String name) throws VsctlException {
-        for (String c : t.columns()) {
-            if (c.equalsIgnoreCase(name)) {
-                return c;
-            }
+        List<String> best = OvsColumns.match(t.columns(), name);
+        if (best.isEmpty()) {
+            throw new VsctlException(t.title + " does not contain a column whose name matches \"" + name + "\"");
         }
-        throw new VsctlException(t.title + " does not contain a column whose name matches \"" + name + "\"");
+        if (best.size() > 1) {
+            throw new VsctlException(t.title + " contains more than one column whose name matches \"" + name
+                    + "\": " + String.join(", ", best));
+        }
+        return best.get(0);
     }
 
     /** A column's value: String, Long, null (empty), Map or List (of uuids). */
@@ -308,7 +312,9 @@ public final class Vsctl {
                     case "_uuid" -> new Ovsdb.Uuid(db.uuid);
                     case "bridges" -> db.bridges.values().stream().map(b -> b.uuid).toList();
                     case "other_config" -> db.otherConfig;
-                    default -> VERSION;
+                    case "external_ids" -> db.externalIds;
+                    case "ovs_version" -> VERSION;
+                    default -> OvsColumns.empty(r.table.title, col);
                 };
             }
             case BRIDGE -> {
@@ -318,7 +324,9 @@ public final class Vsctl {
                     case "datapath_type" -> "netdev";
                     case "name" -> b.name;
                     case "other_config" -> b.otherConfig;
-                    default -> b.ports.values().stream().map(p -> p.uuid).toList();
+                    case "external_ids" -> b.externalIds;
+                    case "ports" -> b.ports.values().stream().map(p -> p.uuid).toList();
+                    default -> OvsColumns.empty(r.table.title, col);
                 };
             }
             case PORT -> {
@@ -327,7 +335,9 @@ public final class Vsctl {
                     case "_uuid" -> new Ovsdb.Uuid(p.uuid);
                     case "interfaces" -> List.of(p.ifaceUuid);
                     case "name" -> p.name;
-                    default -> p.otherConfig;
+                    case "other_config" -> p.otherConfig;
+                    case "external_ids" -> p.externalIds;
+                    default -> OvsColumns.empty(r.table.title, col);
                 };
             }
             default -> {
@@ -345,7 +355,9 @@ public final class Vsctl {
                     case "statistics" -> pi == null || pi.statistics() == null ? Map.of()
                             : new TreeMap<>(pi.statistics());
                     case "status" -> pi == null || pi.status() == null ? Map.of() : new TreeMap<>(pi.status());
-                    default -> p.type;
+                    case "external_ids" -> p.ifaceExternalIds;
+                    case "type" -> p.type;
+                    default -> OvsColumns.empty(r.table.title, col);
                 };
             }
         }
@@ -457,11 +469,13 @@ public final class Vsctl {
 
     @SuppressWarnings("unchecked")
     private static TreeMap<String, String> map(Row r, String col) {
+        boolean ids = col.equals("external_ids");
         return switch (r.table) {
-            case OPEN_VSWITCH -> ((Db) r.obj).otherConfig;
-            case BRIDGE -> ((Bridge) r.obj).otherConfig;
-            case PORT -> ((Port) r.obj).otherConfig;
-            case INTERFACE -> col.equals("options") ? ((Port) r.obj).options : ((Port) r.obj).ifaceOtherConfig;
+            case OPEN_VSWITCH -> ids ? ((Db) r.obj).externalIds : ((Db) r.obj).otherConfig;
+            case BRIDGE -> ids ? ((Bridge) r.obj).externalIds : ((Bridge) r.obj).otherConfig;
+            case PORT -> ids ? ((Port) r.obj).externalIds : ((Port) r.obj).otherConfig;
+            case INTERFACE -> ids ? ((Port) r.obj).ifaceExternalIds
+                    : col.equals("options") ? ((Port) r.obj).options : ((Port) r.obj).ifaceOtherConfig;
         };
     }
 
@@ -483,12 +497,15 @@ public final class Vsctl {
         }
         String col = writable(t, new ColumnRef(column(t, rest.get(0)), null, null)).column();
         List<String> items = rest.subList(1, rest.size());
-        boolean isMap = !col.equals("type") && !col.equals("ofport_request");
+        boolean isMap = !SCALARS.contains(col);
         switch (c.name()) {
             case "clear" -> {
                 List<String> cols = new ArrayList<>();
                 for (String s : rest) {
                     String cc = writable(t, new ColumnRef(column(t, s), null, null)).column();
+                    if (cc.equals("datapath_type")) {
+                        throw new VsctlException(NETDEV_ONLY + "\"\" is not supported");
+                    }
                     if (cc.equals("type")) {
                         throw new VsctlException("\"clear\" operation cannot be applied to column type of table "
                                 + t.title + ", which is not allowed to be empty");
@@ -540,10 +557,13 @@ public final class Vsctl {
 
     private static ColumnRef writable(Table t, ColumnRef ref) throws VsctlException {
         if (!t.writable().contains(ref.column())) {
-            throw new VsctlException("cannot modify read-only column " + ref.column() + " in table " + t.title
-                    + " (writable: " + String.join(", ", t.writable()) + ")");
+            if (OvsColumns.readOnly(t.title, ref.column())) {
+                throw new VsctlException("cannot modify read-only column " + ref.column() + " in table " + t.title);
+            }
+            throw new VsctlException("column " + ref.column() + " of table " + t.title + " is not supported by pvio"
+                    + " (it sets " + String.join(", ", t.writable()) + ")");
         }
-        if (ref.key() != null && (ref.column().equals("type") || ref.column().equals("ofport_request"))) {
+        if (ref.key() != null && SCALARS.contains(ref.column())) {
             throw new VsctlException("cannot specify key to set for non-map column " + ref.column());
         }
         return ref;
@@ -553,6 +573,12 @@ public final class Vsctl {
         mutated = true;
         switch (ref.column()) {
             case "type" -> ((Port) r.obj).type = Ovsdb.parseAtom(ref.value());
+            case "datapath_type" -> {
+                String v = Ovsdb.parseAtom(ref.value());
+                if (!v.equals("netdev")) {
+                    throw new VsctlException(NETDEV_ONLY + Ovsdb.atom(v) + " is not supported");
+                }
+            }
             case "ofport_request" -> {
                 String v = Ovsdb.parseAtom(ref.value()).trim();
                 int n;

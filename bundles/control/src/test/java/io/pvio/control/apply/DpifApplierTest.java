@@ -116,4 +116,61 @@ public class DpifApplierTest {
         assertEquals(List.of("delPort p1", "addPort p1"), dpif.calls);
         assertEquals(Integer.valueOf(5), dpif.ofports.get("p1"));
     }
+
+    private Map<String, Integer> numbers(String... ports) {
+        Map<String, Integer> m = new TreeMap<>();
+        for (String p : ports) {
+            m.put(p, dpif.ofports.get(p));
+        }
+        return m;
+    }
+
+    /** ofport_request conflicts resolved as OVS's bridge does (bridge_delete_or_reconfigure_ports), never refused. */
+    @Test
+    public void ofportRequestSwapsAndConflictsAreResolvedAsOvsDoes() throws Exception {
+        vsctl("add-br", "br0", "--", "add-port", "br0", "a", "--", "set", "Interface", "a", "ofport_request=1",
+                "--", "add-port", "br0", "b", "--", "set", "Interface", "b", "ofport_request=2",
+                "--", "add-port", "br0", "c");
+        assertEquals(Map.of("a", 1, "b", 2, "c", 3), numbers("a", "b", "c"));
+        // a swap in one transaction
+        vsctl("set", "Interface", "a", "ofport_request=2", "--", "set", "Interface", "b", "ofport_request=1");
+        assertEquals(Map.of("a", 2, "b", 1, "c", 3), numbers("a", "b", "c"));
+        // a free number
+        vsctl("set", "Interface", "c", "ofport_request=5");
+        assertEquals(Integer.valueOf(5), dpif.ofports.get("c"));
+        // a number held by a port that did not request it: both go, the requester gets it, the holder another
+        vsctl("add-port", "br0", "e");
+        assertEquals(Integer.valueOf(3), dpif.ofports.get("e"));
+        vsctl("set", "Interface", "c", "ofport_request=3");
+        assertEquals(Integer.valueOf(3), dpif.ofports.get("c"));
+        assertTrue(dpif.ofports.toString(), !List.of(1, 2, 3).contains(dpif.ofports.get("e")));
+        // a new port asking for a number in use gets another one (OVS's alloc_ofp_port), not a refusal
+        vsctl("add-port", "br0", "f", "--", "set", "Interface", "f", "ofport_request=3");
+        assertEquals(Integer.valueOf(3), dpif.ofports.get("c"));
+        assertTrue(dpif.ofports.toString(), dpif.ofports.get("f") > 0 && dpif.ofports.get("f") != 3);
+        // a number held by a port that requested it too: nothing moves, nothing is refused
+        Map<String, Integer> before = new TreeMap<>(dpif.ofports);
+        vsctl("set", "Interface", "e", "ofport_request=1");
+        assertEquals(before, dpif.ofports);
+        // two ports ask for the same free number: one gets it, the other some other number
+        vsctl("set", "Interface", "a", "ofport_request=9", "--", "set", "Interface", "e", "ofport_request=9");
+        assertEquals(9, Math.max(dpif.ofports.get("a"), dpif.ofports.get("e")));
+        assertTrue(dpif.ofports.get("a") != 9 || dpif.ofports.get("e") != 9);
+        assertEquals(5, new java.util.HashSet<>(dpif.ofports.values()).size());
+    }
+
+    @Test
+    public void aRefusedLaterStepPutsRenumberedPortsBack() throws Exception {
+        vsctl("add-br", "br0", "--", "add-port", "br0", "a", "--", "add-port", "br0", "b");
+        Map<String, Integer> before = numbers("a", "b");
+        try {
+            vsctl("set", "Interface", "a", "ofport_request=2", "--", "add-port", "br0", "x", "--", "set", "Interface",
+                    "x", "options:bad=1");
+            fail();
+        } catch (DpifException e) {
+            assertEquals("x: unknown option 'bad'", e.getMessage());
+        }
+        assertEquals(before, numbers("a", "b"));
+        assertEquals(List.of("a", "b"), List.copyOf(dpif.ports.keySet()));
+    }
 }

@@ -117,7 +117,7 @@ public class FakeDpif implements Dpif {
 
     @Override
     public List<PortInfo> ports(String bridge) {
-        return List.of();
+        return ports.keySet().stream().map(this::port).filter(pi -> pi.bridge().equals(bridge)).toList();
     }
 
     @Override

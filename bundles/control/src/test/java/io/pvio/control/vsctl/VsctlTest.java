@@ -181,7 +181,7 @@ public class VsctlTest {
         PortInfo pi = new PortInfo("p1", "br0", "pktgen", Map.of(), 1, "up", null,
                 new java.util.LinkedHashMap<>(Map.of("rx_packets", 10L)), Map.of("driver", "pktgen"));
         String out = Vsctl.run(db, List.of("list", "Interface", "p1"), n -> n.equals("p1") ? pi : null).output();
-        assertTrue(out, out.contains("name                : \"p1\"\n"));
+        assertTrue(out, out.contains("name                : p1\n"));
         assertTrue(out, out.contains("type                : pktgen\n"));
         assertTrue(out, out.contains("ofport              : 1\n"));
         assertTrue(out, out.contains("link_state          : up\n"));
@@ -189,7 +189,7 @@ public class VsctlTest {
         assertTrue(out, out.contains("statistics          : {rx_packets=10}\n"));
         assertTrue(out, out.contains("status              : {driver=pktgen}\n"));
         String cols = Vsctl.run(db, List.of("--columns=name,ofport", "list", "Interface"), n -> null).output();
-        assertEquals("name                : \"p1\"\nofport              : []\n", cols);
+        assertEquals("name                : p1\nofport              : []\n", cols);
     }
 
     @Test
@@ -207,7 +207,11 @@ public class VsctlTest {
     @Test
     public void atomsQuoteLikeOvsdb() throws VsctlException {
         assertEquals("br_x", Ovsdb.atom("br_x"));
-        assertEquals("\"br0\"", Ovsdb.atom("br0"));
+        assertEquals("br0", Ovsdb.atom("br0")); // digits after the first character need no quotes
+        assertEquals("a.b-c_9", Ovsdb.atom("a.b-c_9"));
+        assertEquals("\"0br\"", Ovsdb.atom("0br"));
+        assertEquals("\"1\"", Ovsdb.atom("1"));
+        assertEquals("\"a b\"", Ovsdb.atom("a b"));
         assertEquals("\"true\"", Ovsdb.atom("true"));
         assertEquals("\"a\\\"b\"", Ovsdb.atom("a\"b"));
         assertEquals("a\"b", Ovsdb.parseAtom("\"a\\\"b\""));

@@ -89,7 +89,6 @@ public final class DpifNetdev implements Dpif {
     private long gen;
     private boolean active;
     private Map<String, Integer> rxqAssignment = Map.of();
-    private Map<Integer, List<String>> rxqsByCore = Map.of();
 
     // ------------------------------------------------------------------ life cycle
 
@@ -516,12 +515,24 @@ public final class DpifNetdev implements Dpif {
             Bridge b = bridge(bridgeName);
             Flow f;
             try {
-                f = FlowParser.parseFlow(flow == null ? "" : flow);
+                f = FlowParser.parseFlow(flow == null ? "" : flow, portNumbers(b));
             } catch (IllegalArgumentException e) {
                 throw new DpifException(e.getMessage(), e);
             }
             b.flows = b.flows.with(f);
         }
+    }
+
+    /** Port name to number on {@code b} (-1: none), for flows that name ports (lock held). */
+    private static java.util.function.ToIntFunction<String> portNumbers(Bridge b) {
+        return name -> {
+            for (Port p : b.ports.values()) {
+                if (p.name.equals(name)) {
+                    return p.ofport;
+                }
+            }
+            return -1;
+        };
     }
 
     @Override
@@ -530,7 +541,7 @@ public final class DpifNetdev implements Dpif {
             Bridge b = bridge(bridgeName);
             Flow crit;
             try {
-                crit = FlowParser.parseMatch(match);
+                crit = FlowParser.parseMatch(match, portNumbers(b));
             } catch (IllegalArgumentException e) {
                 throw new DpifException(e.getMessage(), e);
             }
@@ -718,7 +729,6 @@ public final class DpifNetdev implements Dpif {
         int np = pmds.size();
         if (np == 0) {
             rxqAssignment = Map.of();
-            rxqsByCore = Map.of();
             return;
         }
         List<List<Object[]>> rxqsOf = new ArrayList<>();
@@ -726,7 +736,6 @@ public final class DpifNetdev implements Dpif {
             rxqsOf.add(new ArrayList<>());
         }
         Map<String, Integer> assign = new HashMap<>();
-        Map<Integer, List<String>> byCore = new TreeMap<>();
         int k = 0;
         for (Port p : open) {
             for (int q = 0; q < p.nRxq; q++) {
@@ -735,8 +744,6 @@ public final class DpifNetdev implements Dpif {
                 int core = pmds.get(idx).core;
                 String key = p.name + "\u0000" + q;
                 assign.put(key, core);
-                byCore.computeIfAbsent(core, c -> new ArrayList<>()).add(String.format(Locale.ROOT,
-                        "  port: %-16s queue-id: %2d (enabled)   pmd usage: NOT AVAIL", p.name, q));
                 Integer before = rxqAssignment.get(key);
                 if (before == null || before != core) {
                     int qq = q;
@@ -745,7 +752,6 @@ public final class DpifNetdev implements Dpif {
             }
         }
         rxqAssignment = assign;
-        rxqsByCore = byCore;
         for (int i = 0; i < np; i++) {
             Map<Port, TxPort> tx = new IdentityHashMap<>();
             List<TxPort> txList = new ArrayList<>();
@@ -977,8 +983,16 @@ public final class DpifNetdev implements Dpif {
             for (PmdThread t : pmds) {
                 sb.append("pmd thread numa_id 0 core_id ").append(t.core).append(":\n");
                 sb.append("  isolated : false\n");
-                for (String l : rxqsByCore.getOrDefault(t.core, List.of())) {
-                    sb.append(l).append('\n');
+                // with pmd-perf-metrics: the share of the PMD's time since it took the queue spent in the
+                // queue's polls, empty polls included (OVS counts only polls that received)
+                long now = System.nanoTime();
+                for (RxqRef r : t.published().rxqs) {
+                    long since = r.sinceNs;
+                    String usage = perfMetrics && since != 0 && now > since
+                            ? String.format(Locale.ROOT, "%2d %%", Math.round(100.0 * r.pollNs() / (now - since)))
+                            : "NOT AVAIL";
+                    sb.append(String.format(Locale.ROOT, "  port: %-16s queue-id: %2d (enabled)   pmd usage: %s%n",
+                            r.port.name, r.qid, usage));
                 }
                 sb.append("  overhead: NOT AVAIL\n");
             }

@@ -50,7 +50,8 @@ public class TrafficTest extends DpTest {
         assertEquals(Long.valueOf(15000), st.get("rx_packets"));
         assertEquals(Long.valueOf(20000), st.get("rx_valid"));
         List<String> flows = dp.dumpFlows("br0");
-        assertTrue(flows.get(0), flows.get(0).contains("n_packets=20000, n_bytes=1280000, in_port=1 actions=output:2"));
+        assertTrue(flows.get(0), flows.get(0).matches(".*n_packets=20000, n_bytes=1280000, idle_age=\\d+,"
+                + " in_port=1 actions=output:2"));
         String stats = new PmdStatsShowCommand(dp).run(List.of());
         assertTrue(stats, stats.startsWith("pmd thread numa_id 0 core_id 0:\n  packets received: 35000\n"
                 + "  packet recirculations: 0\n  avg. datapath passes per packet: 1.00\n"));
@@ -138,5 +139,38 @@ public class TrafficTest extends DpTest {
         dp.deactivate();
         assertEquals(0, dp.pool().inUse());
         assertNull(DummyPorts.pktgen("g2"));
+    }
+
+    /** As with ovs-ofctl: ports named in a flow are resolved to their numbers; unknown names are refused. */
+    @Test
+    public void flowsNamePortsAndTrafficFollowsThem() throws Exception {
+        dp.addBridge("br0");
+        dp.addPort("br0", "s1", "dummy", Map.of(), 5);
+        dp.addPort("br0", "s2", "dummy", Map.of(), 7);
+        dp.addPort("br0", "s3", "dummy", Map.of(), 9);
+        dp.delFlows("br0", null);
+        dp.addFlow("br0", "in_port=s1,action=output:s3");
+        dp.addFlow("br0", "in_port=s2 actions=s1");
+        assertEquals(List.of("in_port=5,actions=output:9", "in_port=7,actions=output:5"), dp.flows("br0"));
+        DummyPort s1 = DummyPorts.dummy("s1");
+        DummyPort s3 = DummyPorts.dummy("s3");
+        assertTrue(s1.receive(0, eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));
+        await("sent to s3", () -> s3.sentPackets() == 1);
+        for (String[] bad : new String[][] {
+            {"in_port=s9,actions=output:s1", "s9: invalid or unknown port for in_port"},
+            {"in_port=s1,actions=output:s9", "s9: output to unknown port"},
+            {"in_port=s1,actions=s9", "unknown action s9"},
+            {"in_port=s1", "must specify an action"}}) {
+            try {
+                dp.addFlow("br0", bad[0]);
+                throw new AssertionError("accepted " + bad[0]);
+            } catch (io.pvio.dpif.DpifException e) {
+                assertTrue(e.getMessage(), e.getMessage().endsWith(bad[1])
+                        || e.getMessage().contains(bad[1] + " ("));
+            }
+        }
+        assertEquals(1, dp.delFlows("br0", "in_port=s2"));
+        assertEquals(List.of("in_port=5,actions=output:9"), dp.flows("br0"));
+        settle();
     }
 }

@@ -44,6 +44,8 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     private static final Logger LOG = Logger.getLogger("netdev_dummy");
     static final int MAX_QUEUES = 16;
     static final int MAX_SOURCES = 256;
+    /** Distinct flows (source MACs, and UDP source ports modulo 65536) a generator cycles through, at most. */
+    static final int MAX_FLOWS = 1 << 20;
     private static final Set<String> KNOWN = Set.of("size", "rate", "count", "flows", "src_mac", "dst_mac", "n_rxq",
             "enabled", "payload", "burst", "read_payload");
     /** Source-id bit of frames generated with payload=none: the sink checks their headers only. */
@@ -82,7 +84,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
          */
         final ByteBuffer images;
         final long imagesAddr;
-        final int srcLow16;
+        final int srcLow32;
         final double perNs;
         final long rateStart;
         final long rateBase;
@@ -111,7 +113,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
                 images.putInt(q * IMAGE + SRC_ID_OFF, genId << 8 | q | (pattern ? 0 : NO_PATTERN));
             }
             this.imagesAddr = NativeMemory.address(images);
-            this.srcLow16 = (int) (srcMac & 0xffff);
+            this.srcLow32 = (int) srcMac;
             this.perNs = rate / 1e9;
             this.rateStart = System.nanoTime();
             this.rateBase = rateBase;
@@ -192,7 +194,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         int size = (int) Options.longOpt(name, o, "size", 64, Frame.MIN_SIZE, Frame.MAX_SIZE);
         long rate = Options.longOpt(name, o, "rate", 0, 0, 1_000_000_000L);
         long count = Options.longOpt(name, o, "count", 0, 0, Long.MAX_VALUE);
-        int flows = (int) Options.longOpt(name, o, "flows", 1, 1, 65536);
+        int flows = (int) Options.longOpt(name, o, "flows", 1, 1, MAX_FLOWS);
         int h = name.hashCode();
         long dfltSrc = 0x02L << 40 | (h & 0xffffffL) << 16;
         long dfltDst = 0x06L << 40 | (h & 0xffffffL) << 16 | 1;
@@ -358,7 +360,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         NativeMemory.copy(c.imagesAddr + (long) qid * IMAGE, head.address() + off, SEQ_OFF);
         if (c.flows != 1) {
             int flow = (int) (s % c.flows);
-            b.putShort(off + 10, (short) (c.srcLow16 + flow));
+            b.putInt(off + 8, c.srcLow32 + flow); // the source MAC's low 32 bits
             b.putShort(off + Frame.UDP_OFF, (short) (Frame.UDP_SRC_BASE + flow));
         }
         b.putLong(off + SEQ_OFF, s);

@@ -16,12 +16,14 @@ public final class Flow {
 
     private static final VarHandle PACKETS;
     private static final VarHandle BYTES;
+    private static final VarHandle USED;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             PACKETS = l.findVarHandle(Flow.class, "nPackets", long.class);
             BYTES = l.findVarHandle(Flow.class, "nBytes", long.class);
+            USED = l.findVarHandle(Flow.class, "usedSec", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -37,6 +39,8 @@ public final class Flow {
     final long createdNanos;
     @SuppressWarnings("unused") private volatile long nPackets;
     @SuppressWarnings("unused") private volatile long nBytes;
+    /** {@link MacTable#nowSeconds} of the last hit, or of the creation; written by PMDs, read by dumps. */
+    @SuppressWarnings("unused") private int usedSec;
 
     Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions) {
         this(priority, inPort, dlSrc, dlDst, dlType, cookie, actions, System.nanoTime());
@@ -52,6 +56,7 @@ public final class Flow {
         this.cookie = cookie;
         this.actions = actions;
         this.createdNanos = createdNanos;
+        this.usedSec = MacTable.nowSeconds(createdNanos);
     }
 
     public int priority() {
@@ -68,10 +73,18 @@ public final class Flow {
                 && (dlType < 0 || dlType == type);
     }
 
-    /** Adds hits (one call per run of packets of a batch). */
-    public void count(long packets, long bytes) {
+    /** Adds hits (one call per run of packets of a batch) at {@code nowSec} ({@link MacTable#nowSeconds}). */
+    public void count(long packets, long bytes, int nowSec) {
         PACKETS.getAndAdd(this, packets);
         BYTES.getAndAdd(this, bytes);
+        if ((int) USED.getOpaque(this) != nowSec) {
+            USED.setOpaque(this, nowSec); // several PMDs may race: any of their seconds will do
+        }
+    }
+
+    /** Whole seconds since the last hit (or the creation), as ovs-ofctl's idle_age. */
+    public int idleAge(long nowNanos) {
+        return Math.max(0, MacTable.nowSeconds(nowNanos) - (int) USED.getOpaque(this));
     }
 
     public long packets() {
@@ -143,12 +156,13 @@ public final class Flow {
         return sb.toString();
     }
 
-    /** One ovs-ofctl dump-flows line. */
+    /** One ovs-ofctl dump-flows line, as it prints an NXST_FLOW reply (OpenFlow 1.0). */
     public String dumpLine(long nowNanos) {
         long ms = Math.max(0, (nowNanos - createdNanos) / 1_000_000);
         String match = matchString();
-        return String.format(" cookie=0x%x, duration=%d.%03ds, table=0, n_packets=%d, n_bytes=%d, %sactions=%s",
-                cookie, ms / 1000, ms % 1000, packets(), bytes(), match.isEmpty() ? "" : match + " ", actionsString());
+        return String.format(" cookie=0x%x, duration=%d.%03ds, table=0, n_packets=%d, n_bytes=%d, idle_age=%d,"
+                + " %sactions=%s", cookie, ms / 1000, ms % 1000, packets(), bytes(), idleAge(nowNanos),
+                match.isEmpty() ? "" : match + " ", actionsString());
     }
 
     /** The flow in add-flow syntax (what {@link FlowParser} reads back), cookie included when not 0. */

@@ -69,12 +69,13 @@ public final class FlowEntries {
     }
 
     /**
-     * {@code f} with new actions, keeping its cookie, age and counters. Hits a PMD counts on the old flow
+     * {@code f} with new actions, keeping its cookie, age, idle age and counters. Hits a PMD counts on the old flow
      * after the copy (a batch in progress) are lost.
      */
     public static Flow withActions(Flow f, Flow actionsFrom) {
         Flow n = new Flow(f.priority, f.inPort, f.dlSrc, f.dlDst, f.dlType, f.cookie, actionsFrom.actions, f.createdNanos);
-        n.count(f.packets(), f.bytes());
+        long now = System.nanoTime();
+        n.count(f.packets(), f.bytes(), MacTable.nowSeconds(now) - f.idleAge(now)); // keeps the last-hit time
         return n;
     }
 

@@ -2,12 +2,16 @@ package io.pvio.dpif.netdev.flow;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * Parses flows in ovs-ofctl's syntax: {@code [priority=P,][ip|arp|ipv6,][in_port=N,][dl_src=MAC,]
  * [dl_dst=MAC,][dl_type=T,]actions=A[,A...]} with fields separated by commas or spaces, where an action is
  * {@code output:N}, a bare {@code N}, {@code normal}, {@code flood} or {@code drop}, and an empty list drops.
- * {@code table=0} and {@code cookie=C} are accepted. Unknown ports are allowed, as in OVS.
+ * {@code table=0} and {@code cookie=C} are accepted. {@code action=} is read as {@code actions=}, as OVS does.
+ * Ports are numbers (unknown ones allowed, as in OVS) or, when a port map is given, the names of the bridge's
+ * ports, resolved to their numbers here (as ovs-ofctl resolves them before it sends the flow); error texts
+ * are OVS's ({@code must specify an action}, {@code unknown action X}, {@code X: output to unknown port}).
  */
 public final class FlowParser {
     public static final int MAX_OFPORT = 65279;
@@ -15,18 +19,53 @@ public final class FlowParser {
     private FlowParser() {
     }
 
-    /** A flow for add-flow (actions required). */
+    private static final String MATCHES = "it matches priority, in_port, dl_src, dl_dst, dl_type, ip, arp, ipv6,"
+            + " rarp, table, cookie";
+    /** Match fields and flow options OVS has and pvio does not: refused as unsupported, not as unknown. */
+    private static final java.util.Set<String> OVS_FIELDS = java.util.Set.of("nw_src", "nw_dst", "nw_proto",
+            "nw_tos", "nw_ecn", "nw_ttl", "nw_frag", "ip_src", "ip_dst", "tp_src", "tp_dst", "tcp_flags", "dl_vlan",
+            "dl_vlan_pcp", "vlan_tci", "vlan_vid", "vlan_pcp", "mpls_label", "ipv6_src", "ipv6_dst", "ipv6_label",
+            "arp_spa", "arp_tpa", "arp_sha", "arp_tha", "arp_op", "icmp_type", "icmp_code", "tun_id", "tunnel_id",
+            "metadata", "reg0", "reg1", "reg2", "reg3", "reg4", "reg5", "reg6", "reg7", "ct_state", "ct_zone",
+            "ct_mark", "pkt_mark", "skb_priority", "recirc_id", "idle_timeout", "hard_timeout", "out_port",
+            "out_group", "importance", "send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts",
+            "no_byte_counts", "tcp", "udp", "sctp", "icmp", "tcp6", "udp6", "sctp6", "icmp6", "mpls", "mplsm",
+            "ipv4");
+    /** Actions OVS has and pvio does not. */
+    private static final java.util.Set<String> OVS_ACTIONS = java.util.Set.of("controller", "local", "in_port",
+            "all", "enqueue", "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan", "push_vlan", "pop_vlan", "mod_dl_src",
+            "mod_dl_dst", "mod_nw_src", "mod_nw_dst", "mod_nw_tos", "mod_nw_ecn", "mod_tp_src", "mod_tp_dst",
+            "set_field", "load", "move", "resubmit", "set_tunnel", "set_queue", "pop_queue", "dec_ttl", "note",
+            "learn", "ct", "ct_clear", "group", "meter", "clone", "sample", "push_mpls", "pop_mpls", "output_trunc",
+            "bundle", "multipath", "exit", "goto_table", "write_actions", "clear_actions", "write_metadata",
+            "check_pkt_larger", "encap", "decap", "nat", "fin_timeout", "set_mpls_label", "set_mpls_ttl",
+            "dec_mpls_ttl", "mod_nw_ttl", "set_nw_ttl");
+
+    /** No port names: only numbers. */
+    public static final ToIntFunction<String> NO_NAMES = name -> -1;
+
+    /** A flow for add-flow (actions required), ports by number only. */
     public static Flow parseFlow(String text) {
-        return parse(text, true);
+        return parse(text, true, NO_NAMES);
     }
 
-    /** A match for del-flows (no actions; an empty text matches every flow). */
+    /** A flow for add-flow; {@code ports} gives a port name's number, or -1 when there is no such port. */
+    public static Flow parseFlow(String text, ToIntFunction<String> ports) {
+        return parse(text, true, ports);
+    }
+
+    /** A match for del-flows (no actions; an empty text matches every flow), ports by number only. */
     public static Flow parseMatch(String text) {
-        return parse(text == null ? "" : text, false);
+        return parse(text == null ? "" : text, false, NO_NAMES);
+    }
+
+    /** A match for del-flows, with port names as in {@link #parseFlow(String, ToIntFunction)}. */
+    public static Flow parseMatch(String text, ToIntFunction<String> ports) {
+        return parse(text == null ? "" : text, false, ports);
     }
 
     /** @throws IllegalArgumentException with a message for the user */
-    private static Flow parse(String text, boolean forAdd) {
+    private static Flow parse(String text, boolean forAdd, ToIntFunction<String> ports) {
         String t = text.trim();
         String matchPart = t;
         String actPart = null;
@@ -36,10 +75,10 @@ public final class FlowParser {
             actPart = t.substring(t.indexOf('=', ai) + 1).trim();
         }
         if (forAdd && actPart == null) {
-            throw new IllegalArgumentException("flow '" + text + "': must specify an action (actions=...)");
+            throw new IllegalArgumentException("must specify an action");
         }
         if (!forAdd && actPart != null) {
-            throw new IllegalArgumentException("flow '" + text + "': actions are not allowed here");
+            throw new IllegalArgumentException("actions are not allowed here");
         }
         int priority = Flow.DEFAULT_PRIORITY;
         int inPort = -1;
@@ -58,56 +97,64 @@ public final class FlowParser {
             if (eq < 0) {
                 int type = protocolType(key);
                 if (type < 0) {
-                    throw new IllegalArgumentException("flow '" + text + "': unknown field or protocol '" + tok + "'");
+                    throw new IllegalArgumentException(OVS_FIELDS.contains(key) ? "field " + key
+                            + " is not supported by pvio (" + MATCHES + ")" : "unknown keyword " + tok);
                 }
                 if (dlType >= 0 && dlType != type) {
-                    throw new IllegalArgumentException("flow '" + text + "': '" + tok + "' conflicts with dl_type");
+                    throw new IllegalArgumentException("'" + tok + "' conflicts with dl_type");
                 }
                 dlType = type;
                 proto = key;
                 continue;
             }
             if (val.isEmpty()) {
-                throw new IllegalArgumentException("flow '" + text + "': field " + key + " has no value");
+                throw new IllegalArgumentException("field " + key + " missing value");
             }
             switch (key) {
                 case "priority":
                     priority = (int) number(text, key, val, 0, 65535);
                     break;
                 case "in_port":
-                    inPort = (int) number(text, key, val, 1, MAX_OFPORT);
+                    inPort = isNumber(val) ? (int) number(text, key, val, 1, MAX_OFPORT) : ports.applyAsInt(val);
+                    if (inPort < 0) {
+                        throw new IllegalArgumentException(val
+                                + ": invalid or unknown port for in_port");
+                    }
                     break;
                 case "dl_src":
+                case "eth_src":
                     dlSrc = mac(text, key, val);
                     break;
                 case "dl_dst":
+                case "eth_dst":
                     dlDst = mac(text, key, val);
                     break;
-                case "dl_type": {
+                case "dl_type":
+                case "eth_type": {
                     int type = (int) number(text, key, val, 0, 0xffff);
                     if (proto != null && type != dlType) {
-                        throw new IllegalArgumentException("flow '" + text + "': dl_type conflicts with '" + proto + "'");
+                        throw new IllegalArgumentException("dl_type conflicts with '" + proto + "'");
                     }
                     dlType = type;
                     break;
                 }
                 case "table":
                     if (number(text, key, val, 0, 254) != 0) {
-                        throw new IllegalArgumentException("flow '" + text + "': only table 0 exists");
+                        throw new IllegalArgumentException("only table 0 exists");
                     }
                     break;
                 case "cookie":
                     if (val.contains("/")) {
-                        throw new IllegalArgumentException("flow '" + text + "': cookie masks are not supported");
+                        throw new IllegalArgumentException("cookie masks are not supported");
                     }
                     cookie = number(text, key, val, Long.MIN_VALUE, Long.MAX_VALUE);
                     break;
                 default:
-                    throw new IllegalArgumentException("flow '" + text + "': unknown field '" + key + "'"
-                            + " (supported: priority, in_port, dl_src, dl_dst, dl_type, ip, arp, ipv6, table, cookie)");
+                    throw new IllegalArgumentException(OVS_FIELDS.contains(key) ? "field " + key
+                            + " is not supported by pvio (" + MATCHES + ")" : "unknown keyword " + key);
             }
         }
-        int[] actions = actPart == null ? new int[0] : actions(text, actPart);
+        int[] actions = actPart == null ? new int[0] : actions(text, actPart, ports);
         return new Flow(priority, inPort, dlSrc, dlDst, dlType, cookie, actions);
     }
 
@@ -128,7 +175,7 @@ public final class FlowParser {
         return -1;
     }
 
-    private static int[] actions(String text, String list) {
+    private static int[] actions(String text, String list, ToIntFunction<String> ports) {
         List<Integer> out = new ArrayList<>();
         boolean drop = false;
         for (String raw : list.split(",")) {
@@ -137,7 +184,7 @@ public final class FlowParser {
                 if (list.trim().isEmpty()) {
                     continue;
                 }
-                throw new IllegalArgumentException("flow '" + text + "': empty action in '" + list + "'");
+                throw new IllegalArgumentException("empty action in '" + list + "'");
             }
             String lower = a.toLowerCase();
             if (lower.equals("drop")) {
@@ -147,18 +194,37 @@ public final class FlowParser {
             } else if (lower.equals("flood")) {
                 out.add(Flow.ACTION_FLOOD);
             } else if (lower.startsWith("output:")) {
-                out.add((int) number(text, "output", a.substring(7), 1, MAX_OFPORT));
+                String port = a.substring(7).trim();
+                int n = isNumber(port) || port.isEmpty() ? (int) number(text, "output", port, 1, MAX_OFPORT)
+                        : ports.applyAsInt(port);
+                if (n < 0) {
+                    throw new IllegalArgumentException(port + ": output to unknown port");
+                }
+                out.add(n);
             } else if (Character.isDigit(a.charAt(0))) {
                 out.add((int) number(text, "output", a, 1, MAX_OFPORT));
+            } else if (!a.contains(":") && !a.contains("(") && ports.applyAsInt(a) > 0) {
+                out.add(ports.applyAsInt(a)); // a bare port name outputs to it, as in OVS
             } else {
-                throw new IllegalArgumentException("flow '" + text + "': unknown action '" + a
-                        + "' (supported: output:N, N, normal, flood, drop)");
+                String name = lower.split("[:(]", 2)[0];
+                throw new IllegalArgumentException(OVS_ACTIONS.contains(name) ? "action " + name
+                        + " is not supported by pvio (it has output:PORT, PORT, normal, flood, drop)"
+                        : "unknown action " + a);
             }
         }
         if (drop && !out.isEmpty()) {
-            throw new IllegalArgumentException("flow '" + text + "': drop must be the only action");
+            throw new IllegalArgumentException("drop must be the only action");
         }
         return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** A decimal or 0x number (anything else is a port name). */
+    private static boolean isNumber(String v) {
+        String t = v.trim();
+        if (t.startsWith("0x") || t.startsWith("0X")) {
+            return t.length() > 2;
+        }
+        return !t.isEmpty() && t.chars().allMatch(c -> c >= '0' && c <= '9' || c == '-');
     }
 
     private static long number(String text, String key, String val, long min, long max) {
@@ -171,10 +237,10 @@ public final class FlowParser {
                 n = Long.parseLong(v);
             }
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("flow '" + text + "': " + key + " '" + val + "' is not a number");
+            throw new IllegalArgumentException(key + " '" + val + "' is not a number");
         }
         if (n < min || n > max) {
-            throw new IllegalArgumentException("flow '" + text + "': " + key + " " + n + " is out of range "
+            throw new IllegalArgumentException(key + " " + n + " is out of range "
                     + min + ".." + max);
         }
         return n;
@@ -182,11 +248,11 @@ public final class FlowParser {
 
     private static long mac(String text, String key, String val) {
         if (val.contains("/")) {
-            throw new IllegalArgumentException("flow '" + text + "': " + key + " masks are not supported");
+            throw new IllegalArgumentException(key + " masks are not supported");
         }
         long m = parseMac(val);
         if (m < 0) {
-            throw new IllegalArgumentException("flow '" + text + "': " + key + " '" + val
+            throw new IllegalArgumentException(key + " '" + val
                     + "' is not a MAC address (xx:xx:xx:xx:xx:xx)");
         }
         return m;

@@ -1,32 +1,52 @@
 package io.pvio.dpif.netdev.flow;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * An immutable table-0 flow table, highest priority first (ties: older first). Changes make a new table,
  * which the bridge publishes; PMDs read the published table once per rx batch.
+ *
+ * <p>Lookups are a tuple-space search, as OVS's classifier and dpcls: flows are grouped by which fields they
+ * match on (at most 16 groups for in_port, dl_src, dl_dst, dl_type), each group is a hash table from the
+ * matched values to the group's first flow in table order, and groups are probed in order of their first
+ * flow until no later group can hold an earlier one. So a lookup costs a few hash probes however many flows
+ * the table has. A flow's rank is its index in table order; the lowest matching rank wins.
  */
 public final class FlowTable {
     private final Flow[] flows;
+    private final Subtable[] subtables;
 
     public FlowTable(Flow... flows) {
         this.flows = flows;
+        this.subtables = Subtable.build(flows);
     }
 
     /** The highest-priority flow matching the packet, or null (table miss: drop). Allocation-free. */
     public Flow lookup(int inPort, long src, long dst, int type) {
-        Flow[] f = flows;
-        for (int i = 0; i < f.length; i++) {
-            if (f[i].matches(inPort, src, dst, type)) {
-                return f[i];
+        Subtable[] st = subtables;
+        int best = Integer.MAX_VALUE;
+        for (int i = 0; i < st.length; i++) {
+            Subtable s = st[i];
+            if (s.firstRank >= best) {
+                break; // groups are in order of their first flow: none of the rest can win
+            }
+            int r = s.find(inPort, src, dst, type);
+            if (r >= 0 && r < best) {
+                best = r;
             }
         }
-        return null;
+        return best == Integer.MAX_VALUE ? null : flows[best];
     }
 
     public int size() {
         return flows.length;
+    }
+
+    /** Number of match groups (hash probes a lookup may take, at most). */
+    public int groups() {
+        return subtables.length;
     }
 
     public List<Flow> flows() {
@@ -62,5 +82,119 @@ public final class FlowTable {
             }
         }
         return new FlowTable(out.toArray(new Flow[0]));
+    }
+
+    /**
+     * The flows that match on one set of fields: open addressing over the matched values (fields not
+     * matched are stored and probed as 0), each slot holding the rank of the first flow with those values.
+     */
+    private static final class Subtable {
+        private static final int IN = 1;
+        private static final int SRC = 2;
+        private static final int DST = 4;
+        private static final int TYPE = 8;
+
+        final boolean in;
+        final boolean src;
+        final boolean dst;
+        final boolean type;
+        final int firstRank;
+        final int mask;
+        final int[] ranks; // -1: empty slot
+        final int[] keyIn;
+        final int[] keyType;
+        final long[] keySrc;
+        final long[] keyDst;
+
+        private Subtable(int fields, int firstRank, int count) {
+            in = (fields & IN) != 0;
+            src = (fields & SRC) != 0;
+            dst = (fields & DST) != 0;
+            type = (fields & TYPE) != 0;
+            this.firstRank = firstRank;
+            int cap = Integer.highestOneBit(Math.max(2, count) * 2 - 1) << 1; // load factor <= 1/2
+            mask = cap - 1;
+            ranks = new int[cap];
+            Arrays.fill(ranks, -1);
+            keyIn = new int[cap];
+            keyType = new int[cap];
+            keySrc = new long[cap];
+            keyDst = new long[cap];
+        }
+
+        static Subtable[] build(Flow[] flows) {
+            int[] counts = new int[16];
+            int[] first = new int[16];
+            Arrays.fill(first, -1);
+            for (int r = 0; r < flows.length; r++) {
+                int m = fields(flows[r]);
+                if (counts[m]++ == 0) {
+                    first[m] = r;
+                }
+            }
+            List<Subtable> out = new ArrayList<>();
+            Subtable[] byFields = new Subtable[16];
+            for (int m = 0; m < 16; m++) {
+                if (counts[m] > 0) {
+                    byFields[m] = new Subtable(m, first[m], counts[m]);
+                    out.add(byFields[m]);
+                }
+            }
+            for (int r = 0; r < flows.length; r++) {
+                byFields[fields(flows[r])].insert(flows[r], r);
+            }
+            out.sort((a, b) -> Integer.compare(a.firstRank, b.firstRank));
+            return out.toArray(new Subtable[0]);
+        }
+
+        private static int fields(Flow f) {
+            return (f.inPort >= 0 ? IN : 0) | (f.dlSrc >= 0 ? SRC : 0) | (f.dlDst >= 0 ? DST : 0)
+                    | (f.dlType >= 0 ? TYPE : 0);
+        }
+
+        private static int hash(int in, long src, long dst, int type) {
+            long h = (src * 0x9E3779B97F4A7C15L) ^ Long.rotateLeft(dst * 0xC2B2AE3D27D4EB4FL, 31)
+                    ^ ((long) in << 32 | type) * 0x165667B19E3779F9L;
+            return (int) (h ^ h >>> 29 ^ h >>> 47);
+        }
+
+        /** Keeps the first (lowest-rank) flow for each set of values. */
+        private void insert(Flow f, int rank) {
+            int i0 = in ? f.inPort : 0;
+            long s0 = src ? f.dlSrc : 0;
+            long d0 = dst ? f.dlDst : 0;
+            int t0 = type ? f.dlType : 0;
+            int i = hash(i0, s0, d0, t0) & mask;
+            while (ranks[i] >= 0) {
+                if (keyIn[i] == i0 && keySrc[i] == s0 && keyDst[i] == d0 && keyType[i] == t0) {
+                    return; // an earlier flow with the same values wins for every packet
+                }
+                i = (i + 1) & mask;
+            }
+            ranks[i] = rank;
+            keyIn[i] = i0;
+            keySrc[i] = s0;
+            keyDst[i] = d0;
+            keyType[i] = t0;
+        }
+
+        /** The rank of the first flow of this group matching the packet, or -1. */
+        int find(int inPort, long srcMac, long dstMac, int dlType) {
+            int i0 = in ? inPort : 0;
+            long s0 = src ? srcMac : 0;
+            long d0 = dst ? dstMac : 0;
+            int t0 = type ? dlType : 0;
+            int i = hash(i0, s0, d0, t0) & mask;
+            while (true) {
+                int r = ranks[i];
+                if (r < 0) {
+                    return -1;
+                }
+                if (keyIn[i] == i0 && keySrc[i] == s0 && keyDst[i] == d0 && keyType[i] == t0) {
+                    return r;
+                }
+                i = (i + 1) & mask;
+            }
+        }
     }
 }

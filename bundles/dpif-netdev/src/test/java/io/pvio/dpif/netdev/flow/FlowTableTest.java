@@ -1,0 +1,96 @@
+package io.pvio.dpif.netdev.flow;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertSame;
+
+import java.util.List;
+import java.util.Random;
+import org.junit.Test;
+
+/** The tuple-space lookup against the definition: the first flow in table order that matches. */
+public class FlowTableTest {
+    private static final long[] MACS = {0x525400000001L, 0x525400000002L, 0x525400000003L, 0x0a0000000004L};
+    private static final int[] TYPES = {0x0800, 0x0806, 0x86dd};
+
+    private static Flow linear(List<Flow> flows, int in, long src, long dst, int type) {
+        for (Flow f : flows) {
+            if (f.matches(in, src, dst, type)) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    private static String mac(long m) {
+        return FlowParser.formatMac(m);
+    }
+
+    private static Flow randomFlow(Random rnd) {
+        StringBuilder sb = new StringBuilder("priority=").append(rnd.nextInt(4) * 100);
+        if (rnd.nextBoolean()) {
+            sb.append(",in_port=").append(1 + rnd.nextInt(4));
+        }
+        if (rnd.nextInt(3) == 0) {
+            sb.append(",dl_src=").append(mac(MACS[rnd.nextInt(MACS.length)]));
+        }
+        if (rnd.nextInt(3) == 0) {
+            sb.append(",dl_dst=").append(mac(MACS[rnd.nextInt(MACS.length)]));
+        }
+        if (rnd.nextInt(3) == 0) {
+            sb.append(String.format(",dl_type=0x%04x", TYPES[rnd.nextInt(TYPES.length)]));
+        }
+        return FlowParser.parseFlow(sb.append(",actions=output:").append(1 + rnd.nextInt(9)).toString());
+    }
+
+    @Test
+    public void lookupIsTheFirstMatchingFlowInTableOrder() {
+        Random rnd = new Random(42);
+        for (int round = 0; round < 200; round++) {
+            FlowTable t = new FlowTable();
+            int n = rnd.nextInt(40);
+            for (int i = 0; i < n; i++) {
+                t = t.with(randomFlow(rnd));
+            }
+            if (rnd.nextInt(4) == 0) {
+                t = t.without(FlowParser.parseMatch("in_port=" + (1 + rnd.nextInt(4))));
+            }
+            List<Flow> flows = t.flows();
+            for (int p = 0; p < 200; p++) {
+                int in = 1 + rnd.nextInt(5);
+                long src = MACS[rnd.nextInt(MACS.length)];
+                long dst = MACS[rnd.nextInt(MACS.length)];
+                int type = TYPES[rnd.nextInt(TYPES.length)];
+                assertSame("round " + round + " packet " + in + " " + mac(src) + " " + mac(dst) + " " + type,
+                        linear(flows, in, src, dst, type), t.lookup(in, src, dst, type));
+            }
+        }
+    }
+
+    @Test
+    public void manyExactFlowsStayInFewGroups() {
+        FlowTable t = new FlowTable(FlowParser.parseFlow("priority=0,actions=NORMAL"));
+        for (int i = 1; i <= 5000; i++) {
+            t = t.with(FlowParser.parseFlow("priority=10,in_port=1,dl_dst=" + mac(0x020000000000L + i)
+                    + ",actions=output:" + (2 + i % 7)));
+        }
+        assertEquals(5001, t.size());
+        assertEquals(2, t.groups());
+        for (int i = 1; i <= 5000; i++) {
+            Flow f = t.lookup(1, 0x525400000001L, 0x020000000000L + i, 0x0800);
+            assertEquals(2 + i % 7, f.actions()[0]);
+        }
+        assertEquals(Flow.ACTION_NORMAL, t.lookup(2, 0x525400000001L, 0x020000000001L, 0x0800).actions()[0]);
+        assertEquals(Flow.ACTION_NORMAL, t.lookup(1, 0x525400000001L, 0x020000009999L, 0x0800).actions()[0]);
+    }
+
+    @Test
+    public void equalPriorityTiesGoToTheOlderFlowAcrossGroups() {
+        Flow older = FlowParser.parseFlow("priority=5,dl_type=0x0800,actions=output:1");
+        Flow newer = FlowParser.parseFlow("priority=5,in_port=3,actions=output:2");
+        FlowTable t = new FlowTable().with(older).with(newer);
+        assertSame(older, t.lookup(3, 1, 2, 0x0800));
+        assertSame(newer, t.lookup(3, 1, 2, 0x0806));
+        assertNull(t.lookup(4, 1, 2, 0x0806));
+    }
+}

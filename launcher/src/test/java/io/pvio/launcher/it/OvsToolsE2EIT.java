@@ -1,0 +1,337 @@
+package io.pvio.launcher.it;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+/**
+ * OVS's own tools with a running {@code pvio vswitchd}: the real ovs-appctl (Debian's openvswitch-common) by
+ * socket path and by pidfile as {@code --target=ovs-vswitchd}, every kind of command, OVS's exit codes; pvio's
+ * own appctl on the same socket; and pvio ofctl next to the real ovs-ofctl on a real ovs-vswitchd (dummy
+ * datapath, in a temporary directory): the same flows, by port name, dump and fail the same way.
+ */
+public class OvsToolsE2EIT {
+    private static final long TIMEOUT_MS = 60_000;
+    private static final String OVS_APPCTL = "/usr/bin/ovs-appctl";
+    private final String jar = System.getProperty("pvio.jar", "target/pvio.jar");
+    private final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    private Path runDir;
+    private Process daemon;
+
+    record Out(int status, String out, String err) {
+    }
+
+    @Before
+    public void setUp() throws Exception {
+        assertTrue("the real ovs-appctl is needed (apt-get install openvswitch-common)",
+                Files.isExecutable(Path.of(OVS_APPCTL)));
+        Path base = Files.createDirectories(Path.of(System.getProperty("pvio.it.dir", "target/it")));
+        runDir = Files.createTempDirectory(base, "ovs-tools-").toAbsolutePath();
+        ProcessBuilder pb = new ProcessBuilder(java, "-jar", jar, "vswitchd", "--run-dir", runDir.toString());
+        File log = runDir.resolveSibling(runDir.getFileName() + ".out").toFile();
+        pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        daemon = pb.start();
+        Path link = runDir.resolve("ovs-vswitchd." + daemon.pid() + ".ctl");
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (!Files.exists(link)) {
+            assertTrue("daemon exited early, see " + log, daemon.isAlive());
+            assertTrue("no " + link + " within " + TIMEOUT_MS + " ms", System.nanoTime() < deadline);
+            Thread.sleep(50);
+        }
+    }
+
+    private final List<Process> ovs = new ArrayList<>();
+
+    @After
+    public void tearDown() throws InterruptedException {
+        for (Process p : ovs) {
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        if (daemon != null && daemon.isAlive()) {
+            daemon.destroy();
+            if (!daemon.waitFor(10, TimeUnit.SECONDS)) {
+                daemon.destroyForcibly();
+            }
+        }
+    }
+
+    private static Out exec(Map<String, String> env, List<String> cmd) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
+        Path out = Files.createTempFile("ovs-out", ".txt");
+        Path err = Files.createTempFile("ovs-err", ".txt");
+        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        try {
+            if (!p.waitFor(2 * TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+                throw new AssertionError(cmd + " did not finish");
+            }
+            return new Out(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                    Files.readString(err, StandardCharsets.UTF_8));
+        } finally {
+            p.destroyForcibly();
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    /** ovs-appctl -t RUN_DIR/pvio-vswitchd.ctl ARGS. */
+    private Out appctl(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(OVS_APPCTL, "-t", runDir.resolve("pvio-vswitchd.ctl").toString()));
+        cmd.addAll(Arrays.asList(args));
+        return exec(Map.of(), cmd);
+    }
+
+    private String ok(String... args) throws Exception {
+        Out o = appctl(args);
+        assertEquals("ovs-appctl " + String.join(" ", args) + ": " + o.err(), 0, o.status());
+        assertEquals("", o.err());
+        return o.out();
+    }
+
+    private Out pvio(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(java, "-jar", jar, args[0], "--run-dir", runDir.toString()));
+        cmd.addAll(Arrays.asList(args).subList(1, args.length));
+        return exec(Map.of(), cmd);
+    }
+
+    @Test
+    public void theRealOvsAppctlRunsEveryKindOfCommand() throws Exception {
+        assertTrue(ok("version"), ok("version").startsWith("pvio-vswitchd (pvio) "));
+        String list = ok("list-commands");
+        assertTrue(list, list.startsWith("The available commands are:\n"));
+        for (String c : List.of("dpif-netdev/pmd-stats-show", "dma/show", "vlog/set", "bundle/list", "exit")) {
+            assertTrue(c + " in " + list, list.contains("\n  " + c));
+        }
+        assertTrue(ok("vlog/list").contains("dpif_netdev"));
+        assertEquals("", ok("vlog/set", "dpif_netdev:dbg"));
+        assertTrue(ok("vlog/list"), ok("vlog/list").lines().anyMatch(l -> l.startsWith("dpif_netdev")
+                && l.contains("DBG")));
+        assertTrue(ok("dma/show"), ok("dma/show").contains("0000:00:04.0"));
+
+        // commands of the datapath see what pvio vsctl configured
+        assertEquals(0, pvio("vsctl", "add-br", "br0").status());
+        assertEquals(0, pvio("vsctl", "add-port", "br0", "g0", "--", "set", "Interface", "g0", "type=pktgen",
+                "options:rate=1000").status());
+        String pmd = ok("dpif-netdev/pmd-stats-show");
+        assertTrue(pmd, pmd.contains("pmd thread"));
+        assertTrue(ok("dpif-netdev/pmd-rxq-show"), ok("dpif-netdev/pmd-rxq-show").contains("g0"));
+
+        // an unknown command: OVS's text, "server returned an error", exit 2
+        Out unknown = appctl("no/such-command", "x");
+        assertEquals(2, unknown.status());
+        assertEquals("", unknown.out());
+        assertEquals("\"no/such-command\" is not a valid command (use \"list-commands\" to see a list of valid"
+                + " commands)\novs-appctl: " + runDir.resolve("pvio-vswitchd.ctl") + ": server returned an error\n",
+                unknown.err());
+        // too many arguments: OVS's text
+        Out extra = appctl("version", "x");
+        assertEquals(2, extra.status());
+        assertTrue(extra.err(), extra.err().startsWith("\"version\" command takes at most 0 arguments\n"));
+        // a command that fails: its message, exit 2; the daemon goes on
+        Out failed = appctl("bundle/stop", "no.such.bundle");
+        assertEquals(failed.err(), 2, failed.status());
+        assertTrue(failed.err(), failed.err().contains("server returned an error"));
+        assertEquals(2, appctl("vlog/set", "nosuchmodule:dbg").status());
+        // pvio's own client on the same socket
+        Out own = pvio("appctl", "version");
+        assertEquals(own.err(), 0, own.status());
+        assertTrue(own.out(), own.out().startsWith("pvio-vswitchd (pvio) "));
+    }
+
+    @Test
+    public void ovsAppctlFindsItByPidfileAndExitStopsTheDaemon() throws Exception {
+        assertEquals(Long.toString(daemon.pid()), Files.readString(runDir.resolve("ovs-vswitchd.pid")).strip());
+        Map<String, String> env = Map.of("OVS_RUNDIR", runDir.toString());
+        Out v = exec(env, List.of(OVS_APPCTL, "version"));
+        assertEquals(v.err(), 0, v.status());
+        assertTrue(v.out(), v.out().startsWith("pvio-vswitchd (pvio) "));
+        Out t = exec(env, List.of(OVS_APPCTL, "--target=ovs-vswitchd", "dma/show"));
+        assertEquals(t.err(), 0, t.status());
+
+        Out exit = exec(env, List.of(OVS_APPCTL, "-t", "ovs-vswitchd", "exit"));
+        assertEquals(exit.err(), 0, exit.status());
+        assertTrue("the daemon stops", daemon.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        assertFalse("its socket name goes with it",
+                Files.exists(runDir.resolve("ovs-vswitchd." + daemon.pid() + ".ctl"),
+                        LinkOption.NOFOLLOW_LINKS));
+        // no daemon: ovs-appctl fails as with a stopped ovs-vswitchd (exit 1)
+        Out gone = exec(env, List.of(OVS_APPCTL, "version"));
+        assertEquals(gone.err(), 1, gone.status());
+    }
+
+    /** Starts ovsdb-server and ovs-vswitchd (dummy datapath only) in {@code dir}; returns their environment. */
+    private Map<String, String> startRealOvs(Path dir) throws Exception {
+        for (String tool : List.of("/usr/sbin/ovsdb-server", "/usr/sbin/ovs-vswitchd", "/usr/bin/ovs-ofctl",
+                "/usr/bin/ovs-vsctl")) {
+            assertTrue(tool + " is needed (apt-get install openvswitch-switch)", Files.isExecutable(Path.of(tool)));
+        }
+        Map<String, String> env = Map.of("OVS_RUNDIR", dir.toString(), "OVS_DBDIR", dir.toString(),
+                "OVS_LOGDIR", dir.toString());
+        Out created = exec(env, List.of("/usr/bin/ovsdb-tool", "create", dir.resolve("conf.db").toString(),
+                "/usr/share/openvswitch/vswitch.ovsschema"));
+        assertEquals(created.err(), 0, created.status());
+        String db = "unix:" + dir.resolve("db.sock");
+        ovs.add(spawn(env, dir.resolve("ovsdb-server.out"), "/usr/sbin/ovsdb-server", "--remote=punix:"
+                + dir.resolve("db.sock"), "--unixctl=" + dir.resolve("ovsdb-server.ctl"), dir.resolve("conf.db")
+                .toString()));
+        awaitFile(dir.resolve("db.sock"));
+        assertEquals(0, exec(env, List.of("/usr/bin/ovs-vsctl", "--db=" + db, "--no-wait", "init")).status());
+        ovs.add(spawn(env, dir.resolve("ovs-vswitchd.out"), "/usr/sbin/ovs-vswitchd", db, "--enable-dummy",
+                "--disable-system", "--unixctl=" + dir.resolve("ovs-vswitchd.ctl"), "--log-file="
+                + dir.resolve("ovs-vswitchd.log")));
+        awaitFile(dir.resolve("ovs-vswitchd.ctl"));
+        return env;
+    }
+
+    private static Process spawn(Map<String, String> env, Path log, String... cmd) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    private static void awaitFile(Path f) throws InterruptedException {
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (!Files.exists(f)) {
+            assertTrue("no " + f + " within " + TIMEOUT_MS + " ms", System.nanoTime() < deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    /** What differs between two dumps by nature: times. */
+    private static String timeless(String dump) {
+        return dump.replaceAll("duration=[0-9.]+s", "duration=Ts").replaceAll("idle_age=\\d+", "idle_age=T");
+    }
+
+    @Test
+    public void flowsByPortNameDumpAndFailAsTheRealOvsOfctl() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        List<String> ports = new ArrayList<>(List.of("add-br", "br0"));
+        for (int i = 1; i <= 3; i++) {
+            ports.addAll(List.of("--", "add-port", "br0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
+                    "ofport_request=" + i));
+        }
+        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
+        real.addAll(ports);
+        real.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy"));
+        Out r = exec(env, real);
+        assertEquals(r.err(), 0, r.status());
+        List<String> own = new ArrayList<>(List.of("vsctl"));
+        own.addAll(ports);
+        Out o = pvio(own.toArray(new String[0]));
+        assertEquals(o.err(), 0, o.status());
+
+        List<String[]> steps = List.of(
+            new String[] {"add-flow", "br0", "priority=300,in_port=p1,action=output:p2"},
+            new String[] {"add-flow", "br0", "priority=200,in_port=p2 actions=p1"},
+            new String[] {"add-flow", "br0", "priority=100,dl_dst=52:54:00:00:00:01,actions=drop"},
+            new String[] {"add-flow", "br0", "priority=50,ip,in_port=p3,actions=NORMAL"},
+            new String[] {"add-flow", "br0", "priority=40,in_port=p3,dl_type=0x88cc,actions=output:p1,output:p2"},
+            new String[] {"del-flows", "br0", "in_port=p3,ip"});
+        for (String[] step : steps) {
+            List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-ofctl"));
+            cmd.addAll(Arrays.asList(step));
+            Out rr = exec(env, cmd);
+            assertEquals(String.join(" ", step) + ": " + rr.err(), 0, rr.status());
+            List<String> mine = new ArrayList<>(List.of("ofctl"));
+            mine.addAll(Arrays.asList(step));
+            Out oo = pvio(mine.toArray(new String[0]));
+            assertEquals(String.join(" ", step) + ": " + oo.err(), 0, oo.status());
+        }
+        String realDump = exec(env, List.of("/usr/bin/ovs-ofctl", "dump-flows", "br0")).out();
+        String ownDump = pvio("ofctl", "dump-flows", "br0").out();
+        assertTrue(ownDump, ownDump.startsWith("NXST_FLOW reply (xid=0x4):\n cookie=0x0, duration="));
+        assertEquals(timeless(realDump), timeless(ownDump));
+
+        for (String bad : List.of("in_port=p9,actions=drop", "in_port=p1,actions=output:p9", "in_port=p1,actions=p9",
+                "in_port=p1", "foo=1,actions=drop", "in_port=p1,actions=output:")) {
+            Out rr = exec(env, List.of("/usr/bin/ovs-ofctl", "add-flow", "br0", bad));
+            Out oo = pvio("ofctl", "add-flow", "br0", bad);
+            assertEquals(bad, rr.status(), oo.status());
+            if (!bad.endsWith(":")) { // OVS: "output: unknown port" style texts differ there; the status agrees
+                assertEquals(bad, rr.err().replaceFirst("^ovs-ofctl: ", ""), oo.err().replaceFirst("^ofctl: ", ""));
+            }
+        }
+
+        for (List<String> bad : List.of(List.of("dump-flows", "nobr"), List.of("add-flow", "br0"),
+                List.of("add-flow", "br0", "a", "b"), List.of("del-flows"), List.of("frob", "br0"))) {
+            List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-ofctl"));
+            cmd.addAll(bad);
+            Out rr = exec(env, cmd);
+            List<String> mine = new ArrayList<>(List.of("ofctl"));
+            mine.addAll(bad);
+            Out oo = pvio(mine.toArray(new String[0]));
+            assertEquals(bad.toString(), rr.status(), oo.status());
+            assertEquals(bad.toString(), rr.err().replaceFirst("^ovs-ofctl: ", ""), oo.err().replaceFirst("^ofctl: ", ""));
+        }
+
+        // traffic follows the flows named by port: p1 -> p2 only
+        Out in = appctl("netdev-dummy/receive", "p1", "52540000000252540000000108004500001c0001000040110000"
+                + "0a0000010a00000204d204d20008000000000000000000000000000000000000");
+        assertEquals(in.err(), 0, in.status());
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (!pvio("vsctl", "get", "Interface", "p2", "statistics:tx_packets").out().equals("1\n")) {
+            assertTrue("p2 sent nothing", System.nanoTime() < deadline);
+            Thread.sleep(50);
+        }
+        assertEquals("0\n", pvio("vsctl", "get", "Interface", "p3", "statistics:tx_packets").out());
+    }
+
+    /** ofport_request swaps and conflicts: pvio gives the numbers the real ovs-vswitchd gives. */
+    @Test
+    public void ofportRequestsAreResolvedAsTheRealOvsVswitchd() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        String db = "--db=unix:" + dir.resolve("db.sock");
+        List<List<String>> steps = List.of(
+            List.of("add-br", "br0", "--", "add-port", "br0", "a", "--", "set", "Interface", "a", "type=dummy",
+                "ofport_request=1", "--", "add-port", "br0", "b", "--", "set", "Interface", "b", "type=dummy",
+                "ofport_request=2", "--", "add-port", "br0", "c", "--", "set", "Interface", "c", "type=dummy"),
+            // a swap in one transaction
+            List.of("set", "Interface", "a", "ofport_request=2", "--", "set", "Interface", "b", "ofport_request=1"),
+            // a number held by a port that requested it too: nothing moves
+            List.of("set", "Interface", "c", "ofport_request=1"),
+            // b leaves 1 for 5 in the same transaction: c gets 1
+            List.of("set", "Interface", "b", "ofport_request=5"));
+        boolean first = true;
+        for (List<String> step : steps) {
+            List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", db)); // waits for ovs-vswitchd
+            cmd.addAll(step);
+            if (first) {
+                cmd.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy"));
+                first = false;
+            }
+            Out r = exec(env, cmd);
+            assertEquals(step + ": " + r.err(), 0, r.status());
+            List<String> mine = new ArrayList<>(List.of("vsctl"));
+            mine.addAll(step);
+            Out o = pvio(mine.toArray(new String[0]));
+            assertEquals(step + ": " + o.err(), 0, o.status());
+            for (String port : List.of("a", "b", "c")) {
+                String real = exec(env, List.of("/usr/bin/ovs-vsctl", db, "get", "Interface", port, "ofport")).out();
+                assertEquals(step + ": ofport of " + port, real, pvio("vsctl", "get", "Interface", port, "ofport")
+                        .out());
+            }
+        }
+        assertEquals("1\n", pvio("vsctl", "get", "Interface", "c", "ofport").out());
+    }
+}
