@@ -11,10 +11,11 @@ import java.util.List;
  * @param dlDst         Ethernet destination as a 48-bit number, or {@link #ANY}
  * @param actions       output ports (1..65279), {@link #NORMAL} or {@link #FLOOD}, in order; empty = drop
  * @param durationNanos time since the flow was added (kept when only its actions were modified)
+ * @param idleSeconds   whole seconds since a packet last hit the flow (or since it was added)
  * @since 1.2
  */
 public record FlowEntry(long cookie, int priority, int inPort, long dlSrc, long dlDst, int dlType,
-        List<Integer> actions, long packets, long bytes, long durationNanos) {
+        List<Integer> actions, long packets, long bytes, long durationNanos, int idleSeconds) {
     /** A wildcarded match field. */
     public static final int ANY = -1;
     /** Action: the NORMAL pipeline (MAC learning switch). */
@@ -31,7 +32,7 @@ public record FlowEntry(long cookie, int priority, int inPort, long dlSrc, long 
     /** A request: the flow without counters. */
     public static FlowEntry of(long cookie, int priority, int inPort, long dlSrc, long dlDst, int dlType,
             List<Integer> actions) {
-        return new FlowEntry(cookie, priority, inPort, dlSrc, dlDst, dlType, actions, 0, 0, 0);
+        return new FlowEntry(cookie, priority, inPort, dlSrc, dlDst, dlType, actions, 0, 0, 0, 0);
     }
 
     /** Same match fields and priority (what strict modify/delete select, and what add replaces). */

@@ -270,13 +270,14 @@ public final class OfCodec {
         }
     }
 
-    /** One Nicira nx_flow_stats entry: as OpenFlow 1.0's, with an NXM match (idle and hard age unknown). */
+    /** One Nicira nx_flow_stats entry: as OpenFlow 1.0's, with an NXM match and the idle age. */
     public static void nxFlowStats(OfWriter w, FlowEntry f) {
         int at = w.length();
         long ms = f.durationNanos() / 1_000_000;
         w.u16(0).u8(0).u8(0).u32(ms / 1000).u32(ms % 1000 * 1_000_000).u16(f.priority()).u16(0).u16(0);
         int matchLenAt = w.length();
-        w.u16(0).u16(0).u16(0).u64(f.cookie()).u64(f.packets()).u64(f.bytes());
+        w.u16(0).u16(Math.min(f.idleSeconds(), 0xfffe) + 1).u16(0); // idle_age + 1 (0: unknown), hard_age unknown
+        w.u64(f.cookie()).u64(f.packets()).u64(f.bytes());
         int m = w.length();
         if (f.inPort() != ANY) {
             w.u32(nxm(0, 2)).u16(f.inPort());

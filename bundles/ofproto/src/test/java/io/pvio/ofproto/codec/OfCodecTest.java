@@ -72,7 +72,7 @@ public class OfCodecTest {
     public void ovsReadsWhatPvioEncodes() throws Exception {
         assumeTrue("ovs-ofctl (openvswitch-common) is not installed", Hex.haveOvsOfctl());
         FlowEntry f = new FlowEntry(0x10, 7, 2, MAC2, ANY, 0x0806, List.of(1, FlowEntry.NORMAL, FlowEntry.FLOOD),
-                3, 180, 1_500_123_456L);
+                3, 180, 1_500_123_456L, 7);
         FlowEntry drop = FlowEntry.of(0, 32768, ANY, ANY, 0x0a0b0c0d0e0fL, ANY, List.of());
         String line1 = " cookie=0x10, duration=1.500s, table=0, n_packets=3, n_bytes=180, "
                 + "priority=7,arp,in_port=2,dl_src=52:54:00:00:00:02 actions=output:1,NORMAL,FLOOD\n";

@@ -241,7 +241,7 @@ public class OfConnectionTest {
                 .u32(0x00000002).u16(1).u32(0x00013d10).u64(0x2a).u64(-1L).padTo8();
         String flow = io.pvio.ofproto.Hex.ofpPrint(one(c.handle(buf(w.finish()))));
         assertTrue(flow, flow.matches("NXST_FLOW reply \\(xid=0x4\\):\n cookie=0x2a, duration=\\d+(\\.\\d+)?s, table=0, "
-                + "n_packets=0, n_bytes=0, priority=5,ip,in_port=1,dl_dst=52:54:00:00:00:02 actions=output:2\n"));
+                + "n_packets=0, n_bytes=0, idle_age=\\d+, priority=5,ip,in_port=1,dl_dst=52:54:00:00:00:02 actions=output:2\n"));
         OfWriter a = OfWriter.message(Of.V10, Of.STATS_REQUEST_10, 5).u16(Of.ST_VENDOR_10).u16(0).u32(Of.NX_VENDOR)
                 .u32(Of.NXST_AGGREGATE).zeros(4).u16(Of.P10_NONE).u16(0).u8(Of.TABLE_ALL).zeros(3);
         assertEquals("NXST_AGGREGATE reply (xid=0x5): packet_count=0 byte_count=0 flow_count=3\n",

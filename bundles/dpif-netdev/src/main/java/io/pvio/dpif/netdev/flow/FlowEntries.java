@@ -16,7 +16,7 @@ public final class FlowEntries {
             acts.add(a == Flow.ACTION_NORMAL ? FlowEntry.NORMAL : a == Flow.ACTION_FLOOD ? FlowEntry.FLOOD : a);
         }
         return new FlowEntry(f.cookie, f.priority, f.inPort, f.dlSrc, f.dlDst, f.dlType, acts, f.packets(),
-                f.bytes(), Math.max(0, nowNanos - f.createdNanos));
+                f.bytes(), Math.max(0, nowNanos - f.createdNanos), f.idleAge(nowNanos));
     }
 
     /**
