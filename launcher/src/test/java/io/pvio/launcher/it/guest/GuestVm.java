@@ -16,8 +16,9 @@ import java.util.regex.Pattern;
 
 /**
  * A QEMU/Linux guest (TCG, Debian's kernel, the {@link GuestImage} initramfs) with one virtio-net device on a
- * vhost-user socket, driven through its serial console: {@link #run} sends one shell command line and
- * returns its output and exit status.
+ * vhost-user socket, driven through its serial console: {@link #run} sends {@code ID COMMAND} to the guest's
+ * command loop and waits for {@code ##rc ID STATUS}; what the guest printed in between is the output.
+ * Commands run one after the other in one shell (variables and background jobs persist until a reboot).
  *
  * <p>Guest memory is a shared memfd (vhost-user needs it); the device has {@code vectors=0} because QEMU 7.2
  * under TCG crashes with MSI-X on vhost-user. The serial console (QEMU's stdio) is copied to
@@ -150,7 +151,10 @@ public final class GuestVm implements AutoCloseable {
         return boots;
     }
 
-    /** Runs one shell command line (no newline) in the guest's shell and returns its status and output. */
+    /**
+     * Runs one shell command line (no newline) in the guest and returns its status and output; an
+     * AssertionError when there is no status within {@link #COMMAND_TIMEOUT_MS} or QEMU exits meanwhile.
+     */
     public Result run(String command) throws IOException, InterruptedException {
         return run(command, COMMAND_TIMEOUT_MS);
     }
