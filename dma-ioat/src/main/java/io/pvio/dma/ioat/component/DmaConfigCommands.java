@@ -112,7 +112,7 @@ final class DmaConfigCommands {
                 }
             }
         }
-        String owner = AddressTable.owner(address);
+        String owner = io.pvio.dma.spi.ChannelPublisher.owner(IoatChannelComponent.DRIVER, address);
         for (Configuration c : naming) {
             if (c.getPid().equals(owner)) {
                 return c;

@@ -4,6 +4,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import io.pvio.dma.spi.ChannelPublisher;
 import io.pvio.unixctl.UnixctlException;
 import java.lang.reflect.Proxy;
 import java.util.Dictionary;
@@ -72,7 +73,7 @@ public class DmaConfigCommandsTest {
         Dictionary<String, Object> owner = new java.util.Hashtable<>(Map.of("address", "0000:00:04.6", "ring.size", 256));
         store.put("io.pvio.dma.ioat~ch0", refusedOne);
         store.put("io.pvio.dma.ioat~default-6", owner);
-        assertEquals(null, AddressTable.claim("0000:00:04.6", "io.pvio.dma.ioat~default-6"));
+        assertEquals(null, ChannelPublisher.claim("ioat", "0000:00:04.6", "io.pvio.dma.ioat~default-6"));
         try {
             DmaConfigCommands.set(cm(), List.of("00:04.6", "ring.size=1024"));
             assertEquals(1024, store.get("io.pvio.dma.ioat~default-6").get("ring.size"));
@@ -81,7 +82,7 @@ public class DmaConfigCommandsTest {
             assertTrue(store.containsKey("io.pvio.dma.ioat~ch0"));
             assertEquals(1, store.size());
         } finally {
-            AddressTable.release("0000:00:04.6", "io.pvio.dma.ioat~default-6");
+            ChannelPublisher.release("ioat", "0000:00:04.6", "io.pvio.dma.ioat~default-6");
         }
         store.put("io.pvio.dma.ioat~ch1", new java.util.Hashtable<>(Map.of("address", "00:04.6")));
         try { // two naming it and none running it: which one is meant is not known
