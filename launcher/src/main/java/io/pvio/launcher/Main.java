@@ -22,7 +22,9 @@ public final class Main {
               vsctl ARG...                     configure bridges and ports (ovs-vsctl syntax)
               ofctl add-flow|del-flows|dump-flows BRIDGE [FLOW]
               appctl COMMAND [ARG...]          run a daemon command ('appctl list-commands' lists them)
-              demo [--seconds N]               run a self-contained switch with two pktgen ports for N s
+              demo [--seconds N] [--engine model|dmadev]
+                                               run a self-contained switch with two pktgen ports for N s
+                                               (its DMA copies on the IOAT model, or DPDK dmadev's dma_skeleton)
               bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
                     [--seconds 5] [--warmup 2] [--rate MPPS] [--json] [--no-pin]
                                                measure the vhost data path in-process (a table per case)
@@ -70,12 +72,16 @@ public final class Main {
             case "appctl":
                 return client(cmd, a, out, err);
             case "demo":
-                if (!a.rest.isEmpty()) {
-                    err.println("pvio demo: unknown option " + a.rest.get(0) + " (usage: pvio demo [--seconds N]"
-                            + " [--run-dir DIR])");
+                String engine = "model";
+                if (a.rest.size() == 2 && a.rest.get(0).equals("--engine")
+                        && (a.rest.get(1).equals("model") || a.rest.get(1).equals("dmadev"))) {
+                    engine = a.rest.get(1);
+                } else if (!a.rest.isEmpty()) {
+                    err.println("pvio demo: unknown option " + String.join(" ", a.rest) + " (usage: pvio demo [--seconds N]"
+                            + " [--engine model|dmadev] [--run-dir DIR])");
                     return 2;
                 }
-                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, out, err);
+                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, engine, out, err);
             case "bench":
                 return Bench.run(a.explicitRunDir ? a.runDir : null, a.rest, a.explicitSeconds ? a.seconds : null,
                         out, err);

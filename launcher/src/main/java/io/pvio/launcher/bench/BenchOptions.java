@@ -15,7 +15,9 @@ import java.util.List;
  * (the generator writes and the sink checks every payload byte, default; or headers only, as DPDK's txonly, so
  * that the generator's own writes do not count in pvio's PMD cycles; {@code read}: headers only, and the sink
  * reads every payload byte, as a guest that uses what it receives), {@code --queue-size N} (the front ends'
- * virtqueues, as a guest's rx_queue_size; the DMA channels' rings are made at least as large; default 256).
+ * virtqueues, as a guest's rx_queue_size; the DMA channels' rings are made at least as large; default 256),
+ * {@code --engine model|dmadev} (the engine of the {@code async} mode's channels: the IOAT model, default, or
+ * DPDK dmadev on dma_skeleton0/1, which starts EAL in the switch).
  */
 public final class BenchOptions {
     public static final List<String> MODES = List.of("cpu", "async", "async-cpu");
@@ -34,11 +36,13 @@ public final class BenchOptions {
     int burst = 1;
     String payload = "pattern";
     int queueSize = 256;
+    String engine = "model";
 
     static final String USAGE = """
             usage: pvio bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
                               [--seconds 5] [--warmup 2] [--rate MPPS] [--engine-cpu 1] [--guest-sleep 0] [--burst 1]
-                              [--payload pattern|none|read] [--queue-size 256] [--json] [--no-pin] [--run-dir DIR]
+                              [--payload pattern|none|read] [--queue-size 256] [--engine model|dmadev] [--json]
+                              [--no-pin] [--run-dir DIR]
             """;
 
     /** Parses the words after {@code bench} ({@code --seconds} may already have been taken by the caller). */
@@ -59,7 +63,7 @@ public final class BenchOptions {
                 case "--json" -> o.json = true;
                 case "--no-pin" -> o.pin = false;
                 case "--size", "--sizes", "--mode", "--modes", "--direction", "--directions", "--warmup", "--seconds",
-                        "--rate", "--engine-cpu", "--guest-sleep", "--burst", "--payload", "--queue-size" -> {
+                        "--rate", "--engine-cpu", "--guest-sleep", "--burst", "--payload", "--queue-size", "--engine" -> {
                     if (val == null) {
                         if (i + 1 >= args.size()) {
                             throw new IllegalArgumentException(key + " needs a value");
@@ -80,6 +84,12 @@ public final class BenchOptions {
                             if (Integer.bitCount(o.queueSize) != 1) {
                                 throw new IllegalArgumentException("--queue-size must be a power of two, not " + val);
                             }
+                        }
+                        case "--engine" -> {
+                            if (!val.equals("model") && !val.equals("dmadev")) {
+                                throw new IllegalArgumentException("--engine is model or dmadev, not \"" + val + "\"");
+                            }
+                            o.engine = val;
                         }
                         case "--payload" -> {
                             if (!val.equals("pattern") && !val.equals("none") && !val.equals("read")) {

@@ -14,7 +14,7 @@ public @interface EalConfig {
     String[] allow() default {};
 
     @AttributeDefinition(name = "vdev", description = "Virtual devices to create (--vdev), e.g. dma_skeleton0")
-    String[] vdev() default {"dma_skeleton0"};
+    String[] vdev() default {"dma_skeleton0", "dma_skeleton1"};
 
     @AttributeDefinition(name = "iova.strict", description = "Copies outside registered memory fail (stands in for an IOMMU)")
     boolean iova_strict() default false;
