@@ -110,7 +110,7 @@ struct pvio_chan *pvio_chan_open(int dev, int nb_desc)
 		errno = EINVAL;
 		return NULL;
 	}
-	rte_dma_stop(dev);
+	/* a device still started (by a channel not closed) refuses this with -EBUSY */
 	ret = rte_dma_configure(dev, &conf);
 	if (ret == 0)
 		ret = rte_dma_vchan_setup(dev, 0, &vconf);
