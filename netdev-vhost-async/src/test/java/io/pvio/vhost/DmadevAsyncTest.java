@@ -123,6 +123,46 @@ public class DmadevAsyncTest {
         }
     }
 
+    /**
+     * The shim's stall hook holds every completion: the frames stay in flight (the guest sees none of them)
+     * until it is cleared, then all of them, and what follows, arrive.
+     */
+    @Test
+    public void aStalledDmadevChannelHoldsItsCopiesUntilCleared() throws Exception {
+        port = new VhostUserServerClass(binder).open("vhd2", Map.of("vhost-async-attr", "(txq0,00:04.0,0)"), ctx);
+        try (Testpmd pmd = new Testpmd(ctx.runDir.resolve("vhd2"), "", "rxonly", 1, 64, ctx.runDir)) {
+            await("carrier", 20_000, port::carrier);
+            pmd.awaitForwarding(20_000);
+            ch.setFaults(0, true);
+            io.pvio.packet.PacketBatch b = new io.pvio.packet.PacketBatch();
+            byte[] f = new byte[1518];
+            for (int i = 0; i < 32; i++) {
+                Frames.fill(f, i);
+                b.add(Frames.packet(ctx.pool, f, Integer.MAX_VALUE));
+            }
+            port.send(0, b, false);
+            assertEquals("32 copies wait on the stalled channel", 32, ch.inFlight());
+            for (int i = 0; i < 10_000; i++) {
+                port.freePkts(0, false);
+            }
+            assertEquals("nothing completes while stalled", 32, ch.inFlight());
+            Map<String, Long> d = new TreeMap<>();
+            ch.stats(d::put);
+            assertEquals(1L, (long) d.get("stalled"));
+            ch.setFaults(0, false);
+            await("the held copies to complete", 10_000, () -> port.freePkts(0, false) == 0);
+            int n = 10_000;
+            Frames.sendExactly(port, ctx.pool, n, 1518, 20_000);
+            await("copies in flight to complete", 10_000, () -> port.freePkts(0, false) == 0);
+            long sent = Frames.stats(port).txPackets;
+            await("testpmd to count " + sent + " packets", 10_000, () -> pmd.lastRx() >= sent);
+            String out = pmd.stop();
+            assertEquals("testpmd RX-packets:\n" + Testpmd.tail(out), sent, Testpmd.last(
+                    Pattern.compile("RX-packets:\\s+(\\d+)"), out));
+            assertEquals(32L + n, sent);
+        }
+    }
+
     @Test
     public void asyncDequeueOnDmadevCountsAgree() throws Exception {
         Path sock = ctx.runDir.resolve("fed.sock");
