@@ -32,9 +32,9 @@ public final class Eal {
         return failure;
     }
 
-    /** Whether EAL runs in this JVM. */
+    /** Whether EAL runs in this JVM (does not load the shim when it does not). */
     public static synchronized boolean isUp() {
-        return Shim.loadError() == null && System.getProperty(ARGS_PROPERTY) != null;
+        return System.getProperty(ARGS_PROPERTY) != null && Shim.loadError() == null;
     }
 
     /**

@@ -36,12 +36,12 @@ public final class EalComponent implements DmaMemory {
     @Activate
     void activate(EalConfig cfg) {
         config = cfg;
-        String why = Eal.unavailable();
-        if (why != null) {
-            LOG.warning("dmadev DMA engine unavailable: " + why);
-        } else if (Eal.isUp()) {
+        // nothing native is loaded before the first dmadev channel: a switch without one never maps DPDK
+        if (Eal.isUp()) {
             LOG.info("EAL already runs in this process ('" + System.getProperty(Eal.ARGS_PROPERTY) + "'): kept");
             DmadevEngine.setStrictIova(cfg.iova_strict());
+        } else {
+            LOG.fine("EAL starts with the first dmadev channel");
         }
     }
 
