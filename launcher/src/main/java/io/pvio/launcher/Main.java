@@ -22,7 +22,11 @@ public final class Main {
               vsctl ARG...                     configure bridges and ports (ovs-vsctl syntax)
               ofctl add-flow|del-flows|dump-flows BRIDGE [FLOW]
               appctl COMMAND [ARG...]          run a daemon command ('appctl list-commands' lists them)
-              demo [--seconds N]               run a self-contained switch with two pktgen ports for N s
+              demo [--seconds N] [--internal] [--engine model|dmadev]
+                                               run a self-contained switch with two pktgen ports for N s;
+                                               --internal: the host pings the guest side through br0's
+                                               internal port (needs root); --engine: its DMA copies on the
+                                               IOAT model, or DPDK dmadev's dma_skeleton
               bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
                     [--seconds 5] [--warmup 2] [--rate MPPS] [--json] [--no-pin]
                                                measure the vhost data path in-process (a table per case)
@@ -69,13 +73,22 @@ public final class Main {
             case "ofctl":
             case "appctl":
                 return client(cmd, a, out, err);
-            case "demo":
+            case "demo": {
+                boolean internal = a.rest.remove("--internal");
+                String engine = "model";
+                int e = a.rest.indexOf("--engine");
+                if (e >= 0 && e + 1 < a.rest.size()
+                        && (a.rest.get(e + 1).equals("model") || a.rest.get(e + 1).equals("dmadev"))) {
+                    engine = a.rest.get(e + 1);
+                    a.rest.subList(e, e + 2).clear();
+                }
                 if (!a.rest.isEmpty()) {
-                    err.println("pvio demo: unknown option " + a.rest.get(0) + " (usage: pvio demo [--seconds N]"
-                            + " [--run-dir DIR])");
+                    err.println("pvio demo: unknown option " + String.join(" ", a.rest) + " (usage: pvio demo"
+                            + " [--seconds N] [--internal] [--engine model|dmadev] [--run-dir DIR])");
                     return 2;
                 }
-                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, out, err);
+                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, internal, engine, out, err);
+            }
             case "bench":
                 return Bench.run(a.explicitRunDir ? a.runDir : null, a.rest, a.explicitSeconds ? a.seconds : null,
                         out, err);

@@ -30,16 +30,94 @@ public final class Demo {
     static final int QUEUE_SIZE = 4096;
     private static final Pattern COUNTER = Pattern.compile("\"?([A-Za-z0-9_]+)\"?=(-?\\d+)");
 
+    /** --internal: the guest side's namespace and the addresses of br0 (host) and br1 (guest side). */
+    static final String GUEST_NS = "pvio-demo";
+    static final String HOST_ADDR = "10.99.0.1";
+    static final String GUEST_ADDR = "10.99.0.2";
+    private static final String PG0_MAC = "02:70:76:00:00:01";
+    private static final String PG1_MAC = "02:70:76:00:00:02";
+
     private final Path socket;
     private final PrintStream out;
+    private final boolean internal;
+    private final String engine;
 
-    private Demo(Path socket, PrintStream out) {
+    private Demo(Path socket, PrintStream out, boolean internal, String engine) {
         this.socket = socket;
+        this.engine = engine;
         this.out = out;
+        this.internal = internal;
     }
 
     public static int run(Path runDir, int seconds, PrintStream out, PrintStream err) {
-        return InProcess.run("demo", runDir, out, err, sock -> new Demo(sock, out).run(seconds));
+        return run(runDir, seconds, false, "model", out, err);
+    }
+
+    /**
+     * With {@code internal}, br0's local port (a tap on the host) gets {@link #HOST_ADDR} and br1's local port
+     * moves into namespace {@link #GUEST_NS} with {@link #GUEST_ADDR}: {@code ping 10.99.0.2} from the host
+     * then crosses br0, the vhost-user port and its DMA copies, the Java front end and br1.
+     */
+    public static int run(Path runDir, int seconds, boolean internal, String engine, PrintStream out,
+            PrintStream err) {
+        return InProcess.run("demo", runDir, out, err, sock -> new Demo(sock, out, internal, engine).run(seconds));
+    }
+
+    /** Runs a host command (ip, ping) for --internal; its output is returned, a failure throws. */
+    private static String host(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String o = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException(String.join(" ", cmd) + ": " + o.strip());
+        }
+        return o;
+    }
+
+    private void hostSide() throws IOException, InterruptedException {
+        host("ip", "link", "set", "br0", "up");
+        host("ip", "addr", "add", HOST_ADDR + "/24", "dev", "br0");
+        host("ip", "netns", "add", GUEST_NS);
+        host("ip", "link", "set", "br1", "netns", GUEST_NS);
+        host("ip", "netns", "exec", GUEST_NS, "ip", "link", "set", "br1", "up");
+        host("ip", "netns", "exec", GUEST_NS, "ip", "addr", "add", GUEST_ADDR + "/24", "dev", "br1");
+        String ping = java.nio.file.Files.isExecutable(Path.of("/usr/bin/ping")) ? "/usr/bin/ping" : null;
+        String[] cmd = ping != null ? new String[] {ping, "-c", "3", "-W", "2", GUEST_ADDR}
+                : new String[] {"busybox", "ping", "-c", "3", "-W", "2", GUEST_ADDR};
+        String o;
+        try {
+            o = host(cmd);
+        } catch (IOException e) {
+            o = e.getMessage();
+        }
+        out.println("host br0 " + HOST_ADDR + " -> vhu0 (DMA copies) -> fe0 -> br1 " + GUEST_ADDR + " (namespace "
+                + GUEST_NS + "):");
+        for (String l : o.strip().split("\n")) {
+            if (l.contains("packets transmitted") || l.contains("round-trip") || l.contains("rtt")) {
+                out.println("  " + l.strip());
+            }
+        }
+        out.println("  while the demo runs: ping " + GUEST_ADDR + " (from the host), or ip netns exec " + GUEST_NS
+                + " ping " + HOST_ADDR);
+        out.println();
+    }
+
+    /**
+     * Engine dmadev: channels 00:04.0 and 00:04.1 move from the IOAT model to DPDK's dma_skeleton0 and 1
+     * (EAL starts in this process); refused with the reason when the dmadev shim or DPDK is missing.
+     */
+    private void useDmadev() throws IOException, InterruptedException {
+        for (int fn = 0; fn < 2; fn++) {
+            String ch = "0000:00:04." + fn;
+            must("appctl", "dma/set", ch, "engine=dmadev", "device=dma_skeleton" + fn);
+            must("appctl", "dma/del", ch, "engine=model");
+        }
+        try {
+            waitFor("the dmadev channels", "dma_skeleton1", "appctl", "dma/show");
+        } catch (IOException e) {
+            throw new IOException("the dmadev channels did not come up (see the dma_dmadev and dpdk lines of "
+                    + socket.getParent().resolve("vswitchd.log") + "): " + e.getMessage(), e);
+        }
     }
 
     private ControlProtocol.Reply call(String... argv) throws IOException {
@@ -136,21 +214,46 @@ public final class Demo {
     }
 
     private int run(int seconds) throws IOException, InterruptedException {
+        if (internal) {
+            for (String dev : new String[] {"br0", "br1"}) { // never take over a device the host already has
+                if (java.nio.file.Files.exists(Path.of("/sys/class/net", dev))) {
+                    throw new IOException("--internal: this host already has a network device named " + dev
+                            + "; the demo creates its own br0 and br1 (delete it, or run the demo without --internal)");
+                }
+            }
+        }
         waitReady();
         waitFor("the DMA channels", "0000:00:04.1", "appctl", "dma/show");
+        if (engine.equals("dmadev")) {
+            useDmadev();
+        }
         Path dir = socket.getParent();
         // the host side: generator pg0 and the vhost-user port, whose copies into and out of the guest
-        // go through DMA channels 00:04.0 and 00:04.1 (the IOAT model)
+        // go through DMA channels 00:04.0 and 00:04.1 (the IOAT model, or dmadev)
         must("vsctl", "--no-wait", "set", "Open_vSwitch", ".", "other_config:vhost-async-copy-support=true");
         for (String br : new String[] {"br0", "br1"}) {
             // flows first, so that no packet meets the default NORMAL flow
             must("vsctl", "--may-exist", "add-br", br);
             must("ofctl", "del-flows", br);
-            must("ofctl", "add-flow", br, "in_port=1,actions=output:2");
-            must("ofctl", "add-flow", br, "in_port=2,actions=output:1");
+            if (!internal) {
+                must("ofctl", "add-flow", br, "in_port=1,actions=output:2");
+                must("ofctl", "add-flow", br, "in_port=2,actions=output:1");
+            }
         }
+        if (internal) { // the generators' frames by their source MAC; the rest between a local port and the ring
+            String[][] f = {{"br0", "1", "2", PG1_MAC}, {"br1", "2", "1", PG0_MAC}};
+            for (String[] b : f) {
+                must("ofctl", "add-flow", b[0], "in_port=" + b[1] + ",actions=output:" + b[2]);
+                must("ofctl", "add-flow", b[0], "priority=40000,in_port=" + b[2] + ",dl_src=" + b[3] + ",actions=output:"
+                        + b[1]);
+                must("ofctl", "add-flow", b[0], "in_port=" + b[2] + ",actions=LOCAL");
+                must("ofctl", "add-flow", b[0], "in_port=LOCAL,actions=output:" + b[2]);
+            }
+        }
+        String macs0 = internal ? "options:src_mac=" + PG0_MAC : "options:size=" + SIZE;
+        String macs1 = internal ? "options:src_mac=" + PG1_MAC : "options:size=" + SIZE;
         must("vsctl", "--may-exist", "add-port", "br0", "pg0", "--", "set", "Interface", "pg0", "type=pktgen",
-                "options:size=" + SIZE, "options:rate=" + RATE, "options:enabled=false", "ofport_request=1");
+                "options:size=" + SIZE, "options:rate=" + RATE, "options:enabled=false", "ofport_request=1", macs0);
         must("vsctl", "--may-exist", "add-port", "br0", "vhu0", "--", "set", "Interface", "vhu0",
                 "type=dpdkvhostuser", "options:vhost-async-attr=(txq0,00:04.0,256),(rxq0,00:04.1,256)",
                 "ofport_request=2");
@@ -158,14 +261,19 @@ public final class Demo {
         must("vsctl", "--may-exist", "add-port", "br1", "fe0", "--", "set", "Interface", "fe0", "type=virtio-user",
                 "options:path=" + dir.resolve("vhu0"), "options:queue_size=" + QUEUE_SIZE, "ofport_request=1");
         must("vsctl", "--may-exist", "add-port", "br1", "pg1", "--", "set", "Interface", "pg1", "type=pktgen",
-                "options:size=" + SIZE, "options:rate=" + RATE, "options:enabled=false", "ofport_request=2");
+                "options:size=" + SIZE, "options:rate=" + RATE, "options:enabled=false", "ofport_request=2", macs1);
         waitFor("the vhost-user connection", "carrier up", "appctl", "netdev-vhost/show", "vhu0");
         must("vsctl", "remove", "Interface", "pg0", "options", "enabled", "--", "remove", "Interface", "pg1",
                 "options", "enabled");
         out.print(must("vsctl", "show"));
         out.println();
         out.println("pg0 -> br0 -> vhu0 (vhost-user, DMA copies) => guest ring => fe0 (virtio-user) -> br1 -> pg1, and back");
+        out.println("DMA channels 00:04.0, 00:04.1: " + (engine.equals("dmadev")
+                ? "DPDK dmadev engine on dma_skeleton0, dma_skeleton1" : "the IOAT model engine"));
         out.println();
+        if (internal) {
+            hostSide();
+        }
         long[] prevGen = new long[PORTS.length];
         long[] prevRx = new long[PORTS.length];
         long prevDma = 0;
@@ -231,7 +339,15 @@ public final class Demo {
         out.println(String.format("vhu0: %d copies by DMA, %d by the CPU, %d DMA errors redone; %d packets dropped on a"
                 + " full ring (counted)", sum(vhu, "async_dma_copies"), sum(vhu, "async_cpu_copies"),
                 sum(vhu, "async_dma_errors"), ringFull));
+        long hostFrames = internal ? localRx() : 0;
         must("vsctl", "del-br", "br0", "--", "del-br", "br1");
+        if (internal) {
+            try {
+                host("ip", "netns", "del", GUEST_NS);
+            } catch (IOException e) {
+                out.println("could not delete namespace " + GUEST_NS + ": " + e.getMessage());
+            }
+        }
         String mem = must("appctl", "memory/show").strip();
         Matcher inUse = Pattern.compile("in use (\\d+)").matcher(mem);
         long buffers = inUse.find() ? Long.parseLong(inUse.group(1)) : -1;
@@ -239,7 +355,24 @@ public final class Demo {
         out.println(String.format("total: sent %d, valid %d (%.2f%%), dropped on a full ring %d, unaccounted %d;"
                 + " buffers in use after the ports closed: %d", sent, valid, sent > 0 ? 100.0 * valid / sent : 0.0,
                 ringFull, unaccounted, buffers));
-        return buffers == 0 && bad == 0 && unaccounted == 0 ? 0 : 1;
+        if (internal) { // the ring also carried the hosts' frames (ping, ARP, IPv6): its drops may include them
+            out.println(String.format("--internal: %d frames from the hosts' local ports; the ring drops above may"
+                    + " include some of them", hostFrames));
+        }
+        boolean accounted = internal ? unaccounted <= 0 && unaccounted >= -hostFrames : unaccounted == 0;
+        return buffers == 0 && bad == 0 && accounted ? 0 : 1;
+    }
+
+    /** Frames the two local ports received from the host side (--internal). */
+    private long localRx() throws IOException {
+        ControlProtocol.Reply r = call("vsctl", "get", "Interface", "br0", "statistics", "--", "get", "Interface",
+                "br1", "statistics");
+        long n = 0;
+        Matcher m = Pattern.compile("\\brx_packets=(\\d+)").matcher(r.out());
+        while (m.find()) {
+            n += Long.parseLong(m.group(1));
+        }
+        return n;
     }
 
     /** Sum of the counters whose name ends with {@code suffix} (per-queue custom stats). */

@@ -118,7 +118,8 @@ public final class Vsctl {
             }
             case "add-port" -> addPort(a.get(0), a.get(1), c.has("--may-exist"));
             case "del-port" -> delPort(a.size() == 2 ? a.get(0) : null, a.get(a.size() - 1), c.has("--if-exists"));
-            case "list-ports", "list-ifaces" -> bridge(a.get(0)).ports.keySet()
+            case "list-ports", "list-ifaces" -> bridge(a.get(0)).ports.keySet().stream()
+                    .filter(p -> !p.equals(a.get(0))) // as ovs-vsctl: not the local port
                     .forEach(p -> out.append(p).append('\n'));
             case "port-to-br", "iface-to-br" -> {
                 Bridge b = db.bridgeOf(a.get(0));
@@ -166,7 +167,11 @@ public final class Vsctl {
             throw new VsctlException("cannot create a bridge named " + name
                     + " because a port named " + name + " already exists on bridge " + owner.name);
         }
-        db.bridges.put(name, new Bridge(name));
+        Bridge nb = new Bridge(name);
+        Port local = new Port(name); // as OVS: the bridge's local port, an internal port named after it
+        local.type = "internal";
+        nb.ports.put(name, local);
+        db.bridges.put(name, nb);
         mutated = true;
     }
 
@@ -185,16 +190,17 @@ public final class Vsctl {
         checkName("port", port);
         Bridge b = bridge(br);
         Bridge owner = db.bridgeOf(port);
-        if (owner != null) {
-            if (mayExist && owner == b) {
-                return;
-            }
-            throw new VsctlException("cannot create a port named " + port
-                    + " because a port named " + port + " already exists on bridge " + owner.name);
+        if (owner != null && mayExist && owner == b) {
+            return;
         }
+        // bridges first, as ovs-vsctl's check_conflicts (a bridge's local port has its name)
         if (db.bridges.containsKey(port)) {
             throw new VsctlException("cannot create a port named " + port + " because a bridge named "
                     + port + " already exists");
+        }
+        if (owner != null) {
+            throw new VsctlException("cannot create a port named " + port
+                    + " because a port named " + port + " already exists on bridge " + owner.name);
         }
         b.ports.put(port, new Port(port));
         mutated = true;
@@ -211,6 +217,10 @@ public final class Vsctl {
         }
         if (br != null && owner != bridge(br)) {
             throw new VsctlException("bridge " + br + " does not have a port " + port);
+        }
+        if (port.equals(owner.name)) {
+            throw new VsctlException("cannot delete port " + port + " because it is the local port for bridge "
+                    + owner.name + " (deleting this port requires deleting the entire bridge)");
         }
         owner.ports.remove(port);
         mutated = true;

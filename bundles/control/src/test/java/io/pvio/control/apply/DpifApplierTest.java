@@ -28,7 +28,8 @@ public class DpifApplierTest {
     public void appliesAChainAsOneAddPort() throws Exception {
         vsctl("add-br", "br0", "--", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=pktgen",
                 "options:size=64");
-        assertEquals(List.of("addBridge br0", "addPort p1"), dpif.calls);
+        assertEquals(List.of("addBridge br0", "addPort br0", "addPort p1"), dpif.calls);
+        assertEquals("br0 internal {}", dpif.ports.get("br0")); // the bridge's local port
         assertEquals("br0 pktgen {size=64}", dpif.ports.get("p1"));
     }
 
@@ -55,8 +56,8 @@ public class DpifApplierTest {
         assertEquals(List.of("setInterface p1"), dpif.calls);
         dpif.calls.clear();
         vsctl("del-br", "br0", "--", "add-br", "br0");
-        assertEquals(List.of("delBridge br0", "addBridge br0"), dpif.calls);
-        assertTrue(dpif.ports.isEmpty());
+        assertEquals(List.of("delBridge br0", "addBridge br0", "addPort br0"), dpif.calls);
+        assertEquals(List.of("br0"), List.copyOf(dpif.ports.keySet()));
     }
 
     @Test
@@ -68,7 +69,7 @@ public class DpifApplierTest {
         FakeDpif fresh = new FakeDpif();
         DpifApplier.replay(fresh, db);
         assertEquals(Map.of("x", "1"), fresh.otherConfig);
-        assertEquals(List.of("p1"), List.copyOf(fresh.ports.keySet()));
+        assertEquals(List.of("br0", "p1"), List.copyOf(fresh.ports.keySet()));
         assertEquals(List.of("priority=0,actions=normal", "in_port=1,actions=output:2"), fresh.flows.get("br0"));
     }
 
@@ -79,11 +80,11 @@ public class DpifApplierTest {
         vsctl("add-port", "br0", "a");
         vsctl("add-port", "br0", "z", "--", "set", "Interface", "z", "ofport_request=7");
         db.recordOfports(n -> dpif.port(n) == null ? -1 : dpif.port(n).ofport());
-        assertEquals(Map.of("a", 2, "b", 1, "z", 7), dpif.ofports);
+        assertEquals(Map.of("a", 2, "b", 1, "br0", 65534, "z", 7), dpif.ofports);
         Db stored = Db.fromJson(db.toJson()); // as written to conf.db and read back
         FakeDpif fresh = new FakeDpif();
         DpifApplier.replay(fresh, stored);
-        assertEquals(Map.of("a", 2, "b", 1, "z", 7), fresh.ofports);
+        assertEquals(Map.of("a", 2, "b", 1, "br0", 65534, "z", 7), fresh.ofports);
     }
 
     /** A port the datapath refused at startup can still be deleted (or fixed) with vsctl. */
@@ -94,14 +95,14 @@ public class DpifApplierTest {
         db.port("p1").options.put("bad", "1");
         FakeDpif fresh = new FakeDpif();
         DpifApplier.replay(fresh, db);
-        assertTrue(fresh.ports.isEmpty());
+        assertEquals(List.of("br0"), List.copyOf(fresh.ports.keySet()));
         Db next = Vsctl.run(db, List.of("del-port", "p2"), null).db();
         DpifApplier.apply(fresh, db, next);
         db = next;
-        assertEquals(List.of("p1"), List.copyOf(db.bridges.get("br0").ports.keySet()));
+        assertEquals(List.of("br0", "p1"), List.copyOf(db.bridges.get("br0").ports.keySet()));
         next = Vsctl.run(db, List.of("remove", "Interface", "p1", "options", "bad"), null).db();
         DpifApplier.apply(fresh, db, next);
-        assertEquals(List.of("p1"), List.copyOf(fresh.ports.keySet()));
+        assertEquals(List.of("br0", "p1"), List.copyOf(fresh.ports.keySet()));
     }
 
     /** Clearing ofport_request, or asking for the number the port has, does not re-add the port. */
@@ -156,7 +157,7 @@ public class DpifApplierTest {
         vsctl("set", "Interface", "a", "ofport_request=9", "--", "set", "Interface", "e", "ofport_request=9");
         assertEquals(9, Math.max(dpif.ofports.get("a"), dpif.ofports.get("e")));
         assertTrue(dpif.ofports.get("a") != 9 || dpif.ofports.get("e") != 9);
-        assertEquals(5, new java.util.HashSet<>(dpif.ofports.values()).size());
+        assertEquals(6, new java.util.HashSet<>(dpif.ofports.values()).size()); // and br0's LOCAL
     }
 
     @Test
@@ -171,6 +172,6 @@ public class DpifApplierTest {
             assertEquals("x: unknown option 'bad'", e.getMessage());
         }
         assertEquals(before, numbers("a", "b"));
-        assertEquals(List.of("a", "b"), List.copyOf(dpif.ports.keySet()));
+        assertEquals(List.of("a", "b", "br0"), List.copyOf(dpif.ports.keySet()));
     }
 }

@@ -82,8 +82,8 @@ public class FakeDpif implements Dpif {
         if (!bridges.contains(bridge) || ports.containsKey(port)) {
             throw new DpifException("cannot add " + port);
         }
-        int n = ofport;
-        if (n > 0 && ofports.containsValue(n)) {
+        int n = port.equals(bridge) ? 65534 : ofport; // the local port is OFPP_LOCAL, as in dpif-netdev
+        if (n > 0 && !port.equals(bridge) && ofports.containsValue(n)) { // LOCAL: one per bridge
             throw new DpifException("ofport " + n + " is already used");
         }
         if (n < 1) {

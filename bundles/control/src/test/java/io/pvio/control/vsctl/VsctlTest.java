@@ -168,11 +168,29 @@ public class VsctlTest {
         assertEquals(db.uuid, lines[0]);
         assertEquals("    Bridge br0", lines[1]);
         assertEquals("        datapath_type: netdev", lines[2]);
-        assertEquals("        Port p1", lines[3]);
-        assertEquals("            Interface p1", lines[4]);
-        assertEquals("                type: pktgen", lines[5]);
-        assertEquals("                options: {rate=\"0\", size=\"64\"}", lines[6]);
-        assertEquals("    ovs_version: \"pvio 0.1.0\"", lines[7]);
+        assertEquals("        Port br0", lines[3]); // the bridge's local port, as OVS shows it
+        assertEquals("            Interface br0", lines[4]);
+        assertEquals("                type: internal", lines[5]);
+        assertEquals("        Port p1", lines[6]);
+        assertEquals("            Interface p1", lines[7]);
+        assertEquals("                type: pktgen", lines[8]);
+        assertEquals("                options: {rate=\"0\", size=\"64\"}", lines[9]);
+        assertEquals("    ovs_version: \"pvio 0.1.0\"", lines[10]);
+    }
+
+    /** As OVS: add-br makes the bridge's local port, an internal interface named after the bridge. */
+    @Test
+    public void bridgeHasItsLocalInternalPort() throws VsctlException {
+        Db db = run(new Db(), "add-br", "br0").db();
+        assertEquals("internal\n", run(db, "get", "Interface", "br0", "type").output());
+        assertEquals("", run(db, "list-ports", "br0").output());
+        assertEquals("br0\n", run(db, "port-to-br", "br0").output());
+        assertEquals("cannot delete port br0 because it is the local port for bridge br0 (deleting this port"
+                + " requires deleting the entire bridge)", error(db, "del-port", "br0"));
+        assertEquals("cannot create a port named br0 because a bridge named br0 already exists", // as ovs-vsctl
+                error(db, "add-port", "br0", "br0"));
+        assertEquals("\"\"\n", run(run(db, "add-port", "br0", "eth0").db(), "get", "Interface", "eth0", "type")
+                .output()); // untyped: OVS's "" (a system interface)
     }
 
     @Test
@@ -189,7 +207,8 @@ public class VsctlTest {
         assertTrue(out, out.contains("statistics          : {rx_packets=10}\n"));
         assertTrue(out, out.contains("status              : {driver=pktgen}\n"));
         String cols = Vsctl.run(db, List.of("--columns=name,ofport", "list", "Interface"), n -> null).output();
-        assertEquals("name                : p1\nofport              : []\n", cols);
+        assertEquals("name                : br0\nofport              : []\n\n"
+                + "name                : p1\nofport              : []\n", cols);
     }
 
     @Test

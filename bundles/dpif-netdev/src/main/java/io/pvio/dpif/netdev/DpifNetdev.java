@@ -67,6 +67,8 @@ public final class DpifNetdev implements Dpif {
     /** Component property: the run directory lent to ports. */
     public static final String RUN_DIR = "run.dir";
     public static final int DEFAULT_POOL_BUFFERS = 16384;
+    /** The type of a port added without one (OVS's "" = a kernel interface, netdev-linux's system class). */
+    public static final String SYSTEM = "system";
     /** Idle PMDs park up to this long unless other_config:pmd-sleep-max says otherwise (0 = busy poll). */
     public static final int DEFAULT_SLEEP_US = PmdSleep.DEFAULT_US;
 
@@ -344,8 +346,9 @@ public final class DpifNetdev implements Dpif {
             throws DpifException {
         checkName("port", name);
         if (type == null || type.isBlank()) {
-            throw new DpifException("port " + name + ": no interface type given (e.g. type=dummy)");
+            type = SYSTEM; // OVS's default type: a kernel interface
         }
+        boolean local = name.equals(bridgeName);
         Map<String, String> opts = copyOptions(name, options);
         synchronized (lock) {
             checkActive();
@@ -354,7 +357,9 @@ public final class DpifNetdev implements Dpif {
                 throw new DpifException("port " + name + " already exists on bridge " + ports.get(name).bridge.name);
             }
             int of = ofport;
-            if (of == -1) {
+            if (local && (of == -1 || of == FlowParser.LOCAL)) {
+                of = FlowParser.LOCAL;
+            } else if (of == -1) {
                 of = b.freeOfport();
             } else if (of < 1 || of > FlowParser.MAX_OFPORT) {
                 throw new DpifException("port " + name + ": ofport " + ofport + " is out of range 1.." + FlowParser.MAX_OFPORT);
@@ -369,9 +374,14 @@ public final class DpifNetdev implements Dpif {
                     p.netdev = c.open(name, opts, p);
                     p.cls = c;
                 } catch (NetdevException e) {
-                    throw new DpifException("could not open network device " + name + " (" + e.getMessage() + ")", e);
+                    if (!local) {
+                        throw new DpifException("could not open network device " + name + " (" + e.getMessage() + ")", e);
+                    }
+                    // as OVS: the bridge exists even when its local port cannot be created; the port shows why
+                    p.error = e.getMessage();
+                    LOG.warning(() -> "could not open network device " + name + " (" + p.error + ")");
                 } catch (RuntimeException e) {
-                    LOG.log(Level.SEVERE, name + ": netdev class '" + type + "' failed to open it", e);
+                    LOG.log(Level.SEVERE, name + ": netdev class '" + p.type + "' failed to open it", e);
                     throw new DpifException("could not open network device " + name + " (" + e + ")", e);
                 }
             }
@@ -380,7 +390,8 @@ public final class DpifNetdev implements Dpif {
                 ports.put(name, p);
             });
             LOG.info(() -> "bridge " + b.name + ": added interface " + name + " on port " + p.ofport
-                    + (p.netdev == null ? " (waiting for netdev class '" + type + "')" : ""));
+                    + (p.error != null ? " (error: " + p.error + ")"
+                            : p.netdev == null ? " (waiting for netdev class '" + p.type + "')" : ""));
         }
     }
 
@@ -404,11 +415,7 @@ public final class DpifNetdev implements Dpif {
         Map<String, String> opts = copyOptions(name, options);
         synchronized (lock) {
             Port p = port0(name);
-            if (type != null && type.isBlank()) {
-                throw new DpifException("port " + name + ": no interface type given (e.g. type=dummy); pvio has no"
-                        + " system interfaces");
-            }
-            String newType = type == null ? p.type : type;
+            String newType = type == null ? p.type : type.isBlank() ? SYSTEM : type;
             if (!newType.equals(p.type)) {
                 changeType(p, newType, opts);
                 return;

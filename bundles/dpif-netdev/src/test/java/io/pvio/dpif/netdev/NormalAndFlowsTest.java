@@ -117,6 +117,19 @@ public class NormalAndFlowsTest extends DpTest {
     }
 
     @Test
+    public void untypedPortIsSystemAndLocalPortIsLocal() throws Exception {
+        dp.addBridge("br0");
+        dp.addPort("br0", "eth9", "", Map.of(), -1);
+        assertEquals("system", dp.port("eth9").type()); // OVS's default type; no system class bound here
+        assertEquals("waiting", dp.port("eth9").state());
+        dp.addPort("br0", "br0", "internal", Map.of(), -1);
+        assertEquals(io.pvio.dpif.netdev.flow.FlowParser.LOCAL, dp.port("br0").ofport());
+        dp.addFlow("br0", "in_port=LOCAL,actions=output:LOCAL");
+        assertTrue(dp.dumpFlows("br0").toString(), dp.dumpFlows("br0").toString().contains("in_port=LOCAL"));
+        assertTrue(dp.dumpFlows("br0").toString(), dp.dumpFlows("br0").toString().contains("output:LOCAL"));
+    }
+
+    @Test
     public void controlErrorsChangeNothing() throws Exception {
         threePorts();
         expect(() -> dp.addBridge("br0"), "already exists");
@@ -124,7 +137,6 @@ public class NormalAndFlowsTest extends DpTest {
         expect(() -> dp.addPort("br0", "n1", "dummy", Map.of(), -1), "already exists");
         expect(() -> dp.addPort("br0", "n4", "dummy", Map.of(), 7), "ofport 7 is already used by n3");
         expect(() -> dp.addPort("br0", "n4", "dummy", Map.of("n_rxq", "0"), -1), "n_rxq=0 is out of range");
-        expect(() -> dp.addPort("br0", "n4", "", Map.of(), -1), "no interface type");
         expect(() -> dp.addPort("br0", "bad name", "dummy", Map.of(), -1), "not valid");
         expect(() -> dp.addFlow("br0", "in_port=1,actions=output:2,bogus"), "unknown action bogus");
         expect(() -> dp.addFlow("br0", "dl_src=1:2:3,actions=drop"), "not a MAC address");

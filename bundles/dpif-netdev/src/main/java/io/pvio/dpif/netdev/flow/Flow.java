@@ -118,7 +118,7 @@ public final class Flow {
             sep(sb).append(proto);
         }
         if (inPort >= 0) {
-            sep(sb).append("in_port=").append(inPort);
+            sep(sb).append("in_port=").append(inPort == FlowParser.LOCAL ? "LOCAL" : Integer.toString(inPort));
         }
         if (dlSrc >= 0) {
             sep(sb).append("dl_src=").append(FlowParser.formatMac(dlSrc));
@@ -150,7 +150,7 @@ public final class Flow {
             } else if (a == ACTION_FLOOD) {
                 sb.append("FLOOD");
             } else {
-                sb.append("output:").append(a);
+                sb.append("output:").append(a == FlowParser.LOCAL ? "LOCAL" : Integer.toString(a));
             }
         }
         return sb.toString();

@@ -15,6 +15,8 @@ import java.util.function.ToIntFunction;
  */
 public final class FlowParser {
     public static final int MAX_OFPORT = 65279;
+    /** OFPP_LOCAL: the bridge's local port (the internal port named after the bridge). */
+    public static final int LOCAL = 65534;
 
     private FlowParser() {
     }
@@ -115,7 +117,8 @@ public final class FlowParser {
                     priority = (int) number(text, key, val, 0, 65535);
                     break;
                 case "in_port":
-                    inPort = isNumber(val) ? (int) number(text, key, val, 1, MAX_OFPORT) : ports.applyAsInt(val);
+                    inPort = val.equalsIgnoreCase("LOCAL") ? LOCAL
+                            : isNumber(val) ? (int) number(text, key, val, 1, MAX_OFPORT) : ports.applyAsInt(val);
                     if (inPort < 0) {
                         throw new IllegalArgumentException(val
                                 + ": invalid or unknown port for in_port");
@@ -193,6 +196,8 @@ public final class FlowParser {
                 out.add(Flow.ACTION_NORMAL);
             } else if (lower.equals("flood")) {
                 out.add(Flow.ACTION_FLOOD);
+            } else if (lower.equals("local") || lower.equals("output:local")) {
+                out.add(LOCAL);
             } else if (lower.startsWith("output:")) {
                 String port = a.substring(7).trim();
                 int n = isNumber(port) || port.isEmpty() ? (int) number(text, "output", port, 1, MAX_OFPORT)

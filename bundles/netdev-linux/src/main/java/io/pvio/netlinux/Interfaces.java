@@ -1,0 +1,142 @@
+package io.pvio.netlinux;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import io.pvio.netdev.NetdevException;
+import io.pvio.netdev.NetdevStats;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Control-path queries and settings of a kernel interface by name (ioctl and /sys/class/net). */
+final class Interfaces {
+    private Interfaces() {
+    }
+
+    /** Refuses names the kernel would refuse (as OVS's dev_name checks): 1..15 bytes, no '/', ':' or blanks. */
+    static void checkName(String type, String name) throws NetdevException {
+        byte[] b = name.getBytes(StandardCharsets.UTF_8);
+        if (b.length == 0 || b.length >= Sys.IFNAMSIZ || name.equals(".") || name.equals("..")
+                || name.chars().anyMatch(c -> c == '/' || c == ':' || Character.isWhitespace(c))) {
+            throw new NetdevException(type + " port name '" + name + "' is not a valid interface name"
+                    + " (1 to 15 bytes, no '/', ':' or blank)");
+        }
+    }
+
+    /** The interface's index, or 0 when no interface has that name. */
+    static int ifindex(String name) {
+        return Sys.if_nametoindex(name);
+    }
+
+    /** A zeroed struct ifreq naming {@code name}. */
+    static Memory ifreq(String name) {
+        Memory m = new Memory(Sys.IFREQ_SIZE);
+        m.clear();
+        byte[] b = name.getBytes(StandardCharsets.UTF_8);
+        m.write(0, b, 0, Math.min(b.length, Sys.IFNAMSIZ - 1));
+        return m;
+    }
+
+    private static Memory query(String name, long request) throws NetdevException {
+        int fd = -1;
+        try {
+            fd = Sys.socket(Sys.AF_INET, Sys.SOCK_DGRAM | Sys.SOCK_CLOEXEC, 0);
+            Memory req = ifreq(name);
+            Sys.ioctl(fd, request, com.sun.jna.Pointer.nativeValue(req));
+            return req;
+        } catch (LastErrorException e) {
+            throw new NetdevException(name + ": " + Sys.err(e), e);
+        } finally {
+            Sys.closeQuietly(fd);
+        }
+    }
+
+    static int mtu(String name) throws NetdevException {
+        return query(name, Sys.SIOCGIFMTU).getInt(Sys.IFNAMSIZ);
+    }
+
+    static String mac(String name) throws NetdevException {
+        Memory req = query(name, Sys.SIOCGIFHWADDR);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 6; i++) {
+            sb.append(i == 0 ? "" : ":").append(String.format("%02x", req.getByte(Sys.IFNAMSIZ + 2 + i) & 0xff));
+        }
+        return sb.toString();
+    }
+
+    /** Sets IFF_UP (as {@code ip link set NAME up}). */
+    static void setUp(String name) throws NetdevException {
+        int fd = -1;
+        try {
+            fd = Sys.socket(Sys.AF_INET, Sys.SOCK_DGRAM | Sys.SOCK_CLOEXEC, 0);
+            Memory req = ifreq(name);
+            long p = com.sun.jna.Pointer.nativeValue(req);
+            Sys.ioctl(fd, Sys.SIOCGIFFLAGS, p);
+            req.setShort(Sys.IFNAMSIZ, (short) (req.getShort(Sys.IFNAMSIZ) | Sys.IFF_UP));
+            Sys.ioctl(fd, Sys.SIOCSIFFLAGS, p);
+        } catch (LastErrorException e) {
+            throw new NetdevException(name + ": could not bring the interface up (" + Sys.err(e) + ")", e);
+        } finally {
+            Sys.closeQuietly(fd);
+        }
+    }
+
+    /** The kernel's carrier: false when the interface is down, gone or has no link. */
+    static boolean carrier(String name) {
+        return "1".equals(sys(name, "carrier"));
+    }
+
+    /** operstate as {@code ip link} shows it (up, down, lowerlayerdown, unknown...), or "absent". */
+    static String operstate(String name) {
+        String s = sys(name, "operstate");
+        return s == null ? "absent" : s;
+    }
+
+    /** The kernel's counters of the interface, as the interface sees them. */
+    static void kernelStats(String name, NetdevStats s) {
+        s.rxPackets = stat(name, "rx_packets");
+        s.txPackets = stat(name, "tx_packets");
+        s.rxBytes = stat(name, "rx_bytes");
+        s.txBytes = stat(name, "tx_bytes");
+        s.rxErrors = stat(name, "rx_errors");
+        s.txErrors = stat(name, "tx_errors");
+        s.rxDropped = stat(name, "rx_dropped");
+        s.txDropped = stat(name, "tx_dropped");
+        s.multicast = stat(name, "multicast");
+        s.collisions = stat(name, "collisions");
+        s.rxLengthErrors = stat(name, "rx_length_errors");
+        s.rxCrcErrors = stat(name, "rx_crc_errors");
+    }
+
+    private static long stat(String name, String counter) {
+        String v = sys(name, "statistics/" + counter);
+        try {
+            return v == null ? 0 : Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** The driver of a device-backed interface (virtio_net, e1000e...); null for virtual ones. */
+    static String driver(String name) {
+        try {
+            Path drv = Path.of("/sys/class/net", name, "device", "driver");
+            if (Files.exists(drv)) {
+                return drv.toRealPath().getFileName().toString();
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        return null;
+    }
+
+    /** One /sys/class/net/NAME/ATTR value, trimmed, or null when unreadable. */
+    static String sys(String name, String attr) {
+        try {
+            return Files.readString(Path.of("/sys/class/net", name, attr)).trim();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,213 @@
+package io.pvio.netlinux;
+
+import static io.pvio.netlinux.Host.TAG;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import io.pvio.dpif.DpifException;
+import io.pvio.dpif.PortInfo;
+import io.pvio.dpif.netdev.DpifNetdev;
+import io.pvio.netdev.NetdevClass;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.After;
+import org.junit.Assume;
+import org.junit.Before;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+/**
+ * {@code system}, {@code internal} and {@code tap} ports in a running datapath, against the kernel: two
+ * namespaces behind veth pairs whose outer ends are pvio's system ports. Needs root (CI runs as root).
+ */
+public class SystemPortTest {
+    private static final String NS1 = "pvio-nl1-" + TAG;
+    private static final String NS2 = "pvio-nl2-" + TAG;
+    private static final String A = "pva" + TAG;
+    private static final String A_IN = "pva" + TAG + "i";
+    private static final String B = "pvb" + TAG;
+    private static final String B_IN = "pvb" + TAG + "i";
+    private static final String BR = "pvbr" + TAG;
+    private static final String NET = "10.231." + (Integer.parseInt(TAG, 16) % 250) + ".";
+
+    private DpifNetdev dp;
+    private final SystemClass system = new SystemClass();
+
+    @BeforeClass
+    public static void needRoot() {
+        Assume.assumeTrue("netdev-linux tests need root (network namespaces, veth, AF_PACKET): skipped",
+                Host.isRoot());
+    }
+
+    @Before
+    public void setUp() throws Exception {
+        Host.netns(NS1);
+        Host.netns(NS2);
+        Host.veth(A, A_IN, NS1, NET + "1/24");
+        Host.veth(B, B_IN, NS2, NET + "2/24");
+        dp = new DpifNetdev();
+        Map<String, Object> props = new HashMap<>();
+        props.put(DpifNetdev.POOL_BUFFERS, 4096);
+        props.put(DpifNetdev.RUN_DIR, System.getProperty("java.io.tmpdir") + "/pvio-netlinux-" + TAG);
+        dp.activate(props);
+        for (NetdevClass c : List.of(system, new InternalClass(), new TapClass())) {
+            dp.bindNetdevClass(c, Map.of(NetdevClass.TYPE_PROPERTY, c.type()));
+        }
+        dp.addBridge(BR);
+        dp.addPort(BR, A, "", Map.of(), -1); // untyped: system
+        dp.addPort(BR, B, "system", Map.of(), -1);
+    }
+
+    @After
+    public void tearDown() {
+        try {
+            if (dp != null) {
+                dp.deactivate();
+                assertEquals("buffers leaked", 0, dp.pool().inUse());
+            }
+        } finally {
+            system.deactivate();
+            Host.delLink(A);
+            Host.delLink(B);
+            Host.delLink(BR);
+            Host.delNetns(NS1);
+            Host.delNetns(NS2);
+        }
+    }
+
+    @Test
+    public void untypedPortIsSystemWithKernelState() {
+        PortInfo a = dp.port(A);
+        assertEquals("system", a.type());
+        assertNull(a.error());
+        Host.await("carrier on " + A, () -> "up".equals(dp.port(A).state()));
+        Map<String, String> st = dp.port(A).status();
+        assertEquals(Host.run("cat", "/sys/class/net/" + A + "/ifindex").trim(), st.get("ifindex"));
+        assertEquals("1500", st.get("mtu"));
+        assertEquals(Host.run("cat", "/sys/class/net/" + A + "/address").trim(), st.get("mac_in_use"));
+        assertEquals("up", st.get("link_state"));
+    }
+
+    @Test
+    public void pingAndTcpThroughNormal() throws Exception {
+        assertTrue("ping " + NS1 + " -> " + NS2 + " through NORMAL", Host.ping(NS1, NET + "2", 3));
+        tcp(NS1, NS2, NET + "2", 4 << 20);
+        PortInfo a = dp.port(A);
+        // kernel counters of the interface, as OVS shows a system port's statistics
+        assertTrue(a.statistics().toString(), a.statistics().get("rx_packets") > 0);
+        assertTrue(a.statistics().toString(), a.statistics().get("tx_packets") > 0);
+        assertEquals(a.statistics().toString(), 0L, (long) a.statistics().get("rx_too_long"));
+        Host.await("open ports hold no buffer between polls", () -> dp.pool().inUse() == 0);
+    }
+
+    @Test
+    public void pingAndTcpThroughExplicitFlows() throws Exception {
+        int pa = dp.port(A).ofport();
+        int pb = dp.port(B).ofport();
+        dp.delFlows(BR, null);
+        dp.addFlow(BR, "in_port=" + pa + ",actions=output:" + pb);
+        dp.addFlow(BR, "in_port=" + pb + ",actions=output:" + pa);
+        assertTrue("ping through explicit flows", Host.ping(NS2, NET + "1", 3));
+        tcp(NS2, NS1, NET + "1", 2 << 20);
+        dp.delFlows(BR, null);
+        assertFalse("no flows, no traffic", Host.ping(NS2, NET + "1", 1));
+    }
+
+    @Test
+    public void interfaceDeletedAndRecreatedIsPickedUpAgain() throws Exception {
+        assertTrue(Host.ping(NS1, NET + "2", 1));
+        Host.run("ip", "link", "del", B);
+        Host.await("status error after delete", () -> "No such device".equals(dp.port(B).status().get("error")));
+        assertEquals("down", dp.port(B).state());
+        assertFalse(Host.ping(NS1, NET + "2", 1));
+        Host.veth(B, B_IN, NS2, NET + "2/24");
+        Host.await("port back", () -> dp.port(B).status().get("error") == null && "up".equals(dp.port(B).state()));
+        assertEquals(1L, (long) dp.port(B).statistics().get("reopened"));
+        Host.inNs(NS1, "ip", "neigh", "flush", "all"); // the re-created peer is a new host, with a new MAC
+        assertTrue("ping after re-creation", Host.ping(NS1, NET + "2", 3));
+        tcp(NS1, NS2, NET + "2", 1 << 20);
+    }
+
+    @Test
+    public void missingInterfaceIsAClearError() {
+        try {
+            dp.addPort(BR, "pvnone" + TAG, "", Map.of(), -1);
+            fail("added a missing interface");
+        } catch (DpifException e) {
+            assertEquals("could not open network device pvnone" + TAG + " (No such device)", e.getMessage());
+        }
+        assertNull(dp.port("pvnone" + TAG));
+        try {
+            dp.addPort(BR, "pvnone" + TAG, "system", Map.of("n_rxq", "2"), -1);
+            fail("took an option");
+        } catch (DpifException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("system ports take no options (got n_rxq)"));
+        }
+    }
+
+    @Test
+    public void localInternalPortAddressedAndPingedFromANamespace() throws Exception {
+        dp.addPort(BR, BR, "internal", Map.of(), -1);
+        PortInfo local = dp.port(BR);
+        assertEquals(65534, local.ofport());
+        assertNull(local.error());
+        assertEquals("internal", local.type());
+        // created down, as OVS's local port; the host side brings it up and gives it an address
+        assertFalse("local port created down", isUp(BR));
+        Host.run("ip", "link", "set", BR, "up");
+        Host.run("ip", "addr", "add", NET + "254/24", "dev", BR);
+        assertTrue("ping of the internal port from " + NS1, Host.ping(NS1, NET + "254", 3));
+        assertTrue(dp.port(BR).statistics().get("rx_packets") > 0);
+        assertTrue(dp.port(BR).statistics().get("tx_packets") > 0);
+        Host.await("open ports hold no buffer between polls", () -> dp.pool().inUse() == 0);
+    }
+
+    @Test
+    public void tapPortOnAnExistingTapDevice() throws Exception {
+        String tap = "pvt" + TAG;
+        Host.run("ip", "tuntap", "add", "dev", tap, "mode", "tap");
+        try {
+            dp.addPort(BR, tap, "tap", Map.of(), -1);
+            assertTrue("tap brought up", isUp(tap));
+            Host.run("ip", "addr", "add", NET + "253/24", "dev", tap);
+            assertTrue("ping of a tap port from " + NS2, Host.ping(NS2, NET + "253", 2));
+            dp.delPort(tap);
+        } finally {
+            Host.delLink(tap);
+        }
+    }
+
+    /** IFF_UP, as {@code ip link} shows UP (operstate follows it asynchronously). */
+    private static boolean isUp(String dev) {
+        return (Integer.decode(Host.run("cat", "/sys/class/net/" + dev + "/flags").trim()) & 1) != 0;
+    }
+
+    /** A TCP stream of {@code bytes} from {@code from} to {@code addr} in {@code to}: bytes and CRC must match. */
+    private static void tcp(String from, String to, String addr, long bytes) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String cp = System.getProperty("java.class.path");
+        Process server = new ProcessBuilder("ip", "netns", "exec", to, java, "-cp", cp, TcpPeer.class.getName(),
+                "server", "5001").redirectErrorStream(true).start();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(server.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            assertEquals("listening", r.readLine());
+            String sent = Host.inNs(from, java, "-cp", cp, TcpPeer.class.getName(), "client", addr, "5001",
+                    Long.toString(bytes)).trim();
+            String got = r.readLine();
+            assertTrue(server.waitFor(60, TimeUnit.SECONDS));
+            assertEquals("bytes and CRC32 received", sent, got);
+            assertTrue(sent, sent.startsWith(bytes + " "));
+        } finally {
+            server.destroyForcibly();
+        }
+    }
+}
