@@ -9,7 +9,9 @@ import java.util.List;
  *
  * @param dlSrc         Ethernet source as a 48-bit number, or {@link #ANY}
  * @param dlDst         Ethernet destination as a 48-bit number, or {@link #ANY}
- * @param actions       output ports (1..65279), {@link #NORMAL} or {@link #FLOOD}, in order; empty = drop
+ * @param inPort        1..65279, {@link #LOCAL} or {@link #ANY}
+ * @param actions       output ports (1..65279, {@link #LOCAL}), {@link #NORMAL} or {@link #FLOOD}, in order;
+ *                      empty = drop
  * @param durationNanos time since the flow was added (kept when only its actions were modified)
  * @param idleSeconds   whole seconds since a packet last hit the flow (or since it was added)
  * @since 1.2
@@ -22,6 +24,8 @@ public record FlowEntry(long cookie, int priority, int inPort, long dlSrc, long 
     public static final int NORMAL = -1;
     /** Action: every port of the bridge but the input port. */
     public static final int FLOOD = -2;
+    /** The bridge's local port (OFPP_LOCAL), in a match or an action. */
+    public static final int LOCAL = 65534;
     /** Priority of a flow added without one (OFP_DEFAULT_PRIORITY). */
     public static final int DEFAULT_PRIORITY = 32768;
 

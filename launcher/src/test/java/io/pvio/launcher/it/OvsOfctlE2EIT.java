@@ -149,7 +149,10 @@ public class OvsOfctlE2EIT {
         ofctlOk("add-flow", "br0", "in_port=1,dl_dst=52:54:00:00:00:02,actions=output:2");
         ofctlOk("add-flow", "br0", "table=0,priority=10,in_port=1,actions=output:3"); // NXT_FLOW_MOD_TABLE_ID
         String show = ofctlOk("show", "br0");
-        assertTrue(show, show.contains(" 1(gen): addr:") && show.contains(" 4(gen2): addr:"));
+        assertTrue(show, show.contains(" 1(gen): addr:") && show.contains(" 4(gen2): addr:")
+                && show.contains(" LOCAL(br0): addr:"));
+        String desc13 = ofctlOk("-O", "OpenFlow13", "dump-ports-desc", "br0");
+        assertTrue(desc13, desc13.contains(" LOCAL(br0): addr:")); // OFPP_LOCAL is 0xfffffffe in 1.3
 
         pvio("vsctl", "remove", "Interface", "gen", "options", "enabled");
         await("1000 packets on sink", () -> {

@@ -54,6 +54,8 @@ public final class Of {
     public static final int P10_NORMAL = 0xfffa;
     public static final int P10_FLOOD = 0xfffb;
     public static final int P10_NONE = 0xffff;
+    public static final int P10_LOCAL = 0xfffe;
+    public static final long P13_LOCAL = 0xffff_fffeL;
     public static final long P13_NORMAL = 0xffff_fffaL;
     public static final long P13_FLOOD = 0xffff_fffbL;
     public static final long P13_ANY = 0xffff_ffffL;

@@ -136,8 +136,8 @@ public final class OfCodec {
             throw new OfException(OfError.BAD_WILDCARDS, String.format("match wildcards 0x%x: pvio matches only "
                     + "in_port, dl_src, dl_dst and dl_type", w));
         }
-        if ((w & Of.FW_IN_PORT) == 0 && (inPort < 1 || inPort > Of.MAX_PORT)) {
-            throw new OfException(OfError.BAD_VALUE, "match in_port " + inPort + " is not a switch port");
+        if ((w & Of.FW_IN_PORT) == 0) {
+            inPort = checkPort(inPort == Of.P10_LOCAL ? FlowEntry.LOCAL : inPort, false);
         }
         return new Match((w & Of.FW_IN_PORT) != 0 ? ANY : inPort, (w & Of.FW_DL_SRC) != 0 ? ANY : src,
                 (w & Of.FW_DL_DST) != 0 ? ANY : dst, (w & Of.FW_DL_TYPE) != 0 ? ANY : type);
@@ -218,11 +218,10 @@ public final class OfCodec {
                 if (hasMask) {
                     throw new OfException(OfError.BAD_MASK, "in_port cannot be masked");
                 }
-                long p = nxm ? u16(b) : u32(b);
-                if (p < 1 || p > Of.MAX_PORT) {
-                    throw new OfException(OfError.BAD_VALUE, "match in_port " + p + " is not a switch port");
+                inPort = nxm ? port10(u16(b), false) : port13(u32(b), false);
+                if (inPort < 0) {
+                    throw new OfException(OfError.BAD_VALUE, "match in_port NORMAL or FLOOD");
                 }
-                inPort = (int) p;
             } else if (f == Field.ETH_TYPE) {
                 if (hasMask) {
                     throw new OfException(OfError.BAD_MASK, "eth_type cannot be masked");
@@ -363,7 +362,7 @@ public final class OfCodec {
         if (p == Of.P10_FLOOD) {
             return FlowEntry.FLOOD;
         }
-        return checkPort(p, action);
+        return checkPort(p == Of.P10_LOCAL ? FlowEntry.LOCAL : p, action);
     }
 
     private static int port13(long p, boolean action) throws OfException {
@@ -373,15 +372,20 @@ public final class OfCodec {
         if (p == Of.P13_FLOOD) {
             return FlowEntry.FLOOD;
         }
-        return checkPort(p, action);
+        return checkPort(p == Of.P13_LOCAL ? FlowEntry.LOCAL : p, action);
     }
 
     private static int checkPort(long p, boolean action) throws OfException {
-        if (p < 1 || p > Of.MAX_PORT) {
+        if ((p < 1 || p > Of.MAX_PORT) && p != FlowEntry.LOCAL) {
             throw new OfException(action ? OfError.BAD_OUT_PORT : OfError.BAD_VALUE, String.format(
-                    "port 0x%x: pvio outputs to switch ports, NORMAL and FLOOD only", p));
+                    "port 0x%x: pvio knows switch ports, LOCAL, NORMAL and FLOOD only", p));
         }
         return (int) p;
+    }
+
+    /** A port number as OpenFlow 1.3 carries it (OFPP_LOCAL is 0xfffffffe there, 0xfffe in 1.0). */
+    public static long port13Wire(int port) {
+        return port == FlowEntry.LOCAL ? Of.P13_LOCAL : port;
     }
 
     // ------------------------------------------------------------------ encoding
@@ -492,7 +496,7 @@ public final class OfCodec {
         int at = w.length();
         w.u16(1).u16(0);
         if (f.inPort() != ANY) {
-            w.u32(oxm(Of.OXM_IN_PORT, 4)).u32(f.inPort());
+            w.u32(oxm(Of.OXM_IN_PORT, 4)).u32(port13Wire(f.inPort()));
         }
         if (f.dlDst() != ANY) {
             w.u32(oxm(Of.OXM_ETH_DST, 6)).mac(f.dlDst());
@@ -517,7 +521,7 @@ public final class OfCodec {
                 int p = a == FlowEntry.NORMAL ? Of.P10_NORMAL : a == FlowEntry.FLOOD ? Of.P10_FLOOD : a;
                 w.u16(Of.AT_OUTPUT).u16(8).u16(p).u16(0);
             } else {
-                long p = a == FlowEntry.NORMAL ? Of.P13_NORMAL : a == FlowEntry.FLOOD ? Of.P13_FLOOD : a;
+                long p = a == FlowEntry.NORMAL ? Of.P13_NORMAL : a == FlowEntry.FLOOD ? Of.P13_FLOOD : port13Wire(a);
                 w.u16(Of.AT_OUTPUT).u16(16).u32(p).u16(0xffff).zeros(6);
             }
         }

@@ -245,7 +245,7 @@ public final class OfConnection {
         if (version == Of.V10) {
             w.u16(p.ofport()).mac(mac).string(p.name(), 16).u32(up ? 0 : 1).u32(up ? 0 : 1).zeros(16);
         } else {
-            w.u32(p.ofport()).zeros(4).mac(mac).zeros(2).string(p.name(), 16).u32(up ? 0 : 1)
+            w.u32(OfCodec.port13Wire(p.ofport())).zeros(4).mac(mac).zeros(2).string(p.name(), 16).u32(up ? 0 : 1)
                     .u32(up ? 4 : 1).zeros(24);
         }
     }
@@ -358,6 +358,7 @@ public final class OfConnection {
             throw new OfException(OfError.BAD_LEN, "port statistics request without a port");
         }
         long want = version == Of.V10 ? msg.getShort() & 0xffff : msg.getInt() & 0xffff_ffffL;
+        want = want == Of.P10_LOCAL && version == Of.V10 || want == Of.P13_LOCAL ? FlowEntry.LOCAL : want;
         boolean all = want == (version == Of.V10 ? Of.P10_NONE : Of.P13_ANY);
         OfWriter w = statsReply(xid, Of.ST_PORT, 0);
         for (PortInfo p : ports()) {
@@ -367,7 +368,7 @@ public final class OfConnection {
             if (version == Of.V10) {
                 w.u16(p.ofport()).zeros(6);
             } else {
-                w.u32(p.ofport()).zeros(4);
+                w.u32(OfCodec.port13Wire(p.ofport())).zeros(4);
             }
             for (String k : PORT_COUNTERS) {
                 Long v = p.statistics().get(k);

@@ -55,7 +55,8 @@ public class OfCodecTest {
                 FlowEntry.of(0, 32768, ANY, ANY, ANY, ANY, List.of()),
                 FlowEntry.of(0x1234_5678_9abcL, 0, 65279, ANY, ANY, ANY, List.of(FlowEntry.NORMAL)),
                 FlowEntry.of(-1L, 65535, 1, 0xffff_ffff_ffffL, 0, 0x86dd, List.of(2, 3, FlowEntry.FLOOD)),
-                FlowEntry.of(7, 100, ANY, ANY, MAC2, 0, List.of(65279)));
+                FlowEntry.of(7, 100, ANY, ANY, MAC2, 0, List.of(65279)),
+                FlowEntry.of(8, 100, FlowEntry.LOCAL, ANY, ANY, ANY, List.of(FlowEntry.LOCAL, 1)));
         for (int v : new int[] {Of.V10, Of.V13}) {
             for (int cmd = Of.FC_ADD; cmd <= Of.FC_DELETE_STRICT; cmd++) {
                 for (FlowEntry f : flows) {
@@ -181,7 +182,7 @@ public class OfCodecTest {
         refused(Of.V10, fm10(w -> match10(w, Of.FW_ALL & ~Of.FW_NW_PROTO, 0), NONE), OfError.BAD_WILDCARDS);
         refused(Of.V10, fm10(w -> match10(w, Of.FW_ALL & ~(0x3f << 8), 0), NONE), OfError.BAD_WILDCARDS);
         refused(Of.V10, fm10(w -> match10(w, Of.FW_ALL & ~Of.FW_IN_PORT, 0), NONE), OfError.BAD_VALUE);
-        refused(Of.V10, fm10(w -> match10(w, Of.FW_ALL & ~Of.FW_IN_PORT, 0xfffe), NONE), OfError.BAD_VALUE);
+        refused(Of.V10, fm10(w -> match10(w, Of.FW_ALL & ~Of.FW_IN_PORT, 0xfffd), NONE), OfError.BAD_VALUE);
         refused(Of.V10, fm10(ALL10, w -> w.u16(1).u16(8).u16(5).u16(0)), OfError.BAD_ACTION_TYPE);
         refused(Of.V10, fm10(ALL10, w -> w.u16(0xffff).u16(8).u32(0x2320)), OfError.BAD_ACTION_VENDOR);
         refused(Of.V10, fm10(ALL10, w -> w.u16(0).u16(0).u16(2).u16(0)), OfError.BAD_ACTION_LEN);

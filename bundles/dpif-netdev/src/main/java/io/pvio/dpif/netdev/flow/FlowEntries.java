@@ -26,7 +26,8 @@ public final class FlowEntries {
      */
     public static Flow fromEntry(FlowEntry e) {
         check(e.priority() >= 0 && e.priority() <= 0xffff, "priority " + e.priority() + " is out of range 0..65535");
-        check(e.inPort() == FlowEntry.ANY || (e.inPort() >= 1 && e.inPort() <= FlowParser.MAX_OFPORT),
+        check(e.inPort() == FlowEntry.ANY || e.inPort() == FlowParser.LOCAL
+                || (e.inPort() >= 1 && e.inPort() <= FlowParser.MAX_OFPORT),
                 "in_port " + e.inPort() + " is out of range 1.." + FlowParser.MAX_OFPORT);
         check(e.dlSrc() == FlowEntry.ANY || (e.dlSrc() >= 0 && e.dlSrc() <= 0xffff_ffff_ffffL), "bad dl_src");
         check(e.dlDst() == FlowEntry.ANY || (e.dlDst() >= 0 && e.dlDst() <= 0xffff_ffff_ffffL), "bad dl_dst");
@@ -43,7 +44,7 @@ public final class FlowEntries {
             } else if (a == FlowEntry.FLOOD) {
                 out[i] = Flow.ACTION_FLOOD;
             } else {
-                check(a >= 1 && a <= FlowParser.MAX_OFPORT, "output port " + a + " is out of range 1.." + FlowParser.MAX_OFPORT);
+                check(a == FlowParser.LOCAL || (a >= 1 && a <= FlowParser.MAX_OFPORT), "output port " + a + " is out of range 1.." + FlowParser.MAX_OFPORT);
                 out[i] = a;
             }
         }
