@@ -135,8 +135,7 @@ final class Reconciler {
                 String why = e.getMessage() == null ? e.toString() : e.getMessage();
                 refused.put(d.name(), new Refusal(a, why));
                 errors.put(d.name(), why);
-                LOG.warning("could not " + (live == null ? "open" : "reconfigure") + " network device " + d.name()
-                        + " (" + why + ")");
+                LOG.warning("bridge " + d.bridge() + ": interface " + d.name() + " refused: " + why);
             }
         }
     }
