@@ -329,5 +329,17 @@ public class OvsdbE2EIT {
         String log = log();
         assertTrue(log, log.contains("|reconnect|INFO|" + db + ": connected"));
         assertTrue(log, log.contains("deleted interface p1"));
+
+        // pvio restarted: the ports get the numbers the database recorded, as with ovs-vswitchd
+        String p2 = vsctlOk("get", "Interface", "p2", "ofport");
+        String p3 = vsctlOk("get", "Interface", "p3", "ofport");
+        pvioOk("appctl", "exit");
+        assertTrue(daemon.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        vsctlOk("--no-wait", "add-port", "br0", "p4", "--", "set", "Interface", "p4", "type=dummy");
+        startDaemon();
+        vsctlOk("set", "Open_vSwitch", ".", "other_config:pmd-perf-metrics=false"); // waits for pvio
+        assertEquals(p2, vsctlOk("get", "Interface", "p2", "ofport"));
+        assertEquals(p3, vsctlOk("get", "Interface", "p3", "ofport"));
+        assertTrue(pvioOk("appctl", "dpif-netdev/pmd-rxq-show").contains("port: p4 "));
     }
 }

@@ -20,10 +20,12 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
     /**
      * One Interface row to open as a datapath port of the same name.
      *
-     * @param error why it cannot be opened as the database stands (e.g. a bond), or null
+     * @param ofport the number the datapath last gave it (its {@code ofport} column), asked for again when
+     *               it is added without an ofport_request, as ovs-vswitchd does; -1 when none
+     * @param error  why it cannot be opened as the database stands (e.g. a bond), or null
      */
     record Iface(String uuid, String name, String bridge, String type, Map<String, String> options,
-            int ofportRequest, String error) {
+            int ofportRequest, int ofport, String error) {
     }
 
     static Desired of(Replica r) {
@@ -60,6 +62,7 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
                     String name = Replica.string(i.get("name"), "");
                     String type = Replica.string(i.get("type"), "");
                     long req = Replica.integer(i.get("ofport_request"), -1);
+                    long last = Replica.integer(i.get("ofport"), -1);
                     String error = null;
                     if (ius.size() > 1) {
                         error = "port " + port + " has " + ius.size() + " interfaces: bonds are not supported by pvio";
@@ -68,7 +71,7 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
                         name = name + "\0" + iu; // kept apart from the first one: only its error is written
                     }
                     ifaces.put(name, new Iface(iu, name, br, type.isEmpty() ? "system" : type,
-                            Replica.map(i.get("options")), req > 0 && req < 65280 ? (int) req : -1, error));
+                            Replica.map(i.get("options")), req > 0 && req < 65280 ? (int) req : -1, last > 0 && last < 65280 ? (int) last : -1, error));
                 }
             }
         }

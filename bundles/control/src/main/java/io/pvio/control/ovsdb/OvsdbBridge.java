@@ -35,7 +35,7 @@ public final class OvsdbBridge implements AutoCloseable {
             "Open_vSwitch", List.of("bridges", "other_config", "next_cfg"),
             "Bridge", List.of("name", "ports", "other_config"),
             "Port", List.of("name", "interfaces", "other_config"),
-            "Interface", List.of("name", "type", "options", "ofport_request", "other_config"));
+            "Interface", List.of("name", "type", "options", "ofport_request", "other_config", "ofport"));
 
     private record Event(JsonRpc from, String kind, JsonNode msg) {
     }

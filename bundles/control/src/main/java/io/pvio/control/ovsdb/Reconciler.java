@@ -102,9 +102,10 @@ final class Reconciler {
                 }
             }
         }
-        // 4. interfaces: those with an ofport_request first
+        // 4. interfaces: those with an ofport_request first, then those that had a number
         List<Desired.Iface> order = new ArrayList<>(want.interfaces().values());
-        order.sort((x, y) -> Boolean.compare(x.ofportRequest() < 1, y.ofportRequest() < 1));
+        order.sort(java.util.Comparator.comparingInt((Desired.Iface i) -> i.ofportRequest() > 0 ? 0
+                : i.ofport() > 0 ? 1 : 2));
         for (Desired.Iface d : order) {
             if (d.error() != null) {
                 errors.put(d.name(), d.error());
@@ -123,7 +124,7 @@ final class Reconciler {
             PortInfo live = dpif.port(d.name());
             try {
                 if (live == null) {
-                    dpif.addPort(d.bridge(), d.name(), d.type(), d.options(), d.ofportRequest());
+                    addPort(dpif, d);
                     LOG.info("bridge " + d.bridge() + ": added interface " + d.name() + " (type " + d.type() + ")");
                 } else if (!live.type().equals(d.type()) || !Objects.equals(live.options(), d.options())) {
                     dpif.setInterface(d.name(), d.type(), d.options());
@@ -138,6 +139,22 @@ final class Reconciler {
                 LOG.warning("bridge " + d.bridge() + ": interface " + d.name() + " refused: " + why);
             }
         }
+    }
+
+    /** Adds with its ofport_request, else the number it had when it is free, else any. */
+    private static void addPort(Dpif dpif, Desired.Iface d) throws DpifException {
+        if (d.ofportRequest() < 1 && d.ofport() > 0
+                && dpif.ports(d.bridge()).stream().noneMatch(p -> p.ofport() == d.ofport())) {
+            try {
+                dpif.addPort(d.bridge(), d.name(), d.type(), d.options(), d.ofport());
+                return;
+            } catch (DpifException e) {
+                if (dpif.port(d.name()) != null) {
+                    throw e;
+                }
+            }
+        }
+        dpif.addPort(d.bridge(), d.name(), d.type(), d.options(), d.ofportRequest());
     }
 
     private interface Call {

@@ -126,6 +126,16 @@ public class ReconcilerTest {
     }
 
     @Test
+    public void aFreshDatapathGivesPortsTheNumbersTheDatabaseRecorded() throws Exception {
+        load(1, "", "a:'type':'dummy','ofport':7", "b:'type':'dummy','ofport':['set',[]]",
+                "c:'type':'dummy','ofport':7");
+        apply(1);
+        assertEquals(7, (int) dp.ofports.get("a"));
+        assertEquals("7 is taken: the lowest free ones", java.util.Set.of(1, 2),
+                java.util.Set.of(dp.ofports.get("b"), dp.ofports.get("c")));
+    }
+
+    @Test
     public void bondsAndMissingRootAreHandled() throws Exception {
         replica.apply(json("{'Open_vSwitch':{'root':{'new':{'bridges':['uuid','b0'],'next_cfg':1}}},"
                 + "'Bridge':{'b0':{'new':{'name':'br0','ports':['uuid','p']}}},"
