@@ -87,7 +87,7 @@ public class OvsdbE2EIT {
     /** ovsdb-server in the foreground on {@code dir/SOCK}, serving dir/conf.db. */
     private Process startServer(String sock) throws Exception {
         Path s = dir.resolve(sock);
-        ProcessBuilder pb = new ProcessBuilder("ovsdb-server", "--remote=punix:" + s,
+        ProcessBuilder pb = new ProcessBuilder("/usr/sbin/ovsdb-server", "--remote=punix:" + s,
                 "--unixctl=" + dir.resolve(sock + ".ctl"), "--log-file=" + dir.resolve("ovsdb-server.log"),
                 dbFile.toString());
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("ovsdb-server.out")
