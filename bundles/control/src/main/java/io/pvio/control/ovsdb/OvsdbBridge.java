@@ -48,7 +48,6 @@ public final class OvsdbBridge implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopping;
     private volatile JsonRpc rpc;
-    private volatile String state = "connecting";
 
     /** @throws IllegalArgumentException when {@code target} is neither unix:PATH nor tcp:HOST:PORT */
     public OvsdbBridge(String target, Supplier<Dpif> dpif) {
@@ -61,11 +60,6 @@ public final class OvsdbBridge implements AutoCloseable {
 
     public String target() {
         return target;
-    }
-
-    /** One line for appctl: the server and the connection's state. */
-    public String state() {
-        return target + ": " + state;
     }
 
     public OvsdbBridge start() {
@@ -102,7 +96,6 @@ public final class OvsdbBridge implements AutoCloseable {
                 r = JsonRpc.connect(target, m -> events.add(new Event(rpc, "notify", m)),
                         () -> events.add(new Event(null, "closed", null)));
             } catch (IOException | RuntimeException e) {
-                state = "connection failed (" + e.getMessage() + "), retrying";
                 RECONNECT.warning(target + ": connection attempt failed (" + e.getMessage() + ")");
                 RECONNECT.info(target + ": waiting " + backoff / 1000 + " seconds before reconnect");
                 if (waitStop(backoff)) {
@@ -113,10 +106,9 @@ public final class OvsdbBridge implements AutoCloseable {
             }
             rpc = r;
             RECONNECT.info(target + ": connected");
-            state = "connected";
+            backoff = MIN_BACKOFF_MS;
             try {
                 session(r);
-                backoff = MIN_BACKOFF_MS;
             } catch (IOException | ExecutionException | TimeoutException e) {
                 LOG.warning(target + ": " + e.getMessage());
             } catch (InterruptedException e) {
@@ -128,7 +120,6 @@ public final class OvsdbBridge implements AutoCloseable {
                 rpc = null;
             }
             if (!stopping) {
-                state = "disconnected, reconnecting";
                 RECONNECT.info(target + ": connection dropped; waiting " + backoff / 1000 + " seconds before reconnect");
                 if (waitStop(backoff)) {
                     return;
