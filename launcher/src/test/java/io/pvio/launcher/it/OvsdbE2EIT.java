@@ -333,8 +333,10 @@ public class OvsdbE2EIT {
         vsctlOk("add-br", "br0", "--", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=dummy");
         assertTrue(pvioOk("appctl", "dpif-netdev/pmd-rxq-show").contains("port: p1 "));
 
-        // the server goes away; the database changes while pvio cannot see it
-        stopServer(server);
+        // the server is killed; the database changes while pvio cannot see it
+        server.destroyForcibly();
+        assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+        Files.deleteIfExists(dir.resolve("db.sock")); // left behind by SIGKILL
         Process other = startServer("other.sock");
         run(List.of("ovs-vsctl", "--db=unix:" + dir.resolve("other.sock"), "--no-wait", "--", "del-port", "p1",
                 "--", "add-port", "br0", "p2", "--", "set", "Interface", "p2", "type=dummy",
