@@ -216,6 +216,10 @@ public class OvsdbE2EIT {
                 "other_config:pmd-cpu-mask=0x1");
         assertTrue(log(), log().contains("Async copy support for vhost-user-client enabled"));
         assertEquals(vsctlOk("get", "Open_vSwitch", ".", "next_cfg"), vsctlOk("get", "Open_vSwitch", ".", "cur_cfg"));
+        // the port types present, where OpenStack's agent looks for dpdkvhostuser
+        String types = vsctlOk("get", "Open_vSwitch", ".", "iface_types");
+        assertTrue(types, types.contains("dpdkvhostuser") && types.contains("dpdkvhostuserclient"));
+        assertEquals("[netdev]\n", vsctlOk("get", "Open_vSwitch", ".", "datapath_types"));
 
         vsctlOk("add-port", "br0", "gen", "--", "set", "Interface", "gen", "type=pktgen", "ofport_request=1",
                 "options:count=20000", "options:size=64", "options:rate=100000", "options:burst=32",

@@ -101,6 +101,25 @@ public final class ControlComponent implements Control {
         }
     }
 
+    /** The types of the netdev classes registered now. */
+    private java.util.Collection<String> netdevTypes() {
+        java.util.Set<String> types = new java.util.TreeSet<>();
+        try {
+            org.osgi.framework.ServiceReference<?>[] refs = ctx.getServiceReferences(
+                    io.pvio.netdev.NetdevClass.class.getName(), null);
+            for (org.osgi.framework.ServiceReference<?> r : refs == null ? new org.osgi.framework.ServiceReference<?>[0]
+                    : refs) {
+                Object t = r.getProperty(io.pvio.netdev.NetdevClass.TYPE_PROPERTY);
+                if (t != null) {
+                    types.add(t.toString());
+                }
+            }
+        } catch (org.osgi.framework.InvalidSyntaxException | IllegalStateException e) {
+            LOG.fine("netdev classes: " + e.getMessage());
+        }
+        return types;
+    }
+
     private static int ofportOf(Dpif d, String port) {
         io.pvio.dpif.PortInfo pi = d.port(port);
         return pi == null ? -1 : pi.ofport();
@@ -139,7 +158,7 @@ public final class ControlComponent implements Control {
         Path runDir = Path.of(dir == null || dir.isBlank() ? "pvio-run" : dir).toAbsolutePath();
         String dbTarget = context.getProperty(DB_PROPERTY);
         if (dbTarget != null && !dbTarget.isBlank()) {
-            ovsdb = new OvsdbBridge(dbTarget, dpif::get).start(); // conf.db is not used
+            ovsdb = new OvsdbBridge(dbTarget, dpif::get, this::netdevTypes).start(); // conf.db is not used
         }
         synchronized (lock) {
             store = new DbStore(runDir.resolve("conf.db"));

@@ -42,6 +42,7 @@ public final class OvsdbBridge implements AutoCloseable {
 
     private final String target;
     private final Supplier<Dpif> dpif;
+    private final Supplier<java.util.Collection<String>> ifaceTypes;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final Replica replica = new Replica();
     private final Reconciler reconciler = new Reconciler();
@@ -49,11 +50,15 @@ public final class OvsdbBridge implements AutoCloseable {
     private volatile boolean stopping;
     private volatile JsonRpc rpc;
 
-    /** @throws IllegalArgumentException when {@code target} is neither unix:PATH nor tcp:HOST:PORT */
-    public OvsdbBridge(String target, Supplier<Dpif> dpif) {
+    /**
+     * @param ifaceTypes the netdev classes present (written to {@code Open_vSwitch:iface_types})
+     * @throws IllegalArgumentException when {@code target} is neither unix:PATH nor tcp:HOST:PORT
+     */
+    public OvsdbBridge(String target, Supplier<Dpif> dpif, Supplier<java.util.Collection<String>> ifaceTypes) {
         JsonRpc.address(target);
         this.target = target;
         this.dpif = dpif;
+        this.ifaceTypes = ifaceTypes;
         thread = new Thread(this::run, "ovsdb");
         thread.setDaemon(true);
     }
@@ -168,7 +173,7 @@ public final class OvsdbBridge implements AutoCloseable {
             if (e == null) { // statistics and state, as OVS's stats-update-interval
                 Dpif d = dpif.get();
                 if (d != null) {
-                    transact(r, reconciler.writeBack(d, want, null));
+                    transact(r, reconciler.writeBack(d, want, null, ifaceTypes.get()));
                 }
                 nextStats = System.nanoTime() + want.statsInterval() * 1_000_000;
                 continue;
@@ -229,7 +234,7 @@ public final class OvsdbBridge implements AutoCloseable {
             return want;
         }
         reconciler.apply(d, want);
-        transact(r, reconciler.writeBack(d, want, want.rootUuid() == null ? null : want.nextCfg()));
+        transact(r, reconciler.writeBack(d, want, want.rootUuid() == null ? null : want.nextCfg(), ifaceTypes.get()));
         return want;
     }
 

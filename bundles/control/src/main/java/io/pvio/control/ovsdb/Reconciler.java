@@ -33,6 +33,7 @@ final class Reconciler {
     /** Interface uuid -> the columns last written (so that only changes are sent). */
     private final Map<String, ObjectNode> written = new HashMap<>();
     private long writtenCurCfg = Long.MIN_VALUE;
+    private java.util.SortedSet<String> writtenTypes;
 
     /** Forgets refusals and what was written: the next round retries and rewrites everything. */
     void reset() {
@@ -41,6 +42,7 @@ final class Reconciler {
         refusedOtherConfig = null;
         written.clear();
         writtenCurCfg = Long.MIN_VALUE;
+        writtenTypes = null;
     }
 
     /** The error of interface {@code name} after the last {@link #apply}, or null. */
@@ -175,6 +177,15 @@ final class Reconciler {
      * when nothing changed. The caller must {@link #reset} when the transaction fails.
      */
     ArrayNode writeBack(Dpif dpif, Desired want, Long curCfg) {
+        return writeBack(dpif, want, curCfg, null);
+    }
+
+    /**
+     * Also writes the {@code Open_vSwitch} row's {@code iface_types} (the netdev classes present, as
+     * ovs-vswitchd lists its port types: what OpenStack checks for dpdkvhostuser) and {@code datapath_types}
+     * when {@code ifaceTypes} is not null and changed.
+     */
+    ArrayNode writeBack(Dpif dpif, Desired want, Long curCfg, java.util.Collection<String> ifaceTypes) {
         ArrayNode ops = JsonRpc.MAPPER.createArrayNode();
         ops.add("Open_vSwitch");
         for (Desired.Iface d : want.interfaces().values()) {
@@ -214,11 +225,23 @@ final class Reconciler {
             }
         }
         written.keySet().retainAll(want.interfaces().values().stream().map(Desired.Iface::uuid).toList());
-        if (curCfg != null && want.rootUuid() != null && curCfg != writtenCurCfg) {
-            ObjectNode row = JsonRpc.MAPPER.createObjectNode();
-            row.put("cur_cfg", curCfg);
-            ops.add(Replica.update("Open_vSwitch", want.rootUuid(), row));
-            writtenCurCfg = curCfg;
+        ObjectNode root = JsonRpc.MAPPER.createObjectNode();
+        if (curCfg != null && curCfg != writtenCurCfg) {
+            root.put("cur_cfg", curCfg);
+        }
+        java.util.SortedSet<String> types = ifaceTypes == null ? null : new java.util.TreeSet<>(ifaceTypes);
+        if (types != null && !types.equals(writtenTypes)) {
+            root.set("iface_types", Replica.encodeSet(types));
+            root.set("datapath_types", Replica.encodeSet(List.of("netdev")));
+        }
+        if (want.rootUuid() != null && !root.isEmpty()) {
+            ops.add(Replica.update("Open_vSwitch", want.rootUuid(), root));
+            if (root.has("cur_cfg")) {
+                writtenCurCfg = curCfg;
+            }
+            if (root.has("iface_types")) {
+                writtenTypes = types;
+            }
         }
         return ops;
     }

@@ -121,6 +121,14 @@ final class Replica {
         return a;
     }
 
+    static JsonNode encodeSet(java.util.Collection<String> members) {
+        ArrayNode a = JsonRpc.MAPPER.createArrayNode();
+        a.add("set");
+        ArrayNode m = a.addArray();
+        members.forEach(m::add);
+        return a;
+    }
+
     static JsonNode uuid(String u) {
         ArrayNode a = JsonRpc.MAPPER.createArrayNode();
         a.add("uuid");

@@ -154,6 +154,21 @@ public class ReconcilerTest {
     }
 
     @Test
+    public void ifaceTypesAreWrittenWhenTheyChange() throws Exception {
+        load(1, "", "a:'type':'dummy'");
+        Desired want = Desired.of(replica);
+        rec.apply(dp, want);
+        ObjectNode root = rowFor(rec.writeBack(dp, want, 1L, java.util.List.of("dummy", "dpdkvhostuser")),
+                "Open_vSwitch", "root");
+        assertEquals("[\"set\",[\"dpdkvhostuser\",\"dummy\"]]", root.get("iface_types").toString());
+        assertEquals("[\"set\",[\"netdev\"]]", root.get("datapath_types").toString());
+        assertEquals(1, rec.writeBack(dp, want, 1L, java.util.List.of("dpdkvhostuser", "dummy")).size());
+        root = rowFor(rec.writeBack(dp, want, 1L, java.util.List.of("dummy")), "Open_vSwitch", "root");
+        assertEquals("[\"set\",[\"dummy\"]]", root.get("iface_types").toString());
+        assertFalse(root.has("cur_cfg"));
+    }
+
+    @Test
     public void refusedOtherConfigIsLoggedNotFatal() throws Exception {
         load(1, "['bad','1']", "a:'type':'dummy'");
         apply(1);
