@@ -371,5 +371,13 @@ public class OvsdbE2EIT {
         assertEquals(p2, vsctlOk("get", "Interface", "p2", "ofport"));
         assertEquals(p3, vsctlOk("get", "Interface", "p3", "ofport"));
         assertTrue(pvioOk("appctl", "dpif-netdev/pmd-rxq-show").contains("port: p4 "));
+
+        // the datapath bundle restarted (it keeps no configuration): the database is applied to it again
+        pvioOk("appctl", "bundle/stop", "io.pvio.dpif-netdev");
+        pvioOk("appctl", "bundle/start", "io.pvio.dpif-netdev");
+        vsctlOk("set", "Open_vSwitch", ".", "other_config:pmd-perf-metrics=true");
+        String rxq2 = pvioOk("appctl", "dpif-netdev/pmd-rxq-show");
+        assertTrue(rxq2, rxq2.contains("port: p2 ") && rxq2.contains("port: p4 "));
+        assertEquals(p2, vsctlOk("get", "Interface", "p2", "ofport"));
     }
 }
