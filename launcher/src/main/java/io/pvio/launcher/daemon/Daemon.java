@@ -26,7 +26,7 @@ import org.osgi.framework.launch.FrameworkFactory;
  * pvio-vswitchd: an embedded Felix with every bundle of pvio.jar, configured around one run directory:
  *
  * <pre>
- * RUN_DIR/conf.db              the configuration database (control bundle)
+ * RUN_DIR/conf.db              the configuration database (control bundle), unless --db names an ovsdb-server
  * RUN_DIR/pvio-vswitchd.ctl    the control socket (vsctl, ofctl, appctl)
  * RUN_DIR/vswitchd.log         the log
  * RUN_DIR/deploy/              FileInstall: drop bundles and .cfg files here
@@ -37,8 +37,16 @@ import org.osgi.framework.launch.FrameworkFactory;
 public final class Daemon {
     private static final Logger LOG = Logger.getLogger("vswitchd");
 
-    /** How to run. */
-    public record Options(Path runDir, boolean shell, boolean verbose) {
+    /**
+     * How to run.
+     *
+     * @param db {@code unix:PATH} or {@code tcp:HOST:PORT} of an ovsdb-server holding the configuration, or
+     *           null for the embedded RUN_DIR/conf.db
+     */
+    public record Options(Path runDir, boolean shell, boolean verbose, String db) {
+        public Options(Path runDir, boolean shell, boolean verbose) {
+            this(runDir, shell, verbose, null);
+        }
     }
 
     static final String CONTROL = "io.pvio.control";
@@ -66,6 +74,9 @@ public final class Daemon {
         cfg.put("felix.log.logger", new FelixLogBridge());
         cfg.put("felix.log.level", o.verbose() ? "4" : "2");
         cfg.put("pvio.run.dir", runDir.toString());
+        if (o.db() != null) {
+            cfg.put("pvio.db", o.db());
+        }
         cfg.put("felix.fileinstall.dir", runDir.resolve("deploy").toString());
         cfg.put("felix.fileinstall.poll", "1000");
         cfg.put("felix.fileinstall.noInitialDelay", "true");

@@ -7,6 +7,7 @@ import io.pvio.control.appctl.Vlog;
 import io.pvio.control.db.Db;
 import io.pvio.control.db.DbStore;
 import io.pvio.control.ofctl.Flows;
+import io.pvio.control.ovsdb.OvsdbBridge;
 import io.pvio.control.protocol.ControlClient;
 import io.pvio.control.protocol.ControlProtocol;
 import io.pvio.control.server.ControlServer;
@@ -53,6 +54,8 @@ public final class ControlComponent implements Control {
     private static final Logger LOG = Logger.getLogger("bridge");
     private static final Logger UNIXCTL = Logger.getLogger("unixctl");
     public static final String RUN_DIR_PROPERTY = "pvio.run.dir";
+    /** {@code unix:PATH} or {@code tcp:HOST:PORT}: the configuration is in that ovsdb-server, not conf.db. */
+    public static final String DB_PROPERTY = "pvio.db";
     static final String VERSION = "0.1.0";
 
     private final Object lock = new Object();
@@ -63,6 +66,7 @@ public final class ControlComponent implements Control {
     private BundleContext ctx;
     private BundleCommands bundles;
     private ControlServer server;
+    private volatile OvsdbBridge ovsdb;
 
     private record Registered(UnixctlCommand command, String usage) {
     }
@@ -75,7 +79,9 @@ public final class ControlComponent implements Control {
         synchronized (lock) {
             dpif.set(d);
             LOG.info("datapath bound");
-            if (db != null) {
+            if (ovsdb != null) {
+                ovsdb.datapathChanged();
+            } else if (db != null) {
                 replay(d);
             }
         }
@@ -95,6 +101,25 @@ public final class ControlComponent implements Control {
         }
     }
 
+    /** The types of the netdev classes registered now. */
+    private java.util.Collection<String> netdevTypes() {
+        java.util.Set<String> types = new java.util.TreeSet<>();
+        try {
+            org.osgi.framework.ServiceReference<?>[] refs = ctx.getServiceReferences(
+                    io.pvio.netdev.NetdevClass.class.getName(), null);
+            for (org.osgi.framework.ServiceReference<?> r : refs == null ? new org.osgi.framework.ServiceReference<?>[0]
+                    : refs) {
+                Object t = r.getProperty(io.pvio.netdev.NetdevClass.TYPE_PROPERTY);
+                if (t != null) {
+                    types.add(t.toString());
+                }
+            }
+        } catch (org.osgi.framework.InvalidSyntaxException | IllegalStateException e) {
+            LOG.fine("netdev classes: " + e.getMessage());
+        }
+        return types;
+    }
+
     private static int ofportOf(Dpif d, String port) {
         io.pvio.dpif.PortInfo pi = d.port(port);
         return pi == null ? -1 : pi.ofport();
@@ -103,6 +128,9 @@ public final class ControlComponent implements Control {
     void unbindDpif(Dpif d) {
         if (dpif.compareAndSet(d, null)) {
             LOG.info("datapath unbound: configuration kept in the database");
+            if (ovsdb != null) {
+                ovsdb.datapathChanged();
+            }
         }
     }
 
@@ -128,11 +156,15 @@ public final class ControlComponent implements Control {
         bundles = new BundleCommands(context);
         String dir = context.getProperty(RUN_DIR_PROPERTY);
         Path runDir = Path.of(dir == null || dir.isBlank() ? "pvio-run" : dir).toAbsolutePath();
+        String dbTarget = context.getProperty(DB_PROPERTY);
+        if (dbTarget != null && !dbTarget.isBlank()) {
+            ovsdb = new OvsdbBridge(dbTarget, dpif::get, this::netdevTypes).start(); // conf.db is not used
+        }
         synchronized (lock) {
             store = new DbStore(runDir.resolve("conf.db"));
-            db = store.load();
+            db = ovsdb != null ? null : store.load();
             Dpif d = dpif.get();
-            if (d != null) {
+            if (d != null && db != null) {
                 replay(d);
             }
         }
@@ -147,6 +179,10 @@ public final class ControlComponent implements Control {
 
     @Deactivate
     void deactivate() {
+        if (ovsdb != null) {
+            ovsdb.close();
+            ovsdb = null;
+        }
         if (server != null) {
             server.close();
             server = null;
@@ -185,6 +221,10 @@ public final class ControlComponent implements Control {
 
     private Result vsctl(List<String> args) {
         synchronized (lock) {
+            if (ovsdb != null) {
+                return Result.error(1, "vsctl: the configuration is in OVSDB (" + ovsdb.target() + "), not in"
+                        + " pvio's conf.db: use ovs-vsctl --db=" + ovsdb.target() + " " + String.join(" ", args));
+            }
             if (db == null) {
                 return Result.error(1, "vsctl: the database is not loaded yet");
             }
@@ -249,8 +289,7 @@ public final class ControlComponent implements Control {
             if (d == null) {
                 return Result.error(1, "ofctl: the datapath is not running (is dpif-netdev started?)");
             }
-            Db.Bridge b = db.bridges.get(br);
-            if (b == null) {
+            if (ovsdb != null ? !d.bridges().contains(br) : db.bridges.get(br) == null) {
                 return Result.error(1, "ofctl: " + br + " is not a bridge or a socket");
             }
             try {
@@ -284,6 +323,10 @@ public final class ControlComponent implements Control {
 
     /** Stores the flows the datapath now keeps for {@code br} (its own reading of what was added or deleted). */
     private Result commitFlows(Dpif d, String br, String what) throws DpifException {
+        if (ovsdb != null) { // flows are not in OVSDB: kept by the datapath only, as in ovs-vswitchd
+            LOG.info("flows changed: " + what);
+            return Result.ok("");
+        }
         Db next = db.copy();
         List<String> kept = next.bridges.get(br).flows;
         kept.clear();
