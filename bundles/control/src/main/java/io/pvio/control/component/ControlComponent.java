@@ -9,11 +9,13 @@ import io.pvio.control.db.DbStore;
 import io.pvio.control.ofctl.Flows;
 import io.pvio.control.protocol.ControlClient;
 import io.pvio.control.protocol.ControlProtocol;
+import io.pvio.control.rundir.RunDirLock;
 import io.pvio.control.server.ControlServer;
 import io.pvio.control.vsctl.Vsctl;
 import io.pvio.control.vsctl.VsctlException;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
+import io.pvio.netdev.RunDirectory;
 import io.pvio.packet.PacketPool;
 import io.pvio.unixctl.UnixctlCommand;
 import io.pvio.unixctl.UnixctlException;
@@ -46,13 +48,15 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * <p>Mutating commands are serialised by {@link #lock} and are applied to the datapath first; the database
  * is written only when the datapath accepted them.
  */
-@Component(immediate = true, service = Control.class, property = {
+@Component(immediate = true, service = Control.class, configurationPid = RunDirectory.PID, property = {
     "osgi.command.scope=pvio", "osgi.command.function=vsctl", "osgi.command.function=ofctl",
     "osgi.command.function=appctl"})
 public final class ControlComponent implements Control {
     private static final Logger LOG = Logger.getLogger("bridge");
     private static final Logger UNIXCTL = Logger.getLogger("unixctl");
-    public static final String RUN_DIR_PROPERTY = "pvio.run.dir";
+    public static final String RUN_DIR_PROPERTY = RunDirectory.FRAMEWORK_PROPERTY;
+    /** Framework property the launcher sets to "true": pvio owns the framework (exit stops it). */
+    public static final String LAUNCHER_PROPERTY = "pvio.launcher";
     static final String VERSION = "0.1.0";
 
     private final Object lock = new Object();
@@ -63,6 +67,9 @@ public final class ControlComponent implements Control {
     private BundleContext ctx;
     private BundleCommands bundles;
     private ControlServer server;
+    private RunDirLock runDirLock;
+    /** False in a container (Karaf...): exit stops pvio's bundles, never the framework. */
+    private boolean ownsFramework;
 
     private record Registered(UnixctlCommand command, String usage) {
     }
@@ -122,12 +129,20 @@ public final class ControlComponent implements Control {
 
     // ---- life cycle ----
 
+    /** Fails (conf.db untouched, no socket) when another daemon holds the run directory. */
     @Activate
-    void activate(BundleContext context) {
+    void activate(BundleContext context, Map<String, Object> props) throws IOException {
         ctx = context;
         bundles = new BundleCommands(context);
-        String dir = context.getProperty(RUN_DIR_PROPERTY);
-        Path runDir = Path.of(dir == null || dir.isBlank() ? "pvio-run" : dir).toAbsolutePath();
+        ownsFramework = Boolean.parseBoolean(context.getProperty(LAUNCHER_PROPERTY));
+        Path runDir = RunDirectory.resolve(props, context::getProperty);
+        try {
+            runDirLock = RunDirLock.acquire(runDir);
+        } catch (IOException e) {
+            LOG.severe("not started: " + e.getMessage());
+            throw e;
+        }
+        LOG.info("run directory " + runDir);
         synchronized (lock) {
             store = new DbStore(runDir.resolve("conf.db"));
             db = store.load();
@@ -149,6 +164,11 @@ public final class ControlComponent implements Control {
         if (server != null) {
             server.close();
             server = null;
+        }
+        try {
+            runDirLock.close();
+        } catch (IOException e) {
+            LOG.warning("releasing the run directory: " + e.getMessage());
         }
     }
 
@@ -345,12 +365,21 @@ public final class ControlComponent implements Control {
                         + ctx.getBundle(0).getSymbolicName() + " " + ctx.getBundle(0).getVersion() + "\n";
             case "exit":
                 UNIXCTL.info("exit requested");
-                afterReply.accept(bundles::exit);
-                return "";
+                if (ownsFramework) {
+                    afterReply.accept(bundles::exit);
+                    return "";
+                }
+                List<Bundle> pvio = bundles.activePvio();
+                afterReply.accept(() -> bundles.stopPvio(pvio));
+                StringBuilder ids = new StringBuilder();
+                pvio.forEach(b -> ids.append(' ').append(b.getBundleId()));
+                return "pvio is stopping its bundles; the container (" + ctx.getBundle(0).getSymbolicName()
+                        + ") keeps running. Start pvio again with: " + (isKaraf() ? "bundle:start" : "start") + ids
+                        + "\n";
             case "vlog/list":
-                return Vlog.list();
+                return Vlog.list() + containerLogNote();
             case "vlog/set":
-                return Vlog.set(args);
+                return Vlog.set(args) + containerLogNote();
             case "bundle/list":
                 return bundles.list();
             case "bundle/start":
@@ -360,6 +389,10 @@ public final class ControlComponent implements Control {
                     throw new UnixctlException("usage: " + cmd + " " + BUILTIN.get(cmd));
                 }
                 Bundle b = bundles.find(args.get(0));
+                if (b.getBundleId() == 0 && !ownsFramework && !cmd.equals("bundle/start")) {
+                    throw new UnixctlException(cmd + ": bundle 0 is the container's framework, not pvio's (stop pvio"
+                            + " with \"appctl exit\"" + (isKaraf() ? ", Karaf with \"system:shutdown\")" : ")"));
+                }
                 if (bundles.isSelfOrSystem(b) && !cmd.equals("bundle/start")) {
                     List<String> rest = args.subList(1, args.size());
                     afterReply.accept(() -> new Thread(() -> {
@@ -406,6 +439,24 @@ public final class ControlComponent implements Control {
                 }
             }
         }
+    }
+
+    private boolean isKaraf() {
+        return ctx.getProperty("karaf.home") != null;
+    }
+
+    /** In a container, what else decides whether a record is written (vlog sets java.util.logging only). */
+    private String containerLogNote() {
+        if (ownsFramework) {
+            return "";
+        }
+        if (isKaraf()) {
+            return "note: Karaf's Pax Logging filters these records again and writes them to data/log/karaf.log;"
+                    + " for dbg also type in the Karaf console: log:set DEBUG MODULE (e.g. log:set DEBUG"
+                    + " dpif_netdev), and log:list to see its levels\n";
+        }
+        return "note: these are java.util.logging levels; this container's own logging configuration may"
+                + " filter the records again\n";
     }
 
     // ---- Gogo shell: pvio:vsctl, pvio:ofctl, pvio:appctl ----
