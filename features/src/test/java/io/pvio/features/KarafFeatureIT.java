@@ -235,9 +235,23 @@ public class KarafFeatureIT {
         ControlProtocol.Reply stop0 = pvio("appctl", "bundle/stop", "0");
         assertEquals(2, stop0.status());
         assertTrue(stop0.err(), stop0.err().contains("container's framework") && stop0.err().contains("system:shutdown"));
-        String vlog = ok("appctl", "vlog/set", "dpif_netdev:dbg");
-        assertTrue(vlog, vlog.contains("log:set DEBUG dpif_netdev"));
-        ok("appctl", "vlog/set", "dpif_netdev:info");
+        // vlog/set reaches Pax Logging: unixctl's DEBUG records ("request: [...]") appear in karaf.log
+        assertEquals("", ok("appctl", "vlog/set", "unixctl:dbg"));
+        Path karafLog = Path.of(System.getProperty("karaf.data"), "log", "karaf.log");
+        await("unixctl's DEBUG records in " + karafLog, () -> {
+            outputOrError("appctl", "version");
+            try {
+                return Files.readString(karafLog).lines().anyMatch(l -> l.contains("| DEBUG |")
+                        && l.contains("request: [appctl, version]"));
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        String list = ok("appctl", "vlog/list");
+        assertTrue(list, list.contains("pax logging") && list.contains("\nunixctl            DEBUG\n"));
+        ok("appctl", "vlog/set", "unixctl:info");
+        list = ok("appctl", "vlog/list");
+        assertTrue(list, list.contains("\nunixctl            INFO\n"));
 
         // a vhost-user port in the same run directory, txq0 bound to 00:04.0 while dma-ioat stops and starts
         ok("vsctl", "--no-wait", "set", "Open_vSwitch", ".", "other_config:vhost-async-copy-support=true");

@@ -3,6 +3,7 @@ package io.pvio.control.component;
 import io.pvio.control.Control;
 import io.pvio.control.apply.DpifApplier;
 import io.pvio.control.appctl.BundleCommands;
+import io.pvio.control.appctl.PaxLogging;
 import io.pvio.control.appctl.Vlog;
 import io.pvio.control.db.Db;
 import io.pvio.control.db.DbStore;
@@ -33,6 +34,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -68,6 +70,9 @@ public final class ControlComponent implements Control {
     private BundleCommands bundles;
     private ControlServer server;
     private RunDirLock runDirLock;
+    /** In a container with Pax Logging, vlog/set keeps its levels in step. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ConfigurationAdmin configAdmin;
     /** False in a container (Karaf...): exit stops pvio's bundles, never the framework. */
     private boolean ownsFramework;
 
@@ -377,9 +382,9 @@ public final class ControlComponent implements Control {
                         + ") keeps running. Start pvio again with: " + (isKaraf() ? "bundle:start" : "start") + ids
                         + "\n";
             case "vlog/list":
-                return Vlog.list() + containerLogNote();
+                return Vlog.list() + containerLog(false);
             case "vlog/set":
-                return Vlog.set(args) + containerLogNote();
+                return Vlog.set(args) + containerLog(true);
             case "bundle/list":
                 return bundles.list();
             case "bundle/start":
@@ -445,15 +450,37 @@ public final class ControlComponent implements Control {
         return ctx.getProperty("karaf.home") != null;
     }
 
-    /** In a container, what else decides whether a record is written (vlog sets java.util.logging only). */
-    private String containerLogNote() {
+    private boolean hasPaxLogging() {
+        for (Bundle b : ctx.getBundles()) {
+            if (PaxLogging.API_BUNDLE.equals(b.getSymbolicName())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * In a container, vlog sets java.util.logging levels and the container's logging filters again: with
+     * Pax Logging (Karaf) its levels are kept in step ({@code sync}) or listed; otherwise a note says so.
+     */
+    private String containerLog(boolean sync) {
         if (ownsFramework) {
             return "";
         }
-        if (isKaraf()) {
-            return "note: Karaf's Pax Logging filters these records again and writes them to data/log/karaf.log;"
-                    + " for dbg also type in the Karaf console: log:set DEBUG MODULE (e.g. log:set DEBUG"
-                    + " dpif_netdev), and log:list to see its levels\n";
+        ConfigurationAdmin c = configAdmin;
+        if (c != null && hasPaxLogging()) {
+            try {
+                if (sync) {
+                    PaxLogging.set(c, Vlog.configured());
+                    return "";
+                }
+                return PaxLogging.list(c);
+            } catch (IOException | RuntimeException e) {
+                UNIXCTL.warning("Pax Logging levels: " + e);
+                return "note: the container's Pax Logging levels could not be " + (sync ? "set" : "read") + " ("
+                        + e.getMessage() + ")" + (isKaraf() ? "; in the Karaf console: log:set DEBUG MODULE" : "")
+                        + "\n";
+            }
         }
         return "note: these are java.util.logging levels; this container's own logging configuration may"
                 + " filter the records again\n";
