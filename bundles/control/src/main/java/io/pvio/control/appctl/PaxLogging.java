@@ -100,7 +100,7 @@ public final class PaxLogging {
         Map<String, String> all = levels(cm);
         sb.append(String.format("%-18s %s%n", "ROOT", all.getOrDefault("ROOT", "?")));
         for (String m : Vlog.modules()) {
-            if (all.containsKey(m)) {
+            if (all.containsKey(m) && !m.equals("ROOT")) {
                 sb.append(String.format("%-18s %s%n", m, all.get(m)));
             }
         }
