@@ -213,8 +213,7 @@ public class KarafFeatureIT {
             assertEquals(bsn, Bundle.ACTIVE, bundle(bsn).getState());
         }
 
-        // one run directory, ${karaf.data}/pvio, locked by this process; the datapath may first start on the
-        // default and move when ConfigAdmin hands it io.pvio.run (Karaf creates it while the bundles start)
+        // one run directory, ${karaf.data}/pvio, for the datapath and control; locked by this process
         Path karafLog = Path.of(System.getProperty("karaf.data"), "log", "karaf.log");
         await("the datapath on " + runDir(), () -> {
             try {
@@ -288,12 +287,14 @@ public class KarafFeatureIT {
         assertEquals(Bundle.ACTIVE, ctx.getBundle(0).getState());
         await("no pvio thread after exit: " + pvioThreads(), () -> pvioThreads().isEmpty());
         assertTrue(outputOrError("vsctl", "show"), outputOrError("vsctl", "show").contains("not running"));
+        assertFalse("vhu0's socket removed", Files.exists(runDir().resolve("vhu0")));
         for (String id : exit.substring(exit.indexOf("bundle:start") + "bundle:start".length()).strip().split(" ")) {
             ctx.getBundle(Long.parseLong(id)).start();
         }
         assertEquals(Bundle.RESOLVED, bundle(CPU).getState());
         awaitSocket();
         awaitOutput(before.strip(), "vsctl", "show");
+        await("vhu0's socket back in the run directory", () -> Files.exists(runDir().resolve("vhu0")));
         awaitExactCount();
 
         // the feature goes: nothing of pvio is left running

@@ -57,7 +57,8 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * reconfiguration on the control thread, so ports may call it from any thread.
  */
 @Component(service = Dpif.class, immediate = true, property = DpifNetdev.TYPE_PROPERTY + "=netdev",
-        configurationPid = {Component.NAME, RunDirectory.PID})
+        configurationPid = {RunDirectory.PID, Component.NAME}) // run dir first: Felix SCR 2.2 stops at the
+                                                                // first PID with no configuration when activating
 public final class DpifNetdev implements Dpif {
     static final Logger LOG = Logger.getLogger("dpif_netdev");
     /** Service property distinguishing this datapath (the appctl commands target it). */
