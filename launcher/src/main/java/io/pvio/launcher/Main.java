@@ -18,7 +18,9 @@ public final class Main {
     static final String USAGE = """
             usage: pvio COMMAND [--run-dir DIR] [ARG...]
 
-              vswitchd [--shell] [--verbose]   run the switch in the foreground (Ctrl-C or 'appctl exit' stops it)
+              vswitchd [--shell] [--verbose] [--db unix:PATH|tcp:HOST:PORT]
+                                               run the switch in the foreground (Ctrl-C or 'appctl exit' stops it);
+                                               --db: configured by that ovsdb-server (ovs-vsctl), not conf.db
               vsctl ARG...                     configure bridges and ports (ovs-vsctl syntax)
               ofctl add-flow|del-flows|dump-flows BRIDGE [FLOW]
               appctl COMMAND [ARG...]          run a daemon command ('appctl list-commands' lists them)
@@ -150,7 +152,17 @@ public final class Main {
     }
 
     private static int vswitchd(Args a, PrintStream err) {
-        for (String s : a.rest) {
+        String db = null;
+        for (int i = 0; i < a.rest.size(); i++) {
+            String s = a.rest.get(i);
+            if (s.equals("--db") || s.startsWith("--db=")) {
+                db = s.contains("=") ? s.substring(5) : i + 1 < a.rest.size() ? a.rest.get(++i) : "";
+                if (!db.matches("unix:.+|tcp:.+:\\d+")) {
+                    err.println("pvio vswitchd: --db needs unix:PATH or tcp:HOST:PORT, not \"" + db + "\"");
+                    return 2;
+                }
+                continue;
+            }
             switch (s) {
                 case "--shell" -> a.shell = true;
                 case "--verbose", "-v" -> a.verbose = true;
@@ -166,7 +178,7 @@ public final class Main {
         }
         Daemon d;
         try {
-            d = Daemon.start(new Daemon.Options(a.runDir, a.shell, a.verbose), err);
+            d = Daemon.start(new Daemon.Options(a.runDir, a.shell, a.verbose, db), err);
         } catch (Exception e) {
             err.println("pvio vswitchd: cannot start: " + e.getMessage());
             return 1;

@@ -13,6 +13,7 @@ import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevClass;
 import io.pvio.netdev.NetdevException;
 import io.pvio.netdev.NetdevStats;
+import io.pvio.netdev.RunDirectory;
 import io.pvio.packet.PacketPool;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,15 +58,17 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * <p>Control state is guarded by one lock; {@link io.pvio.netdev.NetdevContext#changed()} only queues a
  * reconfiguration on the control thread, so ports may call it from any thread.
  */
-@Component(service = Dpif.class, immediate = true, property = DpifNetdev.TYPE_PROPERTY + "=netdev")
+@Component(service = Dpif.class, immediate = true, property = DpifNetdev.TYPE_PROPERTY + "=netdev",
+        configurationPid = {RunDirectory.PID, Component.NAME}) // run dir first: Felix SCR 2.2 stops at the
+                                                                // first PID with no configuration when activating
 public final class DpifNetdev implements Dpif {
     static final Logger LOG = Logger.getLogger("dpif_netdev");
     /** Service property distinguishing this datapath (the appctl commands target it). */
     public static final String TYPE_PROPERTY = "dpif.type";
     /** Component property: buffers in the shared pool. */
     public static final String POOL_BUFFERS = "pool.buffers";
-    /** Component property: the run directory lent to ports. */
-    public static final String RUN_DIR = "run.dir";
+    /** Component property: the run directory lent to ports ({@link RunDirectory#KEY}). */
+    public static final String RUN_DIR = RunDirectory.KEY;
     public static final int DEFAULT_POOL_BUFFERS = 16384;
     /** The type of a port added without one (OVS's "" = a kernel interface, netdev-linux's system class). */
     public static final String SYSTEM = "system";
@@ -94,18 +97,15 @@ public final class DpifNetdev implements Dpif {
 
     // ------------------------------------------------------------------ life cycle
 
-    /** DS: the run directory is the framework property {@code pvio.run.dir} unless configured. */
+    /** DS: the run directory as {@link RunDirectory#resolve} gives it (a change reactivates). */
     @Activate
     void activateComponent(org.osgi.framework.BundleContext bc, Map<String, Object> props) {
         Map<String, Object> p = new java.util.HashMap<>(props);
-        String rd = bc.getProperty("pvio.run.dir");
-        if (!p.containsKey(RUN_DIR) && rd != null) {
-            p.put(RUN_DIR, rd);
-        }
+        p.put(RUN_DIR, RunDirectory.resolve(props, bc::getProperty).toString());
         activate(p);
     }
 
-    /** Activation from plain Java (tests, benchmarks). */
+    /** Activation from plain Java (tests, benchmarks): without {@code run.dir}, java.io.tmpdir/pvio-run. */
     public void activate(Map<String, Object> props) {
         synchronized (lock) {
             int n = intProp(props, POOL_BUFFERS, DEFAULT_POOL_BUFFERS);

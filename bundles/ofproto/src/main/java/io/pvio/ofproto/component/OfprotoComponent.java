@@ -1,6 +1,7 @@
 package io.pvio.ofproto.component;
 
 import io.pvio.dpif.Dpif;
+import io.pvio.netdev.RunDirectory;
 import io.pvio.ofproto.conn.MgmtListener;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,8 +29,9 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * bridge, created and removed as bridges come and go (checked twice a second, and at once when the Dpif
  * service changes). Without a datapath there are no bridges, so no sockets; a new Dpif gets them back.
  */
-@Component(immediate = true)
+@Component(immediate = true, configurationPid = {RunDirectory.PID, OfprotoComponent.NAME}) // as dpif-netdev
 public final class OfprotoComponent {
+    static final String NAME = "io.pvio.ofproto.component.OfprotoComponent";
     static final Logger LOG = Logger.getLogger("ofproto");
     static final long POLL_MS = 500;
 
@@ -54,11 +56,10 @@ public final class OfprotoComponent {
         }
     }
 
+    /** DS: the run directory as {@link RunDirectory#resolve} gives it (ConfigAdmin, then pvio.run.dir). */
     @Activate
-    void activate(BundleContext bc) {
-        String rd = bc.getProperty("pvio.run.dir");
-        start(Path.of(rd != null ? rd
-                : System.getProperty("pvio.run.dir", System.getProperty("java.io.tmpdir") + "/pvio-run")));
+    void activate(BundleContext bc, Map<String, Object> props) {
+        start(RunDirectory.resolve(props, bc::getProperty));
     }
 
     /** Starts following the bridges (also from plain Java, for tests). */
