@@ -2,8 +2,11 @@ package io.pvio.bench;
 
 import io.pvio.dma.DmaCompletions;
 import io.pvio.dma.DmaDevice;
+import io.pvio.dma.spi.DmaEngine;
+import io.pvio.dma.spi.EngineChannel;
 import io.pvio.memory.NativeMemory;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -20,18 +23,22 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The IOAT engine model (dma-ioat) and the CPU channel (dma-cpu) against a plain {@link NativeMemory#copy}:
- * one op is one batch of {@code segments} copies of {@code size} bytes behind one doorbell.
+ * The DMA engines, the IOAT model (dma-ioat), DPDK dmadev on dma_skeleton (dma-dmadev) and the CPU channel
+ * (dma-cpu), against a plain {@link NativeMemory#copy}: one op is one batch of {@code segments} copies of
+ * {@code size} bytes behind one submit.
  *
  * <ul>
  * <li>{@code memcpy}: the copies done inline by the caller.</li>
- * <li>{@code cpuChannel}: enqueue, performOps, completedOps on a dma-cpu channel.</li>
- * <li>{@code ioatRoundTrip}: enqueue, doorbell, then poll completedOps until the batch is back (latency).</li>
- * <li>{@code ioatPipelined}: enqueue a batch, doorbell, reap whatever completed, wait only when the ring
- * is full (steady-state throughput: the submitter keeps working while the engine copies).</li>
+ * <li>{@code cpuChannel}: copy, submit, completed on a dma-cpu channel.</li>
+ * <li>{@code ioatRoundTrip} / {@code dmadevRoundTrip}: copy, submit, then poll completed until the batch is
+ * back (latency; for dmadev this includes the shim's one native call per burst and per poll, and the
+ * skeleton's copy thread).</li>
+ * <li>{@code ioatPipelined} / {@code dmadevPipelined}: copy a batch, submit, reap whatever completed, wait
+ * only when the ring is full (steady-state throughput: the submitter keeps working while the engine copies).</li>
  * </ul>
- * The channels are created by reflection so that this module compiles against netdev-api alone; run with
- * the dma-ioat and dma-cpu jars on the class path (see dma-ioat/README.md).
+ * The engines are created by reflection so that this module compiles against netdev-api alone. The dmadev
+ * rows start EAL in the benchmark JVM with two dma_skeleton devices; without the shim (built without gcc or
+ * DPDK's headers) they fail with the reason and the other rows run.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -55,6 +62,8 @@ public class DmaCopyBench {
     private long dstAddr;
     private DmaDevice ioat;
     private DmaDevice cpu;
+    private DmaDevice dmadev;
+    private String dmadevMissing;
     private DmaCompletions out;
     private int slot;
 
@@ -72,24 +81,41 @@ public class DmaCopyBench {
         cpu = newCpu("0000:00:04.1", RING);
         ioat.start();
         cpu.start();
+        try {
+            dmadev = newDmadev("0000:00:04.2", "dma_skeleton0", RING);
+            dmadev.start();
+        } catch (Exception | LinkageError e) {
+            dmadevMissing = "dmadev engine unavailable: " + e;
+        }
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        ioat.stop();
-        cpu.stop();
-        out.clear();
-        while (ioat.completedOps(RING, out) > 0) {
-            out.clear();
+        for (DmaDevice d : new DmaDevice[] {ioat, cpu, dmadev}) {
+            if (d != null) {
+                d.stop();
+                while (d.completedStatus(RING, out) > 0) {
+                    // read what is left
+                }
+                ((EngineChannel) d).engine().close();
+            }
         }
     }
 
     private static DmaDevice newIoat(String address, int ring) throws Exception {
-        Class<?> engineType = Class.forName("io.pvio.dma.ioat.engine.Engine");
-        Object engine = Class.forName("io.pvio.dma.ioat.engine.ModelEngine").getConstructor(String.class, int.class)
-                .newInstance(address, -1);
-        return (DmaDevice) Class.forName("io.pvio.dma.ioat.channel.IoatChannel")
-                .getConstructor(String.class, engineType, int.class).newInstance(address, engine, ring);
+        DmaEngine engine = (DmaEngine) Class.forName("io.pvio.dma.ioat.engine.ModelEngine")
+                .getConstructor(String.class, int.class).newInstance(address, -1);
+        return new EngineChannel(address, "ioat", engine, ring, "dma_ioat");
+    }
+
+    private static DmaDevice newDmadev(String address, String device, int ring) throws Exception {
+        Class.forName("io.pvio.dma.dmadev.Eal").getMethod("ensureStarted", List.class).invoke(null, List.of(
+                "--no-huge", "-m", "64", "--no-pci", "--no-shconf", "--no-telemetry", "--lcores", "0@(0-"
+                + (Runtime.getRuntime().availableProcessors() - 1) + ")", "--vdev=dma_skeleton0",
+                "--vdev=dma_skeleton1"));
+        DmaEngine engine = (DmaEngine) Class.forName("io.pvio.dma.dmadev.DmadevEngine").getConstructor(String.class)
+                .newInstance(device);
+        return new EngineChannel(address, "dmadev", engine, ring, "dma_dmadev");
     }
 
     private static DmaDevice newCpu(String address, int ring) throws Exception {
@@ -116,22 +142,48 @@ public class DmaCopyBench {
     public int cpuChannel() {
         for (int i = 0; i < segments; i++) {
             long off = nextSlot();
-            cpu.enqueueCopy(srcAddr + off, dstAddr + off, size, off, off);
+            cpu.copy(srcAddr + off, dstAddr + off, size, 0);
         }
-        cpu.performOps();
-        return cpu.completedOps(segments, out);
+        cpu.submit();
+        return cpu.completed(segments, out);
     }
 
     @Benchmark
     public int ioatRoundTrip() {
+        return roundTrip(ioat);
+    }
+
+    @Benchmark
+    public int ioatPipelined() {
+        return pipelined(ioat);
+    }
+
+    @Benchmark
+    public int dmadevRoundTrip() {
+        return roundTrip(dmadev());
+    }
+
+    @Benchmark
+    public int dmadevPipelined() {
+        return pipelined(dmadev());
+    }
+
+    private DmaDevice dmadev() {
+        if (dmadev == null) {
+            throw new IllegalStateException(dmadevMissing);
+        }
+        return dmadev;
+    }
+
+    private int roundTrip(DmaDevice d) {
         for (int i = 0; i < segments; i++) {
             long off = nextSlot();
-            ioat.enqueueCopy(srcAddr + off, dstAddr + off, size, off, off);
+            d.copy(srcAddr + off, dstAddr + off, size, 0);
         }
-        ioat.performOps();
+        d.submit();
         int got = 0;
         while (got < segments) {
-            int n = ioat.completedOps(segments - got, out);
+            int n = d.completed(segments - got, out);
             if (n == 0) {
                 Thread.onSpinWait();
             }
@@ -140,18 +192,17 @@ public class DmaCopyBench {
         return got;
     }
 
-    @Benchmark
-    public int ioatPipelined() {
-        while (ioat.freeSlots() < segments) {
-            if (ioat.completedOps(RING, out) == 0) {
+    private int pipelined(DmaDevice d) {
+        while (d.burstCapacity() < segments) {
+            if (d.completed(RING, out) == 0) {
                 Thread.onSpinWait();
             }
         }
         for (int i = 0; i < segments; i++) {
             long off = nextSlot();
-            ioat.enqueueCopy(srcAddr + off, dstAddr + off, size, off, off);
+            d.copy(srcAddr + off, dstAddr + off, size, 0);
         }
-        ioat.performOps();
-        return ioat.completedOps(RING, out);
+        d.submit();
+        return d.completed(RING, out);
     }
 }

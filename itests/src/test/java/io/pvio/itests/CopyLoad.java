@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * {@code 1<<63 | seq<<20 | word}, so a copy that is missing, half-written, mixed up with another or done twice
  * is seen. Destination slots are zeroed before each copy and verified when the completion is read.
  *
- * <p>Hand-over ({@link #quiesce}): the thread stops submitting and either drains (performOps/completedOps
+ * <p>Hand-over ({@link #quiesce}): the thread stops submitting and either drains (submit/completedStatus
  * until inFlight()==0, what a DS user does in its unbind) or leaves copies queued, some without a doorbell,
  * for the provider's stop() to complete. After the thread has ended, the caller (the test thread) may read
  * the remaining completions with {@link #collect}.
@@ -33,6 +33,9 @@ final class CopyLoad implements Runnable {
     private final int[] free;
     private int freeTop;
     private final DmaCompletions comps = new DmaCompletions(256);
+    /** Per ring index: the slot and sequence of the copy (the user's context, as dmadev users keep it). */
+    private final int[] idxSlot = new int[65536];
+    private final long[] idxSeq = new long[65536];
     private final Thread thread;
     private final CountDownLatch quiesced = new CountDownLatch(1);
 
@@ -109,16 +112,16 @@ final class CopyLoad implements Runnable {
                 }
             }
             if (drainOnStop) {
-                dev.performOps();
+                dev.submit();
                 long deadline = System.nanoTime() + PvioFramework.TIMEOUT_MS * 1_000_000;
                 while (dev.inFlight() > 0 && System.nanoTime() < deadline) {
-                    dev.performOps();
+                    dev.submit();
                     reap();
                 }
             } else {
                 // queue a few more without ringing the doorbell: stop() must ring it
                 long deadline = System.nanoTime() + PvioFramework.TIMEOUT_MS * 1_000_000;
-                while (dev.freeSlots() == 0 && System.nanoTime() < deadline) {
+                while (dev.burstCapacity() == 0 && System.nanoTime() < deadline) {
                     reap();
                 }
                 for (int i = 0; i < BURST && freeTop > 0; i++) {
@@ -146,7 +149,7 @@ final class CopyLoad implements Runnable {
             n++;
         }
         if (n > 0) {
-            dev.performOps();
+            dev.submit();
         }
         return reap() > 0 || n > 0;
     }
@@ -163,9 +166,12 @@ final class CopyLoad implements Runnable {
             src.putLong(base + w * 8, word(seq, w));
             dst.putLong(base + w * 8, 0L);
         }
-        if (!dev.enqueueCopy(srcAddr + base, dstAddr + base, size, slot, seq)) {
+        int idx = dev.copy(srcAddr + base, dstAddr + base, size, 0);
+        if (idx < 0) {
             return false;
         }
+        idxSlot[idx] = slot;
+        idxSeq[idx] = seq;
         freeTop--;
         slotSeq[slot] = seq;
         nextSeq++;
@@ -178,16 +184,18 @@ final class CopyLoad implements Runnable {
     }
 
     private int reap() {
-        int n = dev.completedOps(comps.capacity(), comps);
+        int n = dev.completedStatus(comps.capacity(), comps);
+        int first = comps.lastIdx() - n + 1;
         for (int i = 0; i < n; i++) {
-            int slot = (int) comps.srcHandle(i);
-            long seq = comps.dstHandle(i);
+            int idx = (first + i) & 0xffff;
+            int slot = idxSlot[idx];
+            long seq = idxSeq[idx];
             if (slot < 0 || slot >= slots || slotSeq[slot] != seq) {
                 handleMismatch++;
                 continue;
             }
             int base = slot * size;
-            if (comps.status(i) == DmaDevice.STATUS_OK) {
+            if (comps.status(i) == DmaDevice.STATUS_SUCCESSFUL) {
                 for (int w = 0; w < size / 8; w++) {
                     if (dst.getLong(base + w * 8) != word(seq, w)) {
                         corrupt++;

@@ -151,7 +151,7 @@ public class DmaChannelsIT extends PvioFramework {
         DmaDevice d = dev(now);
         assertEquals(1024, d.info().ringSize());
         assertFalse("the replaced channel is stopped", oldDev.isStarted());
-        assertFalse("the replaced channel takes no copy", oldDev.enqueueCopy(0, 0, 8, 0, 0));
+        assertTrue("the replaced channel takes no copy", oldDev.copy(0, 0, 8, 0) < 0);
         assertCopiesWork(d, 3000);
         ctx().ungetService(now);
     }
@@ -236,7 +236,7 @@ public class DmaChannelsIT extends PvioFramework {
                 assertEquals("nothing half-written or mixed up: " + l.summary(), 0,
                         l.corrupt + l.handleMismatch + l.completedError + l.errorButWritten);
             }
-            assertFalse("a stopped channel takes no copy", a.enqueueCopy(0, 0, 8, 0, 0));
+            assertTrue("a stopped channel takes no copy", a.copy(0, 0, 8, 0) < 0);
         } finally {
             ctx().removeServiceListener(unbind);
         }

@@ -44,6 +44,8 @@ public abstract class PvioFramework {
     protected static final String CPU_PID = "io.pvio.dma.cpu";
     protected static final String IOAT_BSN = "io.pvio.dma-ioat";
     protected static final String CPU_BSN = "io.pvio.dma-cpu";
+    protected static final String DMADEV_PID = "io.pvio.dma.dmadev";
+    protected static final String DMADEV_BSN = "io.pvio.dma-dmadev";
 
     @Configuration
     public Option[] config() throws IOException {
@@ -204,7 +206,7 @@ public abstract class PvioFramework {
     /** Deletes every configuration of both DMA factories and waits until no DmaDevice service is left. */
     protected void deleteAllChannelConfigs() throws Exception {
         ConfigurationAdmin cm = configAdmin();
-        for (String f : List.of(IOAT_PID, CPU_PID)) {
+        for (String f : List.of(IOAT_PID, CPU_PID, DMADEV_PID)) {
             org.osgi.service.cm.Configuration[] cs = cm
                     .listConfigurations("(" + ConfigurationAdmin.SERVICE_FACTORYPID + "=" + f + ")");
             if (cs != null) {

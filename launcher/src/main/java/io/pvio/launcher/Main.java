@@ -18,13 +18,17 @@ public final class Main {
     static final String USAGE = """
             usage: pvio COMMAND [--run-dir DIR] [ARG...]
 
-              vswitchd [--shell] [--verbose]   run the switch in the foreground (Ctrl-C or 'appctl exit' stops it)
+              vswitchd [--shell] [--verbose] [--db unix:PATH|tcp:HOST:PORT]
+                                               run the switch in the foreground (Ctrl-C or 'appctl exit' stops it);
+                                               --db: configured by that ovsdb-server (ovs-vsctl), not conf.db
               vsctl ARG...                     configure bridges and ports (ovs-vsctl syntax)
               ofctl add-flow|del-flows|dump-flows BRIDGE [FLOW]
               appctl COMMAND [ARG...]          run a daemon command ('appctl list-commands' lists them)
-              demo [--seconds N] [--internal]  run a self-contained switch with two pktgen ports for N s;
+              demo [--seconds N] [--internal] [--engine model|dmadev]
+                                               run a self-contained switch with two pktgen ports for N s;
                                                --internal: the host pings the guest side through br0's
-                                               internal port (needs root)
+                                               internal port (needs root); --engine: its DMA copies on the
+                                               IOAT model, or DPDK dmadev's dma_skeleton
               bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
                     [--seconds 5] [--warmup 2] [--rate MPPS] [--json] [--no-pin]
                                                measure the vhost data path in-process (a table per case)
@@ -73,12 +77,19 @@ public final class Main {
                 return client(cmd, a, out, err);
             case "demo": {
                 boolean internal = a.rest.remove("--internal");
+                String engine = "model";
+                int e = a.rest.indexOf("--engine");
+                if (e >= 0 && e + 1 < a.rest.size()
+                        && (a.rest.get(e + 1).equals("model") || a.rest.get(e + 1).equals("dmadev"))) {
+                    engine = a.rest.get(e + 1);
+                    a.rest.subList(e, e + 2).clear();
+                }
                 if (!a.rest.isEmpty()) {
-                    err.println("pvio demo: unknown option " + a.rest.get(0) + " (usage: pvio demo [--seconds N]"
-                            + " [--internal] [--run-dir DIR])");
+                    err.println("pvio demo: unknown option " + String.join(" ", a.rest) + " (usage: pvio demo"
+                            + " [--seconds N] [--internal] [--engine model|dmadev] [--run-dir DIR])");
                     return 2;
                 }
-                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, internal, out, err);
+                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, internal, engine, out, err);
             }
             case "bench":
                 return Bench.run(a.explicitRunDir ? a.runDir : null, a.rest, a.explicitSeconds ? a.seconds : null,
@@ -141,7 +152,17 @@ public final class Main {
     }
 
     private static int vswitchd(Args a, PrintStream err) {
-        for (String s : a.rest) {
+        String db = null;
+        for (int i = 0; i < a.rest.size(); i++) {
+            String s = a.rest.get(i);
+            if (s.equals("--db") || s.startsWith("--db=")) {
+                db = s.contains("=") ? s.substring(5) : i + 1 < a.rest.size() ? a.rest.get(++i) : "";
+                if (!db.matches("unix:.+|tcp:.+:\\d+")) {
+                    err.println("pvio vswitchd: --db needs unix:PATH or tcp:HOST:PORT, not \"" + db + "\"");
+                    return 2;
+                }
+                continue;
+            }
             switch (s) {
                 case "--shell" -> a.shell = true;
                 case "--verbose", "-v" -> a.verbose = true;
@@ -157,7 +178,7 @@ public final class Main {
         }
         Daemon d;
         try {
-            d = Daemon.start(new Daemon.Options(a.runDir, a.shell, a.verbose), err);
+            d = Daemon.start(new Daemon.Options(a.runDir, a.shell, a.verbose, db), err);
         } catch (Exception e) {
             err.println("pvio vswitchd: cannot start: " + e.getMessage());
             return 1;

@@ -39,6 +39,9 @@ public class MainTest {
         assertTrue(err.toString().contains("unknown command \"frob\""));
         assertEquals(2, Main.run(List.of("demo", "--seconds", "x"), o, e));
         assertEquals(2, Main.run(List.of("vswitchd", "--detach"), o, e));
+        assertEquals(2, Main.run(List.of("vswitchd", "--db", "ssl:1.2.3.4:6640"), o, e));
+        assertTrue(err.toString(), err.toString().contains("--db needs unix:PATH or tcp:HOST:PORT, not \"ssl:"));
+        assertEquals(2, Main.run(List.of("vswitchd", "--db"), o, e));
         assertEquals(2, Main.run(List.of(), o, e));
         assertEquals(2, Main.run(List.of("demo", "--frob"), o, e));
         assertTrue(err.toString(), err.toString().contains("pvio demo: unknown option --frob"));

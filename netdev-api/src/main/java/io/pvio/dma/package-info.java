@@ -1,7 +1,11 @@
 /**
- * The DMA copy channel contract that DMA back ends ({@code dma-ioat}, {@code dma-cpu}) provide and
- * asynchronous netdev classes use.
+ * The DMA copy channel contract that DMA providers ({@code dma-ioat}, {@code dma-cpu}, {@code dma-dmadev})
+ * offer and asynchronous netdev classes use, in the shape of DPDK's dmadev library ({@code rte_dmadev.h}).
+ *
+ * <p>2.0: {@link io.pvio.dma.DmaDevice} moved from the IOAT rawdev calls (enqueueCopy with handles,
+ * performOps, completedOps) to dmadev's: {@code copy} returns a ring index, {@code submit},
+ * {@code completed}/{@code completedStatus} report how far the ring got.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("2.0.0")
 package io.pvio.dma;

@@ -121,4 +121,47 @@ public interface Dpif {
      * @since 1.1
      */
     List<String> flows(String bridge) throws DpifException;
+
+    /**
+     * The bridge's flows with their counters, highest priority first (ties: oldest first).
+     *
+     * @since 1.2
+     */
+    default List<FlowEntry> flowEntries(String bridge) throws DpifException {
+        throw new DpifException("this datapath has no structured flow entries");
+    }
+
+    /**
+     * OpenFlow flow-mod ADD: adds {@code flow} (its counters are ignored), replacing a flow with the same
+     * match and priority (whose counters are then lost, as OpenFlow says).
+     *
+     * @since 1.2
+     */
+    default void putFlow(String bridge, FlowEntry flow) throws DpifException {
+        throw new DpifException("this datapath has no structured flow entries");
+    }
+
+    /**
+     * OpenFlow flow-mod MODIFY / MODIFY_STRICT: gives the flows that {@code criteria} selects (strict: same
+     * match and priority; else {@link FlowEntry#coveredBy}) the criteria's actions, keeping their cookies,
+     * counters and durations. Adds nothing.
+     *
+     * @return the number of flows modified
+     * @since 1.2
+     */
+    default int modifyFlows(String bridge, FlowEntry criteria, boolean strict) throws DpifException {
+        throw new DpifException("this datapath has no structured flow entries");
+    }
+
+    /**
+     * OpenFlow flow-mod DELETE / DELETE_STRICT: deletes the flows that {@code criteria} selects (as for
+     * {@link #modifyFlows}) and, unless {@code outPort} is {@link FlowEntry#ANY}, that output to it.
+     *
+     * @return the flows deleted, with their final counters
+     * @since 1.2
+     */
+    default List<FlowEntry> deleteFlows(String bridge, FlowEntry criteria, boolean strict, int outPort)
+            throws DpifException {
+        throw new DpifException("this datapath has no structured flow entries");
+    }
 }

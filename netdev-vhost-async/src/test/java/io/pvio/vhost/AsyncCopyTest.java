@@ -9,8 +9,8 @@ import static org.junit.Assert.fail;
 
 import io.pvio.dma.DmaDevice;
 import io.pvio.dma.cpu.CpuChannel;
-import io.pvio.dma.ioat.channel.IoatChannel;
 import io.pvio.dma.ioat.engine.ModelEngine;
+import io.pvio.dma.spi.EngineChannel;
 import io.pvio.netdev.NetdevException;
 import io.pvio.netdev.NetdevStats;
 import io.pvio.packet.Packet;
@@ -75,8 +75,8 @@ public class AsyncCopyTest {
         ctx.cleanup();
     }
 
-    IoatChannel ioat(String address, int ring) throws Exception {
-        IoatChannel ch = new IoatChannel(address, new ModelEngine(address, -1), ring);
+    EngineChannel ioat(String address, int ring) throws Exception {
+        EngineChannel ch = new EngineChannel(address, "ioat", new ModelEngine(address, -1), ring, "dma_ioat");
         ch.start();
         add(ch, address, "ioat");
         return ch;
@@ -258,7 +258,7 @@ public class AsyncCopyTest {
 
     @Test
     public void failingChannelLosesAndCorruptsNothing() throws Exception {
-        IoatChannel ch = ioat(A0, 256);
+        EngineChannel ch = ioat(A0, 256);
         ch.setFaults(0.3, false);
         VhostPort p = port("va2", "(txq0,00:04.0,256),(rxq0,00:04.0,256)");
         VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a2"));
@@ -273,7 +273,7 @@ public class AsyncCopyTest {
 
     @Test
     public void stalledChannelThenClearedLosesNothingAndFullRingFallsBackToCpu() throws Exception {
-        IoatChannel ch = ioat(A0, 64);
+        EngineChannel ch = ioat(A0, 64);
         VhostPort p = port("va3", "(txq0,00:04.0,0)");
         VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a3"));
         ch.setFaults(0, true);
@@ -303,7 +303,7 @@ public class AsyncCopyTest {
 
     @Test
     public void channelRemovedMidTrafficDrainsThenCpuThenRebinds() throws Exception {
-        IoatChannel ch = ioat(A0, 256);
+        EngineChannel ch = ioat(A0, 256);
         VhostPort p = port("va4", "(txq0,00:04.0,0),(rxq0,00:04.0,0)");
         VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a4"));
         int total = 30_000;
@@ -492,7 +492,7 @@ public class AsyncCopyTest {
     /** Close with copies in flight (stalled channel cleared by the provider) frees every packet. */
     @Test
     public void closeAndDisconnectWithCopiesInFlightLeakNothing() throws Exception {
-        IoatChannel ch = ioat(A0, 256);
+        EngineChannel ch = ioat(A0, 256);
         VhostPort p = port("va9", "(txq0,00:04.0,0)");
         VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a9"));
         PacketBatch b = new PacketBatch();

@@ -172,10 +172,10 @@ public class DpdkFrontEndTest {
     }
 
     /** An IOAT model channel at 0000:00:04.0 in a binder with async copy support on. */
-    static io.pvio.dma.ioat.channel.IoatChannel asyncChannel(io.pvio.vhost.async.AsyncBinder binder)
+    static io.pvio.dma.spi.EngineChannel asyncChannel(io.pvio.vhost.async.AsyncBinder binder)
             throws Exception {
-        io.pvio.dma.ioat.channel.IoatChannel ch = new io.pvio.dma.ioat.channel.IoatChannel("0000:00:04.0",
-                new io.pvio.dma.ioat.engine.ModelEngine("0000:00:04.0", -1), 256);
+        io.pvio.dma.spi.EngineChannel ch = new io.pvio.dma.spi.EngineChannel("0000:00:04.0", "ioat",
+                new io.pvio.dma.ioat.engine.ModelEngine("0000:00:04.0", -1), 256, "dma_ioat");
         ch.start();
         binder.addDevice(ch, Map.of("dma.address", "0000:00:04.0", "dma.driver", "ioat"));
         binder.setEnabled(true);
@@ -186,7 +186,7 @@ public class DpdkFrontEndTest {
     @Test
     public void serverModeAsyncEnqueueCountsAgree() throws Exception {
         io.pvio.vhost.async.AsyncBinder binder = new io.pvio.vhost.async.AsyncBinder();
-        io.pvio.dma.ioat.channel.IoatChannel ch = asyncChannel(binder);
+        io.pvio.dma.spi.EngineChannel ch = asyncChannel(binder);
         try {
             port = new VhostUserServerClass(binder).open("vha0", Map.of("vhost-async-attr", "(txq0,00:04.0,0)"),
                     ctx);
@@ -222,7 +222,7 @@ public class DpdkFrontEndTest {
     @Test
     public void clientModeAsyncDequeueCountsAgree() throws Exception {
         io.pvio.vhost.async.AsyncBinder binder = new io.pvio.vhost.async.AsyncBinder();
-        io.pvio.dma.ioat.channel.IoatChannel ch = asyncChannel(binder);
+        io.pvio.dma.spi.EngineChannel ch = asyncChannel(binder);
         Path sock = ctx.runDir.resolve("fe.sock");
         try {
             try (Testpmd pmd = new Testpmd(sock, "server=1", "txonly", 1, 1500, ctx.runDir, true)) {

@@ -208,16 +208,49 @@ public final class Bench {
         return sb.toString();
     }
 
-    /** cpu: synchronous copies; async: dma-ioat channels; async-cpu: dma-cpu channels. */
+    /**
+     * cpu: synchronous copies; async: dma-ioat channels (or, with {@code --engine dmadev}, dma-dmadev channels on
+     * dma_skeleton0/1); async-cpu: dma-cpu channels.
+     */
     private void setMode(String mode) throws IOException {
         boolean async = !mode.equals("cpu");
+        boolean dmadev = opt.engine.equals("dmadev");
         if (mode.equals("async-cpu")) {
             must("appctl", "bundle/stop", "io.pvio.dma-ioat");
+            if (dmadev) {
+                must("appctl", "bundle/stop", "io.pvio.dma-dmadev");
+            }
             must("appctl", "bundle/start", "io.pvio.dma-cpu");
         } else {
             must("appctl", "bundle/stop", "io.pvio.dma-cpu");
             must("appctl", "bundle/start", "io.pvio.dma-ioat");
-            if (async) {
+            if (dmadev) {
+                must("appctl", "bundle/start", "io.pvio.dma-dmadev");
+            }
+            if (async && dmadev) {
+                // the scenarios' channels move to dma_skeleton0/1 (dma/set reaches every engine's configurations)
+                for (int fn = 0; fn < 2; fn++) {
+                    String ch = "0000:00:04." + fn;
+                    must("appctl", "dma/set", ch, "engine=dmadev", "device=dma_skeleton" + fn,
+                            "ring.size=" + Math.max(256, opt.queueSize));
+                    call(List.of("appctl", "dma/del", ch, "engine=model")); // gone already after the first case
+                }
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                String shown = "";
+                while (!(shown.contains("dma_skeleton0") && shown.contains("dma_skeleton1"))) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IOException("the dmadev channels did not come up within 30 s (see the dma_dmadev and"
+                                + " dpdk lines of vswitchd.log); dma/show: " + shown);
+                    }
+                    shown = call(List.of("appctl", "dma/show")).out();
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("interrupted");
+                    }
+                }
+            } else if (async) {
                 // the channels the scenarios use: their engine threads go to --engine-cpu, their rings hold
                 // a whole virtqueue of copies
                 for (String ch : List.of("0000:00:04.0", "0000:00:04.1")) {

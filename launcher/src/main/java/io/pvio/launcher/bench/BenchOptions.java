@@ -18,7 +18,8 @@ import java.util.List;
  * virtqueues, as a guest's rx_queue_size; the DMA channels' rings are made at least as large; default 256),
  * {@code --idle-ports N} (N more dpdkvhostuser ports on pvio's PMD, each with a connected front end on the
  * other core and, in the async modes, an asynchronous tx queue, that carry no traffic: what idle ports cost
- * the busy pair; default 0).
+ * the busy pair; default 0), {@code --engine model|dmadev} (the engine of the {@code async} mode's channels:
+ * the IOAT model, default, or DPDK dmadev on dma_skeleton0/1, which starts EAL in the switch).
  */
 public final class BenchOptions {
     public static final List<String> MODES = List.of("cpu", "async", "async-cpu");
@@ -38,12 +39,13 @@ public final class BenchOptions {
     String payload = "pattern";
     int queueSize = 256;
     int idlePorts;
+    String engine = "model";
 
     static final String USAGE = """
             usage: pvio bench [--size 64,512,1518] [--mode cpu,async,async-cpu] [--direction enqueue,dequeue,pvp]
                               [--seconds 5] [--warmup 2] [--rate MPPS] [--engine-cpu 1] [--guest-sleep 0] [--burst 1]
-                              [--payload pattern|none|read] [--queue-size 256] [--idle-ports 0] [--json] [--no-pin]
-                              [--run-dir DIR]
+                              [--payload pattern|none|read] [--queue-size 256] [--idle-ports 0]
+                              [--engine model|dmadev] [--json] [--no-pin] [--run-dir DIR]
             """;
 
     /** Parses the words after {@code bench} ({@code --seconds} may already have been taken by the caller). */
@@ -64,7 +66,8 @@ public final class BenchOptions {
                 case "--json" -> o.json = true;
                 case "--no-pin" -> o.pin = false;
                 case "--size", "--sizes", "--mode", "--modes", "--direction", "--directions", "--warmup", "--seconds",
-                        "--rate", "--engine-cpu", "--guest-sleep", "--burst", "--payload", "--queue-size", "--idle-ports" -> {
+                        "--rate", "--engine-cpu", "--guest-sleep", "--burst", "--payload", "--queue-size", "--idle-ports",
+                        "--engine" -> {
                     if (val == null) {
                         if (i + 1 >= args.size()) {
                             throw new IllegalArgumentException(key + " needs a value");
@@ -86,6 +89,12 @@ public final class BenchOptions {
                             if (Integer.bitCount(o.queueSize) != 1) {
                                 throw new IllegalArgumentException("--queue-size must be a power of two, not " + val);
                             }
+                        }
+                        case "--engine" -> {
+                            if (!val.equals("model") && !val.equals("dmadev")) {
+                                throw new IllegalArgumentException("--engine is model or dmadev, not \"" + val + "\"");
+                            }
+                            o.engine = val;
                         }
                         case "--payload" -> {
                             if (!val.equals("pattern") && !val.equals("none") && !val.equals("read")) {

@@ -1,5 +1,6 @@
 package io.pvio.launcher.daemon;
 
+import io.pvio.control.rundir.RunDirLock;
 import io.pvio.launcher.log.FelixLogBridge;
 import io.pvio.launcher.log.LogSetup;
 import java.io.IOException;
@@ -26,19 +27,28 @@ import org.osgi.framework.launch.FrameworkFactory;
  * pvio-vswitchd: an embedded Felix with every bundle of pvio.jar, configured around one run directory:
  *
  * <pre>
- * RUN_DIR/conf.db              the configuration database (control bundle)
+ * RUN_DIR/conf.db              the configuration database (control bundle), unless --db names an ovsdb-server
  * RUN_DIR/pvio-vswitchd.ctl    the control socket (vsctl, ofctl, appctl)
  * RUN_DIR/vswitchd.log         the log
  * RUN_DIR/deploy/              FileInstall: drop bundles and .cfg files here
  * RUN_DIR/felix-cache/         Felix's bundle cache (cleaned at every start)
- * RUN_DIR/ovs-vswitchd.pid     locked while a daemon runs here (one per run directory), ovs-appctl reads it
+ * RUN_DIR/ovs-vswitchd.pid     locked by the control bundle while it runs here (one daemon per run directory);
+ *                              ovs-appctl --target=ovs-vswitchd reads it
  * </pre>
  */
 public final class Daemon {
     private static final Logger LOG = Logger.getLogger("vswitchd");
 
-    /** How to run. */
-    public record Options(Path runDir, boolean shell, boolean verbose) {
+    /**
+     * How to run.
+     *
+     * @param db {@code unix:PATH} or {@code tcp:HOST:PORT} of an ovsdb-server holding the configuration, or
+     *           null for the embedded RUN_DIR/conf.db
+     */
+    public record Options(Path runDir, boolean shell, boolean verbose, String db) {
+        public Options(Path runDir, boolean shell, boolean verbose) {
+            this(runDir, shell, verbose, null);
+        }
     }
 
     static final String CONTROL = "io.pvio.control";
@@ -48,12 +58,9 @@ public final class Daemon {
     private final Path runDir;
     private final java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private final java.nio.channels.FileLock lock;
-
-    private Daemon(Framework framework, Path runDir, java.nio.channels.FileLock lock) {
+    private Daemon(Framework framework, Path runDir) {
         this.framework = framework;
         this.runDir = runDir;
-        this.lock = lock;
     }
 
     /** The framework properties for a run directory. */
@@ -66,6 +73,10 @@ public final class Daemon {
         cfg.put("felix.log.logger", new FelixLogBridge());
         cfg.put("felix.log.level", o.verbose() ? "4" : "2");
         cfg.put("pvio.run.dir", runDir.toString());
+        if (o.db() != null) {
+            cfg.put("pvio.db", o.db());
+        }
+        cfg.put("pvio.launcher", "true"); // appctl exit stops this framework
         cfg.put("felix.fileinstall.dir", runDir.resolve("deploy").toString());
         cfg.put("felix.fileinstall.poll", "1000");
         cfg.put("felix.fileinstall.noInitialDelay", "true");
@@ -82,7 +93,8 @@ public final class Daemon {
     public static Daemon start(Options o, PrintStream stderr) throws IOException, BundleException {
         Path runDir = o.runDir().toAbsolutePath().normalize();
         Files.createDirectories(runDir.resolve("deploy"));
-        java.nio.channels.FileLock lock = lockRunDir(runDir);
+        // the control bundle holds the lock; checked here before felix-cache, another daemon's, is cleaned
+        RunDirLock.check(runDir);
         LogSetup.install(runDir.resolve("vswitchd.log"), o.verbose(), stderr);
         if (System.getProperty("jna.tmpdir") == null) { // JNA unpacks its native library here, not under $HOME
             Path jna = runDir.resolve("jna");
@@ -126,40 +138,7 @@ public final class Daemon {
             }
         }
         LOG.info("pvio-vswitchd started: " + fw.getBundleContext().getBundles().length + " bundles");
-        return new Daemon(fw, runDir, lock);
-    }
-
-    /**
-     * Locks RUN_DIR/ovs-vswitchd.pid (and writes this process's pid into it), as ovs-vswitchd locks its
-     * pidfile: a second daemon on the same run directory would empty the first one's bundle cache and take
-     * its sockets. The lock goes with the process.
-     */
-    static java.nio.channels.FileLock lockRunDir(Path runDir) throws IOException {
-        Path pidFile = runDir.resolve("ovs-vswitchd.pid"); // ovs-vswitchd's name: ovs-appctl --target=ovs-vswitchd
-        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(pidFile,
-                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.READ,
-                java.nio.file.StandardOpenOption.WRITE);
-        java.nio.channels.FileLock lock;
-        try {
-            lock = ch.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException e) {
-            lock = null; // held by this very process
-        }
-        if (lock == null) {
-            String pid = "";
-            try {
-                pid = Files.readString(pidFile).trim();
-            } catch (IOException ignored) {
-                // the message below still says what is wrong
-            }
-            ch.close();
-            throw new IOException(runDir + " is in use by another pvio-vswitchd" + (pid.isEmpty() ? "" : " (pid "
-                    + pid + ")") + "; stop it first, or give another --run-dir");
-        }
-        ch.truncate(0);
-        ch.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(
-                java.nio.charset.StandardCharsets.US_ASCII)), 0);
-        return lock;
+        return new Daemon(fw, runDir);
     }
 
     /** The property of the Runnable services that the control bundle's vlog/reopen and vlog/close run. */
@@ -225,11 +204,6 @@ public final class Daemon {
             }
         } catch (BundleException | InterruptedException e) {
             LOG.severe("stopping the framework: " + e.getMessage());
-        }
-        try {
-            lock.channel().close(); // releases the run directory
-        } catch (IOException e) {
-            LOG.warning("releasing " + runDir + ": " + e.getMessage());
         }
         LOG.info("pvio-vswitchd stopped");
     }

@@ -40,15 +40,17 @@ public final class Demo {
     private final Path socket;
     private final PrintStream out;
     private final boolean internal;
+    private final String engine;
 
-    private Demo(Path socket, PrintStream out, boolean internal) {
+    private Demo(Path socket, PrintStream out, boolean internal, String engine) {
         this.socket = socket;
+        this.engine = engine;
         this.out = out;
         this.internal = internal;
     }
 
     public static int run(Path runDir, int seconds, PrintStream out, PrintStream err) {
-        return run(runDir, seconds, false, out, err);
+        return run(runDir, seconds, false, "model", out, err);
     }
 
     /**
@@ -56,8 +58,9 @@ public final class Demo {
      * moves into namespace {@link #GUEST_NS} with {@link #GUEST_ADDR}: {@code ping 10.99.0.2} from the host
      * then crosses br0, the vhost-user port and its DMA copies, the Java front end and br1.
      */
-    public static int run(Path runDir, int seconds, boolean internal, PrintStream out, PrintStream err) {
-        return InProcess.run("demo", runDir, out, err, sock -> new Demo(sock, out, internal).run(seconds));
+    public static int run(Path runDir, int seconds, boolean internal, String engine, PrintStream out,
+            PrintStream err) {
+        return InProcess.run("demo", runDir, out, err, sock -> new Demo(sock, out, internal, engine).run(seconds));
     }
 
     /** Runs a host command (ip, ping) for --internal; its output is returned, a failure throws. */
@@ -97,6 +100,24 @@ public final class Demo {
         out.println("  while the demo runs: ping " + GUEST_ADDR + " (from the host), or ip netns exec " + GUEST_NS
                 + " ping " + HOST_ADDR);
         out.println();
+    }
+
+    /**
+     * Engine dmadev: channels 00:04.0 and 00:04.1 move from the IOAT model to DPDK's dma_skeleton0 and 1
+     * (EAL starts in this process); refused with the reason when the dmadev shim or DPDK is missing.
+     */
+    private void useDmadev() throws IOException, InterruptedException {
+        for (int fn = 0; fn < 2; fn++) {
+            String ch = "0000:00:04." + fn;
+            must("appctl", "dma/set", ch, "engine=dmadev", "device=dma_skeleton" + fn);
+            must("appctl", "dma/del", ch, "engine=model");
+        }
+        try {
+            waitFor("the dmadev channels", "dma_skeleton1", "appctl", "dma/show");
+        } catch (IOException e) {
+            throw new IOException("the dmadev channels did not come up (see the dma_dmadev and dpdk lines of "
+                    + socket.getParent().resolve("vswitchd.log") + "): " + e.getMessage(), e);
+        }
     }
 
     private ControlProtocol.Reply call(String... argv) throws IOException {
@@ -203,9 +224,12 @@ public final class Demo {
         }
         waitReady();
         waitFor("the DMA channels", "0000:00:04.1", "appctl", "dma/show");
+        if (engine.equals("dmadev")) {
+            useDmadev();
+        }
         Path dir = socket.getParent();
         // the host side: generator pg0 and the vhost-user port, whose copies into and out of the guest
-        // go through DMA channels 00:04.0 and 00:04.1 (the IOAT model)
+        // go through DMA channels 00:04.0 and 00:04.1 (the IOAT model, or dmadev)
         must("vsctl", "--no-wait", "set", "Open_vSwitch", ".", "other_config:vhost-async-copy-support=true");
         for (String br : new String[] {"br0", "br1"}) {
             // flows first, so that no packet meets the default NORMAL flow
@@ -244,6 +268,8 @@ public final class Demo {
         out.print(must("vsctl", "show"));
         out.println();
         out.println("pg0 -> br0 -> vhu0 (vhost-user, DMA copies) => guest ring => fe0 (virtio-user) -> br1 -> pg1, and back");
+        out.println("DMA channels 00:04.0, 00:04.1: " + (engine.equals("dmadev")
+                ? "DPDK dmadev engine on dma_skeleton0, dma_skeleton1" : "the IOAT model engine"));
         out.println();
         if (internal) {
             hostSide();

@@ -7,8 +7,9 @@ import java.lang.invoke.VarHandle;
 
 /**
  * One DMA channel as the vhost queues use it: a {@link DmaDevice} service plus the queues ({@link CopyTracker}s)
- * that submit to it. Completions are routed to their tracker by the owner number carried in the source
- * handle, so several queues, of one port or of several, can share a channel.
+ * that submit to it. Like DPDK's vhost (its per-vchan table of completion flags indexed by ring index), the
+ * channel keeps per copy its owner and segment number in tables indexed by the copy's ring index, and routes
+ * each completion to its tracker: several queues, of one port or of several, can share a channel.
  *
  * <p>Locking: a channel with a single owner is used without any lock (its owner's queue lock already makes
  * it single-threaded). With several owners, submissions and completion polls take a spin lock. The switch
@@ -31,6 +32,10 @@ public final class DmaChannel {
     private final String address;
     private final String driver;
     private final DmaCompletions completions = new DmaCompletions(64);
+    // by ring index & tableMask (at most ringSize <= maxRingSize copies are outstanding)
+    private final int tableMask;
+    private final short[] copyOwner;
+    private final int[] copySeq;
     private final CopyTracker[] owners = new CopyTracker[MAX_OWNERS];
     private int ownerCount;
     private volatile boolean shared;
@@ -42,6 +47,11 @@ public final class DmaChannel {
         this.device = device;
         this.address = address;
         this.driver = driver;
+        int max = Math.min(65536, Math.max(device.info().maxRingSize(), device.info().ringSize()));
+        int size = Integer.highestOneBit(Math.max(1, max - 1)) << 1;
+        tableMask = size - 1;
+        copyOwner = new short[size];
+        copySeq = new int[size];
     }
 
     public DmaDevice device() {
@@ -95,20 +105,26 @@ public final class DmaChannel {
 
     /** Queues one copy for {@code owner}'s segment {@code seq}; false when the channel's ring is full. */
     boolean enqueue(int owner, long seq, long src, long dst, int len) {
-        long hdl = ((long) owner << 32) | (seq & 0xffffffffL);
         if (!shared) {
-            boolean ok = device.enqueueCopy(src, dst, len, hdl, 0);
-            doorbellPending |= ok;
-            return ok;
+            return enqueueLocked(owner, seq, src, dst, len);
         }
         acquire();
         try {
-            boolean ok = device.enqueueCopy(src, dst, len, hdl, 0);
-            doorbellPending |= ok;
-            return ok;
+            return enqueueLocked(owner, seq, src, dst, len);
         } finally {
             release();
         }
+    }
+
+    private boolean enqueueLocked(int owner, long seq, long src, long dst, int len) {
+        int idx = device.copy(src, dst, len, 0);
+        if (idx < 0) {
+            return false;
+        }
+        copyOwner[idx & tableMask] = (short) owner;
+        copySeq[idx & tableMask] = (int) seq;
+        doorbellPending = true;
+        return true;
     }
 
     /** Rings the doorbell if copies were queued since the last one. */
@@ -116,7 +132,7 @@ public final class DmaChannel {
         if (!shared) {
             if (doorbellPending) {
                 doorbellPending = false;
-                device.performOps();
+                device.submit();
             }
             return;
         }
@@ -124,7 +140,7 @@ public final class DmaChannel {
         try {
             if (doorbellPending) {
                 doorbellPending = false;
-                device.performOps();
+                device.submit();
             }
         } finally {
             release();
@@ -144,21 +160,41 @@ public final class DmaChannel {
         }
     }
 
+    /**
+     * rte_dma_completed until it returns less than a full batch; when it stops at a failed copy,
+     * rte_dma_completed_status tells the statuses (as DPDK's vhost does on has_error).
+     */
     private int pollLocked() {
+        int cap = completions.capacity();
         int total = 0;
-        int n;
-        do {
-            n = device.completedOps(completions.capacity(), completions);
-            for (int i = 0; i < n; i++) {
-                long hdl = completions.srcHandle(i);
-                CopyTracker t = owners[(int) (hdl >>> 32) & (MAX_OWNERS - 1)];
-                if (t != null) {
-                    t.markDone((int) hdl, completions.status(i));
+        while (true) {
+            int n = device.completed(cap, completions);
+            route(n, false);
+            total += n;
+            if (completions.hasError()) {
+                int k = device.completedStatus(cap, completions);
+                route(k, true);
+                total += k;
+                if (k > 0) {
+                    continue;
                 }
             }
-            total += n;
-        } while (n == completions.capacity());
-        return total;
+            if (n < cap) {
+                return total;
+            }
+        }
+    }
+
+    /** Hands the {@code n} copies just reported (ending at lastIdx) to their trackers. */
+    private void route(int n, boolean withStatus) {
+        int idx = completions.lastIdx() - n + 1;
+        for (int i = 0; i < n; i++, idx++) {
+            int slot = idx & tableMask;
+            CopyTracker t = owners[copyOwner[slot] & (MAX_OWNERS - 1)];
+            if (t != null) {
+                t.markDone(copySeq[slot], withStatus ? completions.status(i) : DmaDevice.STATUS_SUCCESSFUL);
+            }
+        }
     }
 
     @Override

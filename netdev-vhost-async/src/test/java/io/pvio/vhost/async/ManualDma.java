@@ -12,10 +12,9 @@ final class ManualDma implements DmaDevice {
     final long[] src;
     final long[] dst;
     final int[] len;
-    final long[] hdl;
     final int[] status;
     long head; // enqueued
-    long rung; // doorbell up to
+    long rung; // submitted up to
     long done; // executed
     long reported;
     boolean auto;
@@ -26,13 +25,13 @@ final class ManualDma implements DmaDevice {
         src = new long[size];
         dst = new long[size];
         len = new int[size];
-        hdl = new long[size];
         status = new int[size];
     }
 
     @Override
     public DmaInfo info() {
-        return new DmaInfo("0000:00:04.0", "manual", size, size, size, 0);
+        return new DmaInfo("0000:00:04.0", "manual", "manual", "-", CAPA_MEM_TO_MEM | CAPA_OPS_COPY
+                | CAPA_HANDLES_ERRORS, size, size, size, 0);
     }
 
     @Override
@@ -53,67 +52,85 @@ final class ManualDma implements DmaDevice {
     }
 
     @Override
-    public boolean enqueueCopy(long s, long d, int l, long sh, long dh) {
+    public int copy(long s, long d, int l, int flags) {
         if (head - reported == size) {
-            return false;
+            return ENOSPC;
         }
         int i = (int) (head % size);
         src[i] = s;
         dst[i] = d;
         len[i] = l;
-        hdl[i] = sh;
+        int idx = (int) (head & 0xffff);
         head++;
-        return true;
+        if ((flags & FLAG_SUBMIT) != 0) {
+            submit();
+        }
+        return idx;
     }
 
     @Override
-    public void fence() {
-    }
-
-    @Override
-    public void performOps() {
+    public void submit() {
         rung = head;
     }
 
-    /** Executes up to n rung copies. */
+    /** Executes up to n submitted copies. */
     void run(int n) {
         while (n-- > 0 && done < rung) {
             int i = (int) (done % size);
             if (failNext > 0) {
                 failNext--;
-                status[i] = STATUS_ERROR;
+                status[i] = STATUS_ERROR_UNKNOWN;
             } else {
                 NativeMemory.copy(src[i], dst[i], len[i]);
-                status[i] = STATUS_OK;
+                status[i] = STATUS_SUCCESSFUL;
             }
             done++;
         }
     }
 
     @Override
-    public int completedOps(int max, DmaCompletions out) {
+    public int completed(int max, DmaCompletions out) {
         if (auto) {
             run(Integer.MAX_VALUE);
         }
-        out.clear();
+        out.reset();
         int n = 0;
-        while (reported < done && n < max && n < out.capacity()) {
-            int i = (int) (reported % size);
-            out.add(hdl[i], 0, status[i]);
+        boolean error = false;
+        while (reported < done && n < max) {
+            if (status[(int) (reported % size)] != STATUS_SUCCESSFUL) {
+                error = true;
+                break;
+            }
             reported++;
             n++;
         }
+        out.finish((int) (reported - 1), error);
         return n;
+    }
+
+    @Override
+    public int completedStatus(int max, DmaCompletions out) {
+        if (auto) {
+            run(Integer.MAX_VALUE);
+        }
+        out.reset();
+        int n = 0;
+        while (reported < done && n < max && out.add(status[(int) (reported % size)])) {
+            reported++;
+            n++;
+        }
+        out.finish((int) (reported - 1), false);
+        return n;
+    }
+
+    @Override
+    public int burstCapacity() {
+        return size - inFlight();
     }
 
     @Override
     public int inFlight() {
         return (int) (head - reported);
-    }
-
-    @Override
-    public int freeSlots() {
-        return size - inFlight();
     }
 
     @Override

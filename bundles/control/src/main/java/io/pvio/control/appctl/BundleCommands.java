@@ -125,6 +125,41 @@ public final class BundleCommands {
         }
     }
 
+    /** pvio's bundles that are active now (symbolic name io.pvio.*), by id. */
+    public List<Bundle> activePvio() {
+        List<Bundle> l = new java.util.ArrayList<>();
+        for (Bundle b : ctx.getBundles()) {
+            String n = b.getSymbolicName();
+            if (n != null && n.startsWith("io.pvio.") && b.getState() == Bundle.ACTIVE) {
+                l.add(b);
+            }
+        }
+        return l;
+    }
+
+    /**
+     * In a container: stops {@code pvio} (the bundles of {@link #activePvio} taken now) on a thread of its
+     * own, this bundle first (conf.db and the socket close) and the rest in reverse id order; never bundle 0.
+     */
+    public void stopPvio(List<Bundle> pvio) {
+        Thread t = new Thread(() -> {
+            List<Bundle> order = new java.util.ArrayList<>(pvio);
+            order.sort((x, y) -> Long.compare(y.getBundleId(), x.getBundleId()));
+            order.removeIf(b -> b.getBundleId() == ctx.getBundle().getBundleId());
+            order.add(0, ctx.getBundle());
+            for (Bundle b : order) {
+                try {
+                    b.stop();
+                    LOG.info("exit: bundle " + b.getSymbolicName() + " stopped");
+                } catch (BundleException | IllegalStateException e) {
+                    LOG.severe("exit: cannot stop " + b.getSymbolicName() + ": " + e.getMessage());
+                }
+            }
+        }, "pvio-exit");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** Stops the whole daemon (the launcher exits when the framework has stopped). */
     public void exit() {
         Thread t = new Thread(() -> {

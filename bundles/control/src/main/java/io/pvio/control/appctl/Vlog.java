@@ -179,6 +179,17 @@ public final class Vlog {
         return "";
     }
 
+    /** The levels vlog/set has given, by module. */
+    public static Map<String, Level> configured() {
+        Map<String, Level> m = new TreeMap<>();
+        CONFIGURED.forEach((k, lg) -> {
+            if (lg.getLevel() != null) {
+                m.put(k, lg.getLevel());
+            }
+        });
+        return m;
+    }
+
     private static void apply(String module, Level l) {
         Logger lg = CONFIGURED.computeIfAbsent(module, Logger::getLogger);
         lg.setLevel(l);

@@ -3,18 +3,22 @@ package io.pvio.control.component;
 import io.pvio.control.Control;
 import io.pvio.control.apply.DpifApplier;
 import io.pvio.control.appctl.BundleCommands;
+import io.pvio.control.appctl.PaxLogging;
 import io.pvio.control.appctl.Vlog;
 import io.pvio.control.db.Db;
 import io.pvio.control.db.DbStore;
 import io.pvio.control.ofctl.Flows;
+import io.pvio.control.ovsdb.OvsdbBridge;
 import io.pvio.control.protocol.ControlClient;
 import io.pvio.control.protocol.ControlProtocol;
+import io.pvio.control.rundir.RunDirLock;
 import io.pvio.control.server.ControlServer;
 import io.pvio.control.vsctl.Vsctl;
 import io.pvio.control.vsctl.VsctlException;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
 import io.pvio.netdev.NetdevClass;
+import io.pvio.netdev.RunDirectory;
 import io.pvio.packet.PacketPool;
 import io.pvio.unixctl.UnixctlCommand;
 import io.pvio.unixctl.UnixctlException;
@@ -34,6 +38,7 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -49,13 +54,17 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * <p>Mutating commands are serialised by {@link #lock} and are applied to the datapath first; the database
  * is written only when the datapath accepted them.
  */
-@Component(immediate = true, service = Control.class, property = {
+@Component(immediate = true, service = Control.class, configurationPid = RunDirectory.PID, property = {
     "osgi.command.scope=pvio", "osgi.command.function=vsctl", "osgi.command.function=ofctl",
     "osgi.command.function=appctl"})
 public final class ControlComponent implements Control {
     private static final Logger LOG = Logger.getLogger("bridge");
     private static final Logger UNIXCTL = Logger.getLogger("unixctl");
-    public static final String RUN_DIR_PROPERTY = "pvio.run.dir";
+    public static final String RUN_DIR_PROPERTY = RunDirectory.FRAMEWORK_PROPERTY;
+    /** {@code unix:PATH} or {@code tcp:HOST:PORT}: the configuration is in that ovsdb-server, not conf.db. */
+    public static final String DB_PROPERTY = "pvio.db";
+    /** Framework property the launcher sets to "true": pvio owns the framework (exit stops it). */
+    public static final String LAUNCHER_PROPERTY = "pvio.launcher";
     static final String VERSION = "0.1.0";
 
     private final Object lock = new Object();
@@ -66,6 +75,13 @@ public final class ControlComponent implements Control {
     private BundleContext ctx;
     private BundleCommands bundles;
     private ControlServer server;
+    private volatile OvsdbBridge ovsdb;
+    private RunDirLock runDirLock;
+    /** In a container with Pax Logging, vlog/set keeps its levels in step. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ConfigurationAdmin configAdmin;
+    /** False in a container (Karaf...): exit stops pvio's bundles, never the framework. */
+    private boolean ownsFramework;
 
     private record Registered(UnixctlCommand command, String usage) {
     }
@@ -78,7 +94,9 @@ public final class ControlComponent implements Control {
         synchronized (lock) {
             dpif.set(d);
             LOG.info("datapath bound");
-            if (db != null) {
+            if (ovsdb != null) {
+                ovsdb.datapathChanged();
+            } else if (db != null) {
                 replay(d);
             }
         }
@@ -98,6 +116,25 @@ public final class ControlComponent implements Control {
         }
     }
 
+    /** The types of the netdev classes registered now. */
+    private java.util.Collection<String> netdevTypes() {
+        java.util.Set<String> types = new java.util.TreeSet<>();
+        try {
+            org.osgi.framework.ServiceReference<?>[] refs = ctx.getServiceReferences(
+                    io.pvio.netdev.NetdevClass.class.getName(), null);
+            for (org.osgi.framework.ServiceReference<?> r : refs == null ? new org.osgi.framework.ServiceReference<?>[0]
+                    : refs) {
+                Object t = r.getProperty(io.pvio.netdev.NetdevClass.TYPE_PROPERTY);
+                if (t != null) {
+                    types.add(t.toString());
+                }
+            }
+        } catch (org.osgi.framework.InvalidSyntaxException | IllegalStateException e) {
+            LOG.fine("netdev classes: " + e.getMessage());
+        }
+        return types;
+    }
+
     private static int ofportOf(Dpif d, String port) {
         io.pvio.dpif.PortInfo pi = d.port(port);
         return pi == null ? -1 : pi.ofport();
@@ -106,6 +143,9 @@ public final class ControlComponent implements Control {
     void unbindDpif(Dpif d) {
         if (dpif.compareAndSet(d, null)) {
             LOG.info("datapath unbound: configuration kept in the database");
+            if (ovsdb != null) {
+                ovsdb.datapathChanged();
+            }
         }
     }
 
@@ -156,17 +196,29 @@ public final class ControlComponent implements Control {
 
     // ---- life cycle ----
 
+    /** Fails (conf.db untouched, no socket) when another daemon holds the run directory. */
     @Activate
-    void activate(BundleContext context) {
+    void activate(BundleContext context, Map<String, Object> props) throws IOException {
         ctx = context;
         bundles = new BundleCommands(context);
-        String dir = context.getProperty(RUN_DIR_PROPERTY);
-        Path runDir = Path.of(dir == null || dir.isBlank() ? "pvio-run" : dir).toAbsolutePath();
+        ownsFramework = Boolean.parseBoolean(context.getProperty(LAUNCHER_PROPERTY));
+        Path runDir = RunDirectory.resolve(props, context::getProperty);
+        try {
+            runDirLock = RunDirLock.acquire(runDir);
+        } catch (IOException e) {
+            LOG.severe("not started: " + e.getMessage());
+            throw e;
+        }
+        LOG.info("run directory " + runDir);
+        String dbTarget = context.getProperty(DB_PROPERTY);
+        if (dbTarget != null && !dbTarget.isBlank()) {
+            ovsdb = new OvsdbBridge(dbTarget, dpif::get, this::netdevTypes).start(); // conf.db is not used
+        }
         synchronized (lock) {
             store = new DbStore(runDir.resolve("conf.db"));
-            db = store.load();
+            db = ovsdb != null ? null : store.load();
             Dpif d = dpif.get();
-            if (d != null) {
+            if (d != null && db != null) {
                 replay(d);
             }
         }
@@ -181,9 +233,18 @@ public final class ControlComponent implements Control {
 
     @Deactivate
     void deactivate() {
+        if (ovsdb != null) {
+            ovsdb.close();
+            ovsdb = null;
+        }
         if (server != null) {
             server.close();
             server = null;
+        }
+        try {
+            runDirLock.close();
+        } catch (IOException e) {
+            LOG.warning("releasing the run directory: " + e.getMessage());
         }
     }
 
@@ -219,6 +280,10 @@ public final class ControlComponent implements Control {
 
     private Result vsctl(List<String> args) {
         synchronized (lock) {
+            if (ovsdb != null) {
+                return Result.error(1, "vsctl: the configuration is in OVSDB (" + ovsdb.target() + "), not in"
+                        + " pvio's conf.db: use ovs-vsctl --db=" + ovsdb.target() + " " + String.join(" ", args));
+            }
             if (db == null) {
                 return Result.error(1, "vsctl: the database is not loaded yet");
             }
@@ -291,8 +356,7 @@ public final class ControlComponent implements Control {
             if (d == null) {
                 return Result.error(1, "ofctl: the datapath is not running (is dpif-netdev started?)");
             }
-            Db.Bridge b = db.bridges.get(br);
-            if (b == null) {
+            if (ovsdb != null ? !d.bridges().contains(br) : db.bridges.get(br) == null) {
                 return Result.error(1, "ofctl: " + br + " is not a bridge or a socket");
             }
             try {
@@ -328,6 +392,10 @@ public final class ControlComponent implements Control {
 
     /** Stores the flows the datapath now keeps for {@code br} (its own reading of what was added or deleted). */
     private Result commitFlows(Dpif d, String br, String what) throws DpifException {
+        if (ovsdb != null) { // flows are not in OVSDB: kept by the datapath only, as in ovs-vswitchd
+            LOG.info("flows changed: " + what);
+            return Result.ok("");
+        }
         Db next = db.copy();
         List<String> kept = next.bridges.get(br).flows;
         kept.clear();
@@ -409,12 +477,21 @@ public final class ControlComponent implements Control {
                         + ctx.getBundle(0).getSymbolicName() + " " + ctx.getBundle(0).getVersion() + "\n";
             case "exit":
                 UNIXCTL.info("exit requested");
-                afterReply.accept(bundles::exit);
-                return "";
+                if (ownsFramework) {
+                    afterReply.accept(bundles::exit);
+                    return "";
+                }
+                List<Bundle> pvio = bundles.activePvio();
+                afterReply.accept(() -> bundles.stopPvio(pvio));
+                StringBuilder ids = new StringBuilder();
+                pvio.forEach(b -> ids.append(' ').append(b.getBundleId()));
+                return "pvio is stopping its bundles; the container (" + ctx.getBundle(0).getSymbolicName()
+                        + ") keeps running. Start pvio again with: " + (isKaraf() ? "bundle:start" : "start") + ids
+                        + "\n";
             case "vlog/list":
-                return Vlog.list();
+                return Vlog.list() + containerLog(false);
             case "vlog/set":
-                return Vlog.set(args);
+                return Vlog.set(args) + containerLog(true);
             case "vlog/reopen":
                 return Vlog.fileAction(ctx, "reopen");
             case "vlog/close":
@@ -428,6 +505,10 @@ public final class ControlComponent implements Control {
                     throw new UnixctlException("usage: " + cmd + " " + BUILTIN.get(cmd));
                 }
                 Bundle b = bundles.find(args.get(0));
+                if (b.getBundleId() == 0 && !ownsFramework && !cmd.equals("bundle/start")) {
+                    throw new UnixctlException(cmd + ": bundle 0 is the container's framework, not pvio's (stop pvio"
+                            + " with \"appctl exit\"" + (isKaraf() ? ", Karaf with \"system:shutdown\")" : ")"));
+                }
                 if (bundles.isSelfOrSystem(b) && !cmd.equals("bundle/start")) {
                     List<String> rest = args.subList(1, args.size());
                     afterReply.accept(() -> new Thread(() -> {
@@ -474,6 +555,46 @@ public final class ControlComponent implements Control {
                 }
             }
         }
+    }
+
+    private boolean isKaraf() {
+        return ctx.getProperty("karaf.home") != null;
+    }
+
+    private boolean hasPaxLogging() {
+        for (Bundle b : ctx.getBundles()) {
+            if (PaxLogging.API_BUNDLE.equals(b.getSymbolicName())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * In a container, vlog sets java.util.logging levels and the container's logging filters again: with
+     * Pax Logging (Karaf) its levels are kept in step ({@code sync}) or listed; otherwise a note says so.
+     */
+    private String containerLog(boolean sync) {
+        if (ownsFramework) {
+            return "";
+        }
+        ConfigurationAdmin c = configAdmin;
+        if (c != null && hasPaxLogging()) {
+            try {
+                if (sync) {
+                    PaxLogging.set(c, Vlog.configured());
+                    return "";
+                }
+                return PaxLogging.list(c);
+            } catch (IOException | RuntimeException e) {
+                UNIXCTL.warning("Pax Logging levels: " + e);
+                return "note: the container's Pax Logging levels could not be " + (sync ? "set" : "read") + " ("
+                        + e.getMessage() + ")" + (isKaraf() ? "; in the Karaf console: log:set DEBUG MODULE" : "")
+                        + "\n";
+            }
+        }
+        return "note: these are java.util.logging levels; this container's own logging configuration may"
+                + " filter the records again\n";
     }
 
     // ---- Gogo shell: pvio:vsctl, pvio:ofctl, pvio:appctl ----

@@ -21,6 +21,8 @@ public class FakeDpif implements Dpif {
     public final List<String> calls = new ArrayList<>();
     /** port name → its ofport (one number space for simplicity) */
     public final Map<String, Integer> ofports = new TreeMap<>();
+    /** port name → its options, as given */
+    public final Map<String, Map<String, String>> options = new TreeMap<>();
 
     @Override
     public PacketPool pool() {
@@ -66,6 +68,7 @@ public class FakeDpif implements Dpif {
             boolean gone = e.getValue().startsWith(name + " ");
             if (gone) {
                 ofports.remove(e.getKey());
+                options.remove(e.getKey());
             }
             return gone;
         });
@@ -93,6 +96,7 @@ public class FakeDpif implements Dpif {
             }
         }
         ofports.put(port, n);
+        this.options.put(port, Map.copyOf(options));
         ports.put(port, bridge + " " + type + " " + new TreeMap<>(options));
     }
 
@@ -103,6 +107,7 @@ public class FakeDpif implements Dpif {
             throw new DpifException("no port " + port);
         }
         ofports.remove(port);
+        options.remove(port);
     }
 
     @Override
@@ -112,19 +117,31 @@ public class FakeDpif implements Dpif {
             throw new DpifException(port + ": unknown option 'bad'");
         }
         String old = ports.get(port);
+        this.options.put(port, Map.copyOf(options));
         ports.put(port, old.substring(0, old.indexOf(' ')) + " " + type + " " + new TreeMap<>(options));
     }
 
     @Override
     public List<PortInfo> ports(String bridge) {
-        return ports.keySet().stream().map(this::port).filter(pi -> pi.bridge().equals(bridge)).toList();
+        List<PortInfo> out = new ArrayList<>();
+        for (String name : ports.keySet()) {
+            PortInfo p = port(name);
+            if (bridge == null || p.bridge().equals(bridge)) {
+                out.add(p);
+            }
+        }
+        return out;
     }
 
     @Override
     public PortInfo port(String name) {
         String v = ports.get(name);
-        return v == null ? null : new PortInfo(name, v.substring(0, v.indexOf(' ')), "", Map.of(), ofports.get(name),
-                "up", null, Map.of(), Map.of());
+        if (v == null) {
+            return null;
+        }
+        String[] f = v.split(" ", 3);
+        return new PortInfo(name, f[0], f[1], options.get(name), ofports.get(name), "up", null,
+                Map.of("rx_packets", 7L), Map.of());
     }
 
     @Override

@@ -2,8 +2,10 @@ package io.pvio.dpif.netdev;
 
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
+import io.pvio.dpif.FlowEntry;
 import io.pvio.dpif.PortInfo;
 import io.pvio.dpif.netdev.flow.Flow;
+import io.pvio.dpif.netdev.flow.FlowEntries;
 import io.pvio.dpif.netdev.flow.FlowParser;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
@@ -11,6 +13,7 @@ import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevClass;
 import io.pvio.netdev.NetdevException;
 import io.pvio.netdev.NetdevStats;
+import io.pvio.netdev.RunDirectory;
 import io.pvio.packet.PacketPool;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,15 +58,17 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * <p>Control state is guarded by one lock; {@link io.pvio.netdev.NetdevContext#changed()} only queues a
  * reconfiguration on the control thread, so ports may call it from any thread.
  */
-@Component(service = Dpif.class, immediate = true, property = DpifNetdev.TYPE_PROPERTY + "=netdev")
+@Component(service = Dpif.class, immediate = true, property = DpifNetdev.TYPE_PROPERTY + "=netdev",
+        configurationPid = {RunDirectory.PID, Component.NAME}) // run dir first: Felix SCR 2.2 stops at the
+                                                                // first PID with no configuration when activating
 public final class DpifNetdev implements Dpif {
     static final Logger LOG = Logger.getLogger("dpif_netdev");
     /** Service property distinguishing this datapath (the appctl commands target it). */
     public static final String TYPE_PROPERTY = "dpif.type";
     /** Component property: buffers in the shared pool. */
     public static final String POOL_BUFFERS = "pool.buffers";
-    /** Component property: the run directory lent to ports. */
-    public static final String RUN_DIR = "run.dir";
+    /** Component property: the run directory lent to ports ({@link RunDirectory#KEY}). */
+    public static final String RUN_DIR = RunDirectory.KEY;
     public static final int DEFAULT_POOL_BUFFERS = 16384;
     /** The type of a port added without one (OVS's "" = a kernel interface, netdev-linux's system class). */
     public static final String SYSTEM = "system";
@@ -92,18 +97,15 @@ public final class DpifNetdev implements Dpif {
 
     // ------------------------------------------------------------------ life cycle
 
-    /** DS: the run directory is the framework property {@code pvio.run.dir} unless configured. */
+    /** DS: the run directory as {@link RunDirectory#resolve} gives it (a change reactivates). */
     @Activate
     void activateComponent(org.osgi.framework.BundleContext bc, Map<String, Object> props) {
         Map<String, Object> p = new java.util.HashMap<>(props);
-        String rd = bc.getProperty("pvio.run.dir");
-        if (!p.containsKey(RUN_DIR) && rd != null) {
-            p.put(RUN_DIR, rd);
-        }
+        p.put(RUN_DIR, RunDirectory.resolve(props, bc::getProperty).toString());
         activate(p);
     }
 
-    /** Activation from plain Java (tests, benchmarks). */
+    /** Activation from plain Java (tests, benchmarks): without {@code run.dir}, java.io.tmpdir/pvio-run. */
     public void activate(Map<String, Object> props) {
         synchronized (lock) {
             int n = intProp(props, POOL_BUFFERS, DEFAULT_POOL_BUFFERS);
@@ -600,6 +602,81 @@ public final class DpifNetdev implements Dpif {
             out.add(f.specString());
         }
         return out;
+    }
+
+    @Override
+    public List<FlowEntry> flowEntries(String bridgeName) throws DpifException {
+        FlowTable t;
+        synchronized (lock) {
+            t = bridge(bridgeName).flows;
+        }
+        long now = System.nanoTime();
+        List<FlowEntry> out = new ArrayList<>(t.size());
+        for (Flow f : t.flows()) {
+            out.add(FlowEntries.toEntry(f, now));
+        }
+        return out;
+    }
+
+    @Override
+    public void putFlow(String bridgeName, FlowEntry flow) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            try {
+                b.flows = b.flows.with(FlowEntries.fromEntry(flow));
+            } catch (IllegalArgumentException e) {
+                throw new DpifException(e.getMessage(), e);
+            }
+        }
+    }
+
+    @Override
+    public int modifyFlows(String bridgeName, FlowEntry criteria, boolean strict) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            Flow actions;
+            try {
+                actions = FlowEntries.fromEntry(criteria);
+            } catch (IllegalArgumentException e) {
+                throw new DpifException(e.getMessage(), e);
+            }
+            List<Flow> now = new ArrayList<>(b.flows.flows());
+            int n = 0;
+            for (int i = 0; i < now.size(); i++) {
+                if (FlowEntries.selects(criteria, now.get(i), strict)) {
+                    now.set(i, FlowEntries.withActions(now.get(i), actions));
+                    n++;
+                }
+            }
+            if (n > 0) {
+                b.flows = new FlowTable(now.toArray(new Flow[0]));
+            }
+            return n;
+        }
+    }
+
+    @Override
+    public List<FlowEntry> deleteFlows(String bridgeName, FlowEntry criteria, boolean strict, int outPort)
+            throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            List<Flow> kept = new ArrayList<>();
+            List<Flow> gone = new ArrayList<>();
+            for (Flow f : b.flows.flows()) {
+                boolean del = FlowEntries.selects(criteria, f, strict)
+                        && (outPort == FlowEntry.ANY || FlowEntries.outputsTo(f, outPort));
+                (del ? gone : kept).add(f);
+            }
+            if (!gone.isEmpty()) {
+                b.flows = new FlowTable(kept.toArray(new Flow[0]));
+            }
+            long now = System.nanoTime();
+            List<FlowEntry> out = new ArrayList<>(gone.size());
+            for (Flow f : gone) {
+                out.add(FlowEntries.toEntry(f, now));
+            }
+            return out;
+        }
     }
 
     // ------------------------------------------------------------------ reconfiguration

@@ -5,23 +5,43 @@ import io.pvio.unixctl.UnixctlException;
 import java.io.IOException;
 import java.util.Dictionary;
 import java.util.Hashtable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.logging.Logger;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 
 /**
- * What {@code appctl dma/set} and {@code dma/del} do to the {@value IoatChannelComponent#FACTORY_PID}
- * factory configurations: one configuration per channel address, found by its {@code address} property.
+ * What {@code appctl dma/set} and {@code dma/del} do to the channel factory configurations: one
+ * configuration per channel address and engine, found by its {@code address} property. The engine chooses
+ * the provider's factory PID: {@code model} (default) {@value IoatChannelComponent#FACTORY_PID},
+ * {@code cpu} {@value #CPU_PID}, {@code dmadev} {@value #DMADEV_PID}.
  */
 final class DmaConfigCommands {
     private static final Logger LOG = Logger.getLogger("dma_ioat");
+    static final String CPU_PID = "io.pvio.dma.cpu";
+    static final String DMADEV_PID = "io.pvio.dma.dmadev";
+    private static final Map<String, String> ENGINES = new LinkedHashMap<>();
+
+    static {
+        ENGINES.put("model", IoatChannelComponent.FACTORY_PID);
+        ENGINES.put("cpu", CPU_PID);
+        ENGINES.put("dmadev", DMADEV_PID);
+    }
+
+    private static final Map<String, String> DRIVERS = Map.of("model", IoatChannelComponent.DRIVER, "cpu", "cpu",
+            "dmadev", "dmadev");
 
     private DmaConfigCommands() {
     }
 
-    /** {@code dma/set ADDRESS [ring.size=N] [fault.error.rate=X] [fault.stall=true|false] [engine.cpu=N]}. */
+    /**
+     * {@code dma/set ADDRESS [engine=model|cpu|dmadev] [device=NAME] [ring.size=N] [fault.error.rate=X]
+     * [fault.stall=true|false] [engine.cpu=N]}.
+     */
     static String set(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
         synchronized (DmaConfigCommands.class) { // read-modify-write of one configuration: one at a time
             return set0(cm, args);
@@ -30,16 +50,23 @@ final class DmaConfigCommands {
 
     private static String set0(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
         if (args.isEmpty()) {
-            throw new UnixctlException("usage: dma/set ADDRESS [ring.size=N] [fault.error.rate=X] [fault.stall=BOOL] [engine.cpu=N]");
+            throw new UnixctlException("usage: dma/set ADDRESS [engine=model|cpu|dmadev] [device=NAME] [ring.size=N]"
+                    + " [fault.error.rate=X] [fault.stall=BOOL] [engine.cpu=N]");
         }
         String address = address(args.get(0));
         Hashtable<String, Object> changes = parseSettings(args.subList(1, args.size()));
+        String engine = (String) changes.remove("engine");
+        if (engine == null) {
+            engine = "model";
+        }
+        check(engine, changes);
+        String factoryPid = ENGINES.get(engine);
         try {
-            Configuration c = find(cm, address);
+            Configuration c = find(cm, factoryPid, DRIVERS.get(engine), address);
             boolean created = c == null;
             Hashtable<String, Object> props = new Hashtable<>();
             if (c == null) {
-                c = cm.getFactoryConfiguration(IoatChannelComponent.FACTORY_PID, "appctl-" + address.replaceAll("[:.]", "_"), "?");
+                c = cm.getFactoryConfiguration(factoryPid, "appctl-" + address.replaceAll("[:.]", "_"), "?");
                 props.put("address", address);
                 props.put("ring.size", IoatDefaults.DEFAULT_RING);
             } else {
@@ -51,14 +78,31 @@ final class DmaConfigCommands {
             }
             props.putAll(changes);
             c.update(props);
-            LOG.info("DMA channel " + address + (created ? " configured" : " reconfigured") + " by appctl: " + changes);
-            return "DMA channel " + address + (created ? " added" : " updated") + " (" + c.getPid() + ")\n";
+            LOG.info("DMA channel " + address + " (" + engine + " engine)" + (created ? " configured" : " reconfigured")
+                    + " by appctl: " + changes);
+            return "DMA channel " + address + " (" + engine + " engine) " + (created ? "added" : "updated") + " ("
+                    + c.getPid() + ")\n";
         } catch (IOException | InvalidSyntaxException e) {
             throw new UnixctlException("dma/set " + address + ": " + e.getMessage());
         }
     }
 
-    /** {@code dma/del ADDRESS}. */
+    /** Refuses settings the engine does not have. */
+    private static void check(String engine, Map<String, Object> changes) throws UnixctlException {
+        for (String k : changes.keySet()) {
+            boolean ok = switch (k) {
+                case "device" -> engine.equals("dmadev");
+                case "engine.cpu" -> engine.equals("model");
+                case "fault.error.rate", "fault.stall" -> !engine.equals("cpu");
+                default -> true;
+            };
+            if (!ok) {
+                throw new UnixctlException("the " + engine + " engine has no setting " + k);
+            }
+        }
+    }
+
+    /** {@code dma/del ADDRESS [engine=model|cpu|dmadev]}: without engine, the one engine configured there. */
     static String del(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
         synchronized (DmaConfigCommands.class) {
             return del0(cm, args);
@@ -66,14 +110,34 @@ final class DmaConfigCommands {
     }
 
     private static String del0(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
-        if (args.size() != 1) {
-            throw new UnixctlException("usage: dma/del ADDRESS");
+        if (args.size() != 1 && args.size() != 2) {
+            throw new UnixctlException("usage: dma/del ADDRESS [engine=model|cpu|dmadev]");
         }
         String address = address(args.get(0));
+        List<String> engines = new ArrayList<>(ENGINES.keySet());
+        if (args.size() == 2) {
+            Object e = parseSettings(args.subList(1, 2)).get("engine");
+            if (e == null) {
+                throw new UnixctlException("usage: dma/del ADDRESS [engine=model|cpu|dmadev]");
+            }
+            engines = List.of(e.toString());
+        }
         try {
-            Configuration c = find(cm, address);
+            Configuration c = null;
+            List<String> found = new ArrayList<>();
+            for (String engine : engines) {
+                Configuration x = find(cm, ENGINES.get(engine), DRIVERS.get(engine), address);
+                if (x != null) {
+                    c = x;
+                    found.add(engine);
+                }
+            }
             if (c == null) {
                 throw new UnixctlException("dma/del: no DMA channel configured at " + address);
+            }
+            if (found.size() > 1) {
+                throw new UnixctlException("dma/del: " + address + " is configured for the engines " + found
+                        + ": name one with engine=");
             }
             c.delete();
             LOG.info("DMA channel " + address + " deleted by appctl");
@@ -95,11 +159,11 @@ final class DmaConfigCommands {
      * The configuration of channel {@code address}: the one whose channel owns the address (when several
      * name it, the others were refused), else the only one naming it, else null.
      */
-    private static Configuration find(ConfigurationAdmin cm, String address) throws IOException,
-            InvalidSyntaxException, UnixctlException {
+    private static Configuration find(ConfigurationAdmin cm, String factoryPid, String driver, String address)
+            throws IOException, InvalidSyntaxException, UnixctlException {
         Configuration[] all = cm.listConfigurations(
-                "(" + ConfigurationAdmin.SERVICE_FACTORYPID + "=" + IoatChannelComponent.FACTORY_PID + ")");
-        java.util.List<Configuration> naming = new java.util.ArrayList<>();
+                "(" + ConfigurationAdmin.SERVICE_FACTORYPID + "=" + factoryPid + ")");
+        List<Configuration> naming = new ArrayList<>();
         if (all != null) {
             for (Configuration c : all) {
                 Object a = c.getProperties() == null ? null : c.getProperties().get("address");
@@ -112,7 +176,7 @@ final class DmaConfigCommands {
                 }
             }
         }
-        String owner = AddressTable.owner(address);
+        String owner = io.pvio.dma.spi.ChannelPublisher.owner(driver, address);
         for (Configuration c : naming) {
             if (c.getPid().equals(owner)) {
                 return c;
@@ -159,6 +223,18 @@ final class DmaConfigCommands {
                         }
                         out.put(k, Boolean.parseBoolean(v));
                     }
+                    case "engine" -> {
+                        if (!ENGINES.containsKey(v)) {
+                            throw new UnixctlException("engine '" + v + "' is not one of " + ENGINES.keySet());
+                        }
+                        out.put(k, v);
+                    }
+                    case "device" -> {
+                        if (v.isEmpty() || !v.matches("[A-Za-z0-9_.:-]+")) {
+                            throw new UnixctlException("device '" + v + "' is not a dmadev device name");
+                        }
+                        out.put(k, v);
+                    }
                     case "engine.cpu" -> {
                         int n = Integer.parseInt(v);
                         int cpus = Runtime.getRuntime().availableProcessors();
@@ -169,7 +245,7 @@ final class DmaConfigCommands {
                         out.put(k, n);
                     }
                     default -> throw new UnixctlException("unknown setting '" + k
-                            + "' (ring.size, fault.error.rate, fault.stall, engine.cpu)");
+                            + "' (engine, device, ring.size, fault.error.rate, fault.stall, engine.cpu)");
                 }
             } catch (NumberFormatException e) {
                 throw new UnixctlException(k + ": '" + v + "' is not a number");

@@ -8,8 +8,8 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
-/** {@code appctl dma/del ADDRESS}: deletes an IOAT channel's configuration (its service goes away). */
-@Component(property = {UnixctlCommand.COMMAND_PROPERTY + "=dma/del", UnixctlCommand.USAGE_PROPERTY + "=ADDRESS"})
+/** {@code appctl dma/del ADDRESS}: deletes a DMA channel's configuration (its service goes away). */
+@Component(property = {UnixctlCommand.COMMAND_PROPERTY + "=dma/del", UnixctlCommand.USAGE_PROPERTY + "=ADDRESS [engine=model|cpu|dmadev]"})
 public final class DmaDelCommand implements UnixctlCommand {
     private final ConfigurationAdmin cm;
 

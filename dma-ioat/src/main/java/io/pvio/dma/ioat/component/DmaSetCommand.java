@@ -8,9 +8,10 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
-/** {@code appctl dma/set ADDRESS [KEY=VALUE...]}: adds or changes an IOAT channel's configuration. */
+/** {@code appctl dma/set ADDRESS [KEY=VALUE...]}: adds or changes a DMA channel's configuration (any engine). */
 @Component(property = {UnixctlCommand.COMMAND_PROPERTY + "=dma/set",
-        UnixctlCommand.USAGE_PROPERTY + "=ADDRESS [ring.size=N] [fault.error.rate=X] [fault.stall=BOOL] [engine.cpu=N]"})
+        UnixctlCommand.USAGE_PROPERTY + "=ADDRESS [engine=model|cpu|dmadev] [device=NAME] [ring.size=N]"
+                + " [fault.error.rate=X] [fault.stall=BOOL] [engine.cpu=N]"})
 public final class DmaSetCommand implements UnixctlCommand {
     private final ConfigurationAdmin cm;
 

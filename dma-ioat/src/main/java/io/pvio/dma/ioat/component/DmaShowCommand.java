@@ -16,20 +16,24 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
- * {@code appctl dma/show [ADDRESS]}: one line per DMA channel service (any driver) with its counters.
- * The busy column is the fraction of time the engine thread spent copying since the channel started.
+ * {@code appctl dma/show [ADDRESS]}: one line per DMA channel service (any driver) with its engine, the
+ * engine's device and its counters. The busy column is the fraction of time the engine thread spent
+ * copying since the channel started (model engine only).
  */
 @Component(property = {UnixctlCommand.COMMAND_PROPERTY + "=dma/show", UnixctlCommand.USAGE_PROPERTY + "=[ADDRESS]"})
 public final class DmaShowCommand implements UnixctlCommand {
     private final List<Channel> channels = new CopyOnWriteArrayList<>();
 
-    private record Channel(DmaDevice device, String address, String driver) {
+    private record Channel(DmaDevice device, String address, String driver, String engine, String dev) {
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addChannel(DmaDevice device, Map<String, Object> props) {
+        Object engine = props.get(DmaDevice.ENGINE_PROPERTY);
+        Object dev = props.get(DmaDevice.DEVICE_PROPERTY);
         channels.add(new Channel(device, String.valueOf(props.get(DmaDevice.ADDRESS_PROPERTY)),
-                String.valueOf(props.get(DmaDevice.DRIVER_PROPERTY))));
+                String.valueOf(props.get(DmaDevice.DRIVER_PROPERTY)), engine == null ? "-" : engine.toString(),
+                dev == null ? "-" : dev.toString()));
     }
 
     void removeChannel(DmaDevice device) {
@@ -60,16 +64,16 @@ public final class DmaShowCommand implements UnixctlCommand {
         }
         shown.sort(Comparator.comparing(Channel::address).thenComparing(Channel::driver));
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format("%-13s %-6s %5s %-5s %9s %6s %12s %12s %9s %9s %6s %10s %8s%n", "ADDRESS",
-                "DRIVER", "RING", "STATE", "IN_FLIGHT", "QUEUED", "SUBMITTED", "COMPLETED", "FAILED", "RING_FULL",
+        sb.append(String.format("%-13s %-6s %-6s %-14s %5s %-5s %9s %6s %12s %12s %9s %9s %6s %10s %8s%n",
+                "ADDRESS", "DRIVER", "ENGINE", "DEVICE", "RING", "STATE", "IN_FLIGHT", "QUEUED", "SUBMITTED", "COMPLETED", "FAILED", "RING_FULL",
                 "BUSY", "DOORBELLS", "WAKEUPS"));
         for (Channel c : shown) {
             Map<String, Long> s = new HashMap<>();
             c.device().stats(s::put);
             String state = !c.device().isStarted() ? "down" : s.getOrDefault("stalled", 0L) != 0 ? "stall" : "up";
             Long ppm = s.get("engine_busy_ppm");
-            sb.append(String.format("%-13s %-6s %5d %-5s %9d %6s %12d %12d %9d %9d %6s %10s %8s%n", c.address(),
-                    c.driver(), c.device().info().ringSize(), state, s.getOrDefault("in_flight", 0L),
+            sb.append(String.format("%-13s %-6s %-6s %-14s %5d %-5s %9d %6s %12d %12d %9d %9d %6s %10s %8s%n",
+                    c.address(), c.driver(), c.engine(), c.dev(), c.device().info().ringSize(), state, s.getOrDefault("in_flight", 0L),
                     orDash(s.get("queued")), s.getOrDefault("submitted", 0L), s.getOrDefault("completed", 0L),
                     s.getOrDefault("failed", 0L),
                     s.getOrDefault("ring_full", 0L),

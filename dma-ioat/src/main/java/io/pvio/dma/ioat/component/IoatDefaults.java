@@ -1,12 +1,12 @@
 package io.pvio.dma.ioat.component;
 
+import io.pvio.dma.spi.ChannelPublisher;
 import java.io.IOException;
-import java.util.Hashtable;
+import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
-import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -44,22 +44,7 @@ public final class IoatDefaults {
 
     /** Creates the default configurations unless some exist; returns how many it created. */
     static int createIfNone(ConfigurationAdmin cm) throws IOException, InvalidSyntaxException {
-        Configuration[] existing = cm.listConfigurations(
-                "(" + ConfigurationAdmin.SERVICE_FACTORYPID + "=" + IoatChannelComponent.FACTORY_PID + ")");
-        if (existing != null && existing.length > 0) {
-            LOG.info(existing.length + " IOAT channel configuration(s) found, no default channels added");
-            return 0;
-        }
-        for (int fn = 0; fn < DEFAULT_CHANNELS; fn++) {
-            Configuration c = cm.getFactoryConfiguration(IoatChannelComponent.FACTORY_PID, "default-" + fn, "?");
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put("address", DEFAULT_DEVICE + "." + fn);
-            props.put("ring.size", DEFAULT_RING);
-            props.put("pvio.default", Boolean.TRUE);
-            c.update(props);
-        }
-        LOG.info("no IOAT channel configured: created " + DEFAULT_CHANNELS + " default channels " + DEFAULT_DEVICE
-                + ".0-." + (DEFAULT_CHANNELS - 1) + ", ring " + DEFAULT_RING);
-        return DEFAULT_CHANNELS;
+        return ChannelPublisher.createDefaultsIfNone(cm, IoatChannelComponent.FACTORY_PID, DEFAULT_DEVICE,
+                DEFAULT_CHANNELS, DEFAULT_RING, Map.of(), IoatChannelComponent.LOG_NAME);
     }
 }

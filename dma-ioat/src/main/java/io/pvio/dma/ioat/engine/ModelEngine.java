@@ -2,7 +2,9 @@ package io.pvio.dma.ioat.engine;
 
 import io.pvio.dma.DmaCompletions;
 import io.pvio.dma.DmaDevice;
+import io.pvio.dma.spi.DmaEngine;
 import io.pvio.memory.NativeMemory;
+import io.pvio.netdev.CustomStats;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -19,14 +21,14 @@ import java.util.logging.Logger;
  * low 32 bits, flags in the high 32 bits; bit 0 = fence), 8 bytes each. The hardware's descriptor
  * is one 64-byte line; here eight descriptors share three lines, because every line the submitter writes
  * after the engine has read it costs a transfer between the cores (one line per descriptor measured as
- * the largest part of the submission). The handles stay with the submitter, in arrays indexed by slot
- * (as DPDK's IOAT driver keeps them beside the hardware ring): the engine never needs them.
+ * the largest part of the submission). A copy's ring index is its sequence number modulo 65536 (the
+ * sequence restarts at 0 on every start, as dmadev's ring_idx does).
  *
  * <h2>Completion</h2>
  * Like the hardware's channel completion address, the engine publishes how far it got ({@code DONE},
  * release, every {@value #PUBLISH_EVERY} descriptors and at the end of each batch) and how many descriptors
  * failed so far ({@code FAILED}, on the same line). Only a failed descriptor gets a status word, {@code
- * ((sequence + 1) << 8) | status}, written (release) before {@code FAILED} and {@code DONE} move past it.
+ * ((sequence + 1) << 16) | status}, written (release) before {@code FAILED} and {@code DONE} move past it.
  * The submitter reads the status words only when {@code FAILED} has moved since it last looked; a word
  * that does not name {@code sequence + 1} is left from an earlier lap and means success, so no slot is ever
  * cleared. In the common case a completion poll reads one line.
@@ -51,7 +53,7 @@ import java.util.logging.Logger;
  * in a VM an inter-processor interrupt, on the submitter's core: a busy channel pays at most a nap's
  * latency instead, an idle one costs nothing.
  */
-public final class ModelEngine implements Engine {
+public final class ModelEngine implements DmaEngine {
     static final int FLAG_FENCE = 1;
 
     private static final int SPINS = 200;
@@ -95,13 +97,10 @@ public final class ModelEngine implements Engine {
     private ByteBuffer src;
     private ByteBuffer dst;
     private ByteBuffer lenFlags;
-    private ByteBuffer status; // per slot ((seq + 1) << 8) | status of a failed descriptor; engine-written
+    private ByteBuffer status; // per slot ((seq + 1) << 16) | status of a failed descriptor; engine-written
     private int mask;
     private int size;
-    private long[] srcHandles; // submitter only, by slot
-    private long[] dstHandles;
 
-    private boolean fenceNext; // submitter only
     private volatile boolean running;
     private volatile Thread thread;
     private volatile long startNanos;
@@ -143,15 +142,12 @@ public final class ModelEngine implements Engine {
         status = column(ringSize);
         size = ringSize;
         mask = ringSize - 1;
-        srcHandles = new long[ringSize];
-        dstHandles = new long[ringSize];
         SUB.setRelease(sub, ENQ_TAIL, 0L);
         SUB.setRelease(sub, REPORT_HEAD, 0L);
         SUB.setRelease(sub, FAILED_SEEN, 0L);
         CTL.setRelease(ctl, RUNG, 0L);
         CTL.setRelease(ctl, DONE, 0L);
         CTL.setRelease(ctl, FAILED, 0L);
-        fenceNext = false;
     }
 
     @Override
@@ -163,17 +159,35 @@ public final class ModelEngine implements Engine {
         dst = null;
         lenFlags = null;
         status = null;
-        srcHandles = null;
-        dstHandles = null;
     }
 
     private static ByteBuffer column(int ringSize) {
         return NativeMemory.allocateAligned(ringSize * 8, 64).order(ByteOrder.nativeOrder());
     }
 
-    @Override
     public int ringSize() {
         return size;
+    }
+
+    @Override
+    public String device() {
+        return "-";
+    }
+
+    @Override
+    public long capabilities() {
+        return DmaDevice.CAPA_MEM_TO_MEM | DmaDevice.CAPA_OPS_COPY | DmaDevice.CAPA_HANDLES_ERRORS
+                | DmaDevice.CAPA_SVA;
+    }
+
+    @Override
+    public int minRingSize() {
+        return 64;
+    }
+
+    @Override
+    public int maxRingSize() {
+        return 4096;
     }
 
     @Override
@@ -181,6 +195,17 @@ public final class ModelEngine implements Engine {
         if (thread != null) {
             return;
         }
+        // ring indexes restart at 0 (nothing is in flight: the channel checked); old status words would name
+        // the new sequences, so they are cleared
+        for (int i = 0; i < size; i++) {
+            status.putLong(i * 8, 0L);
+        }
+        SUB.setRelease(sub, ENQ_TAIL, 0L);
+        SUB.setRelease(sub, REPORT_HEAD, 0L);
+        SUB.setRelease(sub, FAILED_SEEN, 0L);
+        CTL.setRelease(ctl, RUNG, 0L);
+        CTL.setRelease(ctl, DONE, 0L);
+        CTL.setRelease(ctl, FAILED, 0L);
         running = true;
         CTL.setRelease(ctl, BUSY, 0L);
         startNanos = System.nanoTime();
@@ -196,7 +221,7 @@ public final class ModelEngine implements Engine {
         if (t == null) {
             return;
         }
-        doorbell();
+        submit();
         if ((long) CTL.getVolatile(ctl, STALLED) != 0) {
             LOG.warning(name + ": stop clears the stall fault so that the submitted copies complete");
             CTL.setVolatile(ctl, STALLED, 0L);
@@ -218,32 +243,25 @@ public final class ModelEngine implements Engine {
     }
 
     @Override
-    public boolean enqueue(long src, long dst, int length, long srcHandle, long dstHandle) {
+    public int copy(long src, long dst, int length, int flags) {
         long tail = sub[ENQ_TAIL];
         if (tail - sub[REPORT_HEAD] == size) {
-            return false;
+            return DmaDevice.ENOSPC;
         }
         int slot = (int) (tail & mask);
         int off = slot * 8;
         this.src.putLong(off, src);
         this.dst.putLong(off, dst);
-        lenFlags.putLong(off, lenAndFlags(length, fenceNext ? FLAG_FENCE : 0));
-        srcHandles[slot] = srcHandle;
-        dstHandles[slot] = dstHandle;
-        fenceNext = false;
+        lenFlags.putLong(off, lenAndFlags(length, (flags & DmaDevice.FLAG_FENCE) != 0 ? FLAG_FENCE : 0));
         SUB.setRelease(sub, ENQ_TAIL, tail + 1);
-        return true;
-    }
-
-    @Override
-    public void fence() {
-        if (sub[ENQ_TAIL] != sub[REPORT_HEAD]) {
-            fenceNext = true;
+        if ((flags & DmaDevice.FLAG_SUBMIT) != 0) {
+            submit();
         }
+        return (int) (tail & 0xffff);
     }
 
     @Override
-    public void doorbell() {
+    public void submit() {
         long tail = (long) SUB.getAcquire(sub, ENQ_TAIL);
         if (tail == (long) CTL.getOpaque(ctl, RUNG)) {
             return;
@@ -261,24 +279,40 @@ public final class ModelEngine implements Engine {
 
     @Override
     public int completed(int max, DmaCompletions out) {
+        return report(max, out, false);
+    }
+
+    @Override
+    public int completedStatus(int max, DmaCompletions out) {
+        return report(max, out, true);
+    }
+
+    /** Reports in order; without {@code withStatus} stops before the first failed copy. */
+    private int report(int max, DmaCompletions out, boolean withStatus) {
         long head = sub[REPORT_HEAD];
         long done = (long) CTL.getAcquire(ctl, DONE);
         long failedSeen = sub[FAILED_SEEN];
         boolean failures = (long) CTL.getAcquire(ctl, FAILED) != failedSeen;
+        boolean error = false;
         int n = 0;
         while (n < max && head != done) {
             int slot = (int) (head & mask);
-            int st = DmaDevice.STATUS_OK;
+            int st = DmaDevice.STATUS_SUCCESSFUL;
             if (failures) {
                 long word = (long) STATUS.getAcquire(status, slot * 8);
-                if ((word >>> 8) == head + 1) {
-                    st = (int) (word & 0xff);
+                if ((word >>> 16) == head + 1) {
+                    st = (int) (word & 0xffff);
                 }
             }
-            if (!out.add(srcHandles[slot], dstHandles[slot], st)) {
+            if (!withStatus) {
+                if (st != DmaDevice.STATUS_SUCCESSFUL) {
+                    error = true;
+                    break;
+                }
+            } else if (!out.add(st)) {
                 break;
             }
-            if (st != DmaDevice.STATUS_OK) {
+            if (st != DmaDevice.STATUS_SUCCESSFUL) {
                 failedSeen++;
             }
             head++;
@@ -288,6 +322,7 @@ public final class ModelEngine implements Engine {
             SUB.setRelease(sub, REPORT_HEAD, head);
             sub[FAILED_SEEN] = failedSeen;
         }
+        out.finish((int) (head - 1), error);
         return n;
     }
 
@@ -301,14 +336,23 @@ public final class ModelEngine implements Engine {
         return (int) ((long) SUB.getOpaque(sub, ENQ_TAIL) - (long) SUB.getOpaque(sub, REPORT_HEAD));
     }
 
-    @Override
     public int queued() {
         return (int) Math.max(0, (long) CTL.getOpaque(ctl, RUNG) - (long) CTL.getOpaque(ctl, DONE));
     }
 
     @Override
-    public int freeSlots() {
+    public int burstCapacity() {
         return size - inFlight();
+    }
+
+    /** queued, doorbells, wakeups, faults, engine_busy_ppm. */
+    @Override
+    public void stats(CustomStats sink) {
+        sink.put("queued", queued());
+        sink.put("doorbells", doorbells());
+        sink.put("wakeups", wakeups());
+        sink.put("faults", faults());
+        sink.put("engine_busy_ppm", busyPpm());
     }
 
     @Override
@@ -324,7 +368,6 @@ public final class ModelEngine implements Engine {
         }
     }
 
-    @Override
     public long busyPpm() {
         long start = startNanos;
         if (thread == null || start == 0) {
@@ -334,17 +377,14 @@ public final class ModelEngine implements Engine {
         return up <= 0 ? 0 : (long) ((double) (long) CTL.getOpaque(ctl, BUSY) * 1_000_000.0 / up);
     }
 
-    @Override
     public long doorbells() {
         return (long) SUB.getOpaque(sub, DOORBELLS);
     }
 
-    @Override
     public long faults() {
         return (long) CTL.getOpaque(ctl, FAULTS);
     }
 
-    @Override
     public long wakeups() {
         return (long) SUB.getOpaque(sub, WAKEUPS);
     }
@@ -428,7 +468,7 @@ public final class ModelEngine implements Engine {
         executing = -1;
         if (x >= 0) {
             if (head == x) {
-                markFailed(x);
+                markFailed(x, DmaDevice.STATUS_PAGE_FAULT);
             }
             head = x + 1;
         }
@@ -448,14 +488,14 @@ public final class ModelEngine implements Engine {
         long to = dst.getLong(off);
         int length = (int) lenFlags.getLong(off);
         if (rate > 0 && nextDouble() < rate) {
-            markFailed(seq);
+            markFailed(seq, DmaDevice.STATUS_ERROR_UNKNOWN);
         } else if (length > 0) {
             NativeMemory.copy(from, to, length);
         }
     }
 
-    private void markFailed(long seq) {
-        STATUS.setRelease(status, (int) (seq & mask) * 8, ((seq + 1) << 8) | DmaDevice.STATUS_ERROR);
+    private void markFailed(long seq, int st) {
+        STATUS.setRelease(status, (int) (seq & mask) * 8, ((seq + 1) << 16) | st);
         CTL.setRelease(ctl, FAILED, ctl[FAILED] + 1);
     }
 

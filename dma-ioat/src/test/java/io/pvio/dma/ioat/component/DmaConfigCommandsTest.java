@@ -4,6 +4,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import io.pvio.dma.spi.ChannelPublisher;
 import io.pvio.unixctl.UnixctlException;
 import java.lang.reflect.Proxy;
 import java.util.Dictionary;
@@ -40,11 +41,51 @@ public class DmaConfigCommandsTest {
     private ConfigurationAdmin cm() {
         return (ConfigurationAdmin) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {ConfigurationAdmin.class}, (p, m, a) -> switch (m.getName()) {
-                    case "listConfigurations" -> store.isEmpty() ? null
-                            : store.keySet().stream().map(this::config).toArray(Configuration[]::new);
+                    case "listConfigurations" -> list(a[0].toString());
                     case "getFactoryConfiguration" -> config(a[0] + "~" + a[1]);
                     default -> throw new UnsupportedOperationException(m.getName());
                 });
+    }
+
+    /** The factory configurations the filter {@code (service.factoryPid=X)} selects, or null. */
+    private Configuration[] list(String filter) {
+        String factory = filter.substring(filter.indexOf('=') + 1, filter.length() - 1);
+        Configuration[] found = store.keySet().stream().filter(pid -> pid.startsWith(factory + "~"))
+                .map(this::config).toArray(Configuration[]::new);
+        return found.length == 0 ? null : found;
+    }
+
+    @Test
+    public void theEngineChoosesTheProviderAndItsSettings() throws Exception {
+        ConfigurationAdmin cm = cm();
+        DmaConfigCommands.set(cm, List.of("00:04.0", "engine=dmadev", "device=dma_skeleton0", "ring.size=512"));
+        DmaConfigCommands.set(cm, List.of("00:04.0"));
+        assertEquals(2, store.size());
+        Dictionary<String, Object> d = store.get("io.pvio.dma.dmadev~appctl-0000_00_04_0");
+        assertEquals("dma_skeleton0", d.get("device"));
+        assertEquals(512, d.get("ring.size"));
+        assertEquals(null, d.get("engine"));
+        assertTrue(store.containsKey("io.pvio.dma.ioat~appctl-0000_00_04_0"));
+        for (List<String> bad : List.of(List.of("00:04.0", "engine=dsa"), List.of("00:04.0", "device=x"),
+                List.of("00:04.0", "engine=cpu", "fault.stall=true"), List.of("00:04.0", "engine=dmadev",
+                        "engine.cpu=1"), List.of("00:04.0", "engine=dmadev", "device=a b"))) {
+            try {
+                DmaConfigCommands.set(cm, bad);
+                fail(bad.toString());
+            } catch (UnixctlException expected) {
+                // refused, nothing changed
+            }
+        }
+        try {
+            DmaConfigCommands.del(cm, List.of("00:04.0"));
+            fail("two engines configured there");
+        } catch (UnixctlException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("name one with engine="));
+        }
+        DmaConfigCommands.del(cm, List.of("00:04.0", "engine=dmadev"));
+        assertEquals(1, store.size());
+        DmaConfigCommands.del(cm, List.of("00:04.0"));
+        assertTrue(store.isEmpty());
     }
 
     @Test
@@ -72,7 +113,7 @@ public class DmaConfigCommandsTest {
         Dictionary<String, Object> owner = new java.util.Hashtable<>(Map.of("address", "0000:00:04.6", "ring.size", 256));
         store.put("io.pvio.dma.ioat~ch0", refusedOne);
         store.put("io.pvio.dma.ioat~default-6", owner);
-        assertEquals(null, AddressTable.claim("0000:00:04.6", "io.pvio.dma.ioat~default-6"));
+        assertEquals(null, ChannelPublisher.claim("ioat", "0000:00:04.6", "io.pvio.dma.ioat~default-6"));
         try {
             DmaConfigCommands.set(cm(), List.of("00:04.6", "ring.size=1024"));
             assertEquals(1024, store.get("io.pvio.dma.ioat~default-6").get("ring.size"));
@@ -81,7 +122,7 @@ public class DmaConfigCommandsTest {
             assertTrue(store.containsKey("io.pvio.dma.ioat~ch0"));
             assertEquals(1, store.size());
         } finally {
-            AddressTable.release("0000:00:04.6", "io.pvio.dma.ioat~default-6");
+            ChannelPublisher.release("ioat", "0000:00:04.6", "io.pvio.dma.ioat~default-6");
         }
         store.put("io.pvio.dma.ioat~ch1", new java.util.Hashtable<>(Map.of("address", "00:04.6")));
         try { // two naming it and none running it: which one is meant is not known

@@ -6,7 +6,7 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import io.pvio.dma.DmaDevice;
-import io.pvio.dma.ioat.channel.IoatChannel;
+import io.pvio.dma.spi.EngineChannel;
 import io.pvio.dma.ioat.engine.ModelEngine;
 import io.pvio.unixctl.UnixctlException;
 import java.util.List;
@@ -16,15 +16,17 @@ import org.junit.Test;
 
 public class DmaShowCommandTest {
     private final DmaShowCommand cmd = new DmaShowCommand();
-    private IoatChannel a;
-    private IoatChannel b;
+    private EngineChannel a;
+    private EngineChannel b;
 
     private void twoChannels() throws Exception {
-        a = new IoatChannel("0000:00:04.1", new ModelEngine("0000:00:04.1", -1), 64);
-        b = new IoatChannel("0000:00:04.0", new ModelEngine("0000:00:04.0", -1), 128);
+        a = new EngineChannel("0000:00:04.1", "ioat", new ModelEngine("0000:00:04.1", -1), 64, "dma_ioat");
+        b = new EngineChannel("0000:00:04.0", "ioat", new ModelEngine("0000:00:04.0", -1), 128, "dma_ioat");
         a.start();
-        cmd.addChannel(a, Map.of(DmaDevice.ADDRESS_PROPERTY, "0000:00:04.1", DmaDevice.DRIVER_PROPERTY, "ioat"));
-        cmd.addChannel(b, Map.of(DmaDevice.ADDRESS_PROPERTY, "0000:00:04.0", DmaDevice.DRIVER_PROPERTY, "ioat"));
+        cmd.addChannel(a, Map.of(DmaDevice.ADDRESS_PROPERTY, "0000:00:04.1", DmaDevice.DRIVER_PROPERTY, "ioat",
+                DmaDevice.ENGINE_PROPERTY, "model", DmaDevice.DEVICE_PROPERTY, "-"));
+        cmd.addChannel(b, Map.of(DmaDevice.ADDRESS_PROPERTY, "0000:00:04.0", DmaDevice.DRIVER_PROPERTY, "dmadev",
+                DmaDevice.ENGINE_PROPERTY, "dmadev", DmaDevice.DEVICE_PROPERTY, "dma_skeleton0"));
     }
 
     @After
@@ -37,14 +39,13 @@ public class DmaShowCommandTest {
     @Test
     public void showsEveryChannelSortedByAddress() throws Exception {
         twoChannels();
-        assertTrue(a.enqueueCopy(0, 0, 0, 1, 1));
-        a.performOps();
+        assertEquals(0, a.copy(0, 0, 0, DmaDevice.FLAG_SUBMIT));
         String out = cmd.run(List.of());
         String[] lines = out.split("\n");
         assertEquals(3, lines.length);
         assertTrue(lines[0], lines[0].matches("ADDRESS .* BUSY +DOORBELLS +WAKEUPS"));
-        assertTrue(lines[1], lines[1].matches("0000:00:04\\.0 +ioat +128 +down +0 +0 +0 .* 0 +0"));
-        assertTrue(lines[2], lines[2].matches("0000:00:04\\.1 +ioat +64 +up +[01] +[01] +1 +[01] .*% +1 +[01]"));
+        assertTrue(lines[1], lines[1].matches("0000:00:04\\.0 +dmadev +dmadev +dma_skeleton0 +128 +down +0 +0 +0 .* 0 +0"));
+        assertTrue(lines[2], lines[2].matches("0000:00:04\\.1 +ioat +model +- +64 +up +[01] +[01] +1 +[01] .*% +1 +[01]"));
     }
 
     @Test

@@ -1,12 +1,12 @@
 package io.pvio.dma.cpu.component;
 
+import io.pvio.dma.spi.ChannelPublisher;
 import java.io.IOException;
-import java.util.Hashtable;
+import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
-import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -31,20 +31,8 @@ public final class CpuDefaults {
             return;
         }
         try {
-            Configuration[] existing = configAdmin.listConfigurations(
-                    "(" + ConfigurationAdmin.SERVICE_FACTORYPID + "=" + CpuChannelComponent.FACTORY_PID + ")");
-            if (existing != null && existing.length > 0) {
-                return;
-            }
-            for (int fn = 0; fn < 8; fn++) {
-                Configuration c = configAdmin.getFactoryConfiguration(CpuChannelComponent.FACTORY_PID, "default-" + fn, "?");
-                Hashtable<String, Object> props = new Hashtable<>();
-                props.put("address", "0000:00:04." + fn);
-                props.put("ring.size", 256);
-                props.put("pvio.default", Boolean.TRUE);
-                c.update(props);
-            }
-            LOG.info("no CPU DMA channel configured: created default channels 0000:00:04.0-.7, ring 256");
+            ChannelPublisher.createDefaultsIfNone(configAdmin, CpuChannelComponent.FACTORY_PID, "0000:00:04", 8, 256,
+                    Map.of(), CpuChannelComponent.LOG_NAME);
         } catch (IOException | InvalidSyntaxException e) {
             LOG.log(Level.SEVERE, "cannot create the default CPU DMA channel configurations", e);
         }

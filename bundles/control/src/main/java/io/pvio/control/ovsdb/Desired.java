@@ -1,0 +1,90 @@
+package io.pvio.control.ovsdb;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the database asks of the datapath, read from a {@link Replica} as ovs-vswitchd's bridge layer reads
+ * it: the bridges the {@code Open_vSwitch} row references, their ports and each port's interface.
+ *
+ * @param nextCfg     the {@code Open_vSwitch} row's next_cfg, or -1 without a row
+ * @param rootUuid    the {@code Open_vSwitch} row's uuid, or null
+ * @param interfaces  by interface name, in bridge then port order
+ */
+record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, List<String> bridges,
+        Map<String, Iface> interfaces) {
+
+    /**
+     * One Interface row to open as a datapath port of the same name.
+     *
+     * @param ofport the number the datapath last gave it (its {@code ofport} column), asked for again when
+     *               it is added without an ofport_request, as ovs-vswitchd does; -1 when none
+     * @param error  why it cannot be opened as the database stands (e.g. a bond), or null
+     */
+    record Iface(String uuid, String name, String bridge, String type, Map<String, String> options,
+            int ofportRequest, int ofport, String error) {
+    }
+
+    static Desired of(Replica r) {
+        Map<String, JsonNode> roots = r.rows("Open_vSwitch");
+        if (roots.isEmpty()) {
+            return new Desired(null, -1, Map.of(), List.of(), Map.of());
+        }
+        Map.Entry<String, JsonNode> root = roots.entrySet().iterator().next();
+        JsonNode ovs = root.getValue();
+        List<String> bridges = new ArrayList<>();
+        Map<String, Iface> ifaces = new LinkedHashMap<>();
+        for (String bu : Replica.uuids(ovs.get("bridges"))) {
+            JsonNode b = r.row("Bridge", bu);
+            if (b == null) {
+                continue;
+            }
+            String br = Replica.string(b.get("name"), "");
+            if (br.isEmpty() || bridges.contains(br)) {
+                continue;
+            }
+            bridges.add(br);
+            for (String pu : Replica.uuids(b.get("ports"))) {
+                JsonNode p = r.row("Port", pu);
+                if (p == null) {
+                    continue;
+                }
+                String port = Replica.string(p.get("name"), "");
+                List<String> ius = Replica.uuids(p.get("interfaces"));
+                for (String iu : ius) {
+                    JsonNode i = r.row("Interface", iu);
+                    if (i == null) {
+                        continue;
+                    }
+                    String name = Replica.string(i.get("name"), "");
+                    String type = Replica.string(i.get("type"), "");
+                    long req = Replica.integer(i.get("ofport_request"), -1);
+                    long last = Replica.integer(i.get("ofport"), -1);
+                    String error = null;
+                    if (ius.size() > 1) {
+                        error = "port " + port + " has " + ius.size() + " interfaces: bonds are not supported by pvio";
+                    } else if (ifaces.containsKey(name)) {
+                        error = "interface " + name + " is already on bridge " + ifaces.get(name).bridge();
+                        name = name + "\0" + iu; // kept apart from the first one: only its error is written
+                    }
+                    ifaces.put(name, new Iface(iu, name, br, type.isEmpty() ? "system" : type,
+                            Replica.map(i.get("options")), req > 0 && req < 65280 ? (int) req : -1, last > 0 && last < 65280 ? (int) last : -1, error));
+                }
+            }
+        }
+        return new Desired(root.getKey(), Replica.integer(ovs.get("next_cfg"), 0),
+                Replica.map(ovs.get("other_config")), bridges, ifaces);
+    }
+
+    /** OVS's stats-update-interval (ms, at least 5000, default 5000). */
+    long statsInterval() {
+        try {
+            return Math.max(5000, Long.parseLong(otherConfig.getOrDefault("stats-update-interval", "5000")));
+        } catch (NumberFormatException e) {
+            return 5000;
+        }
+    }
+}

@@ -1,0 +1,248 @@
+package io.pvio.control.ovsdb;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pvio.dpif.Dpif;
+import io.pvio.dpif.DpifException;
+import io.pvio.dpif.PortInfo;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.logging.Logger;
+
+/**
+ * Brings the datapath to what the database says, row by row, as ovs-vswitchd's bridge_reconfigure: a row
+ * the datapath refuses is remembered with its reason (written to its Interface {@code error} column) and
+ * the others still apply. Then computes what ovs-vswitchd writes back. Not thread-safe: one caller thread.
+ */
+final class Reconciler {
+    private static final Logger LOG = Logger.getLogger("bridge");
+
+    /** A refused configuration of one interface, not tried again until the row changes. */
+    private record Attempt(String bridge, String type, Map<String, String> options, int ofportRequest) {
+    }
+
+    private record Refusal(Attempt attempt, String reason) {
+    }
+
+    private final Map<String, Refusal> refused = new HashMap<>();
+    private final Map<String, String> errors = new HashMap<>();
+    private Map<String, String> refusedOtherConfig;
+    /** Interface uuid -> the columns last written (so that only changes are sent). */
+    private final Map<String, ObjectNode> written = new HashMap<>();
+    private long writtenCurCfg = Long.MIN_VALUE;
+    private java.util.SortedSet<String> writtenTypes;
+
+    /** Forgets refusals and what was written: the next round retries and rewrites everything. */
+    void reset() {
+        refused.clear();
+        errors.clear();
+        refusedOtherConfig = null;
+        written.clear();
+        writtenCurCfg = Long.MIN_VALUE;
+        writtenTypes = null;
+    }
+
+    /** The error of interface {@code name} after the last {@link #apply}, or null. */
+    String error(String name) {
+        return errors.get(name);
+    }
+
+    /** Applies {@code want} to {@code dpif}; never throws for a refused row. */
+    void apply(Dpif dpif, Desired want) {
+        errors.clear();
+        if (!want.otherConfig().equals(dpif.otherConfig()) && !want.otherConfig().equals(refusedOtherConfig)) {
+            try {
+                dpif.setOtherConfig(want.otherConfig());
+                refusedOtherConfig = null;
+                LOG.info("Open_vSwitch other_config: " + want.otherConfig());
+            } catch (DpifException | RuntimeException e) {
+                refusedOtherConfig = want.otherConfig();
+                LOG.severe("Open_vSwitch other_config " + want.otherConfig() + " refused: " + e.getMessage());
+            }
+        }
+        // 1. bridges that go away (with their ports)
+        for (String b : dpif.bridges()) {
+            if (!want.bridges().contains(b)) {
+                call(() -> dpif.delBridge(b), "cannot delete bridge " + b);
+            }
+        }
+        // 2. ports that go away, move, are renumbered, or hold a number another port asks for
+        Map<String, Map<Integer, String>> asked = new HashMap<>();
+        want.interfaces().values().forEach(i -> {
+            if (i.ofportRequest() > 0 && i.error() == null) {
+                asked.computeIfAbsent(i.bridge(), k -> new HashMap<>()).putIfAbsent(i.ofportRequest(), i.name());
+            }
+        });
+        for (PortInfo p : dpif.ports(null)) {
+            Desired.Iface d = want.interfaces().get(p.name());
+            boolean keep;
+            if (d == null) {
+                keep = p.name().equals(p.bridge()); // the datapath's own local port, when it makes one
+            } else {
+                String claimant = asked.getOrDefault(p.bridge(), Map.of()).get(p.ofport());
+                keep = d.error() == null && d.bridge().equals(p.bridge())
+                        && (d.ofportRequest() < 1 || d.ofportRequest() == p.ofport())
+                        && (claimant == null || claimant.equals(p.name()));
+            }
+            if (!keep) {
+                call(() -> dpif.delPort(p.name()), "cannot delete port " + p.name());
+            }
+        }
+        // 3. new bridges
+        Map<String, String> bridgeErrors = new HashMap<>();
+        for (String b : want.bridges()) {
+            if (!dpif.bridges().contains(b)) {
+                try {
+                    dpif.addBridge(b);
+                    LOG.info("bridge " + b + ": added");
+                } catch (DpifException | RuntimeException e) {
+                    bridgeErrors.put(b, "bridge " + b + " could not be created: " + e.getMessage());
+                    LOG.severe(bridgeErrors.get(b));
+                }
+            }
+        }
+        // 4. interfaces: those with an ofport_request first, then those that had a number
+        List<Desired.Iface> order = new ArrayList<>(want.interfaces().values());
+        order.sort(java.util.Comparator.comparingInt((Desired.Iface i) -> i.ofportRequest() > 0 ? 0
+                : i.ofport() > 0 ? 1 : 2));
+        for (Desired.Iface d : order) {
+            if (d.error() != null) {
+                errors.put(d.name(), d.error());
+                continue;
+            }
+            if (bridgeErrors.containsKey(d.bridge())) {
+                errors.put(d.name(), bridgeErrors.get(d.bridge()));
+                continue;
+            }
+            Attempt a = new Attempt(d.bridge(), d.type(), d.options(), d.ofportRequest());
+            Refusal r = refused.get(d.name());
+            if (r != null && r.attempt().equals(a)) {
+                errors.put(d.name(), r.reason());
+                continue;
+            }
+            PortInfo live = dpif.port(d.name());
+            try {
+                if (live == null) {
+                    addPort(dpif, d);
+                    LOG.info("bridge " + d.bridge() + ": added interface " + d.name() + " (type " + d.type() + ")");
+                } else if (!live.type().equals(d.type()) || !Objects.equals(live.options(), d.options())) {
+                    dpif.setInterface(d.name(), d.type(), d.options());
+                    LOG.info("bridge " + d.bridge() + ": interface " + d.name() + " set to type " + d.type()
+                            + " options " + d.options());
+                }
+                refused.remove(d.name());
+            } catch (DpifException | RuntimeException e) {
+                String why = e.getMessage() == null ? e.toString() : e.getMessage();
+                refused.put(d.name(), new Refusal(a, why));
+                errors.put(d.name(), why);
+                LOG.warning("bridge " + d.bridge() + ": interface " + d.name() + " refused: " + why);
+            }
+        }
+    }
+
+    /** Adds with its ofport_request, else the number it had when it is free, else any. */
+    private static void addPort(Dpif dpif, Desired.Iface d) throws DpifException {
+        if (d.ofportRequest() < 1 && d.ofport() > 0
+                && dpif.ports(d.bridge()).stream().noneMatch(p -> p.ofport() == d.ofport())) {
+            try {
+                dpif.addPort(d.bridge(), d.name(), d.type(), d.options(), d.ofport());
+                return;
+            } catch (DpifException e) {
+                if (dpif.port(d.name()) != null) {
+                    throw e;
+                }
+            }
+        }
+        dpif.addPort(d.bridge(), d.name(), d.type(), d.options(), d.ofportRequest());
+    }
+
+    private interface Call {
+        void run() throws DpifException;
+    }
+
+    private static void call(Call c, String what) {
+        try {
+            c.run();
+        } catch (DpifException | RuntimeException e) {
+            LOG.severe(what + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The operations writing back what changed since the last call: each Interface's ofport, error,
+     * link_state, admin_state, statistics and status, and cur_cfg when {@code curCfg} is not null. Empty
+     * when nothing changed. The caller must {@link #reset} when the transaction fails.
+     */
+    ArrayNode writeBack(Dpif dpif, Desired want, Long curCfg) {
+        return writeBack(dpif, want, curCfg, null);
+    }
+
+    /**
+     * Also writes the {@code Open_vSwitch} row's {@code iface_types} (the netdev classes present, as
+     * ovs-vswitchd lists its port types: what OpenStack checks for dpdkvhostuser) and {@code datapath_types}
+     * when {@code ifaceTypes} is not null and changed.
+     */
+    ArrayNode writeBack(Dpif dpif, Desired want, Long curCfg, java.util.Collection<String> ifaceTypes) {
+        ArrayNode ops = JsonRpc.MAPPER.createArrayNode();
+        ops.add("Open_vSwitch");
+        for (Desired.Iface d : want.interfaces().values()) {
+            PortInfo live = d.error() == null ? dpif.port(d.name()) : null;
+            if (live != null && !live.bridge().equals(d.bridge())) {
+                live = null;
+            }
+            String err = errors.get(d.name());
+            if (err == null && live != null && live.error() != null && !live.error().isEmpty()) {
+                err = live.error();
+            }
+            ObjectNode row = JsonRpc.MAPPER.createObjectNode();
+            row.put("ofport", live == null ? -1 : live.ofport());
+            if (err == null) {
+                row.set("error", Replica.emptySet());
+            } else {
+                row.put("error", err);
+            }
+            row.put("admin_state", live == null ? "down" : "up");
+            row.put("link_state", live != null && "up".equals(live.state()) ? "up" : "down");
+            row.set("statistics", Replica.encodeMap(live == null ? Map.of() : live.statistics()));
+            Map<String, String> status = new HashMap<>(live == null ? Map.of() : live.status());
+            if (live != null && live.state() != null) {
+                status.putIfAbsent("state", live.state());
+            }
+            row.set("status", Replica.encodeMap(status));
+            ObjectNode old = written.get(d.uuid());
+            ObjectNode changed = JsonRpc.MAPPER.createObjectNode();
+            row.fields().forEachRemaining(f -> {
+                if (old == null || !f.getValue().equals(old.get(f.getKey()))) {
+                    changed.set(f.getKey(), f.getValue());
+                }
+            });
+            if (!changed.isEmpty()) {
+                ops.add(Replica.update("Interface", d.uuid(), changed));
+                written.put(d.uuid(), row);
+            }
+        }
+        written.keySet().retainAll(want.interfaces().values().stream().map(Desired.Iface::uuid).toList());
+        ObjectNode root = JsonRpc.MAPPER.createObjectNode();
+        if (curCfg != null && curCfg != writtenCurCfg) {
+            root.put("cur_cfg", curCfg);
+        }
+        java.util.SortedSet<String> types = ifaceTypes == null ? null : new java.util.TreeSet<>(ifaceTypes);
+        if (types != null && !types.equals(writtenTypes)) {
+            root.set("iface_types", Replica.encodeSet(types));
+            root.set("datapath_types", Replica.encodeSet(List.of("netdev")));
+        }
+        if (want.rootUuid() != null && !root.isEmpty()) {
+            ops.add(Replica.update("Open_vSwitch", want.rootUuid(), root));
+            if (root.has("cur_cfg")) {
+                writtenCurCfg = curCfg;
+            }
+            if (root.has("iface_types")) {
+                writtenTypes = types;
+            }
+        }
+        return ops;
+    }
+}

@@ -1,0 +1,197 @@
+package io.pvio.control.ovsdb;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pvio.control.apply.FakeDpif;
+import java.util.Map;
+import org.junit.Test;
+
+/** The database → datapath rules of the OVSDB mode, on monitor updates shaped as ovsdb-server sends them. */
+public class ReconcilerTest {
+    private final Replica replica = new Replica();
+    private final Reconciler rec = new Reconciler();
+    private final FakeDpif dp = new FakeDpif();
+
+    private static JsonNode json(String s) throws Exception {
+        return JsonRpc.MAPPER.readTree(s.replace('\'', '"'));
+    }
+
+    /** A monitor reply / update: the root row with bridge br0 holding the given ports (name:iface-json). */
+    private void load(long nextCfg, String otherConfig, String... ifaces) throws Exception {
+        StringBuilder ports = new StringBuilder();
+        StringBuilder portRows = new StringBuilder();
+        StringBuilder ifaceRows = new StringBuilder();
+        for (int i = 0; i < ifaces.length; i++) {
+            String name = ifaces[i].substring(0, ifaces[i].indexOf(':'));
+            String cols = ifaces[i].substring(ifaces[i].indexOf(':') + 1);
+            ports.append(i == 0 ? "" : ",").append("['uuid','p-").append(name).append("']");
+            portRows.append(i == 0 ? "" : ",").append("'p-").append(name).append("':{'new':{'name':'").append(name)
+                    .append("','interfaces':['uuid','i-").append(name).append("']}}");
+            ifaceRows.append(i == 0 ? "" : ",").append("'i-").append(name).append("':{'new':{'name':'").append(name)
+                    .append("'").append(cols.isEmpty() ? "" : "," + cols).append("}}");
+        }
+        replica.clear();
+        replica.apply(json("{'Open_vSwitch':{'root':{'new':{'bridges':['uuid','b0'],'next_cfg':" + nextCfg
+                + ",'other_config':['map',[" + otherConfig + "]]}}},"
+                + "'Bridge':{'b0':{'new':{'name':'br0','ports':['set',[" + ports + "]]}}},"
+                + "'Port':{" + portRows + "},'Interface':{" + ifaceRows + "}}"));
+    }
+
+    private ArrayNode apply(long cfg) {
+        Desired want = Desired.of(replica);
+        rec.apply(dp, want);
+        return rec.writeBack(dp, want, cfg);
+    }
+
+    private static ObjectNode rowFor(ArrayNode ops, String table, String uuid) {
+        for (JsonNode op : ops) {
+            if (op.isObject() && op.get("table").asText().equals(table)
+                    && op.get("where").get(0).get(2).get(1).asText().equals(uuid)) {
+                return (ObjectNode) op.get("row");
+            }
+        }
+        return null;
+    }
+
+    @Test
+    public void bridgesPortsAndWriteBack() throws Exception {
+        load(3, "['pmd-cpu-mask','0x1']", "p1:'type':'dummy','ofport_request':5",
+                "p2:'type':'dummy','options':['map',[['bad','1']]]", "p3:");
+        ArrayNode ops = apply(3);
+        assertEquals(Map.of("pmd-cpu-mask", "0x1"), dp.otherConfig);
+        assertEquals("br0 dummy {}", dp.ports.get("p1"));
+        assertEquals(5, (int) dp.ofports.get("p1"));
+        assertEquals("br0 system {}", dp.ports.get("p3")); // no type: OVS's system type
+        assertFalse("refused, the rest applied", dp.ports.containsKey("p2"));
+        assertEquals("Open_vSwitch", ops.get(0).asText());
+        ObjectNode p1 = rowFor(ops, "Interface", "i-p1");
+        assertEquals(5, p1.get("ofport").asInt());
+        assertEquals(json("['set',[]]"), p1.get("error"));
+        assertEquals("up", p1.get("link_state").asText());
+        assertEquals("[\"map\",[[\"rx_packets\",7]]]", p1.get("statistics").toString());
+        ObjectNode p2 = rowFor(ops, "Interface", "i-p2");
+        assertEquals(-1, p2.get("ofport").asInt());
+        assertEquals("p2: unknown option 'bad'", p2.get("error").asText());
+        assertEquals(3, rowFor(ops, "Open_vSwitch", "root").get("cur_cfg").asInt());
+
+        // nothing changed: nothing written, the refused row not tried again
+        int calls = dp.calls.size();
+        assertEquals(1, apply(3).size());
+        assertEquals(calls, dp.calls.size());
+        assertEquals("p2: unknown option 'bad'", rec.error("p2"));
+
+        // the row is fixed and p3 deleted: both reach the datapath, only what changed is written
+        load(4, "['pmd-cpu-mask','0x1']", "p1:'type':'dummy','ofport_request':5", "p2:'type':'dummy'");
+        ops = apply(4);
+        assertTrue(dp.ports.containsKey("p2"));
+        assertFalse(dp.ports.containsKey("p3"));
+        assertNull(rec.error("p2"));
+        assertNull("p1 unchanged", rowFor(ops, "Interface", "i-p1"));
+        assertEquals(json("['set',[]]"), rowFor(ops, "Interface", "i-p2").get("error"));
+        assertEquals(4, rowFor(ops, "Open_vSwitch", "root").get("cur_cfg").asInt());
+    }
+
+    @Test
+    public void ofportRequestsAreSwappedAndOptionsSetInPlace() throws Exception {
+        load(1, "", "a:'type':'dummy','ofport_request':1", "b:'type':'dummy','ofport_request':2");
+        apply(1);
+        load(2, "", "a:'type':'dummy','ofport_request':2",
+                "b:'type':'dummy','ofport_request':1,'options':['map',[['k','v']]]");
+        apply(2);
+        assertEquals(2, (int) dp.ofports.get("a"));
+        assertEquals(1, (int) dp.ofports.get("b"));
+        assertEquals(Map.of("k", "v"), dp.options.get("b"));
+        dp.calls.clear();
+        load(3, "", "a:'type':'dummy','ofport_request':2",
+                "b:'type':'dummy','ofport_request':1,'options':['map',[['k','w']]]");
+        apply(3);
+        assertEquals("an option change keeps the port", java.util.List.of("setInterface b"), dp.calls);
+    }
+
+    @Test
+    public void aPortNumberTakenByAnUnrequestingPortIsFreed() throws Exception {
+        load(1, "", "a:'type':'dummy'");
+        apply(1);
+        assertEquals(1, (int) dp.ofports.get("a"));
+        load(2, "", "a:'type':'dummy'", "b:'type':'dummy','ofport_request':1");
+        apply(2);
+        assertEquals(1, (int) dp.ofports.get("b"));
+        assertEquals(2, (int) dp.ofports.get("a"));
+    }
+
+    @Test
+    public void aFreshDatapathGivesPortsTheNumbersTheDatabaseRecorded() throws Exception {
+        load(1, "", "a:'type':'dummy','ofport':7", "b:'type':'dummy','ofport':['set',[]]",
+                "c:'type':'dummy','ofport':7");
+        apply(1);
+        assertEquals(7, (int) dp.ofports.get("a"));
+        assertEquals("7 is taken: the lowest free ones", java.util.Set.of(1, 2),
+                java.util.Set.of(dp.ofports.get("b"), dp.ofports.get("c")));
+    }
+
+    @Test
+    public void bondsAndMissingRootAreHandled() throws Exception {
+        replica.apply(json("{'Open_vSwitch':{'root':{'new':{'bridges':['uuid','b0'],'next_cfg':1}}},"
+                + "'Bridge':{'b0':{'new':{'name':'br0','ports':['uuid','p']}}},"
+                + "'Port':{'p':{'new':{'name':'bond0','interfaces':['set',[['uuid','i1'],['uuid','i2']]]}}},"
+                + "'Interface':{'i1':{'new':{'name':'e1','type':'dummy'}},'i2':{'new':{'name':'e2','type':'dummy'}}}}"));
+        ArrayNode ops = apply(1);
+        assertTrue(dp.bridges.contains("br0"));
+        assertTrue(dp.ports.isEmpty());
+        assertTrue(rowFor(ops, "Interface", "i1").get("error").asText().contains("bonds are not supported"));
+        // the root row deleted: every bridge goes, as in ovs-vswitchd
+        replica.apply(json("{'Open_vSwitch':{'root':{'old':{}}}}"));
+        Desired want = Desired.of(replica);
+        rec.apply(dp, want);
+        assertTrue(dp.bridges.isEmpty());
+        assertEquals(1, rec.writeBack(dp, want, null).size());
+    }
+
+    @Test
+    public void ifaceTypesAreWrittenWhenTheyChange() throws Exception {
+        load(1, "", "a:'type':'dummy'");
+        Desired want = Desired.of(replica);
+        rec.apply(dp, want);
+        ObjectNode root = rowFor(rec.writeBack(dp, want, 1L, java.util.List.of("dummy", "dpdkvhostuser")),
+                "Open_vSwitch", "root");
+        assertEquals("[\"set\",[\"dpdkvhostuser\",\"dummy\"]]", root.get("iface_types").toString());
+        assertEquals("[\"set\",[\"netdev\"]]", root.get("datapath_types").toString());
+        assertEquals(1, rec.writeBack(dp, want, 1L, java.util.List.of("dpdkvhostuser", "dummy")).size());
+        root = rowFor(rec.writeBack(dp, want, 1L, java.util.List.of("dummy")), "Open_vSwitch", "root");
+        assertEquals("[\"set\",[\"dummy\"]]", root.get("iface_types").toString());
+        assertFalse(root.has("cur_cfg"));
+    }
+
+    @Test
+    public void refusedOtherConfigIsLoggedNotFatal() throws Exception {
+        load(1, "['bad','1']", "a:'type':'dummy'");
+        apply(1);
+        assertTrue(dp.otherConfig.isEmpty());
+        assertTrue(dp.ports.containsKey("a"));
+    }
+
+    @Test
+    public void valuesAndTargets() throws Exception {
+        assertEquals(Map.of("a", "1", "b", "x"), Replica.map(json("['map',[['a',1],['b','x']]]")));
+        assertEquals(-1, Replica.integer(json("['set',[]]"), -1));
+        assertEquals(7, Replica.integer(json("7"), -1));
+        assertEquals(java.util.List.of("u1", "u2"), Replica.uuids(json("['set',[['uuid','u1'],['uuid','u2']]]")));
+        assertEquals(java.util.List.of("u1"), Replica.uuids(json("['uuid','u1']")));
+        assertEquals("/run/db.sock", JsonRpc.address("unix:/run/db.sock").toString());
+        assertEquals(6640, ((java.net.InetSocketAddress) JsonRpc.address("tcp:127.0.0.1:6640")).getPort());
+        for (String bad : new String[] {"ssl:1.2.3.4:6640", "tcp:127.0.0.1", "tcp:h:0", "unix:", "db.sock"}) {
+            try {
+                JsonRpc.address(bad);
+                throw new AssertionError(bad + " accepted");
+            } catch (IllegalArgumentException e) {
+                assertTrue(e.getMessage(), e.getMessage().contains("unix:PATH or tcp:HOST:PORT"));
+            }
+        }
+    }
+}

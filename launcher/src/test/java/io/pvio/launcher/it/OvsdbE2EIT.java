@@ -1,0 +1,383 @@
+package io.pvio.launcher.it;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+import static org.junit.Assume.assumeTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+/**
+ * pvio.jar as a daemon configured by a real ovsdb-server with OVS's own vswitch.ovsschema, through the
+ * real ovs-vsctl (Debian's openvswitch-common and openvswitch-switch), as ovs-vswitchd is; traffic to DPDK
+ * testpmd through a vhost-user port created that way. Skipped when the OVS tools are missing (fails under
+ * CI=true).
+ */
+public class OvsdbE2EIT {
+    private static final long TIMEOUT_MS = 60_000;
+    private static final String SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
+    private final String jar = System.getProperty("pvio.jar", "target/pvio.jar");
+    private final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    private Path dir;
+    private Path runDir;
+    private Path dbFile;
+    private String db;
+    private Process server;
+    private Process daemon;
+    private Process testpmd;
+    private String testpmdPrefix;
+    /** When > 0, the server on db.sock also listens on tcp:127.0.0.1:PORT. */
+    private int tcpPort;
+
+    record Out(int status, String out, String err) {
+    }
+
+    @Before
+    public void setUp() throws Exception {
+        boolean present = new File("/usr/sbin/ovsdb-server").canExecute() && new File("/usr/bin/ovs-vsctl").canExecute()
+                && new File(SCHEMA).canRead();
+        if (!present && "true".equals(System.getenv("CI"))) {
+            fail("ovsdb-server/ovs-vsctl are not installed (CI=true): install openvswitch-common and openvswitch-switch");
+        }
+        assumeTrue("ovsdb-server, ovs-vsctl or " + SCHEMA + " missing: skipping the OVSDB tests", present);
+        Path base = Files.createDirectories(Path.of(System.getProperty("pvio.it.dir", "target/it")));
+        dir = Files.createTempDirectory(base, "ovsdb-").toAbsolutePath();
+        runDir = dir.resolve("run");
+        dbFile = dir.resolve("conf.db");
+        db = "unix:" + dir.resolve("db.sock");
+        run(List.of("ovsdb-tool", "create", dbFile.toString(), SCHEMA));
+        server = startServer("db.sock");
+    }
+
+    @After
+    public void tearDown() throws Exception {
+        for (Process p : new Process[] {testpmd, daemon, server}) {
+            if (p != null && p.isAlive()) {
+                p.destroy();
+                if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            }
+        }
+        if (testpmdPrefix != null) {
+            for (String d : new String[] {"/var/run/dpdk/", "/tmp/dpdk/"}) {
+                File f = new File(d + testpmdPrefix);
+                File[] kids = f.listFiles();
+                if (kids != null) {
+                    Arrays.stream(kids).forEach(File::delete);
+                }
+                f.delete();
+            }
+        }
+    }
+
+    /** ovsdb-server in the foreground on {@code dir/SOCK}, serving dir/conf.db. */
+    private Process startServer(String sock) throws Exception {
+        Path s = dir.resolve(sock);
+        List<String> cmd = new ArrayList<>(List.of("/usr/sbin/ovsdb-server", "--remote=punix:" + s,
+                "--unixctl=" + dir.resolve(sock + ".ctl"), "--log-file=" + dir.resolve("ovsdb-server.log"),
+                dbFile.toString()));
+        if (tcpPort > 0 && sock.equals("db.sock")) {
+            cmd.add(1, "--remote=ptcp:" + tcpPort + ":127.0.0.1");
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("ovsdb-server.out")
+                .toFile())).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        Process p = pb.start();
+        await("ovsdb-server socket " + s, () -> Files.exists(s) && p.isAlive());
+        return p;
+    }
+
+    private void stopServer(Process p) throws Exception {
+        p.destroy();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    }
+
+    private void startDaemon() throws Exception {
+        startDaemon(db);
+    }
+
+    private void startDaemon(String target) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(java, "-jar", jar, "vswitchd", "--run-dir", runDir.toString(),
+                "--db", target);
+        File log = dir.resolve("pvio.out").toFile();
+        pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        daemon = pb.start();
+        await("pvio control socket", () -> {
+            assertTrue("daemon exited early, see " + log, daemon.isAlive());
+            return Files.exists(runDir.resolve("pvio-vswitchd.ctl"));
+        });
+    }
+
+    private Out run(List<String> cmd) throws Exception {
+        Path out = Files.createTempFile(dir == null ? null : dir, "out", ".txt");
+        Path err = Files.createTempFile(dir == null ? null : dir, "err", ".txt");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        try {
+            if (!p.waitFor(2 * TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+                throw new AssertionError(String.join(" ", cmd) + " did not finish");
+            }
+            return new Out(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                    Files.readString(err, StandardCharsets.UTF_8));
+        } finally {
+            p.destroyForcibly();
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    /** The real ovs-vsctl against this test's server; waits for pvio (no --no-wait) unless told. */
+    private Out vsctl(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("ovs-vsctl", "--db=" + db));
+        if (Arrays.stream(args).noneMatch(a -> a.startsWith("--timeout"))) {
+            cmd.add("--timeout=" + TIMEOUT_MS / 1000);
+        }
+        cmd.addAll(Arrays.asList(args));
+        return run(cmd);
+    }
+
+    private String vsctlOk(String... args) throws Exception {
+        Out o = vsctl(args);
+        assertEquals("ovs-vsctl " + String.join(" ", args) + ": " + o.err(), 0, o.status());
+        return o.out();
+    }
+
+    private Out pvio(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(java, "-jar", jar, args[0], "--run-dir", runDir.toString()));
+        cmd.addAll(Arrays.asList(args).subList(1, args.length));
+        return run(cmd);
+    }
+
+    private String pvioOk(String... args) throws Exception {
+        Out o = pvio(args);
+        assertEquals("pvio " + String.join(" ", args) + ": " + o.err(), 0, o.status());
+        return o.out();
+    }
+
+    interface Check {
+        boolean ok() throws Exception;
+    }
+
+    private static void await(String what, Check c) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (!c.ok()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** Waits until {@code ovs-vsctl ARGS} prints something {@code p} accepts; returns it. */
+    private String awaitVsctl(Predicate<String> p, String... args) throws Exception {
+        String[] last = {null};
+        try {
+            await("ovs-vsctl " + String.join(" ", args), () -> p.test(last[0] = vsctlOk(args).strip()));
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; last output: " + last[0]);
+        }
+        return last[0];
+    }
+
+    private String log() throws IOException {
+        return Files.readString(runDir.resolve("vswitchd.log"));
+    }
+
+    @Test
+    public void ovsVsctlConfiguresPvioAndTrafficReachesTestpmd() throws Exception {
+        boolean pmd = new File("/usr/bin/dpdk-testpmd").canExecute();
+        if (!pmd && "true".equals(System.getenv("CI"))) {
+            fail("dpdk-testpmd is not installed (CI=true): install the Debian package dpdk");
+        }
+        assumeTrue("dpdk-testpmd is not installed: skipping", pmd);
+        startDaemon();
+        // without --no-wait: returns only once pvio has written cur_cfg = next_cfg
+        vsctlOk("add-br", "br0");
+        vsctlOk("set", "Open_vSwitch", ".", "other_config:vhost-async-copy-support=true",
+                "other_config:pmd-cpu-mask=0x1");
+        assertTrue(log(), log().contains("Async copy support for vhost-user-client enabled"));
+        assertEquals(vsctlOk("get", "Open_vSwitch", ".", "next_cfg"), vsctlOk("get", "Open_vSwitch", ".", "cur_cfg"));
+        // the port types present, where OpenStack's agent looks for dpdkvhostuser
+        String types = vsctlOk("get", "Open_vSwitch", ".", "iface_types");
+        assertTrue(types, types.contains("dpdkvhostuser") && types.contains("dpdkvhostuserclient"));
+        assertEquals("[netdev]\n", vsctlOk("get", "Open_vSwitch", ".", "datapath_types"));
+
+        vsctlOk("add-port", "br0", "gen", "--", "set", "Interface", "gen", "type=pktgen", "ofport_request=1",
+                "options:count=20000", "options:size=64", "options:rate=100000", "options:burst=32",
+                "options:enabled=false",
+                "--", "add-port", "br0", "vhu0", "--", "set", "Interface", "vhu0", "type=dpdkvhostuser",
+                "ofport_request=2", "options:vhost-async-attr=\"(txq0,00:04.0,256)\"");
+        assertEquals("1\n", vsctlOk("get", "Interface", "gen", "ofport"));
+        assertEquals("2\n", vsctlOk("get", "Interface", "vhu0", "ofport"));
+        assertEquals("[]\n", vsctlOk("get", "Interface", "vhu0", "error"));
+        assertTrue(Files.exists(runDir.resolve("vhu0")));
+        // flows are not in OVSDB: pvio ofctl keeps working
+        pvioOk("ofctl", "del-flows", "br0");
+        pvioOk("ofctl", "add-flow", "br0", "in_port=1,actions=output:2");
+
+        testpmdPrefix = "pvio-ovsdb-" + ProcessHandle.current().pid();
+        Path pmdLog = dir.resolve("testpmd.log");
+        testpmd = new ProcessBuilder("stdbuf", "-oL", "dpdk-testpmd", "--lcores", "0@0,1@1", "--no-pci", "--no-huge",
+                "-m", "256", "--file-prefix=" + testpmdPrefix, "--no-telemetry",
+                "--vdev", "net_virtio_user0,path=" + runDir.resolve("vhu0"), "--", "--total-num-mbufs=8192",
+                "--nb-cores=1", "--forward-mode=rxonly", "--stats-period=1")
+                .redirectErrorStream(true).redirectOutput(pmdLog.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        await("testpmd forwarding", () -> {
+            assertTrue("testpmd exited: " + Files.readString(pmdLog), testpmd.isAlive());
+            return Files.readString(pmdLog).contains("Port statistics");
+        });
+        // link_state is written back with the statistics (stats-update-interval)
+        awaitVsctl("up"::equals, "get", "Interface", "vhu0", "link_state");
+        vsctlOk("remove", "Interface", "gen", "options", "enabled");
+        // every packet accounted for: what the port did not deliver it counts as dropped (a full ring)
+        awaitVsctl("20000"::equals, "get", "Interface", "gen", "statistics:rx_packets");
+        long[] sent = new long[2];
+        await("vhu0's statistics to account for 20000 packets", () -> {
+            String st = vsctlOk("get", "Interface", "vhu0", "statistics");
+            sent[0] = stat(st, "tx_packets");
+            sent[1] = stat(st, "tx_dropped");
+            return sent[0] + sent[1] == 20000;
+        });
+        assertTrue("vhu0 delivered nothing", sent[0] > 0);
+        await("testpmd to count " + sent[0], () -> lastRx(Files.readString(pmdLog)) >= sent[0]);
+        testpmd.destroy();
+        assertTrue(testpmd.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(Files.readString(pmdLog), sent[0], lastRx(Files.readString(pmdLog)));
+        System.out.printf("MEASURED ovsdb e2e: pktgen 20000 at 100000 pps -> vhu0 tx_packets=%d tx_dropped=%d,"
+                + " testpmd RX-packets=%d%n", sent[0], sent[1], lastRx(Files.readString(pmdLog)));
+
+        // a row the datapath refuses gets its error column; the rest of the transaction still applies
+        Out bad = vsctl("add-port", "br0", "bad", "--", "set", "Interface", "bad", "type=pktgen", "options:size=5",
+                "--", "add-port", "br0", "good", "--", "set", "Interface", "good", "type=dummy");
+        assertEquals(bad.err(), 0, bad.status());
+        assertTrue(bad.err(), bad.err().contains("Error detected while setting up 'bad'"));
+        assertTrue(vsctlOk("get", "Interface", "bad", "error"), vsctlOk("get", "Interface", "bad", "error")
+                .contains("size"));
+        assertEquals("-1\n", vsctlOk("get", "Interface", "bad", "ofport"));
+        assertEquals("[]\n", vsctlOk("get", "Interface", "good", "error"));
+        assertTrue(Integer.parseInt(vsctlOk("get", "Interface", "good", "ofport").strip()) > 2);
+        // fixing the row applies it
+        vsctlOk("set", "Interface", "bad", "options:size=64", "options:enabled=false");
+        assertEquals("[]\n", vsctlOk("get", "Interface", "bad", "error"));
+        assertTrue(Integer.parseInt(vsctlOk("get", "Interface", "bad", "ofport").strip()) > 2);
+
+        // libvirt's command for a vhost-user interface, verbatim, twice (the second replaces the first)
+        Path vmSock = dir.resolve("vm0.sock");
+        for (int i = 0; i < 2; i++) {
+            Out lv = run(List.of("ovs-vsctl", "--db=" + db, "--timeout=5", "--", "--if-exists", "del-port", "vhu1",
+                    "--", "add-port", "br0", "vhu1", "--", "set", "Interface", "vhu1", "type=dpdkvhostuserclient",
+                    "options:vhost-server-path=" + vmSock));
+            assertEquals(lv.err(), 0, lv.status());
+            assertEquals("[]\n", vsctlOk("get", "Interface", "vhu1", "error"));
+        }
+        vsctlOk("set", "Interface", "vhu1", "options:vhost-async-attr=\"(txq0,00:04.1,256)\"");
+        assertEquals("[]\n", vsctlOk("get", "Interface", "vhu1", "error"));
+        String show = pvioOk("appctl", "netdev-vhost/show", "vhu1");
+        assertTrue(show, show.contains("vhu1"));
+
+        // deletes reach the datapath: vhu0's socket goes, the bridge goes
+        vsctlOk("del-port", "br0", "vhu0");
+        assertFalse(Files.exists(runDir.resolve("vhu0")));
+        vsctlOk("add-br", "br1");
+        pvioOk("ofctl", "dump-flows", "br1");
+        vsctlOk("del-br", "br1");
+        Out gone = pvio("ofctl", "dump-flows", "br1");
+        assertEquals(gone.err(), 1, gone.status());
+
+        // pvio's own vsctl points to ovs-vsctl
+        Out own = pvio("vsctl", "show");
+        assertEquals(1, own.status());
+        assertTrue(own.err(), own.err().contains("the configuration is in OVSDB") && own.err().contains("ovs-vsctl"));
+    }
+
+    /** One counter of an OVSDB map as ovs-vsctl prints it ({@code {a=1, b=2}}), or -1. */
+    private static long stat(String map, String key) {
+        Matcher m = Pattern.compile("[{ ]" + key + "=(\\d+)").matcher(map);
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    private static long lastRx(String out) {
+        Matcher m = Pattern.compile("RX-packets:\\s+(\\d+)").matcher(out);
+        long v = -1;
+        while (m.find()) {
+            v = Long.parseLong(m.group(1));
+        }
+        return v;
+    }
+
+    @Test
+    public void reconnectsAndResyncsWhenTheServerComesBack() throws Exception {
+        // pvio on tcp:, the clients on the server's Unix socket
+        try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            tcpPort = free.getLocalPort();
+        }
+        stopServer(server);
+        server = startServer("db.sock");
+        startDaemon("tcp:127.0.0.1:" + tcpPort);
+        vsctlOk("add-br", "br0", "--", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=dummy");
+        assertTrue(pvioOk("appctl", "dpif-netdev/pmd-rxq-show").contains("port: p1 "));
+
+        // the server is killed; the database changes while pvio cannot see it
+        server.destroyForcibly();
+        assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+        Files.deleteIfExists(dir.resolve("db.sock")); // left behind by SIGKILL
+        Process other = startServer("other.sock");
+        run(List.of("ovs-vsctl", "--db=unix:" + dir.resolve("other.sock"), "--no-wait", "--", "del-port", "p1",
+                "--", "add-port", "br0", "p2", "--", "set", "Interface", "p2", "type=dummy",
+                "--", "add-br", "br1"));
+        stopServer(other);
+        assertTrue(daemon.isAlive());
+        server = startServer("db.sock");
+
+        // pvio reconnects, applies what changed, and follows new changes (this waits for its cur_cfg)
+        vsctlOk("add-port", "br1", "p3", "--", "set", "Interface", "p3", "type=dummy");
+        String rxq = pvioOk("appctl", "dpif-netdev/pmd-rxq-show");
+        assertTrue(rxq, rxq.contains("port: p2 ") && rxq.contains("port: p3 ") && !rxq.contains("port: p1 "));
+        pvioOk("ofctl", "dump-flows", "br1");
+        assertTrue(Integer.parseInt(vsctlOk("get", "Interface", "p2", "ofport").strip()) > 0);
+        String log = log();
+        assertTrue(log, log.split(Pattern.quote("|reconnect|INFO|tcp:127.0.0.1:" + tcpPort + ": connected"), -1)
+                .length - 1 >= 2);
+        assertTrue(log, log.contains("deleted interface p1"));
+
+        // pvio restarted: the ports get the numbers the database recorded, as with ovs-vswitchd
+        String p2 = vsctlOk("get", "Interface", "p2", "ofport");
+        String p3 = vsctlOk("get", "Interface", "p3", "ofport");
+        pvioOk("appctl", "exit");
+        assertTrue(daemon.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        vsctlOk("--no-wait", "add-port", "br0", "p4", "--", "set", "Interface", "p4", "type=dummy");
+        startDaemon("tcp:127.0.0.1:" + tcpPort);
+        vsctlOk("set", "Open_vSwitch", ".", "other_config:pmd-perf-metrics=false"); // waits for pvio
+        assertEquals(p2, vsctlOk("get", "Interface", "p2", "ofport"));
+        assertEquals(p3, vsctlOk("get", "Interface", "p3", "ofport"));
+        assertTrue(pvioOk("appctl", "dpif-netdev/pmd-rxq-show").contains("port: p4 "));
+
+        // the datapath bundle restarted (it keeps no configuration): the database is applied to it again
+        pvioOk("appctl", "bundle/stop", "io.pvio.dpif-netdev");
+        pvioOk("appctl", "bundle/start", "io.pvio.dpif-netdev");
+        vsctlOk("set", "Open_vSwitch", ".", "other_config:pmd-perf-metrics=true");
+        String rxq2 = pvioOk("appctl", "dpif-netdev/pmd-rxq-show");
+        assertTrue(rxq2, rxq2.contains("port: p2 ") && rxq2.contains("port: p4 "));
+        assertEquals(p2, vsctlOk("get", "Interface", "p2", "ofport"));
+    }
+}
