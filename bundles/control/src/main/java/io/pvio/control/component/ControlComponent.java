@@ -17,7 +17,6 @@ import io.pvio.control.vsctl.Vsctl;
 import io.pvio.control.vsctl.VsctlException;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
-import io.pvio.netdev.NetdevClass;
 import io.pvio.netdev.RunDirectory;
 import io.pvio.packet.PacketPool;
 import io.pvio.unixctl.UnixctlCommand;
@@ -36,8 +35,6 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
-import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -149,22 +146,6 @@ public final class ControlComponent implements Control {
         }
     }
 
-    /** Types of the netdev classes bound now, by service id: Open_vSwitch's iface_types. */
-    private final Map<Long, String> netdevTypes = new ConcurrentHashMap<>();
-
-    @Reference(service = NetdevClass.class, cardinality = ReferenceCardinality.MULTIPLE,
-            policy = ReferencePolicy.DYNAMIC)
-    void bindNetdevClass(ServiceReference<NetdevClass> ref) {
-        Object type = ref.getProperty(NetdevClass.TYPE_PROPERTY);
-        if (type != null) {
-            netdevTypes.put((Long) ref.getProperty(Constants.SERVICE_ID), type.toString());
-        }
-    }
-
-    void unbindNetdevClass(ServiceReference<NetdevClass> ref) {
-        netdevTypes.remove((Long) ref.getProperty(Constants.SERVICE_ID));
-    }
-
     /** What vsctl shows of the running switch: the datapath's ports, the bound interface types. */
     private Vsctl.Live live(Dpif d) {
         return new Vsctl.Live() {
@@ -175,7 +156,7 @@ public final class ControlComponent implements Control {
 
             @Override
             public java.util.SortedSet<String> ifaceTypes() {
-                return new java.util.TreeSet<>(netdevTypes.values());
+                return new java.util.TreeSet<>(netdevTypes());
             }
         };
     }
