@@ -975,6 +975,43 @@ public final class DpifNetdev implements Dpif {
         return sb.toString();
     }
 
+    /**
+     * ovs-appctl dpif/show, as ofproto-dpif prints it: the datapath's hits and misses, then each bridge and
+     * its ports by name with "OFPORT/DPPORT: (TYPE[: CONFIG])". pvio's datapath addresses a port by its
+     * bridge's OpenFlow number, so DPPORT is that number, or "none" while the port is not open (waiting for
+     * its class, or failed); CONFIG is the Interface's options. Every packet is classified in the datapath
+     * (no upcalls), so "missed" stays 0 and "hit" counts what pmd-stats-show calls megaflow hits.
+     */
+    public String dpifShow() {
+        StringBuilder sb = new StringBuilder();
+        synchronized (lock) {
+            long hit = 0;
+            for (PmdThread t : pmds) {
+                long[] v = statsOf(t);
+                hit += v[PmdThread.S_HITS] + v[PmdThread.S_MISSES];
+            }
+            sb.append("netdev@ovs-netdev: hit:").append(hit).append(" missed:0\n");
+            for (Bridge b : bridges.values()) {
+                sb.append("  ").append(b.name).append(":\n");
+                TreeMap<String, Port> byName = new TreeMap<>();
+                b.ports.values().forEach(p -> byName.put(p.name, p));
+                for (Port p : byName.values()) {
+                    String ofp = Integer.toString(p.ofport);
+                    sb.append("    ").append(p.name).append(' ').append(ofp).append('/')
+                            .append(p.netdev != null ? ofp : "none").append(": (").append(p.type);
+                    if (p.options != null && !p.options.isEmpty()) {
+                        StringBuilder cfg = new StringBuilder();
+                        new TreeMap<>(p.options).forEach((k, v) -> cfg.append(cfg.length() == 0 ? "" : ", ")
+                                .append(k).append('=').append(v));
+                        sb.append(": ").append(cfg);
+                    }
+                    sb.append(")\n");
+                }
+            }
+        }
+        return sb.toString();
+    }
+
     private static void line(StringBuilder sb, String fmt, Object... args) {
         sb.append("  ").append(String.format(Locale.ROOT, fmt, args)).append('\n');
     }

@@ -152,6 +152,35 @@ public class NormalAndFlowsTest extends DpTest {
     }
 
     @Test
+    public void dpifShowListsBridgesAndPortsByNameAsOvs() throws Exception {
+        threePorts();
+        dp.addPort("br0", "eth9", "", Map.of(), -1); // system: no class bound here, so not open
+        dp.addBridge("br1");
+        dp.addPort("br1", "m1", "dummy", Map.of("n_txq", "2", "n_rxq", "1"), 3);
+        inject(d1, eth(B, A, 0x0800, 64));
+        inject(d1, eth(B, A, 0x0800, 64));
+        assertEquals("netdev@ovs-netdev: hit:2 missed:0\n"
+                + "  br0:\n"
+                + "    eth9 3/none: (system)\n"
+                + "    n1 1/1: (dummy)\n"
+                + "    n2 2/2: (dummy)\n"
+                + "    n3 7/7: (dummy)\n"
+                + "  br1:\n"
+                + "    m1 3/3: (dummy: n_rxq=1, n_txq=2)\n", new io.pvio.dpif.netdev.appctl.DpifShowCommand(dp).run(List.of()));
+        assertEquals("br0\nbr1\n", new io.pvio.dpif.netdev.appctl.OfprotoListCommand(dp).run(List.of()));
+        assertEquals("netdev@br0\nnetdev@br1\n", new io.pvio.dpif.netdev.appctl.DpifDumpDpsCommand(dp).run(List.of()));
+        try {
+            new io.pvio.dpif.netdev.appctl.DpifShowCommand(dp).run(List.of("br0"));
+            fail("an argument accepted");
+        } catch (io.pvio.unixctl.UnixctlException e) {
+            assertEquals("\"dpif/show\" command takes at most 0 arguments", e.getMessage());
+        }
+        dp.pmdStatsClear();
+        assertTrue(new io.pvio.dpif.netdev.appctl.DpifShowCommand(dp).run(List.of())
+                .startsWith("netdev@ovs-netdev: hit:0 missed:0\n"));
+    }
+
+    @Test
     public void untypedPortIsSystemAndLocalPortIsLocal() throws Exception {
         dp.addBridge("br0");
         dp.addPort("br0", "eth9", "", Map.of(), -1);
