@@ -450,6 +450,54 @@ public class OvsToolsE2EIT {
         assertEquals(types + "\n", pvio("vsctl", "get", "Open_vSwitch", ".", "iface_types").out());
     }
 
+    /** What differs by nature between pvio's and the real dpif/show: datapath names, types and port numbers. */
+    private static String dpNeutral(String show) {
+        return show.replaceFirst("^[a-z]+@[a-z-]+: hit:\\d+ missed:\\d+\n", "DP: hit:N missed:N\n")
+                .replaceAll("(?m)^(    \\S+ \\d+)/(\\d+|none): \\((dummy-)?internal\\)$", "$1/DP: (internal)")
+                .replaceAll("(?m)^(    \\S+ \\d+)/(\\d+|none):", "$1/DP:");
+    }
+
+    /** dpif/show, dpif/dump-dps and ofproto/list as the real ovs-vswitchd prints them for the same switch. */
+    @Test
+    public void dpifShowAndOfprotoListAsTheRealOvsVswitchd() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        List<String> conf = new ArrayList<>(List.of("add-br", "dps0", "--", "add-br", "dps1"));
+        for (int i = 1; i <= 3; i++) {
+            conf.addAll(List.of("--", "add-port", "dps0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
+                    "ofport_request=" + (4 - i) * 10));
+        }
+        conf.addAll(List.of("--", "add-port", "dps1", "q1", "--", "set", "Interface", "q1", "type=dummy"));
+        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
+        real.addAll(conf);
+        real.addAll(List.of("--", "set", "Bridge", "dps0", "datapath_type=dummy", "--", "set", "Bridge", "dps1",
+                "datapath_type=dummy"));
+        Out r = exec(env, real);
+        assertEquals(r.err(), 0, r.status());
+        List<String> own = new ArrayList<>(List.of("vsctl"));
+        own.addAll(conf);
+        Out o = pvio(own.toArray(new String[0]));
+        assertEquals(o.err(), 0, o.status());
+
+        String realCtl = dir.resolve("ovs-vswitchd.ctl").toString();
+        Out realShow = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "dpif/show"));
+        assertEquals(realShow.err(), 0, realShow.status());
+        String show = ok("dpif/show");
+        assertTrue(show, show.startsWith("netdev@ovs-netdev: hit:0 missed:0\n  dps0:\n"));
+        assertTrue(show, show.contains("\n    p1 30/30: (dummy)\n"));
+        assertEquals(dpNeutral(realShow.out()), dpNeutral(show));
+
+        Out realList = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "ofproto/list"));
+        assertEquals("dps0\ndps1\n", realList.out());
+        assertEquals(realList.out(), ok("ofproto/list"));
+        Out realDps = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "dpif/dump-dps"));
+        assertEquals(realDps.out().replace("dummy@", "netdev@"), ok("dpif/dump-dps"));
+        Out extra = appctl("dpif/show", "x");
+        Out realExtra = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "dpif/show", "x"));
+        assertEquals(realExtra.status(), extra.status());
+        assertEquals(realExtra.err().lines().findFirst(), extra.err().lines().findFirst());
+    }
+
     /** ofport_request swaps and conflicts: pvio gives the numbers the real ovs-vswitchd gives. */
     @Test
     public void ofportRequestsAreResolvedAsTheRealOvsVswitchd() throws Exception {
