@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -179,6 +180,31 @@ public class OvsToolsE2EIT {
         Out extra = appctl("vlog/reopen", "x");
         assertEquals(2, extra.status());
         assertTrue(extra.err(), extra.err().startsWith("\"vlog/reopen\" command takes at most 0 arguments\n"));
+    }
+
+    /** The real logrotate with the README's postrotate stanza: the daemon goes on in a new vswitchd.log. */
+    @Test
+    public void logrotateRotatesTheLogWithVlogReopen() throws Exception {
+        Path logrotate = Path.of("/usr/sbin/logrotate");
+        assertTrue("logrotate is needed (apt-get install logrotate)", Files.isExecutable(logrotate));
+        Path log = runDir.resolve("vswitchd.log");
+        Path conf = runDir.resolve("logrotate.conf");
+        Files.writeString(conf, log + " {\n    rotate 3\n    nocompress\n    missingok\n    postrotate\n"
+                + "        " + OVS_APPCTL + " -t " + runDir.resolve("pvio-vswitchd.ctl") + " vlog/reopen\n"
+                + "    endscript\n}\n");
+        Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-------"));
+        assertEquals("", ok("vlog/set", "bridge:dbg"));
+        Out rotated = exec(Map.of(), List.of(logrotate.toString(), "-f", "-s", runDir.resolve("logrotate.state")
+                .toString(), conf.toString()));
+        assertEquals(rotated.err(), 0, rotated.status());
+        Path old = runDir.resolve("vswitchd.log.1");
+        assertTrue(Files.readString(old), Files.readString(old).contains("vlog/set: bridge set to DBG"));
+        assertTrue(Files.readString(old), Files.readString(old).endsWith("|vlog|INFO|closing log file\n"));
+        assertEquals("", ok("vlog/set", "bridge:info"));
+        String now = Files.readString(log);
+        assertTrue(now, now.contains("|vlog|INFO|opened log file " + log + "\n"));
+        assertTrue(now, now.contains("vlog/set: bridge set to INFO"));
+        assertFalse(now, now.contains("set to DBG"));
     }
 
     @Test
