@@ -71,7 +71,12 @@ public final class LogSetup {
             throw new IllegalStateException("Logging to file not configured");
         }
         VLOG.info("closing log file");
-        h.open();
+        try {
+            h.open();
+        } catch (IOException e) {
+            VLOG.severe(e.getMessage()); // stderr still has it; the next reopen may succeed
+            throw e;
+        }
         VLOG.info("opened log file " + h.logFile);
     }
 
@@ -102,11 +107,21 @@ public final class LogSetup {
             this.stderr = stderr;
         }
 
+        /** (Re)opens the file by name; when that fails the file stays closed and the error says why. */
         synchronized void open() throws IOException {
             closeFile();
-            Files.createDirectories(logFile.getParent());
-            file = new BufferedWriter(new OutputStreamWriter(Files.newOutputStream(logFile,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND), StandardCharsets.UTF_8));
+            try {
+                Files.createDirectories(logFile.getParent());
+                file = new BufferedWriter(new OutputStreamWriter(Files.newOutputStream(logFile,
+                        StandardOpenOption.CREATE, StandardOpenOption.APPEND), StandardCharsets.UTF_8));
+            } catch (java.nio.file.FileSystemException e) {
+                String why = e.getReason() != null ? e.getReason()
+                        : e instanceof java.nio.file.AccessDeniedException ? "Permission denied"
+                        : e instanceof java.nio.file.NoSuchFileException ? "No such file or directory"
+                        : e instanceof java.nio.file.FileAlreadyExistsException ? "File exists"
+                        : e.getClass().getSimpleName();
+                throw new IOException("cannot open " + logFile + ": " + why, e);
+            }
         }
 
         synchronized void closeFile() {
