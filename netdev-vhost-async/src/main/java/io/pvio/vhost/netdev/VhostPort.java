@@ -435,6 +435,8 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             }
             sink.put("tx_q" + q + "_guest_notifications", tx.counter(Virtqueue.C_NOTIFICATIONS));
             sink.put("rx_q" + q + "_guest_notifications", rx.counter(Virtqueue.C_NOTIFICATIONS));
+            sink.put("tx_q" + q + "_guest_notifications_failed", tx.counter(Virtqueue.C_CALL_FAILED));
+            sink.put("rx_q" + q + "_guest_notifications_failed", rx.counter(Virtqueue.C_CALL_FAILED));
             sink.put("tx_q" + q + "_used_updates", tx.counter(Virtqueue.C_USED_UPDATES));
             sink.put("rx_q" + q + "_used_updates", rx.counter(Virtqueue.C_USED_UPDATES));
             sink.put("tx_q" + q + "_broken", tx.counter(Virtqueue.C_BROKEN));

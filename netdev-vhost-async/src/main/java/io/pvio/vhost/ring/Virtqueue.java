@@ -74,7 +74,11 @@ public final class Virtqueue {
     public static final int C_COPY_NS = 6;
     /** used->idx stores that published at least one element (packets / this = the guest's average batch). */
     public static final int C_USED_UPDATES = 7;
-    private static final int N_COUNTERS = 8;
+    /** Calls the guest wanted that could not be signalled (call fd full or broken; never waited for). */
+    public static final int C_CALL_FAILED = 8;
+    private static final int N_COUNTERS = 9;
+    /** At most one "cannot signal" warning per queue per this many nanoseconds (OVS-style rate limit). */
+    static final long CALL_LOG_INTERVAL_NS = 5_000_000_000L;
 
     /** other_config:pmd-perf-metrics: time each burst's copy phase (two clock reads per burst). */
     private static volatile boolean copyTiming;
@@ -1454,8 +1458,28 @@ public final class Virtqueue {
             want = (avail.getShort(availOff) & AVAIL_F_NO_INTERRUPT) == 0;
         }
         if (want) {
-            c.signal();
-            add(C_NOTIFICATIONS, 1);
+            if (c.signal()) {
+                add(C_NOTIFICATIONS, 1);
+            } else {
+                callFailed(c);
+            }
+        }
+    }
+
+    private long callLogAt;
+    private long callFailedLogged;
+
+    /** Counts a call that could not be signalled; logs at most once per {@link #CALL_LOG_INTERVAL_NS}. */
+    private void callFailed(EventFd c) {
+        add(C_CALL_FAILED, 1);
+        long now = System.nanoTime();
+        if (callFailedLogged == 0 || now - callLogAt >= CALL_LOG_INTERVAL_NS) {
+            long n = counter(C_CALL_FAILED);
+            LOG.warning(String.format("vHost device '%s' queue %d: cannot signal the call fd %d (%s); %d call(s)"
+                    + " failed so far, the guest may miss interrupts", device, index, c.fd(),
+                    c.lastError() == 11 ? "counter full" : "errno " + c.lastError(), n));
+            callLogAt = now;
+            callFailedLogged = n;
         }
     }
 }

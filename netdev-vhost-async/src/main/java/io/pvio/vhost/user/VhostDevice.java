@@ -436,9 +436,14 @@ public final class VhostDevice {
         }
         EventFd fd = null;
         if (!nofd) {
-            fd = EventFd.adopt(m.fds[0]);
+            int raw = m.fds[0];
             m.fds[0] = -1;
             m.nfds = 0;
+            try {
+                fd = EventFd.adopt(raw); // non-blocking: a front end's full counter must not stall the PMD
+            } catch (io.pvio.posix.PosixException e) {
+                throw new VhostUserException(e.getMessage(), false);
+            }
         }
         if (m.request == Request.SET_VRING_ERR) {
             if (fd != null) {
