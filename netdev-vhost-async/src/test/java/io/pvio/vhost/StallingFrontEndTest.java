@@ -184,4 +184,84 @@ public class StallingFrontEndTest {
             HostileFds.close(hostile);
         }
     }
+
+    /** A front end that sends GET_FEATURES without ever reading a reply; returns once pvio stopped reading. */
+    private Future<Integer> floodWithoutReading(VirtioUserDevice fe) throws Exception {
+        java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+        Future<Integer> writer = pool.submit(() -> {
+            try (VirtioUserDevice.Channel ch = fe.channel()) { // the channel is the thread's that opens it
+                while (sent.get() < 1_000_000) {
+                    ch.send(new VhostUserMessage(VhostUser.GET_FEATURES, F, null));
+                    sent.incrementAndGet();
+                }
+            } catch (java.io.IOException e) {
+                // pvio stopped reading (our send gave up) or closed the connection
+            }
+            return sent.get();
+        });
+        while (sent.get() == 0 && !writer.isDone()) {
+            Thread.sleep(10);
+        }
+        // pvio's replies fill the socket, its control thread is stuck in send and stops reading: our count stalls
+        int last = -1;
+        while (sent.get() != last) {
+            last = sent.get();
+            Thread.sleep(300);
+        }
+        assertTrue("messages sent before pvio stopped reading: " + last, last > 100);
+        return writer;
+    }
+
+    /**
+     * Defect 2: a front end sends requests but reads no reply. pvio's control thread must not block for ever
+     * in sendmsg: it gives up on that connection (logged) and serves the next front end; and closing the
+     * port while the control thread waits to send ("del-port") returns. The other port forwards meanwhile.
+     */
+    @Test
+    public void frontEndThatReadsNoReplyHangsNothing() throws Exception {
+        byte[] scratch = new byte[16384];
+        // 1: pvio gives up on the connection by itself
+        VirtioUserDevice fe = VirtioUserDevice.open(new VirtioUserConfig().name("deaf-1").handshake(false)
+                .reconnect(false).path(ctx.runDir.resolve("bad0")));
+        open.add(fe);
+        DpdkFrontEndTest.await("deaf front end connected", 10_000, () -> fe.isConnected() && bad.device().connected());
+        Future<Integer> w = floodWithoutReading(fe);
+        for (int i = 0; i < 50; i++) {
+            assertEquals("the good port forwards while the bad one is stuck", 1, forwardBlocking(good, goodFe, i, scratch));
+        }
+        DpdkFrontEndTest.await("pvio gives up on the deaf front end", (int) TimeUnit.SECONDS.toMillis(HANG_S),
+                () -> !bad.device().connected());
+        assertTrue(logged("read nothing for") >= 1);
+        w.get(HANG_S, TimeUnit.SECONDS);
+        fe.close();
+        open.remove(fe);
+
+        // 2: del-port while the control thread waits to send returns
+        VirtioUserDevice fe2 = VirtioUserDevice.open(new VirtioUserConfig().name("deaf-2").handshake(false)
+                .reconnect(false).path(ctx.runDir.resolve("bad0")));
+        open.add(fe2);
+        DpdkFrontEndTest.await("second deaf front end connected", 10_000,
+                () -> fe2.isConnected() && bad.device().connected());
+        Future<Integer> w2 = floodWithoutReading(fe2);
+        pool.submit(() -> {
+            bad.close();
+            return null;
+        }).get(HANG_S, TimeUnit.SECONDS);
+        w2.get(HANG_S, TimeUnit.SECONDS);
+        assertEquals("the good port still forwards", 1, forwardBlocking(good, goodFe, 99, scratch));
+    }
+
+    /** {@link #forwardOne}, then waits (bounded) for the frame; returns frames the guest got. */
+    private int forwardBlocking(VhostPort p, VirtioUserDevice fe, int seq, byte[] scratch) throws Exception {
+        int got = forwardOne(p, fe, seq, scratch);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (got == 0 && System.nanoTime() < end) {
+            if (fe.receive(0, scratch, 0) >= 0) {
+                got++;
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+        return got;
+    }
 }
