@@ -16,6 +16,33 @@ final class HostileFds {
         int close(int fd);
 
         int ftruncate(int fd, long length);
+
+        int memfd_create(String name, int flags);
+
+        int fcntl(int fd, int cmd, long arg);
+    }
+
+    static final int MFD_ALLOW_SEALING = 2;
+    static final int F_ADD_SEALS = 1033;
+    static final int F_SEAL_SEAL = 1;
+    static final int F_SEAL_SHRINK = 2;
+    static final int F_SEAL_GROW = 4;
+
+    /** A memfd of {@code size} bytes sealed as QEMU's memory-backend-memfd seals by default. */
+    static int sealedMemfd(long size) {
+        int fd = C.LIBC.memfd_create("sealed", MFD_ALLOW_SEALING);
+        if (fd < 0 || C.LIBC.ftruncate(fd, size) != 0
+                || C.LIBC.fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+            throw new IllegalStateException("sealed memfd");
+        }
+        return fd;
+    }
+
+    /** ftruncate(2): what a hostile front end does to its memory file under traffic. */
+    static void truncate(int fd, long size) {
+        if (C.LIBC.ftruncate(fd, size) != 0) {
+            throw new IllegalStateException("ftruncate " + fd + " to " + size + ": errno " + com.sun.jna.Native.getLastError());
+        }
     }
 
     private HostileFds() {

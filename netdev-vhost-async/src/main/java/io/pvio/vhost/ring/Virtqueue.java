@@ -528,6 +528,14 @@ public final class Virtqueue {
         return plen;
     }
 
+    /** {@link GuestMemory#faultFence()} of the queue's table: a late fault of this queue surfaces here. */
+    public void faultFence() {
+        GuestMemory m = mem;
+        if (m != null) {
+            m.faultFence();
+        }
+    }
+
     /** Marks the queue broken after an unexpected error in its data path (lock holder). */
     public void markBrokenBy(Throwable e) {
         markBroken("unexpected " + e);
