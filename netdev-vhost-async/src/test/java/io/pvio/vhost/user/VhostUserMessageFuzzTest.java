@@ -42,9 +42,26 @@ class VhostUserMessageFuzzTest {
         return file;
     }
 
-    private static int openFds() {
-        String[] l = new File("/proc/self/fd").list();
-        return l == null ? -1 : l.length;
+    /**
+     * The process's open memfds and eventfds (the kinds the messages carry; class loading may open jars
+     * meanwhile, which are not the back end's).
+     */
+    private static java.util.Set<String> openFds() {
+        java.util.Set<String> fds = new java.util.TreeSet<>();
+        File[] l = new File("/proc/self/fd").listFiles();
+        if (l != null) {
+            for (File f : l) {
+                try {
+                    String to = java.nio.file.Files.readSymbolicLink(f.toPath()).toString();
+                    if (to.startsWith("/memfd:") || to.contains("eventfd")) {
+                        fds.add(f.getName() + " -> " + to);
+                    }
+                } catch (java.io.IOException e) {
+                    // the directory listing's own descriptor, closed by now
+                }
+            }
+        }
+        return fds;
     }
 
     @FuzzTest(maxDuration = "30m")
@@ -54,7 +71,7 @@ class VhostUserMessageFuzzTest {
         for (int i = 0; i < MEM; i += 8) {
             g.putLong(i, 0);
         }
-        int fdsBefore = openFds();
+        java.util.Set<String> fdsBefore = openFds();
         VhostDevice dev = new VhostDevice("fuzz", () -> { });
         dev.connect();
         try {
