@@ -277,9 +277,24 @@ public final class Virtqueue {
         if (tracker.inFlight() == 0) {
             return true;
         }
-        boolean ok = tracker.drain(retire, timeoutNanos);
+        boolean ok;
+        for (;;) {
+            try {
+                ok = tracker.drain(retire, timeoutNanos);
+                break;
+            } catch (RuntimeException | InternalError e) {
+                // a copy redone by the CPU faulted (truncated memory): the tracker stays consistent and that
+                // copy is not tried again, so the drain goes on
+                markBroken("unexpected " + e + " retiring copies");
+            }
+        }
         retire.flush();
-        flushUsed();
+        try {
+            flushUsed();
+            faultFence();
+        } catch (RuntimeException | InternalError e) {
+            markBroken("unexpected " + e + " publishing used elements");
+        }
         if (!ok) {
             LOG.severe(String.format("vHost device '%s' queue %d: %d DMA copies on %s did not complete (no"
                     + " progress for %d ms, or %d ms in all)", device, index, tracker.dmaInFlight(),
@@ -1451,7 +1466,11 @@ public final class Virtqueue {
         int old = lastUsed;
         lastUsed = (lastUsed + nUsed) & 0xffff;
         nUsed = 0;
-        U16.setRelease(used, usedOff + 2, (short) lastUsed);
+        // release: the used elements before used->idx. A fence and a plain store, not setRelease: HotSpot 17
+        // aborts the JVM (assembler_x86.cpp ShouldNotReachHere) on a SIGBUS in a release/volatile store
+        // outside C2-compiled code, which a truncated memory file causes; a faulting plain store is survivable
+        VarHandle.releaseFence();
+        U16.set(used, usedOff + 2, (short) lastUsed);
         add(C_USED_UPDATES, 1);
         EventFd c = call;
         if (c == null) {
