@@ -414,8 +414,8 @@ public final class VhostDevice {
         if (old != null) {
             unmap(old, idle);
         }
-        DPDK.info(String.format("VHOST_CONFIG: (%s) guest memory region size: 0x%x in %d region(s)", name,
-                fresh.totalSize(), n));
+        DPDK.info(String.format("VHOST_CONFIG: (%s) guest memory region size: 0x%x in %d region(s)%s", name,
+                fresh.totalSize(), n, fresh.sealed() ? ", sealed against shrinking" : ""));
         if (LOG.isLoggable(Level.FINE)) {
             LOG.fine(fresh.describe());
         }
