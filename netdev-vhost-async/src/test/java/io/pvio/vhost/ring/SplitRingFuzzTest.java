@@ -36,6 +36,7 @@ class SplitRingFuzzTest {
     private static SharedMemory file;
     private static GuestMemory mem;
     private static final PacketPool POOL = new PacketPool("fuzz-ring", 512);
+    private static final Virtqueue[] QUEUES = {new Virtqueue("fuzz", 0), new Virtqueue("fuzz", 1)};
 
     private static synchronized GuestMemory mem() throws PosixException {
         if (mem == null) {
@@ -88,9 +89,10 @@ class SplitRingFuzzTest {
         g.get(0, before);
         boolean[] writable = writableBytes(g, num);
 
-        Virtqueue vq = new Virtqueue("fuzz", guestTx ? 1 : 0);
+        Virtqueue vq = QUEUES[guestTx ? 1 : 0]; // reused, as a port's queue is across front ends
         vq.lock();
         try {
+            vq.reset();
             vq.setFeatures(features);
             vq.setMemory(m);
             vq.setNum(num);
@@ -112,7 +114,7 @@ class SplitRingFuzzTest {
                 } else {
                     int n = d.consumeInt(0, 8);
                     for (int k = 0; k < n; k++) {
-                        b.add(Frames0.packet(POOL, d.consumeInt(1, 9000), d.consumeInt(64, 2048)));
+                        b.add(Frames0.packet(POOL, d.consumeInt(1, 9000), d.consumeInt(512, 2048))); // at most 8 x 18 buffers
                     }
                     vq.enqueue(b);
                     b.freeAll();

@@ -174,7 +174,7 @@ class VhostUserMessageFuzzTest {
                 } else {
                     int n = d.consumeInt(0, 4);
                     for (int k = 0; k < n; k++) {
-                        b.add(Frames0.packet(POOL, d.consumeInt(1, 9000), d.consumeInt(64, 4096)));
+                        b.add(Frames0.packet(POOL, d.consumeInt(1, 9000), d.consumeInt(512, 4096))); // at most 4 x 18 buffers
                     }
                     vq.enqueue(b);
                     b.freeAll();
