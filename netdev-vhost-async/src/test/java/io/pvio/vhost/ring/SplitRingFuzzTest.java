@@ -24,6 +24,24 @@ import java.nio.ByteOrder;
  * {@code src/test/resources/io/pvio/vhost/ring/SplitRingFuzzTestInputs/rings}. Fuzzing: see FUZZING.md.
  */
 class SplitRingFuzzTest {
+    /** Every input breaks a queue or refuses a message: the warnings would cost more than the input. */
+    private static final java.util.logging.Logger[] MUTED = {java.util.logging.Logger.getLogger("netdev_dpdk"),
+        java.util.logging.Logger.getLogger("dpdk")};
+
+    @org.junit.jupiter.api.BeforeAll
+    static void mute() {
+        for (java.util.logging.Logger l : MUTED) {
+            l.setLevel(java.util.logging.Level.OFF);
+        }
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void unmute() {
+        for (java.util.logging.Logger l : MUTED) {
+            l.setLevel(null);
+        }
+    }
+
     static final long GPA = 0x10000;
     static final long UVA = 0x7000_0000L;
     static final int MEM = 0x4000;
