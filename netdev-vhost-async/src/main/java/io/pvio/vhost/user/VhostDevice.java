@@ -414,8 +414,8 @@ public final class VhostDevice {
         if (old != null) {
             unmap(old, idle);
         }
-        DPDK.info(String.format("VHOST_CONFIG: (%s) guest memory region size: 0x%x in %d region(s)", name,
-                fresh.totalSize(), n));
+        DPDK.info(String.format("VHOST_CONFIG: (%s) guest memory region size: 0x%x in %d region(s)%s", name,
+                fresh.totalSize(), n, fresh.sealed() ? ", sealed against shrinking" : ""));
         if (LOG.isLoggable(Level.FINE)) {
             LOG.fine(fresh.describe());
         }
@@ -436,9 +436,14 @@ public final class VhostDevice {
         }
         EventFd fd = null;
         if (!nofd) {
-            fd = EventFd.adopt(m.fds[0]);
+            int raw = m.fds[0];
             m.fds[0] = -1;
             m.nfds = 0;
+            try {
+                fd = EventFd.adopt(raw); // non-blocking: a front end's full counter must not stall the PMD
+            } catch (io.pvio.posix.PosixException e) {
+                throw new VhostUserException(e.getMessage(), false);
+            }
         }
         if (m.request == Request.SET_VRING_ERR) {
             if (fd != null) {
