@@ -11,6 +11,7 @@ import java.util.logging.Logger;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.Designate;
 
@@ -22,7 +23,8 @@ import org.osgi.service.metatype.annotations.Designate;
  * re-initialised: a changed configuration or a bundle restart keeps the EAL that runs.
  *
  * <p>Also the {@link DmaMemory} service: guest memory and packet pool slabs registered for DMA (VFIO's
- * container map with IOVA = VA, and the strict mode's table).
+ * container map with IOVA = VA, and the strict mode's table). Ranges registered before the EAL runs are
+ * kept and mapped when it starts, before the first channel copies; a range is unmapped as it was mapped.
  */
 @Component(configurationPid = EalComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {EalComponent.class, DmaMemory.class}, immediate = true)
@@ -32,6 +34,8 @@ public final class EalComponent implements DmaMemory {
     private static final Logger LOG = Logger.getLogger("dpdk");
 
     private volatile EalConfig config;
+    /** Ranges registered through this service: {va, length, 1 when in the shim (and VFIO) now}. */
+    private final List<long[]> ranges = new ArrayList<>();
 
     @Activate
     void activate(EalConfig cfg) {
@@ -58,10 +62,45 @@ public final class EalComponent implements DmaMemory {
         }
     }
 
-    /** Starts EAL unless it runs; throws with the reason when it cannot. */
+    /** Unmaps what users left registered: a restarted bundle's shim and the VFIO container start clean. */
+    @Deactivate
+    synchronized void deactivate() {
+        for (long[] r : ranges) {
+            if (r[2] == 1) {
+                try {
+                    DmadevEngine.unmapMemory(r[0], r[1]);
+                } catch (DmaException e) {
+                    LOG.warning(e.getMessage());
+                }
+            }
+        }
+        ranges.clear();
+    }
+
+    /**
+     * Starts EAL unless it runs, then maps the ranges registered so far (before any channel copies);
+     * throws with the reason when it cannot.
+     */
     public void ensureStarted() throws DmaException {
         EalConfig cfg = config;
         Eal.ensureStarted(arguments(cfg));
+        synchronized (this) {
+            int n = 0;
+            for (long[] r : ranges) {
+                if (r[2] == 0) {
+                    try {
+                        DmadevEngine.mapMemory(r[0], r[1]);
+                        r[2] = 1;
+                        n++;
+                    } catch (DmaException e) {
+                        LOG.severe(e.getMessage() + " (copies touching it will fail)");
+                    }
+                }
+            }
+            if (n > 0) {
+                LOG.info(n + " memory range(s) registered before EAL started mapped for DMA");
+            }
+        }
         DmadevEngine.setStrictIova(cfg.iova_strict());
         if (cfg.iova_strict()) {
             LOG.info("strict IOVA: dmadev copies outside registered memory fail");
@@ -100,16 +139,36 @@ public final class EalComponent implements DmaMemory {
     }
 
     @Override
-    public void map(long va, long length) throws DmaException {
-        if (Eal.isUp()) {
+    public synchronized void map(long va, long length) throws DmaException {
+        boolean up = Eal.isUp();
+        if (up) {
             DmadevEngine.mapMemory(va, length);
         }
+        ranges.add(new long[] {va, length, up ? 1 : 0});
     }
 
     @Override
-    public void unmap(long va, long length) throws DmaException {
-        if (Eal.isUp()) {
-            DmadevEngine.unmapMemory(va, length);
+    public synchronized void unmap(long va, long length) throws DmaException {
+        for (int i = 0; i < ranges.size(); i++) {
+            long[] r = ranges.get(i);
+            if (r[0] == va && r[1] == length) {
+                ranges.remove(i);
+                if (r[2] == 1) {
+                    DmadevEngine.unmapMemory(va, length);
+                }
+                return;
+            }
         }
+        throw new DmaException(String.format("DMA unmap of 0x%x+0x%x: not mapped", va, length));
+    }
+
+    /** Ranges registered now (mapped, or waiting for the EAL). */
+    public synchronized int ranges() {
+        return ranges.size();
+    }
+
+    @Override
+    public String toString() {
+        return "dpdk dmadev (" + (Eal.isUp() ? "EAL up" : "EAL not started") + ")";
     }
 }
