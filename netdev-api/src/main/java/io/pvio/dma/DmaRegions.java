@@ -17,8 +17,9 @@ import java.util.logging.Logger;
  * services that took it and forgets it. The owner maps a range after it mmaps it and before any DMA user
  * sees it, and unmaps it once no DMA copy touches it any more, before it munmaps it.</li>
  * <li>{@link #addService}: the ranges recorded so far are mapped on the new service.</li>
- * <li>{@link #removeService}: the ranges that service took are unmapped from it, nothing else (a provider
- * withdraws its channels, which drain, before its memory service).</li>
+ * <li>{@link #removeService}: the service is forgotten and nothing is unmapped on it: its provider's
+ * channels may still be copying (services of one provider go in no set order), so the provider withdraws
+ * what it was given itself, once its channels are gone (as dma-dmadev does when it deactivates).</li>
  * </ul>
  * A failed map does not stop the owner (as in DPDK's vhost: "DMA mapping errors won't stop
  * VHOST_USER_SET_MEM_TABLE"): it is logged, the range stays unmapped on that service, and a copy reaching
@@ -71,19 +72,20 @@ public final class DmaRegions {
                 + " registered range(s) mapped on it");
     }
 
-    /** A {@link DmaMemory} service is going away: the ranges it took are unmapped from it. */
+    /**
+     * A {@link DmaMemory} service is going away: forgotten, nothing unmapped on it (its provider withdraws
+     * the ranges it was given once its own channels are gone), nothing unmapped on it later.
+     */
     public synchronized void removeService(DmaMemory m) {
         if (!services.removeIf(s -> s == m)) {
             return;
         }
         int n = 0;
         for (Range r : ranges) {
-            if (r.on.remove(m)) {
-                unmapOn(m, r);
-                n++;
-            }
+            n += r.on.remove(m) ? 1 : 0;
         }
-        log.info(owner + ": DMA memory service " + m + " unbound, " + n + " range(s) unmapped from it");
+        log.info(owner + ": DMA memory service " + m + " unbound; it had " + n + " range(s) mapped, its provider"
+                + " withdraws them");
     }
 
     /**
