@@ -1,7 +1,6 @@
 package io.pvio.dma.dmadev.component;
 
 import io.pvio.dma.DmaException;
-import io.pvio.dma.DmaMemory;
 import io.pvio.dma.dmadev.DmadevEngine;
 import io.pvio.dma.dmadev.Eal;
 import java.util.ArrayList;
@@ -11,8 +10,8 @@ import java.util.logging.Logger;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
-import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.Designate;
 
 /**
@@ -22,20 +21,20 @@ import org.osgi.service.metatype.annotations.Designate;
  * covering every CPU unless {@code args} names lcores (EAL pins only its own init thread). Never
  * re-initialised: a changed configuration or a bundle restart keeps the EAL that runs.
  *
- * <p>Also the {@link DmaMemory} service: guest memory and packet pool slabs registered for DMA (VFIO's
- * container map with IOVA = VA, and the strict mode's table). Ranges registered before the EAL runs are
- * kept and mapped when it starts, before the first channel copies; a range is unmapped as it was mapped.
+ * <p>It references {@link DmadevMemory}, the DmaMemory service, so that this service, and with it every
+ * dmadev channel, comes only after the users bound to the memory service (their memory is mapped before a
+ * channel can copy) and goes before it (the channels drained before the memory is withdrawn).
  */
 @Component(configurationPid = EalComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
-        service = {EalComponent.class, DmaMemory.class}, immediate = true)
+        service = EalComponent.class, immediate = true)
 @Designate(ocd = EalConfig.class)
-public final class EalComponent implements DmaMemory {
+public final class EalComponent {
     public static final String PID = "io.pvio.dpdk.eal";
     private static final Logger LOG = Logger.getLogger("dpdk");
 
     private volatile EalConfig config;
-    /** Ranges registered through this service: {va, length, 1 when in the shim (and VFIO) now}. */
-    private final List<long[]> ranges = new ArrayList<>();
+    @Reference
+    DmadevMemory memory;
 
     @Activate
     void activate(EalConfig cfg) {
@@ -62,21 +61,6 @@ public final class EalComponent implements DmaMemory {
         }
     }
 
-    /** Unmaps what users left registered: a restarted bundle's shim and the VFIO container start clean. */
-    @Deactivate
-    synchronized void deactivate() {
-        for (long[] r : ranges) {
-            if (r[2] == 1) {
-                try {
-                    DmadevEngine.unmapMemory(r[0], r[1]);
-                } catch (DmaException e) {
-                    LOG.warning(e.getMessage());
-                }
-            }
-        }
-        ranges.clear();
-    }
-
     /**
      * Starts EAL unless it runs, then maps the ranges registered so far (before any channel copies);
      * throws with the reason when it cannot.
@@ -84,23 +68,7 @@ public final class EalComponent implements DmaMemory {
     public void ensureStarted() throws DmaException {
         EalConfig cfg = config;
         Eal.ensureStarted(arguments(cfg));
-        synchronized (this) {
-            int n = 0;
-            for (long[] r : ranges) {
-                if (r[2] == 0) {
-                    try {
-                        DmadevEngine.mapMemory(r[0], r[1]);
-                        r[2] = 1;
-                        n++;
-                    } catch (DmaException e) {
-                        LOG.severe(e.getMessage() + " (copies touching it will fail)");
-                    }
-                }
-            }
-            if (n > 0) {
-                LOG.info(n + " memory range(s) registered before EAL started mapped for DMA");
-            }
-        }
+        memory.ealStarted();
         DmadevEngine.setStrictIova(cfg.iova_strict());
         if (cfg.iova_strict()) {
             LOG.info("strict IOVA: dmadev copies outside registered memory fail");
@@ -136,39 +104,5 @@ public final class EalComponent implements DmaMemory {
             }
         }
         return a;
-    }
-
-    @Override
-    public synchronized void map(long va, long length) throws DmaException {
-        boolean up = Eal.isUp();
-        if (up) {
-            DmadevEngine.mapMemory(va, length);
-        }
-        ranges.add(new long[] {va, length, up ? 1 : 0});
-    }
-
-    @Override
-    public synchronized void unmap(long va, long length) throws DmaException {
-        for (int i = 0; i < ranges.size(); i++) {
-            long[] r = ranges.get(i);
-            if (r[0] == va && r[1] == length) {
-                ranges.remove(i);
-                if (r[2] == 1) {
-                    DmadevEngine.unmapMemory(va, length);
-                }
-                return;
-            }
-        }
-        throw new DmaException(String.format("DMA unmap of 0x%x+0x%x: not mapped", va, length));
-    }
-
-    /** Ranges registered now (mapped, or waiting for the EAL). */
-    public synchronized int ranges() {
-        return ranges.size();
-    }
-
-    @Override
-    public String toString() {
-        return "dpdk dmadev (" + (Eal.isUp() ? "EAL up" : "EAL not started") + ")";
     }
 }
