@@ -63,7 +63,7 @@ public class StrictIovaAsyncTest {
     private final List<AutoCloseable> open = new ArrayList<>();
 
     /**
-     * The dmadev shim as a DmaMemory service (what dma-dmadev's EalComponent does with the EAL up). At each
+     * The dmadev shim as a DmaMemory service (what dma-dmadev's DmadevMemory does with the EAL up). At each
      * unmap it records the copies in flight on the data channel, and whether a probe copy reading the range
      * succeeded just before and was refused just after.
      */
