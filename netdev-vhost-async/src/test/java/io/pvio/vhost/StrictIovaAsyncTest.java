@@ -268,7 +268,8 @@ public class StrictIovaAsyncTest {
     }
 
     private VirtioUserDevice frontEnd(VhostPort p, String name) throws Exception {
-        VirtioUserDevice d = VirtioUserDevice.open(new VirtioUserConfig().name(name).path(ctx.runDir.resolve(p.name())));
+        VirtioUserDevice d = VirtioUserDevice.open(new VirtioUserConfig().name(name)
+                .path(ctx.runDir.resolve(p.name())));
         open.add(d);
         assertTrue("front end ready: " + d.lastError(), d.awaitReady(10_000));
         VirtioUserTest.awaitCarrier(p, true);

@@ -174,7 +174,12 @@ public final class VhostDevice {
     private void dmaMap(GuestMemory m) {
         if (dma != null) {
             for (int r = 0; r < m.slices(); r++) {
-                dma.map(m.address(r), m.view(r).capacity(), "vHost device '" + name + "' guest memory slice " + r);
+                try {
+                    dma.map(m.address(r), m.view(r).capacity(),
+                            "vHost device '" + name + "' guest memory slice " + r);
+                } catch (IllegalArgumentException e) { // cannot happen with distinct mmaps: logged, not fatal
+                    LOG.severe(e.getMessage());
+                }
             }
         }
     }
