@@ -58,6 +58,7 @@ public final class EalComponent {
                         + "': they take effect only after a restart of pvio");
             }
             DmadevEngine.setStrictIova(cfg.iova_strict());
+            LOG.info("strict IOVA " + (cfg.iova_strict() ? "on: dmadev copies outside registered memory fail" : "off"));
         }
     }
 
