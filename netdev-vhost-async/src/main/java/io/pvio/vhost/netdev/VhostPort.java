@@ -70,7 +70,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         this.ctx = ctx;
         this.socket = socket;
         this.binder = binder;
-        this.dev = new VhostDevice(name, this);
+        this.dev = new VhostDevice(name, this, binder.memory());
         this.control = new ControlThread(dev, mode, socket);
         for (int i = 0; i < txLocks.length; i++) {
             txLocks[i] = new ReentrantLock();

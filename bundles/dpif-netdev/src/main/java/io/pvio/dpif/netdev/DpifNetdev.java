@@ -1,5 +1,7 @@
 package io.pvio.dpif.netdev;
 
+import io.pvio.dma.DmaMemory;
+import io.pvio.dma.DmaRegions;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
 import io.pvio.dpif.FlowEntry;
@@ -85,6 +87,8 @@ public final class DpifNetdev implements Dpif {
     private final AtomicBoolean reconfigureQueued = new AtomicBoolean();
     private volatile Map<String, String> otherConfig = Map.of();
     private volatile PacketPool pool;
+    /** The pool's slab, registered for DMA engines behind an IOMMU (every DmaMemory service). */
+    private final DmaRegions dmaMemory = new DmaRegions("dpif-netdev packet pool", LOG);
     private volatile Path runDir;
     private volatile int pmdCount;
     private volatile PmdSleep pmdSleep = PmdSleep.DEFAULT;
@@ -110,6 +114,7 @@ public final class DpifNetdev implements Dpif {
         synchronized (lock) {
             int n = intProp(props, POOL_BUFFERS, DEFAULT_POOL_BUFFERS);
             pool = new PacketPool("dp", n);
+            dmaMemory.map(pool.slabAddress(), pool.slabSize(), "pool " + pool.name());
             Object rd = props.get(RUN_DIR);
             runDir = Path.of(rd != null ? rd.toString()
                     : System.getProperty("pvio.run.dir", System.getProperty("java.io.tmpdir") + "/pvio-run"));
@@ -168,7 +173,28 @@ public final class DpifNetdev implements Dpif {
             }
         }
         PacketPool pl = pool;
+        dmaMemory.unmap(pl.slabAddress(), pl.slabSize()); // every port closed: no copy touches it any more
         LOG.info(() -> "userspace datapath stopped: " + pl.inUse() + " buffers of pool " + pl.name() + " in use");
+    }
+
+    /**
+     * A DMA provider whose engines need memory registered (IOMMU): the pool's slab is mapped on it for as
+     * long as both live, as DPDK maps its mempools' memory into the VFIO container.
+     */
+    @Reference(service = DmaMemory.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
+            unbind = "unbindDmaMemory")
+    public void bindDmaMemory(DmaMemory m) {
+        dmaMemory.addService(m);
+    }
+
+    public void unbindDmaMemory(DmaMemory m) {
+        dmaMemory.removeService(m);
+    }
+
+    /** The pool's registration for DMA (tests, show commands). */
+    public DmaRegions dmaMemory() {
+        return dmaMemory;
     }
 
     @Reference(service = NetdevClass.class, cardinality = ReferenceCardinality.MULTIPLE,
