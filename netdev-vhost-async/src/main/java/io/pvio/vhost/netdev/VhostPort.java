@@ -447,6 +447,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                 s.txPackets += vq.counter(Virtqueue.C_PACKETS);
                 s.txBytes += vq.counter(Virtqueue.C_BYTES);
                 s.txDropped += vq.counter(Virtqueue.C_DROPPED);
+                s.txErrors += vq.counter(Virtqueue.C_ERRORS); // offloads the guest did not take (also dropped)
             } else {
                 s.rxPackets += vq.counter(Virtqueue.C_PACKETS);
                 s.rxBytes += vq.counter(Virtqueue.C_BYTES);
