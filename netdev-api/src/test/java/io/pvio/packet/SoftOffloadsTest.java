@@ -325,4 +325,39 @@ public class SoftOffloadsTest {
         assertEquals(0, fresh.gsoSize());
         fresh.free();
     }
+
+    /** Segmentation and checksum completion allocate nothing on the heap once warm (segments come from the pool). */
+    @Test
+    public void noHeapAllocationPerPacket() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.Assume.assumeTrue(mx instanceof com.sun.management.ThreadMXBean);
+        com.sun.management.ThreadMXBean tmx = (com.sun.management.ThreadMXBean) mx;
+        PacketPool pool = pool(512, PacketPool.DEFAULT_DATA_ROOM);
+        byte[] f = tcpFrame(false, 20000, 0x18, 12, 1, new Random(5));
+        Packet[] out = new Packet[64];
+        int[] n = new int[1];
+        SoftOffloads.SegmentSink sink = s -> out[n[0]++] = s;
+        Packet p = packet(pool, f);
+        p.setGsoSize(1448);
+        long before = 0;
+        for (int round = 0; round < 2; round++) {
+            if (round == 1) {
+                before = tmx.getCurrentThreadAllocatedBytes();
+            }
+            for (int i = 0; i < 20_000; i++) {
+                p.setOffloads(Packet.OL_TSO_TCPV4 | Packet.OL_CSUM_PARTIAL);
+                p.setCsum(34, 16);
+                n[0] = 0;
+                SoftOffloads.segment(p, sink);
+                for (int k = 0; k < n[0]; k++) {
+                    out[k].free();
+                }
+                SoftOffloads.completeChecksum(p);
+            }
+        }
+        long bytes = tmx.getCurrentThreadAllocatedBytes() - before;
+        p.free();
+        assertTrue(bytes + " bytes allocated for 20000 packets of 14 segments: less than 1 per packet expected",
+                bytes < 20_000);
+    }
 }
