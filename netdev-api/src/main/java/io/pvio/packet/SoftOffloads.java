@@ -24,6 +24,12 @@ public final class SoftOffloads {
     static final int TCP_PSH = 0x08;
     static final int TCP_CWR = 0x80;
 
+    /**
+     * Most segments one TSO packet may be cut into: a 64 KiB packet at Linux's smallest MSS (88) makes 745.
+     * A packet that would make more (a hostile tiny segment size) is refused rather than drain the pool.
+     */
+    public static final int MAX_SEGMENTS = 1024;
+
     /** Receives the segments {@link #segment} makes, in order; each one is the sink's from then on. */
     public interface SegmentSink {
         void accept(Packet segment);
@@ -107,7 +113,7 @@ public final class SoftOffloads {
 
     /**
      * Number of segments {@link #segment} makes of {@code p}, or -1 when it cannot segment it (not a valid
-     * TCP TSO packet, or a segment size of 0).
+     * TCP TSO packet, a segment size of 0, more than {@link #MAX_SEGMENTS} segments).
      */
     public static int segmentCount(Packet p) {
         int hdrs = parseTcp(p);
@@ -115,7 +121,8 @@ public final class SoftOffloads {
             return -1;
         }
         int payload = p.length() - hdrs;
-        return payload <= 0 ? 1 : (payload + p.gsoSize() - 1) / p.gsoSize();
+        int n = payload <= 0 ? 1 : (payload + p.gsoSize() - 1) / p.gsoSize();
+        return n > MAX_SEGMENTS ? -1 : n;
     }
 
     /**
@@ -125,7 +132,8 @@ public final class SoftOffloads {
      * TCP sequence number advanced, FIN and PSH on the last segment only, CWR on the first only, and a complete
      * TCP checksum; no offload flag. {@code p} is not changed nor freed (the caller frees it).
      *
-     * @return segments handed to the sink; -1 when {@code p} cannot be segmented (nothing handed over);
+     * @return segments handed to the sink; -1 when {@code p} cannot be segmented (nothing handed over), also
+     *         when it would make more than {@link #MAX_SEGMENTS};
      *         fewer than {@link #segmentCount} when the pool ran out (the rest is missing)
      */
     public static int segment(Packet p, SegmentSink sink) {
@@ -141,6 +149,9 @@ public final class SoftOffloads {
         int so = p.dataOffset();
         int payload = p.length() - hdrs;
         int n = payload <= 0 ? 1 : (payload + mss - 1) / mss;
+        if (n > MAX_SEGMENTS) {
+            return -1;
+        }
         int ipId = v4 ? u16(src, so + l3 + 4) : 0;
         long seq0 = (int) BE32.get(src, so + l4 + 4) & 0xffffffffL;
         int flags0 = src.get(so + l4 + 13) & 0xff;

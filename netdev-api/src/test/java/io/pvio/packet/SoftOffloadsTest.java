@@ -224,6 +224,15 @@ public class SoftOffloadsTest {
         p.setGsoSize(1000);
         assertEquals(-1, SoftOffloads.segment(p, out::add));
         p.free();
+        f[14 + 9] = 6;
+        p = packet(pool, f);
+        p.setOffloads(Packet.OL_TSO_TCPV4);
+        p.setGsoSize(2); // 1500 segments: refused, the pool is not drained
+        assertEquals(-1, SoftOffloads.segmentCount(p));
+        assertEquals(-1, SoftOffloads.segment(p, out::add));
+        p.setGsoSize(3); // 1000 segments
+        assertEquals(1000, SoftOffloads.segmentCount(p));
+        p.free();
         byte[] shortFrame = new byte[30];
         put16(shortFrame, 12, 0x0800);
         p = packet(pool, shortFrame);
