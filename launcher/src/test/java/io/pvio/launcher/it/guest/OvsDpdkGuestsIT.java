@@ -20,8 +20,8 @@ import org.junit.Test;
  * The peer of {@link GuestOffloadsIT}: the same two QEMU/Linux guests and TCP streams on OVS-DPDK (Debian's
  * openvswitch-switch-dpdk, run by hand in a private directory, DPDK without hugepages), with
  * {@code userspace-tso-enable} on and off (OVS reads it at start: one ovs-vswitchd per setting). Prints the
- * throughputs for comparison with pvio's; checks only that every byte arrived. Skipped when OVS-DPDK is not
- * installed. Its PMD may park up to 50 us when idle ({@code pmd-maxsleep}, pvio's default; system property
+ * throughputs for comparison with pvio's; checks only that every byte arrived. Runs only with
+ * {@code -Dpvio.bench=true} (a measurement) and when OVS-DPDK is installed. Its PMD may park up to 50 us when idle ({@code pmd-maxsleep}, pvio's default; system property
  * {@code pvio.ovs.pmd.maxsleep}, 0 = OVS's busy polling): the guests' vCPUs share this machine's cores with it.
  */
 public class OvsDpdkGuestsIT {
@@ -100,6 +100,7 @@ public class OvsDpdkGuestsIT {
     }
 
     private void measure(boolean tso) throws Exception {
+        Assume.assumeTrue("a measurement: run with -Dpvio.bench=true", Boolean.getBoolean("pvio.bench"));
         Assume.assumeTrue("OVS-DPDK not installed (openvswitch-switch-dpdk)", Files.isExecutable(Path.of(OVS_VSWITCHD)));
         Path target = Path.of(System.getProperty("pvio.it.dir", "target/it")).toAbsolutePath().getParent();
         GuestImage image = GuestImage.get(target);
