@@ -41,6 +41,9 @@ public final class VhostDevice {
     private volatile boolean running;
     private volatile long features;
     private volatile long protocolFeatures;
+    /** Features offered to the front end of the current connection; the next one gets {@link #nextOffered}. */
+    private volatile long offered = VirtioFeatures.OFFERED;
+    private volatile long nextOffered = VirtioFeatures.OFFERED;
     private boolean featuresSet;
     private volatile GuestMemory mem;
     private volatile int queuePairs = 1;
@@ -85,6 +88,23 @@ public final class VhostDevice {
         return connected && running;
     }
 
+    /**
+     * Features to offer from the next connection on (the current front end keeps what it negotiated, as
+     * OVS applies {@code userspace-tso-enable} to vhost ports). Must be within {@link VirtioFeatures#OFFERED}
+     * and {@link VirtioFeatures#OFFLOADS}.
+     */
+    public void setNextOffered(long f) {
+        if ((f & ~(VirtioFeatures.OFFERED | VirtioFeatures.OFFLOADS)) != 0) {
+            throw new IllegalArgumentException(String.format("features 0x%x cannot be offered", f));
+        }
+        nextOffered = f;
+    }
+
+    /** Features offered to the current front end. */
+    public long offered() {
+        return offered;
+    }
+
     public long features() {
         return features;
     }
@@ -116,6 +136,7 @@ public final class VhostDevice {
 
     /** A front end connected. */
     public void connect() {
+        offered = nextOffered;
         connected = true;
         listener.changed();
     }
@@ -236,13 +257,14 @@ public final class VhostDevice {
         switch (m.request) {
             case Request.GET_FEATURES:
                 expect(m, 0, 0);
-                return u64(VirtioFeatures.OFFERED);
+                return u64(offered);
             case Request.SET_FEATURES: {
                 expect(m, 8, 0);
                 long f = p.getLong(0);
-                if ((f & ~VirtioFeatures.OFFERED) != 0) {
+                long o = offered;
+                if ((f & ~o) != 0) {
                     throw new VhostUserException(String.format("features 0x%x were not offered (offered 0x%x)",
-                            f & ~VirtioFeatures.OFFERED, VirtioFeatures.OFFERED), false);
+                            f & ~o, o), false);
                 }
                 setFeatures(f);
                 return null;
