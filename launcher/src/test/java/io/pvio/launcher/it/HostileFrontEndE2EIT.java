@@ -395,7 +395,7 @@ public class HostileFrontEndE2EIT {
     }
 
     /**
-     * {@code rounds} front ends in turn: each connects, queues frames for pvio, takes traffic, and truncates
+     * {@code rounds} front ends in turn: each connects, takes traffic, queues frames for pvio, and truncates
      * its memory file (even rounds: to one page, rings gone; odd rounds: up to its packet buffers, the rings
      * still readable); pvio must drop it; then a correct front end gets traffic, with no fault charged to it.
      */
@@ -404,9 +404,6 @@ public class HostileFrontEndE2EIT {
         startTraffic();
         for (int round = 0; round < rounds; round++) {
             VirtioUserDevice d = connect("trunc-" + round, new VirtioUserConfig().name("trunc-" + round));
-            for (int i = 0; i < 16; i++) { // frames waiting in its transmit ring, for pvio to read
-                d.transmit(0, new byte[200]);
-            }
             if (async && round == 0) {
                 long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_S);
                 while (stat("bad", "tx_q0_async_dma_copies") <= 0) {
@@ -416,6 +413,15 @@ public class HostileFrontEndE2EIT {
                 }
             }
             keepsForwarding("with front end trunc-" + round + " connected");
+            // under traffic both ways: receive buffers free again (the ring has been full since it connected),
+            // frames queued for pvio, and the file cut right away
+            byte[] frame = new byte[16384];
+            while (d.receive(0, frame, 0) >= 0) {
+                // reposts each buffer
+            }
+            for (int i = 0; i < 64; i++) {
+                d.transmit(0, frame, 0, 200);
+            }
             long keep = round % 2 == 0 ? 4096 : (d.scratchGpa() - d.gpaBase() + 4095) & ~4095L;
             assertEquals("ftruncate", 0, C.LIBC.ftruncate(d.memFd(), keep)); // from here we never touch it
             keepsForwarding("after trunc-" + round + " truncated its memory");
