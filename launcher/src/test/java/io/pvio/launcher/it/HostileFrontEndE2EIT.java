@@ -57,6 +57,7 @@ public class HostileFrontEndE2EIT {
     private static String testpmdPrefix;
     private static Path testpmdLog;
     private long vmBase;
+    private long logLinesBefore;
     private static final List<String> elapsed = new ArrayList<>();
     private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "hostile-fe");
@@ -149,6 +150,7 @@ public class HostileFrontEndE2EIT {
     /** gen (1) -> sink (2), the hostile port (3) and testpmd (4), on one flow: one PMD serves them all. */
     @Before
     public void addPorts() throws Exception {
+        logLinesBefore = pvio.log().lines().count();
         pvio.ok("vsctl", "add-port", "br0", "gen", "--", "set", "Interface", "gen", "type=pktgen", "ofport_request=1",
                 "options:rate=" + RATE, "options:enabled=false",
                 "--", "add-port", "br0", "sink", "--", "set", "Interface", "sink", "type=pktgen", "ofport_request=2",
@@ -166,7 +168,15 @@ public class HostileFrontEndE2EIT {
     public void removePorts() throws Exception {
         try {
             pvio.ok("vsctl", "--if-exists", "del-port", "bad", "--", "del-port", "gen", "--", "del-port", "sink");
-            assertEquals("packet buffers in use after the ports closed", 0, pvio.buffersInUse());
+            int inUse = pvio.buffersInUse();
+            assertEquals("packet buffers in use after the ports closed: " + pvio.ok("appctl", "memory/show")
+                    + ", log in " + pvio.runDir(), 0, inUse);
+            // a fault is charged to the hostile port's own queues, never to the PMD or another port
+            List<String> misplaced = pvio.log().lines().skip(logLinesBefore)
+                    .filter(l -> l.contains("error in the data path")
+                            || l.contains("is broken") && !l.contains("vHost device 'bad' queue"))
+                    .toList();
+            assertEquals("faults outside the hostile port's queues", List.of(), misplaced);
         } finally {
             for (VirtioUserDevice d : frontEnds) {
                 closeFrontEnd(d);
