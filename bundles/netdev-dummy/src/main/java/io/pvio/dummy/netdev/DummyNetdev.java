@@ -1,5 +1,7 @@
 package io.pvio.dummy.netdev;
 
+import io.pvio.counter.Counter;
+import io.pvio.counter.CounterArray;
 import io.pvio.dummy.DummyPort;
 import io.pvio.dummy.DummyPorts;
 import io.pvio.netdev.CustomStats;
@@ -15,8 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.logging.Logger;
 
 /**
@@ -39,12 +39,15 @@ public final class DummyNetdev implements Netdev, DummyPort {
     private volatile int nTxq;
     private volatile boolean closed;
 
-    private final AtomicLong sentPkts = new AtomicLong();
-    private final AtomicLong sentBytes = new AtomicLong();
-    private final AtomicLongArray sentPerQ = new AtomicLongArray(MAX_QUEUES);
-    private final java.util.concurrent.atomic.AtomicLong rxDropped = new java.util.concurrent.atomic.AtomicLong();
-    private final AtomicLong rxPkts = new AtomicLong();
-    private final AtomicLong rxBytes = new AtomicLong();
+    // tx counters: written under the capture lock (the one writer at a time, as the netdev-dpdk tx lock)
+    private final Counter sentPkts = new Counter();
+    private final Counter sentBytes = new Counter();
+    private final CounterArray sentPerQ = new CounterArray(MAX_QUEUES);
+    /** Written by setConfig (synchronized). */
+    private final Counter rxDropped = new Counter();
+    // rx counters per queue: each queue's writer is the one thread polling it
+    private final CounterArray rxPkts = CounterArray.padded(MAX_QUEUES);
+    private final CounterArray rxBytes = CounterArray.padded(MAX_QUEUES);
     private volatile boolean sawConcurrent;
 
     // capture ring, guarded by itself
@@ -102,7 +105,7 @@ public final class DummyNetdev implements Netdev, DummyPort {
                 }
                 if (!moved) {
                     p.free();
-                    rxDropped.incrementAndGet();
+                    rxDropped.increment();
                 }
             }
         }
@@ -141,8 +144,8 @@ public final class DummyNetdev implements Netdev, DummyPort {
             n++;
         }
         if (n > 0) {
-            rxPkts.addAndGet(n);
-            rxBytes.addAndGet(bytes);
+            rxPkts.add(qid, n);
+            rxBytes.add(qid, bytes);
         }
         return n;
     }
@@ -161,10 +164,10 @@ public final class DummyNetdev implements Netdev, DummyPort {
                 captureLen[slot] = copyCapped(p, capture[slot]);
                 captureHead++;
             }
+            sentPkts.add(n);
+            sentBytes.add(bytes);
+            sentPerQ.add(qid, n);
         }
-        sentPkts.addAndGet(n);
-        sentBytes.addAndGet(bytes);
-        sentPerQ.addAndGet(qid, n);
         batch.freeAll();
         return 0;
     }
@@ -186,8 +189,8 @@ public final class DummyNetdev implements Netdev, DummyPort {
 
     @Override
     public void getStats(NetdevStats stats) {
-        stats.rxPackets = rxPkts.get();
-        stats.rxBytes = rxBytes.get();
+        stats.rxPackets = rxPkts.sum(MAX_QUEUES);
+        stats.rxBytes = rxBytes.sum(MAX_QUEUES);
         stats.txPackets = sentPkts.get();
         stats.txBytes = sentBytes.get();
         stats.rxDropped = rxDropped.get();
