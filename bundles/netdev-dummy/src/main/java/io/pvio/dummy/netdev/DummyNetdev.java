@@ -37,6 +37,12 @@ public final class DummyNetdev implements Netdev, DummyPort {
     private final ArrayBlockingQueue<Packet>[] rxq = new ArrayBlockingQueue[MAX_QUEUES];
     private volatile int nRxq;
     private volatile int nTxq;
+    // queue counts set_config asked for, applied by reconfigure (guarded by this)
+    private int requestedRxq;
+    private int requestedTxq;
+    /** Per rx queue: 1 while its poller is inside rxqRecv (a tripwire for reconfigure). */
+    private final CounterArray polling = CounterArray.padded(MAX_QUEUES);
+    private volatile boolean reconfiguredWhileBusy;
     private volatile boolean closed;
 
     // tx counters: written under the capture lock (the one writer at a time, as the netdev-dpdk tx lock)
@@ -64,8 +70,8 @@ public final class DummyNetdev implements Netdev, DummyPort {
         for (int i = 0; i < MAX_QUEUES; i++) {
             rxq[i] = new ArrayBlockingQueue<>(RXQ_DEPTH);
         }
-        nRxq = q[0];
-        nTxq = q[1];
+        nRxq = requestedRxq = q[0];
+        nTxq = requestedTxq = q[1];
         DummyPorts.register(name, this);
         LOG.fine(() -> name + ": opened dummy port with " + nRxq + " rxq, " + nTxq + " txq");
     }
@@ -90,8 +96,31 @@ public final class DummyNetdev implements Netdev, DummyPort {
     @Override
     public synchronized void setConfig(Map<String, String> options) throws NetdevException {
         int[] q = validate(options);
+        if (q[0] != requestedRxq || q[1] != requestedTxq) {
+            requestedRxq = q[0];
+            requestedTxq = q[1];
+            LOG.fine(() -> name + ": requesting " + q[0] + " rxq, " + q[1] + " txq");
+            context.requestReconfigure();
+        }
+    }
+
+    @Override
+    public synchronized boolean reconfigureRequired() {
+        return requestedRxq != nRxq || requestedTxq != nTxq;
+    }
+
+    /** Applies the requested queue counts (the datapath has paused every caller of the data path). */
+    @Override
+    public synchronized void reconfigure() {
+        for (int i = 0; i < MAX_QUEUES; i++) {
+            if (polling.get(i) != 0) {
+                reconfiguredWhileBusy = true;
+                LOG.severe(name + ": reconfigure while rx queue " + i + " is being polled");
+            }
+        }
         int oldR = nRxq;
         int oldT = nTxq;
+        int[] q = {requestedRxq, requestedTxq};
         nRxq = q[0];
         nTxq = q[1];
         // packets queued on queues that no longer exist move to the remaining ones; what finds no room
@@ -110,13 +139,15 @@ public final class DummyNetdev implements Netdev, DummyPort {
             }
         }
         if (oldR != q[0] || oldT != q[1]) {
-            context.changed();
+            LOG.info(() -> name + ": " + oldR + " rxq, " + oldT + " txq -> " + q[0] + " rxq, " + q[1] + " txq");
         }
     }
 
     @Override
     public Map<String, String> getConfig() {
-        return Map.of("n_rxq", Integer.toString(nRxq), "n_txq", Integer.toString(nTxq));
+        synchronized (this) { // what the user asked for, applied or about to be
+            return Map.of("n_rxq", Integer.toString(requestedRxq), "n_txq", Integer.toString(requestedTxq));
+        }
     }
 
     @Override
@@ -134,6 +165,7 @@ public final class DummyNetdev implements Netdev, DummyPort {
         ArrayBlockingQueue<Packet> q = rxq[qid];
         int n = 0;
         long bytes = 0;
+        polling.set(qid, 1);
         while (batch.room() > 0) {
             Packet p = q.poll();
             if (p == null) {
@@ -143,6 +175,7 @@ public final class DummyNetdev implements Netdev, DummyPort {
             batch.add(p);
             n++;
         }
+        polling.set(qid, 0);
         if (n > 0) {
             rxPkts.add(qid, n);
             rxBytes.add(qid, bytes);
@@ -299,6 +332,11 @@ public final class DummyNetdev implements Netdev, DummyPort {
     @Override
     public boolean sawConcurrentTxq() {
         return sawConcurrent;
+    }
+
+    @Override
+    public boolean reconfiguredWhileBusy() {
+        return reconfiguredWhileBusy;
     }
 
     @Override
