@@ -7,6 +7,7 @@ import static io.pvio.virtio.user.VhostUser.VRING_DESC_F_NEXT;
 import static io.pvio.virtio.user.VhostUser.VRING_DESC_F_WRITE;
 import static io.pvio.virtio.user.VhostUser.VRING_USED_F_NO_NOTIFY;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.packet.Packet;
 import io.pvio.posix.EventFd;
 import io.pvio.vhostuser.SplitRing;
@@ -26,7 +27,6 @@ import java.nio.ByteOrder;
  */
 final class Virtqueue {
     static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle CNT = MethodHandles.arrayElementVarHandle(long[].class);
 
     /** An indirect table of a TX slot: the header's descriptor and up to 3 pieces. */
     static final int IND_TABLE_BYTES = SplitRing.descTableBytes(4);
@@ -59,7 +59,8 @@ final class Virtqueue {
     final int maxFrame;
     final EventFd kickFd;
     final EventFd callFd;
-    final long[] counters = new long[8];
+    /** C_* counters; the queue's data-path thread is their single writer. */
+    final CounterArray counters = new CounterArray(8);
 
     /** Set by the control thread once the back end knows the ring (and cleared when it goes). */
     volatile boolean ready;
@@ -141,11 +142,11 @@ final class Virtqueue {
     // ---------------------------------------------------------------- counters --
 
     void count(int c, long n) {
-        CNT.setOpaque(counters, c, (long) CNT.getOpaque(counters, c) + n);
+        counters.add(c, n);
     }
 
     long counter(int c) {
-        return (long) CNT.getOpaque(counters, c);
+        return counters.get(c);
     }
 
     // ---------------------------------------------------------------- ring access --
