@@ -7,8 +7,13 @@ import static org.junit.Assert.assertTrue;
 import io.pvio.dummy.DummyPort;
 import io.pvio.dummy.DummyPorts;
 import io.pvio.netdev.Netdev;
+import io.pvio.netdev.NetdevClass;
+import io.pvio.netdev.NetdevContext;
+import io.pvio.netdev.NetdevException;
 import io.pvio.netdev.NetdevStats;
+import io.pvio.packet.PacketBatch;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.Test;
@@ -117,6 +122,113 @@ public class ReconfigureTest extends DpTest {
         assertFalse(in.reconfigureRequired());
         dp.addPort("br0", "p3", "dummy", Map.of(), 3); // another reconfiguration of the datapath
         assertEquals(1, polledQueues("in"));
+        assertTrue(inPort.receive(0, FRAME));
+        await(() -> "sent " + out.sentPackets(), () -> out.sentPackets() == 1);
+    }
+
+    /** A port whose reconfigure always fails: logged, the port and the datapath run on as they were. */
+    @Test
+    public void aFailingReconfigureLeavesThePortAsItWas() throws Exception {
+        AtomicInteger attempts = new AtomicInteger();
+        NetdevContext[] ctx = new NetdevContext[1];
+        NetdevClass failing = new NetdevClass() {
+            @Override
+            public String type() {
+                return "failing";
+            }
+
+            @Override
+            public Netdev open(String name, Map<String, String> options, NetdevContext context) {
+                ctx[0] = context;
+                return new Netdev() {
+                    private volatile boolean asked;
+
+                    @Override
+                    public String name() {
+                        return name;
+                    }
+
+                    @Override
+                    public String type() {
+                        return "failing";
+                    }
+
+                    @Override
+                    public void setConfig(Map<String, String> o) {
+                    }
+
+                    @Override
+                    public Map<String, String> getConfig() {
+                        return Map.of();
+                    }
+
+                    @Override
+                    public int nRxq() {
+                        return 1;
+                    }
+
+                    @Override
+                    public int nTxq() {
+                        return 1;
+                    }
+
+                    @Override
+                    public boolean reconfigureRequired() {
+                        return asked;
+                    }
+
+                    @Override
+                    public void reconfigure() throws NetdevException {
+                        attempts.incrementAndGet();
+                        throw new NetdevException(name + ": no such queue layout");
+                    }
+
+                    void ask() {
+                        asked = true;
+                    }
+
+                    @Override
+                    public int rxqRecv(int qid, PacketBatch batch) {
+                        if (asked) {
+                            return 0;
+                        }
+                        ask(); // the port asks once, from the data path, as a front end's message would make it
+                        context.requestReconfigure();
+                        return 0;
+                    }
+
+                    @Override
+                    public int send(int qid, PacketBatch batch, boolean concurrentTxq) {
+                        batch.freeAll();
+                        return 0;
+                    }
+
+                    @Override
+                    public int freePkts(int qid, boolean concurrentTxq) {
+                        return 0;
+                    }
+
+                    @Override
+                    public void getStats(NetdevStats stats) {
+                    }
+
+                    @Override
+                    public boolean carrier() {
+                        return true;
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                };
+            }
+        };
+        bind(failing);
+        twoPortsOnTwoPmds();
+        dp.addPort("br0", "f", "failing", Map.of(), 3);
+        await(() -> "reconfigure attempted", () -> attempts.get() >= 1);
+        assertEquals(1, polledQueues("f"));
+        assertEquals("up", dp.port("f").state());
         assertTrue(inPort.receive(0, FRAME));
         await(() -> "sent " + out.sentPackets(), () -> out.sentPackets() == 1);
     }
