@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -185,16 +186,26 @@ static int mapped(uint64_t va, uint64_t len)
 	return 0;
 }
 
+/* VFIO maps whole IOMMU pages: the pages holding [va, va+len) (pvio's ranges never share a page). */
+static void page_span(uint64_t va, uint64_t len, uint64_t *pva, uint64_t *plen)
+{
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	*pva = va & ~(pg - 1);
+	*plen = ((va + len + pg - 1) & ~(pg - 1)) - *pva;
+}
+
 /* Registers [va, va+len) for DMA at IOVA = VA. 0, or -errno. ENODEV from VFIO means nothing to map. */
 int pvio_mem_map(uint64_t va, uint64_t len)
 {
 	int ret = 0;
+	uint64_t pva, plen;
+	page_span(va, len, &pva, &plen);
 	pthread_mutex_lock(&mem_lock);
 	if (nranges == PVIO_MAX_RANGES) {
 		ret = -ENOSPC;
 	} else {
 		if (rte_vfio_is_enabled("vfio") &&
-		    rte_vfio_container_dma_map(RTE_VFIO_DEFAULT_CONTAINER_FD, va, va, len) < 0 &&
+		    rte_vfio_container_dma_map(RTE_VFIO_DEFAULT_CONTAINER_FD, pva, pva, plen) < 0 &&
 		    rte_errno != ENODEV && rte_errno != ENOTSUP)
 			ret = -rte_errno;
 		if (ret == 0) {
@@ -210,13 +221,15 @@ int pvio_mem_map(uint64_t va, uint64_t len)
 int pvio_mem_unmap(uint64_t va, uint64_t len)
 {
 	int ret = -ENOENT;
+	uint64_t pva, plen;
+	page_span(va, len, &pva, &plen);
 	pthread_mutex_lock(&mem_lock);
 	for (int i = 0; i < nranges; i++) {
 		if (ranges[i].va == va && ranges[i].len == len) {
 			ranges[i] = ranges[--nranges];
 			ret = 0;
 			if (rte_vfio_is_enabled("vfio"))
-				rte_vfio_container_dma_unmap(RTE_VFIO_DEFAULT_CONTAINER_FD, va, va, len);
+				rte_vfio_container_dma_unmap(RTE_VFIO_DEFAULT_CONTAINER_FD, pva, pva, plen);
 			break;
 		}
 	}

@@ -5,7 +5,10 @@
  * <p>2.0: {@link io.pvio.dma.DmaDevice} moved from the IOAT rawdev calls (enqueueCopy with handles,
  * performOps, completedOps) to dmadev's: {@code copy} returns a ring index, {@code submit},
  * {@code completed}/{@code completedStatus} report how far the ring got.
+ *
+ * <p>2.1: {@link io.pvio.dma.DmaRegions}, the memory an owner registered for DMA, kept for every
+ * {@link io.pvio.dma.DmaMemory} service whenever it comes.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.0.0")
+@org.osgi.annotation.versioning.Version("2.1.0")
 package io.pvio.dma;

@@ -84,8 +84,35 @@ public interface Dpif {
      */
     int delFlows(String bridge, String match) throws DpifException;
 
+    /**
+     * ovs-ofctl del-flows, strict ({@code --strict}) or not: strict deletes only the flow whose match and
+     * priority (32768 when {@code match} names none) are exactly those of {@code match}.
+     *
+     * @return the number deleted
+     * @since 1.2
+     */
+    default int delFlows(String bridge, String match, boolean strict) throws DpifException {
+        if (strict) {
+            throw new DpifException("this datapath has no strict del-flows");
+        }
+        return delFlows(bridge, match);
+    }
+
     /** ovs-ofctl dump-flows: one line per flow with its counters, highest priority first. */
     List<String> dumpFlows(String bridge) throws DpifException;
+
+    /**
+     * ovs-ofctl dump-flows BRIDGE MATCH: the lines of the flows whose match contains {@code match} (as
+     * non-strict del-flows selects them; priority is ignored), all when null or empty.
+     *
+     * @since 1.2
+     */
+    default List<String> dumpFlows(String bridge, String match) throws DpifException {
+        if (match != null && !match.isBlank()) {
+            throw new DpifException("this datapath cannot filter dump-flows");
+        }
+        return dumpFlows(bridge);
+    }
 
     /**
      * The flows the bridge keeps, in {@link #addFlow} syntax without counters (cookie included when not 0):
@@ -94,4 +121,47 @@ public interface Dpif {
      * @since 1.1
      */
     List<String> flows(String bridge) throws DpifException;
+
+    /**
+     * The bridge's flows with their counters, highest priority first (ties: oldest first).
+     *
+     * @since 1.2
+     */
+    default List<FlowEntry> flowEntries(String bridge) throws DpifException {
+        throw new DpifException("this datapath has no structured flow entries");
+    }
+
+    /**
+     * OpenFlow flow-mod ADD: adds {@code flow} (its counters are ignored), replacing a flow with the same
+     * match and priority (whose counters are then lost, as OpenFlow says).
+     *
+     * @since 1.2
+     */
+    default void putFlow(String bridge, FlowEntry flow) throws DpifException {
+        throw new DpifException("this datapath has no structured flow entries");
+    }
+
+    /**
+     * OpenFlow flow-mod MODIFY / MODIFY_STRICT: gives the flows that {@code criteria} selects (strict: same
+     * match and priority; else {@link FlowEntry#coveredBy}) the criteria's actions, keeping their cookies,
+     * counters and durations. Adds nothing.
+     *
+     * @return the number of flows modified
+     * @since 1.2
+     */
+    default int modifyFlows(String bridge, FlowEntry criteria, boolean strict) throws DpifException {
+        throw new DpifException("this datapath has no structured flow entries");
+    }
+
+    /**
+     * OpenFlow flow-mod DELETE / DELETE_STRICT: deletes the flows that {@code criteria} selects (as for
+     * {@link #modifyFlows}) and, unless {@code outPort} is {@link FlowEntry#ANY}, that output to it.
+     *
+     * @return the flows deleted, with their final counters
+     * @since 1.2
+     */
+    default List<FlowEntry> deleteFlows(String bridge, FlowEntry criteria, boolean strict, int outPort)
+            throws DpifException {
+        throw new DpifException("this datapath has no structured flow entries");
+    }
 }

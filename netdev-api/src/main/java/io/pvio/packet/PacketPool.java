@@ -52,10 +52,11 @@ public final class PacketPool {
         if (count > IndexStack.MAX_CAPACITY) {
             throw new IllegalArgumentException("pool " + name + ": at most " + IndexStack.MAX_CAPACITY + " buffers");
         }
-        if (total > Integer.MAX_VALUE - 4096) {
+        if (total > Integer.MAX_VALUE - 2 * PAGE) {
             throw new IllegalArgumentException("pool " + name + " too large: " + total + " bytes");
         }
-        this.slab = NativeMemory.allocateAligned((int) total, 4096);
+        // whole pages, so that the slab can be registered with an IOMMU as it is (DmaMemory)
+        this.slab = NativeMemory.allocateAligned((int) ((total + PAGE - 1) & -PAGE), PAGE);
         long base = NativeMemory.address(slab);
         this.packets = new Packet[count];
         this.free = new IndexStack(count);
@@ -68,6 +69,22 @@ public final class PacketPool {
         }
         // at most 1/16 of the pool per thread, so that caches cannot starve the other threads
         this.cacheMax = Math.min(CACHE_MAX, count / 16) & ~1;
+    }
+
+    private static final int PAGE = 4096;
+
+    /**
+     * Native address of the slab holding every buffer of this pool (page aligned): what a DMA engine behind
+     * an IOMMU must have mapped ({@link io.pvio.dma.DmaMemory}) to copy into or out of its packets. The slab
+     * lives as long as the pool.
+     */
+    public long slabAddress() {
+        return NativeMemory.address(slab);
+    }
+
+    /** Bytes of the slab at {@link #slabAddress()}: whole pages, at least capacity() * bufferSize(). */
+    public long slabSize() {
+        return slab.capacity();
     }
 
     /** Largest per-thread cache of free buffers. */

@@ -411,4 +411,24 @@ public class PacketPoolTest {
             throw new AssertionError(err.get());
         }
     }
+
+    /** The slab a DMA engine behind an IOMMU must have mapped: whole pages, every buffer inside it. */
+    @Test
+    public void slabIsWholePagesAndHoldsEveryBuffer() {
+        PacketPool pool = new PacketPool("t", 3, 100, 10); // 3 * 128 bytes: less than a page
+        assertEquals(0, pool.slabAddress() & 4095);
+        assertEquals(4096, pool.slabSize());
+        Packet[] all = new Packet[3];
+        for (int i = 0; i < 3; i++) {
+            all[i] = pool.alloc();
+            assertTrue(all[i].address() >= pool.slabAddress());
+            assertTrue(all[i].address() + pool.bufferSize() <= pool.slabAddress() + pool.slabSize());
+        }
+        for (Packet p : all) {
+            p.free();
+        }
+        PacketPool big = new PacketPool("t", 64); // 64 * 2176 bytes: 34 pages and a bit
+        assertEquals(0, big.slabSize() % 4096);
+        assertTrue(big.slabSize() >= 64L * big.bufferSize() && big.slabSize() - 64L * big.bufferSize() < 4096);
+    }
 }

@@ -12,6 +12,7 @@ public final class EventFd implements AutoCloseable {
     private final boolean owned;
     private final Memory word = new Memory(8);
     private volatile boolean closed;
+    private int lastError;
 
     private EventFd(int fd, boolean owned) {
         this.fd = fd;
@@ -27,8 +28,24 @@ public final class EventFd implements AutoCloseable {
         }
     }
 
-    /** Wraps a descriptor received from a peer; {@link #close()} closes it. */
-    public static EventFd adopt(int fd) {
+    /**
+     * Wraps a descriptor received from a peer; {@link #close()} closes it. The descriptor's file
+     * description is made non-blocking (the peer shares it): {@link #signal()} and {@link #drain()} must
+     * never wait on a counter, pipe or socket that the peer keeps full or empty. QEMU and DPDK create their
+     * eventfds non-blocking already.
+     *
+     * @throws PosixException when {@code fd} is not an open descriptor (it is closed then)
+     */
+    public static EventFd adopt(int fd) throws PosixException {
+        try {
+            int fl = LibC.fcntl(fd, LibC.F_GETFL, 0);
+            if ((fl & LibC.O_NONBLOCK) == 0) {
+                LibC.fcntl(fd, LibC.F_SETFL, fl | LibC.O_NONBLOCK);
+            }
+        } catch (LastErrorException e) {
+            Fd.closeQuietly(fd);
+            throw PosixException.of("fcntl(O_NONBLOCK) on received descriptor " + fd, e);
+        }
         return new EventFd(fd, true);
     }
 
@@ -36,17 +53,32 @@ public final class EventFd implements AutoCloseable {
         return fd;
     }
 
-    /** Adds 1 to the counter (wakes a poller). Errors other than a full counter are returned as false. */
+    /**
+     * Adds 1 to the counter (wakes a poller); never blocks on a descriptor made by {@link #create} or
+     * {@link #adopt}. False when nothing was added: closed, counter full (EAGAIN) or any other error
+     * ({@link #lastError()} says which).
+     */
     public boolean signal() {
         if (closed) {
+            lastError = LibC.EBADF;
             return false;
         }
         word.setLong(0, 1);
         try {
-            return LibC.write(fd, word, 8) == 8;
+            if (LibC.write(fd, word, 8) == 8) {
+                return true;
+            }
+            lastError = 0; // a short write: not an eventfd
+            return false;
         } catch (LastErrorException e) {
-            return e.getErrorCode() == LibC.EAGAIN;
+            lastError = e.getErrorCode();
+            return false;
         }
+    }
+
+    /** errno of the last failed {@link #signal()} (0: short write), for the log. */
+    public int lastError() {
+        return lastError;
     }
 
     /** Reads and resets the counter; returns it (0 when nothing was signalled or the fd is blocking-empty). */

@@ -44,6 +44,19 @@ public final class Fd {
         return st.getLong(48);
     }
 
+    /**
+     * True when the file behind {@code fd} is sealed against shrinking (F_SEAL_SHRINK: a memfd made with
+     * MFD_ALLOW_SEALING and sealed, as QEMU's memory-backend-memfd does by default). False for files that
+     * cannot be sealed (hugetlbfs and tmpfs files, memfds without sealing) or are not sealed.
+     */
+    public static boolean sealedAgainstShrinking(int fd) {
+        try {
+            return (LibC.fcntl(fd, LibC.F_GET_SEALS, 0) & LibC.F_SEAL_SHRINK) != 0;
+        } catch (LastErrorException e) {
+            return false; // EINVAL: the file does not support seals
+        }
+    }
+
     /** Closes every descriptor in {@code fds[0..n)}. */
     public static void closeAll(int[] fds, int n) {
         for (int i = 0; i < n; i++) {

@@ -27,8 +27,16 @@ final class LibC {
     static final short POLLERR = 8;
     static final short POLLHUP = 16;
     static final short POLLNVAL = 32;
+    static final short POLLOUT = 4;
+    static final int F_GETFL = 3;
+    static final int F_SETFL = 4;
+    static final int F_GET_SEALS = 1034;
+    static final int F_SEAL_SHRINK = 2;
+    static final int O_NONBLOCK = 0x800;
+    static final int SO_SNDTIMEO = 21;
     static final int EINTR = 4;
     static final int EAGAIN = 11;
+    static final int EBADF = 9;
 
     static {
         Native.register(Platform.C_LIBRARY_NAME);
@@ -73,6 +81,8 @@ final class LibC {
     static native int poll(Pointer fds, long nfds, int timeout) throws LastErrorException;
 
     static native int sched_setaffinity(int pid, long size, Pointer mask) throws LastErrorException;
+
+    static native int fcntl(int fd, int cmd, long arg) throws LastErrorException;
 
     static native int dup(int fd) throws LastErrorException;
 

@@ -41,4 +41,20 @@ public final class Poll {
         }
         return r;
     }
+
+    /** True when {@code fd} can be written (or hung up / in error) within {@code timeoutMs}. */
+    public static boolean writable(int fd, int timeoutMs) throws PosixException {
+        Memory p = new Memory(8);
+        p.setInt(0, fd);
+        p.setShort(4, LibC.POLLOUT);
+        p.setShort(6, (short) 0);
+        try {
+            return LibC.poll(p, 1, timeoutMs) > 0;
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() == LibC.EINTR) {
+                return false;
+            }
+            throw PosixException.of("poll", e);
+        }
+    }
 }

@@ -6,8 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
- * A Unix stream socket that can pass file descriptors (SCM_RIGHTS), as vhost-user needs. Blocking I/O;
- * {@link #awaitReadable} bounds every wait so that callers can stop. Control path: may allocate.
+ * A Unix stream socket that can pass file descriptors (SCM_RIGHTS), as vhost-user needs. Blocking reads
+ * ({@link #awaitReadable} bounds every wait so that callers can stop); sends never wait longer than
+ * {@link #sendTimeoutMs()} for a peer that does not read, and {@link #shutdown()} never waits for a sender.
+ * Control path: may allocate.
  *
  * <p>Descriptors received are owned by the caller. Descriptors sent stay owned by the caller (the kernel
  * duplicates them into the peer).
@@ -18,12 +20,24 @@ public final class UnixSocket implements AutoCloseable {
     private static final int SUN_PATH_MAX = 108;
     private static final int CMSG_HDR = 16;
 
+    /** Default bound of one {@link #send}: a peer that reads nothing for this long is given up on. */
+    public static final int DEFAULT_SEND_TIMEOUT_MS = 5000;
+    /** Slice of a send's wait: how soon a sender sees {@link #shutdown()} whatever the kernel reports. */
+    private static final int SEND_POLL_MS = 100;
+
     private final int fd;
     private final String path;
     private volatile boolean closed;
+    private volatile boolean shut;
+    private volatile int sendTimeoutMs = DEFAULT_SEND_TIMEOUT_MS;
+    /** Held by one sender at a time; never by {@link #shutdown()} (a stuck sender must not block it). */
+    private final Object sendLock = new Object();
     private final Memory msg = new Memory(56);
     private final Memory iov = new Memory(16);
     private final Memory control = new Memory(CMSG_HDR + 4L * MAX_FDS);
+    private final Memory sendMsg = new Memory(56);
+    private final Memory sendIov = new Memory(16);
+    private final Memory sendControl = new Memory(CMSG_HDR + 4L * MAX_FDS);
 
     private UnixSocket(int fd, String path) {
         this.fd = fd;
@@ -93,48 +107,80 @@ public final class UnixSocket implements AutoCloseable {
         return Poll.readable(fd, timeoutMs);
     }
 
+    /** How long one {@link #send} may wait for the peer to make room (default {@link #DEFAULT_SEND_TIMEOUT_MS}). */
+    public int sendTimeoutMs() {
+        return sendTimeoutMs;
+    }
+
+    public void setSendTimeoutMs(int ms) {
+        if (ms <= 0) {
+            throw new IllegalArgumentException("send timeout " + ms + " ms");
+        }
+        sendTimeoutMs = ms;
+    }
+
     /**
      * Sends {@code len} bytes of {@code data} from {@code off}, with {@code nfds} descriptors of {@code fds}
-     * attached to the first byte. Loops until everything is written.
+     * attached to the first byte. Loops until everything is written, non-blocking: fails when the peer
+     * leaves no room for {@link #sendTimeoutMs()} (the message may then be partly sent: the connection is
+     * of no further use) or when the socket is shut down meanwhile.
      */
-    public synchronized void send(byte[] data, int off, int len, int[] fds, int nfds) throws PosixException {
+    public void send(byte[] data, int off, int len, int[] fds, int nfds) throws PosixException {
         if (nfds > MAX_FDS) {
             throw new PosixException("too many descriptors to send: " + nfds);
         }
         Memory buf = new Memory(Math.max(1, len));
         buf.write(0, data, off, len);
-        int sent = 0;
-        boolean withFds = nfds > 0;
-        while (sent < len || (len == 0 && withFds)) {
-            iov.setPointer(0, buf.share(sent));
-            iov.setLong(8, len - sent);
-            msg.clear();
-            msg.setPointer(16, iov);
-            msg.setLong(24, 1);
-            if (withFds) {
-                control.clear();
-                control.setLong(0, CMSG_HDR + 4L * nfds);
-                control.setInt(8, LibC.SOL_SOCKET);
-                control.setInt(12, LibC.SCM_RIGHTS);
-                for (int i = 0; i < nfds; i++) {
-                    control.setInt(CMSG_HDR + 4L * i, fds[i]);
-                }
-                msg.setPointer(32, control);
-                msg.setLong(40, CMSG_HDR + ((4L * nfds + 7) & ~7L));
+        synchronized (sendLock) {
+            if (closed || shut) {
+                throw new PosixException("sendmsg on " + path + ": socket shut down");
             }
-            long n;
-            try {
-                n = LibC.sendmsg(fd, msg, LibC.MSG_NOSIGNAL);
-            } catch (LastErrorException e) {
-                if (e.getErrorCode() == LibC.EINTR) {
+            int sent = 0;
+            boolean withFds = nfds > 0;
+            long deadline = System.nanoTime() + sendTimeoutMs * 1_000_000L;
+            while (sent < len || (len == 0 && withFds)) {
+                sendIov.setPointer(0, buf.share(sent));
+                sendIov.setLong(8, len - sent);
+                sendMsg.clear();
+                sendMsg.setPointer(16, sendIov);
+                sendMsg.setLong(24, 1);
+                if (withFds) {
+                    sendControl.clear();
+                    sendControl.setLong(0, CMSG_HDR + 4L * nfds);
+                    sendControl.setInt(8, LibC.SOL_SOCKET);
+                    sendControl.setInt(12, LibC.SCM_RIGHTS);
+                    for (int i = 0; i < nfds; i++) {
+                        sendControl.setInt(CMSG_HDR + 4L * i, fds[i]);
+                    }
+                    sendMsg.setPointer(32, sendControl);
+                    sendMsg.setLong(40, CMSG_HDR + ((4L * nfds + 7) & ~7L));
+                }
+                long n;
+                try {
+                    n = LibC.sendmsg(fd, sendMsg, LibC.MSG_NOSIGNAL | LibC.MSG_DONTWAIT);
+                } catch (LastErrorException e) {
+                    if (e.getErrorCode() == LibC.EINTR) {
+                        continue;
+                    }
+                    if (e.getErrorCode() != LibC.EAGAIN) {
+                        throw PosixException.of("sendmsg on " + path, e);
+                    }
+                    long left = (deadline - System.nanoTime()) / 1_000_000L;
+                    if (left <= 0) {
+                        throw new PosixException("sendmsg on " + path + ": the peer read nothing for "
+                                + sendTimeoutMs + " ms (" + sent + " of " + len + " bytes sent)");
+                    }
+                    Poll.writable(fd, (int) Math.min(left, SEND_POLL_MS));
+                    if (shut) {
+                        throw new PosixException("sendmsg on " + path + ": socket shut down");
+                    }
                     continue;
                 }
-                throw PosixException.of("sendmsg on " + path, e);
-            }
-            withFds = false;
-            sent += (int) n;
-            if (len == 0) {
-                break;
+                withFds = false;
+                sent += (int) n;
+                if (len == 0) {
+                    break;
+                }
             }
         }
     }
@@ -241,8 +287,12 @@ public final class UnixSocket implements AutoCloseable {
         return path;
     }
 
-    /** Wakes up a thread blocked in accept/recv on this socket and makes it fail. */
+    /**
+     * Wakes up a thread blocked in accept/recv/send on this socket and makes it fail. Never waits for a
+     * sender (it takes only the state lock, which no I/O holds).
+     */
     public synchronized void shutdown() {
+        shut = true;
         if (closed) {
             return; // the number may belong to another descriptor by now
         }
@@ -253,12 +303,20 @@ public final class UnixSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * Shuts down, then closes once no send is in progress (a sender wakes from the shutdown within
+     * {@value #SEND_POLL_MS} ms): the descriptor number is never released under a sender's feet.
+     */
     @Override
-    public synchronized void close() {
-        if (!closed) {
-            shutdown();
-            closed = true;
-            Fd.closeQuietly(fd);
+    public void close() {
+        shutdown();
+        synchronized (sendLock) {
+            synchronized (this) {
+                if (!closed) {
+                    closed = true;
+                    Fd.closeQuietly(fd);
+                }
+            }
         }
     }
 

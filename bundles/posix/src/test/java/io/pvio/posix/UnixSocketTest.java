@@ -172,4 +172,56 @@ public class UnixSocketTest {
             }
         }
     }
+
+    /** A peer that reads nothing: send gives up after its timeout instead of blocking for ever. */
+    @Test
+    public void sendToAPeerThatReadsNothingIsBounded() throws Exception {
+        accepted.setSendTimeoutMs(200);
+        byte[] chunk = new byte[4096];
+        int sent = 0;
+        try {
+            for (;;) {
+                accepted.send(chunk, 0, chunk.length, null, 0);
+                sent++;
+                assertTrue("the socket buffer never filled", sent < 100_000);
+            }
+        } catch (PosixException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("read nothing for 200 ms"));
+        }
+        assertTrue(sent > 0);
+    }
+
+    /** shutdown() from another thread wakes a sender waiting for room, without waiting for it. */
+    @Test
+    public void shutdownWakesAStuckSender() throws Exception {
+        accepted.setSendTimeoutMs(600_000);
+        java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.FutureTask<Exception> sender = new java.util.concurrent.FutureTask<>(() -> {
+            byte[] chunk = new byte[4096];
+            try {
+                for (;;) {
+                    accepted.send(chunk, 0, chunk.length, null, 0);
+                    sent.incrementAndGet();
+                }
+            } catch (PosixException e) {
+                return e;
+            }
+        });
+        Thread t = new Thread(sender, "stuck-sender");
+        t.setDaemon(true);
+        t.start();
+        int last = -1;
+        while (sent.get() != last) {
+            last = sent.get();
+            Thread.sleep(200);
+        }
+        java.util.concurrent.FutureTask<Void> shut = new java.util.concurrent.FutureTask<>(() -> {
+            accepted.shutdown();
+            return null;
+        });
+        new Thread(shut, "shutdown").start();
+        shut.get(30, java.util.concurrent.TimeUnit.SECONDS); // a hang detector: it used to wait for the sender's lock
+        Exception e = sender.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(e.getMessage(), e.getMessage().contains("shut down") || e.getMessage().contains("sendmsg"));
+    }
 }

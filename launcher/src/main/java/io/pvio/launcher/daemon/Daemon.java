@@ -109,6 +109,7 @@ public final class Daemon {
         }
         Framework fw = it.next().newFramework((Map) config(o, runDir));
         fw.init();
+        registerVlogActions(fw.getBundleContext());
         LOG.info("pvio-vswitchd starting in " + runDir);
         List<Bundle> toStart = new ArrayList<>();
         for (EmbeddedBundles.Entry e : EmbeddedBundles.list()) {
@@ -138,6 +139,22 @@ public final class Daemon {
         }
         LOG.info("pvio-vswitchd started: " + fw.getBundleContext().getBundles().length + " bundles");
         return new Daemon(fw, runDir);
+    }
+
+    /** The property of the Runnable services that the control bundle's vlog/reopen and vlog/close run. */
+    public static final String VLOG_ACTION = "pvio.vlog.action";
+
+    /** vlog/reopen and vlog/close act on the launcher's log file: Runnable services (java.* types, no API). */
+    private static void registerVlogActions(org.osgi.framework.BundleContext ctx) {
+        Runnable reopen = () -> {
+            try {
+                LogSetup.reopen();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e.getMessage(), e);
+            }
+        };
+        ctx.registerService(Runnable.class, reopen, new java.util.Hashtable<>(Map.of(VLOG_ACTION, "reopen")));
+        ctx.registerService(Runnable.class, LogSetup::close, new java.util.Hashtable<>(Map.of(VLOG_ACTION, "close")));
     }
 
     private static void awaitService(Framework fw, String clazz, long ms) {

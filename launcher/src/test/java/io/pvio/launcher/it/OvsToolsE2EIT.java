@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -156,6 +157,56 @@ public class OvsToolsE2EIT {
         assertTrue(own.out(), own.out().startsWith("pvio-vswitchd (pvio) "));
     }
 
+    /** logrotate's way: move vswitchd.log away, then the real {@code ovs-appctl vlog/reopen}; and vlog/close. */
+    @Test
+    public void vlogReopenAfterAMoveWritesANewLogFile() throws Exception {
+        Path log = runDir.resolve("vswitchd.log");
+        Path rotated = runDir.resolve("vswitchd.log.1");
+        Files.move(log, rotated);
+        assertEquals("", ok("vlog/reopen"));
+        assertTrue("a new " + log, Files.exists(log));
+        assertTrue(Files.readString(rotated), Files.readString(rotated).endsWith("|vlog|INFO|closing log file\n"));
+        assertTrue(Files.readString(log), Files.readString(log).contains("|vlog|INFO|opened log file " + log + "\n"));
+        assertEquals("", ok("vlog/set", "bridge:dbg")); // logged by unixctl at INFO
+        assertTrue(Files.readString(log), Files.readString(log).contains("|unixctl|INFO|vlog/set: bridge set to DBG"));
+        assertFalse(Files.readString(rotated).contains("vlog/set: bridge"));
+
+        assertEquals("", ok("vlog/close"));
+        assertEquals("", ok("vlog/set", "bridge:info"));
+        assertFalse(Files.readString(log), Files.readString(log).contains("vlog/set: bridge set to INFO"));
+        assertEquals("", ok("vlog/reopen"));
+        assertEquals("", ok("vlog/set", "bridge:warn"));
+        assertTrue(Files.readString(log), Files.readString(log).contains("vlog/set: bridge set to WARN"));
+        Out extra = appctl("vlog/reopen", "x");
+        assertEquals(2, extra.status());
+        assertTrue(extra.err(), extra.err().startsWith("\"vlog/reopen\" command takes at most 0 arguments\n"));
+    }
+
+    /** The real logrotate with the README's postrotate stanza: the daemon goes on in a new vswitchd.log. */
+    @Test
+    public void logrotateRotatesTheLogWithVlogReopen() throws Exception {
+        Path logrotate = Path.of("/usr/sbin/logrotate");
+        assertTrue("logrotate is needed (apt-get install logrotate)", Files.isExecutable(logrotate));
+        Path log = runDir.resolve("vswitchd.log");
+        Path conf = runDir.resolve("logrotate.conf");
+        Files.writeString(conf, log + " {\n    rotate 3\n    nocompress\n    missingok\n    postrotate\n"
+                + "        " + OVS_APPCTL + " -t " + runDir.resolve("pvio-vswitchd.ctl") + " vlog/reopen\n"
+                + "    endscript\n}\n");
+        Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-------"));
+        assertEquals("", ok("vlog/set", "bridge:dbg"));
+        Out rotated = exec(Map.of(), List.of(logrotate.toString(), "-f", "-s", runDir.resolve("logrotate.state")
+                .toString(), conf.toString()));
+        assertEquals(rotated.err(), 0, rotated.status());
+        Path old = runDir.resolve("vswitchd.log.1");
+        assertTrue(Files.readString(old), Files.readString(old).contains("vlog/set: bridge set to DBG"));
+        assertTrue(Files.readString(old), Files.readString(old).endsWith("|vlog|INFO|closing log file\n"));
+        assertEquals("", ok("vlog/set", "bridge:info"));
+        String now = Files.readString(log);
+        assertTrue(now, now.contains("|vlog|INFO|opened log file " + log + "\n"));
+        assertTrue(now, now.contains("vlog/set: bridge set to INFO"));
+        assertFalse(now, now.contains("set to DBG"));
+    }
+
     @Test
     public void ovsAppctlFindsItByPidfileAndExitStopsTheDaemon() throws Exception {
         assertEquals(Long.toString(daemon.pid()), Files.readString(runDir.resolve("ovs-vswitchd.pid")).strip());
@@ -294,6 +345,183 @@ public class OvsToolsE2EIT {
             Thread.sleep(50);
         }
         assertEquals("0\n", pvio("vsctl", "get", "Interface", "p3", "statistics:tx_packets").out());
+    }
+
+    /** Runs {@code step} with the real ovs-ofctl and with pvio ofctl; both must succeed; returns both outputs. */
+    private String[] bothOfctl(Map<String, String> env, String... step) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-ofctl"));
+        cmd.addAll(Arrays.asList(step));
+        Out rr = exec(env, cmd);
+        assertEquals(String.join(" ", step) + ": " + rr.err(), 0, rr.status());
+        List<String> mine = new ArrayList<>(List.of("ofctl"));
+        mine.addAll(Arrays.asList(step));
+        Out oo = pvio(mine.toArray(new String[0]));
+        assertEquals(String.join(" ", step) + ": " + oo.err(), 0, oo.status());
+        return new String[] {rr.out(), oo.out()};
+    }
+
+    /** The dump's header and flow lines without times, sorted (ovs-vswitchd's order is its classifier's). */
+    private static List<String> flowLines(String dump) {
+        assertTrue(dump, dump.startsWith("NXST_FLOW reply (xid="));
+        List<String> l = new ArrayList<>(timeless(dump).lines().toList());
+        l.subList(1, l.size()).sort(null);
+        return l;
+    }
+
+    /** dump-flows with a match (non-strict) and del-flows --strict select the flows the real ovs-ofctl does. */
+    @Test
+    public void dumpFlowsFilterAndStrictDelFlowsAsTheRealOvsOfctl() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        List<String> ports = new ArrayList<>(List.of("add-br", "br0"));
+        for (int i = 1; i <= 3; i++) {
+            ports.addAll(List.of("--", "add-port", "br0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
+                    "ofport_request=" + i));
+        }
+        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
+        real.addAll(ports);
+        real.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy"));
+        Out r = exec(env, real);
+        assertEquals(r.err(), 0, r.status());
+        List<String> own = new ArrayList<>(List.of("vsctl"));
+        own.addAll(ports);
+        Out o = pvio(own.toArray(new String[0]));
+        assertEquals(o.err(), 0, o.status());
+
+        for (String flow : List.of("priority=300,in_port=p1,dl_dst=52:54:00:00:00:02,actions=output:p2",
+                "priority=200,in_port=p1,actions=output:p3", "in_port=p1,actions=drop",
+                "priority=100,ip,in_port=p2,actions=NORMAL", "priority=90,arp,actions=p1",
+                "priority=80,dl_src=52:54:00:00:00:01,dl_type=0x0800,actions=drop")) {
+            bothOfctl(env, "add-flow", "br0", flow);
+        }
+        for (String filter : List.of("in_port=p1", "in_port=1", "ip", "dl_type=0x0806",
+                "eth_dst=52:54:00:00:00:02", "dl_src=52:54:00:00:00:01", "in_port=p3", "in_port=p2,ip", "")) {
+            String[] dumps = bothOfctl(env, "dump-flows", "br0", filter);
+            assertEquals("dump-flows br0 " + filter, flowLines(dumps[0]), flowLines(dumps[1]));
+        }
+        // --strict does not make dump-flows strict; priority is no match field but for strict flow-mods
+        String[] strictDump = bothOfctl(env, "--strict", "dump-flows", "br0", "in_port=1");
+        assertEquals(flowLines(strictDump[0]), flowLines(strictDump[1]));
+        assertEquals(1 + 3, flowLines(strictDump[1]).size());
+        for (List<String> bad : List.of(List.of("dump-flows", "br0", "in_port=1,priority=5"),
+                List.of("--strict", "dump-flows", "br0", "priority=5"), List.of("del-flows", "br0", "priority=200"),
+                List.of("dump-flows", "br0", "in_port=p9"))) {
+            List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-ofctl"));
+            cmd.addAll(bad);
+            Out rr = exec(env, cmd);
+            List<String> mine = new ArrayList<>(List.of("ofctl"));
+            mine.addAll(bad);
+            Out oo = pvio(mine.toArray(new String[0]));
+            assertEquals(bad + ": " + rr.err(), 1, rr.status());
+            assertEquals(bad.toString(), rr.status(), oo.status());
+            assertEquals(bad.toString(), rr.err().replaceFirst("^ovs-ofctl: ", ""), oo.err().replaceFirst("^ofctl: ", ""));
+        }
+        // --strict, before or after the command: only the flow with that match and priority (32768 by default)
+        for (String[] step : List.of(new String[] {"--strict", "del-flows", "br0", "in_port=p1,priority=1"},
+                new String[] {"del-flows", "--strict", "br0", "in_port=p1"},
+                new String[] {"del-flows", "br0", "--strict", "priority=200,in_port=p1"},
+                new String[] {"--strict", "del-flows", "br0", "priority=0"},
+                new String[] {"--strict", "del-flows", "br0", "ip,priority=100"})) {
+            bothOfctl(env, step);
+            String[] dumps = bothOfctl(env, "dump-flows", "br0");
+            assertEquals(Arrays.toString(step), flowLines(dumps[0]), flowLines(dumps[1]));
+        }
+        assertEquals(1 + 4, flowLines(pvio("ofctl", "dump-flows", "br0").out()).size());
+    }
+
+    /** The "column : value" lines of a one-record list, by column, in order. */
+    private static Map<String, String> record(String list) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (String line : list.split("\n")) {
+            int colon = line.indexOf(" : ");
+            if (colon > 0) {
+                m.put(line.substring(0, colon).strip(), line.substring(colon + 3).strip());
+            }
+        }
+        return m;
+    }
+
+    /**
+     * list Open_vSwitch shows the columns the real ovs-vsctl shows of a running ovs-vswitchd, with the types
+     * filled as it fills them: iface_types are the netdev classes bound now (they leave with their bundle).
+     */
+    @Test
+    public void openVswitchRecordAsTheRealOvsVswitchdFillsIt() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        Out r = exec(env, List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock"), "list", "Open_vSwitch"));
+        assertEquals(r.err(), 0, r.status());
+        Out o = pvio("vsctl", "list", "Open_vSwitch");
+        assertEquals(o.err(), 0, o.status());
+        Map<String, String> real = record(r.out());
+        Map<String, String> own = record(o.out());
+        assertEquals(List.copyOf(real.keySet()), List.copyOf(own.keySet()));
+        // a sorted set of bare words, as the real one (which has netdev among its datapath types)
+        assertTrue(real.get("datapath_types"), real.get("datapath_types").matches("\\[([a-z0-9-]+, )*netdev(, [a-z0-9-]+)*]"));
+        assertEquals("[netdev]", own.get("datapath_types"));
+        assertTrue(real.get("iface_types"), real.get("iface_types").matches("\\[[a-z0-9-]+(, [a-z0-9-]+)+]"));
+        String types = own.get("iface_types");
+        List<String> list = Arrays.asList(types.substring(1, types.length() - 1).split(", "));
+        assertEquals(types, list.stream().sorted().toList(), list);
+        assertTrue(types, list.containsAll(List.of("dummy", "pktgen", "dpdkvhostuser", "dpdkvhostuserclient")));
+        assertEquals("\"8.3.1\"", own.get("db_version")); // the schema version of OVS 3.1's vswitch.ovsschema
+        assertTrue(Files.readString(Path.of("/usr/share/openvswitch/vswitch.ovsschema"))
+                .contains("\"version\": \"8.3.1\""));
+
+        assertTrue(ok("bundle/stop", "io.pvio.netdev-dummy").contains("io.pvio.netdev-dummy"));
+        String without = pvio("vsctl", "get", "Open_vSwitch", ".", "iface_types").out();
+        assertFalse(without, without.contains("dummy") || without.contains("pktgen"));
+        assertTrue(without, without.contains("dpdkvhostuser"));
+        ok("bundle/start", "io.pvio.netdev-dummy");
+        assertEquals(types + "\n", pvio("vsctl", "get", "Open_vSwitch", ".", "iface_types").out());
+    }
+
+    /** What differs by nature between pvio's and the real dpif/show: datapath names, types and port numbers. */
+    private static String dpNeutral(String show) {
+        return show.replaceFirst("^[a-z]+@[a-z-]+: hit:\\d+ missed:\\d+\n", "DP: hit:N missed:N\n")
+                .replaceAll("(?m)^(    \\S+ \\d+)/(\\d+|none): \\((dummy-)?internal\\)$", "$1/DP: (internal)")
+                .replaceAll("(?m)^(    \\S+ \\d+)/(\\d+|none):", "$1/DP:");
+    }
+
+    /** dpif/show, dpif/dump-dps and ofproto/list as the real ovs-vswitchd prints them for the same switch. */
+    @Test
+    public void dpifShowAndOfprotoListAsTheRealOvsVswitchd() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        List<String> conf = new ArrayList<>(List.of("add-br", "dps0", "--", "add-br", "dps1"));
+        for (int i = 1; i <= 3; i++) {
+            conf.addAll(List.of("--", "add-port", "dps0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
+                    "ofport_request=" + (4 - i) * 10));
+        }
+        conf.addAll(List.of("--", "add-port", "dps1", "q1", "--", "set", "Interface", "q1", "type=dummy"));
+        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
+        real.addAll(conf);
+        real.addAll(List.of("--", "set", "Bridge", "dps0", "datapath_type=dummy", "--", "set", "Bridge", "dps1",
+                "datapath_type=dummy"));
+        Out r = exec(env, real);
+        assertEquals(r.err(), 0, r.status());
+        List<String> own = new ArrayList<>(List.of("vsctl"));
+        own.addAll(conf);
+        Out o = pvio(own.toArray(new String[0]));
+        assertEquals(o.err(), 0, o.status());
+
+        String realCtl = dir.resolve("ovs-vswitchd.ctl").toString();
+        Out realShow = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "dpif/show"));
+        assertEquals(realShow.err(), 0, realShow.status());
+        String show = ok("dpif/show");
+        assertTrue(show, show.startsWith("netdev@ovs-netdev: hit:0 missed:0\n  dps0:\n"));
+        assertTrue(show, show.contains("\n    p1 30/30: (dummy)\n"));
+        assertEquals(dpNeutral(realShow.out()), dpNeutral(show));
+
+        Out realList = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "ofproto/list"));
+        assertEquals("dps0\ndps1\n", realList.out());
+        assertEquals(realList.out(), ok("ofproto/list"));
+        Out realDps = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "dpif/dump-dps"));
+        assertEquals(realDps.out().replace("dummy@", "netdev@"), ok("dpif/dump-dps"));
+        Out extra = appctl("dpif/show", "x");
+        Out realExtra = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "dpif/show", "x"));
+        assertEquals(realExtra.status(), extra.status());
+        assertEquals(realExtra.err().lines().findFirst(), extra.err().lines().findFirst());
     }
 
     /** ofport_request swaps and conflicts: pvio gives the numbers the real ovs-vswitchd gives. */

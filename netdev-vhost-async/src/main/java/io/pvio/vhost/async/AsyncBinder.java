@@ -1,6 +1,7 @@
 package io.pvio.vhost.async;
 
 import io.pvio.dma.DmaDevice;
+import io.pvio.dma.DmaRegions;
 import io.pvio.dma.PciAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -34,11 +35,20 @@ public final class AsyncBinder {
     private final Map<String, List<Dev>> devices = new HashMap<>();
     private final Map<DmaDevice, DmaChannel> channels = new HashMap<>();
     private final Map<AsyncQueue, Req> requests = new LinkedHashMap<>();
+    private final DmaRegions memory = new DmaRegions("vhost-user guest memory", LOG);
     private boolean enabled;
     private boolean announced;
 
     private static final Comparator<Dev> BEST = Comparator.comparingInt((Dev d) -> -d.ranking)
             .thenComparingLong(d -> d.serviceId);
+
+    /**
+     * The guest memory of this binder's ports, registered for DMA engines behind an IOMMU (the bundle's
+     * DmaMemory references bind to it). Its own lock: not serialised with the binder.
+     */
+    public DmaRegions memory() {
+        return memory;
+    }
 
     /** vhost-async-copy-support: when false every queue copies with the CPU. */
     public synchronized void setEnabled(boolean on) {

@@ -277,6 +277,8 @@ public final class CopyTracker {
                     // memory), the error leaves the tracker consistent and the copy is not tried again
                     dmaErrors++;
                     NativeMemory.copy(segSrc[s], segDst[s], segLen[s]);
+                    // a fault of that copy is raised here, not later inside the packet pool's bookkeeping
+                    io.pvio.vhost.ring.GuestMemory.deliverPendingFault();
                 }
             }
         }

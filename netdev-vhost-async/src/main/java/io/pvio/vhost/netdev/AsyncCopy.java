@@ -1,6 +1,7 @@
 package io.pvio.vhost.netdev;
 
 import io.pvio.dma.DmaDevice;
+import io.pvio.dma.DmaMemory;
 import io.pvio.vhost.async.AsyncBinder;
 import io.pvio.vhost.ring.Virtqueue;
 import java.util.Map;
@@ -15,6 +16,9 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
  * netdev classes share it. A channel service that goes away is unbound only after every queue using it
  * has drained its copies in flight ({@link AsyncBinder#removeDevice}); those queues then copy with the CPU
  * until a channel with the same {@code dma.address} appears.
+ *
+ * <p>Every {@link DmaMemory} service (a DMA provider whose engines sit behind an IOMMU) gets the guest
+ * memory of every port mapped, also what was mapped before it came ({@link AsyncBinder#memory()}).
  */
 @Component(service = AsyncCopy.class, immediate = true)
 public final class AsyncCopy {
@@ -33,6 +37,17 @@ public final class AsyncCopy {
 
     void removeDevice(DmaDevice device) {
         binder.removeDevice(device);
+    }
+
+    @Reference(service = DmaMemory.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
+            unbind = "removeDmaMemory")
+    void addDmaMemory(DmaMemory m) {
+        binder.memory().addService(m);
+    }
+
+    void removeDmaMemory(DmaMemory m) {
+        binder.memory().removeService(m);
     }
 
     /**

@@ -70,7 +70,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         this.ctx = ctx;
         this.socket = socket;
         this.binder = binder;
-        this.dev = new VhostDevice(name, this);
+        this.dev = new VhostDevice(name, this, binder.memory());
         this.control = new ControlThread(dev, mode, socket);
         for (int i = 0; i < txLocks.length; i++) {
             txLocks[i] = new ReentrantLock();
@@ -289,11 +289,21 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         int before = batch.size();
         try {
             CopyTracker t = vq.tracker();
-            if (t.channel() != null || t.inFlight() > 0 || vq.stashed() > 0) {
-                return vq.dequeueAsync(ctx.pool(), batch);
+            int got = t.channel() != null || t.inFlight() > 0 || vq.stashed() > 0
+                    ? vq.dequeueAsync(ctx.pool(), batch) : vq.dequeue(ctx.pool(), batch);
+            vq.faultFence();
+            return got;
+        } catch (InternalError e) { // a fault on the guest's mapping (truncated file): this queue's
+            vq.markBrokenBy(e);
+            // a faulting copy leaves its packet's bytes undefined (stale pool data): none is forwarded
+            int n = batch.size() - before;
+            for (int i = before; i < batch.size(); i++) {
+                batch.get(i).free();
             }
-            return vq.dequeue(ctx.pool(), batch);
-        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
+            batch.truncate(before);
+            vq.countDropped(n);
+            return 0;
+        } catch (RuntimeException e) {
             vq.markBrokenBy(e);
             return batch.size() - before; // what was added is complete and the caller's
         } finally {
@@ -329,20 +339,24 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                 try {
                     CopyTracker t = vq.tracker();
                     if (t.channel() != null || t.inFlight() > 0) {
+                        int sent = -1;
                         try {
                             // the first `sent` packets are the queue's now; the rest are dropped
-                            int sent = vq.enqueueAsync(batch);
+                            sent = vq.enqueueAsync(batch);
+                            vq.faultFence();
+                        } catch (RuntimeException | InternalError e) {
+                            vq.markBrokenBy(e);
+                        }
+                        if (sent >= 0) {
                             for (int i = sent; i < n; i++) {
                                 batch.get(i).free();
                             }
                             if (sent < n) {
                                 vq.countDropped(n - sent);
                             }
-                        } catch (RuntimeException | InternalError e) {
-                            // ownership of the batch's packets is not known here: leaked (counted by the
-                            // pool) rather than freed while the tracker may hold them
-                            vq.markBrokenBy(e);
                         }
+                        // sent < 0: enqueueAsync itself threw (a bug): ownership of the packets is not known,
+                        // leaked (counted by the pool) rather than freed while the tracker may hold them
                         batch.clear();
                         inFlight = t.inFlight();
                     } else {
@@ -351,6 +365,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                             if (sent < n) {
                                 vq.countDropped(n - sent);
                             }
+                            vq.faultFence();
                         } catch (RuntimeException | InternalError e) {
                             vq.markBrokenBy(e);
                         }
@@ -388,10 +403,14 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             try {
                 int before = t.inFlight();
                 int left = vq.completeAsync();
+                vq.faultFence();
                 if (left < before) {
                     t.countFreePktsWork();
                 }
                 return left;
+            } catch (RuntimeException | InternalError e) { // a fault on the used ring: this queue's
+                vq.markBrokenBy(e);
+                return t.inFlight();
             } finally {
                 vq.unlock();
             }
@@ -435,6 +454,8 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             }
             sink.put("tx_q" + q + "_guest_notifications", tx.counter(Virtqueue.C_NOTIFICATIONS));
             sink.put("rx_q" + q + "_guest_notifications", rx.counter(Virtqueue.C_NOTIFICATIONS));
+            sink.put("tx_q" + q + "_guest_notifications_failed", tx.counter(Virtqueue.C_CALL_FAILED));
+            sink.put("rx_q" + q + "_guest_notifications_failed", rx.counter(Virtqueue.C_CALL_FAILED));
             sink.put("tx_q" + q + "_used_updates", tx.counter(Virtqueue.C_USED_UPDATES));
             sink.put("rx_q" + q + "_used_updates", rx.counter(Virtqueue.C_USED_UPDATES));
             sink.put("tx_q" + q + "_broken", tx.counter(Virtqueue.C_BROKEN));

@@ -41,6 +41,10 @@ public final class GuestMemory {
     private final int[] files;
     /** Bytes each region's file must keep: mmap offset + size. */
     private final long[] fileNeed;
+    /** Every region's file is sealed against shrinking: no access can fault, {@link #faultFence()} is free. */
+    private boolean sealed;
+    /** Read by {@link #deliverPendingFault()}; not final, so that the JIT cannot fold the allocation away. */
+    private static int zero;
 
     private GuestMemory(int regionCount, int n) {
         this.regionCount = regionCount;
@@ -127,8 +131,10 @@ public final class GuestMemory {
             }
         }
         GuestMemory m = new GuestMemory(regions.length, slices);
+        m.sealed = true;
         try {
             for (int i = 0; i < regions.length; i++) {
+                m.sealed &= io.pvio.posix.Fd.sealedAgainstShrinking(fds[i]);
                 m.files[i] = io.pvio.posix.Fd.dup(fds[i]);
                 m.fileNeed[i] = regions[i].mmapOffset() + regions[i].memorySize();
             }
@@ -299,6 +305,37 @@ public final class GuestMemory {
             }
         }
         return null;
+    }
+
+    /** True when every region's file is sealed against shrinking (F_SEAL_SHRINK), so no access can fault. */
+    public boolean sealed() {
+        return sealed;
+    }
+
+    /**
+     * Raises here, as {@link InternalError}, a fault (SIGBUS) that an earlier access to an unsealed mapping
+     * of this thread caused, instead of wherever the thread happens to be later. Call it at the end of
+     * every error boundary that touched this table (a queue's burst), so that the fault is charged to that
+     * queue, never to another port, and never interrupts packet-pool bookkeeping. Free when
+     * {@link #sealed()}.
+     */
+    public void faultFence() {
+        if (!sealed) {
+            deliverPendingFault();
+        }
+    }
+
+    /**
+     * HotSpot turns a SIGBUS on a mapped file into an InternalError that compiled code raises only at the
+     * thread's next transition from the VM with asynchronous checks (a runtime call, a safepoint): not at a
+     * native call, and possibly much later. A multi-dimensional array allocation is always such a runtime
+     * call (16 bytes of garbage, per burst, only for unsealed memory).
+     */
+    public static void deliverPendingFault() {
+        Object[][] probe = new Object[zero][zero];
+        if (probe.length != 0) {
+            throw new AssertionError();
+        }
     }
 
     /** Unmaps every region and closes the descriptors kept. Only when nothing uses the table any more. */

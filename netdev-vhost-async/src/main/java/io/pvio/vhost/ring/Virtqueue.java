@@ -75,7 +75,11 @@ public final class Virtqueue {
     public static final int C_COPY_NS = 6;
     /** used->idx stores that published at least one element (packets / this = the guest's average batch). */
     public static final int C_USED_UPDATES = 7;
-    private static final int N_COUNTERS = 8;
+    /** Calls the guest wanted that could not be signalled (call fd full or broken; never waited for). */
+    public static final int C_CALL_FAILED = 8;
+    private static final int N_COUNTERS = 9;
+    /** At most one "cannot signal" warning per queue per this many nanoseconds (OVS-style rate limit). */
+    static final long CALL_LOG_INTERVAL_NS = 5_000_000_000L;
 
     /** other_config:pmd-perf-metrics: time each burst's copy phase (two clock reads per burst). */
     private static volatile boolean copyTiming;
@@ -274,9 +278,24 @@ public final class Virtqueue {
         if (tracker.inFlight() == 0) {
             return true;
         }
-        boolean ok = tracker.drain(retire, timeoutNanos);
+        boolean ok;
+        for (;;) {
+            try {
+                ok = tracker.drain(retire, timeoutNanos);
+                break;
+            } catch (RuntimeException | InternalError e) {
+                // a copy redone by the CPU faulted (truncated memory): the tracker stays consistent and that
+                // copy is not tried again, so the drain goes on
+                markBroken("unexpected " + e + " retiring copies");
+            }
+        }
         retire.flush();
-        flushUsed();
+        try {
+            flushUsed();
+            faultFence();
+        } catch (RuntimeException | InternalError e) {
+            markBroken("unexpected " + e + " publishing used elements");
+        }
         if (!ok) {
             LOG.severe(String.format("vHost device '%s' queue %d: %d DMA copies on %s did not complete (no"
                     + " progress for %d ms, or %d ms in all)", device, index, tracker.dmaInFlight(),
@@ -525,6 +544,14 @@ public final class Virtqueue {
             return -1;
         }
         return plen;
+    }
+
+    /** {@link GuestMemory#faultFence()} of the queue's table: a late fault of this queue surfaces here. */
+    public void faultFence() {
+        GuestMemory m = mem;
+        if (m != null) {
+            m.faultFence();
+        }
     }
 
     /** Marks the queue broken after an unexpected error in its data path (lock holder). */
@@ -1442,7 +1469,11 @@ public final class Virtqueue {
         int old = lastUsed;
         lastUsed = (lastUsed + nUsed) & 0xffff;
         nUsed = 0;
-        U16.setRelease(used, usedOff + SplitRing.USED_IDX, (short) lastUsed);
+        // release: the used elements before used->idx. A fence and a plain store, not setRelease: HotSpot 17
+        // aborts the JVM (assembler_x86.cpp ShouldNotReachHere) on a SIGBUS in a release/volatile store
+        // outside C2-compiled code, which a truncated memory file causes; a faulting plain store is survivable
+        VarHandle.releaseFence();
+        U16.set(used, usedOff + SplitRing.USED_IDX, (short) lastUsed);
         add(C_USED_UPDATES, 1);
         EventFd c = call;
         if (c == null) {
@@ -1457,8 +1488,28 @@ public final class Virtqueue {
             want = (avail.getShort(availOff + SplitRing.AVAIL_FLAGS) & AVAIL_F_NO_INTERRUPT) == 0;
         }
         if (want) {
-            c.signal();
-            add(C_NOTIFICATIONS, 1);
+            if (c.signal()) {
+                add(C_NOTIFICATIONS, 1);
+            } else {
+                callFailed(c);
+            }
+        }
+    }
+
+    private long callLogAt;
+    private long callFailedLogged;
+
+    /** Counts a call that could not be signalled; logs at most once per {@link #CALL_LOG_INTERVAL_NS}. */
+    private void callFailed(EventFd c) {
+        add(C_CALL_FAILED, 1);
+        long now = System.nanoTime();
+        if (callFailedLogged == 0 || now - callLogAt >= CALL_LOG_INTERVAL_NS) {
+            long n = counter(C_CALL_FAILED);
+            LOG.warning(String.format("vHost device '%s' queue %d: cannot signal the call fd %d (%s); %d call(s)"
+                    + " failed so far, the guest may miss interrupts", device, index, c.fd(),
+                    c.lastError() == 11 ? "counter full" : "errno " + c.lastError(), n));
+            callLogAt = now;
+            callFailedLogged = n;
         }
     }
 }

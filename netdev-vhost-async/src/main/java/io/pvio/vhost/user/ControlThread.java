@@ -143,6 +143,7 @@ public final class ControlThread {
                 conn = null;
                 try {
                     dev.disconnect();
+                    GuestMemory.deliverPendingFault(); // a fault of this connection's table is its own
                 } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
                     LOG.log(Level.SEVERE, "vHost device '" + dev.name() + "': error while disconnecting", e);
                 }
@@ -220,7 +221,9 @@ public final class ControlThread {
                     }
                 }
                 m.payload = ByteBuffer.wrap(payload, 0, m.size).slice().order(ByteOrder.LITTLE_ENDIAN);
-                if (!dispatch(c, m)) {
+                boolean goOn = dispatch(c, m);
+                GuestMemory.deliverPendingFault(); // charged to this message, not to a later one
+                if (!goOn) {
                     return;
                 }
             } catch (PosixException e) {

@@ -1,5 +1,6 @@
 package io.pvio.vhost.user;
 
+import io.pvio.dma.DmaRegions;
 import io.pvio.posix.EventFd;
 import io.pvio.posix.Fd;
 import io.pvio.posix.PosixException;
@@ -35,6 +36,8 @@ public final class VhostDevice {
     private final String name;
     private final Listener listener;
     private final Virtqueue[] vqs = new Virtqueue[MAX_VQS];
+    /** Where guest memory is registered for DMA behind an IOMMU, or null. */
+    private final DmaRegions dma;
     private final MessageTable table = table();
 
     private volatile boolean connected;
@@ -49,8 +52,14 @@ public final class VhostDevice {
     private volatile String lastError;
 
     public VhostDevice(String name, Listener listener) {
+        this(name, listener, null);
+    }
+
+    /** With {@code dma}: every slice of guest memory is registered there while mapped. */
+    public VhostDevice(String name, Listener listener, DmaRegions dma) {
         this.name = name;
         this.listener = listener;
+        this.dma = dma;
         for (int i = 0; i < MAX_VQS; i++) {
             vqs[i] = new Virtqueue(name, i);
         }
@@ -156,10 +165,34 @@ public final class VhostDevice {
     /** Unmaps a replaced memory table, unless a DMA engine may still write into it (then it is leaked). */
     private void unmap(GuestMemory old, boolean idle) {
         if (idle) {
+            dmaUnmap(old);
             old.unmap();
         } else {
             LOG.severe(String.format("vHost device '%s': DMA copies into the old guest memory did not complete;"
                     + " its mapping is kept (leaked) rather than unmapped under the engine", name));
+        }
+    }
+
+    /** After mmap, before any queue sees the table: each slice for DMA at IOVA = VA (DPDK: async_dma_map). */
+    private void dmaMap(GuestMemory m) {
+        if (dma != null) {
+            for (int r = 0; r < m.slices(); r++) {
+                try {
+                    dma.map(m.address(r), m.view(r).capacity(),
+                            "vHost device '" + name + "' guest memory slice " + r);
+                } catch (IllegalArgumentException e) { // cannot happen with distinct mmaps: logged, not fatal
+                    LOG.severe(e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** Once no DMA copy touches the table, before munmap. */
+    private void dmaUnmap(GuestMemory m) {
+        if (dma != null) {
+            for (int r = 0; r < m.slices(); r++) {
+                dma.unmap(m.address(r), m.view(r).capacity());
+            }
         }
     }
 
@@ -370,6 +403,7 @@ public final class VhostDevice {
         } catch (IllegalArgumentException | PosixException e) {
             throw new VhostUserException("bad memory table: " + e.getMessage(), false);
         }
+        dmaMap(fresh);
         // swap while no data-path thread is inside the old table, then unmap it
         for (Virtqueue vq : vqs) {
             vq.lock();
@@ -390,8 +424,8 @@ public final class VhostDevice {
         if (old != null) {
             unmap(old, idle);
         }
-        DPDK.info(String.format("VHOST_CONFIG: (%s) guest memory region size: 0x%x in %d region(s)", name,
-                fresh.totalSize(), n));
+        DPDK.info(String.format("VHOST_CONFIG: (%s) guest memory region size: 0x%x in %d region(s)%s", name,
+                fresh.totalSize(), n, fresh.sealed() ? ", sealed against shrinking" : ""));
         if (LOG.isLoggable(Level.FINE)) {
             LOG.fine(fresh.describe());
         }
@@ -408,9 +442,14 @@ public final class VhostDevice {
         }
         EventFd fd = null;
         if (!nofd) {
-            fd = EventFd.adopt(m.fds[0]);
+            int raw = m.fds[0];
             m.fds[0] = -1;
             m.nfds = 0;
+            try {
+                fd = EventFd.adopt(raw); // non-blocking: a front end's full counter must not stall the PMD
+            } catch (io.pvio.posix.PosixException e) {
+                throw new VhostUserException(e.getMessage(), false);
+            }
         }
         if (m.request == Request.SET_VRING_ERR) {
             if (fd != null) {

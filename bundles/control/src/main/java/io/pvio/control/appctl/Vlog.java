@@ -1,6 +1,8 @@
 package io.pvio.control.appctl;
 
 import io.pvio.unixctl.UnixctlException;
+import java.io.UncheckedIOException;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.List;
@@ -12,6 +14,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
 import java.util.logging.LogManager;
 import java.util.logging.Logger;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 
 /**
  * vlog/list and vlog/set on java.util.logging: an OVS module is the JUL logger of that name, OVS levels
@@ -21,7 +26,7 @@ import java.util.logging.Logger;
 public final class Vlog {
     /** Modules pvio's bundles log to; listed even before their logger exists. */
     static final List<String> KNOWN = List.of("bridge", "unixctl", "dpif_netdev", "netdev_dummy", "netdev_dpdk",
-            "dpdk", "dma_ioat", "dma_cpu", "vhost_async", "virtio_user", "posix", "felix");
+            "dpdk", "dma_ioat", "dma_cpu", "vhost_async", "virtio_user", "posix", "felix", "vlog");
     /** Strong references: JUL forgets the level of a logger nobody references. */
     private static final Map<String, Logger> CONFIGURED = new ConcurrentHashMap<>();
 
@@ -135,6 +140,42 @@ public final class Vlog {
                 apply(m, l);
             }
         });
+        return "";
+    }
+
+    /**
+     * The service property of the launcher's log-file actions: a {@link Runnable} service with
+     * {@code pvio.vlog.action=reopen} reopens the log file by name, {@code =close} closes it. There is
+     * none when the process logs to no file (the Gogo shell of a test framework, say).
+     */
+    public static final String ACTION_PROPERTY = "pvio.vlog.action";
+
+    /** vlog/reopen and vlog/close: runs the launcher's action; OVS's error when there is no log file. */
+    public static String fileAction(BundleContext ctx, String action) throws UnixctlException {
+        Collection<ServiceReference<Runnable>> refs;
+        try {
+            refs = ctx.getServiceReferences(Runnable.class, "(" + ACTION_PROPERTY + "=" + action + ")");
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalArgumentException(e);
+        }
+        if (refs.isEmpty()) {
+            if (action.equals("close")) {
+                return ""; // OVS: nothing to close is not an error
+            }
+            throw new UnixctlException("Logging to file not configured");
+        }
+        ServiceReference<Runnable> ref = refs.iterator().next();
+        Runnable r = ctx.getService(ref);
+        if (r == null) {
+            throw new UnixctlException("Logging to file not configured");
+        }
+        try {
+            r.run();
+        } catch (UncheckedIOException e) {
+            throw new UnixctlException(e.getMessage());
+        } finally {
+            ctx.ungetService(ref);
+        }
         return "";
     }
 

@@ -146,6 +146,21 @@ public final class ControlComponent implements Control {
         }
     }
 
+    /** What vsctl shows of the running switch: the datapath's ports, the bound interface types. */
+    private Vsctl.Live live(Dpif d) {
+        return new Vsctl.Live() {
+            @Override
+            public io.pvio.dpif.PortInfo port(String name) {
+                return d == null ? null : d.port(name);
+            }
+
+            @Override
+            public java.util.SortedSet<String> ifaceTypes() {
+                return new java.util.TreeSet<>(netdevTypes());
+            }
+        };
+    }
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             target = "(" + UnixctlCommand.COMMAND_PROPERTY + "=*)")
     void bindCommand(UnixctlCommand c, Map<String, Object> props) {
@@ -256,7 +271,7 @@ public final class ControlComponent implements Control {
             Dpif d = dpif.get();
             Vsctl.Outcome o;
             try {
-                o = Vsctl.run(db, args, d == null ? null : d::port);
+                o = Vsctl.run(db, args, live(d));
             } catch (VsctlException e) {
                 return Result.error(e.status(), e.getMessage().isEmpty() ? "" : "vsctl: " + e.getMessage());
             }
@@ -292,13 +307,17 @@ public final class ControlComponent implements Control {
         }
     }
 
-    private Result ofctl(List<String> args) {
+    private Result ofctl(List<String> argv) {
+        // options may come anywhere, as ovs-ofctl's getopt takes them; --strict applies to del-flows
+        List<String> args = new ArrayList<>(argv);
+        boolean strict = args.remove("--strict");
         if (args.isEmpty() || args.get(0).equals("--help")) {
-            return Result.ok("usage: ofctl add-flow BRIDGE FLOW | del-flows BRIDGE [MATCH] | dump-flows BRIDGE\n");
+            return Result.ok("usage: ofctl add-flow BRIDGE FLOW | del-flows [--strict] BRIDGE [MATCH]"
+                    + " | dump-flows BRIDGE [MATCH]\n");
         }
         String cmd = args.get(0);
         int min = cmd.equals("add-flow") ? 3 : 2;
-        int max = cmd.equals("dump-flows") ? 2 : 3;
+        int max = 3;
         if (!List.of("add-flow", "del-flows", "dump-flows").contains(cmd)) {
             return Result.error(1, "ofctl: unknown command '" + cmd + "'; use --help for help");
         }
@@ -309,6 +328,10 @@ public final class ControlComponent implements Control {
             return Result.error(1, "ofctl: '" + cmd + "' command takes at most " + (max - 1) + " arguments");
         }
         String br = args.get(1);
+        String match = cmd.equals("add-flow") || args.size() < 3 ? null : args.get(2);
+        if (match != null && (cmd.equals("dump-flows") || !strict) && Flows.namesPriority(match)) {
+            return Result.error(1, "ofctl: unknown keyword priority"); // OpenFlow 1.0 matches have no priority
+        }
         synchronized (lock) {
             Dpif d = dpif.get();
             if (d == null) {
@@ -320,8 +343,10 @@ public final class ControlComponent implements Control {
             try {
                 switch (cmd) {
                     case "dump-flows": {
-                        StringBuilder sb = new StringBuilder(Flows.DUMP_HEADER).append('\n');
-                        d.dumpFlows(br).forEach(l -> sb.append(l).append('\n'));
+                        boolean filtered = match != null && !match.isEmpty();
+                        StringBuilder sb = new StringBuilder(filtered ? Flows.DUMP_HEADER_FILTERED : Flows.DUMP_HEADER)
+                                .append('\n');
+                        d.dumpFlows(br, match).forEach(l -> sb.append(l).append('\n'));
                         return Result.ok(sb.toString());
                     }
                     case "add-flow": {
@@ -335,9 +360,9 @@ public final class ControlComponent implements Control {
                         return commitFlows(d, br, "ofctl add-flow " + br + " " + flow);
                     }
                     default: {
-                        String match = args.size() > 2 ? args.get(2) : null;
-                        d.delFlows(br, match);
-                        return commitFlows(d, br, "ofctl del-flows " + br + (match == null ? "" : " " + match));
+                        d.delFlows(br, match, strict);
+                        return commitFlows(d, br, "ofctl del-flows " + (strict ? "--strict " : "") + br
+                                + (match == null ? "" : " " + match));
                     }
                 }
             } catch (DpifException e) {
@@ -370,7 +395,8 @@ public final class ControlComponent implements Control {
 
     private static final Map<String, String> BUILTIN = new TreeMap<>(Map.ofEntries(
             Map.entry("list-commands", ""), Map.entry("version", ""), Map.entry("exit", "[--cleanup]"),
-            Map.entry("vlog/list", ""), Map.entry("vlog/set", "[SPEC...]"),
+            Map.entry("vlog/list", ""), Map.entry("vlog/set", "[SPEC...]"), Map.entry("vlog/reopen", ""),
+            Map.entry("vlog/close", ""),
             Map.entry("bundle/list", ""), Map.entry("bundle/start", "NAME|ID"), Map.entry("bundle/stop", "NAME|ID"),
             Map.entry("bundle/update", "NAME|ID [FILE]"), Map.entry("memory/show", "")));
 
@@ -408,6 +434,7 @@ public final class ControlComponent implements Control {
     /** Argument bounds of the built-in commands that take a fixed number, checked as OVS's unixctl server does. */
     private static final Map<String, int[]> BUILTIN_ARGS = Map.of("list-commands", new int[] {0, 0},
             "version", new int[] {0, 0}, "exit", new int[] {0, 1}, "vlog/list", new int[] {0, 0},
+            "vlog/reopen", new int[] {0, 0}, "vlog/close", new int[] {0, 0},
             "bundle/list", new int[] {0, 0}, "memory/show", new int[] {0, 0});
 
     private String runAppctl(String cmd, List<String> args, Consumer<Runnable> afterReply) throws UnixctlException {
@@ -446,6 +473,10 @@ public final class ControlComponent implements Control {
                 return Vlog.list() + containerLog(false);
             case "vlog/set":
                 return Vlog.set(args) + containerLog(true);
+            case "vlog/reopen":
+                return Vlog.fileAction(ctx, "reopen");
+            case "vlog/close":
+                return Vlog.fileAction(ctx, "close");
             case "bundle/list":
                 return bundles.list();
             case "bundle/start":

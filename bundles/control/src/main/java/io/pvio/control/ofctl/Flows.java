@@ -26,6 +26,19 @@ public final class Flows {
 
     /** The header ovs-ofctl prints before the flows of dump-flows (OpenFlow 1.0 with Nicira extensions). */
     public static final String DUMP_HEADER = "NXST_FLOW reply (xid=0x4):";
+    /** The same with a match: ovs-ofctl first asks the switch for its ports (names), so its xid is later. */
+    public static final String DUMP_HEADER_FILTERED = "NXST_FLOW reply (xid=0x8):";
+
+    /** Whether a match names {@code priority} (which only strict flow-mods carry, in OpenFlow 1.0). */
+    public static boolean namesPriority(String match) {
+        for (String field : match.trim().split("[,\\s]+")) {
+            int eq = field.indexOf('=');
+            if ((eq < 0 ? field : field.substring(0, eq)).equalsIgnoreCase("priority")) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /**
      * Parses "priority=10,in_port=1,actions=output:2" ({@code action=} too, as OVS reads it); throws

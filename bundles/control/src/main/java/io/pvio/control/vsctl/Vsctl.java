@@ -20,10 +20,20 @@ public final class Vsctl {
     public static final String VERSION = "pvio 0.1.0";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.:-]{1,64}");
 
-    /** What the datapath reports about a port (statistics, status); may return null. */
+    /** The schema version of OVS's vswitch.ovsschema whose columns pvio shows (Open vSwitch 3.1). */
+    public static final String DB_VERSION = "8.3.1";
+    /** The datapath types there are: dpif-netdev's only, as ovs-vswitchd's userspace datapath calls it. */
+    public static final List<String> DATAPATH_TYPES = List.of("netdev");
+
+    /** What the running switch reports: a port (statistics, status; may return null), the interface types. */
     @FunctionalInterface
     public interface Live {
         PortInfo port(String name);
+
+        /** The Interface types that can be opened now (the netdev classes bound), as iface_types. */
+        default java.util.SortedSet<String> ifaceTypes() {
+            return new java.util.TreeSet<>();
+        }
     }
 
     /** The outcome of a command line. */
@@ -324,6 +334,9 @@ public final class Vsctl {
                     case "other_config" -> db.otherConfig;
                     case "external_ids" -> db.externalIds;
                     case "ovs_version" -> VERSION;
+                    case "db_version" -> DB_VERSION;
+                    case "datapath_types" -> DATAPATH_TYPES.stream().map(Ovsdb::atom).toList();
+                    case "iface_types" -> live.ifaceTypes().stream().map(Ovsdb::atom).toList();
                     default -> OvsColumns.empty(r.table.title, col);
                 };
             }

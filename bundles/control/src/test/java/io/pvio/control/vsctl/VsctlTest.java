@@ -212,6 +212,33 @@ public class VsctlTest {
     }
 
     @Test
+    public void openVswitchShowsTheTypesAndVersionsAsOvsVswitchdFillsThem() throws VsctlException {
+        Vsctl.Live live = new Vsctl.Live() {
+            @Override
+            public PortInfo port(String name) {
+                return null;
+            }
+
+            @Override
+            public java.util.SortedSet<String> ifaceTypes() {
+                return new java.util.TreeSet<>(List.of("pktgen", "dummy", "dpdkvhostuserclient", "dummy-internal"));
+            }
+        };
+        Db db = new Db();
+        assertEquals("[netdev]\n[dpdkvhostuserclient, dummy, dummy-internal, pktgen]\n\"8.3.1\"\n\"pvio 0.1.0\"\n",
+                Vsctl.run(db, List.of("get", "Open_vSwitch", ".", "datapath_types", "iface_types", "db_version",
+                        "ovs_version"), live).output());
+        // no netdev class bound: an empty set
+        assertEquals("[]\n", Vsctl.run(db, List.of("get", "Open_vSwitch", ".", "iface_types"), null).output());
+        try {
+            Vsctl.run(db, List.of("set", "Open_vSwitch", ".", "iface_types=[x]"), live);
+            fail("iface_types is ovs-vswitchd's to write");
+        } catch (VsctlException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("iface_types"));
+        }
+    }
+
+    @Test
     public void parserSplitsOnDoubleDashAndKeepsGlobals() throws VsctlException {
         VsctlParser.Line l = VsctlParser.parse(List.of("--no-wait", "--timeout=5", "--may-exist", "add-br", "b",
                 "--", "--if-exists", "del-port", "x", "--", "list-br"));

@@ -293,6 +293,11 @@ public final class DmadevEngine implements DmaEngine {
         }
     }
 
+    /** Ranges registered in the shim now (mapped for DMA). */
+    public static int mappedRanges() {
+        return Shim.pvio_mem_ranges();
+    }
+
     public static void unmapMemory(long va, long len) throws DmaException {
         int r = Shim.pvio_mem_unmap(va, len);
         if (r < 0) {

@@ -1,9 +1,13 @@
 package io.pvio.dpif.netdev;
 
+import io.pvio.dma.DmaMemory;
+import io.pvio.dma.DmaRegions;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
+import io.pvio.dpif.FlowEntry;
 import io.pvio.dpif.PortInfo;
 import io.pvio.dpif.netdev.flow.Flow;
+import io.pvio.dpif.netdev.flow.FlowEntries;
 import io.pvio.dpif.netdev.flow.FlowParser;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
@@ -83,6 +87,8 @@ public final class DpifNetdev implements Dpif {
     private final AtomicBoolean reconfigureQueued = new AtomicBoolean();
     private volatile Map<String, String> otherConfig = Map.of();
     private volatile PacketPool pool;
+    /** The pool's slab, registered for DMA engines behind an IOMMU (every DmaMemory service). */
+    private final DmaRegions dmaMemory = new DmaRegions("dpif-netdev packet pool", LOG);
     private volatile Path runDir;
     private volatile int pmdCount;
     private volatile PmdSleep pmdSleep = PmdSleep.DEFAULT;
@@ -108,6 +114,7 @@ public final class DpifNetdev implements Dpif {
         synchronized (lock) {
             int n = intProp(props, POOL_BUFFERS, DEFAULT_POOL_BUFFERS);
             pool = new PacketPool("dp", n);
+            dmaMemory.map(pool.slabAddress(), pool.slabSize(), "pool " + pool.name());
             Object rd = props.get(RUN_DIR);
             runDir = Path.of(rd != null ? rd.toString()
                     : System.getProperty("pvio.run.dir", System.getProperty("java.io.tmpdir") + "/pvio-run"));
@@ -166,7 +173,28 @@ public final class DpifNetdev implements Dpif {
             }
         }
         PacketPool pl = pool;
+        dmaMemory.unmap(pl.slabAddress(), pl.slabSize()); // every port closed: no copy touches it any more
         LOG.info(() -> "userspace datapath stopped: " + pl.inUse() + " buffers of pool " + pl.name() + " in use");
+    }
+
+    /**
+     * A DMA provider whose engines need memory registered (IOMMU): the pool's slab is mapped on it for as
+     * long as both live, as DPDK maps its mempools' memory into the VFIO container.
+     */
+    @Reference(service = DmaMemory.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
+            unbind = "unbindDmaMemory")
+    public void bindDmaMemory(DmaMemory m) {
+        dmaMemory.addService(m);
+    }
+
+    public void unbindDmaMemory(DmaMemory m) {
+        dmaMemory.removeService(m);
+    }
+
+    /** The pool's registration for DMA (tests, show commands). */
+    public DmaRegions dmaMemory() {
+        return dmaMemory;
     }
 
     @Reference(service = NetdevClass.class, cardinality = ReferenceCardinality.MULTIPLE,
@@ -542,31 +570,49 @@ public final class DpifNetdev implements Dpif {
 
     @Override
     public int delFlows(String bridgeName, String match) throws DpifException {
+        return delFlows(bridgeName, match, false);
+    }
+
+    @Override
+    public int delFlows(String bridgeName, String match, boolean strict) throws DpifException {
         synchronized (lock) {
             Bridge b = bridge(bridgeName);
-            Flow crit;
-            try {
-                crit = FlowParser.parseMatch(match, portNumbers(b));
-            } catch (IllegalArgumentException e) {
-                throw new DpifException(e.getMessage(), e);
-            }
+            Flow crit = matchOf(b, match);
             FlowTable old = b.flows;
-            FlowTable now = old.without(crit);
+            FlowTable now = old.without(crit, strict);
             b.flows = now;
             return old.size() - now.size();
         }
     }
 
+    private Flow matchOf(Bridge b, String match) throws DpifException {
+        try {
+            return FlowParser.parseMatch(match, portNumbers(b));
+        } catch (IllegalArgumentException e) {
+            throw new DpifException(e.getMessage(), e);
+        }
+    }
+
     @Override
     public List<String> dumpFlows(String bridgeName) throws DpifException {
+        return dumpFlows(bridgeName, null);
+    }
+
+    @Override
+    public List<String> dumpFlows(String bridgeName, String match) throws DpifException {
         FlowTable t;
+        Flow crit;
         synchronized (lock) {
-            t = bridge(bridgeName).flows;
+            Bridge b = bridge(bridgeName);
+            t = b.flows;
+            crit = matchOf(b, match);
         }
         long now = System.nanoTime();
         List<String> out = new ArrayList<>();
         for (Flow f : t.flows()) {
-            out.add(f.dumpLine(now));
+            if (f.covers(crit)) {
+                out.add(f.dumpLine(now));
+            }
         }
         return out;
     }
@@ -582,6 +628,81 @@ public final class DpifNetdev implements Dpif {
             out.add(f.specString());
         }
         return out;
+    }
+
+    @Override
+    public List<FlowEntry> flowEntries(String bridgeName) throws DpifException {
+        FlowTable t;
+        synchronized (lock) {
+            t = bridge(bridgeName).flows;
+        }
+        long now = System.nanoTime();
+        List<FlowEntry> out = new ArrayList<>(t.size());
+        for (Flow f : t.flows()) {
+            out.add(FlowEntries.toEntry(f, now));
+        }
+        return out;
+    }
+
+    @Override
+    public void putFlow(String bridgeName, FlowEntry flow) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            try {
+                b.flows = b.flows.with(FlowEntries.fromEntry(flow));
+            } catch (IllegalArgumentException e) {
+                throw new DpifException(e.getMessage(), e);
+            }
+        }
+    }
+
+    @Override
+    public int modifyFlows(String bridgeName, FlowEntry criteria, boolean strict) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            Flow actions;
+            try {
+                actions = FlowEntries.fromEntry(criteria);
+            } catch (IllegalArgumentException e) {
+                throw new DpifException(e.getMessage(), e);
+            }
+            List<Flow> now = new ArrayList<>(b.flows.flows());
+            int n = 0;
+            for (int i = 0; i < now.size(); i++) {
+                if (FlowEntries.selects(criteria, now.get(i), strict)) {
+                    now.set(i, FlowEntries.withActions(now.get(i), actions));
+                    n++;
+                }
+            }
+            if (n > 0) {
+                b.flows = new FlowTable(now.toArray(new Flow[0]));
+            }
+            return n;
+        }
+    }
+
+    @Override
+    public List<FlowEntry> deleteFlows(String bridgeName, FlowEntry criteria, boolean strict, int outPort)
+            throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            List<Flow> kept = new ArrayList<>();
+            List<Flow> gone = new ArrayList<>();
+            for (Flow f : b.flows.flows()) {
+                boolean del = FlowEntries.selects(criteria, f, strict)
+                        && (outPort == FlowEntry.ANY || FlowEntries.outputsTo(f, outPort));
+                (del ? gone : kept).add(f);
+            }
+            if (!gone.isEmpty()) {
+                b.flows = new FlowTable(kept.toArray(new Flow[0]));
+            }
+            long now = System.nanoTime();
+            List<FlowEntry> out = new ArrayList<>(gone.size());
+            for (Flow f : gone) {
+                out.add(FlowEntries.toEntry(f, now));
+            }
+            return out;
+        }
     }
 
     // ------------------------------------------------------------------ reconfiguration
@@ -900,6 +1021,43 @@ public final class DpifNetdev implements Dpif {
                 if (pk > 0) {
                     line(sb, "avg cycles per packet: %.2f (%d/%d)", (double) total / pk, total, pk);
                     line(sb, "avg processing cycles per packet: %.2f (%d/%d)", (double) proc / pk, proc, pk);
+                }
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
+     * ovs-appctl dpif/show, as ofproto-dpif prints it: the datapath's hits and misses, then each bridge and
+     * its ports by name with "OFPORT/DPPORT: (TYPE[: CONFIG])". pvio's datapath addresses a port by its
+     * bridge's OpenFlow number, so DPPORT is that number, or "none" while the port is not open (waiting for
+     * its class, or failed); CONFIG is the Interface's options. Every packet is classified in the datapath
+     * (no upcalls), so "missed" stays 0 and "hit" counts what pmd-stats-show calls megaflow hits.
+     */
+    public String dpifShow() {
+        StringBuilder sb = new StringBuilder();
+        synchronized (lock) {
+            long hit = 0;
+            for (PmdThread t : pmds) {
+                long[] v = statsOf(t);
+                hit += v[PmdThread.S_HITS] + v[PmdThread.S_MISSES];
+            }
+            sb.append("netdev@ovs-netdev: hit:").append(hit).append(" missed:0\n");
+            for (Bridge b : bridges.values()) {
+                sb.append("  ").append(b.name).append(":\n");
+                TreeMap<String, Port> byName = new TreeMap<>();
+                b.ports.values().forEach(p -> byName.put(p.name, p));
+                for (Port p : byName.values()) {
+                    String ofp = Integer.toString(p.ofport);
+                    sb.append("    ").append(p.name).append(' ').append(ofp).append('/')
+                            .append(p.netdev != null ? ofp : "none").append(": (").append(p.type);
+                    if (p.options != null && !p.options.isEmpty()) {
+                        StringBuilder cfg = new StringBuilder();
+                        new TreeMap<>(p.options).forEach((k, v) -> cfg.append(cfg.length() == 0 ? "" : ", ")
+                                .append(k).append('=').append(v));
+                        sb.append(": ").append(cfg);
+                    }
+                    sb.append(")\n");
                 }
             }
         }

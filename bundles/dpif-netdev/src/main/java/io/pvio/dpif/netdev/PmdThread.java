@@ -367,7 +367,7 @@ final class PmdThread implements Runnable {
             touched[i] = null;
             try {
                 t.batch.freeAll();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) { // a late fault raised in freeAll must not escape recovery
                 t.batch.clear();
             }
         }

@@ -117,6 +117,70 @@ public class NormalAndFlowsTest extends DpTest {
     }
 
     @Test
+    public void dumpFlowsFilterIsNonStrictAndDelFlowsStrictIsExact() throws Exception {
+        threePorts();
+        dp.delFlows("br0", null);
+        dp.addFlow("br0", "priority=300,in_port=1,dl_dst=52:54:00:00:00:0b,actions=output:2");
+        dp.addFlow("br0", "priority=200,in_port=1,actions=output:7");
+        dp.addFlow("br0", "in_port=1,actions=drop"); // priority 32768
+        dp.addFlow("br0", "priority=100,ip,in_port=n2,actions=NORMAL");
+        dp.addFlow("br0", "priority=0,actions=NORMAL");
+        assertEquals(5, dp.dumpFlows("br0", null).size());
+        assertEquals(5, dp.dumpFlows("br0", "").size());
+        // non-strict: every flow whose match contains the filter's fields; priority ignored, names read
+        assertEquals(3, dp.dumpFlows("br0", "in_port=1").size());
+        assertEquals(3, dp.dumpFlows("br0", "in_port=n1,priority=7").size());
+        List<String> ip = dp.dumpFlows("br0", "dl_type=0x0800");
+        assertEquals(ip.toString(), 1, ip.size());
+        assertTrue(ip.get(0), ip.get(0).endsWith("priority=100,ip,in_port=2 actions=NORMAL"));
+        assertEquals(1, dp.dumpFlows("br0", "eth_dst=52:54:00:00:00:0B").size());
+        assertEquals(0, dp.dumpFlows("br0", "in_port=7").size());
+        try {
+            dp.dumpFlows("br0", "in_port=nosuch");
+            fail("unknown port name accepted");
+        } catch (DpifException e) {
+            assertEquals("nosuch: invalid or unknown port for in_port", e.getMessage());
+        }
+        // strict: the match and the priority (32768 when not given) exactly
+        assertEquals(0, dp.delFlows("br0", "in_port=1,priority=1", true));
+        assertEquals(1, dp.delFlows("br0", "in_port=1", true));
+        assertEquals(2, dp.dumpFlows("br0", "in_port=1").size());
+        assertEquals(1, dp.delFlows("br0", "priority=200,in_port=1", true));
+        assertEquals(1, dp.delFlows("br0", "priority=0", true));
+        assertEquals(List.of("priority=300,in_port=1,dl_dst=52:54:00:00:00:0b,actions=output:2",
+                "priority=100,ip,in_port=2,actions=NORMAL"), dp.flows("br0"));
+    }
+
+    @Test
+    public void dpifShowListsBridgesAndPortsByNameAsOvs() throws Exception {
+        threePorts();
+        dp.addPort("br0", "eth9", "", Map.of(), -1); // system: no class bound here, so not open
+        dp.addBridge("br1");
+        dp.addPort("br1", "m1", "dummy", Map.of("n_txq", "2", "n_rxq", "1"), 3);
+        inject(d1, eth(B, A, 0x0800, 64));
+        inject(d1, eth(B, A, 0x0800, 64));
+        assertEquals("netdev@ovs-netdev: hit:2 missed:0\n"
+                + "  br0:\n"
+                + "    eth9 3/none: (system)\n"
+                + "    n1 1/1: (dummy)\n"
+                + "    n2 2/2: (dummy)\n"
+                + "    n3 7/7: (dummy)\n"
+                + "  br1:\n"
+                + "    m1 3/3: (dummy: n_rxq=1, n_txq=2)\n", new io.pvio.dpif.netdev.appctl.DpifShowCommand(dp).run(List.of()));
+        assertEquals("br0\nbr1\n", new io.pvio.dpif.netdev.appctl.OfprotoListCommand(dp).run(List.of()));
+        assertEquals("netdev@br0\nnetdev@br1\n", new io.pvio.dpif.netdev.appctl.DpifDumpDpsCommand(dp).run(List.of()));
+        try {
+            new io.pvio.dpif.netdev.appctl.DpifShowCommand(dp).run(List.of("br0"));
+            fail("an argument accepted");
+        } catch (io.pvio.unixctl.UnixctlException e) {
+            assertEquals("\"dpif/show\" command takes at most 0 arguments", e.getMessage());
+        }
+        dp.pmdStatsClear();
+        assertTrue(new io.pvio.dpif.netdev.appctl.DpifShowCommand(dp).run(List.of())
+                .startsWith("netdev@ovs-netdev: hit:0 missed:0\n"));
+    }
+
+    @Test
     public void untypedPortIsSystemAndLocalPortIsLocal() throws Exception {
         dp.addBridge("br0");
         dp.addPort("br0", "eth9", "", Map.of(), -1);

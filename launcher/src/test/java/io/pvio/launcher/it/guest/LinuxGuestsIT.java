@@ -255,8 +255,12 @@ public class LinuxGuestsIT {
         if (Files.exists(Path.of("/run/netns", NS))) {
             sh("ip", "netns", "del", NS);
         }
+        // deleting the namespace deletes its veth end and, a moment later, the peer: it may be gone by now
+        Process p = new ProcessBuilder("ip", "link", "del", "pvg17a").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        p.waitFor(60, TimeUnit.SECONDS);
         if (Files.exists(Path.of("/sys/class/net/pvg17a"))) {
-            sh("ip", "link", "del", "pvg17a");
+            throw new AssertionError("veth pvg17a could not be deleted");
         }
     }
 

@@ -1,7 +1,6 @@
 package io.pvio.dma.dmadev.component;
 
 import io.pvio.dma.DmaException;
-import io.pvio.dma.DmaMemory;
 import io.pvio.dma.dmadev.DmadevEngine;
 import io.pvio.dma.dmadev.Eal;
 import java.util.ArrayList;
@@ -12,6 +11,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.Designate;
 
 /**
@@ -21,17 +21,20 @@ import org.osgi.service.metatype.annotations.Designate;
  * covering every CPU unless {@code args} names lcores (EAL pins only its own init thread). Never
  * re-initialised: a changed configuration or a bundle restart keeps the EAL that runs.
  *
- * <p>Also the {@link DmaMemory} service: guest memory and packet pool slabs registered for DMA (VFIO's
- * container map with IOVA = VA, and the strict mode's table).
+ * <p>It references {@link DmadevMemory}, the DmaMemory service, so that this service, and with it every
+ * dmadev channel, comes only after the users bound to the memory service (their memory is mapped before a
+ * channel can copy) and goes before it (the channels drained before the memory is withdrawn).
  */
 @Component(configurationPid = EalComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
-        service = {EalComponent.class, DmaMemory.class}, immediate = true)
+        service = EalComponent.class, immediate = true)
 @Designate(ocd = EalConfig.class)
-public final class EalComponent implements DmaMemory {
+public final class EalComponent {
     public static final String PID = "io.pvio.dpdk.eal";
     private static final Logger LOG = Logger.getLogger("dpdk");
 
     private volatile EalConfig config;
+    @Reference
+    DmadevMemory memory;
 
     @Activate
     void activate(EalConfig cfg) {
@@ -55,13 +58,18 @@ public final class EalComponent implements DmaMemory {
                         + "': they take effect only after a restart of pvio");
             }
             DmadevEngine.setStrictIova(cfg.iova_strict());
+            LOG.info("strict IOVA " + (cfg.iova_strict() ? "on: dmadev copies outside registered memory fail" : "off"));
         }
     }
 
-    /** Starts EAL unless it runs; throws with the reason when it cannot. */
+    /**
+     * Starts EAL unless it runs, then maps the ranges registered so far (before any channel copies);
+     * throws with the reason when it cannot.
+     */
     public void ensureStarted() throws DmaException {
         EalConfig cfg = config;
         Eal.ensureStarted(arguments(cfg));
+        memory.ealStarted();
         DmadevEngine.setStrictIova(cfg.iova_strict());
         if (cfg.iova_strict()) {
             LOG.info("strict IOVA: dmadev copies outside registered memory fail");
@@ -97,19 +105,5 @@ public final class EalComponent implements DmaMemory {
             }
         }
         return a;
-    }
-
-    @Override
-    public void map(long va, long length) throws DmaException {
-        if (Eal.isUp()) {
-            DmadevEngine.mapMemory(va, length);
-        }
-    }
-
-    @Override
-    public void unmap(long va, long length) throws DmaException {
-        if (Eal.isUp()) {
-            DmadevEngine.unmapMemory(va, length);
-        }
     }
 }

@@ -43,6 +43,11 @@ public final class Flow {
     @SuppressWarnings("unused") private int usedSec;
 
     Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions) {
+        this(priority, inPort, dlSrc, dlDst, dlType, cookie, actions, System.nanoTime());
+    }
+
+    /** A flow that keeps the age of one it replaces ({@link FlowEntries#withActions}). */
+    Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions, long createdNanos) {
         this.priority = priority;
         this.inPort = inPort;
         this.dlSrc = dlSrc;
@@ -50,7 +55,7 @@ public final class Flow {
         this.dlType = dlType;
         this.cookie = cookie;
         this.actions = actions;
-        this.createdNanos = System.nanoTime();
+        this.createdNanos = createdNanos;
         this.usedSec = MacTable.nowSeconds(createdNanos);
     }
 
@@ -97,7 +102,7 @@ public final class Flow {
     }
 
     /** Non-strict del-flows: every field {@code crit} matches on, this flow matches on with the same value. */
-    boolean covers(Flow crit) {
+    public boolean covers(Flow crit) {
         return (crit.inPort < 0 || crit.inPort == inPort) && (crit.dlSrc < 0 || crit.dlSrc == dlSrc)
                 && (crit.dlDst < 0 || crit.dlDst == dlDst) && (crit.dlType < 0 || crit.dlType == dlType);
     }

@@ -75,9 +75,14 @@ public final class FlowTable {
 
     /** This table minus the flows that {@code crit} covers (non-strict del-flows). */
     public FlowTable without(Flow crit) {
+        return without(crit, false);
+    }
+
+    /** This table minus the flows {@code crit} selects: strict, the one with its match and priority. */
+    public FlowTable without(Flow crit, boolean strict) {
         List<Flow> out = new ArrayList<>();
         for (Flow f : flows) {
-            if (!f.covers(crit)) {
+            if (!(strict ? f.sameRule(crit) : f.covers(crit))) {
                 out.add(f);
             }
         }

@@ -1,0 +1,584 @@
+package io.pvio.ofproto.codec;
+
+import io.pvio.dpif.FlowEntry;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decoding and encoding of the OpenFlow 1.0 / 1.3 structures pvio's flow table can express: matches on
+ * in_port, dl_src, dl_dst, dl_type; output actions (ports, NORMAL, FLOOD); flow-mods and flow statistics.
+ * Everything else in a request is refused with the error OVS would send. Buffers are big-endian and hold
+ * exactly one message.
+ */
+public final class OfCodec {
+    private static final int ANY = FlowEntry.ANY;
+
+    private OfCodec() {
+    }
+
+    /** A decoded flow-mod; {@code outPort} is null for "any" (also for filters). */
+    public record FlowMod(int command, long cookieMask, int tableId, int idle, int hard, int flags,
+            long bufferId, Integer outPort, boolean anyGroup, FlowEntry flow) {
+    }
+
+    /** A decoded flow or aggregate statistics request. */
+    public record FlowStatsRequest(int tableId, Integer outPort, long cookie, long cookieMask, FlowEntry match) {
+    }
+
+    /** The fields of a match; everything else was wildcarded. */
+    private record Match(int inPort, long dlSrc, long dlDst, int dlType, long cookie, long cookieMask) {
+        Match(int inPort, long dlSrc, long dlDst, int dlType) {
+            this(inPort, dlSrc, dlDst, dlType, 0, 0);
+        }
+    }
+
+    // ------------------------------------------------------------------ flow-mod
+
+    public static FlowMod decodeFlowMod(int version, ByteBuffer b) throws OfException {
+        return decodeFlowMod(version, b, false);
+    }
+
+    /** @param nxTableId OpenFlow 1.0 with NXT_FLOW_MOD_TABLE_ID on: the command's high byte is the table id */
+    public static FlowMod decodeFlowMod(int version, ByteBuffer b, boolean nxTableId) throws OfException {
+        try {
+            return version == Of.V10 ? flowMod10(b, nxTableId) : flowMod13(b);
+        } catch (BufferUnderflowException e) {
+            throw new OfException(OfError.BAD_LEN, "flow_mod truncated");
+        }
+    }
+
+    private static FlowMod flowMod10(ByteBuffer b, boolean nxTableId) throws OfException {
+        b.position(Of.HEADER);
+        Match m = match10(b);
+        long cookie = b.getLong();
+        int command = u16(b);
+        int idle = u16(b);
+        int hard = u16(b);
+        int priority = u16(b);
+        long buffer = u32(b);
+        int outPort = u16(b);
+        int flags = u16(b);
+        List<Integer> acts = actions(Of.V10, b, b.limit());
+        Integer out = outPort == Of.P10_NONE ? null : port10(outPort, false);
+        int table = 0;
+        if (nxTableId) {
+            table = command >>> 8;
+            command &= 0xff;
+        }
+        return new FlowMod(command, 0, table, idle, hard, flags, buffer, out, true,
+                FlowEntry.of(cookie, priority, m.inPort, m.dlSrc, m.dlDst, m.dlType, acts));
+    }
+
+    private static FlowMod flowMod13(ByteBuffer b) throws OfException {
+        b.position(Of.HEADER);
+        long cookie = b.getLong();
+        long cookieMask = b.getLong();
+        int table = u8(b);
+        int command = u8(b);
+        int idle = u16(b);
+        int hard = u16(b);
+        int priority = u16(b);
+        long buffer = u32(b);
+        long outPort = u32(b);
+        long outGroup = u32(b);
+        int flags = u16(b);
+        skip(b, 2);
+        Match m = match13(b);
+        List<Integer> acts = instructions(b);
+        Integer out = outPort == Of.P13_ANY ? null : port13(outPort, false);
+        return new FlowMod(command, cookieMask, table, idle, hard, flags, buffer, out, outGroup == Of.P13_ANY,
+                FlowEntry.of(cookie, priority, m.inPort, m.dlSrc, m.dlDst, m.dlType, acts));
+    }
+
+    // ------------------------------------------------------------------ flow stats request
+
+    /** Body of an OFPST_FLOW / OFPST_AGGREGATE request, {@code b} positioned after the stats header. */
+    public static FlowStatsRequest decodeFlowStatsRequest(int version, ByteBuffer b) throws OfException {
+        try {
+            if (version == Of.V10) {
+                Match m = match10(b);
+                int table = u8(b);
+                b.get();
+                int out = u16(b);
+                return new FlowStatsRequest(table, out == Of.P10_NONE ? null : port10(out, false), 0, 0,
+                        FlowEntry.of(0, 0, m.inPort, m.dlSrc, m.dlDst, m.dlType, List.of()));
+            }
+            int table = u8(b);
+            skip(b, 3);
+            long out = u32(b);
+            u32(b); // out_group: pvio has no groups, so no flow is in one
+            skip(b, 4);
+            long cookie = b.getLong();
+            long cookieMask = b.getLong();
+            Match m = match13(b);
+            return new FlowStatsRequest(table, out == Of.P13_ANY ? null : port13(out, false), cookie, cookieMask,
+                    FlowEntry.of(0, 0, m.inPort, m.dlSrc, m.dlDst, m.dlType, List.of()));
+        } catch (BufferUnderflowException e) {
+            throw new OfException(OfError.BAD_LEN, "flow statistics request truncated");
+        }
+    }
+
+    // ------------------------------------------------------------------ matches
+
+    private static Match match10(ByteBuffer b) throws OfException {
+        int w = b.getInt();
+        int inPort = u16(b);
+        long src = mac(b);
+        long dst = mac(b);
+        skip(b, 4); // dl_vlan, dl_vlan_pcp, pad
+        int type = u16(b);
+        skip(b, 4 + 8 + 4); // nw_tos, nw_proto, pad, nw_src, nw_dst, tp_src, tp_dst
+        int unsupported = Of.FW_DL_VLAN | Of.FW_NW_PROTO | Of.FW_TP_SRC | Of.FW_TP_DST | Of.FW_DL_VLAN_PCP | Of.FW_NW_TOS;
+        if ((w & unsupported) != unsupported || (w >>> 8 & 0x3f) < 32 || (w >>> 14 & 0x3f) < 32) {
+            throw new OfException(OfError.BAD_WILDCARDS, String.format("match wildcards 0x%x: pvio matches only "
+                    + "in_port, dl_src, dl_dst and dl_type", w));
+        }
+        if ((w & Of.FW_IN_PORT) == 0) {
+            inPort = checkPort(inPort == Of.P10_LOCAL ? FlowEntry.LOCAL : inPort, false);
+        }
+        return new Match((w & Of.FW_IN_PORT) != 0 ? ANY : inPort, (w & Of.FW_DL_SRC) != 0 ? ANY : src,
+                (w & Of.FW_DL_DST) != 0 ? ANY : dst, (w & Of.FW_DL_TYPE) != 0 ? ANY : type);
+    }
+
+    private static Match match13(ByteBuffer b) throws OfException {
+        int start = b.position();
+        int type = u16(b);
+        int len = u16(b);
+        if (type != 1) {
+            throw new OfException(OfError.BAD_MATCH_TYPE, "match type " + type + " (only OXM, 1)");
+        }
+        if (len < 4 || start + len > b.limit()) {
+            throw new OfException(OfError.BAD_MATCH_LEN, "match length " + len);
+        }
+        Match m = tlvMatch(b, start + len, OXM_FIELDS, "OXM");
+        int padded = start + (len + 7) / 8 * 8;
+        if (padded > b.limit()) {
+            throw new OfException(OfError.BAD_MATCH_LEN, "match padding overruns the message");
+        }
+        b.position(padded);
+        return m;
+    }
+
+    /** A match field pvio supports, by its TLV header without the mask bit and length: (class << 7 | field). */
+    private enum Field { IN_PORT, ETH_DST, ETH_SRC, ETH_TYPE, COOKIE }
+
+    /** OpenFlow 1.3 OXM (class OPENFLOW_BASIC): in_port is 32 bits. */
+    private static final Map<Integer, Field> OXM_FIELDS = Map.of(
+            Of.OXM_BASIC << 7 | Of.OXM_IN_PORT, Field.IN_PORT, Of.OXM_BASIC << 7 | Of.OXM_ETH_DST, Field.ETH_DST,
+            Of.OXM_BASIC << 7 | Of.OXM_ETH_SRC, Field.ETH_SRC, Of.OXM_BASIC << 7 | Of.OXM_ETH_TYPE, Field.ETH_TYPE);
+    /** Nicira NXM (class 0x0000, NXM_OF_*): in_port is 16 bits; NXM_NX_COOKIE (class 1, field 30) selects. */
+    private static final Map<Integer, Field> NXM_FIELDS = Map.of(
+            0, Field.IN_PORT, 1, Field.ETH_DST, 2, Field.ETH_SRC, 3, Field.ETH_TYPE, 1 << 7 | 30, Field.COOKIE);
+
+    /**
+     * The fields of an OXM or NXM match (4-byte TLV headers: class, field, has-mask bit, length) from the
+     * current position to {@code end}.
+     */
+    private static Match tlvMatch(ByteBuffer b, int end, Map<Integer, Field> fields, String what)
+            throws OfException {
+        int inPort = ANY;
+        long src = ANY;
+        long dst = ANY;
+        int ethType = ANY;
+        long cookie = 0;
+        long cookieMask = 0;
+        java.util.EnumSet<Field> seen = java.util.EnumSet.noneOf(Field.class);
+        boolean nxm = fields == NXM_FIELDS;
+        while (b.position() < end) {
+            if (end - b.position() < 4) {
+                throw new OfException(OfError.BAD_MATCH_LEN, "truncated " + what + " header");
+            }
+            int hdr = b.getInt();
+            int id = hdr >>> 9;
+            boolean hasMask = (hdr & 0x100) != 0;
+            int flen = hdr & 0xff;
+            if (end - b.position() < flen) {
+                throw new OfException(OfError.BAD_MATCH_LEN, what + " field " + (id & 0x7f) + " overruns the match");
+            }
+            int next = b.position() + flen;
+            Field f = fields.get(id);
+            if (f == null) {
+                throw new OfException(OfError.BAD_FIELD, String.format("%s class 0x%04x field %d: pvio matches only "
+                        + "in_port, eth_src, eth_dst and eth_type", what, id >>> 7, id & 0x7f));
+            }
+            if (!seen.add(f)) {
+                throw new OfException(OfError.DUP_FIELD, what + " field " + f + " twice");
+            }
+            int vlen = f == Field.IN_PORT ? (nxm ? 2 : 4) : f == Field.ETH_TYPE ? 2 : f == Field.COOKIE ? 8 : 6;
+            if (flen != (hasMask ? 2 * vlen : vlen)) {
+                throw new OfException(OfError.BAD_MATCH_LEN, what + " field " + f + " has length " + flen);
+            }
+            if (f == Field.COOKIE) {
+                cookie = b.getLong();
+                cookieMask = hasMask ? b.getLong() : -1L;
+            } else if (f == Field.IN_PORT) {
+                if (hasMask) {
+                    throw new OfException(OfError.BAD_MASK, "in_port cannot be masked");
+                }
+                inPort = nxm ? port10(u16(b), false) : port13(u32(b), false);
+                if (inPort < 0) {
+                    throw new OfException(OfError.BAD_VALUE, "match in_port NORMAL or FLOOD");
+                }
+            } else if (f == Field.ETH_TYPE) {
+                if (hasMask) {
+                    throw new OfException(OfError.BAD_MASK, "eth_type cannot be masked");
+                }
+                ethType = u16(b);
+            } else {
+                long v = mac(b);
+                if (hasMask) {
+                    long mask = mac(b);
+                    if (mask == 0) {
+                        v = ANY;
+                    } else if (mask != 0xffff_ffff_ffffL) {
+                        throw new OfException(OfError.BAD_MASK, "pvio matches whole MAC addresses only");
+                    }
+                }
+                if (f == Field.ETH_SRC) {
+                    src = v;
+                } else {
+                    dst = v;
+                }
+            }
+            b.position(next);
+        }
+        return new Match(inPort, src, dst, ethType, cookie, cookieMask);
+    }
+
+    /**
+     * Body of a Nicira NXST_FLOW / NXST_AGGREGATE request ({@code b} after the 24-byte Nicira stats
+     * header): out_port, match_len, table_id, pad, then an NXM match padded to 8 bytes.
+     */
+    public static FlowStatsRequest decodeNxFlowStatsRequest(ByteBuffer b) throws OfException {
+        try {
+            int out = u16(b);
+            int matchLen = u16(b);
+            int table = u8(b);
+            skip(b, 3);
+            if (matchLen > b.remaining()) {
+                throw new OfException(OfError.BAD_MATCH_LEN, "NXM match of " + matchLen + " bytes overruns the message");
+            }
+            Match m = tlvMatch(b, b.position() + matchLen, NXM_FIELDS, "NXM");
+            return new FlowStatsRequest(table, out == Of.P10_NONE ? null : port10(out, false), m.cookie, m.cookieMask,
+                    FlowEntry.of(0, 0, m.inPort, m.dlSrc, m.dlDst, m.dlType, List.of()));
+        } catch (BufferUnderflowException e) {
+            throw new OfException(OfError.BAD_LEN, "flow statistics request truncated");
+        }
+    }
+
+    /** One Nicira nx_flow_stats entry: as OpenFlow 1.0's, with an NXM match and the idle age. */
+    public static void nxFlowStats(OfWriter w, FlowEntry f) {
+        int at = w.length();
+        long ms = f.durationNanos() / 1_000_000;
+        w.u16(0).u8(0).u8(0).u32(ms / 1000).u32(ms % 1000 * 1_000_000).u16(f.priority()).u16(0).u16(0);
+        int matchLenAt = w.length();
+        w.u16(0).u16(Math.min(f.idleSeconds(), 0xfffe) + 1).u16(0); // idle_age + 1 (0: unknown), hard_age unknown
+        w.u64(f.cookie()).u64(f.packets()).u64(f.bytes());
+        int m = w.length();
+        if (f.inPort() != ANY) {
+            w.u32(nxm(0, 2)).u16(f.inPort());
+        }
+        if (f.dlDst() != ANY) {
+            w.u32(nxm(1, 6)).mac(f.dlDst());
+        }
+        if (f.dlSrc() != ANY) {
+            w.u32(nxm(2, 6)).mac(f.dlSrc());
+        }
+        if (f.dlType() != ANY) {
+            w.u32(nxm(3, 2)).u16(f.dlType());
+        }
+        w.putU16(matchLenAt, w.length() - m);
+        w.padTo8();
+        actions(Of.V10, w, f);
+        w.putU16(at, w.length() - at);
+    }
+
+    private static long nxm(int field, int len) {
+        return field << 9 | len;
+    }
+
+    // ------------------------------------------------------------------ actions
+
+    private static List<Integer> instructions(ByteBuffer b) throws OfException {
+        List<Integer> out = new ArrayList<>();
+        boolean apply = false;
+        while (b.position() < b.limit()) {
+            if (b.remaining() < 8) {
+                throw new OfException(OfError.BAD_INST_LEN, "truncated instruction");
+            }
+            int start = b.position();
+            int type = u16(b);
+            int len = u16(b);
+            if (len < 8 || len % 8 != 0 || start + len > b.limit()) {
+                throw new OfException(OfError.BAD_INST_LEN, "instruction length " + len);
+            }
+            if (type != Of.IT_APPLY_ACTIONS || apply) {
+                throw new OfException(OfError.UNSUP_INST, "instruction type " + type
+                        + ": pvio supports one apply_actions");
+            }
+            apply = true;
+            b.position(start + 8);
+            out.addAll(actions(Of.V13, b, start + len));
+            b.position(start + len);
+        }
+        return out;
+    }
+
+    private static List<Integer> actions(int version, ByteBuffer b, int end) throws OfException {
+        List<Integer> out = new ArrayList<>();
+        while (b.position() < end) {
+            if (end - b.position() < 8) {
+                throw new OfException(OfError.BAD_ACTION_LEN, "truncated action");
+            }
+            int start = b.position();
+            int type = u16(b);
+            int len = u16(b);
+            if (len < 8 || len % 8 != 0 || start + len > end) {
+                throw new OfException(OfError.BAD_ACTION_LEN, "action length " + len);
+            }
+            if (type == Of.AT_VENDOR) {
+                throw new OfException(OfError.BAD_ACTION_VENDOR, "vendor actions are not supported");
+            }
+            if (type != Of.AT_OUTPUT) {
+                throw new OfException(OfError.BAD_ACTION_TYPE, "action type " + type + ": pvio supports output only");
+            }
+            int wanted = version == Of.V10 ? 8 : 16;
+            if (len != wanted) {
+                throw new OfException(OfError.BAD_ACTION_LEN, "output action of length " + len);
+            }
+            out.add(version == Of.V10 ? port10(u16(b), true) : port13(u32(b), true));
+            b.position(start + len);
+        }
+        return out;
+    }
+
+    private static int port10(int p, boolean action) throws OfException {
+        if (p == Of.P10_NORMAL) {
+            return FlowEntry.NORMAL;
+        }
+        if (p == Of.P10_FLOOD) {
+            return FlowEntry.FLOOD;
+        }
+        return checkPort(p == Of.P10_LOCAL ? FlowEntry.LOCAL : p, action);
+    }
+
+    private static int port13(long p, boolean action) throws OfException {
+        if (p == Of.P13_NORMAL) {
+            return FlowEntry.NORMAL;
+        }
+        if (p == Of.P13_FLOOD) {
+            return FlowEntry.FLOOD;
+        }
+        return checkPort(p == Of.P13_LOCAL ? FlowEntry.LOCAL : p, action);
+    }
+
+    private static int checkPort(long p, boolean action) throws OfException {
+        if ((p < 1 || p > Of.MAX_PORT) && p != FlowEntry.LOCAL) {
+            throw new OfException(action ? OfError.BAD_OUT_PORT : OfError.BAD_VALUE, String.format(
+                    "port 0x%x: pvio knows switch ports, LOCAL, NORMAL and FLOOD only", p));
+        }
+        return (int) p;
+    }
+
+    /** A port number as OpenFlow 1.3 carries it (OFPP_LOCAL is 0xfffffffe there, 0xfffe in 1.0). */
+    public static long port13Wire(int port) {
+        return port == FlowEntry.LOCAL ? Of.P13_LOCAL : port;
+    }
+
+    // ------------------------------------------------------------------ encoding
+
+    /** A flow-mod as ovs-ofctl sends it (no buffer, no timeouts, any out_port, table 0 / all for deletes). */
+    public static byte[] encodeFlowMod(int version, int xid, int command, FlowEntry f) {
+        OfWriter w = OfWriter.message(version, Of.FLOW_MOD, xid);
+        boolean delete = command == Of.FC_DELETE || command == Of.FC_DELETE_STRICT;
+        if (version == Of.V10) {
+            match10(w, f);
+            w.u64(f.cookie()).u16(command).u16(0).u16(0).u16(f.priority()).u32(Of.NO_BUFFER).u16(Of.P10_NONE).u16(0);
+            actions(version, w, f);
+        } else {
+            w.u64(f.cookie()).u64(0).u8(delete ? Of.TABLE_ALL : 0).u8(command).u16(0).u16(0).u16(f.priority())
+                    .u32(Of.NO_BUFFER).u32(Of.P13_ANY).u32(Of.P13_ANY).u16(0).zeros(2);
+            match13(w, f);
+            instructions(w, f);
+        }
+        return w.finish();
+    }
+
+    private static void instructions(OfWriter w, FlowEntry f) {
+        if (!f.actions().isEmpty()) {
+            int ia = w.length();
+            w.u16(Of.IT_APPLY_ACTIONS).u16(0).zeros(4);
+            actions(Of.V13, w, f);
+            w.putU16(ia + 2, w.length() - ia);
+        }
+    }
+
+    /** One ofp_flow_stats entry (1.0 or 1.3). */
+    public static void flowStats(int version, OfWriter w, FlowEntry f) {
+        int at = w.length();
+        long ms = f.durationNanos() / 1_000_000; // OVS reports milliseconds: "duration=1.234s"
+        long sec = ms / 1000;
+        long nsec = ms % 1000 * 1_000_000;
+        if (version == Of.V10) {
+            w.u16(0).u8(0).u8(0);
+            match10(w, f);
+            w.u32(sec).u32(nsec).u16(f.priority()).u16(0).u16(0).zeros(6);
+            w.u64(f.cookie()).u64(f.packets()).u64(f.bytes());
+            actions(version, w, f);
+        } else {
+            w.u16(0).u8(0).u8(0).u32(sec).u32(nsec).u16(f.priority()).u16(0).u16(0).u16(0).zeros(4);
+            w.u64(f.cookie()).u64(f.packets()).u64(f.bytes());
+            match13(w, f);
+            instructions(w, f);
+        }
+        w.putU16(at, w.length() - at);
+    }
+
+    /**
+     * Table 0's ofp_table_features (1.3) with the eight properties OVS requires: apply_actions is the one
+     * instruction, output the one action, in_port/eth_dst/eth_src/eth_type the match fields (all
+     * wildcardable), no next tables, no set-field.
+     */
+    public static OfWriter tableFeatures(OfWriter w) {
+        int at = w.length();
+        w.u16(0).u8(0).zeros(5).string("classifier", 32).u64(0).u64(0).u32(0).u32(1_000_000);
+        int[] oxms = {Of.OXM_IN_PORT, Of.OXM_ETH_DST, Of.OXM_ETH_SRC, Of.OXM_ETH_TYPE};
+        int[] lens = {4, 6, 6, 2};
+        for (int prop = 0; prop <= 14; prop += 2) {
+            int p = w.length();
+            w.u16(prop).u16(0);
+            switch (prop) {
+                case 0: // OFPTFPT_INSTRUCTIONS
+                    w.u16(Of.IT_APPLY_ACTIONS).u16(4);
+                    break;
+                case 6: // OFPTFPT_APPLY_ACTIONS
+                    w.u16(Of.AT_OUTPUT).u16(4);
+                    break;
+                case 8: // OFPTFPT_MATCH
+                case 10: // OFPTFPT_WILDCARDS
+                    for (int i = 0; i < oxms.length; i++) {
+                        w.u32(oxm(oxms[i], lens[i]));
+                    }
+                    break;
+                default: // NEXT_TABLES, WRITE_ACTIONS, WRITE_SETFIELD, APPLY_SETFIELD: none
+                    break;
+            }
+            w.putU16(p + 2, w.length() - p);
+            w.padTo8();
+        }
+        w.putU16(at, w.length() - at);
+        return w;
+    }
+
+    public static void match10(OfWriter w, FlowEntry f) {
+        int wc = Of.FW_ALL;
+        if (f.inPort() != ANY) {
+            wc &= ~Of.FW_IN_PORT;
+        }
+        if (f.dlSrc() != ANY) {
+            wc &= ~Of.FW_DL_SRC;
+        }
+        if (f.dlDst() != ANY) {
+            wc &= ~Of.FW_DL_DST;
+        }
+        if (f.dlType() != ANY) {
+            wc &= ~Of.FW_DL_TYPE;
+        }
+        w.u32(wc & 0xffff_ffffL).u16(f.inPort() == ANY ? 0 : f.inPort());
+        w.mac(f.dlSrc() == ANY ? 0 : f.dlSrc()).mac(f.dlDst() == ANY ? 0 : f.dlDst());
+        w.u16(0).u8(0).u8(0).u16(f.dlType() == ANY ? 0 : f.dlType()).zeros(4 + 8 + 4);
+    }
+
+    public static void match13(OfWriter w, FlowEntry f) {
+        int at = w.length();
+        w.u16(1).u16(0);
+        if (f.inPort() != ANY) {
+            w.u32(oxm(Of.OXM_IN_PORT, 4)).u32(port13Wire(f.inPort()));
+        }
+        if (f.dlDst() != ANY) {
+            w.u32(oxm(Of.OXM_ETH_DST, 6)).mac(f.dlDst());
+        }
+        if (f.dlSrc() != ANY) {
+            w.u32(oxm(Of.OXM_ETH_SRC, 6)).mac(f.dlSrc());
+        }
+        if (f.dlType() != ANY) {
+            w.u32(oxm(Of.OXM_ETH_TYPE, 2)).u16(f.dlType());
+        }
+        w.putU16(at + 2, w.length() - at);
+        w.padTo8();
+    }
+
+    private static long oxm(int field, int len) {
+        return (long) Of.OXM_BASIC << 16 | field << 9 | len;
+    }
+
+    private static void actions(int version, OfWriter w, FlowEntry f) {
+        for (int a : f.actions()) {
+            if (version == Of.V10) {
+                int p = a == FlowEntry.NORMAL ? Of.P10_NORMAL : a == FlowEntry.FLOOD ? Of.P10_FLOOD : a;
+                w.u16(Of.AT_OUTPUT).u16(8).u16(p).u16(0);
+            } else {
+                long p = a == FlowEntry.NORMAL ? Of.P13_NORMAL : a == FlowEntry.FLOOD ? Of.P13_FLOOD : port13Wire(a);
+                w.u16(Of.AT_OUTPUT).u16(16).u32(p).u16(0xffff).zeros(6);
+            }
+        }
+    }
+
+    /**
+     * An error reply to {@code request} (its first 64 bytes as data, as OVS sends), or with {@code text} as
+     * data when the request is null (hello failures).
+     */
+    public static byte[] error(int version, int xid, OfError e, ByteBuffer request, String text) {
+        OfWriter w = OfWriter.message(version, Of.ERROR, xid);
+        if (version == Of.V10 && e.nx10) {
+            w.u16(0xb0c2).u16(0).u32(Of.NX_VENDOR).u16(e.type10).u16(e.code10);
+        } else if (version == Of.V10) {
+            w.u16(e.type10).u16(e.code10);
+        } else {
+            w.u16(e.type13).u16(e.code13);
+        }
+        if (request != null) {
+            int n = Math.min(64, request.limit());
+            byte[] data = new byte[n];
+            request.get(0, data);
+            w.bytes(data, 0, n);
+        } else if (text != null) {
+            byte[] t = text.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            w.bytes(t, 0, t.length);
+        }
+        return w.finish();
+    }
+
+    // ------------------------------------------------------------------ reading helpers
+
+    /** Skips {@code n} bytes; a message too short for them underflows like a read. */
+    static void skip(ByteBuffer b, int n) {
+        if (n > b.remaining()) {
+            throw new BufferUnderflowException();
+        }
+        b.position(b.position() + n);
+    }
+
+    static int u8(ByteBuffer b) {
+        return b.get() & 0xff;
+    }
+
+    static int u16(ByteBuffer b) {
+        return b.getShort() & 0xffff;
+    }
+
+    static long u32(ByteBuffer b) {
+        return b.getInt() & 0xffff_ffffL;
+    }
+
+    static long mac(ByteBuffer b) {
+        long m = 0;
+        for (int i = 0; i < 6; i++) {
+            m = m << 8 | (b.get() & 0xff);
+        }
+        return m;
+    }
+}

@@ -1,0 +1,142 @@
+package io.pvio.ofproto.component;
+
+import io.pvio.dpif.Dpif;
+import io.pvio.netdev.RunDirectory;
+import io.pvio.ofproto.conn.MgmtListener;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/**
+ * OpenFlow for every bridge of the datapath: a {@link MgmtListener} on {@code RUN_DIR/<bridge>.mgmt} per
+ * bridge, created and removed as bridges come and go (checked twice a second, and at once when the Dpif
+ * service changes). Without a datapath there are no bridges, so no sockets; a new Dpif gets them back.
+ */
+@Component(immediate = true, configurationPid = {RunDirectory.PID, OfprotoComponent.NAME}) // as dpif-netdev
+public final class OfprotoComponent {
+    static final String NAME = "io.pvio.ofproto.component.OfprotoComponent";
+    static final Logger LOG = Logger.getLogger("ofproto");
+    static final long POLL_MS = 500;
+
+    private final Map<String, MgmtListener> listeners = new HashMap<>();
+    /** Bridges whose socket could not be made: logged once, tried again only when the bridge comes back. */
+    private final Set<String> failed = new HashSet<>();
+    private volatile Dpif dpif;
+    private Path runDir;
+    private ScheduledExecutorService timer;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindDpif(Dpif d) {
+        dpif = d;
+        kick();
+    }
+
+    void unbindDpif(Dpif d) {
+        if (dpif == d) {
+            dpif = null;
+            kick();
+        }
+    }
+
+    /** DS: the run directory as {@link RunDirectory#resolve} gives it (ConfigAdmin, then pvio.run.dir). */
+    @Activate
+    void activate(BundleContext bc, Map<String, Object> props) {
+        start(RunDirectory.resolve(props, bc::getProperty));
+    }
+
+    /** Starts following the bridges (also from plain Java, for tests). */
+    public synchronized void start(Path dir) {
+        runDir = dir;
+        try {
+            Files.createDirectories(runDir);
+        } catch (IOException e) {
+            LOG.warning(() -> "cannot create run directory " + runDir + ": " + e);
+        }
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ofproto");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleWithFixedDelay(this::sync, 0, POLL_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** For tests: use {@code d} as the datapath. */
+    public void setDpif(Dpif d) {
+        dpif = d;
+        kick();
+    }
+
+    private synchronized void kick() {
+        if (timer != null) {
+            timer.execute(this::sync);
+        }
+    }
+
+    @Deactivate
+    public synchronized void stop() {
+        if (timer != null) {
+            timer.shutdownNow();
+            try {
+                timer.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            timer = null;
+        }
+        synchronized (listeners) {
+            listeners.values().forEach(MgmtListener::close);
+            listeners.clear();
+        }
+    }
+
+    /** Makes the sockets follow the datapath's bridges. */
+    private void sync() {
+        Dpif d = dpif;
+        Set<String> want;
+        try {
+            want = d == null ? Set.of() : new HashSet<>(d.bridges());
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot list the bridges", e);
+            return;
+        }
+        synchronized (listeners) {
+            listeners.entrySet().removeIf(e -> {
+                if (!want.contains(e.getKey())) {
+                    e.getValue().close();
+                    return true;
+                }
+                return false;
+            });
+            failed.retainAll(want);
+            for (String br : want) {
+                if (!listeners.containsKey(br) && !failed.contains(br)) {
+                    try {
+                        listeners.put(br, new MgmtListener(runDir, br, () -> dpif));
+                    } catch (IOException | RuntimeException e) {
+                        failed.add(br);
+                        LOG.warning(() -> br + ": no OpenFlow socket: cannot listen on " + runDir + "/" + br
+                                + ".mgmt: " + e);
+                    }
+                }
+            }
+        }
+    }
+}

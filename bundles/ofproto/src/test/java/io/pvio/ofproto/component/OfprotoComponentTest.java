@@ -1,0 +1,189 @@
+package io.pvio.ofproto.component;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assume.assumeTrue;
+
+import io.pvio.dpif.netdev.DpifNetdev;
+import io.pvio.ofproto.Hex;
+import io.pvio.ofproto.codec.Of;
+import io.pvio.ofproto.codec.OfWriter;
+import io.pvio.ofproto.conn.MgmtListener;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+/** The management sockets follow the bridges and the Dpif service; a broken peer harms nobody. */
+public class OfprotoComponentTest {
+    private Path runDir;
+    private DpifNetdev dp;
+    private OfprotoComponent ofproto;
+
+    @Before
+    public void setUp() throws Exception {
+        runDir = Files.createTempDirectory("ofproto");
+        dp = new DpifNetdev();
+        dp.activate(Map.of(DpifNetdev.POOL_BUFFERS, 1024, DpifNetdev.RUN_DIR, runDir.toString()));
+        ofproto = new OfprotoComponent();
+        ofproto.setDpif(dp);
+        ofproto.start(runDir);
+    }
+
+    @After
+    public void tearDown() {
+        ofproto.stop();
+        dp.deactivate();
+    }
+
+    /** Waits (bounded, a safety net, not a timing assertion) until {@code cond} holds. */
+    private static void await(String what, BooleanSupplier cond) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!cond.getAsBoolean()) {
+            assertTrue("timed out waiting for " + what, System.nanoTime() < deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    private static ByteBuffer read(SocketChannel c) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(8);
+        while (h.hasRemaining()) {
+            if (c.read(h) < 0) {
+                return null;
+            }
+        }
+        ByteBuffer m = ByteBuffer.allocate(h.getShort(2) & 0xffff);
+        m.put(h.flip());
+        while (m.hasRemaining()) {
+            if (c.read(m) < 0) {
+                return null;
+            }
+        }
+        return m.flip();
+    }
+
+    private static SocketChannel connect(Path p) throws IOException {
+        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+        c.connect(UnixDomainSocketAddress.of(p));
+        return c;
+    }
+
+    @Test
+    public void socketsFollowBridgesAndTheDatapath() throws Exception {
+        Path br0 = runDir.resolve("br0.mgmt");
+        Path br1 = runDir.resolve("br1.mgmt");
+        dp.addBridge("br0");
+        dp.addBridge("br1");
+        await("br0.mgmt and br1.mgmt", () -> Files.exists(br0) && Files.exists(br1));
+        try (SocketChannel c = connect(br1)) {
+            assertEquals(Of.HELLO, read(c).get(1));
+            c.write(ByteBuffer.wrap(OfWriter.message(Of.V10, Of.HELLO, 1).finish()));
+            c.write(ByteBuffer.wrap(OfWriter.message(Of.V10, Of.ECHO_REQUEST, 2).finish()));
+            ByteBuffer echo = read(c);
+            assertEquals(Of.V10, echo.get(0));
+            assertEquals(Of.ECHO_REPLY, echo.get(1));
+            // the bridge goes: its socket file and its connections with it
+            dp.delBridge("br1");
+            await("br1.mgmt removed", () -> !Files.exists(br1));
+            assertEquals(null, read(c));
+        }
+        assertTrue(Files.exists(br0));
+        // the datapath goes away and comes back (a Dpif rebind): sockets go and come back
+        ofproto.setDpif(null);
+        await("br0.mgmt removed", () -> !Files.exists(br0));
+        ofproto.setDpif(dp);
+        await("br0.mgmt back", () -> Files.exists(br0));
+    }
+
+    /** A bridge whose socket cannot exist (path too long for a Unix socket) costs only its own socket. */
+    @Test
+    public void aBridgeWithoutASocketHarmsNoOther() throws Exception {
+        String longName = "b".repeat(64); // the longest bridge name, in a deep run directory
+        Path deep = Files.createDirectories(runDir.resolve("d".repeat(50)));
+        OfprotoComponent other = new OfprotoComponent();
+        other.setDpif(dp);
+        other.start(deep);
+        try {
+            dp.addBridge(longName);
+            dp.addBridge("br0");
+            await("br0.mgmt", () -> Files.exists(deep.resolve("br0.mgmt")));
+            assertFalse(Files.exists(deep.resolve(longName + ".mgmt")));
+            assertFalse(Files.exists(deep.resolve(longName + ".mgmt.tmp")));
+        } finally {
+            other.stop();
+        }
+        assertFalse(Files.exists(deep.resolve("br0.mgmt")));
+        try {
+            new MgmtListener(runDir, "../evil", () -> dp).close();
+            throw new AssertionError("a socket outside the run directory");
+        } catch (IOException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("cannot name a socket file"));
+        }
+        assertFalse(Files.exists(runDir.resolveSibling("evil.mgmt")));
+    }
+
+    @Test
+    public void aBrokenPeerIsDroppedAndOthersGoOn() throws Exception {
+        dp.addBridge("br0");
+        Path br0 = runDir.resolve("br0.mgmt");
+        await("br0.mgmt", () -> Files.exists(br0));
+        try (SocketChannel bad = connect(br0); SocketChannel good = connect(br0)) {
+            read(bad);
+            read(good);
+            bad.write(ByteBuffer.wrap(OfWriter.message(Of.V13, Of.HELLO, 1).finish()));
+            // a length below the header: OVS drops such a connection
+            bad.write(ByteBuffer.wrap(new byte[] {4, 2, 0, 4, 0, 0, 0, 1}));
+            assertEquals(null, read(bad));
+            good.write(ByteBuffer.wrap(OfWriter.message(Of.V13, Of.HELLO, 1).finish()));
+            good.write(ByteBuffer.wrap(OfWriter.message(Of.V13, Of.ECHO_REQUEST, 2).finish()));
+            assertEquals(Of.ECHO_REPLY, read(good).get(1));
+        }
+        // a peer that goes away in the middle of a message
+        try (SocketChannel half = connect(br0)) {
+            read(half);
+            half.write(ByteBuffer.wrap(new byte[] {4, 0, 0, 100, 0, 0}));
+        }
+        try (SocketChannel again = connect(br0)) {
+            assertEquals(Of.HELLO, read(again).get(1));
+        }
+    }
+
+    /** The real ovs-ofctl against the socket (no pvio daemon: the component and a datapath in this JVM). */
+    @Test
+    public void ovsOfctlTalksToIt() throws Exception {
+        assumeTrue("ovs-ofctl (openvswitch-common) is not installed", Hex.haveOvsOfctl());
+        dp.addBridge("br0");
+        await("br0.mgmt", () -> Files.exists(runDir.resolve("br0.mgmt")));
+        String out = ofctl("-O", "OpenFlow13", "dump-flows", "br0");
+        assertTrue(out, out.startsWith("OFPST_FLOW reply (OF1.3) (xid=0x2):\n cookie=0x0, duration="));
+        assertTrue(out, out.endsWith(", table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL\n"));
+        assertEquals("", ofctl("add-flow", "br0", "in_port=1,dl_dst=52:54:00:00:00:01,actions=output:2"));
+        assertEquals("priority=0,actions=NORMAL", dp.flows("br0").get(1));
+        assertEquals("in_port=1,dl_dst=52:54:00:00:00:01,actions=output:2", dp.flows("br0").get(0));
+    }
+
+    private String ofctl(String... args) throws Exception {
+        String[] cmd = new String[args.length + 1];
+        cmd[0] = "ovs-ofctl";
+        System.arraycopy(args, 0, cmd, 1, args.length);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("OVS_RUNDIR", runDir.toString());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue("ovs-ofctl did not finish", p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(out, 0, p.exitValue());
+        assertFalse(out, out.contains("WARN"));
+        return out;
+    }
+}

@@ -1,0 +1,378 @@
+package io.pvio.ofproto.conn;
+
+import static io.pvio.ofproto.Hex.buf;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import io.pvio.dpif.Dpif;
+import io.pvio.dpif.FlowEntry;
+import io.pvio.dpif.netdev.DpifNetdev;
+import io.pvio.dummy.netdev.DummyClass;
+import io.pvio.netdev.NetdevClass;
+import io.pvio.ofproto.codec.Of;
+import io.pvio.ofproto.codec.OfCodec;
+import io.pvio.ofproto.codec.OfError;
+import io.pvio.ofproto.codec.OfWriter;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+/** One OpenFlow session against a real datapath (dpif-netdev with dummy ports). */
+public class OfConnectionTest {
+    private static final int ANY = FlowEntry.ANY;
+    private DpifNetdev dp;
+    private Dpif current;
+
+    @Before
+    public void setUp() throws Exception {
+        dp = new DpifNetdev();
+        dp.activate(Map.of(DpifNetdev.POOL_BUFFERS, 1024, DpifNetdev.RUN_DIR,
+                Files.createTempDirectory("ofconn").toString()));
+        DummyClass dummy = new DummyClass();
+        dp.bindNetdevClass(dummy, Map.of(NetdevClass.TYPE_PROPERTY, dummy.type()));
+        dp.addBridge("br0");
+        dp.addPort("br0", "p1", "dummy", Map.of(), -1);
+        dp.addPort("br0", "p2", "dummy", Map.of(), -1);
+        current = dp;
+    }
+
+    @After
+    public void tearDown() {
+        dp.deactivate();
+    }
+
+    private OfConnection session(int version) {
+        OfConnection c = new OfConnection("br0", () -> current);
+        byte[] hello = version == Of.V10 ? OfWriter.message(Of.V10, Of.HELLO, 1).finish()
+                : OfWriter.message(Of.V13, Of.HELLO, 1).u16(1).u16(8).u32(1 << Of.V13).finish();
+        assertEquals(List.of(), c.handle(buf(hello)));
+        assertEquals(version, c.version());
+        return c;
+    }
+
+    private static byte[] one(List<byte[]> replies) {
+        assertEquals(1, replies.size());
+        return replies.get(0);
+    }
+
+    private static int type(byte[] m) {
+        return m[1] & 0xff;
+    }
+
+    private static int xid(byte[] m) {
+        return ByteBuffer.wrap(m).getInt(4);
+    }
+
+    /** (type, code) of an error reply, and its data must start with the request. */
+    private static void assertError(byte[] reply, int version, OfError e, byte[] request) {
+        ByteBuffer b = ByteBuffer.wrap(reply);
+        assertEquals(Of.ERROR, type(reply));
+        assertEquals(xid(request), xid(reply));
+        int data = 12;
+        if (version == Of.V10 && e.nx10) {
+            assertEquals(0xb0c2, b.getShort(8) & 0xffff);
+            assertEquals(Of.NX_VENDOR, b.getInt(12));
+            assertEquals(e.type10, b.getShort(16));
+            assertEquals(e.code10, b.getShort(18));
+            data = 20;
+        } else {
+            assertEquals(version == Of.V10 ? e.type10 : e.type13, b.getShort(8));
+            assertEquals(version == Of.V10 ? e.code10 : e.code13, b.getShort(10));
+        }
+        int n = Math.min(64, request.length);
+        assertEquals(data + n, reply.length);
+        assertEquals(ByteBuffer.wrap(request, 0, n), ByteBuffer.wrap(reply, data, n));
+    }
+
+    @Test
+    public void versionNegotiation() {
+        OfConnection both = new OfConnection("br0", () -> current);
+        both.handle(buf(OfWriter.message(Of.V13, Of.HELLO, 1).u16(1).u16(8).u32(0x12).finish()));
+        assertEquals(Of.V13, both.version());
+        OfConnection only10 = new OfConnection("br0", () -> current);
+        only10.handle(buf(OfWriter.message(6, Of.HELLO, 1).u16(1).u16(8).u32(0x42).finish())); // 1.0 and 1.5
+        assertEquals(Of.V10, only10.version());
+        OfConnection newer = new OfConnection("br0", () -> current);
+        newer.handle(buf(OfWriter.message(6, Of.HELLO, 1).finish())); // 1.5 without a bitmap: we speak 1.3
+        assertEquals(Of.V13, newer.version());
+        for (byte[] bad : List.of(OfWriter.message(2, Of.HELLO, 1).finish(),
+                OfWriter.message(5, Of.HELLO, 1).u16(1).u16(8).u32(1 << 5).finish(),
+                OfWriter.message(Of.V13, Of.ECHO_REQUEST, 1).finish())) {
+            OfConnection c = new OfConnection("br0", () -> current);
+            byte[] r = one(c.handle(buf(bad)));
+            assertEquals(Of.ERROR, type(r));
+            assertEquals(0, ByteBuffer.wrap(r).getInt(8)); // HELLO_FAILED, INCOMPATIBLE
+            assertTrue(c.closed());
+            assertEquals(0, c.version());
+        }
+        assertEquals("our hello offers 1.0 and 1.3", 0x12, ByteBuffer.wrap(OfConnection.hello()).getInt(12));
+    }
+
+    @Test
+    public void echoFeaturesBarrierAndVendorMessages() {
+        for (int v : new int[] {Of.V10, Of.V13}) {
+            OfConnection c = session(v);
+            byte[] echo = one(c.handle(buf(OfWriter.message(v, Of.ECHO_REQUEST, 77).u32(0xcafe).finish())));
+            assertEquals(Of.ECHO_REPLY, type(echo));
+            assertEquals(77, xid(echo));
+            assertEquals(0xcafe, ByteBuffer.wrap(echo).getInt(8));
+            byte[] feat = one(c.handle(buf(OfWriter.message(v, Of.FEATURES_REQUEST, 5).finish())));
+            assertEquals(Of.FEATURES_REPLY, type(feat));
+            assertEquals(v == Of.V10 ? 32 + 2 * 48 : 32, feat.length); // 1.0 lists the two ports
+            int barrierType = v == Of.V10 ? Of.BARRIER_REQUEST_10 : Of.BARRIER_REQUEST_13;
+            byte[] bar = one(c.handle(buf(OfWriter.message(v, barrierType, 9).finish())));
+            assertEquals(barrierType + 1, type(bar));
+            assertEquals(9, xid(bar));
+            // NXT_SET_FLOW_FORMAT(NXM), as ovs-ofctl sends it before dump-flows: an OpenFlow 1.0 message
+            byte[] nx = OfWriter.message(v, Of.VENDOR, 2).u32(Of.NX_VENDOR).u32(Of.NXT_SET_FLOW_FORMAT).u32(2).finish();
+            if (v == Of.V10) {
+                assertEquals(List.of(), c.handle(buf(nx)));
+                byte[] badFormat = OfWriter.message(v, Of.VENDOR, 2).u32(Of.NX_VENDOR).u32(Of.NXT_SET_FLOW_FORMAT).u32(5).finish();
+                assertError(one(c.handle(buf(badFormat))), v, OfError.REQUEST_EPERM, badFormat);
+            } else {
+                assertError(one(c.handle(buf(nx))), v, OfError.BAD_SUBTYPE, nx);
+            }
+            byte[] nxOther = OfWriter.message(v, Of.VENDOR, 2).u32(Of.NX_VENDOR).u32(99).finish();
+            assertError(one(c.handle(buf(nxOther))), v, OfError.BAD_SUBTYPE, nxOther);
+            byte[] otherVendor = OfWriter.message(v, Of.VENDOR, 2).u32(0x1234).u32(1).finish();
+            assertError(one(c.handle(buf(otherVendor))), v, OfError.BAD_VENDOR, otherVendor);
+            byte[] other = OfWriter.message(v, 21 + 10, 3).finish();
+            assertError(one(c.handle(buf(other))), v, OfError.BAD_TYPE, other);
+            byte[] wrongVersion = OfWriter.message(v == Of.V10 ? Of.V13 : Of.V10, Of.ECHO_REQUEST, 4).finish();
+            assertError(one(c.handle(buf(wrongVersion))), v, OfError.BAD_VERSION, wrongVersion);
+            byte[] port = statsRequest(v, Of.ST_PORT_DESC, 6).finish();
+            byte[] ports = one(c.handle(buf(port)));
+            assertEquals((v == Of.V10 ? 12 + 2 * 48 : 16 + 2 * 64), ports.length);
+            OfWriter all = statsRequest(v, Of.ST_PORT, 6);
+            byte[] portStats = (v == Of.V10 ? all.u16(Of.P10_NONE).zeros(6) : all.u32(Of.P13_ANY).zeros(4)).finish();
+            assertEquals((v == Of.V10 ? 12 + 2 * 104 : 16 + 2 * 112), one(c.handle(buf(portStats))).length);
+            OfWriter p2 = statsRequest(v, Of.ST_PORT, 6);
+            byte[] port2 = (v == Of.V10 ? p2.u16(2).zeros(6) : p2.u32(2).zeros(4)).finish();
+            byte[] r2 = one(c.handle(buf(port2)));
+            assertEquals((v == Of.V10 ? 12 + 104 : 16 + 112), r2.length);
+            assertEquals(2, v == Of.V10 ? ByteBuffer.wrap(r2).getShort(12) : ByteBuffer.wrap(r2).getInt(16));
+            byte[] queueStats = statsRequest(v, 5, 6).u32(0xffff_ffffL).u32(0xffff_ffffL).finish();
+            assertError(one(c.handle(buf(queueStats))), v, OfError.BAD_STAT, queueStats);
+        }
+    }
+
+    private static OfWriter statsRequest(int v, int type, int xid) {
+        OfWriter w = OfWriter.message(v, v == Of.V10 ? Of.STATS_REQUEST_10 : Of.MULTIPART_REQUEST_13, xid).u16(type).u16(0);
+        return v == Of.V13 ? w.zeros(4) : w;
+    }
+
+    /** A flow or aggregate request selecting everything. */
+    private static byte[] allFlows(int v, int type) {
+        OfWriter w = statsRequest(v, type, 8);
+        if (v == Of.V10) {
+            OfCodec.match10(w, FlowEntry.of(0, 0, ANY, ANY, ANY, ANY, List.of()));
+            return w.u8(Of.TABLE_ALL).u8(0).u16(Of.P10_NONE).finish();
+        }
+        w.u8(Of.TABLE_ALL).zeros(3).u32(Of.P13_ANY).u32(Of.P13_ANY).zeros(4).u64(0).u64(0);
+        OfCodec.match13(w, FlowEntry.of(0, 0, ANY, ANY, ANY, ANY, List.of()));
+        return w.finish();
+    }
+
+    /** flow_count of an aggregate reply. */
+    private long flowCount(OfConnection c, int v) {
+        byte[] r = one(c.handle(buf(allFlows(v, Of.ST_AGGREGATE))));
+        return ByteBuffer.wrap(r).getInt((v == Of.V10 ? 12 : 16) + 16) & 0xffff_ffffL;
+    }
+
+    @Test
+    public void flowModsChangeTheDatapathAsOpenFlowSays() throws Exception {
+        for (int v : new int[] {Of.V10, Of.V13}) {
+            OfConnection c = session(v);
+            FlowEntry f = FlowEntry.of(0x10, 7, 2, 0x525400000002L, ANY, 0x0806, List.of(1, FlowEntry.NORMAL));
+            assertEquals(List.of(), c.handle(buf(OfCodec.encodeFlowMod(v, 1, Of.FC_DELETE, FlowEntry.of(0, 0, ANY, ANY, ANY, ANY, List.of())))));
+            assertEquals(List.of(), dp.flows("br0"));
+            assertEquals(List.of(), c.handle(buf(OfCodec.encodeFlowMod(v, 2, Of.FC_ADD, f))));
+            assertEquals(List.of("cookie=0x10,priority=7,arp,in_port=2,dl_src=52:54:00:00:00:02,actions=output:1,NORMAL"),
+                    dp.flows("br0"));
+            // strict modify needs the priority; non-strict selects by the fields given
+            if (v == Of.V13) { // (in 1.0 a modify that selects nothing adds: below)
+                c.handle(buf(OfCodec.encodeFlowMod(v, 3, Of.FC_MODIFY_STRICT, FlowEntry.of(0, 8, 2, 0x525400000002L, ANY, 0x0806, List.of()))));
+            }
+            c.handle(buf(OfCodec.encodeFlowMod(v, 3, Of.FC_MODIFY, FlowEntry.of(0, 0, 2, ANY, ANY, ANY, List.of(FlowEntry.FLOOD)))));
+            assertEquals(List.of("cookie=0x10,priority=7,arp,in_port=2,dl_src=52:54:00:00:00:02,actions=FLOOD"), dp.flows("br0"));
+            // a modify that selects nothing adds the flow in OpenFlow 1.0 only
+            c.handle(buf(OfCodec.encodeFlowMod(v, 4, Of.FC_MODIFY, FlowEntry.of(0, 9, 1, ANY, ANY, ANY, List.of(2)))));
+            assertEquals(v == Of.V10 ? 2 : 1, dp.flows("br0").size());
+            assertEquals(v == Of.V10 ? 2 : 1, flowCount(c, v));
+            // flow statistics: one entry per flow
+            byte[] st = one(c.handle(buf(allFlows(v, Of.ST_FLOW))));
+            if (v == Of.V10) { // header, two entries of 88 bytes with one output action each
+                assertEquals(12 + 2 * (88 + 8), st.length);
+            } else { // header; entries of 48 bytes + match (OXM, padded) + apply_actions with one output
+                assertEquals(16 + (48 + 32 + 24), st.length);
+            }
+            // strict delete with the wrong priority deletes nothing, then with the right one
+            c.handle(buf(OfCodec.encodeFlowMod(v, 5, Of.FC_DELETE_STRICT, FlowEntry.of(0, 6, 2, 0x525400000002L, ANY, 0x0806, List.of()))));
+            assertEquals(v == Of.V10 ? 2 : 1, dp.flows("br0").size());
+            c.handle(buf(OfCodec.encodeFlowMod(v, 5, Of.FC_DELETE_STRICT, FlowEntry.of(0, 7, 2, 0x525400000002L, ANY, 0x0806, List.of()))));
+            assertEquals(v == Of.V10 ? List.of("priority=9,in_port=1,actions=output:2") : List.of(), dp.flows("br0"));
+            // refused requests change nothing
+            List<String> before = dp.flows("br0");
+            byte[] timeout = OfCodec.encodeFlowMod(v, 6, Of.FC_ADD, f);
+            ByteBuffer.wrap(timeout).putShort(v == Of.V10 ? 58 : 26, (short) 5); // idle_timeout
+            assertError(one(c.handle(buf(timeout))), v, OfError.FLOW_MOD_UNSUPPORTED, timeout);
+            byte[] badCmd = OfCodec.encodeFlowMod(v, 7, 9, f);
+            assertError(one(c.handle(buf(badCmd))), v, OfError.BAD_COMMAND, badCmd);
+            assertEquals(before, dp.flows("br0"));
+        }
+    }
+
+    /** NXST_FLOW and NXST_AGGREGATE with an NXM match (in_port and cookie), read back by OVS's decoder. */
+    @Test
+    public void nxmFlowStatistics() throws Exception {
+        org.junit.Assume.assumeTrue("ovs-ofctl is not installed", io.pvio.ofproto.Hex.haveOvsOfctl());
+        dp.putFlow("br0", FlowEntry.of(0x2a, 5, 1, ANY, 0x525400000002L, 0x800, List.of(2)));
+        dp.putFlow("br0", FlowEntry.of(0x2b, 6, 2, ANY, ANY, ANY, List.of(FlowEntry.NORMAL)));
+        OfConnection c = session(Of.V10);
+        // NXST_FLOW, out_port NONE, in_port=1 (NXM_OF_IN_PORT) and cookie=0x2a/-1 (NXM_NX_COOKIE_W)
+        OfWriter w = OfWriter.message(Of.V10, Of.STATS_REQUEST_10, 4).u16(Of.ST_VENDOR_10).u16(0).u32(Of.NX_VENDOR)
+                .u32(Of.NXST_FLOW).zeros(4).u16(Of.P10_NONE).u16(6 + 20).u8(Of.TABLE_ALL).zeros(3)
+                .u32(0x00000002).u16(1).u32(0x00013d10).u64(0x2a).u64(-1L).padTo8();
+        String flow = io.pvio.ofproto.Hex.ofpPrint(one(c.handle(buf(w.finish()))));
+        assertTrue(flow, flow.matches("NXST_FLOW reply \\(xid=0x4\\):\n cookie=0x2a, duration=\\d+(\\.\\d+)?s, table=0, "
+                + "n_packets=0, n_bytes=0, idle_age=\\d+, priority=5,ip,in_port=1,dl_dst=52:54:00:00:00:02 actions=output:2\n"));
+        OfWriter a = OfWriter.message(Of.V10, Of.STATS_REQUEST_10, 5).u16(Of.ST_VENDOR_10).u16(0).u32(Of.NX_VENDOR)
+                .u32(Of.NXST_AGGREGATE).zeros(4).u16(Of.P10_NONE).u16(0).u8(Of.TABLE_ALL).zeros(3);
+        assertEquals("NXST_AGGREGATE reply (xid=0x5): packet_count=0 byte_count=0 flow_count=3\n",
+                io.pvio.ofproto.Hex.ofpPrint(one(c.handle(buf(a.finish())))));
+        byte[] badField = OfWriter.message(Of.V10, Of.STATS_REQUEST_10, 6).u16(Of.ST_VENDOR_10).u16(0).u32(Of.NX_VENDOR)
+                .u32(Of.NXST_FLOW).zeros(4).u16(Of.P10_NONE).u16(8).u8(Of.TABLE_ALL).zeros(3)
+                .u32(0x00000e04).u32(0x01010101).finish(); // NXM_OF_IP_SRC
+        assertError(one(c.handle(buf(badField))), Of.V10, OfError.BAD_FIELD, badField);
+    }
+
+    /** ovs-ofctl's table=N in OpenFlow 1.0: NXT_FLOW_MOD_TABLE_ID (bytes it sent), then the table in the command. */
+    @Test
+    public void nxFlowModTableId() throws Exception {
+        OfConnection c = session(Of.V10);
+        assertEquals(List.of(), c.handle(buf("0104001800000006" + "000023200000000f0100000000000000")));
+        FlowEntry f = FlowEntry.of(0, 3, 1, ANY, ANY, ANY, List.of(2));
+        byte[] table0 = OfCodec.encodeFlowMod(Of.V10, 7, Of.FC_ADD, f);
+        assertEquals(List.of(), c.handle(buf(table0)));
+        assertEquals("priority=3,in_port=1,actions=output:2", dp.flows("br0").get(0));
+        byte[] table1 = OfCodec.encodeFlowMod(Of.V10, 8, Of.FC_DELETE, f);
+        ByteBuffer.wrap(table1).put(56, (byte) 1); // command's high byte
+        assertError(one(c.handle(buf(table1))), Of.V10, OfError.BAD_TABLE_ID, table1);
+        assertEquals(2, dp.flows("br0").size());
+    }
+
+    @Test
+    public void checkOverlapAndOutPortFilter() throws Exception {
+        OfConnection c = session(Of.V13);
+        c.handle(buf(OfCodec.encodeFlowMod(Of.V13, 1, Of.FC_ADD, FlowEntry.of(0, 5, 1, ANY, ANY, ANY, List.of(2)))));
+        byte[] overlap = OfCodec.encodeFlowMod(Of.V13, 2, Of.FC_ADD, FlowEntry.of(0, 5, ANY, ANY, ANY, 0x800, List.of(3)));
+        ByteBuffer.wrap(overlap).putShort(44, (short) Of.FF_CHECK_OVERLAP);
+        assertError(one(c.handle(buf(overlap))), Of.V13, OfError.OVERLAP, overlap);
+        c.handle(buf(OfCodec.encodeFlowMod(Of.V13, 3, Of.FC_ADD, FlowEntry.of(0, 6, 2, ANY, ANY, ANY, List.of(FlowEntry.NORMAL)))));
+        // delete everything that outputs to NORMAL
+        byte[] del = OfCodec.encodeFlowMod(Of.V13, 4, Of.FC_DELETE, FlowEntry.of(0, 0, ANY, ANY, ANY, ANY, List.of()));
+        ByteBuffer.wrap(del).putInt(36, (int) Of.P13_NORMAL);
+        assertEquals(List.of(), c.handle(buf(del)));
+        assertEquals(List.of("priority=5,in_port=1,actions=output:2"), dp.flows("br0"));
+    }
+
+    @Test
+    public void manyFlowsAreSplitIntoRepliesWithTheMoreFlag() throws Exception {
+        for (int i = 1; i <= 1500; i++) {
+            dp.putFlow("br0", FlowEntry.of(i, i, ANY, i, ANY, ANY, List.of(1)));
+        }
+        for (int v : new int[] {Of.V10, Of.V13}) {
+            List<byte[]> replies = session(v).handle(buf(allFlows(v, Of.ST_FLOW)));
+            assertTrue(replies.size() > 1);
+            int entries = 0;
+            for (int i = 0; i < replies.size(); i++) {
+                ByteBuffer r = ByteBuffer.wrap(replies.get(i));
+                assertEquals(i < replies.size() - 1 ? Of.ST_REPLY_MORE : 0, r.getShort(10));
+                for (int p = v == Of.V10 ? 12 : 16; p < r.limit(); p += r.getShort(p) & 0xffff) {
+                    entries++;
+                }
+            }
+            assertEquals(1501, entries); // and the bridge's NORMAL flow
+        }
+    }
+
+    @Test
+    public void withoutADatapathRequestsGetErrors() {
+        OfConnection c = session(Of.V13);
+        current = null;
+        byte[] add = OfCodec.encodeFlowMod(Of.V13, 3, Of.FC_ADD, FlowEntry.of(0, 1, ANY, ANY, ANY, ANY, List.of()));
+        assertError(one(c.handle(buf(add))), Of.V13, OfError.EPERM, add);
+        byte[] ports = statsRequest(Of.V13, Of.ST_PORT_DESC, 5).finish();
+        assertError(one(c.handle(buf(ports))), Of.V13, OfError.EPERM, ports);
+        current = dp;
+        assertEquals(List.of(), c.handle(buf(add)));
+    }
+
+    /** Random and mutated messages: every one gets an answer or nothing, and the session goes on. */
+    @Test
+    public void garbageNeverBreaksTheSession() throws Exception {
+        Random rnd = new Random(18);
+        List<String> before = dp.flows("br0");
+        // bad input is answered with an error, never by the "cannot handle" catch-all (a WARNING)
+        List<java.util.logging.LogRecord> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+                    warnings.add(r);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("ofproto");
+        log.addHandler(h);
+        for (int v : new int[] {Of.V10, Of.V13}) {
+            OfConnection c = session(v);
+            byte[] seed = OfCodec.encodeFlowMod(v, 1, Of.FC_ADD,
+                    FlowEntry.of(0, 3, 1, 0x525400000001L, 2, 0x800, List.of(2, FlowEntry.NORMAL)));
+            for (int i = 0; i < 20_000; i++) {
+                byte[] m;
+                if (rnd.nextBoolean()) {
+                    m = new byte[8 + rnd.nextInt(200)];
+                    rnd.nextBytes(m);
+                    m[1] = (byte) rnd.nextInt(32);
+                } else {
+                    m = seed.clone();
+                    for (int k = rnd.nextInt(4); k >= 0; k--) {
+                        m[8 + rnd.nextInt(m.length - 8)] = (byte) rnd.nextInt(256);
+                    }
+                    if (rnd.nextInt(4) == 0) {
+                        m = java.util.Arrays.copyOf(m, 8 + rnd.nextInt(m.length - 8));
+                    }
+                    m[1] = (byte) (rnd.nextInt(3) == 0 ? rnd.nextInt(32) : Of.FLOW_MOD);
+                }
+                m[0] = (byte) v;
+                ByteBuffer.wrap(m).putShort(2, (short) m.length);
+                for (byte[] r : c.handle(buf(m))) {
+                    assertEquals(v, r[0]);
+                }
+                assertFalse(c.closed());
+            }
+            byte[] echo = one(c.handle(buf(OfWriter.message(v, Of.ECHO_REQUEST, 99).finish())));
+            assertEquals(Of.ECHO_REPLY, type(echo));
+            dp.deleteFlows("br0", FlowEntry.of(0, 0, ANY, ANY, ANY, ANY, List.of()), false, ANY);
+        }
+        log.removeHandler(h);
+        assertEquals(warnings.isEmpty() ? "" : warnings.get(0).getMessage() + ": " + warnings.get(0).getThrown(),
+                0, warnings.size());
+        assertTrue(before.size() == 1);
+    }
+}

@@ -1,0 +1,71 @@
+package io.pvio.dpif;
+
+import java.util.List;
+
+/**
+ * One OpenFlow flow of a bridge's table 0, as OpenFlow carries it: a match on any subset of in_port,
+ * dl_src, dl_dst, dl_type ({@link #ANY} = wildcarded), a priority, a cookie and an action list, with the
+ * counters the datapath keeps for it. In a request (add, modify, delete) the counters are ignored.
+ *
+ * @param dlSrc         Ethernet source as a 48-bit number, or {@link #ANY}
+ * @param dlDst         Ethernet destination as a 48-bit number, or {@link #ANY}
+ * @param inPort        1..65279, {@link #LOCAL} or {@link #ANY}
+ * @param actions       output ports (1..65279, {@link #LOCAL}), {@link #NORMAL} or {@link #FLOOD}, in order;
+ *                      empty = drop
+ * @param durationNanos time since the flow was added (kept when only its actions were modified)
+ * @param idleSeconds   whole seconds since a packet last hit the flow (or since it was added)
+ * @since 1.2
+ */
+public record FlowEntry(long cookie, int priority, int inPort, long dlSrc, long dlDst, int dlType,
+        List<Integer> actions, long packets, long bytes, long durationNanos, int idleSeconds) {
+    /** A wildcarded match field. */
+    public static final int ANY = -1;
+    /** Action: the NORMAL pipeline (MAC learning switch). */
+    public static final int NORMAL = -1;
+    /** Action: every port of the bridge but the input port. */
+    public static final int FLOOD = -2;
+    /** The bridge's local port (OFPP_LOCAL), in a match or an action. */
+    public static final int LOCAL = 65534;
+    /** Priority of a flow added without one (OFP_DEFAULT_PRIORITY). */
+    public static final int DEFAULT_PRIORITY = 32768;
+
+    public FlowEntry {
+        actions = List.copyOf(actions);
+    }
+
+    /** A request: the flow without counters. */
+    public static FlowEntry of(long cookie, int priority, int inPort, long dlSrc, long dlDst, int dlType,
+            List<Integer> actions) {
+        return new FlowEntry(cookie, priority, inPort, dlSrc, dlDst, dlType, actions, 0, 0, 0, 0);
+    }
+
+    /** Same match fields and priority (what strict modify/delete select, and what add replaces). */
+    public boolean sameRule(FlowEntry o) {
+        return priority == o.priority && inPort == o.inPort && dlSrc == o.dlSrc && dlDst == o.dlDst
+                && dlType == o.dlType;
+    }
+
+    /**
+     * Non-strict selection: every field {@code criteria} matches on, this flow matches on with the same
+     * value (priority ignored), as OpenFlow's non-strict modify, delete and flow statistics select.
+     */
+    public boolean coveredBy(FlowEntry criteria) {
+        return (criteria.inPort == ANY || criteria.inPort == inPort)
+                && (criteria.dlSrc == ANY || criteria.dlSrc == dlSrc)
+                && (criteria.dlDst == ANY || criteria.dlDst == dlDst)
+                && (criteria.dlType == ANY || criteria.dlType == dlType);
+    }
+
+    /** Whether one packet could match both flows at the same priority (OFPFF_CHECK_OVERLAP). */
+    public boolean overlaps(FlowEntry o) {
+        return priority == o.priority && (inPort == ANY || o.inPort == ANY || inPort == o.inPort)
+                && (dlSrc == ANY || o.dlSrc == ANY || dlSrc == o.dlSrc)
+                && (dlDst == ANY || o.dlDst == ANY || dlDst == o.dlDst)
+                && (dlType == ANY || o.dlType == ANY || dlType == o.dlType);
+    }
+
+    /** Whether the actions send to {@code port} (an OpenFlow out_port filter). */
+    public boolean outputsTo(int port) {
+        return actions.contains(port);
+    }
+}
