@@ -125,6 +125,22 @@ public interface Netdev extends AutoCloseable {
         return Map.of();
     }
 
+    /** {@link #txOffloads()}: takes packets with a partial L4 checksum ({@code Packet.OL_CSUM_PARTIAL}). */
+    int TX_OFFLOAD_CSUM = 1;
+    /** {@link #txOffloads()}: takes TCP/IPv4 TSO packets ({@code Packet.OL_TSO_TCPV4}). */
+    int TX_OFFLOAD_TSO4 = 2;
+    /** {@link #txOffloads()}: takes TCP/IPv6 TSO packets ({@code Packet.OL_TSO_TCPV6}). */
+    int TX_OFFLOAD_TSO6 = 4;
+
+    /**
+     * The offloads {@link #send} accepts now ({@code TX_OFFLOAD_*}; a vhost port's follow what its guest
+     * negotiated, so this may change at any time). The datapath completes in software, before send, every
+     * offload a packet asks for that the port does not accept (OVS's netdev_send_prepare). Data path: cheap.
+     */
+    default int txOffloads() {
+        return 0;
+    }
+
     /** get_carrier: true when the link is up (for vhost-user: a front end is connected and ready). */
     boolean carrier();
 

@@ -42,6 +42,13 @@ public final class Packet {
     private int port;
     private int hash;
     private long meta;
+    // offload metadata (head segment only), as DPDK's ol_flags/l2_len/l3_len/tso_segsz and virtio-net's header
+    private int offloads;
+    private int csumStart;
+    private int csumOffset;
+    private int l3Off;
+    private int l4Off;
+    private int gsoSize;
 
     Packet(PacketPool pool, int index, ByteBuffer buf, long address) {
         this.pool = pool;
@@ -59,6 +66,12 @@ public final class Packet {
         port = -1;
         hash = 0;
         meta = 0;
+        offloads = 0;
+        csumStart = 0;
+        csumOffset = 0;
+        l3Off = -1;
+        l4Off = -1;
+        gsoSize = 0;
         REFCNT.setRelease(this, 1);
     }
 
@@ -258,6 +271,82 @@ public final class Packet {
 
     public void setMeta(long meta) {
         this.meta = meta;
+    }
+
+    // ---- offloads: what a receiver (a guest's virtio-net header) left for the transmitting port to finish
+
+    /**
+     * The L4 checksum is partial (virtio's NEEDS_CSUM, DPDK's TX_L4_CKSUM): the 16-bit ones' complement sum
+     * of the bytes from {@link #csumStart()} to the end of the packet must be stored at csumStart +
+     * {@link #csumOffset()}, where the field holds the pseudo-header's sum until then.
+     */
+    public static final int OL_CSUM_PARTIAL = 1;
+    /** A TCP over IPv4 segment larger than the MTU, to be cut into {@link #gsoSize()}-byte payloads. */
+    public static final int OL_TSO_TCPV4 = 2;
+    /** A TCP over IPv6 segment larger than the MTU, to be cut into {@link #gsoSize()}-byte payloads. */
+    public static final int OL_TSO_TCPV6 = 4;
+    /** With a TSO flag: the sender uses ECN with CWR (virtio's GSO_ECN): CWR goes on the first segment only. */
+    public static final int OL_TSO_ECN = 8;
+    /** Either TSO flag. */
+    public static final int OL_TSO = OL_TSO_TCPV4 | OL_TSO_TCPV6;
+
+    /** The offload flags ({@code OL_*}); 0 (none) for a fresh packet. */
+    public int offloads() {
+        return offloads;
+    }
+
+    /** Sets the offload flags; the offsets and sizes they need are set with the setters below. */
+    public void setOffloads(int flags) {
+        this.offloads = flags;
+    }
+
+    /** With {@link #OL_CSUM_PARTIAL}: offset of the first byte summed, from the start of the packet's data. */
+    public int csumStart() {
+        return csumStart;
+    }
+
+    /** With {@link #OL_CSUM_PARTIAL}: offset of the checksum field from {@link #csumStart()}. */
+    public int csumOffset() {
+        return csumOffset;
+    }
+
+    public void setCsum(int start, int offset) {
+        this.csumStart = start;
+        this.csumOffset = offset;
+    }
+
+    /** Offset of the L3 (IP) header from the start of the data, or -1 when not parsed. */
+    public int l3Offset() {
+        return l3Off;
+    }
+
+    /** Offset of the L4 (TCP/UDP) header from the start of the data, or -1 when not parsed. */
+    public int l4Offset() {
+        return l4Off;
+    }
+
+    public void setLayerOffsets(int l3, int l4) {
+        this.l3Off = l3;
+        this.l4Off = l4;
+    }
+
+    /** With a TSO flag: the TCP payload bytes of each segment (the MSS). */
+    public int gsoSize() {
+        return gsoSize;
+    }
+
+    public void setGsoSize(int size) {
+        this.gsoSize = size;
+    }
+
+    /** Copies the offload metadata of {@code from} (flags, offsets, segment size) to this packet. */
+    public void copyOffloads(Packet from) {
+        offloads = from.offloads;
+        csumStart = from.csumStart;
+        csumOffset = from.csumOffset;
+        l3Off = from.l3Off;
+        l4Off = from.l4Off;
+        gsoSize = from.gsoSize;
     }
 
     public int refcnt() {

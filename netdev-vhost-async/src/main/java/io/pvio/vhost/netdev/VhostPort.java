@@ -71,6 +71,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         this.socket = socket;
         this.binder = binder;
         this.dev = new VhostDevice(name, this, binder.memory());
+        dev.setNextOffered(offeredFeatures());
         this.control = new ControlThread(dev, mode, socket);
         for (int i = 0; i < txLocks.length; i++) {
             txLocks[i] = new ReentrantLock();
@@ -421,6 +422,42 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         }
     }
 
+    /** other_config:userspace-tso-enable: vhost ports offer checksum and TSO offloads from their next connection. */
+    private static volatile boolean userspaceTso;
+
+    static void setUserspaceTso(boolean on) {
+        if (on == userspaceTso) {
+            return;
+        }
+        userspaceTso = on;
+        LOG.info("userspace TSO support is " + (on ? "enabled" : "disabled")
+                + " (vhost-user ports: from their next connection)");
+        for (VhostPort p : VhostPorts.all().values()) {
+            p.dev.setNextOffered(offeredFeatures());
+        }
+    }
+
+    private static long offeredFeatures() {
+        return VirtioFeatures.OFFERED | (userspaceTso ? VirtioFeatures.OFFLOADS : 0);
+    }
+
+    /** What the guest takes (GUEST_CSUM, GUEST_TSO4/6 negotiated): the datapath does the rest in software. */
+    @Override
+    public int txOffloads() {
+        long f = dev.features();
+        if (!VirtioFeatures.has(f, VirtioFeatures.NET_F_GUEST_CSUM)) {
+            return 0;
+        }
+        int caps = TX_OFFLOAD_CSUM;
+        if (VirtioFeatures.has(f, VirtioFeatures.NET_F_GUEST_TSO4)) {
+            caps |= TX_OFFLOAD_TSO4;
+        }
+        if (VirtioFeatures.has(f, VirtioFeatures.NET_F_GUEST_TSO6)) {
+            caps |= TX_OFFLOAD_TSO6;
+        }
+        return caps;
+    }
+
     @Override
     public void getStats(NetdevStats s) {
         for (int i = 0; i < VhostDevice.MAX_VQS; i++) {
@@ -429,10 +466,11 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                 s.txPackets += vq.counter(Virtqueue.C_PACKETS);
                 s.txBytes += vq.counter(Virtqueue.C_BYTES);
                 s.txDropped += vq.counter(Virtqueue.C_DROPPED);
+                s.txErrors += vq.counter(Virtqueue.C_ERRORS); // offloads the guest did not take (also dropped)
             } else {
                 s.rxPackets += vq.counter(Virtqueue.C_PACKETS);
                 s.rxBytes += vq.counter(Virtqueue.C_BYTES);
-                s.rxErrors += vq.counter(Virtqueue.C_ERRORS);
+                s.rxErrors += vq.counter(Virtqueue.C_ERRORS) + vq.counter(Virtqueue.C_BAD_HEADERS);
                 s.rxDropped += vq.counter(Virtqueue.C_DROPPED);
             }
         }
@@ -460,6 +498,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             sink.put("rx_q" + q + "_used_updates", rx.counter(Virtqueue.C_USED_UPDATES));
             sink.put("tx_q" + q + "_broken", tx.counter(Virtqueue.C_BROKEN));
             sink.put("rx_q" + q + "_broken", rx.counter(Virtqueue.C_BROKEN));
+            sink.put("rx_q" + q + "_bad_virtio_headers", rx.counter(Virtqueue.C_BAD_HEADERS));
             sink.put("tx_q" + q + "_lock_contended", txLockContended.get(q));
             long txCopy = tx.counter(Virtqueue.C_COPY_NS);
             long rxCopy = rx.counter(Virtqueue.C_COPY_NS);

@@ -35,6 +35,8 @@ abstract class VhostUserClass implements NetdevClass {
     @Override
     public void setOtherConfig(Map<String, String> otherConfig) {
         AsyncCopy.setOtherConfig(binder, otherConfig);
+        String tso = otherConfig == null ? null : otherConfig.get("userspace-tso-enable");
+        VhostPort.setUserspaceTso("true".equalsIgnoreCase(tso == null ? "" : tso.trim()));
     }
 
     @Override

@@ -2,6 +2,12 @@ package io.pvio.vhost.ring;
 
 /** Feature bits of virtio 1.x, virtio-net and vhost-user that this back end knows. */
 public final class VirtioFeatures {
+    public static final int NET_F_CSUM = 0;
+    public static final int NET_F_GUEST_CSUM = 1;
+    public static final int NET_F_GUEST_TSO4 = 7;
+    public static final int NET_F_GUEST_TSO6 = 8;
+    public static final int NET_F_HOST_TSO4 = 11;
+    public static final int NET_F_HOST_TSO6 = 12;
     public static final int NET_F_MRG_RXBUF = 15;
     public static final int NET_F_CTRL_VQ = 17;
     public static final int NET_F_MQ = 22;
@@ -17,6 +23,13 @@ public final class VirtioFeatures {
     public static final long OFFERED = bit(F_VERSION_1) | bit(NET_F_MRG_RXBUF) | bit(NET_F_MQ)
             | bit(RING_F_INDIRECT_DESC) | bit(RING_F_EVENT_IDX) | bit(F_ANY_LAYOUT)
             | bit(VHOST_USER_F_PROTOCOL_FEATURES);
+
+    /**
+     * Offered besides {@link #OFFERED} with {@code other_config:userspace-tso-enable=true}, as OVS-DPDK: the
+     * guest may send partial checksums and TSO packets (CSUM, HOST_TSO4/6) and receive them (GUEST_*).
+     */
+    public static final long OFFLOADS = bit(NET_F_CSUM) | bit(NET_F_GUEST_CSUM) | bit(NET_F_GUEST_TSO4)
+            | bit(NET_F_GUEST_TSO6) | bit(NET_F_HOST_TSO4) | bit(NET_F_HOST_TSO6);
 
     private VirtioFeatures() {
     }
@@ -44,6 +57,12 @@ public final class VirtioFeatures {
 
     static String name(int b) {
         switch (b) {
+            case NET_F_CSUM: return "CSUM";
+            case NET_F_GUEST_CSUM: return "GUEST_CSUM";
+            case NET_F_GUEST_TSO4: return "GUEST_TSO4";
+            case NET_F_GUEST_TSO6: return "GUEST_TSO6";
+            case NET_F_HOST_TSO4: return "HOST_TSO4";
+            case NET_F_HOST_TSO6: return "HOST_TSO6";
             case NET_F_MRG_RXBUF: return "MRG_RXBUF";
             case NET_F_CTRL_VQ: return "CTRL_VQ";
             case NET_F_MQ: return "MQ";

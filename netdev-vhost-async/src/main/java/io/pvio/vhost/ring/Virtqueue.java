@@ -49,8 +49,11 @@ public final class Virtqueue {
     static final int VEC_MAX = 2048;
     /** Largest indirect table accepted, in descriptors. */
     static final int MAX_INDIRECT = 1024;
-    /** Largest frame taken from a guest (64 KiB, as virtio-net without GSO). */
-    public static final int MAX_PACKET = 65535;
+    /**
+     * Largest frame taken from a guest: a 64 KiB IP packet (a TSO one: IPv4's total length, or IPv6's payload
+     * length and its header) behind Ethernet and two VLAN tags.
+     */
+    public static final int MAX_PACKET = 65535 + 40 + 14 + 8;
 
     static final int DESC_F_NEXT = 1;
     static final int DESC_F_WRITE = 2;
@@ -77,9 +80,20 @@ public final class Virtqueue {
     public static final int C_USED_UPDATES = 7;
     /** Calls the guest wanted that could not be signalled (call fd full or broken; never waited for). */
     public static final int C_CALL_FAILED = 8;
-    private static final int N_COUNTERS = 9;
     /** At most one "cannot signal" warning per queue per this many nanoseconds (OVS-style rate limit). */
     static final long CALL_LOG_INTERVAL_NS = 5_000_000_000L;
+    /** Guest packets dropped for a virtio-net header with offloads that are not negotiated or not valid. */
+    public static final int C_BAD_HEADERS = 9;
+    private static final int N_COUNTERS = 10;
+
+    // virtio-net header (struct virtio_net_hdr)
+    static final int HDR_F_NEEDS_CSUM = 1;
+    static final int HDR_F_DATA_VALID = 2;
+    static final int HDR_F_RSC_INFO = 4;
+    static final int HDR_GSO_NONE = 0;
+    static final int HDR_GSO_TCPV4 = 1;
+    static final int HDR_GSO_TCPV6 = 4;
+    static final int HDR_GSO_ECN = 0x80;
 
     /** other_config:pmd-perf-metrics: time each burst's copy phase (two clock reads per burst). */
     private static volatile boolean copyTiming;
@@ -106,6 +120,13 @@ public final class Virtqueue {
     private boolean eventIdx;
     private boolean indirect;
     private int hdrLen = 12;
+    /** Offloads the guest negotiated: it sends them (CSUM, HOST_TSO4/6), it takes them (GUEST_*). */
+    private boolean hostCsum;
+    private boolean hostTso4;
+    private boolean hostTso6;
+    private boolean guestCsum;
+    private boolean guestTso4;
+    private boolean guestTso6;
 
     // ---- ring state: owned by the lock holder
     private boolean ready;
@@ -438,6 +459,12 @@ public final class Virtqueue {
         eventIdx = VirtioFeatures.has(features, VirtioFeatures.RING_F_EVENT_IDX);
         indirect = VirtioFeatures.has(features, VirtioFeatures.RING_F_INDIRECT_DESC);
         hdrLen = VirtioFeatures.has(features, VirtioFeatures.F_VERSION_1) || mrg ? 12 : 10;
+        hostCsum = VirtioFeatures.has(features, VirtioFeatures.NET_F_CSUM);
+        hostTso4 = hostCsum && VirtioFeatures.has(features, VirtioFeatures.NET_F_HOST_TSO4);
+        hostTso6 = hostCsum && VirtioFeatures.has(features, VirtioFeatures.NET_F_HOST_TSO6);
+        guestCsum = VirtioFeatures.has(features, VirtioFeatures.NET_F_GUEST_CSUM);
+        guestTso4 = guestCsum && VirtioFeatures.has(features, VirtioFeatures.NET_F_GUEST_TSO4);
+        guestTso6 = guestCsum && VirtioFeatures.has(features, VirtioFeatures.NET_F_GUEST_TSO6);
         refresh();
     }
 
@@ -716,6 +743,10 @@ public final class Virtqueue {
             boolean fast = hdrLen == 12;
             for (int i = 0; i < n; i++) {
                 Packet p = batch.get(i);
+                if (p.offloads() != 0 && !takes(p.offloads())) {
+                    add(C_ERRORS, 1);
+                    continue; // offloads the guest did not negotiate (its features changed): dropped
+                }
                 long need = hdrLen + (long) p.length();
                 if (fast && p.next() == null) {
                     int slot = (lastAvail + consumed) & 0xffff;
@@ -801,7 +832,7 @@ public final class Virtqueue {
                             writeVec(p.buffer(), at, p.address() + at, hdrLen + p.dataLength());
                             s = p.next();
                         } else {
-                            writeHeader(hdrLen, heads);
+                            writeHeader(p, hdrLen, heads);
                         }
                         for (; s != null; s = s.next()) {
                             int off = s.dataOffset();
@@ -811,7 +842,7 @@ public final class Virtqueue {
                         tracker.end();
                     }
                 } else {
-                    writeHeader(hdrLen, heads);
+                    writeHeader(p, hdrLen, heads);
                     if (p.next() == null && p.dataLength() <= MAX_BATCH_COPY) {
                         deferVec(batch, sent, p.dataOffset(), p.dataLength());
                     } else {
@@ -909,15 +940,24 @@ public final class Virtqueue {
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
+                    String bad;
                     try {
-                        readFrame(p);
+                        bad = hostCsum ? readOffloads(p, plen) : null;
+                        if (bad == null) {
+                            readFrame(p);
+                        }
                     } catch (RuntimeException | InternalError e) {
                         p.free(); // not the caller's yet
                         throw e;
                     }
-                    batch.add(p);
-                    got++;
-                    bytes += plen;
+                    if (bad != null) {
+                        p.free();
+                        badHeader(bad);
+                    } else {
+                        batch.add(p);
+                        got++;
+                        bytes += plen;
+                    }
                 }
                 usedId[nUsed] = head;
                 usedLen[nUsed] = 0;
@@ -1022,6 +1062,18 @@ public final class Virtqueue {
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
+                    String bad;
+                    try {
+                        bad = hostCsum ? readOffloads(p, plen) : null;
+                    } catch (RuntimeException | InternalError e) {
+                        p.free(); // not the tracker's yet
+                        throw e;
+                    }
+                    if (bad != null) {
+                        p.free();
+                        p = null; // the descriptor is used, nothing is delivered
+                        badHeader(bad);
+                    }
                 }
                 lastAvail = (lastAvail + 1) & 0xffff;
                 begun++;
@@ -1102,7 +1154,7 @@ public final class Virtqueue {
         int r = oneRegion;
         int at = oneAt;
         ByteBuffer v = m.view(r);
-        putHeader(v, at, 1);
+        putHeader(v, at, p, 1);
         int plen = p.dataLength();
         int src = p.dataOffset();
         int dst = at + 12;
@@ -1131,7 +1183,7 @@ public final class Virtqueue {
             if (headerIntoHeadroom(p, 12, 1)) {
                 tracker.copy(p.address() + off - 12, dst, plen + 12);
             } else {
-                putHeader(m.view(oneRegion), oneAt, 1);
+                putHeader(m.view(oneRegion), oneAt, p, 1);
                 if (plen > 0) {
                     tracker.copy(p.address() + off, dst + 12, plen);
                 }
@@ -1292,14 +1344,14 @@ public final class Virtqueue {
      * recycled receive buffer usually holds the same header already, and not writing keeps its cache line
      * shared with the guest's core instead of bouncing it on every packet.
      */
-    private void writeHeader(int len, int heads) {
+    private void writeHeader(Packet p, int len, int heads) {
         if (len == 12 && piece(12) == 12) {
-            putHeader(mem.view(pieceSlice), pieceOff, heads);
+            putHeader(mem.view(pieceSlice), pieceOff, p, heads);
             advance(12);
             return;
         }
-        hdr.putLong(0, 0);
-        hdr.putShort(8, (short) 0);
+        hdr.putLong(0, p.offloads() == 0 ? 0 : hdrWord(p));
+        hdr.putShort(8, (short) (p.offloads() == 0 ? 0 : p.csumOffset()));
         hdr.putShort(10, (short) heads);
         int at = 0;
         while (len > 0) {
@@ -1323,8 +1375,15 @@ public final class Virtqueue {
         }
         ByteBuffer b = p.buffer();
         int at = p.dataOffset() - len;
-        b.putLong(at, 0);
-        b.putShort(at + 8, (short) 0);
+        if (p.offloads() == 0) {
+            b.putLong(at, 0);
+            b.putShort(at + 8, (short) 0);
+        } else {
+            BYTES8.set(b, at, hdrWord(p));
+            int co = p.csumOffset();
+            b.put(at + 8, (byte) co);
+            b.put(at + 9, (byte) (co >>> 8));
+        }
         if (len == 12) {
             b.put(at + 10, (byte) heads); // num_buffers, little-endian whatever b's order
             b.put(at + 11, (byte) (heads >>> 8));
@@ -1333,17 +1392,141 @@ public final class Virtqueue {
     }
 
     /**
-     * The 12-byte header (no offloads, {@code heads} in num_buffers) at {@code v[at]}, each word stored only
-     * where the guest's differs.
+     * The 12-byte header ({@code p}'s offloads, {@code heads} in num_buffers) at {@code v[at]}, each word
+     * stored only where the guest's differs.
      */
-    private static void putHeader(ByteBuffer v, int at, int heads) {
+    private static void putHeader(ByteBuffer v, int at, Packet p, int heads) {
         long h0 = 0; // flags, gso_type, hdr_len, gso_size, csum_start
-        int h1 = heads << 16; // csum_offset 0, num_buffers (little-endian)
+        int h1 = heads << 16; // csum_offset, num_buffers (little-endian)
+        if (p.offloads() != 0) {
+            h0 = hdrWord(p);
+            h1 |= p.csumOffset() & 0xffff;
+        }
         if (v.getLong(at) != h0) {
             v.putLong(at, h0);
         }
         if (v.getInt(at + 8) != h1) {
             v.putInt(at + 8, h1);
+        }
+    }
+
+    /** True when the guest negotiated every offload of {@code ol} (packet flags). */
+    private boolean takes(int ol) {
+        if ((ol & Packet.OL_CSUM_PARTIAL) != 0 && !guestCsum) {
+            return false;
+        }
+        if ((ol & Packet.OL_TSO_TCPV4) != 0 && !guestTso4) {
+            return false;
+        }
+        return (ol & Packet.OL_TSO_TCPV6) == 0 || guestTso6;
+    }
+
+    /**
+     * The first 8 bytes of the virtio-net header for {@code p}'s offloads (as a little-endian long): flags,
+     * gso_type, hdr_len, gso_size, csum_start (DPDK's virtio_enqueue_offload). Only for packets the guest
+     * {@link #takes}; hdr_len is the headers' length through TCP for TSO, where the guest reads it as a hint.
+     */
+    private static long hdrWord(Packet p) {
+        int ol = p.offloads();
+        long flags = (ol & Packet.OL_CSUM_PARTIAL) != 0 ? HDR_F_NEEDS_CSUM : 0;
+        long w = flags | (long) (p.csumStart() & 0xffff) << 48;
+        if ((ol & Packet.OL_TSO) != 0) {
+            int type = (ol & Packet.OL_TSO_TCPV4) != 0 ? HDR_GSO_TCPV4 : HDR_GSO_TCPV6;
+            if ((ol & Packet.OL_TSO_ECN) != 0) {
+                type |= HDR_GSO_ECN;
+            }
+            int l4 = p.csumStart();
+            int hdrLen = l4 + 20;
+            if (l4 + 12 < p.dataLength()) {
+                hdrLen = l4 + ((p.buffer().get(p.dataOffset() + l4 + 12) & 0xf0) >> 2);
+            }
+            w |= (long) type << 8 | (long) (hdrLen & 0xffff) << 16 | (long) (p.gsoSize() & 0xffff) << 32;
+        }
+        return w;
+    }
+
+    /**
+     * Reads the virtio-net header of the chain walked last into {@code p}'s offload metadata (DPDK's
+     * vhost_dequeue_offload), checking it against what the guest negotiated and the frame's length
+     * {@code plen}. Returns null when it is valid, else why not (the packet is then dropped and counted).
+     * Moves the vector cursor.
+     */
+    private String readOffloads(Packet p, long plen) {
+        curVec = 0;
+        curOff = 0;
+        ByteBuffer h;
+        int at;
+        if (piece(10) == 10) {
+            h = mem.view(pieceSlice);
+            at = pieceOff;
+        } else {
+            for (int k = 0; k < 10;) { // the header spans buffers
+                int chunk = piece(10 - k);
+                hdr.put(k, mem.view(pieceSlice), pieceOff, chunk);
+                k += chunk;
+                advance(chunk);
+            }
+            h = hdr;
+            at = 0;
+        }
+        int flags = h.get(at) & 0xff;
+        int gso = h.get(at + 1) & 0xff;
+        int gsoSize = h.getShort(at + 4) & 0xffff;
+        int start = h.getShort(at + 6) & 0xffff;
+        int off = h.getShort(at + 8) & 0xffff;
+        if ((flags & ~(HDR_F_NEEDS_CSUM | HDR_F_DATA_VALID | HDR_F_RSC_INFO)) != 0) {
+            return "unknown flags 0x" + Integer.toHexString(flags);
+        }
+        int ol = 0;
+        if ((flags & HDR_F_NEEDS_CSUM) != 0) {
+            if (!hostCsum) {
+                return "NEEDS_CSUM without VIRTIO_NET_F_CSUM";
+            }
+            if (start + off + 2L > plen) {
+                return "checksum at " + start + "+" + off + " outside the " + plen + "-byte frame";
+            }
+            ol = Packet.OL_CSUM_PARTIAL;
+            p.setCsum(start, off);
+            p.setLayerOffsets(-1, start);
+        }
+        switch (gso & ~HDR_GSO_ECN) {
+            case HDR_GSO_NONE:
+                if (gso != HDR_GSO_NONE) {
+                    return "GSO_ECN without a GSO type";
+                }
+                break;
+            case HDR_GSO_TCPV4:
+            case HDR_GSO_TCPV6: {
+                boolean v4 = (gso & ~HDR_GSO_ECN) == HDR_GSO_TCPV4;
+                if (v4 ? !hostTso4 : !hostTso6) {
+                    return "TSO" + (v4 ? "4" : "6") + " without VIRTIO_NET_F_HOST_TSO" + (v4 ? "4" : "6");
+                }
+                if (ol == 0 || off != 16 || gsoSize == 0) {
+                    return "TSO without a TCP checksum to complete or with segment size 0";
+                }
+                ol |= v4 ? Packet.OL_TSO_TCPV4 : Packet.OL_TSO_TCPV6;
+                if ((gso & HDR_GSO_ECN) != 0) {
+                    ol |= Packet.OL_TSO_ECN;
+                }
+                p.setGsoSize(gsoSize);
+                break;
+            }
+            default:
+                return "GSO type " + gso + " not offered";
+        }
+        p.setOffloads(ol);
+        return null;
+    }
+
+    /** Counts a guest packet dropped for its header; logs the first of the queue (later ones at debug level). */
+    private void badHeader(String why) {
+        add(C_BAD_HEADERS, 1);
+        String msg = String.format("vHost device '%s' queue %d: dropped a packet with a bad virtio-net header: %s",
+                device, index, why);
+        if (counter(C_BAD_HEADERS) == 1) {
+            LOG.warning(msg + " (further ones are counted, logged at debug level)");
+        } else {
+            LOG.fine(msg);
         }
     }
 

@@ -44,6 +44,9 @@ public final class VhostDevice {
     private volatile boolean running;
     private volatile long features;
     private volatile long protocolFeatures;
+    /** Features offered to the front end of the current connection; the next one gets {@link #nextOffered}. */
+    private volatile long offered = VirtioFeatures.OFFERED;
+    private volatile long nextOffered = VirtioFeatures.OFFERED;
     private boolean featuresSet;
     private volatile GuestMemory mem;
     private volatile int queuePairs = 1;
@@ -88,6 +91,23 @@ public final class VhostDevice {
         return connected && running;
     }
 
+    /**
+     * Features to offer from the next connection on (the current front end keeps what it negotiated, as
+     * OVS applies {@code userspace-tso-enable} to vhost ports). Must be within {@link VirtioFeatures#OFFERED}
+     * and {@link VirtioFeatures#OFFLOADS}.
+     */
+    public void setNextOffered(long f) {
+        if ((f & ~(VirtioFeatures.OFFERED | VirtioFeatures.OFFLOADS)) != 0) {
+            throw new IllegalArgumentException(String.format("features 0x%x cannot be offered", f));
+        }
+        nextOffered = f;
+    }
+
+    /** Features offered to the current front end. */
+    public long offered() {
+        return offered;
+    }
+
     public long features() {
         return features;
     }
@@ -119,6 +139,7 @@ public final class VhostDevice {
 
     /** A front end connected. */
     public void connect() {
+        offered = nextOffered;
         connected = true;
         listener.changed();
     }
@@ -237,7 +258,7 @@ public final class VhostDevice {
     /** Every request this back end accepts, one row each (DPDK's vhost_message_handlers). */
     private MessageTable table() {
         return new MessageTable(
-                Row.exact(Request.GET_FEATURES, 0, 0, Lock.NONE, (m, vq) -> u64(VirtioFeatures.OFFERED)),
+                Row.exact(Request.GET_FEATURES, 0, 0, Lock.NONE, (m, vq) -> u64(offered)),
                 Row.exact(Request.SET_FEATURES, 8, 0, Lock.NONE, this::setFeatures),
                 Row.exact(Request.SET_OWNER, 0, 0, Lock.NONE, (m, vq) -> null),
                 Row.exact(Request.RESET_OWNER, 0, 0, Lock.ALL, (m, vq) -> {
@@ -359,9 +380,10 @@ public final class VhostDevice {
 
     private ByteBuffer setFeatures(Message m, Virtqueue unused) throws VhostUserException {
         long f = m.payload.getLong(0);
-        if ((f & ~VirtioFeatures.OFFERED) != 0) {
-            throw new VhostUserException(String.format("features 0x%x were not offered (offered 0x%x)",
-                    f & ~VirtioFeatures.OFFERED, VirtioFeatures.OFFERED), false);
+        long o = offered;
+        if ((f & ~o) != 0) {
+            throw new VhostUserException(String.format("features 0x%x were not offered (offered 0x%x)", f & ~o, o),
+                    false);
         }
         for (Virtqueue vq : vqs) {
             vq.lock();

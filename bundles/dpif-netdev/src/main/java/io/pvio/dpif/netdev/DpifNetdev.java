@@ -1018,6 +1018,14 @@ public final class DpifNetdev implements Dpif {
                     long free = v[PmdThread.S_FREE_NS];
                     line(sb, "free_pkts cycles: %d (%.2f%% of processing)", free, proc > 0 ? 100.0 * free / proc : 0.0);
                 }
+                long seg = v[PmdThread.S_SW_SEGMENTED];
+                long csum = v[PmdThread.S_SW_CSUM];
+                long olDrops = v[PmdThread.S_SW_OFFLOAD_DROPS];
+                if (seg > 0 || csum > 0 || olDrops > 0) { // only where offloads were done in software
+                    line(sb, "software segmentation: %d packets into %d segments", seg, v[PmdThread.S_SW_SEGMENTS]);
+                    line(sb, "software checksums: %d", csum);
+                    line(sb, "offload failures (dropped): %d", olDrops);
+                }
                 if (pk > 0) {
                     line(sb, "avg cycles per packet: %.2f (%d/%d)", (double) total / pk, total, pk);
                     line(sb, "avg processing cycles per packet: %.2f (%d/%d)", (double) proc / pk, proc, pk);

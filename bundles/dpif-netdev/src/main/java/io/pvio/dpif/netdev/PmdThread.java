@@ -4,8 +4,10 @@ import io.pvio.counter.CounterArray;
 import io.pvio.dpif.netdev.flow.Flow;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
+import io.pvio.netdev.Netdev;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
+import io.pvio.packet.SoftOffloads;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -66,7 +68,12 @@ final class PmdThread implements Runnable {
     static final int S_ITERATIONS = 9;
     /** Nanoseconds in free_pkts calls (only with other_config:pmd-perf-metrics=true). */
     static final int S_FREE_NS = 10;
-    static final int N_STATS = 11;
+    /** TSO packets segmented in software, the segments made, checksums completed, packets dropped by either. */
+    static final int S_SW_SEGMENTED = 11;
+    static final int S_SW_SEGMENTS = 12;
+    static final int S_SW_CSUM = 13;
+    static final int S_SW_OFFLOAD_DROPS = 14;
+    static final int N_STATS = 15;
 
     final int core;
     final Thread thread;
@@ -104,6 +111,21 @@ final class PmdThread implements Runnable {
     private long noPort;
     private long iterations;
     private int nowSec;
+    private long swSegmented;
+    private long swSegments;
+    private long swCsum;
+    private long swOffloadDrops;
+    /** Packets of a batch being prepared for a port without some offload (see {@link #prepareAndSend}). */
+    private final Packet[] prep = new Packet[PacketBatch.MAX];
+    /** The port {@link #segSink} adds segments to. */
+    private TxPort segPort;
+    private final SoftOffloads.SegmentSink segSink = seg -> {
+        TxPort t = segPort;
+        if (t.batch.isFull()) {
+            send(t);
+        }
+        t.batch.add(seg);
+    };
 
     PmdThread(DpifNetdev dp, int core, PmdSnapshot initial) {
         this.dp = dp;
@@ -241,6 +263,10 @@ final class PmdThread implements Runnable {
         stats.set(S_FREE_NS, freeNs);
         stats.set(S_DROPPED, dropped);
         stats.set(S_NO_PORT, noPort);
+        stats.set(S_SW_SEGMENTED, swSegmented);
+        stats.set(S_SW_SEGMENTS, swSegments);
+        stats.set(S_SW_CSUM, swCsum);
+        stats.set(S_SW_OFFLOAD_DROPS, swOffloadDrops);
     }
 
     /**
@@ -567,6 +593,109 @@ final class PmdThread implements Runnable {
     }
 
     private void flush(TxPort t) {
+        PacketBatch b = t.batch;
+        int n = b.size();
+        if (n == 0) {
+            return;
+        }
+        int ol = 0;
+        for (int i = 0; i < n; i++) {
+            ol |= b.get(i).offloads();
+        }
+        if (ol != 0 && (ol & ~accepted(t.netdev.txOffloads())) != 0) {
+            prepareAndSend(t);
+            return;
+        }
+        send(t);
+    }
+
+    /** The packet offload flags a port with tx offloads {@code caps} takes as they are. */
+    private static int accepted(int caps) {
+        int ok = Packet.OL_TSO_ECN;
+        if ((caps & Netdev.TX_OFFLOAD_CSUM) != 0) {
+            ok |= Packet.OL_CSUM_PARTIAL;
+            if ((caps & Netdev.TX_OFFLOAD_TSO4) != 0) {
+                ok |= Packet.OL_TSO_TCPV4;
+            }
+            if ((caps & Netdev.TX_OFFLOAD_TSO6) != 0) {
+                ok |= Packet.OL_TSO_TCPV6;
+            }
+        }
+        return ok;
+    }
+
+    /**
+     * OVS's netdev_send_prepare: sends t's batch after doing in software what the port cannot: TCP
+     * segmentation (segments from the packet's pool, in its place in the batch) and checksum completion (on a
+     * private copy when the packet is shared with another output). A packet that cannot be prepared (bad
+     * offsets, not TCP, pool empty) is dropped and counted.
+     */
+    private void prepareAndSend(TxPort t) {
+        PacketBatch b = t.batch;
+        int n = b.size();
+        int ok = accepted(t.netdev.txOffloads());
+        for (int i = 0; i < n; i++) {
+            prep[i] = b.get(i);
+        }
+        b.clear();
+        int i = 0;
+        try {
+            for (; i < n; i++) {
+                Packet p = prep[i];
+                prep[i] = null;
+                int ol = p.offloads();
+                if ((ol & Packet.OL_TSO & ~ok) != 0) {
+                    int want = SoftOffloads.segmentCount(p);
+                    segPort = t;
+                    int got;
+                    try {
+                        got = want < 0 ? -1 : SoftOffloads.segment(p, segSink);
+                    } finally {
+                        p.free(); // the segments are copies
+                    }
+                    if (got > 0) {
+                        swSegmented++;
+                        swSegments += got;
+                    }
+                    if (got < want || got < 0) {
+                        swOffloadDrops++;
+                        dropped++;
+                    }
+                    continue;
+                }
+                if ((ol & Packet.OL_CSUM_PARTIAL & ~ok) != 0) {
+                    if (p.refcnt() > 1) {
+                        Packet c = SoftOffloads.copy(p); // another output sends these very bytes
+                        p.free();
+                        p = c;
+                    }
+                    if (p == null || !SoftOffloads.completeChecksum(p)) {
+                        if (p != null) {
+                            p.free();
+                        }
+                        swOffloadDrops++;
+                        dropped++;
+                        continue;
+                    }
+                    swCsum++;
+                }
+                if (b.isFull()) {
+                    send(t);
+                }
+                b.add(p);
+            }
+        } finally {
+            for (; i < n; i++) { // an output threw: the packets not handed on are still ours
+                if (prep[i] != null) {
+                    prep[i].free();
+                    prep[i] = null;
+                }
+            }
+        }
+        send(t);
+    }
+
+    private void send(TxPort t) {
         int n = t.batch.size();
         if (n == 0) {
             return;
