@@ -13,8 +13,17 @@ import java.util.Map;
  *     several PMD threads share the queue and the port serialises {@link #send} and {@link #freePkts}
  *     on it itself.</li>
  * <li>Control callbacks ({@link #setConfig}, stats, status) run on control threads, concurrently with
- *     the data path. {@link #close} runs after the datapath has stopped calling the port.</li>
+ *     the data path. {@link #reconfigure} and {@link #close} run while no thread is inside the port's
+ *     {@link #rxqRecv}, {@link #send} or {@link #freePkts}.</li>
  * </ul>
+ *
+ * <h2>Reconfiguration</h2>
+ * As OVS's netdev-provider.h: a port whose queue layout must change (a new {@code n_rxq}, a front end that
+ * set up more queues) records the wish and calls {@link NetdevContext#requestReconfigure()}
+ * (netdev_request_reconfigure). The datapath then pauses the PMD threads, drains their in-flight tx
+ * queues, calls {@link #reconfigure()} on every port whose {@link #reconfigureRequired()} is true, re-reads
+ * {@link #nRxq()} and {@link #nTxq()} and resumes. So a queue count changes only while no data-path call
+ * runs on the port, and the data path never sees a queue index beyond the counts it last read.
  *
  * <h2>Packet ownership</h2>
  * {@link #rxqRecv} hands packets to the caller. {@link #send} takes every packet of the batch, whether it
@@ -45,11 +54,30 @@ public interface Netdev extends AutoCloseable {
     /** get_config: the options in force, as the user would write them. */
     Map<String, String> getConfig();
 
-    /** Number of rx queues the datapath must poll (may change; see {@link NetdevContext#changed()}). */
+    /** Number of rx queues the datapath must poll (changes only in {@link #reconfigure()}, or see {@link NetdevContext#changed()}). */
     int nRxq();
 
-    /** Number of tx queues (may change; see {@link NetdevContext#changed()}). */
+    /** Number of tx queues (changes only in {@link #reconfigure()}, or see {@link NetdevContext#changed()}). */
     int nTxq();
+
+    /**
+     * netdev_is_reconf_required: true from the port's {@link NetdevContext#requestReconfigure()} until its
+     * {@link #reconfigure()} has run. Any thread. Default: never.
+     */
+    default boolean reconfigureRequired() {
+        return false;
+    }
+
+    /**
+     * reconfigure: applies what the port asked for with {@link NetdevContext#requestReconfigure()} (typically
+     * its queue counts). Called on the datapath's control thread while no thread is inside this port's
+     * {@link #rxqRecv}, {@link #send} or {@link #freePkts} and no packet is in flight on its tx queues; the
+     * datapath re-reads {@link #nRxq()} and {@link #nTxq()} afterwards. Loses no packet already accepted
+     * (packets of removed rx queues move to the remaining ones or are counted as dropped). On failure throws,
+     * leaving the port as it was (the datapath logs it and runs the port on). Default: nothing to do.
+     */
+    default void reconfigure() throws NetdevException {
+    }
 
     /**
      * rxq_recv: moves up to {@code batch.room()} received packets of queue {@code qid} into {@code batch}.
@@ -60,7 +88,13 @@ public interface Netdev extends AutoCloseable {
     /**
      * send: transmits every packet of {@code batch} on tx queue {@code qid} (0 &le; qid &lt; {@link #nTxq()}).
      * The port owns the packets from the call on and the batch is empty when it returns. Packets that cannot
-     * be sent (no carrier, ring full) are freed and counted as {@code tx_dropped}; send never blocks.
+     * be sent (no carrier, ring full, a queue the control path holds) are freed and counted as
+     * {@code tx_dropped}: send never waits for the receiver. It waits only in two bounded cases: with
+     * {@code concurrentTxq}, for another thread's send or freePkts on the same queue (netdev-dpdk's tx_lock);
+     * and, on a port that offloads copies to a DMA engine, while the control path rebinds this queue to
+     * another DMA channel (or unbinds it), for the copies in flight on the old channel to drain rather than
+     * dropping the burst. That drain is bounded by the port's drain timeout (netdev-vhost-async: 30 s, in
+     * practice microseconds); if the engine misses it, the rebind gives up and send resumes on the old channel.
      *
      * @return packets of queue {@code qid} still in flight on an asynchronous engine after this call; when
      *         positive, the caller must call {@link #freePkts} for this queue (on later iterations) until it

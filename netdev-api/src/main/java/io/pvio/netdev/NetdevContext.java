@@ -24,4 +24,14 @@ public interface NetdevContext {
      * {@link Netdev#nTxq()} soon after. Callable from any thread.
      */
     void changed();
+
+    /**
+     * netdev_request_reconfigure: the port has a change it applies only in {@link Netdev#reconfigure()}, with
+     * the data path paused (its {@link Netdev#reconfigureRequired()} now returns true). The datapath calls
+     * reconfigure soon after, on its control thread. Callable from any thread. Default: {@link #changed()},
+     * for datapaths whose every reconfiguration pauses the PMDs and asks each port.
+     */
+    default void requestReconfigure() {
+        changed();
+    }
 }

@@ -40,6 +40,11 @@ public interface DummyPort {
     /** True once a send arrived with {@code concurrentTxq} set. */
     boolean sawConcurrentTxq();
 
+    /** True once {@code reconfigure} ran while a thread was polling one of the port's rx queues (a contract breach). */
+    default boolean reconfiguredWhileBusy() {
+        return false;
+    }
+
     /** The last frames sent (at most {@link #CAPTURE_DEPTH}), oldest first; frames are cut at {@link #CAPTURE_BYTES}. */
     List<byte[]> lastSent();
 

@@ -58,6 +58,9 @@ public class DummyNetdevTest {
             assertTrue(p.receive(1, frame(60, 0)));
             d.setConfig(Map.of("n_rxq", "1"));
             assertEquals(1, ctx.changed.get());
+            assertTrue(d.reconfigureRequired());
+            d.reconfigure(); // as the datapath does once its PMDs are paused
+            assertFalse(d.reconfigureRequired());
             assertEquals(1, d.rxqRecv(0, b)); // moved to queue 0, not lost
             b.freeAll();
             assertTrue(p.receive(0, frame(60, 0)));
@@ -79,11 +82,13 @@ public class DummyNetdevTest {
                 assertTrue(p.receive(1, frame(60, i)));
                 assertTrue(p.receive(2, frame(60, i)));
             }
-            d.setConfig(Map.of("n_rxq", "2")); // queue 2's 10 go to queue 1 (queue 0 is full)
+            d.setConfig(Map.of("n_rxq", "2"));
+            d.reconfigure(); // queue 2's 10 go to queue 1 (queue 0 is full)
             io.pvio.netdev.NetdevStats st = new io.pvio.netdev.NetdevStats();
             d.getStats(st);
             assertEquals(0, st.rxDropped);
-            d.setConfig(Map.of("n_rxq", "1")); // queue 1's 20 find no room
+            d.setConfig(Map.of("n_rxq", "1"));
+            d.reconfigure(); // queue 1's 20 find no room
             st.clear();
             d.getStats(st);
             assertEquals(20, st.rxDropped);

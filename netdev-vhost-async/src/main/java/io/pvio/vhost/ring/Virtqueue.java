@@ -5,6 +5,7 @@ import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
 import io.pvio.posix.EventFd;
 import io.pvio.vhost.async.CopyTracker;
+import io.pvio.vhostuser.SplitRing;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -516,12 +517,14 @@ public final class Virtqueue {
         int rd = mem.regionOfUva(descUva);
         int ra = mem.regionOfUva(availUva);
         int ru = mem.regionOfUva(usedUva);
-        if (rd < 0 || ra < 0 || ru < 0 || mem.uvaRoom(rd, descUva) < 16L * size
-                || mem.uvaRoom(ra, availUva) < 6L + 2L * size || mem.uvaRoom(ru, usedUva) < 6L + 8L * size) {
+        if (rd < 0 || ra < 0 || ru < 0 || mem.uvaRoom(rd, descUva) < SplitRing.descTableBytes(size)
+                || mem.uvaRoom(ra, availUva) < SplitRing.availBytes(size)
+                || mem.uvaRoom(ru, usedUva) < SplitRing.usedBytes(size)) {
             markBroken("ring addresses outside guest memory");
             return;
         }
-        if ((descUva & 15) != 0 || (availUva & 1) != 0 || (usedUva & 3) != 0) {
+        if ((descUva & (SplitRing.DESC_ALIGN - 1)) != 0 || (availUva & (SplitRing.AVAIL_ALIGN - 1)) != 0
+                || (usedUva & (SplitRing.USED_ALIGN - 1)) != 0) {
             markBroken("misaligned ring addresses");
             return;
         }
@@ -531,7 +534,7 @@ public final class Virtqueue {
         availOff = mem.uvaOffset(ra, availUva);
         used = mem.view(ru);
         usedOff = mem.uvaOffset(ru, usedUva);
-        int usedIdx = used.getShort(usedOff + 2) & 0xffff;
+        int usedIdx = used.getShort(usedOff + SplitRing.USED_IDX) & 0xffff;
         if (usedIdx != lastUsed) {
             LOG.warning(String.format("vHost device '%s' queue %d: last_used_idx (%d) and used->idx (%d) mismatch;"
                     + " some packets may be resent for Tx and dropped for Rx", device, index, lastUsed, usedIdx));
@@ -539,7 +542,7 @@ public final class Virtqueue {
             lastAvail = usedIdx;
         }
         if (!eventIdx) {
-            used.putShort(usedOff, (short) USED_F_NO_NOTIFY); // we poll: no kicks needed
+            used.putShort(usedOff + SplitRing.USED_FLAGS, (short) USED_F_NO_NOTIFY); // we poll: no kicks needed
         }
         nUsed = 0;
         ready = true;
@@ -750,7 +753,7 @@ public final class Virtqueue {
                     if (slot == availIdx) {
                         break; // the guest has no more buffers: the rest is dropped
                     }
-                    int head = avail.getShort(availOff + 4 + 2 * (slot & mask)) & 0xffff;
+                    int head = avail.getShort(availOff + SplitRing.availRing(slot & mask)) & 0xffff;
                     if ((!async || tracker.hasRoom(1, 1)) && fitsOne(batch, p, i, sent, need, head)) {
                         if (async) {
                             consumed++; // counted first: the descriptor is the tracker's even if the copy throws
@@ -774,7 +777,7 @@ public final class Virtqueue {
                     if (slot == availIdx) {
                         break;
                     }
-                    int head = avail.getShort(availOff + 4 + 2 * (slot & mask)) & 0xffff;
+                    int head = avail.getShort(availOff + SplitRing.availRing(slot & mask)) & 0xffff;
                     long len = walkChain(head, true);
                     if (len == -1) {
                         return abandonBurst(async, usedAtEntry, consumed, sent); // the ring is broken now
@@ -925,7 +928,7 @@ public final class Virtqueue {
             int pending = (availIdx - lastAvail) & 0xffff;
             int max = Math.min(pending, batch.room());
             for (int k = 0; k < max; k++) {
-                int head = avail.getShort(availOff + 4 + 2 * (lastAvail & mask)) & 0xffff;
+                int head = avail.getShort(availOff + SplitRing.availRing(lastAvail & mask)) & 0xffff;
                 long plen = txChain(head);
                 if (plen < 0) {
                     break;
@@ -1046,7 +1049,7 @@ public final class Virtqueue {
             int pending = (availIdx - lastAvail) & 0xffff;
             max = Math.min(pending, max);
             for (int k = 0; k < max; k++) {
-                int head = avail.getShort(availOff + 4 + 2 * (lastAvail & mask)) & 0xffff;
+                int head = avail.getShort(availOff + SplitRing.availRing(lastAvail & mask)) & 0xffff;
                 long plen = txChain(head);
                 if (plen < 0) {
                     break;
@@ -1121,10 +1124,10 @@ public final class Virtqueue {
             return false;
         }
         ByteBuffer d = desc;
-        int o = descOff + 16 * head;
-        long addr = d.getLong(o);
-        long len = d.getInt(o + 8) & 0xffffffffL;
-        if ((d.getShort(o + 12) & 0xffff) != DESC_F_WRITE || len < need) {
+        int o = descOff + SplitRing.desc(head);
+        long addr = d.getLong(o + SplitRing.DESC_ADDR);
+        long len = d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL;
+        if ((d.getShort(o + SplitRing.DESC_FLAGS) & 0xffff) != DESC_F_WRITE || len < need) {
             return false;
         }
         GuestMemory m = mem;
@@ -1192,7 +1195,7 @@ public final class Virtqueue {
 
     /** avail->idx (acquire), or -1 (queue marked broken) when it ran more than a ring ahead. */
     private int availIndex() {
-        int idx = (short) U16.getAcquire(avail, availOff + 2) & 0xffff;
+        int idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
         shownAvail = idx;
         if (((idx - lastAvail) & 0xffff) > size) {
             markBroken("avail index " + idx + " is more than " + size + " entries ahead of " + lastAvail);
@@ -1243,11 +1246,11 @@ public final class Virtqueue {
             if (++hops > tblSize) {
                 return markBroken("descriptor chain loops or is longer than its table (" + tblSize + ")");
             }
-            int o = tblOff + 16 * idx;
-            long addr = tbl.getLong(o);
-            long len = tbl.getInt(o + 8) & 0xffffffffL;
-            int flags = tbl.getShort(o + 12) & 0xffff;
-            int next = tbl.getShort(o + 14) & 0xffff;
+            int o = tblOff + SplitRing.desc(idx);
+            long addr = tbl.getLong(o + SplitRing.DESC_ADDR);
+            long len = tbl.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL;
+            int flags = tbl.getShort(o + SplitRing.DESC_FLAGS) & 0xffff;
+            int next = tbl.getShort(o + SplitRing.DESC_NEXT) & 0xffff;
             if ((flags & DESC_F_INDIRECT) != 0) {
                 if (!indirect) {
                     return markBroken("indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC");
@@ -1255,7 +1258,7 @@ public final class Virtqueue {
                 if (inIndirect || hops != 1 || (flags & DESC_F_NEXT) != 0) {
                     return markBroken("indirect descriptor inside a chain");
                 }
-                if (len == 0 || (len & 15) != 0 || len / 16 > MAX_INDIRECT) {
+                if (len == 0 || len % SplitRing.DESC_SIZE != 0 || len / SplitRing.DESC_SIZE > MAX_INDIRECT) {
                     return markBroken("indirect table of bad size " + len);
                 }
                 int r = mem.regionOfGpa(addr);
@@ -1264,7 +1267,7 @@ public final class Virtqueue {
                 }
                 tbl = mem.view(r);
                 tblOff = mem.gpaOffset(r, addr);
-                tblSize = (int) (len / 16);
+                tblSize = (int) (len / SplitRing.DESC_SIZE);
                 idx = 0;
                 hops = 0;
                 inIndirect = true;
@@ -1643,7 +1646,7 @@ public final class Virtqueue {
             return;
         }
         for (int i = 0; i < nUsed; i++) {
-            int o = usedOff + 4 + 8 * ((lastUsed + i) & mask);
+            int o = usedOff + SplitRing.usedElem((lastUsed + i) & mask);
             used.putLong(o, (long) usedLen[i] << 32 | (usedId[i] & 0xffffffffL)); // {le32 id; le32 len}
         }
         int old = lastUsed;
@@ -1653,7 +1656,7 @@ public final class Virtqueue {
         // aborts the JVM (assembler_x86.cpp ShouldNotReachHere) on a SIGBUS in a release/volatile store
         // outside C2-compiled code, which a truncated memory file causes; a faulting plain store is survivable
         VarHandle.releaseFence();
-        U16.set(used, usedOff + 2, (short) lastUsed);
+        U16.set(used, usedOff + SplitRing.USED_IDX, (short) lastUsed);
         add(C_USED_UPDATES, 1);
         EventFd c = call;
         if (c == null) {
@@ -1662,10 +1665,10 @@ public final class Virtqueue {
         VarHandle.fullFence(); // used->idx store before the flags/used_event load
         boolean want;
         if (eventIdx) {
-            int ev = avail.getShort(availOff + 4 + 2 * size) & 0xffff;
+            int ev = avail.getShort(availOff + SplitRing.usedEvent(size)) & 0xffff;
             want = ((lastUsed - ev - 1) & 0xffff) < ((lastUsed - old) & 0xffff);
         } else {
-            want = (avail.getShort(availOff) & AVAIL_F_NO_INTERRUPT) == 0;
+            want = (avail.getShort(availOff + SplitRing.AVAIL_FLAGS) & AVAIL_F_NO_INTERRUPT) == 0;
         }
         if (want) {
             if (c.signal()) {

@@ -7,6 +7,8 @@ import io.pvio.posix.PosixException;
 import io.pvio.vhost.ring.GuestMemory;
 import io.pvio.vhost.ring.Virtqueue;
 import io.pvio.vhost.ring.VirtioFeatures;
+import io.pvio.vhost.user.MessageTable.Lock;
+import io.pvio.vhost.user.MessageTable.Row;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.logging.Level;
@@ -36,6 +38,7 @@ public final class VhostDevice {
     private final Virtqueue[] vqs = new Virtqueue[MAX_VQS];
     /** Where guest memory is registered for DMA behind an IOMMU, or null. */
     private final DmaRegions dma;
+    private final MessageTable table = table();
 
     private volatile boolean connected;
     private volatile boolean running;
@@ -252,144 +255,113 @@ public final class VhostDevice {
         }
     }
 
-    private ByteBuffer dispatch(Message m) throws VhostUserException {
-        ByteBuffer p = m.payload;
-        switch (m.request) {
-            case Request.GET_FEATURES:
-                expect(m, 0, 0);
-                return u64(offered);
-            case Request.SET_FEATURES: {
-                expect(m, 8, 0);
-                long f = p.getLong(0);
-                long o = offered;
-                if ((f & ~o) != 0) {
-                    throw new VhostUserException(String.format("features 0x%x were not offered (offered 0x%x)",
-                            f & ~o, o), false);
-                }
-                setFeatures(f);
-                return null;
-            }
-            case Request.SET_OWNER:
-                expect(m, 0, 0);
-                return null;
-            case Request.RESET_OWNER:
-                expect(m, 0, 0);
-                resetState();
-                return null;
-            case Request.SET_MEM_TABLE:
-                setMemTable(m);
-                return null;
-            case Request.SET_VRING_NUM: {
-                expect(m, 8, 0);
-                Virtqueue vq = vring(p.getInt(0));
-                int num = p.getInt(4);
-                if (num <= 0 || num > Virtqueue.MAX_SIZE || Integer.bitCount(num) != 1) {
-                    throw new VhostUserException("ring size " + Integer.toUnsignedString(num)
-                            + " is not a power of two in 1.." + Virtqueue.MAX_SIZE, false);
-                }
-                vq.lock();
-                try {
-                    vq.setNum(num);
-                } finally {
-                    vq.unlock();
-                }
-                return null;
-            }
-            case Request.SET_VRING_ADDR: {
-                expect(m, 40, 0);
-                Virtqueue vq = vring(p.getInt(0));
-                if ((p.getInt(4) & 1) != 0) {
-                    throw new VhostUserException("dirty page logging (VHOST_VRING_F_LOG) is not supported", false);
-                }
-                vq.lock();
-                try {
-                    vq.setAddr(p.getLong(8), p.getLong(16), p.getLong(24));
-                } finally {
-                    vq.unlock();
-                }
-                updateRunning();
-                return null;
-            }
-            case Request.SET_VRING_BASE: {
-                expect(m, 8, 0);
-                Virtqueue vq = vring(p.getInt(0));
-                int base = p.getInt(4);
-                if (base < 0 || base > 0xffff) {
-                    throw new VhostUserException("ring base " + Integer.toUnsignedString(base) + " above 65535", false);
-                }
-                vq.lock();
-                try {
-                    vq.setBase(base);
-                } finally {
-                    vq.unlock();
-                }
-                return null;
-            }
-            case Request.GET_VRING_BASE: {
-                expect(m, 8, 0);
-                int idx = p.getInt(0);
-                Virtqueue vq = vring(idx);
-                int base;
-                vq.lock();
-                try {
-                    base = vq.stop();
-                } finally {
-                    vq.unlock();
-                }
-                updateRunning();
-                ByteBuffer r = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-                r.putInt(0, idx);
-                r.putInt(4, base);
-                return r;
-            }
-            case Request.SET_VRING_KICK:
-            case Request.SET_VRING_CALL:
-            case Request.SET_VRING_ERR:
-                setVringFd(m);
-                return null;
-            case Request.GET_PROTOCOL_FEATURES:
-                expect(m, 0, 0);
-                return u64(Request.PROTOCOL_OFFERED);
-            case Request.SET_PROTOCOL_FEATURES: {
-                expect(m, 8, 0);
-                long f = p.getLong(0);
-                if ((f & ~Request.PROTOCOL_OFFERED) != 0) {
-                    throw new VhostUserException(String.format("protocol features 0x%x were not offered",
-                            f & ~Request.PROTOCOL_OFFERED), false);
-                }
-                protocolFeatures = f;
-                DPDK.info(String.format("VHOST_CONFIG: (%s) negotiated Vhost-user protocol features: 0x%x", name, f));
-                return null;
-            }
-            case Request.GET_QUEUE_NUM:
-                expect(m, 0, 0);
-                return u64(MAX_QUEUE_PAIRS);
-            case Request.SET_VRING_ENABLE: {
-                expect(m, 8, 0);
-                int idx = p.getInt(0);
-                Virtqueue vq = vring(idx);
-                int on = p.getInt(4);
-                if (on != 0 && on != 1) {
-                    throw new VhostUserException("SET_VRING_ENABLE with state " + on, false);
-                }
-                setEnabled(vq, on == 1);
-                return null;
-            }
-            case Request.SEND_RARP:
-                expect(m, 8, 0);
-                return null;
-            default:
-                throw new VhostUserException("unsupported request", false);
-        }
+    /** Every request this back end accepts, one row each (DPDK's vhost_message_handlers). */
+    private MessageTable table() {
+        return new MessageTable(
+                Row.exact(Request.GET_FEATURES, 0, 0, Lock.NONE, (m, vq) -> u64(offered)),
+                Row.exact(Request.SET_FEATURES, 8, 0, Lock.NONE, this::setFeatures),
+                Row.exact(Request.SET_OWNER, 0, 0, Lock.NONE, (m, vq) -> null),
+                Row.exact(Request.RESET_OWNER, 0, 0, Lock.ALL, (m, vq) -> {
+                    resetState();
+                    return null;
+                }),
+                new Row(Request.SET_MEM_TABLE, 8 + 32, 8 + 32 * GuestMemory.MAX_REGIONS, 1, GuestMemory.MAX_REGIONS,
+                        Lock.ALL, this::setMemTable),
+                Row.exact(Request.SET_VRING_NUM, 8, 0, Lock.QUEUE, this::setVringNum),
+                Row.exact(Request.SET_VRING_ADDR, 40, 0, Lock.QUEUE, this::setVringAddr),
+                Row.exact(Request.SET_VRING_BASE, 8, 0, Lock.QUEUE, this::setVringBase),
+                Row.exact(Request.GET_VRING_BASE, 8, 0, Lock.QUEUE, this::getVringBase),
+                new Row(Request.SET_VRING_KICK, 8, 8, 0, 1, Lock.QUEUE, this::setVringFd),
+                new Row(Request.SET_VRING_CALL, 8, 8, 0, 1, Lock.QUEUE, this::setVringFd),
+                new Row(Request.SET_VRING_ERR, 8, 8, 0, 1, Lock.QUEUE, this::setVringFd),
+                Row.exact(Request.GET_PROTOCOL_FEATURES, 0, 0, Lock.NONE, (m, vq) -> u64(Request.PROTOCOL_OFFERED)),
+                Row.exact(Request.SET_PROTOCOL_FEATURES, 8, 0, Lock.NONE, this::setProtocolFeatures),
+                Row.exact(Request.GET_QUEUE_NUM, 0, 0, Lock.NONE, (m, vq) -> u64(MAX_QUEUE_PAIRS)),
+                Row.exact(Request.SET_VRING_ENABLE, 8, 0, Lock.NONE, this::setVringEnable),
+                Row.exact(Request.SEND_RARP, 8, 0, Lock.NONE, (m, vq) -> null));
     }
 
-    private static void expect(Message m, int size, int nfds) throws VhostUserException {
-        if (m.size != size) {
-            throw new VhostUserException("payload of " + m.size + " bytes, expected " + size, false);
+    /** The message table (package-private for its tests). */
+    MessageTable messageTable() {
+        return table;
+    }
+
+    private ByteBuffer dispatch(Message m) throws VhostUserException {
+        Row row = table.check(m);
+        if (row.lock() != Lock.QUEUE) {
+            return row.handler().handle(m, null);
         }
-        if (m.nfds != nfds) {
-            throw new VhostUserException(m.nfds + " file descriptors, expected " + nfds, false);
+        Virtqueue vq = vring(MessageTable.ring(m));
+        ByteBuffer reply;
+        vq.lock();
+        try {
+            reply = row.handler().handle(m, vq);
+        } finally {
+            vq.unlock();
         }
+        if (m.request == Request.SET_VRING_KICK
+                && !VirtioFeatures.has(features, VirtioFeatures.VHOST_USER_F_PROTOCOL_FEATURES)) {
+            setEnabled(vq, true); // without protocol features a ring is enabled when it starts
+        }
+        updateRunning();
+        return reply;
+    }
+
+    private ByteBuffer setVringNum(Message m, Virtqueue vq) throws VhostUserException {
+        int num = m.payload.getInt(4);
+        if (num <= 0 || num > Virtqueue.MAX_SIZE || Integer.bitCount(num) != 1) {
+            throw new VhostUserException("ring size " + Integer.toUnsignedString(num)
+                    + " is not a power of two in 1.." + Virtqueue.MAX_SIZE, false);
+        }
+        vq.setNum(num);
+        return null;
+    }
+
+    private ByteBuffer setVringAddr(Message m, Virtqueue vq) throws VhostUserException {
+        ByteBuffer p = m.payload;
+        if ((p.getInt(4) & 1) != 0) {
+            throw new VhostUserException("dirty page logging (VHOST_VRING_F_LOG) is not supported", false);
+        }
+        vq.setAddr(p.getLong(8), p.getLong(16), p.getLong(24));
+        return null;
+    }
+
+    private ByteBuffer setVringBase(Message m, Virtqueue vq) throws VhostUserException {
+        int base = m.payload.getInt(4);
+        if (base < 0 || base > 0xffff) {
+            throw new VhostUserException("ring base " + Integer.toUnsignedString(base) + " above 65535", false);
+        }
+        vq.setBase(base);
+        return null;
+    }
+
+    private ByteBuffer getVringBase(Message m, Virtqueue vq) {
+        int base = vq.stop();
+        ByteBuffer r = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        r.putInt(0, vq.index());
+        r.putInt(4, base);
+        return r;
+    }
+
+    private ByteBuffer setProtocolFeatures(Message m, Virtqueue unused) throws VhostUserException {
+        long f = m.payload.getLong(0);
+        if ((f & ~Request.PROTOCOL_OFFERED) != 0) {
+            throw new VhostUserException(String.format("protocol features 0x%x were not offered",
+                    f & ~Request.PROTOCOL_OFFERED), false);
+        }
+        protocolFeatures = f;
+        DPDK.info(String.format("VHOST_CONFIG: (%s) negotiated Vhost-user protocol features: 0x%x", name, f));
+        return null;
+    }
+
+    private ByteBuffer setVringEnable(Message m, Virtqueue unused) throws VhostUserException {
+        Virtqueue vq = vring(m.payload.getInt(0));
+        int on = m.payload.getInt(4);
+        if (on != 0 && on != 1) {
+            throw new VhostUserException("SET_VRING_ENABLE with state " + on, false);
+        }
+        setEnabled(vq, on == 1);
+        return null;
     }
 
     private Virtqueue vring(int idx) throws VhostUserException {
@@ -406,7 +378,13 @@ public final class VhostDevice {
         return b;
     }
 
-    private void setFeatures(long f) {
+    private ByteBuffer setFeatures(Message m, Virtqueue unused) throws VhostUserException {
+        long f = m.payload.getLong(0);
+        long o = offered;
+        if ((f & ~o) != 0) {
+            throw new VhostUserException(String.format("features 0x%x were not offered (offered 0x%x)", f & ~o, o),
+                    false);
+        }
         for (Virtqueue vq : vqs) {
             vq.lock();
             try {
@@ -419,13 +397,11 @@ public final class VhostDevice {
         featuresSet = true;
         DPDK.info(String.format("VHOST_CONFIG: (%s) negotiated Virtio features: %s", name,
                 VirtioFeatures.describe(f)));
+        return null;
     }
 
-    private void setMemTable(Message m) throws VhostUserException {
+    private ByteBuffer setMemTable(Message m, Virtqueue unused) throws VhostUserException {
         ByteBuffer p = m.payload;
-        if (m.size < 8) {
-            throw new VhostUserException("memory table of " + m.size + " bytes", false);
-        }
         int n = p.getInt(0);
         if (n < 1 || n > GuestMemory.MAX_REGIONS) {
             throw new VhostUserException(Integer.toUnsignedString(n) + " memory regions (1.." + GuestMemory.MAX_REGIONS
@@ -476,16 +452,12 @@ public final class VhostDevice {
             LOG.fine(fresh.describe());
         }
         updateRunning();
+        return null;
     }
 
-    private void setVringFd(Message m) throws VhostUserException {
-        expect(m, 8, m.nfds);
-        long word = m.payload.getLong(0);
-        if ((word & ~(Request.VRING_IDX_MASK | Request.VRING_NOFD_MASK)) != 0) {
-            throw new VhostUserException(String.format("bad vring index word 0x%x", word), false);
-        }
-        Virtqueue vq = vring((int) (word & Request.VRING_IDX_MASK));
-        boolean nofd = (word & Request.VRING_NOFD_MASK) != 0;
+    /** SET_VRING_KICK, _CALL, _ERR, under {@code vq}'s lock: the descriptor, or none with the no-fd flag. */
+    private ByteBuffer setVringFd(Message m, Virtqueue vq) throws VhostUserException {
+        boolean nofd = (m.payload.getLong(0) & Request.VRING_NOFD_MASK) != 0;
         if (m.nfds != (nofd ? 0 : 1)) {
             throw new VhostUserException(m.nfds + " file descriptors" + (nofd ? " with the no-fd flag" : ", expected 1"),
                     false);
@@ -505,23 +477,12 @@ public final class VhostDevice {
             if (fd != null) {
                 fd.close(); // errors are not reported
             }
-            return;
+        } else if (m.request == Request.SET_VRING_CALL) {
+            vq.setCall(fd);
+        } else {
+            vq.start(fd);
         }
-        vq.lock();
-        try {
-            if (m.request == Request.SET_VRING_CALL) {
-                vq.setCall(fd);
-            } else {
-                vq.start(fd);
-            }
-        } finally {
-            vq.unlock();
-        }
-        if (m.request == Request.SET_VRING_KICK
-                && !VirtioFeatures.has(features, VirtioFeatures.VHOST_USER_F_PROTOCOL_FEATURES)) {
-            setEnabled(vq, true); // without protocol features a ring is enabled when it starts
-        }
-        updateRunning();
+        return null;
     }
 
     private void setEnabled(Virtqueue vq, boolean on) {

@@ -739,8 +739,34 @@ public final class DpifNetdev implements Dpif {
             if (whilePaused != null) {
                 whilePaused.run();
             }
+            reconfigurePorts();
         } finally {
             applySnapshots();
+        }
+    }
+
+    /**
+     * OVS's port_reconfigure: with every PMD paused (no thread inside a port, tx queues drained), calls
+     * reconfigure() on the ports that asked for it; applySnapshots then re-reads their queue counts. A port
+     * whose reconfigure fails runs on as it was.
+     */
+    private void reconfigurePorts() {
+        for (Port p : ports.values()) {
+            if (p.netdev == null) {
+                continue;
+            }
+            try {
+                if (!p.netdev.reconfigureRequired()) {
+                    continue;
+                }
+                int r = p.netdev.nRxq();
+                int t = p.netdev.nTxq();
+                p.netdev.reconfigure();
+                LOG.info(() -> p.name + ": reconfigured (" + r + " rxq, " + t + " txq -> " + p.netdev.nRxq() + " rxq, "
+                        + p.netdev.nTxq() + " txq)");
+            } catch (NetdevException | RuntimeException e) {
+                LOG.log(Level.SEVERE, p.name + ": reconfiguration failed: " + e.getMessage(), e);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package io.pvio.dpif.netdev;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.dpif.netdev.flow.Flow;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
@@ -33,7 +34,6 @@ final class PmdThread implements Runnable {
     private static final Logger LOG = Logger.getLogger("dpif_netdev");
     private static final VarHandle SNAP;
     private static final VarHandle ACK;
-    private static final VarHandle STATS = MethodHandles.arrayElementVarHandle(long[].class);
     /**
      * An rx queue that received nothing in this many polls in a row is idle: while the PMD is busy it polls
      * idle queues only every {@code IDLE_POLL_MASK + 1} iterations (so that 64 idle ports cost a busy PMD
@@ -55,7 +55,7 @@ final class PmdThread implements Runnable {
         }
     }
 
-    // published counters (opaque stores by this thread, opaque loads by readers)
+    // published counters: this thread is their single writer (publishStats), readers any thread
     static final int S_RECEIVED = 0;
     static final int S_HITS = 1;
     static final int S_MISSES = 2;
@@ -81,7 +81,7 @@ final class PmdThread implements Runnable {
     @SuppressWarnings("unused") private volatile PmdSnapshot snapshot; // via SNAP
     @SuppressWarnings("unused") private volatile long ackedGen; // via ACK
     private volatile boolean stop;
-    private final long[] stats = new long[N_STATS];
+    private final CounterArray stats = new CounterArray(N_STATS);
 
     // ---- owned by the PMD thread ----
     private final PacketBatch rx = new PacketBatch();
@@ -170,7 +170,7 @@ final class PmdThread implements Runnable {
     }
 
     long stat(int i) {
-        return (long) STATS.getOpaque(stats, i);
+        return stats.get(i);
     }
 
     @Override
@@ -252,21 +252,21 @@ final class PmdThread implements Runnable {
     }
 
     private void publishStats() {
-        STATS.setOpaque(stats, S_IDLE_NS, idleNs);
-        STATS.setOpaque(stats, S_ITERATIONS, iterations);
-        STATS.setOpaque(stats, S_RECEIVED, received);
-        STATS.setOpaque(stats, S_HITS, hits);
-        STATS.setOpaque(stats, S_MISSES, misses);
-        STATS.setOpaque(stats, S_OUT_BATCHES, outBatches);
-        STATS.setOpaque(stats, S_OUT_PKTS, outPkts);
-        STATS.setOpaque(stats, S_PROC_NS, procNs);
-        STATS.setOpaque(stats, S_FREE_NS, freeNs);
-        STATS.setOpaque(stats, S_DROPPED, dropped);
-        STATS.setOpaque(stats, S_NO_PORT, noPort);
-        STATS.setOpaque(stats, S_SW_SEGMENTED, swSegmented);
-        STATS.setOpaque(stats, S_SW_SEGMENTS, swSegments);
-        STATS.setOpaque(stats, S_SW_CSUM, swCsum);
-        STATS.setOpaque(stats, S_SW_OFFLOAD_DROPS, swOffloadDrops);
+        stats.set(S_IDLE_NS, idleNs);
+        stats.set(S_ITERATIONS, iterations);
+        stats.set(S_RECEIVED, received);
+        stats.set(S_HITS, hits);
+        stats.set(S_MISSES, misses);
+        stats.set(S_OUT_BATCHES, outBatches);
+        stats.set(S_OUT_PKTS, outPkts);
+        stats.set(S_PROC_NS, procNs);
+        stats.set(S_FREE_NS, freeNs);
+        stats.set(S_DROPPED, dropped);
+        stats.set(S_NO_PORT, noPort);
+        stats.set(S_SW_SEGMENTED, swSegmented);
+        stats.set(S_SW_SEGMENTS, swSegments);
+        stats.set(S_SW_CSUM, swCsum);
+        stats.set(S_SW_OFFLOAD_DROPS, swOffloadDrops);
     }
 
     /**

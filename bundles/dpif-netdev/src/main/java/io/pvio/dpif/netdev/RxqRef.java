@@ -1,24 +1,13 @@
 package io.pvio.dpif.netdev;
 
+import io.pvio.counter.Counter;
 import io.pvio.netdev.Netdev;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 
 /**
  * An rx queue assigned to a PMD, with the PMD's view of the port's bridge. Its identity is immutable; the
  * poll state below belongs to the one PMD whose snapshot holds it.
  */
 final class RxqRef {
-    private static final VarHandle POLL_NS;
-
-    static {
-        try {
-            POLL_NS = MethodHandles.lookup().findVarHandle(RxqRef.class, "pollNs", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     final Port port;
     final Netdev netdev;
     final int qid;
@@ -29,8 +18,8 @@ final class RxqRef {
     int emptyPolls;
     /** When the PMD adopted this queue ({@link System#nanoTime()}); written before its first poll. */
     volatile long sinceNs;
-    /** Time in this queue's polls with perf metrics on: single writer (the PMD), opaque store and load. */
-    @SuppressWarnings("unused") private long pollNs;
+    /** Time in this queue's polls with perf metrics on; written by the PMD only. */
+    private final Counter pollNs = new Counter();
 
     RxqRef(Port port, Netdev netdev, int qid, BridgeView view) {
         this.port = port;
@@ -41,10 +30,10 @@ final class RxqRef {
     }
 
     void addPollNs(long ns) {
-        POLL_NS.setOpaque(this, (long) POLL_NS.getOpaque(this) + ns);
+        pollNs.add(ns);
     }
 
     long pollNs() {
-        return (long) POLL_NS.getOpaque(this);
+        return pollNs.get();
     }
 }

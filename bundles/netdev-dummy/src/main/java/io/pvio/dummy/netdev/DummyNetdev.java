@@ -1,5 +1,7 @@
 package io.pvio.dummy.netdev;
 
+import io.pvio.counter.Counter;
+import io.pvio.counter.CounterArray;
 import io.pvio.dummy.DummyPort;
 import io.pvio.dummy.DummyPorts;
 import io.pvio.netdev.CustomStats;
@@ -15,8 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.logging.Logger;
 
 /**
@@ -37,14 +37,23 @@ public final class DummyNetdev implements Netdev, DummyPort {
     private final ArrayBlockingQueue<Packet>[] rxq = new ArrayBlockingQueue[MAX_QUEUES];
     private volatile int nRxq;
     private volatile int nTxq;
+    // queue counts set_config asked for, applied by reconfigure (guarded by this)
+    private int requestedRxq;
+    private int requestedTxq;
+    /** Per rx queue: 1 while its poller is inside rxqRecv (a tripwire for reconfigure). */
+    private final CounterArray polling = CounterArray.padded(MAX_QUEUES);
+    private volatile boolean reconfiguredWhileBusy;
     private volatile boolean closed;
 
-    private final AtomicLong sentPkts = new AtomicLong();
-    private final AtomicLong sentBytes = new AtomicLong();
-    private final AtomicLongArray sentPerQ = new AtomicLongArray(MAX_QUEUES);
-    private final java.util.concurrent.atomic.AtomicLong rxDropped = new java.util.concurrent.atomic.AtomicLong();
-    private final AtomicLong rxPkts = new AtomicLong();
-    private final AtomicLong rxBytes = new AtomicLong();
+    // tx counters: written under the capture lock (the one writer at a time, as the netdev-dpdk tx lock)
+    private final Counter sentPkts = new Counter();
+    private final Counter sentBytes = new Counter();
+    private final CounterArray sentPerQ = new CounterArray(MAX_QUEUES);
+    /** Written by setConfig (synchronized). */
+    private final Counter rxDropped = new Counter();
+    // rx counters per queue: each queue's writer is the one thread polling it
+    private final CounterArray rxPkts = CounterArray.padded(MAX_QUEUES);
+    private final CounterArray rxBytes = CounterArray.padded(MAX_QUEUES);
     private volatile boolean sawConcurrent;
 
     // capture ring, guarded by itself
@@ -61,8 +70,8 @@ public final class DummyNetdev implements Netdev, DummyPort {
         for (int i = 0; i < MAX_QUEUES; i++) {
             rxq[i] = new ArrayBlockingQueue<>(RXQ_DEPTH);
         }
-        nRxq = q[0];
-        nTxq = q[1];
+        nRxq = requestedRxq = q[0];
+        nTxq = requestedTxq = q[1];
         DummyPorts.register(name, this);
         LOG.fine(() -> name + ": opened dummy port with " + nRxq + " rxq, " + nTxq + " txq");
     }
@@ -87,8 +96,31 @@ public final class DummyNetdev implements Netdev, DummyPort {
     @Override
     public synchronized void setConfig(Map<String, String> options) throws NetdevException {
         int[] q = validate(options);
+        if (q[0] != requestedRxq || q[1] != requestedTxq) {
+            requestedRxq = q[0];
+            requestedTxq = q[1];
+            LOG.fine(() -> name + ": requesting " + q[0] + " rxq, " + q[1] + " txq");
+            context.requestReconfigure();
+        }
+    }
+
+    @Override
+    public synchronized boolean reconfigureRequired() {
+        return requestedRxq != nRxq || requestedTxq != nTxq;
+    }
+
+    /** Applies the requested queue counts (the datapath has paused every caller of the data path). */
+    @Override
+    public synchronized void reconfigure() {
+        for (int i = 0; i < MAX_QUEUES; i++) {
+            if (polling.get(i) != 0) {
+                reconfiguredWhileBusy = true;
+                LOG.severe(name + ": reconfigure while rx queue " + i + " is being polled");
+            }
+        }
         int oldR = nRxq;
         int oldT = nTxq;
+        int[] q = {requestedRxq, requestedTxq};
         nRxq = q[0];
         nTxq = q[1];
         // packets queued on queues that no longer exist move to the remaining ones; what finds no room
@@ -102,18 +134,20 @@ public final class DummyNetdev implements Netdev, DummyPort {
                 }
                 if (!moved) {
                     p.free();
-                    rxDropped.incrementAndGet();
+                    rxDropped.increment();
                 }
             }
         }
         if (oldR != q[0] || oldT != q[1]) {
-            context.changed();
+            LOG.info(() -> name + ": " + oldR + " rxq, " + oldT + " txq -> " + q[0] + " rxq, " + q[1] + " txq");
         }
     }
 
     @Override
     public Map<String, String> getConfig() {
-        return Map.of("n_rxq", Integer.toString(nRxq), "n_txq", Integer.toString(nTxq));
+        synchronized (this) { // what the user asked for, applied or about to be
+            return Map.of("n_rxq", Integer.toString(requestedRxq), "n_txq", Integer.toString(requestedTxq));
+        }
     }
 
     @Override
@@ -131,6 +165,7 @@ public final class DummyNetdev implements Netdev, DummyPort {
         ArrayBlockingQueue<Packet> q = rxq[qid];
         int n = 0;
         long bytes = 0;
+        polling.set(qid, 1);
         while (batch.room() > 0) {
             Packet p = q.poll();
             if (p == null) {
@@ -140,9 +175,10 @@ public final class DummyNetdev implements Netdev, DummyPort {
             batch.add(p);
             n++;
         }
+        polling.set(qid, 0);
         if (n > 0) {
-            rxPkts.addAndGet(n);
-            rxBytes.addAndGet(bytes);
+            rxPkts.add(qid, n);
+            rxBytes.add(qid, bytes);
         }
         return n;
     }
@@ -161,10 +197,10 @@ public final class DummyNetdev implements Netdev, DummyPort {
                 captureLen[slot] = copyCapped(p, capture[slot]);
                 captureHead++;
             }
+            sentPkts.add(n);
+            sentBytes.add(bytes);
+            sentPerQ.add(qid, n);
         }
-        sentPkts.addAndGet(n);
-        sentBytes.addAndGet(bytes);
-        sentPerQ.addAndGet(qid, n);
         batch.freeAll();
         return 0;
     }
@@ -186,8 +222,8 @@ public final class DummyNetdev implements Netdev, DummyPort {
 
     @Override
     public void getStats(NetdevStats stats) {
-        stats.rxPackets = rxPkts.get();
-        stats.rxBytes = rxBytes.get();
+        stats.rxPackets = rxPkts.sum(MAX_QUEUES);
+        stats.rxBytes = rxBytes.sum(MAX_QUEUES);
         stats.txPackets = sentPkts.get();
         stats.txBytes = sentBytes.get();
         stats.rxDropped = rxDropped.get();
@@ -296,6 +332,11 @@ public final class DummyNetdev implements Netdev, DummyPort {
     @Override
     public boolean sawConcurrentTxq() {
         return sawConcurrent;
+    }
+
+    @Override
+    public boolean reconfiguredWhileBusy() {
+        return reconfiguredWhileBusy;
     }
 
     @Override

@@ -8,6 +8,7 @@ import static io.pvio.dummy.pktgen.Frame.PATTERN_OFF;
 import static io.pvio.dummy.pktgen.Frame.SEQ_OFF;
 import static io.pvio.dummy.pktgen.Frame.SRC_ID_OFF;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.dummy.DummyPorts;
 import io.pvio.dummy.PktgenPort;
 import io.pvio.dummy.netdev.Options;
@@ -54,7 +55,6 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     /** Bytes per rx queue in {@code Config.images}. */
     static final int IMAGE = 64;
     private static final VarHandle GENERATED;
-    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
     static {
         try {
@@ -144,11 +144,11 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     private volatile boolean closed;
     @SuppressWarnings("unused")
     private volatile long generated; // via GENERATED
-    private final long[] seq = new long[MAX_QUEUES * 8]; // next sequence per rx queue, padded; written by its poller
+    private final CounterArray seq = CounterArray.padded(MAX_QUEUES); // next sequence per rx queue; written by its poller
     private final Packet[][] segScratch = new Packet[MAX_QUEUES][];
     /** Per queue: buffers allocated in bulk for a burst of single-segment frames. */
     private final Packet[][] bulk = new Packet[MAX_QUEUES][PacketBatch.MAX];
-    private final long[] rxBytes = new long[MAX_QUEUES * 8];
+    private final CounterArray rxBytes = CounterArray.padded(MAX_QUEUES);
 
     // sink state, guarded by sinkLock
     private final Object sinkLock = new Object();
@@ -276,7 +276,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         if (single && n > 0 && !pool.allocBulk(heads, 0, n)) {
             single = false; // nearly empty pool: one at a time, as far as it goes
         }
-        long s0 = seq[qid * 8];
+        long s0 = seq.get(qid);
         while (made < n) {
             Packet p = build(c, qid, single ? heads[made] : null, s0 + made);
             if (single) {
@@ -288,12 +288,12 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
             batch.add(p);
             made++;
         }
-        LONGS.setOpaque(seq, qid * 8, s0 + made);
+        seq.set(qid, s0 + made);
         if (made < n) {
             GENERATED.getAndAdd(this, (long) (made - n)); // pool empty: give the claim back
         }
         if (made > 0) {
-            LONGS.setOpaque(rxBytes, qid * 8, (long) LONGS.getOpaque(rxBytes, qid * 8) + (long) made * c.size);
+            rxBytes.add(qid, (long) made * c.size);
         }
         return made;
     }
@@ -517,7 +517,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     public void getStats(NetdevStats stats) {
         long rxb = 0;
         for (int q = 0; q < MAX_QUEUES; q++) {
-            rxb += (long) LONGS.getOpaque(rxBytes, q * 8);
+            rxb += rxBytes.get(q);
         }
         stats.rxPackets = generated();
         stats.rxBytes = rxb;
@@ -609,7 +609,7 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         sink.put("generated", generated());
         Config c = cfg;
         for (int q = 0; q < c.nRxq; q++) {
-            sink.put("gen_q" + q + "_next_seq", (long) LONGS.getOpaque(seq, q * 8));
+            sink.put("gen_q" + q + "_next_seq", seq.get(q));
         }
         synchronized (sinkLock) {
             sink.put("received", received);

@@ -1,5 +1,7 @@
 package io.pvio.virtio.user;
 
+import io.pvio.vhostuser.SplitRing;
+
 /**
  * Raw access to one virtqueue, for robustness tests of back ends: write any descriptor, publish any head,
  * set any avail index, read the used ring. While a queue is raw, the normal data path skips it
@@ -57,7 +59,7 @@ public final class RawQueue {
 
     /** Stores an arbitrary avail index (release), e.g. far beyond what was posted. */
     public void setAvailIdx(int idx) {
-        Virtqueue.U16.setRelease(q.mem, q.availOff + 2, (short) idx);
+        Virtqueue.U16.setRelease(q.mem, q.availOff + SplitRing.AVAIL_IDX, (short) idx);
     }
 
     /** The avail index the driver has published. */
@@ -72,12 +74,12 @@ public final class RawQueue {
 
     /** The id of used entry {@code i} (mod size). */
     public int usedId(int i) {
-        return q.mem.getInt(q.usedOff + 4 + 8 * (i & q.mask));
+        return q.mem.getInt(q.usedOff + SplitRing.usedElem(i & q.mask) + SplitRing.USED_ELEM_ID);
     }
 
     /** The length of used entry {@code i} (mod size). */
     public int usedLen(int i) {
-        return q.mem.getInt(q.usedOff + 8 + 8 * (i & q.mask));
+        return q.mem.getInt(q.usedOff + SplitRing.usedElem(i & q.mask) + SplitRing.USED_ELEM_LEN);
     }
 
     /** Signals the kick eventfd regardless of the back end's notification wishes. */

@@ -10,6 +10,7 @@ import io.pvio.posix.Fd;
 import io.pvio.posix.PosixException;
 import io.pvio.posix.SharedMemory;
 import io.pvio.posix.UnixSocket;
+import io.pvio.vhostuser.SplitRing;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -81,7 +82,7 @@ public final class VirtioUserDevice implements AutoCloseable {
         int[] indOff = new int[nq];
         for (int q = 1; q < nq; q += 2) {
             indOff[q] = (int) off;
-            off += RingMath.alignUp(64 * (n / txK), 4096);
+            off += RingMath.alignUp(Virtqueue.IND_TABLE_BYTES * (n / txK), 4096);
         }
         scratchOff = (int) off;
         off += SCRATCH_SIZE;
@@ -112,8 +113,8 @@ public final class VirtioUserDevice implements AutoCloseable {
             for (int q = 0; q < nq; q++) {
                 boolean tx = (q & 1) == 1;
                 int ro = ringOff[q];
-                int availOff = ro + 16 * n;
-                int usedOff = ro + RingMath.alignUp(16 * n + 6 + 2 * n, 4096);
+                int availOff = ro + SplitRing.descTableBytes(n);
+                int usedOff = ro + SplitRing.legacyUsedOffset(n, SplitRing.LEGACY_ALIGN);
                 queues[q] = new Virtqueue(q, mem, cfg.gpaBase, ro, availOff, usedOff, n, tx ? txK : rxK, bufOff[q],
                         tx ? txSlotBytes : rxSlotBytes, tx ? txSlotBytes : rxSeg, indOff[q], cfg.txShape,
                         cfg.mrgRxbuf, EventFd.create(), EventFd.create());

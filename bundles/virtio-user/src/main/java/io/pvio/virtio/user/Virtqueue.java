@@ -7,8 +7,10 @@ import static io.pvio.virtio.user.VhostUser.VRING_DESC_F_NEXT;
 import static io.pvio.virtio.user.VhostUser.VRING_DESC_F_WRITE;
 import static io.pvio.virtio.user.VhostUser.VRING_USED_F_NO_NOTIFY;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.packet.Packet;
 import io.pvio.posix.EventFd;
+import io.pvio.vhostuser.SplitRing;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -25,7 +27,9 @@ import java.nio.ByteOrder;
  */
 final class Virtqueue {
     static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle CNT = MethodHandles.arrayElementVarHandle(long[].class);
+
+    /** An indirect table of a TX slot: the header's descriptor and up to 3 pieces. */
+    static final int IND_TABLE_BYTES = SplitRing.descTableBytes(4);
 
     static final int C_PACKETS = 0;
     static final int C_BYTES = 1;
@@ -55,7 +59,8 @@ final class Virtqueue {
     final int maxFrame;
     final EventFd kickFd;
     final EventFd callFd;
-    final long[] counters = new long[8];
+    /** C_* counters; the queue's data-path thread is their single writer. */
+    final CounterArray counters = new CounterArray(8);
 
     /** Set by the control thread once the back end knows the ring (and cleared when it goes). */
     volatile boolean ready;
@@ -122,8 +127,8 @@ final class Virtqueue {
 
     /** Bytes a queue of {@code size} descriptors needs for its desc table, avail and used rings (page aligned). */
     static int ringBytes(int size) {
-        int avail = RingMath.alignUp(16 * size + 6 + 2 * size, 4096);
-        return avail + RingMath.alignUp(6 + 8 * size, 4096);
+        return SplitRing.legacyUsedOffset(size, SplitRing.LEGACY_ALIGN)
+                + SplitRing.alignUp(SplitRing.usedBytes(size), SplitRing.LEGACY_ALIGN);
     }
 
     long gpa(int regionOff) {
@@ -137,39 +142,39 @@ final class Virtqueue {
     // ---------------------------------------------------------------- counters --
 
     void count(int c, long n) {
-        CNT.setOpaque(counters, c, (long) CNT.getOpaque(counters, c) + n);
+        counters.add(c, n);
     }
 
     long counter(int c) {
-        return (long) CNT.getOpaque(counters, c);
+        return counters.get(c);
     }
 
     // ---------------------------------------------------------------- ring access --
 
     void writeDesc(int i, long addr, int len, int flags, int next) {
-        int o = descOff + 16 * i;
-        mem.putLong(o, addr);
-        mem.putInt(o + 8, len);
-        mem.putShort(o + 12, (short) flags);
-        mem.putShort(o + 14, (short) next);
+        int o = descOff + SplitRing.desc(i);
+        mem.putLong(o + SplitRing.DESC_ADDR, addr);
+        mem.putInt(o + SplitRing.DESC_LEN, len);
+        mem.putShort(o + SplitRing.DESC_FLAGS, (short) flags);
+        mem.putShort(o + SplitRing.DESC_NEXT, (short) next);
     }
 
     private void writeTableDesc(int tableOff, int i, long addr, int len, int flags, int next) {
-        int o = tableOff + 16 * i;
-        mem.putLong(o, addr);
-        mem.putInt(o + 8, len);
-        mem.putShort(o + 12, (short) flags);
-        mem.putShort(o + 14, (short) next);
+        int o = tableOff + SplitRing.desc(i);
+        mem.putLong(o + SplitRing.DESC_ADDR, addr);
+        mem.putInt(o + SplitRing.DESC_LEN, len);
+        mem.putShort(o + SplitRing.DESC_FLAGS, (short) flags);
+        mem.putShort(o + SplitRing.DESC_NEXT, (short) next);
     }
 
     /** Puts {@code head} into the next avail slot (not yet visible: see {@link #publish}). */
     void pushAvail(int head) {
-        mem.putShort(availOff + 4 + 2 * (availIdx & mask), (short) head);
+        mem.putShort(availOff + SplitRing.availRing(availIdx & mask), (short) head);
         availIdx = RingMath.add(availIdx, 1);
     }
 
     int usedIdxAcquire() {
-        return (short) U16.getAcquire(mem, usedOff + 2) & 0xffff;
+        return (short) U16.getAcquire(mem, usedOff + SplitRing.USED_IDX) & 0xffff;
     }
 
     int availIdx() {
@@ -185,15 +190,15 @@ final class Virtqueue {
             return;
         }
         int old = publishedIdx;
-        U16.setRelease(mem, availOff + 2, (short) availIdx);
+        U16.setRelease(mem, availOff + SplitRing.AVAIL_IDX, (short) availIdx);
         publishedIdx = availIdx;
         VarHandle.fullFence(); // the idx store must be visible before we read the back end's wishes
         boolean kick;
         if (eventIdx) {
-            int ev = mem.getShort(usedOff + 4 + 8 * size) & 0xffff;
+            int ev = mem.getShort(usedOff + SplitRing.availEvent(size)) & 0xffff;
             kick = RingMath.needEvent(ev, availIdx, old);
         } else {
-            kick = (mem.getShort(usedOff) & VRING_USED_F_NO_NOTIFY) == 0;
+            kick = (mem.getShort(usedOff + SplitRing.USED_FLAGS) & VRING_USED_F_NO_NOTIFY) == 0;
         }
         if (kick && ready) {
             kickFd.signal();
@@ -203,7 +208,7 @@ final class Virtqueue {
 
     /** Polling mode: ask for no interrupts (flag, and an EVENT_IDX used_event far ahead). */
     private void suppressInterrupts() {
-        mem.putShort(availOff + 4 + 2 * size, (short) (lastUsed + 0x7fff));
+        mem.putShort(availOff + SplitRing.usedEvent(size), (short) (lastUsed + 0x7fff));
     }
 
     /**
@@ -217,7 +222,7 @@ final class Virtqueue {
             }
         }
         availIdx = publishedIdx = lastUsed = 0;
-        mem.putShort(availOff, (short) VRING_AVAIL_F_NO_INTERRUPT);
+        mem.putShort(availOff + SplitRing.AVAIL_FLAGS, (short) VRING_AVAIL_F_NO_INTERRUPT);
         suppressInterrupts();
         if (!tx) {
             for (int s = 0; s < nslots; s++) {
@@ -226,7 +231,7 @@ final class Virtqueue {
                 pushAvail(s * k);
             }
             nfree = 0;
-            U16.setRelease(mem, availOff + 2, (short) availIdx);
+            U16.setRelease(mem, availOff + SplitRing.AVAIL_IDX, (short) availIdx);
             publishedIdx = availIdx;
         }
     }
@@ -247,8 +252,8 @@ final class Virtqueue {
             return nslots - nfree;
         }
         for (int i = 0; i < n; i++) {
-            int e = usedOff + 4 + 8 * (lastUsed & mask);
-            int id = mem.getInt(e);
+            int e = usedOff + SplitRing.usedElem(lastUsed & mask);
+            int id = mem.getInt(e + SplitRing.USED_ELEM_ID);
             int slot = id / k;
             if (id >= 0 && id % k == 0 && slot < nslots && owned[slot]) {
                 owned[slot] = false;
@@ -356,7 +361,7 @@ final class Virtqueue {
             case INDIRECT: {
                 int np = Math.min(3, len);
                 int piece = len / np;
-                int table = indOff + slot * 64;
+                int table = indOff + slot * IND_TABLE_BYTES;
                 boolean ind = shape == TxShape.INDIRECT;
                 if (ind) {
                     writeTableDesc(table, 0, gpa(base), NET_HDR_SIZE, VRING_DESC_F_NEXT, 1);
@@ -377,7 +382,7 @@ final class Virtqueue {
                     done += n;
                 }
                 if (ind) {
-                    writeDesc(head, gpa(table), 16 * (np + 1), VRING_DESC_F_INDIRECT, 0);
+                    writeDesc(head, gpa(table), SplitRing.descTableBytes(np + 1), VRING_DESC_F_INDIRECT, 0);
                 }
                 break;
             }
@@ -422,9 +427,9 @@ final class Virtqueue {
                 count(C_ERRORS, 1); // the back end's used idx is beyond anything we posted
                 return -1;
             }
-            int e = usedOff + 4 + 8 * (lastUsed & mask);
-            int slot = validSlot(mem.getInt(e));
-            int len = mem.getInt(e + 4);
+            int e = usedOff + SplitRing.usedElem(lastUsed & mask);
+            int slot = validSlot(mem.getInt(e + SplitRing.USED_ELEM_ID));
+            int len = mem.getInt(e + SplitRing.USED_ELEM_LEN);
             rxCount = 0;
             rxPieces = 0;
             if (slot < 0) {
@@ -461,9 +466,9 @@ final class Virtqueue {
             boolean bad = false;
             int total = 0;
             for (int j = 0; j < nb; j++) {
-                int ej = usedOff + 4 + 8 * ((lastUsed + j) & mask);
-                int sj = j == 0 ? slot : validSlot(mem.getInt(ej));
-                int lj = mem.getInt(ej + 4);
+                int ej = usedOff + SplitRing.usedElem((lastUsed + j) & mask);
+                int sj = j == 0 ? slot : validSlot(mem.getInt(ej + SplitRing.USED_ELEM_ID));
+                int lj = mem.getInt(ej + SplitRing.USED_ELEM_LEN);
                 if (sj < 0) {
                     bad = true;
                     continue;
