@@ -191,6 +191,34 @@ public final class PacketPool {
     }
 
     /**
+     * A packet of {@code len} data bytes: a head with the default headroom, chained with as many segments as
+     * the length needs; null (nothing kept) when the pool runs out. Allocation-free.
+     *
+     * @since 1.2
+     */
+    public Packet allocChain(int len) {
+        Packet h = alloc();
+        if (h == null) {
+            return null;
+        }
+        int first = Math.min(len, h.tailroom());
+        h.setData(h.headroom(), first);
+        int left = len - first;
+        while (left > 0) {
+            Packet s = alloc();
+            if (s == null) {
+                h.free();
+                return null;
+            }
+            int l = Math.min(left, s.capacity());
+            s.setSegmentData(0, l);
+            h.chain(s);
+            left -= l;
+        }
+        return h;
+    }
+
+    /**
      * A fresh single-segment packet with default headroom and no data, from the shared stack or else the
      * calling thread's cache; null when both are empty (buffers in other threads' caches are not taken, as
      * with DPDK's per-lcore mempool caches).

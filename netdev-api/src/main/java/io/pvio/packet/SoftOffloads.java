@@ -161,7 +161,7 @@ public final class SoftOffloads {
         for (int k = 0; k < n; k++) {
             int off = k * mss;
             int chunk = Math.max(0, Math.min(mss, payload - off));
-            Packet s = allocChain(p.pool(), hdrs + chunk);
+            Packet s = p.pool().allocChain(hdrs + chunk);
             if (s == null) {
                 return k;
             }
@@ -207,7 +207,7 @@ public final class SoftOffloads {
      * for a change to a packet other holders share; null when the pool is empty.
      */
     public static Packet copy(Packet p) {
-        Packet c = allocChain(p.pool(), p.length());
+        Packet c = p.pool().allocChain(p.length());
         if (c == null) {
             return null;
         }
@@ -216,29 +216,6 @@ public final class SoftOffloads {
         c.setHash(p.hash());
         c.copyOffloads(p);
         return c;
-    }
-
-    /** A chain of {@code len} data bytes from {@code pool} (head with default headroom), or null. */
-    static Packet allocChain(PacketPool pool, int len) {
-        Packet h = pool.alloc();
-        if (h == null) {
-            return null;
-        }
-        int first = Math.min(len, h.tailroom());
-        h.setData(h.headroom(), first);
-        int left = len - first;
-        while (left > 0) {
-            Packet s = pool.alloc();
-            if (s == null) {
-                h.free();
-                return null;
-            }
-            int l = Math.min(left, s.capacity());
-            s.setSegmentData(0, l);
-            h.chain(s);
-            left -= l;
-        }
-        return h;
     }
 
     /** Copies {@code len} bytes from packet {@code a} at data offset {@code ao} to {@code b} at {@code bo}. */

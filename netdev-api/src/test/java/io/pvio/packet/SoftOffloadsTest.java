@@ -102,7 +102,7 @@ public class SoftOffloadsTest {
     }
 
     static Packet packet(PacketPool pool, byte[] f) {
-        Packet p = SoftOffloads.allocChain(pool, f.length);
+        Packet p = pool.allocChain(f.length);
         assertNotNull(p);
         int at = 0;
         for (Packet s = p; s != null; s = s.next()) {

@@ -7,7 +7,7 @@ public final class SoftOffloadsAccess {
 
     /** A packet chain of {@code pool} holding {@code f}. */
     public static Packet chain(PacketPool pool, byte[] f) {
-        Packet p = SoftOffloads.allocChain(pool, f.length);
+        Packet p = pool.allocChain(f.length);
         int at = 0;
         for (Packet s = p; s != null; s = s.next()) {
             s.buffer().put(s.dataOffset(), f, at, s.dataLength());

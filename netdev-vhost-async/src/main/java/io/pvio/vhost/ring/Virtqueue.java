@@ -936,7 +936,7 @@ public final class Virtqueue {
                 if (plen == 0) {
                     add(C_ERRORS, 1); // a header without a frame
                 } else {
-                    Packet p = allocate(pool, (int) plen);
+                    Packet p = pool.allocChain((int) plen);
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
@@ -1058,7 +1058,7 @@ public final class Virtqueue {
                 if (plen == 0) {
                     add(C_ERRORS, 1); // a header without a frame
                 } else {
-                    p = allocate(pool, (int) plen);
+                    p = pool.allocChain((int) plen);
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
@@ -1202,28 +1202,6 @@ public final class Virtqueue {
             return -1;
         }
         return idx;
-    }
-
-    private static Packet allocate(PacketPool pool, int len) {
-        Packet h = pool.alloc();
-        if (h == null) {
-            return null;
-        }
-        int first = Math.min(len, h.tailroom());
-        h.setData(h.headroom(), first);
-        int left = len - first;
-        while (left > 0) {
-            Packet s = pool.alloc();
-            if (s == null) {
-                h.free();
-                return null;
-            }
-            int l = Math.min(left, s.capacity());
-            s.setSegmentData(0, l);
-            h.chain(s);
-            left -= l;
-        }
-        return h;
     }
 
     /**
