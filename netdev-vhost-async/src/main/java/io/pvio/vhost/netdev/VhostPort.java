@@ -1,5 +1,6 @@
 package io.pvio.vhost.netdev;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.netdev.CustomStats;
 import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevContext;
@@ -24,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 
@@ -51,10 +51,16 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
     private final VhostDevice dev;
     private final ControlThread control;
     private final ReentrantLock[] txLocks = new ReentrantLock[VhostDevice.MAX_QUEUE_PAIRS];
-    /** Packets dropped before reaching a virtqueue (no carrier, queue busy), per tx queue. */
-    private final AtomicLongArray txDroppedNoRing = new AtomicLongArray(VhostDevice.MAX_QUEUE_PAIRS);
-    /** Sends and freePkts calls on a shared (concurrentTxq) tx queue that found its lock taken. */
-    private final AtomicLongArray txLockContended = new AtomicLongArray(VhostDevice.MAX_QUEUE_PAIRS);
+    /**
+     * Packets dropped before reaching a virtqueue (no carrier, queue busy), per tx queue. Each slot's writer
+     * is the tx queue's sender (one thread, or the holder of the queue's tx lock with concurrentTxq).
+     */
+    private final CounterArray txDroppedNoRing = CounterArray.padded(VhostDevice.MAX_QUEUE_PAIRS);
+    /**
+     * Sends and freePkts calls on a shared (concurrentTxq) tx queue that found its lock taken; counted once
+     * the lock is held (single writer).
+     */
+    private final CounterArray txLockContended = CounterArray.padded(VhostDevice.MAX_QUEUE_PAIRS);
     private final AsyncBinder binder;
     private final AsyncVq[] async = new AsyncVq[VhostDevice.MAX_VQS];
     /** Virtqueues currently requested from the binder (guarded by this). */
@@ -318,8 +324,8 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         }
         ReentrantLock l = txLocks[q];
         if (!l.tryLock()) {
-            txLockContended.incrementAndGet(q);
             l.lock();
+            txLockContended.add(q, 1);
         }
         return l;
     }
@@ -376,7 +382,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                     vq.unlock();
                 }
             } else {
-                txDroppedNoRing.addAndGet(q, n);
+                txDroppedNoRing.add(q, n);
                 batch.freeAll();
                 inFlight = vq.tracker().inFlight(); // earlier packets still need freePkts (racy read: a hint)
             }
