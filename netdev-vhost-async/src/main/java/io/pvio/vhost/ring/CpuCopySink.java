@@ -67,7 +67,9 @@ public final class CpuCopySink implements CopySink {
             flush();
         }
         int k = nCp++;
-        cpMem = m;
+        if (cpMem != m) {
+            cpMem = m;
+        }
         cpSeg[k] = seg;
         cpSrcOff[k] = srcOff;
         cpSlice[k] = slice;

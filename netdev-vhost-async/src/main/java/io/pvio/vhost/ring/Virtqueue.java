@@ -1,5 +1,6 @@
 package io.pvio.vhost.ring;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
@@ -67,7 +68,6 @@ public final class Virtqueue {
 
     private static final Logger LOG = Logger.getLogger("netdev_dpdk");
     private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle COUNTER = MethodHandles.arrayElementVarHandle(long[].class);
 
     /** Counter indexes (see {@link #counter(int)}). */
     public static final int C_PACKETS = 0;
@@ -94,7 +94,8 @@ public final class Virtqueue {
     private final String device;
     private final int index;
     private final ReentrantLock access = new ReentrantLock();
-    private final long[] counters = new long[N_COUNTERS];
+    /** Written by the lock holder only (one writer at a time), read by any thread. */
+    private final CounterArray counters = new CounterArray(N_COUNTERS);
 
     // ---- configuration: written by the control thread with the access lock held (package-private: the
     // walkers read it, as the lock holder)
@@ -535,7 +536,7 @@ public final class Virtqueue {
     }
 
     public long counter(int c) {
-        return (long) COUNTER.getOpaque(counters, c);
+        return counters.get(c);
     }
 
     /**
@@ -551,7 +552,7 @@ public final class Virtqueue {
     }
 
     void add(int c, long d) {
-        COUNTER.setOpaque(counters, c, (long) COUNTER.getOpaque(counters, c) + d);
+        counters.add(c, d);
     }
 
     /** Counts {@code n} packets dropped by the caller (tx side: ring full, no carrier). Lock holder only. */
