@@ -156,6 +156,12 @@ public final class Virtqueue {
     private int curVec;
     private int curOff;
     private final ByteBuffer hdr = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
+    /** avail->idx of unsealed memory is copied here over a value it cannot have (see {@link #availIndex}). */
+    private final ByteBuffer idxProbe = ByteBuffer.allocateDirect(8).order(ByteOrder.LITTLE_ENDIAN);
+    /** Packets of a dequeue burst, between the pool's bulk allocation and the batch (lock holder only). */
+    private final Packet[] staged = new Packet[PacketBatch.MAX];
+    /** Packets of an asynchronous dequeue burst until the tracker takes them (lock holder only). */
+    private final PacketBatch stagedAsync = new PacketBatch();
     /** Slice of the last guest address looked up: buffers of one burst are mostly in one (lock holder only). */
     private int lastRegion;
     /** Slice and view offset of the last {@link #piece} (lock holder only). */
@@ -575,6 +581,11 @@ public final class Virtqueue {
 
     /** {@link GuestMemory#faultFence()} of the queue's table: a late fault of this queue surfaces here. */
     public void faultFence() {
+        fenceNow();
+    }
+
+    /** The fence inside a burst, before a pool operation (the burst's own end fence stays due). */
+    private void fenceNow() {
         GuestMemory m = mem;
         if (m != null) {
             m.faultFence();
@@ -913,20 +924,26 @@ public final class Virtqueue {
     }
 
     private int dequeueCopies0(PacketPool pool, PacketBatch batch) {
+        asyncCopy = false;
         if (!ready) {
-            asyncCopy = false;
             return 0;
         }
-        asyncCopy = false;
+        int before = batch.size();
         int got = 0;
         long bytes = 0;
+        boolean fault = false;
         try {
             int availIdx = availIndex();
             if (availIdx < 0) {
                 return 0;
             }
             int pending = (availIdx - lastAvail) & 0xffff;
-            int max = Math.min(pending, batch.room());
+            if (pending == 0) {
+                return 0;
+            }
+            // the burst's packets, before its first access past the index: no fault can be pending here, and
+            // none surfaces in the pool's bookkeeping (see stage)
+            int max = stage(pool, batch, Math.min(pending, batch.room()));
             for (int k = 0; k < max; k++) {
                 int head = avail.getShort(availOff + SplitRing.availRing(lastAvail & mask)) & 0xffff;
                 long plen = txChain(head);
@@ -936,27 +953,18 @@ public final class Virtqueue {
                 if (plen == 0) {
                     add(C_ERRORS, 1); // a header without a frame
                 } else {
-                    Packet p = pool.allocChain((int) plen);
+                    Packet p = before + got < batch.size() ? shape(pool, batch, before + got, (int) plen) : null;
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
-                    String bad;
-                    try {
-                        bad = hostCsum ? readOffloads(p, plen) : null;
-                        if (bad == null) {
-                            readFrame(p);
-                        }
-                    } catch (RuntimeException | InternalError e) {
-                        p.free(); // not the caller's yet
-                        throw e;
-                    }
-                    if (bad != null) {
-                        p.free();
-                        badHeader(bad);
-                    } else {
-                        batch.add(p);
+                    String bad = hostCsum ? readOffloads(p, plen) : null;
+                    if (bad == null) {
+                        readFrame(p);
                         got++;
                         bytes += plen;
+                    } else {
+                        clearOffloads(p); // the next ring entry fills it
+                        badHeader(bad);
                     }
                 }
                 usedId[nUsed] = head;
@@ -966,10 +974,85 @@ public final class Virtqueue {
             }
         } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             markBroken("unexpected " + e);
+            fault = e instanceof InternalError;
+        }
+        int keep = before + got;
+        if (fault || batch.size() > keep) {
+            // staged packets left unfilled go back to the pool, once a late fault of the burst has surfaced
+            try {
+                fenceNow();
+            } catch (InternalError e) {
+                markBroken("unexpected " + e);
+                fault = true;
+            }
+            if (fault) { // a faulting copy leaves its packet's bytes undefined: nothing of the burst is delivered
+                add(C_DROPPED, got);
+                keep = before;
+                got = 0;
+                bytes = 0;
+            }
+            for (int i = keep; i < batch.size(); i++) {
+                batch.get(i).free();
+            }
+            batch.truncate(keep);
         }
         add(C_PACKETS, got);
         add(C_BYTES, bytes);
         return got;
+    }
+
+    /**
+     * Adds up to {@code n} fresh single-segment packets of {@code pool} to {@code batch} (fewer when the pool
+     * runs short); returns how many. Called before the burst touches guest memory past avail->idx, so that no
+     * pool operation runs while a fault of the burst may be pending: HotSpot raises a SIGBUS of a copy from a
+     * truncated file late, at the thread's next safepoint poll or runtime call, and one inside the pool's
+     * bookkeeping, or between an allocation and the batch, would lose buffers.
+     */
+    private int stage(PacketPool pool, PacketBatch batch, int n) {
+        if (pool.allocBulk(staged, 0, n)) {
+            for (int k = 0; k < n; k++) {
+                batch.add(staged[k]);
+                staged[k] = null;
+            }
+            return n;
+        }
+        for (int k = 0; k < n; k++) {
+            Packet p = pool.alloc();
+            if (p == null) {
+                return k;
+            }
+            batch.add(p);
+        }
+        return n;
+    }
+
+    /**
+     * The staged packet {@code batch[slot]} sized for {@code plen} bytes, or null (left as it is) when a chain
+     * is needed and the pool is empty. A chain is allocated only after {@link #faultFence()}: a fault of the
+     * burst so far surfaces there, in the queue's boundary, before the pool operation.
+     */
+    private Packet shape(PacketPool pool, PacketBatch batch, int slot, int plen) {
+        Packet p = batch.get(slot);
+        int room = pool.defaultHeadroom();
+        if (p.next() == null && plen <= p.capacity() - room) {
+            p.setData(room, plen);
+            return p;
+        }
+        fenceNow();
+        Packet c = pool.allocChain(plen);
+        if (c == null) {
+            return null;
+        }
+        p.free();
+        batch.set(slot, c);
+        return c;
+    }
+
+    private static void clearOffloads(Packet p) {
+        p.setOffloads(0);
+        p.setCsum(0, 0);
+        p.setLayerOffsets(-1, -1);
+        p.setGsoSize(0);
     }
 
     /**
@@ -1041,13 +1124,19 @@ public final class Virtqueue {
         int got = 0;
         int begun = 0;
         long bytes = 0;
+        PacketBatch st = stagedAsync;
+        int handed = 0; // st[0..handed) went to the tracker
         try {
             int availIdx = availIndex();
             if (availIdx < 0) {
                 return 0;
             }
             int pending = (availIdx - lastAvail) & 0xffff;
+            if (pending == 0) {
+                return 0;
+            }
             max = Math.min(pending, max);
+            stage(pool, st, max); // as in dequeueCopies0: before any access past the index
             for (int k = 0; k < max; k++) {
                 int head = avail.getShort(availOff + SplitRing.availRing(lastAvail & mask)) & 0xffff;
                 long plen = txChain(head);
@@ -1058,22 +1147,21 @@ public final class Virtqueue {
                 if (plen == 0) {
                     add(C_ERRORS, 1); // a header without a frame
                 } else {
-                    p = pool.allocChain((int) plen);
+                    p = handed < st.size() ? shape(pool, st, handed, (int) plen) : null;
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
-                    String bad;
-                    try {
-                        bad = hostCsum ? readOffloads(p, plen) : null;
-                    } catch (RuntimeException | InternalError e) {
-                        p.free(); // not the tracker's yet
-                        throw e;
-                    }
+                    String bad = hostCsum ? readOffloads(p, plen) : null;
                     if (bad != null) {
-                        p.free();
+                        clearOffloads(p); // stays staged for the next ring entry
                         p = null; // the descriptor is used, nothing is delivered
                         badHeader(bad);
                     }
+                }
+                // a late fault of this entry's reads must not interrupt the hand-over (unsealed memory only)
+                fenceNow();
+                if (p != null) {
+                    handed++;
                 }
                 lastAvail = (lastAvail + 1) & 0xffff;
                 begun++;
@@ -1092,6 +1180,17 @@ public final class Virtqueue {
         } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             markBroken("unexpected " + e);
         }
+        if (handed < st.size()) {
+            try {
+                fenceNow(); // before the pool takes back the staged packets left
+            } catch (InternalError e) {
+                markBroken("unexpected " + e);
+            }
+            for (int i = handed; i < st.size(); i++) {
+                st.get(i).free();
+            }
+        }
+        st.clear(); // the first `handed` are the tracker's
         add(C_PACKETS, got);
         add(C_BYTES, bytes);
         return begun;
@@ -1195,7 +1294,23 @@ public final class Virtqueue {
 
     /** avail->idx (acquire), or -1 (queue marked broken) when it ran more than a ring ahead. */
     private int availIndex() {
-        int idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
+        int idx;
+        if (mem.sealed()) {
+            idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
+        } else {
+            // a load that faults would leave a fault pending (HotSpot raises it late, anywhere) and an undefined
+            // value: the index is copied instead, over a value it cannot have (more than any ring ahead), by a
+            // copy that stores nothing when its load faults. That value still there: the read faulted (the
+            // fence raises it here) or the index is out of range (marked broken below)
+            int impossible = (lastAvail + 0x8001) & 0xffff;
+            idxProbe.putShort(0, (short) impossible);
+            idxProbe.put(0, avail, availOff + SplitRing.AVAIL_IDX, 2);
+            VarHandle.acquireFence();
+            idx = idxProbe.getShort(0) & 0xffff;
+            if (idx == impossible) {
+                fenceNow();
+            }
+        }
         shownAvail = idx;
         if (((idx - lastAvail) & 0xffff) > size) {
             markBroken("avail index " + idx + " is more than " + size + " entries ahead of " + lastAvail);
