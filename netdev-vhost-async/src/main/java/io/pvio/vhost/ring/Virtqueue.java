@@ -162,6 +162,11 @@ public final class Virtqueue {
     private final Packet[] staged = new Packet[PacketBatch.MAX];
     /** Packets of an asynchronous dequeue burst until the tracker takes them (lock holder only). */
     private final PacketBatch stagedAsync = new PacketBatch();
+    /**
+     * The data path touched guest memory since the last {@link #faultFence()} (past a probed avail->idx):
+     * the fence is due. Lock holder only.
+     */
+    private boolean fenceDue;
     /** Slice of the last guest address looked up: buffers of one burst are mostly in one (lock holder only). */
     private int lastRegion;
     /** Slice and view offset of the last {@link #piece} (lock holder only). */
@@ -319,6 +324,7 @@ public final class Virtqueue {
         retire.flush();
         try {
             flushUsed();
+            fenceDue = true; // the CPU may have redone copies
             faultFence();
         } catch (RuntimeException | InternalError e) {
             markBroken("unexpected " + e + " publishing used elements");
@@ -579,9 +585,21 @@ public final class Virtqueue {
         return plen;
     }
 
-    /** {@link GuestMemory#faultFence()} of the queue's table: a late fault of this queue surfaces here. */
+    /**
+     * {@link GuestMemory#faultFence()} of the queue's table, at the end of every burst (lock held): a late
+     * fault of this queue surfaces here. Free after a poll that found nothing (it read avail->idx only, in a
+     * way that cannot leave a fault pending) and on sealed memory.
+     */
     public void faultFence() {
-        fenceNow();
+        if (fenceDue) {
+            fenceDue = false;
+            fenceNow();
+        }
+    }
+
+    /** True when the next {@link #faultFence()} fences (for tests). */
+    boolean fenceDue() {
+        return fenceDue;
     }
 
     /** The fence inside a burst, before a pool operation (the burst's own end fence stays due). */
@@ -719,6 +737,7 @@ public final class Virtqueue {
         if (tracker.inFlight() == 0) {
             return 0;
         }
+        fenceDue = true; // retiring may redo failed copies on the CPU
         if (tracker.complete(retire) > 0) {
             retire.flush();
             flushUsed();
@@ -741,6 +760,7 @@ public final class Virtqueue {
             return 0;
         }
         asyncCopy = async;
+        fenceDue = true;
         int usedAtEntry = nUsed;
         int sent = 0;
         int consumed = 0;
@@ -928,6 +948,8 @@ public final class Virtqueue {
         if (!ready) {
             return 0;
         }
+        boolean due = fenceDue;
+        fenceDue = true;
         int before = batch.size();
         int got = 0;
         long bytes = 0;
@@ -939,6 +961,7 @@ public final class Virtqueue {
             }
             int pending = (availIdx - lastAvail) & 0xffff;
             if (pending == 0) {
+                fenceDue = due; // the index read (all this poll touched) did not fault: see availIndex
                 return 0;
             }
             // the burst's packets, before its first access past the index: no fault can be pending here, and
@@ -1066,6 +1089,9 @@ public final class Virtqueue {
      */
     public int dequeueAsync(PacketPool pool, PacketBatch batch) {
         int got = takeStash(batch);
+        if (tracker.inFlight() > 0) {
+            fenceDue = true; // retiring may redo failed copies on the CPU
+        }
         if (tracker.inFlight() > 0 && tracker.complete(retire) > 0) {
             got += takeStash(batch);
         }
@@ -1121,6 +1147,8 @@ public final class Virtqueue {
      */
     private int dequeueSubmit0(PacketPool pool, int max) {
         asyncCopy = true;
+        boolean due = fenceDue;
+        fenceDue = true;
         int got = 0;
         int begun = 0;
         long bytes = 0;
@@ -1133,6 +1161,7 @@ public final class Virtqueue {
             }
             int pending = (availIdx - lastAvail) & 0xffff;
             if (pending == 0) {
+                fenceDue = due; // the index read (all this poll touched) did not fault: see availIndex
                 return 0;
             }
             max = Math.min(pending, max);
@@ -1298,15 +1327,11 @@ public final class Virtqueue {
         if (mem.sealed()) {
             idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
         } else {
-            // a load that faults would leave a fault pending (HotSpot raises it late, anywhere) and an undefined
-            // value: the index is copied instead, over a value it cannot have (more than any ring ahead), by a
-            // copy that stores nothing when its load faults. That value still there: the read faulted (the
-            // fence raises it here) or the index is out of range (marked broken below)
+            // a plain load that faults would leave a fault pending and an undefined value: read over a value
+            // the index cannot have (more than any ring ahead of lastAvail). That value back: the read faulted
+            // (the fence raises the fault here) or the index is out of range (the queue breaks below)
             int impossible = (lastAvail + 0x8001) & 0xffff;
-            idxProbe.putShort(0, (short) impossible);
-            idxProbe.put(0, avail, availOff + SplitRing.AVAIL_IDX, 2);
-            VarHandle.acquireFence();
-            idx = idxProbe.getShort(0) & 0xffff;
+            idx = GuestMemory.readU16(avail, availOff + SplitRing.AVAIL_IDX, idxProbe, impossible);
             if (idx == impossible) {
                 fenceNow();
             }
@@ -1738,6 +1763,7 @@ public final class Virtqueue {
             nUsed = 0;
             return;
         }
+        fenceDue = true;
         for (int i = 0; i < nUsed; i++) {
             int o = usedOff + SplitRing.usedElem((lastUsed + i) & mask);
             used.putLong(o, (long) usedLen[i] << 32 | (usedId[i] & 0xffffffffL)); // {le32 id; le32 len}
