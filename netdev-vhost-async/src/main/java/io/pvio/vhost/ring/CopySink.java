@@ -99,5 +99,4 @@ public interface CopySink {
      * and used element are not (synchronous sink after a fault).
      */
     boolean fromGuestEnd(boolean ok);
-
 }
