@@ -1,7 +1,6 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
-import io.pvio.packet.PacketBatch;
 
 /**
  * Where a ring walker hands a packet's copies and used elements (DPDK's sync_fill_seg / async_fill_seg
@@ -83,7 +82,12 @@ public interface CopySink {
      */
     boolean abandon();
 
-    /** Guest to host: {@code p}'s copies follow (null: a descriptor consumed with nothing to deliver). */
+    /**
+     * Guest to host: {@code p}'s copies follow (null: a descriptor consumed with nothing to deliver). The
+     * walker allocated {@code p} before the burst touched guest memory past avail->idx (issue 15: no pool
+     * operation while a fault may be pending): for a synchronous sink it is already in the caller's batch
+     * and stays there; an asynchronous sink owns it from here on.
+     */
     void fromGuestBegin(Packet p);
 
     /** Copies {@code len} bytes of guest piece (slice, off) into segment {@code seg} at {@code dstOff}. */
@@ -95,8 +99,4 @@ public interface CopySink {
      * withdraw the used element and leave the descriptor in the ring (synchronous sink after a fault).
      */
     boolean fromGuestEnd(boolean ok);
-
-    /** The batch a synchronous sink delivers dequeued packets into (asynchronous sinks ignore it). */
-    default void deliverTo(PacketBatch out) {
-    }
 }

@@ -135,6 +135,16 @@ public final class Virtqueue {
     private int[] usedLen = new int[0];
     int nUsed;
 
+    /** avail->idx of unsealed memory is read through here (see {@link #availIndex}). */
+    private final ByteBuffer idxProbe = ByteBuffer.allocateDirect(8).order(ByteOrder.LITTLE_ENDIAN);
+    /**
+     * The data path touched guest memory since the last {@link #faultFence()} (past a probed avail->idx):
+     * the fence is due. Lock holder only.
+     */
+    private boolean fenceDue;
+    /** {@link #fenceDue} when the current burst began (see {@link #burstStart}). */
+    private boolean dueBefore;
+
     // ---- the walkers and their sinks (lock holder only)
     private final BufVec vec = new BufVec();
     private final SplitEnqueue enq = new SplitEnqueue(this, vec, header);
@@ -145,6 +155,8 @@ public final class Virtqueue {
     private final Retire retire = new Retire();
     private final CpuCopySink cpuSink = new CpuCopySink(retire);
     private final AsyncCopySink asyncSink;
+    /** Packets of an asynchronous dequeue burst until the tracker takes them (see SplitDequeue#run). */
+    private final PacketBatch stagedAsync = new PacketBatch();
     /** Dequeue: packets whose copies completed, not yet handed to rxqRecv: [stashTail, stashHead). */
     private Packet[] stash = new Packet[2];
     private long stashHead;
@@ -283,6 +295,7 @@ public final class Virtqueue {
         retire.flush();
         try {
             flushUsed();
+            fenceDue = true; // the CPU may have redone copies
             faultFence();
         } catch (RuntimeException | InternalError e) {
             markBroken("unexpected " + e + " publishing used elements");
@@ -505,12 +518,40 @@ public final class Virtqueue {
         ready = true;
     }
 
-    /** {@link GuestMemory#faultFence()} of the queue's table: a late fault of this queue surfaces here. */
+    /**
+     * {@link GuestMemory#faultFence()} of the queue's table, at the end of every burst (lock held): a late
+     * fault of this queue surfaces here. Free after a poll that found nothing (it read avail->idx only, in a
+     * way that cannot leave a fault pending) and on sealed memory.
+     */
     public void faultFence() {
+        if (fenceDue) {
+            fenceDue = false;
+            fenceNow();
+        }
+    }
+
+    /** The fence inside a burst, before a pool operation or a hand-over (the burst's end fence stays due). */
+    void fenceNow() {
         GuestMemory m = mem;
         if (m != null) {
             m.faultFence();
         }
+    }
+
+    /** True when the next {@link #faultFence()} fences (for tests). */
+    boolean fenceDue() {
+        return fenceDue;
+    }
+
+    /** A walker's burst starts: the fence is due, unless the burst turns out idle ({@link #burstIdle}). */
+    void burstStart() {
+        dueBefore = fenceDue;
+        fenceDue = true;
+    }
+
+    /** The burst read avail->idx (through {@link #availIndex}) and nothing else: it owes no fence. */
+    void burstIdle() {
+        fenceDue = dueBefore;
     }
 
     /** Marks the queue broken after an unexpected error in its data path (lock holder). */
@@ -610,6 +651,7 @@ public final class Virtqueue {
     public int enqueueAsync(PacketBatch batch) {
         // the copy phase includes the doorbell: a CPU "DMA" channel copies there
         long t0 = copyTiming ? System.nanoTime() : 0;
+        fenceDue = true;
         int sent = enq.run(batch, asyncSink);
         try {
             tracker.submit();
@@ -639,6 +681,7 @@ public final class Virtqueue {
         if (tracker.inFlight() == 0) {
             return 0;
         }
+        fenceDue = true; // retiring may redo failed copies on the CPU
         if (tracker.complete(retire) > 0) {
             retire.flush();
             flushUsed();
@@ -647,6 +690,7 @@ public final class Virtqueue {
     }
 
     private int enqueueCopies(PacketBatch batch, CopySink sink) {
+        fenceDue = true;
         if (!copyTiming) {
             return enq.run(batch, sink);
         }
@@ -678,9 +722,7 @@ public final class Virtqueue {
         }
         int before = batch.size();
         long t0 = copyTiming ? System.nanoTime() : 0;
-        cpuSink.deliverTo(batch);
-        deq.run(pool, batch.room(), cpuSink);
-        cpuSink.deliverTo(null);
+        deq.run(pool, batch.room(), cpuSink, batch, true);
         int got = batch.size() - before;
         if (t0 != 0 && got > 0) {
             add(C_COPY_NS, System.nanoTime() - t0); // empty polls are idle time, not copies
@@ -699,6 +741,9 @@ public final class Virtqueue {
      */
     public int dequeueAsync(PacketPool pool, PacketBatch batch) {
         int got = takeStash(batch);
+        if (tracker.inFlight() > 0) {
+            fenceDue = true; // retiring may redo failed copies on the CPU
+        }
         if (tracker.inFlight() > 0 && tracker.complete(retire) > 0) {
             got += takeStash(batch);
         }
@@ -706,7 +751,7 @@ public final class Virtqueue {
             int stashed = (int) (stashHead - stashTail);
             int room = Math.min(tracker.packetCapacity(), stash.length - stashed) - tracker.inFlight();
             long t0 = room > 0 && copyTiming ? System.nanoTime() : 0;
-            if (room > 0 && deq.run(pool, Math.min(room, PacketBatch.MAX), asyncSink) > 0) {
+            if (room > 0 && deq.run(pool, Math.min(room, PacketBatch.MAX), asyncSink, stagedAsync, false) > 0) {
                 tracker.submit(); // part of the copy phase: a CPU "DMA" channel copies here
                 if (t0 != 0) {
                     add(C_COPY_NS, System.nanoTime() - t0);
@@ -750,7 +795,19 @@ public final class Virtqueue {
 
     /** avail->idx (acquire), or -1 (queue marked broken) when it ran more than a ring ahead. */
     int availIndex() {
-        int idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
+        int idx;
+        if (mem.sealed()) {
+            idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
+        } else {
+            // a plain load that faults would leave a fault pending and an undefined value: read over a value
+            // the index cannot have (more than any ring ahead of lastAvail). That value back: the read faulted
+            // (the fence raises the fault here) or the index is out of range (the queue breaks below)
+            int impossible = (lastAvail + 0x8001) & 0xffff;
+            idx = GuestMemory.readU16(avail, availOff + SplitRing.AVAIL_IDX, idxProbe, impossible);
+            if (idx == impossible) {
+                fenceNow();
+            }
+        }
         shownAvail = idx;
         if (((idx - lastAvail) & 0xffff) > size) {
             markBroken("avail index " + idx + " is more than " + size + " entries ahead of " + lastAvail);
@@ -782,6 +839,7 @@ public final class Virtqueue {
             nUsed = 0;
             return;
         }
+        fenceDue = true;
         for (int i = 0; i < nUsed; i++) {
             GuestWrites.usedElem(used, usedOff + SplitRing.usedElem((lastUsed + i) & mask), usedId[i], usedLen[i]);
         }
