@@ -22,7 +22,7 @@ public final class Main {
                                                run the switch in the foreground (Ctrl-C or 'appctl exit' stops it);
                                                --db: configured by that ovsdb-server (ovs-vsctl), not conf.db
               vsctl ARG...                     configure bridges and ports (ovs-vsctl syntax)
-              ofctl add-flow|del-flows|dump-flows BRIDGE [FLOW]
+              ofctl add-flow|add-flows|del-flows|dump-flows BRIDGE [FLOW|FILE]
               appctl COMMAND [ARG...]          run a daemon command ('appctl list-commands' lists them)
               demo [--seconds N] [--rate PPS] [--internal] [--engine model|dmadev]
                                                run a self-contained switch with two pktgen ports for N s,
@@ -217,6 +217,10 @@ public final class Main {
         List<String> argv = new ArrayList<>();
         argv.add(tool);
         argv.addAll(a.rest);
+        int af = argv.indexOf("add-flows");
+        if (tool.equals("ofctl") && af >= 0 && af + 2 < argv.size()) { // the daemon reads the file
+            argv.set(af + 2, Path.of(argv.get(af + 2)).toAbsolutePath().toString());
+        }
         ControlProtocol.Reply r;
         try {
             r = ControlClient.call(ControlClient.socket(a.runDir.toAbsolutePath()), argv);

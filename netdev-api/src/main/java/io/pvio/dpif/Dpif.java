@@ -78,6 +78,18 @@ public interface Dpif {
     void addFlow(String bridge, String flow) throws DpifException;
 
     /**
+     * ovs-ofctl add-flows: adds {@code flows} in order, each as {@link #addFlow} would, all or none (a flow
+     * that does not parse changes nothing). A datapath may apply them as one table change.
+     *
+     * @since 1.3
+     */
+    default void addFlows(String bridge, java.util.List<String> flows) throws DpifException {
+        for (String f : flows) {
+            addFlow(bridge, f);
+        }
+    }
+
+    /**
      * ovs-ofctl del-flows: deletes the flows whose match contains {@code match} (all when null or empty).
      *
      * @return the number deleted

@@ -556,6 +556,23 @@ public final class DpifNetdev implements Dpif {
         }
     }
 
+    @Override
+    public void addFlows(String bridgeName, List<String> flows) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            List<Flow> parsed = new ArrayList<>(flows.size());
+            java.util.function.ToIntFunction<String> ports = portNumbers(b);
+            for (String flow : flows) {
+                try {
+                    parsed.add(FlowParser.parseFlow(flow == null ? "" : flow, ports));
+                } catch (IllegalArgumentException e) {
+                    throw new DpifException(flow + ": " + e.getMessage(), e);
+                }
+            }
+            b.flows = b.flows.withAll(parsed);
+        }
+    }
+
     /** Port name to number on {@code b} (-1: none), for flows that name ports (lock held). */
     private static java.util.function.ToIntFunction<String> portNumbers(Bridge b) {
         return name -> {
