@@ -1034,6 +1034,9 @@ public final class DpifNetdev implements Dpif {
                 if (perfMetrics || v[PmdThread.S_FREE_NS] > 0) {
                     long free = v[PmdThread.S_FREE_NS];
                     line(sb, "free_pkts cycles: %d (%.2f%% of processing)", free, proc > 0 ? 100.0 * free / proc : 0.0);
+                    long idleRxq = v[PmdThread.S_IDLE_RXQ_NS];
+                    line(sb, "idle rxq poll cycles: %d (%.2f%% of processing)", idleRxq,
+                            proc > 0 ? 100.0 * idleRxq / proc : 0.0);
                 }
                 long seg = v[PmdThread.S_SW_SEGMENTED];
                 long csum = v[PmdThread.S_SW_CSUM];
