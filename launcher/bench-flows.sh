@@ -100,13 +100,14 @@ TAG="bflows$$"
 WORK=$(mktemp -d "/tmp/$TAG.XXXXXX") || die "mktemp failed"
 PIDS=(); PREFIXES=()
 PDEATH=(setpriv --pdeathsig TERM --)
+running() { kill -0 "$1" 2>/dev/null && [ "$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 stop_pid() {
     local pid=$1 i
     [ -n "$pid" ] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
+    if running "$pid"; then
         kill -TERM "$pid" 2>/dev/null
-        for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        for ((i = 0; i < 200; i++)); do running "$pid" || break; sleep 0.1; done
+        running "$pid" && kill -KILL "$pid" 2>/dev/null
     fi
     wait "$pid" 2>/dev/null
     local keep=() p; for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done; PIDS=("${keep[@]}")
