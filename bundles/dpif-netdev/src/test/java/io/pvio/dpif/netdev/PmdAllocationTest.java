@@ -68,9 +68,10 @@ public class PmdAllocationTest extends DpTest {
         long gc1 = gcs();
         System.out.printf("pmd-alloc %s: %d bytes for %d packets (%.4f B/pkt), %d GCs (all threads)%n", what,
                 b1 - b0, p1 - p0, (double) (b1 - b0) / (p1 - p0), gc1 - gc0);
-        // 0 per packet; a few hundred bytes of one-off work (a JIT deoptimization's frames) are not per packet
+        // 0 per packet: one object per packet would be 32 MB here; a one-off (a JIT event, a configuration
+        // snapshot) a few kB
         assertTrue(what + ": the PMD allocated " + (b1 - b0) + " bytes for " + (p1 - p0) + " packets",
-                b1 - b0 < 1024);
+                b1 - b0 < 16384);
         assertEquals(0, DummyPorts.pktgen("g2").rxCorrupt());
     }
 
