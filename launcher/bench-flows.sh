@@ -242,7 +242,9 @@ start_guest() {
     TP_LOG=$RUN/testpmd.log
     mkfifo "$RUN/tp.in" || return 1
     exec {TP_FD}<>"$RUN/tp.in"
-    "${PDEATH[@]}" stdbuf -oL -eL "$TESTPMD" --lcores "0@$SW_CPU,1@$FWD_CPU" --no-pci --no-huge -m "$TP_MEM" \
+    # the pcap ports keep every frame of their file in mbufs of the one pool: 2N of them, plus the rings'
+    local mem=$(( TP_MEM > (2 * NPAIR + 65536) * 3 / 1024 + 512 ? TP_MEM : (2 * NPAIR + 65536) * 3 / 1024 + 512 ))
+    "${PDEATH[@]}" stdbuf -oL -eL "$TESTPMD" --lcores "0@$SW_CPU,1@$FWD_CPU" --no-pci --no-huge -m "$mem" \
         --no-telemetry --file-prefix="$PREFIX_TP" \
         --vdev "net_pcap0,rx_pcap=$PCAP_FWD,infinite_rx=1" \
         --vdev "net_virtio_user0,path=$S0,server=1,queues=1,queue_size=1024" \
@@ -276,6 +278,8 @@ run_one() {  # side mode n -> R_MPPS, R_LINE
         OURS=("$SW_PID" "$TP_PID" ${DB_PID:+"$DB_PID"})
         R_NFLOWS=$("nflows_$side")
         tp_cmd start
+        wait_for 20 "testpmd to start forwarding" grep -aq 'io packet forwarding - ports=4' "$TP_LOG" \
+            || { tail -n 15 "$TP_LOG" >&2; rc=1; }
         sleep "$WARMUP"
         tp_cmd "show port stats all"; wait_for 10 "stats" bash -c "[ \$(grep -ac 'NIC statistics for port 3' '$TP_LOG') -ge 1 ]" || rc=1
         t0=$EPOCHREALTIME; snap0=$(cpu_snap)
