@@ -78,8 +78,9 @@ public interface Dpif {
     void addFlow(String bridge, String flow) throws DpifException;
 
     /**
-     * ovs-ofctl add-flows: adds {@code flows} in order, each as {@link #addFlow} would, all or none (a flow
-     * that does not parse changes nothing). A datapath may apply them as one table change.
+     * ovs-ofctl add-flows: adds {@code flows} in order, each as {@link #addFlow} would. This default adds them
+     * one at a time and stops at the first that fails; a datapath may instead parse them all first and apply
+     * them as one table change, all or none (dpif-netdev does).
      *
      * @since 1.3
      */
