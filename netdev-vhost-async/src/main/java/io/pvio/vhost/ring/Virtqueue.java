@@ -41,6 +41,12 @@ import java.util.logging.Logger;
  * changes what the copies target or where the used ring is (ring stop, new memory table, new addresses,
  * disable, reset) first drains the copies in flight ({@link #drainAsync}), with the access lock held, so
  * GET_VRING_BASE reports a base consistent with the used ring and no memory is unmapped under a DMA engine.
+ *
+ * <h2>Dirty page logging</h2>
+ * While VHOST_F_LOG_ALL is negotiated and the device has a log ({@link #setLog}), every write into guest
+ * memory is marked in the {@link DirtyLog} right after it: headers and payloads written by the CPU where
+ * they are written, DMA copies when the tracker collects their completion ({@link CopyTracker.Written}),
+ * used-ring elements, index and flags at the ring's log address (SET_VRING_ADDR with VHOST_VRING_F_LOG).
  */
 public final class Virtqueue {
     /** Largest ring size accepted (virtio's limit). */
@@ -127,6 +133,16 @@ public final class Virtqueue {
     private boolean guestCsum;
     private boolean guestTso4;
     private boolean guestTso6;
+    /** VHOST_F_LOG_ALL negotiated. */
+    private boolean logAll;
+    /** The device's dirty page log (SET_LOG_BASE), or null. */
+    private DirtyLog dirtyLog;
+    /** Guest physical address of the used ring for the log (VHOST_VRING_F_LOG), or -1: not logged. */
+    private long logUsed = -1;
+    /** Where writes are marked: {@link #dirtyLog} while {@link #logAll}, else null (the data path's test). */
+    private DirtyLog log;
+    /** Marks the tracker's copies into guest memory (enqueue queues only). */
+    private final CopyTracker.Written logCopy = this::loggedAddress;
 
     // ---- ring state: owned by the lock holder
     private boolean ready;
@@ -371,9 +387,18 @@ public final class Virtqueue {
         return size;
     }
 
-    /** SET_VRING_ADDR (front-end virtual addresses). */
+    /** SET_VRING_ADDR (front-end virtual addresses), used ring not logged. */
     public void setAddr(long desc, long used, long avail) {
+        setAddr(desc, used, avail, -1);
+    }
+
+    /**
+     * SET_VRING_ADDR; {@code logGuestAddr}: the used ring's guest physical address for the dirty log
+     * (VHOST_VRING_F_LOG), or -1.
+     */
+    public void setAddr(long desc, long used, long avail, long logGuestAddr) {
         held();
+        logUsed = logGuestAddr;
         descUva = desc;
         usedUva = used;
         availUva = avail;
@@ -446,6 +471,7 @@ public final class Virtqueue {
     /** A new memory table (the old one is unmapped by the caller after releasing every lock). */
     public void setMemory(GuestMemory m) {
         held();
+        drainAsync(); // copies into the old table are retired (and logged) against the old table
         mem = m;
         lastRegion = 0;
         refresh();
@@ -465,7 +491,50 @@ public final class Virtqueue {
         guestCsum = VirtioFeatures.has(features, VirtioFeatures.NET_F_GUEST_CSUM);
         guestTso4 = guestCsum && VirtioFeatures.has(features, VirtioFeatures.NET_F_GUEST_TSO4);
         guestTso6 = guestCsum && VirtioFeatures.has(features, VirtioFeatures.NET_F_GUEST_TSO6);
+        logAll = VirtioFeatures.has(features, VirtioFeatures.F_LOG_ALL);
+        updateLog();
         refresh();
+    }
+
+    /** The device's dirty page log (SET_LOG_BASE), or null; marked while VHOST_F_LOG_ALL is negotiated. */
+    public void setLog(DirtyLog l) {
+        held();
+        dirtyLog = l;
+        updateLog();
+    }
+
+    /** True while writes into guest memory are marked in a log. */
+    public boolean logging() {
+        return log != null;
+    }
+
+    private void updateLog() {
+        log = logAll ? dirtyLog : null;
+        tracker.setWritten(log != null && (index & 1) == 0 ? logCopy : null);
+    }
+
+    /** Marks {@code len} bytes written at {@code off} of slice {@code r}'s view, when logging. */
+    private void logged(int r, int off, int len) {
+        DirtyLog l = log;
+        if (l != null) {
+            l.mark(mem.gpaAt(r, off), len);
+        }
+    }
+
+    /** A tracker's copy into guest memory is in place (native address: mapped in {@link #mem}). */
+    private void loggedAddress(long dst, int len) {
+        DirtyLog l = log;
+        if (l != null) {
+            l.mark(mem.gpaOfAddress(dst), len); // -1 (not guest memory) is counted as outside the log
+        }
+    }
+
+    /** Marks {@code len} bytes at offset {@code off} of the used ring, when logging with a log address. */
+    private void loggedUsed(int off, int len) {
+        DirtyLog l = log;
+        if (l != null && logUsed >= 0) {
+            l.mark(logUsed + off, len);
+        }
     }
 
     /** The copier used for payloads from now on. */
@@ -499,6 +568,10 @@ public final class Virtqueue {
         nCp = 0;
         broken = null;
         shownAvail = 0;
+        logAll = false;
+        dirtyLog = null;
+        logUsed = -1;
+        updateLog();
     }
 
     /** True when the data path may use the ring. */
@@ -543,6 +616,7 @@ public final class Virtqueue {
         }
         if (!eventIdx) {
             used.putShort(usedOff + SplitRing.USED_FLAGS, (short) USED_F_NO_NOTIFY); // we poll: no kicks needed
+            loggedUsed(SplitRing.USED_FLAGS, 2);
         }
         nUsed = 0;
         ready = true;
@@ -1160,8 +1234,12 @@ public final class Virtqueue {
         int dst = at + 12;
         if (plen > MAX_BATCH_COPY) {
             copier.copy(p.buffer(), src, p.address() + src, v, dst, m.address(r) + dst, plen);
-        } else if (plen > 0) {
-            deferCopy(batch, sent, src, r, dst, plen);
+            logged(r, at, need);
+        } else {
+            logged(r, at, 12); // the payload is logged by runCopies
+            if (plen > 0) {
+                deferCopy(batch, sent, src, r, dst, plen);
+            }
         }
         usedId[nUsed] = head;
         usedLen[nUsed] = need;
@@ -1184,6 +1262,7 @@ public final class Virtqueue {
                 tracker.copy(p.address() + off - 12, dst, plen + 12);
             } else {
                 putHeader(m.view(oneRegion), oneAt, p, 1);
+                logged(oneRegion, oneAt, 12);
                 if (plen > 0) {
                     tracker.copy(p.address() + off, dst + 12, plen);
                 }
@@ -1325,6 +1404,7 @@ public final class Virtqueue {
     private void writeHeader(Packet p, int len, int heads) {
         if (len == 12 && piece(12) == 12) {
             putHeader(mem.view(pieceSlice), pieceOff, p, heads);
+            logged(pieceSlice, pieceOff, 12);
             advance(12);
             return;
         }
@@ -1335,6 +1415,7 @@ public final class Virtqueue {
         while (len > 0) {
             int chunk = piece(len);
             mem.view(pieceSlice).put(pieceOff, hdr, at, chunk);
+            logged(pieceSlice, pieceOff, chunk);
             at += chunk;
             len -= chunk;
             advance(chunk);
@@ -1517,6 +1598,7 @@ public final class Virtqueue {
                 tracker.copy(srcAddr, dstAddr, chunk);
             } else {
                 copier.copy(src, srcOff, srcAddr, mem.view(pieceSlice), pieceOff, dstAddr, chunk);
+                logged(pieceSlice, pieceOff, chunk);
             }
             srcOff += chunk;
             srcAddr += chunk;
@@ -1577,6 +1659,11 @@ public final class Virtqueue {
             int d = cpDstOff[k];
             c.copy(p.buffer(), so, p.address() + so, m.view(r), d, m.address(r) + d, cpLen[k]);
         }
+        if (log != null) {
+            for (int k = 0; k < n; k++) {
+                logged(cpSlice[k], cpDstOff[k], cpLen[k]);
+            }
+        }
         nCp = 0;
     }
 
@@ -1635,6 +1722,9 @@ public final class Virtqueue {
         // outside C2-compiled code, which a truncated memory file causes; a faulting plain store is survivable
         VarHandle.releaseFence();
         U16.set(used, usedOff + SplitRing.USED_IDX, (short) lastUsed);
+        if (log != null) {
+            logUsedElements(old, (lastUsed - old) & 0xffff);
+        }
         add(C_USED_UPDATES, 1);
         EventFd c = call;
         if (c == null) {
@@ -1655,6 +1745,17 @@ public final class Virtqueue {
                 callFailed(c);
             }
         }
+    }
+
+    /** Marks used elements [from, from+n) (ring positions, wrapping) and used->idx, once they are written. */
+    private void logUsedElements(int from, int n) {
+        int first = from & mask;
+        int k = Math.min(n, size - first);
+        loggedUsed(SplitRing.usedElem(first), k * SplitRing.USED_ELEM_SIZE);
+        if (n > k) {
+            loggedUsed(SplitRing.usedElem(0), (n - k) * SplitRing.USED_ELEM_SIZE);
+        }
+        loggedUsed(SplitRing.USED_IDX, 2);
     }
 
     private long callLogAt;
