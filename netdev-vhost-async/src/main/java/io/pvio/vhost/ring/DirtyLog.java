@@ -48,7 +48,7 @@ public final class DirtyLog {
      * @throws PosixException when the mapping fails
      */
     public static DirtyLog map(int fd, long size, long offset) throws PosixException {
-        if (size < 8 || (size & 7) != 0) {
+        if (size >= 0 && (size < 8 || (size & 7) != 0)) {
             throw new IllegalArgumentException("log size " + Long.toUnsignedString(size)
                     + " is not a positive multiple of 8 bytes");
         }
@@ -58,8 +58,8 @@ public final class DirtyLog {
         }
         long pageOff = offset & ~4095L;
         int skip = (int) (offset - pageOff);
-        if (size > SharedMemory.MAX_SIZE - skip) {
-            throw new IllegalArgumentException("log of " + size + " bytes is larger than "
+        if (size < 0 || size > SharedMemory.MAX_SIZE - skip) {
+            throw new IllegalArgumentException("log of " + Long.toUnsignedString(size) + " bytes is larger than "
                     + (SharedMemory.MAX_SIZE - skip) + " bytes (guest memory of 64 TiB)");
         }
         long file = Fd.size(fd);
