@@ -291,14 +291,12 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         }
         int before = batch.size();
         try {
-            if (qid == 0) {
-                injectRarp(batch);
-            }
+            int rarp = qid == 0 && vq.ready() ? injectRarp(batch) : 0; // as DPDK, once the queue runs
             CopyTracker t = vq.tracker();
             int got = t.channel() != null || t.inFlight() > 0 || vq.stashed() > 0
                     ? vq.dequeueAsync(ctx.pool(), batch) : vq.dequeue(ctx.pool(), batch);
             vq.faultFence();
-            return got;
+            return rarp + got;
         } catch (InternalError e) { // a fault on the guest's mapping (truncated file): this queue's
             vq.markBrokenBy(e);
             // a faulting copy leaves its packet's bytes undefined (stale pool data): none is forwarded
@@ -320,17 +318,17 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
     /**
      * After SEND_RARP: a RARP request broadcast from the guest's MAC (DPDK's make_rarp_packet), first in the
      * batch, so that the switch floods it and the network learns the guest's new port. A later call retries
-     * when the pool is empty.
+     * when the pool is empty. Returns the packets added (0 or 1).
      */
-    private void injectRarp(PacketBatch batch) {
+    private int injectRarp(PacketBatch batch) {
         long mac = dev.takeRarp();
         if (mac < 0) {
-            return;
+            return 0;
         }
         Packet p = ctx.pool().alloc();
         if (p == null) {
             dev.requeueRarp(mac);
-            return;
+            return 0;
         }
         java.nio.ByteBuffer b = p.buffer();
         int at = p.append(RARP_LEN);
@@ -353,6 +351,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         dev.countRarp();
         LOG.info(String.format("vHost device '%s': RARP broadcast from %s injected", name,
                 VhostDevice.macString(mac)));
+        return 1;
     }
 
     /** A RARP frame: Ethernet header, ARP for IPv4 over Ethernet, padded to the 60-byte minimum. */
@@ -612,7 +611,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                 sb.append("  dirty log: ").append(log.size()).append(" bytes, covers up to ")
                         .append(String.format("0x%x", log.covers())).append(", logging ")
                         .append(VirtioFeatures.has(dev.features(), VirtioFeatures.F_LOG_ALL) ? "on" : "off")
-                        .append(", marks outside ").append(log.outside()).append('\n');
+                        .append(", ranges marked ").append(log.marks()).append(", outside ").append(log.outside()).append('\n');
             }
         }
         if (dev.rarpsInjected() > 0) {

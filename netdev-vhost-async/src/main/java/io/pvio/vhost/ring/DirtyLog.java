@@ -30,6 +30,8 @@ public final class DirtyLog {
     private final long size;
     private final long words;
     private final AtomicLong outside = new AtomicLong();
+    /** Ranges marked (plain increments from several threads: approximate, for appctl). */
+    private long marks;
 
     private DirtyLog(SharedMemory map, int base, long size) {
         this.map = map;
@@ -97,6 +99,7 @@ public final class DirtyLog {
         if (len <= 0) {
             return;
         }
+        marks++;
         long first = gpa >>> PAGE_SHIFT;
         long last = (gpa + len - 1) >>> PAGE_SHIFT;
         if (gpa < 0 || last < first) {
@@ -123,6 +126,11 @@ public final class DirtyLog {
             return false;
         }
         return ((long) WORD.getVolatile(view, base + (int) (w << 3)) & (1L << (p & 63))) != 0;
+    }
+
+    /** Ranges marked so far (approximate when several threads mark). */
+    public long marks() {
+        return marks;
     }
 
     /** Marks that fell outside the log (a log smaller than guest memory, a memory table grown past it). */

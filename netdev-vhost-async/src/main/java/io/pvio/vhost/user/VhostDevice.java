@@ -374,6 +374,10 @@ public final class VhostDevice {
             checkUsedLog(vq, logAddr);
         }
         vq.setAddr(p.getLong(8), p.getLong(16), p.getLong(24), logAddr);
+        if (logAddr >= 0 || vq.logging()) {
+            DPDK.info(String.format("VHOST_CONFIG: (%s) vring %d used ring %s", name, vq.index(),
+                    logAddr >= 0 ? String.format("logged at 0x%x", logAddr) : "not logged"));
+        }
         return null;
     }
 
