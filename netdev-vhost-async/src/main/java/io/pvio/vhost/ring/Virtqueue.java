@@ -400,6 +400,11 @@ public final class Virtqueue {
     /** GET_VRING_BASE: stops the ring and returns the next avail index to process. */
     public int stop() {
         held();
+        int inFlight = tracker.inFlight();
+        if (inFlight > 0 && log != null) {
+            LOG.info(String.format("vHost device '%s' queue %d: GET_VRING_BASE completes and logs the copies of"
+                    + " %d packet(s) in flight first", device, index, inFlight));
+        }
         drainAsync();
         flushUsed();
         started = false;

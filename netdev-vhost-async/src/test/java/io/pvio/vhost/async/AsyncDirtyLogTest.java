@@ -219,6 +219,32 @@ public class AsyncDirtyLogTest {
         assertEquals((byte) 2, g.get((int) (buf - GPA) + 13));
     }
 
+    /**
+     * QEMU stops the source (GET_VRING_BASE) with a copy in flight: the stop completes it, marks its pages
+     * and the used ring, and only then reports the base, so that QEMU's last log sync sees them.
+     */
+    @Test
+    public void aCopyInFlightAtTheSwitchOverIsMarkedBeforeGetVringBaseAnswers() {
+        bind(0);
+        long buf = GPA + 0x60000;
+        desc(0, buf, 2048, 2, 0);
+        post(0, 0);
+        assertEquals(1, send(1000));
+        assertEquals(1, vq.tracker().dmaInFlight());
+        assertEquals(pages(), takeDirty());
+        dma.auto = true; // the engine works on while the control thread waits for it
+        int base;
+        vq.lock();
+        try {
+            base = vq.stop();
+        } finally {
+            vq.unlock();
+        }
+        assertEquals(1, base);
+        assertEquals(1, g.getShort(USED + 2));
+        assertEquals(pages(buf >>> 12, USED_PAGE), takeDirty());
+    }
+
     /** Below the threshold the tracker copies on the CPU at once: marked at once, the used ring on retiring. */
     @Test
     public void cpuCopiesOfTheTrackerAreMarkedAtOnce() {
