@@ -39,6 +39,13 @@ public final class CopyTracker {
         void packet(Packet p);
     }
 
+    /** Told of every copy once its bytes are in place (dirty page logging). */
+    @FunctionalInterface
+    public interface Written {
+        /** {@code len} bytes at native address {@code dst} have been written. */
+        void written(long dst, int len);
+    }
+
     /** A drain gives up when nothing completed for this long. */
     public static final long STALL_NANOS = 1_000_000_000L;
 
@@ -74,6 +81,8 @@ public final class CopyTracker {
     private int owner = -1;
     private int threshold = Integer.MAX_VALUE;
     private boolean dmaSinceDoorbell;
+    /** Told of each copy when it is done: a CPU copy at once, a DMA copy when its completion is collected. */
+    private Written written;
 
     // counters: written by the owner (the queue's lock holder) only, read by the control path
     private static final int C_SUBMITTED = 0;
@@ -177,6 +186,14 @@ public final class CopyTracker {
         return owner;
     }
 
+    /**
+     * Who is told of each copy once it is done ({@link Written}), or null; copies in flight are reported to
+     * the one set when they complete. Queue lock held.
+     */
+    public void setWritten(Written w) {
+        written = w;
+    }
+
     /** True when {@code packets} more packets with {@code usedElems} used elements in all fit. */
     public boolean hasRoom(int packets, int usedElems) {
         return pktHead - pktTail + packets <= pkts.length && usedHead - usedTail + usedElems <= usedIds.length;
@@ -233,6 +250,9 @@ public final class CopyTracker {
         }
         NativeMemory.copy(src, dst, len);
         counters.add(C_CPU_COPIES, 1);
+        if (written != null) {
+            written.written(dst, len);
+        }
     }
 
     /** Ends the current packet. */
@@ -281,6 +301,9 @@ public final class CopyTracker {
                     NativeMemory.copy(segSrc[s], segDst[s], segLen[s]);
                     // a fault of that copy is raised here, not later inside the packet pool's bookkeeping
                     io.pvio.vhost.ring.GuestMemory.deliverPendingFault();
+                }
+                if (written != null) {
+                    written.written(segDst[s], segLen[s]); // retired: the engine's write is visible (acquire above)
                 }
             }
         }

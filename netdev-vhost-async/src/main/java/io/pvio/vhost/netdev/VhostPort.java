@@ -6,12 +6,14 @@ import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevContext;
 import io.pvio.netdev.NetdevException;
 import io.pvio.netdev.NetdevStats;
+import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.posix.PosixException;
 import io.pvio.vhost.async.AsyncAttr;
 import io.pvio.vhost.async.AsyncBinder;
 import io.pvio.vhost.async.AsyncQueue;
 import io.pvio.vhost.async.CopyTracker;
+import io.pvio.vhost.ring.DirtyLog;
 import io.pvio.vhost.ring.GuestMemory;
 import io.pvio.vhost.ring.Virtqueue;
 import io.pvio.vhost.ring.VirtioFeatures;
@@ -341,11 +343,12 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         }
         int before = batch.size();
         try {
+            int rarp = qid == 0 && vq.ready() ? injectRarp(batch) : 0; // as DPDK, once the queue runs
             CopyTracker t = vq.tracker();
             int got = t.channel() != null || t.inFlight() > 0 || vq.stashed() > 0
                     ? vq.dequeueAsync(ctx.pool(), batch) : vq.dequeue(ctx.pool(), batch);
             vq.faultFence();
-            return got;
+            return rarp + got;
         } catch (InternalError e) { // a fault on the guest's mapping (truncated file): this queue's
             vq.markBrokenBy(e);
             // a faulting copy leaves its packet's bytes undefined (stale pool data): none is forwarded
@@ -363,6 +366,48 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             vq.unlock();
         }
     }
+
+    /**
+     * After SEND_RARP: a RARP request broadcast from the guest's MAC (DPDK's make_rarp_packet), first in the
+     * batch, so that the switch floods it and the network learns the guest's new port. A later call retries
+     * when the pool is empty. Returns the packets added (0 or 1).
+     */
+    private int injectRarp(PacketBatch batch) {
+        long mac = dev.takeRarp();
+        if (mac < 0) {
+            return 0;
+        }
+        Packet p = ctx.pool().alloc();
+        if (p == null) {
+            dev.requeueRarp(mac);
+            return 0;
+        }
+        java.nio.ByteBuffer b = p.buffer();
+        int at = p.append(RARP_LEN);
+        for (int i = 0; i < RARP_LEN; i++) {
+            b.put(at + i, (byte) 0);
+        }
+        for (int i = 0; i < 6; i++) {
+            byte m = (byte) (mac >>> (8 * (5 - i)));
+            b.put(at + i, (byte) 0xff); // broadcast
+            b.put(at + 6 + i, m); // Ethernet source
+            b.put(at + 22 + i, m); // sender hardware address
+            b.put(at + 32 + i, m); // target hardware address
+        }
+        b.put(at + 12, (byte) 0x80).put(at + 13, (byte) 0x35); // ETH_P_RARP
+        b.put(at + 15, (byte) 1); // hardware type Ethernet
+        b.put(at + 16, (byte) 0x08); // protocol IPv4
+        b.put(at + 18, (byte) 6).put(at + 19, (byte) 4);
+        b.put(at + 21, (byte) 3); // RARP request; sender and target IP stay 0
+        batch.add(p);
+        dev.countRarp();
+        LOG.info(String.format("vHost device '%s': RARP broadcast from %s injected", name,
+                VhostDevice.macString(mac)));
+        return 1;
+    }
+
+    /** A RARP frame: Ethernet header, ARP for IPv4 over Ethernet, padded to the 60-byte minimum. */
+    private static final int RARP_LEN = 60;
 
     private ReentrantLock lockTxq(int q, boolean concurrentTxq) {
         if (!concurrentTxq) {
@@ -594,6 +639,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         sink.put("vhost_connections", control.connections());
         sink.put("vhost_messages", dev.messages());
         sink.put("vhost_bad_messages", dev.badMessages());
+        sink.put("vhost_rarps_injected", dev.rarpsInjected());
     }
 
     @Override
@@ -649,6 +695,16 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             GuestMemory mem = dev.memory(); // read once: the front end may disconnect meanwhile
             sb.append("  memory: ").append(mem == null ? "none"
                     : mem.regions() + " region(s), " + mem.totalSize() + " bytes").append('\n');
+            DirtyLog log = dev.log(); // only its fields are read: safe after an unmap
+            if (log != null) {
+                sb.append("  dirty log: ").append(log.size()).append(" bytes, covers up to ")
+                        .append(String.format("0x%x", log.covers())).append(", logging ")
+                        .append(VirtioFeatures.has(dev.features(), VirtioFeatures.F_LOG_ALL) ? "on" : "off")
+                        .append(", ranges marked ").append(log.marks()).append(", outside ").append(log.outside()).append('\n');
+            }
+        }
+        if (dev.rarpsInjected() > 0) {
+            sb.append("  RARPs injected: ").append(dev.rarpsInjected()).append('\n');
         }
         sb.append("  messages: ").append(dev.messages()).append(", refused ").append(dev.badMessages());
         if (dev.lastError() != null) {
