@@ -114,22 +114,4 @@ final class SplitDequeue extends SplitWalker {
         }
         return plen;
     }
-
-    /** Hands the frame of the chain walked last (after its virtio-net header) to the sink, segment by segment. */
-    private void readFrame(Packet p, CopySink sink) {
-        GuestMemory m = q.mem;
-        vec.rewind();
-        vec.skip(hdr.len);
-        for (Packet s = p; s != null; s = s.next()) {
-            int off = s.dataOffset();
-            int len = s.dataLength();
-            while (len > 0) {
-                int chunk = vec.piece(len);
-                sink.fromGuest(m, vec.pieceSlice, vec.pieceOff, s, off, chunk);
-                off += chunk;
-                len -= chunk;
-                vec.advance(chunk);
-            }
-        }
-    }
 }

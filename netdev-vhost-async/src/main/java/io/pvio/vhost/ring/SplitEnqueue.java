@@ -4,7 +4,6 @@ import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.vhostuser.SplitRing;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * Host to guest on a split ring (DPDK's virtio_dev_rx_split / mbuf_to_desc): reserves the guest's receive
@@ -15,7 +14,6 @@ final class SplitEnqueue extends SplitWalker {
     /** Chains reserved for the packet being placed: head and length. */
     private int[] headId = new int[0];
     private long[] headLen = new long[0];
-    private final ByteBuffer scratch = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
     // fitsOne's result: the guest buffer's memory slice and offset in that slice's view
     private int oneRegion;
     private int oneAt;
@@ -223,37 +221,6 @@ final class SplitEnqueue extends SplitWalker {
             }
         } finally {
             sink.toGuestEnd();
-        }
-    }
-
-    /** Writes the virtio-net header ({@code len} bytes of it) at the vector's cursor, on the CPU. */
-    private void writeHeader(Packet p, int len, int heads) {
-        GuestMemory m = q.mem;
-        if (len == 12 && vec.piece(12) == 12) {
-            GuestWrites.header(m, vec.pieceSlice, vec.pieceOff, p, heads);
-            vec.advance(12);
-            return;
-        }
-        NetHeader.fill(scratch, p, heads);
-        int at = 0;
-        while (len > 0) {
-            int chunk = vec.piece(len);
-            GuestWrites.copy(m, vec.pieceSlice, vec.pieceOff, scratch, at, chunk);
-            at += chunk;
-            len -= chunk;
-            vec.advance(chunk);
-        }
-    }
-
-    /** Hands {@code len} bytes of segment {@code seg} from {@code off} to the sink, piece by piece. */
-    private void writeVec(CopySink sink, Packet seg, int off, int len) {
-        GuestMemory m = q.mem;
-        while (len > 0) {
-            int chunk = vec.piece(len);
-            sink.toGuest(seg, off, m, vec.pieceSlice, vec.pieceOff, chunk);
-            off += chunk;
-            len -= chunk;
-            vec.advance(chunk);
         }
     }
 }
