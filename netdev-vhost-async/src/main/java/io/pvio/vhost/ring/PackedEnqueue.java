@@ -2,6 +2,8 @@ package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
+import io.pvio.vhostuser.PackedRing;
+import java.nio.ByteBuffer;
 
 /**
  * Host to guest on a packed ring (DPDK's virtio_dev_rx_packed / vhost_enqueue_single_packed): takes the
@@ -15,6 +17,9 @@ final class PackedEnqueue extends PackedWalker {
     private int[] headId = new int[0];
     private long[] headLen = new long[0];
     private int[] headCount = new int[0];
+    // fitsOne's result: the guest buffer's memory slice and offset in that slice's view
+    private int oneRegion;
+    private int oneAt;
 
     PackedEnqueue(Virtqueue q, BufVec vec, NetHeader hdr) {
         super(q, vec, hdr);
@@ -51,6 +56,7 @@ final class PackedEnqueue extends PackedWalker {
             int size = q.size;
             long bytes = 0;
             int hdrLen = hdr.len;
+            boolean fast = hdrLen == 12;
             boolean mrg = q.mrg;
             for (int i = 0; i < n; i++) {
                 Packet p = batch.get(i);
@@ -59,6 +65,25 @@ final class PackedEnqueue extends PackedWalker {
                     continue; // offloads the guest did not negotiate (its features changed): dropped
                 }
                 long need = hdrLen + (long) p.length();
+                if (fast && p.next() == null && q.inFlightDescs < size) {
+                    int f = q.descFlagsAcquire(pos);
+                    if (!PackedRing.isAvail(f, wrap)) {
+                        break; // the guest has no more buffers: the rest is dropped
+                    }
+                    if (sink.hasRoom(1, 1) && fitsOne(batch, p, i, sent, need, pos, f)) {
+                        sent++;
+                        q.inFlightDescs++; // consumed first: an asynchronous sink owns the buffer even if a copy throws
+                        int id = bufId;
+                        if (++pos == size) {
+                            pos = 0;
+                            wrap = !wrap;
+                        }
+                        q.pushUsedCount(1);
+                        placeOne(p, id, (int) need, oneRegion, oneAt, sink);
+                        bytes += p.length();
+                        continue;
+                    }
+                }
                 vec.clear();
                 int heads = 0;
                 long got = 0;
@@ -150,6 +175,42 @@ final class PackedEnqueue extends PackedWalker {
             q.markBroken("unexpected " + e);
             return abandon(sink, usedAtEntry, countsAtEntry, inFlightAtEntry, pos, wrap, sent);
         }
+    }
+
+    /**
+     * The common case without the general walk: true when ring position {@code pos} (available, flags
+     * {@code flags}) is one write-only descriptor (no next, not indirect) large enough for header and frame
+     * ({@code need}), in the guest memory slice of the previous lookup; sets {@link #bufId},
+     * {@link #oneRegion}, {@link #oneAt} and moves {@code p} (batch[i]) to batch[sent]. False: nothing was
+     * touched (the general path decides, and checks everything).
+     */
+    private boolean fitsOne(PacketBatch batch, Packet p, int i, int sent, long need, int pos, int flags) {
+        if ((flags & (PackedRing.DESC_F_NEXT | PackedRing.DESC_F_INDIRECT | PackedRing.DESC_F_WRITE))
+                != PackedRing.DESC_F_WRITE) {
+            return false;
+        }
+        Virtqueue q = this.q;
+        ByteBuffer d = q.desc;
+        int o = q.descOff + PackedRing.desc(pos);
+        long addr = d.getLong(o + PackedRing.DESC_ADDR);
+        long len = d.getInt(o + PackedRing.DESC_LEN) & 0xffffffffL;
+        if (len < need) {
+            return false;
+        }
+        GuestMemory m = q.mem;
+        int r = vec.lastRegion;
+        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
+            return false;
+        }
+        if (sent != i) {
+            // a packet before this one was skipped: keep delivered packets first in the batch
+            batch.set(i, batch.get(sent));
+            batch.set(sent, p);
+        }
+        bufId = d.getShort(o + PackedRing.DESC_ID) & 0xffff;
+        oneRegion = r;
+        oneAt = m.gpaOffset(r, addr);
+        return true;
     }
 
     /**

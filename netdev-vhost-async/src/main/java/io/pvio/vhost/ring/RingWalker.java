@@ -21,6 +21,30 @@ abstract class RingWalker {
         this.hdr = hdr;
     }
 
+    /**
+     * Single-segment {@code p} into one guest buffer at (slice {@code r}, view offset {@code at}) that holds
+     * header and frame ({@code need} bytes): used element {@code id}, header, frame.
+     */
+    final void placeOne(Packet p, int id, int need, int r, int at, CopySink sink) {
+        GuestMemory m = q.mem;
+        int plen = p.dataLength();
+        int off = p.dataOffset();
+        sink.toGuestBegin(p);
+        try {
+            sink.used(id, need);
+            if (sink.headerInFrame(p, 12, 1)) {
+                sink.toGuest(p, off - 12, m, r, at, plen + 12);
+            } else {
+                GuestWrites.header(m, r, at, p, 1);
+                if (plen > 0) {
+                    sink.toGuest(p, off, m, r, at + 12, plen);
+                }
+            }
+        } finally {
+            sink.toGuestEnd();
+        }
+    }
+
     /** Writes the virtio-net header ({@code len} bytes of it) at the vector's cursor, on the CPU. */
     final void writeHeader(Packet p, int len, int heads) {
         GuestMemory m = q.mem;

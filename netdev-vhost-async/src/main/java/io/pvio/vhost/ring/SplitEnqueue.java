@@ -70,7 +70,7 @@ final class SplitEnqueue extends SplitWalker {
                     if (sink.hasRoom(1, 1) && fitsOne(batch, p, i, sent, need, head)) {
                         consumed++; // counted first: an asynchronous sink owns the descriptor even if a copy throws
                         sent++;
-                        placeOne(p, head, (int) need, sink);
+                        placeOne(p, head, (int) need, oneRegion, oneAt, sink);
                         bytes += p.length();
                         continue;
                     }
@@ -199,28 +199,5 @@ final class SplitEnqueue extends SplitWalker {
         oneRegion = r;
         oneAt = m.gpaOffset(r, addr);
         return true;
-    }
-
-    /** Single-segment {@code p} into the buffer {@link #fitsOne} found: used element, header, frame. */
-    private void placeOne(Packet p, int head, int need, CopySink sink) {
-        GuestMemory m = q.mem;
-        int r = oneRegion;
-        int at = oneAt;
-        int plen = p.dataLength();
-        int off = p.dataOffset();
-        sink.toGuestBegin(p);
-        try {
-            sink.used(head, need);
-            if (sink.headerInFrame(p, 12, 1)) {
-                sink.toGuest(p, off - 12, m, r, at, plen + 12);
-            } else {
-                GuestWrites.header(m, r, at, p, 1);
-                if (plen > 0) {
-                    sink.toGuest(p, off, m, r, at + 12, plen);
-                }
-            }
-        } finally {
-            sink.toGuestEnd();
-        }
     }
 }
