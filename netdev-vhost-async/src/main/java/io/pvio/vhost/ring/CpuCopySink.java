@@ -1,7 +1,6 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
-import io.pvio.packet.PacketBatch;
 
 /**
  * Copies on the calling CPU (ByteBuffer bulk copies through the bounds-checked views) and hands used
@@ -25,9 +24,6 @@ public final class CpuCopySink implements CopySink {
     private final int[] cpLen = new int[CP_MAX];
     private int nCp;
     private GuestMemory cpMem;
-    /** Dequeue: where packets go, and the packet being copied. */
-    private PacketBatch out;
-    private Packet cur;
 
     public CpuCopySink(CopySink.Used used) {
         this.used = used;
@@ -67,7 +63,9 @@ public final class CpuCopySink implements CopySink {
             flush();
         }
         int k = nCp++;
-        cpMem = m;
+        if (cpMem != m) {
+            cpMem = m;
+        }
         cpSeg[k] = seg;
         cpSrcOff[k] = srcOff;
         cpSlice[k] = slice;
@@ -109,14 +107,9 @@ public final class CpuCopySink implements CopySink {
         return false;
     }
 
-    @Override
-    public void deliverTo(PacketBatch b) {
-        out = b;
-    }
-
+    /** The packet is already in the caller's batch, where the walker staged it (SplitDequeue#run). */
     @Override
     public void fromGuestBegin(Packet p) {
-        cur = p;
     }
 
     @Override
@@ -124,19 +117,9 @@ public final class CpuCopySink implements CopySink {
         seg.buffer().put(dstOff, m.view(slice), off, len);
     }
 
+    /** After a failed copy the walker frees the packet, and its descriptor is not consumed. */
     @Override
     public boolean fromGuestEnd(boolean ok) {
-        Packet p = cur;
-        cur = null;
-        if (!ok) {
-            if (p != null) {
-                p.free(); // not the caller's yet
-            }
-            return false;
-        }
-        if (p != null) {
-            out.add(p);
-        }
-        return true;
+        return ok;
     }
 }

@@ -338,6 +338,20 @@ public final class GuestMemory {
         }
     }
 
+    /**
+     * The little-endian 16-bit value at {@code off} of {@code view} (acquire), read without leaving a fault
+     * unseen: copied into {@code scratch} (a direct buffer of 2 bytes or more, any order) over {@code mark}, by
+     * Unsafe's copy, whose stub stores nothing when its load faults (the fault is then pending, as with any
+     * access). Returns {@code mark} when the read faulted or the value is {@code mark}: only then is a
+     * {@link #faultFence()} needed to tell, so a poll that reads one index needs no fence otherwise.
+     */
+    public static int readU16(ByteBuffer view, int off, ByteBuffer scratch, int mark) {
+        scratch.put(0, (byte) mark).put(1, (byte) (mark >>> 8));
+        scratch.put(0, view, off, 2);
+        java.lang.invoke.VarHandle.acquireFence();
+        return (scratch.get(0) & 0xff) | (scratch.get(1) & 0xff) << 8;
+    }
+
     /** Unmaps every region and closes the descriptors kept. Only when nothing uses the table any more. */
     public void unmap() {
         for (SharedMemory m : maps) {

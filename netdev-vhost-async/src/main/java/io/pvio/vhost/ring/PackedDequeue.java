@@ -1,12 +1,14 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
 
 /**
  * Guest to host on a packed ring (DPDK's virtio_dev_tx_packed / desc_to_mbuf): walks each available
- * transmit buffer in ring order, checks it and its virtio-net header, allocates the packet and hands its
- * pieces and used element to a {@link CopySink}, as {@link SplitDequeue} does. Lock holder only.
+ * transmit buffer in ring order, checks it and its virtio-net header, fills one of the burst's packets
+ * (allocated first) and hands its pieces and used element to a {@link CopySink}, as {@link SplitDequeue}
+ * does. Lock holder only.
  */
 final class PackedDequeue extends PackedWalker {
     PackedDequeue(Virtqueue q, BufVec vec, NetHeader hdr) {
@@ -16,18 +18,29 @@ final class PackedDequeue extends PackedWalker {
     /**
      * Takes up to {@code max} available buffers of the guest's transmit ring into packets of {@code pool}
      * (chained when larger than one buffer), without the virtio-net header. Stops early when the pool is
-     * empty or the ring breaks. Used elements go to the sink, unpublished.
+     * empty or the ring breaks. Used elements go to the sink, unpublished. {@code staging} and
+     * {@code inPlace} as in {@link SplitDequeue#run}: the burst's packets are allocated before it reads past
+     * the first available descriptor's flags.
      *
      * @return buffers consumed
      */
-    int run(PacketPool pool, int max, CopySink sink) {
+    int run(PacketPool pool, int max, CopySink sink, PacketBatch staging, boolean inPlace) {
         Virtqueue q = this.q;
         int taken = 0;
         int got = 0;
         long bytes = 0;
+        int base = staging.size();
+        int next = base; // staging[base, next): filled in place or the sink's; [next, size): staged, unused
+        boolean fault = false;
+        q.burstStart();
         try {
+            if (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap)) {
+                q.burstIdle();
+                return 0;
+            }
+            stage(pool, staging, max);
             for (int k = 0; k < max; k++) {
-                if (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap)) {
+                if (k > 0 && (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap))) {
                     break;
                 }
                 long plen = txBuffer();
@@ -38,22 +51,19 @@ final class PackedDequeue extends PackedWalker {
                 if (plen == 0) {
                     q.add(Virtqueue.C_ERRORS, 1); // a header without a frame
                 } else {
-                    p = pool.allocChain((int) plen);
+                    p = next < staging.size() ? shape(pool, staging, next, (int) plen) : null;
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
-                    String bad;
-                    try {
-                        bad = hdr.hostCsum ? hdr.read(vec, q.mem, p, plen) : null;
-                    } catch (RuntimeException | InternalError e) {
-                        p.free(); // nobody's yet
-                        throw e;
-                    }
+                    String bad = hdr.hostCsum ? hdr.read(vec, q.mem, p, plen) : null;
                     if (bad != null) {
-                        p.free();
+                        clearOffloads(p); // stays staged, for the next buffer
                         p = null; // the buffer is used, nothing is delivered
                         q.badHeader(bad);
                     }
+                }
+                if (!inPlace) {
+                    q.fenceNow(); // no late fault of this buffer's reads may cut the hand-over (unsealed only)
                 }
                 int mark = q.nUsed;
                 long counts = q.usedCountMark();
@@ -61,6 +71,9 @@ final class PackedDequeue extends PackedWalker {
                 int count = bufCount;
                 q.inFlightDescs += count;
                 sink.fromGuestBegin(p);
+                if (p != null && !inPlace) {
+                    next++; // the sink's now
+                }
                 q.pushUsedCount(count);
                 sink.used(id, 0);
                 boolean ok = false;
@@ -84,12 +97,37 @@ final class PackedDequeue extends PackedWalker {
                     }
                 }
                 if (p != null) {
+                    if (inPlace) {
+                        next++; // delivered where it was staged
+                    }
                     got++;
                     bytes += plen;
                 }
             }
         } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             q.markBroken("unexpected " + e);
+            fault = e instanceof InternalError;
+        }
+        if (fault || next < staging.size()) {
+            try {
+                q.fenceNow(); // a late fault of the burst surfaces before the pool takes packets back
+            } catch (InternalError e) {
+                q.markBroken("unexpected " + e);
+                fault = true;
+            }
+            if (fault && inPlace) { // a faulting copy leaves its packet's bytes undefined: none is delivered
+                q.add(Virtqueue.C_DROPPED, got);
+                next = base;
+                got = 0;
+                bytes = 0;
+            }
+            for (int i = next; i < staging.size(); i++) {
+                staging.get(i).free();
+            }
+            staging.truncate(next);
+        }
+        if (!inPlace) {
+            staging.clear(); // the sink's
         }
         q.add(Virtqueue.C_PACKETS, got);
         q.add(Virtqueue.C_BYTES, bytes);

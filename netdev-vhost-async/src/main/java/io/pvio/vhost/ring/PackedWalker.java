@@ -25,7 +25,7 @@ abstract class PackedWalker extends RingWalker {
      * counter {@code wrap} (acquire: the descriptors of its buffer are read after).
      */
     final boolean available(int pos, boolean wrap) {
-        return PackedRing.isAvail(q.descFlagsAcquire(pos), wrap);
+        return PackedRing.isAvail(q.descFlagsAcquire(pos, PackedRing.availFlags(!wrap)), wrap);
     }
 
     /**

@@ -1,6 +1,8 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
+import io.pvio.packet.PacketPool;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -14,6 +16,8 @@ abstract class RingWalker {
     final BufVec vec;
     final NetHeader hdr;
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
+    /** Scratch for the pool's bulk allocation ({@link #stage}). */
+    private final Packet[] bulk = new Packet[PacketBatch.MAX];
 
     RingWalker(Virtqueue q, BufVec vec, NetHeader hdr) {
         this.q = q;
@@ -92,5 +96,58 @@ abstract class RingWalker {
                 vec.advance(chunk);
             }
         }
+    }
+
+    /**
+     * Adds up to {@code n} fresh single-segment packets of {@code pool} to {@code staging} (fewer when the
+     * pool runs short). Called before the burst touches guest memory past avail->idx, which
+     * {@link Virtqueue#availIndex} reads without leaving a fault pending: HotSpot raises the SIGBUS of an
+     * access to a truncated file late, at the thread's next safepoint poll or runtime call, and one raised
+     * inside the pool's bookkeeping, or between an allocation and the batch, would lose buffers (issue 15).
+     */
+    final void stage(PacketPool pool, PacketBatch staging, int n) {
+        if (pool.allocBulk(bulk, 0, n)) {
+            for (int k = 0; k < n; k++) {
+                staging.add(bulk[k]);
+                bulk[k] = null;
+            }
+            return;
+        }
+        for (int k = 0; k < n; k++) {
+            Packet p = pool.alloc();
+            if (p == null) {
+                return;
+            }
+            staging.add(p);
+        }
+    }
+
+    /**
+     * The staged packet {@code staging[slot]} sized for {@code plen} bytes, or null (left as it is) when it
+     * needs a chain and the pool is empty. A chain is allocated only after a fence (the rare case): a fault
+     * of the burst so far surfaces there, before the pool operation.
+     */
+    final Packet shape(PacketPool pool, PacketBatch staging, int slot, int plen) {
+        Packet p = staging.get(slot);
+        int room = pool.defaultHeadroom();
+        if (p.next() == null && plen <= p.capacity() - room) {
+            p.setData(room, plen);
+            return p;
+        }
+        q.fenceNow();
+        Packet c = pool.allocChain(plen);
+        if (c == null) {
+            return null;
+        }
+        p.free();
+        staging.set(slot, c);
+        return c;
+    }
+
+    static void clearOffloads(Packet p) {
+        p.setOffloads(0);
+        p.setCsum(0, 0);
+        p.setLayerOffsets(-1, -1);
+        p.setGsoSize(0);
     }
 }

@@ -1,13 +1,14 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
 import io.pvio.vhostuser.SplitRing;
 
 /**
  * Guest to host on a split ring (DPDK's virtio_dev_tx_split / desc_to_mbuf): walks each transmit chain,
- * checks it and its virtio-net header, allocates the packet and hands its pieces and used element to a
- * {@link CopySink}. Lock holder only.
+ * checks it and its virtio-net header, fills one of the burst's packets (allocated first) and hands its
+ * pieces and used element to a {@link CopySink}. Lock holder only.
  */
 final class SplitDequeue extends SplitWalker {
     SplitDequeue(Virtqueue q, BufVec vec, NetHeader hdr) {
@@ -19,20 +20,35 @@ final class SplitDequeue extends SplitWalker {
      * larger than one buffer), without the virtio-net header. Stops early when the pool is empty or the ring
      * breaks. Used elements go to the sink, unpublished.
      *
+     * <p>The burst's packets are allocated into {@code staging} before it touches guest memory past avail->idx
+     * (see {@link #stage}). {@code inPlace} (a synchronous sink): {@code staging} is the sink's delivery batch
+     * and a packet filled stays where it is (after a fault, the burst's packets are all freed: their bytes are
+     * undefined); otherwise the sink takes each packet at {@code fromGuestBegin}, after a fence, and
+     * {@code staging} is left empty. Staged packets not used go back to the pool after a fence.
+     *
      * @return ring entries consumed
      */
-    int run(PacketPool pool, int max, CopySink sink) {
+    int run(PacketPool pool, int max, CopySink sink, PacketBatch staging, boolean inPlace) {
         Virtqueue q = this.q;
         int taken = 0;
         int got = 0;
         long bytes = 0;
+        int base = staging.size();
+        int next = base; // staging[base, next): filled in place or the sink's; [next, size): staged, unused
+        boolean fault = false;
+        q.burstStart();
         try {
             int availIdx = q.availIndex();
             if (availIdx < 0) {
                 return 0;
             }
             int pending = (availIdx - q.lastAvail) & 0xffff;
+            if (pending == 0) {
+                q.burstIdle();
+                return 0;
+            }
             max = Math.min(pending, max);
+            stage(pool, staging, max);
             for (int k = 0; k < max; k++) {
                 int head = q.avail.getShort(q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
                 long plen = txChain(head);
@@ -43,25 +59,25 @@ final class SplitDequeue extends SplitWalker {
                 if (plen == 0) {
                     q.add(Virtqueue.C_ERRORS, 1); // a header without a frame
                 } else {
-                    p = pool.allocChain((int) plen);
+                    p = next < staging.size() ? shape(pool, staging, next, (int) plen) : null;
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
-                    String bad;
-                    try {
-                        bad = hdr.hostCsum ? hdr.read(vec, q.mem, p, plen) : null;
-                    } catch (RuntimeException | InternalError e) {
-                        p.free(); // nobody's yet
-                        throw e;
-                    }
+                    String bad = hdr.hostCsum ? hdr.read(vec, q.mem, p, plen) : null;
                     if (bad != null) {
-                        p.free();
+                        clearOffloads(p); // stays staged, for the next ring entry
                         p = null; // the descriptor is used, nothing is delivered
                         q.badHeader(bad);
                     }
                 }
+                if (!inPlace) {
+                    q.fenceNow(); // no late fault of this entry's reads may cut the hand-over (unsealed only)
+                }
                 int mark = q.nUsed;
                 sink.fromGuestBegin(p);
+                if (p != null && !inPlace) {
+                    next++; // the sink's now
+                }
                 sink.used(head, 0);
                 boolean ok = false;
                 try {
@@ -78,12 +94,37 @@ final class SplitDequeue extends SplitWalker {
                     }
                 }
                 if (p != null) {
+                    if (inPlace) {
+                        next++; // delivered where it was staged
+                    }
                     got++;
                     bytes += plen;
                 }
             }
         } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             q.markBroken("unexpected " + e);
+            fault = e instanceof InternalError;
+        }
+        if (fault || next < staging.size()) {
+            try {
+                q.fenceNow(); // a late fault of the burst surfaces before the pool takes packets back
+            } catch (InternalError e) {
+                q.markBroken("unexpected " + e);
+                fault = true;
+            }
+            if (fault && inPlace) { // a faulting copy leaves its packet's bytes undefined: none is delivered
+                q.add(Virtqueue.C_DROPPED, got);
+                next = base;
+                got = 0;
+                bytes = 0;
+            }
+            for (int i = next; i < staging.size(); i++) {
+                staging.get(i).free();
+            }
+            staging.truncate(next);
+        }
+        if (!inPlace) {
+            staging.clear(); // the sink's
         }
         q.add(Virtqueue.C_PACKETS, got);
         q.add(Virtqueue.C_BYTES, bytes);

@@ -1,5 +1,6 @@
 package io.pvio.vhost.ring;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
@@ -80,7 +81,6 @@ public final class Virtqueue {
 
     private static final Logger LOG = Logger.getLogger("netdev_dpdk");
     private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle COUNTER = MethodHandles.arrayElementVarHandle(long[].class);
 
     /** Counter indexes (see {@link #counter(int)}). */
     public static final int C_PACKETS = 0;
@@ -107,7 +107,8 @@ public final class Virtqueue {
     private final String device;
     private final int index;
     private final ReentrantLock access = new ReentrantLock();
-    private final long[] counters = new long[N_COUNTERS];
+    /** Written by the lock holder only (one writer at a time), read by any thread. */
+    private final CounterArray counters = new CounterArray(N_COUNTERS);
 
     // ---- configuration: written by the control thread with the access lock held (package-private: the
     // walkers read it, as the lock holder)
@@ -159,6 +160,16 @@ public final class Virtqueue {
     private int[] usedCount = new int[0];
     int nUsed;
 
+    /** avail->idx of unsealed memory is read through here (see {@link #availIndex}). */
+    private final ByteBuffer idxProbe = ByteBuffer.allocateDirect(8).order(ByteOrder.LITTLE_ENDIAN);
+    /**
+     * The data path touched guest memory since the last {@link #faultFence()} (past a probed avail->idx):
+     * the fence is due. Lock holder only.
+     */
+    private boolean fenceDue;
+    /** {@link #fenceDue} when the current burst began (see {@link #burstStart}). */
+    private boolean dueBefore;
+
     // ---- the walkers and their sinks (lock holder only)
     private final BufVec vec = new BufVec();
     private final SplitEnqueue enq = new SplitEnqueue(this, vec, header);
@@ -171,6 +182,8 @@ public final class Virtqueue {
     private final Retire retire = new Retire();
     private final CpuCopySink cpuSink = new CpuCopySink(retire);
     private final AsyncCopySink asyncSink;
+    /** Packets of an asynchronous dequeue burst until the tracker takes them (see SplitDequeue#run). */
+    private final PacketBatch stagedAsync = new PacketBatch();
     /** Dequeue: packets whose copies completed, not yet handed to rxqRecv: [stashTail, stashHead). */
     private Packet[] stash = new Packet[2];
     private long stashHead;
@@ -312,6 +325,7 @@ public final class Virtqueue {
         retire.flush();
         try {
             flushUsed();
+            fenceDue = true; // the CPU may have redone copies
             faultFence();
         } catch (RuntimeException | InternalError e) {
             markBroken("unexpected " + e + " publishing used elements");
@@ -571,12 +585,40 @@ public final class Virtqueue {
         ready = true;
     }
 
-    /** {@link GuestMemory#faultFence()} of the queue's table: a late fault of this queue surfaces here. */
+    /**
+     * {@link GuestMemory#faultFence()} of the queue's table, at the end of every burst (lock held): a late
+     * fault of this queue surfaces here. Free after a poll that found nothing (it read avail->idx only, in a
+     * way that cannot leave a fault pending) and on sealed memory.
+     */
     public void faultFence() {
+        if (fenceDue) {
+            fenceDue = false;
+            fenceNow();
+        }
+    }
+
+    /** The fence inside a burst, before a pool operation or a hand-over (the burst's end fence stays due). */
+    void fenceNow() {
         GuestMemory m = mem;
         if (m != null) {
             m.faultFence();
         }
+    }
+
+    /** True when the next {@link #faultFence()} fences (for tests). */
+    boolean fenceDue() {
+        return fenceDue;
+    }
+
+    /** A walker's burst starts: the fence is due, unless the burst turns out idle ({@link #burstIdle}). */
+    void burstStart() {
+        dueBefore = fenceDue;
+        fenceDue = true;
+    }
+
+    /** The burst read avail->idx (through {@link #availIndex}) and nothing else: it owes no fence. */
+    void burstIdle() {
+        fenceDue = dueBefore;
     }
 
     /** Marks the queue broken after an unexpected error in its data path (lock holder). */
@@ -602,7 +644,7 @@ public final class Virtqueue {
     }
 
     public long counter(int c) {
-        return (long) COUNTER.getOpaque(counters, c);
+        return counters.get(c);
     }
 
     /**
@@ -618,7 +660,7 @@ public final class Virtqueue {
     }
 
     void add(int c, long d) {
-        COUNTER.setOpaque(counters, c, (long) COUNTER.getOpaque(counters, c) + d);
+        counters.add(c, d);
     }
 
     /** Counts {@code n} packets dropped by the caller (tx side: ring full, no carrier). Lock holder only. */
@@ -681,6 +723,7 @@ public final class Virtqueue {
     public int enqueueAsync(PacketBatch batch) {
         // the copy phase includes the doorbell: a CPU "DMA" channel copies there
         long t0 = copyTiming ? System.nanoTime() : 0;
+        fenceDue = true;
         int sent = packed ? penq.run(batch, asyncSink) : enq.run(batch, asyncSink);
         try {
             tracker.submit();
@@ -710,6 +753,7 @@ public final class Virtqueue {
         if (tracker.inFlight() == 0) {
             return 0;
         }
+        fenceDue = true; // retiring may redo failed copies on the CPU
         if (tracker.complete(retire) > 0) {
             retire.flush();
             flushUsed();
@@ -718,6 +762,7 @@ public final class Virtqueue {
     }
 
     private int enqueueCopies(PacketBatch batch, CopySink sink) {
+        fenceDue = true;
         if (!copyTiming) {
             return packed ? penq.run(batch, sink) : enq.run(batch, sink);
         }
@@ -749,13 +794,11 @@ public final class Virtqueue {
         }
         int before = batch.size();
         long t0 = copyTiming ? System.nanoTime() : 0;
-        cpuSink.deliverTo(batch);
         if (packed) {
-            pdeq.run(pool, batch.room(), cpuSink);
+            pdeq.run(pool, batch.room(), cpuSink, batch, true);
         } else {
-            deq.run(pool, batch.room(), cpuSink);
+            deq.run(pool, batch.room(), cpuSink, batch, true);
         }
-        cpuSink.deliverTo(null);
         int got = batch.size() - before;
         if (t0 != 0 && got > 0) {
             add(C_COPY_NS, System.nanoTime() - t0); // empty polls are idle time, not copies
@@ -774,6 +817,9 @@ public final class Virtqueue {
      */
     public int dequeueAsync(PacketPool pool, PacketBatch batch) {
         int got = takeStash(batch);
+        if (tracker.inFlight() > 0) {
+            fenceDue = true; // retiring may redo failed copies on the CPU
+        }
         if (tracker.inFlight() > 0 && tracker.complete(retire) > 0) {
             got += takeStash(batch);
         }
@@ -782,7 +828,8 @@ public final class Virtqueue {
             int room = Math.min(tracker.packetCapacity(), stash.length - stashed) - tracker.inFlight();
             long t0 = room > 0 && copyTiming ? System.nanoTime() : 0;
             int max = Math.min(room, PacketBatch.MAX);
-            if (room > 0 && (packed ? pdeq.run(pool, max, asyncSink) : deq.run(pool, max, asyncSink)) > 0) {
+            if (room > 0 && (packed ? pdeq.run(pool, max, asyncSink, stagedAsync, false)
+                    : deq.run(pool, max, asyncSink, stagedAsync, false)) > 0) {
                 tracker.submit(); // part of the copy phase: a CPU "DMA" channel copies here
                 if (t0 != 0) {
                     add(C_COPY_NS, System.nanoTime() - t0);
@@ -826,7 +873,19 @@ public final class Virtqueue {
 
     /** avail->idx (acquire), or -1 (queue marked broken) when it ran more than a ring ahead. */
     int availIndex() {
-        int idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
+        int idx;
+        if (mem.sealed()) {
+            idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
+        } else {
+            // a plain load that faults would leave a fault pending and an undefined value: read over a value
+            // the index cannot have (more than any ring ahead of lastAvail). That value back: the read faulted
+            // (the fence raises the fault here) or the index is out of range (the queue breaks below)
+            int impossible = (lastAvail + 0x8001) & 0xffff;
+            idx = GuestMemory.readU16(avail, availOff + SplitRing.AVAIL_IDX, idxProbe, impossible);
+            if (idx == impossible) {
+                fenceNow();
+            }
+        }
         shownAvail = idx;
         if (((idx - lastAvail) & 0xffff) > size) {
             markBroken("avail index " + idx + " is more than " + size + " entries ahead of " + lastAvail);
@@ -858,6 +917,7 @@ public final class Virtqueue {
             nUsed = 0;
             return;
         }
+        fenceDue = true;
         if (packed) {
             flushUsedPacked();
             return;
@@ -948,9 +1008,21 @@ public final class Virtqueue {
         }
     }
 
-    /** Packed: the flags of ring position {@code pos} (acquire: the buffer's descriptors are read after). */
-    int descFlagsAcquire(int pos) {
-        return (short) U16.getAcquire(desc, descOff + PackedRing.desc(pos) + PackedRing.DESC_FLAGS) & 0xffff;
+    /**
+     * Packed: the flags of ring position {@code pos} (acquire: the buffer's descriptors are read after). On
+     * unsealed memory read as {@link #availIndex} reads avail->idx, over {@code mark} (flags that say "not
+     * available"): only that value back needs a fence to tell a fault, so an idle poll owes none.
+     */
+    int descFlagsAcquire(int pos, int mark) {
+        int off = descOff + PackedRing.desc(pos) + PackedRing.DESC_FLAGS;
+        if (mem.sealed()) {
+            return (short) U16.getAcquire(desc, off) & 0xffff;
+        }
+        int f = GuestMemory.readU16(desc, off, idxProbe, mark);
+        if (f == mark) {
+            fenceNow();
+        }
+        return f;
     }
 
     /** Packed: the next used element handed to a sink spans {@code n} ring positions. */

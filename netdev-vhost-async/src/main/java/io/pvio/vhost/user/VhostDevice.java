@@ -1,5 +1,6 @@
 package io.pvio.vhost.user;
 
+import io.pvio.counter.Counter;
 import io.pvio.dma.DmaRegions;
 import io.pvio.posix.EventFd;
 import io.pvio.posix.Fd;
@@ -50,8 +51,9 @@ public final class VhostDevice {
     private boolean featuresSet;
     private volatile GuestMemory mem;
     private volatile int queuePairs = 1;
-    private volatile long messages;
-    private volatile long badMessages;
+    /** Written by the control thread only. */
+    private final Counter messages = new Counter();
+    private final Counter badMessages = new Counter();
     private volatile String lastError;
 
     public VhostDevice(String name, Listener listener) {
@@ -122,11 +124,11 @@ public final class VhostDevice {
     }
 
     public long messages() {
-        return messages;
+        return messages.get();
     }
 
     public long badMessages() {
-        return badMessages;
+        return badMessages.get();
     }
 
     public String lastError() {
@@ -243,11 +245,11 @@ public final class VhostDevice {
      * @throws VhostUserException when the message is refused
      */
     public ByteBuffer handle(Message m) throws VhostUserException {
-        messages = messages + 1;
+        messages.increment();
         try {
             return dispatch(m);
         } catch (VhostUserException e) {
-            badMessages = badMessages + 1;
+            badMessages.increment();
             lastError = Request.name(m.request) + ": " + e.getMessage();
             throw e;
         } finally {
