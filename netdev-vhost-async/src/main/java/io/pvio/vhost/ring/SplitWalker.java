@@ -4,21 +4,15 @@ import io.pvio.vhostuser.SplitRing;
 import java.nio.ByteBuffer;
 
 /**
- * What the split-ring walkers share: the queue whose ring they walk (its state, read and written by the
- * queue's lock holder only), its buffer vector and header, and the descriptor chain walk.
+ * What the split-ring walkers share besides {@link RingWalker}: the descriptor chain walk (the queue's ring
+ * state is read and written by the queue's lock holder only).
  */
-abstract class SplitWalker {
+abstract class SplitWalker extends RingWalker {
     /** Largest indirect table accepted, in descriptors. */
     static final int MAX_INDIRECT = 1024;
 
-    final Virtqueue q;
-    final BufVec vec;
-    final NetHeader hdr;
-
     SplitWalker(Virtqueue q, BufVec vec, NetHeader hdr) {
-        this.q = q;
-        this.vec = vec;
-        this.hdr = hdr;
+        super(q, vec, hdr);
     }
 
     /**
