@@ -95,8 +95,8 @@ public interface CopySink {
 
     /**
      * Ends the current guest-to-host packet; {@code ok} false when a copy threw. Returns true when its
-     * descriptor is consumed (the walker moves on), false when the packet was dropped and the descriptor
-     * and used element are not (synchronous sink after a fault).
+     * descriptor is consumed (the walker moves on), false when the sink freed the packet and the walker must
+     * withdraw the used element and leave the descriptor in the ring (synchronous sink after a fault).
      */
     boolean fromGuestEnd(boolean ok);
 }

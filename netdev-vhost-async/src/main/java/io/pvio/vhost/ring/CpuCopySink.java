@@ -24,9 +24,16 @@ public final class CpuCopySink implements CopySink {
     private final int[] cpLen = new int[CP_MAX];
     private int nCp;
     private GuestMemory cpMem;
+    /** The queue's dirty log while it logs, else null (set by the queue, lock held). */
+    private DirtyLog log;
 
     public CpuCopySink(CopySink.Used used) {
         this.used = used;
+    }
+
+    /** Marks every copy into the guest in {@code l} from now on (null: none). */
+    void setLog(DirtyLog l) {
+        log = l;
     }
 
     @Override
@@ -56,14 +63,16 @@ public final class CpuCopySink implements CopySink {
     @Override
     public void toGuest(Packet seg, int srcOff, GuestMemory m, int slice, int off, int len) {
         if (seg.next() != null || seg.dataLength() > MAX_BATCH_COPY) {
-            GuestWrites.copy(m, slice, off, seg.buffer(), srcOff, len);
+            GuestWrites.copy(m, slice, off, seg.buffer(), srcOff, len, log);
             return;
         }
         if (nCp == CP_MAX || (nCp > 0 && cpMem != m)) {
             flush();
         }
         int k = nCp++;
-        cpMem = m;
+        if (cpMem != m) {
+            cpMem = m;
+        }
         cpSeg[k] = seg;
         cpSrcOff[k] = srcOff;
         cpSlice[k] = slice;
@@ -94,7 +103,7 @@ public final class CpuCopySink implements CopySink {
             }
         }
         for (int k = 0; k < n; k++) {
-            GuestWrites.copy(m, cpSlice[k], cpDstOff[k], cpSeg[k].buffer(), cpSrcOff[k], cpLen[k]);
+            GuestWrites.copy(m, cpSlice[k], cpDstOff[k], cpSeg[k].buffer(), cpSrcOff[k], cpLen[k], log);
         }
         nCp = 0;
     }

@@ -196,6 +196,15 @@ public final class GuestMemory {
         return t;
     }
 
+    /** The end of the highest region in guest physical memory (the dirty log must cover up to there). */
+    public long gpaEnd() {
+        long end = 0;
+        for (int i = 0; i < n; i++) {
+            end = Math.max(end, gpa[i] + size[i]);
+        }
+        return end;
+    }
+
     /** Slice holding guest physical address {@code addr}, or -1. */
     public int regionOfGpa(long addr) {
         for (int i = 0; i < n; i++) {
@@ -241,6 +250,25 @@ public final class GuestMemory {
 
     public long uvaRoom(int r, long addr) {
         return uva[r] + mapped[r] - addr;
+    }
+
+    /** Guest physical address of byte {@code off} of {@link #view(int)} of slice {@code r}. */
+    public long gpaAt(int r, int off) {
+        return gpa[r] + (off - viewOff[r]);
+    }
+
+    /**
+     * Guest physical address of native address {@code addr} inside one of the mappings (a DMA copy's
+     * destination), or -1.
+     */
+    public long gpaOfAddress(long addr) {
+        for (int i = 0; i < n; i++) {
+            long d = addr - (address[i] + viewOff[i]);
+            if (d >= 0 && d < mapped[i]) {
+                return gpa[i] + d;
+            }
+        }
+        return -1;
     }
 
     /** Bounds-checked little-endian view of region {@code r}'s whole mapping (mmap offset included). */
