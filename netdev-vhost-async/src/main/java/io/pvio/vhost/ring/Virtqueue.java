@@ -4,6 +4,7 @@ import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
 import io.pvio.posix.EventFd;
+import io.pvio.vhost.async.AsyncCopySink;
 import io.pvio.vhost.async.CopyTracker;
 import io.pvio.vhostuser.SplitRing;
 import java.lang.invoke.MethodHandles;
@@ -28,10 +29,17 @@ import java.util.logging.Logger;
  * chain, a bad indirect table or an impossible length marks the queue broken (logged, counted): it is
  * then skipped until the front end restarts it.
  *
+ * <h2>Shape (DPDK: vhost.c / virtio_net.c)</h2>
+ * This class holds the queue's configuration, the lock protocol, the used-ring publication and the
+ * asynchronous bookkeeping around the walkers. {@link SplitEnqueue} and {@link SplitDequeue} walk the split
+ * ring (descriptor chains into a {@link BufVec}, virtio-net headers through {@link NetHeader}) and hand
+ * every copy and used element to a {@link CopySink}: {@link CpuCopySink} for {@link #enqueue} /
+ * {@link #dequeue}, {@link AsyncCopySink} for {@link #enqueueAsync} / {@link #dequeueAsync}. Every CPU store
+ * into guest memory goes through {@link GuestWrites}.
+ *
  * <h2>Copies and the used ring</h2>
- * Payload copies go through the queue's {@link Copier}, one (src, dst, length) step each; used elements
- * are collected in a shadow array and published by {@link #flushUsed()} (release store of used->idx,
- * then a call if the guest wants one), a step separate from the copies.
+ * Used elements are collected in a shadow array and published by {@link #flushUsed()} (release store of
+ * used->idx, then a call if the guest wants one), a step separate from the copies.
  *
  * <h2>Asynchronous copies</h2>
  * When the queue's {@link CopyTracker} is bound to a DMA channel, {@link #enqueueAsync} and
@@ -45,10 +53,6 @@ import java.util.logging.Logger;
 public final class Virtqueue {
     /** Largest ring size accepted (virtio's limit). */
     public static final int MAX_SIZE = 32768;
-    /** Most buffers one packet may span (descriptors of all chains it uses). */
-    static final int VEC_MAX = 2048;
-    /** Largest indirect table accepted, in descriptors. */
-    static final int MAX_INDIRECT = 1024;
     /**
      * Largest frame taken from a guest: a 64 KiB IP packet (a TSO one: IPv4's total length, or IPv6's payload
      * length and its header) behind Ethernet and two VLAN tags.
@@ -64,8 +68,6 @@ public final class Virtqueue {
     private static final Logger LOG = Logger.getLogger("netdev_dpdk");
     private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle COUNTER = MethodHandles.arrayElementVarHandle(long[].class);
-    /** Eight bytes as they are (one order for both sides), for the first store of a deferred copy. */
-    private static final VarHandle BYTES8 = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Counter indexes (see {@link #counter(int)}). */
     public static final int C_PACKETS = 0;
@@ -86,15 +88,6 @@ public final class Virtqueue {
     public static final int C_BAD_HEADERS = 9;
     private static final int N_COUNTERS = 10;
 
-    // virtio-net header (struct virtio_net_hdr)
-    static final int HDR_F_NEEDS_CSUM = 1;
-    static final int HDR_F_DATA_VALID = 2;
-    static final int HDR_F_RSC_INFO = 4;
-    static final int HDR_GSO_NONE = 0;
-    static final int HDR_GSO_TCPV4 = 1;
-    static final int HDR_GSO_TCPV6 = 4;
-    static final int HDR_GSO_ECN = 0x80;
-
     /** other_config:pmd-perf-metrics: time each burst's copy phase (two clock reads per burst). */
     private static volatile boolean copyTiming;
 
@@ -103,9 +96,10 @@ public final class Virtqueue {
     private final ReentrantLock access = new ReentrantLock();
     private final long[] counters = new long[N_COUNTERS];
 
-    // ---- configuration: written by the control thread with the access lock held
-    private int size;
-    private int mask;
+    // ---- configuration: written by the control thread with the access lock held (package-private: the
+    // walkers read it, as the lock holder)
+    int size;
+    int mask;
     private boolean addrSet;
     private long descUva;
     private long availUva;
@@ -114,69 +108,42 @@ public final class Virtqueue {
     private boolean enabled;
     private EventFd kick;
     private EventFd call;
-    private GuestMemory mem;
-    private Copier copier = CpuCopier.INSTANCE;
-    private boolean mrg;
+    GuestMemory mem;
+    boolean mrg;
     private boolean eventIdx;
-    private boolean indirect;
-    private int hdrLen = 12;
-    /** Offloads the guest negotiated: it sends them (CSUM, HOST_TSO4/6), it takes them (GUEST_*). */
-    private boolean hostCsum;
-    private boolean hostTso4;
-    private boolean hostTso6;
-    private boolean guestCsum;
-    private boolean guestTso4;
-    private boolean guestTso6;
+    boolean indirect;
+    /** The virtio-net header and the offloads the guest negotiated. */
+    private final NetHeader header = new NetHeader();
 
     // ---- ring state: owned by the lock holder
-    private boolean ready;
-    private ByteBuffer desc;
-    private int descOff;
-    private ByteBuffer avail;
-    private int availOff;
+    boolean ready;
+    ByteBuffer desc;
+    int descOff;
+    ByteBuffer avail;
+    int availOff;
     private ByteBuffer used;
     private int usedOff;
-    private int lastAvail;
+    int lastAvail;
     private int lastUsed;
     private volatile String broken;
     /** Copy of used->idx as last published and avail->idx as last seen, for appctl (racy reads). */
     private volatile int shownAvail;
 
+    /** Used elements collected, not yet published: [0, nUsed). */
     private int[] usedId = new int[0];
     private int[] usedLen = new int[0];
-    private long[] headLen = new long[0];
-    private int nUsed;
+    int nUsed;
 
-    private final long[] vecAddr = new long[VEC_MAX];
-    private final int[] vecLen = new int[VEC_MAX];
-    /** Slice holding the whole buffer and its offset in that slice's view, or -1 when it spans slices. */
-    private final int[] vecSlice = new int[VEC_MAX];
-    private final int[] vecOff = new int[VEC_MAX];
-    private int vecN;
-    private int curVec;
-    private int curOff;
-    private final ByteBuffer hdr = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
-    /** Slice of the last guest address looked up: buffers of one burst are mostly in one (lock holder only). */
-    private int lastRegion;
-    /** Slice and view offset of the last {@link #piece} (lock holder only). */
-    private int pieceSlice;
-    private int pieceOff;
-
-    /** Payload copies of the burst being enqueued, recorded by {@link #deferVec} (lock holder only). */
-    private static final int CP_MAX = 128;
-    /** Largest payload whose copy is deferred (DPDK's MAX_BATCH_LEN): larger ones are copied in place. */
-    static final int MAX_BATCH_COPY = 256;
-    private final int[] cpPkt = new int[CP_MAX];
-    private final int[] cpSrcOff = new int[CP_MAX];
-    private final int[] cpSlice = new int[CP_MAX];
-    private final int[] cpDstOff = new int[CP_MAX];
-    private final int[] cpLen = new int[CP_MAX];
-    private int nCp;
+    // ---- the walkers and their sinks (lock holder only)
+    private final BufVec vec = new BufVec();
+    private final SplitEnqueue enq = new SplitEnqueue(this, vec, header);
+    private final SplitDequeue deq = new SplitDequeue(this, vec, header);
 
     // ---- asynchronous copies (lock holder only)
     private final CopyTracker tracker;
     private final Retire retire = new Retire();
-    private boolean asyncCopy;
+    private final CpuCopySink cpuSink = new CpuCopySink(retire);
+    private final AsyncCopySink asyncSink;
     /** Dequeue: packets whose copies completed, not yet handed to rxqRecv: [stashTail, stashHead). */
     private Packet[] stash = new Packet[2];
     private long stashHead;
@@ -188,13 +155,15 @@ public final class Virtqueue {
         this.device = device;
         this.index = index;
         this.tracker = new CopyTracker(device + " " + ((index & 1) == 0 ? "txq" : "rxq") + index / 2, 2, 2);
+        this.asyncSink = new AsyncCopySink(tracker);
     }
 
     /**
-     * Receives retired work of the tracker: used elements to the shadow array, packets freed (a batch at a
-     * time: {@link #flush} after each collection) or stashed.
+     * Receives used elements (from the CPU sink at once, from the tracker once retired) into the shadow
+     * array, and the tracker's retired packets: freed (a batch at a time: {@link #flush} after each
+     * collection) or stashed.
      */
-    private final class Retire implements CopyTracker.Sink {
+    private final class Retire implements CopyTracker.Sink, CopySink.Used {
         private final PacketBatch freed = new PacketBatch();
 
         void flush() {
@@ -363,7 +332,7 @@ public final class Virtqueue {
         mask = num - 1;
         usedId = new int[num];
         usedLen = new int[num];
-        headLen = new long[num];
+        enq.resize(num);
         refresh();
     }
 
@@ -447,7 +416,7 @@ public final class Virtqueue {
     public void setMemory(GuestMemory m) {
         held();
         mem = m;
-        lastRegion = 0;
+        vec.setMemory(m);
         refresh();
     }
 
@@ -458,20 +427,8 @@ public final class Virtqueue {
         mrg = VirtioFeatures.has(features, VirtioFeatures.NET_F_MRG_RXBUF);
         eventIdx = VirtioFeatures.has(features, VirtioFeatures.RING_F_EVENT_IDX);
         indirect = VirtioFeatures.has(features, VirtioFeatures.RING_F_INDIRECT_DESC);
-        hdrLen = VirtioFeatures.has(features, VirtioFeatures.F_VERSION_1) || mrg ? 12 : 10;
-        hostCsum = VirtioFeatures.has(features, VirtioFeatures.NET_F_CSUM);
-        hostTso4 = hostCsum && VirtioFeatures.has(features, VirtioFeatures.NET_F_HOST_TSO4);
-        hostTso6 = hostCsum && VirtioFeatures.has(features, VirtioFeatures.NET_F_HOST_TSO6);
-        guestCsum = VirtioFeatures.has(features, VirtioFeatures.NET_F_GUEST_CSUM);
-        guestTso4 = guestCsum && VirtioFeatures.has(features, VirtioFeatures.NET_F_GUEST_TSO4);
-        guestTso6 = guestCsum && VirtioFeatures.has(features, VirtioFeatures.NET_F_GUEST_TSO6);
+        header.setFeatures(features);
         refresh();
-    }
-
-    /** The copier used for payloads from now on. */
-    public void setCopier(Copier c) {
-        held();
-        copier = c;
     }
 
     /** Back to the state of a fresh connection (counters are kept). */
@@ -496,7 +453,6 @@ public final class Virtqueue {
         desc = avail = used = null;
         lastAvail = lastUsed = 0;
         nUsed = 0;
-        nCp = 0;
         broken = null;
         shownAvail = 0;
     }
@@ -542,35 +498,10 @@ public final class Virtqueue {
             lastAvail = usedIdx;
         }
         if (!eventIdx) {
-            used.putShort(usedOff + SplitRing.USED_FLAGS, (short) USED_F_NO_NOTIFY); // we poll: no kicks needed
+            GuestWrites.usedFlags(used, usedOff + SplitRing.USED_FLAGS, USED_F_NO_NOTIFY); // we poll: no kicks needed
         }
         nUsed = 0;
         ready = true;
-    }
-
-    /**
-     * Walks and checks the guest's transmit chain at {@code head} (into the vector); returns the frame's
-     * length without the virtio-net header, or -1 to stop (the queue is broken when the chain is).
-     */
-    private long txChain(int head) {
-        vecN = 0;
-        long total = walkChain(head, false);
-        if (total == -2) {
-            markBroken("descriptor chain with more than " + VEC_MAX + " buffers");
-        }
-        if (total < 0) {
-            return -1;
-        }
-        if (total < hdrLen) {
-            markBroken("descriptor chain of " + total + " bytes is shorter than the virtio-net header");
-            return -1;
-        }
-        long plen = total - hdrLen;
-        if (plen > MAX_PACKET) {
-            markBroken("packet of " + plen + " bytes does not fit (at most " + MAX_PACKET + ")");
-            return -1;
-        }
-        return plen;
     }
 
     /** {@link GuestMemory#faultFence()} of the queue's table: a late fault of this queue surfaces here. */
@@ -587,7 +518,7 @@ public final class Virtqueue {
     }
 
     /** Marks the queue broken: logged once per incident and counted. Returns -1 for convenience. */
-    private long markBroken(String reason) {
+    long markBroken(String reason) {
         if (broken == null) {
             broken = reason;
             add(C_BROKEN, 1);
@@ -619,7 +550,7 @@ public final class Virtqueue {
         return copyTiming;
     }
 
-    private void add(int c, long d) {
+    void add(int c, long d) {
         COUNTER.setOpaque(counters, c, (long) COUNTER.getOpaque(counters, c) + d);
     }
 
@@ -659,15 +590,14 @@ public final class Virtqueue {
     }
 
     /**
-     * The copy half of {@link #enqueue}: reserves guest buffers, writes headers and submits every payload
-     * copy to the copier, and collects the used elements without publishing them (an asynchronous copier
-     * calls {@link #flushUsed()} once its copies have completed, in order). Unflushed elements accumulate
-     * across calls.
+     * The copy half of {@link #enqueue}: reserves guest buffers, writes headers and payloads on the CPU,
+     * and collects the used elements without publishing them ({@link #flushUsed()} does). Unflushed elements
+     * accumulate across calls.
      *
      * @return number of leading packets of the batch whose copies were submitted
      */
     public int enqueueCopies(PacketBatch batch) {
-        return enqueueCopies(batch, false);
+        return enqueueCopies(batch, cpuSink);
     }
 
     /**
@@ -679,7 +609,7 @@ public final class Virtqueue {
     public int enqueueAsync(PacketBatch batch) {
         // the copy phase includes the doorbell: a CPU "DMA" channel copies there
         long t0 = copyTiming ? System.nanoTime() : 0;
-        int sent = enqueueCopies0(batch, true);
+        int sent = enq.run(batch, asyncSink);
         try {
             tracker.submit();
         } catch (RuntimeException | InternalError e) { // the channel failed; the packets stay the tracker's
@@ -715,173 +645,14 @@ public final class Virtqueue {
         return tracker.inFlight();
     }
 
-    private int enqueueCopies(PacketBatch batch, boolean async) {
+    private int enqueueCopies(PacketBatch batch, CopySink sink) {
         if (!copyTiming) {
-            return enqueueCopies0(batch, async);
+            return enq.run(batch, sink);
         }
         long t0 = System.nanoTime();
-        int sent = enqueueCopies0(batch, async);
+        int sent = enq.run(batch, sink);
         add(C_COPY_NS, System.nanoTime() - t0);
         return sent;
-    }
-
-    private int enqueueCopies0(PacketBatch batch, boolean async) {
-        if (!ready) {
-            return 0;
-        }
-        asyncCopy = async;
-        int usedAtEntry = nUsed;
-        int sent = 0;
-        int consumed = 0;
-        try {
-            int availIdx = availIndex();
-            if (availIdx < 0) {
-                return 0;
-            }
-            int n = batch.size();
-            long bytes = 0;
-            boolean fast = hdrLen == 12;
-            for (int i = 0; i < n; i++) {
-                Packet p = batch.get(i);
-                if (p.offloads() != 0 && !takes(p.offloads())) {
-                    add(C_ERRORS, 1);
-                    continue; // offloads the guest did not negotiate (its features changed): dropped
-                }
-                long need = hdrLen + (long) p.length();
-                if (fast && p.next() == null) {
-                    int slot = (lastAvail + consumed) & 0xffff;
-                    if (slot == availIdx) {
-                        break; // the guest has no more buffers: the rest is dropped
-                    }
-                    int head = avail.getShort(availOff + SplitRing.availRing(slot & mask)) & 0xffff;
-                    if ((!async || tracker.hasRoom(1, 1)) && fitsOne(batch, p, i, sent, need, head)) {
-                        if (async) {
-                            consumed++; // counted first: the descriptor is the tracker's even if the copy throws
-                            sent++;
-                            submitOne(p, head, (int) need);
-                        } else {
-                            enqueueOne(batch, p, sent, (int) need, head);
-                            consumed++;
-                            sent++;
-                        }
-                        bytes += p.length();
-                        continue;
-                    }
-                }
-                vecN = 0;
-                int heads = 0;
-                long got = 0;
-                boolean overflow = false;
-                while (got < need) {
-                    int slot = (lastAvail + consumed + heads) & 0xffff;
-                    if (slot == availIdx) {
-                        break;
-                    }
-                    int head = avail.getShort(availOff + SplitRing.availRing(slot & mask)) & 0xffff;
-                    long len = walkChain(head, true);
-                    if (len == -1) {
-                        return abandonBurst(async, usedAtEntry, consumed, sent); // the ring is broken now
-                    }
-                    if (len == -2) {
-                        overflow = true;
-                        break;
-                    }
-                    usedId[nUsed + heads] = head;
-                    headLen[heads] = len;
-                    heads++;
-                    got += len;
-                    if (!mrg) {
-                        break;
-                    }
-                }
-                if (got < need) {
-                    if (overflow || (!mrg && heads == 1)) {
-                        continue; // this packet does not fit (dropped by the caller); try the next one
-                    }
-                    break; // the guest has no more buffers: the rest is dropped
-                }
-                long left = need;
-                for (int h = 0; h < heads; h++) {
-                    long l = Math.min(headLen[h], left);
-                    usedLen[nUsed + h] = (int) l;
-                    left -= l;
-                }
-                if (async && !tracker.hasRoom(1, heads)) {
-                    break; // cannot happen while the tracker is as large as the ring
-                }
-                if (sent != i) {
-                    // a packet before this one was skipped: keep delivered packets first in the batch
-                    Packet t = batch.get(sent);
-                    batch.set(sent, p);
-                    batch.set(i, t);
-                }
-                // header (CPU), then the payload through the copier or the tracker
-                curVec = 0;
-                curOff = 0;
-                if (async) {
-                    tracker.begin(p); // the packet is the queue's from here on, even if a copy below throws
-                    for (int h = 0; h < heads; h++) {
-                        tracker.used(usedId[nUsed + h], usedLen[nUsed + h]);
-                    }
-                    sent++;
-                    consumed += heads;
-                    try {
-                        Packet s = p;
-                        if (headerIntoHeadroom(p, hdrLen, heads)) {
-                            int at = p.dataOffset() - hdrLen;
-                            writeVec(p.buffer(), at, p.address() + at, hdrLen + p.dataLength());
-                            s = p.next();
-                        } else {
-                            writeHeader(p, hdrLen, heads);
-                        }
-                        for (; s != null; s = s.next()) {
-                            int off = s.dataOffset();
-                            writeVec(s.buffer(), off, s.address() + off, s.dataLength());
-                        }
-                    } finally {
-                        tracker.end();
-                    }
-                } else {
-                    writeHeader(p, hdrLen, heads);
-                    if (p.next() == null && p.dataLength() <= MAX_BATCH_COPY) {
-                        deferVec(batch, sent, p.dataOffset(), p.dataLength());
-                    } else {
-                        for (Packet s = p; s != null; s = s.next()) {
-                            int off = s.dataOffset();
-                            writeVec(s.buffer(), off, s.address() + off, s.dataLength());
-                        }
-                    }
-                    nUsed += heads;
-                    consumed += heads;
-                    sent++;
-                }
-                bytes += p.length();
-            }
-            runCopies(batch);
-            lastAvail = (lastAvail + consumed) & 0xffff;
-            add(C_PACKETS, sent);
-            add(C_BYTES, bytes);
-            return sent;
-        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
-            markBroken("unexpected " + e);
-            return abandonBurst(async, usedAtEntry, consumed, sent);
-        }
-    }
-
-    /**
-     * Ends a burst the ring broke in the middle of: nothing of it is published and the copies deferred for
-     * its first packets are forgotten (the caller keeps and frees those packets). In async mode the packets
-     * already begun are the tracker's: their descriptors stay consumed and are used when their copies are
-     * done, so they count as sent.
-     */
-    private int abandonBurst(boolean async, int usedAtEntry, int consumed, int sent) {
-        nUsed = usedAtEntry;
-        nCp = 0;
-        if (async) {
-            lastAvail = (lastAvail + consumed) & 0xffff;
-            return sent;
-        }
-        return 0;
     }
 
     /**
@@ -898,77 +669,21 @@ public final class Virtqueue {
 
     /**
      * The copy half of {@link #dequeue}: the used elements are collected but not published until
-     * {@link #flushUsed()} (with an asynchronous copier: once the copies into the packets completed).
+     * {@link #flushUsed()}.
      */
     public int dequeueCopies(PacketPool pool, PacketBatch batch) {
-        if (!copyTiming) {
-            return dequeueCopies0(pool, batch);
-        }
-        long t0 = System.nanoTime();
-        int got = dequeueCopies0(pool, batch);
-        if (got > 0) {
-            add(C_COPY_NS, System.nanoTime() - t0); // empty polls are idle time, not copies
-        }
-        return got;
-    }
-
-    private int dequeueCopies0(PacketPool pool, PacketBatch batch) {
         if (!ready) {
-            asyncCopy = false;
             return 0;
         }
-        asyncCopy = false;
-        int got = 0;
-        long bytes = 0;
-        try {
-            int availIdx = availIndex();
-            if (availIdx < 0) {
-                return 0;
-            }
-            int pending = (availIdx - lastAvail) & 0xffff;
-            int max = Math.min(pending, batch.room());
-            for (int k = 0; k < max; k++) {
-                int head = avail.getShort(availOff + SplitRing.availRing(lastAvail & mask)) & 0xffff;
-                long plen = txChain(head);
-                if (plen < 0) {
-                    break;
-                }
-                if (plen == 0) {
-                    add(C_ERRORS, 1); // a header without a frame
-                } else {
-                    Packet p = pool.allocChain((int) plen);
-                    if (p == null) {
-                        break; // pool empty: leave the rest in the ring
-                    }
-                    String bad;
-                    try {
-                        bad = hostCsum ? readOffloads(p, plen) : null;
-                        if (bad == null) {
-                            readFrame(p);
-                        }
-                    } catch (RuntimeException | InternalError e) {
-                        p.free(); // not the caller's yet
-                        throw e;
-                    }
-                    if (bad != null) {
-                        p.free();
-                        badHeader(bad);
-                    } else {
-                        batch.add(p);
-                        got++;
-                        bytes += plen;
-                    }
-                }
-                usedId[nUsed] = head;
-                usedLen[nUsed] = 0;
-                nUsed++;
-                lastAvail = (lastAvail + 1) & 0xffff;
-            }
-        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
-            markBroken("unexpected " + e);
+        int before = batch.size();
+        long t0 = copyTiming ? System.nanoTime() : 0;
+        cpuSink.deliverTo(batch);
+        deq.run(pool, batch.room(), cpuSink);
+        cpuSink.deliverTo(null);
+        int got = batch.size() - before;
+        if (t0 != 0 && got > 0) {
+            add(C_COPY_NS, System.nanoTime() - t0); // empty polls are idle time, not copies
         }
-        add(C_PACKETS, got);
-        add(C_BYTES, bytes);
         return got;
     }
 
@@ -990,7 +705,7 @@ public final class Virtqueue {
             int stashed = (int) (stashHead - stashTail);
             int room = Math.min(tracker.packetCapacity(), stash.length - stashed) - tracker.inFlight();
             long t0 = room > 0 && copyTiming ? System.nanoTime() : 0;
-            if (room > 0 && dequeueSubmit0(pool, Math.min(room, PacketBatch.MAX)) > 0) {
+            if (room > 0 && deq.run(pool, Math.min(room, PacketBatch.MAX), asyncSink) > 0) {
                 tracker.submit(); // part of the copy phase: a CPU "DMA" channel copies here
                 if (t0 != 0) {
                     add(C_COPY_NS, System.nanoTime() - t0);
@@ -1032,169 +747,8 @@ public final class Virtqueue {
         return n;
     }
 
-    /**
-     * Submits the copies of up to {@code max} packets of the guest's transmit ring to the tracker; returns
-     * the number of ring entries taken.
-     */
-    private int dequeueSubmit0(PacketPool pool, int max) {
-        asyncCopy = true;
-        int got = 0;
-        int begun = 0;
-        long bytes = 0;
-        try {
-            int availIdx = availIndex();
-            if (availIdx < 0) {
-                return 0;
-            }
-            int pending = (availIdx - lastAvail) & 0xffff;
-            max = Math.min(pending, max);
-            for (int k = 0; k < max; k++) {
-                int head = avail.getShort(availOff + SplitRing.availRing(lastAvail & mask)) & 0xffff;
-                long plen = txChain(head);
-                if (plen < 0) {
-                    break;
-                }
-                Packet p = null;
-                if (plen == 0) {
-                    add(C_ERRORS, 1); // a header without a frame
-                } else {
-                    p = pool.allocChain((int) plen);
-                    if (p == null) {
-                        break; // pool empty: leave the rest in the ring
-                    }
-                    String bad;
-                    try {
-                        bad = hostCsum ? readOffloads(p, plen) : null;
-                    } catch (RuntimeException | InternalError e) {
-                        p.free(); // not the tracker's yet
-                        throw e;
-                    }
-                    if (bad != null) {
-                        p.free();
-                        p = null; // the descriptor is used, nothing is delivered
-                        badHeader(bad);
-                    }
-                }
-                lastAvail = (lastAvail + 1) & 0xffff;
-                begun++;
-                tracker.begin(p); // p (null: nothing to deliver) is the tracker's until its copies complete
-                tracker.used(head, 0);
-                try {
-                    if (p != null) {
-                        readFrame(p);
-                        got++;
-                        bytes += plen;
-                    }
-                } finally {
-                    tracker.end();
-                }
-            }
-        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
-            markBroken("unexpected " + e);
-        }
-        add(C_PACKETS, got);
-        add(C_BYTES, bytes);
-        return begun;
-    }
-
-    /** Copies the frame of the chain walked last (after its virtio-net header) into the segments of {@code p}. */
-    private void readFrame(Packet p) {
-        curVec = 0;
-        curOff = 0;
-        skipVec(hdrLen);
-        for (Packet s = p; s != null; s = s.next()) {
-            int off = s.dataOffset();
-            readVec(s.buffer(), off, s.address() + off, s.dataLength());
-        }
-    }
-
-    // fitsOne's result: the guest buffer's memory slice and offset in that slice's view
-    private int oneRegion;
-    private int oneAt;
-
-    /**
-     * The common case of an enqueue, without the general chain walk: true when the avail entry {@code head}
-     * is one write-only descriptor (no next, not indirect) large enough for header and frame ({@code need}),
-     * in the guest memory slice of the previous lookup ({@link #oneRegion}, {@link #oneAt}); then {@code p}
-     * (batch[i]) is moved to batch[sent]. False: nothing was touched (the general path decides, and checks
-     * everything).
-     */
-    private boolean fitsOne(PacketBatch batch, Packet p, int i, int sent, long need, int head) {
-        if (head >= size) {
-            return false;
-        }
-        ByteBuffer d = desc;
-        int o = descOff + SplitRing.desc(head);
-        long addr = d.getLong(o + SplitRing.DESC_ADDR);
-        long len = d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL;
-        if ((d.getShort(o + SplitRing.DESC_FLAGS) & 0xffff) != DESC_F_WRITE || len < need) {
-            return false;
-        }
-        GuestMemory m = mem;
-        int r = lastRegion;
-        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
-            return false;
-        }
-        if (sent != i) {
-            // a packet before this one was skipped: keep delivered packets first in the batch
-            batch.set(i, batch.get(sent));
-            batch.set(sent, p);
-        }
-        oneRegion = r;
-        oneAt = m.gpaOffset(r, addr);
-        return true;
-    }
-
-    /**
-     * CPU enqueue of single-segment {@code p} (now batch[sent]) into the buffer {@link #fitsOne} found: the
-     * header, the frame copied (or deferred), the used element recorded.
-     */
-    private void enqueueOne(PacketBatch batch, Packet p, int sent, int need, int head) {
-        GuestMemory m = mem;
-        int r = oneRegion;
-        int at = oneAt;
-        ByteBuffer v = m.view(r);
-        putHeader(v, at, p, 1);
-        int plen = p.dataLength();
-        int src = p.dataOffset();
-        int dst = at + 12;
-        if (plen > MAX_BATCH_COPY) {
-            copier.copy(p.buffer(), src, p.address() + src, v, dst, m.address(r) + dst, plen);
-        } else if (plen > 0) {
-            deferCopy(batch, sent, src, r, dst, plen);
-        }
-        usedId[nUsed] = head;
-        usedLen[nUsed] = need;
-        nUsed++;
-    }
-
-    /**
-     * Second half: hands {@code p} to the tracker with its used element and one copy. The header goes into
-     * the packet's headroom when the packet is ours alone, so that header and frame are a single copy.
-     */
-    private void submitOne(Packet p, int head, int need) {
-        GuestMemory m = mem;
-        long dst = m.address(oneRegion) + oneAt;
-        int plen = p.dataLength();
-        int off = p.dataOffset();
-        tracker.begin(p); // the packet is the queue's from here on, even if a copy below throws
-        tracker.used(head, need);
-        try {
-            if (headerIntoHeadroom(p, 12, 1)) {
-                tracker.copy(p.address() + off - 12, dst, plen + 12);
-            } else {
-                putHeader(m.view(oneRegion), oneAt, p, 1);
-                if (plen > 0) {
-                    tracker.copy(p.address() + off, dst + 12, plen);
-                }
-            }
-        } finally {
-            tracker.end();
-        }
-    }
-
     /** avail->idx (acquire), or -1 (queue marked broken) when it ran more than a ring ahead. */
-    private int availIndex() {
+    int availIndex() {
         int idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
         shownAvail = idx;
         if (((idx - lastAvail) & 0xffff) > size) {
@@ -1204,300 +758,8 @@ public final class Virtqueue {
         return idx;
     }
 
-    /**
-     * Appends the buffers of the chain at {@code head} to the buffer vector, checking every descriptor.
-     *
-     * @return total bytes, -1 when the queue was marked broken, -2 when the vector is full
-     */
-    private long walkChain(int head, boolean write) {
-        ByteBuffer tbl = desc;
-        int tblOff = descOff;
-        int tblSize = size;
-        int idx = head;
-        int hops = 0;
-        boolean inIndirect = false;
-        long total = 0;
-        for (;;) {
-            if (idx >= tblSize) {
-                return markBroken("descriptor index " + idx + " out of range (table of " + tblSize + ")");
-            }
-            if (++hops > tblSize) {
-                return markBroken("descriptor chain loops or is longer than its table (" + tblSize + ")");
-            }
-            int o = tblOff + SplitRing.desc(idx);
-            long addr = tbl.getLong(o + SplitRing.DESC_ADDR);
-            long len = tbl.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL;
-            int flags = tbl.getShort(o + SplitRing.DESC_FLAGS) & 0xffff;
-            int next = tbl.getShort(o + SplitRing.DESC_NEXT) & 0xffff;
-            if ((flags & DESC_F_INDIRECT) != 0) {
-                if (!indirect) {
-                    return markBroken("indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC");
-                }
-                if (inIndirect || hops != 1 || (flags & DESC_F_NEXT) != 0) {
-                    return markBroken("indirect descriptor inside a chain");
-                }
-                if (len == 0 || len % SplitRing.DESC_SIZE != 0 || len / SplitRing.DESC_SIZE > MAX_INDIRECT) {
-                    return markBroken("indirect table of bad size " + len);
-                }
-                int r = mem.regionOfGpa(addr);
-                if (r < 0 || mem.gpaRoom(r, addr) < len) {
-                    return markBroken(String.format("indirect table at 0x%x+%d outside guest memory", addr, len));
-                }
-                tbl = mem.view(r);
-                tblOff = mem.gpaOffset(r, addr);
-                tblSize = (int) (len / SplitRing.DESC_SIZE);
-                idx = 0;
-                hops = 0;
-                inIndirect = true;
-                continue;
-            }
-            if (write != ((flags & DESC_F_WRITE) != 0)) {
-                return markBroken(write ? "read-only descriptor in a receive chain"
-                        : "write-only descriptor in a transmit chain");
-            }
-            if (len > 0) {
-                int r = region(addr);
-                boolean inOne = r >= 0 && mem.gpaRoom(r, addr) >= len;
-                if (!inOne && !mem.containsGpa(addr, len)) {
-                    return markBroken(String.format("descriptor 0x%x+%d points outside guest memory", addr, len));
-                }
-                total += len;
-                if (total > Integer.MAX_VALUE) {
-                    return markBroken("descriptor chain of more than 2 GiB");
-                }
-                if (vecN == VEC_MAX) {
-                    return -2;
-                }
-                vecAddr[vecN] = addr;
-                vecLen[vecN] = (int) len;
-                vecSlice[vecN] = inOne ? r : -1;
-                vecOff[vecN] = inOne ? mem.gpaOffset(r, addr) : 0;
-                vecN++;
-            }
-            if ((flags & DESC_F_NEXT) == 0) {
-                return total;
-            }
-            idx = next;
-        }
-    }
-
-    /** {@link GuestMemory#regionOfGpa}, trying the slice of the previous lookup first. */
-    private int region(long a) {
-        GuestMemory m = mem;
-        int r = lastRegion;
-        if (r < m.slices() && m.inSlice(r, a)) {
-            return r;
-        }
-        r = m.regionOfGpa(a);
-        if (r >= 0) {
-            lastRegion = r;
-        }
-        return r;
-    }
-
-    /**
-     * The next piece of the buffer vector at the cursor that lies in one buffer and one mapped slice, at
-     * most {@code len} bytes: sets {@link #pieceSlice} and {@link #pieceOff} (offset in that slice's view)
-     * and returns the piece's length. Does not move the cursor.
-     */
-    private int piece(int len) {
-        int c = curVec;
-        int s = vecSlice[c];
-        if (s >= 0) {
-            // the whole buffer lies in one slice (checked by walkChain)
-            pieceSlice = s;
-            pieceOff = vecOff[c] + curOff;
-            return Math.min(vecLen[c] - curOff, len);
-        }
-        long a = vecAddr[c] + curOff;
-        int r = region(a);
-        pieceSlice = r;
-        pieceOff = mem.gpaOffset(r, a);
-        return (int) Math.min(Math.min(vecLen[c] - curOff, len), mem.gpaRoom(r, a));
-    }
-
-    /**
-     * Writes the virtio-net header (hdr[0..len)) at the vector cursor, on the CPU. In the common case (whole
-     * header in one piece) a word is stored only if the guest's differs, as DPDK's ASSIGN_UNLESS_EQUAL: a
-     * recycled receive buffer usually holds the same header already, and not writing keeps its cache line
-     * shared with the guest's core instead of bouncing it on every packet.
-     */
-    private void writeHeader(Packet p, int len, int heads) {
-        if (len == 12 && piece(12) == 12) {
-            putHeader(mem.view(pieceSlice), pieceOff, p, heads);
-            advance(12);
-            return;
-        }
-        hdr.putLong(0, p.offloads() == 0 ? 0 : hdrWord(p));
-        hdr.putShort(8, (short) (p.offloads() == 0 ? 0 : p.csumOffset()));
-        hdr.putShort(10, (short) heads);
-        int at = 0;
-        while (len > 0) {
-            int chunk = piece(len);
-            mem.view(pieceSlice).put(pieceOff, hdr, at, chunk);
-            at += chunk;
-            len -= chunk;
-            advance(chunk);
-        }
-    }
-
-    /**
-     * Asynchronous enqueue: writes the first {@code len} bytes of the header {@link #writeHeader} would write
-     * into the {@code len} bytes before {@code p}'s data, when {@code p} is ours alone (one reference) and has
-     * that much headroom, so that header and first segment are one copy with no CPU store into the guest's
-     * lines. False (nothing written) otherwise.
-     */
-    private static boolean headerIntoHeadroom(Packet p, int len, int heads) {
-        if (p.refcnt() != 1 || p.dataOffset() < len) {
-            return false;
-        }
-        ByteBuffer b = p.buffer();
-        int at = p.dataOffset() - len;
-        if (p.offloads() == 0) {
-            b.putLong(at, 0);
-            b.putShort(at + 8, (short) 0);
-        } else {
-            BYTES8.set(b, at, hdrWord(p));
-            int co = p.csumOffset();
-            b.put(at + 8, (byte) co);
-            b.put(at + 9, (byte) (co >>> 8));
-        }
-        if (len == 12) {
-            b.put(at + 10, (byte) heads); // num_buffers, little-endian whatever b's order
-            b.put(at + 11, (byte) (heads >>> 8));
-        }
-        return true;
-    }
-
-    /**
-     * The 12-byte header ({@code p}'s offloads, {@code heads} in num_buffers) at {@code v[at]}, each word
-     * stored only where the guest's differs.
-     */
-    private static void putHeader(ByteBuffer v, int at, Packet p, int heads) {
-        long h0 = 0; // flags, gso_type, hdr_len, gso_size, csum_start
-        int h1 = heads << 16; // csum_offset, num_buffers (little-endian)
-        if (p.offloads() != 0) {
-            h0 = hdrWord(p);
-            h1 |= p.csumOffset() & 0xffff;
-        }
-        if (v.getLong(at) != h0) {
-            v.putLong(at, h0);
-        }
-        if (v.getInt(at + 8) != h1) {
-            v.putInt(at + 8, h1);
-        }
-    }
-
-    /** True when the guest negotiated every offload of {@code ol} (packet flags). */
-    private boolean takes(int ol) {
-        if ((ol & Packet.OL_CSUM_PARTIAL) != 0 && !guestCsum) {
-            return false;
-        }
-        if ((ol & Packet.OL_TSO_TCPV4) != 0 && !guestTso4) {
-            return false;
-        }
-        return (ol & Packet.OL_TSO_TCPV6) == 0 || guestTso6;
-    }
-
-    /**
-     * The first 8 bytes of the virtio-net header for {@code p}'s offloads (as a little-endian long): flags,
-     * gso_type, hdr_len, gso_size, csum_start (DPDK's virtio_enqueue_offload). Only for packets the guest
-     * {@link #takes}; hdr_len is the headers' length through TCP for TSO, where the guest reads it as a hint.
-     */
-    private static long hdrWord(Packet p) {
-        int ol = p.offloads();
-        long flags = (ol & Packet.OL_CSUM_PARTIAL) != 0 ? HDR_F_NEEDS_CSUM : 0;
-        long w = flags | (long) (p.csumStart() & 0xffff) << 48;
-        if ((ol & Packet.OL_TSO) != 0) {
-            int type = (ol & Packet.OL_TSO_TCPV4) != 0 ? HDR_GSO_TCPV4 : HDR_GSO_TCPV6;
-            if ((ol & Packet.OL_TSO_ECN) != 0) {
-                type |= HDR_GSO_ECN;
-            }
-            int l4 = p.csumStart();
-            int hdrLen = l4 + 20;
-            if (l4 + 12 < p.dataLength()) {
-                hdrLen = l4 + ((p.buffer().get(p.dataOffset() + l4 + 12) & 0xf0) >> 2);
-            }
-            w |= (long) type << 8 | (long) (hdrLen & 0xffff) << 16 | (long) (p.gsoSize() & 0xffff) << 32;
-        }
-        return w;
-    }
-
-    /**
-     * Reads the virtio-net header of the chain walked last into {@code p}'s offload metadata (DPDK's
-     * vhost_dequeue_offload), checking it against what the guest negotiated and the frame's length
-     * {@code plen}. Returns null when it is valid, else why not (the packet is then dropped and counted).
-     * Moves the vector cursor.
-     */
-    private String readOffloads(Packet p, long plen) {
-        curVec = 0;
-        curOff = 0;
-        ByteBuffer h;
-        int at;
-        if (piece(10) == 10) {
-            h = mem.view(pieceSlice);
-            at = pieceOff;
-        } else {
-            for (int k = 0; k < 10;) { // the header spans buffers
-                int chunk = piece(10 - k);
-                hdr.put(k, mem.view(pieceSlice), pieceOff, chunk);
-                k += chunk;
-                advance(chunk);
-            }
-            h = hdr;
-            at = 0;
-        }
-        int flags = h.get(at) & 0xff;
-        int gso = h.get(at + 1) & 0xff;
-        int gsoSize = h.getShort(at + 4) & 0xffff;
-        int start = h.getShort(at + 6) & 0xffff;
-        int off = h.getShort(at + 8) & 0xffff;
-        if ((flags & ~(HDR_F_NEEDS_CSUM | HDR_F_DATA_VALID | HDR_F_RSC_INFO)) != 0) {
-            return "unknown flags 0x" + Integer.toHexString(flags);
-        }
-        int ol = 0;
-        if ((flags & HDR_F_NEEDS_CSUM) != 0) {
-            if (!hostCsum) {
-                return "NEEDS_CSUM without VIRTIO_NET_F_CSUM";
-            }
-            if (start + off + 2L > plen) {
-                return "checksum at " + start + "+" + off + " outside the " + plen + "-byte frame";
-            }
-            ol = Packet.OL_CSUM_PARTIAL;
-            p.setCsum(start, off);
-            p.setLayerOffsets(-1, start);
-        }
-        switch (gso & ~HDR_GSO_ECN) {
-            case HDR_GSO_NONE:
-                if (gso != HDR_GSO_NONE) {
-                    return "GSO_ECN without a GSO type";
-                }
-                break;
-            case HDR_GSO_TCPV4:
-            case HDR_GSO_TCPV6: {
-                boolean v4 = (gso & ~HDR_GSO_ECN) == HDR_GSO_TCPV4;
-                if (v4 ? !hostTso4 : !hostTso6) {
-                    return "TSO" + (v4 ? "4" : "6") + " without VIRTIO_NET_F_HOST_TSO" + (v4 ? "4" : "6");
-                }
-                if (ol == 0 || off != 16 || gsoSize == 0) {
-                    return "TSO without a TCP checksum to complete or with segment size 0";
-                }
-                ol |= v4 ? Packet.OL_TSO_TCPV4 : Packet.OL_TSO_TCPV6;
-                if ((gso & HDR_GSO_ECN) != 0) {
-                    ol |= Packet.OL_TSO_ECN;
-                }
-                p.setGsoSize(gsoSize);
-                break;
-            }
-            default:
-                return "GSO type " + gso + " not offered";
-        }
-        p.setOffloads(ol);
-        return null;
-    }
-
     /** Counts a guest packet dropped for its header; logs the first of the queue (later ones at debug level). */
-    private void badHeader(String why) {
+    void badHeader(String why) {
         add(C_BAD_HEADERS, 1);
         String msg = String.format("vHost device '%s' queue %d: dropped a packet with a bad virtio-net header: %s",
                 device, index, why);
@@ -1508,115 +770,11 @@ public final class Virtqueue {
         }
     }
 
-    /** Copies {@code len} bytes from a packet buffer to the guest buffers at the cursor. */
-    private void writeVec(ByteBuffer src, int srcOff, long srcAddr, int len) {
-        while (len > 0) {
-            int chunk = piece(len);
-            long dstAddr = mem.address(pieceSlice) + pieceOff;
-            if (asyncCopy) {
-                tracker.copy(srcAddr, dstAddr, chunk);
-            } else {
-                copier.copy(src, srcOff, srcAddr, mem.view(pieceSlice), pieceOff, dstAddr, chunk);
-            }
-            srcOff += chunk;
-            srcAddr += chunk;
-            len -= chunk;
-            advance(chunk);
-        }
-    }
-
-    /**
-     * Records the copy of a small single-segment packet's bytes (batch[pkt], from offset srcOff) to the guest
-     * buffers at the cursor, to be done by {@link #runCopies} with the rest of the burst (running when the
-     * list is full). As DPDK's batch copies: the burst's payload stores then follow each other with no ring
-     * bookkeeping between them, so the CPU overlaps the cache misses of the guest's lines (a guest reads the
-     * first line of every packet it receives, so that line is on its core when this one writes it).
-     */
-    private void deferVec(PacketBatch batch, int pkt, int srcOff, int len) {
-        while (len > 0) {
-            int chunk = piece(len);
-            deferCopy(batch, pkt, srcOff, pieceSlice, pieceOff, chunk);
-            srcOff += chunk;
-            len -= chunk;
-            advance(chunk);
-        }
-    }
-
-    /** Records one copy: batch[pkt] from srcOff to slice's view at dstOff, len bytes. */
-    private void deferCopy(PacketBatch batch, int pkt, int srcOff, int slice, int dstOff, int len) {
-        if (nCp == CP_MAX) {
-            runCopies(batch);
-        }
-        int k = nCp++;
-        cpPkt[k] = pkt;
-        cpSrcOff[k] = srcOff;
-        cpSlice[k] = slice;
-        cpDstOff[k] = dstOff;
-        cpLen[k] = len;
-    }
-
-    /**
-     * Does the copies {@link #deferVec} recorded, in order. First it stores each copy's first 8 bytes, back to
-     * back: the front end has read these lines since we last wrote them, so each store must take its line back
-     * from the front end's core; one store per line lets the store queue hold the whole burst's line transfers
-     * at once, where the copies' own stores (several per line) would leave only a few in flight.
-     */
-    private void runCopies(PacketBatch batch) {
-        GuestMemory m = mem;
-        Copier c = copier;
-        int n = nCp;
-        for (int k = 0; k < n; k++) {
-            if (cpLen[k] >= 8) {
-                BYTES8.set(m.view(cpSlice[k]), cpDstOff[k], (long) BYTES8.get(batch.get(cpPkt[k]).buffer(), cpSrcOff[k]));
-            }
-        }
-        for (int k = 0; k < n; k++) {
-            Packet p = batch.get(cpPkt[k]);
-            int so = cpSrcOff[k];
-            int r = cpSlice[k];
-            int d = cpDstOff[k];
-            c.copy(p.buffer(), so, p.address() + so, m.view(r), d, m.address(r) + d, cpLen[k]);
-        }
-        nCp = 0;
-    }
-
-    /** Copies {@code len} bytes from the guest buffers at the cursor into a packet buffer. */
-    private void readVec(ByteBuffer dst, int dstOff, long dstAddr, int len) {
-        while (len > 0) {
-            int chunk = piece(len);
-            long srcAddr = mem.address(pieceSlice) + pieceOff;
-            if (asyncCopy) {
-                tracker.copy(srcAddr, dstAddr, chunk);
-            } else {
-                copier.copy(mem.view(pieceSlice), pieceOff, srcAddr, dst, dstOff, dstAddr, chunk);
-            }
-            dstOff += chunk;
-            dstAddr += chunk;
-            len -= chunk;
-            advance(chunk);
-        }
-    }
-
-    private void skipVec(int len) {
-        while (len > 0) {
-            int chunk = Math.min(vecLen[curVec] - curOff, len);
-            len -= chunk;
-            advance(chunk);
-        }
-    }
-
-    private void advance(int chunk) {
-        curOff += chunk;
-        if (curOff == vecLen[curVec]) {
-            curVec++;
-            curOff = 0;
-        }
-    }
 
     /**
      * Publishes the collected used elements: writes them, release-stores used->idx, then signals the
      * call eventfd if the guest asked for it (VRING_AVAIL_F_NO_INTERRUPT, or used_event with EVENT_IDX).
-     * An asynchronous copier defers this until its copies have completed, in order.
+     * Asynchronous copies reach it only once retired, in order ({@link #completeAsync}).
      */
     public void flushUsed() {
         if (nUsed == 0 || used == null) {
@@ -1624,17 +782,12 @@ public final class Virtqueue {
             return;
         }
         for (int i = 0; i < nUsed; i++) {
-            int o = usedOff + SplitRing.usedElem((lastUsed + i) & mask);
-            used.putLong(o, (long) usedLen[i] << 32 | (usedId[i] & 0xffffffffL)); // {le32 id; le32 len}
+            GuestWrites.usedElem(used, usedOff + SplitRing.usedElem((lastUsed + i) & mask), usedId[i], usedLen[i]);
         }
         int old = lastUsed;
         lastUsed = (lastUsed + nUsed) & 0xffff;
         nUsed = 0;
-        // release: the used elements before used->idx. A fence and a plain store, not setRelease: HotSpot 17
-        // aborts the JVM (assembler_x86.cpp ShouldNotReachHere) on a SIGBUS in a release/volatile store
-        // outside C2-compiled code, which a truncated memory file causes; a faulting plain store is survivable
-        VarHandle.releaseFence();
-        U16.set(used, usedOff + SplitRing.USED_IDX, (short) lastUsed);
+        GuestWrites.usedIdx(used, usedOff + SplitRing.USED_IDX, lastUsed); // release: after the elements
         add(C_USED_UPDATES, 1);
         EventFd c = call;
         if (c == null) {

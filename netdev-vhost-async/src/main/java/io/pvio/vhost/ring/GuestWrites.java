@@ -1,0 +1,58 @@
+package io.pvio.vhost.ring;
+
+import io.pvio.packet.Packet;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Every store the CPU makes into guest memory on the data path: buffer copies, virtio-net headers, used
+ * elements, used index and flags. Dirty-page logging (live migration) marks the written range in each
+ * method; buffer writes name their memory slice and view offset ({@link GuestMemory#view}), ring writes
+ * the ring view and offset the caller got from the ring's address.
+ */
+public final class GuestWrites {
+    private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    /** Eight bytes as they are (one order for both sides). */
+    private static final VarHandle BYTES8 = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private GuestWrites() {
+    }
+
+    /** Copies {@code len} bytes of {@code src} at {@code srcOff} to guest piece (slice, off). */
+    public static void copy(GuestMemory m, int slice, int off, ByteBuffer src, int srcOff, int len) {
+        m.view(slice).put(off, src, srcOff, len);
+    }
+
+    /** Stores the first 8 bytes of a copy ahead of the copy itself (same bytes, see CpuCopySink). */
+    static void firstWord(GuestMemory m, int slice, int off, ByteBuffer src, int srcOff) {
+        BYTES8.set(m.view(slice), off, (long) BYTES8.get(src, srcOff));
+    }
+
+    /** The 12-byte virtio-net header of {@code p} at guest piece (slice, off) ({@link NetHeader#put}). */
+    public static void header(GuestMemory m, int slice, int off, Packet p, int heads) {
+        NetHeader.put(m.view(slice), off, p, heads);
+    }
+
+    /** One split-ring used element {le32 id; le32 len} at {@code used[off]}. */
+    static void usedElem(ByteBuffer used, int off, int id, int len) {
+        used.putLong(off, (long) len << 32 | (id & 0xffffffffL));
+    }
+
+    /**
+     * used->idx at {@code used[off]}, after every earlier store (release). A fence and a plain store, not
+     * setRelease: HotSpot 17 aborts the JVM (assembler_x86.cpp ShouldNotReachHere) on a SIGBUS in a
+     * release/volatile store outside C2-compiled code, which a truncated memory file causes; a faulting plain
+     * store is survivable.
+     */
+    static void usedIdx(ByteBuffer used, int off, int idx) {
+        VarHandle.releaseFence();
+        U16.set(used, off, (short) idx);
+    }
+
+    /** used->flags at {@code used[off]}. */
+    static void usedFlags(ByteBuffer used, int off, int flags) {
+        used.putShort(off, (short) flags);
+    }
+}

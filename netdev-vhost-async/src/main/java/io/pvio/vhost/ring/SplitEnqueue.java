@@ -1,0 +1,259 @@
+package io.pvio.vhost.ring;
+
+import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
+import io.pvio.vhostuser.SplitRing;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Host to guest on a split ring (DPDK's virtio_dev_rx_split / mbuf_to_desc): reserves the guest's receive
+ * chains for each packet (several with mergeable buffers), then hands header, payload pieces and used
+ * elements to a {@link CopySink}. Lock holder only.
+ */
+final class SplitEnqueue extends SplitWalker {
+    /** Chains reserved for the packet being placed: head and length. */
+    private int[] headId = new int[0];
+    private long[] headLen = new long[0];
+    private final ByteBuffer scratch = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
+    // fitsOne's result: the guest buffer's memory slice and offset in that slice's view
+    private int oneRegion;
+    private int oneAt;
+
+    SplitEnqueue(Virtqueue q, BufVec vec, NetHeader hdr) {
+        super(q, vec, hdr);
+    }
+
+    /** The ring has {@code num} entries now. */
+    void resize(int num) {
+        headId = new int[num];
+        headLen = new long[num];
+    }
+
+    /**
+     * Places the packets of {@code batch}, in order, until one finds no room; a packet whose offloads the
+     * guest does not take, or that cannot fit even in an empty ring, is skipped. Delivered packets are moved
+     * to the front of the batch. Used elements go to the sink, unpublished.
+     *
+     * @return number of leading packets of the batch handed to the sink
+     */
+    int run(PacketBatch batch, CopySink sink) {
+        Virtqueue q = this.q;
+        if (!q.ready) {
+            return 0;
+        }
+        sink.burst();
+        int usedAtEntry = q.nUsed;
+        int sent = 0;
+        int consumed = 0;
+        try {
+            int availIdx = q.availIndex();
+            if (availIdx < 0) {
+                return 0;
+            }
+            int n = batch.size();
+            long bytes = 0;
+            int hdrLen = hdr.len;
+            boolean fast = hdrLen == 12;
+            boolean mrg = q.mrg;
+            for (int i = 0; i < n; i++) {
+                Packet p = batch.get(i);
+                if (p.offloads() != 0 && !hdr.takes(p.offloads())) {
+                    q.add(Virtqueue.C_ERRORS, 1);
+                    continue; // offloads the guest did not negotiate (its features changed): dropped
+                }
+                long need = hdrLen + (long) p.length();
+                if (fast && p.next() == null) {
+                    int slot = (q.lastAvail + consumed) & 0xffff;
+                    if (slot == availIdx) {
+                        break; // the guest has no more buffers: the rest is dropped
+                    }
+                    int head = q.avail.getShort(q.availOff + SplitRing.availRing(slot & q.mask)) & 0xffff;
+                    if (sink.hasRoom(1, 1) && fitsOne(batch, p, i, sent, need, head)) {
+                        consumed++; // counted first: an asynchronous sink owns the descriptor even if a copy throws
+                        sent++;
+                        placeOne(p, head, (int) need, sink);
+                        bytes += p.length();
+                        continue;
+                    }
+                }
+                vec.clear();
+                int heads = 0;
+                long got = 0;
+                boolean overflow = false;
+                while (got < need) {
+                    int slot = (q.lastAvail + consumed + heads) & 0xffff;
+                    if (slot == availIdx) {
+                        break;
+                    }
+                    int head = q.avail.getShort(q.availOff + SplitRing.availRing(slot & q.mask)) & 0xffff;
+                    long len = walkChain(head, true);
+                    if (len == -1) {
+                        return abandon(sink, usedAtEntry, consumed, sent); // the ring is broken now
+                    }
+                    if (len == -2) {
+                        overflow = true;
+                        break;
+                    }
+                    headId[heads] = head;
+                    headLen[heads] = len;
+                    heads++;
+                    got += len;
+                    if (!mrg) {
+                        break;
+                    }
+                }
+                if (got < need) {
+                    if (overflow || (!mrg && heads == 1)) {
+                        continue; // this packet does not fit (dropped by the caller); try the next one
+                    }
+                    break; // the guest has no more buffers: the rest is dropped
+                }
+                if (!sink.hasRoom(1, heads)) {
+                    break; // cannot happen while the tracker is as large as the ring
+                }
+                if (sent != i) {
+                    // a packet before this one was skipped: keep delivered packets first in the batch
+                    Packet t = batch.get(sent);
+                    batch.set(sent, p);
+                    batch.set(i, t);
+                }
+                sink.toGuestBegin(p);
+                sent++;
+                consumed += heads;
+                try {
+                    long left = need;
+                    for (int h = 0; h < heads; h++) {
+                        long l = Math.min(headLen[h], left);
+                        sink.used(headId[h], (int) l);
+                        left -= l;
+                    }
+                    vec.rewind();
+                    Packet s = p;
+                    if (sink.headerInFrame(p, hdrLen, heads)) {
+                        writeVec(sink, p, p.dataOffset() - hdrLen, hdrLen + p.dataLength());
+                        s = p.next();
+                    } else {
+                        writeHeader(p, hdrLen, heads);
+                    }
+                    for (; s != null; s = s.next()) {
+                        writeVec(sink, s, s.dataOffset(), s.dataLength());
+                    }
+                } finally {
+                    sink.toGuestEnd();
+                }
+                bytes += p.length();
+            }
+            sink.flush();
+            q.lastAvail = (q.lastAvail + consumed) & 0xffff;
+            q.add(Virtqueue.C_PACKETS, sent);
+            q.add(Virtqueue.C_BYTES, bytes);
+            return sent;
+        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
+            q.markBroken("unexpected " + e);
+            return abandon(sink, usedAtEntry, consumed, sent);
+        }
+    }
+
+    /**
+     * Ends a burst the ring broke in the middle of: nothing of it is published. With a sink that keeps the
+     * packets begun (asynchronous), their descriptors stay consumed and are used when their copies are done,
+     * so they count as sent; otherwise the caller keeps and frees every packet.
+     */
+    private int abandon(CopySink sink, int usedAtEntry, int consumed, int sent) {
+        q.nUsed = usedAtEntry;
+        if (sink.abandon()) {
+            q.lastAvail = (q.lastAvail + consumed) & 0xffff;
+            return sent;
+        }
+        return 0;
+    }
+
+    /**
+     * The common case without the general chain walk: true when the avail entry {@code head} is one
+     * write-only descriptor (no next, not indirect) large enough for header and frame ({@code need}), in the
+     * guest memory slice of the previous lookup ({@link #oneRegion}, {@link #oneAt}); then {@code p}
+     * (batch[i]) is moved to batch[sent]. False: nothing was touched (the general path decides, and checks
+     * everything).
+     */
+    private boolean fitsOne(PacketBatch batch, Packet p, int i, int sent, long need, int head) {
+        Virtqueue q = this.q;
+        if (head >= q.size) {
+            return false;
+        }
+        ByteBuffer d = q.desc;
+        int o = q.descOff + SplitRing.desc(head);
+        long addr = d.getLong(o + SplitRing.DESC_ADDR);
+        long len = d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL;
+        if ((d.getShort(o + SplitRing.DESC_FLAGS) & 0xffff) != Virtqueue.DESC_F_WRITE || len < need) {
+            return false;
+        }
+        GuestMemory m = q.mem;
+        int r = vec.lastRegion;
+        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
+            return false;
+        }
+        if (sent != i) {
+            // a packet before this one was skipped: keep delivered packets first in the batch
+            batch.set(i, batch.get(sent));
+            batch.set(sent, p);
+        }
+        oneRegion = r;
+        oneAt = m.gpaOffset(r, addr);
+        return true;
+    }
+
+    /** Single-segment {@code p} into the buffer {@link #fitsOne} found: used element, header, frame. */
+    private void placeOne(Packet p, int head, int need, CopySink sink) {
+        GuestMemory m = q.mem;
+        int r = oneRegion;
+        int at = oneAt;
+        int plen = p.dataLength();
+        int off = p.dataOffset();
+        sink.toGuestBegin(p);
+        try {
+            sink.used(head, need);
+            if (sink.headerInFrame(p, 12, 1)) {
+                sink.toGuest(p, off - 12, m, r, at, plen + 12);
+            } else {
+                GuestWrites.header(m, r, at, p, 1);
+                if (plen > 0) {
+                    sink.toGuest(p, off, m, r, at + 12, plen);
+                }
+            }
+        } finally {
+            sink.toGuestEnd();
+        }
+    }
+
+    /** Writes the virtio-net header ({@code len} bytes of it) at the vector's cursor, on the CPU. */
+    private void writeHeader(Packet p, int len, int heads) {
+        GuestMemory m = q.mem;
+        if (len == 12 && vec.piece(12) == 12) {
+            GuestWrites.header(m, vec.pieceSlice, vec.pieceOff, p, heads);
+            vec.advance(12);
+            return;
+        }
+        NetHeader.fill(scratch, p, heads);
+        int at = 0;
+        while (len > 0) {
+            int chunk = vec.piece(len);
+            GuestWrites.copy(m, vec.pieceSlice, vec.pieceOff, scratch, at, chunk);
+            at += chunk;
+            len -= chunk;
+            vec.advance(chunk);
+        }
+    }
+
+    /** Hands {@code len} bytes of segment {@code seg} from {@code off} to the sink, piece by piece. */
+    private void writeVec(CopySink sink, Packet seg, int off, int len) {
+        GuestMemory m = q.mem;
+        while (len > 0) {
+            int chunk = vec.piece(len);
+            sink.toGuest(seg, off, m, vec.pieceSlice, vec.pieceOff, chunk);
+            off += chunk;
+            len -= chunk;
+            vec.advance(chunk);
+        }
+    }
+}
