@@ -33,6 +33,7 @@ final class SplitDequeue extends SplitWalker {
             }
             int pending = (availIdx - q.lastAvail) & 0xffff;
             max = Math.min(pending, max);
+            prefetch(q.lastAvail, max, true);
             for (int k = 0; k < max; k++) {
                 int head = q.avail.getShort(q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
                 long plen = txChain(head);
