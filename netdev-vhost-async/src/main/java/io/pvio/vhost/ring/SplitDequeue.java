@@ -1,6 +1,7 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
 import io.pvio.vhostuser.SplitRing;
 
@@ -10,6 +11,9 @@ import io.pvio.vhostuser.SplitRing;
  * {@link CopySink}. Lock holder only.
  */
 final class SplitDequeue extends SplitWalker {
+    /** Packets allocated for the burst in one pool operation (DPDK's rte_pktmbuf_alloc_bulk); burst only. */
+    private final Packet[] pre = new Packet[PacketBatch.MAX];
+
     SplitDequeue(Virtqueue q, BufVec vec, NetHeader hdr) {
         super(q, vec, hdr);
     }
@@ -26,6 +30,8 @@ final class SplitDequeue extends SplitWalker {
         int taken = 0;
         int got = 0;
         long bytes = 0;
+        int nPre = 0;
+        int usedPre = 0;
         try {
             int availIdx = q.availIndex();
             if (availIdx < 0) {
@@ -34,6 +40,9 @@ final class SplitDequeue extends SplitWalker {
             int pending = (availIdx - q.lastAvail) & 0xffff;
             max = Math.min(pending, max);
             prefetch(q.lastAvail, max, true);
+            if (max <= pre.length && pool.allocBulk(pre, 0, max)) {
+                nPre = max; // one buffer per chain; larger frames and a short pool take allocChain's way
+            }
             for (int k = 0; k < max; k++) {
                 int head = q.avail.getShort(q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
                 long plen = txChain(head);
@@ -44,7 +53,13 @@ final class SplitDequeue extends SplitWalker {
                 if (plen == 0) {
                     q.add(Virtqueue.C_ERRORS, 1); // a header without a frame
                 } else {
-                    p = pool.allocChain((int) plen);
+                    if (usedPre < nPre && plen <= pre[usedPre].tailroom()) {
+                        p = pre[usedPre];
+                        pre[usedPre++] = null;
+                        p.setData(p.headroom(), (int) plen);
+                    } else {
+                        p = pool.allocChain((int) plen);
+                    }
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
@@ -85,6 +100,11 @@ final class SplitDequeue extends SplitWalker {
             }
         } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             q.markBroken("unexpected " + e);
+        } finally {
+            for (; usedPre < nPre; usedPre++) { // the burst ended early: what it did not use goes back
+                pre[usedPre].free();
+                pre[usedPre] = null;
+            }
         }
         q.add(Virtqueue.C_PACKETS, got);
         q.add(Virtqueue.C_BYTES, bytes);
