@@ -39,6 +39,9 @@ final class SplitDequeue extends SplitWalker {
             }
             int pending = (availIdx - q.lastAvail) & 0xffff;
             max = Math.min(pending, max);
+            if (max == 0) {
+                return 0; // an empty poll: nothing more to read, nothing to allocate
+            }
             prefetch(q.lastAvail, max, true);
             if (max <= pre.length && pool.allocBulk(pre, 0, max)) {
                 nPre = max; // one buffer per chain; larger frames and a short pool take allocChain's way
