@@ -42,8 +42,12 @@ final class SplitDequeue extends SplitWalker {
             if (max == 0) {
                 return 0; // an empty poll: nothing more to read, nothing to allocate
             }
-            prefetch(q.lastAvail, max, true);
-            if (max <= pre.length && pool.allocBulk(pre, 0, max)) {
+            // the frames only when this CPU copies them: a DMA engine reads them itself, and a load here of
+            // a buffer the front end truncated would fault on this thread instead of the engine's; the
+            // asynchronous path keeps its allocation per packet (its packets are the tracker's at once)
+            boolean cpu = sink instanceof CpuCopySink;
+            prefetch(q.lastAvail, max, cpu);
+            if (cpu && max <= pre.length && pool.allocBulk(pre, 0, max)) {
                 nPre = max; // one buffer per chain; larger frames and a short pool take allocChain's way
             }
             for (int k = 0; k < max; k++) {
