@@ -64,7 +64,9 @@ public class IdleQueuesTest extends DpTest {
      * An idle port whose poll is expensive (a tap's or a socket's read(2): microseconds) costs a busy PMD
      * about 1/IDLE_SWEEP_SHARE of its time, not one system call every few iterations: each sweep of the idle
      * queues is followed by a pause of IDLE_SWEEP_SHARE - 1 times its duration. By construction polls <=
-     * elapsed / (IDLE_SWEEP_SHARE * cost) + 1, whatever the machine's speed or load.
+     * elapsed / (IDLE_SWEEP_SHARE * cost) + 1 while the PMD stays busy; the bound allows twice that, for the
+     * moments a loaded machine leaves the generator's PMD without work (then every queue is polled). The old
+     * schedule (every 32nd iteration) polled it about 40 times as often.
      */
     @Test
     public void anExpensiveIdlePollCostsABusyPmdAboutOnePercent() throws Exception {
@@ -90,7 +92,7 @@ public class IdleQueuesTest extends DpTest {
         long elapsed = System.nanoTime() - t0;
         long n = polls.get() - p0;
         assertTrue("the generator kept the PMD busy", sink.received() > r0);
-        long bound = elapsed / (PmdThread.IDLE_SWEEP_SHARE * costNs) + 1;
+        long bound = 2 * (elapsed / (PmdThread.IDLE_SWEEP_SHARE * costNs) + 1);
         assertTrue(n + " polls of the slow queue in " + elapsed / 1000 + " us (at most " + bound + ")", n <= bound);
         assertTrue("the slow queue is still polled", n > 0);
         dp.setInterface("gen", null, Map.of("enabled", "false"));
