@@ -22,10 +22,11 @@ public final class Main {
                                                run the switch in the foreground (Ctrl-C or 'appctl exit' stops it);
                                                --db: configured by that ovsdb-server (ovs-vsctl), not conf.db
               vsctl ARG...                     configure bridges and ports (ovs-vsctl syntax)
-              ofctl add-flow|del-flows|dump-flows BRIDGE [FLOW]
+              ofctl add-flow|add-flows|del-flows|dump-flows BRIDGE [FLOW|FILE]
               appctl COMMAND [ARG...]          run a daemon command ('appctl list-commands' lists them)
-              demo [--seconds N] [--internal] [--engine model|dmadev]
-                                               run a self-contained switch with two pktgen ports for N s;
+              demo [--seconds N] [--rate PPS] [--internal] [--engine model|dmadev]
+                                               run a self-contained switch with two pktgen ports for N s,
+                                               each sending PPS 1518-byte frames per second;
                                                --internal: the host pings the guest side through br0's
                                                internal port (needs root); --engine: its DMA copies on the
                                                IOAT model, or DPDK dmadev's dma_skeleton
@@ -84,12 +85,27 @@ public final class Main {
                     engine = a.rest.get(e + 1);
                     a.rest.subList(e, e + 2).clear();
                 }
+                int rate = Demo.RATE;
+                int r = a.rest.indexOf("--rate");
+                if (r >= 0) {
+                    String v = r + 1 < a.rest.size() ? a.rest.get(r + 1) : "";
+                    try {
+                        rate = Integer.parseInt(v);
+                    } catch (NumberFormatException x) {
+                        rate = -1;
+                    }
+                    if (rate < 1 || rate > 1_000_000) {
+                        err.println("pvio demo: --rate needs packets per second, 1..1000000, not \"" + v + "\"");
+                        return 2;
+                    }
+                    a.rest.subList(r, r + 2).clear();
+                }
                 if (!a.rest.isEmpty()) {
                     err.println("pvio demo: unknown option " + String.join(" ", a.rest) + " (usage: pvio demo"
-                            + " [--seconds N] [--internal] [--engine model|dmadev] [--run-dir DIR])");
+                            + " [--seconds N] [--rate PPS] [--internal] [--engine model|dmadev] [--run-dir DIR])");
                     return 2;
                 }
-                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, internal, engine, out, err);
+                return Demo.run(a.explicitRunDir ? a.runDir : null, a.seconds, internal, engine, rate, out, err);
             }
             case "bench":
                 return Bench.run(a.explicitRunDir ? a.runDir : null, a.rest, a.explicitSeconds ? a.seconds : null,
@@ -201,6 +217,10 @@ public final class Main {
         List<String> argv = new ArrayList<>();
         argv.add(tool);
         argv.addAll(a.rest);
+        int af = argv.indexOf("add-flows");
+        if (tool.equals("ofctl") && af >= 0 && af + 2 < argv.size()) { // the daemon reads the file
+            argv.set(af + 2, Path.of(argv.get(af + 2)).toAbsolutePath().toString());
+        }
         ControlProtocol.Reply r;
         try {
             r = ControlClient.call(ControlClient.socket(a.runDir.toAbsolutePath()), argv);

@@ -45,6 +45,10 @@ public class MainTest {
         assertEquals(2, Main.run(List.of(), o, e));
         assertEquals(2, Main.run(List.of("demo", "--frob"), o, e));
         assertTrue(err.toString(), err.toString().contains("pvio demo: unknown option --frob"));
+        assertEquals(2, Main.run(List.of("demo", "--rate", "0"), o, e));
+        assertTrue(err.toString(), err.toString().contains("pvio demo: --rate needs packets per second, 1..1000000,"
+                + " not \"0\""));
+        assertEquals(2, Main.run(List.of("demo", "--rate"), o, e));
     }
 
     @Test

@@ -78,6 +78,19 @@ public interface Dpif {
     void addFlow(String bridge, String flow) throws DpifException;
 
     /**
+     * ovs-ofctl add-flows: adds {@code flows} in order, each as {@link #addFlow} would. This default adds them
+     * one at a time and stops at the first that fails; a datapath may instead parse them all first and apply
+     * them as one table change, all or none (dpif-netdev does).
+     *
+     * @since 1.3
+     */
+    default void addFlows(String bridge, java.util.List<String> flows) throws DpifException {
+        for (String f : flows) {
+            addFlow(bridge, f);
+        }
+    }
+
+    /**
      * ovs-ofctl del-flows: deletes the flows whose match contains {@code match} (all when null or empty).
      *
      * @return the number deleted

@@ -6,7 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A NetdevContext for tests: its own pool and a fresh run directory; counts changed() calls. */
+/**
+ * A NetdevContext for tests: its own pool and a fresh run directory; counts changed() calls. Reconfiguration
+ * requests are served at once, as a datapath would, on the requesting (control) thread: the tests using it
+ * call a port's data path only once its front end has set up its queues.
+ */
 final class TestContext extends SimpleNetdevContext {
     final PacketPool pool;
     final Path runDir;
@@ -21,6 +25,16 @@ final class TestContext extends SimpleNetdevContext {
         this.pool = pool;
         this.runDir = runDir;
         this.changes = changes;
+    }
+
+    @Override
+    public void requestReconfigure() {
+        for (io.pvio.vhost.netdev.VhostPort p : io.pvio.vhost.netdev.VhostPorts.all().values()) {
+            if (p.context() == this && p.reconfigureRequired()) {
+                p.reconfigure();
+            }
+        }
+        super.requestReconfigure();
     }
 
     void cleanup() {

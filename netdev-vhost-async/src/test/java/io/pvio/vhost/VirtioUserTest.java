@@ -168,6 +168,43 @@ public class VirtioUserTest {
         everySizeBothWays(new VirtioUserConfig().name("fe-ind").txShape(TxShape.INDIRECT), "vhi");
     }
 
+    /**
+     * SEND_RARP (QEMU after a migration, for a guest without GUEST_ANNOUNCE): the next receive on queue 0
+     * returns a RARP request broadcast from the guest's MAC first, counted in what rxqRecv returns, once;
+     * the guest's own frames follow unchanged.
+     */
+    @Test
+    public void sendRarpInjectsOneRarpBroadcastFromTheGuestsMac() throws Exception {
+        VhostPort p = serverPort("vhr");
+        VirtioUserDevice d = frontEnd(new VirtioUserConfig().name("fe-rarp").path(ctx.runDir.resolve("vhr")));
+        awaitCarrier(p, true);
+        io.pvio.vhost.user.VhostDevice.Message m = new io.pvio.vhost.user.VhostDevice.Message();
+        m.request = io.pvio.vhost.user.Request.SEND_RARP;
+        m.payload = java.nio.ByteBuffer.allocate(8);
+        m.payload.put(0, new byte[] {0x52, 0x54, 0x00, 0x19, 0x00, 0x01, 0, 0});
+        m.size = 8;
+        p.device().handle(m);
+        PacketBatch b = new PacketBatch();
+        assertEquals("the RARP alone, counted", 1, p.rxqRecv(0, b));
+        byte[] f = b.get(0).toByteArray();
+        b.freeAll();
+        byte[] mac = {0x52, 0x54, 0x00, 0x19, 0x00, 0x01};
+        assertEquals(60, f.length);
+        for (int i = 0; i < 6; i++) {
+            assertEquals("broadcast", (byte) 0xff, f[i]);
+            assertEquals("Ethernet source", mac[i], f[6 + i]);
+            assertEquals("sender hardware address", mac[i], f[22 + i]);
+            assertEquals("target hardware address", mac[i], f[32 + i]);
+        }
+        assertEquals("ETH_P_RARP", 0x8035, (f[12] & 0xff) << 8 | (f[13] & 0xff));
+        assertEquals("hardware type Ethernet, protocol IPv4", 0x00010800,
+                java.nio.ByteBuffer.wrap(f, 14, 4).getInt());
+        assertEquals("RARP request", 3, (f[20] & 0xff) << 8 | (f[21] & 0xff));
+        assertEquals("once", 0, p.rxqRecv(0, b));
+        assertEquals(1, p.device().rarpsInjected());
+        fromGuest(p, d, 0, 100, 7); // the guest's frames are untouched
+    }
+
     /** More than 65536 packets each way: the ring indexes wrap (mod size and mod 2^16). */
     @Test
     public void ringAndIndexWrapAround() throws Exception {

@@ -30,8 +30,12 @@ final class LibC {
     static final short POLLOUT = 4;
     static final int F_GETFL = 3;
     static final int F_SETFL = 4;
+    static final int F_ADD_SEALS = 1033;
     static final int F_GET_SEALS = 1034;
+    static final int F_SEAL_SEAL = 1;
     static final int F_SEAL_SHRINK = 2;
+    static final int F_SEAL_GROW = 4;
+    static final int MFD_ALLOW_SEALING = 2;
     static final int O_NONBLOCK = 0x800;
     static final int SO_SNDTIMEO = 21;
     static final int EINTR = 4;

@@ -52,20 +52,34 @@ public final class SharedMemory implements AutoCloseable {
 
     /** A new memfd of {@code size} bytes, mapped; {@link #fd()} can be sent to a peer. */
     public static SharedMemory createMemfd(String name, long size) throws PosixException {
+        return createMemfd(name, size, false);
+    }
+
+    /**
+     * A new memfd of {@code size} bytes, mapped; with {@code sealed}, its size is sealed (F_SEAL_SHRINK,
+     * F_SEAL_GROW, F_SEAL_SEAL, as QEMU's memory-backend-memfd does by default), so that a peer mapping it
+     * can never fault on a truncated file.
+     *
+     * @since 1.2
+     */
+    public static SharedMemory createMemfd(String name, long size, boolean sealed) throws PosixException {
         int fd;
         try {
-            fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC);
+            fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC | (sealed ? LibC.MFD_ALLOW_SEALING : 0));
         } catch (LastErrorException e) {
             throw PosixException.of("memfd_create", e);
         }
         try {
             LibC.ftruncate(fd, size);
+            if (sealed) {
+                LibC.fcntl(fd, LibC.F_ADD_SEALS, LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_SEAL);
+            }
             SharedMemory m = map(fd, size, 0);
             m.fd = fd;
             return m;
         } catch (LastErrorException e) {
             Fd.closeQuietly(fd);
-            throw PosixException.of("ftruncate memfd to " + size, e);
+            throw PosixException.of("ftruncate" + (sealed ? " and seal" : "") + " memfd to " + size, e);
         } catch (PosixException e) {
             Fd.closeQuietly(fd);
             throw e;

@@ -342,6 +342,7 @@ public final class Bench {
         long procBe = b.procNs[BE] - a.procNs[BE];
         r.copyShare = haveCopyNs && procBe > 0 ? (double) copyNs / procBe : Double.NaN;
         r.freeShare = procBe > 0 ? (double) (b.freeNs[BE] - a.freeNs[BE]) / procBe : Double.NaN;
+        r.idleRxqShare = procBe > 0 ? (double) (b.idleRxqNs[BE] - a.idleRxqNs[BE]) / procBe : Double.NaN;
         r.dmaCopies = haveCopies ? dma : -1;
         r.cpuCopies = haveCopies ? cpu : -1;
 
@@ -448,6 +449,7 @@ public final class Bench {
         final long[] procNs = new long[2];
         final long[] idleNs = new long[2];
         final long[] freeNs = new long[2];
+        final long[] idleRxqNs = new long[2];
         final long[] alloc = new long[2];
         long gc;
         long[] machine;
@@ -471,6 +473,7 @@ public final class Bench {
         Matcher idle = Pattern.compile("idle cycles: (\\d+)").matcher("");
         Matcher proc = Pattern.compile("processing cycles: (\\d+)").matcher("");
         Matcher free = Pattern.compile("free_pkts cycles: (\\d+)").matcher("");
+        Matcher idleRxq = Pattern.compile("idle rxq poll cycles: (\\d+)").matcher("");
         for (String line : pmd.split("\n")) {
             if (core.reset(line).find()) {
                 cur = Integer.parseInt(core.group(1));
@@ -480,6 +483,8 @@ public final class Bench {
                 x.procNs[cur] = Long.parseLong(proc.group(1));
             } else if (cur >= 0 && cur < 2 && free.reset(line).find()) {
                 x.freeNs[cur] = Long.parseLong(free.group(1));
+            } else if (cur >= 0 && cur < 2 && idleRxq.reset(line).find()) {
+                x.idleRxqNs[cur] = Long.parseLong(idleRxq.group(1));
             }
         }
         return x;

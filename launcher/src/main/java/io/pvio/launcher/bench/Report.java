@@ -104,6 +104,7 @@ final class Report {
                         .append(", \"guest_pmd_busy\": ").append(num(r.pmdBusy[1]))
                         .append(", \"copy_share\": ").append(num(r.copyShare))
                         .append(", \"free_pkts_share\": ").append(num(r.freeShare))
+                    .append(", \"idle_rxq_share\": ").append(num(r.idleRxqShare))
                         .append(", \"pvio_pmd_alloc_bytes_per_pkt\": ").append(num(r.allocPerPkt[0]))
                         .append(", \"guest_pmd_alloc_bytes_per_pkt\": ").append(num(r.allocPerPkt[1]))
                         .append(", \"pvio_pmd_alloc_bytes\": ").append(r.allocBytes[0])

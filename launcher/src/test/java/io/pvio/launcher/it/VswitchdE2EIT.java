@@ -118,6 +118,38 @@ public class VswitchdE2EIT {
         throw new AssertionError("pvio " + String.join(" ", args) + ": expected " + expected + ", last " + last);
     }
 
+    /** ofctl add-flows: one flow per line (comments and blank lines skipped), all or none, kept in conf.db. */
+    @Test
+    public void addFlowsFromAFile() throws Exception {
+        startDaemon();
+        ok("vsctl", "add-br", "baf0");
+        StringBuilder sb = new StringBuilder("# a thousand MAC pairs, both ways\n\n");
+        for (int i = 0; i < 1000; i++) {
+            String a = String.format("02:00:00:00:%02x:%02x", i >> 8, i & 255);
+            String b = String.format("02:01:00:00:%02x:%02x", i >> 8, i & 255);
+            sb.append("in_port=1,dl_src=").append(a).append(",dl_dst=").append(b).append(",actions=output:2\n");
+            sb.append("in_port=2,dl_src=").append(b).append(",dl_dst=").append(a).append(",actions=output:1\n");
+        }
+        Path good = runDir.resolveSibling(runDir.getFileName() + "-flows.txt");
+        Files.writeString(good, sb);
+        ok("ofctl", "add-flows", "baf0", good.toString());
+        String dump = ok("ofctl", "dump-flows", "baf0");
+        assertEquals(dump, 1 + 2000 + 1, dump.split("\n").length); // header, the flows, priority=0 NORMAL
+        assertTrue(dump, dump.contains("in_port=2,dl_src=02:01:00:00:03:e7,dl_dst=02:00:00:00:03:e7 actions=output:1"));
+        Path bad = runDir.resolveSibling(runDir.getFileName() + "-bad.txt");
+        Files.writeString(bad, "in_port=1,actions=output:2\nin_port=1,actions=bogus\n");
+        Out refused = pvio("ofctl", "add-flows", "baf0", bad.toString());
+        assertEquals(1, refused.status());
+        assertTrue(refused.err(), refused.err().contains("bogus"));
+        Out missing = pvio("ofctl", "add-flows", "baf0", bad + ".none");
+        assertEquals(1, missing.status());
+        assertTrue(missing.err(), missing.err().contains("cannot read"));
+        assertEquals("nothing of a refused file is added", dump.replaceAll("duration=[^,]*, ", "")
+                .replaceAll("idle_age=\\d+, ", ""), ok("ofctl", "dump-flows", "baf0")
+                .replaceAll("duration=[^,]*, ", "").replaceAll("idle_age=\\d+, ", ""));
+        assertEquals(2001, Files.readString(runDir.resolve("conf.db")).split("actions=", -1).length - 1);
+    }
+
     @Test
     public void configureRunRefuseRestartAndExit() throws Exception {
         startDaemon();

@@ -1,5 +1,6 @@
 package io.pvio.vhost.async;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.memory.NativeMemory;
 import io.pvio.packet.Packet;
 import java.lang.invoke.MethodHandles;
@@ -38,6 +39,13 @@ public final class CopyTracker {
         void packet(Packet p);
     }
 
+    /** Told of every copy once its bytes are in place (dirty page logging). */
+    @FunctionalInterface
+    public interface Written {
+        /** {@code len} bytes at native address {@code dst} have been written. */
+        void written(long dst, int len);
+    }
+
     /** A drain gives up when nothing completed for this long. */
     public static final long STALL_NANOS = 1_000_000_000L;
 
@@ -73,15 +81,18 @@ public final class CopyTracker {
     private int owner = -1;
     private int threshold = Integer.MAX_VALUE;
     private boolean dmaSinceDoorbell;
+    /** Told of each copy when it is done: a CPU copy at once, a DMA copy when its completion is collected. */
+    private Written written;
 
-    // counters: written by the owner only, read racily by the control path (no fence on the data path)
-    private long submitted;
-    private long completed;
-    private long cpuCopies;
-    private long dmaCopies;
-    private long dmaErrors;
-    private long ringFull;
-    private long completeCallsWithWork;
+    // counters: written by the owner (the queue's lock holder) only, read by the control path
+    private static final int C_SUBMITTED = 0;
+    private static final int C_COMPLETED = 1;
+    private static final int C_CPU_COPIES = 2;
+    private static final int C_DMA_COPIES = 3;
+    private static final int C_DMA_ERRORS = 4;
+    private static final int C_RING_FULL = 5;
+    private static final int C_FREE_PKTS_WORK = 6;
+    private final CounterArray counters = new CounterArray(7);
 
     /**
      * @param maxPackets  packets that may be in flight at once (a power of two; the virtqueue size is right)
@@ -175,6 +186,14 @@ public final class CopyTracker {
         return owner;
     }
 
+    /**
+     * Who is told of each copy once it is done ({@link Written}), or null; copies in flight are reported to
+     * the one set when they complete. Queue lock held.
+     */
+    public void setWritten(Written w) {
+        written = w;
+    }
+
     /** True when {@code packets} more packets with {@code usedElems} used elements in all fit. */
     public boolean hasRoom(int packets, int usedElems) {
         return pktHead - pktTail + packets <= pkts.length && usedHead - usedTail + usedElems <= usedIds.length;
@@ -224,19 +243,22 @@ public final class CopyTracker {
                 segHead++;
                 pending[(int) (pktHead & pktMask)]++;
                 dmaSinceDoorbell = true;
-                dmaCopies++;
+                counters.add(C_DMA_COPIES, 1);
                 return;
             }
-            ringFull++;
+            counters.add(C_RING_FULL, 1);
         }
         NativeMemory.copy(src, dst, len);
-        cpuCopies++;
+        counters.add(C_CPU_COPIES, 1);
+        if (written != null) {
+            written.written(dst, len);
+        }
     }
 
     /** Ends the current packet. */
     public void end() {
         pktHead++;
-        submitted++;
+        counters.add(C_SUBMITTED, 1);
     }
 
     /** Rings the doorbell for the copies of this burst. */
@@ -275,10 +297,13 @@ public final class CopyTracker {
                 if (st == DONE_ERROR) {
                     // redone by the CPU, after the bookkeeping: if this copy faults too (the guest truncated its
                     // memory), the error leaves the tracker consistent and the copy is not tried again
-                    dmaErrors++;
+                    counters.add(C_DMA_ERRORS, 1);
                     NativeMemory.copy(segSrc[s], segDst[s], segLen[s]);
                     // a fault of that copy is raised here, not later inside the packet pool's bookkeeping
                     io.pvio.vhost.ring.GuestMemory.deliverPendingFault();
+                }
+                if (written != null) {
+                    written.written(segDst[s], segLen[s]); // retired: the engine's write is visible (acquire above)
                 }
             }
         }
@@ -303,7 +328,7 @@ public final class CopyTracker {
             }
         }
         if (retired > 0) {
-            completed += retired;
+            counters.add(C_COMPLETED, retired);
         }
         return retired;
     }
@@ -345,39 +370,39 @@ public final class CopyTracker {
 
     /** Counters for custom stats, names without the queue prefix. */
     public void stats(io.pvio.netdev.CustomStats sink) {
-        sink.put("async_submitted", submitted);
-        sink.put("async_completed", completed);
+        sink.put("async_submitted", counters.get(C_SUBMITTED));
+        sink.put("async_completed", counters.get(C_COMPLETED));
         sink.put("async_inflight", inFlight());
-        sink.put("async_cpu_copies", cpuCopies);
-        sink.put("async_dma_copies", dmaCopies);
-        sink.put("async_dma_errors", dmaErrors);
-        sink.put("async_ring_full_fallbacks", ringFull);
-        sink.put("async_free_pkts_with_work", completeCallsWithWork);
+        sink.put("async_cpu_copies", counters.get(C_CPU_COPIES));
+        sink.put("async_dma_copies", counters.get(C_DMA_COPIES));
+        sink.put("async_dma_errors", counters.get(C_DMA_ERRORS));
+        sink.put("async_ring_full_fallbacks", counters.get(C_RING_FULL));
+        sink.put("async_free_pkts_with_work", counters.get(C_FREE_PKTS_WORK));
     }
 
     /** Counts a free_pkts call that retired something (the owner calls it). */
     public void countFreePktsWork() {
-        completeCallsWithWork++;
+        counters.add(C_FREE_PKTS_WORK, 1);
     }
 
     /** Packets begun since the tracker was created. */
     public long submittedTotal() {
-        return submitted;
+        return counters.get(C_SUBMITTED);
     }
 
     public long dmaCopies() {
-        return dmaCopies;
+        return counters.get(C_DMA_COPIES);
     }
 
     public long cpuCopies() {
-        return cpuCopies;
+        return counters.get(C_CPU_COPIES);
     }
 
     public long dmaErrors() {
-        return dmaErrors;
+        return counters.get(C_DMA_ERRORS);
     }
 
     public long ringFullFallbacks() {
-        return ringFull;
+        return counters.get(C_RING_FULL);
     }
 }

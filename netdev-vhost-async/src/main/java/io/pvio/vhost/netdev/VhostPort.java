@@ -1,16 +1,19 @@
 package io.pvio.vhost.netdev;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.netdev.CustomStats;
 import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevContext;
 import io.pvio.netdev.NetdevException;
 import io.pvio.netdev.NetdevStats;
+import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.posix.PosixException;
 import io.pvio.vhost.async.AsyncAttr;
 import io.pvio.vhost.async.AsyncBinder;
 import io.pvio.vhost.async.AsyncQueue;
 import io.pvio.vhost.async.CopyTracker;
+import io.pvio.vhost.ring.DirtyLog;
 import io.pvio.vhost.ring.GuestMemory;
 import io.pvio.vhost.ring.Virtqueue;
 import io.pvio.vhost.ring.VirtioFeatures;
@@ -24,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 
@@ -51,16 +53,27 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
     private final VhostDevice dev;
     private final ControlThread control;
     private final ReentrantLock[] txLocks = new ReentrantLock[VhostDevice.MAX_QUEUE_PAIRS];
-    /** Packets dropped before reaching a virtqueue (no carrier, queue busy), per tx queue. */
-    private final AtomicLongArray txDroppedNoRing = new AtomicLongArray(VhostDevice.MAX_QUEUE_PAIRS);
-    /** Sends and freePkts calls on a shared (concurrentTxq) tx queue that found its lock taken. */
-    private final AtomicLongArray txLockContended = new AtomicLongArray(VhostDevice.MAX_QUEUE_PAIRS);
+    /**
+     * Packets dropped before reaching a virtqueue (no carrier, queue busy), per tx queue. Each slot's writer
+     * is the tx queue's sender (one thread, or the holder of the queue's tx lock with concurrentTxq).
+     */
+    private final CounterArray txDroppedNoRing = CounterArray.padded(VhostDevice.MAX_QUEUE_PAIRS);
+    /**
+     * Sends and freePkts calls on a shared (concurrentTxq) tx queue that found its lock taken; counted once
+     * the lock is held (single writer).
+     */
+    private final CounterArray txLockContended = CounterArray.padded(VhostDevice.MAX_QUEUE_PAIRS);
     private final AsyncBinder binder;
     private final AsyncVq[] async = new AsyncVq[VhostDevice.MAX_VQS];
     /** Virtqueues currently requested from the binder (guarded by this). */
     private final boolean[] requested = new boolean[VhostDevice.MAX_VQS];
     private volatile VhostOptions options;
     private volatile boolean closed;
+    /**
+     * Queue pairs the data path uses (nRxq, nTxq): the front end's as of the last {@link #reconfigure()}.
+     * Written only by reconfigure, while no data-path call runs on the port.
+     */
+    private volatile int queues = 1;
 
     private VhostPort(String name, Mode mode, VhostOptions options, NetdevContext ctx, Path socket,
             AsyncBinder binder) {
@@ -270,12 +283,53 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
 
     @Override
     public int nRxq() {
-        return dev.queuePairs();
+        return queues;
     }
 
     @Override
     public int nTxq() {
-        return dev.queuePairs();
+        return queues;
+    }
+
+    /** True when the front end set up more or fewer queue pairs than the data path uses. */
+    @Override
+    public boolean reconfigureRequired() {
+        return !closed && dev.queuePairs() != queues;
+    }
+
+    /**
+     * Adopts the front end's queue pairs (netdev_dpdk_vhost_reconfigure). The data path is paused: no
+     * rxqRecv, send or freePkts runs on this port. Queues that go away are drained: completed dequeued
+     * packets nobody will poll any more are freed and counted as rx_dropped, copies in flight on a tx queue
+     * are completed and published.
+     */
+    @Override
+    public void reconfigure() {
+        int want = dev.queuePairs();
+        int old = queues;
+        if (want == old) {
+            return;
+        }
+        for (int q = want; q < old; q++) {
+            for (int i = 2 * q; i <= 2 * q + 1; i++) {
+                Virtqueue vq = dev.vq(i);
+                vq.lock();
+                try {
+                    vq.drainAsync(AsyncBinder.drainTimeoutNanos());
+                    int n = vq.stashed();
+                    if (n > 0) {
+                        vq.freeStash();
+                        vq.countDropped(n);
+                        LOG.warning(String.format("vHost Device '%s': %d received packet(s) of removed rx queue %d"
+                                + " dropped", name, n, q));
+                    }
+                } finally {
+                    vq.unlock();
+                }
+            }
+        }
+        queues = want;
+        LOG.info(String.format("vHost Device '%s': %d queue pair(s) in use (was %d)", name, want, old));
     }
 
     @Override
@@ -289,11 +343,12 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         }
         int before = batch.size();
         try {
+            int rarp = qid == 0 && vq.ready() ? injectRarp(batch) : 0; // as DPDK, once the queue runs
             CopyTracker t = vq.tracker();
             int got = t.channel() != null || t.inFlight() > 0 || vq.stashed() > 0
                     ? vq.dequeueAsync(ctx.pool(), batch) : vq.dequeue(ctx.pool(), batch);
             vq.faultFence();
-            return got;
+            return rarp + got;
         } catch (InternalError e) { // a fault on the guest's mapping (truncated file): this queue's
             vq.markBrokenBy(e);
             // a faulting copy leaves its packet's bytes undefined (stale pool data): none is forwarded
@@ -312,14 +367,56 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         }
     }
 
+    /**
+     * After SEND_RARP: a RARP request broadcast from the guest's MAC (DPDK's make_rarp_packet), first in the
+     * batch, so that the switch floods it and the network learns the guest's new port. A later call retries
+     * when the pool is empty. Returns the packets added (0 or 1).
+     */
+    private int injectRarp(PacketBatch batch) {
+        long mac = dev.takeRarp();
+        if (mac < 0) {
+            return 0;
+        }
+        Packet p = ctx.pool().alloc();
+        if (p == null) {
+            dev.requeueRarp(mac);
+            return 0;
+        }
+        java.nio.ByteBuffer b = p.buffer();
+        int at = p.append(RARP_LEN);
+        for (int i = 0; i < RARP_LEN; i++) {
+            b.put(at + i, (byte) 0);
+        }
+        for (int i = 0; i < 6; i++) {
+            byte m = (byte) (mac >>> (8 * (5 - i)));
+            b.put(at + i, (byte) 0xff); // broadcast
+            b.put(at + 6 + i, m); // Ethernet source
+            b.put(at + 22 + i, m); // sender hardware address
+            b.put(at + 32 + i, m); // target hardware address
+        }
+        b.put(at + 12, (byte) 0x80).put(at + 13, (byte) 0x35); // ETH_P_RARP
+        b.put(at + 15, (byte) 1); // hardware type Ethernet
+        b.put(at + 16, (byte) 0x08); // protocol IPv4
+        b.put(at + 18, (byte) 6).put(at + 19, (byte) 4);
+        b.put(at + 21, (byte) 3); // RARP request; sender and target IP stay 0
+        batch.add(p);
+        dev.countRarp();
+        LOG.info(String.format("vHost device '%s': RARP broadcast from %s injected", name,
+                VhostDevice.macString(mac)));
+        return 1;
+    }
+
+    /** A RARP frame: Ethernet header, ARP for IPv4 over Ethernet, padded to the 60-byte minimum. */
+    private static final int RARP_LEN = 60;
+
     private ReentrantLock lockTxq(int q, boolean concurrentTxq) {
         if (!concurrentTxq) {
             return null;
         }
         ReentrantLock l = txLocks[q];
         if (!l.tryLock()) {
-            txLockContended.incrementAndGet(q);
             l.lock();
+            txLockContended.add(q, 1);
         }
         return l;
     }
@@ -330,12 +427,14 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         if (n == 0) {
             return freePkts(qid, concurrentTxq);
         }
-        int q = Math.floorMod(qid, VhostDevice.MAX_QUEUE_PAIRS);
+        if (qid < 0 || qid >= queues) {
+            return dropBadQueue(qid, batch);
+        }
+        int q = qid;
         int inFlight = 0;
         ReentrantLock txLock = lockTxq(q, concurrentTxq);
         try {
-            int pairs = dev.queuePairs();
-            Virtqueue vq = dev.vq(2 * (q % pairs));
+            Virtqueue vq = dev.vq(2 * q);
             if (vq.lockForSend()) {
                 try {
                     CopyTracker t = vq.tracker();
@@ -376,7 +475,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                     vq.unlock();
                 }
             } else {
-                txDroppedNoRing.addAndGet(q, n);
+                txDroppedNoRing.add(q, n);
                 batch.freeAll();
                 inFlight = vq.tracker().inFlight(); // earlier packets still need freePkts (racy read: a hint)
             }
@@ -388,10 +487,32 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         return inFlight;
     }
 
+    private long badQueueLogged;
+
+    /**
+     * send on a tx queue the port does not have (outside 0..nTxq-1: the caller broke the contract): the
+     * packets are freed and counted as tx_dropped, on the tx queue with that number modulo the maximum.
+     */
+    private int dropBadQueue(int qid, PacketBatch batch) {
+        int n = batch.size();
+        batch.freeAll();
+        txDroppedNoRing.add(Math.floorMod(qid, VhostDevice.MAX_QUEUE_PAIRS), n);
+        long now = System.nanoTime();
+        if (badQueueLogged == 0 || now - badQueueLogged > 5_000_000_000L) { // racy rate limit: a log line more or less
+            badQueueLogged = now;
+            LOG.warning(String.format("vHost Device '%s': send on tx queue %d of %d; %d packet(s) dropped", name, qid,
+                    queues, n));
+        }
+        return 0;
+    }
+
     @Override
     public int freePkts(int qid, boolean concurrentTxq) {
-        int q = Math.floorMod(qid, VhostDevice.MAX_QUEUE_PAIRS);
-        Virtqueue vq = dev.vq(2 * (q % dev.queuePairs()));
+        if (qid < 0 || qid >= VhostDevice.MAX_QUEUE_PAIRS) {
+            return 0;
+        }
+        int q = qid;
+        Virtqueue vq = dev.vq(2 * q);
         CopyTracker t = vq.tracker();
         if (t.inFlight() == 0) {
             return 0; // nothing pending: no lock, no poll
@@ -518,6 +639,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         sink.put("vhost_connections", control.connections());
         sink.put("vhost_messages", dev.messages());
         sink.put("vhost_bad_messages", dev.badMessages());
+        sink.put("vhost_rarps_injected", dev.rarpsInjected());
     }
 
     @Override
@@ -539,11 +661,24 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         return dev.carrier();
     }
 
+    /** From the control thread: carrier or layout changed; a new queue count waits for {@link #reconfigure()}. */
     @Override
     public void changed() {
-        if (!closed) {
+        if (closed) {
+            return;
+        }
+        if (reconfigureRequired()) {
+            LOG.info(String.format("vHost Device '%s': front end uses %d queue pair(s), requesting reconfiguration",
+                    name, dev.queuePairs()));
+            ctx.requestReconfigure();
+        } else {
             ctx.changed();
         }
+    }
+
+    /** The context the port was opened with (tests). */
+    public NetdevContext context() {
+        return ctx;
     }
 
     /** Text of appctl netdev-vhost/show for this port. */
@@ -560,6 +695,16 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             GuestMemory mem = dev.memory(); // read once: the front end may disconnect meanwhile
             sb.append("  memory: ").append(mem == null ? "none"
                     : mem.regions() + " region(s), " + mem.totalSize() + " bytes").append('\n');
+            DirtyLog log = dev.log(); // only its fields are read: safe after an unmap
+            if (log != null) {
+                sb.append("  dirty log: ").append(log.size()).append(" bytes, covers up to ")
+                        .append(String.format("0x%x", log.covers())).append(", logging ")
+                        .append(VirtioFeatures.has(dev.features(), VirtioFeatures.F_LOG_ALL) ? "on" : "off")
+                        .append(", ranges marked ").append(log.marks()).append(", outside ").append(log.outside()).append('\n');
+            }
+        }
+        if (dev.rarpsInjected() > 0) {
+            sb.append("  RARPs injected: ").append(dev.rarpsInjected()).append('\n');
         }
         sb.append("  messages: ").append(dev.messages()).append(", refused ").append(dev.badMessages());
         if (dev.lastError() != null) {

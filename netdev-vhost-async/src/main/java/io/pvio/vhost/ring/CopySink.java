@@ -1,7 +1,6 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
-import io.pvio.packet.PacketBatch;
 
 /**
  * Where a ring walker hands a packet's copies and used elements (DPDK's sync_fill_seg / async_fill_seg
@@ -83,7 +82,12 @@ public interface CopySink {
      */
     boolean abandon();
 
-    /** Guest to host: {@code p}'s copies follow (null: a descriptor consumed with nothing to deliver). */
+    /**
+     * Guest to host: {@code p}'s copies follow (null: a descriptor consumed with nothing to deliver). The
+     * walker allocated {@code p} before the burst touched guest memory past avail->idx (issue 15: no pool
+     * operation while a fault may be pending): for a synchronous sink it is already in the caller's batch
+     * and stays there; an asynchronous sink owns it from here on.
+     */
     void fromGuestBegin(Packet p);
 
     /** Copies {@code len} bytes of guest piece (slice, off) into segment {@code seg} at {@code dstOff}. */
@@ -91,12 +95,8 @@ public interface CopySink {
 
     /**
      * Ends the current guest-to-host packet; {@code ok} false when a copy threw. Returns true when its
-     * descriptor is consumed (the walker moves on), false when the packet was dropped and the descriptor
-     * and used element are not (synchronous sink after a fault).
+     * descriptor is consumed (the walker moves on), false when the sink freed the packet and the walker must
+     * withdraw the used element and leave the descriptor in the ring (synchronous sink after a fault).
      */
     boolean fromGuestEnd(boolean ok);
-
-    /** The batch a synchronous sink delivers dequeued packets into (asynchronous sinks ignore it). */
-    default void deliverTo(PacketBatch out) {
-    }
 }

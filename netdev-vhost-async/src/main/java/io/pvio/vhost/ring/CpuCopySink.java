@@ -1,7 +1,6 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
-import io.pvio.packet.PacketBatch;
 
 /**
  * Copies on the calling CPU (ByteBuffer bulk copies through the bounds-checked views) and hands used
@@ -25,12 +24,16 @@ public final class CpuCopySink implements CopySink {
     private final int[] cpLen = new int[CP_MAX];
     private int nCp;
     private GuestMemory cpMem;
-    /** Dequeue: where packets go, and the packet being copied. */
-    private PacketBatch out;
-    private Packet cur;
+    /** The queue's dirty log while it logs, else null (set by the queue, lock held). */
+    private DirtyLog log;
 
     public CpuCopySink(CopySink.Used used) {
         this.used = used;
+    }
+
+    /** Marks every copy into the guest in {@code l} from now on (null: none). */
+    void setLog(DirtyLog l) {
+        log = l;
     }
 
     @Override
@@ -60,14 +63,16 @@ public final class CpuCopySink implements CopySink {
     @Override
     public void toGuest(Packet seg, int srcOff, GuestMemory m, int slice, int off, int len) {
         if (seg.next() != null || seg.dataLength() > MAX_BATCH_COPY) {
-            GuestWrites.copy(m, slice, off, seg.buffer(), srcOff, len);
+            GuestWrites.copy(m, slice, off, seg.buffer(), srcOff, len, log);
             return;
         }
         if (nCp == CP_MAX || (nCp > 0 && cpMem != m)) {
             flush();
         }
         int k = nCp++;
-        cpMem = m;
+        if (cpMem != m) {
+            cpMem = m;
+        }
         cpSeg[k] = seg;
         cpSrcOff[k] = srcOff;
         cpSlice[k] = slice;
@@ -98,7 +103,7 @@ public final class CpuCopySink implements CopySink {
             }
         }
         for (int k = 0; k < n; k++) {
-            GuestWrites.copy(m, cpSlice[k], cpDstOff[k], cpSeg[k].buffer(), cpSrcOff[k], cpLen[k]);
+            GuestWrites.copy(m, cpSlice[k], cpDstOff[k], cpSeg[k].buffer(), cpSrcOff[k], cpLen[k], log);
         }
         nCp = 0;
     }
@@ -109,14 +114,9 @@ public final class CpuCopySink implements CopySink {
         return false;
     }
 
-    @Override
-    public void deliverTo(PacketBatch b) {
-        out = b;
-    }
-
+    /** The packet is already in the caller's batch, where the walker staged it (SplitDequeue#run). */
     @Override
     public void fromGuestBegin(Packet p) {
-        cur = p;
     }
 
     @Override
@@ -124,19 +124,9 @@ public final class CpuCopySink implements CopySink {
         seg.buffer().put(dstOff, m.view(slice), off, len);
     }
 
+    /** After a failed copy the walker frees the packet, and its descriptor is not consumed. */
     @Override
     public boolean fromGuestEnd(boolean ok) {
-        Packet p = cur;
-        cur = null;
-        if (!ok) {
-            if (p != null) {
-                p.free(); // not the caller's yet
-            }
-            return false;
-        }
-        if (p != null) {
-            out.add(p);
-        }
-        return true;
+        return ok;
     }
 }

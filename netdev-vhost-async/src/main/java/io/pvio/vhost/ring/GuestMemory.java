@@ -196,6 +196,15 @@ public final class GuestMemory {
         return t;
     }
 
+    /** The end of the highest region in guest physical memory (the dirty log must cover up to there). */
+    public long gpaEnd() {
+        long end = 0;
+        for (int i = 0; i < n; i++) {
+            end = Math.max(end, gpa[i] + size[i]);
+        }
+        return end;
+    }
+
     /** Slice holding guest physical address {@code addr}, or -1. */
     public int regionOfGpa(long addr) {
         for (int i = 0; i < n; i++) {
@@ -241,6 +250,25 @@ public final class GuestMemory {
 
     public long uvaRoom(int r, long addr) {
         return uva[r] + mapped[r] - addr;
+    }
+
+    /** Guest physical address of byte {@code off} of {@link #view(int)} of slice {@code r}. */
+    public long gpaAt(int r, int off) {
+        return gpa[r] + (off - viewOff[r]);
+    }
+
+    /**
+     * Guest physical address of native address {@code addr} inside one of the mappings (a DMA copy's
+     * destination), or -1.
+     */
+    public long gpaOfAddress(long addr) {
+        for (int i = 0; i < n; i++) {
+            long d = addr - (address[i] + viewOff[i]);
+            if (d >= 0 && d < mapped[i]) {
+                return gpa[i] + d;
+            }
+        }
+        return -1;
     }
 
     /** Bounds-checked little-endian view of region {@code r}'s whole mapping (mmap offset included). */
@@ -336,6 +364,20 @@ public final class GuestMemory {
         if (probe.length != 0) {
             throw new AssertionError();
         }
+    }
+
+    /**
+     * The little-endian 16-bit value at {@code off} of {@code view} (acquire), read without leaving a fault
+     * unseen: copied into {@code scratch} (a direct buffer of 2 bytes or more, any order) over {@code mark}, by
+     * Unsafe's copy, whose stub stores nothing when its load faults (the fault is then pending, as with any
+     * access). Returns {@code mark} when the read faulted or the value is {@code mark}: only then is a
+     * {@link #faultFence()} needed to tell, so a poll that reads one index needs no fence otherwise.
+     */
+    public static int readU16(ByteBuffer view, int off, ByteBuffer scratch, int mark) {
+        scratch.put(0, (byte) mark).put(1, (byte) (mark >>> 8));
+        scratch.put(0, view, off, 2);
+        java.lang.invoke.VarHandle.acquireFence();
+        return (scratch.get(0) & 0xff) | (scratch.get(1) & 0xff) << 8;
     }
 
     /** Unmaps every region and closes the descriptors kept. Only when nothing uses the table any more. */

@@ -8,9 +8,10 @@ import java.nio.ByteOrder;
 
 /**
  * Every store the CPU makes into guest memory on the data path: buffer copies, virtio-net headers, used
- * elements, used index and flags. Dirty-page logging (live migration) marks the written range in each
- * method; buffer writes name their memory slice and view offset ({@link GuestMemory#view}), ring writes
- * the ring view and offset the caller got from the ring's address.
+ * elements, used index and flags. Dirty-page logging (live migration): buffer writes name their memory
+ * slice and view offset ({@link GuestMemory#view}) and mark what they wrote in the queue's log (null: not
+ * logging) right after the store; ring writes take the ring view and offset, and the queue marks them at
+ * the ring's log address ({@link #ringWritten}) once a publication's stores are done.
  */
 public final class GuestWrites {
     private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
@@ -20,19 +21,25 @@ public final class GuestWrites {
     private GuestWrites() {
     }
 
-    /** Copies {@code len} bytes of {@code src} at {@code srcOff} to guest piece (slice, off). */
-    public static void copy(GuestMemory m, int slice, int off, ByteBuffer src, int srcOff, int len) {
+    /** Copies {@code len} bytes of {@code src} at {@code srcOff} to guest piece (slice, off); marks them in {@code log}. */
+    public static void copy(GuestMemory m, int slice, int off, ByteBuffer src, int srcOff, int len, DirtyLog log) {
         m.view(slice).put(off, src, srcOff, len);
+        if (log != null) {
+            log.mark(m.gpaAt(slice, off), len);
+        }
     }
 
-    /** Stores the first 8 bytes of a copy ahead of the copy itself (same bytes, see CpuCopySink). */
+    /** Stores the first 8 bytes of a copy ahead of the copy itself (same bytes, see CpuCopySink; the copy marks). */
     static void firstWord(GuestMemory m, int slice, int off, ByteBuffer src, int srcOff) {
         BYTES8.set(m.view(slice), off, (long) BYTES8.get(src, srcOff));
     }
 
-    /** The 12-byte virtio-net header of {@code p} at guest piece (slice, off) ({@link NetHeader#put}). */
-    public static void header(GuestMemory m, int slice, int off, Packet p, int heads) {
+    /** The 12-byte virtio-net header of {@code p} at guest piece (slice, off) ({@link NetHeader#put}); marked. */
+    public static void header(GuestMemory m, int slice, int off, Packet p, int heads, DirtyLog log) {
         NetHeader.put(m.view(slice), off, p, heads);
+        if (log != null) {
+            log.mark(m.gpaAt(slice, off), 12);
+        }
     }
 
     /** One split-ring used element {le32 id; le32 len} at {@code used[off]}. */
@@ -54,5 +61,12 @@ public final class GuestWrites {
     /** used->flags at {@code used[off]}. */
     static void usedFlags(ByteBuffer used, int off, int flags) {
         used.putShort(off, (short) flags);
+    }
+
+    /** Marks {@code len} bytes of used ring written at guest physical {@code gpa} (the ring's log address). */
+    static void ringWritten(DirtyLog log, long gpa, int len) {
+        if (log != null) {
+            log.mark(gpa, len);
+        }
     }
 }

@@ -7,12 +7,12 @@ import io.pvio.vhostuser.SplitRing;
 
 /**
  * Guest to host on a split ring (DPDK's virtio_dev_tx_split / desc_to_mbuf): walks each transmit chain,
- * checks it and its virtio-net header, allocates the packet and hands its pieces and used element to a
- * {@link CopySink}. Lock holder only.
+ * checks it and its virtio-net header, fills one of the burst's packets (allocated first) and hands its
+ * pieces and used element to a {@link CopySink}. Lock holder only.
  */
 final class SplitDequeue extends SplitWalker {
-    /** Packets allocated for the burst in one pool operation (DPDK's rte_pktmbuf_alloc_bulk); burst only. */
-    private final Packet[] pre = new Packet[PacketBatch.MAX];
+    /** Scratch for the pool's bulk allocation ({@link #stage}). */
+    private final Packet[] bulk = new Packet[PacketBatch.MAX];
 
     SplitDequeue(Virtqueue q, BufVec vec, NetHeader hdr) {
         super(q, vec, hdr);
@@ -23,33 +23,38 @@ final class SplitDequeue extends SplitWalker {
      * larger than one buffer), without the virtio-net header. Stops early when the pool is empty or the ring
      * breaks. Used elements go to the sink, unpublished.
      *
+     * <p>The burst's packets are allocated into {@code staging} before it touches guest memory past avail->idx
+     * (see {@link #stage}). {@code inPlace} (a synchronous sink): {@code staging} is the sink's delivery batch
+     * and a packet filled stays where it is (after a fault, the burst's packets are all freed: their bytes are
+     * undefined); otherwise the sink takes each packet at {@code fromGuestBegin}, after a fence, and
+     * {@code staging} is left empty. Staged packets not used go back to the pool after a fence.
+     *
      * @return ring entries consumed
      */
-    int run(PacketPool pool, int max, CopySink sink) {
+    int run(PacketPool pool, int max, CopySink sink, PacketBatch staging, boolean inPlace) {
         Virtqueue q = this.q;
         int taken = 0;
         int got = 0;
         long bytes = 0;
-        int nPre = 0;
-        int usedPre = 0;
+        int base = staging.size();
+        int next = base; // staging[base, next): filled in place or the sink's; [next, size): staged, unused
+        boolean fault = false;
+        q.burstStart();
         try {
             int availIdx = q.availIndex();
             if (availIdx < 0) {
                 return 0;
             }
             int pending = (availIdx - q.lastAvail) & 0xffff;
+            if (pending == 0) {
+                q.burstIdle();
+                return 0;
+            }
             max = Math.min(pending, max);
-            if (max == 0) {
-                return 0; // an empty poll: nothing more to read, nothing to allocate
-            }
-            // the frames only when this CPU copies them: a DMA engine reads them itself, and a load here of
-            // a buffer the front end truncated would fault on this thread instead of the engine's; the
-            // asynchronous path keeps its allocation per packet (its packets are the tracker's at once)
-            boolean cpu = sink instanceof CpuCopySink;
-            prefetch(q.lastAvail, max, cpu);
-            if (cpu && max <= pre.length && pool.allocBulk(pre, 0, max)) {
-                nPre = max; // one buffer per chain; larger frames and a short pool take allocChain's way
-            }
+            stage(pool, staging, max);
+            // the frames only when this CPU copies them (inPlace): a DMA engine reads them itself, and a load
+            // here of a buffer the front end truncated would fault on this thread instead of the engine's
+            prefetch(q.lastAvail, max, inPlace);
             for (int k = 0; k < max; k++) {
                 int head = q.avail.getShort(q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
                 long plen = txChain(head);
@@ -60,31 +65,25 @@ final class SplitDequeue extends SplitWalker {
                 if (plen == 0) {
                     q.add(Virtqueue.C_ERRORS, 1); // a header without a frame
                 } else {
-                    if (usedPre < nPre && plen <= pre[usedPre].tailroom()) {
-                        p = pre[usedPre];
-                        pre[usedPre++] = null;
-                        p.setData(p.headroom(), (int) plen);
-                    } else {
-                        p = pool.allocChain((int) plen);
-                    }
+                    p = next < staging.size() ? shape(pool, staging, next, (int) plen) : null;
                     if (p == null) {
                         break; // pool empty: leave the rest in the ring
                     }
-                    String bad;
-                    try {
-                        bad = hdr.hostCsum ? hdr.read(vec, q.mem, p, plen) : null;
-                    } catch (RuntimeException | InternalError e) {
-                        p.free(); // nobody's yet
-                        throw e;
-                    }
+                    String bad = hdr.hostCsum ? hdr.read(vec, q.mem, p, plen) : null;
                     if (bad != null) {
-                        p.free();
+                        clearOffloads(p); // stays staged, for the next ring entry
                         p = null; // the descriptor is used, nothing is delivered
                         q.badHeader(bad);
                     }
                 }
+                if (!inPlace) {
+                    q.fenceNow(); // no late fault of this entry's reads may cut the hand-over (unsealed only)
+                }
                 int mark = q.nUsed;
                 sink.fromGuestBegin(p);
+                if (p != null && !inPlace) {
+                    next++; // the sink's now
+                }
                 sink.used(head, 0);
                 boolean ok = false;
                 try {
@@ -101,21 +100,94 @@ final class SplitDequeue extends SplitWalker {
                     }
                 }
                 if (p != null) {
+                    if (inPlace) {
+                        next++; // delivered where it was staged
+                    }
                     got++;
                     bytes += plen;
                 }
             }
         } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             q.markBroken("unexpected " + e);
-        } finally {
-            for (; usedPre < nPre; usedPre++) { // the burst ended early: what it did not use goes back
-                pre[usedPre].free();
-                pre[usedPre] = null;
+            fault = e instanceof InternalError;
+        }
+        if (fault || next < staging.size()) {
+            try {
+                q.fenceNow(); // a late fault of the burst surfaces before the pool takes packets back
+            } catch (InternalError e) {
+                q.markBroken("unexpected " + e);
+                fault = true;
             }
+            if (fault && inPlace) { // a faulting copy leaves its packet's bytes undefined: none is delivered
+                q.add(Virtqueue.C_DROPPED, got);
+                next = base;
+                got = 0;
+                bytes = 0;
+            }
+            for (int i = next; i < staging.size(); i++) {
+                staging.get(i).free();
+            }
+            staging.truncate(next);
+        }
+        if (!inPlace) {
+            staging.clear(); // the sink's
         }
         q.add(Virtqueue.C_PACKETS, got);
         q.add(Virtqueue.C_BYTES, bytes);
         return taken;
+    }
+
+    /**
+     * Adds up to {@code n} fresh single-segment packets of {@code pool} to {@code staging} (fewer when the
+     * pool runs short). Called before the burst touches guest memory past avail->idx, which
+     * {@link Virtqueue#availIndex} reads without leaving a fault pending: HotSpot raises the SIGBUS of an
+     * access to a truncated file late, at the thread's next safepoint poll or runtime call, and one raised
+     * inside the pool's bookkeeping, or between an allocation and the batch, would lose buffers (issue 15).
+     */
+    private void stage(PacketPool pool, PacketBatch staging, int n) {
+        if (pool.allocBulk(bulk, 0, n)) {
+            for (int k = 0; k < n; k++) {
+                staging.add(bulk[k]);
+                bulk[k] = null;
+            }
+            return;
+        }
+        for (int k = 0; k < n; k++) {
+            Packet p = pool.alloc();
+            if (p == null) {
+                return;
+            }
+            staging.add(p);
+        }
+    }
+
+    /**
+     * The staged packet {@code staging[slot]} sized for {@code plen} bytes, or null (left as it is) when it
+     * needs a chain and the pool is empty. A chain is allocated only after a fence (the rare case): a fault
+     * of the burst so far surfaces there, before the pool operation.
+     */
+    private Packet shape(PacketPool pool, PacketBatch staging, int slot, int plen) {
+        Packet p = staging.get(slot);
+        int room = pool.defaultHeadroom();
+        if (p.next() == null && plen <= p.capacity() - room) {
+            p.setData(room, plen);
+            return p;
+        }
+        q.fenceNow();
+        Packet c = pool.allocChain(plen);
+        if (c == null) {
+            return null;
+        }
+        p.free();
+        staging.set(slot, c);
+        return c;
+    }
+
+    private static void clearOffloads(Packet p) {
+        p.setOffloads(0);
+        p.setCsum(0, 0);
+        p.setLayerOffsets(-1, -1);
+        p.setGsoSize(0);
     }
 
     /**

@@ -218,7 +218,7 @@ final class SplitEnqueue extends SplitWalker {
             if (sink.headerInFrame(p, 12, 1)) {
                 sink.toGuest(p, off - 12, m, r, at, plen + 12);
             } else {
-                GuestWrites.header(m, r, at, p, 1);
+                GuestWrites.header(m, r, at, p, 1, q.log);
                 if (plen > 0) {
                     sink.toGuest(p, off, m, r, at + 12, plen);
                 }
@@ -232,7 +232,7 @@ final class SplitEnqueue extends SplitWalker {
     private void writeHeader(Packet p, int len, int heads) {
         GuestMemory m = q.mem;
         if (len == 12 && vec.piece(12) == 12) {
-            GuestWrites.header(m, vec.pieceSlice, vec.pieceOff, p, heads);
+            GuestWrites.header(m, vec.pieceSlice, vec.pieceOff, p, heads, q.log);
             vec.advance(12);
             return;
         }
@@ -240,7 +240,7 @@ final class SplitEnqueue extends SplitWalker {
         int at = 0;
         while (len > 0) {
             int chunk = vec.piece(len);
-            GuestWrites.copy(m, vec.pieceSlice, vec.pieceOff, scratch, at, chunk);
+            GuestWrites.copy(m, vec.pieceSlice, vec.pieceOff, scratch, at, chunk, q.log);
             at += chunk;
             len -= chunk;
             vec.advance(chunk);

@@ -10,8 +10,11 @@ public final class VirtioFeatures {
     public static final int NET_F_HOST_TSO6 = 12;
     public static final int NET_F_MRG_RXBUF = 15;
     public static final int NET_F_CTRL_VQ = 17;
+    public static final int NET_F_GUEST_ANNOUNCE = 21;
     public static final int NET_F_MQ = 22;
     public static final int F_NOTIFY_ON_EMPTY = 24;
+    /** VHOST_F_LOG_ALL: the back end marks its writes into guest memory in the dirty log (migration). */
+    public static final int F_LOG_ALL = 26;
     public static final int F_ANY_LAYOUT = 27;
     public static final int RING_F_INDIRECT_DESC = 28;
     public static final int RING_F_EVENT_IDX = 29;
@@ -19,10 +22,13 @@ public final class VirtioFeatures {
     public static final int F_VERSION_1 = 32;
     public static final int F_RING_PACKED = 34;
 
-    /** What this back end offers (no packed ring, no offloads). */
+    /**
+     * What this back end offers (no packed ring, no offloads); LOG_ALL and GUEST_ANNOUNCE for live migration,
+     * as DPDK.
+     */
     public static final long OFFERED = bit(F_VERSION_1) | bit(NET_F_MRG_RXBUF) | bit(NET_F_MQ)
             | bit(RING_F_INDIRECT_DESC) | bit(RING_F_EVENT_IDX) | bit(F_ANY_LAYOUT)
-            | bit(VHOST_USER_F_PROTOCOL_FEATURES);
+            | bit(VHOST_USER_F_PROTOCOL_FEATURES) | bit(F_LOG_ALL) | bit(NET_F_GUEST_ANNOUNCE);
 
     /**
      * Offered besides {@link #OFFERED} with {@code other_config:userspace-tso-enable=true}, as OVS-DPDK: the
@@ -65,8 +71,10 @@ public final class VirtioFeatures {
             case NET_F_HOST_TSO6: return "HOST_TSO6";
             case NET_F_MRG_RXBUF: return "MRG_RXBUF";
             case NET_F_CTRL_VQ: return "CTRL_VQ";
+            case NET_F_GUEST_ANNOUNCE: return "GUEST_ANNOUNCE";
             case NET_F_MQ: return "MQ";
             case F_NOTIFY_ON_EMPTY: return "NOTIFY_ON_EMPTY";
+            case F_LOG_ALL: return "LOG_ALL";
             case F_ANY_LAYOUT: return "ANY_LAYOUT";
             case RING_F_INDIRECT_DESC: return "INDIRECT_DESC";
             case RING_F_EVENT_IDX: return "EVENT_IDX";

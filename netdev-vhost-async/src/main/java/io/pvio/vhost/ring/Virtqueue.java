@@ -1,5 +1,6 @@
 package io.pvio.vhost.ring;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
@@ -49,6 +50,13 @@ import java.util.logging.Logger;
  * changes what the copies target or where the used ring is (ring stop, new memory table, new addresses,
  * disable, reset) first drains the copies in flight ({@link #drainAsync}), with the access lock held, so
  * GET_VRING_BASE reports a base consistent with the used ring and no memory is unmapped under a DMA engine.
+ *
+ * <h2>Dirty page logging</h2>
+ * While VHOST_F_LOG_ALL is negotiated and the device has a log ({@link #setLog}), every write into guest
+ * memory is marked in the {@link DirtyLog} right after it: {@link GuestWrites} marks the CPU's stores
+ * (the walkers and {@link CpuCopySink} pass it {@link #log}), the tracker marks a copy into the guest when
+ * it collects its completion ({@link CopyTracker.Written}), {@link #flushUsed()} marks the used elements and
+ * index it wrote at the ring's log address (SET_VRING_ADDR with VHOST_VRING_F_LOG).
  */
 public final class Virtqueue {
     /** Largest ring size accepted (virtio's limit). */
@@ -67,7 +75,6 @@ public final class Virtqueue {
 
     private static final Logger LOG = Logger.getLogger("netdev_dpdk");
     private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle COUNTER = MethodHandles.arrayElementVarHandle(long[].class);
 
     /** Counter indexes (see {@link #counter(int)}). */
     public static final int C_PACKETS = 0;
@@ -94,7 +101,8 @@ public final class Virtqueue {
     private final String device;
     private final int index;
     private final ReentrantLock access = new ReentrantLock();
-    private final long[] counters = new long[N_COUNTERS];
+    /** Written by the lock holder only (one writer at a time), read by any thread. */
+    private final CounterArray counters = new CounterArray(N_COUNTERS);
 
     // ---- configuration: written by the control thread with the access lock held (package-private: the
     // walkers read it, as the lock holder)
@@ -114,6 +122,16 @@ public final class Virtqueue {
     boolean indirect;
     /** The virtio-net header and the offloads the guest negotiated. */
     private final NetHeader header = new NetHeader();
+    /** VHOST_F_LOG_ALL negotiated. */
+    private boolean logAll;
+    /** The device's dirty page log (SET_LOG_BASE), or null. */
+    private DirtyLog dirtyLog;
+    /** Guest physical address of the used ring for the log (VHOST_VRING_F_LOG), or -1: not logged. */
+    private long logUsed = -1;
+    /** Where writes are marked: {@link #dirtyLog} while {@link #logAll}, else null (the walkers read it). */
+    DirtyLog log;
+    /** Marks the tracker's copies into guest memory (enqueue queues only). */
+    private final CopyTracker.Written logCopy = this::loggedAddress;
 
     // ---- ring state: owned by the lock holder
     boolean ready;
@@ -134,6 +152,16 @@ public final class Virtqueue {
     private int[] usedLen = new int[0];
     int nUsed;
 
+    /** avail->idx of unsealed memory is read through here (see {@link #availIndex}). */
+    private final ByteBuffer idxProbe = ByteBuffer.allocateDirect(8).order(ByteOrder.LITTLE_ENDIAN);
+    /**
+     * The data path touched guest memory since the last {@link #faultFence()} (past a probed avail->idx):
+     * the fence is due. Lock holder only.
+     */
+    private boolean fenceDue;
+    /** {@link #fenceDue} when the current burst began (see {@link #burstStart}). */
+    private boolean dueBefore;
+
     // ---- the walkers and their sinks (lock holder only)
     private final BufVec vec = new BufVec();
     private final SplitEnqueue enq = new SplitEnqueue(this, vec, header);
@@ -144,6 +172,8 @@ public final class Virtqueue {
     private final Retire retire = new Retire();
     private final CpuCopySink cpuSink = new CpuCopySink(retire);
     private final AsyncCopySink asyncSink;
+    /** Packets of an asynchronous dequeue burst until the tracker takes them (see SplitDequeue#run). */
+    private final PacketBatch stagedAsync = new PacketBatch();
     /** Dequeue: packets whose copies completed, not yet handed to rxqRecv: [stashTail, stashHead). */
     private Packet[] stash = new Packet[2];
     private long stashHead;
@@ -282,6 +312,7 @@ public final class Virtqueue {
         retire.flush();
         try {
             flushUsed();
+            fenceDue = true; // the CPU may have redone copies
             faultFence();
         } catch (RuntimeException | InternalError e) {
             markBroken("unexpected " + e + " publishing used elements");
@@ -340,9 +371,18 @@ public final class Virtqueue {
         return size;
     }
 
-    /** SET_VRING_ADDR (front-end virtual addresses). */
+    /** SET_VRING_ADDR (front-end virtual addresses), used ring not logged. */
     public void setAddr(long desc, long used, long avail) {
+        setAddr(desc, used, avail, -1);
+    }
+
+    /**
+     * SET_VRING_ADDR; {@code logGuestAddr}: the used ring's guest physical address for the dirty log
+     * (VHOST_VRING_F_LOG), or -1.
+     */
+    public void setAddr(long desc, long used, long avail, long logGuestAddr) {
         held();
+        logUsed = logGuestAddr;
         descUva = desc;
         usedUva = used;
         availUva = avail;
@@ -374,6 +414,11 @@ public final class Virtqueue {
     /** GET_VRING_BASE: stops the ring and returns the next avail index to process. */
     public int stop() {
         held();
+        int inFlight = tracker.inFlight();
+        if (inFlight > 0 && log != null) {
+            LOG.info(String.format("vHost device '%s' queue %d: GET_VRING_BASE completes and logs the copies of"
+                    + " %d packet(s) in flight first", device, index, inFlight));
+        }
         drainAsync();
         flushUsed();
         started = false;
@@ -415,6 +460,7 @@ public final class Virtqueue {
     /** A new memory table (the old one is unmapped by the caller after releasing every lock). */
     public void setMemory(GuestMemory m) {
         held();
+        drainAsync(); // copies into the old table are retired (and logged) against the old table
         mem = m;
         vec.setMemory(m);
         refresh();
@@ -428,7 +474,35 @@ public final class Virtqueue {
         eventIdx = VirtioFeatures.has(features, VirtioFeatures.RING_F_EVENT_IDX);
         indirect = VirtioFeatures.has(features, VirtioFeatures.RING_F_INDIRECT_DESC);
         header.setFeatures(features);
+        logAll = VirtioFeatures.has(features, VirtioFeatures.F_LOG_ALL);
+        updateLog();
         refresh();
+    }
+
+    /** The device's dirty page log (SET_LOG_BASE), or null; marked while VHOST_F_LOG_ALL is negotiated. */
+    public void setLog(DirtyLog l) {
+        held();
+        dirtyLog = l;
+        updateLog();
+    }
+
+    /** True while writes into guest memory are marked in a log. */
+    public boolean logging() {
+        return log != null;
+    }
+
+    private void updateLog() {
+        log = logAll ? dirtyLog : null;
+        cpuSink.setLog(log);
+        tracker.setWritten(log != null && (index & 1) == 0 ? logCopy : null);
+    }
+
+    /** A tracker's copy into guest memory is in place (native address: mapped in {@link #mem}). */
+    private void loggedAddress(long dst, int len) {
+        DirtyLog l = log;
+        if (l != null) {
+            l.mark(mem.gpaOfAddress(dst), len); // -1 (not guest memory) is counted as outside the log
+        }
     }
 
     /** Back to the state of a fresh connection (counters are kept). */
@@ -455,6 +529,10 @@ public final class Virtqueue {
         nUsed = 0;
         broken = null;
         shownAvail = 0;
+        logAll = false;
+        dirtyLog = null;
+        logUsed = -1;
+        updateLog();
     }
 
     /** True when the data path may use the ring. */
@@ -499,17 +577,48 @@ public final class Virtqueue {
         }
         if (!eventIdx) {
             GuestWrites.usedFlags(used, usedOff + SplitRing.USED_FLAGS, USED_F_NO_NOTIFY); // we poll: no kicks needed
+            if (logUsed >= 0) {
+                GuestWrites.ringWritten(log, logUsed + SplitRing.USED_FLAGS, 2);
+            }
         }
         nUsed = 0;
         ready = true;
     }
 
-    /** {@link GuestMemory#faultFence()} of the queue's table: a late fault of this queue surfaces here. */
+    /**
+     * {@link GuestMemory#faultFence()} of the queue's table, at the end of every burst (lock held): a late
+     * fault of this queue surfaces here. Free after a poll that found nothing (it read avail->idx only, in a
+     * way that cannot leave a fault pending) and on sealed memory.
+     */
     public void faultFence() {
+        if (fenceDue) {
+            fenceDue = false;
+            fenceNow();
+        }
+    }
+
+    /** The fence inside a burst, before a pool operation or a hand-over (the burst's end fence stays due). */
+    void fenceNow() {
         GuestMemory m = mem;
         if (m != null) {
             m.faultFence();
         }
+    }
+
+    /** True when the next {@link #faultFence()} fences (for tests). */
+    boolean fenceDue() {
+        return fenceDue;
+    }
+
+    /** A walker's burst starts: the fence is due, unless the burst turns out idle ({@link #burstIdle}). */
+    void burstStart() {
+        dueBefore = fenceDue;
+        fenceDue = true;
+    }
+
+    /** The burst read avail->idx (through {@link #availIndex}) and nothing else: it owes no fence. */
+    void burstIdle() {
+        fenceDue = dueBefore;
     }
 
     /** Marks the queue broken after an unexpected error in its data path (lock holder). */
@@ -535,7 +644,7 @@ public final class Virtqueue {
     }
 
     public long counter(int c) {
-        return (long) COUNTER.getOpaque(counters, c);
+        return counters.get(c);
     }
 
     /**
@@ -551,7 +660,7 @@ public final class Virtqueue {
     }
 
     void add(int c, long d) {
-        COUNTER.setOpaque(counters, c, (long) COUNTER.getOpaque(counters, c) + d);
+        counters.add(c, d);
     }
 
     /** Counts {@code n} packets dropped by the caller (tx side: ring full, no carrier). Lock holder only. */
@@ -609,6 +718,7 @@ public final class Virtqueue {
     public int enqueueAsync(PacketBatch batch) {
         // the copy phase includes the doorbell: a CPU "DMA" channel copies there
         long t0 = copyTiming ? System.nanoTime() : 0;
+        fenceDue = true;
         int sent = enq.run(batch, asyncSink);
         try {
             tracker.submit();
@@ -638,6 +748,7 @@ public final class Virtqueue {
         if (tracker.inFlight() == 0) {
             return 0;
         }
+        fenceDue = true; // retiring may redo failed copies on the CPU
         if (tracker.complete(retire) > 0) {
             retire.flush();
             flushUsed();
@@ -646,6 +757,7 @@ public final class Virtqueue {
     }
 
     private int enqueueCopies(PacketBatch batch, CopySink sink) {
+        fenceDue = true;
         if (!copyTiming) {
             return enq.run(batch, sink);
         }
@@ -677,9 +789,7 @@ public final class Virtqueue {
         }
         int before = batch.size();
         long t0 = copyTiming ? System.nanoTime() : 0;
-        cpuSink.deliverTo(batch);
-        deq.run(pool, batch.room(), cpuSink);
-        cpuSink.deliverTo(null);
+        deq.run(pool, batch.room(), cpuSink, batch, true);
         int got = batch.size() - before;
         if (t0 != 0 && got > 0) {
             add(C_COPY_NS, System.nanoTime() - t0); // empty polls are idle time, not copies
@@ -698,6 +808,9 @@ public final class Virtqueue {
      */
     public int dequeueAsync(PacketPool pool, PacketBatch batch) {
         int got = takeStash(batch);
+        if (tracker.inFlight() > 0) {
+            fenceDue = true; // retiring may redo failed copies on the CPU
+        }
         if (tracker.inFlight() > 0 && tracker.complete(retire) > 0) {
             got += takeStash(batch);
         }
@@ -705,7 +818,7 @@ public final class Virtqueue {
             int stashed = (int) (stashHead - stashTail);
             int room = Math.min(tracker.packetCapacity(), stash.length - stashed) - tracker.inFlight();
             long t0 = room > 0 && copyTiming ? System.nanoTime() : 0;
-            if (room > 0 && deq.run(pool, Math.min(room, PacketBatch.MAX), asyncSink) > 0) {
+            if (room > 0 && deq.run(pool, Math.min(room, PacketBatch.MAX), asyncSink, stagedAsync, false) > 0) {
                 tracker.submit(); // part of the copy phase: a CPU "DMA" channel copies here
                 if (t0 != 0) {
                     add(C_COPY_NS, System.nanoTime() - t0);
@@ -749,7 +862,19 @@ public final class Virtqueue {
 
     /** avail->idx (acquire), or -1 (queue marked broken) when it ran more than a ring ahead. */
     int availIndex() {
-        int idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
+        int idx;
+        if (mem.sealed()) {
+            idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
+        } else {
+            // a plain load that faults would leave a fault pending and an undefined value: read over a value
+            // the index cannot have (more than any ring ahead of lastAvail). That value back: the read faulted
+            // (the fence raises the fault here) or the index is out of range (the queue breaks below)
+            int impossible = (lastAvail + 0x8001) & 0xffff;
+            idx = GuestMemory.readU16(avail, availOff + SplitRing.AVAIL_IDX, idxProbe, impossible);
+            if (idx == impossible) {
+                fenceNow();
+            }
+        }
         shownAvail = idx;
         if (((idx - lastAvail) & 0xffff) > size) {
             markBroken("avail index " + idx + " is more than " + size + " entries ahead of " + lastAvail);
@@ -781,6 +906,7 @@ public final class Virtqueue {
             nUsed = 0;
             return;
         }
+        fenceDue = true;
         for (int i = 0; i < nUsed; i++) {
             GuestWrites.usedElem(used, usedOff + SplitRing.usedElem((lastUsed + i) & mask), usedId[i], usedLen[i]);
         }
@@ -788,6 +914,9 @@ public final class Virtqueue {
         lastUsed = (lastUsed + nUsed) & 0xffff;
         nUsed = 0;
         GuestWrites.usedIdx(used, usedOff + SplitRing.USED_IDX, lastUsed); // release: after the elements
+        if (log != null && logUsed >= 0) {
+            logUsedElements(old, (lastUsed - old) & 0xffff);
+        }
         add(C_USED_UPDATES, 1);
         EventFd c = call;
         if (c == null) {
@@ -808,6 +937,17 @@ public final class Virtqueue {
                 callFailed(c);
             }
         }
+    }
+
+    /** Marks used elements [from, from+n) (ring positions, wrapping) and used->idx, once they are written. */
+    private void logUsedElements(int from, int n) {
+        int first = from & mask;
+        int k = Math.min(n, size - first);
+        GuestWrites.ringWritten(log, logUsed + SplitRing.usedElem(first), k * SplitRing.USED_ELEM_SIZE);
+        if (n > k) {
+            GuestWrites.ringWritten(log, logUsed + SplitRing.usedElem(0), (n - k) * SplitRing.USED_ELEM_SIZE);
+        }
+        GuestWrites.ringWritten(log, logUsed + SplitRing.USED_IDX, 2);
     }
 
     private long callLogAt;

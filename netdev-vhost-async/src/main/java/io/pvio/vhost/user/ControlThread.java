@@ -1,5 +1,6 @@
 package io.pvio.vhost.user;
 
+import io.pvio.counter.Counter;
 import io.pvio.posix.Fd;
 import io.pvio.posix.PosixException;
 import io.pvio.posix.UnixSocket;
@@ -33,7 +34,8 @@ public final class ControlThread {
     private volatile boolean stopping;
     private volatile UnixSocket listener;
     private volatile UnixSocket conn;
-    private volatile long connections;
+    /** Written by the control thread only. */
+    private final Counter connections = new Counter();
 
     public ControlThread(VhostDevice dev, Mode mode, Path path) {
         this.dev = dev;
@@ -98,7 +100,7 @@ public final class ControlThread {
 
     /** Number of connections served so far. */
     public long connections() {
-        return connections;
+        return connections.get();
     }
 
     private void run() {
@@ -133,7 +135,7 @@ public final class ControlThread {
             }
             toldWaiting = false;
             conn = c;
-            connections++;
+            connections.increment();
             DPDK.info(String.format("VHOST_CONFIG: (%s) %s", path,
                     mode == Mode.CLIENT ? "connected" : "new vhost user connection is " + c.fd()));
             dev.connect();

@@ -1,9 +1,11 @@
 package io.pvio.vhost.user;
 
+import io.pvio.counter.Counter;
 import io.pvio.dma.DmaRegions;
 import io.pvio.posix.EventFd;
 import io.pvio.posix.Fd;
 import io.pvio.posix.PosixException;
+import io.pvio.vhost.ring.DirtyLog;
 import io.pvio.vhost.ring.GuestMemory;
 import io.pvio.vhost.ring.Virtqueue;
 import io.pvio.vhost.ring.VirtioFeatures;
@@ -11,6 +13,7 @@ import io.pvio.vhost.user.MessageTable.Lock;
 import io.pvio.vhost.user.MessageTable.Row;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -50,9 +53,15 @@ public final class VhostDevice {
     private boolean featuresSet;
     private volatile GuestMemory mem;
     private volatile int queuePairs = 1;
-    private volatile long messages;
-    private volatile long badMessages;
+    /** Written by the control thread only. */
+    private final Counter messages = new Counter();
+    private final Counter badMessages = new Counter();
     private volatile String lastError;
+    /** The dirty page log (SET_LOG_BASE), or null; replaced and unmapped by the control thread. */
+    private volatile DirtyLog log;
+    /** MAC (48 bits) of a RARP to inject into the switch (SEND_RARP), or -1. */
+    private final AtomicLong rarp = new AtomicLong(-1);
+    private volatile long rarpsInjected;
 
     public VhostDevice(String name, Listener listener) {
         this(name, listener, null);
@@ -122,11 +131,11 @@ public final class VhostDevice {
     }
 
     public long messages() {
-        return messages;
+        return messages.get();
     }
 
     public long badMessages() {
-        return badMessages;
+        return badMessages.get();
     }
 
     public String lastError() {
@@ -135,6 +144,33 @@ public final class VhostDevice {
 
     public GuestMemory memory() {
         return mem;
+    }
+
+    /** The dirty page log the front end gave (SET_LOG_BASE), or null. */
+    public DirtyLog log() {
+        return log;
+    }
+
+    /**
+     * Data path (the port's receive queue 0): the MAC of a RARP SEND_RARP asked for, as 48 bits (first
+     * byte highest), or -1; each request is returned once.
+     */
+    public long takeRarp() {
+        return rarp.get() < 0 ? -1 : rarp.getAndSet(-1);
+    }
+
+    /** Gives back a RARP {@link #takeRarp} returned and could not send (a newer request wins). */
+    public void requeueRarp(long mac) {
+        rarp.compareAndSet(-1, mac);
+    }
+
+    /** Counts a RARP injected into the switch (the receive queue 0's thread). */
+    public void countRarp() {
+        rarpsInjected = rarpsInjected + 1;
+    }
+
+    public long rarpsInjected() {
+        return rarpsInjected;
     }
 
     /** A front end connected. */
@@ -180,6 +216,12 @@ public final class VhostDevice {
         if (old != null) {
             unmap(old, idle); // no data-path thread can be inside it: they only enter under a vq lock
         }
+        DirtyLog oldLog = log;
+        log = null;
+        if (oldLog != null) {
+            oldLog.unmap(); // the queues have forgotten it (reset), their copies were retired
+        }
+        rarp.set(-1);
         updateRunning();
     }
 
@@ -243,11 +285,11 @@ public final class VhostDevice {
      * @throws VhostUserException when the message is refused
      */
     public ByteBuffer handle(Message m) throws VhostUserException {
-        messages = messages + 1;
+        messages.increment();
         try {
             return dispatch(m);
         } catch (VhostUserException e) {
-            badMessages = badMessages + 1;
+            badMessages.increment();
             lastError = Request.name(m.request) + ": " + e.getMessage();
             throw e;
         } finally {
@@ -267,6 +309,8 @@ public final class VhostDevice {
                 }),
                 new Row(Request.SET_MEM_TABLE, 8 + 32, 8 + 32 * GuestMemory.MAX_REGIONS, 1, GuestMemory.MAX_REGIONS,
                         Lock.ALL, this::setMemTable),
+                Row.exact(Request.SET_LOG_BASE, 16, 1, Lock.ALL, this::setLogBase),
+                new Row(Request.SET_LOG_FD, 0, 8, 1, 1, Lock.NONE, this::setLogFd),
                 Row.exact(Request.SET_VRING_NUM, 8, 0, Lock.QUEUE, this::setVringNum),
                 Row.exact(Request.SET_VRING_ADDR, 40, 0, Lock.QUEUE, this::setVringAddr),
                 Row.exact(Request.SET_VRING_BASE, 8, 0, Lock.QUEUE, this::setVringBase),
@@ -278,7 +322,7 @@ public final class VhostDevice {
                 Row.exact(Request.SET_PROTOCOL_FEATURES, 8, 0, Lock.NONE, this::setProtocolFeatures),
                 Row.exact(Request.GET_QUEUE_NUM, 0, 0, Lock.NONE, (m, vq) -> u64(MAX_QUEUE_PAIRS)),
                 Row.exact(Request.SET_VRING_ENABLE, 8, 0, Lock.NONE, this::setVringEnable),
-                Row.exact(Request.SEND_RARP, 8, 0, Lock.NONE, (m, vq) -> null));
+                Row.exact(Request.SEND_RARP, 8, 0, Lock.NONE, this::sendRarp));
     }
 
     /** The message table (package-private for its tests). */
@@ -317,13 +361,115 @@ public final class VhostDevice {
         return null;
     }
 
+    /** VHOST_VRING_F_LOG of vhost_vring_addr.flags: log_guest_addr is valid, used-ring writes are logged. */
+    static final int VRING_F_LOG = 1;
+
     private ByteBuffer setVringAddr(Message m, Virtqueue vq) throws VhostUserException {
         ByteBuffer p = m.payload;
-        if ((p.getInt(4) & 1) != 0) {
-            throw new VhostUserException("dirty page logging (VHOST_VRING_F_LOG) is not supported", false);
+        int flags = p.getInt(4);
+        if ((flags & ~VRING_F_LOG) != 0) {
+            throw new VhostUserException(String.format("unknown vring address flags 0x%x", flags), false);
         }
-        vq.setAddr(p.getLong(8), p.getLong(16), p.getLong(24));
+        long logAddr = -1;
+        if ((flags & VRING_F_LOG) != 0) {
+            logAddr = p.getLong(32);
+            checkUsedLog(vq, logAddr);
+        }
+        vq.setAddr(p.getLong(8), p.getLong(16), p.getLong(24), logAddr);
+        if (logAddr >= 0 || vq.logging()) {
+            DPDK.info(String.format("VHOST_CONFIG: (%s) vring %d used ring %s", name, vq.index(),
+                    logAddr >= 0 ? String.format("logged at 0x%x", logAddr) : "not logged"));
+        }
         return null;
+    }
+
+    /** The used ring's log address: aligned, in guest memory and in the log when there are ones. */
+    private void checkUsedLog(Virtqueue vq, long addr) throws VhostUserException {
+        long len = io.pvio.vhostuser.SplitRing.usedBytes(Math.max(1, vq.size()));
+        if ((addr & 3) != 0 || addr < 0 || addr + len < addr) {
+            throw new VhostUserException(String.format("used ring log address 0x%x is not 4-byte aligned", addr),
+                    false);
+        }
+        GuestMemory m = mem;
+        if (m != null && !m.containsGpa(addr, len)) {
+            throw new VhostUserException(String.format("used ring log address 0x%x+%d outside guest memory", addr,
+                    len), false);
+        }
+        DirtyLog l = log;
+        if (l != null && addr + len > l.covers()) {
+            throw new VhostUserException(String.format("used ring log address 0x%x+%d outside the dirty log"
+                    + " (it covers up to 0x%x)", addr, len, l.covers()), false);
+        }
+    }
+
+    /**
+     * SET_LOG_BASE: maps the log (mmap_size, mmap_offset and the descriptor), hands it to every queue, unmaps
+     * the previous one; replies with an empty payload, as DPDK (QEMU waits for that reply).
+     */
+    private ByteBuffer setLogBase(Message m, Virtqueue unused) throws VhostUserException {
+        long size = m.payload.getLong(0);
+        long offset = m.payload.getLong(8);
+        GuestMemory cur = mem;
+        if (cur != null && Long.compareUnsigned(size, DirtyLog.bytesFor(cur.gpaEnd())) < 0) {
+            throw new VhostUserException(String.format("dirty log of %s bytes is too small for guest memory up to"
+                    + " 0x%x (%d bytes needed)", Long.toUnsignedString(size), cur.gpaEnd(),
+                    DirtyLog.bytesFor(cur.gpaEnd())), false);
+        }
+        DirtyLog fresh;
+        try {
+            fresh = DirtyLog.map(m.fds[0], size, offset);
+        } catch (IllegalArgumentException | PosixException e) {
+            throw new VhostUserException("bad dirty log: " + e.getMessage(), false);
+        }
+        for (Virtqueue vq : vqs) {
+            vq.lock();
+        }
+        DirtyLog old = log;
+        try {
+            log = fresh;
+            for (Virtqueue vq : vqs) {
+                vq.setLog(fresh);
+            }
+        } finally {
+            for (Virtqueue vq : vqs) {
+                vq.unlock();
+            }
+        }
+        if (old != null) {
+            old.unmap(); // no data-path thread marks without a queue lock
+        }
+        DPDK.info(String.format("VHOST_CONFIG: (%s) log mmap size: %d, offset: %d", name, size, offset));
+        return ByteBuffer.allocate(0);
+    }
+
+    /** SET_LOG_FD: a descriptor to signal log updates on; DPDK closes it unused, so does this back end. */
+    private ByteBuffer setLogFd(Message m, Virtqueue unused) {
+        DPDK.info(String.format("VHOST_CONFIG: (%s) log fd %d received and closed (not used)", name, m.fds[0]));
+        return null; // the descriptor is closed with the message's
+    }
+
+    /**
+     * SEND_RARP (after a migration, for a guest without GUEST_ANNOUNCE): the next receive on queue 0 hands the
+     * switch a RARP broadcast from the guest's MAC, so that the network learns where it is now (DPDK's
+     * broadcast_rarp).
+     */
+    private ByteBuffer sendRarp(Message m, Virtqueue unused) {
+        long mac = 0;
+        for (int i = 0; i < 6; i++) {
+            mac = mac << 8 | (m.payload.get(i) & 0xff);
+        }
+        DPDK.info(String.format("VHOST_CONFIG: (%s) SEND_RARP for MAC %s", name, macString(mac)));
+        rarp.set(mac);
+        return null;
+    }
+
+    /** "52:54:00:12:34:56" of a 48-bit MAC. */
+    public static String macString(long mac) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 5; i >= 0; i--) {
+            sb.append(String.format("%02x", (mac >>> (8 * i)) & 0xff)).append(i > 0 ? ":" : "");
+        }
+        return sb.toString();
     }
 
     private ByteBuffer setVringBase(Message m, Virtqueue vq) throws VhostUserException {
@@ -448,6 +594,12 @@ public final class VhostDevice {
         }
         DPDK.info(String.format("VHOST_CONFIG: (%s) guest memory region size: 0x%x in %d region(s)%s", name,
                 fresh.totalSize(), n, fresh.sealed() ? ", sealed against shrinking" : ""));
+        DirtyLog l = log;
+        if (l != null && l.covers() < fresh.gpaEnd()) {
+            LOG.warning(String.format("vHost device '%s': the dirty log covers guest memory up to 0x%x, the new"
+                    + " memory table reaches 0x%x: writes above are not logged until a larger log comes", name,
+                    l.covers(), fresh.gpaEnd()));
+        }
         if (LOG.isLoggable(Level.FINE)) {
             LOG.fine(fresh.describe());
         }

@@ -62,6 +62,52 @@ public class GuestMemoryFaultTest {
         }
     }
 
+    private static int read;
+
+    /** {@link GuestMemory#readU16} into {@link #read}, then the fence: true when a fault was raised. */
+    private static boolean readThenFence(GuestMemory m, ByteBuffer v, int off, ByteBuffer scratch, int mark) {
+        read = -1;
+        try {
+            read = GuestMemory.readU16(v, off, scratch, mark);
+            m.faultFence();
+            return false;
+        } catch (InternalError e) {
+            return true;
+        }
+    }
+
+    /**
+     * {@link GuestMemory#readU16}: the value when the page is there; the mark, with the fault pending, when the
+     * file was truncated under it (a plain load would leave some register's value), in compiled code too.
+     */
+    @Test
+    public void aFaultingIndexReadLeavesItsMark() throws Exception {
+        try (SharedMemory file = SharedMemory.createMemfd("index", SIZE)) {
+            GuestMemory m = GuestMemory.map(new GuestMemory.Region[] {
+                new GuestMemory.Region(0x1000_0000L, SIZE, 0x7000_0000L, 0)}, new int[] {file.fd()});
+            try {
+                ByteBuffer v = m.view(0);
+                ByteBuffer scratch = ByteBuffer.allocateDirect(8);
+                int off = 8 * 4096 + 2;
+                v.putShort(off, (short) 0x1234);
+                for (int i = 0; i < 30_000; i++) { // compiled by now
+                    assertFalse(readThenFence(m, v, off, scratch, i & 0xffff ^ 0x8000));
+                    assertEquals(0x1234, read);
+                }
+                try (RandomAccessFile f = new RandomAccessFile("/proc/self/fd/" + file.fd(), "rw")) {
+                    f.setLength(4096);
+                }
+                for (int mark : new int[] {0x9235, 0, 0xffff, 0x1234 ^ 0x8000}) {
+                    assertTrue("the read of a truncated page faulted", readThenFence(m, v, off, scratch, mark));
+                    assertEquals("and stored nothing", mark, read);
+                }
+                GuestMemory.deliverPendingFault();
+            } finally {
+                m.unmap();
+            }
+        }
+    }
+
     @Test
     public void aSealedMemfdIsRecognised() throws Exception {
         int fd = io.pvio.vhost.HostileFdsAccess.sealedMemfd(SIZE);

@@ -19,7 +19,8 @@ import org.junit.Test;
 public class MessageTableTest {
     /** The requests the back end accepts (vhost-user.rst numbers), as DPDK's table without the ones not offered. */
     private static final Set<Integer> ACCEPTED = Set.of(Request.GET_FEATURES, Request.SET_FEATURES,
-            Request.SET_OWNER, Request.RESET_OWNER, Request.SET_MEM_TABLE, Request.SET_VRING_NUM,
+            Request.SET_OWNER, Request.RESET_OWNER, Request.SET_MEM_TABLE, Request.SET_LOG_BASE,
+            Request.SET_LOG_FD, Request.SET_VRING_NUM,
             Request.SET_VRING_ADDR, Request.SET_VRING_BASE, Request.GET_VRING_BASE, Request.SET_VRING_KICK,
             Request.SET_VRING_CALL, Request.SET_VRING_ERR, Request.GET_PROTOCOL_FEATURES,
             Request.SET_PROTOCOL_FEATURES, Request.GET_QUEUE_NUM, Request.SET_VRING_ENABLE, Request.SEND_RARP);

@@ -312,13 +312,13 @@ public final class ControlComponent implements Control {
         List<String> args = new ArrayList<>(argv);
         boolean strict = args.remove("--strict");
         if (args.isEmpty() || args.get(0).equals("--help")) {
-            return Result.ok("usage: ofctl add-flow BRIDGE FLOW | del-flows [--strict] BRIDGE [MATCH]"
-                    + " | dump-flows BRIDGE [MATCH]\n");
+            return Result.ok("usage: ofctl add-flow BRIDGE FLOW | add-flows BRIDGE FILE | del-flows [--strict] BRIDGE"
+                    + " [MATCH] | dump-flows BRIDGE [MATCH]\n");
         }
         String cmd = args.get(0);
-        int min = cmd.equals("add-flow") ? 3 : 2;
+        int min = cmd.startsWith("add-flow") ? 3 : 2;
         int max = 3;
-        if (!List.of("add-flow", "del-flows", "dump-flows").contains(cmd)) {
+        if (!List.of("add-flow", "add-flows", "del-flows", "dump-flows").contains(cmd)) {
             return Result.error(1, "ofctl: unknown command '" + cmd + "'; use --help for help");
         }
         if (args.size() < min) { // ovs-ofctl's texts
@@ -328,7 +328,7 @@ public final class ControlComponent implements Control {
             return Result.error(1, "ofctl: '" + cmd + "' command takes at most " + (max - 1) + " arguments");
         }
         String br = args.get(1);
-        String match = cmd.equals("add-flow") || args.size() < 3 ? null : args.get(2);
+        String match = cmd.startsWith("add-flow") || args.size() < 3 ? null : args.get(2);
         if (match != null && (cmd.equals("dump-flows") || !strict) && Flows.namesPriority(match)) {
             return Result.error(1, "ofctl: unknown keyword priority"); // OpenFlow 1.0 matches have no priority
         }
@@ -358,6 +358,30 @@ public final class ControlComponent implements Control {
                         }
                         d.addFlow(br, flow);
                         return commitFlows(d, br, "ofctl add-flow " + br + " " + flow);
+                    }
+                    case "add-flows": { // one flow per line; blank lines and # comments skipped, as ovs-ofctl
+                        List<String> lines;
+                        try {
+                            lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of(args.get(2)));
+                        } catch (IOException | RuntimeException e) {
+                            return Result.error(1, "ofctl: " + args.get(2) + ": cannot read: " + e.getMessage());
+                        }
+                        List<String> flows = new ArrayList<>(lines.size());
+                        for (int i = 0; i < lines.size(); i++) {
+                            String l = lines.get(i).strip();
+                            if (l.isEmpty() || l.startsWith("#")) {
+                                continue;
+                            }
+                            try {
+                                Flows.parse(l, true);
+                            } catch (IllegalArgumentException e) {
+                                return Result.error(1, "ofctl: " + args.get(2) + ":" + (i + 1) + ": " + e.getMessage());
+                            }
+                            flows.add(l);
+                        }
+                        d.addFlows(br, flows);
+                        return commitFlows(d, br, "ofctl add-flows " + br + " " + args.get(2) + " (" + flows.size()
+                                + " flows)");
                     }
                     default: {
                         d.delFlows(br, match, strict);

@@ -556,6 +556,23 @@ public final class DpifNetdev implements Dpif {
         }
     }
 
+    @Override
+    public void addFlows(String bridgeName, List<String> flows) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            List<Flow> parsed = new ArrayList<>(flows.size());
+            java.util.function.ToIntFunction<String> ports = portNumbers(b);
+            for (String flow : flows) {
+                try {
+                    parsed.add(FlowParser.parseFlow(flow == null ? "" : flow, ports));
+                } catch (IllegalArgumentException e) {
+                    throw new DpifException(flow + ": " + e.getMessage(), e);
+                }
+            }
+            b.flows = b.flows.withAll(parsed);
+        }
+    }
+
     /** Port name to number on {@code b} (-1: none), for flows that name ports (lock held). */
     private static java.util.function.ToIntFunction<String> portNumbers(Bridge b) {
         return name -> {
@@ -1017,6 +1034,9 @@ public final class DpifNetdev implements Dpif {
                 if (perfMetrics || v[PmdThread.S_FREE_NS] > 0) {
                     long free = v[PmdThread.S_FREE_NS];
                     line(sb, "free_pkts cycles: %d (%.2f%% of processing)", free, proc > 0 ? 100.0 * free / proc : 0.0);
+                    long idleRxq = v[PmdThread.S_IDLE_RXQ_NS];
+                    line(sb, "idle rxq poll cycles: %d (%.2f%% of processing)", idleRxq,
+                            proc > 0 ? 100.0 * idleRxq / proc : 0.0);
                 }
                 long seg = v[PmdThread.S_SW_SEGMENTED];
                 long csum = v[PmdThread.S_SW_CSUM];

@@ -78,7 +78,9 @@ final class PmdThread implements Runnable {
     static final int S_SW_SEGMENTS = 12;
     static final int S_SW_CSUM = 13;
     static final int S_SW_OFFLOAD_DROPS = 14;
-    static final int N_STATS = 15;
+    /** Nanoseconds polling idle rx queues in busy iterations (only with pmd-perf-metrics=true). */
+    static final int S_IDLE_RXQ_NS = 15;
+    static final int N_STATS = 16;
 
     final int core;
     final Thread thread;
@@ -109,6 +111,8 @@ final class PmdThread implements Runnable {
     private long idleNs;
     private long procNs;
     private long freeNs;
+    private long idleRxqNs; // polls of the idle set in iterations that turned out busy
+    private long iterIdleRxqNs; // polls of the idle set in this iteration
     private long errors;
     private long errorsLogged;
     private long lastErrorLog;
@@ -227,6 +231,10 @@ final class PmdThread implements Runnable {
             }
             iterations++;
             boolean busy = received != before || retired;
+            if (busy) {
+                idleRxqNs += iterIdleRxqNs;
+            }
+            iterIdleRxqNs = 0;
             lastBusy = busy;
             publishStats();
             if (busy) {
@@ -269,6 +277,7 @@ final class PmdThread implements Runnable {
         stats.set(S_OUT_PKTS, outPkts);
         stats.set(S_PROC_NS, procNs);
         stats.set(S_FREE_NS, freeNs);
+        stats.set(S_IDLE_RXQ_NS, idleRxqNs);
         stats.set(S_DROPPED, dropped);
         stats.set(S_NO_PORT, noPort);
         stats.set(S_SW_SEGMENTED, swSegmented);
@@ -444,6 +453,9 @@ final class PmdThread implements Runnable {
             long t1 = System.nanoTime();
             // a sweep that found traffic is no measure of polling's cost: the next one is due at once
             nextIdleSweepNs = woke ? t1 : t1 + (t1 - t0) * (IDLE_SWEEP_SHARE - 1);
+            if (timed) {
+                iterIdleRxqNs += t1 - t0;
+            }
         }
     }
 

@@ -25,6 +25,7 @@ public final class VirtioUserConfig {
     int txBufSize = 10240;
     TxShape txShape = TxShape.PUSH;
     long memSize = 64L << 20;
+    boolean sealMemory;
     long gpaBase = DEFAULT_GPA_BASE;
     long uvaBase = DEFAULT_UVA_BASE;
     int connectTimeoutMs = 10000;
@@ -116,6 +117,18 @@ public final class VirtioUserConfig {
     /** Size of the guest memory memfd (default 64 MiB). */
     public VirtioUserConfig memSize(long v) {
         memSize = v;
+        return this;
+    }
+
+    /**
+     * Seal the guest memory memfd's size (F_SEAL_SHRINK, F_SEAL_GROW), as QEMU's memory-backend-memfd does by
+     * default: a back end then knows no access can fault on a truncated file. Default false (a test front end
+     * may truncate its memory on purpose).
+     *
+     * @since 1.1
+     */
+    public VirtioUserConfig sealMemory(boolean v) {
+        sealMemory = v;
         return this;
     }
 
@@ -278,6 +291,7 @@ public final class VirtioUserConfig {
         c.txBufSize = txBufSize;
         c.txShape = txShape;
         c.memSize = memSize;
+        c.sealMemory = sealMemory;
         c.gpaBase = gpaBase;
         c.uvaBase = uvaBase;
         c.connectTimeoutMs = connectTimeoutMs;

@@ -105,7 +105,7 @@ public final class VirtioUserDevice implements AutoCloseable {
                     + " queue pair(s) of " + n + " descriptors with these buffer sizes (needs at least " + off
                     + " bytes)");
         }
-        memory = SharedMemory.createMemfd("pvio-virtio-user-" + name, cfg.memSize);
+        memory = SharedMemory.createMemfd("pvio-virtio-user-" + name, cfg.memSize, cfg.sealMemory);
         mem = memory.buffer().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         queues = new Virtqueue[nq];
         UnixSocket ls = null;

@@ -6,5 +6,5 @@
  * tests of back ends.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package io.pvio.virtio.user;

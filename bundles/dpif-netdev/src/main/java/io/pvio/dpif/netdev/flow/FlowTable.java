@@ -73,6 +73,28 @@ public final class FlowTable {
         return new FlowTable(out.toArray(new Flow[0]));
     }
 
+    /**
+     * This table plus {@code added} in order, as many {@link #with} calls would make it, in one rebuild:
+     * a flow replaces an earlier one with the same match and priority and goes after the flows of its
+     * priority.
+     */
+    public FlowTable withAll(List<Flow> added) {
+        List<Flow> all = new ArrayList<>(flows.length + added.size());
+        all.addAll(Arrays.asList(flows));
+        all.addAll(added);
+        java.util.Set<List<Object>> seen = new java.util.HashSet<>();
+        List<Flow> kept = new ArrayList<>(all.size());
+        for (int i = all.size() - 1; i >= 0; i--) { // the last flow of each rule wins, at its own place
+            Flow f = all.get(i);
+            if (seen.add(List.of(f.priority, f.inPort, f.dlSrc, f.dlDst, f.dlType))) {
+                kept.add(f);
+            }
+        }
+        java.util.Collections.reverse(kept);
+        kept.sort((a, b) -> Integer.compare(b.priority, a.priority)); // stable: ties keep their order
+        return new FlowTable(kept.toArray(new Flow[0]));
+    }
+
     /** This table minus the flows that {@code crit} covers (non-strict del-flows). */
     public FlowTable without(Flow crit) {
         return without(crit, false);

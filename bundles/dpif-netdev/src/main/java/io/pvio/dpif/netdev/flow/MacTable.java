@@ -52,6 +52,7 @@ public final class MacTable {
     @SuppressWarnings("unused") private volatile int lock;
     private int live; // guarded by lock
     private int tombs; // guarded by lock
+    private int expiredAt = Integer.MIN_VALUE; // guarded by lock: when a full table was last expired
 
     public MacTable(int maxEntries, int agingSeconds) {
         this.maxEntries = maxEntries;
@@ -108,7 +109,10 @@ public final class MacTable {
                 return;
             }
             if (live >= maxEntries) {
-                expire(t, now);
+                if (expiredAt != now) { // a full scan at most once a second, not once per unknown source
+                    expiredAt = now;
+                    expire(t, now);
+                }
                 if (live >= maxEntries) {
                     return; // full of live entries: do not learn (traffic to it floods)
                 }

@@ -93,4 +93,40 @@ public class FlowTableTest {
         assertSame(newer, t.lookup(3, 1, 2, 0x0806));
         assertNull(t.lookup(4, 1, 2, 0x0806));
     }
+
+    @Test
+    public void withAllIsManyWithsInOneRebuild() {
+        Random rnd = new Random(7);
+        for (int round = 0; round < 200; round++) {
+            FlowTable base = new FlowTable();
+            for (int i = rnd.nextInt(20); i > 0; i--) {
+                base = base.with(randomFlow(rnd));
+            }
+            List<Flow> added = new java.util.ArrayList<>();
+            for (int i = rnd.nextInt(40); i > 0; i--) { // few distinct rules: many replacements
+                added.add(randomFlow(rnd));
+            }
+            FlowTable one = base;
+            for (Flow f : added) {
+                one = one.with(f);
+            }
+            FlowTable all = base.withAll(added);
+            assertEquals("round " + round, one.flows(), all.flows());
+            assertEquals(one.groups(), all.groups());
+        }
+    }
+
+    @Test
+    public void withAllTakesAHundredThousandExactFlows() {
+        List<Flow> added = new java.util.ArrayList<>();
+        for (int i = 0; i < 100_000; i++) {
+            added.add(FlowParser.parseFlow("in_port=1,dl_src=" + mac(0x020000000000L + i) + ",dl_dst="
+                    + mac(0x020100000000L + i) + ",actions=output:2"));
+        }
+        FlowTable t = new FlowTable(FlowParser.parseFlow("priority=0,actions=NORMAL")).withAll(added);
+        assertEquals(100_001, t.size());
+        assertEquals(2, t.groups());
+        assertSame(added.get(54_321), t.lookup(1, 0x020000000000L + 54_321, 0x020100000000L + 54_321, 0x0800));
+        assertEquals(Flow.ACTION_NORMAL, t.lookup(1, 0x020000000000L + 5, 0x020100000000L + 6, 0x0800).actions()[0]);
+    }
 }

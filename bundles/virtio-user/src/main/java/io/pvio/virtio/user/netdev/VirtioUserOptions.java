@@ -35,7 +35,8 @@ final class VirtioUserOptions {
         if (!p.isAbsolute() && runDir != null) {
             p = runDir.resolve(p);
         }
-        VirtioUserConfig c = new VirtioUserConfig(p).name(port).connectTimeoutMs(0).reconnect(true);
+        VirtioUserConfig c = new VirtioUserConfig(p).name(port).connectTimeoutMs(0).reconnect(true)
+                .sealMemory(true); // as QEMU's memfd guest memory: the back end needs no fault fence per burst
         c.server(bool(port, o, "server", false));
         c.queuePairs(integer(port, o, "queues", 1));
         c.queueSize(integer(port, o, "queue_size", 256));
