@@ -49,6 +49,9 @@ final class SplitDequeue extends SplitWalker {
             }
             max = Math.min(pending, max);
             stage(pool, staging, max);
+            // the frames only when this CPU copies them (inPlace): a DMA engine reads them itself, and a load
+            // here of a buffer the front end truncated would fault on this thread instead of the engine's
+            prefetch(q.lastAvail, max, inPlace);
             for (int k = 0; k < max; k++) {
                 int head = q.avail.getShort(q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
                 long plen = txChain(head);
