@@ -14,9 +14,10 @@
 #
 # Usage: launcher/bench-peer.sh [--size 64,1518] [--mode enqueue,dequeue] [--seconds 5] [--warmup 2]
 #                               [--jar launcher/target/pvio.jar] [--peer ../shared/peers/dpdk-vhost-peer.sh]
-#                               [--async] [--runs N] [--keep-logs] [--no-match-c2c]
+#                               [--async] [--packed] [--runs N] [--keep-logs] [--no-match-c2c]
 #   --async  pvio's vhost port copies with dma-ioat (vhost-async-copy-support=true,
 #            vhost-async-attr=(txq0|rxq0,00:04.0,256)); default: CPU copies.
+#   --packed the front end asks for packed virtqueues (virtio-user packed_vq=1) from both back ends.
 #   --runs N each pair is measured N times, alternately (pvio, dpdk, pvio, dpdk, ...); the table gives the
 #            median of each side, its range, the ratio of the medians and each pair's own ratio, marked
 #            '*' when the cores' latency moved during the pair even after the last try (default 1).
@@ -91,6 +92,7 @@ MODES=enqueue,dequeue
 SECONDS_ARG=5
 WARMUP=2
 ASYNC=0
+FE_ARGS=()
 RUNS=1
 MATCH_TRIES=4
 KEEP=()
@@ -103,6 +105,7 @@ while [ "$#" -gt 0 ]; do
         --jar) JAR=$2; shift 2 ;;
         --peer) PEER=$2; shift 2 ;;
         --async) ASYNC=1; shift ;;
+        --packed) FE_ARGS=(--frontend-devargs packed_vq=1); shift ;;
         --runs) RUNS=$2; shift 2 ;;
         --keep-logs) KEEP=(--keep-logs); shift ;;
         --no-match-c2c) MATCH_TRIES=1; shift ;;
@@ -122,7 +125,7 @@ export PVIO_JAR=$JAR BENCH_PEER_ASYNC=$ASYNC
 
 declare -A RES C2C PAIRS
 FAILED=0
-say "pvio ($([ "$ASYNC" = 1 ] && echo "async copies, dma-ioat" || echo "CPU copies")) vs DPDK net_vhost; front end: DPDK virtio-user (testpmd); window ${SECONDS_ARG}s after ${WARMUP}s"
+say "pvio ($([ "$ASYNC" = 1 ] && echo "async copies, dma-ioat" || echo "CPU copies")) vs DPDK net_vhost; front end: DPDK virtio-user (testpmd$([ "${#FE_ARGS[@]}" -gt 0 ] && echo ", packed rings")); window ${SECONDS_ARG}s after ${WARMUP}s"
 # one-way cache-line latency between the two CPUs the peer uses (pvio c2c), in ns
 C2C_CPUS=$( [ "$(nproc)" -ge 3 ] && echo 1,2 || echo 0,1 )
 c2c() { taskset -c "$C2C_CPUS" java -jar "$JAR" c2c --samples 3 2>/dev/null | sed -n 's/^c2c_ns=//p'; }
@@ -136,7 +139,7 @@ measure() {
         args=(--label dpdk-vhost)
     fi
     b=$(c2c)
-    M_LINE=$("$PEER" "${args[@]}" --mode "$mode" --size "$size" --seconds "$SECONDS_ARG" --warmup "$WARMUP" \
+    M_LINE=$("$PEER" "${args[@]}" "${FE_ARGS[@]}" --mode "$mode" --size "$size" --seconds "$SECONDS_ARG" --warmup "$WARMUP" \
         "${KEEP[@]}" | grep '^peer ' | tail -n1)
     a=$(c2c)
     M_C2C="${b:-NA},${a:-NA}"

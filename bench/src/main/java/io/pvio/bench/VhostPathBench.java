@@ -43,6 +43,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * dma-cpu channel with threshold 0, so every copy goes through the asynchronous machinery (tracker, channel,
  * doorbell, completion poll, in-order retirement in {@code free_pkts}) while the channel copies at the
  * doorbell on this thread: the difference between the two is that machinery's cost, without a second core.
+ *
+ * <p>{@code ring}: {@code split} or {@code packed} virtqueues (VIRTIO_F_RING_PACKED), on both sides.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -58,6 +60,10 @@ public class VhostPathBench {
 
     @Param({"cpu", "async-cpu"})
     public String mode;
+
+    /** {@code split} or {@code packed} virtqueues (the front end's option packed=true). */
+    @Param({"split", "packed"})
+    public String ring;
 
     private CpuChannel channel;
     private AsyncBinder binder;
@@ -86,7 +92,8 @@ public class VhostPathBench {
         } else {
             vhost = new VhostUserServerClass().open("vhu0", Map.of(), ctx);
         }
-        frontEnd = new VirtioUserClass().open("fe0", Map.of("path", "vhu0"), ctx);
+        frontEnd = new VirtioUserClass().open("fe0", Map.of("path", "vhu0", "packed",
+                String.valueOf(ring.equals("packed"))), ctx);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!(vhost.carrier() && frontEnd.carrier())) {
             if (System.nanoTime() > deadline) {

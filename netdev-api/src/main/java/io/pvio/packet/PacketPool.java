@@ -219,19 +219,27 @@ public final class PacketPool {
     }
 
     /**
-     * A fresh single-segment packet with default headroom and no data, from the shared stack or else the
-     * calling thread's cache; null when both are empty (buffers in other threads' caches are not taken, as
-     * with DPDK's per-lcore mempool caches).
+     * A fresh single-segment packet with default headroom and no data, from the calling thread's cache
+     * (refilled from the shared stack half a cache at a time, in one CAS) or else the shared stack; null when
+     * both are empty (buffers in other threads' caches are not taken, as with DPDK's per-lcore mempool
+     * caches). On a thread that allocates and frees in batches (a PMD) this is no atomic operation at all.
      */
     public Packet alloc() {
-        int i = free.pop();
-        if (i < 0 && cacheMax > 0) {
+        int i = -1;
+        if (cacheMax > 0) {
             Cache c = cache.get();
             int have = c.n;
+            if (have == 0 && refill(c, 0)) {
+                have = c.n;
+            }
             if (have > 0) {
                 i = c.idx[--have];
                 Cache.N.setRelease(c, have);
-            } else {
+            }
+        }
+        if (i < 0) {
+            i = free.pop();
+            if (i < 0 && cacheMax > 0) {
                 reclaimDeadCaches(); // a thread that ended may hold buffers: on exhaustion only
                 i = free.pop();
             }
@@ -330,6 +338,11 @@ public final class PacketPool {
         }
         Cache.N.setRelease(c, have);
         return true;
+    }
+
+    /** Buffers on the shared stack (not in any thread's cache). */
+    int sharedAvailable() {
+        return free.size();
     }
 
     /** Returns a chain of this pool's buffers, linked with {@link #link}, in one operation. */

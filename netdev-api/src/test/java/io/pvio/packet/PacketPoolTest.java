@@ -278,6 +278,34 @@ public class PacketPoolTest {
         assertEquals(0, pool.inUse());
     }
 
+    /**
+     * A thread that frees in batches and allocates one by one (a PMD: dequeue, then send) works from its own
+     * cache: the shared stack is touched half a cache at a time, not per packet, and LIFO order holds.
+     */
+    @Test
+    public void singleAllocsComeFromTheThreadsCacheFirst() {
+        PacketPool pool = new PacketPool("t", 1024); // caches of up to 64
+        Packet first = pool.alloc();
+        assertEquals("one refill of half a cache", 1024 - 32, pool.sharedAvailable());
+        PacketBatch b = new PacketBatch();
+        b.add(first);
+        b.freeAll();
+        for (int round = 0; round < 100; round++) {
+            for (int k = 0; k < 16; k++) {
+                b.add(pool.alloc());
+            }
+            Packet last = b.get(15);
+            b.freeAll();
+            assertEquals("the shared stack is not touched", 1024 - 32, pool.sharedAvailable());
+            Packet again = pool.alloc();
+            assertSame("the last freed comes back first", last, again);
+            b.add(again);
+            b.freeAll();
+        }
+        assertEquals(0, pool.inUse());
+        assertEquals(1024, pool.available());
+    }
+
     /** A data window whose end overflows an int is refused, as any window outside the buffer. */
     @Test
     public void windowsThatOverflowAreRefused() {

@@ -54,6 +54,11 @@ public class AsyncCopyTest {
     private final List<DmaDevice> channels = new ArrayList<>();
     private long serviceId;
 
+    /** The front-end configuration every test starts from (split rings; a subclass: packed). */
+    VirtioUserConfig config() {
+        return new VirtioUserConfig();
+    }
+
     @Before
     public void setUp() throws Exception {
         ctx = new TestContext(8192);
@@ -197,7 +202,7 @@ public class AsyncCopyTest {
     public void enqueueMixedSizesAcrossTheThresholdKeepsOrderAndBytes() throws Exception {
         ioat(A0, 256);
         VhostPort p = port("va0", "(txq0,00:04.0,256)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a0"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a0"));
         assertTrue(p.show(), p.show().contains("async txq0: ioat@0000:00:04.0 threshold 256 B"));
         enqueueTraffic(p, d, 20_000, null);
         Map<String, Long> c = custom(p);
@@ -215,7 +220,7 @@ public class AsyncCopyTest {
     public void enqueueAllFullSizeFramesNonMergeable() throws Exception {
         ioat(A0, 256);
         VhostPort p = port("va1", "(txq0,00:04.0,0)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a1").mrgRxbuf(false));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a1").mrgRxbuf(false));
         enqueueTraffic(p, d, 5_000, null);
         Map<String, Long> c = custom(p);
         assertEquals("every copy by DMA with threshold 0", 0L, (long) c.get("tx_q0_async_cpu_copies")
@@ -230,7 +235,7 @@ public class AsyncCopyTest {
     public void sharedPacketIsNotWrittenBySend() throws Exception {
         ioat(A0, 256);
         VhostPort p = port("va12", "(txq0,00:04.0,0)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a12"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a12"));
         byte[] f = new byte[1518];
         Frames.fill(f, 0);
         Packet pkt = Frames.packet(ctx.pool, f, Integer.MAX_VALUE);
@@ -261,7 +266,7 @@ public class AsyncCopyTest {
         EngineChannel ch = ioat(A0, 256);
         ch.setFaults(0.3, false);
         VhostPort p = port("va2", "(txq0,00:04.0,256),(rxq0,00:04.0,256)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a2"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a2"));
         enqueueTraffic(p, d, 10_000, null);
         dequeueTraffic(p, d, 5_000);
         Map<String, Long> c = custom(p);
@@ -275,7 +280,7 @@ public class AsyncCopyTest {
     public void stalledChannelThenClearedLosesNothingAndFullRingFallsBackToCpu() throws Exception {
         EngineChannel ch = ioat(A0, 64);
         VhostPort p = port("va3", "(txq0,00:04.0,0)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a3"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a3"));
         ch.setFaults(0, true);
         PacketBatch b = new PacketBatch();
         int[] inFlight = new int[1];
@@ -305,7 +310,7 @@ public class AsyncCopyTest {
     public void channelRemovedMidTrafficDrainsThenCpuThenRebinds() throws Exception {
         EngineChannel ch = ioat(A0, 256);
         VhostPort p = port("va4", "(txq0,00:04.0,0),(rxq0,00:04.0,0)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a4"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a4"));
         int total = 30_000;
         AtomicInteger swaps = new AtomicInteger();
         AtomicReference<Throwable> failed = new AtomicReference<>();
@@ -383,7 +388,7 @@ public class AsyncCopyTest {
     public void dequeueMixedSizesInOrder() throws Exception {
         ioat(A0, 256);
         VhostPort p = port("va5", "(rxq0,00:04.0,256)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a5"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a5"));
         dequeueTraffic(p, d, 20_000);
         Map<String, Long> c = custom(p);
         assertTrue(c.get("rx_q0_async_dma_copies") > 0);
@@ -396,7 +401,7 @@ public class AsyncCopyTest {
         ioat(A0, 256);
         String good = "(txq0,00:04.0,256)";
         VhostPort p = port("va6", good);
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a6"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a6"));
         refused(p, "(txq0,00:04.0)", "expected '(txqN|rxqN,PCI-ADDRESS,THRESHOLD)'");
         refused(p, "(txq9,00:04.0,256)", "unknown queue txq9");
         refused(p, "(foo0,00:04.0,256)", "unknown queue 'foo0'");
@@ -444,7 +449,7 @@ public class AsyncCopyTest {
     public void asyncSupportFlipsLiveWithoutLoss() throws Exception {
         ioat(A0, 256);
         VhostPort p = port("va7", "(txq0,00:04.0,0),(rxq0,00:04.0,0)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a7"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a7"));
         try (DpdkFrontEndTest.LogCount on = new DpdkFrontEndTest.LogCount("netdev_dpdk",
                 "Async copy support for vhost-user-client enabled.");
                 DpdkFrontEndTest.LogCount off = new DpdkFrontEndTest.LogCount("netdev_dpdk",
@@ -470,7 +475,7 @@ public class AsyncCopyTest {
     public void idleAsyncPortNeedsNoFreePkts() throws Exception {
         ioat(A0, 256);
         VhostPort p = port("va8", "(txq0,00:04.0,256)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a8"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a8"));
         PacketBatch b = new PacketBatch();
         assertEquals("empty send", 0, p.send(0, b, false));
         assertEquals("nothing pending", 0, p.freePkts(0, false));
@@ -494,7 +499,7 @@ public class AsyncCopyTest {
     public void closeAndDisconnectWithCopiesInFlightLeakNothing() throws Exception {
         EngineChannel ch = ioat(A0, 256);
         VhostPort p = port("va9", "(txq0,00:04.0,0)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a9"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a9"));
         PacketBatch b = new PacketBatch();
         int[] inFlight = new int[1];
         ch.setFaults(0, true);
@@ -514,7 +519,7 @@ public class AsyncCopyTest {
         unstall.join();
         assertEquals(0, p.freePkts(0, false));
         assertEquals(0, ctx.pool.inUse());
-        VirtioUserDevice d2 = frontEnd(p, new VirtioUserConfig().name("fe-a9b"));
+        VirtioUserDevice d2 = frontEnd(p, config().name("fe-a9b"));
         assertEquals(32, offer(p, ctx, b, 0, 32, inFlight));
         ch.setFaults(0, true);
         assertEquals(32, offer(p, ctx, b, 32, 32, inFlight));
@@ -536,7 +541,7 @@ public class AsyncCopyTest {
     public void sharedTxqWithAsyncCopiesIsSerialised() throws Exception {
         ioat(A0, 256);
         VhostPort p = port("va10", "(txq0,00:04.0,256)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a10").queueSize(1024));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a10").queueSize(1024));
         int perThread = 10_000;
         Thread[] t = new Thread[2];
         for (int k = 0; k < 2; k++) {
@@ -588,7 +593,7 @@ public class AsyncCopyTest {
     public void memoryTableReplacedUnderAsyncTraffic() throws Exception {
         ioat(A0, 256);
         VhostPort p = port("va11", "(txq0,00:04.0,0),(rxq0,00:04.0,0)");
-        VirtioUserDevice d = frontEnd(p, new VirtioUserConfig().name("fe-a11"));
+        VirtioUserDevice d = frontEnd(p, config().name("fe-a11"));
         AtomicBoolean stop = new AtomicBoolean();
         Thread pmd = new Thread(() -> {
             PacketBatch b = new PacketBatch();

@@ -41,6 +41,15 @@ public class DpdkFrontEndTest {
         }
     }
 
+    /** The virtio-user devargs of every test's testpmd (a subclass adds packed_vq=1). */
+    String devargs(String args) {
+        return args;
+    }
+
+    /** Checks what a front end negotiated once its port has carrier (a subclass: packed rings). */
+    void checkFeatures(Netdev p) {
+    }
+
     static void await(String what, long ms, BooleanSupplier cond) throws InterruptedException {
         long end = System.currentTimeMillis() + ms;
         while (!cond.getAsBoolean()) {
@@ -84,6 +93,7 @@ public class DpdkFrontEndTest {
 
     private void enqueue(Netdev p, Testpmd pmd, int n) throws Exception {
         await("carrier", 20_000, p::carrier);
+        checkFeatures(p);
         pmd.awaitForwarding(20_000);
         Frames.sendExactly(p, ctx.pool, n, 64, 20_000);
         await("testpmd to count " + n + " packets", 10_000, () -> pmd.lastRx() >= n);
@@ -102,7 +112,7 @@ public class DpdkFrontEndTest {
         port = new VhostUserServerClass().open("vhu0", Map.of(), ctx);
         Path sock = ctx.runDir.resolve("vhu0");
         assertTrue(sock.toFile().exists());
-        try (Testpmd pmd = new Testpmd(sock, "", "rxonly", 1, 64, ctx.runDir)) {
+        try (Testpmd pmd = new Testpmd(sock, devargs(""), "rxonly", 1, 64, ctx.runDir)) {
             enqueue(port, pmd, 100_000);
         }
         port.close();
@@ -113,7 +123,7 @@ public class DpdkFrontEndTest {
     @Test
     public void clientModeEnqueueCountsAgree() throws Exception {
         Path sock = ctx.runDir.resolve("fe.sock");
-        try (Testpmd pmd = new Testpmd(sock, "server=1", "rxonly", 1, 64, ctx.runDir)) {
+        try (Testpmd pmd = new Testpmd(sock, devargs("server=1"), "rxonly", 1, 64, ctx.runDir)) {
             await("testpmd socket", 20_000, () -> sock.toFile().exists());
             port = new VhostUserClientClass().open("vhc0", Map.of("vhost-server-path", sock.toString()), ctx);
             enqueue(port, pmd, 100_000);
@@ -128,6 +138,7 @@ public class DpdkFrontEndTest {
         long rxBefore = Frames.stats(p).rxPackets;
         try (Poller poll = new Poller(p)) {
             await("carrier", 20_000, p::carrier);
+            checkFeatures(p);
             pmd.awaitOutput("testpmd>", 1, 20_000);
             pmd.command("start");
             await("traffic", 20_000, () -> poll.packets.get() > 200_000);
@@ -156,7 +167,7 @@ public class DpdkFrontEndTest {
     @Test
     public void serverModeDequeueCountsAgree() throws Exception {
         port = new VhostUserServerClass().open("vhu1", Map.of(), ctx);
-        try (Testpmd pmd = new Testpmd(ctx.runDir.resolve("vhu1"), "", "txonly", 1, 64, ctx.runDir, true)) {
+        try (Testpmd pmd = new Testpmd(ctx.runDir.resolve("vhu1"), devargs(""), "txonly", 1, 64, ctx.runDir, true)) {
             dequeue(port, pmd, 64);
         }
     }
@@ -164,7 +175,7 @@ public class DpdkFrontEndTest {
     @Test
     public void clientModeDequeueCountsAgree() throws Exception {
         Path sock = ctx.runDir.resolve("fe.sock");
-        try (Testpmd pmd = new Testpmd(sock, "server=1", "txonly", 1, 1500, ctx.runDir, true)) {
+        try (Testpmd pmd = new Testpmd(sock, devargs("server=1"), "txonly", 1, 1500, ctx.runDir, true)) {
             await("testpmd socket", 20_000, () -> sock.toFile().exists());
             port = new VhostUserClientClass().open("vhc1", Map.of("vhost-server-path", sock.toString()), ctx);
             dequeue(port, pmd, 1500);
@@ -190,9 +201,10 @@ public class DpdkFrontEndTest {
         try {
             port = new VhostUserServerClass(binder).open("vha0", Map.of("vhost-async-attr", "(txq0,00:04.0,0)"),
                     ctx);
-            try (Testpmd pmd = new Testpmd(ctx.runDir.resolve("vha0"), "", "rxonly", 1, 64, ctx.runDir)) {
+            try (Testpmd pmd = new Testpmd(ctx.runDir.resolve("vha0"), devargs(""), "rxonly", 1, 64, ctx.runDir)) {
                 int n = 100_000;
                 await("carrier", 20_000, port::carrier);
+                checkFeatures(port);
                 pmd.awaitForwarding(20_000);
                 Frames.sendExactly(port, ctx.pool, n, 1518, 20_000);
                 await("copies in flight to complete", 10_000, () -> port.freePkts(0, false) == 0);
@@ -225,7 +237,7 @@ public class DpdkFrontEndTest {
         io.pvio.dma.spi.EngineChannel ch = asyncChannel(binder);
         Path sock = ctx.runDir.resolve("fe.sock");
         try {
-            try (Testpmd pmd = new Testpmd(sock, "server=1", "txonly", 1, 1500, ctx.runDir, true)) {
+            try (Testpmd pmd = new Testpmd(sock, devargs("server=1"), "txonly", 1, 1500, ctx.runDir, true)) {
                 await("testpmd socket", 20_000, () -> sock.toFile().exists());
                 port = new VhostUserClientClass(binder).open("vhac1", Map.of("vhost-server-path", sock.toString(),
                         "vhost-async-attr", "(rxq0,00:04.0,256)"), ctx);
@@ -282,7 +294,7 @@ public class DpdkFrontEndTest {
         Path sock = ctx.runDir.resolve("fe.sock");
         try (LogCount retries = new LogCount("dpdk", "failed to connect");
                 LogCount added = new LogCount("netdev_dpdk", "has been added")) {
-            try (Testpmd a = new Testpmd(sock, "server=1", "rxonly", 1, 64, ctx.runDir)) {
+            try (Testpmd a = new Testpmd(sock, devargs("server=1"), "rxonly", 1, 64, ctx.runDir)) {
                 await("testpmd socket", 20_000, () -> sock.toFile().exists());
                 port = new VhostUserClientClass().open("vhk0", Map.of("vhost-server-path", sock.toString()), ctx);
                 await("carrier", 20_000, port::carrier);
@@ -311,7 +323,7 @@ public class DpdkFrontEndTest {
             assertEquals("the retry is logged once", 1, retries.count.get());
             java.nio.file.Files.deleteIfExists(sock); // a killed server leaves its socket file
             long before = Frames.stats(port).txPackets;
-            try (Testpmd b = new Testpmd(sock, "server=1", "rxonly", 1, 64, ctx.runDir)) {
+            try (Testpmd b = new Testpmd(sock, devargs("server=1"), "rxonly", 1, 64, ctx.runDir)) {
                 await("carrier again", 20_000, port::carrier);
                 b.awaitForwarding(20_000);
                 Frames.sendExactly(port, ctx.pool, 20_000, 64, 20_000);
@@ -336,7 +348,7 @@ public class DpdkFrontEndTest {
         port = new VhostUserServerClass().open("vhk1", Map.of(), ctx);
         Path sock = ctx.runDir.resolve("vhk1");
         long first;
-        try (Testpmd a = new Testpmd(sock, "", "txonly", 1, 64, ctx.runDir); Poller poll = new Poller(port)) {
+        try (Testpmd a = new Testpmd(sock, devargs(""), "txonly", 1, 64, ctx.runDir); Poller poll = new Poller(port)) {
             await("carrier", 20_000, port::carrier);
             await("traffic", 20_000, () -> poll.packets.get() > 100_000);
             a.kill();
@@ -348,7 +360,7 @@ public class DpdkFrontEndTest {
         }
         assertEquals(first, Frames.stats(port).rxPackets);
         assertTrue(sock.toFile().exists());
-        try (Testpmd b = new Testpmd(sock, "", "txonly", 1, 64, ctx.runDir, true)) {
+        try (Testpmd b = new Testpmd(sock, devargs(""), "txonly", 1, 64, ctx.runDir, true)) {
             dequeue(port, b, 64);
         }
         System.out.printf("MEASURED reconnect (server mode): %d packets before the kill, then exact agreement%n",
@@ -362,10 +374,11 @@ public class DpdkFrontEndTest {
     @Test
     public void multiQueueNonMergeableJumboEnqueue() throws Exception {
         port = new VhostUserServerClass().open("vhmq", Map.of(), ctx);
-        try (Testpmd pmd = new Testpmd(ctx.runDir.resolve("vhmq"), "mrg_rxbuf=0", "rxonly", 2, 9000, ctx.runDir)) {
+        try (Testpmd pmd = new Testpmd(ctx.runDir.resolve("vhmq"), devargs("mrg_rxbuf=0"), "rxonly", 2, 9000, ctx.runDir)) {
             await("carrier", 20_000, port::carrier);
             pmd.awaitForwarding(20_000);
             await("2 queue pairs", 20_000, () -> port.nTxq() == 2 && port.nRxq() == 2);
+            checkFeatures(port);
             assertFalse(io.pvio.vhost.ring.VirtioFeatures.has(((VhostPort) port).device().features(),
                     io.pvio.vhost.ring.VirtioFeatures.NET_F_MRG_RXBUF));
             int n = 5_000;

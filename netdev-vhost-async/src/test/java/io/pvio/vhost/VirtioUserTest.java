@@ -30,6 +30,11 @@ public class VirtioUserTest {
     private TestContext ctx;
     private final List<AutoCloseable> open = new ArrayList<>();
 
+    /** The front-end configuration every test starts from (split rings; a subclass: packed). */
+    VirtioUserConfig config() {
+        return new VirtioUserConfig();
+    }
+
     @Before
     public void setUp() throws Exception {
         ctx = new TestContext(8192);
@@ -139,33 +144,33 @@ public class VirtioUserTest {
 
     @Test
     public void everySizeMergeable() throws Exception {
-        everySizeBothWays(new VirtioUserConfig().name("fe-mrg"), "vhm");
+        everySizeBothWays(config().name("fe-mrg"), "vhm");
     }
 
     @Test
     public void everySizeMergeableSmallBuffers() throws Exception {
-        everySizeBothWays(new VirtioUserConfig().name("fe-mrg512").rxBufSize(512), "vhm5");
+        everySizeBothWays(config().name("fe-mrg512").rxBufSize(512), "vhm5");
     }
 
     @Test
     public void everySizeNonMergeable() throws Exception {
-        everySizeBothWays(new VirtioUserConfig().name("fe-nomrg").mrgRxbuf(false), "vhn");
+        everySizeBothWays(config().name("fe-nomrg").mrgRxbuf(false), "vhn");
     }
 
     @Test
     public void everySizeNonMergeableChainsWithoutEventIdx() throws Exception {
-        everySizeBothWays(new VirtioUserConfig().name("fe-chain").mrgRxbuf(false).rxBufSize(1024).eventIdx(false)
+        everySizeBothWays(config().name("fe-chain").mrgRxbuf(false).rxBufSize(1024).eventIdx(false)
                 .txShape(TxShape.CHAIN), "vhc");
     }
 
     @Test
     public void everySizeSplitTx() throws Exception {
-        everySizeBothWays(new VirtioUserConfig().name("fe-split").txShape(TxShape.SPLIT), "vhs");
+        everySizeBothWays(config().name("fe-split").txShape(TxShape.SPLIT), "vhs");
     }
 
     @Test
     public void everySizeIndirectTx() throws Exception {
-        everySizeBothWays(new VirtioUserConfig().name("fe-ind").txShape(TxShape.INDIRECT), "vhi");
+        everySizeBothWays(config().name("fe-ind").txShape(TxShape.INDIRECT), "vhi");
     }
 
     /**
@@ -209,7 +214,7 @@ public class VirtioUserTest {
     @Test
     public void ringAndIndexWrapAround() throws Exception {
         VhostPort p = serverPort("vhw");
-        VirtioUserDevice d = frontEnd(new VirtioUserConfig().name("fe-wrap").queueSize(64)
+        VirtioUserDevice d = frontEnd(config().name("fe-wrap").queueSize(64)
                 .path(ctx.runDir.resolve("vhw")));
         awaitCarrier(p, true);
         int total = 70_000;
@@ -270,7 +275,7 @@ public class VirtioUserTest {
     @Test
     public void multiQueue() throws Exception {
         VhostPort p = serverPort("vhq");
-        VirtioUserDevice d = frontEnd(new VirtioUserConfig().name("fe-mq").queuePairs(3)
+        VirtioUserDevice d = frontEnd(config().name("fe-mq").queuePairs(3)
                 .path(ctx.runDir.resolve("vhq")));
         awaitCarrier(p, true);
         DpdkFrontEndTest.await("3 queue pairs", 5000, () -> p.nRxq() == 3 && p.nTxq() == 3);
@@ -293,7 +298,7 @@ public class VirtioUserTest {
     @Test
     public void clientModeReconnects() throws Exception {
         java.nio.file.Path sock = ctx.runDir.resolve("fe.sock");
-        VirtioUserConfig cfg = new VirtioUserConfig().name("fe-srv").server(true).path(sock).reconnect(false);
+        VirtioUserConfig cfg = config().name("fe-srv").server(true).path(sock).reconnect(false);
         VirtioUserDevice d = VirtioUserDevice.open(cfg);
         VhostPort p = (VhostPort) new VhostUserClientClass().open("vhcl", Map.of("vhost-server-path", sock.toString(),
                 "n_rxq", "2"), ctx);
@@ -323,7 +328,7 @@ public class VirtioUserTest {
     public void serverModeAcceptsTheNextFrontEnd() throws Exception {
         VhostPort p = serverPort("vhr");
         for (int i = 0; i < 3; i++) {
-            VirtioUserDevice d = VirtioUserDevice.open(new VirtioUserConfig().name("fe" + i)
+            VirtioUserDevice d = VirtioUserDevice.open(config().name("fe" + i)
                     .path(ctx.runDir.resolve("vhr")));
             assertTrue(d.awaitReady(10_000));
             awaitCarrier(p, true);
@@ -345,7 +350,7 @@ public class VirtioUserTest {
     @Test
     public void memoryTableReplacedUnderTraffic() throws Exception {
         VhostPort p = serverPort("vhmt");
-        VirtioUserDevice d = frontEnd(new VirtioUserConfig().name("fe-mt").path(ctx.runDir.resolve("vhmt")));
+        VirtioUserDevice d = frontEnd(config().name("fe-mt").path(ctx.runDir.resolve("vhmt")));
         awaitCarrier(p, true);
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         Thread pmd = new Thread(() -> {
@@ -402,7 +407,7 @@ public class VirtioUserTest {
     @Test
     public void concurrentTxqIsSerialised() throws Exception {
         VhostPort p = serverPort("vhct");
-        VirtioUserDevice d = frontEnd(new VirtioUserConfig().name("fe-ct").queueSize(1024)
+        VirtioUserDevice d = frontEnd(config().name("fe-ct").queueSize(1024)
                 .path(ctx.runDir.resolve("vhct")));
         awaitCarrier(p, true);
         int perThread = 20_000;

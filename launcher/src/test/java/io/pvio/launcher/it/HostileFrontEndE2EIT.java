@@ -32,7 +32,6 @@ import org.junit.After;
 import org.junit.AfterClass;
 import org.junit.Before;
 import org.junit.BeforeClass;
-import org.junit.Ignore;
 import org.junit.Test;
 
 /**
@@ -365,8 +364,6 @@ public class HostileFrontEndE2EIT {
 
     /** Defect 3: front ends truncate their memory file under traffic, then a correct one connects. */
     @Test
-    @Ignore("leaks 1-2 packet buffers in about 2 runs of 3 (a SIGBUS of a CPU copy from a truncated file that"
-            + " surfaces inside the pool's bookkeeping before the burst's fault fence): issue 15 is open for it")
     public void memoryTruncatedUnderTraffic() throws Exception {
         truncateUnderTraffic("memory truncated", 10, false);
     }

@@ -58,6 +58,31 @@ public final class GuestWrites {
         U16.set(used, off, (short) idx);
     }
 
+    /** Packed: a used descriptor's id and len at {@code ring[off]} (its flags follow separately). */
+    static void packedUsed(ByteBuffer ring, int off, int id, int len) {
+        ring.putInt(off + io.pvio.vhostuser.PackedRing.DESC_LEN, len);
+        ring.putShort(off + io.pvio.vhostuser.PackedRing.DESC_ID, (short) id);
+    }
+
+    /** Packed: a descriptor's flags at {@code ring[off]}, plain. */
+    static void descFlags(ByteBuffer ring, int off, int flags) {
+        ring.putShort(off, (short) flags);
+    }
+
+    /**
+     * Packed: a descriptor's flags at {@code ring[off]} after every earlier store (release; a fence and a
+     * plain store, as {@link #usedIdx}).
+     */
+    static void descFlagsRelease(ByteBuffer ring, int off, int flags) {
+        VarHandle.releaseFence();
+        U16.set(ring, off, (short) flags);
+    }
+
+    /** Packed: an event suppression structure's flags (the device's, written by the back end). */
+    static void eventFlags(ByteBuffer area, int off, int flags) {
+        area.putShort(off, (short) flags);
+    }
+
     /** used->flags at {@code used[off]}. */
     static void usedFlags(ByteBuffer used, int off, int flags) {
         used.putShort(off, (short) flags);

@@ -11,9 +11,6 @@ import io.pvio.vhostuser.SplitRing;
  * pieces and used element to a {@link CopySink}. Lock holder only.
  */
 final class SplitDequeue extends SplitWalker {
-    /** Scratch for the pool's bulk allocation ({@link #stage}). */
-    private final Packet[] bulk = new Packet[PacketBatch.MAX];
-
     SplitDequeue(Virtqueue q, BufVec vec, NetHeader hdr) {
         super(q, vec, hdr);
     }
@@ -52,6 +49,9 @@ final class SplitDequeue extends SplitWalker {
             }
             max = Math.min(pending, max);
             stage(pool, staging, max);
+            // the frames only when this CPU copies them (inPlace): a DMA engine reads them itself, and a load
+            // here of a buffer the front end truncated would fault on this thread instead of the engine's
+            prefetch(q.lastAvail, max, inPlace);
             for (int k = 0; k < max; k++) {
                 int head = q.avail.getShort(q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
                 long plen = txChain(head);
@@ -135,59 +135,6 @@ final class SplitDequeue extends SplitWalker {
     }
 
     /**
-     * Adds up to {@code n} fresh single-segment packets of {@code pool} to {@code staging} (fewer when the
-     * pool runs short). Called before the burst touches guest memory past avail->idx, which
-     * {@link Virtqueue#availIndex} reads without leaving a fault pending: HotSpot raises the SIGBUS of an
-     * access to a truncated file late, at the thread's next safepoint poll or runtime call, and one raised
-     * inside the pool's bookkeeping, or between an allocation and the batch, would lose buffers (issue 15).
-     */
-    private void stage(PacketPool pool, PacketBatch staging, int n) {
-        if (pool.allocBulk(bulk, 0, n)) {
-            for (int k = 0; k < n; k++) {
-                staging.add(bulk[k]);
-                bulk[k] = null;
-            }
-            return;
-        }
-        for (int k = 0; k < n; k++) {
-            Packet p = pool.alloc();
-            if (p == null) {
-                return;
-            }
-            staging.add(p);
-        }
-    }
-
-    /**
-     * The staged packet {@code staging[slot]} sized for {@code plen} bytes, or null (left as it is) when it
-     * needs a chain and the pool is empty. A chain is allocated only after a fence (the rare case): a fault
-     * of the burst so far surfaces there, before the pool operation.
-     */
-    private Packet shape(PacketPool pool, PacketBatch staging, int slot, int plen) {
-        Packet p = staging.get(slot);
-        int room = pool.defaultHeadroom();
-        if (p.next() == null && plen <= p.capacity() - room) {
-            p.setData(room, plen);
-            return p;
-        }
-        q.fenceNow();
-        Packet c = pool.allocChain(plen);
-        if (c == null) {
-            return null;
-        }
-        p.free();
-        staging.set(slot, c);
-        return c;
-    }
-
-    private static void clearOffloads(Packet p) {
-        p.setOffloads(0);
-        p.setCsum(0, 0);
-        p.setLayerOffsets(-1, -1);
-        p.setGsoSize(0);
-    }
-
-    /**
      * Walks and checks the transmit chain at {@code head} (into the vector); returns the frame's length
      * without the virtio-net header, or -1 to stop (the queue is broken when the chain is).
      */
@@ -210,23 +157,5 @@ final class SplitDequeue extends SplitWalker {
             return -1;
         }
         return plen;
-    }
-
-    /** Hands the frame of the chain walked last (after its virtio-net header) to the sink, segment by segment. */
-    private void readFrame(Packet p, CopySink sink) {
-        GuestMemory m = q.mem;
-        vec.rewind();
-        vec.skip(hdr.len);
-        for (Packet s = p; s != null; s = s.next()) {
-            int off = s.dataOffset();
-            int len = s.dataLength();
-            while (len > 0) {
-                int chunk = vec.piece(len);
-                sink.fromGuest(m, vec.pieceSlice, vec.pieceOff, s, off, chunk);
-                off += chunk;
-                len -= chunk;
-                vec.advance(chunk);
-            }
-        }
     }
 }

@@ -4,7 +4,6 @@ import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.vhostuser.SplitRing;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * Host to guest on a split ring (DPDK's virtio_dev_rx_split / mbuf_to_desc): reserves the guest's receive
@@ -15,7 +14,6 @@ final class SplitEnqueue extends SplitWalker {
     /** Chains reserved for the packet being placed: head and length. */
     private int[] headId = new int[0];
     private long[] headLen = new long[0];
-    private final ByteBuffer scratch = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
     // fitsOne's result: the guest buffer's memory slice and offset in that slice's view
     private int oneRegion;
     private int oneAt;
@@ -52,6 +50,8 @@ final class SplitEnqueue extends SplitWalker {
                 return 0;
             }
             int n = batch.size();
+            // the descriptors only: the buffers are written (the first word of each goes first, in flush)
+            prefetch(q.lastAvail, Math.min(n, (availIdx - q.lastAvail) & 0xffff), false);
             long bytes = 0;
             int hdrLen = hdr.len;
             boolean fast = hdrLen == 12;
@@ -72,7 +72,7 @@ final class SplitEnqueue extends SplitWalker {
                     if (sink.hasRoom(1, 1) && fitsOne(batch, p, i, sent, need, head)) {
                         consumed++; // counted first: an asynchronous sink owns the descriptor even if a copy throws
                         sent++;
-                        placeOne(p, head, (int) need, sink);
+                        placeOne(p, head, (int) need, oneRegion, oneAt, sink);
                         bytes += p.length();
                         continue;
                     }
@@ -201,59 +201,5 @@ final class SplitEnqueue extends SplitWalker {
         oneRegion = r;
         oneAt = m.gpaOffset(r, addr);
         return true;
-    }
-
-    /** Single-segment {@code p} into the buffer {@link #fitsOne} found: used element, header, frame. */
-    private void placeOne(Packet p, int head, int need, CopySink sink) {
-        GuestMemory m = q.mem;
-        int r = oneRegion;
-        int at = oneAt;
-        int plen = p.dataLength();
-        int off = p.dataOffset();
-        sink.toGuestBegin(p);
-        try {
-            sink.used(head, need);
-            if (sink.headerInFrame(p, 12, 1)) {
-                sink.toGuest(p, off - 12, m, r, at, plen + 12);
-            } else {
-                GuestWrites.header(m, r, at, p, 1, q.log);
-                if (plen > 0) {
-                    sink.toGuest(p, off, m, r, at + 12, plen);
-                }
-            }
-        } finally {
-            sink.toGuestEnd();
-        }
-    }
-
-    /** Writes the virtio-net header ({@code len} bytes of it) at the vector's cursor, on the CPU. */
-    private void writeHeader(Packet p, int len, int heads) {
-        GuestMemory m = q.mem;
-        if (len == 12 && vec.piece(12) == 12) {
-            GuestWrites.header(m, vec.pieceSlice, vec.pieceOff, p, heads, q.log);
-            vec.advance(12);
-            return;
-        }
-        NetHeader.fill(scratch, p, heads);
-        int at = 0;
-        while (len > 0) {
-            int chunk = vec.piece(len);
-            GuestWrites.copy(m, vec.pieceSlice, vec.pieceOff, scratch, at, chunk, q.log);
-            at += chunk;
-            len -= chunk;
-            vec.advance(chunk);
-        }
-    }
-
-    /** Hands {@code len} bytes of segment {@code seg} from {@code off} to the sink, piece by piece. */
-    private void writeVec(CopySink sink, Packet seg, int off, int len) {
-        GuestMemory m = q.mem;
-        while (len > 0) {
-            int chunk = vec.piece(len);
-            sink.toGuest(seg, off, m, vec.pieceSlice, vec.pieceOff, chunk);
-            off += chunk;
-            len -= chunk;
-            vec.advance(chunk);
-        }
     }
 }

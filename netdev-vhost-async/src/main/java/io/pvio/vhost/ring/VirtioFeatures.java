@@ -23,12 +23,13 @@ public final class VirtioFeatures {
     public static final int F_RING_PACKED = 34;
 
     /**
-     * What this back end offers (no packed ring, no offloads); LOG_ALL and GUEST_ANNOUNCE for live migration,
-     * as DPDK.
+     * What this back end offers (no offloads): split and packed rings; LOG_ALL and GUEST_ANNOUNCE for live
+     * migration, as DPDK.
      */
     public static final long OFFERED = bit(F_VERSION_1) | bit(NET_F_MRG_RXBUF) | bit(NET_F_MQ)
             | bit(RING_F_INDIRECT_DESC) | bit(RING_F_EVENT_IDX) | bit(F_ANY_LAYOUT)
-            | bit(VHOST_USER_F_PROTOCOL_FEATURES) | bit(F_LOG_ALL) | bit(NET_F_GUEST_ANNOUNCE);
+            | bit(VHOST_USER_F_PROTOCOL_FEATURES) | bit(F_RING_PACKED) | bit(F_LOG_ALL)
+            | bit(NET_F_GUEST_ANNOUNCE);
 
     /**
      * Offered besides {@link #OFFERED} with {@code other_config:userspace-tso-enable=true}, as OVS-DPDK: the

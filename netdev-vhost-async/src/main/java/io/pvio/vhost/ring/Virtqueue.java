@@ -7,6 +7,7 @@ import io.pvio.packet.PacketPool;
 import io.pvio.posix.EventFd;
 import io.pvio.vhost.async.AsyncCopySink;
 import io.pvio.vhost.async.CopyTracker;
+import io.pvio.vhostuser.PackedRing;
 import io.pvio.vhostuser.SplitRing;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -16,7 +17,8 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 
 /**
- * One virtio 1.x split virtqueue of a vhost-user device, as the back end sees it.
+ * One virtio 1.x virtqueue of a vhost-user device, split or packed (VIRTIO_F_RING_PACKED), as the back end
+ * sees it.
  *
  * <h2>Threads and locking</h2>
  * The control thread configures the queue (SET_VRING_*, memory table, reset) only while holding the
@@ -33,14 +35,25 @@ import java.util.logging.Logger;
  * <h2>Shape (DPDK: vhost.c / virtio_net.c)</h2>
  * This class holds the queue's configuration, the lock protocol, the used-ring publication and the
  * asynchronous bookkeeping around the walkers. {@link SplitEnqueue} and {@link SplitDequeue} walk the split
- * ring (descriptor chains into a {@link BufVec}, virtio-net headers through {@link NetHeader}) and hand
- * every copy and used element to a {@link CopySink}: {@link CpuCopySink} for {@link #enqueue} /
+ * ring (descriptor chains into a {@link BufVec}, virtio-net headers through {@link NetHeader}),
+ * {@link PackedEnqueue} and {@link PackedDequeue} the packed ring, and all of them hand every copy and used
+ * element to a {@link CopySink}: {@link CpuCopySink} for {@link #enqueue} /
  * {@link #dequeue}, {@link AsyncCopySink} for {@link #enqueueAsync} / {@link #dequeueAsync}. Every CPU store
  * into guest memory goes through {@link GuestWrites}.
  *
  * <h2>Copies and the used ring</h2>
- * Used elements are collected in a shadow array and published by {@link #flushUsed()} (release store of
- * used->idx, then a call if the guest wants one), a step separate from the copies.
+ * Used elements are collected in a shadow array and published by {@link #flushUsed()} (split: release
+ * store of used->idx; packed: used descriptors in ring order, the first one's flags stored last with
+ * release; then a call if the guest wants one), a step separate from the copies.
+ *
+ * <h2>Packed rings</h2>
+ * {@link #lastAvail} and {@link #lastUsed} are ring positions (0..size-1) with the wrap counters
+ * {@link #availWrap} and {@link #usedWrap}; SET/GET_VRING_BASE carry position | wrap &lt;&lt; 15, as DPDK and
+ * QEMU. A used element spans as many positions as its buffer had descriptors: the walkers push that count
+ * ({@link #pushUsedCount}) just before handing the element to the sink, and the element takes it when it
+ * reaches the shadow array (at once from the CPU sink, in order once copied from the tracker).
+ * {@link #inFlightDescs} (positions consumed, used descriptor not yet written) never exceeds the ring
+ * size, so the device never reads a position whose used descriptor it still owes.
  *
  * <h2>Asynchronous copies</h2>
  * When the queue's {@link CopyTracker} is bound to a DMA channel, {@link #enqueueAsync} and
@@ -110,6 +123,8 @@ public final class Virtqueue {
     int mask;
     private boolean addrSet;
     private long descUva;
+    /** Guest physical address of the descriptor ring (packed rings log their write-backs there). */
+    private long descGpa;
     private long availUva;
     private long usedUva;
     private boolean started;
@@ -118,6 +133,8 @@ public final class Virtqueue {
     private EventFd call;
     GuestMemory mem;
     boolean mrg;
+    /** VIRTIO_F_RING_PACKED negotiated. */
+    boolean packed;
     private boolean eventIdx;
     boolean indirect;
     /** The virtio-net header and the offloads the guest negotiated. */
@@ -143,6 +160,14 @@ public final class Virtqueue {
     private int usedOff;
     int lastAvail;
     private int lastUsed;
+    // packed only: the wrap counters of lastAvail and lastUsed, positions consumed without a used descriptor
+    // yet, and the positions of used elements between their walk and the shadow array (a FIFO)
+    boolean availWrap = true;
+    private boolean usedWrap = true;
+    int inFlightDescs;
+    private int[] countFifo = new int[0];
+    private int countHead;
+    private int countTail;
     private volatile String broken;
     /** Copy of used->idx as last published and avail->idx as last seen, for appctl (racy reads). */
     private volatile int shownAvail;
@@ -150,6 +175,8 @@ public final class Virtqueue {
     /** Used elements collected, not yet published: [0, nUsed). */
     private int[] usedId = new int[0];
     private int[] usedLen = new int[0];
+    /** Packed: ring positions of each collected element. */
+    private int[] usedCount = new int[0];
     int nUsed;
 
     /** avail->idx of unsealed memory is read through here (see {@link #availIndex}). */
@@ -166,6 +193,8 @@ public final class Virtqueue {
     private final BufVec vec = new BufVec();
     private final SplitEnqueue enq = new SplitEnqueue(this, vec, header);
     private final SplitDequeue deq = new SplitDequeue(this, vec, header);
+    private final PackedEnqueue penq = new PackedEnqueue(this, vec, header);
+    private final PackedDequeue pdeq = new PackedDequeue(this, vec, header);
 
     // ---- asynchronous copies (lock holder only)
     private final CopyTracker tracker;
@@ -211,6 +240,9 @@ public final class Virtqueue {
             }
             usedId[nUsed] = id;
             usedLen[nUsed] = len;
+            if (packed) {
+                usedCount[nUsed] = countFifo[countTail++ & mask];
+            }
             nUsed++;
         }
 
@@ -363,7 +395,12 @@ public final class Virtqueue {
         mask = num - 1;
         usedId = new int[num];
         usedLen = new int[num];
+        usedCount = new int[num];
+        countFifo = new int[num];
+        countHead = countTail = 0;
+        inFlightDescs = 0;
         enq.resize(num);
+        penq.resize(num);
         refresh();
     }
 
@@ -390,12 +427,18 @@ public final class Virtqueue {
         refresh();
     }
 
-    /** SET_VRING_BASE. */
+    /** SET_VRING_BASE: split, the next avail index; packed, the next position | its wrap counter &lt;&lt; 15. */
     public void setBase(int base) {
         held();
         drainAsync();
-        lastAvail = base & 0xffff;
-        lastUsed = base & 0xffff;
+        if (packed) {
+            lastAvail = PackedRing.eventOff(base);
+            availWrap = PackedRing.eventWrap(base);
+            usedWrap = availWrap;
+        } else {
+            lastAvail = base & 0xffff;
+        }
+        lastUsed = lastAvail;
         refresh();
     }
 
@@ -411,7 +454,10 @@ public final class Virtqueue {
         refresh();
     }
 
-    /** GET_VRING_BASE: stops the ring and returns the next avail index to process. */
+    /**
+     * GET_VRING_BASE: stops the ring and returns the next avail index to process (packed: the next position
+     * | its wrap counter &lt;&lt; 15; every used descriptor is written by then).
+     */
     public int stop() {
         held();
         int inFlight = tracker.inFlight();
@@ -428,7 +474,7 @@ public final class Virtqueue {
         }
         broken = null;
         refresh();
-        return lastAvail;
+        return packed ? PackedRing.offWrap(lastAvail, availWrap) : lastAvail;
     }
 
     /** SET_VRING_CALL (null: no notifications). */
@@ -473,6 +519,7 @@ public final class Virtqueue {
         mrg = VirtioFeatures.has(features, VirtioFeatures.NET_F_MRG_RXBUF);
         eventIdx = VirtioFeatures.has(features, VirtioFeatures.RING_F_EVENT_IDX);
         indirect = VirtioFeatures.has(features, VirtioFeatures.RING_F_INDIRECT_DESC);
+        packed = VirtioFeatures.has(features, VirtioFeatures.F_RING_PACKED);
         header.setFeatures(features);
         logAll = VirtioFeatures.has(features, VirtioFeatures.F_LOG_ALL);
         updateLog();
@@ -526,6 +573,10 @@ public final class Virtqueue {
         mem = null;
         desc = avail = used = null;
         lastAvail = lastUsed = 0;
+        availWrap = usedWrap = true;
+        inFlightDescs = 0;
+        countHead = countTail = 0;
+        packed = false;
         nUsed = 0;
         broken = null;
         shownAvail = 0;
@@ -551,23 +602,45 @@ public final class Virtqueue {
         int rd = mem.regionOfUva(descUva);
         int ra = mem.regionOfUva(availUva);
         int ru = mem.regionOfUva(usedUva);
-        if (rd < 0 || ra < 0 || ru < 0 || mem.uvaRoom(rd, descUva) < SplitRing.descTableBytes(size)
-                || mem.uvaRoom(ra, availUva) < SplitRing.availBytes(size)
-                || mem.uvaRoom(ru, usedUva) < SplitRing.usedBytes(size)) {
+        // packed: the descriptor ring, the driver (avail) and device (used) event suppression structures
+        int descBytes = packed ? PackedRing.descRingBytes(size) : SplitRing.descTableBytes(size);
+        int availBytes = packed ? PackedRing.EVENT_SIZE : SplitRing.availBytes(size);
+        int usedBytes = packed ? PackedRing.EVENT_SIZE : SplitRing.usedBytes(size);
+        if (rd < 0 || ra < 0 || ru < 0 || mem.uvaRoom(rd, descUva) < descBytes
+                || mem.uvaRoom(ra, availUva) < availBytes || mem.uvaRoom(ru, usedUva) < usedBytes) {
             markBroken("ring addresses outside guest memory");
             return;
         }
-        if ((descUva & (SplitRing.DESC_ALIGN - 1)) != 0 || (availUva & (SplitRing.AVAIL_ALIGN - 1)) != 0
-                || (usedUva & (SplitRing.USED_ALIGN - 1)) != 0) {
+        int availAlign = packed ? PackedRing.EVENT_ALIGN : SplitRing.AVAIL_ALIGN;
+        int usedAlign = packed ? PackedRing.EVENT_ALIGN : SplitRing.USED_ALIGN;
+        if ((descUva & (SplitRing.DESC_ALIGN - 1)) != 0 || (availUva & (availAlign - 1)) != 0
+                || (usedUva & (usedAlign - 1)) != 0) {
             markBroken("misaligned ring addresses");
+            return;
+        }
+        if (packed && lastAvail >= size) {
+            markBroken("ring base position " + lastAvail + " beyond the ring size " + size);
             return;
         }
         desc = mem.view(rd);
         descOff = mem.uvaOffset(rd, descUva);
+        descGpa = mem.gpaAt(rd, descOff);
         avail = mem.view(ra);
         availOff = mem.uvaOffset(ra, availUva);
         used = mem.view(ru);
         usedOff = mem.uvaOffset(ru, usedUva);
+        nUsed = 0;
+        if (packed) {
+            inFlightDescs = 0;
+            countHead = countTail = 0;
+            // we poll: no kicks needed (DPDK's vhost_enable_notify_packed(0))
+            GuestWrites.eventFlags(used, usedOff + PackedRing.EVENT_FLAGS, PackedRing.EVENT_FLAG_DISABLE);
+            if (log != null) {
+                GuestWrites.ringWritten(log, mem.gpaAt(ru, usedOff) + PackedRing.EVENT_FLAGS, 2);
+            }
+            ready = true;
+            return;
+        }
         int usedIdx = used.getShort(usedOff + SplitRing.USED_IDX) & 0xffff;
         if (usedIdx != lastUsed) {
             LOG.warning(String.format("vHost device '%s' queue %d: last_used_idx (%d) and used->idx (%d) mismatch;"
@@ -673,8 +746,13 @@ public final class Virtqueue {
         StringBuilder sb = new StringBuilder();
         sb.append(enabled ? "enabled" : "disabled").append(", ").append(started ? "started" : "stopped");
         sb.append(", size ").append(size);
-        sb.append(", avail_idx ").append(shownAvail).append(", last_avail_idx ").append(lastAvail);
-        sb.append(", used_idx ").append(lastUsed);
+        if (packed) {
+            sb.append(", packed, last_avail ").append(lastAvail).append(availWrap ? " wrap 1" : " wrap 0");
+            sb.append(", last_used ").append(lastUsed).append(usedWrap ? " wrap 1" : " wrap 0");
+        } else {
+            sb.append(", avail_idx ").append(shownAvail).append(", last_avail_idx ").append(lastAvail);
+            sb.append(", used_idx ").append(lastUsed);
+        }
         sb.append(", call ").append(call != null ? "fd" : "none");
         String b = broken;
         if (b != null) {
@@ -719,7 +797,7 @@ public final class Virtqueue {
         // the copy phase includes the doorbell: a CPU "DMA" channel copies there
         long t0 = copyTiming ? System.nanoTime() : 0;
         fenceDue = true;
-        int sent = enq.run(batch, asyncSink);
+        int sent = packed ? penq.run(batch, asyncSink) : enq.run(batch, asyncSink);
         try {
             tracker.submit();
         } catch (RuntimeException | InternalError e) { // the channel failed; the packets stay the tracker's
@@ -759,10 +837,10 @@ public final class Virtqueue {
     private int enqueueCopies(PacketBatch batch, CopySink sink) {
         fenceDue = true;
         if (!copyTiming) {
-            return enq.run(batch, sink);
+            return packed ? penq.run(batch, sink) : enq.run(batch, sink);
         }
         long t0 = System.nanoTime();
-        int sent = enq.run(batch, sink);
+        int sent = packed ? penq.run(batch, sink) : enq.run(batch, sink);
         add(C_COPY_NS, System.nanoTime() - t0);
         return sent;
     }
@@ -789,7 +867,11 @@ public final class Virtqueue {
         }
         int before = batch.size();
         long t0 = copyTiming ? System.nanoTime() : 0;
-        deq.run(pool, batch.room(), cpuSink, batch, true);
+        if (packed) {
+            pdeq.run(pool, batch.room(), cpuSink, batch, true);
+        } else {
+            deq.run(pool, batch.room(), cpuSink, batch, true);
+        }
         int got = batch.size() - before;
         if (t0 != 0 && got > 0) {
             add(C_COPY_NS, System.nanoTime() - t0); // empty polls are idle time, not copies
@@ -818,7 +900,9 @@ public final class Virtqueue {
             int stashed = (int) (stashHead - stashTail);
             int room = Math.min(tracker.packetCapacity(), stash.length - stashed) - tracker.inFlight();
             long t0 = room > 0 && copyTiming ? System.nanoTime() : 0;
-            if (room > 0 && deq.run(pool, Math.min(room, PacketBatch.MAX), asyncSink, stagedAsync, false) > 0) {
+            int max = Math.min(room, PacketBatch.MAX);
+            if (room > 0 && (packed ? pdeq.run(pool, max, asyncSink, stagedAsync, false)
+                    : deq.run(pool, max, asyncSink, stagedAsync, false)) > 0) {
                 tracker.submit(); // part of the copy phase: a CPU "DMA" channel copies here
                 if (t0 != 0) {
                     add(C_COPY_NS, System.nanoTime() - t0);
@@ -907,6 +991,10 @@ public final class Virtqueue {
             return;
         }
         fenceDue = true;
+        if (packed) {
+            flushUsedPacked();
+            return;
+        }
         for (int i = 0; i < nUsed; i++) {
             GuestWrites.usedElem(used, usedOff + SplitRing.usedElem((lastUsed + i) & mask), usedId[i], usedLen[i]);
         }
@@ -939,6 +1027,20 @@ public final class Virtqueue {
         }
     }
 
+    /**
+     * Packed: marks the descriptors written back at positions [from, to) (wrapping when {@code wrapped}) at the
+     * descriptor ring's guest physical address: packed rings have no used ring, and QEMU's log_guest_addr
+     * names the device event area, so the mark goes where the bytes are.
+     */
+    private void logPackedUsed(int from, int to, boolean wrapped) {
+        if (!wrapped) {
+            GuestWrites.ringWritten(log, descGpa + PackedRing.desc(from), (to - from) * PackedRing.DESC_SIZE);
+            return;
+        }
+        GuestWrites.ringWritten(log, descGpa + PackedRing.desc(from), (size - from) * PackedRing.DESC_SIZE);
+        GuestWrites.ringWritten(log, descGpa, to * PackedRing.DESC_SIZE);
+    }
+
     /** Marks used elements [from, from+n) (ring positions, wrapping) and used->idx, once they are written. */
     private void logUsedElements(int from, int n) {
         int first = from & mask;
@@ -948,6 +1050,99 @@ public final class Virtqueue {
             GuestWrites.ringWritten(log, logUsed + SplitRing.usedElem(0), (n - k) * SplitRing.USED_ELEM_SIZE);
         }
         GuestWrites.ringWritten(log, logUsed + SplitRing.USED_IDX, 2);
+    }
+
+    /**
+     * Packed {@link #flushUsed}: one used descriptor per element at the used position (id, len, then flags
+     * AVAIL = USED = the used wrap counter, WRITE when the device wrote into it), moving on by the element's
+     * positions; the first descriptor's flags last, with release, so the guest sees the elements together
+     * (DPDK's vhost_flush_enqueue_shadow_packed). Then a call if the driver event suppression asks for one.
+     */
+    private void flushUsedPacked() {
+        ByteBuffer d = desc;
+        int first = descOff + PackedRing.desc(lastUsed);
+        int old = lastUsed;
+        int pos = lastUsed;
+        boolean w = usedWrap;
+        int write = (index & 1) == 0 ? PackedRing.DESC_F_WRITE : 0;
+        int firstFlags = 0;
+        for (int i = 0; i < nUsed; i++) {
+            int o = descOff + PackedRing.desc(pos);
+            GuestWrites.packedUsed(d, o, usedId[i], usedLen[i]);
+            int f = PackedRing.usedFlags(w) | write;
+            if (i == 0) {
+                firstFlags = f;
+            } else {
+                GuestWrites.descFlags(d, o + PackedRing.DESC_FLAGS, f);
+            }
+            pos += usedCount[i];
+            inFlightDescs -= usedCount[i];
+            if (pos >= size) {
+                pos -= size;
+                w = !w;
+            }
+        }
+        GuestWrites.descFlagsRelease(d, first + PackedRing.DESC_FLAGS, firstFlags);
+        if (log != null) {
+            logPackedUsed(old, pos, pos < old || (pos == old && w != usedWrap));
+        }
+        lastUsed = pos;
+        usedWrap = w;
+        nUsed = 0;
+        add(C_USED_UPDATES, 1);
+        EventFd c = call;
+        if (c == null) {
+            return;
+        }
+        VarHandle.fullFence(); // the flags store before the driver event suppression load
+        int flags = avail.getShort(availOff + PackedRing.EVENT_FLAGS) & 0xffff;
+        boolean want;
+        if (eventIdx) {
+            int offWrap = avail.getShort(availOff + PackedRing.EVENT_OFF_WRAP) & 0xffff;
+            want = PackedRing.needEvent(flags, offWrap, old, lastUsed, usedWrap, size);
+        } else {
+            want = (flags & PackedRing.EVENT_FLAGS_MASK) != PackedRing.EVENT_FLAG_DISABLE;
+        }
+        if (want) {
+            if (c.signal()) {
+                add(C_NOTIFICATIONS, 1);
+            } else {
+                callFailed(c);
+            }
+        }
+    }
+
+    /**
+     * Packed: the flags of ring position {@code pos} (acquire: the buffer's descriptors are read after). On
+     * unsealed memory read as {@link #availIndex} reads avail->idx, over {@code mark} (flags that say "not
+     * available"): only that value back needs a fence to tell a fault, so an idle poll owes none.
+     */
+    int descFlagsAcquire(int pos, int mark) {
+        int off = descOff + PackedRing.desc(pos) + PackedRing.DESC_FLAGS;
+        if (mem.sealed()) {
+            return (short) U16.getAcquire(desc, off) & 0xffff;
+        }
+        int f = GuestMemory.readU16(desc, off, idxProbe, mark);
+        if (f == mark) {
+            fenceNow();
+        }
+        return f;
+    }
+
+    /** Packed: the next used element handed to a sink spans {@code n} ring positions. */
+    void pushUsedCount(int n) {
+        countFifo[countHead++ & mask] = n;
+    }
+
+    /** Packed: the state of the position FIFO, for {@link #resetUsedCounts}. */
+    long usedCountMark() {
+        return (long) countHead << 32 | (countTail & 0xffffffffL);
+    }
+
+    /** Packed: back to a {@link #usedCountMark} (elements pushed since are forgotten). */
+    void resetUsedCounts(long mark) {
+        countHead = (int) (mark >>> 32);
+        countTail = (int) mark;
     }
 
     private long callLogAt;

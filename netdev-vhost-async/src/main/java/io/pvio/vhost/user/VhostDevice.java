@@ -472,8 +472,16 @@ public final class VhostDevice {
         return sb.toString();
     }
 
+    /**
+     * Split: the next avail index (16 bits). Packed: bits 0-14 the next position, bit 15 its wrap counter;
+     * QEMU also sends its used side in bits 16-31, which is the same on a stopped ring and, as DPDK, ignored.
+     */
     private ByteBuffer setVringBase(Message m, Virtqueue vq) throws VhostUserException {
         int base = m.payload.getInt(4);
+        if (VirtioFeatures.has(features, VirtioFeatures.F_RING_PACKED)) {
+            vq.setBase(base & 0xffff);
+            return null;
+        }
         if (base < 0 || base > 0xffff) {
             throw new VhostUserException("ring base " + Integer.toUnsignedString(base) + " above 65535", false);
         }
@@ -481,8 +489,15 @@ public final class VhostDevice {
         return null;
     }
 
+    /**
+     * Split: the next avail index. Packed: the next position and wrap counter in bits 0-15 and, as QEMU reads
+     * them, the used side (the same once stopped) in bits 16-31.
+     */
     private ByteBuffer getVringBase(Message m, Virtqueue vq) {
         int base = vq.stop();
+        if (VirtioFeatures.has(features, VirtioFeatures.F_RING_PACKED)) {
+            base |= base << 16;
+        }
         ByteBuffer r = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
         r.putInt(0, vq.index());
         r.putInt(4, base);

@@ -239,6 +239,41 @@ public class DirtyLogTest {
         assertNull(vq.broken());
     }
 
+    /**
+     * Packed rings: the device event area's flags written when the ring becomes ready, the header and
+     * payload, and the descriptor written back (at the descriptor ring's guest address: a packed ring has no
+     * used ring) are marked.
+     */
+    @Test
+    public void packedEnqueueMarksPayloadAndTheDescriptorWrittenBack() {
+        Virtqueue vq = new Virtqueue("t", 0);
+        vq.lock();
+        try {
+            vq.setFeatures(BASE_FEATURES | LOG_ALL | VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED));
+            vq.setMemory(mem);
+            vq.setLog(log);
+            vq.setNum(RING);
+            vq.setAddr(UVA_A, UVA_A + 0x2000, UVA_A + 0x1000, GPA_A + 0x2000);
+            vq.setBase(1 << 15); // position 0, wrap counter 1
+            vq.start(null);
+            vq.setEnabled(true);
+            assertTrue(vq.ready());
+        } finally {
+            vq.unlock();
+        }
+        assertEquals("the device event flags written when the ring became ready", pages(USED_PAGE), takeDirty());
+        long buf = GPA_A + 0x30ff0; // across a page boundary
+        ga.putLong(0, buf).putInt(8, 2048).putShort(12, (short) 5)
+                .putShort(14, (short) (io.pvio.vhostuser.PackedRing.DESC_F_WRITE
+                        | io.pvio.vhostuser.PackedRing.availFlags(true)));
+        assertEquals(1, enqueue(vq, 100));
+        assertEquals("written back as used", io.pvio.vhostuser.PackedRing.DESC_F_WRITE
+                | io.pvio.vhostuser.PackedRing.usedFlags(true), ga.getShort(14) & 0xffff);
+        assertEquals(union(range(buf, 112), pages(DESC_PAGE)), takeDirty());
+        assertEquals(0, log.outside());
+        assertNull(vq.broken());
+    }
+
     /** A chain over two regions and three pages: the pages written are marked, the unused buffer's are not. */
     @Test
     public void chainsMarkOnlyThePagesWritten() {

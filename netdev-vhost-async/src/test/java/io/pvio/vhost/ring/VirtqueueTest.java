@@ -183,6 +183,56 @@ public class VirtqueueTest {
         assertEquals(2, ga.getInt(0x10000 + 0x2000 + 4));
     }
 
+    /**
+     * A dequeue burst takes its packets from the pool in one operation: frames of one buffer use them,
+     * a frame larger than a buffer is chained on its own, and what a burst that ends early (the ring broke
+     * at its third chain) did not use goes back to the pool (tearDown checks that nothing leaked).
+     */
+    @Test
+    public void aBurstsBulkAllocatedPacketsCarryEachFrameAndNoneIsLost() {
+        Virtqueue vq = queue(1, 0x30000);
+        byte[][] frames = {frame(100, 3, 1), frame(3000, 7, 2), frame(60, 5, 3)};
+        long at = GPA_A + 0x40000;
+        for (int i = 0; i < frames.length; i++) {
+            byte[] wire = new byte[12 + frames[i].length];
+            System.arraycopy(frames[i], 0, wire, 12, frames[i].length);
+            ga.put((int) (at - GPA_A), wire);
+            desc(0x30000, i, at, wire.length, 0, 0);
+            post(0x30000, i, i);
+            at += 4096;
+        }
+        PacketBatch batch = new PacketBatch();
+        assertTrue(vq.tryLock());
+        try {
+            assertEquals(3, vq.dequeue(pool, batch));
+        } finally {
+            vq.unlock();
+        }
+        for (int i = 0; i < frames.length; i++) {
+            assertArrayEquals(frames[i], batch.get(i).toByteArray());
+        }
+        assertTrue(batch.get(1).segments() > 1);
+        batch.freeAll();
+        assertEquals(0, pool.inUse());
+        // three more chains; the second runs off the end of guest memory
+        desc(0x30000, 3, GPA_A + 0x50000, 12 + 64, 0, 0);
+        desc(0x30000, 4, GPA_B + SIZE - 50, 100, 0, 0);
+        desc(0x30000, 5, GPA_A + 0x51000, 12 + 64, 0, 0);
+        post(0x30000, 3, 3);
+        post(0x30000, 4, 4);
+        post(0x30000, 5, 5);
+        assertTrue(vq.tryLock());
+        try {
+            assertEquals(1, vq.dequeue(pool, batch));
+        } finally {
+            vq.unlock();
+        }
+        assertTrue(vq.broken(), vq.broken().contains("outside guest memory"));
+        assertEquals(64, batch.get(0).length());
+        assertEquals(1, pool.inUse());
+        batch.freeAll();
+    }
+
     @Test
     public void aDescriptorRunningOffTheEndOfGuestMemoryBreaksTheQueue() {
         Virtqueue vq = queue(1, 0x20000);

@@ -35,13 +35,18 @@ final class PmdThread implements Runnable {
     private static final VarHandle SNAP;
     private static final VarHandle ACK;
     /**
-     * An rx queue that received nothing in this many polls in a row is idle: while the PMD is busy it polls
-     * idle queues only every {@code IDLE_POLL_MASK + 1} iterations (so that 64 idle ports cost a busy PMD
-     * two polls per iteration instead of 64); when an iteration found no work, every queue is polled. A
-     * queue that receives is active again at once.
+     * An rx queue that received nothing in this many polls in a row is idle. Idle queues are polled together
+     * (a sweep) at most as often as keeps their polling under 1/{@link #IDLE_SWEEP_SHARE} of the PMD's time:
+     * the next sweep waits {@code IDLE_SWEEP_SHARE - 1} times as long as the last one took (a tap's read(2)
+     * costs microseconds, a vhost ring's index a few nanoseconds), so that 64 idle ports, or one port polled
+     * with a system call, cost a busy PMD about 1%. Once the PMD has found no work in {@link
+     * #IDLE_SPIN_ITERATIONS} iterations in a row and for {@link #IDLE_SPIN_NS}, every queue is polled every
+     * iteration. A queue that receives is active again at once.
      */
     static final int IDLE_AFTER = 1024;
-    static final int IDLE_POLL_MASK = 31;
+    static final int IDLE_SWEEP_SHARE = 100;
+    static final int IDLE_SPIN_ITERATIONS = 64;
+    static final long IDLE_SPIN_NS = TimeUnit.MICROSECONDS.toNanos(200);
     /** Bounded wait when draining in-flight packets before adopting a snapshot (tests set it; control path only). */
     static volatile long drainTimeoutNs = TimeUnit.SECONDS.toNanos(2);
 
@@ -183,6 +188,7 @@ final class PmdThread implements Runnable {
         long last = System.nanoTime();
         boolean lastBusy = false;
         int idleRun = 0;
+        long lastBusyNs = last;
         while (!stop) {
             PmdSnapshot s = (PmdSnapshot) SNAP.getAcquire(this);
             if (s != cur) {
@@ -195,6 +201,7 @@ final class PmdThread implements Runnable {
             last = now;
             if (lastBusy) {
                 procNs += d;
+                lastBusyNs = now; // the end of the last busy iteration
             } else {
                 idleNs += d;
             }
@@ -202,7 +209,8 @@ final class PmdThread implements Runnable {
             long before = received;
             boolean retired = false;
             try {
-                pollQueues(!lastBusy || (iterations & IDLE_POLL_MASK) == 0);
+                boolean spin = idleRun >= IDLE_SPIN_ITERATIONS && now - lastBusyNs > IDLE_SPIN_NS;
+                pollQueues(nActive < order.length && (spin || now - nextIdleSweepNs >= 0));
                 if (nPending > 0) {
                     // an iteration that retired completions did work: it is busy, and with perf metrics on
                     // its free_pkts time is counted (polls that found nothing complete are idle time)
@@ -410,6 +418,9 @@ final class PmdThread implements Runnable {
         rx.clear();
     }
 
+    /** When the next sweep of the idle queues is due (see {@link #IDLE_SWEEP_SHARE}). */
+    private long nextIdleSweepNs;
+
     /**
      * Polls the active queues (last first, so that one turning idle swaps with one already polled) and, when
      * {@code withIdle}, the idle ones; moves queues between the two sets.
@@ -428,17 +439,22 @@ final class PmdThread implements Runnable {
             }
         }
         if (withIdle) {
-            long t0 = timed && nActive < q.length ? System.nanoTime() : 0;
+            long t0 = System.nanoTime();
+            boolean woke = false;
             for (int i = nActive; i < q.length; i++) {
                 RxqRef r = q[i];
                 if (pollTimed(r, timed) > 0) {
                     r.emptyPolls = 0;
                     q[i] = q[nActive];
                     q[nActive++] = r;
+                    woke = true;
                 }
             }
-            if (t0 != 0) {
-                iterIdleRxqNs += System.nanoTime() - t0;
+            long t1 = System.nanoTime();
+            // a sweep that found traffic is no measure of polling's cost: the next one is due at once
+            nextIdleSweepNs = woke ? t1 : t1 + (t1 - t0) * (IDLE_SWEEP_SHARE - 1);
+            if (timed) {
+                iterIdleRxqNs += t1 - t0;
             }
         }
     }

@@ -7,8 +7,15 @@ import io.pvio.dpif.netdev.appctl.PmdRxqShowCommand;
 import io.pvio.dummy.DummyPort;
 import io.pvio.dummy.DummyPorts;
 import io.pvio.dummy.PktgenPort;
+import io.pvio.netdev.Netdev;
+import io.pvio.netdev.NetdevClass;
+import io.pvio.netdev.NetdevContext;
+import io.pvio.netdev.NetdevStats;
+import io.pvio.packet.PacketBatch;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.Test;
 
 /** Idle rx queues beside a busy one: polled less often while the PMD is busy, never forgotten. */
@@ -51,5 +58,124 @@ public class IdleQueuesTest extends DpTest {
         }
         dp.delPort("gen");
         dp.delPort("sink");
+    }
+
+    /**
+     * An idle port whose poll is expensive (a tap's or a socket's read(2): microseconds) costs a busy PMD
+     * about 1/IDLE_SWEEP_SHARE of its time, not one system call every few iterations: each sweep of the idle
+     * queues is followed by a pause of IDLE_SWEEP_SHARE - 1 times its duration. By construction polls <=
+     * elapsed / (IDLE_SWEEP_SHARE * cost) + 1 while the PMD stays busy; the bound allows twice that, for the
+     * moments a loaded machine leaves the generator's PMD without work (then every queue is polled). The old
+     * schedule (every 32nd iteration) polled it about 40 times as often.
+     */
+    @Test
+    public void anExpensiveIdlePollCostsABusyPmdAboutOnePercent() throws Exception {
+        long costNs = TimeUnit.MICROSECONDS.toNanos(200);
+        AtomicLong polls = new AtomicLong();
+        bind(slowPollClass(costNs, polls));
+        dp.addBridge("br0");
+        dp.delFlows("br0", null);
+        dp.addPort("br0", "gen", "pktgen", Map.of("enabled", "false"), 1);
+        dp.addPort("br0", "sink", "pktgen", Map.of("enabled", "false"), 2);
+        dp.addPort("br0", "slow", "slowpoll", Map.of(), 3);
+        dp.addFlow("br0", "in_port=1,actions=output:2");
+        dp.setInterface("gen", null, Map.of("enabled", "true")); // as fast as the PMD takes them
+        PktgenPort sink = DummyPorts.pktgen("sink");
+        await("the slow queue turned idle", () -> polls.get() > PmdThread.IDLE_AFTER && sink.received() > 0);
+        long p0 = polls.get();
+        long t0 = System.nanoTime();
+        long r0 = sink.received();
+        long[] i0 = dp.pmdIterations();
+        // a window of 4 * IDLE_AFTER iterations: the old schedule (every 32nd iteration) polled 128 times in it
+        await("iterations", () -> dp.pmdIterations()[0] > i0[0] + 4 * PmdThread.IDLE_AFTER
+                && System.nanoTime() - t0 > 20 * PmdThread.IDLE_SWEEP_SHARE * costNs);
+        long elapsed = System.nanoTime() - t0;
+        long n = polls.get() - p0;
+        assertTrue("the generator kept the PMD busy", sink.received() > r0);
+        long bound = 2 * (elapsed / (PmdThread.IDLE_SWEEP_SHARE * costNs) + 1);
+        assertTrue(n + " polls of the slow queue in " + elapsed / 1000 + " us (at most " + bound + ")", n <= bound);
+        assertTrue("the slow queue is still polled", n > 0);
+        dp.setInterface("gen", null, Map.of("enabled", "false"));
+        dp.delPort("slow");
+        dp.delPort("gen");
+        dp.delPort("sink");
+    }
+
+    /** A netdev of type "slowpoll" whose every rxqRecv busy-waits {@code costNs} and receives nothing. */
+    private static NetdevClass slowPollClass(long costNs, AtomicLong polls) {
+        return new NetdevClass() {
+            @Override
+            public String type() {
+                return "slowpoll";
+            }
+
+            @Override
+            public Netdev open(String name, Map<String, String> options, NetdevContext context) {
+                return new Netdev() {
+                    @Override
+                    public String name() {
+                        return name;
+                    }
+
+                    @Override
+                    public String type() {
+                        return "slowpoll";
+                    }
+
+                    @Override
+                    public void setConfig(Map<String, String> o) {
+                    }
+
+                    @Override
+                    public Map<String, String> getConfig() {
+                        return Map.of();
+                    }
+
+                    @Override
+                    public int nRxq() {
+                        return 1;
+                    }
+
+                    @Override
+                    public int nTxq() {
+                        return 1;
+                    }
+
+                    @Override
+                    public int rxqRecv(int qid, PacketBatch batch) {
+                        polls.incrementAndGet();
+                        long end = System.nanoTime() + costNs;
+                        while (System.nanoTime() - end < 0) {
+                            Thread.onSpinWait();
+                        }
+                        return 0;
+                    }
+
+                    @Override
+                    public int send(int qid, PacketBatch batch, boolean concurrentTxq) {
+                        batch.freeAll();
+                        return 0;
+                    }
+
+                    @Override
+                    public int freePkts(int qid, boolean concurrentTxq) {
+                        return 0;
+                    }
+
+                    @Override
+                    public void getStats(NetdevStats stats) {
+                    }
+
+                    @Override
+                    public boolean carrier() {
+                        return true;
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                };
+            }
+        };
     }
 }

@@ -20,6 +20,7 @@ public final class VhostUser extends VhostUserProtocol {
     public static final int VIRTIO_RING_F_EVENT_IDX = 29;
     public static final int VHOST_USER_F_PROTOCOL_FEATURES = 30;
     public static final int VIRTIO_F_VERSION_1 = 32;
+    public static final int VIRTIO_F_RING_PACKED = io.pvio.vhostuser.PackedRing.VIRTIO_F_RING_PACKED;
 
     // split ring flags
     public static final int VRING_DESC_F_NEXT = 1;

@@ -20,6 +20,7 @@ public final class VirtioUserConfig {
     boolean mrgRxbuf = true;
     boolean eventIdx = true;
     boolean indirectDesc = true;
+    boolean packed;
     int rxBufSize = -1;
     int rxMaxLen = 65562;
     int txBufSize = 10240;
@@ -85,6 +86,15 @@ public final class VirtioUserConfig {
     /** Offer VIRTIO_RING_F_INDIRECT_DESC (default true; {@link TxShape#INDIRECT} needs it). */
     public VirtioUserConfig indirectDesc(boolean v) {
         indirectDesc = v;
+        return this;
+    }
+
+    /**
+     * Packed virtqueues (VIRTIO_F_RING_PACKED, as DPDK's virtio-user {@code packed_vq=1}); default false
+     * (split). With true the back end must offer the feature, else the setup fails naming it.
+     */
+    public VirtioUserConfig packed(boolean v) {
+        packed = v;
         return this;
     }
 
@@ -198,6 +208,10 @@ public final class VirtioUserConfig {
         return eventIdx;
     }
 
+    public boolean packed() {
+        return packed;
+    }
+
     public TxShape txShape() {
         return txShape;
     }
@@ -247,6 +261,9 @@ public final class VirtioUserConfig {
                 throw new IllegalArgumentException("rx max length must be 64..1048576, not " + rxMaxLen);
             }
             int k = (rxMaxLen + rx - 1) / rx;
+            if (packed && k > 1) {
+                k++; // the header alone in the first descriptor (see Virtqueue.rxHeaderDesc)
+            }
             if (k > queueSize) {
                 throw new IllegalArgumentException("a posted RX chain of " + rxMaxLen + " bytes in " + rx
                         + "-byte descriptors needs " + k + " descriptors, more than queue_size " + queueSize);
@@ -286,6 +303,7 @@ public final class VirtioUserConfig {
         c.mrgRxbuf = mrgRxbuf;
         c.eventIdx = eventIdx;
         c.indirectDesc = indirectDesc;
+        c.packed = packed;
         c.rxBufSize = rxBufSize;
         c.rxMaxLen = rxMaxLen;
         c.txBufSize = txBufSize;

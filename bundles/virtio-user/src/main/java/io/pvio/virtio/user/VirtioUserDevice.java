@@ -117,7 +117,7 @@ public final class VirtioUserDevice implements AutoCloseable {
                 int usedOff = ro + SplitRing.legacyUsedOffset(n, SplitRing.LEGACY_ALIGN);
                 queues[q] = new Virtqueue(q, mem, cfg.gpaBase, ro, availOff, usedOff, n, tx ? txK : rxK, bufOff[q],
                         tx ? txSlotBytes : rxSlotBytes, tx ? txSlotBytes : rxSeg, indOff[q], cfg.txShape,
-                        cfg.mrgRxbuf, EventFd.create(), EventFd.create());
+                        cfg.mrgRxbuf, cfg.packed, EventFd.create(), EventFd.create());
                 queues[q].init();
             }
             if (cfg.server) {
@@ -173,7 +173,7 @@ public final class VirtioUserDevice implements AutoCloseable {
         c.validate();
         VirtioUserDevice d = new VirtioUserDevice(c);
         LOG.info(d.name + ": guest memory " + (c.memSize >> 20) + " MiB at gpa 0x" + Long.toHexString(c.gpaBase)
-                + ", " + c.queuePairs + " queue pair(s) of " + c.queueSize + ", "
+                + ", " + c.queuePairs + " queue pair(s) of " + c.queueSize + (c.packed ? " (packed)" : "") + ", "
                 + (c.server ? "listening on " : "connecting to ") + c.path);
         d.control.start();
         return d;
@@ -710,7 +710,13 @@ public final class VirtioUserDevice implements AutoCloseable {
         if (cfg.txShape == TxShape.INDIRECT && (offered & bit(VIRTIO_RING_F_INDIRECT_DESC)) == 0) {
             throw new IOException("back end does not offer VIRTIO_RING_F_INDIRECT_DESC, needed by tx_shape=indirect");
         }
+        if (cfg.packed && (offered & bit(VIRTIO_F_RING_PACKED)) == 0) {
+            throw new IOException("back end does not offer VIRTIO_F_RING_PACKED; use packed=false");
+        }
         long want = bit(VIRTIO_F_VERSION_1) | bit(VHOST_USER_F_PROTOCOL_FEATURES) | bit(VIRTIO_NET_F_MQ);
+        if (cfg.packed) {
+            want |= bit(VIRTIO_F_RING_PACKED);
+        }
         if (cfg.mrgRxbuf) {
             want |= bit(VIRTIO_NET_F_MRG_RXBUF);
         }
@@ -760,7 +766,7 @@ public final class VirtioUserDevice implements AutoCloseable {
                     .putLong(24, cfg.uvaBase + q.availOff).putLong(32, 0);
             set(s, SET_VRING_ADDR, a.array());
             set(s, SET_VRING_KICK, u64(q.index), q.kickFd.fd());
-            LOG.fine(name + ": queue " + q.index + " size " + q.size + " base " + base);
+            LOG.fine(name + ": queue " + q.index + " size " + q.size + " base 0x" + Integer.toHexString(base));
         }
         if ((neg & bit(VHOST_USER_F_PROTOCOL_FEATURES)) != 0) {
             for (Virtqueue q : queues) {

@@ -10,6 +10,7 @@ import static io.pvio.virtio.user.VhostUser.VRING_USED_F_NO_NOTIFY;
 import io.pvio.counter.CounterArray;
 import io.pvio.packet.Packet;
 import io.pvio.posix.EventFd;
+import io.pvio.vhostuser.PackedRing;
 import io.pvio.vhostuser.SplitRing;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -17,13 +18,20 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * One split virtqueue in guest memory, driver side. The ring is cut into fixed slots of {@code k}
- * descriptors with {@code slotBytes} of buffer each, so no per-packet state is allocated: a TX slot is
- * free or in flight, an RX slot is posted or being read.
+ * One virtqueue in guest memory, driver side, split or packed (VIRTIO_F_RING_PACKED; fixed when the queue is
+ * made). The buffers are cut into fixed slots of {@code k} descriptors with {@code slotBytes} of buffer each,
+ * so no per-packet state is allocated: a TX slot is free or in flight, an RX slot is posted or being read.
  *
- * <p>Single writer: one thread at a time uses a queue's data path. Indices shared with the back end are
- * read with acquire and published with release (VarHandle views of the shared mapping); descriptor and
- * buffer contents are plain writes ordered by the release of the avail index.
+ * <p>Split: slot {@code s} owns descriptors {@code s*k..s*k+k-1}; its head goes into the avail ring. Packed:
+ * a slot's chain takes the next {@code descCount[s]} ring positions with buffer id {@code s}, and the used
+ * side advances by that count per used descriptor (the device writes one per chain). The three areas share
+ * offsets: descOff (descriptor table / ring), availOff (avail ring / driver event suppression), usedOff (used
+ * ring / device event suppression).
+ *
+ * <p>Single writer: one thread at a time uses a queue's data path. Indices and flags shared with the back
+ * end are read with acquire and published with release (VarHandle views of the shared mapping); descriptor
+ * and buffer contents are plain writes ordered by that release (split: the avail index; packed: the head
+ * descriptor's flags, written last).
  */
 final class Virtqueue {
     static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
@@ -50,12 +58,20 @@ final class Virtqueue {
     final int usedOff;
     final int k;
     final int nslots;
+    /**
+     * Packed RX chains of several segments get the virtio-net header alone in their first descriptor, as
+     * Linux's big-packet receive buffers: DPDK's vhost batch enqueue takes four aligned available
+     * descriptors as four single-descriptor buffers without looking at NEXT, which a short first descriptor
+     * keeps it from doing. The chain then spans k + 1 descriptors.
+     */
+    final boolean rxHeaderDesc;
     final int bufOff;
     final int slotBytes;
     final int segSize;
     final int indOff;
     final TxShape shape;
     final boolean mergeable;
+    final boolean packed;
     final int maxFrame;
     final EventFd kickFd;
     final EventFd callFd;
@@ -77,6 +93,21 @@ final class Virtqueue {
     private int nfree;
     private final boolean[] owned; // TX: in flight; RX: posted
 
+    // packed only: next available position and wrap counter, next used position to read and its wrap
+    // counter, the position at the last publish, descriptors made available since, each slot's chain length
+    private int availPos;
+    private boolean availWrap;
+    private int usedPos;
+    private boolean usedWrap;
+    private int pubPos;
+    private int pending;
+    private final int[] descCount;
+    // packed chain being written: its length so far and the head's flags (stored last)
+    private int chainLen;
+    private int headFlags;
+    // packed RX: ring positions the current frame's used descriptors span
+    private int rxSpan;
+
     // current RX frame: its slots and contiguous pieces
     private final int[] rxSlots;
     private final int[] pieceOff;
@@ -95,6 +126,13 @@ final class Virtqueue {
     Virtqueue(int index, ByteBuffer mem, long gpaBase, int descOff, int availOff, int usedOff, int size, int k,
             int bufOff, int slotBytes, int segSize, int indOff, TxShape shape, boolean mergeable, EventFd kickFd,
             EventFd callFd) {
+        this(index, mem, gpaBase, descOff, availOff, usedOff, size, k, bufOff, slotBytes, segSize, indOff, shape,
+                mergeable, false, kickFd, callFd);
+    }
+
+    Virtqueue(int index, ByteBuffer mem, long gpaBase, int descOff, int availOff, int usedOff, int size, int k,
+            int bufOff, int slotBytes, int segSize, int indOff, TxShape shape, boolean mergeable, boolean packed,
+            EventFd kickFd, EventFd callFd) {
         this.index = index;
         this.tx = (index & 1) == 1;
         this.mem = mem;
@@ -105,13 +143,16 @@ final class Virtqueue {
         this.size = size;
         this.mask = size - 1;
         this.k = k;
-        this.nslots = size / k;
+        this.rxHeaderDesc = packed && !tx && k > 1;
+        this.nslots = size / (rxHeaderDesc ? k + 1 : k);
         this.bufOff = bufOff;
         this.slotBytes = slotBytes;
         this.segSize = segSize;
         this.indOff = indOff;
         this.shape = shape;
         this.mergeable = mergeable;
+        this.packed = packed;
+        this.descCount = new int[size / k];
         this.maxFrame = tx ? slotBytes - NET_HDR_SIZE - 256 : Integer.MAX_VALUE;
         this.kickFd = kickFd;
         this.callFd = callFd;
@@ -125,7 +166,10 @@ final class Virtqueue {
         }
     }
 
-    /** Bytes a queue of {@code size} descriptors needs for its desc table, avail and used rings (page aligned). */
+    /**
+     * Bytes a queue of {@code size} descriptors needs for its desc table, avail and used rings (page aligned);
+     * also enough for a packed queue's ring and event suppression structures at the same offsets.
+     */
     static int ringBytes(int size) {
         return SplitRing.legacyUsedOffset(size, SplitRing.LEGACY_ALIGN)
                 + SplitRing.alignUp(SplitRing.usedBytes(size), SplitRing.LEGACY_ALIGN);
@@ -160,11 +204,84 @@ final class Virtqueue {
     }
 
     private void writeTableDesc(int tableOff, int i, long addr, int len, int flags, int next) {
+        if (packed) { // packed indirect table: sequential, WRITE the only flag, id ignored
+            int o = tableOff + PackedRing.desc(i);
+            mem.putLong(o + PackedRing.DESC_ADDR, addr);
+            mem.putInt(o + PackedRing.DESC_LEN, len);
+            mem.putShort(o + PackedRing.DESC_ID, (short) 0);
+            mem.putShort(o + PackedRing.DESC_FLAGS, (short) (flags & PackedRing.DESC_F_WRITE));
+            return;
+        }
         int o = tableOff + SplitRing.desc(i);
         mem.putLong(o + SplitRing.DESC_ADDR, addr);
         mem.putInt(o + SplitRing.DESC_LEN, len);
         mem.putShort(o + SplitRing.DESC_FLAGS, (short) flags);
         mem.putShort(o + SplitRing.DESC_NEXT, (short) next);
+    }
+
+    /**
+     * Descriptor {@code j} of slot {@code slot}'s chain, {@code flags} among NEXT, WRITE, INDIRECT. Split:
+     * descriptor {@code slot*k+j}, NEXT pointing at the one after it. Packed: the chain's next ring position
+     * with id {@code slot}; not visible until {@link #commitChain}.
+     */
+    private void putDesc(int slot, int j, long addr, int len, int flags) {
+        if (!packed) {
+            int d = slot * k + j;
+            writeDesc(d, addr, len, flags, (flags & VRING_DESC_F_NEXT) != 0 ? d + 1 : 0);
+            return;
+        }
+        int pos = availPos + chainLen;
+        boolean wrap = availWrap;
+        if (pos >= size) {
+            pos -= size;
+            wrap = !wrap;
+        }
+        int o = descOff + PackedRing.desc(pos);
+        mem.putLong(o + PackedRing.DESC_ADDR, addr);
+        mem.putInt(o + PackedRing.DESC_LEN, len);
+        mem.putShort(o + PackedRing.DESC_ID, (short) slot); // read from the chain's last descriptor
+        int f = flags | PackedRing.availFlags(wrap);
+        if (chainLen == 0) {
+            headFlags = f;
+        } else {
+            mem.putShort(o + PackedRing.DESC_FLAGS, (short) f);
+        }
+        chainLen++;
+    }
+
+    /** Packed: makes the chain written by {@link #putDesc} available (the head's flags, release) and moves on. */
+    private void commitChain(int slot) {
+        U16.setRelease(mem, descOff + PackedRing.desc(availPos) + PackedRing.DESC_FLAGS, (short) headFlags);
+        descCount[slot] = chainLen;
+        availPos += chainLen;
+        if (availPos >= size) {
+            availPos -= size;
+            availWrap = !availWrap;
+        }
+        pending += chainLen;
+        chainLen = 0;
+    }
+
+    /** Packed: the flags of ring position {@code pos} (acquire: a used descriptor's id and len follow). */
+    private int descFlagsAcquire(int pos) {
+        return (short) U16.getAcquire(mem, descOff + PackedRing.desc(pos) + PackedRing.DESC_FLAGS) & 0xffff;
+    }
+
+    private int descId(int pos) {
+        return mem.getShort(descOff + PackedRing.desc(pos) + PackedRing.DESC_ID) & 0xffff;
+    }
+
+    private int descLen(int pos) {
+        return mem.getInt(descOff + PackedRing.desc(pos) + PackedRing.DESC_LEN);
+    }
+
+    /** Packed: moves the used read position {@code n} ring positions on. */
+    private void advanceUsed(int n) {
+        usedPos += n;
+        if (usedPos >= size) {
+            usedPos -= size;
+            usedWrap = !usedWrap;
+        }
     }
 
     /** Puts {@code head} into the next avail slot (not yet visible: see {@link #publish}). */
@@ -186,6 +303,10 @@ final class Virtqueue {
      * (VRING_USED_F_NO_NOTIFY clear, or with EVENT_IDX: avail_event crossed).
      */
     void publish() {
+        if (packed) {
+            publishPacked();
+            return;
+        }
         if (availIdx == publishedIdx) {
             return;
         }
@@ -206,8 +327,32 @@ final class Virtqueue {
         }
     }
 
+    /**
+     * Packed: chains are visible once committed; kicks the back end if its device event suppression asks for
+     * it (ENABLE, or DESC with a position among those made available since the last publish).
+     */
+    private void publishPacked() {
+        if (pending == 0) {
+            return;
+        }
+        VarHandle.fullFence(); // the head flags must be visible before we read the back end's wishes
+        int ev = usedOff;
+        int flags = (short) U16.getAcquire(mem, ev + PackedRing.EVENT_FLAGS) & 0xffff;
+        int offWrap = mem.getShort(ev + PackedRing.EVENT_OFF_WRAP) & 0xffff;
+        boolean kick = pending >= size || PackedRing.needEvent(flags, offWrap, pubPos, availPos, availWrap, size);
+        pubPos = availPos;
+        pending = 0;
+        if (kick && ready) {
+            kickFd.signal();
+            count(C_KICKS, 1);
+        }
+    }
+
     /** Polling mode: ask for no interrupts (flag, and an EVENT_IDX used_event far ahead). */
     private void suppressInterrupts() {
+        if (packed) {
+            return; // driver event suppression stays DISABLE (init)
+        }
         mem.putShort(availOff + SplitRing.usedEvent(size), (short) (lastUsed + 0x7fff));
     }
 
@@ -222,6 +367,22 @@ final class Virtqueue {
             }
         }
         availIdx = publishedIdx = lastUsed = 0;
+        if (packed) {
+            availPos = usedPos = pubPos = pending = chainLen = 0;
+            availWrap = usedWrap = true;
+            mem.putShort(availOff + PackedRing.EVENT_OFF_WRAP, (short) 0);
+            U16.setRelease(mem, availOff + PackedRing.EVENT_FLAGS, (short) PackedRing.EVENT_FLAG_DISABLE);
+            if (!tx) {
+                for (int s = 0; s < nslots; s++) {
+                    writeRxChain(s);
+                    owned[s] = true;
+                }
+                nfree = 0;
+                pending = 0;
+                pubPos = availPos;
+            }
+            return;
+        }
         mem.putShort(availOff + SplitRing.AVAIL_FLAGS, (short) VRING_AVAIL_F_NO_INTERRUPT);
         suppressInterrupts();
         if (!tx) {
@@ -236,15 +397,37 @@ final class Virtqueue {
         }
     }
 
-    /** The ring base a new back end must start from: the used index it (or its predecessor) last wrote. */
+    /**
+     * The ring base a new back end must start from (SET_VRING_BASE): split, the used index it (or its
+     * predecessor) last wrote; packed, the position after the last used descriptor written (found by walking
+     * the used descriptors not yet read) with its wrap counter in bit 15.
+     */
     int resumeBase() {
-        return usedIdxAcquire();
+        if (!packed) {
+            return usedIdxAcquire();
+        }
+        int pos = usedPos;
+        boolean wrap = usedWrap;
+        for (int seen = 0; seen < size && PackedRing.isUsed(descFlagsAcquire(pos), wrap); ) {
+            int id = descId(pos);
+            int n = id < nslots && owned[id] ? descCount[id] : 1;
+            seen += n;
+            pos += n;
+            if (pos >= size) {
+                pos -= size;
+                wrap = !wrap;
+            }
+        }
+        return PackedRing.offWrap(pos, wrap);
     }
 
     // ---------------------------------------------------------------- TX --
 
     /** Reclaims completed TX slots; returns how many are still in flight. */
     int reclaim() {
+        if (packed) {
+            return reclaimPacked();
+        }
         int used = usedIdxAcquire();
         int n = RingMath.distance(used, lastUsed);
         if (n > size) {
@@ -265,6 +448,22 @@ final class Virtqueue {
         }
         if (n > 0) {
             suppressInterrupts();
+        }
+        return nslots - nfree;
+    }
+
+    /** Packed: reads used descriptors at the used position while their flags say used in this lap. */
+    private int reclaimPacked() {
+        for (int n = 0; n < size && PackedRing.isUsed(descFlagsAcquire(usedPos), usedWrap); n++) {
+            int slot = descId(usedPos);
+            if (slot < nslots && owned[slot]) {
+                owned[slot] = false;
+                freeSlots[nfree++] = slot;
+                advanceUsed(descCount[slot]);
+            } else {
+                count(C_ERRORS, 1); // not a buffer in flight: its length is unknown, step over one position
+                advanceUsed(1);
+            }
         }
         return nslots - nfree;
     }
@@ -330,11 +529,16 @@ final class Virtqueue {
         try {
             fillSlot(slot, len);
         } catch (RuntimeException e) { // e.g. a source shorter than len: the slot goes back, unpublished
+            chainLen = 0;
             owned[slot] = false;
             freeSlots[nfree++] = slot;
             throw e;
         }
-        pushAvail(slot * k);
+        if (packed) {
+            commitChain(slot);
+        } else {
+            pushAvail(slot * k);
+        }
         count(C_PACKETS, 1);
         count(C_BYTES, len);
         return true;
@@ -342,7 +546,6 @@ final class Virtqueue {
 
     /** Writes header, frame and descriptors of TX slot {@code slot} (not published). */
     private void fillSlot(int slot, int len) {
-        int head = slot * k;
         int base = slotBase(slot);
         // virtio_net_hdr: no offloads, num_buffers 0
         mem.putLong(base, 0);
@@ -350,12 +553,12 @@ final class Virtqueue {
         switch (shape) {
             case PUSH:
                 copyIn(0, len, base + NET_HDR_SIZE);
-                writeDesc(head, gpa(base), NET_HDR_SIZE + len, 0, 0);
+                putDesc(slot, 0, gpa(base), NET_HDR_SIZE + len, 0);
                 break;
             case CHAIN:
                 copyIn(0, len, base + 64);
-                writeDesc(head, gpa(base), NET_HDR_SIZE, VRING_DESC_F_NEXT, head + 1);
-                writeDesc(head + 1, gpa(base + 64), len, 0, 0);
+                putDesc(slot, 0, gpa(base), NET_HDR_SIZE, VRING_DESC_F_NEXT);
+                putDesc(slot, 1, gpa(base + 64), len, 0);
                 break;
             case SPLIT:
             case INDIRECT: {
@@ -366,7 +569,7 @@ final class Virtqueue {
                 if (ind) {
                     writeTableDesc(table, 0, gpa(base), NET_HDR_SIZE, VRING_DESC_F_NEXT, 1);
                 } else {
-                    writeDesc(head, gpa(base), NET_HDR_SIZE, VRING_DESC_F_NEXT, head + 1);
+                    putDesc(slot, 0, gpa(base), NET_HDR_SIZE, VRING_DESC_F_NEXT);
                 }
                 int done = 0;
                 for (int j = 0; j < np; j++) {
@@ -377,12 +580,12 @@ final class Virtqueue {
                     if (ind) {
                         writeTableDesc(table, j + 1, gpa(at), n, last ? 0 : VRING_DESC_F_NEXT, last ? 0 : j + 2);
                     } else {
-                        writeDesc(head + j + 1, gpa(at), n, last ? 0 : VRING_DESC_F_NEXT, last ? 0 : head + j + 2);
+                        putDesc(slot, j + 1, gpa(at), n, last ? 0 : VRING_DESC_F_NEXT);
                     }
                     done += n;
                 }
                 if (ind) {
-                    writeDesc(head, gpa(table), SplitRing.descTableBytes(np + 1), VRING_DESC_F_INDIRECT, 0);
+                    putDesc(slot, 0, gpa(table), SplitRing.descTableBytes(np + 1), VRING_DESC_F_INDIRECT);
                 }
                 break;
             }
@@ -393,17 +596,33 @@ final class Virtqueue {
 
     // ---------------------------------------------------------------- RX --
 
+    /** Writes RX slot {@code slot}'s chain; packed: also makes it available at the next positions. */
     private void writeRxChain(int slot) {
-        int head = slot * k;
         int base = slotBase(slot);
-        for (int j = 0; j < k; j++) {
-            boolean last = j == k - 1;
-            writeDesc(head + j, gpa(base + j * segSize), segSize, VRING_DESC_F_WRITE | (last ? 0 : VRING_DESC_F_NEXT),
-                    last ? 0 : head + j + 1);
+        if (rxHeaderDesc) { // the same contiguous bytes, cut after the header
+            putDesc(slot, 0, gpa(base), NET_HDR_SIZE, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
+            putDesc(slot, 1, gpa(base + NET_HDR_SIZE), segSize - NET_HDR_SIZE, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
+            for (int j = 1; j < k; j++) {
+                boolean last = j == k - 1;
+                putDesc(slot, j + 1, gpa(base + j * segSize), segSize,
+                        VRING_DESC_F_WRITE | (last ? 0 : VRING_DESC_F_NEXT));
+            }
+        } else {
+            for (int j = 0; j < k; j++) {
+                boolean last = j == k - 1;
+                putDesc(slot, j, gpa(base + j * segSize), segSize,
+                        VRING_DESC_F_WRITE | (last ? 0 : VRING_DESC_F_NEXT));
+            }
+        }
+        if (packed) {
+            commitChain(slot);
         }
     }
 
     private int validSlot(int id) {
+        if (packed) {
+            return id >= 0 && id < nslots && owned[id] ? id : -1;
+        }
         if (id < 0 || id % k != 0) {
             return -1;
         }
@@ -417,6 +636,9 @@ final class Virtqueue {
      * buffers reposted. Call {@link #rxRelease} after each frame returned, {@link #publish} after a burst.
      */
     int rxNext() {
+        if (packed) {
+            return rxNextPacked();
+        }
         for (;;) {
             int used = usedIdxAcquire();
             int avail = RingMath.distance(used, lastUsed);
@@ -504,6 +726,97 @@ final class Virtqueue {
         }
     }
 
+    /**
+     * {@link #rxNext} of a packed queue: the used descriptors from the used position on, each spanning its
+     * slot's chain length; a mergeable frame's num_buffers descriptors must all be used before it is returned.
+     */
+    private int rxNextPacked() {
+        for (;;) {
+            rxCount = 0;
+            rxPieces = 0;
+            rxSpan = 0;
+            if (!PackedRing.isUsed(descFlagsAcquire(usedPos), usedWrap)) {
+                return -1;
+            }
+            int slot = validSlot(descId(usedPos));
+            int len = descLen(usedPos);
+            if (slot < 0) {
+                count(C_ERRORS, 1); // not a posted buffer: its chain length is unknown, step over one position
+                advanceUsed(1);
+                continue;
+            }
+            rxSlots[rxCount++] = slot;
+            rxSpan = descCount[slot];
+            if (len < NET_HDR_SIZE || len > slotBytes) {
+                count(C_ERRORS, 1);
+                rxRelease();
+                continue;
+            }
+            int nb = mergeable ? mem.getShort(slotBase(slot) + 10) & 0xffff : 1;
+            if (nb == 0) {
+                nb = 1;
+            }
+            if (nb > nslots) {
+                count(C_ERRORS, 1);
+                rxRelease();
+                continue;
+            }
+            pieceOff[0] = slotBase(slot) + NET_HDR_SIZE;
+            pieceLen[0] = len - NET_HDR_SIZE;
+            rxPieces = 1;
+            int total = len - NET_HDR_SIZE;
+            int pos = usedPos + rxSpan;
+            boolean wrap = usedWrap;
+            if (pos >= size) {
+                pos -= size;
+                wrap = !wrap;
+            }
+            boolean bad = false;
+            for (int j = 1; j < nb; j++) {
+                if (!PackedRing.isUsed(descFlagsAcquire(pos), wrap)) {
+                    rxCount = 0; // the rest of the frame is not written yet: nothing consumed
+                    rxPieces = 0;
+                    rxSpan = 0;
+                    return -1;
+                }
+                int sj = validSlot(descId(pos));
+                int lj = descLen(pos);
+                for (int x = 0; x < rxCount; x++) {
+                    if (rxSlots[x] == sj) {
+                        sj = -1; // a slot named twice in one frame
+                    }
+                }
+                int span = 1;
+                if (sj < 0 || lj < 0 || lj > slotBytes) {
+                    bad = true;
+                    if (sj >= 0) {
+                        rxSlots[rxCount++] = sj;
+                        span = descCount[sj];
+                    }
+                } else {
+                    rxSlots[rxCount++] = sj;
+                    span = descCount[sj];
+                    pieceOff[rxPieces] = slotBase(sj);
+                    pieceLen[rxPieces++] = lj;
+                    total += lj;
+                }
+                rxSpan += span;
+                pos += span;
+                if (pos >= size) {
+                    pos -= size;
+                    wrap = !wrap;
+                }
+            }
+            if (bad) {
+                count(C_ERRORS, 1);
+                rxRelease();
+                continue;
+            }
+            rxFrameLen = total;
+            return total;
+        }
+    }
+
     /** Copies the current frame into {@code dst} from {@code off}, at most {@code max} bytes; returns bytes copied. */
     int copyOut(byte[] dst, int off, int max) {
         int at = 0;
@@ -551,6 +864,16 @@ final class Virtqueue {
 
     /** Reposts the current frame's buffers and consumes its used entries. */
     void rxRelease() {
+        if (packed) {
+            advanceUsed(rxSpan); // before reposting: the reposted chains may take these very positions
+            for (int i = 0; i < rxCount; i++) {
+                writeRxChain(rxSlots[i]);
+            }
+            rxSpan = 0;
+            rxCount = 0;
+            rxPieces = 0;
+            return;
+        }
         for (int i = 0; i < rxCount; i++) {
             pushAvail(rxSlots[i] * k);
         }

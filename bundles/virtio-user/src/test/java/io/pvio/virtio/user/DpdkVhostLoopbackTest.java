@@ -64,6 +64,15 @@ public class DpdkVhostLoopbackTest {
         return f;
     }
 
+    VirtioUserDevice device() {
+        return dev;
+    }
+
+    /** The configuration every test starts from (split rings; a subclass runs them all with packed rings). */
+    VirtioUserConfig config() {
+        return new VirtioUserConfig();
+    }
+
     private VirtioUserDevice clientWithTestpmd(VirtioUserConfig c) throws Exception {
         Path sock = dir.resolve("vhost.sock");
         testpmd = new Testpmd(sock, dir, false, c.queuePairs(), "io").start();
@@ -123,7 +132,7 @@ public class DpdkVhostLoopbackTest {
 
     @Test
     public void clientMergeablePush() throws Exception {
-        clientWithTestpmd(new VirtioUserConfig());
+        clientWithTestpmd(config());
         assertTrue((dev.features() & (1L << VhostUser.VIRTIO_NET_F_MRG_RXBUF)) != 0);
         assertTrue("REPLY_ACK negotiated", (dev.protocolFeatures() & (1L << VhostUser.PROTOCOL_F_REPLY_ACK)) != 0);
         loopback(0, SIZES, PER_SIZE);
@@ -133,38 +142,38 @@ public class DpdkVhostLoopbackTest {
     }
     @Test
     public void clientNonMergeable() throws Exception {
-        clientWithTestpmd(new VirtioUserConfig().mrgRxbuf(false));
+        clientWithTestpmd(config().mrgRxbuf(false));
         assertEquals(0, dev.features() & (1L << VhostUser.VIRTIO_NET_F_MRG_RXBUF));
         loopback(0, SIZES, PER_SIZE);
     }
 
     @Test
     public void clientNonMergeableSingleLargeBuffers() throws Exception {
-        clientWithTestpmd(new VirtioUserConfig().mrgRxbuf(false).rxBufSize(65562));
+        clientWithTestpmd(config().mrgRxbuf(false).rxBufSize(65562));
         loopback(0, SIZES, 10);
     }
 
     @Test
     public void clientSmallMergeableBuffersForceMerging() throws Exception {
-        clientWithTestpmd(new VirtioUserConfig().rxBufSize(512));
+        clientWithTestpmd(config().rxBufSize(512));
         loopback(0, SIZES, PER_SIZE);
     }
 
     @Test
     public void clientChainShape() throws Exception {
-        clientWithTestpmd(new VirtioUserConfig().txShape(TxShape.CHAIN));
+        clientWithTestpmd(config().txShape(TxShape.CHAIN));
         loopback(0, SIZES, PER_SIZE);
     }
 
     @Test
     public void clientSplitShape() throws Exception {
-        clientWithTestpmd(new VirtioUserConfig().txShape(TxShape.SPLIT));
+        clientWithTestpmd(config().txShape(TxShape.SPLIT));
         loopback(0, SIZES, PER_SIZE);
     }
 
     @Test
     public void clientIndirectShapeNonMergeable() throws Exception {
-        clientWithTestpmd(new VirtioUserConfig().txShape(TxShape.INDIRECT).mrgRxbuf(false));
+        clientWithTestpmd(config().txShape(TxShape.INDIRECT).mrgRxbuf(false));
         assertTrue((dev.features() & (1L << VhostUser.VIRTIO_RING_F_INDIRECT_DESC)) != 0);
         loopback(0, SIZES, PER_SIZE);
     }
@@ -172,7 +181,7 @@ public class DpdkVhostLoopbackTest {
     @Test
     public void clientWithoutEventIdxSmallRing() throws Exception {
         // 64 descriptors: the 16-bit indices wrap many times over 600 frames
-        clientWithTestpmd(new VirtioUserConfig().eventIdx(false).queueSize(64));
+        clientWithTestpmd(config().eventIdx(false).queueSize(64));
         assertEquals(0, dev.features() & (1L << VhostUser.VIRTIO_RING_F_EVENT_IDX));
         loopback(0, new int[] {60, 1518}, 300);
     }
@@ -180,13 +189,13 @@ public class DpdkVhostLoopbackTest {
     @Test
     public void manyFramesWrapIndices() throws Exception {
         // more than 65536 frames through a 32-descriptor ring: avail/used indices wrap around 2^16
-        clientWithTestpmd(new VirtioUserConfig().queueSize(32));
+        clientWithTestpmd(config().queueSize(32));
         loopback(0, new int[] {60}, 70000);
     }
 
     @Test
     public void twoQueuePairs() throws Exception {
-        clientWithTestpmd(new VirtioUserConfig().queuePairs(2));
+        clientWithTestpmd(config().queuePairs(2));
         assertTrue("back end queue count " + dev.backendQueueNum(), dev.backendQueueNum() >= 2);
         loopback(0, SIZES, 10);
         loopback(1, SIZES, 10);
@@ -195,7 +204,7 @@ public class DpdkVhostLoopbackTest {
     @Test
     public void serverRoleWithTestpmdClient() throws Exception {
         Path sock = dir.resolve("vu-server.sock");
-        dev = VirtioUserDevice.open(new VirtioUserConfig(sock).server(true).name("vu-server"));
+        dev = VirtioUserDevice.open(config().path(sock).server(true).name("vu-server"));
         assertTrue(Files.exists(sock));
         testpmd = new Testpmd(sock, dir, true, 1, "io").start();
         awaitReady(0);
@@ -204,7 +213,7 @@ public class DpdkVhostLoopbackTest {
 
     @Test
     public void clientReconnectsAfterTestpmdRestart() throws Exception {
-        clientWithTestpmd(new VirtioUserConfig());
+        clientWithTestpmd(config());
         loopback(0, SIZES, 5);
         long gen = dev.generation();
         testpmd.kill();
@@ -222,7 +231,7 @@ public class DpdkVhostLoopbackTest {
     @Test
     public void serverAcceptsTestpmdAgainAfterRestart() throws Exception {
         Path sock = dir.resolve("vu-server.sock");
-        dev = VirtioUserDevice.open(new VirtioUserConfig(sock).server(true).name("vu-server"));
+        dev = VirtioUserDevice.open(config().path(sock).server(true).name("vu-server"));
         testpmd = new Testpmd(sock, dir, true, 1, "io").start();
         awaitReady(0);
         loopback(0, SIZES, 5);

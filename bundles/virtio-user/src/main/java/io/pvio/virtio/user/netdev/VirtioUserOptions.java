@@ -11,11 +11,12 @@ import java.util.Set;
  * Options of a {@code virtio-user} port: {@code path} (required; relative paths are in the run directory),
  * {@code server} (false: connect to a listening back end), {@code queues} (queue pairs, 1),
  * {@code queue_size} (256), {@code mrg_rxbuf} (true), {@code rx_buf_size}, {@code mem_size} (64M; k/M/G
- * suffixes), {@code tx_shape} (push|chain|split|indirect), {@code event_idx} (true).
+ * suffixes), {@code tx_shape} (push|chain|split|indirect), {@code event_idx} (true), {@code packed} (false:
+ * split virtqueues; true: packed, as DPDK's {@code packed_vq=1}).
  */
 final class VirtioUserOptions {
     static final Set<String> KNOWN = Set.of("path", "server", "queues", "queue_size", "mrg_rxbuf", "rx_buf_size",
-            "mem_size", "tx_shape", "event_idx");
+            "mem_size", "tx_shape", "event_idx", "packed");
 
     private VirtioUserOptions() {
     }
@@ -24,7 +25,7 @@ final class VirtioUserOptions {
         for (String k : o.keySet()) {
             if (!KNOWN.contains(k)) {
                 throw new NetdevException(port + ": unknown option '" + k + "' (known: path, server, queues, "
-                        + "queue_size, mrg_rxbuf, rx_buf_size, mem_size, tx_shape, event_idx)");
+                        + "queue_size, mrg_rxbuf, rx_buf_size, mem_size, tx_shape, event_idx, packed)");
             }
         }
         String path = o.get("path");
@@ -42,6 +43,7 @@ final class VirtioUserOptions {
         c.queueSize(integer(port, o, "queue_size", 256));
         c.mrgRxbuf(bool(port, o, "mrg_rxbuf", true));
         c.eventIdx(bool(port, o, "event_idx", true));
+        c.packed(bool(port, o, "packed", false));
         if (o.containsKey("rx_buf_size")) {
             c.rxBufSize(integer(port, o, "rx_buf_size", 2048));
         }

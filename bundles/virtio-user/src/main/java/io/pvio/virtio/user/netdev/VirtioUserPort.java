@@ -169,6 +169,7 @@ final class VirtioUserPort implements Netdev {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("socket", cfg.path().toString());
         m.put("mode", cfg.server() ? "server" : "client");
+        m.put("ring", cfg.packed() ? "packed" : "split");
         m.put("state", dev.isReady() ? "ready" : dev.isConnected() ? "connected" : "disconnected");
         m.put("features", "0x" + Long.toHexString(dev.features()));
         m.put("protocol_features", "0x" + Long.toHexString(dev.protocolFeatures()));

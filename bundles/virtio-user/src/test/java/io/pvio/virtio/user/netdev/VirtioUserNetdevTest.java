@@ -76,6 +76,7 @@ public class VirtioUserNetdevTest {
         expectBad(Map.of("path", "x.sock", "queues", "0"), "queues must be 1..64");
         expectBad(Map.of("path", "x.sock", "queue_size", "100"), "power of two");
         expectBad(Map.of("path", "x.sock", "server", "yes"), "'server' must be true or false");
+        expectBad(Map.of("path", "x.sock", "packed", "1"), "'packed' must be true or false");
         expectBad(Map.of("path", "x.sock", "tx_shape", "zigzag"), "tx_shape must be push");
         expectBad(Map.of("path", "x.sock", "mem_size", "lots"), "mem_size");
         expectBad(Map.of("path", "x.sock", "mem_size", "1M", "queues", "8"), "too small");
@@ -116,6 +117,16 @@ public class VirtioUserNetdevTest {
     /** pool packets → virtio-user port → DPDK vhost (io loopback) → virtio-user port → pool packets. */
     @Test
     public void loopbackThroughTestpmdAsPackets() throws Exception {
+        loopbackThroughTestpmd(Map.of());
+    }
+
+    /** The same with packed virtqueues (options:packed=true). */
+    @Test
+    public void packedLoopbackThroughTestpmdAsPackets() throws Exception {
+        loopbackThroughTestpmd(Map.of("packed", "true"));
+    }
+
+    private void loopbackThroughTestpmd(Map<String, String> extra) throws Exception {
         String bin = "/usr/bin/dpdk-testpmd";
         boolean present = new File(bin).canExecute();
         if (!present && "true".equals(System.getenv("CI"))) {
@@ -131,6 +142,7 @@ public class VirtioUserNetdevTest {
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Map<String, String> o = new HashMap<>(Map.of("path", sock.toString(), "tx_shape", "split",
                 "rx_buf_size", "1024"));
+        o.putAll(extra);
         try (Netdev p = new VirtioUserClass().open("vu0", o, ctx)) {
             long end = System.currentTimeMillis() + 20000;
             while (!p.carrier() || !Files.readString(log, java.nio.charset.StandardCharsets.ISO_8859_1)
@@ -182,6 +194,9 @@ public class VirtioUserNetdevTest {
             assertEquals(total, s.txPackets);
             assertEquals(total, s.rxPackets);
             assertEquals(0, s.txDropped);
+            if (extra.containsKey("packed")) {
+                assertEquals("packed", p.status().get("ring"));
+            }
         }
         assertEquals("every packet returned to the pool", 0, pool.inUse());
     }

@@ -1,0 +1,135 @@
+package io.pvio.vhost.ring;
+
+import io.pvio.vhostuser.PackedRing;
+import java.nio.ByteBuffer;
+
+/**
+ * What the packed-ring walkers share besides {@link RingWalker} (DPDK's fill_vec_buf_packed): the walk of
+ * one available buffer (a chain of consecutive ring descriptors, or one indirect descriptor) into the
+ * vector. Lock holder only.
+ */
+abstract class PackedWalker extends RingWalker {
+    /** Largest indirect table accepted, in descriptors. */
+    static final int MAX_INDIRECT = 1024;
+
+    /** Results of the last {@link #walkBuffer}: the buffer id and the ring positions it spans. */
+    int bufId;
+    int bufCount;
+
+    PackedWalker(Virtqueue q, BufVec vec, NetHeader hdr) {
+        super(q, vec, hdr);
+    }
+
+    /**
+     * True when ring position {@code pos} holds a descriptor the driver made available in the lap of wrap
+     * counter {@code wrap} (acquire: the descriptors of its buffer are read after).
+     */
+    final boolean available(int pos, boolean wrap) {
+        return PackedRing.isAvail(q.descFlagsAcquire(pos, PackedRing.availFlags(!wrap)), wrap);
+    }
+
+    /**
+     * Appends the buffers of the available buffer starting at ring position {@code pos} (wrap counter
+     * {@code wrap}) to the vector, checking every descriptor; sets {@link #bufId} (from its last ring
+     * descriptor) and {@link #bufCount}.
+     *
+     * @return total bytes, -1 when the queue was marked broken, -2 when the vector is full
+     */
+    final long walkBuffer(int pos, boolean write) {
+        Virtqueue q = this.q;
+        GuestMemory mem = q.mem;
+        ByteBuffer ring = q.desc;
+        int size = q.size;
+        int count = 0;
+        long total = 0;
+        for (;;) {
+            if (++count > size) {
+                return q.markBroken("descriptor chain longer than the ring (" + size + ")");
+            }
+            int o = q.descOff + PackedRing.desc(pos);
+            long addr = ring.getLong(o + PackedRing.DESC_ADDR);
+            long len = ring.getInt(o + PackedRing.DESC_LEN) & 0xffffffffL;
+            int flags = ring.getShort(o + PackedRing.DESC_FLAGS) & 0xffff;
+            bufId = ring.getShort(o + PackedRing.DESC_ID) & 0xffff;
+            if (++pos == size) {
+                pos = 0;
+            }
+            if ((flags & PackedRing.DESC_F_INDIRECT) != 0) {
+                if (!q.indirect) {
+                    return q.markBroken("indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC");
+                }
+                if (count != 1 || (flags & PackedRing.DESC_F_NEXT) != 0) {
+                    return q.markBroken("indirect descriptor inside a chain");
+                }
+                long t = walkIndirect(addr, len, write);
+                if (t < 0) {
+                    return t;
+                }
+                bufCount = 1;
+                return t;
+            }
+            long r = push(addr, len, flags, write, total);
+            if (r < 0) {
+                return r;
+            }
+            total = r;
+            if ((flags & PackedRing.DESC_F_NEXT) == 0) {
+                bufCount = count;
+                return total;
+            }
+        }
+    }
+
+    /** The descriptors of an indirect table: consecutive, WRITE their only flag (2.8.19 "Indirect Flag"). */
+    private long walkIndirect(long addr, long len, boolean write) {
+        Virtqueue q = this.q;
+        GuestMemory mem = q.mem;
+        if (len == 0 || len % PackedRing.DESC_SIZE != 0 || len / PackedRing.DESC_SIZE > MAX_INDIRECT) {
+            return q.markBroken("indirect table of bad size " + len);
+        }
+        int r = mem.regionOfGpa(addr);
+        if (r < 0 || mem.gpaRoom(r, addr) < len) {
+            return q.markBroken(String.format("indirect table at 0x%x+%d outside guest memory", addr, len));
+        }
+        ByteBuffer tbl = mem.view(r);
+        int tblOff = mem.gpaOffset(r, addr);
+        int n = (int) (len / PackedRing.DESC_SIZE);
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            int o = tblOff + PackedRing.desc(i);
+            int flags = tbl.getShort(o + PackedRing.DESC_FLAGS) & 0xffff;
+            if ((flags & PackedRing.DESC_F_INDIRECT) != 0) {
+                return q.markBroken("indirect descriptor inside an indirect table");
+            }
+            total = push(tbl.getLong(o + PackedRing.DESC_ADDR), tbl.getInt(o + PackedRing.DESC_LEN) & 0xffffffffL,
+                    flags, write, total);
+            if (total < 0) {
+                return total;
+            }
+        }
+        return total;
+    }
+
+    /** Checks one buffer and appends it; returns the new total, -1 (broken) or -2 (vector full). */
+    private long push(long addr, long len, int flags, boolean write, long total) {
+        if (write != ((flags & PackedRing.DESC_F_WRITE) != 0)) {
+            return q.markBroken(write ? "read-only descriptor in a receive buffer"
+                    : "write-only descriptor in a transmit buffer");
+        }
+        if (len == 0) {
+            return total;
+        }
+        int r = vec.locate(addr, len);
+        if (r == -2) {
+            return q.markBroken(String.format("descriptor 0x%x+%d points outside guest memory", addr, len));
+        }
+        total += len;
+        if (total > Integer.MAX_VALUE) {
+            return q.markBroken("descriptor chain of more than 2 GiB");
+        }
+        if (!vec.push(addr, len, r)) {
+            return -2;
+        }
+        return total;
+    }
+}

@@ -1,0 +1,153 @@
+package io.pvio.vhost.ring;
+
+import io.pvio.packet.Packet;
+import io.pvio.packet.PacketBatch;
+import io.pvio.packet.PacketPool;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * What every ring walker shares, whatever the layout (split: {@link SplitWalker}, packed:
+ * {@link PackedWalker}): the queue, its buffer vector and header, and the copies between the vector and a
+ * packet handed to a {@link CopySink}. Lock holder only.
+ */
+abstract class RingWalker {
+    final Virtqueue q;
+    final BufVec vec;
+    final NetHeader hdr;
+    private final ByteBuffer scratch = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
+    /** Scratch for the pool's bulk allocation ({@link #stage}). */
+    private final Packet[] bulk = new Packet[PacketBatch.MAX];
+
+    RingWalker(Virtqueue q, BufVec vec, NetHeader hdr) {
+        this.q = q;
+        this.vec = vec;
+        this.hdr = hdr;
+    }
+
+    /**
+     * Single-segment {@code p} into one guest buffer at (slice {@code r}, view offset {@code at}) that holds
+     * header and frame ({@code need} bytes): used element {@code id}, header, frame.
+     */
+    final void placeOne(Packet p, int id, int need, int r, int at, CopySink sink) {
+        GuestMemory m = q.mem;
+        int plen = p.dataLength();
+        int off = p.dataOffset();
+        sink.toGuestBegin(p);
+        try {
+            sink.used(id, need);
+            if (sink.headerInFrame(p, 12, 1)) {
+                sink.toGuest(p, off - 12, m, r, at, plen + 12);
+            } else {
+                GuestWrites.header(m, r, at, p, 1, q.log);
+                if (plen > 0) {
+                    sink.toGuest(p, off, m, r, at + 12, plen);
+                }
+            }
+        } finally {
+            sink.toGuestEnd();
+        }
+    }
+
+    /** Writes the virtio-net header ({@code len} bytes of it) at the vector's cursor, on the CPU. */
+    final void writeHeader(Packet p, int len, int heads) {
+        GuestMemory m = q.mem;
+        if (len == 12 && vec.piece(12) == 12) {
+            GuestWrites.header(m, vec.pieceSlice, vec.pieceOff, p, heads, q.log);
+            vec.advance(12);
+            return;
+        }
+        NetHeader.fill(scratch, p, heads);
+        int at = 0;
+        while (len > 0) {
+            int chunk = vec.piece(len);
+            GuestWrites.copy(m, vec.pieceSlice, vec.pieceOff, scratch, at, chunk, q.log);
+            at += chunk;
+            len -= chunk;
+            vec.advance(chunk);
+        }
+    }
+
+    /** Hands {@code len} bytes of segment {@code seg} from {@code off} to the sink, piece by piece. */
+    final void writeVec(CopySink sink, Packet seg, int off, int len) {
+        GuestMemory m = q.mem;
+        while (len > 0) {
+            int chunk = vec.piece(len);
+            sink.toGuest(seg, off, m, vec.pieceSlice, vec.pieceOff, chunk);
+            off += chunk;
+            len -= chunk;
+            vec.advance(chunk);
+        }
+    }
+
+    /** Hands the frame of the buffer walked last (after its virtio-net header) to the sink, segment by segment. */
+    final void readFrame(Packet p, CopySink sink) {
+        GuestMemory m = q.mem;
+        vec.rewind();
+        vec.skip(hdr.len);
+        for (Packet s = p; s != null; s = s.next()) {
+            int off = s.dataOffset();
+            int len = s.dataLength();
+            while (len > 0) {
+                int chunk = vec.piece(len);
+                sink.fromGuest(m, vec.pieceSlice, vec.pieceOff, s, off, chunk);
+                off += chunk;
+                len -= chunk;
+                vec.advance(chunk);
+            }
+        }
+    }
+
+    /**
+     * Adds up to {@code n} fresh single-segment packets of {@code pool} to {@code staging} (fewer when the
+     * pool runs short). Called before the burst touches guest memory past avail->idx, which
+     * {@link Virtqueue#availIndex} reads without leaving a fault pending: HotSpot raises the SIGBUS of an
+     * access to a truncated file late, at the thread's next safepoint poll or runtime call, and one raised
+     * inside the pool's bookkeeping, or between an allocation and the batch, would lose buffers (issue 15).
+     */
+    final void stage(PacketPool pool, PacketBatch staging, int n) {
+        if (pool.allocBulk(bulk, 0, n)) {
+            for (int k = 0; k < n; k++) {
+                staging.add(bulk[k]);
+                bulk[k] = null;
+            }
+            return;
+        }
+        for (int k = 0; k < n; k++) {
+            Packet p = pool.alloc();
+            if (p == null) {
+                return;
+            }
+            staging.add(p);
+        }
+    }
+
+    /**
+     * The staged packet {@code staging[slot]} sized for {@code plen} bytes, or null (left as it is) when it
+     * needs a chain and the pool is empty. A chain is allocated only after a fence (the rare case): a fault
+     * of the burst so far surfaces there, before the pool operation.
+     */
+    final Packet shape(PacketPool pool, PacketBatch staging, int slot, int plen) {
+        Packet p = staging.get(slot);
+        int room = pool.defaultHeadroom();
+        if (p.next() == null && plen <= p.capacity() - room) {
+            p.setData(room, plen);
+            return p;
+        }
+        q.fenceNow();
+        Packet c = pool.allocChain(plen);
+        if (c == null) {
+            return null;
+        }
+        p.free();
+        staging.set(slot, c);
+        return c;
+    }
+
+    static void clearOffloads(Packet p) {
+        p.setOffloads(0);
+        p.setCsum(0, 0);
+        p.setLayerOffsets(-1, -1);
+        p.setGsoSize(0);
+    }
+}
