@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import java.util.regex.Matcher;
@@ -79,15 +80,17 @@ record MigrationScenario(String figures, String queryMigrate, GuestVm peer, int 
     }
 
     /**
-     * Runs the migration and its checks. {@code closing} gets the guests (the caller closes them);
+     * Runs the migration and its checks. {@code closing} gets the guests (the caller closes them); {@code qemuArgs}
+     * go to every QEMU;
      * {@code diagnostics} is added to a failure about the migrated guest; {@code inFlightAtStop} is recorded.
      */
     static MigrationScenario run(Path dir, GuestImage image, Path srcSock, Path dstSock, Path peerSock,
-            List<AutoCloseable> closing, String label, long bandwidth, boolean compare, Callable<String> diagnostics,
-            Callable<Boolean> inFlightAtStop) throws Exception {
+            List<AutoCloseable> closing, String label, long bandwidth, boolean compare, String[] qemuArgs,
+            Callable<String> diagnostics, Callable<Boolean> inFlightAtStop) throws Exception {
         compare |= COMPARE;
         // without GUEST_ANNOUNCE the guest does not announce itself: QEMU sends SEND_RARP to the back end
-        String[] noAnnounce = {"-global", "virtio-net-pci.guest_announce=off"};
+        String[] noAnnounce = Stream.concat(Stream.of("-global", "virtio-net-pci.guest_announce=off"),
+                Stream.of(qemuArgs)).toArray(String[]::new);
         Path srcQmp = dir.resolve("src.qmp");
         Path dstQmp = dir.resolve("dst.qmp");
         GuestVm src = new GuestVm("mig-src", image, dir, Role.CLIENT, srcSock, SRC_MAC, SRC_IP + "/24")

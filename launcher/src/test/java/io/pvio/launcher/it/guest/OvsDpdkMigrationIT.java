@@ -111,6 +111,7 @@ public class OvsDpdkMigrationIT {
         await("OVS's vhost-user sockets", 60_000, () -> Files.exists(run.resolve("migsrc"))
                 && Files.exists(run.resolve("migdst")) && Files.exists(run.resolve("migpeer")));
         MigrationScenario.run(dir, image, run.resolve("migsrc"), run.resolve("migdst"), run.resolve("migpeer"),
-                closing, "ovs-dpdk", MigrationScenario.THROTTLED, true, () -> "", () -> false);
+                closing, "ovs-dpdk", MigrationScenario.THROTTLED, true, new String[0],
+                () -> "", () -> false);
     }
 }

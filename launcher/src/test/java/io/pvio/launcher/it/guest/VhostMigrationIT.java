@@ -41,7 +41,7 @@ public class VhostMigrationIT {
     /** The guest pings and receives a TCP stream through the migration; pvio copies on the CPU. */
     @Test
     public void guestMigratesToAnotherPortWhilePinging() throws Exception {
-        migrate(false, MigrationScenario.FAST, false);
+        migrate(false, MigrationScenario.FAST, false, NONE);
     }
 
     /**
@@ -50,7 +50,7 @@ public class VhostMigrationIT {
      */
     @Test
     public void guestMigratesWithAsyncCopiesInFlight() throws Exception {
-        migrate(true, MigrationScenario.FAST, false);
+        migrate(true, MigrationScenario.FAST, false, NONE);
     }
 
     /**
@@ -59,16 +59,24 @@ public class VhostMigrationIT {
      */
     @Test
     public void guestMigratesInSeveralPassesWithTraffic() throws Exception {
-        migrate(false, MigrationScenario.THROTTLED, true);
+        migrate(false, MigrationScenario.THROTTLED, true, NONE);
     }
 
     /** The same with the receive queue's copies on a DMA channel. */
     @Test
     public void guestMigratesInSeveralPassesWithAsyncCopies() throws Exception {
-        migrate(true, MigrationScenario.THROTTLED, true);
+        migrate(true, MigrationScenario.THROTTLED, true, NONE);
     }
 
-    private void migrate(boolean async, long bandwidth, boolean compare) throws Exception {
+    /** The same on packed virtqueues (VIRTIO_F_RING_PACKED), CPU copies. */
+    @Test
+    public void guestMigratesInSeveralPassesOnPackedRings() throws Exception {
+        migrate(false, MigrationScenario.THROTTLED, true, new String[] {"-global", "virtio-net-pci.packed=on"});
+    }
+
+    private static final String[] NONE = {};
+
+    private void migrate(boolean async, long bandwidth, boolean compare, String[] qemuArgs) throws Exception {
         Path target = Path.of(System.getProperty("pvio.it.dir", "target/it")).toAbsolutePath().getParent();
         GuestImage image = GuestImage.get(target);
         Path dir = Files.createTempDirectory(Files.createDirectories(target.resolve("it")), "migration-");
@@ -88,7 +96,8 @@ public class VhostMigrationIT {
             pvio.ok("vsctl", "set", "Interface", "migdst", "options:vhost-async-attr=(txq0,00:04.1,0)");
         }
         MigrationScenario run = MigrationScenario.run(dir, image, pvio.runDir().resolve("migsrc"),
-                pvio.runDir().resolve("migdst"), pvio.runDir().resolve("migpeer"), closing, async ? "async" : "cpu", bandwidth, compare,
+                pvio.runDir().resolve("migdst"), pvio.runDir().resolve("migpeer"), closing,
+                (async ? "async" : "cpu") + (qemuArgs.length > 0 ? " packed" : ""), bandwidth, compare, qemuArgs,
                 () -> pvio.ok("appctl", "netdev-vhost/show", "migsrc") + pvio.ok("appctl", "netdev-vhost/show", "migdst"),
                 () -> pvio.log().contains("GET_VRING_BASE completes and logs"));
         GuestVm peer = run.peer();
