@@ -52,6 +52,7 @@ public final class GuestVm implements AutoCloseable {
     private final String mac;
     private final String address;
     private final List<String> extraArgs = new ArrayList<>();
+    private String memory = "256M";
     private final StringBuilder serial = new StringBuilder();
     private final Path serialLog;
     private Process qemu;
@@ -71,6 +72,12 @@ public final class GuestVm implements AutoCloseable {
         this.mac = mac;
         this.address = address;
         this.serialLog = dir.resolve(name + ".serial.log");
+    }
+
+    /** Guest RAM for the next start, in QEMU's size syntax (default 256M). */
+    public GuestVm withMemory(String size) {
+        memory = size;
+        return this;
     }
 
     /** More QEMU arguments for the next start (e.g. {@code -incoming}); the defaults stay. */
@@ -102,11 +109,11 @@ public final class GuestVm implements AutoCloseable {
             throw new IllegalStateException(name + " is running");
         }
         List<String> cmd = new ArrayList<>(List.of(GuestImage.qemu(), "-name", name,
-                "-accel", System.getProperty("pvio.guest.accel", "tcg"), "-m", "256M", "-smp", "1",
+                "-accel", System.getProperty("pvio.guest.accel", "tcg"), "-m", memory, "-smp", "1",
                 "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-serial", "stdio",
                 "-kernel", image.kernel.toString(), "-initrd", image.initramfs.toString(),
                 "-append", "console=ttyS0 quiet panic=-1",
-                "-object", "memory-backend-memfd,id=mem,size=256M,share=on", "-numa", "node,memdev=mem",
+                "-object", "memory-backend-memfd,id=mem,size=" + memory + ",share=on", "-numa", "node,memdev=mem",
                 "-chardev", "socket,id=vhost0,path=" + socket + (role == Role.SERVER ? ",server=on,wait=off" : ",reconnect=1"),
                 "-netdev", "vhost-user,id=net0,chardev=vhost0",
                 "-device", "virtio-net-pci,netdev=net0,mac=" + mac + ",vectors=0"));
