@@ -204,6 +204,11 @@ public final class CopyTracker {
         return (int) (pktHead - pktTail);
     }
 
+    /** Packets begun since the tracker was created or resized (a packet counts from its {@link #begin}). */
+    public long begun() {
+        return pktHead;
+    }
+
     /** DMA copies submitted and not yet resolved. */
     public int dmaInFlight() {
         return (int) (segHead - segTail);
