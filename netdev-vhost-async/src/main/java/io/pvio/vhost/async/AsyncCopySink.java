@@ -18,8 +18,17 @@ public final class AsyncCopySink implements CopySink {
         this.tracker = tracker;
     }
 
+    /** The tracker's packets begun when the burst started. */
+    private long burstMark;
+
     @Override
     public void burst() {
+        burstMark = tracker.begun();
+    }
+
+    @Override
+    public int taken(int counted) {
+        return (int) (tracker.begun() - burstMark);
     }
 
     @Override

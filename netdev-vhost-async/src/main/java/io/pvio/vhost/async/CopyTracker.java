@@ -204,12 +204,21 @@ public final class CopyTracker {
         return (int) (pktHead - pktTail);
     }
 
+    /** Packets begun since the tracker was created or resized (a packet counts from its {@link #begin}). */
+    public long begun() {
+        return pktHead;
+    }
+
     /** DMA copies submitted and not yet resolved. */
     public int dmaInFlight() {
         return (int) (segHead - segTail);
     }
 
-    /** Starts a packet (which the tracker holds until it is retired). */
+    /**
+     * Starts a packet, which the tracker holds from here until it is retired, even if {@link #end} never
+     * comes: a late fault (SIGBUS raised at a later safepoint) can cut the walker's burst anywhere between
+     * the two, and the packet must not be lost then (issue 15). No safepoint between the store and the count.
+     */
     public void begin(Packet p) {
         if (pktHead - pktTail == pkts.length) {
             throw new IllegalStateException(name + ": begin without room (check hasRoom first)");
@@ -219,6 +228,7 @@ public final class CopyTracker {
         pending[slot] = 0;
         usedStart[slot] = (int) (usedHead & usedMask);
         usedCount[slot] = 0;
+        pktHead++;
     }
 
     /** Records a used-ring element of the current packet. */
@@ -226,7 +236,7 @@ public final class CopyTracker {
         int u = (int) (usedHead++ & usedMask);
         usedIds[u] = id;
         usedLens[u] = len;
-        usedCount[(int) (pktHead & pktMask)]++;
+        usedCount[(int) ((pktHead - 1) & pktMask)]++;
     }
 
     /** Copies {@code len} bytes for the current packet: by DMA when worth it and possible, else now. */
@@ -237,11 +247,11 @@ public final class CopyTracker {
             segSrc[s] = src;
             segDst[s] = dst;
             segLen[s] = len;
-            segPkt[s] = (int) (pktHead & pktMask);
+            segPkt[s] = (int) ((pktHead - 1) & pktMask);
             STATUS.setOpaque(segStatus, s, PENDING);
             if (channel.enqueue(owner, seq, src, dst, len)) {
                 segHead++;
-                pending[(int) (pktHead & pktMask)]++;
+                pending[(int) ((pktHead - 1) & pktMask)]++;
                 dmaSinceDoorbell = true;
                 counters.add(C_DMA_COPIES, 1);
                 return;
@@ -255,9 +265,8 @@ public final class CopyTracker {
         }
     }
 
-    /** Ends the current packet. */
+    /** Ends the current packet (it is in flight since {@link #begin}). */
     public void end() {
-        pktHead++;
         counters.add(C_SUBMITTED, 1);
     }
 

@@ -83,6 +83,16 @@ public interface CopySink {
     boolean abandon();
 
     /**
+     * After {@link #abandon()} returned true: how many packets of the burst the sink took, the walker having
+     * counted {@code counted}. A late fault (raised at a safepoint) can cut the burst between the walker's
+     * count and {@link #toGuestBegin}, either way: the sink's count is the truth (the packets it took are the
+     * batch's first ones, in order).
+     */
+    default int taken(int counted) {
+        return counted;
+    }
+
+    /**
      * Guest to host: {@code p}'s copies follow (null: a descriptor consumed with nothing to deliver). The
      * walker allocated {@code p} before the burst touched guest memory past avail->idx (issue 15: no pool
      * operation while a fault may be pending): for a synchronous sink it is already in the caller's batch

@@ -224,7 +224,7 @@ final class PackedEnqueue extends PackedWalker {
         if (sink.abandon()) {
             q.lastAvail = pos;
             q.availWrap = wrap;
-            return sent;
+            return sink.taken(sent);
         }
         q.resetUsedCounts(countsAtEntry);
         q.inFlightDescs = inFlightAtEntry;

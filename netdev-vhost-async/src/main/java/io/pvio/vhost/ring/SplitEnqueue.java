@@ -164,7 +164,7 @@ final class SplitEnqueue extends SplitWalker {
         q.nUsed = usedAtEntry;
         if (sink.abandon()) {
             q.lastAvail = (q.lastAvail + consumed) & 0xffff;
-            return sent;
+            return sink.taken(sent);
         }
         return 0;
     }

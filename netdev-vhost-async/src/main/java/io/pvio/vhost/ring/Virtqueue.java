@@ -330,6 +330,11 @@ public final class Virtqueue {
         if (tracker.inFlight() == 0) {
             return true;
         }
+        try {
+            fenceNow(); // a late fault of this thread's earlier guest accesses, not inside the retiring frees
+        } catch (RuntimeException | InternalError e) {
+            markBroken("unexpected " + e + " before draining copies");
+        }
         boolean ok;
         for (;;) {
             try {
@@ -825,6 +830,12 @@ public final class Virtqueue {
     public int completeAsync() {
         if (tracker.inFlight() == 0) {
             return 0;
+        }
+        if (fenceDue) {
+            // a late fault of the burst's guest accesses (enqueueAsync's walk) surfaces here: retiring frees
+            // packets, and a fault raised inside the pool's bookkeeping or between the tracker and the pool
+            // would lose them (issue 15)
+            fenceNow();
         }
         fenceDue = true; // retiring may redo failed copies on the CPU
         if (tracker.complete(retire) > 0) {

@@ -89,6 +89,32 @@ public class CopyTrackerTest {
         assertEquals(1, t.cpuCopies());
     }
 
+    /**
+     * Issue 15: a late fault (a SIGBUS raised at the walker's next safepoint) can cut a burst between a
+     * packet's begin and its end. The packet begun is the tracker's all the same: retired in order, its used
+     * elements published, freed; not overwritten by the next packet and lost.
+     */
+    @Test
+    public void aPacketWhoseEndWasCutShortIsRetiredAllTheSame() {
+        ManualDma dma = new ManualDma(8);
+        CopyTracker t = bound(dma, 0);
+        Packet cut = packet(1000, 5);
+        t.begin(cut);
+        t.used(5, 1000);
+        t.copy(cut.dataAddress(), guestAddr + 5 * 2048L, 1000);
+        // no end(): the fault was raised here
+        assertEquals("the packet begun is in flight", 1, t.inFlight());
+        send(t, 6, 1000);
+        t.submit();
+        dma.run(2);
+        assertEquals("both retired, in order", 2, t.complete(sink));
+        assertEquals(List.of(5, 6), usedIds);
+        assertEquals(List.of(cut), retired.subList(0, 1));
+        assertGuestHas(5, 1000);
+        assertGuestHas(6, 1000);
+        assertEquals("no packet buffer lost", 0, pool.inUse());
+    }
+
     @Test
     public void aFailedCopyIsRedoneByTheCpu() {
         ManualDma dma = new ManualDma(8);
