@@ -108,29 +108,7 @@ final class PackedDequeue extends PackedWalker {
             q.markBroken("unexpected " + e);
             fault = e instanceof InternalError;
         }
-        if (fault || next < staging.size()) {
-            try {
-                q.fenceNow(); // a late fault of the burst surfaces before the pool takes packets back
-            } catch (InternalError e) {
-                q.markBroken("unexpected " + e);
-                fault = true;
-            }
-            if (fault && inPlace) { // a faulting copy leaves its packet's bytes undefined: none is delivered
-                q.add(Virtqueue.C_DROPPED, got);
-                next = base;
-                got = 0;
-                bytes = 0;
-            }
-            for (int i = next; i < staging.size(); i++) {
-                staging.get(i).free();
-            }
-            staging.truncate(next);
-        }
-        if (!inPlace) {
-            staging.clear(); // the sink's
-        }
-        q.add(Virtqueue.C_PACKETS, got);
-        q.add(Virtqueue.C_BYTES, bytes);
+        endDequeue(staging, base, next, got, bytes, fault, inPlace);
         return taken;
     }
 

@@ -150,4 +150,37 @@ abstract class RingWalker {
         p.setLayerOffsets(-1, -1);
         p.setGsoSize(0);
     }
+
+    /**
+     * The end of a dequeue burst, split or packed: a late fault surfaces (fence) before the pool takes back
+     * the staged packets the burst did not fill, [next, size) of {@code staging}; after a faulting copy on
+     * the CPU path nothing of the burst is delivered (its bytes are undefined), counted as dropped; then the
+     * burst's packet and byte counters.
+     */
+    final void endDequeue(PacketBatch staging, int base, int next, int got, long bytes, boolean fault,
+            boolean inPlace) {
+        if (fault || next < staging.size()) {
+            try {
+                q.fenceNow(); // a late fault of the burst surfaces before the pool takes packets back
+            } catch (InternalError e) {
+                q.markBroken("unexpected " + e);
+                fault = true;
+            }
+            if (fault && inPlace) { // a faulting copy leaves its packet's bytes undefined: none is delivered
+                q.add(Virtqueue.C_DROPPED, got);
+                next = base;
+                got = 0;
+                bytes = 0;
+            }
+            for (int i = next; i < staging.size(); i++) {
+                staging.get(i).free();
+            }
+            staging.truncate(next);
+        }
+        if (!inPlace) {
+            staging.clear(); // the sink's
+        }
+        q.add(Virtqueue.C_PACKETS, got);
+        q.add(Virtqueue.C_BYTES, bytes);
+    }
 }
