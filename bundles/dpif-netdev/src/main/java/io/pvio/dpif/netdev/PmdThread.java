@@ -420,6 +420,8 @@ final class PmdThread implements Runnable {
 
     /** When the next sweep of the idle queues is due (see {@link #IDLE_SWEEP_SHARE}). */
     private long nextIdleSweepNs;
+    /** The last idle sweep's cost as used for the schedule (bounded growth, see pollQueues). */
+    private long idleSweepCostNs;
 
     /**
      * Polls the active queues (last first, so that one turning idle swaps with one already polled) and, when
@@ -452,7 +454,11 @@ final class PmdThread implements Runnable {
             }
             long t1 = System.nanoTime();
             // a sweep that found traffic is no measure of polling's cost: the next one is due at once
-            nextIdleSweepNs = woke ? t1 : t1 + (t1 - t0) * (IDLE_SWEEP_SHARE - 1);
+            // the sweep's cost may grow by at most 4x a sweep: one sweep stretched by a lock wait or a
+            // descheduling must not leave a queue that turns busy again unpolled for milliseconds
+            long cost = Math.min(t1 - t0, 4 * Math.max(idleSweepCostNs, 1_000));
+            idleSweepCostNs = cost;
+            nextIdleSweepNs = woke ? t1 : t1 + cost * (IDLE_SWEEP_SHARE - 1);
             if (timed) {
                 iterIdleRxqNs += t1 - t0;
             }
