@@ -13,7 +13,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 
 /**
@@ -113,7 +112,7 @@ public final class Virtqueue {
 
     private final String device;
     private final int index;
-    private final ReentrantLock access = new ReentrantLock();
+    private final AccessLock access = new AccessLock();
     /** Written by the lock holder only (one writer at a time), read by any thread. */
     private final CounterArray counters = new CounterArray(N_COUNTERS);
 
