@@ -29,8 +29,8 @@ import java.util.logging.Logger;
  * only loads the class's mirror. So the fence is a static method of a class generated here whose code is
  * longer than {@code HugeMethodLimit} (8000 bytes): HotSpot never compiles (nor inlines) it while
  * {@code DontCompileHugeMethods} is on (the default), and its {@code ldc} of its own class runs in the
- * interpreter on every call. With that flag off, or if the class cannot be defined, the allocating fence is
- * used instead.
+ * interpreter on every call. With that flag off, if the class cannot be defined, or with
+ * {@code -Dpvio.vhost.faultFence=allocating} (to compare), the allocating fence is used instead.
  */
 final class FaultFence {
     private static final Logger LOG = Logger.getLogger("netdev_dpdk");
@@ -69,6 +69,10 @@ final class FaultFence {
     static final int CODE_LENGTH = 8192;
 
     private static MethodHandle interpretedFence() {
+        if ("allocating".equals(System.getProperty("pvio.vhost.faultFence"))) {
+            LOG.info("-Dpvio.vhost.faultFence=allocating: the guest-memory fault fence allocates 16 B per call");
+            return null;
+        }
         if (hugeMethodsCompiled()) {
             LOG.info("-XX:-DontCompileHugeMethods: the guest-memory fault fence allocates 16 bytes per call");
             return null;

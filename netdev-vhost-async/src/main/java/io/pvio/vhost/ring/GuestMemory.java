@@ -43,6 +43,8 @@ public final class GuestMemory {
     private final long[] fileNeed;
     /** Every region's file is sealed against shrinking: no access can fault, {@link #faultFence()} is free. */
     private boolean sealed;
+    /** The fence's class is set up here, on the control path (with the first table), not in a first burst. */
+    private static final boolean FENCE_INTERPRETED = FaultFence.interpreted();
 
     private GuestMemory(int regionCount, int n) {
         this.regionCount = regionCount;
@@ -360,6 +362,14 @@ public final class GuestMemory {
      */
     public static void deliverPendingFault() {
         FaultFence.deliver();
+    }
+
+    /**
+     * True when {@link #deliverPendingFault()} allocates (16 B per call): the JVM compiles huge methods
+     * ({@code -XX:-DontCompileHugeMethods}), or {@code -Dpvio.vhost.faultFence=allocating}.
+     */
+    public static boolean faultFenceAllocates() {
+        return !FENCE_INTERPRETED;
     }
 
     /**
