@@ -28,9 +28,10 @@ import java.util.logging.Logger;
  * {@code ldc} of a class constant always calls {@code InterpreterRuntime::ldc}, a {@code JRT_ENTRY} that
  * only loads the class's mirror. So the fence is a static method of a class generated here whose code is
  * longer than {@code HugeMethodLimit} (8000 bytes): HotSpot never compiles (nor inlines) it while
- * {@code DontCompileHugeMethods} is on (the default), and its {@code ldc} of its own class runs in the
- * interpreter on every call. With that flag off, if the class cannot be defined, or with
- * {@code -Dpvio.vhost.faultFence=allocating} (to compare), the allocating fence is used instead.
+ * {@code DontCompileHugeMethods} is on and tiered compilation too (the defaults), and its {@code ldc} of its
+ * own class runs in the interpreter on every call. Otherwise (see {@link #hugeMethodsCompiled}), if the class
+ * cannot be defined, or with {@code -Dpvio.vhost.faultFence=allocating} (to compare), the allocating fence is
+ * used instead.
  */
 final class FaultFence {
     private static final Logger LOG = Logger.getLogger("netdev_dpdk");
@@ -74,7 +75,8 @@ final class FaultFence {
             return null;
         }
         if (hugeMethodsCompiled()) {
-            LOG.info("-XX:-DontCompileHugeMethods: the guest-memory fault fence allocates 16 bytes per call");
+            LOG.info("the JVM compiles huge methods (-XX:-DontCompileHugeMethods, -XX:-TieredCompilation or"
+                    + " -XX:CompilationMode=high-only): the guest-memory fault fence allocates 16 B per call");
             return null;
         }
         try {
@@ -90,22 +92,31 @@ final class FaultFence {
         }
     }
 
-    /** The JVM was told to compile methods above HugeMethodLimit (the last such option counts). */
-    private static boolean hugeMethodsCompiled() {
-        boolean compiled = false;
+    /**
+     * The JVM's options let HotSpot 17 compile methods above HugeMethodLimit: {@code -XX:-DontCompileHugeMethods},
+     * or no intermediate tiers ({@code -XX:-TieredCompilation}, {@code -XX:CompilationMode=high-only...}):
+     * {@code CompilationPolicy::compile} checks {@code can_be_compiled} only when they are enabled.
+     * The last occurrence of an option counts.
+     */
+    static boolean hugeMethodsCompiled() {
+        boolean dontCompileHuge = true;
+        boolean tiered = true;
+        boolean highOnly = false;
         try {
             List<String> args = ManagementFactory.getRuntimeMXBean().getInputArguments();
             for (String a : args) {
-                if (a.equals("-XX:-DontCompileHugeMethods")) {
-                    compiled = true;
-                } else if (a.equals("-XX:+DontCompileHugeMethods")) {
-                    compiled = false;
+                if (a.equals("-XX:-DontCompileHugeMethods") || a.equals("-XX:+DontCompileHugeMethods")) {
+                    dontCompileHuge = a.charAt(4) == '+';
+                } else if (a.equals("-XX:-TieredCompilation") || a.equals("-XX:+TieredCompilation")) {
+                    tiered = a.charAt(4) == '+';
+                } else if (a.startsWith("-XX:CompilationMode=")) {
+                    highOnly = a.startsWith("-XX:CompilationMode=high-only");
                 }
             }
-        } catch (RuntimeException | LinkageError e) { // no management: the default holds
+        } catch (RuntimeException | LinkageError e) { // no management: the defaults hold
             LOG.log(Level.FINE, "cannot read the JVM's options", e);
         }
-        return compiled;
+        return !dontCompileHuge || !tiered || highOnly;
     }
 
     /**

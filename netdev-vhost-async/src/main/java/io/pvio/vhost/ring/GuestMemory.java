@@ -366,7 +366,8 @@ public final class GuestMemory {
 
     /**
      * True when {@link #deliverPendingFault()} allocates (16 B per call): the JVM compiles huge methods
-     * ({@code -XX:-DontCompileHugeMethods}), or {@code -Dpvio.vhost.faultFence=allocating}.
+     * ({@code -XX:-DontCompileHugeMethods}, {@code -XX:-TieredCompilation}), or
+     * {@code -Dpvio.vhost.faultFence=allocating}.
      */
     public static boolean faultFenceAllocates() {
         return !FENCE_INTERPRETED;
