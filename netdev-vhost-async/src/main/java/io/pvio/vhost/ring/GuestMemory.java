@@ -43,8 +43,8 @@ public final class GuestMemory {
     private final long[] fileNeed;
     /** Every region's file is sealed against shrinking: no access can fault, {@link #faultFence()} is free. */
     private boolean sealed;
-    /** Read by {@link #deliverPendingFault()}; not final, so that the JIT cannot fold the allocation away. */
-    private static int zero;
+    /** The fence's class is set up here, on the control path (with the first table), not in a first burst. */
+    private static final boolean FENCE_INTERPRETED = FaultFence.interpreted();
 
     private GuestMemory(int regionCount, int n) {
         this.regionCount = regionCount;
@@ -356,14 +356,21 @@ public final class GuestMemory {
     /**
      * HotSpot turns a SIGBUS on a mapped file into an InternalError that compiled code raises only at the
      * thread's next transition from the VM with asynchronous checks (a runtime call, a safepoint): not at a
-     * native call, and possibly much later. A multi-dimensional array allocation is always such a runtime
-     * call (16 bytes of garbage, per burst, only for unsealed memory).
+     * native call, and possibly much later. This is such a transition, allocation-free: a call into the
+     * interpreter, whose class-constant load is a runtime call ({@link FaultFence}). Nothing happens when no
+     * fault is pending.
      */
     public static void deliverPendingFault() {
-        Object[][] probe = new Object[zero][zero];
-        if (probe.length != 0) {
-            throw new AssertionError();
-        }
+        FaultFence.deliver();
+    }
+
+    /**
+     * True when {@link #deliverPendingFault()} allocates (16 B per call): the JVM compiles huge methods
+     * ({@code -XX:-DontCompileHugeMethods}, {@code -XX:-TieredCompilation}), or
+     * {@code -Dpvio.vhost.faultFence=allocating}.
+     */
+    public static boolean faultFenceAllocates() {
+        return !FENCE_INTERPRETED;
     }
 
     /**
