@@ -35,6 +35,11 @@ public class VirtioUserTest {
         return new VirtioUserConfig();
     }
 
+    /** The ring size of {@link #ringAndIndexWrapAround} (a subclass: a packed ring of another size). */
+    int wrapQueueSize() {
+        return 64;
+    }
+
     @Before
     public void setUp() throws Exception {
         ctx = new TestContext(8192);
@@ -214,7 +219,7 @@ public class VirtioUserTest {
     @Test
     public void ringAndIndexWrapAround() throws Exception {
         VhostPort p = serverPort("vhw");
-        VirtioUserDevice d = frontEnd(config().name("fe-wrap").queueSize(64)
+        VirtioUserDevice d = frontEnd(config().name("fe-wrap").queueSize(wrapQueueSize())
                 .path(ctx.runDir.resolve("vhw")));
         awaitCarrier(p, true);
         int total = 70_000;
