@@ -193,9 +193,10 @@ public final class Virtqueue {
 
     // ---- the walkers and their sinks (lock holder only)
     private final BufVec vec = new BufVec();
-    private final SplitEnqueue enq = new SplitEnqueue(this, vec, header);
+    private final Heads heads = new Heads();
+    private final SplitEnqueue enq = new SplitEnqueue(this, vec, header, heads);
     private final SplitDequeue deq = new SplitDequeue(this, vec, header);
-    private final PackedEnqueue penq = new PackedEnqueue(this, vec, header);
+    private final PackedEnqueue penq = new PackedEnqueue(this, vec, header, heads);
     private final PackedDequeue pdeq = new PackedDequeue(this, vec, header);
 
     // ---- asynchronous copies (lock holder only)
@@ -411,8 +412,7 @@ public final class Virtqueue {
         countMask = countFifo.length - 1;
         countHead = countTail = 0;
         inFlightDescs = 0;
-        enq.resize(num);
-        penq.resize(num);
+        heads.resize(num);
         refresh();
     }
 
