@@ -224,6 +224,59 @@ abstract class RingWalker {
         return c;
     }
 
+    /**
+     * Dequeue: the frame's length in a transmit buffer of {@code total} bytes as walked into the vector (-2:
+     * more pieces than the vector holds) without its virtio-net header, or -1 to stop (the queue is broken
+     * when the buffer is, or was already).
+     */
+    final long txFrameLength(long total) {
+        if (total == -2) {
+            q.markBroken("descriptor chain with more than " + BufVec.MAX + " buffers");
+        }
+        if (total < 0) {
+            return -1;
+        }
+        if (total < hdr.len) {
+            q.markBroken("descriptor chain of " + total + " bytes is shorter than the virtio-net header");
+            return -1;
+        }
+        long plen = total - hdr.len;
+        if (plen > Virtqueue.MAX_PACKET) {
+            q.markBroken("packet of " + plen + " bytes does not fit (at most " + Virtqueue.MAX_PACKET + ")");
+            return -1;
+        }
+        return plen;
+    }
+
+    /** Set by {@link #txPacket} when the pool could not give a chain: the burst stops, the rest stays in the ring. */
+    boolean poolEmpty;
+
+    /**
+     * Dequeue: the staged packet {@code staging[next]} shaped for a frame of {@code plen} bytes, with the
+     * offloads its virtio-net header asks for; null when the buffer delivers nothing (a header without a
+     * frame, counted as an error; a bad header, counted, the packet staying staged for the next buffer) or,
+     * with {@link #poolEmpty} set, when the pool is empty.
+     */
+    final Packet txPacket(PacketPool pool, PacketBatch staging, int next, long plen) {
+        poolEmpty = false;
+        if (plen == 0) {
+            q.add(Virtqueue.C_ERRORS, 1);
+            return null;
+        }
+        Packet p = next < staging.size() ? shape(pool, staging, next, (int) plen) : null;
+        if (p == null) {
+            poolEmpty = true;
+            return null;
+        }
+        String bad = hdr.hostCsum ? hdr.read(vec, q.mem, p, plen) : null;
+        if (bad != null) {
+            clearOffloads(p);
+            q.badHeader(bad);
+            return null;
+        }
+        return p;
+    }
+
     static void clearOffloads(Packet p) {
         p.setOffloads(0);
         p.setCsum(0, 0);
