@@ -108,6 +108,20 @@ public class AsyncCopyTest {
                 "service.id", ++serviceId));
     }
 
+    /** Clears the channel's stall in 200 ms, on a thread of its own (started). */
+    static Thread unstallLater(EngineChannel ch) {
+        Thread t = new Thread(() -> {
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            return;
+        }
+        ch.setFaults(0, false);
+    });
+        t.start();
+        return t;
+    }
+
     /** As a provider does: unregister (the binder drains), then stop. */
     private void remove(DmaDevice ch) {
         binder.removeDevice(ch);
@@ -516,15 +530,7 @@ public class AsyncCopyTest {
         int k = burst();
         assertEquals(k, offer(p, ctx, b, 0, k, inFlight));
         assertEquals(k, inFlight[0]);
-        Thread unstall = new Thread(() -> {
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                return;
-            }
-            ch.setFaults(0, false);
-        });
-        unstall.start();
+        Thread unstall = unstallLater(ch);
         d.close(); // the back end resets the rings: it drains first, then unmaps
         VirtioUserTest.awaitCarrier(p, false);
         unstall.join();
@@ -535,14 +541,7 @@ public class AsyncCopyTest {
         ch.setFaults(0, true);
         assertEquals(k, offer(p, ctx, b, k, k, inFlight));
         assertNotNull(d2);
-        new Thread(() -> {
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                return;
-            }
-            ch.setFaults(0, false);
-        }).start();
+        unstallLater(ch);
         p.close(); // drains and frees: the pool check in tearDown proves it
         assertEquals(0, ctx.pool.inUse());
     }

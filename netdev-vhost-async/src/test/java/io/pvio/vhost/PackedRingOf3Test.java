@@ -77,15 +77,7 @@ public class PackedRingOf3Test extends AsyncCopyTest {
         assertEquals(0L, (long) custom(p).get("tx_q0_async_cpu_copies"));
         ch.setFaults(0, true);
         assertEquals(3, offer(p, ctx, b, sent, 3, inFlight));
-        Thread unstall = new Thread(() -> {
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                return;
-            }
-            ch.setFaults(0, false);
-        });
-        unstall.start();
+        Thread unstall = unstallLater(ch);
         d.close(); // the back end drains the stalled copies before it unmaps
         VirtioUserTest.awaitCarrier(p, false);
         unstall.join();
@@ -106,11 +98,8 @@ public class PackedRingOf3Test extends AsyncCopyTest {
                 VirtioUserTest.fromGuest(p, d, 0, len, seq++);
             }
         }
-        NetdevStats s = Frames.stats(p);
-        long bytes = 0;
-        for (int len : SIZES) {
-            bytes += len;
-        }
+        VirtioUserTest.everySizeCounts(p, d, SIZES);
+    }
         assertEquals(6L * SIZES.length, s.txPackets);
         assertEquals(3L * SIZES.length, s.rxPackets);
         assertEquals(6 * bytes, s.txBytes);
