@@ -127,7 +127,7 @@ public class KarafFeatureIT {
             ControlProtocol.Reply r = pvio(argv);
             return r.status() == 0 ? r.out() : "error " + r.status() + ": " + r.err();
         } catch (IOException e) {
-            return e.getMessage();
+            return "error: " + e; // never null: awaits compare it
         }
     }
 
