@@ -111,13 +111,13 @@ public class AsyncCopyTest {
     /** Clears the channel's stall in 200 ms, on a thread of its own (started). */
     static Thread unstallLater(EngineChannel ch) {
         Thread t = new Thread(() -> {
-        try {
-            Thread.sleep(200);
-        } catch (InterruptedException e) {
-            return;
-        }
-        ch.setFaults(0, false);
-    });
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                return;
+            }
+            ch.setFaults(0, false);
+        });
         t.start();
         return t;
     }
