@@ -21,8 +21,8 @@ import org.junit.Test;
 
 /** pvio's vhost-user back end against DPDK's virtio-user front end (dpdk-testpmd, no hugepages). */
 public class DpdkFrontEndTest {
-    private TestContext ctx;
-    private Netdev port;
+    TestContext ctx;
+    Netdev port;
 
     @Before
     public void setUp() throws Exception {
@@ -91,7 +91,7 @@ public class DpdkFrontEndTest {
         }
     }
 
-    private void enqueue(Netdev p, Testpmd pmd, int n) throws Exception {
+    void enqueue(Netdev p, Testpmd pmd, int n) throws Exception {
         await("carrier", 20_000, p::carrier);
         checkFeatures(p);
         pmd.awaitForwarding(20_000);
@@ -134,7 +134,7 @@ public class DpdkFrontEndTest {
      * testpmd (interactive) transmits until "stop", which prints its TX count; pvio then drains the ring,
      * and only then does testpmd quit (a port stop disables the ring, leaving what is still in it).
      */
-    private void dequeue(Netdev p, Testpmd pmd, int size) throws Exception {
+    void dequeue(Netdev p, Testpmd pmd, int size) throws Exception {
         long rxBefore = Frames.stats(p).rxPackets;
         try (Poller poll = new Poller(p)) {
             await("carrier", 20_000, p::carrier);

@@ -1,24 +1,10 @@
 package io.pvio.vhost;
 
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertTrue;
 
-import io.pvio.packet.PacketBatch;
 import io.pvio.vhost.netdev.VhostPort;
 import io.pvio.vhost.netdev.VhostUserServerClass;
-import io.pvio.virtio.user.VirtioUserConfig;
-import io.pvio.virtio.user.VirtioUserDevice;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
@@ -29,136 +15,30 @@ import org.junit.Test;
  * runtime call of the same thread: it must never land in packet-pool bookkeeping or between a packet's
  * allocation and its hand-over, where a buffer would be lost. A second thread asks for the PMD's stack all
  * the time, so that the PMD passes safepoints at many places of its burst. Every round must end with no
- * packet buffer in use.
+ * packet buffer in use ({@link TruncationRounds}).
  */
 public class TruncationLeakTest {
-    private static final long HANG_S = 60;
-    private static final int ROUNDS = 40;
-
     private TestContext ctx;
-    private VhostPort port;
-    private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "trunc-leak");
-        t.setDaemon(true);
-        return t;
-    });
-    private Level level;
+    private TruncationRounds rounds;
 
     @Before
     public void setUp() throws Exception {
         ctx = new TestContext(8192);
-        port = (VhostPort) new VhostUserServerClass().open("leak0", Map.of(), ctx);
-        level = Logger.getLogger("netdev_dpdk").getLevel();
-        Logger.getLogger("netdev_dpdk").setLevel(Level.SEVERE); // a broken queue per round
+        VhostPort port = (VhostPort) new VhostUserServerClass().open("leak0", Map.of(), ctx);
+        rounds = new TruncationRounds(ctx, port, "trunc-leak");
     }
 
     @After
     public void tearDown() throws Exception {
-        threads.submit(() -> {
-            port.close();
-            return null;
-        }).get(HANG_S, TimeUnit.SECONDS);
-        threads.shutdownNow();
-        Logger.getLogger("netdev_dpdk").setLevel(level);
+        rounds.close();
         ctx.cleanup();
     }
 
     @Test
     public void truncatedUnderCpuCopiesLeaksNothing() throws Exception {
-        byte[] frame = new byte[1400];
-        Frames.fill(frame, 7);
-        byte[] toGuest = new byte[600];
-        Frames.fill(toGuest, 9);
-        int leaks = 0;
-        int base = 0;
-        StringBuilder where = new StringBuilder();
-        for (int round = 0; round < ROUNDS; round++) {
-            VirtioUserDevice fe = VirtioUserDevice.open(new VirtioUserConfig().name("trunc-" + round)
-                    .reconnect(false).path(ctx.runDir.resolve("leak0")));
-            assertTrue(fe.awaitReady(10_000));
-            VirtioUserTest.awaitCarrier(port, true);
-            assertTrue("virtio-user memory is not sealed: the fault path is tested", !port.device().memory().sealed());
-            int posted = 0;
-            while (posted < 1024 && fe.transmit(0, frame)) {
-                posted++;
-            }
-            assertTrue("frames queued for pvio: " + posted, posted >= 64);
-            CountDownLatch go = new CountDownLatch(1);
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicReference<Thread> pmdThread = new AtomicReference<>();
-            Future<Integer> pmd = threads.submit(() -> {
-                pmdThread.set(Thread.currentThread());
-                PacketBatch in = new PacketBatch();
-                PacketBatch out = new PacketBatch();
-                int escaped = 0;
-                go.await();
-                while (!stop.get()) {
-                    for (int i = 0; i < 8; i++) {
-                        out.add(Frames.packet(ctx.pool, toGuest, Integer.MAX_VALUE));
-                    }
-                    port.send(0, out, false);
-                    port.rxqRecv(0, in);
-                    in.freeAll();
-                    escaped += faultEscaped();
-                }
-                return escaped;
-            });
-            Future<?> storm = threads.submit(() -> {
-                while (pmdThread.get() == null) {
-                    Thread.onSpinWait();
-                }
-                while (!stop.get()) {
-                    pmdThread.get().getStackTrace(); // a safepoint (or handshake) the PMD must pass
-                }
-                return null;
-            });
-            // the file is cut while the PMD copies: even rounds: to one page (rings gone); odd rounds: up to
-            // the packet buffers (rings readable, copies fault)
-            long keep = round % 2 == 0 ? 4096 : (fe.scratchGpa() - fe.gpaBase() + 4095) & ~4095L;
-            go.countDown();
-            long until = System.nanoTime() + ThreadLocalRandom.current().nextLong(200_000);
-            while (System.nanoTime() < until) {
-                Thread.onSpinWait();
-            }
-            HostileFds.truncate(fe.memFd(), keep);
-            DpdkFrontEndTest.await("pvio drops the front end whose memory shrank", HANG_S * 1000,
-                    () -> !port.device().connected());
-            stop.set(true);
-            assertEquals("faults left pending by the port's calls", 0, (int) pmd.get(HANG_S, TimeUnit.SECONDS));
-            storm.get(HANG_S, TimeUnit.SECONDS);
-            threads.submit(() -> { // the front end may fault on its own memory now
-                try {
-                    fe.close();
-                } catch (Throwable e) {
-                    // the hostile side's problem
-                }
-                try {
-                    io.pvio.vhost.ring.GuestMemory.deliverPendingFault();
-                } catch (InternalError e) {
-                    // the front end's own fault
-                }
-                return null;
-            }).get(HANG_S, TimeUnit.SECONDS);
-            int inUse = ctx.pool.inUse();
-            if (inUse != base) {
-                leaks++;
-                where.append(" round ").append(round).append(": ").append(inUse - base);
-                base = inUse;
-            }
-        }
-        System.out.println("TruncationLeakTest: " + ROUNDS + " rounds, " + leaks + " leaked" + where);
-        assertEquals("rounds that leaked packet buffers:" + where, 0, leaks);
-    }
-
-    private static int zero;
-
-    /** 1 when a fault is still pending on this thread (a multi-dimensional allocation is a runtime call). */
-    private static int faultEscaped() {
-        try {
-            Object[][] probe = new Object[zero][zero];
-            return probe.length;
-        } catch (InternalError e) {
-            return 1;
-        }
+        rounds.run("trunc-");
+        System.out.println("TruncationLeakTest: " + TruncationRounds.ROUNDS + " rounds, " + rounds.leaks + " leaked"
+                + rounds.where);
+        assertEquals("rounds that leaked packet buffers:" + rounds.where, 0, rounds.leaks);
     }
 }

@@ -13,31 +13,19 @@ import java.nio.ByteBuffer;
  * element, so that the used descriptors written later skip the right number of positions. Lock holder only.
  */
 final class PackedEnqueue extends PackedWalker {
-    /** Buffers reserved for the packet being placed: id, length, ring positions. */
-    private int[] headId = new int[0];
-    private long[] headLen = new long[0];
-    private int[] headCount = new int[0];
-    // fitsOne's result: the guest buffer's memory slice and offset in that slice's view
-    private int oneRegion;
-    private int oneAt;
+    /** Buffers reserved for the packet being placed (the queue's, sized with the ring). */
+    private final Heads heads;
 
-    PackedEnqueue(Virtqueue q, BufVec vec, NetHeader hdr) {
+    PackedEnqueue(Virtqueue q, BufVec vec, NetHeader hdr, Heads heads) {
         super(q, vec, hdr);
-    }
-
-    /** The ring has {@code num} entries now. */
-    void resize(int num) {
-        headId = new int[num];
-        headLen = new long[num];
-        headCount = new int[num];
+        this.heads = heads;
     }
 
     /**
-     * Places the packets of {@code batch}, in order, until one finds no room; a packet whose offloads the
-     * guest does not take, or that cannot fit into one non-mergeable buffer, is skipped. Delivered packets
-     * are moved to the front of the batch. Used elements go to the sink, unpublished.
+     * {@link SplitEnqueue#run} on the packed ring: the packets of {@code batch} in order until one finds no
+     * buffer; one that cannot fit into a non-mergeable buffer is skipped.
      *
-     * @return number of leading packets of the batch handed to the sink
+     * @return number of leading packets of the batch handed to the sink (moved to its front)
      */
     int run(PacketBatch batch, CopySink sink) {
         Virtqueue q = this.q;
@@ -60,9 +48,8 @@ final class PackedEnqueue extends PackedWalker {
             boolean mrg = q.mrg;
             for (int i = 0; i < n; i++) {
                 Packet p = batch.get(i);
-                if (p.offloads() != 0 && !hdr.takes(p.offloads())) {
-                    q.add(Virtqueue.C_ERRORS, 1);
-                    continue; // offloads the guest did not negotiate (its features changed): dropped
+                if (offloadsRefused(p)) {
+                    continue;
                 }
                 long need = hdrLen + (long) p.length();
                 if (fast && p.next() == null && q.inFlightDescs < size) {
@@ -85,7 +72,8 @@ final class PackedEnqueue extends PackedWalker {
                     }
                 }
                 vec.clear();
-                int heads = 0;
+                Heads heads = this.heads;
+                heads.n = 0;
                 long got = 0;
                 int descs = 0;
                 int hp = pos;
@@ -106,10 +94,7 @@ final class PackedEnqueue extends PackedWalker {
                     if (q.inFlightDescs + descs + bufCount > size) {
                         break;
                     }
-                    headId[heads] = bufId;
-                    headLen[heads] = len;
-                    headCount[heads] = bufCount;
-                    heads++;
+                    heads.add(bufId, len, bufCount);
                     descs += bufCount;
                     got += len;
                     hp += bufCount;
@@ -122,47 +107,20 @@ final class PackedEnqueue extends PackedWalker {
                     }
                 }
                 if (got < need) {
-                    if (overflow || (!mrg && heads == 1)) {
+                    if (overflow || (!mrg && heads.n == 1)) {
                         continue; // this packet does not fit (dropped by the caller); try the next one
                     }
                     break; // the guest has no more buffers: the rest is dropped
                 }
-                if (!sink.hasRoom(1, heads)) {
+                if (!sink.hasRoom(1, heads.n)) {
                     break;
                 }
-                if (sent != i) {
-                    // a packet before this one was skipped: keep delivered packets first in the batch
-                    Packet t = batch.get(sent);
-                    batch.set(sent, p);
-                    batch.set(i, t);
-                }
-                sink.toGuestBegin(p);
+                keepFirst(batch, p, i, sent);
                 sent++;
                 pos = hp; // consumed first: an asynchronous sink owns the buffers even if a copy throws
                 wrap = hw;
                 q.inFlightDescs += descs;
-                try {
-                    long left = need;
-                    for (int h = 0; h < heads; h++) {
-                        long l = Math.min(headLen[h], left);
-                        q.pushUsedCount(headCount[h]);
-                        sink.used(headId[h], (int) l);
-                        left -= l;
-                    }
-                    vec.rewind();
-                    Packet s = p;
-                    if (sink.headerInFrame(p, hdrLen, heads)) {
-                        writeVec(sink, p, p.dataOffset() - hdrLen, hdrLen + p.dataLength());
-                        s = p.next();
-                    } else {
-                        writeHeader(p, hdrLen, heads);
-                    }
-                    for (; s != null; s = s.next()) {
-                        writeVec(sink, s, s.dataOffset(), s.dataLength());
-                    }
-                } finally {
-                    sink.toGuestEnd();
-                }
+                placeVec(p, heads, need, sink);
                 bytes += p.length();
             }
             sink.flush();
@@ -197,19 +155,10 @@ final class PackedEnqueue extends PackedWalker {
         if (len < need) {
             return false;
         }
-        GuestMemory m = q.mem;
-        int r = vec.lastRegion;
-        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
+        if (!inLastSlice(batch, p, i, sent, addr, len)) {
             return false;
         }
-        if (sent != i) {
-            // a packet before this one was skipped: keep delivered packets first in the batch
-            batch.set(i, batch.get(sent));
-            batch.set(sent, p);
-        }
         bufId = d.getShort(o + PackedRing.DESC_ID) & 0xffff;
-        oneRegion = r;
-        oneAt = m.gpaOffset(r, addr);
         return true;
     }
 

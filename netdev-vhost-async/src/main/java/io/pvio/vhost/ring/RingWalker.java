@@ -18,6 +18,9 @@ abstract class RingWalker {
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
     /** Scratch for the pool's bulk allocation ({@link #stage}). */
     private final Packet[] bulk = new Packet[PacketBatch.MAX];
+    // enqueue: the guest buffer of the last inLastSlice, its memory slice and offset in that slice's view
+    int oneRegion;
+    int oneAt;
 
     RingWalker(Virtqueue q, BufVec vec, NetHeader hdr) {
         this.q = q;
@@ -43,6 +46,83 @@ abstract class RingWalker {
                 if (plen > 0) {
                     sink.toGuest(p, off, m, r, at + 12, plen);
                 }
+            }
+        } finally {
+            sink.toGuestEnd();
+        }
+    }
+
+    /**
+     * Enqueue: true when {@code p} carries offloads the guest did not negotiate (its features changed): it is
+     * dropped, counted as an error.
+     */
+    final boolean offloadsRefused(Packet p) {
+        if (p.offloads() != 0 && !hdr.takes(p.offloads())) {
+            q.add(Virtqueue.C_ERRORS, 1);
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Enqueue: moves {@code p} (batch[i]) to batch[sent] and batch[sent] to batch[i], so that delivered
+     * packets stay first in the batch when a packet before {@code p} was skipped.
+     */
+    static void keepFirst(PacketBatch batch, Packet p, int i, int sent) {
+        if (sent != i) {
+            batch.set(i, batch.get(sent));
+            batch.set(sent, p);
+        }
+    }
+
+    /**
+     * Enqueue, the end of a walker's single-buffer check: true when the guest buffer at {@code addr} of
+     * {@code len} bytes lies in the guest memory slice of the vector's previous lookup; then sets
+     * {@link #oneRegion} and {@link #oneAt} and moves {@code p} (batch[i]) to batch[sent]. False: nothing was
+     * touched.
+     */
+    final boolean inLastSlice(PacketBatch batch, Packet p, int i, int sent, long addr, long len) {
+        GuestMemory m = q.mem;
+        int r = vec.lastRegion;
+        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
+            return false;
+        }
+        keepFirst(batch, p, i, sent);
+        oneRegion = r;
+        oneAt = m.gpaOffset(r, addr);
+        return true;
+    }
+
+    /**
+     * Enqueue: hands {@code p} ({@code need} bytes with its virtio-net header) to the sink across the guest
+     * buffers of {@code heads}, walked into the vector in that order: their used elements (packed: each
+     * spanning its ring positions, {@link Virtqueue#pushUsedCount}), then header and frame.
+     */
+    final void placeVec(Packet p, Heads heads, long need, CopySink sink) {
+        int hdrLen = hdr.len;
+        int n = heads.n;
+        boolean packed = q.packed;
+        sink.toGuestBegin(p);
+        try {
+            long left = need;
+            for (int h = 0; h < n; h++) {
+                long l = Math.min(heads.len[h], left);
+                if (packed) {
+                    q.pushUsedCount(heads.count[h]);
+                }
+                sink.used(heads.id[h], (int) l);
+                left -= l;
+            }
+            vec.rewind();
+            Packet s = p;
+            if (sink.headerInFrame(p, hdrLen, n)) {
+                writeVec(sink, p, p.dataOffset() - hdrLen, hdrLen + p.dataLength());
+                s = p.next();
+            } else {
+                writeHeader(p, hdrLen, n);
+            }
+            for (; s != null; s = s.next()) {
+                writeVec(sink, s, s.dataOffset(), s.dataLength());
             }
         } finally {
             sink.toGuestEnd();
@@ -142,6 +222,59 @@ abstract class RingWalker {
         p.free();
         staging.set(slot, c);
         return c;
+    }
+
+    /**
+     * Dequeue: the frame's length in a transmit buffer of {@code total} bytes as walked into the vector (-2:
+     * more pieces than the vector holds) without its virtio-net header, or -1 to stop (the queue is broken
+     * when the buffer is, or was already).
+     */
+    final long txFrameLength(long total) {
+        if (total == -2) {
+            q.markBroken("descriptor chain with more than " + BufVec.MAX + " buffers");
+        }
+        if (total < 0) {
+            return -1;
+        }
+        if (total < hdr.len) {
+            q.markBroken("descriptor chain of " + total + " bytes is shorter than the virtio-net header");
+            return -1;
+        }
+        long plen = total - hdr.len;
+        if (plen > Virtqueue.MAX_PACKET) {
+            q.markBroken("packet of " + plen + " bytes does not fit (at most " + Virtqueue.MAX_PACKET + ")");
+            return -1;
+        }
+        return plen;
+    }
+
+    /** Set by {@link #txPacket} when the pool could not give a chain: the burst stops, the rest stays in the ring. */
+    boolean poolEmpty;
+
+    /**
+     * Dequeue: the staged packet {@code staging[next]} shaped for a frame of {@code plen} bytes, with the
+     * offloads its virtio-net header asks for; null when the buffer delivers nothing (a header without a
+     * frame, counted as an error; a bad header, counted, the packet staying staged for the next buffer) or,
+     * with {@link #poolEmpty} set, when the pool is empty.
+     */
+    final Packet txPacket(PacketPool pool, PacketBatch staging, int next, long plen) {
+        poolEmpty = false;
+        if (plen == 0) {
+            q.add(Virtqueue.C_ERRORS, 1);
+            return null;
+        }
+        Packet p = next < staging.size() ? shape(pool, staging, next, (int) plen) : null;
+        if (p == null) {
+            poolEmpty = true;
+            return null;
+        }
+        String bad = hdr.hostCsum ? hdr.read(vec, q.mem, p, plen) : null;
+        if (bad != null) {
+            clearOffloads(p);
+            q.badHeader(bad);
+            return null;
+        }
+        return p;
     }
 
     static void clearOffloads(Packet p) {

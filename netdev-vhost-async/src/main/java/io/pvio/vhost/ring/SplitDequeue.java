@@ -58,20 +58,9 @@ final class SplitDequeue extends SplitWalker {
                 if (plen < 0) {
                     break;
                 }
-                Packet p = null;
-                if (plen == 0) {
-                    q.add(Virtqueue.C_ERRORS, 1); // a header without a frame
-                } else {
-                    p = next < staging.size() ? shape(pool, staging, next, (int) plen) : null;
-                    if (p == null) {
-                        break; // pool empty: leave the rest in the ring
-                    }
-                    String bad = hdr.hostCsum ? hdr.read(vec, q.mem, p, plen) : null;
-                    if (bad != null) {
-                        clearOffloads(p); // stays staged, for the next ring entry
-                        p = null; // the descriptor is used, nothing is delivered
-                        q.badHeader(bad);
-                    }
+                Packet p = txPacket(pool, staging, next, plen); // null: the buffer is used, nothing delivered
+                if (poolEmpty) {
+                    break; // leave the rest in the ring
                 }
                 if (!inPlace) {
                     q.fenceNow(); // no late fault of this entry's reads may cut the hand-over (unsealed only)
@@ -118,22 +107,6 @@ final class SplitDequeue extends SplitWalker {
      */
     private long txChain(int head) {
         vec.clear();
-        long total = walkChain(head, false);
-        if (total == -2) {
-            q.markBroken("descriptor chain with more than " + BufVec.MAX + " buffers");
-        }
-        if (total < 0) {
-            return -1;
-        }
-        if (total < hdr.len) {
-            q.markBroken("descriptor chain of " + total + " bytes is shorter than the virtio-net header");
-            return -1;
-        }
-        long plen = total - hdr.len;
-        if (plen > Virtqueue.MAX_PACKET) {
-            q.markBroken("packet of " + plen + " bytes does not fit (at most " + Virtqueue.MAX_PACKET + ")");
-            return -1;
-        }
-        return plen;
+        return txFrameLength(walkChain(head, false));
     }
 }

@@ -11,21 +11,12 @@ import java.nio.ByteBuffer;
  * elements to a {@link CopySink}. Lock holder only.
  */
 final class SplitEnqueue extends SplitWalker {
-    /** Chains reserved for the packet being placed: head and length. */
-    private int[] headId = new int[0];
-    private long[] headLen = new long[0];
-    // fitsOne's result: the guest buffer's memory slice and offset in that slice's view
-    private int oneRegion;
-    private int oneAt;
+    /** Chains reserved for the packet being placed (the queue's, sized with the ring). */
+    private final Heads heads;
 
-    SplitEnqueue(Virtqueue q, BufVec vec, NetHeader hdr) {
+    SplitEnqueue(Virtqueue q, BufVec vec, NetHeader hdr, Heads heads) {
         super(q, vec, hdr);
-    }
-
-    /** The ring has {@code num} entries now. */
-    void resize(int num) {
-        headId = new int[num];
-        headLen = new long[num];
+        this.heads = heads;
     }
 
     /**
@@ -58,9 +49,8 @@ final class SplitEnqueue extends SplitWalker {
             boolean mrg = q.mrg;
             for (int i = 0; i < n; i++) {
                 Packet p = batch.get(i);
-                if (p.offloads() != 0 && !hdr.takes(p.offloads())) {
-                    q.add(Virtqueue.C_ERRORS, 1);
-                    continue; // offloads the guest did not negotiate (its features changed): dropped
+                if (offloadsRefused(p)) {
+                    continue;
                 }
                 long need = hdrLen + (long) p.length();
                 if (fast && p.next() == null) {
@@ -78,11 +68,12 @@ final class SplitEnqueue extends SplitWalker {
                     }
                 }
                 vec.clear();
-                int heads = 0;
+                Heads heads = this.heads;
+                heads.n = 0;
                 long got = 0;
                 boolean overflow = false;
                 while (got < need) {
-                    int slot = (q.lastAvail + consumed + heads) & 0xffff;
+                    int slot = (q.lastAvail + consumed + heads.n) & 0xffff;
                     if (slot == availIdx) {
                         break;
                     }
@@ -95,53 +86,25 @@ final class SplitEnqueue extends SplitWalker {
                         overflow = true;
                         break;
                     }
-                    headId[heads] = head;
-                    headLen[heads] = len;
-                    heads++;
+                    heads.add(head, len, 1);
                     got += len;
                     if (!mrg) {
                         break;
                     }
                 }
                 if (got < need) {
-                    if (overflow || (!mrg && heads == 1)) {
+                    if (overflow || (!mrg && heads.n == 1)) {
                         continue; // this packet does not fit (dropped by the caller); try the next one
                     }
                     break; // the guest has no more buffers: the rest is dropped
                 }
-                if (!sink.hasRoom(1, heads)) {
+                if (!sink.hasRoom(1, heads.n)) {
                     break; // cannot happen while the tracker is as large as the ring
                 }
-                if (sent != i) {
-                    // a packet before this one was skipped: keep delivered packets first in the batch
-                    Packet t = batch.get(sent);
-                    batch.set(sent, p);
-                    batch.set(i, t);
-                }
-                sink.toGuestBegin(p);
+                keepFirst(batch, p, i, sent);
                 sent++;
-                consumed += heads;
-                try {
-                    long left = need;
-                    for (int h = 0; h < heads; h++) {
-                        long l = Math.min(headLen[h], left);
-                        sink.used(headId[h], (int) l);
-                        left -= l;
-                    }
-                    vec.rewind();
-                    Packet s = p;
-                    if (sink.headerInFrame(p, hdrLen, heads)) {
-                        writeVec(sink, p, p.dataOffset() - hdrLen, hdrLen + p.dataLength());
-                        s = p.next();
-                    } else {
-                        writeHeader(p, hdrLen, heads);
-                    }
-                    for (; s != null; s = s.next()) {
-                        writeVec(sink, s, s.dataOffset(), s.dataLength());
-                    }
-                } finally {
-                    sink.toGuestEnd();
-                }
+                consumed += heads.n; // counted first: an asynchronous sink owns the chains even if a copy throws
+                placeVec(p, heads, need, sink);
                 bytes += p.length();
             }
             sink.flush();
@@ -188,18 +151,6 @@ final class SplitEnqueue extends SplitWalker {
         if ((d.getShort(o + SplitRing.DESC_FLAGS) & 0xffff) != Virtqueue.DESC_F_WRITE || len < need) {
             return false;
         }
-        GuestMemory m = q.mem;
-        int r = vec.lastRegion;
-        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
-            return false;
-        }
-        if (sent != i) {
-            // a packet before this one was skipped: keep delivered packets first in the batch
-            batch.set(i, batch.get(sent));
-            batch.set(sent, p);
-        }
-        oneRegion = r;
-        oneAt = m.gpaOffset(r, addr);
-        return true;
+        return inLastSlice(batch, p, i, sent, addr, len);
     }
 }

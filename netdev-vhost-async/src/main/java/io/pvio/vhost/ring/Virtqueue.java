@@ -119,6 +119,7 @@ public final class Virtqueue {
     // ---- configuration: written by the control thread with the access lock held (package-private: the
     // walkers read it, as the lock holder)
     int size;
+    /** Split rings only (their size is a power of two): size - 1. A packed ring wraps at {@link #size}. */
     int mask;
     private boolean addrSet;
     private long descUva;
@@ -165,6 +166,8 @@ public final class Virtqueue {
     private boolean usedWrap = true;
     int inFlightDescs;
     private int[] countFifo = new int[0];
+    /** countFifo.length - 1: the FIFO is a power of two of at least {@link #size} entries (any ring size). */
+    private int countMask;
     private int countHead;
     private int countTail;
     private volatile String broken;
@@ -190,9 +193,10 @@ public final class Virtqueue {
 
     // ---- the walkers and their sinks (lock holder only)
     private final BufVec vec = new BufVec();
-    private final SplitEnqueue enq = new SplitEnqueue(this, vec, header);
+    private final Heads heads = new Heads();
+    private final SplitEnqueue enq = new SplitEnqueue(this, vec, header, heads);
     private final SplitDequeue deq = new SplitDequeue(this, vec, header);
-    private final PackedEnqueue penq = new PackedEnqueue(this, vec, header);
+    private final PackedEnqueue penq = new PackedEnqueue(this, vec, header, heads);
     private final PackedDequeue pdeq = new PackedDequeue(this, vec, header);
 
     // ---- asynchronous copies (lock holder only)
@@ -240,7 +244,7 @@ public final class Virtqueue {
             usedId[nUsed] = id;
             usedLen[nUsed] = len;
             if (packed) {
-                usedCount[nUsed] = countFifo[countTail++ & mask];
+                usedCount[nUsed] = countFifo[countTail++ & countMask];
             }
             nUsed++;
         }
@@ -377,7 +381,10 @@ public final class Virtqueue {
         }
     }
 
-    /** SET_VRING_NUM; {@code num} is a power of two in 1..{@link #MAX_SIZE} (checked by the caller). */
+    /**
+     * SET_VRING_NUM; {@code num} is in 1..{@link #MAX_SIZE} and, for a split ring, a power of two (checked by
+     * the caller; a packed ring may have any size, VIRTIO 1.1 2.7).
+     */
     public void setNum(int num) {
         held();
         drainAsync();
@@ -400,11 +407,12 @@ public final class Virtqueue {
         usedId = new int[num];
         usedLen = new int[num];
         usedCount = new int[num];
-        countFifo = new int[num];
+        // the FIFO holds at most inFlightDescs (<= num) elements: each spans at least one ring position
+        countFifo = new int[num == 1 ? 1 : Integer.highestOneBit(num - 1) << 1];
+        countMask = countFifo.length - 1;
         countHead = countTail = 0;
         inFlightDescs = 0;
-        enq.resize(num);
-        penq.resize(num);
+        heads.resize(num);
         refresh();
     }
 
@@ -601,6 +609,10 @@ public final class Virtqueue {
         ready = false;
         desc = avail = used = null;
         if (size == 0 || !addrSet || !started || !enabled || mem == null || broken != null) {
+            return;
+        }
+        if (!packed && Integer.bitCount(size) != 1) { // features renegotiated without packed after SET_VRING_NUM
+            markBroken("split ring of size " + size + " (not a power of two)");
             return;
         }
         int rd = mem.regionOfUva(descUva);
@@ -1141,7 +1153,7 @@ public final class Virtqueue {
 
     /** Packed: the next used element handed to a sink spans {@code n} ring positions. */
     void pushUsedCount(int n) {
-        countFifo[countHead++ & mask] = n;
+        countFifo[countHead++ & countMask] = n;
     }
 
     /** Packed: the state of the position FIFO, for {@link #resetUsedCounts}. */

@@ -351,11 +351,19 @@ public final class VhostDevice {
         return reply;
     }
 
+    /**
+     * A split ring's size is a power of two (VIRTIO 1.0 2.4); a packed ring may have any size up to 2^15
+     * (VIRTIO 1.1 2.7), as DPDK's vhost_user_set_vring_num checks with the features negotiated so far.
+     */
     private ByteBuffer setVringNum(Message m, Virtqueue vq) throws VhostUserException {
         int num = m.payload.getInt(4);
-        if (num <= 0 || num > Virtqueue.MAX_SIZE || Integer.bitCount(num) != 1) {
-            throw new VhostUserException("ring size " + Integer.toUnsignedString(num)
-                    + " is not a power of two in 1.." + Virtqueue.MAX_SIZE, false);
+        if (num <= 0 || num > Virtqueue.MAX_SIZE) {
+            throw new VhostUserException("ring size " + Integer.toUnsignedString(num) + " is not in 1.."
+                    + Virtqueue.MAX_SIZE, false);
+        }
+        if (!VirtioFeatures.has(features, VirtioFeatures.F_RING_PACKED) && Integer.bitCount(num) != 1) {
+            throw new VhostUserException("ring size " + num + " of a split ring is not a power of two (only"
+                    + " packed rings, VIRTIO_F_RING_PACKED, may have any size)", false);
         }
         vq.setNum(num);
         return null;

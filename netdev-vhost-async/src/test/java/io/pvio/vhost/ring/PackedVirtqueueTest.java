@@ -2,6 +2,7 @@ package io.pvio.vhost.ring;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 
@@ -36,6 +37,8 @@ public class PackedVirtqueueTest {
     private ByteBuffer g;
     private EventFd call;
     private final PacketPool pool = new PacketPool("pvq", 64);
+    /** The size of the rings {@link #queue} sets up. */
+    private int ring = RING;
 
     @Before
     public void setUp() throws Exception {
@@ -53,9 +56,11 @@ public class PackedVirtqueueTest {
         assertEquals(0, pool.inUse());
     }
 
+    private static final long PACKED = VirtioFeatures.bit(VirtioFeatures.F_VERSION_1)
+            | VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED) | VirtioFeatures.bit(VirtioFeatures.NET_F_MRG_RXBUF);
+
     private Virtqueue queue(int idx, int base, boolean eventIdx) {
-        long f = VirtioFeatures.bit(VirtioFeatures.F_VERSION_1) | VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED)
-                | VirtioFeatures.bit(VirtioFeatures.NET_F_MRG_RXBUF);
+        long f = PACKED;
         if (eventIdx) {
             f |= VirtioFeatures.bit(VirtioFeatures.RING_F_EVENT_IDX);
         }
@@ -64,7 +69,7 @@ public class PackedVirtqueueTest {
         try {
             vq.setFeatures(f);
             vq.setMemory(mem);
-            vq.setNum(RING);
+            vq.setNum(ring);
             vq.setAddr(UVA, UVA + DEVICE_EVENT, UVA + DRIVER_EVENT);
             vq.setBase(base);
             vq.setCall(call);
@@ -166,12 +171,37 @@ public class PackedVirtqueueTest {
             calls += want ? 1 : 0;
             assertEquals("publication " + n + " at " + pos + " mode " + mode, want ? 1 : 0, call.drain());
             assertEquals(calls, vq.counter(Virtqueue.C_NOTIFICATIONS));
-            if (++pos == RING) {
+            if (++pos == ring) {
                 pos = 0;
                 wrap = !wrap;
             }
         }
         assertNull(vq.broken());
+    }
+
+    /** The same on a ring of 5 (a packed ring may have any size): the event position wraps at 5. */
+    @Test
+    public void callsFollowTheDriverEventSuppressionOnARingOf5() throws Exception {
+        ring = 5;
+        callsFollowTheDriverEventSuppression();
+    }
+
+    /**
+     * A packed ring of 5 whose features are negotiated again without VIRTIO_F_RING_PACKED is a split ring of
+     * a size that is not a power of two: it breaks, saying so, rather than wrap its indexes wrongly.
+     */
+    @Test
+    public void aRingOf5TurnedSplitBreaks() throws Exception {
+        ring = 5;
+        Virtqueue vq = queue(0, PackedRing.offWrap(0, true), false);
+        vq.lock();
+        try {
+            vq.setFeatures(PACKED & ~VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED));
+            assertFalse(vq.ready());
+            assertEquals("split ring of size 5 (not a power of two)", vq.broken());
+        } finally {
+            vq.unlock();
+        }
     }
 
     /** A transmit chain of three positions comes out whole; its used descriptor skips all three. */

@@ -1,17 +1,8 @@
 package io.pvio.vhost.ring;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
-
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import io.pvio.packet.Packet;
-import io.pvio.packet.PacketBatch;
-import io.pvio.packet.PacketPool;
-import io.pvio.posix.PosixException;
-import io.pvio.posix.SharedMemory;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * Coverage-guided fuzzing of the split-ring walkers: a guest writes arbitrary descriptor tables (chains,
@@ -23,79 +14,24 @@ import java.nio.ByteOrder;
  * <p>Regression mode (every {@code mvn verify}): the inputs in
  * {@code src/test/resources/io/pvio/vhost/ring/SplitRingFuzzTestInputs/rings}. Fuzzing: see FUZZING.md.
  */
-class SplitRingFuzzTest {
-    /** Every input breaks a queue or refuses a message: the warnings would cost more than the input. */
-    private static final java.util.logging.Logger[] MUTED = {java.util.logging.Logger.getLogger("netdev_dpdk"),
-        java.util.logging.Logger.getLogger("dpdk")};
-
-    @org.junit.jupiter.api.BeforeAll
-    static void mute() {
-        for (java.util.logging.Logger l : MUTED) {
-            l.setLevel(java.util.logging.Level.OFF);
-        }
-    }
-
-    @org.junit.jupiter.api.AfterAll
-    static void unmute() {
-        for (java.util.logging.Logger l : MUTED) {
-            l.setLevel(null);
-        }
-    }
-
-    static final long GPA = 0x10000;
-    static final long UVA = 0x7000_0000L;
-    static final int MEM = 0x4000;
-    static final int DESC = 0x0000;
+class SplitRingFuzzTest extends RingFuzz {
     static final int AVAIL = 0x1000;
     static final int USED = 0x1400;
-    static final int TABLES = 0x2000;
-    static final int BUFFERS = 0x2800;
     static final int USED_MAX = 4 + 8 * 256 + 2;
-    private static SharedMemory file;
-    private static GuestMemory mem;
-    private static final PacketPool POOL = new PacketPool("fuzz-ring", 512);
-    private static final Virtqueue[] QUEUES = {new Virtqueue("fuzz", 0), new Virtqueue("fuzz", 1)};
-
-    private static synchronized GuestMemory mem() throws PosixException {
-        if (mem == null) {
-            file = SharedMemory.createMemfd("fuzz-ring", MEM);
-            mem = GuestMemory.map(new GuestMemory.Region[] {new GuestMemory.Region(GPA, MEM, UVA, 0)},
-                    new int[] {file.fd()});
-        }
-        return mem;
-    }
 
     @FuzzTest(maxDuration = "30m")
     void rings(FuzzedDataProvider d) throws Exception {
-        GuestMemory m = mem();
-        ByteBuffer g = file.buffer().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        mem();
+        ByteBuffer g = guest();
         int num = 1 << d.consumeInt(0, 8);
         boolean guestTx = d.consumeBoolean();
-        long features = VirtioFeatures.bit(VirtioFeatures.F_VERSION_1);
-        if (d.consumeBoolean()) {
-            features |= VirtioFeatures.bit(VirtioFeatures.NET_F_MRG_RXBUF);
-        }
-        if (d.consumeBoolean()) {
-            features |= VirtioFeatures.bit(VirtioFeatures.RING_F_INDIRECT_DESC);
-        }
-        if (d.consumeBoolean()) {
-            features |= VirtioFeatures.bit(VirtioFeatures.RING_F_EVENT_IDX);
-        }
+        long features = features(d, VirtioFeatures.bit(VirtioFeatures.F_VERSION_1));
         // guest memory: a pattern, then the guest's descriptors, avail ring and indirect tables
-        byte[] pattern = new byte[MEM];
-        java.util.Arrays.fill(pattern, d.consumeByte());
-        g.put(0, pattern);
+        pattern(g, d);
         for (int i = 0; i < num; i++) {
             writeDesc(g, DESC + 16 * i, d, num);
         }
-        int tables = d.consumeInt(0, 3);
-        for (int t = 0; t < tables; t++) {
-            int at = TABLES + 0x100 * d.consumeInt(0, 7);
-            int entries = d.consumeInt(1, 16);
-            for (int i = 0; i < entries; i++) {
-                writeDesc(g, at + 16 * i, d, entries);
-            }
-        }
+        tables(d, (at, entries) -> writeDesc(g, at, d, entries));
         g.putShort(AVAIL, (short) (d.consumeBoolean() ? 0 : 1));
         int availIdx = d.consumeBoolean() ? d.consumeInt(0, num) : d.consumeInt(0, 0xffff);
         g.putShort(AVAIL + 2, (short) availIdx);
@@ -103,69 +39,12 @@ class SplitRingFuzzTest {
             g.putShort(AVAIL + 4 + 2 * i, (short) (d.consumeBoolean() ? d.consumeInt(0, num - 1) : d.consumeInt(0, 0xffff)));
         }
         g.putShort(AVAIL + 4 + 2 * num, (short) d.consumeInt(0, 0xffff)); // used_event
-        byte[] before = new byte[MEM];
-        g.get(0, before);
-        boolean[] writable = writableBytes(g, num);
-
-        Virtqueue vq = QUEUES[guestTx ? 1 : 0]; // reused, as a port's queue is across front ends
-        vq.lock();
-        try {
-            vq.reset();
-            vq.setFeatures(features);
-            vq.setMemory(m);
-            vq.setNum(num);
-            vq.setAddr(UVA + DESC, UVA + USED, UVA + AVAIL);
-            vq.setBase(d.consumeBoolean() ? 0 : d.consumeInt(0, 0xffff));
-            vq.start(null);
-            vq.setEnabled(true);
-            for (int round = 0; round < 3 && vq.ready(); round++) {
-                PacketBatch b = new PacketBatch();
-                if (guestTx) {
-                    vq.dequeue(POOL, b);
-                    for (int i = 0; i < b.size(); i++) {
-                        Packet p = b.get(i);
-                        if (p.length() <= 0 || p.length() > Virtqueue.MAX_PACKET) {
-                            fail("dequeued a packet of " + p.length() + " bytes");
-                        }
-                    }
-                    b.freeAll();
-                } else {
-                    int n = d.consumeInt(0, 8);
-                    for (int k = 0; k < n; k++) {
-                        b.add(Frames0.packet(POOL, d.consumeInt(1, 9000), d.consumeInt(512, 2048))); // at most 8 x 18 buffers
-                    }
-                    vq.enqueue(b);
-                    b.freeAll();
-                }
-                m.faultFence();
-            }
-            vq.stop();
-        } finally {
-            vq.unlock();
-        }
-        for (int i = 0; i < MEM; i++) {
-            if (!writable[i] && g.get(i) != before[i]) {
-                fail(String.format("byte 0x%x written outside the used ring and the device-writable buffers", i));
-            }
-        }
-        assertEquals(0, POOL.inUse(), "packet buffers lost");
+        run(d, guestTx, features, num, DESC, USED, AVAIL, () -> d.consumeBoolean() ? 0 : d.consumeInt(0, 0xffff),
+                writableBytes(g, num), "the used ring and the device-writable buffers");
     }
 
     private static void writeDesc(ByteBuffer g, int at, FuzzedDataProvider d, int n) {
-        long addr;
-        switch (d.consumeInt(0, 3)) {
-            case 0:
-                addr = GPA + BUFFERS + d.consumeInt(0, MEM - BUFFERS);
-                break;
-            case 1:
-                addr = GPA + TABLES + 0x100 * d.consumeInt(0, 7); // an indirect table
-                break;
-            case 2:
-                addr = GPA + d.consumeInt(0, MEM + 64) - 32; // near and across the edges
-                break;
-            default:
-                addr = d.consumeLong();
-        }
+        long addr = address(d);
         int len = d.consumeBoolean() ? d.consumeInt(0, 4096) : d.consumeInt();
         int flags = d.consumeInt(0, 7);
         int next = d.consumeBoolean() ? d.consumeInt(0, n - 1) : d.consumeInt(0, 0xffff);
@@ -181,31 +60,7 @@ class SplitRingFuzzTest {
         for (int i = USED; i < USED + USED_MAX; i++) {
             w[i] = true;
         }
-        markWritable(g, w, DESC, num, true);
+        markWritable(g, w, DESC, num, true, 12);
         return w;
-    }
-
-    private static void markWritable(ByteBuffer g, boolean[] w, int table, int n, boolean top) {
-        for (int i = 0; i < n; i++) {
-            int o = table + 16 * i;
-            if (o + 16 > MEM) {
-                return;
-            }
-            long addr = g.getLong(o);
-            long len = g.getInt(o + 8) & 0xffffffffL;
-            int flags = g.getShort(o + 12);
-            long start = addr - GPA;
-            if ((flags & Virtqueue.DESC_F_INDIRECT) != 0 && top) {
-                if (start >= 0 && start + len <= MEM && (start & 15) == 0) {
-                    markWritable(g, w, (int) start, (int) Math.min(len / 16, 4096), false);
-                } else if (start >= 0 && start < MEM) {
-                    markWritable(g, w, (int) start, (int) Math.min((MEM - start) / 16, len / 16), false);
-                }
-            } else if ((flags & Virtqueue.DESC_F_WRITE) != 0) {
-                for (long b = Math.max(0, start); b < Math.min(MEM, start + len); b++) {
-                    w[(int) b] = true;
-                }
-            }
-        }
     }
 }

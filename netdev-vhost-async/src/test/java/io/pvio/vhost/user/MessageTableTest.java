@@ -25,7 +25,7 @@ public class MessageTableTest {
             Request.SET_VRING_CALL, Request.SET_VRING_ERR, Request.GET_PROTOCOL_FEATURES,
             Request.SET_PROTOCOL_FEATURES, Request.GET_QUEUE_NUM, Request.SET_VRING_ENABLE, Request.SEND_RARP);
 
-    private static Message message(int request, int size, int nfds) {
+    static Message message(int request, int size, int nfds) {
         Message m = new Message();
         m.request = request;
         m.payload = ByteBuffer.allocate(Request.MAX_PAYLOAD).order(ByteOrder.LITTLE_ENDIAN);

@@ -65,7 +65,10 @@ public final class VirtioUserConfig {
         return this;
     }
 
-    /** Descriptors per virtqueue, a power of two 2..32768; default 256. */
+    /**
+     * Descriptors per virtqueue, 2..32768; default 256. A power of two for split rings; packed rings may have
+     * any size (VIRTIO 1.1 2.7).
+     */
     public VirtioUserConfig queueSize(int v) {
         queueSize = v;
         return this;
@@ -249,8 +252,12 @@ public final class VirtioUserConfig {
         if (queuePairs < 1 || queuePairs > 64) {
             throw new IllegalArgumentException("queues must be 1..64, not " + queuePairs);
         }
-        if (queueSize < 2 || queueSize > 32768 || Integer.bitCount(queueSize) != 1) {
-            throw new IllegalArgumentException("queue_size must be a power of two 2..32768, not " + queueSize);
+        if (queueSize < 2 || queueSize > 32768) {
+            throw new IllegalArgumentException("queue_size must be 2..32768, not " + queueSize);
+        }
+        if (!packed && Integer.bitCount(queueSize) != 1) {
+            throw new IllegalArgumentException("queue_size of a split ring must be a power of two, not " + queueSize
+                    + " (packed rings may have any size)");
         }
         int rx = effectiveRxBufSize();
         if (rx < 64 || rx > (1 << 20)) {

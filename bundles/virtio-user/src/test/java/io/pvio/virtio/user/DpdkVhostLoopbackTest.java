@@ -73,7 +73,7 @@ public class DpdkVhostLoopbackTest {
         return new VirtioUserConfig();
     }
 
-    private VirtioUserDevice clientWithTestpmd(VirtioUserConfig c) throws Exception {
+    VirtioUserDevice clientWithTestpmd(VirtioUserConfig c) throws Exception {
         Path sock = dir.resolve("vhost.sock");
         testpmd = new Testpmd(sock, dir, false, c.queuePairs(), "io").start();
         testpmd.awaitSocket(20000);
