@@ -69,7 +69,13 @@ public class RunDirUpdateIT extends PvioFramework {
     @After
     public void cleanUp() throws Exception {
         ctx().removeServiceListener(counter);
-        run.delete();
+        run.delete(); // a real change: back to the launcher's pvio.run.dir before the framework stops
+        await("Dpif and Control services without run.dir", () -> {
+            ServiceReference<Dpif> d = ctx().getServiceReference(Dpif.class);
+            ServiceReference<Control> c = ctx().getServiceReference(Control.class);
+            return d != null && c != null && d.getProperty(RunDirectory.KEY) == null
+                    && c.getProperty(RunDirectory.KEY) == null;
+        });
     }
 
     @Test

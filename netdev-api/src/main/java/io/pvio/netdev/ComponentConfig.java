@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import org.osgi.framework.Bundle;
 import org.osgi.service.component.ComponentConstants;
 import org.osgi.service.component.ComponentContext;
 
@@ -78,7 +79,8 @@ public final class ComponentConfig {
      * <p>The reactivation disables and enables the component ({@link ComponentContext#disableComponent},
      * {@link ComponentContext#enableComponent}) from a new thread: Felix SCR holds the component's enable
      * latch while it calls the modified method, so disabling from the calling thread would wait for itself.
-     * The component therefore runs with its old configuration until SCR has deactivated it.
+     * The component therefore runs with its old configuration until SCR has deactivated it; nothing is done
+     * once its bundle is stopping (SCR disposes the component then).
      *
      * @param cc the component's context (its {@code component.name} is the one re-enabled)
      * @param before the properties the component was activated with
@@ -98,10 +100,16 @@ public final class ComponentConfig {
             diff.add(k + ": " + show(before, k) + " -> " + show(after, k));
         }
         log.info(() -> name + ": configuration changed (" + String.join(", ", diff) + "): restarting");
+        Bundle bundle = cc.getBundleContext().getBundle();
         Thread t = new Thread(() -> {
             try {
-                cc.disableComponent(name);
-                cc.enableComponent(name);
+                // SCR schedules nothing for a stopping bundle: a disable then would never complete
+                if (bundle.getState() == Bundle.ACTIVE) {
+                    cc.disableComponent(name);
+                }
+                if (bundle.getState() == Bundle.ACTIVE) {
+                    cc.enableComponent(name);
+                }
             } catch (RuntimeException e) { // the bundle stopping meanwhile
                 log.log(Level.WARNING, name + ": cannot restart with the new configuration", e);
             }

@@ -14,6 +14,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.junit.Test;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.ComponentContext;
 
 public class ComponentConfigTest {
@@ -80,6 +82,23 @@ public class ComponentConfigTest {
                 "enableComponent io.pvio.dpif.netdev.DpifNetdev"), calls);
     }
 
+    private static Object activeBundleContext() {
+        Object bundle = Proxy.newProxyInstance(Bundle.class.getClassLoader(), new Class<?>[] {Bundle.class},
+                (proxy, m, args) -> {
+                    if (m.getName().equals("getState")) {
+                        return Bundle.ACTIVE;
+                    }
+                    throw new UnsupportedOperationException(m.getName());
+                });
+        return Proxy.newProxyInstance(BundleContext.class.getClassLoader(), new Class<?>[] {BundleContext.class},
+                (proxy, m, args) -> {
+                    if (m.getName().equals("getBundle") && args == null) {
+                        return bundle;
+                    }
+                    throw new UnsupportedOperationException(m.getName());
+                });
+    }
+
     /** A ComponentContext of DpifNetdev that records disable/enable calls on another thread than the test's. */
     private static ComponentContext context(List<String> calls, CountDownLatch enabled) {
         Thread caller = Thread.currentThread();
@@ -89,6 +108,8 @@ public class ComponentConfigTest {
                     switch (m.getName()) {
                         case "getProperties":
                             return props;
+                        case "getBundleContext":
+                            return activeBundleContext();
                         case "disableComponent":
                         case "enableComponent":
                             // SCR would wait for the modified call: the caller's thread must not make these
