@@ -17,6 +17,7 @@ import io.pvio.control.vsctl.Vsctl;
 import io.pvio.control.vsctl.VsctlException;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
+import io.pvio.netdev.ComponentConfig;
 import io.pvio.netdev.RunDirectory;
 import io.pvio.packet.PacketPool;
 import io.pvio.unixctl.UnixctlCommand;
@@ -36,9 +37,11 @@ import java.util.logging.Logger;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -74,6 +77,8 @@ public final class ControlComponent implements Control {
     private ControlServer server;
     private volatile OvsdbBridge ovsdb;
     private RunDirLock runDirLock;
+    /** The component properties of the activation, compared with updates. */
+    private volatile Map<String, Object> activatedWith;
     /** In a container with Pax Logging, vlog/set keeps its levels in step. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile ConfigurationAdmin configAdmin;
@@ -181,6 +186,7 @@ public final class ControlComponent implements Control {
     @Activate
     void activate(BundleContext context, Map<String, Object> props) throws IOException {
         ctx = context;
+        activatedWith = props;
         bundles = new BundleCommands(context);
         ownsFramework = Boolean.parseBoolean(context.getProperty(LAUNCHER_PROPERTY));
         Path runDir = RunDirectory.resolve(props, context::getProperty);
@@ -209,6 +215,14 @@ public final class ControlComponent implements Control {
         } catch (IOException e) {
             UNIXCTL.severe("control socket not available: " + e.getMessage()
                     + " (commands still work in the Gogo shell)");
+        }
+    }
+
+    /** DS: an update of io.pvio.run restarts the control socket only when it changes something. */
+    @Modified
+    void modified(ComponentContext cc, Map<String, Object> props) {
+        if (!ComponentConfig.reactivateIfChanged(cc, activatedWith, props, LOG)) {
+            activatedWith = props;
         }
     }
 

@@ -11,6 +11,7 @@ import io.pvio.dpif.netdev.flow.FlowEntries;
 import io.pvio.dpif.netdev.flow.FlowParser;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
+import io.pvio.netdev.ComponentConfig;
 import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevClass;
 import io.pvio.netdev.NetdevException;
@@ -37,9 +38,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -90,6 +93,8 @@ public final class DpifNetdev implements Dpif {
     /** The pool's slab, registered for DMA engines behind an IOMMU (every DmaMemory service). */
     private final DmaRegions dmaMemory = new DmaRegions("dpif-netdev packet pool", LOG);
     private volatile Path runDir;
+    /** The component properties of the DS activation, compared with updates (null outside DS). */
+    private volatile Map<String, Object> activatedWith;
     private volatile int pmdCount;
     private volatile PmdSleep pmdSleep = PmdSleep.DEFAULT;
     /** other_config:pmd-perf-metrics: PMDs time their free_pkts calls (two clock reads per call). */
@@ -104,9 +109,18 @@ public final class DpifNetdev implements Dpif {
     /** DS: the run directory as {@link RunDirectory#resolve} gives it (a change reactivates). */
     @Activate
     void activateComponent(org.osgi.framework.BundleContext bc, Map<String, Object> props) {
+        activatedWith = props;
         Map<String, Object> p = new java.util.HashMap<>(props);
         p.put(RUN_DIR, RunDirectory.resolve(props, bc::getProperty).toString());
         activate(p);
+    }
+
+    /** DS: an update of io.pvio.run or of this PID restarts the datapath only when it changes something. */
+    @Modified
+    void modifiedComponent(ComponentContext cc, Map<String, Object> props) {
+        if (!ComponentConfig.reactivateIfChanged(cc, activatedWith, props, LOG)) {
+            activatedWith = props;
+        }
     }
 
     /** Activation from plain Java (tests, benchmarks): without {@code run.dir}, java.io.tmpdir/pvio-run. */

@@ -1,6 +1,7 @@
 package io.pvio.ofproto.component;
 
 import io.pvio.dpif.Dpif;
+import io.pvio.netdev.ComponentConfig;
 import io.pvio.netdev.RunDirectory;
 import io.pvio.ofproto.conn.MgmtListener;
 import java.io.IOException;
@@ -16,9 +17,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.osgi.framework.BundleContext;
+import org.osgi.service.component.ComponentContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -41,6 +44,8 @@ public final class OfprotoComponent {
     private volatile Dpif dpif;
     private Path runDir;
     private ScheduledExecutorService timer;
+    /** The component properties of the DS activation, compared with updates. */
+    private volatile Map<String, Object> activatedWith;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -59,7 +64,16 @@ public final class OfprotoComponent {
     /** DS: the run directory as {@link RunDirectory#resolve} gives it (ConfigAdmin, then pvio.run.dir). */
     @Activate
     void activate(BundleContext bc, Map<String, Object> props) {
+        activatedWith = props;
         start(RunDirectory.resolve(props, bc::getProperty));
+    }
+
+    /** DS: an update of io.pvio.run or of this PID reopens the sockets only when it changes something. */
+    @Modified
+    void modified(ComponentContext cc, Map<String, Object> props) {
+        if (!ComponentConfig.reactivateIfChanged(cc, activatedWith, props, LOG)) {
+            activatedWith = props;
+        }
     }
 
     /** Starts following the bridges (also from plain Java, for tests). */
