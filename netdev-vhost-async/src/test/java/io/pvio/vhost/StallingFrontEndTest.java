@@ -301,9 +301,9 @@ public class StallingFrontEndTest {
                     PacketBatch b = new PacketBatch();
                     b.add(Frames.packet(ctx.pool, new byte[300], Integer.MAX_VALUE));
                     bad.send(0, b, false);
-                    escaped += faultEscaped();
+                    escaped += TruncationRounds.faultEscaped();
                     bad.rxqRecv(0, in);
-                    escaped += faultEscaped();
+                    escaped += TruncationRounds.faultEscaped();
                     in.freeAll();
                     delivered += forwardOne(good, goodFe, r * 1000 + i, scratch);
                 }
@@ -351,21 +351,7 @@ public class StallingFrontEndTest {
         assertEquals(null, bad.device().vq(1).broken());
     }
 
-    private static int zero;
     private volatile int escaped;
-
-    /**
-     * 1 when a fault (SIGBUS on a guest mapping) is still pending on this thread: HotSpot raises it at the
-     * next runtime call, which a multi-dimensional array allocation always is.
-     */
-    private static int faultEscaped() {
-        try {
-            Object[][] probe = new Object[zero][zero];
-            return probe.length;
-        } catch (InternalError e) {
-            return 1;
-        }
-    }
 
     /** A fault left pending by the front end's own code (same JVM) surfaces here, not in a later test. */
     private static final class GuestMemory0 {

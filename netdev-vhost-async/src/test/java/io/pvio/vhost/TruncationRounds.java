@@ -155,7 +155,7 @@ final class TruncationRounds implements AutoCloseable {
     private static int zero;
 
     /** 1 when a fault is still pending on this thread (a multi-dimensional allocation is a runtime call). */
-    private static int faultEscaped() {
+    static int faultEscaped() {
         try {
             Object[][] probe = new Object[zero][zero];
             return probe.length;
