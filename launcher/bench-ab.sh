@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# bench-ab.sh - two or more pvio builds (or JVM options) against the same DPDK virtio-user front end,
+# measured alternately, pvio only: the tool for "before and after" questions (a regression, a change's gain).
+#
+# Each variant is JAR or JAR@OPTS (OPTS: JVM options for pvio's vswitchd, '~' between options, e.g.
+# /tmp/before.jar  launcher/target/pvio.jar@-Dpvio.vhost.prefetch=false~-XX:+UseParallelGC). Every round runs
+# every variant once, in the order given, through launcher/bench-peer.sh's back end (one PMD pinned to the
+# peer's back-end CPU, CPU copies, the peer's testpmd as the front end: rxonly for enqueue, txonly for
+# dequeue); the front end's counters give the rate (Mpps). Alternating rounds spread the host's placement
+# changes (see bench-peer.sh) over every variant alike; the table gives each variant's median, range, and the
+# ratio of its median to the first variant's.
+#
+# Usage: launcher/bench-ab.sh [--mode enqueue] [--size 1518] [--rounds 3] [--seconds 4] [--warmup 2]
+#                             [--packed] [--peer ../shared/peers/dpdk-vhost-peer.sh] VARIANT VARIANT...
+# stdout: one line per run ("run ROUND VARIANT MPPS"), then the table; stderr: the peer's progress.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+PEER=${DVHP_PEER:-$(cd "$HERE/../.." && pwd)/shared/peers/dpdk-vhost-peer.sh}
+MODE=enqueue SIZE=1518 ROUNDS=3 SECS=4 WARMUP=2 FE_ARGS=() VARIANTS=()
+die() { echo "bench-ab: $*" >&2; exit 2; }
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --mode) MODE=$2; shift 2 ;;
+        --size) SIZE=$2; shift 2 ;;
+        --rounds) ROUNDS=$2; shift 2 ;;
+        --seconds) SECS=$2; shift 2 ;;
+        --warmup) WARMUP=$2; shift 2 ;;
+        --packed) FE_ARGS=(--frontend-devargs packed_vq=1); shift ;;
+        --peer) PEER=$2; shift 2 ;;
+        -h|--help) sed -n '2,/^set -u/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) die "unknown option $1 (see --help)" ;;
+        *) VARIANTS+=("$1"); shift ;;
+    esac
+done
+[ "${#VARIANTS[@]}" -ge 1 ] || die "no variant (see --help)"
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "--rounds needs a positive number, not '$ROUNDS'"
+[ -x "$PEER" ] || die "no peer script $PEER"
+for v in "${VARIANTS[@]}"; do [ -f "${v%%@*}" ] || die "no jar ${v%%@*}"; done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pvio-ab.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+declare -A RES
+for r in $(seq "$ROUNDS"); do
+    for v in "${VARIANTS[@]}"; do
+        jar=$(readlink -f "${v%%@*}"); opts=""
+        [ "$v" != "${v%%@*}" ] && opts=${v#*@}
+        rm -f "$WORK/vhu0"
+        line=$(PVIO_JAR=$jar BENCH_PEER_ASYNC=0 BENCH_PEER_JAVA_OPTS="${opts//\~/ }" "$PEER" --frontend-only "$WORK/vhu0" \
+            --backend-cmd "exec bash '$HERE/bench-peer.sh' --backend" --label pvio "${FE_ARGS[@]}" --mode "$MODE" \
+            --size "$SIZE" --seconds "$SECS" --warmup "$WARMUP" | grep '^peer ' | tail -n1)
+        mpps=$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$line")
+        echo "run $r $v ${mpps:-NA}"
+        [ -n "$mpps" ] && RES[$v]+="$mpps "
+    done
+done
+
+printf '# %s %s B, %s rounds of %s s after %s s; median, range, median / first variant\n' "$MODE" "$SIZE" "$ROUNDS" "$SECS" "$WARMUP"
+first=""
+for v in "${VARIANTS[@]}"; do
+    read -r med lo hi <<<"$(tr ' ' '\n' <<<"${RES[$v]:-}" | sed '/^$/d' | sort -g | awk '
+        { m[NR] = $1 } END { if (!NR) { print "NA NA NA"; exit }
+        med = (NR % 2) ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2; printf "%.3f %s %s\n", med, m[1], m[NR] }')"
+    [ -z "$first" ] && first=$med
+    ratio=$(awk -v a="$med" -v b="$first" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f", a / b }')
+    printf '%-8s %10s  %s-%s  %5s  %s\n' "$MODE" "$med" "$lo" "$hi" "$ratio" "$v"
+done
