@@ -5,18 +5,19 @@
 # Each variant is JAR or JAR@OPTS (OPTS: JVM options for pvio's vswitchd, '~' between options, e.g.
 # /tmp/before.jar  launcher/target/pvio.jar@-Dpvio.vhost.prefetch=false~-XX:+UseParallelGC). Every round runs
 # every variant once, in the order given, through launcher/bench-peer.sh's back end (one PMD pinned to the
-# peer's back-end CPU, CPU copies, the peer's testpmd as the front end: rxonly for enqueue, txonly for
+# peer's back-end CPU, CPU copies unless --async, the peer's testpmd as the front end: rxonly for enqueue, txonly for
 # dequeue); the front end's counters give the rate (Mpps). Alternating rounds spread the host's placement
 # changes (see bench-peer.sh) over every variant alike; the table gives each variant's median, range, and the
 # ratio of its median to the first variant's.
 #
 # Usage: launcher/bench-ab.sh [--mode enqueue] [--size 1518] [--rounds 3] [--seconds 4] [--warmup 2]
-#                             [--packed] [--peer ../shared/peers/dpdk-vhost-peer.sh] VARIANT VARIANT...
+#                             [--packed] [--async] [--peer ../shared/peers/dpdk-vhost-peer.sh] VARIANT VARIANT...
+#   --async  the vhost port copies through dma-ioat (as bench-peer.sh --async); default: CPU copies.
 # stdout: one line per run ("run ROUND VARIANT MPPS"), then the table; stderr: the peer's progress.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 PEER=${DVHP_PEER:-$(cd "$HERE/../.." && pwd)/shared/peers/dpdk-vhost-peer.sh}
-MODE=enqueue SIZE=1518 ROUNDS=3 SECS=4 WARMUP=2 FE_ARGS=() VARIANTS=()
+MODE=enqueue SIZE=1518 ROUNDS=3 SECS=4 WARMUP=2 FE_ARGS=() VARIANTS=() ASYNC=0
 die() { echo "bench-ab: $*" >&2; exit 2; }
 while [ "$#" -gt 0 ]; do
     case "$1" in
@@ -26,6 +27,7 @@ while [ "$#" -gt 0 ]; do
         --seconds) SECS=$2; shift 2 ;;
         --warmup) WARMUP=$2; shift 2 ;;
         --packed) FE_ARGS=(--frontend-devargs packed_vq=1); shift ;;
+        --async) ASYNC=1; shift ;;
         --peer) PEER=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -u/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die "unknown option $1 (see --help)" ;;
@@ -45,7 +47,7 @@ for r in $(seq "$ROUNDS"); do
         jar=$(readlink -f "${v%%@*}"); opts=""
         [ "$v" != "${v%%@*}" ] && opts=${v#*@}
         rm -f "$WORK/vhu0"
-        line=$(PVIO_JAR=$jar BENCH_PEER_ASYNC=0 BENCH_PEER_JAVA_OPTS="${opts//\~/ }" "$PEER" --frontend-only "$WORK/vhu0" \
+        line=$(PVIO_JAR=$jar BENCH_PEER_ASYNC=$ASYNC BENCH_PEER_JAVA_OPTS="${opts//\~/ }" "$PEER" --frontend-only "$WORK/vhu0" \
             --backend-cmd "exec bash '$HERE/bench-peer.sh' --backend" --label pvio "${FE_ARGS[@]}" --mode "$MODE" \
             --size "$SIZE" --seconds "$SECS" --warmup "$WARMUP" | grep '^peer ' | tail -n1)
         mpps=$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$line")
