@@ -41,8 +41,9 @@ final class SplitEnqueue extends SplitWalker {
                 return 0;
             }
             int n = batch.size();
-            // the descriptors only: the buffers are written (the first word of each goes first, in flush)
-            prefetch(q.lastAvail, Math.min(n, (availIdx - q.lastAvail) & 0xffff), false);
+            if (ENQUEUE_PREFETCH) { // the descriptors only: the buffers are written
+                prefetch(q.lastAvail, Math.min(n, (availIdx - q.lastAvail) & 0xffff), false);
+            }
             long bytes = 0;
             int hdrLen = hdr.len;
             boolean fast = hdrLen == 12;
