@@ -284,6 +284,120 @@ abstract class RingWalker {
         p.setGsoSize(0);
     }
 
+    /*
+     * Asynchronous dequeue (split and packed): the burst's buffers are walked and checked first, each recorded
+     * here (used element, packet, the pieces of its frame as the vector yields them), then one fence, then each
+     * is handed to the sink. The pieces of the buffer walked last may stay in the vector instead.
+     */
+    /** Most frame pieces recorded per burst: a buffer whose pieces do not fit ends the walk (it stays in the vector). */
+    static final int MAX_PIECES = 256;
+    final int[] recId = new int[PacketBatch.MAX];
+    /** Packed: the ring positions of the buffer. */
+    final int[] recCount = new int[PacketBatch.MAX];
+    final Packet[] recPkt = new Packet[PacketBatch.MAX];
+    final long[] recLen = new long[PacketBatch.MAX];
+    /** Pieces [recFrom, recTo) of each buffer; recFrom -1: its pieces are in the vector. */
+    private final int[] recFrom = new int[PacketBatch.MAX];
+    private final int[] recTo = new int[PacketBatch.MAX];
+    private final int[] pcSlice = new int[MAX_PIECES];
+    private final int[] pcOff = new int[MAX_PIECES];
+    private final Packet[] pcSeg = new Packet[MAX_PIECES];
+    private final int[] pcDst = new int[MAX_PIECES];
+    private final int[] pcLen = new int[MAX_PIECES];
+    /** Buffers and pieces recorded in this burst. */
+    int recorded;
+    private int pieces;
+
+    /**
+     * Records the buffer walked last (in the vector): used element {@code id} spanning {@code count} ring
+     * positions, packet {@code p} (null: nothing to deliver) of {@code plen} bytes. Returns false when its
+     * pieces do not fit: it is recorded as {@link #inVector}, and the walk must end with it.
+     */
+    final boolean record(int id, int count, Packet p, long plen) {
+        int r = recorded++;
+        recId[r] = id;
+        recCount[r] = count;
+        recPkt[r] = p;
+        recLen[r] = plen;
+        int from = pieces;
+        int n = from;
+        if (p != null) {
+            vec.rewind();
+            vec.skip(hdr.len);
+            for (Packet s = p; s != null; s = s.next()) {
+                int off = s.dataOffset();
+                int len = s.dataLength();
+                while (len > 0) {
+                    if (n == MAX_PIECES) {
+                        for (int k = from; k < n; k++) {
+                            pcSeg[k] = null;
+                        }
+                        recFrom[r] = -1;
+                        return false;
+                    }
+                    int chunk = vec.piece(len);
+                    pcSlice[n] = vec.pieceSlice;
+                    pcOff[n] = vec.pieceOff;
+                    pcSeg[n] = s;
+                    pcDst[n] = off;
+                    pcLen[n] = chunk;
+                    n++;
+                    off += chunk;
+                    len -= chunk;
+                    vec.advance(chunk);
+                }
+            }
+        }
+        recFrom[r] = from;
+        recTo[r] = n;
+        pieces = n;
+        return true;
+    }
+
+    /** True when recorded buffer {@code i}'s pieces are in the vector (it was walked last). */
+    final boolean inVector(int i) {
+        return recFrom[i] < 0;
+    }
+
+    /** Hands recorded buffer {@code i}'s frame to the sink (fromGuest per piece), from the record or the vector. */
+    final void recordedFrame(int i, CopySink sink) {
+        Packet p = recPkt[i];
+        if (p == null) {
+            return;
+        }
+        if (recFrom[i] < 0) {
+            readFrame(p, sink);
+            return;
+        }
+        GuestMemory m = q.mem;
+        for (int k = recFrom[i], end = recTo[i]; k < end; k++) {
+            sink.fromGuest(m, pcSlice[k], pcOff[k], pcSeg[k], pcDst[k], pcLen[k]);
+        }
+    }
+
+    /** Staged packets (non-null) among the first {@code n} recorded buffers. */
+    final int packetsIn(int n) {
+        int c = 0;
+        for (int i = 0; i < n && i < recorded; i++) {
+            if (recPkt[i] != null) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    /** Drops the burst's record (no packet stays referenced from it). */
+    final void forget() {
+        for (int i = 0; i < recorded; i++) {
+            recPkt[i] = null;
+        }
+        for (int k = 0; k < pieces; k++) {
+            pcSeg[k] = null;
+        }
+        recorded = 0;
+        pieces = 0;
+    }
+
     /**
      * The end of a dequeue burst, split or packed: a late fault surfaces (fence) before the pool takes back
      * the staged packets the burst did not fill, [next, size) of {@code staging}; after a faulting copy on
