@@ -12,7 +12,7 @@ import io.pvio.packet.PacketPool;
  */
 final class PackedDequeue extends PackedWalker {
     PackedDequeue(Virtqueue q, BufVec vec, NetHeader hdr) {
-        super(q, vec, hdr);
+        super(q, vec, hdr, true);
     }
 
     /**
@@ -107,6 +107,7 @@ final class PackedDequeue extends PackedWalker {
         boolean fault = false;
         q.burstStart();
         sink.burst();
+        startRecord();
         try {
             if (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap)) {
                 q.burstIdle();
@@ -147,6 +148,7 @@ final class PackedDequeue extends PackedWalker {
             if (n > 0) {
                 q.fenceNow(); // a late fault of the walk is raised here, before anything is handed over
             }
+            long cpuCopies = q.tracker().cpuCopies();
             for (int i = 0; i < n; i++) {
                 Packet p = recPkt[i];
                 int count = recCount[i];
@@ -184,12 +186,14 @@ final class PackedDequeue extends PackedWalker {
                     bytes += recLen[i];
                 }
             }
+            if (q.tracker().cpuCopies() != cpuCopies) {
+                q.fenceNow(); // and one of the copies the CPU made out of guest memory, before any retirement
+            }
         } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             q.markBroken("unexpected " + e);
             fault = e instanceof InternalError;
             next = base + packetsIn(sink.taken(begun)); // a late fault may cut a hand-over anywhere
         }
-        forget();
         endDequeue(staging, base, next, got, bytes, fault, false);
         return taken;
     }

@@ -22,10 +22,24 @@ abstract class RingWalker {
     int oneRegion;
     int oneAt;
 
-    RingWalker(Virtqueue q, BufVec vec, NetHeader hdr) {
+    /** {@code dequeue}: the walker records asynchronous dequeue bursts ({@link #record}). */
+    RingWalker(Virtqueue q, BufVec vec, NetHeader hdr, boolean dequeue) {
         this.q = q;
         this.vec = vec;
         this.hdr = hdr;
+        int packets = dequeue ? PacketBatch.MAX : 0;
+        int pieces = dequeue ? MAX_PIECES : 0;
+        recId = new int[packets];
+        recCount = new int[packets];
+        recPkt = new Packet[packets];
+        recLen = new long[packets];
+        recFrom = new int[packets];
+        recTo = new int[packets];
+        pcSlice = new int[pieces];
+        pcOff = new int[pieces];
+        pcSeg = new Packet[pieces];
+        pcDst = new int[pieces];
+        pcLen = new int[pieces];
     }
 
     /**
@@ -284,26 +298,25 @@ abstract class RingWalker {
         p.setGsoSize(0);
     }
 
-    /*
-     * Asynchronous dequeue (split and packed): the burst's buffers are walked and checked first, each recorded
-     * here (used element, packet, the pieces of its frame as the vector yields them), then one fence, then each
-     * is handed to the sink. The pieces of the buffer walked last may stay in the vector instead.
-     */
-    /** Most frame pieces recorded per burst: a buffer whose pieces do not fit ends the walk (it stays in the vector). */
+    // Asynchronous dequeue (split and packed): the burst's buffers are walked and checked first, each recorded
+    // here (used element, packet, its frame's pieces as the vector yields them), then one fence, then each is
+    // handed to the sink.
+
+    /** Most frame pieces recorded per burst: a buffer whose pieces do not fit ends the walk. */
     static final int MAX_PIECES = 256;
-    final int[] recId = new int[PacketBatch.MAX];
+    final int[] recId;
     /** Packed: the ring positions of the buffer. */
-    final int[] recCount = new int[PacketBatch.MAX];
-    final Packet[] recPkt = new Packet[PacketBatch.MAX];
-    final long[] recLen = new long[PacketBatch.MAX];
+    final int[] recCount;
+    final Packet[] recPkt;
+    final long[] recLen;
     /** Pieces [recFrom, recTo) of each buffer; recFrom -1: its pieces are in the vector. */
-    private final int[] recFrom = new int[PacketBatch.MAX];
-    private final int[] recTo = new int[PacketBatch.MAX];
-    private final int[] pcSlice = new int[MAX_PIECES];
-    private final int[] pcOff = new int[MAX_PIECES];
-    private final Packet[] pcSeg = new Packet[MAX_PIECES];
-    private final int[] pcDst = new int[MAX_PIECES];
-    private final int[] pcLen = new int[MAX_PIECES];
+    private final int[] recFrom;
+    private final int[] recTo;
+    private final int[] pcSlice;
+    private final int[] pcOff;
+    private final Packet[] pcSeg;
+    private final int[] pcDst;
+    private final int[] pcLen;
     /** Buffers and pieces recorded in this burst. */
     int recorded;
     private int pieces;
@@ -311,7 +324,8 @@ abstract class RingWalker {
     /**
      * Records the buffer walked last (in the vector): used element {@code id} spanning {@code count} ring
      * positions, packet {@code p} (null: nothing to deliver) of {@code plen} bytes. Returns false when its
-     * pieces do not fit: it is recorded as {@link #inVector}, and the walk must end with it.
+     * pieces do not fit: they stay in the vector, where {@link #recordedFrame} reads them, so the walk must end
+     * with this buffer.
      */
     final boolean record(int id, int count, Packet p, long plen) {
         int r = recorded++;
@@ -329,9 +343,6 @@ abstract class RingWalker {
                 int len = s.dataLength();
                 while (len > 0) {
                     if (n == MAX_PIECES) {
-                        for (int k = from; k < n; k++) {
-                            pcSeg[k] = null;
-                        }
                         recFrom[r] = -1;
                         return false;
                     }
@@ -352,11 +363,6 @@ abstract class RingWalker {
         recTo[r] = n;
         pieces = n;
         return true;
-    }
-
-    /** True when recorded buffer {@code i}'s pieces are in the vector (it was walked last). */
-    final boolean inVector(int i) {
-        return recFrom[i] < 0;
     }
 
     /** Hands recorded buffer {@code i}'s frame to the sink (fromGuest per piece), from the record or the vector. */
@@ -386,14 +392,11 @@ abstract class RingWalker {
         return c;
     }
 
-    /** Drops the burst's record (no packet stays referenced from it). */
-    final void forget() {
-        for (int i = 0; i < recorded; i++) {
-            recPkt[i] = null;
-        }
-        for (int k = 0; k < pieces; k++) {
-            pcSeg[k] = null;
-        }
+    /**
+     * A new burst's record. The previous one's packet references stay (pool packets): clearing them would be a
+     * loop after the hand-over, whose safepoint poll could raise a pending fault outside the burst's catch.
+     */
+    final void startRecord() {
         recorded = 0;
         pieces = 0;
     }

@@ -12,7 +12,7 @@ import io.pvio.vhostuser.SplitRing;
  */
 final class SplitDequeue extends SplitWalker {
     SplitDequeue(Virtqueue q, BufVec vec, NetHeader hdr) {
-        super(q, vec, hdr);
+        super(q, vec, hdr, true);
     }
 
     /**
@@ -110,6 +110,7 @@ final class SplitDequeue extends SplitWalker {
         boolean fault = false;
         q.burstStart();
         sink.burst();
+        startRecord();
         try {
             int availIdx = q.availIndex();
             if (availIdx < 0) {
@@ -147,6 +148,7 @@ final class SplitDequeue extends SplitWalker {
             if (n > 0) {
                 q.fenceNow(); // a late fault of the walk is raised here, before anything is handed over
             }
+            long cpuCopies = q.tracker().cpuCopies();
             for (int i = 0; i < n; i++) {
                 Packet p = recPkt[i];
                 int mark = q.nUsed;
@@ -178,12 +180,14 @@ final class SplitDequeue extends SplitWalker {
                     bytes += recLen[i];
                 }
             }
+            if (q.tracker().cpuCopies() != cpuCopies) {
+                q.fenceNow(); // and one of the copies the CPU made out of guest memory, before any retirement
+            }
         } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
             q.markBroken("unexpected " + e);
             fault = e instanceof InternalError;
             next = base + packetsIn(sink.taken(begun)); // a late fault may cut a hand-over anywhere
         }
-        forget();
         endDequeue(staging, base, next, got, bytes, fault, false);
         return taken;
     }

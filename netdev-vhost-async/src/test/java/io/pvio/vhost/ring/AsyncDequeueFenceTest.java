@@ -12,6 +12,7 @@ import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
 import io.pvio.posix.SharedMemory;
+import io.pvio.vhost.async.AutoDma;
 import io.pvio.vhostuser.PackedRing;
 import io.pvio.vhostuser.SplitRing;
 import java.io.RandomAccessFile;
@@ -25,7 +26,7 @@ import org.junit.Test;
  * Issues 19/21: the asynchronous dequeue of unsealed guest memory (DPDK virtio-user, testpmd --no-huge) walks
  * a whole burst, fences once and only then hands its packets to the copy tracker; a late fault of the walk
  * is the burst's (nothing handed over, nothing lost, the ring broken). Split and packed rings, the test as
- * the driver; the tracker has no DMA channel, so its copies are done by the CPU and retire at once.
+ * the driver; the tracker's copies by the CPU (no channel) or by a DMA channel that copies when polled.
  */
 public class AsyncDequeueFenceTest {
     private static final long GPA = 0x100000;
@@ -162,15 +163,24 @@ public class AsyncDequeueFenceTest {
         assertArrayEquals("packet " + i + " bytes", want, got);
     }
 
-    private void oneFencePerBurst(boolean packedRing) {
+    /**
+     * A burst of 32 on unsealed memory: one fence after the walk and, when the CPU made copies out of guest
+     * memory during the hand-over (the tracker's copies below its threshold), one after them.
+     */
+    private void fencesPerBurst(boolean packedRing, boolean dma) {
         queue(packedRing);
+        if (dma) {
+            AutoDma.attach(vq);
+        }
         for (int i = 0; i < PacketBatch.MAX; i++) {
             postDirect(i, 60 + i);
         }
         PacketBatch batch = new PacketBatch();
         int before = vq.fences();
         assertEquals(PacketBatch.MAX, dequeueAsync(batch));
-        assertEquals("fences in a burst of " + PacketBatch.MAX + " packets", 1, vq.fences() - before);
+        assertEquals("fences in a burst of " + PacketBatch.MAX + " packets", dma ? 1 : 2, vq.fences() - before);
+        assertEquals("copies by " + (dma ? "DMA" : "the CPU"), PacketBatch.MAX,
+                dma ? vq.tracker().dmaCopies() : vq.tracker().cpuCopies());
         assertNull(vq.broken());
         for (int i = 0; i < PacketBatch.MAX; i++) {
             assertFrame(i, 60 + i, batch.get(i));
@@ -188,13 +198,23 @@ public class AsyncDequeueFenceTest {
     }
 
     @Test
-    public void splitBurstOf32FencesOnce() {
-        oneFencePerBurst(false);
+    public void splitBurstOf32ByDmaFencesOnce() {
+        fencesPerBurst(false, true);
     }
 
     @Test
-    public void packedBurstOf32FencesOnce() {
-        oneFencePerBurst(true);
+    public void packedBurstOf32ByDmaFencesOnce() {
+        fencesPerBurst(true, true);
+    }
+
+    @Test
+    public void splitBurstOf32ByCpuFencesTwice() {
+        fencesPerBurst(false, false);
+    }
+
+    @Test
+    public void packedBurstOf32ByCpuFencesTwice() {
+        fencesPerBurst(true, false);
     }
 
     /**
