@@ -91,8 +91,9 @@ final class PackedDequeue extends PackedWalker {
 
     /**
      * {@link #run} into an asynchronous sink, as {@link SplitDequeue#runAsync}: the burst's buffers are walked
-     * and checked first, then one fence, then each is handed to the sink in ring order. A fault that the fence
-     * raises is the burst's: nothing is handed over, the staged packets go back to the pool, the ring breaks.
+     * and checked first, then one fence, then each is handed to the sink in ring order (then a second fence
+     * when the CPU copied out of guest memory meanwhile). A fault that the first fence raises is the burst's:
+     * nothing is handed over, the staged packets go back to the pool, the ring breaks.
      *
      * @return buffers consumed
      */

@@ -94,8 +94,10 @@ final class SplitDequeue extends SplitWalker {
      * {@link #run} into an asynchronous sink, which owns each packet from its {@code fromGuestBegin} on
      * ({@code staging} ends empty). The burst's chains are walked and checked first, then one fence, then
      * each is handed to the sink in ring order. A fault that the fence raises (a late one of the walk's reads)
-     * is the burst's: nothing is handed over, the staged packets go back to the pool, the ring breaks. A burst
-     * whose frames would need more than {@link #MAX_PIECES} pieces ends at the chain that does not fit.
+     * is the burst's: nothing is handed over, the staged packets go back to the pool, the ring breaks. When the
+     * CPU copied out of guest memory during the hand-over (the tracker's copies below its threshold), a second
+     * fence follows it: a fault of those copies breaks the ring, the packets handed over stay the sink's. A
+     * burst whose frames would need more than {@link #MAX_PIECES} pieces ends at the chain that does not fit.
      *
      * @return ring entries consumed
      */
