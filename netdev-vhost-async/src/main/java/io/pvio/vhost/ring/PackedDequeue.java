@@ -12,25 +12,25 @@ import io.pvio.packet.PacketPool;
  */
 final class PackedDequeue extends PackedWalker {
     PackedDequeue(Virtqueue q, BufVec vec, NetHeader hdr) {
-        super(q, vec, hdr);
+        super(q, vec, hdr, true);
     }
 
     /**
      * Takes up to {@code max} available buffers of the guest's transmit ring into packets of {@code pool}
-     * (chained when larger than one buffer), without the virtio-net header. Stops early when the pool is
-     * empty or the ring breaks. Used elements go to the sink, unpublished. {@code staging} and
-     * {@code inPlace} as in {@link SplitDequeue#run}: the burst's packets are allocated before it reads past
-     * the first available descriptor's flags.
+     * (chained when larger than one buffer), without the virtio-net header, copied by the CPU into
+     * {@code staging}. Stops early when the pool is empty or the ring breaks. Used elements go to the sink,
+     * unpublished. {@code staging} as in {@link SplitDequeue#run}: the burst's packets are allocated before it
+     * reads past the first available descriptor's flags.
      *
      * @return buffers consumed
      */
-    int run(PacketPool pool, int max, CopySink sink, PacketBatch staging, boolean inPlace) {
+    int run(PacketPool pool, int max, CopySink sink, PacketBatch staging) {
         Virtqueue q = this.q;
         int taken = 0;
         int got = 0;
         long bytes = 0;
         int base = staging.size();
-        int next = base; // staging[base, next): filled in place or the sink's; [next, size): staged, unused
+        int next = base; // staging[base, next): filled in place; [next, size): staged, unused
         boolean fault = false;
         q.burstStart();
         try {
@@ -43,7 +43,7 @@ final class PackedDequeue extends PackedWalker {
                 if (k > 0 && (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap))) {
                     break;
                 }
-                long plen = txBuffer();
+                long plen = txBuffer(q.lastAvail);
                 if (plen < 0 || q.inFlightDescs + bufCount > q.size) {
                     break;
                 }
@@ -51,18 +51,12 @@ final class PackedDequeue extends PackedWalker {
                 if (poolEmpty) {
                     break; // leave the rest in the ring
                 }
-                if (!inPlace) {
-                    q.fenceNow(); // no late fault of this buffer's reads may cut the hand-over (unsealed only)
-                }
                 int mark = q.nUsed;
                 long counts = q.usedCountMark();
                 int id = bufId;
                 int count = bufCount;
                 q.inFlightDescs += count;
                 sink.fromGuestBegin(p);
-                if (p != null && !inPlace) {
-                    next++; // the sink's now
-                }
                 q.pushUsedCount(count);
                 sink.used(id, 0);
                 boolean ok = false;
@@ -73,11 +67,7 @@ final class PackedDequeue extends PackedWalker {
                     ok = true;
                 } finally {
                     if (sink.fromGuestEnd(ok)) {
-                        q.lastAvail += count;
-                        if (q.lastAvail >= q.size) {
-                            q.lastAvail -= q.size;
-                            q.availWrap = !q.availWrap;
-                        }
+                        consume(count);
                         taken++;
                     } else {
                         q.nUsed = mark; // the buffer is not consumed
@@ -86,9 +76,7 @@ final class PackedDequeue extends PackedWalker {
                     }
                 }
                 if (p != null) {
-                    if (inPlace) {
-                        next++; // delivered where it was staged
-                    }
+                    next++; // delivered where it was staged
                     got++;
                     bytes += plen;
                 }
@@ -97,16 +85,135 @@ final class PackedDequeue extends PackedWalker {
             q.markBroken("unexpected " + e);
             fault = e instanceof InternalError;
         }
-        endDequeue(staging, base, next, got, bytes, fault, inPlace);
+        endDequeue(staging, base, next, got, bytes, fault, true);
         return taken;
     }
 
     /**
-     * Walks and checks the transmit buffer at the queue's next available position (into the vector); returns
-     * the frame's length without the virtio-net header, or -1 to stop (the queue is broken when the buffer is).
+     * {@link #run} into an asynchronous sink, as {@link SplitDequeue#runAsync}: the burst's buffers are walked
+     * and checked first, then one fence, then each is handed to the sink in ring order (then a second fence
+     * when the CPU copied out of guest memory meanwhile). A fault that the first fence raises is the burst's:
+     * nothing is handed over, the staged packets go back to the pool, the ring breaks.
+     *
+     * @return buffers consumed
      */
-    private long txBuffer() {
+    int runAsync(PacketPool pool, int max, CopySink sink, PacketBatch staging) {
+        Virtqueue q = this.q;
+        int taken = 0;
+        int got = 0;
+        long bytes = 0;
+        int base = staging.size();
+        int next = base; // staging[base, next): the sink's; [next, size): staged, not handed over
+        int begun = 0; // recorded buffers begun with the sink
+        boolean fault = false;
+        q.burstStart();
+        sink.burst();
+        startRecord();
+        try {
+            if (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap)) {
+                q.burstIdle();
+                return 0;
+            }
+            stage(pool, staging, max);
+            int filled = next;
+            int pos = q.lastAvail;
+            boolean wrap = q.availWrap;
+            int descs = q.inFlightDescs;
+            for (int k = 0; k < max; k++) {
+                if (k > 0 && (descs >= q.size || !available(pos, wrap))) {
+                    break;
+                }
+                long plen = txBuffer(pos);
+                if (plen < 0 || descs + bufCount > q.size) {
+                    break;
+                }
+                Packet p = txPacket(pool, staging, filled, plen); // null: the buffer is used, nothing delivered
+                if (poolEmpty) {
+                    break; // leave the rest in the ring
+                }
+                if (p != null) {
+                    filled++;
+                }
+                int count = bufCount;
+                descs += count;
+                pos += count;
+                if (pos >= q.size) {
+                    pos -= q.size;
+                    wrap = !wrap;
+                }
+                if (!record(bufId, count, p, plen)) {
+                    break; // its pieces stay in the vector
+                }
+            }
+            int n = recorded;
+            if (n > 0) {
+                q.fenceNow(); // a late fault of the walk is raised here, before anything is handed over
+            }
+            long cpuCopies = q.tracker().cpuCopies();
+            for (int i = 0; i < n; i++) {
+                Packet p = recPkt[i];
+                int count = recCount[i];
+                int mark = q.nUsed;
+                long counts = q.usedCountMark();
+                q.inFlightDescs += count;
+                sink.fromGuestBegin(p);
+                begun++;
+                if (p != null) {
+                    next++; // the sink's now
+                }
+                q.pushUsedCount(count);
+                sink.used(recId[i], 0);
+                boolean ok = false;
+                boolean consumed;
+                try {
+                    recordedFrame(i, sink);
+                    ok = true;
+                } finally {
+                    consumed = sink.fromGuestEnd(ok);
+                    if (consumed) {
+                        consume(count);
+                        taken++;
+                    } else {
+                        q.nUsed = mark; // the buffer is not consumed
+                        q.resetUsedCounts(counts);
+                        q.inFlightDescs -= count;
+                    }
+                }
+                if (!consumed) {
+                    break; // the rest stays in the ring
+                }
+                if (p != null) {
+                    got++;
+                    bytes += recLen[i];
+                }
+            }
+            if (q.tracker().cpuCopies() != cpuCopies) {
+                q.fenceNow(); // and one of the copies the CPU made out of guest memory, before any retirement
+            }
+        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
+            q.markBroken("unexpected " + e);
+            fault = e instanceof InternalError;
+            next = base + packetsIn(sink.taken(begun)); // a late fault may cut a hand-over anywhere
+        }
+        endDequeue(staging, base, next, got, bytes, fault, false);
+        return taken;
+    }
+
+    /** Moves the next available position past a consumed buffer of {@code count} ring positions. */
+    private void consume(int count) {
+        q.lastAvail += count;
+        if (q.lastAvail >= q.size) {
+            q.lastAvail -= q.size;
+            q.availWrap = !q.availWrap;
+        }
+    }
+
+    /**
+     * Walks and checks the transmit buffer at ring position {@code pos} (into the vector); returns the frame's
+     * length without the virtio-net header, or -1 to stop (the queue is broken when the buffer is).
+     */
+    private long txBuffer(int pos) {
         vec.clear();
-        return txFrameLength(walkBuffer(q.lastAvail, false));
+        return txFrameLength(walkBuffer(pos, false));
     }
 }

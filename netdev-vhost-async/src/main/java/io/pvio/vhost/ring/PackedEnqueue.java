@@ -17,7 +17,7 @@ final class PackedEnqueue extends PackedWalker {
     private final Heads heads;
 
     PackedEnqueue(Virtqueue q, BufVec vec, NetHeader hdr, Heads heads) {
-        super(q, vec, hdr);
+        super(q, vec, hdr, false);
         this.heads = heads;
     }
 

@@ -16,8 +16,8 @@ abstract class PackedWalker extends RingWalker {
     int bufId;
     int bufCount;
 
-    PackedWalker(Virtqueue q, BufVec vec, NetHeader hdr) {
-        super(q, vec, hdr);
+    PackedWalker(Virtqueue q, BufVec vec, NetHeader hdr, boolean dequeue) {
+        super(q, vec, hdr, dequeue);
     }
 
     /**

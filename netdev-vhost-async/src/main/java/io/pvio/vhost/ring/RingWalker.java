@@ -22,10 +22,24 @@ abstract class RingWalker {
     int oneRegion;
     int oneAt;
 
-    RingWalker(Virtqueue q, BufVec vec, NetHeader hdr) {
+    /** {@code dequeue}: the walker records asynchronous dequeue bursts ({@link #record}). */
+    RingWalker(Virtqueue q, BufVec vec, NetHeader hdr, boolean dequeue) {
         this.q = q;
         this.vec = vec;
         this.hdr = hdr;
+        int packets = dequeue ? PacketBatch.MAX : 0;
+        int pieces = dequeue ? MAX_PIECES : 0;
+        recId = new int[packets];
+        recCount = new int[packets];
+        recPkt = new Packet[packets];
+        recLen = new long[packets];
+        recFrom = new int[packets];
+        recTo = new int[packets];
+        pcSlice = new int[pieces];
+        pcOff = new int[pieces];
+        pcSeg = new Packet[pieces];
+        pcDst = new int[pieces];
+        pcLen = new int[pieces];
     }
 
     /**
@@ -282,6 +296,109 @@ abstract class RingWalker {
         p.setCsum(0, 0);
         p.setLayerOffsets(-1, -1);
         p.setGsoSize(0);
+    }
+
+    // Asynchronous dequeue (split and packed): the burst's buffers are walked and checked first, each recorded
+    // here (used element, packet, its frame's pieces as the vector yields them), then one fence, then each is
+    // handed to the sink.
+
+    /** Most frame pieces recorded per burst: a buffer whose pieces do not fit ends the walk. */
+    static final int MAX_PIECES = 256;
+    final int[] recId;
+    /** Packed: the ring positions of the buffer. */
+    final int[] recCount;
+    final Packet[] recPkt;
+    final long[] recLen;
+    /** Pieces [recFrom, recTo) of each buffer; recFrom -1: its pieces are in the vector. */
+    private final int[] recFrom;
+    private final int[] recTo;
+    private final int[] pcSlice;
+    private final int[] pcOff;
+    private final Packet[] pcSeg;
+    private final int[] pcDst;
+    private final int[] pcLen;
+    /** Buffers and pieces recorded in this burst. */
+    int recorded;
+    private int pieces;
+
+    /**
+     * Records the buffer walked last (in the vector): used element {@code id} spanning {@code count} ring
+     * positions, packet {@code p} (null: nothing to deliver) of {@code plen} bytes. Returns false when its
+     * pieces do not fit: they stay in the vector, where {@link #recordedFrame} reads them, so the walk must end
+     * with this buffer.
+     */
+    final boolean record(int id, int count, Packet p, long plen) {
+        int r = recorded++;
+        recId[r] = id;
+        recCount[r] = count;
+        recPkt[r] = p;
+        recLen[r] = plen;
+        int from = pieces;
+        int n = from;
+        if (p != null) {
+            vec.rewind();
+            vec.skip(hdr.len);
+            for (Packet s = p; s != null; s = s.next()) {
+                int off = s.dataOffset();
+                int len = s.dataLength();
+                while (len > 0) {
+                    if (n == MAX_PIECES) {
+                        recFrom[r] = -1;
+                        return false;
+                    }
+                    int chunk = vec.piece(len);
+                    pcSlice[n] = vec.pieceSlice;
+                    pcOff[n] = vec.pieceOff;
+                    pcSeg[n] = s;
+                    pcDst[n] = off;
+                    pcLen[n] = chunk;
+                    n++;
+                    off += chunk;
+                    len -= chunk;
+                    vec.advance(chunk);
+                }
+            }
+        }
+        recFrom[r] = from;
+        recTo[r] = n;
+        pieces = n;
+        return true;
+    }
+
+    /** Hands recorded buffer {@code i}'s frame to the sink (fromGuest per piece), from the record or the vector. */
+    final void recordedFrame(int i, CopySink sink) {
+        Packet p = recPkt[i];
+        if (p == null) {
+            return;
+        }
+        if (recFrom[i] < 0) {
+            readFrame(p, sink);
+            return;
+        }
+        GuestMemory m = q.mem;
+        for (int k = recFrom[i], end = recTo[i]; k < end; k++) {
+            sink.fromGuest(m, pcSlice[k], pcOff[k], pcSeg[k], pcDst[k], pcLen[k]);
+        }
+    }
+
+    /** Staged packets (non-null) among the first {@code n} recorded buffers. */
+    final int packetsIn(int n) {
+        int c = 0;
+        for (int i = 0; i < n && i < recorded; i++) {
+            if (recPkt[i] != null) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    /**
+     * A new burst's record. The previous one's packet references stay (pool packets): clearing them would be a
+     * loop after the hand-over, whose safepoint poll could raise a pending fault outside the burst's catch.
+     */
+    final void startRecord() {
+        recorded = 0;
+        pieces = 0;
     }
 
     /**

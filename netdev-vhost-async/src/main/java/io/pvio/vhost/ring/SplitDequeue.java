@@ -12,29 +12,28 @@ import io.pvio.vhostuser.SplitRing;
  */
 final class SplitDequeue extends SplitWalker {
     SplitDequeue(Virtqueue q, BufVec vec, NetHeader hdr) {
-        super(q, vec, hdr);
+        super(q, vec, hdr, true);
     }
 
     /**
      * Takes up to {@code max} chains of the guest's transmit ring into packets of {@code pool} (chained when
-     * larger than one buffer), without the virtio-net header. Stops early when the pool is empty or the ring
+     * larger than one buffer), without the virtio-net header, copied by the CPU into {@code staging} (the
+     * sink's delivery batch), where each packet filled stays. Stops early when the pool is empty or the ring
      * breaks. Used elements go to the sink, unpublished.
      *
      * <p>The burst's packets are allocated into {@code staging} before it touches guest memory past avail->idx
-     * (see {@link #stage}). {@code inPlace} (a synchronous sink): {@code staging} is the sink's delivery batch
-     * and a packet filled stays where it is (after a fault, the burst's packets are all freed: their bytes are
-     * undefined); otherwise the sink takes each packet at {@code fromGuestBegin}, after a fence, and
-     * {@code staging} is left empty. Staged packets not used go back to the pool after a fence.
+     * (see {@link #stage}). After a fault the burst's packets are all freed (their bytes are undefined).
+     * Staged packets not used go back to the pool after a fence.
      *
      * @return ring entries consumed
      */
-    int run(PacketPool pool, int max, CopySink sink, PacketBatch staging, boolean inPlace) {
+    int run(PacketPool pool, int max, CopySink sink, PacketBatch staging) {
         Virtqueue q = this.q;
         int taken = 0;
         int got = 0;
         long bytes = 0;
         int base = staging.size();
-        int next = base; // staging[base, next): filled in place or the sink's; [next, size): staged, unused
+        int next = base; // staging[base, next): filled in place; [next, size): staged, unused
         boolean fault = false;
         q.burstStart();
         try {
@@ -49,9 +48,7 @@ final class SplitDequeue extends SplitWalker {
             }
             max = Math.min(pending, max);
             stage(pool, staging, max);
-            // the frames only when this CPU copies them (inPlace): a DMA engine reads them itself, and a load
-            // here of a buffer the front end truncated would fault on this thread instead of the engine's
-            prefetch(q.lastAvail, max, inPlace);
+            prefetch(q.lastAvail, max, true);
             for (int k = 0; k < max; k++) {
                 int head = q.avail.getShort(q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
                 long plen = txChain(head);
@@ -62,14 +59,8 @@ final class SplitDequeue extends SplitWalker {
                 if (poolEmpty) {
                     break; // leave the rest in the ring
                 }
-                if (!inPlace) {
-                    q.fenceNow(); // no late fault of this entry's reads may cut the hand-over (unsealed only)
-                }
                 int mark = q.nUsed;
                 sink.fromGuestBegin(p);
-                if (p != null && !inPlace) {
-                    next++; // the sink's now
-                }
                 sink.used(head, 0);
                 boolean ok = false;
                 try {
@@ -86,9 +77,7 @@ final class SplitDequeue extends SplitWalker {
                     }
                 }
                 if (p != null) {
-                    if (inPlace) {
-                        next++; // delivered where it was staged
-                    }
+                    next++; // delivered where it was staged
                     got++;
                     bytes += plen;
                 }
@@ -97,7 +86,111 @@ final class SplitDequeue extends SplitWalker {
             q.markBroken("unexpected " + e);
             fault = e instanceof InternalError;
         }
-        endDequeue(staging, base, next, got, bytes, fault, inPlace);
+        endDequeue(staging, base, next, got, bytes, fault, true);
+        return taken;
+    }
+
+    /**
+     * {@link #run} into an asynchronous sink, which owns each packet from its {@code fromGuestBegin} on
+     * ({@code staging} ends empty). The burst's chains are walked and checked first, then one fence, then
+     * each is handed to the sink in ring order. A fault that the fence raises (a late one of the walk's reads)
+     * is the burst's: nothing is handed over, the staged packets go back to the pool, the ring breaks. When the
+     * CPU copied out of guest memory during the hand-over (the tracker's copies below its threshold), a second
+     * fence follows it: a fault of those copies breaks the ring, the packets handed over stay the sink's. A
+     * burst whose frames would need more than {@link #MAX_PIECES} pieces ends at the chain that does not fit.
+     *
+     * @return ring entries consumed
+     */
+    int runAsync(PacketPool pool, int max, CopySink sink, PacketBatch staging) {
+        Virtqueue q = this.q;
+        int taken = 0;
+        int got = 0;
+        long bytes = 0;
+        int base = staging.size();
+        int next = base; // staging[base, next): the sink's; [next, size): staged, not handed over
+        int begun = 0; // recorded chains begun with the sink
+        boolean fault = false;
+        q.burstStart();
+        sink.burst();
+        startRecord();
+        try {
+            int availIdx = q.availIndex();
+            if (availIdx < 0) {
+                return 0;
+            }
+            int pending = (availIdx - q.lastAvail) & 0xffff;
+            if (pending == 0) {
+                q.burstIdle();
+                return 0;
+            }
+            max = Math.min(pending, max);
+            stage(pool, staging, max);
+            // descriptors only: a DMA engine reads the frames itself, and a load here of a buffer the front end
+            // truncated would fault on this thread instead of the engine's
+            prefetch(q.lastAvail, max, false);
+            int filled = next;
+            for (int k = 0; k < max; k++) {
+                int head = q.avail.getShort(q.availOff + SplitRing.availRing((q.lastAvail + k) & q.mask)) & 0xffff;
+                long plen = txChain(head);
+                if (plen < 0) {
+                    break;
+                }
+                Packet p = txPacket(pool, staging, filled, plen); // null: the buffer is used, nothing delivered
+                if (poolEmpty) {
+                    break; // leave the rest in the ring
+                }
+                if (p != null) {
+                    filled++;
+                }
+                if (!record(head, 1, p, plen)) {
+                    break; // its pieces stay in the vector
+                }
+            }
+            int n = recorded;
+            if (n > 0) {
+                q.fenceNow(); // a late fault of the walk is raised here, before anything is handed over
+            }
+            long cpuCopies = q.tracker().cpuCopies();
+            for (int i = 0; i < n; i++) {
+                Packet p = recPkt[i];
+                int mark = q.nUsed;
+                sink.fromGuestBegin(p);
+                begun++;
+                if (p != null) {
+                    next++; // the sink's now
+                }
+                sink.used(recId[i], 0);
+                boolean ok = false;
+                boolean consumed;
+                try {
+                    recordedFrame(i, sink);
+                    ok = true;
+                } finally {
+                    consumed = sink.fromGuestEnd(ok);
+                    if (consumed) {
+                        q.lastAvail = (q.lastAvail + 1) & 0xffff;
+                        taken++;
+                    } else {
+                        q.nUsed = mark; // the descriptor is not consumed
+                    }
+                }
+                if (!consumed) {
+                    break; // the rest stays in the ring
+                }
+                if (p != null) {
+                    got++;
+                    bytes += recLen[i];
+                }
+            }
+            if (q.tracker().cpuCopies() != cpuCopies) {
+                q.fenceNow(); // and one of the copies the CPU made out of guest memory, before any retirement
+            }
+        } catch (RuntimeException | InternalError e) { // InternalError: a fault on a guest mapping
+            q.markBroken("unexpected " + e);
+            fault = e instanceof InternalError;
+            next = base + packetsIn(sink.taken(begun)); // a late fault may cut a hand-over anywhere
+        }
+        endDequeue(staging, base, next, got, bytes, fault, false);
         return taken;
     }
 

@@ -15,7 +15,7 @@ final class SplitEnqueue extends SplitWalker {
     private final Heads heads;
 
     SplitEnqueue(Virtqueue q, BufVec vec, NetHeader hdr, Heads heads) {
-        super(q, vec, hdr);
+        super(q, vec, hdr, false);
         this.heads = heads;
     }
 

@@ -12,8 +12,8 @@ abstract class SplitWalker extends RingWalker {
     /** Largest indirect table accepted, in descriptors. */
     static final int MAX_INDIRECT = 1024;
 
-    SplitWalker(Virtqueue q, BufVec vec, NetHeader hdr) {
-        super(q, vec, hdr);
+    SplitWalker(Virtqueue q, BufVec vec, NetHeader hdr, boolean dequeue) {
+        super(q, vec, hdr, dequeue);
     }
 
     /**
