@@ -34,8 +34,7 @@ final class PackedDequeue extends PackedWalker {
         boolean fault = false;
         q.burstStart();
         try {
-            if (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap)) {
-                q.burstIdle();
+            if (idle()) {
                 return 0;
             }
             stage(pool, staging, max);
@@ -110,8 +109,7 @@ final class PackedDequeue extends PackedWalker {
         sink.burst();
         startRecord();
         try {
-            if (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap)) {
-                q.burstIdle();
+            if (idle()) {
                 return 0;
             }
             stage(pool, staging, max);
@@ -197,6 +195,15 @@ final class PackedDequeue extends PackedWalker {
         }
         endDequeue(staging, base, next, got, bytes, fault, false);
         return taken;
+    }
+
+    /** True (an idle poll, which owes no fence) when no buffer is available or the ring holds no more in flight. */
+    private boolean idle() {
+        if (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap)) {
+            q.burstIdle();
+            return true;
+        }
+        return false;
     }
 
     /** Moves the next available position past a consumed buffer of {@code count} ring positions. */

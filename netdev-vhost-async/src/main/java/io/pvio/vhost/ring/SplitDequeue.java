@@ -37,16 +37,10 @@ final class SplitDequeue extends SplitWalker {
         boolean fault = false;
         q.burstStart();
         try {
-            int availIdx = q.availIndex();
-            if (availIdx < 0) {
+            max = burst(max);
+            if (max == 0) {
                 return 0;
             }
-            int pending = (availIdx - q.lastAvail) & 0xffff;
-            if (pending == 0) {
-                q.burstIdle();
-                return 0;
-            }
-            max = Math.min(pending, max);
             stage(pool, staging, max);
             prefetch(q.lastAvail, max, true);
             for (int k = 0; k < max; k++) {
@@ -114,16 +108,10 @@ final class SplitDequeue extends SplitWalker {
         sink.burst();
         startRecord();
         try {
-            int availIdx = q.availIndex();
-            if (availIdx < 0) {
+            max = burst(max);
+            if (max == 0) {
                 return 0;
             }
-            int pending = (availIdx - q.lastAvail) & 0xffff;
-            if (pending == 0) {
-                q.burstIdle();
-                return 0;
-            }
-            max = Math.min(pending, max);
             stage(pool, staging, max);
             // descriptors only: a DMA engine reads the frames itself, and a load here of a buffer the front end
             // truncated would fault on this thread instead of the engine's
@@ -192,6 +180,23 @@ final class SplitDequeue extends SplitWalker {
         }
         endDequeue(staging, base, next, got, bytes, fault, false);
         return taken;
+    }
+
+    /**
+     * How many chains this burst takes: up to {@code max} of those the guest made available; 0 when it made
+     * none (an idle poll, which owes no fence) or the ring broke.
+     */
+    private int burst(int max) {
+        int availIdx = q.availIndex();
+        if (availIdx < 0) {
+            return 0;
+        }
+        int pending = (availIdx - q.lastAvail) & 0xffff;
+        if (pending == 0) {
+            q.burstIdle();
+            return 0;
+        }
+        return Math.min(pending, max);
     }
 
     /**
