@@ -4,6 +4,7 @@ import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
 import io.pvio.vhostuser.SplitRing;
+import java.nio.ByteBuffer;
 
 /**
  * Guest to host on a split ring (DPDK's virtio_dev_tx_split / desc_to_mbuf): walks each transmit chain,
@@ -43,11 +44,16 @@ final class SplitDequeue extends SplitWalker {
             }
             stage(pool, staging, max);
             prefetch(q.lastAvail, max, true);
+            int oneMax = pool.bufferSize() - pool.defaultHeadroom();
             for (int k = 0; k < max; k++) {
                 int head = q.avail.getShort(q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
-                long plen = txChain(head);
-                if (plen < 0) {
-                    break;
+                long plen = txOne(head, oneMax);
+                boolean one = plen > 0;
+                if (!one) {
+                    plen = txChain(head);
+                    if (plen < 0) {
+                        break;
+                    }
                 }
                 Packet p = txPacket(pool, staging, next, plen); // null: the buffer is used, nothing delivered
                 if (poolEmpty) {
@@ -58,7 +64,15 @@ final class SplitDequeue extends SplitWalker {
                 sink.used(head, 0);
                 boolean ok = false;
                 try {
-                    if (p != null) {
+                    if (p == null) {
+                        // nothing to copy
+                    } else if (one && p.next() == null) {
+                        sink.fromGuest(q.mem, oneRegion, oneAt + hdr.len, p, p.dataOffset(), (int) plen);
+                    } else {
+                        if (one) { // a pool of small buffers gave a chain: walk the one buffer as a vector
+                            vec.clear();
+                            vec.push(q.mem.gpaAt(oneRegion, oneAt), plen + hdr.len, oneRegion);
+                        }
                         readFrame(p, sink);
                     }
                     ok = true;
@@ -203,6 +217,41 @@ final class SplitDequeue extends SplitWalker {
      * Walks and checks the transmit chain at {@code head} (into the vector); returns the frame's length
      * without the virtio-net header, or -1 to stop (the queue is broken when the chain is).
      */
+    /**
+     * The common transmit buffer without the general chain walk: when the avail entry {@code head} is one
+     * read-only descriptor (no next, not indirect) holding the virtio-net header and a frame of 1 to
+     * {@code oneMax} bytes (one pool buffer) in the guest memory slice of the previous lookup, returns the
+     * frame's length and sets {@link #oneRegion} and {@link #oneAt} to the buffer (and, when the header is
+     * read, the vector to it); else 0 and nothing was touched (the chain walk decides, and checks everything).
+     * The descriptor is read once: what it said here is what is copied.
+     */
+    private long txOne(int head, int oneMax) {
+        Virtqueue q = this.q;
+        if (head >= q.size) {
+            return 0;
+        }
+        ByteBuffer d = q.desc;
+        int o = q.descOff + SplitRing.desc(head);
+        long addr = d.getLong(o + SplitRing.DESC_ADDR);
+        long len = d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL;
+        int hdrLen = hdr.len;
+        if (d.getShort(o + SplitRing.DESC_FLAGS) != 0 || len <= hdrLen || len - hdrLen > oneMax) {
+            return 0;
+        }
+        GuestMemory m = q.mem;
+        int r = vec.lastRegion;
+        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
+            return 0;
+        }
+        oneRegion = r;
+        oneAt = m.gpaOffset(r, addr);
+        if (hdr.hostCsum) {
+            vec.clear();
+            vec.push(addr, len, r);
+        }
+        return len - hdrLen;
+    }
+
     private long txChain(int head) {
         vec.clear();
         return txFrameLength(walkChain(head, false));
