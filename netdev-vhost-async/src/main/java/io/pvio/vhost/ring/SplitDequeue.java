@@ -64,15 +64,9 @@ final class SplitDequeue extends SplitWalker {
                 sink.used(head, 0);
                 boolean ok = false;
                 try {
-                    if (p == null) {
-                        // nothing to copy
-                    } else if (one && p.next() == null) {
-                        sink.fromGuest(q.mem, oneRegion, oneAt + hdr.len, p, p.dataOffset(), (int) plen);
-                    } else {
-                        if (one) { // a pool of small buffers gave a chain: walk the one buffer as a vector
-                            vec.clear();
-                            vec.push(q.mem.gpaAt(oneRegion, oneAt), plen + hdr.len, oneRegion);
-                        }
+                    if (one) {
+                        readOne(p, plen, sink);
+                    } else if (p != null) {
                         readFrame(p, sink);
                     }
                     ok = true;
@@ -218,12 +212,9 @@ final class SplitDequeue extends SplitWalker {
      * without the virtio-net header, or -1 to stop (the queue is broken when the chain is).
      */
     /**
-     * The common transmit buffer without the general chain walk: when the avail entry {@code head} is one
-     * read-only descriptor (no next, not indirect) holding the virtio-net header and a frame of 1 to
-     * {@code oneMax} bytes (one pool buffer) in the guest memory slice of the previous lookup, returns the
-     * frame's length and sets {@link #oneRegion} and {@link #oneAt} to the buffer (and, when the header is
-     * read, the vector to it); else 0 and nothing was touched (the chain walk decides, and checks everything).
-     * The descriptor is read once: what it said here is what is copied.
+     * The common transmit buffer without the general chain walk: the frame's length when the avail entry
+     * {@code head} is one read-only descriptor (no next, not indirect) that {@link #oneTxBuffer} takes; else 0
+     * and nothing was touched (the chain walk decides, and checks everything).
      */
     private long txOne(int head, int oneMax) {
         Virtqueue q = this.q;
@@ -232,24 +223,11 @@ final class SplitDequeue extends SplitWalker {
         }
         ByteBuffer d = q.desc;
         int o = q.descOff + SplitRing.desc(head);
-        long addr = d.getLong(o + SplitRing.DESC_ADDR);
-        long len = d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL;
-        int hdrLen = hdr.len;
-        if (d.getShort(o + SplitRing.DESC_FLAGS) != 0 || len <= hdrLen || len - hdrLen > oneMax) {
+        if (d.getShort(o + SplitRing.DESC_FLAGS) != 0) {
             return 0;
         }
-        GuestMemory m = q.mem;
-        int r = vec.lastRegion;
-        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
-            return 0;
-        }
-        oneRegion = r;
-        oneAt = m.gpaOffset(r, addr);
-        if (hdr.hostCsum) {
-            vec.clear();
-            vec.push(addr, len, r);
-        }
-        return len - hdrLen;
+        return oneTxBuffer(d.getLong(o + SplitRing.DESC_ADDR), d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL,
+                oneMax);
     }
 
     private long txChain(int head) {
