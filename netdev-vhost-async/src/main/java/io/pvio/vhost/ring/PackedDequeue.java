@@ -3,6 +3,8 @@ package io.pvio.vhost.ring;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
+import io.pvio.vhostuser.PackedRing;
+import java.nio.ByteBuffer;
 
 /**
  * Guest to host on a packed ring (DPDK's virtio_dev_tx_packed / desc_to_mbuf): walks each available
@@ -38,11 +40,16 @@ final class PackedDequeue extends PackedWalker {
                 return 0;
             }
             stage(pool, staging, max);
+            int oneMax = pool.bufferSize() - pool.defaultHeadroom();
             for (int k = 0; k < max; k++) {
                 if (k > 0 && (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap))) {
                     break;
                 }
-                long plen = txBuffer(q.lastAvail);
+                long plen = txOne(q.lastAvail, oneMax);
+                boolean one = plen > 0;
+                if (!one) {
+                    plen = txBuffer(q.lastAvail);
+                }
                 if (plen < 0 || q.inFlightDescs + bufCount > q.size) {
                     break;
                 }
@@ -60,7 +67,9 @@ final class PackedDequeue extends PackedWalker {
                 sink.used(id, 0);
                 boolean ok = false;
                 try {
-                    if (p != null) {
+                    if (one) {
+                        readOne(p, plen, sink);
+                    } else if (p != null) {
                         readFrame(p, sink);
                     }
                     ok = true;
@@ -213,6 +222,28 @@ final class PackedDequeue extends PackedWalker {
             q.lastAvail -= q.size;
             q.availWrap = !q.availWrap;
         }
+    }
+
+    /**
+     * The common transmit buffer without the general walk: the frame's length when ring position {@code pos}
+     * (available) is one read-only descriptor (no next, not indirect) that {@link #oneTxBuffer} takes; then
+     * {@link #bufId} and {@link #bufCount} are set. Else 0 and nothing was touched (the walk decides).
+     */
+    private long txOne(int pos, int oneMax) {
+        Virtqueue q = this.q;
+        ByteBuffer d = q.desc;
+        int o = q.descOff + PackedRing.desc(pos);
+        int flags = d.getShort(o + PackedRing.DESC_FLAGS) & 0xffff;
+        if ((flags & (PackedRing.DESC_F_NEXT | PackedRing.DESC_F_INDIRECT | PackedRing.DESC_F_WRITE)) != 0) {
+            return 0;
+        }
+        long plen = oneTxBuffer(d.getLong(o + PackedRing.DESC_ADDR), d.getInt(o + PackedRing.DESC_LEN) & 0xffffffffL,
+                oneMax);
+        if (plen > 0) {
+            bufId = d.getShort(o + PackedRing.DESC_ID) & 0xffff;
+            bufCount = 1;
+        }
+        return plen;
     }
 
     /**

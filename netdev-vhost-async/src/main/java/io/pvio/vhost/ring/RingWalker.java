@@ -174,6 +174,47 @@ abstract class RingWalker {
         }
     }
 
+    /**
+     * The dequeue's common case, a transmit buffer of one descriptor holding the virtio-net header and the
+     * frame ([addr, addr+len), read once by the caller): the frame's length when that is 1 to {@code oneMax}
+     * bytes (one pool buffer) and the buffer lies in the guest memory slice of the previous lookup; then
+     * {@link #oneRegion} and {@link #oneAt} locate the buffer (and the vector holds it when the header is
+     * read). Else 0, nothing touched.
+     */
+    final long oneTxBuffer(long addr, long len, int oneMax) {
+        int hdrLen = hdr.len;
+        if (len <= hdrLen || len - hdrLen > oneMax) {
+            return 0;
+        }
+        GuestMemory m = q.mem;
+        int r = vec.lastRegion;
+        if (r >= m.slices() || !m.inSlice(r, addr) || m.gpaRoom(r, addr) < len) {
+            return 0;
+        }
+        oneRegion = r;
+        oneAt = m.gpaOffset(r, addr);
+        if (hdr.hostCsum) {
+            vec.clear();
+            vec.push(addr, len, r);
+        }
+        return len - hdrLen;
+    }
+
+    /** Hands the frame ({@code plen} bytes) of the buffer {@link #oneTxBuffer} took to the sink, into {@code p}. */
+    final void readOne(Packet p, long plen, CopySink sink) {
+        if (p == null) {
+            return;
+        }
+        GuestMemory m = q.mem;
+        if (p.next() == null) {
+            sink.fromGuest(m, oneRegion, oneAt + hdr.len, p, p.dataOffset(), (int) plen);
+            return;
+        }
+        vec.clear(); // a chain (a pool of smaller buffers): the one buffer as a vector
+        vec.push(m.gpaAt(oneRegion, oneAt), plen + hdr.len, oneRegion);
+        readFrame(p, sink);
+    }
+
     /** Hands the frame of the buffer walked last (after its virtio-net header) to the sink, segment by segment. */
     final void readFrame(Packet p, CopySink sink) {
         GuestMemory m = q.mem;

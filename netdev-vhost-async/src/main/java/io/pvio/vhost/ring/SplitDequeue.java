@@ -4,6 +4,7 @@ import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
 import io.pvio.vhostuser.SplitRing;
+import java.nio.ByteBuffer;
 
 /**
  * Guest to host on a split ring (DPDK's virtio_dev_tx_split / desc_to_mbuf): walks each transmit chain,
@@ -43,11 +44,16 @@ final class SplitDequeue extends SplitWalker {
             }
             stage(pool, staging, max);
             prefetch(q.lastAvail, max, true);
+            int oneMax = pool.bufferSize() - pool.defaultHeadroom();
             for (int k = 0; k < max; k++) {
                 int head = q.avail.getShort(q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
-                long plen = txChain(head);
-                if (plen < 0) {
-                    break;
+                long plen = txOne(head, oneMax);
+                boolean one = plen > 0;
+                if (!one) {
+                    plen = txChain(head);
+                    if (plen < 0) {
+                        break;
+                    }
                 }
                 Packet p = txPacket(pool, staging, next, plen); // null: the buffer is used, nothing delivered
                 if (poolEmpty) {
@@ -58,7 +64,9 @@ final class SplitDequeue extends SplitWalker {
                 sink.used(head, 0);
                 boolean ok = false;
                 try {
-                    if (p != null) {
+                    if (one) {
+                        readOne(p, plen, sink);
+                    } else if (p != null) {
                         readFrame(p, sink);
                     }
                     ok = true;
@@ -203,6 +211,25 @@ final class SplitDequeue extends SplitWalker {
      * Walks and checks the transmit chain at {@code head} (into the vector); returns the frame's length
      * without the virtio-net header, or -1 to stop (the queue is broken when the chain is).
      */
+    /**
+     * The common transmit buffer without the general chain walk: the frame's length when the avail entry
+     * {@code head} is one read-only descriptor (no next, not indirect) that {@link #oneTxBuffer} takes; else 0
+     * and nothing was touched (the chain walk decides, and checks everything).
+     */
+    private long txOne(int head, int oneMax) {
+        Virtqueue q = this.q;
+        if (head >= q.size) {
+            return 0;
+        }
+        ByteBuffer d = q.desc;
+        int o = q.descOff + SplitRing.desc(head);
+        if (d.getShort(o + SplitRing.DESC_FLAGS) != 0) {
+            return 0;
+        }
+        return oneTxBuffer(d.getLong(o + SplitRing.DESC_ADDR), d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL,
+                oneMax);
+    }
+
     private long txChain(int head) {
         vec.clear();
         return txFrameLength(walkChain(head, false));

@@ -235,4 +235,44 @@ public class PackedVirtqueueTest {
         assertEquals("second used descriptor two positions on", PackedRing.usedFlags(true), flags(2));
         assertEquals(10, g.getShort(2 * 16 + 12));
     }
+
+    /**
+     * One-descriptor transmit buffers (copied without the general walk) at their limits, as on a split ring:
+     * 1 byte, one pool buffer, one byte more (chained by the walk), header only (used, an error, not
+     * delivered); ids in the used descriptors, bytes exact.
+     */
+    @Test
+    public void oneDescriptorFramesAtThePoolBuffersLimits() throws Exception {
+        Virtqueue vq = queue(1, PackedRing.offWrap(0, true), false);
+        int avail = PackedRing.availFlags(true);
+        int oneMax = pool.bufferSize() - pool.defaultHeadroom();
+        byte[][] frames = {frame(1, 1), frame(oneMax, 2), frame(oneMax + 1, 3), frame(0, 4), frame(64, 5)};
+        for (int i = 0; i < frames.length; i++) {
+            int at = BUFS + 0x1000 * i;
+            g.put(at + 12, frames[i]);
+            desc(i, GPA + at, 12 + frames[i].length, 20 + i, avail);
+        }
+        PacketBatch b = new PacketBatch();
+        vq.lock();
+        try {
+            assertEquals(4, vq.dequeue(pool, b));
+        } finally {
+            vq.unlock();
+        }
+        try {
+            int[] delivered = {0, 1, 2, 4};
+            for (int i = 0; i < delivered.length; i++) {
+                assertArrayEquals(frames[delivered[i]], b.get(i).toByteArray());
+            }
+            assertEquals(1, b.get(1).segments());
+            assertEquals(2, b.get(2).segments());
+        } finally {
+            b.freeAll();
+        }
+        assertEquals(1, vq.counter(Virtqueue.C_ERRORS));
+        for (int i = 0; i < frames.length; i++) {
+            assertEquals("used descriptor " + i, PackedRing.usedFlags(true), flags(i));
+            assertEquals(20 + i, g.getShort(16 * i + 12));
+        }
+    }
 }

@@ -233,6 +233,49 @@ public class VirtqueueTest {
         batch.freeAll();
     }
 
+    /**
+     * The one-descriptor transmit buffer (the common case, copied without the general chain walk) at its
+     * limits: a 1-byte frame, a frame of exactly one pool buffer and one byte more (chained, by the walk),
+     * a buffer holding only the header (used, counted as an error, nothing delivered), each byte-exact.
+     */
+    @Test
+    public void oneDescriptorFramesAtThePoolBuffersLimits() {
+        Virtqueue vq = queue(1, 0x60000);
+        int oneMax = pool.bufferSize() - pool.defaultHeadroom();
+        byte[][] frames = {frame(1, 3, 1), frame(oneMax, 7, 2), frame(oneMax + 1, 5, 3), frame(0, 1, 1),
+            frame(64, 11, 4)};
+        long at = GPA_A + 0x70000;
+        for (int i = 0; i < frames.length; i++) {
+            byte[] wire = new byte[12 + frames[i].length];
+            System.arraycopy(frames[i], 0, wire, 12, frames[i].length);
+            ga.put((int) (at - GPA_A), wire);
+            desc(0x60000, i, at, wire.length, 0, 0);
+            post(0x60000, i, i);
+            at += 8192;
+        }
+        PacketBatch batch = new PacketBatch();
+        assertTrue(vq.tryLock());
+        try {
+            assertEquals(4, vq.dequeue(pool, batch)); // the empty one is used, not delivered
+        } finally {
+            vq.unlock();
+        }
+        int[] delivered = {0, 1, 2, 4};
+        for (int i = 0; i < delivered.length; i++) {
+            assertArrayEquals(frames[delivered[i]], batch.get(i).toByteArray());
+        }
+        assertEquals(1, batch.get(1).segments());
+        assertEquals(2, batch.get(2).segments());
+        assertEquals(1, vq.counter(Virtqueue.C_ERRORS));
+        assertEquals(4, vq.counter(Virtqueue.C_PACKETS));
+        assertNull(vq.broken());
+        assertEquals(5, ga.getShort(0x60000 + 0x2000 + 2));
+        for (int i = 0; i < frames.length; i++) {
+            assertEquals("used element " + i, i, ga.getInt(0x60000 + 0x2000 + 4 + 8 * i));
+        }
+        batch.freeAll();
+    }
+
     @Test
     public void aDescriptorRunningOffTheEndOfGuestMemoryBreaksTheQueue() {
         Virtqueue vq = queue(1, 0x20000);
