@@ -40,6 +40,7 @@ final class PackedDequeue extends PackedWalker {
                 return 0;
             }
             stage(pool, staging, max);
+            prefetch(q.lastAvail, q.availWrap, max);
             int oneMax = pool.bufferSize() - pool.defaultHeadroom();
             for (int k = 0; k < max; k++) {
                 if (k > 0 && (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap))) {

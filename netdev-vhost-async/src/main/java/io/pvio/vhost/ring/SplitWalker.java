@@ -30,10 +30,6 @@ abstract class SplitWalker extends RingWalker {
      */
     static final boolean ENQUEUE_PREFETCH = PREFETCH && Boolean.getBoolean("pvio.vhost.enqueuePrefetch");
 
-    /** Sum of what {@link #prefetch} loaded: stored, so that the JIT keeps the loads. */
-    private long touched;
-    /** View offsets of the lines {@link #prefetch} loads: two per frame of a burst. */
-    private final int[] frameAt = new int[2 * PacketBatch.MAX + 2];
 
     /**
      * Loads, back to back, the head descriptor of each of the {@code n} chains from avail slot {@code from}
@@ -61,39 +57,18 @@ abstract class SplitWalker extends RingWalker {
             }
         }
         if (frames) {
-            // first the frames' offsets, then their loads back to back: a loop this short keeps as many
-            // misses in flight as the core allows (frames in one slice only: the common case)
             GuestMemory m = q.mem;
-            int[] at = frameAt;
-            int slice = -1;
-            int cnt = 0;
-            for (int k = 0; k < n && cnt < at.length - 1; k++) {
+            startFrames();
+            for (int k = 0; k < n && frameRoom(); k++) {
                 int head = a.getShort(availOff + SplitRing.availRing((from + k) & mask)) & 0xffff;
-                if (head >= size) {
-                    continue;
-                }
-                int o = descOff + SplitRing.desc(head);
-                long addr = d.getLong(o + SplitRing.DESC_ADDR);
-                long len = d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL;
-                int r = vec.region(addr);
-                if (r < 0 || len == 0 || (slice >= 0 && r != slice)) {
-                    continue;
-                }
-                slice = r;
-                int off = m.gpaOffset(r, addr);
-                at[cnt++] = off;
-                if (Math.min(len, m.gpaRoom(r, addr)) > 64) {
-                    at[cnt++] = off + 64;
+                if (head < size) {
+                    int o = descOff + SplitRing.desc(head);
+                    frame(m, d.getLong(o + SplitRing.DESC_ADDR), d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL);
                 }
             }
-            if (slice >= 0) {
-                ByteBuffer v = m.view(slice);
-                for (int k = 0; k < cnt; k++) {
-                    sum += v.get(at[k]);
-                }
-            }
+            sum += loadFrames(m);
         }
-        touched += sum;
+        touch(sum);
     }
 
     /**
