@@ -54,17 +54,23 @@ final class TruncationRounds implements AutoCloseable {
 
     /** Runs {@link #ROUNDS} rounds against front ends named {@code prefix}N on the port's socket. */
     void run(String prefix) throws Exception {
+        run(prefix, false);
+    }
+
+    /** {@link #run(String)} with front ends asking for packed virtqueues when {@code packed}. */
+    void run(String prefix, boolean packed) throws Exception {
         byte[] frame = new byte[1400];
         Frames.fill(frame, 7);
         byte[] toGuest = new byte[600];
         Frames.fill(toGuest, 9);
         int base = 0;
         for (int round = 0; round < ROUNDS; round++) {
-            VirtioUserDevice fe = VirtioUserDevice.open(new VirtioUserConfig().name(prefix + round)
+            VirtioUserDevice fe = VirtioUserDevice.open(new VirtioUserConfig().name(prefix + round).packed(packed)
                     .reconnect(false).path(ctx.runDir.resolve(port.name())));
             assertTrue(fe.awaitReady(10_000));
             VirtioUserTest.awaitCarrier(port, true);
             assertTrue("virtio-user memory is not sealed: the fault path is tested", !port.device().memory().sealed());
+            assertEquals("packed virtqueues negotiated", packed, (fe.features() >>> 34 & 1) == 1); // VIRTIO_F_RING_PACKED
             int posted = 0;
             while (posted < 1024 && fe.transmit(0, frame)) {
                 posted++;

@@ -43,7 +43,8 @@ final class PackedDequeue extends PackedWalker {
             prefetch(q.lastAvail, q.availWrap, max);
             int oneMax = pool.bufferSize() - pool.defaultHeadroom();
             for (int k = 0; k < max; k++) {
-                if (k > 0 && (q.inFlightDescs >= q.size || !available(q.lastAvail, q.availWrap))) {
+                // past the first (idle() read it fault-safe) the burst owes its fence: plain loads
+                if (k > 0 && (q.inFlightDescs >= q.size || !availableInBurst(q.lastAvail, q.availWrap))) {
                     break;
                 }
                 long plen = txOne(q.lastAvail, oneMax);

@@ -53,7 +53,7 @@ final class PackedEnqueue extends PackedWalker {
                 }
                 long need = hdrLen + (long) p.length();
                 if (fast && p.next() == null && q.inFlightDescs < size) {
-                    int f = q.descFlagsAcquire(pos, PackedRing.availFlags(!wrap));
+                    int f = q.descFlagsInBurst(pos); // every enqueue burst fences at its end
                     if (!PackedRing.isAvail(f, wrap)) {
                         break; // the guest has no more buffers: the rest is dropped
                     }

@@ -61,6 +61,11 @@ abstract class PackedWalker extends RingWalker {
         touch(loadFrames(m));
     }
 
+    /** {@link #available} by a plain load: inside a burst that fences ({@link Virtqueue#descFlagsInBurst}). */
+    final boolean availableInBurst(int pos, boolean wrap) {
+        return PackedRing.isAvail(q.descFlagsInBurst(pos), wrap);
+    }
+
     /**
      * Appends the buffers of the available buffer starting at ring position {@code pos} (wrap counter
      * {@code wrap}) to the vector, checking every descriptor; sets {@link #bufId} (from its last ring

@@ -1143,6 +1143,16 @@ public final class Virtqueue {
     }
 
     /**
+     * The flags of packed ring position {@code pos} (acquire), by a plain load: only inside a burst that
+     * fences before anything it did is published or handed over (a load that faults leaves an undefined value
+     * and its fault pending, raised by that fence). Costs a load, where {@link #descFlagsAcquire} costs a
+     * copy through a scratch buffer.
+     */
+    int descFlagsInBurst(int pos) {
+        return (short) U16.getAcquire(desc, descOff + PackedRing.desc(pos) + PackedRing.DESC_FLAGS) & 0xffff;
+    }
+
+    /**
      * Packed: the flags of ring position {@code pos} (acquire: the buffer's descriptors are read after). On
      * unsealed memory read as {@link #availIndex} reads avail->idx, over {@code mark} (flags that say "not
      * available"): only that value back needs a fence to tell a fault, so an idle poll owes none.
