@@ -184,6 +184,21 @@ public class VirtqueueTest {
     }
 
     /**
+     * The guest transmits {@code frames} on the queue with rings at {@code base}: each after a zeroed header in
+     * one descriptor (descriptor and slot i), the buffers {@code step} bytes apart from {@code at} in region A.
+     */
+    private void transmit(int base, long at, int step, byte[]... frames) {
+        for (int i = 0; i < frames.length; i++) {
+            byte[] wire = new byte[12 + frames[i].length];
+            System.arraycopy(frames[i], 0, wire, 12, frames[i].length);
+            ga.put((int) (at - GPA_A), wire);
+            desc(base, i, at, wire.length, 0, 0);
+            post(base, i, i);
+            at += step;
+        }
+    }
+
+    /**
      * A dequeue burst takes its packets from the pool in one operation: frames of one buffer use them,
      * a frame larger than a buffer is chained on its own, and what a burst that ends early (the ring broke
      * at its third chain) did not use goes back to the pool (tearDown checks that nothing leaked).
@@ -192,15 +207,7 @@ public class VirtqueueTest {
     public void aBurstsBulkAllocatedPacketsCarryEachFrameAndNoneIsLost() {
         Virtqueue vq = queue(1, 0x30000);
         byte[][] frames = {frame(100, 3, 1), frame(3000, 7, 2), frame(60, 5, 3)};
-        long at = GPA_A + 0x40000;
-        for (int i = 0; i < frames.length; i++) {
-            byte[] wire = new byte[12 + frames[i].length];
-            System.arraycopy(frames[i], 0, wire, 12, frames[i].length);
-            ga.put((int) (at - GPA_A), wire);
-            desc(0x30000, i, at, wire.length, 0, 0);
-            post(0x30000, i, i);
-            at += 4096;
-        }
+        transmit(0x30000, GPA_A + 0x40000, 4096, frames);
         PacketBatch batch = new PacketBatch();
         assertTrue(vq.tryLock());
         try {
@@ -244,15 +251,7 @@ public class VirtqueueTest {
         int oneMax = pool.bufferSize() - pool.defaultHeadroom();
         byte[][] frames = {frame(1, 3, 1), frame(oneMax, 7, 2), frame(oneMax + 1, 5, 3), frame(0, 1, 1),
             frame(64, 11, 4)};
-        long at = GPA_A + 0x70000;
-        for (int i = 0; i < frames.length; i++) {
-            byte[] wire = new byte[12 + frames[i].length];
-            System.arraycopy(frames[i], 0, wire, 12, frames[i].length);
-            ga.put((int) (at - GPA_A), wire);
-            desc(0x60000, i, at, wire.length, 0, 0);
-            post(0x60000, i, i);
-            at += 8192;
-        }
+        transmit(0x60000, GPA_A + 0x70000, 8192, frames);
         PacketBatch batch = new PacketBatch();
         assertTrue(vq.tryLock());
         try {
