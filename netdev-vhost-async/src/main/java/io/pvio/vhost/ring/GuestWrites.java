@@ -44,7 +44,7 @@ public final class GuestWrites {
 
     /** One split-ring used element {le32 id; le32 len} at {@code used[off]}. */
     static void usedElem(ByteBuffer used, int off, int id, int len) {
-        BYTES8.set(used, off, (long) len << 32 | (id & 0xffffffffL));
+        used.putLong(off, (long) len << 32 | (id & 0xffffffffL));
     }
 
     /**

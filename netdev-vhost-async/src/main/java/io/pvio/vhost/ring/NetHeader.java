@@ -22,7 +22,6 @@ public final class NetHeader {
 
     /** Eight bytes as they are (one order for both sides). */
     private static final VarHandle BYTES8 = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle BYTES4 = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Header length: 12 with VERSION_1 or MRG_RXBUF, else 10. */
     int len = 12;
@@ -96,8 +95,8 @@ public final class NetHeader {
             h0 = word(p);
             h1 |= p.csumOffset() & 0xffff;
         }
-        BYTES8.set(v, at, h0); // VarHandles: always inlined, where a ByteBuffer accessor may be left a call
-        BYTES4.set(v, at + 8, h1);
+        v.putLong(at, h0);
+        v.putInt(at + 8, h1);
     }
 
     /** The first {@code len} bytes of {@code p}'s header into {@code dst} (a scratch buffer, little-endian). */
