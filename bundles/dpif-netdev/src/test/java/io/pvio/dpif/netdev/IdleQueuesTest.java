@@ -84,8 +84,13 @@ public class IdleQueuesTest extends DpTest {
         dp.addFlow("br0", "in_port=1,actions=output:2");
         dp.setInterface("gen", null, Map.of("enabled", "true")); // as fast as the PMD takes them
         PktgenPort sink = DummyPorts.pktgen("sink");
-        await("the slow queue turned idle", () -> polls.get() > PmdThread.IDLE_AFTER && sink.received() > 0);
-        long p0 = polls.get();
+        // polled back to back (costNs apart) while active, at least IDLE_AFTER times; the first longer interval
+        // after that is the first sweep. The count alone does not tell: a reconfiguration (the generator
+        // enabled) starts a queue's empty polls again, so it may be polled more than IDLE_AFTER times while active
+        int[] firstSweep = new int[1];
+        await("the slow queue turned idle", () -> sink.received() > 0 && (firstSweep[0] = firstGapAbove(at,
+                PmdThread.IDLE_AFTER, (int) Math.min(polls.get(), at.length), 2 * costNs)) > 0);
+        long p0 = firstSweep[0] - 1;
         long r0 = sink.received();
         // at least 16 intervals of the new schedule
         await("polls", () -> polls.get() > p0 + 17);
@@ -104,6 +109,16 @@ public class IdleQueuesTest extends DpTest {
         dp.delPort("slow");
         dp.delPort("gen");
         dp.delPort("sink");
+    }
+
+    /** The first i in [from, n) with {@code at[i] - at[i - 1] > gap}, or -1. */
+    private static int firstGapAbove(long[] at, int from, int n, long gap) {
+        for (int i = from; i < n; i++) {
+            if (at[i] - at[i - 1] > gap) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**
