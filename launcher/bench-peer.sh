@@ -28,7 +28,9 @@
 # after each measurement `pvio c2c` records it; the table prints it, and a ratio comes from a pair measured
 # under the same placement.
 # Environment: BENCH_PEER_JAVA_OPTS adds JVM options to pvio's vswitchd (e.g.
-#   -XX:StartFlightRecording=filename=/tmp/pvio.jfr,settings=profile to profile pvio's side).
+#   -XX:StartFlightRecording=filename=/tmp/pvio.jfr,settings=profile to profile pvio's side);
+#   BENCH_PEER_FLOWS=flows:N or normal:N (enqueue): the pktgen cycles through N source MACs 02:00:<i, 4 bytes>,
+#   forwarded by N explicit flows in_port=1,dl_src=MAC_i,actions=output:2 or by one NORMAL flow.
 # stdout: the comparison table; stderr: progress (and the peer's). Exit 1 if a measurement failed.
 set -u -o pipefail
 
@@ -69,14 +71,25 @@ if [ "${1:-}" = "--backend" ]; then
     if [ "$DVHP_MODE" = enqueue ]; then
         ATTR=(); [ "$ASYNC" = 1 ] && ATTR=('options:vhost-async-attr="(txq0,00:04.0,256)"')
         # payload=none: headers only, as DPDK's txonly writes them, so that both back ends are fed alike
+        # BENCH_PEER_FLOWS=flows:N|normal:N (bench-ab.sh's FLOWS=N / NORMAL=N): N source MACs 02:00:<i>
+        FL_OPTS=(); [ -n "${BENCH_PEER_FLOWS:-}" ] && FL_OPTS=(options:src_mac=02:00:00:00:00:00 "options:flows=${BENCH_PEER_FLOWS#*:}")
         P vsctl add-port br0 gen -- set Interface gen type=pktgen "options:size=$DVHP_SIZE" options:payload=none ofport_request=1 \
-            -- add-port br0 "$PORT" -- set Interface "$PORT" "${VHU_TYPE[@]}" "${ATTR[@]}" ofport_request=2 || exit 1
+            "${FL_OPTS[@]}" -- add-port br0 "$PORT" -- set Interface "$PORT" "${VHU_TYPE[@]}" "${ATTR[@]}" ofport_request=2 || exit 1
     else
         ATTR=(); [ "$ASYNC" = 1 ] && ATTR=('options:vhost-async-attr="(rxq0,00:04.0,256)"')
         P vsctl add-port br0 "$PORT" -- set Interface "$PORT" "${VHU_TYPE[@]}" "${ATTR[@]}" ofport_request=1 \
             -- add-port br0 sink -- set Interface sink type=pktgen options:enabled=false ofport_request=2 || exit 1
     fi
-    P ofctl add-flow br0 in_port=1,actions=output:2
+    case "${BENCH_PEER_FLOWS:-}" in
+        "") P ofctl add-flow br0 in_port=1,actions=output:2 ;;
+        flows:*) # one explicit flow per source MAC, as bench-flows.sh's flows mode
+            awk -v n="${BENCH_PEER_FLOWS#flows:}" 'BEGIN { for (i = 0; i < n; i++)
+                printf "in_port=1,dl_src=02:00:%02x:%02x:%02x:%02x,actions=output:2\n",
+                    int(i / 16777216) % 256, int(i / 65536) % 256, int(i / 256) % 256, i % 256 }' >"$RUN/flows.txt"
+            P ofctl add-flows br0 "$RUN/flows.txt" || exit 1 ;;
+        normal:*) P ofctl add-flow br0 actions=NORMAL ;;
+        *) echo "bench-peer: BENCH_PEER_FLOWS=$BENCH_PEER_FLOWS: flows:N or normal:N" >&2; exit 1 ;;
+    esac
     # pin the PMD thread (pmd-cNN) to the CPU its mask names
     for t in /proc/$JPID/task/*; do
         [ "$(cat "$t/comm" 2>/dev/null)" = "$(printf 'pmd-c%02d' "$CPU")" ] && taskset -p -c "$CPU" "${t##*/}" >/dev/null \
