@@ -523,23 +523,20 @@ final class PmdThread implements Runnable {
             runPkts++;
             runBytes += len;
             int nd = 0;
-            int[] acts = f.actions();
-            for (int a = 0; a < acts.length; a++) {
-                int act = acts[a];
-                if (act > 0) {
-                    if (act == in) {
-                        continue; // OpenFlow: output to the input port is skipped
+            int out = f.singleOutput();
+            if (out > 0) {
+                nd = output(v, out, in, nd); // the common case, without a load of the action list
+            } else {
+                int[] acts = f.actions();
+                for (int a = 0; a < acts.length; a++) {
+                    int act = acts[a];
+                    if (act > 0) {
+                        nd = output(v, act, in, nd);
+                    } else if (act == Flow.ACTION_NORMAL) {
+                        nd = normal(v, macs, in, src, dst, nd);
+                    } else if (act == Flow.ACTION_FLOOD) {
+                        nd = flood(v, in, nd);
                     }
-                    TxPort t = v.port(act);
-                    if (t == null) {
-                        noPort++;
-                    } else {
-                        nd = addDest(t, nd);
-                    }
-                } else if (act == Flow.ACTION_NORMAL) {
-                    nd = normal(v, macs, in, src, dst, nd);
-                } else if (act == Flow.ACTION_FLOOD) {
-                    nd = flood(v, in, nd);
                 }
             }
             deliver(p, nd);
@@ -550,6 +547,19 @@ final class PmdThread implements Runnable {
         b.clear();
         flushTouched();
         return n;
+    }
+
+    /** Action output:{@code port} from port {@code in}. */
+    private int output(BridgeView v, int port, int in, int nd) {
+        if (port == in) {
+            return nd; // OpenFlow: output to the input port is skipped
+        }
+        TxPort t = v.port(port);
+        if (t == null) {
+            noPort++;
+            return nd;
+        }
+        return addDest(t, nd);
     }
 
     private int addDest(TxPort t, int nd) {

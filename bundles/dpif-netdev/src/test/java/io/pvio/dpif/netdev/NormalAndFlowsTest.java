@@ -108,12 +108,18 @@ public class NormalAndFlowsTest extends DpTest {
         inject(d3, eth(B, A, 0x0800, 100));
         await("multi output", () -> d1.sentPackets() == 1 && d2.sentPackets() == 1);
         assertEquals(1, d3.sentPackets()); // output to the input port is skipped
+        // the same as a flow's only action (the PMD's single-output path): nothing sent, dropped
+        dp.addFlow("br0", "priority=300,in_port=2,actions=output:2");
+        inject(d2, eth(A, B, 0x0800, 64));
+        await("all freed", () -> dp.pool().inUse() == 0);
+        assertEquals(1, d2.sentPackets());
+        assertEquals(3, dp.droppedPackets());
         assertEquals(1, dp.delFlows("br0", "in_port=7"));
-        assertEquals(5, dp.dumpFlows("br0").size());
-        assertEquals(5, dp.delFlows("br0", null));
+        assertEquals(6, dp.dumpFlows("br0").size());
+        assertEquals(6, dp.delFlows("br0", null));
         inject(d1, eth(B, A, 0x0800, 64)); // empty table: miss, drop
         await("all freed", () -> dp.pool().inUse() == 0);
-        assertEquals(3, dp.droppedPackets());
+        assertEquals(4, dp.droppedPackets());
     }
 
     @Test
