@@ -25,7 +25,8 @@
 #
 # Usage: bench-flows.sh [--flows 1,1000,100000] [--modes flows,normal] [--sides ovs,pvio] [--runs 3]
 #                       [--seconds 5] [--warmup 3] [--jar PATH] [--cpus SW,FWD] [--ovs-mem MB] [--keep-logs]
-# stdout: "flows-run side=... mode=... flows=N run=K mpps=... other_load_pct=... pmd_cpu_pct=... fwd_cpu_pct=..."
+# stdout: "flows-run side=... mode=... flows=N run=K mpps=... other_load_pct=... pmd_cpu_pct=... fwd_cpu_pct=...
+# pmd_idle_pct=..." (the switch PMD's idle share in the window, by pmd-stats-show after pmd-stats-clear)
 # per run, then a table ('#' lines) of the medians and each mode's rate against its own 1-flow rate.
 # Each run also saves the switch's `dpif-netdev/pmd-stats-show` in the work directory (--keep-logs).
 # Requirements: root, dpdk-testpmd with net_pcap (Debian's dpdk), openvswitch-switch-dpdk for the ovs side,
@@ -210,6 +211,7 @@ ovs_started() {
 }
 ports_up_ovs() { alive "$SW_PID" || return 2; [ "$(OVS get Interface vhu0 link_state 2>/dev/null) $(OVS get Interface vhu1 link_state 2>/dev/null)" = "up up" ]; }
 pmd_stats_ovs() { ovs-appctl -t "$RUN/ovs-vswitchd.ctl" dpif-netdev/pmd-stats-show; }
+pmd_clear_ovs() { ovs-appctl -t "$RUN/ovs-vswitchd.ctl" dpif-netdev/pmd-stats-clear >/dev/null; }
 nflows_ovs() { ovs-ofctl dump-aggregate "unix:$RUN/$BR.mgmt" | sed -n 's/.*flow_count=\([0-9]*\).*/\1/p'; }
 stop_ovs() { stop_pid "$SW_PID"; stop_pid "$DB_PID"; unset OVS_RUNDIR OVS_DBDIR OVS_LOGDIR OVS_SYSCONFDIR OVS_PKGDATADIR; }
 
@@ -233,6 +235,7 @@ start_pvio() {
 pvio_started() { alive "$SW_PID" || return 2; [ -S "$RUN/pvio-vswitchd.ctl" ] && PV appctl version >/dev/null 2>&1; }
 ports_up_pvio() { alive "$SW_PID" || return 2; [ "$(PV vsctl get Interface vhu0 link_state -- get Interface vhu1 link_state 2>/dev/null | tr '\n' ' ')" = "up up " ]; }
 pmd_stats_pvio() { PV appctl dpif-netdev/pmd-stats-show; }
+pmd_clear_pvio() { PV appctl dpif-netdev/pmd-stats-clear >/dev/null; }
 nflows_pvio() { PV ofctl dump-flows $BR | grep -c 'actions='; }
 stop_pvio() { stop_pid "$SW_PID"; }
 
@@ -282,6 +285,7 @@ run_one() {  # side mode n -> R_MPPS, R_LINE
             || { tail -n 15 "$TP_LOG" >&2; rc=1; }
         sleep "$WARMUP"
         tp_cmd "show port stats all"; wait_for 10 "stats" bash -c "[ \$(grep -ac 'NIC statistics for port 3' '$TP_LOG') -ge 1 ]" || rc=1
+        "pmd_clear_$side" || say "$side: pmd-stats-clear failed (pmd_idle_pct covers the whole run)"
         t0=$EPOCHREALTIME; snap0=$(cpu_snap)
         sleep "$WINDOW"
         tp_cmd "show port stats all"; wait_for 10 "stats" bash -c "[ \$(grep -ac 'NIC statistics for port 3' '$TP_LOG') -ge 2 ]" || rc=1
@@ -300,7 +304,10 @@ run_one() {  # side mode n -> R_MPPS, R_LINE
     R_LOAD=$load
     local hits
     hits=$(grep -E 'emc hits|smc hits|megaflow hits|packets received' "$RUN/pmd-stats-show.txt" | sed 's/^ *//; s/: /=/; s/ /_/g' | tr '\n' ' ')
-    R_LINE="side=$side mode=$MODE flows=$NPAIR table_flows=${R_NFLOWS:-NA} mpps=$R_MPPS other_load_pct=$load pmd_cpu_pct=$pmdc fwd_cpu_pct=$fwdc $hits"
+    # the window's idle share of the switch's PMD: above a few % the generator, not the switch, set the rate
+    R_IDLE=$(sed -n 's/^ *idle cycles: [0-9]* (\([0-9.]*\)%).*/\1/p' "$RUN/pmd-stats-show.txt" | head -n1)
+    R_IDLE=${R_IDLE:-NA}
+    R_LINE="side=$side mode=$MODE flows=$NPAIR table_flows=${R_NFLOWS:-NA} mpps=$R_MPPS other_load_pct=$load pmd_cpu_pct=$pmdc fwd_cpu_pct=$fwdc pmd_idle_pct=$R_IDLE $hits"
     [ "$KEEP_LOGS" = 1 ] && cp "$RUN/pmd-stats-show.txt" "$WORK/pmd-stats-$side-$MODE-$NPAIR-$(date +%H%M%S).txt"
     return 0
 }
@@ -312,7 +319,7 @@ for n in "${NFLOWS[@]}"; do
     mkpcap "$WORK/fwd-$n.pcap" "$n" fwd && mkpcap "$WORK/rev-$n.pcap" "$n" rev && mkflows "$WORK/flows-$n.txt" "$n" \
         || die "could not write the traffic files for $n flows"
 done
-declare -A RES LOADS
+declare -A RES LOADS IDLES
 FAILED=0
 for mode in "${MODES[@]}"; do
     for n in "${NFLOWS[@]}"; do
@@ -323,6 +330,7 @@ for mode in "${MODES[@]}"; do
                     say "   $R_LINE"
                     RES[$side,$mode,$n]+="$R_MPPS "
                     LOADS[$side,$mode,$n]+="$R_LOAD "
+                    IDLES[$side,$mode,$n]+="$R_IDLE "
                 else
                     say "$side $mode flows=$n run $run failed"; FAILED=1
                 fi
@@ -331,17 +339,21 @@ for mode in "${MODES[@]}"; do
     done
 done
 median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { if (!NR) print "NA"; else if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-printf '# %-6s %-6s %8s %10s %9s  %-24s %s\n' mode side flows median_Mpps vs_1flow "runs (Mpps)" "other load % per run"
+printf '# %-6s %-6s %8s %10s %9s  %-24s %-22s %s\n' mode side flows median_Mpps vs_1flow "runs (Mpps)" "other load % per run" \
+    "PMD idle % per run"
 for mode in "${MODES[@]}"; do
     for side in "${SIDES[@]}"; do
         base=$(median "${RES[$side,$mode,${NFLOWS[0]}]:-}")
         for n in "${NFLOWS[@]}"; do
             m=$(median "${RES[$side,$mode,$n]:-}")
-            printf '# %-6s %-6s %8s %10s %9s  %-24s %s\n' "$mode" "$side" "$n" "$m" \
+            printf '# %-6s %-6s %8s %10s %9s  %-24s %-22s %s\n' "$mode" "$side" "$n" "$m" \
                 "$(awk -v a="$m" -v b="$base" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f", a / b }')" \
-                "$(sed 's/ *$//; s/ /,/g' <<<"${RES[$side,$mode,$n]:-}")" "$(sed 's/ *$//; s/ /,/g' <<<"${LOADS[$side,$mode,$n]:-}")"
+                "$(sed 's/ *$//; s/ /,/g' <<<"${RES[$side,$mode,$n]:-}")" "$(sed 's/ *$//; s/ /,/g' <<<"${LOADS[$side,$mode,$n]:-}")" \
+                "$(sed 's/ *$//; s/ /,/g' <<<"${IDLES[$side,$mode,$n]:-}")"
         done
     done
 done
 printf '# Mpps = frames the switch forwarded (both directions, 64 B) counted at testpmd; vs_1flow = median / the median with %s flow(s)\n' "${NFLOWS[0]}"
+echo "# PMD idle % = the switch PMD's idle cycles in the window (pmd-stats-clear, then pmd-stats-show): near 0, the switch"
+echo "# set the rate; well above, testpmd's pcap replay did"
 exit $FAILED
