@@ -26,7 +26,7 @@
 # Usage: bench-flows.sh [--flows 1,1000,100000] [--modes flows,normal] [--sides ovs,pvio] [--runs 3]
 #                       [--seconds 5] [--warmup 3] [--jar PATH] [--cpus SW,FWD] [--ovs-mem MB] [--keep-logs]
 # stdout: "flows-run side=... mode=... flows=N run=K mpps=... other_load_pct=... pmd_cpu_pct=... fwd_cpu_pct=...
-# pmd_idle_pct=..." (the switch PMD's idle share in the window, by pmd-stats-show after pmd-stats-clear)
+# pmd_idle_pct=... emc_hits=..." (pmd-stats-show's counters, cleared when the window starts: the window's)
 # per run, then a table ('#' lines) of the medians and each mode's rate against its own 1-flow rate.
 # Each run also saves the switch's `dpif-netdev/pmd-stats-show` in the work directory (--keep-logs).
 # Requirements: root, dpdk-testpmd with net_pcap (Debian's dpdk), openvswitch-switch-dpdk for the ovs side,
