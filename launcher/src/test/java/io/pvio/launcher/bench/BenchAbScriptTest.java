@@ -26,7 +26,7 @@ public class BenchAbScriptTest {
 
     @Test
     public void variantsPassJvmOptionsAndFlowSettingsApart() throws Exception {
-        Assume.assumeTrue("needs bash", new File("/bin/bash").canExecute() || new File("/usr/bin/bash").canExecute());
+        Assume.assumeTrue("needs bash", BenchPeerScriptTest.onPath("bash"));
         Path dir = tmp.getRoot().toPath();
         Path log = dir.resolve("seen.log");
         // reports a rate per flow setting, and logs what the back end would have been given

@@ -49,7 +49,7 @@ public class BenchPeerScriptTest {
         Files.writeString(jar, "");
     }
 
-    private static boolean onPath(String cmd) {
+    static boolean onPath(String cmd) {
         for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
             if (new File(d, cmd).canExecute()) {
                 return true;
