@@ -112,14 +112,29 @@ public final class FlowTable {
     }
 
     /**
+     * A group's hash of the values it matches on (0 for the others): the slot from its low bits, the
+     * signature from its upper 32.
+     */
+    static long hash(int in, long src, long dst, int type) {
+        long h = (src * 0x9E3779B97F4A7C15L) ^ Long.rotateLeft(dst * 0xC2B2AE3D27D4EB4FL, 31)
+                ^ ((long) in << 32 | type) * 0x165667B19E3779F9L;
+        return h ^ h >>> 29 ^ h >>> 47;
+    }
+
+    /**
      * The flows that match on one set of fields: open addressing over the matched values (fields not
-     * matched are stored and probed as 0), each slot holding the rank of the first flow with those values.
+     * matched are hashed as 0). A slot is one long, the hash's upper 32 bits (a signature) beside the rank of
+     * the first flow with those values, as OVS's signature match cache keeps a signature and an index: 8
+     * bytes a slot keep a 100,000-flow group's slots (2 MiB) in L2, where the matched values themselves
+     * would not fit. A signature hit is confirmed against the flow, which the caller loads next anyway.
      */
     private static final class Subtable {
         private static final int IN = 1;
         private static final int SRC = 2;
         private static final int DST = 4;
         private static final int TYPE = 8;
+        /** An empty slot: rank -1 (ranks are below 2^31). */
+        private static final long EMPTY = -1L;
 
         final boolean in;
         final boolean src;
@@ -127,26 +142,21 @@ public final class FlowTable {
         final boolean type;
         final int firstRank;
         final int mask;
-        final int[] ranks; // -1: empty slot
-        final int[] keyIn;
-        final int[] keyType;
-        final long[] keySrc;
-        final long[] keyDst;
+        /** signature << 32 | rank, or EMPTY. */
+        final long[] slots;
+        final Flow[] flows;
 
-        private Subtable(int fields, int firstRank, int count) {
+        private Subtable(int fields, int firstRank, int count, Flow[] flows) {
             in = (fields & IN) != 0;
             src = (fields & SRC) != 0;
             dst = (fields & DST) != 0;
             type = (fields & TYPE) != 0;
             this.firstRank = firstRank;
+            this.flows = flows;
             int cap = Integer.highestOneBit(Math.max(2, count) * 2 - 1) << 1; // load factor <= 1/2
             mask = cap - 1;
-            ranks = new int[cap];
-            Arrays.fill(ranks, -1);
-            keyIn = new int[cap];
-            keyType = new int[cap];
-            keySrc = new long[cap];
-            keyDst = new long[cap];
+            slots = new long[cap];
+            Arrays.fill(slots, EMPTY);
         }
 
         static Subtable[] build(Flow[] flows) {
@@ -163,12 +173,12 @@ public final class FlowTable {
             Subtable[] byFields = new Subtable[16];
             for (int m = 0; m < 16; m++) {
                 if (counts[m] > 0) {
-                    byFields[m] = new Subtable(m, first[m], counts[m]);
+                    byFields[m] = new Subtable(m, first[m], counts[m], flows);
                     out.add(byFields[m]);
                 }
             }
             for (int r = 0; r < flows.length; r++) {
-                byFields[fields(flows[r])].insert(flows[r], r);
+                byFields[fields(flows[r])].insert(r);
             }
             out.sort((a, b) -> Integer.compare(a.firstRank, b.firstRank));
             return out.toArray(new Subtable[0]);
@@ -179,46 +189,42 @@ public final class FlowTable {
                     | (f.dlType >= 0 ? TYPE : 0);
         }
 
-        private static int hash(int in, long src, long dst, int type) {
-            long h = (src * 0x9E3779B97F4A7C15L) ^ Long.rotateLeft(dst * 0xC2B2AE3D27D4EB4FL, 31)
-                    ^ ((long) in << 32 | type) * 0x165667B19E3779F9L;
-            return (int) (h ^ h >>> 29 ^ h >>> 47);
+        /** Whether flow {@code f} (of this group) has these values in the fields the group matches on. */
+        private boolean same(Flow f, int inPort, long srcMac, long dstMac, int dlType) {
+            return (!in || f.inPort == inPort) && (!src || f.dlSrc == srcMac) && (!dst || f.dlDst == dstMac)
+                    && (!type || f.dlType == dlType);
         }
 
-        /** Keeps the first (lowest-rank) flow for each set of values. */
-        private void insert(Flow f, int rank) {
-            int i0 = in ? f.inPort : 0;
-            long s0 = src ? f.dlSrc : 0;
-            long d0 = dst ? f.dlDst : 0;
-            int t0 = type ? f.dlType : 0;
-            int i = hash(i0, s0, d0, t0) & mask;
-            while (ranks[i] >= 0) {
-                if (keyIn[i] == i0 && keySrc[i] == s0 && keyDst[i] == d0 && keyType[i] == t0) {
+        /** Keeps the first (lowest-rank) flow for each set of values; ranks come in increasing order. */
+        private void insert(int rank) {
+            Flow f = flows[rank];
+            long h = hash(in ? f.inPort : 0, src ? f.dlSrc : 0, dst ? f.dlDst : 0, type ? f.dlType : 0);
+            int sig = (int) (h >>> 32);
+            int i = (int) h & mask;
+            for (long e = slots[i]; e != EMPTY; e = slots[i]) {
+                if ((int) (e >>> 32) == sig && same(flows[(int) e], f.inPort, f.dlSrc, f.dlDst, f.dlType)) {
                     return; // an earlier flow with the same values wins for every packet
                 }
                 i = (i + 1) & mask;
             }
-            ranks[i] = rank;
-            keyIn[i] = i0;
-            keySrc[i] = s0;
-            keyDst[i] = d0;
-            keyType[i] = t0;
+            slots[i] = (long) sig << 32 | rank;
         }
 
         /** The rank of the first flow of this group matching the packet, or -1. */
         int find(int inPort, long srcMac, long dstMac, int dlType) {
-            int i0 = in ? inPort : 0;
-            long s0 = src ? srcMac : 0;
-            long d0 = dst ? dstMac : 0;
-            int t0 = type ? dlType : 0;
-            int i = hash(i0, s0, d0, t0) & mask;
+            long h = hash(in ? inPort : 0, src ? srcMac : 0, dst ? dstMac : 0, type ? dlType : 0);
+            int sig = (int) (h >>> 32);
+            int i = (int) h & mask;
             while (true) {
-                int r = ranks[i];
-                if (r < 0) {
+                long e = slots[i];
+                if (e == EMPTY) {
                     return -1;
                 }
-                if (keyIn[i] == i0 && keySrc[i] == s0 && keyDst[i] == d0 && keyType[i] == t0) {
-                    return r;
+                if ((int) (e >>> 32) == sig) {
+                    int r = (int) e;
+                    if (same(flows[r], inPort, srcMac, dstMac, dlType)) {
+                        return r;
+                    }
                 }
                 i = (i + 1) & mask;
             }

@@ -129,4 +129,35 @@ public class FlowTableTest {
         assertSame(added.get(54_321), t.lookup(1, 0x020000000000L + 54_321, 0x020100000000L + 54_321, 0x0800));
         assertEquals(Flow.ACTION_NORMAL, t.lookup(1, 0x020000000000L + 5, 0x020100000000L + 6, 0x0800).actions()[0]);
     }
+
+    /**
+     * Two values with the same signature and the same first slot: a lookup of the one not in the table must
+     * not return the other's flow (the signature is confirmed against the flow), and with both in, each finds
+     * its own.
+     */
+    @Test
+    public void aSignatureHitIsConfirmedAgainstTheFlow() {
+        java.util.Map<Long, Long> seen = new java.util.HashMap<>();
+        long a = -1;
+        long b = -1;
+        Random rnd = new Random(19);
+        while (a < 0) { // birthday search over 34 bits (signature, two slot bits): about 2^17 tries
+            long m = rnd.nextLong() & 0xfeffffffffffL; // unicast
+            long h = FlowTable.hash(1, m, 0, 0);
+            Long other = seen.putIfAbsent(h >>> 32 << 2 | (h & 3), m);
+            if (other != null) {
+                a = other;
+                b = m;
+            }
+        }
+        Flow fa = FlowParser.parseFlow("in_port=1,dl_src=" + mac(a) + ",actions=output:2");
+        Flow fb = FlowParser.parseFlow("in_port=1,dl_src=" + mac(b) + ",actions=output:3");
+        FlowTable onlyA = new FlowTable(fa); // one flow: four slots, so both values start at the same slot
+        assertSame(fa, onlyA.lookup(1, a, 0x525400000001L, 0x0800));
+        assertNull(mac(a) + " and " + mac(b), onlyA.lookup(1, b, 0x525400000001L, 0x0800));
+        FlowTable both = new FlowTable(fa, fb);
+        assertSame(fa, both.lookup(1, a, 0x525400000001L, 0x0800));
+        assertSame(fb, both.lookup(1, b, 0x525400000001L, 0x0800));
+        assertNull(both.lookup(2, b, 0x525400000001L, 0x0800));
+    }
 }
