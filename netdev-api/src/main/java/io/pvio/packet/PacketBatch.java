@@ -3,12 +3,23 @@ package io.pvio.packet;
 /**
  * Up to {@link #MAX} packets handed between a port and the datapath (OVS's dp_packet_batch).
  * A batch holds references only; whoever holds the batch owns its packets. Preallocate and reuse.
+ *
+ * <p>Packets of the batch's pool (the pool of the first packet added to it while empty) are kept as their
+ * pool indices, others as references: storing a reference into an old array costs G1 a StoreLoad fence
+ * (its post-write barrier, JDK 17), which waits for every cache miss in flight, once per packet and per
+ * batch a packet passes through.
  */
 public final class PacketBatch {
     /** NETDEV_MAX_BURST. */
     public static final int MAX = 32;
 
-    private final Packet[] pkts = new Packet[MAX];
+    /** Packet i is pooled[idx[i]], or others[i] when idx[i] &lt; 0. */
+    private final int[] idx = new int[MAX];
+    private final Packet[] others = new Packet[MAX];
+    private PacketPool pool;
+    private Packet[] pooled;
+    /** freeAll's scratch: the pool indices of the packets it returns together. */
+    private final int[] released = new int[MAX];
     private int count;
 
     public int size() {
@@ -32,7 +43,8 @@ public final class PacketBatch {
         if (i >= count) {
             throw new IndexOutOfBoundsException(i + " >= " + count);
         }
-        return pkts[i];
+        int x = idx[i];
+        return x >= 0 ? pooled[x] : others[i];
     }
 
     /** Adds a packet; the batch must not be full. */
@@ -40,7 +52,18 @@ public final class PacketBatch {
         if (count == MAX) {
             throw new IllegalStateException("batch full");
         }
-        pkts[count++] = p;
+        put(count++, p);
+    }
+
+    /** Adds packet {@code index} of {@code pp} (PacketPool's bulk allocation); the batch has room. */
+    void addPooled(PacketPool pp, int index) {
+        int i = count++;
+        if (pp != pool && !bindPool(pp)) {
+            others[i] = pp.packet(index);
+            idx[i] = -1;
+            return;
+        }
+        idx[i] = index;
     }
 
     /** Replaces packet {@code i}. */
@@ -48,7 +71,32 @@ public final class PacketBatch {
         if (i >= count) {
             throw new IndexOutOfBoundsException(i + " >= " + count);
         }
-        pkts[i] = p;
+        put(i, p);
+    }
+
+    private void put(int i, Packet p) {
+        PacketPool pp = p.pool();
+        if (pp == pool || bindPool(pp)) {
+            if (idx[i] < 0) {
+                others[i] = null;
+            }
+            idx[i] = p.index();
+        } else {
+            others[i] = p;
+            idx[i] = -1;
+        }
+    }
+
+    /** Makes {@code pp} the batch's pool when no packet of the batch is kept by index. */
+    private boolean bindPool(PacketPool pp) {
+        for (int i = 0; i < count; i++) {
+            if (idx[i] >= 0) {
+                return false;
+            }
+        }
+        pool = pp;
+        pooled = pp.packets();
+        return true;
     }
 
     /** Keeps the first {@code n} packets (the rest must have been handed on or freed already). */
@@ -57,7 +105,9 @@ public final class PacketBatch {
             throw new IndexOutOfBoundsException(n + " of " + count);
         }
         for (int i = n; i < count; i++) {
-            pkts[i] = null;
+            if (idx[i] < 0) {
+                others[i] = null;
+            }
         }
         count = n;
     }
@@ -72,35 +122,32 @@ public final class PacketBatch {
      * reference go back to the pool together, in one operation.
      */
     public void freeAll() {
-        PacketPool pool = null;
+        PacketPool to = null;
+        int[] rel = released;
         int m = 0;
         for (int i = 0; i < count; i++) {
-            Packet p = pkts[i];
-            pkts[i] = null;
-            if ((pool == null || p.pool() == pool) && p.dropIfSimple()) {
-                pool = p.pool();
-                pkts[m++] = p; // the simple ones of the first pool, compacted at the front
+            Packet p = get(i);
+            if ((to == null || p.pool() == to) && p.dropIfSimple()) {
+                to = p.pool();
+                rel[m++] = p.index();
             } else {
                 p.free();
             }
         }
-        if (m > 0 && !pool.releaseToCache(pkts, m)) {
+        clear();
+        if (m > 0 && !to.releaseToCache(rel, m)) {
             for (int k = 1; k < m; k++) {
-                pool.link(pkts[k - 1], pkts[k]);
+                to.link(rel[k - 1], rel[k]);
             }
-            pool.releaseChain(pkts[0].index(), pkts[m - 1].index(), m);
+            to.releaseChain(rel[0], rel[m - 1], m);
         }
-        for (int k = 0; k < m; k++) {
-            pkts[k] = null;
-        }
-        count = 0;
     }
 
     /** Total bytes of the packets in the batch. */
     public long bytes() {
         long b = 0;
         for (int i = 0; i < count; i++) {
-            b += pkts[i].length();
+            b += get(i).length();
         }
         return b;
     }

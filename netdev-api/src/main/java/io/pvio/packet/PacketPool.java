@@ -254,6 +254,59 @@ public final class PacketPool {
     }
 
     /**
+     * Appends {@code n} packets to {@code batch}, which has room for them: all of them, or none (returns
+     * false and leaves pool and batch as they were). Stores no reference (see {@link PacketBatch}).
+     */
+    public boolean allocBulk(PacketBatch batch, int n) {
+        if (n < 0 || n > batch.room()) {
+            throw new IllegalArgumentException("allocBulk of " + n + " packets into a batch with room for "
+                    + batch.room());
+        }
+        if (cacheMax > 0 && n <= cacheMax / 2) {
+            Cache c = cache.get();
+            int have = c.n;
+            if (have < n && refill(c, have)) {
+                have = c.n;
+            }
+            if (have >= n) {
+                int[] idx = c.idx;
+                for (int k = 0; k < n; k++) {
+                    int i = idx[--have];
+                    packets[i].reset(headroom);
+                    batch.addPooled(this, i);
+                }
+                Cache.N.setRelease(c, have);
+                return true;
+            }
+        }
+        int[] idx = takeShared(n);
+        if (idx == null) {
+            return false;
+        }
+        for (int k = 0; k < n; k++) {
+            packets[idx[k]].reset(headroom);
+            batch.addPooled(this, idx[k]);
+        }
+        return true;
+    }
+
+    /** n indices from the shared stack (in a scratch array), or null when it has fewer. */
+    private int[] takeShared(int n) {
+        int[] idx = refillScratch.get();
+        if (idx.length < n) {
+            idx = new int[n]; // larger than any data-path burst
+        }
+        if (!free.popIndices(idx, n)) {
+            reclaimDeadCaches(); // a thread that ended may hold buffers: once, on exhaustion only
+            if (!free.popIndices(idx, n)) {
+                allocFailures.incrementAndGet();
+                return null;
+            }
+        }
+        return idx;
+    }
+
+    /**
      * Allocates {@code n} packets into {@code out[off..off+n)}: all of them, or none (returns false and
      * leaves the pool as it was).
      */
@@ -278,16 +331,9 @@ public final class PacketPool {
                 return true;
             }
         }
-        int[] idx = refillScratch.get();
-        if (idx.length < n) {
-            idx = new int[n]; // larger than any data-path burst
-        }
-        if (!free.popIndices(idx, n)) {
-            reclaimDeadCaches(); // a thread that ended may hold buffers: once, on exhaustion only
-            if (!free.popIndices(idx, n)) {
-                allocFailures.incrementAndGet();
-                return false;
-            }
+        int[] idx = takeShared(n);
+        if (idx == null) {
+            return false;
         }
         for (int k = 0; k < n; k++) {
             Packet p = packets[idx[k]];
@@ -316,11 +362,11 @@ public final class PacketPool {
     }
 
     /**
-     * Takes single-segment packets whose last reference was dropped ({@code pkts[0..n)}, this pool's) into
-     * the calling thread's cache, spilling to the shared stack when it is full. Returns false (nothing
-     * taken) when this pool keeps no caches.
+     * Takes single-segment packets whose last reference was dropped (this pool's, by index:
+     * {@code indices[0..n)}) into the calling thread's cache, spilling to the shared stack when it is full.
+     * Returns false (nothing taken) when this pool keeps no caches.
      */
-    boolean releaseToCache(Packet[] pkts, int n) {
+    boolean releaseToCache(int[] indices, int n) {
         if (cacheMax == 0 || n > cacheMax / 2) {
             return false;
         }
@@ -334,7 +380,7 @@ public final class PacketPool {
             have -= spill;
         }
         for (int k = 0; k < n; k++) {
-            c.idx[have++] = pkts[k].index();
+            c.idx[have++] = indices[k];
         }
         Cache.N.setRelease(c, have);
         return true;
@@ -350,8 +396,18 @@ public final class PacketPool {
         free.pushChain(first, last, n);
     }
 
-    void link(Packet p, Packet below) {
-        free.link(p.index(), below.index());
+    void link(int index, int below) {
+        free.link(index, below);
+    }
+
+    /** The pool's packet of index {@code index} ({@link Packet#index()}). */
+    public Packet packet(int index) {
+        return packets[index];
+    }
+
+    /** Every packet of the pool, by index (do not modify). */
+    Packet[] packets() {
+        return packets;
     }
 
     void release(Packet p) {

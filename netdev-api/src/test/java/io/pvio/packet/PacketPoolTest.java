@@ -459,4 +459,74 @@ public class PacketPoolTest {
         assertEquals(0, big.slabSize() % 4096);
         assertTrue(big.slabSize() >= 64L * big.bufferSize() && big.slabSize() - 64L * big.bufferSize() < 4096);
     }
+
+    /**
+     * A batch keeps its pool's packets by index and another pool's by reference (PacketBatch): whatever the
+     * mix, get returns what add and set put, truncate and freeAll give each packet back to its own pool, and
+     * an emptied batch takes the next packet's pool as its own.
+     */
+    @Test
+    public void aBatchHoldsPacketsOfTwoPoolsAndFreesEachToItsOwn() {
+        PacketPool a = new PacketPool("a", 64);
+        PacketPool o = new PacketPool("o", 64);
+        PacketBatch b = new PacketBatch();
+        Packet[] want = new Packet[PacketBatch.MAX];
+        for (int round = 0; round < 3; round++) {
+            PacketPool first = round == 1 ? o : a; // round 1: the batch's pool is o
+            for (int i = 0; i < PacketBatch.MAX; i++) {
+                want[i] = (i % 3 == 1 ? (first == a ? o : a) : first).alloc();
+                b.add(want[i]);
+            }
+            Packet x = o.alloc();
+            Packet old = b.get(4);
+            b.set(4, x); // a packet of either pool in place of one of the batch's pool
+            old.free();
+            want[4] = x;
+            Packet y = a.alloc();
+            old = b.get(7);
+            b.set(7, y); // and in place of a foreign one
+            old.free();
+            want[7] = y;
+            for (int i = 0; i < PacketBatch.MAX; i++) {
+                assertSame("round " + round + " packet " + i, want[i], b.get(i));
+            }
+            long bytes = 0;
+            for (Packet p : want) {
+                p.setData(p.headroom(), 60 + p.index() % 5);
+                bytes += p.length();
+            }
+            assertEquals(bytes, b.bytes());
+            for (int i = 20; i < PacketBatch.MAX; i++) {
+                want[i].free();
+            }
+            b.truncate(20);
+            assertEquals(20, b.size());
+            assertSame(want[19], b.get(19));
+            b.freeAll();
+            assertEquals(0, a.inUse());
+            assertEquals(0, o.inUse());
+            assertTrue(b.isEmpty());
+        }
+        assertTrue("a's packets, appended by index", a.allocBulk(b, 5));
+        b.add(o.alloc());
+        assertTrue(o.allocBulk(b, 3));
+        assertEquals(9, b.size());
+        for (int i = 0; i < 9; i++) {
+            assertSame(i < 5 ? a : o, b.get(i).pool());
+            assertEquals("reset by the bulk allocation", a.defaultHeadroom(), b.get(i).dataOffset());
+        }
+        try {
+            a.allocBulk(b, PacketBatch.MAX);
+            fail("more than the batch's room");
+        } catch (IllegalArgumentException expected) {
+            assertEquals(9, b.size());
+        }
+        b.freeAll();
+        assertEquals(0, a.inUse());
+        assertEquals(0, o.inUse());
+        PacketPool tiny = new PacketPool("t", 4);
+        assertFalse("all or none", tiny.allocBulk(b, 5));
+        assertTrue(b.isEmpty());
+        assertEquals(0, tiny.inUse());
+    }
 }

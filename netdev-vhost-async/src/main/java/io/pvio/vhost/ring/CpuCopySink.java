@@ -1,6 +1,7 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
+import io.pvio.packet.PacketPool;
 
 /**
  * Copies on the calling CPU (ByteBuffer bulk copies through the bounds-checked views) and hands used
@@ -17,7 +18,9 @@ public final class CpuCopySink implements CopySink {
     private static final int CP_MAX = 128;
 
     private final CopySink.Used used;
-    private final Packet[] cpSeg = new Packet[CP_MAX];
+    /** The deferred copies' packets by index in {@link #cpPool} (no reference store per packet: PacketBatch). */
+    private final int[] cpIdx = new int[CP_MAX];
+    private PacketPool cpPool;
     private final int[] cpSrcOff = new int[CP_MAX];
     private final int[] cpSlice = new int[CP_MAX];
     private final int[] cpDstOff = new int[CP_MAX];
@@ -66,14 +69,18 @@ public final class CpuCopySink implements CopySink {
             GuestWrites.copy(m, slice, off, seg.buffer(), srcOff, len, log);
             return;
         }
-        if (nCp == CP_MAX || (nCp > 0 && cpMem != m)) {
+        PacketPool pool = seg.pool();
+        if (nCp == CP_MAX || (nCp > 0 && (cpMem != m || cpPool != pool))) {
             flush();
         }
         int k = nCp++;
         if (cpMem != m) {
             cpMem = m;
         }
-        cpSeg[k] = seg;
+        if (cpPool != pool) {
+            cpPool = pool;
+        }
+        cpIdx[k] = seg.index();
         cpSrcOff[k] = srcOff;
         cpSlice[k] = slice;
         cpDstOff[k] = off;
@@ -97,13 +104,14 @@ public final class CpuCopySink implements CopySink {
             return;
         }
         GuestMemory m = cpMem;
+        PacketPool pool = cpPool;
         for (int k = 0; k < n; k++) {
             if (cpLen[k] >= 8) {
-                GuestWrites.firstWord(m, cpSlice[k], cpDstOff[k], cpSeg[k].buffer(), cpSrcOff[k]);
+                GuestWrites.firstWord(m, cpSlice[k], cpDstOff[k], pool.packet(cpIdx[k]).buffer(), cpSrcOff[k]);
             }
         }
         for (int k = 0; k < n; k++) {
-            GuestWrites.copy(m, cpSlice[k], cpDstOff[k], cpSeg[k].buffer(), cpSrcOff[k], cpLen[k], log);
+            GuestWrites.copy(m, cpSlice[k], cpDstOff[k], pool.packet(cpIdx[k]).buffer(), cpSrcOff[k], cpLen[k], log);
         }
         nCp = 0;
     }

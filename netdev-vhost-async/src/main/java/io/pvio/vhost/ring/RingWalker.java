@@ -16,8 +16,6 @@ abstract class RingWalker {
     final BufVec vec;
     final NetHeader hdr;
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(12).order(ByteOrder.LITTLE_ENDIAN);
-    /** Scratch for the pool's bulk allocation ({@link #stage}). */
-    private final Packet[] bulk = new Packet[PacketBatch.MAX];
     // enqueue: the guest buffer of the last inLastSlice, its memory slice and offset in that slice's view
     int oneRegion;
     int oneAt;
@@ -292,11 +290,7 @@ abstract class RingWalker {
      * inside the pool's bookkeeping, or between an allocation and the batch, would lose buffers (issue 15).
      */
     final void stage(PacketPool pool, PacketBatch staging, int n) {
-        if (pool.allocBulk(bulk, 0, n)) {
-            for (int k = 0; k < n; k++) {
-                staging.add(bulk[k]);
-                bulk[k] = null;
-            }
+        if (pool.allocBulk(staging, n)) {
             return;
         }
         for (int k = 0; k < n; k++) {

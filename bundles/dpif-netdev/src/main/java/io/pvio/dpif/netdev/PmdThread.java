@@ -96,7 +96,7 @@ final class PmdThread implements Runnable {
     private int nTouched;
     private TxPort[] pending = new TxPort[16];
     private int nPending;
-    private TxPort[] dests = new TxPort[64];
+    private int[] dests = new int[64];
     /** The snapshot's rx queues, active ones in [0, nActive), idle ones after. */
     private RxqRef[] order = new RxqRef[0];
     private int nActive;
@@ -316,7 +316,7 @@ final class PmdThread implements Runnable {
             r.sinceNs = now;
         }
         if (dests.length < s.maxBridgePorts + 64) {
-            dests = new TxPort[s.maxBridgePorts + 64];
+            dests = new int[s.maxBridgePorts + 64];
         }
         if (parked.length > 0 && !s.paused) {
             TxPort[] left = parked;
@@ -539,7 +539,7 @@ final class PmdThread implements Runnable {
                     }
                 }
             }
-            deliver(p, nd);
+            deliver(p, v, nd);
         }
         if (run != null) {
             run.count(runPkts, runBytes, nowSec);
@@ -564,7 +564,7 @@ final class PmdThread implements Runnable {
 
     private int addDest(TxPort t, int nd) {
         if (nd < dests.length) {
-            dests[nd++] = t;
+            dests[nd++] = t.ofport; // an int: no reference store (G1 barrier) per packet
         } else {
             noPort++;
         }
@@ -604,7 +604,7 @@ final class PmdThread implements Runnable {
     }
 
     /** Hands {@code p} to its {@code nd} destinations (one reference each) or frees it. */
-    private void deliver(Packet p, int nd) {
+    private void deliver(Packet p, BridgeView v, int nd) {
         if (nd == 0) {
             p.free();
             dropped++;
@@ -614,8 +614,7 @@ final class PmdThread implements Runnable {
             p.retain();
         }
         for (int k = 0; k < nd; k++) {
-            TxPort t = dests[k];
-            dests[k] = null;
+            TxPort t = v.port(dests[k]);
             if (t.batch.isFull()) {
                 flush(t);
             }

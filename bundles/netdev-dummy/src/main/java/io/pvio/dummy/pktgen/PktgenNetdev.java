@@ -146,8 +146,6 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
     private volatile long generated; // via GENERATED
     private final CounterArray seq = CounterArray.padded(MAX_QUEUES); // next sequence per rx queue; written by its poller
     private final Packet[][] segScratch = new Packet[MAX_QUEUES][];
-    /** Per queue: buffers allocated in bulk for a burst of single-segment frames. */
-    private final Packet[][] bulk = new Packet[MAX_QUEUES][PacketBatch.MAX];
     private final CounterArray rxBytes = CounterArray.padded(MAX_QUEUES);
 
     // sink state, guarded by sinkLock
@@ -271,21 +269,22 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         }
         int n = claim(c, want);
         int made = 0;
-        Packet[] heads = bulk[qid];
+        int at = batch.size();
         boolean single = c.size <= pool.bufferSize() - pool.defaultHeadroom();
-        if (single && n > 0 && !pool.allocBulk(heads, 0, n)) {
+        if (single && n > 0 && !pool.allocBulk(batch, n)) {
             single = false; // nearly empty pool: one at a time, as far as it goes
         }
         long s0 = seq.get(qid);
         while (made < n) {
-            Packet p = build(c, qid, single ? heads[made] : null, s0 + made);
-            if (single) {
-                heads[made] = null;
+            if (single) { // built in place, in the batch
+                build(c, qid, batch.get(at + made), s0 + made);
+            } else {
+                Packet p = build(c, qid, null, s0 + made);
+                if (p == null) {
+                    break;
+                }
+                batch.add(p);
             }
-            if (p == null) {
-                break;
-            }
-            batch.add(p);
             made++;
         }
         seq.set(qid, s0 + made);
