@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code in_port=1,dl_src=02:00:<i>,actions=output:2}, and a 32-packet burst at a time from a stream that
  * cycles through all their source MACs, in order (as bench-peer's pktgen and bench-flows' front end send
  * them) or in a random order fixed at setup. Per packet: the lookup and the load of the flow's output port,
- * what the PMD does before it hands the packet on. Cache-bound at 100,000 flows: the table is larger than L2.
+ * what the PMD does before it hands the packet on. Cache-bound at 100,000 flows: the table and its flows are larger than L2.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

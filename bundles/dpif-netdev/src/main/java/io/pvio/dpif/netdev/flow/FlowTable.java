@@ -124,9 +124,9 @@ public final class FlowTable {
     /**
      * The flows that match on one set of fields: open addressing over the matched values (fields not
      * matched are hashed as 0). A slot is one long, the hash's upper 32 bits (a signature) beside the rank of
-     * the first flow with those values, as OVS's signature match cache keeps a signature and an index: 8
-     * bytes a slot keep a 100,000-flow group's slots (2 MiB) in L2, where the matched values themselves
-     * would not fit. A signature hit is confirmed against the flow, which the caller loads next anyway.
+     * the first flow with those values, as OVS's signature match cache keeps a signature and an index: one
+     * line per probe, and 2 MiB of slots for 100,000 flows where the matched values took 7 MB. A signature
+     * hit is confirmed against the flow, which the caller loads next anyway.
      */
     private static final class Subtable {
         private static final int IN = 1;
