@@ -262,24 +262,7 @@ public final class PacketPool {
             throw new IllegalArgumentException("allocBulk of " + n + " packets into a batch with room for "
                     + batch.room());
         }
-        if (cacheMax > 0 && n <= cacheMax / 2) {
-            Cache c = cache.get();
-            int have = c.n;
-            if (have < n && refill(c, have)) {
-                have = c.n;
-            }
-            if (have >= n) {
-                int[] idx = c.idx;
-                for (int k = 0; k < n; k++) {
-                    int i = idx[--have];
-                    packets[i].reset(headroom);
-                    batch.addPooled(this, i);
-                }
-                Cache.N.setRelease(c, have);
-                return true;
-            }
-        }
-        int[] idx = takeShared(n);
+        int[] idx = take(n);
         if (idx == null) {
             return false;
         }
@@ -290,8 +273,46 @@ public final class PacketPool {
         return true;
     }
 
-    /** n indices from the shared stack (in a scratch array), or null when it has fewer. */
-    private int[] takeShared(int n) {
+    /**
+     * Allocates {@code n} packets into {@code out[off..off+n)}: all of them, or none (returns false and
+     * leaves the pool as it was).
+     */
+    public boolean allocBulk(Packet[] out, int off, int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("allocBulk of " + n + " packets");
+        }
+        int[] idx = take(n);
+        if (idx == null) {
+            return false;
+        }
+        for (int k = 0; k < n; k++) {
+            Packet p = packets[idx[k]];
+            p.reset(headroom);
+            out[off + k] = p;
+        }
+        return true;
+    }
+
+    /**
+     * Takes {@code n} free indices, from the calling thread's cache (the one freed last first) or else the
+     * shared stack, into a scratch array of this thread's; null when there are fewer (nothing taken).
+     */
+    private int[] take(int n) {
+        if (cacheMax > 0 && n <= cacheMax / 2) {
+            Cache c = cache.get();
+            int have = c.n;
+            if (have < n && refill(c, have)) {
+                have = c.n;
+            }
+            if (have >= n) {
+                int[] out = refillScratch.get(); // CACHE_MAX / 2 >= n; refill is done with it
+                for (int k = 0; k < n; k++) {
+                    out[k] = c.idx[--have];
+                }
+                Cache.N.setRelease(c, have);
+                return out;
+            }
+        }
         int[] idx = refillScratch.get();
         if (idx.length < n) {
             idx = new int[n]; // larger than any data-path burst
@@ -304,43 +325,6 @@ public final class PacketPool {
             }
         }
         return idx;
-    }
-
-    /**
-     * Allocates {@code n} packets into {@code out[off..off+n)}: all of them, or none (returns false and
-     * leaves the pool as it was).
-     */
-    public boolean allocBulk(Packet[] out, int off, int n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("allocBulk of " + n + " packets");
-        }
-        if (cacheMax > 0 && n <= cacheMax / 2) {
-            Cache c = cache.get();
-            int have = c.n;
-            if (have < n && refill(c, have)) {
-                have = c.n;
-            }
-            if (have >= n) {
-                int[] idx = c.idx;
-                for (int k = 0; k < n; k++) {
-                    Packet p = packets[idx[--have]];
-                    p.reset(headroom);
-                    out[off + k] = p;
-                }
-                Cache.N.setRelease(c, have);
-                return true;
-            }
-        }
-        int[] idx = takeShared(n);
-        if (idx == null) {
-            return false;
-        }
-        for (int k = 0; k < n; k++) {
-            Packet p = packets[idx[k]];
-            p.reset(headroom);
-            out[off + k] = p;
-        }
-        return true;
     }
 
     /** Tops up {@code c} (holding {@code have}) by half its size from the shared stack; false if it is short. */
