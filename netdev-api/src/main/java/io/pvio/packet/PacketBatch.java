@@ -2,10 +2,11 @@ package io.pvio.packet;
 
 /**
  * Up to {@link #MAX} packets handed between a port and the datapath (OVS's dp_packet_batch).
- * A batch holds references only; whoever holds the batch owns its packets. Preallocate and reuse.
+ * A batch holds packets, never copies of them; whoever holds the batch owns its packets. Preallocate and
+ * reuse.
  *
- * <p>Packets of the batch's pool (the pool of the first packet added to it while empty) are kept as their
- * pool indices, others as references: storing a reference into an old array costs G1 a StoreLoad fence
+ * <p>Packets of the batch's pool (the pool of a packet added while none is kept by index, as the first one
+ * added to an empty batch) are kept as their pool indices, others as references: storing a reference into an old array costs G1 a StoreLoad fence
  * (its post-write barrier, JDK 17), which waits for every cache miss in flight, once per packet and per
  * batch a packet passes through.
  */
