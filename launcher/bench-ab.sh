@@ -6,7 +6,8 @@
 # /tmp/before.jar  launcher/target/pvio.jar@-Dpvio.vhost.prefetch=false~-XX:+UseParallelGC). Two OPTS are not
 # JVM options: FLOWS=N and NORMAL=N (enqueue only) make the pktgen cycle through N source MACs, forwarded by N
 # explicit flows or by one NORMAL flow (BENCH_PEER_FLOWS in bench-peer.sh), e.g. J@FLOWS=1 J@FLOWS=100000
-# for the cost of many flows with the PMD as the bottleneck. Every round runs
+# for the cost of many flows with the PMD as the bottleneck; JAVA=PATH runs that variant's vswitchd with another
+# java (e.g. JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java). Every round runs
 # every variant once, in the order given, through launcher/bench-peer.sh's back end (one PMD pinned to the
 # peer's back-end CPU, CPU copies unless --async, the peer's testpmd as the front end: rxonly for enqueue, txonly for
 # dequeue); the front end's counters give the rate (Mpps). Alternating rounds spread the host's placement
@@ -47,17 +48,18 @@ trap 'rm -rf "$WORK"' EXIT
 declare -A RES
 for r in $(seq "$ROUNDS"); do
     for v in "${VARIANTS[@]}"; do
-        jar=$(readlink -f "${v%%@*}"); opts="" jvm="" flows=""
+        jar=$(readlink -f "${v%%@*}"); opts="" jvm="" flows="" java=java
         [ "$v" != "${v%%@*}" ] && opts=${v#*@}
         for o in ${opts//\~/ }; do
             case "$o" in
                 FLOWS=*) flows=flows:${o#FLOWS=} ;;
                 NORMAL=*) flows=normal:${o#NORMAL=} ;;
+                JAVA=*) java=${o#JAVA=} ;;
                 *) jvm="$jvm $o" ;;
             esac
         done
         rm -f "$WORK/vhu0"
-        line=$(PVIO_JAR=$jar BENCH_PEER_ASYNC=$ASYNC BENCH_PEER_FLOWS=$flows BENCH_PEER_JAVA_OPTS="$jvm" "$PEER" --frontend-only "$WORK/vhu0" \
+        line=$(PVIO_JAR=$jar BENCH_PEER_ASYNC=$ASYNC BENCH_PEER_FLOWS=$flows BENCH_PEER_JAVA="$java" BENCH_PEER_JAVA_OPTS="$jvm" "$PEER" --frontend-only "$WORK/vhu0" \
             --backend-cmd "exec bash '$HERE/bench-peer.sh' --backend" --label pvio "${FE_ARGS[@]}" --mode "$MODE" \
             --size "$SIZE" --seconds "$SECS" --warmup "$WARMUP" | grep '^peer ' | tail -n1)
         mpps=$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$line")

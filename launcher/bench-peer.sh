@@ -28,7 +28,8 @@
 # after each measurement `pvio c2c` records it; the table prints it, and a ratio comes from a pair measured
 # under the same placement.
 # Environment: BENCH_PEER_JAVA_OPTS adds JVM options to pvio's vswitchd (e.g.
-#   -XX:StartFlightRecording=filename=/tmp/pvio.jfr,settings=profile to profile pvio's side);
+#   -XX:StartFlightRecording=filename=/tmp/pvio.jfr,settings=profile to profile pvio's side); BENCH_PEER_JAVA
+#   is the java that runs pvio's vswitchd (default: java on the PATH);
 #   BENCH_PEER_FLOWS=flows:N or normal:N (enqueue): the pktgen cycles through N source MACs 02:00:<i, 4 bytes>,
 #   forwarded by N explicit flows in_port=1,dl_src=MAC_i,actions=output:2 or by one NORMAL flow.
 # stdout: the comparison table; stderr: progress (and the peer's). Exit 1 if a measurement failed.
@@ -57,7 +58,7 @@ if [ "${1:-}" = "--backend" ]; then
     fi
     rm -f "$RUN/conf.db" "$RUN/conf.db.bad"
     # shellcheck disable=SC2086 # BENCH_PEER_JAVA_OPTS: extra JVM options for pvio (e.g. a JFR recording)
-    java ${BENCH_PEER_JAVA_OPTS:-} -jar "$JAR" vswitchd --run-dir "$RUN" &
+    "${BENCH_PEER_JAVA:-java}" ${BENCH_PEER_JAVA_OPTS:-} -jar "$JAR" vswitchd --run-dir "$RUN" &
     JPID=$!
     trap 'kill -TERM $JPID 2>/dev/null; wait $JPID' TERM INT EXIT
     export PVIO_RUN_DIR=$RUN
