@@ -108,10 +108,13 @@ public final class PacketPool {
 
         final Thread owner = Thread.currentThread();
         final int[] idx;
+        /** What {@link #take} hands out from this cache: up to half of it. */
+        final int[] taken;
         private int n; // written by the owner only (setRelease), read by others for the accounting
 
         Cache(int max) {
             idx = new int[max];
+            taken = new int[max / 2];
         }
 
         int size() {
@@ -295,7 +298,8 @@ public final class PacketPool {
 
     /**
      * Takes {@code n} free indices, from the calling thread's cache (the one freed last first) or else the
-     * shared stack, into a scratch array of this thread's; null when there are fewer (nothing taken).
+     * shared stack, into a scratch array of this thread's (valid until its next take); null when there are
+     * fewer (nothing taken).
      */
     private int[] take(int n) {
         if (cacheMax > 0 && n <= cacheMax / 2) {
@@ -305,7 +309,7 @@ public final class PacketPool {
                 have = c.n;
             }
             if (have >= n) {
-                int[] out = refillScratch.get(); // CACHE_MAX / 2 >= n; refill is done with it
+                int[] out = c.taken;
                 for (int k = 0; k < n; k++) {
                     out[k] = c.idx[--have];
                 }
