@@ -41,7 +41,15 @@ done
 [ "${#VARIANTS[@]}" -ge 1 ] || die "no variant (see --help)"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "--rounds needs a positive number, not '$ROUNDS'"
 [ -x "$PEER" ] || die "no peer script $PEER"
-for v in "${VARIANTS[@]}"; do [ -f "${v%%@*}" ] || die "no jar ${v%%@*}"; done
+for v in "${VARIANTS[@]}"; do
+    [ -f "${v%%@*}" ] || die "no jar ${v%%@*}"
+    if [[ "$v" == *@* ]]; then
+        opts=${v#*@}
+        for o in ${opts//\~/ }; do
+            [[ "$o" != JAVA=* ]] || command -v "${o#JAVA=}" >/dev/null || die "no java at ${o#JAVA=} (variant $v)"
+        done
+    fi
+done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pvio-ab.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
