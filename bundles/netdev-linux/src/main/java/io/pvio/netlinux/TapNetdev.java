@@ -25,9 +25,17 @@ import java.util.logging.Level;
  * receives nothing from the host's stack (IPv6 router solicitations and the like). One rx and one tx
  * queue; each read or write moves one frame (up to 64 KiB). Statistics are the switch's view (rx = frames
  * the host sent into the tap), as OVS shows internal ports.
+ *
+ * <p>While the device is down, frames sent to it are dropped without a system call and counted as
+ * {@code tx_dropped} (the kernel would take each write only to drop it), as OVS's
+ * netdev_linux_tap_batch_send does; the sender reads the device's IFF_UP again at most every
+ * {@value #FLAGS_REFRESH_MS} ms (OVS learns it from netlink). A device the sender cannot see (moved to
+ * another namespace) is written to.
  */
 final class TapNetdev implements Netdev {
     private static final int SCRATCH = 65536;
+    static final int FLAGS_REFRESH_MS = 100;
+    private static final long FLAGS_REFRESH_NS = FLAGS_REFRESH_MS * 1_000_000L;
 
     private final String name;
     private final String type;
@@ -51,6 +59,12 @@ final class TapNetdev implements Netdev {
     private final AtomicLong txDropped = new AtomicLong();
     private final AtomicLong txErrors = new AtomicLong();
     private volatile int lastErrno;
+    // the sender's view of IFF_UP (send is single-threaded per txq, or under txLock)
+    private final int flagsFd; // AF_INET socket for SIOCGIFFLAGS
+    private final Memory flagsReq;
+    private final long flagsReqAddr;
+    private long flagsReadAt;
+    private boolean down;
 
     TapNetdev(String type, String name, Map<String, String> options, NetdevContext context) throws NetdevException {
         Interfaces.checkName(type, name);
@@ -79,6 +93,15 @@ final class TapNetdev implements Netdev {
             throw e;
         }
         this.fd = f;
+        try {
+            this.flagsFd = Sys.socket(Sys.AF_INET, Sys.SOCK_DGRAM | Sys.SOCK_CLOEXEC, 0);
+        } catch (LastErrorException e) {
+            Sys.closeQuietly(f);
+            throw new NetdevException(name + ": could not open a socket for its flags (" + Sys.err(e) + ")", e);
+        }
+        this.flagsReq = Interfaces.ifreq(name);
+        this.flagsReqAddr = Pointer.nativeValue(flagsReq);
+        this.flagsReadAt = System.nanoTime() - FLAGS_REFRESH_NS;
         NetdevLinux.LOG.info(() -> name + ": opened " + type + " port (tap device, ifindex "
                 + Interfaces.ifindex(name) + ")");
     }
@@ -182,6 +205,16 @@ final class TapNetdev implements Netdev {
     }
 
     private int send0(PacketBatch batch) {
+        long now = System.nanoTime();
+        if (now - flagsReadAt >= FLAGS_REFRESH_NS) {
+            flagsReadAt = now;
+            refreshDown();
+        }
+        if (down) {
+            txDropped.addAndGet(batch.size());
+            batch.freeAll();
+            return 0;
+        }
         int sent = 0;
         long bytes = 0;
         try {
@@ -219,6 +252,23 @@ final class TapNetdev implements Netdev {
         txPackets.addAndGet(sent);
         txBytes.addAndGet(bytes);
         return 0;
+    }
+
+    /** Reads IFF_UP; a device this namespace cannot see counts as up (its frames are written). */
+    private void refreshDown() {
+        boolean d;
+        try {
+            Sys.ioctl(flagsFd, Sys.SIOCGIFFLAGS, flagsReqAddr);
+            d = (flagsReq.getShort(Sys.IFNAMSIZ) & Sys.IFF_UP) == 0;
+        } catch (LastErrorException e) {
+            d = false;
+        }
+        if (d != down) {
+            down = d;
+            boolean nowDown = d;
+            NetdevLinux.LOG.fine(() -> name + (nowDown ? ": down, frames sent to it are dropped (tx_dropped)"
+                    : ": up, frames sent to it are written"));
+        }
     }
 
     @Override
@@ -274,6 +324,7 @@ final class TapNetdev implements Netdev {
         }
         closed = true;
         Sys.closeQuietly(fd);
+        Sys.closeQuietly(flagsFd);
         NetdevLinux.LOG.fine(() -> name + ": closed");
     }
 
