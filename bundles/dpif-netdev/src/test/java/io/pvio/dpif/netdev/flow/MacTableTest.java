@@ -43,4 +43,22 @@ public class MacTableTest {
         assertEquals(-1, t.lookup(0x0a0000000000L, 7600));
         assertEquals(64, t.entries(7600).size());
     }
+
+    @Test
+    public void fullTableLearnsMovesAndNewStationsOnceEntriesAge() {
+        MacTable t = new MacTable(4, 10);
+        for (long m = 1; m <= 4; m++) {
+            t.learn(m, 1, 0);
+        }
+        long x = 0x0a0000000001L;
+        t.learn(x, 2, 5); // full of live entries: scanned, not learned
+        t.learn(x, 2, 5); // the same second: not scanned again, not learned
+        assertEquals(-1, t.lookup(x, 5));
+        t.learn(1, 3, 5); // a known station's move is learned on a full table
+        assertEquals(3, t.lookup(1, 5));
+        t.learn(x, 2, 11); // a new second: entries 2..4 (learned at 0) have aged and make room
+        assertEquals(2, t.lookup(x, 11));
+        assertEquals(3, t.lookup(1, 11));
+        assertEquals(2, t.entries(11).size());
+    }
 }
