@@ -97,6 +97,12 @@ final class PmdThread implements Runnable {
     private TxPort[] pending = new TxPort[16];
     private int nPending;
     private int[] dests = new int[64];
+    // one rx burst's lookup keys and results (FlowTable.lookupBurst)
+    private final long[] keySrc = new long[PacketBatch.MAX];
+    private final long[] keyDst = new long[PacketBatch.MAX];
+    private final int[] keyType = new int[PacketBatch.MAX];
+    private final int[] keyRank = new int[PacketBatch.MAX];
+    private final long[] keyHash = new long[PacketBatch.MAX];
     /** The snapshot's rx queues, active ones in [0, nActive), idle ones after. */
     private RxqRef[] order = new RxqRef[0];
     private int nActive;
@@ -491,27 +497,40 @@ final class PmdThread implements Runnable {
         long runPkts = 0;
         long runBytes = 0;
         int cnt = b.size();
+        long[] srcs = keySrc;
+        long[] dsts = keyDst;
+        int[] types = keyType;
+        int[] ranks = keyRank;
         for (int i = 0; i < cnt; i++) {
             Packet p = b.get(i);
-            int len = p.length();
             if (p.dataLength() < 14) {
-                p.free();
-                dropped++;
+                ranks[i] = -2; // too short for an Ethernet header: dropped below
                 continue;
             }
+            ranks[i] = 0;
             ByteBuffer buf = p.buffer();
             int off = p.dataOffset();
-            long dst = (buf.getShort(off) & 0xffffL) << 32 | (buf.getInt(off + 2) & 0xffffffffL);
-            long src = (buf.getShort(off + 6) & 0xffffL) << 32 | (buf.getInt(off + 8) & 0xffffffffL);
-            int type = buf.getShort(off + 12) & 0xffff;
-            Flow f = ft.lookup(in, src, dst, type);
-            if (f == null) {
-                misses++;
+            dsts[i] = (buf.getShort(off) & 0xffffL) << 32 | (buf.getInt(off + 2) & 0xffffffffL);
+            srcs[i] = (buf.getShort(off + 6) & 0xffffL) << 32 | (buf.getInt(off + 8) & 0xffffffffL);
+            types[i] = buf.getShort(off + 12) & 0xffff;
+        }
+        ft.lookupBurst(in, srcs, dsts, types, cnt, ranks, keyHash);
+        for (int i = 0; i < cnt; i++) {
+            Packet p = b.get(i);
+            int rank = ranks[i];
+            if (rank < 0) {
+                if (rank == -1) {
+                    misses++;
+                }
                 p.free();
                 dropped++;
                 continue;
             }
+            Flow f = ft.flow(rank);
             hits++;
+            int len = p.length();
+            long src = srcs[i];
+            long dst = dsts[i];
             if (f != run) {
                 if (run != null) {
                     run.count(runPkts, runBytes, nowSec);

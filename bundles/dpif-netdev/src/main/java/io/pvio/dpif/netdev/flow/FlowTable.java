@@ -40,6 +40,35 @@ public final class FlowTable {
         return best == Integer.MAX_VALUE ? null : flows[best];
     }
 
+    /**
+     * {@link #lookup} for a burst from one input port: {@code ranks[i]} becomes the rank of the flow for
+     * packet {@code i} ({@link #flow(int)}), or -1 on a table miss. Packets whose rank is below -1 on entry
+     * are skipped and keep it. Each group is probed for the whole burst in passes (hashes and first slots,
+     * then the flows), so that the cache misses of many flows overlap instead of following one another.
+     * {@code hashes} is scratch of at least {@code n}. Allocation-free.
+     */
+    public void lookupBurst(int inPort, long[] src, long[] dst, int[] type, int n, int[] ranks, long[] hashes) {
+        for (int i = 0; i < n; i++) {
+            if (ranks[i] >= -1) {
+                ranks[i] = Integer.MAX_VALUE;
+            }
+        }
+        Subtable[] st = subtables;
+        for (int g = 0; g < st.length; g++) {
+            st[g].findBurst(inPort, src, dst, type, n, ranks, hashes);
+        }
+        for (int i = 0; i < n; i++) {
+            if (ranks[i] == Integer.MAX_VALUE) {
+                ranks[i] = -1;
+            }
+        }
+    }
+
+    /** The flow of rank {@code rank}, as {@link #lookupBurst} returns it. */
+    public Flow flow(int rank) {
+        return flows[rank];
+    }
+
     public int size() {
         return flows.length;
     }
@@ -145,6 +174,7 @@ public final class FlowTable {
         /** signature << 32 | rank, or EMPTY. */
         final long[] slots;
         final Flow[] flows;
+        @SuppressWarnings("unused") private int sink;
 
         private Subtable(int fields, int firstRank, int count, Flow[] flows) {
             in = (fields & IN) != 0;
@@ -208,6 +238,43 @@ public final class FlowTable {
                 i = (i + 1) & mask;
             }
             slots[i] = (long) sig << 32 | rank;
+        }
+
+        /** Lowers {@code best[i]} to this group's rank for packet {@code i} where that is lower. */
+        void findBurst(int inPort, long[] srcMac, long[] dstMac, int[] dlType, int n, int[] best, long[] hs) {
+            long[] slots = this.slots;
+            int first = firstRank;
+            // pass 1: hashes, and the first slot's line loaded for every packet that may still improve
+            long touched = 0;
+            for (int i = 0; i < n; i++) {
+                if (best[i] > first) {
+                    long h = hash(in ? inPort : 0, src ? srcMac[i] : 0, dst ? dstMac[i] : 0, type ? dlType[i] : 0);
+                    hs[i] = h;
+                    touched += slots[(int) h & mask];
+                }
+            }
+            if (touched == 42) {
+                sink++; // keeps the loads: the sum is otherwise unused
+            }
+            // pass 2: probes and confirmations, the slots now in cache
+            for (int i = 0; i < n; i++) {
+                if (best[i] > first) {
+                    long h = hs[i];
+                    int sig = (int) (h >>> 32);
+                    int j = (int) h & mask;
+                    for (long e = slots[j]; e != EMPTY; e = slots[j = (j + 1) & mask]) {
+                        if ((int) (e >>> 32) == sig) {
+                            int r = (int) e;
+                            if (same(flows[r], inPort, srcMac[i], dstMac[i], dlType[i])) {
+                                if (r < best[i]) {
+                                    best[i] = r;
+                                }
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
         }
 
         /** The rank of the first flow of this group matching the packet, or -1. */

@@ -68,6 +68,47 @@ public class FlowTableTest {
     }
 
     @Test
+    public void aBurstsLookupIsEachPacketsLookup() {
+        Random rnd = new Random(43);
+        long[] src = new long[32];
+        long[] dst = new long[32];
+        int[] type = new int[32];
+        int[] ranks = new int[32];
+        long[] scratch = new long[32];
+        for (int round = 0; round < 300; round++) {
+            FlowTable t = new FlowTable();
+            for (int i = rnd.nextInt(40); i > 0; i--) {
+                t = t.with(randomFlow(rnd));
+            }
+            List<Flow> flows = t.flows();
+            int in = 1 + rnd.nextInt(5);
+            int n = rnd.nextInt(33);
+            for (int i = 0; i < n; i++) {
+                src[i] = MACS[rnd.nextInt(MACS.length)];
+                dst[i] = MACS[rnd.nextInt(MACS.length)];
+                type[i] = TYPES[rnd.nextInt(TYPES.length)];
+                // below -1: skipped, kept as it is; from -1 up: looked up, whatever it was
+                ranks[i] = rnd.nextInt(8) == 0 ? -2 - rnd.nextInt(1000) : rnd.nextInt(Integer.MAX_VALUE) - 1;
+            }
+            int[] given = ranks.clone();
+            t.lookupBurst(in, src, dst, type, n, ranks, scratch);
+            for (int i = 0; i < n; i++) {
+                String what = "round " + round + " packet " + i;
+                if (given[i] < -1) {
+                    assertEquals(what, given[i], ranks[i]);
+                    continue;
+                }
+                Flow want = linear(flows, in, src[i], dst[i], type[i]);
+                if (want == null) {
+                    assertEquals(what, -1, ranks[i]);
+                } else {
+                    assertSame(what, want, t.flow(ranks[i]));
+                }
+            }
+        }
+    }
+
+    @Test
     public void manyExactFlowsStayInFewGroups() {
         FlowTable t = new FlowTable(FlowParser.parseFlow("priority=0,actions=NORMAL"));
         for (int i = 1; i <= 5000; i++) {
@@ -159,5 +200,10 @@ public class FlowTableTest {
         assertSame(fa, both.lookup(1, a, 0x525400000001L, 0x0800));
         assertSame(fb, both.lookup(1, b, 0x525400000001L, 0x0800));
         assertNull(both.lookup(2, b, 0x525400000001L, 0x0800));
+        int[] ranks = new int[2];
+        onlyA.lookupBurst(1, new long[] {a, b}, new long[] {0x525400000001L, 0x525400000001L},
+                new int[] {0x0800, 0x0800}, 2, ranks, new long[2]);
+        assertSame(fa, onlyA.flow(ranks[0]));
+        assertEquals(mac(a) + " and " + mac(b) + " in a burst", -1, ranks[1]);
     }
 }
