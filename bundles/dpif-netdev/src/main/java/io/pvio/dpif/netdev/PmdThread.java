@@ -83,6 +83,8 @@ final class PmdThread implements Runnable {
     static final int N_STATS = 16;
 
     final int core;
+    /** This thread's id for {@link Flow#count(long, long, int, int)}: unique among live PMDs. */
+    private final int counterId;
     final Thread thread;
     private final DpifNetdev dp;
     @SuppressWarnings("unused") private volatile PmdSnapshot snapshot; // via SNAP
@@ -145,6 +147,7 @@ final class PmdThread implements Runnable {
     PmdThread(DpifNetdev dp, int core, PmdSnapshot initial) {
         this.dp = dp;
         this.core = core;
+        this.counterId = core + 1;
         SNAP.setRelease(this, initial);
         this.thread = new Thread(this, String.format("pmd-c%02d", core));
         thread.setDaemon(true);
@@ -533,7 +536,7 @@ final class PmdThread implements Runnable {
             long dst = dsts[i];
             if (f != run) {
                 if (run != null) {
-                    run.count(runPkts, runBytes, nowSec);
+                    run.count(runPkts, runBytes, nowSec, counterId);
                 }
                 run = f;
                 runPkts = 0;
@@ -561,7 +564,7 @@ final class PmdThread implements Runnable {
             deliver(p, v, nd);
         }
         if (run != null) {
-            run.count(runPkts, runBytes, nowSec);
+            run.count(runPkts, runBytes, nowSec, counterId);
         }
         b.clear();
         flushTouched();

@@ -2,10 +2,15 @@ package io.pvio.dpif.netdev.flow;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One OpenFlow flow of table 0: a match on any subset of in_port, dl_src, dl_dst, dl_type (-1 = wildcard),
- * a priority and an action list. Immutable except its counters, which PMD threads add to atomically.
+ * a priority and an action list. Immutable except its counters.
+ *
+ * <p>Counters: the first PMD thread that counts a flow owns it and adds to its own pair of counters without
+ * a locked instruction (single writer, as OVS keeps a flow's stats per PMD); other threads add to the
+ * shared pair atomically. Readers sum both pairs.
  */
 public final class Flow {
     public static final int DEFAULT_PRIORITY = 32768;
@@ -17,6 +22,8 @@ public final class Flow {
     private static final VarHandle PACKETS;
     private static final VarHandle BYTES;
     private static final VarHandle USED;
+    private static final VarHandle OWNER;
+    private static final VarHandle SHARED;
 
     static {
         try {
@@ -24,6 +31,8 @@ public final class Flow {
             PACKETS = l.findVarHandle(Flow.class, "nPackets", long.class);
             BYTES = l.findVarHandle(Flow.class, "nBytes", long.class);
             USED = l.findVarHandle(Flow.class, "usedSec", int.class);
+            OWNER = l.findVarHandle(Flow.class, "owner", int.class);
+            SHARED = l.findVarHandle(Flow.class, "shared", Shared.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -39,8 +48,17 @@ public final class Flow {
     final long createdNanos;
     /** The port when the flow's only action is an output to it, else 0 (see {@link #singleOutput()}). */
     private final int singleOutput;
-    @SuppressWarnings("unused") private volatile long nPackets;
-    @SuppressWarnings("unused") private volatile long nBytes;
+    /** The counter id (&gt; 0) of the thread that owns nPackets and nBytes; 0 until one claims them. */
+    @SuppressWarnings("unused") private volatile int owner;
+    @SuppressWarnings("unused") private long nPackets; // written by the owner only (opaque)
+    @SuppressWarnings("unused") private long nBytes; // written by the owner only (opaque)
+    /** Other threads' counts, created by the first of them (a side object: the flow stays small). */
+    @SuppressWarnings("unused") private volatile Shared shared;
+
+    private static final class Shared {
+        final AtomicLong packets = new AtomicLong();
+        final AtomicLong bytes = new AtomicLong();
+    }
     /** {@link MacTable#nowSeconds} of the last hit, or of the creation; written by PMDs, read by dumps. */
     @SuppressWarnings("unused") private int usedSec;
 
@@ -84,10 +102,33 @@ public final class Flow {
                 && (dlType < 0 || dlType == type);
     }
 
-    /** Adds hits (one call per run of packets of a batch) at {@code nowSec} ({@link MacTable#nowSeconds}). */
+    /** Adds hits at {@code nowSec} ({@link MacTable#nowSeconds}) to the shared counters. */
     public void count(long packets, long bytes, int nowSec) {
-        PACKETS.getAndAdd(this, packets);
-        BYTES.getAndAdd(this, bytes);
+        count(packets, bytes, nowSec, 0);
+    }
+
+    /**
+     * Adds hits (one call per run of packets of a batch) at {@code nowSec}. {@code counter} (&gt; 0) names the
+     * calling thread, unique among the threads that may count at the same time (a PMD: its core + 1): the
+     * flow's owner adds without a locked instruction; 0 adds to the shared counters.
+     */
+    public void count(long packets, long bytes, int nowSec, int counter) {
+        int o = (int) OWNER.getOpaque(this);
+        if (counter > 0 && (o == counter || o == 0 && OWNER.compareAndSet(this, 0, counter))) {
+            PACKETS.setOpaque(this, (long) PACKETS.getOpaque(this) + packets);
+            BYTES.setOpaque(this, (long) BYTES.getOpaque(this) + bytes);
+        } else {
+            Shared sh = (Shared) SHARED.getAcquire(this);
+            if (sh == null) {
+                Shared mine = new Shared();
+                sh = (Shared) SHARED.compareAndExchange(this, null, mine);
+                if (sh == null) {
+                    sh = mine;
+                }
+            }
+            sh.packets.addAndGet(packets);
+            sh.bytes.addAndGet(bytes);
+        }
         if ((int) USED.getOpaque(this) != nowSec) {
             USED.setOpaque(this, nowSec); // several PMDs may race: any of their seconds will do
         }
@@ -99,11 +140,13 @@ public final class Flow {
     }
 
     public long packets() {
-        return (long) PACKETS.getVolatile(this);
+        Shared sh = (Shared) SHARED.getAcquire(this);
+        return (long) PACKETS.getOpaque(this) + (sh == null ? 0 : sh.packets.get());
     }
 
     public long bytes() {
-        return (long) BYTES.getVolatile(this);
+        Shared sh = (Shared) SHARED.getAcquire(this);
+        return (long) BYTES.getOpaque(this) + (sh == null ? 0 : sh.bytes.get());
     }
 
     /** Same match and priority (add-flow replaces such a flow). */
