@@ -500,40 +500,33 @@ final class PmdThread implements Runnable {
         long runPkts = 0;
         long runBytes = 0;
         int cnt = b.size();
-        long[] srcs = keySrc;
-        long[] dsts = keyDst;
-        int[] types = keyType;
+        boolean burst = ft.burstLookup();
+        if (burst) {
+            lookupBurst(b, cnt, ft, in); // many flows: the burst's lookups first, in passes
+        }
         int[] ranks = keyRank;
         for (int i = 0; i < cnt; i++) {
             Packet p = b.get(i);
+            int len = p.length();
             if (p.dataLength() < 14) {
-                ranks[i] = -2; // too short for an Ethernet header: dropped below
+                p.free();
+                dropped++;
                 continue;
             }
-            ranks[i] = 0;
             ByteBuffer buf = p.buffer();
             int off = p.dataOffset();
-            dsts[i] = (buf.getShort(off) & 0xffffL) << 32 | (buf.getInt(off + 2) & 0xffffffffL);
-            srcs[i] = (buf.getShort(off + 6) & 0xffffL) << 32 | (buf.getInt(off + 8) & 0xffffffffL);
-            types[i] = buf.getShort(off + 12) & 0xffff;
-        }
-        ft.lookupBurst(in, srcs, dsts, types, cnt, ranks, keyHash);
-        for (int i = 0; i < cnt; i++) {
-            Packet p = b.get(i);
-            int rank = ranks[i];
-            if (rank < 0) {
-                if (rank == -1) {
-                    misses++;
-                }
+            long dst = mac(buf, off);
+            long src = mac(buf, off + 6);
+            int type = buf.getShort(off + 12) & 0xffff;
+            int rank = burst ? ranks[i] : ft.rank(in, src, dst, type);
+            if (rank == FlowTable.MISS) {
+                misses++;
                 p.free();
                 dropped++;
                 continue;
             }
             Flow f = ft.flow(rank);
             hits++;
-            int len = p.length();
-            long src = srcs[i];
-            long dst = dsts[i];
             if (f != run) {
                 if (run != null) {
                     run.count(runPkts, runBytes, nowSec, counterId);
@@ -569,6 +562,33 @@ final class PmdThread implements Runnable {
         b.clear();
         flushTouched();
         return n;
+    }
+
+    /** The ranks of the burst's flows into keyRank (FlowTable.lookupBurst); short frames are skipped. */
+    private void lookupBurst(PacketBatch b, int cnt, FlowTable ft, int in) {
+        long[] srcs = keySrc;
+        long[] dsts = keyDst;
+        int[] types = keyType;
+        int[] ranks = keyRank;
+        for (int i = 0; i < cnt; i++) {
+            Packet p = b.get(i);
+            if (p.dataLength() < 14) {
+                ranks[i] = -1; // dropped by the caller before it reads the rank
+                continue;
+            }
+            ByteBuffer buf = p.buffer();
+            int off = p.dataOffset();
+            dsts[i] = mac(buf, off);
+            srcs[i] = mac(buf, off + 6);
+            types[i] = buf.getShort(off + 12) & 0xffff;
+            ranks[i] = FlowTable.MISS;
+        }
+        ft.lookupBurst(in, srcs, dsts, types, cnt, ranks, keyHash);
+    }
+
+    /** The MAC address at {@code off}, as a long (the flow table's and MAC table's key). */
+    private static long mac(ByteBuffer buf, int off) {
+        return (buf.getShort(off) & 0xffffL) << 32 | (buf.getInt(off + 2) & 0xffffffffL);
     }
 
     /** Action output:{@code port} from port {@code in}. */

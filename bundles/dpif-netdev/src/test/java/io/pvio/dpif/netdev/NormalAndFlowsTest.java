@@ -9,6 +9,7 @@ import static org.junit.Assert.fail;
 import io.pvio.dpif.DpifException;
 import io.pvio.dpif.PortInfo;
 import io.pvio.dpif.netdev.appctl.FdbShowCommand;
+import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dummy.DummyPort;
 import io.pvio.dummy.DummyPorts;
 import java.util.List;
@@ -120,6 +121,52 @@ public class NormalAndFlowsTest extends DpTest {
         inject(d1, eth(B, A, 0x0800, 64)); // empty table: miss, drop
         await("all freed", () -> dp.pool().inUse() == 0);
         assertEquals(4, dp.droppedPackets());
+    }
+
+    /** A table large enough for burst lookups ({@link FlowTable#BURST_FLOWS}): every packet gets its own flow. */
+    @Test
+    public void aLargeTableForwardsEachPacketByItsOwnFlow() throws Exception {
+        threePorts();
+        int n = 10_000;
+        assertTrue(n >= FlowTable.BURST_FLOWS);
+        List<String> flows = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            flows.add("in_port=1,dl_src=" + src(i) + ",actions=output:" + (i % 2 == 0 ? 2 : 7));
+        }
+        dp.addFlows("br0", flows); // and priority=0,actions=NORMAL, from the bridge's creation
+        int even = 0;
+        int odd = 0;
+        int unknown = 0;
+        for (int k = 0; k < 600; k++) {
+            int i = (k * 7919) % (n + 500); // above n: no flow of its own, NORMAL floods it
+            while (!d1.receive(eth(B, src(i), 0x0800, 60))) {
+                Thread.onSpinWait(); // the rx queue is full: the PMD is behind
+            }
+            if (i >= n) {
+                unknown++;
+            } else if (i % 2 == 0) {
+                even++;
+            } else {
+                odd++;
+            }
+        }
+        int toN2 = even + unknown;
+        int toN3 = odd + unknown;
+        await("forwarded", () -> d2.sentPackets() == toN2 && d3.sentPackets() == toN3);
+        settle();
+        assertEquals(toN2, d2.sentPackets());
+        assertEquals(toN3, d3.sentPackets());
+        assertEquals(0, d1.sentPackets());
+        assertEquals(0, dp.droppedPackets());
+        await("all freed", () -> dp.pool().inUse() == 0);
+        int i0 = 7919 % (n + 500); // sent once (k = 1), and k * 7919 mod 10,500 repeats no value below 600
+        List<String> one = dp.dumpFlows("br0", "dl_src=" + src(i0));
+        assertEquals(one.toString(), 1, one.size());
+        assertTrue(one.get(0), one.get(0).contains(" n_packets=1, n_bytes=60,"));
+    }
+
+    private static String src(int i) {
+        return String.format("02:00:00:00:%02x:%02x", i >> 8 & 0xff, i & 0xff);
     }
 
     @Test

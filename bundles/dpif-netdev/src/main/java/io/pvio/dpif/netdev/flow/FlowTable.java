@@ -15,18 +15,31 @@ import java.util.List;
  * the table has. A flow's rank is its index in table order; the lowest matching rank wins.
  */
 public final class FlowTable {
+    /**
+     * Tables of at least this many flows are looked up a burst at a time ({@link #lookupBurst}); smaller ones
+     * stay in the caches, where the passes cost more than they save.
+     */
+    public static final int BURST_FLOWS = Integer.getInteger("pvio.dpif.burst-lookup-flows", 8192);
+
     private final Flow[] flows;
     private final Subtable[] subtables;
+    private final boolean burst;
 
     public FlowTable(Flow... flows) {
         this.flows = flows;
         this.subtables = Subtable.build(flows);
+        this.burst = flows.length >= BURST_FLOWS;
     }
 
-    /** The highest-priority flow matching the packet, or null (table miss: drop). Allocation-free. */
-    public Flow lookup(int inPort, long src, long dst, int type) {
+    /** Whether {@link #lookupBurst} is the faster way to look up this table (many flows), else {@link #rank}. */
+    public boolean burstLookup() {
+        return burst;
+    }
+
+    /** {@link #lookup}'s flow as its rank ({@link #flow(int)}), or {@link #MISS}. Allocation-free. */
+    public int rank(int inPort, long src, long dst, int type) {
         Subtable[] st = subtables;
-        int best = Integer.MAX_VALUE;
+        int best = MISS;
         for (int i = 0; i < st.length; i++) {
             Subtable s = st[i];
             if (s.firstRank >= best) {
@@ -37,30 +50,29 @@ public final class FlowTable {
                 best = r;
             }
         }
-        return best == Integer.MAX_VALUE ? null : flows[best];
+        return best;
     }
 
+    /** The highest-priority flow matching the packet, or null (table miss: drop). Allocation-free. */
+    public Flow lookup(int inPort, long src, long dst, int type) {
+        int r = rank(inPort, src, dst, type);
+        return r == MISS ? null : flows[r];
+    }
+
+    /** {@link #lookupBurst}'s rank of a packet with no matching flow (and the value that asks for a lookup). */
+    public static final int MISS = Integer.MAX_VALUE;
+
     /**
-     * {@link #lookup} for a burst from one input port: {@code ranks[i]} becomes the rank of the flow for
-     * packet {@code i} ({@link #flow(int)}), or -1 on a table miss. Packets whose rank is below -1 on entry
-     * are skipped and keep it. Each group is probed for the whole burst in passes (hashes and first slots,
-     * then the flows), so that the cache misses of many flows overlap instead of following one another.
-     * {@code hashes} is scratch of at least {@code n}. Allocation-free.
+     * {@link #lookup} for a burst from one input port. The caller sets {@code ranks[i]} to {@link #MISS} for
+     * each packet to look up (and below 0 for one to skip); on return it is the rank of the packet's flow
+     * ({@link #flow(int)}), or still MISS on a table miss. Each group is probed for the whole burst in passes
+     * (hashes and first slots, then probes and the flows), so that the cache misses of many flows overlap
+     * instead of following one another. {@code hashes} is scratch of at least {@code n}. Allocation-free.
      */
     public void lookupBurst(int inPort, long[] src, long[] dst, int[] type, int n, int[] ranks, long[] hashes) {
-        for (int i = 0; i < n; i++) {
-            if (ranks[i] >= -1) {
-                ranks[i] = Integer.MAX_VALUE;
-            }
-        }
         Subtable[] st = subtables;
         for (int g = 0; g < st.length; g++) {
             st[g].findBurst(inPort, src, dst, type, n, ranks, hashes);
-        }
-        for (int i = 0; i < n; i++) {
-            if (ranks[i] == Integer.MAX_VALUE) {
-                ranks[i] = -1;
-            }
         }
     }
 

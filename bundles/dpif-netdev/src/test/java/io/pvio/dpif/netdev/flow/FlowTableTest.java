@@ -87,20 +87,19 @@ public class FlowTableTest {
                 src[i] = MACS[rnd.nextInt(MACS.length)];
                 dst[i] = MACS[rnd.nextInt(MACS.length)];
                 type[i] = TYPES[rnd.nextInt(TYPES.length)];
-                // below -1: skipped, kept as it is; from -1 up: looked up, whatever it was
-                ranks[i] = rnd.nextInt(8) == 0 ? -2 - rnd.nextInt(1000) : rnd.nextInt(Integer.MAX_VALUE) - 1;
+                ranks[i] = rnd.nextInt(8) == 0 ? -1 - rnd.nextInt(1000) : FlowTable.MISS; // below 0: skipped
             }
             int[] given = ranks.clone();
             t.lookupBurst(in, src, dst, type, n, ranks, scratch);
             for (int i = 0; i < n; i++) {
                 String what = "round " + round + " packet " + i;
-                if (given[i] < -1) {
+                if (given[i] < 0) {
                     assertEquals(what, given[i], ranks[i]);
                     continue;
                 }
                 Flow want = linear(flows, in, src[i], dst[i], type[i]);
                 if (want == null) {
-                    assertEquals(what, -1, ranks[i]);
+                    assertEquals(what, FlowTable.MISS, ranks[i]);
                 } else {
                     assertSame(what, want, t.flow(ranks[i]));
                 }
@@ -200,10 +199,10 @@ public class FlowTableTest {
         assertSame(fa, both.lookup(1, a, 0x525400000001L, 0x0800));
         assertSame(fb, both.lookup(1, b, 0x525400000001L, 0x0800));
         assertNull(both.lookup(2, b, 0x525400000001L, 0x0800));
-        int[] ranks = new int[2];
+        int[] ranks = {FlowTable.MISS, FlowTable.MISS};
         onlyA.lookupBurst(1, new long[] {a, b}, new long[] {0x525400000001L, 0x525400000001L},
                 new int[] {0x0800, 0x0800}, 2, ranks, new long[2]);
         assertSame(fa, onlyA.flow(ranks[0]));
-        assertEquals(mac(a) + " and " + mac(b) + " in a burst", -1, ranks[1]);
+        assertEquals(mac(a) + " and " + mac(b) + " in a burst", FlowTable.MISS, ranks[1]);
     }
 }
