@@ -270,11 +270,14 @@ public final class CopyTracker {
         counters.add(C_SUBMITTED, 1);
     }
 
-    /** Rings the doorbell for the copies of this burst. */
+    /**
+     * Rings the doorbell for the copies of this burst. If it throws (a late fault of this thread's own guest
+     * access can surface here), the copies stay to be rung: the next submit, or {@link #drain}, rings again.
+     */
     public void submit() {
         if (dmaSinceDoorbell) {
-            dmaSinceDoorbell = false;
             channel.doorbell();
+            dmaSinceDoorbell = false;
         }
     }
 

@@ -131,16 +131,16 @@ public final class DmaChannel {
     void doorbell() {
         if (!shared) {
             if (doorbellPending) {
-                doorbellPending = false;
                 device.submit();
+                doorbellPending = false; // after: a submit that threw is rung again by the next doorbell
             }
             return;
         }
         acquire();
         try {
             if (doorbellPending) {
-                doorbellPending = false;
                 device.submit();
+                doorbellPending = false;
             }
         } finally {
             release();

@@ -19,6 +19,7 @@ final class ManualDma implements DmaDevice {
     long reported;
     boolean auto;
     int failNext; // the next N executed copies fail (and are not performed)
+    int failSubmits; // the next N submits throw (as a late fault of the caller's own guest access would)
 
     ManualDma(int size) {
         this.size = size;
@@ -70,6 +71,10 @@ final class ManualDma implements DmaDevice {
 
     @Override
     public void submit() {
+        if (failSubmits > 0) {
+            failSubmits--;
+            throw new InternalError("a fault occurred in a recent unsafe memory access operation");
+        }
         rung = head;
     }
 
