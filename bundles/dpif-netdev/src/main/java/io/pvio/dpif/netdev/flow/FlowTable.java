@@ -21,6 +21,9 @@ public final class FlowTable {
      */
     public static final int BURST_FLOWS = Integer.getInteger("pvio.dpif.burst-lookup-flows", 8192);
 
+    /** {@link #lookupBurst}'s rank of a packet with no matching flow (and the value that asks for a lookup). */
+    public static final int MISS = Integer.MAX_VALUE;
+
     private final Flow[] flows;
     private final Subtable[] subtables;
     private final boolean burst;
@@ -58,9 +61,6 @@ public final class FlowTable {
         int r = rank(inPort, src, dst, type);
         return r == MISS ? null : flows[r];
     }
-
-    /** {@link #lookupBurst}'s rank of a packet with no matching flow (and the value that asks for a lookup). */
-    public static final int MISS = Integer.MAX_VALUE;
 
     /**
      * {@link #lookup} for a burst from one input port. The caller sets {@code ranks[i]} to {@link #MISS} for
@@ -271,19 +271,9 @@ public final class FlowTable {
             // pass 2: probes and confirmations, the slots now in cache
             for (int i = 0; i < n; i++) {
                 if (best[i] > first) {
-                    long h = hs[i];
-                    int sig = (int) (h >>> 32);
-                    int j = (int) h & mask;
-                    for (long e = slots[j]; e != EMPTY; e = slots[j = (j + 1) & mask]) {
-                        if ((int) (e >>> 32) == sig) {
-                            int r = (int) e;
-                            if (same(flows[r], inPort, srcMac[i], dstMac[i], dlType[i])) {
-                                if (r < best[i]) {
-                                    best[i] = r;
-                                }
-                                break;
-                            }
-                        }
+                    int r = probe(hs[i], inPort, srcMac[i], dstMac[i], dlType[i]);
+                    if (r >= 0 && r < best[i]) {
+                        best[i] = r;
                     }
                 }
             }
@@ -291,7 +281,12 @@ public final class FlowTable {
 
         /** The rank of the first flow of this group matching the packet, or -1. */
         int find(int inPort, long srcMac, long dstMac, int dlType) {
-            long h = hash(in ? inPort : 0, src ? srcMac : 0, dst ? dstMac : 0, type ? dlType : 0);
+            return probe(hash(in ? inPort : 0, src ? srcMac : 0, dst ? dstMac : 0, type ? dlType : 0), inPort,
+                    srcMac, dstMac, dlType);
+        }
+
+        /** {@link #find} from the packet's hash {@code h}. */
+        private int probe(long h, int inPort, long srcMac, long dstMac, int dlType) {
             int sig = (int) (h >>> 32);
             int i = (int) h & mask;
             while (true) {
