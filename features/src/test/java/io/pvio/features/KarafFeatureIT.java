@@ -21,6 +21,7 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,7 +46,9 @@ import org.osgi.framework.BundleContext;
  * is driven through its control socket in ${karaf.data}/pvio: a bridge with two pktgen ports (exact counts),
  * a vhost-user port bound to a DMA channel while dma-ioat stops and starts, appctl exit stopping pvio and
  * not Karaf, pvio started again with the configuration back, and the feature uninstalled with no pvio thread
- * left. Karaf's remote Maven repositories are emptied: everything comes from the build's local repository.
+ * left. Karaf's remote Maven repositories are emptied: pvio's artifacts come from this build (target/repo, a
+ * default repository beside Karaf's system/ directory, so nothing needs to be installed in ~/.m2 first), the
+ * third-party bundles from the build's local repository.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -63,6 +66,12 @@ public class KarafFeatureIT {
     @Configuration
     public Option[] config() throws IOException {
         String m2 = System.getProperty("pvio.m2");
+        Path repo = Path.of(System.getProperty("pvio.repo")).toAbsolutePath();
+        String version = System.getProperty("pvio.version");
+        // the feature repository where mvn:io.pvio/pvio-features/VERSION/xml/features points
+        Path xml = repo.resolve("io/pvio/pvio-features/" + version + "/pvio-features-" + version + "-features.xml");
+        Files.createDirectories(xml.getParent());
+        Files.copy(Path.of(System.getProperty("pvio.features.xml")), xml, StandardCopyOption.REPLACE_EXISTING);
         String url = "org.ops4j.pax.url.mvn";
         List<Option> o = new ArrayList<>(List.of(
                 karafDistributionConfiguration().frameworkUrl(new File(System.getProperty("karaf.distribution"))
@@ -79,6 +88,9 @@ public class KarafFeatureIT {
                 // nothing fetched: the build's local repository and Karaf's system/ directory only
                 editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg", url + ".localRepository", m2),
                 editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg", url + ".repositories", ""),
+                editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg", url + ".defaultRepositories",
+                        "${karaf.home.uri}${karaf.default.repository}@id=system.repository@snapshots, "
+                                + repo.toUri() + "@id=pvio.build@snapshots"),
                 editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg", url + ".offline", "true"),
                 logLevel(LogLevelOption.LogLevel.INFO),
                 systemProperty("pvio.version").value(System.getProperty("pvio.version")), // the test runs in Karaf
