@@ -24,6 +24,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * cycles through all their source MACs, in order (as bench-peer's pktgen and bench-flows' front end send
  * them) or in a random order fixed at setup. Per packet: the lookup and the load of the flow's output port,
  * what the PMD does before it hands the packet on. Cache-bound at 100,000 flows: the table and its flows are larger than L2.
+ * {@link #burstAndCount} is the PMD's path for tables of {@link FlowTable#BURST_FLOWS} or more: the burst's
+ * lookups in passes ({@link FlowTable#lookupBurst}), then per packet the output port and the flow's counters.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -43,6 +45,11 @@ public class ManyFlowsBench {
     private FlowTable table;
     private long[] stream;
     private int next;
+    private final long[] src = new long[BURST];
+    private final long[] dst = new long[BURST];
+    private final int[] type = new int[BURST];
+    private final int[] ranks = new int[BURST];
+    private final long[] hashes = new long[BURST];
 
     @Setup
     public void setUp() {
@@ -51,6 +58,8 @@ public class ManyFlowsBench {
             all[i] = FlowParser.parseFlow("in_port=1,dl_src=" + FlowParser.formatMac(mac(i)) + ",actions=output:2");
         }
         table = new FlowTable(all);
+        java.util.Arrays.fill(dst, 0x525400000001L);
+        java.util.Arrays.fill(type, 0x0800);
         int n = Math.max(flows, BURST);
         n = (n + BURST - 1) / BURST * BURST;
         stream = new long[n];
@@ -82,6 +91,26 @@ public class ManyFlowsBench {
         for (int i = 0; i < BURST; i++) {
             Flow f = table.lookup(1, s[at + i], 0x525400000001L, 0x0800);
             acc += f.singleOutput();
+        }
+        next = at + BURST == s.length ? 0 : at + BURST;
+        return acc;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BURST)
+    public int burstAndCount() {
+        long[] s = stream;
+        int at = next;
+        int[] r = ranks;
+        java.util.Arrays.fill(r, FlowTable.MISS);
+        FlowTable t = table;
+        System.arraycopy(s, at, src, 0, BURST); // the PMD reads the keys out of the frames
+        t.lookupBurst(1, src, dst, type, BURST, r, hashes);
+        int acc = 0;
+        for (int i = 0; i < BURST; i++) {
+            Flow f = t.flow(r[i]);
+            acc += f.singleOutput();
+            f.count(1, 64, 0, 1);
         }
         next = at + BURST == s.length ? 0 : at + BURST;
         return acc;
