@@ -513,12 +513,20 @@ final class PmdThread implements Runnable {
                 dropped++;
                 continue;
             }
-            ByteBuffer buf = p.buffer();
-            int off = p.dataOffset();
-            long dst = mac(buf, off);
-            long src = mac(buf, off + 6);
-            int type = buf.getShort(off + 12) & 0xffff;
-            int rank = burst ? ranks[i] : ft.rank(in, src, dst, type);
+            long dst;
+            long src;
+            int rank;
+            if (burst) { // lookupBurst has read the keys
+                dst = keyDst[i];
+                src = keySrc[i];
+                rank = ranks[i];
+            } else {
+                ByteBuffer buf = p.buffer();
+                int off = p.dataOffset();
+                dst = mac(buf, off);
+                src = mac(buf, off + 6);
+                rank = ft.rank(in, src, dst, buf.getShort(off + 12) & 0xffff);
+            }
             if (rank == FlowTable.MISS) {
                 misses++;
                 p.free();
