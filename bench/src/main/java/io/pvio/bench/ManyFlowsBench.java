@@ -3,6 +3,7 @@ package io.pvio.bench;
 import io.pvio.dpif.netdev.flow.Flow;
 import io.pvio.dpif.netdev.flow.FlowParser;
 import io.pvio.dpif.netdev.flow.FlowTable;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -58,8 +59,8 @@ public class ManyFlowsBench {
             all[i] = FlowParser.parseFlow("in_port=1,dl_src=" + FlowParser.formatMac(mac(i)) + ",actions=output:2");
         }
         table = new FlowTable(all);
-        java.util.Arrays.fill(dst, 0x525400000001L);
-        java.util.Arrays.fill(type, 0x0800);
+        Arrays.fill(dst, 0x525400000001L);
+        Arrays.fill(type, 0x0800);
         int n = Math.max(flows, BURST);
         n = (n + BURST - 1) / BURST * BURST;
         stream = new long[n];
@@ -102,7 +103,7 @@ public class ManyFlowsBench {
         long[] s = stream;
         int at = next;
         int[] r = ranks;
-        java.util.Arrays.fill(r, FlowTable.MISS);
+        Arrays.fill(r, FlowTable.MISS);
         FlowTable t = table;
         System.arraycopy(s, at, src, 0, BURST); // the PMD reads the keys out of the frames
         t.lookupBurst(1, src, dst, type, BURST, r, hashes);
