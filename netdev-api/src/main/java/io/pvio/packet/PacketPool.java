@@ -22,6 +22,17 @@ public final class PacketPool {
     /** Data room of a default buffer: a 1518-byte frame plus headroom fits in one segment. */
     public static final int DEFAULT_DATA_ROOM = 2048 + DEFAULT_HEADROOM;
 
+    static {
+        // JDK 17: every DirectByteBuffer and byte-buffer VarHandle access passes a ScopedMemoryAccess.Scope,
+        // an interface loaded only once a memory segment exists. Until it is loaded C2 inlines none of those
+        // accessors ("unloaded signature classes"), so each one stays a call in the data path.
+        try {
+            Class.forName("jdk.internal.misc.ScopedMemoryAccess$Scope", false, null);
+        } catch (ClassNotFoundException | LinkageError e) {
+            // another JDK: nothing to load
+        }
+    }
+
     private final String name;
     private final int headroom;
     private final int bufSize;
