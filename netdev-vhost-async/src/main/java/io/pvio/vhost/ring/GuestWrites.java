@@ -44,7 +44,7 @@ public final class GuestWrites {
 
     /** One split-ring used element {le32 id; le32 len} at {@code used[off]}. */
     static void usedElem(ByteBuffer used, int off, int id, int len) {
-        used.putLong(off, (long) len << 32 | (id & 0xffffffffL));
+        Le.putLong(used, off, (long) len << 32 | (id & 0xffffffffL));
     }
 
     /**
@@ -60,13 +60,13 @@ public final class GuestWrites {
 
     /** Packed: a used descriptor's id and len at {@code ring[off]} (its flags follow separately). */
     static void packedUsed(ByteBuffer ring, int off, int id, int len) {
-        ring.putInt(off + io.pvio.vhostuser.PackedRing.DESC_LEN, len);
-        ring.putShort(off + io.pvio.vhostuser.PackedRing.DESC_ID, (short) id);
+        Le.putInt(ring, off + io.pvio.vhostuser.PackedRing.DESC_LEN, len);
+        Le.putShort(ring, off + io.pvio.vhostuser.PackedRing.DESC_ID, (short) id);
     }
 
     /** Packed: a descriptor's flags at {@code ring[off]}, plain. */
     static void descFlags(ByteBuffer ring, int off, int flags) {
-        ring.putShort(off, (short) flags);
+        Le.putShort(ring, off, (short) flags);
     }
 
     /**
@@ -80,12 +80,12 @@ public final class GuestWrites {
 
     /** Packed: an event suppression structure's flags (the device's, written by the back end). */
     static void eventFlags(ByteBuffer area, int off, int flags) {
-        area.putShort(off, (short) flags);
+        Le.putShort(area, off, (short) flags);
     }
 
     /** used->flags at {@code used[off]}. */
     static void usedFlags(ByteBuffer used, int off, int flags) {
-        used.putShort(off, (short) flags);
+        Le.putShort(used, off, (short) flags);
     }
 
     /** Marks {@code len} bytes of used ring written at guest physical {@code gpa} (the ring's log address). */

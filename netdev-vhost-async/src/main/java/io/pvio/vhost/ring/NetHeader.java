@@ -95,8 +95,8 @@ public final class NetHeader {
             h0 = word(p);
             h1 |= p.csumOffset() & 0xffff;
         }
-        v.putLong(at, h0);
-        v.putInt(at + 8, h1);
+        Le.putLong(v, at, h0);
+        Le.putInt(v, at + 8, h1);
     }
 
     /** The first {@code len} bytes of {@code p}'s header into {@code dst} (a scratch buffer, little-endian). */
@@ -155,11 +155,12 @@ public final class NetHeader {
             h = scratch;
             at = 0;
         }
-        int flags = h.get(at) & 0xff;
-        int gso = h.get(at + 1) & 0xff;
-        int gsoSize = h.getShort(at + 4) & 0xffff;
-        int start = h.getShort(at + 6) & 0xffff;
-        int off = h.getShort(at + 8) & 0xffff;
+        long w = Le.getLong(h, at); // flags, gso_type, hdr_len, gso_size, csum_start
+        int flags = (int) w & 0xff;
+        int gso = (int) (w >>> 8) & 0xff;
+        int gsoSize = (int) (w >>> 32) & 0xffff;
+        int start = (int) (w >>> 48);
+        int off = Le.getShort(h, at + 8) & 0xffff;
         if ((flags & ~(F_NEEDS_CSUM | F_DATA_VALID | F_RSC_INFO)) != 0) {
             return "unknown flags 0x" + Integer.toHexString(flags);
         }

@@ -235,14 +235,14 @@ final class PackedDequeue extends PackedWalker {
         Virtqueue q = this.q;
         ByteBuffer d = q.desc;
         int o = q.descOff + PackedRing.desc(pos);
-        int flags = d.getShort(o + PackedRing.DESC_FLAGS) & 0xffff;
+        int flags = Le.getShort(d, o + PackedRing.DESC_FLAGS) & 0xffff;
         if ((flags & (PackedRing.DESC_F_NEXT | PackedRing.DESC_F_INDIRECT | PackedRing.DESC_F_WRITE)) != 0) {
             return 0;
         }
-        long plen = oneTxBuffer(d.getLong(o + PackedRing.DESC_ADDR), d.getInt(o + PackedRing.DESC_LEN) & 0xffffffffL,
+        long plen = oneTxBuffer(Le.getLong(d, o + PackedRing.DESC_ADDR), Le.getInt(d, o + PackedRing.DESC_LEN) & 0xffffffffL,
                 oneMax);
         if (plen > 0) {
-            bufId = d.getShort(o + PackedRing.DESC_ID) & 0xffff;
+            bufId = Le.getShort(d, o + PackedRing.DESC_ID) & 0xffff;
             bufCount = 1;
         }
         return plen;

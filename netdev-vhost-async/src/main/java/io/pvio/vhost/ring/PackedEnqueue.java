@@ -150,15 +150,15 @@ final class PackedEnqueue extends PackedWalker {
         Virtqueue q = this.q;
         ByteBuffer d = q.desc;
         int o = q.descOff + PackedRing.desc(pos);
-        long addr = d.getLong(o + PackedRing.DESC_ADDR);
-        long len = d.getInt(o + PackedRing.DESC_LEN) & 0xffffffffL;
+        long addr = Le.getLong(d, o + PackedRing.DESC_ADDR);
+        long len = Le.getInt(d, o + PackedRing.DESC_LEN) & 0xffffffffL;
         if (len < need) {
             return false;
         }
         if (!inLastSlice(batch, p, i, sent, addr, len)) {
             return false;
         }
-        bufId = d.getShort(o + PackedRing.DESC_ID) & 0xffff;
+        bufId = Le.getShort(d, o + PackedRing.DESC_ID) & 0xffff;
         return true;
     }
 

@@ -47,12 +47,12 @@ abstract class PackedWalker extends RingWalker {
         startFrames();
         for (int k = 0; k < n && frameRoom(); k++) {
             int o = descOff + PackedRing.desc(pos);
-            int flags = d.getShort(o + PackedRing.DESC_FLAGS) & 0xffff;
+            int flags = Le.getShort(d, o + PackedRing.DESC_FLAGS) & 0xffff;
             if (!PackedRing.isAvail(flags, wrap)
                     || (flags & (PackedRing.DESC_F_NEXT | PackedRing.DESC_F_INDIRECT)) != 0) {
                 break;
             }
-            frame(m, d.getLong(o + PackedRing.DESC_ADDR), d.getInt(o + PackedRing.DESC_LEN) & 0xffffffffL);
+            frame(m, Le.getLong(d, o + PackedRing.DESC_ADDR), Le.getInt(d, o + PackedRing.DESC_LEN) & 0xffffffffL);
             if (++pos == size) {
                 pos = 0;
                 wrap = !wrap;
@@ -85,10 +85,10 @@ abstract class PackedWalker extends RingWalker {
                 return q.markBroken("descriptor chain longer than the ring (" + size + ")");
             }
             int o = q.descOff + PackedRing.desc(pos);
-            long addr = ring.getLong(o + PackedRing.DESC_ADDR);
-            long len = ring.getInt(o + PackedRing.DESC_LEN) & 0xffffffffL;
-            int flags = ring.getShort(o + PackedRing.DESC_FLAGS) & 0xffff;
-            bufId = ring.getShort(o + PackedRing.DESC_ID) & 0xffff;
+            long addr = Le.getLong(ring, o + PackedRing.DESC_ADDR);
+            long len = Le.getInt(ring, o + PackedRing.DESC_LEN) & 0xffffffffL;
+            int flags = Le.getShort(ring, o + PackedRing.DESC_FLAGS) & 0xffff;
+            bufId = Le.getShort(ring, o + PackedRing.DESC_ID) & 0xffff;
             if (++pos == size) {
                 pos = 0;
             }
@@ -135,11 +135,11 @@ abstract class PackedWalker extends RingWalker {
         long total = 0;
         for (int i = 0; i < n; i++) {
             int o = tblOff + PackedRing.desc(i);
-            int flags = tbl.getShort(o + PackedRing.DESC_FLAGS) & 0xffff;
+            int flags = Le.getShort(tbl, o + PackedRing.DESC_FLAGS) & 0xffff;
             if ((flags & PackedRing.DESC_F_INDIRECT) != 0) {
                 return q.markBroken("indirect descriptor inside an indirect table");
             }
-            total = push(tbl.getLong(o + PackedRing.DESC_ADDR), tbl.getInt(o + PackedRing.DESC_LEN) & 0xffffffffL,
+            total = push(Le.getLong(tbl, o + PackedRing.DESC_ADDR), Le.getInt(tbl, o + PackedRing.DESC_LEN) & 0xffffffffL,
                     flags, write, total);
             if (total < 0) {
                 return total;

@@ -59,10 +59,11 @@ abstract class RingWalker {
             return 0;
         }
         ByteBuffer v = m.view(frameSlice);
+        int lim = v.limit() - 2;
         long sum = 0;
         int[] at = frameAt;
         for (int k = 0; k < frameCnt; k++) {
-            sum += v.get(at[k]);
+            sum += Le.getShort(v, Math.min(at[k], lim)); // two bytes from at[k] (the view's last two at its end)
         }
         return sum;
     }

@@ -46,7 +46,7 @@ final class SplitDequeue extends SplitWalker {
             prefetch(q.lastAvail, max, true);
             int oneMax = pool.bufferSize() - pool.defaultHeadroom();
             for (int k = 0; k < max; k++) {
-                int head = q.avail.getShort(q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
+                int head = Le.getShort(q.avail, q.availOff + SplitRing.availRing(q.lastAvail & q.mask)) & 0xffff;
                 long plen = txOne(head, oneMax);
                 boolean one = plen > 0;
                 if (!one) {
@@ -126,7 +126,7 @@ final class SplitDequeue extends SplitWalker {
             prefetch(q.lastAvail, max, false);
             int filled = next;
             for (int k = 0; k < max; k++) {
-                int head = q.avail.getShort(q.availOff + SplitRing.availRing((q.lastAvail + k) & q.mask)) & 0xffff;
+                int head = Le.getShort(q.avail, q.availOff + SplitRing.availRing((q.lastAvail + k) & q.mask)) & 0xffff;
                 long plen = txChain(head);
                 if (plen < 0) {
                     break;
@@ -223,10 +223,10 @@ final class SplitDequeue extends SplitWalker {
         }
         ByteBuffer d = q.desc;
         int o = q.descOff + SplitRing.desc(head);
-        if (d.getShort(o + SplitRing.DESC_FLAGS) != 0) {
+        if (Le.getShort(d, o + SplitRing.DESC_FLAGS) != 0) {
             return 0;
         }
-        return oneTxBuffer(d.getLong(o + SplitRing.DESC_ADDR), d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL,
+        return oneTxBuffer(Le.getLong(d, o + SplitRing.DESC_ADDR), Le.getInt(d, o + SplitRing.DESC_LEN) & 0xffffffffL,
                 oneMax);
     }
 

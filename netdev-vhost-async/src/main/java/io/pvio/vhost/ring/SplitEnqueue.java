@@ -59,7 +59,7 @@ final class SplitEnqueue extends SplitWalker {
                     if (slot == availIdx) {
                         break; // the guest has no more buffers: the rest is dropped
                     }
-                    int head = q.avail.getShort(q.availOff + SplitRing.availRing(slot & q.mask)) & 0xffff;
+                    int head = Le.getShort(q.avail, q.availOff + SplitRing.availRing(slot & q.mask)) & 0xffff;
                     if (sink.hasRoom(1, 1) && fitsOne(batch, p, i, sent, need, head)) {
                         consumed++; // counted first: an asynchronous sink owns the descriptor even if a copy throws
                         sent++;
@@ -78,7 +78,7 @@ final class SplitEnqueue extends SplitWalker {
                     if (slot == availIdx) {
                         break;
                     }
-                    int head = q.avail.getShort(q.availOff + SplitRing.availRing(slot & q.mask)) & 0xffff;
+                    int head = Le.getShort(q.avail, q.availOff + SplitRing.availRing(slot & q.mask)) & 0xffff;
                     long len = walkChain(head, true);
                     if (len == -1) {
                         return abandon(sink, usedAtEntry, consumed, sent); // the ring is broken now
@@ -147,9 +147,9 @@ final class SplitEnqueue extends SplitWalker {
         }
         ByteBuffer d = q.desc;
         int o = q.descOff + SplitRing.desc(head);
-        long addr = d.getLong(o + SplitRing.DESC_ADDR);
-        long len = d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL;
-        if ((d.getShort(o + SplitRing.DESC_FLAGS) & 0xffff) != Virtqueue.DESC_F_WRITE || len < need) {
+        long addr = Le.getLong(d, o + SplitRing.DESC_ADDR);
+        long len = Le.getInt(d, o + SplitRing.DESC_LEN) & 0xffffffffL;
+        if ((Le.getShort(d, o + SplitRing.DESC_FLAGS) & 0xffff) != Virtqueue.DESC_F_WRITE || len < need) {
             return false;
         }
         return inLastSlice(batch, p, i, sent, addr, len);

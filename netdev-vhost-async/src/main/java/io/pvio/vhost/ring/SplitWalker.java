@@ -51,19 +51,19 @@ abstract class SplitWalker extends RingWalker {
         int size = q.size;
         long sum = 0;
         for (int k = 0; k < n; k++) {
-            int head = a.getShort(availOff + SplitRing.availRing((from + k) & mask)) & 0xffff;
+            int head = Le.getShort(a, availOff + SplitRing.availRing((from + k) & mask)) & 0xffff;
             if (head < size) {
-                sum += d.getLong(descOff + SplitRing.desc(head) + SplitRing.DESC_ADDR);
+                sum += Le.getLong(d, descOff + SplitRing.desc(head) + SplitRing.DESC_ADDR);
             }
         }
         if (frames) {
             GuestMemory m = q.mem;
             startFrames();
             for (int k = 0; k < n && frameRoom(); k++) {
-                int head = a.getShort(availOff + SplitRing.availRing((from + k) & mask)) & 0xffff;
+                int head = Le.getShort(a, availOff + SplitRing.availRing((from + k) & mask)) & 0xffff;
                 if (head < size) {
                     int o = descOff + SplitRing.desc(head);
-                    frame(m, d.getLong(o + SplitRing.DESC_ADDR), d.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL);
+                    frame(m, Le.getLong(d, o + SplitRing.DESC_ADDR), Le.getInt(d, o + SplitRing.DESC_LEN) & 0xffffffffL);
                 }
             }
             sum += loadFrames(m);
@@ -94,10 +94,10 @@ abstract class SplitWalker extends RingWalker {
                 return q.markBroken("descriptor chain loops or is longer than its table (" + tblSize + ")");
             }
             int o = tblOff + SplitRing.desc(idx);
-            long addr = tbl.getLong(o + SplitRing.DESC_ADDR);
-            long len = tbl.getInt(o + SplitRing.DESC_LEN) & 0xffffffffL;
-            int flags = tbl.getShort(o + SplitRing.DESC_FLAGS) & 0xffff;
-            int next = tbl.getShort(o + SplitRing.DESC_NEXT) & 0xffff;
+            long addr = Le.getLong(tbl, o + SplitRing.DESC_ADDR);
+            long len = Le.getInt(tbl, o + SplitRing.DESC_LEN) & 0xffffffffL;
+            int flags = Le.getShort(tbl, o + SplitRing.DESC_FLAGS) & 0xffff;
+            int next = Le.getShort(tbl, o + SplitRing.DESC_NEXT) & 0xffff;
             if ((flags & Virtqueue.DESC_F_INDIRECT) != 0) {
                 if (!q.indirect) {
                     return q.markBroken("indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC");

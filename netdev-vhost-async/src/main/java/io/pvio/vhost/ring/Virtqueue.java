@@ -1,6 +1,7 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.counter.CounterArray;
+import io.pvio.netdev.DataPathClasses;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
@@ -86,6 +87,18 @@ public final class Virtqueue {
     static final int USED_F_NO_NOTIFY = 1;
 
     private static final Logger LOG = Logger.getLogger("netdev_dpdk");
+
+    /**
+     * The classes the data path calls, resolved and initialized before any queue runs (see DataPathClasses).
+     * DirtyLog too: C2 inlines no method whose signature names an unloaded class, and nothing loads DirtyLog
+     * before a migration.
+     */
+    static {
+        DataPathClasses.resolve(Virtqueue.class, Packet.class, PacketBatch.class, PacketPool.class, SplitRing.class,
+                PackedRing.class, EventFd.class, CounterArray.class, DirtyLog.class, Le.class, GuestWrites.class,
+                NetHeader.class, RingWalker.class);
+    }
+
     private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Counter indexes (see {@link #counter(int)}). */
@@ -657,7 +670,7 @@ public final class Virtqueue {
             ready = true;
             return;
         }
-        int usedIdx = used.getShort(usedOff + SplitRing.USED_IDX) & 0xffff;
+        int usedIdx = Le.getShort(used, usedOff + SplitRing.USED_IDX) & 0xffff;
         if (usedIdx != lastUsed) {
             LOG.warning(String.format("vHost device '%s' queue %d: last_used_idx (%d) and used->idx (%d) mismatch;"
                     + " some packets may be resent for Tx and dropped for Rx", device, index, lastUsed, usedIdx));
@@ -1043,10 +1056,10 @@ public final class Virtqueue {
         VarHandle.fullFence(); // used->idx store before the flags/used_event load
         boolean want;
         if (eventIdx) {
-            int ev = avail.getShort(availOff + SplitRing.usedEvent(size)) & 0xffff;
+            int ev = Le.getShort(avail, availOff + SplitRing.usedEvent(size)) & 0xffff;
             want = ((lastUsed - ev - 1) & 0xffff) < ((lastUsed - old) & 0xffff);
         } else {
-            want = (avail.getShort(availOff + SplitRing.AVAIL_FLAGS) & AVAIL_F_NO_INTERRUPT) == 0;
+            want = (Le.getShort(avail, availOff + SplitRing.AVAIL_FLAGS) & AVAIL_F_NO_INTERRUPT) == 0;
         }
         if (want) {
             if (c.signal()) {
@@ -1125,10 +1138,10 @@ public final class Virtqueue {
             return;
         }
         VarHandle.fullFence(); // the flags store before the driver event suppression load
-        int flags = avail.getShort(availOff + PackedRing.EVENT_FLAGS) & 0xffff;
+        int flags = Le.getShort(avail, availOff + PackedRing.EVENT_FLAGS) & 0xffff;
         boolean want;
         if (eventIdx) {
-            int offWrap = avail.getShort(availOff + PackedRing.EVENT_OFF_WRAP) & 0xffff;
+            int offWrap = Le.getShort(avail, availOff + PackedRing.EVENT_OFF_WRAP) & 0xffff;
             want = PackedRing.needEvent(flags, offWrap, old, lastUsed, usedWrap, size);
         } else {
             want = (flags & PackedRing.EVENT_FLAGS_MASK) != PackedRing.EVENT_FLAG_DISABLE;
