@@ -4,6 +4,7 @@ import io.pvio.counter.CounterArray;
 import io.pvio.dpif.netdev.flow.Flow;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
+import io.pvio.netdev.DataPathClasses;
 import io.pvio.netdev.Netdev;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
@@ -11,6 +12,7 @@ import io.pvio.packet.SoftOffloads;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
@@ -32,6 +34,9 @@ import java.util.logging.Logger;
  */
 final class PmdThread implements Runnable {
     private static final Logger LOG = Logger.getLogger("dpif_netdev");
+    /** A frame's header fields in network order (a VarHandle access is inlined whatever C2's profile says). */
+    private static final VarHandle BE16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle BE32 = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
     private static final VarHandle SNAP;
     private static final VarHandle ACK;
     /**
@@ -109,6 +114,12 @@ final class PmdThread implements Runnable {
     private RxqRef[] order = new RxqRef[0];
     private int nActive;
     private static final TxPort[] NONE = new TxPort[0];
+
+    static { // see DataPathClasses
+        DataPathClasses.resolve(PmdThread.class, Packet.class, PacketBatch.class, SoftOffloads.class,
+                CounterArray.class, Netdev.class);
+    }
+
     /** Queues a timed-out drain left in flight, kept aside while the datapath is paused. */
     private TxPort[] parked = NONE;
     private long received;
@@ -525,7 +536,7 @@ final class PmdThread implements Runnable {
                 int off = p.dataOffset();
                 dst = mac(buf, off);
                 src = mac(buf, off + 6);
-                rank = ft.rank(in, src, dst, buf.getShort(off + 12) & 0xffff);
+                rank = ft.rank(in, src, dst, (short) BE16.get(buf, off + 12) & 0xffff);
             }
             if (rank == FlowTable.MISS) {
                 misses++;
@@ -588,7 +599,7 @@ final class PmdThread implements Runnable {
             int off = p.dataOffset();
             dsts[i] = mac(buf, off);
             srcs[i] = mac(buf, off + 6);
-            types[i] = buf.getShort(off + 12) & 0xffff;
+            types[i] = (short) BE16.get(buf, off + 12) & 0xffff;
             ranks[i] = FlowTable.MISS;
         }
         ft.lookupBurst(in, srcs, dsts, types, cnt, ranks, keyHash);
@@ -596,7 +607,7 @@ final class PmdThread implements Runnable {
 
     /** The MAC address at {@code off}, as a long (the flow table's and MAC table's key). */
     private static long mac(ByteBuffer buf, int off) {
-        return (buf.getShort(off) & 0xffffL) << 32 | (buf.getInt(off + 2) & 0xffffffffL);
+        return ((short) BE16.get(buf, off) & 0xffffL) << 32 | ((int) BE32.get(buf, off + 2) & 0xffffffffL);
     }
 
     /** Action output:{@code port} from port {@code in}. */
