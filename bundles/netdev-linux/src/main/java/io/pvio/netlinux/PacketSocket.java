@@ -4,6 +4,7 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
+import io.pvio.netdev.DataPathClasses;
 import io.pvio.netdev.NetdevException;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
@@ -20,6 +21,10 @@ import java.nio.ByteOrder;
  * release. {@link #recv} runs on one thread at a time, {@link #send} too (the port serialises them).
  */
 final class PacketSocket implements AutoCloseable {
+    static { // see DataPathClasses
+        DataPathClasses.resolve(PacketSocket.class, Packet.class, PacketBatch.class, PacketPool.class);
+    }
+
     private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
 
     // TPACKET_V3 receive ring: blocks of packets, retired to user space when full or after RX_TIMEOUT_MS

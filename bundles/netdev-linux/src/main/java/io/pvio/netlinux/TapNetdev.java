@@ -5,6 +5,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import io.pvio.netdev.CustomStats;
+import io.pvio.netdev.DataPathClasses;
 import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevContext;
 import io.pvio.netdev.NetdevException;
@@ -33,6 +34,10 @@ import java.util.logging.Level;
  * another namespace) is written to.
  */
 final class TapNetdev implements Netdev {
+    static { // see DataPathClasses
+        DataPathClasses.resolve(TapNetdev.class, Packet.class, PacketBatch.class, PacketPool.class);
+    }
+
     private static final int SCRATCH = 65536;
     static final int FLAGS_REFRESH_MS = 100;
     private static final long FLAGS_REFRESH_NS = FLAGS_REFRESH_MS * 1_000_000L;

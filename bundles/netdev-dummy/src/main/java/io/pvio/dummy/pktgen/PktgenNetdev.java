@@ -14,6 +14,7 @@ import io.pvio.dummy.PktgenPort;
 import io.pvio.dummy.netdev.Options;
 import io.pvio.memory.NativeMemory;
 import io.pvio.netdev.CustomStats;
+import io.pvio.netdev.DataPathClasses;
 import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevContext;
 import io.pvio.netdev.NetdevException;
@@ -42,6 +43,10 @@ import java.util.logging.Logger;
  * {@code send} returns 0. Validation state is shared by all tx queues and guarded by one lock per send.
  */
 public final class PktgenNetdev implements Netdev, PktgenPort {
+    static { // see DataPathClasses
+        DataPathClasses.resolve(PktgenNetdev.class, Packet.class, PacketBatch.class, PacketPool.class, CounterArray.class);
+    }
+
     private static final Logger LOG = Logger.getLogger("netdev_dummy");
     static final int MAX_QUEUES = 16;
     static final int MAX_SOURCES = 256;

@@ -2,6 +2,7 @@ package io.pvio.virtio.user;
 
 import static io.pvio.virtio.user.VhostUser.*;
 
+import io.pvio.netdev.DataPathClasses;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.PacketPool;
@@ -37,6 +38,10 @@ import java.util.logging.Logger;
  * {@link #close()} must run after the data path threads stopped using the device.
  */
 public final class VirtioUserDevice implements AutoCloseable {
+    static { // see DataPathClasses
+        DataPathClasses.resolve(VirtioUserDevice.class, Packet.class, PacketBatch.class, PacketPool.class, SplitRing.class, EventFd.class);
+    }
+
     static final Logger LOG = Logger.getLogger("virtio_user");
     private static final int MAX_REPLY_FDS = 8;
     private static final int SCRATCH_SIZE = 256 * 1024;
