@@ -3,8 +3,6 @@ package io.pvio.vhost.ring;
 import io.pvio.posix.Fd;
 import io.pvio.posix.PosixException;
 import io.pvio.posix.SharedMemory;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicLong;
@@ -22,7 +20,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class DirtyLog {
     /** log2 of the page size the log tracks (VHOST_LOG_PAGE). */
     public static final int PAGE_SHIFT = 12;
-    private static final VarHandle WORD = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final SharedMemory map;
     private final ByteBuffer view;
@@ -114,7 +111,7 @@ public final class DirtyLog {
             long lo = w == first >>> 6 ? first & 63 : 0;
             long hi = w == last >>> 6 ? last & 63 : 63;
             long bits = (-1L >>> (63 - hi + lo)) << lo;
-            WORD.getAndBitwiseOr(view, base + (int) (w << 3), bits);
+            Le.U64.getAndBitwiseOr(view, base + (int) (w << 3), bits);
         }
     }
 
@@ -125,7 +122,7 @@ public final class DirtyLog {
         if (gpa < 0 || w >= words) {
             return false;
         }
-        return ((long) WORD.getVolatile(view, base + (int) (w << 3)) & (1L << (p & 63))) != 0;
+        return ((long) Le.U64.getVolatile(view, base + (int) (w << 3)) & (1L << (p & 63))) != 0;
     }
 
     /** Ranges marked so far (approximate when several threads mark). */

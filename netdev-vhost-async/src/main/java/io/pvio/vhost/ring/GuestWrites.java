@@ -1,10 +1,8 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * Every store the CPU makes into guest memory on the data path: buffer copies, virtio-net headers, used
@@ -14,9 +12,6 @@ import java.nio.ByteOrder;
  * the ring's log address ({@link #ringWritten}) once a publication's stores are done.
  */
 public final class GuestWrites {
-    private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    /** Eight bytes as they are (one order for both sides). */
-    private static final VarHandle BYTES8 = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private GuestWrites() {
     }
@@ -31,7 +26,7 @@ public final class GuestWrites {
 
     /** Stores the first 8 bytes of a copy ahead of the copy itself (same bytes, see CpuCopySink; the copy marks). */
     static void firstWord(GuestMemory m, int slice, int off, ByteBuffer src, int srcOff) {
-        BYTES8.set(m.view(slice), off, (long) BYTES8.get(src, srcOff));
+        Le.U64.set(m.view(slice), off, (long) Le.U64.get(src, srcOff));
     }
 
     /** The 12-byte virtio-net header of {@code p} at guest piece (slice, off) ({@link NetHeader#put}); marked. */
@@ -55,7 +50,7 @@ public final class GuestWrites {
      */
     static void usedIdx(ByteBuffer used, int off, int idx) {
         VarHandle.releaseFence();
-        U16.set(used, off, (short) idx);
+        Le.U16.set(used, off, (short) idx);
     }
 
     /** Packed: a used descriptor's id and len at {@code ring[off]} (its flags follow separately). */
@@ -75,7 +70,7 @@ public final class GuestWrites {
      */
     static void descFlagsRelease(ByteBuffer ring, int off, int flags) {
         VarHandle.releaseFence();
-        U16.set(ring, off, (short) flags);
+        Le.U16.set(ring, off, (short) flags);
     }
 
     /** Packed: an event suppression structure's flags (the device's, written by the back end). */

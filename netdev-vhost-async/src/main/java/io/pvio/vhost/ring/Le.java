@@ -6,9 +6,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * Plain little-endian accesses to guest memory and rings, bounds-checked as ByteBuffer's. Through VarHandles
- * because C2 inlines those whatever it has profiled: a ByteBuffer accessor is a virtual call that it inlines
- * only with a type profile of the call site, which a data path compiled before any guest came has not.
+ * The little-endian VarHandles for guest memory and rings (virtio's byte order, whatever a view's order), and
+ * plain accesses through them, bounds-checked as ByteBuffer's. VarHandles because C2 inlines them whatever it
+ * has profiled: a ByteBuffer accessor is a virtual call that it inlines only with a type profile of the call
+ * site, which a data path compiled before any guest came has not.
  */
 final class Le {
     static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);

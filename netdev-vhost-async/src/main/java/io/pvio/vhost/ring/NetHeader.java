@@ -1,8 +1,6 @@
 package io.pvio.vhost.ring;
 
 import io.pvio.packet.Packet;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -21,7 +19,6 @@ public final class NetHeader {
     static final int GSO_ECN = 0x80;
 
     /** Eight bytes as they are (one order for both sides). */
-    private static final VarHandle BYTES8 = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Header length: 12 with VERSION_1 or MRG_RXBUF, else 10. */
     int len = 12;
@@ -121,7 +118,7 @@ public final class NetHeader {
             b.putLong(at, 0);
             b.putShort(at + 8, (short) 0);
         } else {
-            BYTES8.set(b, at, word(p));
+            Le.U64.set(b, at, word(p));
             int co = p.csumOffset();
             b.put(at + 8, (byte) co);
             b.put(at + 9, (byte) (co >>> 8));

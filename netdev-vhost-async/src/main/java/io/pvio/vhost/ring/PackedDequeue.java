@@ -239,8 +239,8 @@ final class PackedDequeue extends PackedWalker {
         if ((flags & (PackedRing.DESC_F_NEXT | PackedRing.DESC_F_INDIRECT | PackedRing.DESC_F_WRITE)) != 0) {
             return 0;
         }
-        long plen = oneTxBuffer(Le.getLong(d, o + PackedRing.DESC_ADDR), Le.getInt(d, o + PackedRing.DESC_LEN) & 0xffffffffL,
-                oneMax);
+        long plen = oneTxBuffer(Le.getLong(d, o + PackedRing.DESC_ADDR),
+                Le.getInt(d, o + PackedRing.DESC_LEN) & 0xffffffffL, oneMax);
         if (plen > 0) {
             bufId = Le.getShort(d, o + PackedRing.DESC_ID) & 0xffff;
             bufCount = 1;

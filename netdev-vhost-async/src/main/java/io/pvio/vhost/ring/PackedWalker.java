@@ -139,8 +139,8 @@ abstract class PackedWalker extends RingWalker {
             if ((flags & PackedRing.DESC_F_INDIRECT) != 0) {
                 return q.markBroken("indirect descriptor inside an indirect table");
             }
-            total = push(Le.getLong(tbl, o + PackedRing.DESC_ADDR), Le.getInt(tbl, o + PackedRing.DESC_LEN) & 0xffffffffL,
-                    flags, write, total);
+            total = push(Le.getLong(tbl, o + PackedRing.DESC_ADDR),
+                    Le.getInt(tbl, o + PackedRing.DESC_LEN) & 0xffffffffL, flags, write, total);
             if (total < 0) {
                 return total;
             }

@@ -63,7 +63,8 @@ abstract class SplitWalker extends RingWalker {
                 int head = Le.getShort(a, availOff + SplitRing.availRing((from + k) & mask)) & 0xffff;
                 if (head < size) {
                     int o = descOff + SplitRing.desc(head);
-                    frame(m, Le.getLong(d, o + SplitRing.DESC_ADDR), Le.getInt(d, o + SplitRing.DESC_LEN) & 0xffffffffL);
+                    frame(m, Le.getLong(d, o + SplitRing.DESC_ADDR),
+                            Le.getInt(d, o + SplitRing.DESC_LEN) & 0xffffffffL);
                 }
             }
             sum += loadFrames(m);

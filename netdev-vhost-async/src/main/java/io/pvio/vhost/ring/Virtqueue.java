@@ -10,7 +10,6 @@ import io.pvio.vhost.async.AsyncCopySink;
 import io.pvio.vhost.async.CopyTracker;
 import io.pvio.vhostuser.PackedRing;
 import io.pvio.vhostuser.SplitRing;
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -99,7 +98,6 @@ public final class Virtqueue {
                 NetHeader.class, RingWalker.class);
     }
 
-    private static final VarHandle U16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Counter indexes (see {@link #counter(int)}). */
     public static final int C_PACKETS = 0;
@@ -991,7 +989,7 @@ public final class Virtqueue {
     int availIndex() {
         int idx;
         if (mem.sealed()) {
-            idx = (short) U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
+            idx = (short) Le.U16.getAcquire(avail, availOff + SplitRing.AVAIL_IDX) & 0xffff;
         } else {
             // a plain load that faults would leave a fault pending and an undefined value: read over a value
             // the index cannot have (more than any ring ahead of lastAvail). That value back: the read faulted
@@ -1162,7 +1160,7 @@ public final class Virtqueue {
      * copy through a scratch buffer.
      */
     int descFlagsInBurst(int pos) {
-        return (short) U16.getAcquire(desc, descOff + PackedRing.desc(pos) + PackedRing.DESC_FLAGS) & 0xffff;
+        return (short) Le.U16.getAcquire(desc, descOff + PackedRing.desc(pos) + PackedRing.DESC_FLAGS) & 0xffff;
     }
 
     /**
@@ -1173,7 +1171,7 @@ public final class Virtqueue {
     int descFlagsAcquire(int pos, int mark) {
         int off = descOff + PackedRing.desc(pos) + PackedRing.DESC_FLAGS;
         if (mem.sealed()) {
-            return (short) U16.getAcquire(desc, off) & 0xffff;
+            return (short) Le.U16.getAcquire(desc, off) & 0xffff;
         }
         int f = GuestMemory.readU16(desc, off, idxProbe, mark);
         if (f == mark) {

@@ -44,7 +44,8 @@ import java.util.logging.Logger;
  */
 public final class PktgenNetdev implements Netdev, PktgenPort {
     static { // see DataPathClasses
-        DataPathClasses.resolve(PktgenNetdev.class, Packet.class, PacketBatch.class, PacketPool.class, CounterArray.class);
+        DataPathClasses.resolve(PktgenNetdev.class, Packet.class, PacketBatch.class, PacketPool.class,
+                CounterArray.class);
     }
 
     private static final Logger LOG = Logger.getLogger("netdev_dummy");

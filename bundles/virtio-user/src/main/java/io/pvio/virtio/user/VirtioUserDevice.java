@@ -39,7 +39,8 @@ import java.util.logging.Logger;
  */
 public final class VirtioUserDevice implements AutoCloseable {
     static { // see DataPathClasses
-        DataPathClasses.resolve(VirtioUserDevice.class, Packet.class, PacketBatch.class, PacketPool.class, SplitRing.class, EventFd.class);
+        DataPathClasses.resolve(VirtioUserDevice.class, Packet.class, PacketBatch.class, PacketPool.class,
+                SplitRing.class, EventFd.class);
     }
 
     static final Logger LOG = Logger.getLogger("virtio_user");
