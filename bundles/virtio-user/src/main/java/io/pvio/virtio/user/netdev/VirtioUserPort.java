@@ -62,6 +62,9 @@ final class VirtioUserPort implements Netdev {
             LOG.info(name + ": link " + (d.isReady() ? "up" : "down"));
             ctx.changed();
         });
+        if (d.isReady()) {
+            ctx.changed(); // came up on the control thread before the listener was set
+        }
         return p;
     }
 
