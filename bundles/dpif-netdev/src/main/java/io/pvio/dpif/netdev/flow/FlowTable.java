@@ -154,11 +154,15 @@ public final class FlowTable {
 
     /**
      * A group's hash of the values it matches on (0 for the others): the slot from its low bits, the
-     * signature from its upper 32.
+     * signature from its upper 32. With mix, within the 35 bytes of bytecode that C2 inlines without a
+     * call-site profile (find's may be young when C2 compiles the PMD's loop).
      */
     static long hash(int in, long src, long dst, int type) {
-        long h = (src * 0x9E3779B97F4A7C15L) ^ Long.rotateLeft(dst * 0xC2B2AE3D27D4EB4FL, 31)
-                ^ ((long) in << 32 | type) * 0x165667B19E3779F9L;
+        return mix(src * 0x9E3779B97F4A7C15L ^ Long.rotateLeft(dst * 0xC2B2AE3D27D4EB4FL, 31)
+                ^ ((long) in << 32 | type) * 0x165667B19E3779F9L);
+    }
+
+    private static long mix(long h) {
         return h ^ h >>> 29 ^ h >>> 47;
     }
 
