@@ -61,9 +61,14 @@ public final class CounterArray {
 
     private int index(int i) {
         if (i < 0 || i >= length) {
-            throw new ArrayIndexOutOfBoundsException("counter " + i + " of " + length);
+            throw outOfRange(i);
         }
         return i << shift;
+    }
+
+    /** Out of line: add, set, get and index stay small enough for C2 to inline without a call-site profile. */
+    private ArrayIndexOutOfBoundsException outOfRange(int i) {
+        return new ArrayIndexOutOfBoundsException("counter " + i + " of " + length);
     }
 
     /** The sum of slots [0, n), from any thread (each slot read once; not a snapshot of all at one instant). */

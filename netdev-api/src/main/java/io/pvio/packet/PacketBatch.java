@@ -1,5 +1,7 @@
 package io.pvio.packet;
 
+import java.util.Objects;
+
 /**
  * Up to {@link #MAX} packets handed between a port and the datapath (OVS's dp_packet_batch).
  * A batch holds packets, never copies of them; whoever holds the batch owns its packets. Preallocate and
@@ -41,19 +43,21 @@ public final class PacketBatch {
     }
 
     public Packet get(int i) {
-        if (i >= count) {
-            throw new IndexOutOfBoundsException(i + " >= " + count);
+        int x = idx[Objects.checkIndex(i, count)];
+        if (x >= 0) {
+            return pooled[x];
         }
-        int x = idx[i];
-        return x >= 0 ? pooled[x] : others[i];
+        return others[i];
     }
 
     /** Adds a packet; the batch must not be full. */
     public void add(Packet p) {
-        if (count == MAX) {
+        int i = count;
+        if (i == MAX) {
             throw new IllegalStateException("batch full");
         }
-        put(count++, p);
+        count = i + 1;
+        put(i, p);
     }
 
     /** Adds packet {@code index} of {@code pp} (PacketPool's bulk allocation); the batch has room. */
@@ -69,18 +73,27 @@ public final class PacketBatch {
 
     /** Replaces packet {@code i}. */
     public void set(int i, Packet p) {
-        if (i >= count) {
-            throw new IndexOutOfBoundsException(i + " >= " + count);
+        if (idx[Objects.checkIndex(i, count)] < 0) {
+            others[i] = null; // the replaced packet was kept by reference
         }
         put(i, p);
     }
 
+    /**
+     * Stores packet {@code i} into a slot that holds no reference (slots from count on hold none: truncate
+     * clears them). Small enough, as get and add, for C2 to inline without a call-site profile, which the
+     * PMD's callers may not have yet when it compiles them.
+     */
     private void put(int i, Packet p) {
-        PacketPool pp = p.pool();
-        if (pp == pool || bindPool(pp)) {
-            if (idx[i] < 0) {
-                others[i] = null;
-            }
+        if (p.pool() == pool) {
+            idx[i] = p.index();
+        } else {
+            putOther(i, p);
+        }
+    }
+
+    private void putOther(int i, Packet p) {
+        if (bindPool(p.pool())) {
             idx[i] = p.index();
         } else {
             others[i] = p;

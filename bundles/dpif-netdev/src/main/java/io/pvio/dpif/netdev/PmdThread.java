@@ -623,12 +623,14 @@ final class PmdThread implements Runnable {
         return addDest(t, nd);
     }
 
+    /** Within the 35 bytes that C2 inlines without a profile (output's, flood's and normal's may be young). */
     private int addDest(TxPort t, int nd) {
-        if (nd < dests.length) {
-            dests[nd++] = t.ofport; // an int: no reference store (G1 barrier) per packet
-        } else {
-            noPort++;
+        int[] d = dests;
+        if (nd < d.length) {
+            d[nd] = t.ofport; // an int: no reference store (G1 barrier) per packet
+            return nd + 1;
         }
+        noPort++;
         return nd;
     }
 
