@@ -39,18 +39,39 @@ public final class FlowTable {
         return burst;
     }
 
-    /** {@link #lookup}'s flow as its rank ({@link #flow(int)}), or {@link #MISS}. Allocation-free. */
+    /**
+     * {@link #lookup}'s flow as its rank ({@link #flow(int)}), or {@link #MISS}. Allocation-free. The PMD calls
+     * it per packet, so the probe is written out here (as {@link Subtable#probe}) and hash and mix are within
+     * the size C2 inlines without a profile: inlining this method into the PMD's loop inlines the whole lookup
+     * (a callee's call sites may have no profile yet when C2 compiles that loop, just after traffic starts).
+     */
     public int rank(int inPort, long src, long dst, int type) {
         Subtable[] st = subtables;
+        Flow[] fl = flows;
         int best = MISS;
-        for (int i = 0; i < st.length; i++) {
-            Subtable s = st[i];
+        for (int g = 0; g < st.length; g++) {
+            Subtable s = st[g];
             if (s.firstRank >= best) {
                 break; // groups are in order of their first flow: none of the rest can win
             }
-            int r = s.find(inPort, src, dst, type);
-            if (r >= 0 && r < best) {
-                best = r;
+            // the conditions, not masks: C2 compiles the fields a group does not match out of the hash
+            long h = hash(s.in ? inPort : 0, s.src ? src : 0, s.dst ? dst : 0, s.type ? type : 0);
+            int sig = (int) (h >>> 32);
+            long[] slots = s.slots;
+            int mask = s.mask;
+            for (int i = (int) h & mask; ; i = (i + 1) & mask) {
+                long e = slots[i];
+                if (e == Subtable.EMPTY) {
+                    break;
+                }
+                if ((int) (e >>> 32) == sig) {
+                    Flow f = fl[(int) e];
+                    if ((!s.in || f.inPort == inPort) && (!s.src || f.dlSrc == src) && (!s.dst || f.dlDst == dst)
+                            && (!s.type || f.dlType == type)) {
+                        best = Math.min(best, (int) e);
+                        break;
+                    }
+                }
             }
         }
         return best;
@@ -155,7 +176,7 @@ public final class FlowTable {
     /**
      * A group's hash of the values it matches on (0 for the others): the slot from its low bits, the
      * signature from its upper 32. With mix, within the 35 bytes of bytecode that C2 inlines without a
-     * call-site profile (find's may be young when C2 compiles the PMD's loop).
+     * call-site profile (see {@link #rank}).
      */
     static long hash(int in, long src, long dst, int type) {
         return mix(src * 0x9E3779B97F4A7C15L ^ Long.rotateLeft(dst * 0xC2B2AE3D27D4EB4FL, 31)
@@ -283,13 +304,7 @@ public final class FlowTable {
             }
         }
 
-        /** The rank of the first flow of this group matching the packet, or -1. */
-        int find(int inPort, long srcMac, long dstMac, int dlType) {
-            return probe(hash(in ? inPort : 0, src ? srcMac : 0, dst ? dstMac : 0, type ? dlType : 0), inPort,
-                    srcMac, dstMac, dlType);
-        }
-
-        /** {@link #find} from the packet's hash {@code h}. */
+        /** The rank of the first flow of this group matching the packet of hash {@code h}, or -1. */
         private int probe(long h, int inPort, long srcMac, long dstMac, int dlType) {
             int sig = (int) (h >>> 32);
             int i = (int) h & mask;
