@@ -24,6 +24,7 @@ public class DpdkPackedFrontEndTest extends DpdkFrontEndTest {
 
     @Override
     void checkFeatures(Netdev p) {
+        super.checkFeatures(p);
         long f = ((VhostPort) p).device().features();
         assertTrue("VIRTIO_F_RING_PACKED negotiated: " + VirtioFeatures.describe(f),
                 VirtioFeatures.has(f, VirtioFeatures.F_RING_PACKED));

@@ -163,4 +163,48 @@ public class AsyncVirtqueueTest {
         assertEquals(0, vq.tracker().inFlight());
         assertEquals("14 used elements published", 14, g.getShort(USED + 2));
     }
+
+    /**
+     * VIRTIO_F_IN_ORDER, which the back end offers: buffers are used in the order they were made available,
+     * whoever copies. Heads posted out of table order, DMA copies (400 B) and CPU copies (64 B, below the
+     * threshold) alternating: with only the first DMA copy done, the used ring holds the first two buffers
+     * (the CPU-copied one waits behind the DMA one before it); then all four, in avail order.
+     */
+    @Test
+    public void buffersAreUsedInTheOrderTheyWereMadeAvailableWhoeverCopies() {
+        vq.lock();
+        try {
+            DmaChannel ch = new DmaChannel(dma, "0000:00:04.1", "manual");
+            vq.tracker().attach(ch, ch.register(vq.tracker()), 256);
+        } finally {
+            vq.unlock();
+        }
+        int[] heads = {3, 0, 2, 1};
+        for (int i = 0; i < 4; i++) {
+            desc(i, GPA + 0x10000 + 0x800 * i, 2048);
+        }
+        for (int slot = 0; slot < 4; slot++) {
+            post(slot, heads[slot]);
+        }
+        PacketBatch b = new PacketBatch();
+        for (int k = 0; k < 4; k++) {
+            b.add(batch(1, k % 2 == 0 ? 400 : 64).get(0));
+        }
+        assertEquals(4, send(b));
+        assertEquals("the CPU copies are done, the DMA ones in flight", 4, vq.tracker().inFlight());
+        dma.run(1);
+        vq.lock();
+        try {
+            vq.completeAsync();
+        } finally {
+            vq.unlock();
+        }
+        assertEquals("the first DMA copy and the CPU copy after it", 2, g.getShort(USED + 2));
+        completeAll();
+        assertEquals(4, g.getShort(USED + 2));
+        for (int k = 0; k < 4; k++) {
+            assertEquals("used element " + k, heads[k], g.getInt(USED + 4 + 8 * k));
+            assertEquals("its length", 12 + (k % 2 == 0 ? 400 : 64), g.getInt(USED + 8 + 8 * k));
+        }
+    }
 }
