@@ -355,7 +355,9 @@ public class VirtioUserTest {
     /**
      * The front end re-sends its memory table (as on memory hotplug) while a PMD thread echoes traffic:
      * the old mappings are unmapped only when no data-path thread is inside them, and nothing is lost
-     * without being counted.
+     * without being counted. An echo sent while the control thread holds the queue is dropped and counted
+     * (DPDK's trylock in rte_vhost_enqueue_burst): how many depends on the threads' timing, so the test
+     * asserts the accounting, then that frames sent after the last replacement all come back.
      */
     @Test
     public void memoryTableReplacedUnderTraffic() throws Exception {
@@ -377,6 +379,9 @@ public class VirtioUserTest {
         int sent = 0;
         int received = 0;
         int tables = 0;
+        int after = 0;
+        int receivedAfter = 0;
+        long droppedAfter = 0;
         try {
             for (int i = 0; i < 300; i++) {
                 Frames.fill(f, i);
@@ -400,15 +405,37 @@ public class VirtioUserTest {
                 while (d.receive(0, got, 0) >= 0) {
                     received++;
                 }
+                d.reclaim(0);
             }
+            // the table stays as it is now: every echo of these comes back
+            long dropped = Frames.stats(p).txDropped;
+            for (int k = 0; k < 8; k++) {
+                Frames.fill(f, 1000 + k);
+                if (d.transmit(0, f)) {
+                    after++;
+                }
+            }
+            end = System.currentTimeMillis() + 5000;
+            while (System.currentTimeMillis() < end && receivedAfter < after) {
+                while (d.receive(0, got, 0) >= 0) {
+                    receivedAfter++;
+                }
+                d.reclaim(0);
+            }
+            droppedAfter = Frames.stats(p).txDropped - dropped;
         } finally {
             stop.set(true);
             pmd.join();
         }
         NetdevStats s = Frames.stats(p);
-        assertEquals("echoed back", sent, s.rxPackets);
-        assertEquals("every echo delivered or counted as dropped", sent, received + s.txDropped);
-        assertTrue("most echoes delivered", received > sent / 2);
+        System.out.printf("MEASURED memory table replaced %d times: %d frames echoed, %d delivered, %d dropped"
+                + " (control thread holding the queue)%n", tables, sent, received, s.txDropped - droppedAfter);
+        assertEquals("echoed back", sent + after, s.rxPackets);
+        assertEquals("every echo delivered or counted as dropped", sent + after,
+                received + receivedAfter + s.txDropped);
+        assertTrue("echoes delivered across the replacements: " + received + " of " + sent, received > 0);
+        assertEquals("frames sent after the last replacement", 8, after);
+        assertEquals("their echoes, all delivered (" + droppedAfter + " dropped)", after, receivedAfter);
         assertEquals(tables, 100);
         assertTrue(p.carrier());
     }
