@@ -191,7 +191,7 @@ public class AsyncVirtqueueTest {
             b.add(batch(1, k % 2 == 0 ? 400 : 64).get(0));
         }
         assertEquals(4, send(b));
-        assertEquals("the CPU copies are done, the DMA ones in flight", 4, vq.tracker().inFlight());
+        assertEquals("all four in flight: two DMA copies, each CPU-copied packet behind one", 4, vq.tracker().inFlight());
         dma.run(1);
         vq.lock();
         try {
