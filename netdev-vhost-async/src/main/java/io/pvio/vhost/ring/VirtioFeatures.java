@@ -1,5 +1,7 @@
 package io.pvio.vhost.ring;
 
+import io.pvio.vhostuser.PackedRing;
+
 /** Feature bits of virtio 1.x, virtio-net and vhost-user that this back end knows. */
 public final class VirtioFeatures {
     public static final int NET_F_CSUM = 0;
@@ -20,7 +22,7 @@ public final class VirtioFeatures {
     public static final int RING_F_EVENT_IDX = 29;
     public static final int VHOST_USER_F_PROTOCOL_FEATURES = 30;
     public static final int F_VERSION_1 = 32;
-    public static final int F_RING_PACKED = 34;
+    public static final int F_RING_PACKED = PackedRing.VIRTIO_F_RING_PACKED;
     /**
      * VIRTIO_F_IN_ORDER: the device uses buffers in the order the driver made them available. Always true of
      * this back end (every walker consumes avail entries or packed descriptors in ring order, a buffer it
@@ -28,7 +30,7 @@ public final class VirtioFeatures {
      * offered, as DPDK's vhost library offers it: a driver that takes it may skip reading used ids (DPDK's
      * virtio in-order paths count used entries and free in ring order).
      */
-    public static final int F_IN_ORDER = 35;
+    public static final int F_IN_ORDER = PackedRing.VIRTIO_F_IN_ORDER;
 
     /**
      * What this back end offers (no offloads): split and packed rings, in-order use; LOG_ALL and GUEST_ANNOUNCE
