@@ -17,7 +17,9 @@
 # Usage: launcher/bench-ab.sh [--mode enqueue] [--size 1518] [--rounds 3] [--seconds 4] [--warmup 2]
 #                             [--packed] [--async] [--peer ../shared/peers/dpdk-vhost-peer.sh] VARIANT VARIANT...
 #   --async  the vhost port copies through dma-ioat (as bench-peer.sh --async); default: CPU copies.
-# stdout: one line per run ("run ROUND VARIANT MPPS"), then the table; stderr: the peer's progress.
+# stdout: one line per run ("run ROUND VARIANT MPPS"), then the table: per variant its median, range and ratio
+# of medians to the first variant, and the paired view (the host moves between rounds): the median of its
+# per-round ratios to the first variant and in how many rounds it was above; stderr: the peer's progress.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 PEER=${DVHP_PEER:-$(cd "$HERE/../.." && pwd)/shared/peers/dpdk-vhost-peer.sh}
@@ -53,7 +55,7 @@ done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pvio-ab.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-declare -A RES
+declare -A RES ROUND
 for r in $(seq "$ROUNDS"); do
     for v in "${VARIANTS[@]}"; do
         jar=$(readlink -f "${v%%@*}"); opts="" jvm="" flows="" java=java
@@ -72,17 +74,28 @@ for r in $(seq "$ROUNDS"); do
             --size "$SIZE" --seconds "$SECS" --warmup "$WARMUP" | grep '^peer ' | tail -n1)
         mpps=$(sed -n 's/.* mpps=\([0-9.]*\).*/\1/p' <<<"$line")
         echo "run $r $v ${mpps:-NA}"
-        [ -n "$mpps" ] && RES[$v]+="$mpps "
+        [ -n "$mpps" ] && RES[$v]+="$mpps " && ROUND[$r,$v]=$mpps
     done
 done
 
-printf '# %s %s B, %s rounds of %s s after %s s; median, range, median / first variant\n' "$MODE" "$SIZE" "$ROUNDS" "$SECS" "$WARMUP"
+printf '# %s %s B, %s rounds of %s s after %s s; median, range, median / first variant;' "$MODE" "$SIZE" "$ROUNDS" "$SECS" "$WARMUP"
+printf ' paired: median of the per-round ratios to the first variant, rounds above it\n'
 first=""
 for v in "${VARIANTS[@]}"; do
+    pairs=""
+    for r in $(seq "$ROUNDS"); do
+        a=${ROUND[$r,$v]:-} b=${ROUND[$r,${VARIANTS[0]}]:-}
+        [ -n "$a" ] && [ -n "$b" ] && pairs+="$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.4f", a / b }') "
+    done
+    read -r pmed above npairs <<<"$(tr ' ' '\n' <<<"$pairs" | sed '/^$/d' | sort -g | awk '
+        { m[NR] = $1; if ($1 > 1) up++ } END { if (!NR) { print "NA 0 0"; exit }
+        med = (NR % 2) ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2; printf "%.2f %d %d\n", med, up, NR }')"
     read -r med lo hi <<<"$(tr ' ' '\n' <<<"${RES[$v]:-}" | sed '/^$/d' | sort -g | awk '
         { m[NR] = $1 } END { if (!NR) { print "NA NA NA"; exit }
         med = (NR % 2) ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2; printf "%.3f %s %s\n", med, m[1], m[NR] }')"
     [ -z "$first" ] && first=$med
     ratio=$(awk -v a="$med" -v b="$first" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f", a / b }')
-    printf '%-8s %10s  %s-%s  %5s  %s\n' "$MODE" "$med" "$lo" "$hi" "$ratio" "$v"
+    paired="paired $pmed, above in $above of $npairs"
+    [ "$v" = "${VARIANTS[0]}" ] && paired="(first)"
+    printf '%-8s %10s  %s-%s  %5s  %-28s %s\n' "$MODE" "$med" "$lo" "$hi" "$ratio" "$paired" "$v"
 done
