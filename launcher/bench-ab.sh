@@ -78,6 +78,14 @@ for r in $(seq "$ROUNDS"); do
     done
 done
 
+# stats FORMAT "X Y ...": the numbers' median (in FORMAT), min, max, count and how many are above 1
+stats() {
+    tr ' ' '\n' <<<"$2" | sed '/^$/d' | sort -g | awk -v fmt="$1" '
+        { m[NR] = $1; if ($1 > 1) up++ } END { if (!NR) { print "NA NA NA 0 0"; exit }
+        med = (NR % 2) ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2
+        printf fmt " %s %s %d %d\n", med, m[1], m[NR], NR, up }'
+}
+
 printf '# %s %s B, %s rounds of %s s after %s s; median, range, median / first variant;' "$MODE" "$SIZE" "$ROUNDS" "$SECS" "$WARMUP"
 printf ' paired: median of the per-round ratios to the first variant, rounds above it\n'
 first=""
@@ -87,12 +95,8 @@ for v in "${VARIANTS[@]}"; do
         a=${ROUND[$r,$v]:-} b=${ROUND[$r,${VARIANTS[0]}]:-}
         [ -n "$a" ] && [ -n "$b" ] && pairs+="$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.4f", a / b }') "
     done
-    read -r pmed above npairs <<<"$(tr ' ' '\n' <<<"$pairs" | sed '/^$/d' | sort -g | awk '
-        { m[NR] = $1; if ($1 > 1) up++ } END { if (!NR) { print "NA 0 0"; exit }
-        med = (NR % 2) ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2; printf "%.2f %d %d\n", med, up, NR }')"
-    read -r med lo hi <<<"$(tr ' ' '\n' <<<"${RES[$v]:-}" | sed '/^$/d' | sort -g | awk '
-        { m[NR] = $1 } END { if (!NR) { print "NA NA NA"; exit }
-        med = (NR % 2) ? m[(NR + 1) / 2] : (m[NR / 2] + m[NR / 2 + 1]) / 2; printf "%.3f %s %s\n", med, m[1], m[NR] }')"
+    read -r pmed _ _ npairs above <<<"$(stats %.2f "$pairs")"
+    read -r med lo hi _ _ <<<"$(stats %.3f "${RES[$v]:-}")"
     [ -z "$first" ] && first=$med
     ratio=$(awk -v a="$med" -v b="$first" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2f", a / b }')
     paired="paired $pmed, above in $above of $npairs"
