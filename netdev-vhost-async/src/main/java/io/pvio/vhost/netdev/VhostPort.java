@@ -439,24 +439,23 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                 try {
                     CopyTracker t = vq.tracker();
                     if (t.channel() != null || t.inFlight() > 0) {
-                        int sent = -1;
+                        long begun = t.begun();
                         try {
-                            // the first `sent` packets are the queue's now; the rest are dropped
-                            sent = vq.enqueueAsync(batch);
+                            vq.enqueueAsync(batch);
                             vq.faultFence();
                         } catch (RuntimeException | InternalError e) {
                             vq.markBrokenBy(e);
                         }
-                        if (sent >= 0) {
-                            for (int i = sent; i < n; i++) {
-                                batch.get(i).free();
-                            }
-                            if (sent < n) {
-                                vq.countDropped(n - sent);
-                            }
+                        // the packets the tracker began are the batch's first ones and the queue's now; the
+                        // rest are dropped. Counted on the tracker, not taken from enqueueAsync's result: a
+                        // late fault of the burst can surface as the walk or enqueueAsync returns
+                        int sent = (int) (t.begun() - begun);
+                        for (int i = sent; i < n; i++) {
+                            batch.get(i).free();
                         }
-                        // sent < 0: enqueueAsync itself threw (a bug): ownership of the packets is not known,
-                        // leaked (counted by the pool) rather than freed while the tracker may hold them
+                        if (sent < n) {
+                            vq.countDropped(n - sent);
+                        }
                         batch.clear();
                         inFlight = t.inFlight();
                     } else {

@@ -826,7 +826,9 @@ public final class Virtqueue {
      * Host to guest through the tracker (bound to a DMA channel or not): submits the copies of the packets
      * of {@code batch}, rings the doorbell once, then retires what has completed ({@link #completeAsync}).
      * The first {@code n} packets of the batch (n returned) now belong to the queue until their copies
-     * complete; the rest stay the caller's (to free and count as dropped).
+     * complete; the rest stay the caller's (to free and count as dropped). n is also the growth of the
+     * tracker's {@link CopyTracker#begun()}, which still holds when this method throws: a late fault of the
+     * burst's guest accesses may surface as the walk or this method returns.
      */
     public int enqueueAsync(PacketBatch batch) {
         // the copy phase includes the doorbell: a CPU "DMA" channel copies there
