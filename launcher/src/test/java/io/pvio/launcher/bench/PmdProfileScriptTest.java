@@ -1,0 +1,91 @@
+package io.pvio.launcher.bench;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.Assume;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/**
+ * launcher/pmd-profile.sh --summarize on a collapsed profile written as async-profiler writes one (threads,
+ * frames root first, a count per stack): only the PMD thread's samples count, each goes to the part of its
+ * innermost pvio frame, and a JDK or VM frame inside is named with that pvio caller. The profiling run itself
+ * (async-profiler attached to a real vswitchd) is exercised by hand, see docs/performance.md.
+ */
+public class PmdProfileScriptTest {
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    private Path dir;
+
+    @Before
+    public void setUp() {
+        Assume.assumeTrue("needs bash", BenchPeerScriptTest.onPath("bash"));
+        dir = tmp.getRoot().toPath();
+    }
+
+    @Test
+    public void samplesGoToTheInnermostPvioFrameOfThePmdThread() throws Exception {
+        Path f = dir.resolve("p.collapsed");
+        Files.write(f, List.of(
+                "[pmd-c01 tid=7];java/lang/Thread.run;io/pvio/dpif/netdev/PmdThread.run;"
+                        + "io/pvio/dpif/netdev/flow/FlowTable.rank 30",
+                "[pmd-c01 tid=7];java/lang/Thread.run;io/pvio/dpif/netdev/PmdThread.run;"
+                        + "io/pvio/vhost/ring/CpuCopySink.fromGuest;jdk/internal/misc/Unsafe.copyMemory;"
+                        + "jlong_disjoint_arraycopy 50",
+                "[pmd-c01 tid=7];java/lang/Thread.run;io/pvio/dpif/netdev/PmdThread.run;"
+                        + "io/pvio/vhost/ring/Virtqueue.dequeue;io/pvio/vhost/ring/InterpretedFaultFence.deliver;"
+                        + "InterpreterRuntime::ldc 15",
+                "[pmd-c01 tid=7];[unknown];__vdso_clock_gettime 5",
+                "[C2 CompilerThre tid=9];C2Compiler::compile_method 400",
+                "[main tid=1];java/lang/Thread.run;io/pvio/launcher/Main.main 100"));
+        String o = summarize(f, "--top", "3");
+        String t = o.replaceAll(" +", " ");
+        assertTrue(o, t.contains("part of pvio (PMD thread, 100 samples) share\n"
+                + "vhost: frame copies 50.0%\n"
+                + "datapath: flow lookup and counters 30.0%\n"
+                + "vhost: guest-memory fault fence 15.0%\n"
+                + "JVM, kernel and other (no pvio frame) 5.0%\n"));
+        assertTrue(o, t.contains("innermost frame (<- its innermost pvio caller)\n"
+                + " 50.0% jlong_disjoint_arraycopy <- io/pvio/vhost/ring/CpuCopySink.fromGuest\n"
+                + " 30.0% io/pvio/dpif/netdev/flow/FlowTable.rank\n"
+                + " 15.0% InterpreterRuntime::ldc <- io/pvio/vhost/ring/InterpretedFaultFence.deliver\n"));
+        assertTrue(o, !o.contains("clock_gettime")); // beyond --top 3
+    }
+
+    @Test
+    public void aProfileWithoutThePmdThreadIsAnError() throws Exception {
+        Path f = dir.resolve("q.collapsed");
+        Files.write(f, List.of("[main tid=1];java/lang/Thread.run;io/pvio/launcher/Main.main 100"));
+        Process p = start(f);
+        assertEquals(1, p.exitValue());
+        assertTrue(Files.readString(dir.resolve("err.txt")).contains("no samples of a pmd thread"));
+    }
+
+    private Process start(Path profile, String... more) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("bash", new File("pmd-profile.sh").getAbsolutePath(),
+                "--summarize", profile.toString()));
+        cmd.addAll(List.of(more));
+        Process p = new ProcessBuilder(cmd).redirectOutput(dir.resolve("out.txt").toFile())
+                .redirectError(dir.resolve("err.txt").toFile()).start();
+        assertTrue("pmd-profile.sh did not finish", p.waitFor(30, TimeUnit.SECONDS));
+        return p;
+    }
+
+    /** pmd-profile.sh --summarize's stdout; it must exit 0. */
+    private String summarize(Path profile, String... more) throws Exception {
+        Process p = start(profile, more);
+        String o = Files.readString(dir.resolve("out.txt"), StandardCharsets.UTF_8);
+        assertEquals(o + Files.readString(dir.resolve("err.txt")), 0, p.exitValue());
+        return o;
+    }
+}
