@@ -54,18 +54,12 @@ public class AsyncTruncationLeakTest {
 
     @Test
     public void truncatedUnderDmaCopiesLeaksNothing() throws Exception {
-        rounds.run("atrunc-");
-        System.out.println("AsyncTruncationLeakTest: " + TruncationRounds.ROUNDS + " rounds, " + rounds.leaks
-                + " leaked" + rounds.where);
-        assertEquals("rounds that leaked packet buffers:" + rounds.where, 0, rounds.leaks);
+        rounds.runChecked("AsyncTruncationLeakTest", "atrunc-", false);
     }
 
     /** The same on packed virtqueues: the tracker retires their used descriptors in ring order. */
     @Test
     public void truncatedPackedRingUnderDmaCopiesLeaksNothing() throws Exception {
-        rounds.run("aptrunc-", true);
-        System.out.println("AsyncTruncationLeakTest (packed): " + TruncationRounds.ROUNDS + " rounds, " + rounds.leaks
-                + " leaked" + rounds.where);
-        assertEquals("rounds that leaked packet buffers:" + rounds.where, 0, rounds.leaks);
+        rounds.runChecked("AsyncTruncationLeakTest (packed)", "aptrunc-", true);
     }
 }

@@ -1,7 +1,5 @@
 package io.pvio.vhost;
 
-import static org.junit.Assert.assertEquals;
-
 import io.pvio.vhost.netdev.VhostPort;
 import io.pvio.vhost.netdev.VhostUserServerClass;
 import java.util.Map;
@@ -36,18 +34,12 @@ public class TruncationLeakTest {
 
     @Test
     public void truncatedUnderCpuCopiesLeaksNothing() throws Exception {
-        rounds.run("trunc-");
-        System.out.println("TruncationLeakTest: " + TruncationRounds.ROUNDS + " rounds, " + rounds.leaks + " leaked"
-                + rounds.where);
-        assertEquals("rounds that leaked packet buffers:" + rounds.where, 0, rounds.leaks);
+        rounds.runChecked("TruncationLeakTest", "trunc-", false);
     }
 
     /** The same on packed virtqueues, whose walks read each descriptor's flags inside the burst. */
     @Test
     public void truncatedPackedRingUnderCpuCopiesLeaksNothing() throws Exception {
-        rounds.run("ptrunc-", true);
-        System.out.println("TruncationLeakTest (packed): " + TruncationRounds.ROUNDS + " rounds, " + rounds.leaks
-                + " leaked" + rounds.where);
-        assertEquals("rounds that leaked packet buffers:" + rounds.where, 0, rounds.leaks);
+        rounds.runChecked("TruncationLeakTest (packed)", "ptrunc-", true);
     }
 }

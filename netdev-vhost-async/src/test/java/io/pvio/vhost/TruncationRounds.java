@@ -57,6 +57,16 @@ final class TruncationRounds implements AutoCloseable {
         run(prefix, false);
     }
 
+    /**
+     * {@link #run(String, boolean)}, then prints "{@code label}: R rounds, N leaked ..." and fails if any round
+     * leaked.
+     */
+    void runChecked(String label, String prefix, boolean packed) throws Exception {
+        run(prefix, packed);
+        System.out.println(label + ": " + ROUNDS + " rounds, " + leaks + " leaked" + where);
+        assertEquals("rounds that leaked packet buffers:" + where, 0, leaks);
+    }
+
     /** {@link #run(String)} with front ends asking for packed virtqueues when {@code packed}. */
     void run(String prefix, boolean packed) throws Exception {
         byte[] frame = new byte[1400];
