@@ -11,11 +11,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.Assume;
-import org.junit.Before;
-import org.junit.Rule;
 import org.junit.Test;
-import org.junit.rules.TemporaryFolder;
 
 /**
  * launcher/bench-ab.sh's variants against a stand-in for the peer script: JVM options and the FLOWS=N /
@@ -23,17 +19,7 @@ import org.junit.rules.TemporaryFolder;
  * first, and the paired view (per-round ratios). The real peer (DPDK testpmd) is exercised by hand, see
  * docs/performance.md.
  */
-public class BenchAbScriptTest {
-    @Rule
-    public TemporaryFolder tmp = new TemporaryFolder();
-
-    private Path dir;
-
-    @Before
-    public void setUp() {
-        Assume.assumeTrue("needs bash", BenchPeerScriptTest.onPath("bash"));
-        dir = tmp.getRoot().toPath();
-    }
+public class BenchAbScriptTest extends ScriptTest {
 
     @Test
     public void variantsPassJvmOptionsAndFlowSettingsApart() throws Exception {

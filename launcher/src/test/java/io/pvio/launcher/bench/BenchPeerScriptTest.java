@@ -14,26 +14,20 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.Assume;
 import org.junit.Before;
-import org.junit.Rule;
 import org.junit.Test;
-import org.junit.rules.TemporaryFolder;
 
 /**
  * launcher/bench-peer.sh's bookkeeping (alternation, medians, each pair's ratio) against a stand-in for the
  * peer script that reports fixed figures; the real peer (DPDK testpmd) is exercised by hand, see
  * docs/performance.md.
  */
-public class BenchPeerScriptTest {
-    @Rule
-    public TemporaryFolder tmp = new TemporaryFolder();
-
+public class BenchPeerScriptTest extends ScriptTest {
     private Path peer;
     private Path jar;
 
     @Before
     public void standInPeer() throws IOException {
-        Assume.assumeTrue("needs bash and taskset", onPath("bash") && onPath("taskset"));
-        Path dir = tmp.getRoot().toPath();
+        Assume.assumeTrue("needs taskset", onPath("taskset"));
         // the n-th measurement of a side reports that side's n-th figure (cycling through three)
         peer = dir.resolve("peer.sh");
         Files.writeString(peer, String.join("\n",
@@ -47,15 +41,6 @@ public class BenchPeerScriptTest {
         Files.setPosixFilePermissions(peer, PosixFilePermissions.fromString("rwxr-xr-x"));
         jar = dir.resolve("no-c2c.jar"); // not a jar: `pvio c2c` gives no figure, printed as NA
         Files.writeString(jar, "");
-    }
-
-    static boolean onPath(String cmd) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (new File(d, cmd).canExecute()) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private String[] run(String... args) throws Exception {

@@ -9,11 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.Assume;
-import org.junit.Before;
-import org.junit.Rule;
 import org.junit.Test;
-import org.junit.rules.TemporaryFolder;
 
 /**
  * launcher/pmd-profile.sh --summarize on a collapsed profile written as async-profiler writes one (threads,
@@ -21,17 +17,7 @@ import org.junit.rules.TemporaryFolder;
  * innermost pvio frame, and a JDK or VM frame inside is named with that pvio caller. The profiling run itself
  * (async-profiler attached to a real vswitchd) is exercised by hand, see docs/performance.md.
  */
-public class PmdProfileScriptTest {
-    @Rule
-    public TemporaryFolder tmp = new TemporaryFolder();
-
-    private Path dir;
-
-    @Before
-    public void setUp() {
-        Assume.assumeTrue("needs bash", BenchPeerScriptTest.onPath("bash"));
-        dir = tmp.getRoot().toPath();
-    }
+public class PmdProfileScriptTest extends ScriptTest {
 
     @Test
     public void samplesGoToTheInnermostPvioFrameOfThePmdThread() throws Exception {
