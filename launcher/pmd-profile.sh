@@ -44,7 +44,7 @@ done
 
 # summarize FILE: the PMD's samples by part, then by innermost frame (with its pvio caller)
 summarize() {
-    awk -v top="$TOP" '
+    awk '
     function part(f) {
         if (f ~ /^io\/pvio\/vhost\/ring\/(Interpreted)?FaultFence|GuestMemory\.deliverPendingFault/) return "vhost: guest-memory fault fence"
         if (f ~ /^io\/pvio\/vhost\/ring\/CpuCopySink|RingWalker\.(loadFrames|readOne|readFrame|writeVec|touch)|^io\/pvio\/memory\//) return "vhost: frame copies"
