@@ -80,6 +80,22 @@ public final class PacketBatch {
     }
 
     /**
+     * Exchanges packets {@code i} and {@code j}. Its stores follow each other with no call between them, so
+     * that an asynchronous exception (a late fault of a guest access, which HotSpot raises at a method's
+     * return or a loop's back edge) finds every packet of the batch in it once, before the swap or after.
+     */
+    public void swap(int i, int j) {
+        Objects.checkIndex(i, count);
+        Objects.checkIndex(j, count);
+        int x = idx[i];
+        Packet o = others[i];
+        idx[i] = idx[j];
+        others[i] = others[j];
+        idx[j] = x;
+        others[j] = o;
+    }
+
+    /**
      * Stores packet {@code i} into a slot that holds no reference (slots from count on hold none: truncate
      * clears them). Small enough, as get and add, for C2 to inline without a call-site profile, which the
      * PMD's callers may not have yet when it compiles them.

@@ -3,5 +3,5 @@
  * datapath. Nothing here allocates per packet.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.3.0")
+@org.osgi.annotation.versioning.Version("1.4.0")
 package io.pvio.packet;

@@ -462,7 +462,7 @@ public class PacketPoolTest {
 
     /**
      * A batch keeps its pool's packets by index and another pool's by reference (PacketBatch): whatever the
-     * mix, get returns what add and set put, truncate and freeAll give each packet back to its own pool, and
+     * mix, get returns what add, set and swap put, truncate and freeAll give each packet back to its own pool, and
      * an emptied batch takes the next packet's pool as its own.
      */
     @Test
@@ -487,6 +487,14 @@ public class PacketPoolTest {
             b.set(7, y); // and in place of a foreign one
             old.free();
             want[7] = y;
+            // swaps between packets kept by index and by reference (i % 3 == 1 is the other pool), and in place
+            int[][] swaps = {{0, 3}, {2, 1}, {1, 10}, {5, 5}};
+            for (int[] w : swaps) {
+                b.swap(w[0], w[1]);
+                Packet t = want[w[0]];
+                want[w[0]] = want[w[1]];
+                want[w[1]] = t;
+            }
             for (int i = 0; i < PacketBatch.MAX; i++) {
                 assertSame("round " + round + " packet " + i, want[i], b.get(i));
             }
