@@ -130,12 +130,12 @@ abstract class RingWalker {
 
     /**
      * Enqueue: moves {@code p} (batch[i]) to batch[sent] and batch[sent] to batch[i], so that delivered
-     * packets stay first in the batch when a packet before {@code p} was skipped.
+     * packets stay first in the batch when a packet before {@code p} was skipped. One swap: a late fault
+     * raised here must not leave a packet twice in the batch (freed twice by the caller) and another out of it.
      */
     static void keepFirst(PacketBatch batch, Packet p, int i, int sent) {
         if (sent != i) {
-            batch.set(i, batch.get(sent));
-            batch.set(sent, p);
+            batch.swap(i, sent);
         }
     }
 

@@ -3,6 +3,7 @@ package io.pvio.vhost.ring;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 
 import io.pvio.packet.Packet;
@@ -256,8 +257,10 @@ public class VirtqueueOffloadTest {
         b.add(packet(big, Packet.OL_CSUM_PARTIAL | Packet.OL_TSO_TCPV4));
         b.add(packet(small, Packet.OL_CSUM_PARTIAL));
         b.add(packet(small, 0));
-        b.add(packet(small, Packet.OL_CSUM_PARTIAL | Packet.OL_TSO_TCPV6)); // not negotiated: not sent
-        b.add(packet(small, 0));
+        Packet refused = packet(small, Packet.OL_CSUM_PARTIAL | Packet.OL_TSO_TCPV6); // not negotiated: not sent
+        b.add(refused);
+        Packet last = packet(small, 0);
+        b.add(last);
         assertTrue(vq.tryLock());
         int sent;
         try {
@@ -268,6 +271,11 @@ public class VirtqueueOffloadTest {
                 }
             } else {
                 sent = vq.enqueue(b);
+            }
+            // the packets sent come first, in order: the last one and the refused one swapped places
+            assertSame(last, b.get(3));
+            assertSame(refused, b.get(4));
+            if (!async) {
                 b.freeAll();
             }
         } finally {
