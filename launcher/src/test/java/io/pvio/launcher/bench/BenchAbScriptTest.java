@@ -3,14 +3,11 @@ package io.pvio.launcher.bench;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.io.File;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.Test;
 
 /**
@@ -80,15 +77,10 @@ public class BenchAbScriptTest extends ScriptTest {
 
     /** bench-ab.sh's stdout; it must exit 0. */
     private String benchAb(Path peer, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("bash", new File("bench-ab.sh").getAbsolutePath(), "--peer",
-                peer.toString()));
-        cmd.addAll(List.of(args));
-        Path out = dir.resolve("out.txt");
-        Path err = dir.resolve("err.txt");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertTrue("bench-ab.sh did not finish", p.waitFor(60, TimeUnit.SECONDS));
-        String o = Files.readString(out, StandardCharsets.UTF_8);
-        assertEquals(o + Files.readString(err), 0, p.exitValue());
-        return o;
+        List<String> a = new ArrayList<>(List.of("--peer", peer.toString()));
+        a.addAll(List.of(args));
+        Run r = script("bench-ab.sh", 60, a);
+        assertEquals(r.out() + r.err(), 0, r.exit());
+        return r.out();
     }
 }

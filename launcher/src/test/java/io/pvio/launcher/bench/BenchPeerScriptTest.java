@@ -3,15 +3,12 @@ package io.pvio.launcher.bench;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.Assume;
 import org.junit.Before;
 import org.junit.Test;
@@ -44,15 +41,10 @@ public class BenchPeerScriptTest extends ScriptTest {
     }
 
     private String[] run(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("bash", new File("bench-peer.sh").getAbsolutePath(), "--peer",
-                peer.toString(), "--jar", jar.toString()));
-        cmd.addAll(List.of(args));
-        Path out = tmp.newFile().toPath();
-        Path err = tmp.newFile().toPath();
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertTrue("bench-peer.sh did not finish", p.waitFor(120, TimeUnit.SECONDS));
-        return new String[] {Integer.toString(p.exitValue()), Files.readString(out, StandardCharsets.UTF_8),
-                Files.readString(err, StandardCharsets.UTF_8)};
+        List<String> a = new ArrayList<>(List.of("--peer", peer.toString(), "--jar", jar.toString()));
+        a.addAll(List.of(args));
+        Run r = script("bench-peer.sh", 120, a);
+        return new String[] {Integer.toString(r.exit()), r.out(), r.err()};
     }
 
     @Test

@@ -1,14 +1,13 @@
 package io.pvio.launcher.bench;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
-import java.io.File;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.Test;
 
 /**
@@ -18,7 +17,6 @@ import org.junit.Test;
  * (async-profiler attached to a real vswitchd) is exercised by hand, see docs/performance.md.
  */
 public class PmdProfileScriptTest extends ScriptTest {
-
     @Test
     public void samplesGoToTheInnermostPvioFrameOfThePmdThread() throws Exception {
         Path f = dir.resolve("p.collapsed");
@@ -34,7 +32,9 @@ public class PmdProfileScriptTest extends ScriptTest {
                 "[pmd-c01 tid=7];[unknown];__vdso_clock_gettime 5",
                 "[C2 CompilerThre tid=9];C2Compiler::compile_method 400",
                 "[main tid=1];java/lang/Thread.run;io/pvio/launcher/Main.main 100"));
-        String o = summarize(f, "--top", "3");
+        Run r = summarize(f, "--top", "3");
+        assertEquals(r.out() + r.err(), 0, r.exit());
+        String o = r.out();
         String t = o.replaceAll(" +", " ");
         assertTrue(o, t.contains("part of pvio (PMD thread, 100 samples) share\n"
                 + "vhost: frame copies 50.0%\n"
@@ -45,33 +45,21 @@ public class PmdProfileScriptTest extends ScriptTest {
                 + " 50.0% jlong_disjoint_arraycopy <- io/pvio/vhost/ring/CpuCopySink.fromGuest\n"
                 + " 30.0% io/pvio/dpif/netdev/flow/FlowTable.rank\n"
                 + " 15.0% InterpreterRuntime::ldc <- io/pvio/vhost/ring/InterpretedFaultFence.deliver\n"));
-        assertTrue(o, !o.contains("clock_gettime")); // beyond --top 3
+        assertFalse(o, o.contains("clock_gettime")); // beyond --top 3
     }
 
     @Test
     public void aProfileWithoutThePmdThreadIsAnError() throws Exception {
         Path f = dir.resolve("q.collapsed");
         Files.write(f, List.of("[main tid=1];java/lang/Thread.run;io/pvio/launcher/Main.main 100"));
-        Process p = start(f);
-        assertEquals(1, p.exitValue());
-        assertTrue(Files.readString(dir.resolve("err.txt")).contains("no samples of a pmd thread"));
+        Run r = summarize(f);
+        assertEquals(1, r.exit());
+        assertTrue(r.err(), r.err().contains("no samples of a pmd thread"));
     }
 
-    private Process start(Path profile, String... more) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of("bash", new File("pmd-profile.sh").getAbsolutePath(),
-                "--summarize", profile.toString()));
-        cmd.addAll(List.of(more));
-        Process p = new ProcessBuilder(cmd).redirectOutput(dir.resolve("out.txt").toFile())
-                .redirectError(dir.resolve("err.txt").toFile()).start();
-        assertTrue("pmd-profile.sh did not finish", p.waitFor(30, TimeUnit.SECONDS));
-        return p;
-    }
-
-    /** pmd-profile.sh --summarize's stdout; it must exit 0. */
-    private String summarize(Path profile, String... more) throws Exception {
-        Process p = start(profile, more);
-        String o = Files.readString(dir.resolve("out.txt"), StandardCharsets.UTF_8);
-        assertEquals(o + Files.readString(dir.resolve("err.txt")), 0, p.exitValue());
-        return o;
+    private Run summarize(Path profile, String... more) throws Exception {
+        List<String> a = new ArrayList<>(List.of("--summarize", profile.toString()));
+        a.addAll(List.of(more));
+        return script("pmd-profile.sh", 30, a);
     }
 }

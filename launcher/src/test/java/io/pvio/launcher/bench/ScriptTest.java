@@ -1,7 +1,14 @@
 package io.pvio.launcher.bench;
 
+import static org.junit.Assert.assertTrue;
+
 import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.Assume;
 import org.junit.Before;
 import org.junit.Rule;
@@ -19,6 +26,22 @@ abstract class ScriptTest {
     public void needsBash() {
         Assume.assumeTrue("needs bash", onPath("bash"));
         dir = tmp.getRoot().toPath();
+    }
+
+    /** How a script run ended: its exit status, stdout and stderr. */
+    record Run(int exit, String out, String err) {
+    }
+
+    /** Runs {@code script} (in launcher/) with bash and {@code args}; fails if it takes over {@code seconds}. */
+    Run script(String script, long seconds, List<String> args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", new File(script).getAbsolutePath()));
+        cmd.addAll(args);
+        Path out = tmp.newFile().toPath();
+        Path err = tmp.newFile().toPath();
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(script + " did not finish", p.waitFor(seconds, TimeUnit.SECONDS));
+        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                Files.readString(err, StandardCharsets.UTF_8));
     }
 
     static boolean onPath(String cmd) {
