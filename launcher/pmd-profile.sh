@@ -4,9 +4,10 @@
 # compiled method they were inlined into (PmdThread.poll holds the flow lookup, the actions and the batching),
 # async-profiler resolves inlined frames, so each sample goes to the pvio method whose code it was in.
 #
-# Runs launcher/bench-ab.sh --rounds 1, loads async-profiler into pvio's vswitchd (jcmd JVMTI.agent_load,
-# event=cpu: perf_events' cpu-clock, every 200 us of CPU) 5 s after the front end's warm-up began, for half of
-# --seconds (at least 2 s), keeps the samples of the PMD thread (pmd-*) and prints their shares: by part (the
+# Runs launcher/bench-ab.sh --rounds 1 (its vswitchd with -XX:+DebugNonSafepoints added to the variant's
+# options), loads async-profiler into that vswitchd (jcmd JVMTI.agent_load, event=cpu: perf_events'
+# cpu-clock, every 200 us of CPU) 5 s after the front end's warm-up began, for half of --seconds (at least
+# 2 s), keeps the samples of the PMD thread (pmd-*) and prints their shares: by part (the
 # innermost pvio frame of each sample decides: a JDK copy stub called by the vhost copy is the vhost copy's),
 # then the leading innermost frames with that pvio caller. A sample is charged to the instruction the CPU was
 # on: a wait for a cache line another core wrote (the guest's descriptors and frames) goes to the first
@@ -113,9 +114,13 @@ OUT=$(readlink -f "$OUT")
 rm -f "$OUT"
 
 # bench-ab's round in the background; async-profiler attached to its vswitchd (jcmd JVMTI.agent_load) once the
-# traffic has run for the warm-up and a few seconds more, for half of the measured seconds
+# traffic has run for the warm-up and a few seconds more, for half of the measured seconds. The JVM records
+# debug info at every instruction (DebugNonSafepoints): without it, code compiled before the agent loads maps a
+# sample to the nearest call or safepoint poll, often in another method than the one it was in.
+DNS=-XX:+UnlockDiagnosticVMOptions~-XX:+DebugNonSafepoints
+case "$VARIANT" in *@*) PVARIANT=$VARIANT~$DNS ;; *) PVARIANT=$VARIANT@$DNS ;; esac
 "$HERE/bench-ab.sh" --mode "$MODE" --size "$SIZE" --rounds 1 --seconds "$SECS" --warmup "$WARMUP" "${AB_ARGS[@]}" \
-    "$VARIANT" > "$TMP/ab.out" &
+    "$PVARIANT" > "$TMP/ab.out" &
 AB=$!
 jar=$(readlink -f "${VARIANT%%@*}")
 pid=""

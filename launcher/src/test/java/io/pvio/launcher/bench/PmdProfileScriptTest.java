@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.Test;
 
 /**
@@ -55,6 +56,35 @@ public class PmdProfileScriptTest extends ScriptTest {
         Run r = summarize(f);
         assertEquals(1, r.exit());
         assertTrue(r.err(), r.err().contains("no samples of a pmd thread"));
+    }
+
+    /**
+     * The profiled round's vswitchd records debug info at every instruction: the variant handed to bench-ab.sh
+     * carries -XX:+DebugNonSafepoints after the user's options (a stand-in bench-ab.sh records its arguments;
+     * no vswitchd starts, so the script stops with its error).
+     */
+    @Test
+    public void theProfiledJvmKeepsDebugInfoAtEveryInstruction() throws Exception {
+        Path copy = dir.resolve("pmd-profile.sh");
+        Files.copy(Path.of("pmd-profile.sh"), copy);
+        Path args = dir.resolve("ab-args");
+        Path ab = Files.writeString(dir.resolve("bench-ab.sh"), "printf '%s\\n' \"$@\" > '" + args + "'\n");
+        assertTrue(ab.toFile().setExecutable(true));
+        Path jar = Files.createFile(dir.resolve("x.jar"));
+        Path lib = Files.createFile(dir.resolve("libasyncProfiler.so"));
+        Map<String, String> env = Map.of("ASYNC_PROFILER_LIB", lib.toString());
+
+        Run r = script(copy.toString(), 60, List.of("--seconds", "4", jar + "@FLOWS=100000"), env);
+        assertEquals(r.out() + r.err(), 2, r.exit());
+        assertTrue(r.err(), r.err().contains("vswitchd did not start"));
+        List<String> a = Files.readAllLines(args);
+        assertEquals(a.toString(), jar + "@FLOWS=100000~-XX:+UnlockDiagnosticVMOptions~-XX:+DebugNonSafepoints",
+                a.get(a.size() - 1));
+        assertTrue(a.toString(), a.containsAll(List.of("--rounds", "1", "--seconds", "4")));
+
+        script(copy.toString(), 60, List.of(jar.toString()), env);
+        a = Files.readAllLines(args);
+        assertEquals(jar + "@-XX:+UnlockDiagnosticVMOptions~-XX:+DebugNonSafepoints", a.get(a.size() - 1));
     }
 
     private Run summarize(Path profile, String... more) throws Exception {

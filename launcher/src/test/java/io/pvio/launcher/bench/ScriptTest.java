@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.Assume;
 import org.junit.Before;
@@ -34,11 +35,18 @@ abstract class ScriptTest {
 
     /** Runs {@code script} (in launcher/) with bash and {@code args}; fails if it takes over {@code seconds}. */
     Run script(String script, long seconds, List<String> args) throws Exception {
+        return script(script, seconds, args, Map.of());
+    }
+
+    /** {@link #script(String, long, List)} with {@code env} added to the script's environment. */
+    Run script(String script, long seconds, List<String> args, Map<String, String> env) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("bash", new File(script).getAbsolutePath()));
         cmd.addAll(args);
         Path out = tmp.newFile().toPath();
         Path err = tmp.newFile().toPath();
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
         assertTrue(script + " did not finish", p.waitFor(seconds, TimeUnit.SECONDS));
         return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                 Files.readString(err, StandardCharsets.UTF_8));
