@@ -23,8 +23,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * The flow lookup of issue 21's many-flows case: {@code flows} explicit flows
  * {@code in_port=1,dl_src=02:00:<i>,actions=output:2}, and a 32-packet burst at a time from a stream that
  * cycles through all their source MACs, in order (as bench-peer's pktgen and bench-flows' front end send
- * them) or in a random order fixed at setup. Per packet: the lookup and the load of the flow's output port,
- * what the PMD does before it hands the packet on. Cache-bound at 100,000 flows: the table and its flows are larger than L2.
+ * them), in a random order fixed at setup, or always the first flow's ("same": the table's work per packet
+ * without its cache misses, which cycle minus same measures). Per packet: the lookup and the load of the
+ * flow's output port, what the PMD does before it hands the packet on. Cache-bound at 100,000 flows: the table and its flows are larger than L2.
  * {@link #burstAndCount} is the PMD's path for tables of {@link FlowTable#BURST_FLOWS} or more: the burst's
  * lookups in passes ({@link FlowTable#lookupBurst}), then per packet the output port and the flow's counters.
  */
@@ -40,7 +41,7 @@ public class ManyFlowsBench {
     @Param({"1", "1000", "100000"})
     public int flows;
 
-    @Param({"cycle", "random"})
+    @Param({"cycle", "random", "same"})
     public String order;
 
     private FlowTable table;
@@ -65,7 +66,7 @@ public class ManyFlowsBench {
         n = (n + BURST - 1) / BURST * BURST;
         stream = new long[n];
         for (int i = 0; i < n; i++) {
-            stream[i] = mac(i % flows);
+            stream[i] = order.equals("same") ? mac(0) : mac(i % flows);
         }
         if (order.equals("random")) {
             Random rnd = new Random(21);
