@@ -1038,8 +1038,10 @@ public final class DpifNetdev implements Dpif {
                 line(sb, "simple match hits: 0");
                 line(sb, "emc hits: 0");
                 line(sb, "smc hits: 0");
-                line(sb, "megaflow hits: %d", v[PmdThread.S_HITS] + v[PmdThread.S_MISSES]);
-                line(sb, "upcalls: 0");
+                long classified = v[PmdThread.S_HITS] + v[PmdThread.S_MISSES];
+                line(sb, "megaflow hits: %d", classified);
+                line(sb, "avg. subtable lookups per megaflow hit: %.2f",
+                        classified > 0 ? (double) v[PmdThread.S_LOOKUPS] / classified : 0.0);
                 line(sb, "miss with success upcall: 0");
                 line(sb, "miss with failed upcall: 0");
                 line(sb, "avg. packets per output batch: %.2f", batches > 0 ? (double) v[PmdThread.S_OUT_PKTS] / batches : 0.0);
@@ -1147,7 +1149,7 @@ public final class DpifNetdev implements Dpif {
                     String usage = perfMetrics && since != 0 && now > since
                             ? String.format(Locale.ROOT, "%2d %%", Math.round(100.0 * r.pollNs() / (now - since)))
                             : "NOT AVAIL";
-                    sb.append(String.format(Locale.ROOT, "  port: %-16s queue-id: %2d (enabled)   pmd usage: %s%n",
+                    sb.append(String.format(Locale.ROOT, "  port: %-16s  queue-id: %2d (enabled)   pmd usage: %s%n",
                             r.port.name, r.qid, usage));
                 }
                 sb.append("  overhead: NOT AVAIL\n");

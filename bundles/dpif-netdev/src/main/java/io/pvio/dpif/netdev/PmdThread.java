@@ -85,7 +85,9 @@ final class PmdThread implements Runnable {
     static final int S_SW_OFFLOAD_DROPS = 14;
     /** Nanoseconds polling idle rx queues in busy iterations (only with pmd-perf-metrics=true). */
     static final int S_IDLE_RXQ_NS = 15;
-    static final int N_STATS = 16;
+    /** Match groups probed by the lookups of S_HITS + S_MISSES packets (FlowTable.groupsProbed). */
+    static final int S_LOOKUPS = 16;
+    static final int N_STATS = 17;
 
     final int core;
     /** This thread's id for {@link Flow#count(long, long, int, int)}: unique among live PMDs. */
@@ -125,6 +127,7 @@ final class PmdThread implements Runnable {
     private long received;
     private long hits;
     private long misses;
+    private long lookups;
     private long outBatches;
     private long outPkts;
     private long idleNs;
@@ -293,6 +296,7 @@ final class PmdThread implements Runnable {
         stats.set(S_RECEIVED, received);
         stats.set(S_HITS, hits);
         stats.set(S_MISSES, misses);
+        stats.set(S_LOOKUPS, lookups);
         stats.set(S_OUT_BATCHES, outBatches);
         stats.set(S_OUT_PKTS, outPkts);
         stats.set(S_PROC_NS, procNs);
@@ -508,6 +512,7 @@ final class PmdThread implements Runnable {
         MacTable macs = v.bridge.macs;
         int in = r.ofport;
         Flow run = null;
+        int runRank = 0;
         long runPkts = 0;
         long runBytes = 0;
         int cnt = b.size();
@@ -540,6 +545,7 @@ final class PmdThread implements Runnable {
             }
             if (rank == FlowTable.MISS) {
                 misses++;
+                lookups += ft.groups();
                 p.free();
                 dropped++;
                 continue;
@@ -549,8 +555,10 @@ final class PmdThread implements Runnable {
             if (f != run) {
                 if (run != null) {
                     run.count(runPkts, runBytes, nowSec, counterId);
+                    lookups += runPkts * ft.groupsProbed(runRank);
                 }
                 run = f;
+                runRank = rank;
                 runPkts = 0;
                 runBytes = 0;
             }
@@ -577,6 +585,7 @@ final class PmdThread implements Runnable {
         }
         if (run != null) {
             run.count(runPkts, runBytes, nowSec, counterId);
+            lookups += runPkts * ft.groupsProbed(runRank);
         }
         b.clear();
         flushTouched();

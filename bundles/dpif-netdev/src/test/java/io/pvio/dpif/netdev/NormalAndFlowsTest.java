@@ -270,7 +270,7 @@ public class NormalAndFlowsTest extends DpTest {
         dp.setInterface("n1", null, Map.of("n_rxq", "2"));
         assertEquals(Map.of("n_rxq", "2"), dp.port("n1").options());
         String rxq = dp.pmdRxqShow();
-        assertTrue(rxq, rxq.contains("port: n1               queue-id:  1 (enabled)"));
+        assertTrue(rxq, rxq.contains("port: n1                queue-id:  1 (enabled)"));
         dp.delBridge("br0");
         assertTrue(dp.bridges().isEmpty());
         assertNull(DummyPorts.dummy("n1"));

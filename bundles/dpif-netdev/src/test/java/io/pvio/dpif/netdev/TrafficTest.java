@@ -55,7 +55,8 @@ public class TrafficTest extends DpTest {
         String stats = new PmdStatsShowCommand(dp).run(List.of());
         assertTrue(stats, stats.startsWith("pmd thread numa_id 0 core_id 0:\n  packets received: 35000\n"
                 + "  packet recirculations: 0\n  avg. datapath passes per packet: 1.00\n"));
-        assertTrue(stats, stats.contains("  megaflow hits: 35000\n"));
+        assertTrue(stats, stats.contains("  megaflow hits: 35000\n"
+                + "  avg. subtable lookups per megaflow hit: 1.00\n  miss with success upcall: 0\n"));
         assertTrue(stats, stats.matches("(?s).*  avg\\. packets per output batch: \\d+\\.\\d\\d\n"
                 + "  idle cycles: \\d+ \\(\\d+\\.\\d\\d%\\)\n  processing cycles: \\d+ \\(\\d+\\.\\d\\d%\\)\n"
                 + "  avg cycles per packet: \\d+\\.\\d\\d \\(\\d+/35000\\)\n"
@@ -112,8 +113,8 @@ public class TrafficTest extends DpTest {
         DummyPort s2 = DummyPorts.dummy("s2");
         DummyPort s3 = DummyPorts.dummy("s3");
         String rxq = dp.pmdRxqShow();
-        assertTrue(rxq, rxq.contains("core_id 0:\n  isolated : false\n  port: s1               queue-id:  0"));
-        assertTrue(rxq, rxq.contains("core_id 1:\n  isolated : false\n  port: s1               queue-id:  1"));
+        assertTrue(rxq, rxq.contains("core_id 0:\n  isolated : false\n  port: s1                queue-id:  0"));
+        assertTrue(rxq, rxq.contains("core_id 1:\n  isolated : false\n  port: s1                queue-id:  1"));
         for (int q = 0; q < 2; q++) {
             for (int i = 0; i < 10; i++) {
                 assertTrue(s1.receive(q, eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64)));

@@ -107,6 +107,23 @@ public class FlowTableTest {
         }
     }
 
+    /** A lookup probes the groups whose first flow comes before the winner's (all of them on a miss). */
+    @Test
+    public void groupsProbedAreTheGroupsUpToTheWinner() {
+        FlowTable t = new FlowTable(FlowParser.parseFlow("priority=20,in_port=1,dl_dst=02:00:00:00:00:01,actions=output:2"),
+                FlowParser.parseFlow("priority=10,dl_type=0x0806,actions=output:3"),
+                FlowParser.parseFlow("priority=5,in_port=1,dl_dst=02:00:00:00:00:02,actions=output:4"),
+                FlowParser.parseFlow("priority=0,actions=NORMAL"));
+        assertEquals(3, t.groups());
+        assertEquals(1, t.groupsProbed(t.rank(1, 0x525400000001L, 0x020000000001L, 0x0800)));
+        assertEquals(2, t.groupsProbed(t.rank(1, 0x525400000001L, 0x020000000003L, 0x0806)));
+        // rank 2 is in the first group, but the ARP group's first flow (rank 1) comes before it
+        assertEquals(2, t.groupsProbed(t.rank(1, 0x525400000001L, 0x020000000002L, 0x0800)));
+        assertEquals(3, t.groupsProbed(t.rank(2, 0x525400000001L, 0x020000000002L, 0x0800)));
+        assertEquals(3, t.groupsProbed(FlowTable.MISS));
+        assertEquals(0, new FlowTable().groupsProbed(FlowTable.MISS));
+    }
+
     @Test
     public void manyExactFlowsStayInFewGroups() {
         FlowTable t = new FlowTable(FlowParser.parseFlow("priority=0,actions=NORMAL"));
