@@ -136,7 +136,10 @@ public final class Flow {
 
     /** Whole seconds since the last hit (or the creation), as ovs-ofctl's idle_age. */
     public int idleAge(long nowNanos) {
-        return Math.max(0, MacTable.nowSeconds(nowNanos) - (int) USED.getOpaque(this));
+        int sinceHit = MacTable.nowSeconds(nowNanos) - (int) USED.getOpaque(this);
+        // the hit's second is a tick of a whole-second clock: never older than the flow's own duration
+        long alive = (nowNanos - createdNanos) / 1_000_000_000L;
+        return (int) Math.max(0, Math.min(sinceHit, alive));
     }
 
     public long packets() {

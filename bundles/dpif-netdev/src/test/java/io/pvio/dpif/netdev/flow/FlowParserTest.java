@@ -103,6 +103,33 @@ public class FlowParserTest {
         assertNull(new FlowTable().lookup(1, A, B, 0));
     }
 
+    /**
+     * idle_age never exceeds the whole seconds of the flow's duration, as in OVS, though the last hit's second
+     * is a tick of a coarser clock: a flow added just before a tick shows idle_age=0 at duration=0.850s.
+     */
+    @Test
+    public void idleAgeIsNeverAboveTheDuration() {
+        long t0 = System.nanoTime();
+        long lo = t0;
+        long hi = t0 + 1_000_000_000L; // the next tick of MacTable.nowSeconds is in (lo, hi]
+        while (hi - lo > 1) {
+            long mid = lo + (hi - lo) / 2;
+            if (MacTable.nowSeconds(mid) == MacTable.nowSeconds(t0)) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        long created = hi - 100_000_000L;
+        Flow f = new Flow(Flow.DEFAULT_PRIORITY, 1, -1, -1, -1, 0, new int[] {2}, created);
+        long now = created + 850_000_000L;
+        assertEquals(MacTable.nowSeconds(created) + 1, MacTable.nowSeconds(now)); // a tick between
+        assertEquals(0, f.idleAge(now));
+        assertTrue(f.dumpLine(now), f.dumpLine(now).contains(" duration=0.850s, table=0, n_packets=0, n_bytes=0,"
+                + " idle_age=0, in_port=1 actions=output:2"));
+        assertEquals(2, f.idleAge(created + 2_500_000_000L));
+    }
+
     /** idle_age: whole seconds since the last hit, or since the flow was added. */
     @Test
     public void idleAgeCountsFromTheLastHit() {
