@@ -207,7 +207,7 @@ public final class Flow {
             } else if (a == ACTION_FLOOD) {
                 sb.append("FLOOD");
             } else {
-                sb.append("output:").append(a == FlowParser.LOCAL ? "LOCAL" : Integer.toString(a));
+                sb.append(a == FlowParser.LOCAL ? "LOCAL" : "output:" + a); // a reserved port by its name, as ovs-ofctl
             }
         }
         return sb.toString();
