@@ -21,15 +21,20 @@ public final class InProcess {
 
     /**
      * Starts the switch in {@code runDir} (a fresh temporary directory when null), runs {@code body}, stops
-     * the switch. Refuses a run directory where a daemon already runs.
+     * the switch. Refuses a run directory where a daemon already runs. Of a temporary directory only the log
+     * is left once the switch has stopped (the framework's cache alone takes megabytes a run).
      *
      * @return the body's status, or 1 when the switch could not be started or the body threw
      */
     public static int run(String command, Path runDir, PrintStream info, PrintStream err, Body body) {
         Daemon d = null;
         Thread hook = null;
+        Path temporary = null;
         try {
-            Path dir = runDir != null ? runDir.toAbsolutePath() : Files.createTempDirectory("pvio-" + command + "-");
+            if (runDir == null) {
+                temporary = Files.createTempDirectory("pvio-" + command + "-");
+            }
+            Path dir = runDir != null ? runDir.toAbsolutePath() : temporary;
             Path sock = ControlClient.socket(dir);
             if (Files.exists(sock)) {
                 try {
@@ -54,6 +59,9 @@ public final class InProcess {
                 d.stop();
                 LogSetup.uninstall();
             }
+            if (temporary != null) {
+                keepOnlyLog(temporary, err);
+            }
             if (hook != null) {
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
@@ -61,6 +69,20 @@ public final class InProcess {
                     // already shutting down
                 }
             }
+        }
+    }
+
+    /** Deletes everything in {@code dir} but vswitchd.log (and {@code dir} itself when no log was written). */
+    static void keepOnlyLog(Path dir, PrintStream err) {
+        Path log = dir.resolve("vswitchd.log");
+        try (var walk = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                if (!p.equals(log) && !(p.equals(dir) && Files.exists(log))) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            err.println("pvio: could not remove the temporary run directory " + dir + ": " + e.getMessage());
         }
     }
 }

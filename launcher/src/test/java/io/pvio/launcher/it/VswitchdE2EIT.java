@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
@@ -97,6 +99,11 @@ public class VswitchdE2EIT {
         assertEquals(o.out() + o.err(), 0, o.status());
         assertTrue(o.out(), o.out().contains("unaccounted 0"));
         assertTrue(o.out(), o.out().contains("buffers in use after the ports closed: 0"));
+        Matcher m = Pattern.compile("run directory (\\S+) \\(log: ").matcher(o.out());
+        assertTrue(o.out(), m.find());
+        try (var left = Files.list(Path.of(m.group(1)))) { // of its temporary run directory, only the log stays
+            assertEquals(List.of("vswitchd.log"), left.map(p -> p.getFileName().toString()).toList());
+        }
     }
 
     private String ok(String... args) throws Exception {
