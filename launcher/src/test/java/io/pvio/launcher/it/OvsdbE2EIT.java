@@ -325,6 +325,43 @@ public class OvsdbE2EIT {
         return v;
     }
 
+    private int ofport(String iface) throws Exception {
+        return Integer.parseInt(vsctlOk("get", "Interface", iface, "ofport").strip());
+    }
+
+    /**
+     * An ofport_request clash as ovs-vswitchd resolves it: the port that has the number keeps it, the
+     * newcomer gets a free one, neither gets an error; the same after a restart.
+     */
+    @Test
+    public void aPortKeepsTheNumberItAsksForWhenAnotherAsksForItToo() throws Exception {
+        startDaemon();
+        vsctlOk("add-br", "br");
+        vsctlOk("add-port", "br", "d1", "--", "set", "Interface", "d1", "type=dummy", "ofport_request=7");
+        vsctlOk("add-port", "br", "d2", "--", "set", "Interface", "d2", "type=dummy", "ofport_request=7");
+        assertEquals(7, ofport("d1"));
+        int d2 = ofport("d2");
+        assertTrue("d2 has " + d2, d2 > 0 && d2 != 7);
+        for (String i : List.of("d1", "d2")) {
+            assertEquals(i, "[]\n", vsctlOk("get", "Interface", i, "error"));
+        }
+        assertTrue(log(), log().contains("interface d2: ofport_request 7 is in use by d1; ofport " + d2
+                + " is chosen"));
+
+        // restarted: each port gets its number again, and a new port asking for 7 gets a free one
+        pvioOk("appctl", "exit");
+        assertTrue(daemon.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        startDaemon();
+        vsctlOk("add-port", "br", "d3", "--", "set", "Interface", "d3", "type=dummy", "ofport_request=7");
+        assertEquals(7, ofport("d1"));
+        assertEquals(d2, ofport("d2"));
+        int d3 = ofport("d3");
+        assertTrue("d3 has " + d3, d3 > 0 && d3 != 7 && d3 != d2);
+        for (String i : List.of("d1", "d2", "d3")) {
+            assertEquals(i, "[]\n", vsctlOk("get", "Interface", i, "error"));
+        }
+    }
+
     @Test
     public void reconnectsAndResyncsWhenTheServerComesBack() throws Exception {
         // pvio on tcp:, the clients on the server's Unix socket

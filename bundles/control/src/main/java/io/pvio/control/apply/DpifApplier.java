@@ -72,8 +72,9 @@ public final class DpifApplier {
             a.undo.push(() -> dpif.setOtherConfig(old));
         }
         java.util.Set<String> removed = new java.util.HashSet<>();
-        // 1. ports that go away (deleted, moved, re-created, or renumbered as OVS's bridge does it) in
-        //    surviving bridges; each is added back with the number it had if a later step is refused
+        // 1. ports that go away (deleted, moved, re-created, or giving their number to a port that asks for
+        //    it: OfportRules) in surviving bridges; each is added back with the number it had if a later step
+        //    is refused
         for (Bridge ob : from.bridges.values()) {
             Bridge nb = byUuid(to, ob.uuid);
             if (nb == null) {
@@ -84,10 +85,9 @@ public final class DpifApplier {
                 Port np = nb.ports.get(op.name);
                 if (np == null || !np.uuid.equals(op.uuid)) {
                     going.add(op.name);
-                } else {
-                    going.addAll(renumbered(dpif, ob.name, nb, np));
                 }
             }
+            going.addAll(OfportRules.displaced(plan(dpif, ob, nb).values()));
             for (String name : going) {
                 Port op = ob.ports.get(name);
                 PortInfo live = dpif.port(name);
@@ -117,18 +117,20 @@ public final class DpifApplier {
                 }
             }
         }
-        // 4. new ports, and changed interfaces: those that request a number first, as OVS adds them
+        // 4. new ports, and changed interfaces, in OfportRules' order
         for (Bridge nb : to.bridges.values()) {
             Bridge ob = byUuid(from, nb.uuid);
-            java.util.List<Port> order = new java.util.ArrayList<>(nb.ports.values());
-            order.sort(java.util.Comparator.comparingInt((Port p) -> p.ofportRequest > 0 ? 0 : 1));
-            for (Port np : order) {
+            Map<String, OfportRules.Port> plan = plan(dpif, ob, nb);
+            java.util.Set<Integer> taken = OfportRules.taken(dpif, nb.name);
+            java.util.Set<Integer> requested = OfportRules.requested(plan.values());
+            for (OfportRules.Port pp : plan.values().stream().sorted(OfportRules.ADD_ORDER).toList()) {
+                Port np = nb.ports.get(pp.name());
                 Port op = ob == null ? null : ob.ports.get(np.name);
                 boolean fresh = op == null || !op.uuid.equals(np.uuid);
                 boolean changed = fresh || !op.type.equals(np.type) || !op.options.equals(np.options);
                 boolean inDatapath = dpif.port(np.name) != null; // false: refused when the database was restored
                 if (fresh || removed.contains(np.name) || (!inDatapath && changed)) {
-                    addPort(dpif, nb.name, np);
+                    OfportRules.addPort(dpif, nb.name, pp, np.type, Map.copyOf(np.options), taken, requested);
                     a.undo.push(() -> dpif.delPort(np.name));
                 } else if (inDatapath && changed) {
                     dpif.setInterface(np.name, np.type, Map.copyOf(np.options));
@@ -139,38 +141,18 @@ public final class DpifApplier {
     }
 
     /**
-     * The ports to delete (and add again) so that {@code p} gets the ofport it requests, as OVS's bridge
-     * decides it: none when it has that number or requests none; {@code p} alone when the number is free;
-     * {@code p} and the port holding the number when that port did not request it too (both get numbers
-     * again, requested ones first); none when it did (a conflict OVS leaves as it is).
+     * {@code nb}'s ports as OfportRules sees them: a port of {@code ob} (null: none) with the same uuid has
+     * its number in the datapath; the others are added.
      */
-    private static java.util.List<String> renumbered(Dpif dpif, String bridge, Bridge nb, Port p) {
-        PortInfo live = dpif.port(p.name);
-        int want = p.ofportRequest;
-        if (want < 1 || live == null || live.ofport() == want) {
-            return java.util.List.of();
+    private static Map<String, OfportRules.Port> plan(Dpif dpif, Bridge ob, Bridge nb) {
+        Map<String, OfportRules.Port> plan = new java.util.LinkedHashMap<>();
+        for (Port np : nb.ports.values()) {
+            Port op = ob == null ? null : ob.ports.get(np.name);
+            PortInfo live = op != null && op.uuid.equals(np.uuid) ? dpif.port(np.name) : null;
+            int now = live != null && live.bridge().equals(nb.name) ? live.ofport() : -1;
+            plan.put(np.name, new OfportRules.Port(np.name, now, np.ofportRequest, np.ofport, np.name.equals(nb.name)));
         }
-        PortInfo holder = holder(dpif, bridge, want);
-        if (holder == null) {
-            return java.util.List.of(p.name);
-        }
-        Port hp = nb.ports.get(holder.name());
-        if (hp != null && hp.ofportRequest == want) {
-            LOG.warning("port " + p.name + ": ofport_request " + want + " is also requested by " + holder.name()
-                    + ", which has it; " + p.name + " keeps ofport " + live.ofport());
-            return java.util.List.of();
-        }
-        return java.util.List.of(holder.name(), p.name);
-    }
-
-    /** The port of {@code bridge} that has ofport {@code n} in the datapath, or null. */
-    private static PortInfo holder(Dpif dpif, String bridge, int n) {
-        for (PortInfo pi : dpif.ports(bridge)) {
-            if (pi.ofport() == n) {
-                return pi;
-            }
-        }
-        return null;
+        return plan;
     }
 
     private static Bridge byUuid(Db db, String uuid) {
@@ -180,30 +162,6 @@ public final class DpifApplier {
             }
         }
         return null;
-    }
-
-    /**
-     * Adds a port with its ofport_request, else the number it had (OVS keeps a port's ofport too). A requested
-     * or former number that another port holds is not an error: the datapath chooses one, as OVS does.
-     */
-    private static void addPort(Dpif dpif, String bridge, Port p) throws DpifException {
-        int want = p.ofportRequest > 0 ? p.ofportRequest : p.ofport;
-        if (want > 0) {
-            try {
-                dpif.addPort(bridge, p.name, p.type, Map.copyOf(p.options), want);
-                return;
-            } catch (DpifException e) {
-                PortInfo holder = holder(dpif, bridge, want);
-                if (dpif.port(p.name) != null || holder == null) {
-                    throw e;
-                }
-                if (p.ofportRequest > 0) {
-                    LOG.warning("port " + p.name + ": ofport_request " + want + " is in use by " + holder.name()
-                            + "; another number is chosen");
-                }
-            }
-        }
-        dpif.addPort(bridge, p.name, p.type, Map.copyOf(p.options), -1);
     }
 
     private static void replayFlows(Dpif dpif, Bridge b, boolean strict) throws DpifException {
@@ -226,12 +184,13 @@ public final class DpifApplier {
         if (!b.flows.equals(Db.DEFAULT_FLOWS)) {
             replayFlows(dpif, b, strict);
         }
-        // ports with an ofport_request first, then those that had a number, then the others
-        java.util.List<Port> order = new java.util.ArrayList<>(b.ports.values());
-        order.sort(java.util.Comparator.comparingInt((Port p) -> p.ofportRequest > 0 ? 0 : p.ofport > 0 ? 1 : 2));
-        for (Port p : order) {
+        Map<String, OfportRules.Port> plan = plan(dpif, null, b);
+        java.util.Set<Integer> taken = OfportRules.taken(dpif, b.name);
+        java.util.Set<Integer> requested = OfportRules.requested(plan.values());
+        for (OfportRules.Port pp : plan.values().stream().sorted(OfportRules.ADD_ORDER).toList()) {
+            Port p = b.ports.get(pp.name());
             try {
-                addPort(dpif, b.name, p);
+                OfportRules.addPort(dpif, b.name, pp, p.type, Map.copyOf(p.options), taken, requested);
             } catch (DpifException e) {
                 if (strict) {
                     throw e;

@@ -2,14 +2,17 @@ package io.pvio.control.ovsdb;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pvio.control.apply.OfportRules;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
 import io.pvio.dpif.PortInfo;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.logging.Logger;
 
 /**
@@ -69,23 +72,20 @@ final class Reconciler {
                 call(() -> dpif.delBridge(b), "cannot delete bridge " + b);
             }
         }
-        // 2. ports that go away, move, are renumbered, or hold a number another port asks for
-        Map<String, Map<Integer, String>> asked = new HashMap<>();
-        want.interfaces().values().forEach(i -> {
-            if (i.ofportRequest() > 0 && i.error() == null) {
-                asked.computeIfAbsent(i.bridge(), k -> new HashMap<>()).putIfAbsent(i.ofportRequest(), i.name());
-            }
-        });
+        // 2. ports that go away, move, or give their number to a port that asks for it (OfportRules)
+        Map<String, OfportRules.Port> plan = plan(dpif, want);
+        Map<String, List<OfportRules.Port>> byBridge = new HashMap<>();
+        plan.forEach((name, p) -> byBridge.computeIfAbsent(want.interfaces().get(name).bridge(), k -> new ArrayList<>())
+                .add(p));
+        Set<String> displaced = new HashSet<>();
+        byBridge.values().forEach(l -> displaced.addAll(OfportRules.displaced(l)));
         for (PortInfo p : dpif.ports(null)) {
             Desired.Iface d = want.interfaces().get(p.name());
             boolean keep;
             if (d == null) {
                 keep = p.name().equals(p.bridge()); // the datapath's own local port, when it makes one
             } else {
-                String claimant = asked.getOrDefault(p.bridge(), Map.of()).get(p.ofport());
-                keep = d.error() == null && d.bridge().equals(p.bridge())
-                        && (d.ofportRequest() < 1 || d.ofportRequest() == p.ofport())
-                        && (claimant == null || claimant.equals(p.name()));
+                keep = d.error() == null && d.bridge().equals(p.bridge()) && !displaced.contains(p.name());
             }
             if (!keep) {
                 call(() -> dpif.delPort(p.name()), "cannot delete port " + p.name());
@@ -104,10 +104,12 @@ final class Reconciler {
                 }
             }
         }
-        // 4. interfaces: those with an ofport_request first, then those that had a number
+        // 4. interfaces, in OfportRules' order
         List<Desired.Iface> order = new ArrayList<>(want.interfaces().values());
-        order.sort(java.util.Comparator.comparingInt((Desired.Iface i) -> i.ofportRequest() > 0 ? 0
-                : i.ofport() > 0 ? 1 : 2));
+        order.sort(java.util.Comparator.comparing((Desired.Iface i) -> plan.getOrDefault(i.name(), UNPLANNED),
+                OfportRules.ADD_ORDER));
+        Map<String, Set<Integer>> taken = new HashMap<>();
+        Map<String, Set<Integer>> requested = new HashMap<>();
         for (Desired.Iface d : order) {
             if (d.error() != null) {
                 errors.put(d.name(), d.error());
@@ -126,7 +128,10 @@ final class Reconciler {
             PortInfo live = dpif.port(d.name());
             try {
                 if (live == null) {
-                    addPort(dpif, d);
+                    OfportRules.addPort(dpif, d.bridge(), plan.get(d.name()), d.type(), d.options(),
+                            taken.computeIfAbsent(d.bridge(), b -> OfportRules.taken(dpif, b)),
+                            requested.computeIfAbsent(d.bridge(),
+                                    b -> OfportRules.requested(byBridge.getOrDefault(b, List.of()))));
                     LOG.info("bridge " + d.bridge() + ": added interface " + d.name() + " (type " + d.type() + ")");
                 } else if (!live.type().equals(d.type()) || !Objects.equals(live.options(), d.options())) {
                     dpif.setInterface(d.name(), d.type(), d.options());
@@ -143,20 +148,20 @@ final class Reconciler {
         }
     }
 
-    /** Adds with its ofport_request, else the number it had when it is free, else any. */
-    private static void addPort(Dpif dpif, Desired.Iface d) throws DpifException {
-        if (d.ofportRequest() < 1 && d.ofport() > 0
-                && dpif.ports(d.bridge()).stream().noneMatch(p -> p.ofport() == d.ofport())) {
-            try {
-                dpif.addPort(d.bridge(), d.name(), d.type(), d.options(), d.ofport());
-                return;
-            } catch (DpifException e) {
-                if (dpif.port(d.name()) != null) {
-                    throw e;
-                }
+    private static final OfportRules.Port UNPLANNED = new OfportRules.Port("", -1, -1, -1, false);
+
+    /** Each interface that can be opened, as OfportRules sees it. */
+    private static Map<String, OfportRules.Port> plan(Dpif dpif, Desired want) {
+        Map<String, OfportRules.Port> plan = new HashMap<>();
+        for (Desired.Iface d : want.interfaces().values()) {
+            if (d.error() == null) {
+                PortInfo live = dpif.port(d.name());
+                int now = live != null && live.bridge().equals(d.bridge()) ? live.ofport() : -1;
+                plan.put(d.name(), new OfportRules.Port(d.name(), now, d.ofportRequest(), d.ofport(),
+                        d.name().equals(d.bridge())));
             }
         }
-        dpif.addPort(d.bridge(), d.name(), d.type(), d.options(), d.ofportRequest());
+        return plan;
     }
 
     private interface Call {

@@ -21,6 +21,7 @@ public class DpifApplierTest {
     private void vsctl(String... argv) throws VsctlException, DpifException {
         Db next = Vsctl.run(db, Arrays.asList(argv), null).db();
         DpifApplier.apply(dpif, db, next);
+        next.recordOfports(n -> dpif.port(n) == null ? -1 : dpif.port(n).ofport()); // as ControlComponent
         db = next;
     }
 
@@ -158,6 +159,25 @@ public class DpifApplierTest {
         assertEquals(9, Math.max(dpif.ofports.get("a"), dpif.ofports.get("e")));
         assertTrue(dpif.ofports.get("a") != 9 || dpif.ofports.get("e") != 9);
         assertEquals(6, new java.util.HashSet<>(dpif.ofports.values()).size()); // and br0's LOCAL
+    }
+
+    /**
+     * As OVS and as the OVSDB path: a port that has the number it asks for keeps it, also across a restore;
+     * a new port asking for a number held by a port that does not ask for it gets it, and that port moves.
+     */
+    @Test
+    public void aHeldRequestedNumberStaysWithItsHolderAcrossARestore() throws Exception {
+        vsctl("add-br", "br0", "--", "add-port", "br0", "d1", "--", "set", "Interface", "d1", "ofport_request=7");
+        vsctl("add-port", "br0", "c", "--", "set", "Interface", "c", "ofport_request=7");
+        assertEquals(Map.of("c", 1, "d1", 7), numbers("c", "d1"));
+        FakeDpif fresh = new FakeDpif();
+        DpifApplier.replay(fresh, Db.fromJson(db.toJson()));
+        assertEquals(Map.of("br0", 65534, "c", 1, "d1", 7), fresh.ofports);
+
+        vsctl("add-port", "br0", "e");
+        assertEquals(Integer.valueOf(2), dpif.ofports.get("e"));
+        vsctl("add-port", "br0", "f", "--", "set", "Interface", "f", "ofport_request=2");
+        assertEquals(Map.of("c", 1, "d1", 7, "e", 3, "f", 2), numbers("c", "d1", "e", "f"));
     }
 
     @Test

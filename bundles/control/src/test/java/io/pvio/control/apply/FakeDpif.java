@@ -19,7 +19,7 @@ public class FakeDpif implements Dpif {
     public final TreeMap<String, String> ports = new TreeMap<>();
     public final Map<String, List<String>> flows = new TreeMap<>();
     public final List<String> calls = new ArrayList<>();
-    /** port name → its ofport (one number space for simplicity) */
+    /** port name → its ofport (one number space per bridge, as in dpif-netdev) */
     public final Map<String, Integer> ofports = new TreeMap<>();
     /** port name → its options, as given */
     public final Map<String, Map<String, String>> options = new TreeMap<>();
@@ -86,12 +86,14 @@ public class FakeDpif implements Dpif {
             throw new DpifException("cannot add " + port);
         }
         int n = port.equals(bridge) ? 65534 : ofport; // the local port is OFPP_LOCAL, as in dpif-netdev
-        if (n > 0 && !port.equals(bridge) && ofports.containsValue(n)) { // LOCAL: one per bridge
+        java.util.Set<Integer> used = new java.util.HashSet<>();
+        ports(bridge).forEach(p -> used.add(p.ofport()));
+        if (n > 0 && used.contains(n)) {
             throw new DpifException("ofport " + n + " is already used");
         }
         if (n < 1) {
             n = 1;
-            while (ofports.containsValue(n)) {
+            while (used.contains(n)) {
                 n++;
             }
         }

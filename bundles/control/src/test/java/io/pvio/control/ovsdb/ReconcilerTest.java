@@ -125,6 +125,60 @@ public class ReconcilerTest {
         assertEquals(2, (int) dp.ofports.get("a"));
     }
 
+    /** OVS's rule: a port that has the number it asks for keeps it; another asking for it gets a free one. */
+    private void aHeldRequestedNumberStaysWithItsHolder(boolean newcomerListedFirst) throws Exception {
+        load(1, "", "d1:'type':'dummy','ofport_request':7");
+        apply(1);
+        String d1 = "d1:'type':'dummy','ofport_request':7,'ofport':7";
+        String d2 = "d2:'type':'dummy','ofport_request':7";
+        if (newcomerListedFirst) {
+            load(2, "", d2, d1);
+        } else {
+            load(2, "", d1, d2);
+        }
+        ArrayNode ops = apply(2);
+        assertEquals(7, (int) dp.ofports.get("d1"));
+        assertEquals("the lowest free number", 1, (int) dp.ofports.get("d2"));
+        assertNull(rec.error("d1"));
+        assertNull(rec.error("d2"));
+        assertNull("d1 untouched", rowFor(ops, "Interface", "i-d1"));
+        assertEquals(json("['set',[]]"), rowFor(ops, "Interface", "i-d2").get("error"));
+        // nothing moves on the next round
+        dp.calls.clear();
+        load(3, "", d2 + ",'ofport':1", d1);
+        apply(3);
+        assertEquals(java.util.List.of(), dp.calls);
+        // pvio restarted (a fresh datapath): each gets the number the database recorded, whatever the order
+        FakeDpif fresh = new FakeDpif();
+        Reconciler again = new Reconciler();
+        again.apply(fresh, Desired.of(replica));
+        assertEquals(Map.of("d1", 7, "d2", 1), fresh.ofports);
+        assertNull(again.error("d1"));
+        assertNull(again.error("d2"));
+    }
+
+    @Test
+    public void aHeldRequestedNumberStaysWithItsHolderWhenTheNewcomerIsListedFirst() throws Exception {
+        aHeldRequestedNumberStaysWithItsHolder(true);
+    }
+
+    @Test
+    public void aHeldRequestedNumberStaysWithItsHolderWhenTheNewcomerIsListedLast() throws Exception {
+        aHeldRequestedNumberStaysWithItsHolder(false);
+    }
+
+    /** Two new ports asking for the same number: the one that recorded it gets it, else the first by name. */
+    @Test
+    public void twoPortsAskingForOneNumberAreResolvedByRecordThenName() throws Exception {
+        load(1, "", "b:'type':'dummy','ofport_request':4", "a:'type':'dummy','ofport_request':4");
+        apply(1);
+        assertEquals(Map.of("a", 4, "b", 1), dp.ofports);
+        FakeDpif fresh = new FakeDpif();
+        load(2, "", "b:'type':'dummy','ofport_request':4,'ofport':4", "a:'type':'dummy','ofport_request':4,'ofport':1");
+        new Reconciler().apply(fresh, Desired.of(replica));
+        assertEquals(Map.of("a", 1, "b", 4), fresh.ofports);
+    }
+
     @Test
     public void aFreshDatapathGivesPortsTheNumbersTheDatabaseRecorded() throws Exception {
         load(1, "", "a:'type':'dummy','ofport':7", "b:'type':'dummy','ofport':['set',[]]",
