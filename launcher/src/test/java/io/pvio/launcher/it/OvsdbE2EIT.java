@@ -362,6 +362,22 @@ public class OvsdbE2EIT {
         }
     }
 
+    /** As ovs-vswitchd: a bad other_config value is logged and ignored; the other keys apply. */
+    @Test
+    public void aBadOtherConfigKeyDoesNotHoldBackTheOthers() throws Exception {
+        startDaemon();
+        vsctlOk("set", "Open_vSwitch", ".", "other_config:pmd-cpu-mask=0x1");
+        vsctlOk("set", "Open_vSwitch", ".", "other_config:pmd-cpu-mask=zz", "other_config:pmd-perf-metrics=true");
+        String log = log();
+        assertTrue(log, log.contains("|bridge|WARN|Open_vSwitch other_config:pmd-cpu-mask=zz refused, keeping 0x1: "
+                + "pmd-cpu-mask 'zz' is not a hexadecimal core mask"));
+        assertTrue(log, log.contains("PMD performance metrics enabled"));
+        // fixing the key applies it
+        vsctlOk("set", "Open_vSwitch", ".", "other_config:pmd-cpu-mask=0x3");
+        String pmds = pvioOk("appctl", "dpif-netdev/pmd-stats-show");
+        assertTrue(pmds, pmds.contains("core_id 1"));
+    }
+
     @Test
     public void reconnectsAndResyncsWhenTheServerComesBack() throws Exception {
         // pvio on tcp:, the clients on the server's Unix socket

@@ -205,11 +205,7 @@ public final class DpifApplier {
      * datapath refuses is logged and skipped; the database keeps it.
      */
     public static void replay(Dpif dpif, Db db) {
-        try {
-            dpif.setOtherConfig(Map.copyOf(db.otherConfig));
-        } catch (DpifException | RuntimeException e) {
-            LOG.severe("cannot apply other_config " + db.otherConfig + ": " + e.getMessage());
-        }
+        OtherConfig.apply(dpif, Map.copyOf(db.otherConfig)); // key by key: one a newer datapath refuses is logged
         for (Bridge b : db.bridges.values()) {
             try {
                 if (dpif.bridges().contains(b.name)) {

@@ -3,6 +3,7 @@ package io.pvio.control.ovsdb;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pvio.control.apply.OfportRules;
+import io.pvio.control.apply.OtherConfig;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
 import io.pvio.dpif.PortInfo;
@@ -32,6 +33,7 @@ final class Reconciler {
 
     private final Map<String, Refusal> refused = new HashMap<>();
     private final Map<String, String> errors = new HashMap<>();
+    /** The other_config last applied with keys refused (not tried again until it changes), or null. */
     private Map<String, String> refusedOtherConfig;
     /** Interface uuid -> the columns last written (so that only changes are sent). */
     private final Map<String, ObjectNode> written = new HashMap<>();
@@ -57,14 +59,8 @@ final class Reconciler {
     void apply(Dpif dpif, Desired want) {
         errors.clear();
         if (!want.otherConfig().equals(dpif.otherConfig()) && !want.otherConfig().equals(refusedOtherConfig)) {
-            try {
-                dpif.setOtherConfig(want.otherConfig());
-                refusedOtherConfig = null;
-                LOG.info("Open_vSwitch other_config: " + want.otherConfig());
-            } catch (DpifException | RuntimeException e) {
-                refusedOtherConfig = want.otherConfig();
-                LOG.severe("Open_vSwitch other_config " + want.otherConfig() + " refused: " + e.getMessage());
-            }
+            // key by key: a refused value is logged, the other keys apply (as ovs-vswitchd)
+            refusedOtherConfig = OtherConfig.apply(dpif, want.otherConfig()).isEmpty() ? null : want.otherConfig();
         }
         // 1. bridges that go away (with their ports)
         for (String b : dpif.bridges()) {

@@ -180,6 +180,21 @@ public class DpifApplierTest {
         assertEquals(Map.of("c", 1, "d1", 7, "e", 3, "f", 2), numbers("c", "d1", "e", "f"));
     }
 
+    /** pvio vsctl: other_config with a value the datapath refuses is refused whole, nothing changes. */
+    @Test
+    public void aRefusedOtherConfigKeyRefusesTheCommand() throws Exception {
+        vsctl("set", "Open_vSwitch", ".", "other_config:pmd-cpu-mask=0x1");
+        Db before = db;
+        try {
+            vsctl("set", "Open_vSwitch", ".", "other_config:bad=zz", "other_config:pmd-perf-metrics=true");
+            fail();
+        } catch (DpifException e) {
+            assertEquals("bad other_config", e.getMessage());
+        }
+        assertEquals(Map.of("pmd-cpu-mask", "0x1"), dpif.otherConfig);
+        assertEquals(before, db);
+    }
+
     @Test
     public void aRefusedLaterStepPutsRenumberedPortsBack() throws Exception {
         vsctl("add-br", "br0", "--", "add-port", "br0", "a", "--", "add-port", "br0", "b");

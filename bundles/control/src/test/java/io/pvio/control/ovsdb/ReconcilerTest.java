@@ -230,6 +230,52 @@ public class ReconcilerTest {
         assertTrue(dp.ports.containsKey("a"));
     }
 
+    /** As ovs-vswitchd: a refused other_config key is logged and keeps its value; the other keys apply. */
+    @Test
+    public void aRefusedOtherConfigKeyDoesNotHoldBackTheOthers() throws Exception {
+        java.util.List<String> warnings = new java.util.ArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel() == java.util.logging.Level.WARNING) {
+                    warnings.add(r.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger bridge = java.util.logging.Logger.getLogger("bridge");
+        bridge.addHandler(h);
+        try {
+            load(1, "['pmd-cpu-mask','0x1']", "a:'type':'dummy'");
+            apply(1);
+            load(2, "['bad','zz'],['pmd-cpu-mask','0x3'],['pmd-perf-metrics','true']", "a:'type':'dummy'");
+            apply(2);
+            assertEquals(Map.of("pmd-cpu-mask", "0x3", "pmd-perf-metrics", "true"), dp.otherConfig);
+            assertEquals(java.util.List.of(
+                    "Open_vSwitch other_config:bad=zz refused, keeping it unset: bad other_config"), warnings);
+            // not tried again until the column changes; then the good keys still apply
+            int calls = dp.calls.size();
+            apply(2);
+            assertEquals(calls, dp.calls.size());
+            load(3, "['bad','zz'],['pmd-cpu-mask','0x3']", "a:'type':'dummy'");
+            apply(3);
+            assertEquals(Map.of("pmd-cpu-mask", "0x3"), dp.otherConfig);
+            load(4, "['pmd-cpu-mask','0x3'],['pmd-perf-metrics','false']", "a:'type':'dummy'");
+            apply(4);
+            assertEquals(Map.of("pmd-cpu-mask", "0x3", "pmd-perf-metrics", "false"), dp.otherConfig);
+            assertEquals(2, warnings.size());
+        } finally {
+            bridge.removeHandler(h);
+        }
+    }
+
     @Test
     public void valuesAndTargets() throws Exception {
         assertEquals(Map.of("a", "1", "b", "x"), Replica.map(json("['map',[['a',1],['b','x']]]")));
