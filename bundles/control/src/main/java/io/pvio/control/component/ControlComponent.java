@@ -2,6 +2,7 @@ package io.pvio.control.component;
 
 import io.pvio.control.Control;
 import io.pvio.control.apply.DpifApplier;
+import io.pvio.control.apply.Participants;
 import io.pvio.control.appctl.BundleCommands;
 import io.pvio.control.appctl.PaxLogging;
 import io.pvio.control.appctl.Vlog;
@@ -17,6 +18,7 @@ import io.pvio.control.vsctl.Vsctl;
 import io.pvio.control.vsctl.VsctlException;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
+import io.pvio.dpif.ReconfigureParticipant;
 import io.pvio.netdev.ComponentConfig;
 import io.pvio.netdev.RunDirectory;
 import io.pvio.packet.PacketPool;
@@ -70,6 +72,8 @@ public final class ControlComponent implements Control {
     private final Object lock = new Object();
     private final AtomicReference<Dpif> dpif = new AtomicReference<>();
     private final Map<String, Registered> commands = new ConcurrentHashMap<>();
+    /** Told of every change applied to the datapath, and waited for, before the change is reported done. */
+    private final Participants participants = new Participants();
     private DbStore store;
     private Db db;
     private BundleContext ctx;
@@ -166,6 +170,16 @@ public final class ControlComponent implements Control {
         };
     }
 
+    /** ofproto, when it runs: its bridges' sockets exist before a vsctl reply or cur_cfg says the change is done. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void bindParticipant(ReconfigureParticipant p) {
+        participants.add(p);
+    }
+
+    void unbindParticipant(ReconfigureParticipant p) {
+        participants.remove(p);
+    }
+
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             target = "(" + UnixctlCommand.COMMAND_PROPERTY + "=*)")
     void bindCommand(UnixctlCommand c, Map<String, Object> props) {
@@ -199,7 +213,8 @@ public final class ControlComponent implements Control {
         LOG.info("run directory " + runDir);
         String dbTarget = context.getProperty(DB_PROPERTY);
         if (dbTarget != null && !dbTarget.isBlank()) {
-            ovsdb = new OvsdbBridge(dbTarget, dpif::get, this::netdevTypes).start(); // conf.db is not used
+            ovsdb = new OvsdbBridge(dbTarget, dpif::get, this::netdevTypes, participants::reconfigured)
+                    .start(); // conf.db is not used
         }
         synchronized (lock) {
             store = new DbStore(runDir.resolve("conf.db"));
@@ -311,9 +326,13 @@ public final class ControlComponent implements Control {
             } catch (IOException e) {
                 if (applied != null) {
                     applied.rollback(d);
+                    participants.reconfigured();
                 }
                 LOG.severe("cannot write " + store.file() + ": " + e.getMessage());
                 return Result.error(1, "vsctl: cannot write " + store.file() + ": " + e.getMessage());
+            }
+            if (applied != null) {
+                participants.reconfigured(); // e.g. a new bridge's .mgmt socket, before the reply
             }
             db = o.db();
             LOG.info("database changed: vsctl " + String.join(" ", args));

@@ -43,6 +43,7 @@ public final class OvsdbBridge implements AutoCloseable {
     private final String target;
     private final Supplier<Dpif> dpif;
     private final Supplier<java.util.Collection<String>> ifaceTypes;
+    private final Runnable reconfigured;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final Replica replica = new Replica();
     private final Reconciler reconciler = new Reconciler();
@@ -52,13 +53,17 @@ public final class OvsdbBridge implements AutoCloseable {
 
     /**
      * @param ifaceTypes the netdev classes present (written to {@code Open_vSwitch:iface_types})
+     * @param reconfigured run on this bridge's thread after each change applied to the datapath and before
+     *     {@code cur_cfg} is written; returns when the rest of the switch follows (e.g. the .mgmt sockets)
      * @throws IllegalArgumentException when {@code target} is neither unix:PATH nor tcp:HOST:PORT
      */
-    public OvsdbBridge(String target, Supplier<Dpif> dpif, Supplier<java.util.Collection<String>> ifaceTypes) {
+    public OvsdbBridge(String target, Supplier<Dpif> dpif, Supplier<java.util.Collection<String>> ifaceTypes,
+            Runnable reconfigured) {
         JsonRpc.address(target);
         this.target = target;
         this.dpif = dpif;
         this.ifaceTypes = ifaceTypes;
+        this.reconfigured = reconfigured;
         thread = new Thread(this::run, "ovsdb");
         thread.setDaemon(true);
     }
@@ -234,6 +239,7 @@ public final class OvsdbBridge implements AutoCloseable {
             return want;
         }
         reconciler.apply(d, want);
+        reconfigured.run(); // as bridge_reconfigure() configures ofproto before cur_cfg is raised
         transact(r, reconciler.writeBack(d, want, want.rootUuid() == null ? null : want.nextCfg(), ifaceTypes.get()));
         return want;
     }
