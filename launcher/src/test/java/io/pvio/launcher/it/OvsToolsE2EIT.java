@@ -347,6 +347,33 @@ public class OvsToolsE2EIT {
         assertEquals("0\n", pvio("vsctl", "get", "Interface", "p3", "statistics:tx_packets").out());
     }
 
+    /**
+     * pvio vsctl replies once the change is in force, the bridge's {@code .mgmt} socket included (and gone
+     * after del-br), as ovs-vsctl returns once ovs-vswitchd has it: ovs-ofctl right after it works every time.
+     */
+    @Test
+    public void ovsOfctlRightAfterPvioAddBrAndDelBr() throws Exception {
+        assertTrue("/usr/bin/ovs-ofctl is needed (apt-get install openvswitch-common)",
+                Files.isExecutable(Path.of("/usr/bin/ovs-ofctl")));
+        Map<String, String> env = Map.of("OVS_RUNDIR", runDir.toString());
+        for (int i = 1; i <= 5; i++) {
+            String br = "rb" + i;
+            Out added = pvio("vsctl", "add-br", br);
+            assertEquals(added.err(), 0, added.status());
+            Out flow = exec(env, List.of("/usr/bin/ovs-ofctl", "add-flow", br, "priority=5,actions=drop"));
+            assertEquals("ovs-ofctl add-flow " + br + " right after add-br: " + flow.err(), 0, flow.status());
+            Out dump = pvio("ofctl", "dump-flows", br);
+            assertEquals(dump.err(), 0, dump.status());
+            assertTrue(dump.out(), dump.out().contains("priority=5 actions=drop"));
+            Out deleted = pvio("vsctl", "del-br", br);
+            assertEquals(deleted.err(), 0, deleted.status());
+            assertFalse(br + ".mgmt left after del-br", Files.exists(runDir.resolve(br + ".mgmt")));
+            Out gone = exec(env, List.of("/usr/bin/ovs-ofctl", "dump-flows", br));
+            assertEquals(gone.err(), 1, gone.status());
+            assertTrue(gone.err(), gone.err().contains(br + " is not a bridge or a socket"));
+        }
+    }
+
     /** Runs {@code step} with the real ovs-ofctl and with pvio ofctl; both must succeed; returns both outputs. */
     private String[] bothOfctl(Map<String, String> env, String... step) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-ofctl"));

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
@@ -128,10 +129,16 @@ public class OvsdbE2EIT {
     }
 
     private Out run(List<String> cmd) throws Exception {
+        return run(Map.of(), cmd);
+    }
+
+    private Out run(Map<String, String> env, List<String> cmd) throws Exception {
         Path out = Files.createTempFile(dir == null ? null : dir, "out", ".txt");
         Path err = Files.createTempFile(dir == null ? null : dir, "err", ".txt");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.environment().putAll(env);
+        Process p = pb.start();
         try {
             if (!p.waitFor(2 * TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
                 throw new AssertionError(String.join(" ", cmd) + " did not finish");
@@ -308,6 +315,46 @@ public class OvsdbE2EIT {
         Out own = pvio("vsctl", "show");
         assertEquals(1, own.status());
         assertTrue(own.err(), own.err().contains("the configuration is in OVSDB") && own.err().contains("ovs-vsctl"));
+    }
+
+    /** The real ovs-ofctl with OVS_RUNDIR=RUN_DIR: finds a bridge's socket by its name, as with ovs-vswitchd. */
+    private Out ovsOfctl(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("ovs-ofctl"));
+        cmd.addAll(Arrays.asList(args));
+        return run(Map.of("OVS_RUNDIR", runDir.toString()), cmd);
+    }
+
+    /**
+     * ovs-vsctl returns once cur_cfg is raised; ovs-vswitchd has made the bridge's {@code .mgmt} socket by then
+     * and removed it on del-br, so ovs-ofctl right after it works (and fails), every time.
+     */
+    @Test
+    public void ovsOfctlRightAfterAddBrAndDelBr() throws Exception {
+        assumeTrue("ovs-ofctl is not installed", new File("/usr/bin/ovs-ofctl").canExecute());
+        startDaemon();
+        for (int i = 1; i <= 5; i++) {
+            String br = "rb" + i;
+            vsctlOk("add-br", br);
+            Out add = ovsOfctl("add-flow", br, "priority=5,actions=drop");
+            assertEquals("ovs-ofctl add-flow " + br + " right after add-br: " + add.err(), 0, add.status());
+            Out dump = ovsOfctl("dump-flows", br);
+            assertEquals(dump.err(), 0, dump.status());
+            assertTrue(dump.out(), dump.out().contains("priority=5 actions=drop"));
+            vsctlOk("del-br", br);
+            assertFalse(br + ".mgmt left after del-br", Files.exists(runDir.resolve(br + ".mgmt")));
+            Out gone = ovsOfctl("dump-flows", br);
+            assertEquals(gone.err(), 1, gone.status());
+            assertTrue(gone.err(), gone.err().contains(br + " is not a bridge or a socket"));
+        }
+        // without ofproto (an optional bundle) bridges still work and cur_cfg still advances; back, it follows
+        pvioOk("appctl", "bundle/stop", "io.pvio.ofproto");
+        vsctlOk("--timeout=10", "add-br", "nof");
+        assertFalse(Files.exists(runDir.resolve("nof.mgmt")));
+        assertTrue(pvioOk("ofctl", "dump-flows", "nof").contains("actions=NORMAL"));
+        pvioOk("appctl", "bundle/start", "io.pvio.ofproto");
+        vsctlOk("add-br", "rb6");
+        assertEquals(0, ovsOfctl("add-flow", "rb6", "priority=5,actions=drop").status());
+        assertEquals(0, ovsOfctl("dump-flows", "nof").status());
     }
 
     /** One counter of an OVSDB map as ovs-vsctl prints it ({@code {a=1, b=2}}), or -1. */

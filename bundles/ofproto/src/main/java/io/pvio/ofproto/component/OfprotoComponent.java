@@ -1,6 +1,7 @@
 package io.pvio.ofproto.component;
 
 import io.pvio.dpif.Dpif;
+import io.pvio.dpif.ReconfigureParticipant;
 import io.pvio.netdev.ComponentConfig;
 import io.pvio.netdev.RunDirectory;
 import io.pvio.ofproto.conn.MgmtListener;
@@ -11,7 +12,10 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
@@ -29,11 +33,14 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
  * OpenFlow for every bridge of the datapath: a {@link MgmtListener} on {@code RUN_DIR/<bridge>.mgmt} per
- * bridge, created and removed as bridges come and go (checked twice a second, and at once when the Dpif
- * service changes). Without a datapath there are no bridges, so no sockets; a new Dpif gets them back.
+ * bridge, created and removed as bridges come and go: when the control plane applied a change
+ * ({@link ReconfigureParticipant}, before it reports the change done), at once when the Dpif service changes,
+ * and twice a second for changes made to the datapath by others. Without a datapath there are no bridges, so
+ * no sockets; a new Dpif gets them back.
  */
-@Component(immediate = true, configurationPid = {RunDirectory.PID, OfprotoComponent.NAME}) // as dpif-netdev
-public final class OfprotoComponent {
+@Component(immediate = true, service = ReconfigureParticipant.class,
+        configurationPid = {RunDirectory.PID, OfprotoComponent.NAME}) // as dpif-netdev
+public final class OfprotoComponent implements ReconfigureParticipant {
     static final String NAME = "io.pvio.ofproto.component.OfprotoComponent";
     static final Logger LOG = Logger.getLogger("ofproto");
     static final long POLL_MS = 500;
@@ -43,7 +50,8 @@ public final class OfprotoComponent {
     private final Set<String> failed = new HashSet<>();
     private volatile Dpif dpif;
     private Path runDir;
-    private ScheduledExecutorService timer;
+    /** Runs every {@link #sync}; null while stopped. */
+    private volatile ScheduledExecutorService timer;
     /** The component properties of the DS activation, compared with updates. */
     private volatile Map<String, Object> activatedWith;
 
@@ -104,10 +112,27 @@ public final class OfprotoComponent {
         }
     }
 
+    /**
+     * The control plane changed the datapath: the sockets follow its bridges on the ofproto thread, and the
+     * stage completes once they do (at once while stopped: stopping closes every socket).
+     */
+    @Override
+    public CompletionStage<?> reconfigured() {
+        ScheduledExecutorService t = timer;
+        if (t == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        try {
+            return CompletableFuture.runAsync(this::sync, t);
+        } catch (RejectedExecutionException e) { // stopping
+            return CompletableFuture.completedFuture(null);
+        }
+    }
+
     @Deactivate
     public synchronized void stop() {
         if (timer != null) {
-            timer.shutdownNow();
+            timer.shutdown(); // ends the poll; syncs already asked for still run, so their stages complete
             try {
                 timer.awaitTermination(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {

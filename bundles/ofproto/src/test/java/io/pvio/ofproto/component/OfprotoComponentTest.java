@@ -106,6 +106,27 @@ public class OfprotoComponentTest {
         await("br0.mgmt back", () -> Files.exists(br0));
     }
 
+    /**
+     * What the control plane waits for before it reports add-br/del-br done: when the stage completes, the
+     * socket accepts connections (or is gone), with no poll in between.
+     */
+    @Test
+    public void reconfiguredCompletesWithTheSocketsInLine() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            Path mgmt = runDir.resolve("rb" + i + ".mgmt");
+            dp.addBridge("rb" + i);
+            ofproto.reconfigured().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            try (SocketChannel c = connect(mgmt)) {
+                assertEquals(Of.HELLO, read(c).get(1));
+            }
+            dp.delBridge("rb" + i);
+            ofproto.reconfigured().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertFalse(Files.exists(mgmt));
+        }
+        ofproto.stop(); // stopped: nothing to wait for
+        assertTrue(ofproto.reconfigured().toCompletableFuture().isDone());
+    }
+
     /** A bridge whose socket cannot exist (path too long for a Unix socket) costs only its own socket. */
     @Test
     public void aBridgeWithoutASocketHarmsNoOther() throws Exception {
