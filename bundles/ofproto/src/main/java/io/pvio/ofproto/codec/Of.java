@@ -90,6 +90,10 @@ public final class Of {
     public static final int NXT_FLOW_MOD_TABLE_ID = 15;
     /** Nicira message: the flow format of later messages, 0 = OpenFlow 1.0, 2 = NXM. */
     public static final int NXT_SET_FLOW_FORMAT = 12;
+    /** Nicira message: a flow-mod with an NXM match (OpenFlow 1.0 with the NXM flow format). */
+    public static final int NXT_FLOW_MOD = 13;
+    /** Length of a Nicira message's header: OpenFlow header, vendor, subtype. */
+    public static final int NX_HEADER = 16;
     public static final int NXST_FLOW = 0;
     public static final int NXST_AGGREGATE = 1;
     /** OFPST_VENDOR: a vendor's statistics. */

@@ -93,6 +93,50 @@ public final class OfCodec {
                 FlowEntry.of(cookie, priority, m.inPort, m.dlSrc, m.dlDst, m.dlType, acts));
     }
 
+    /**
+     * A Nicira NXT_FLOW_MOD (OpenFlow 1.0 with the NXM flow format): 1.0's fields, an NXM match (which may
+     * select by cookie) padded to 8 bytes, then 1.0 actions. The flow's cookie is the match's when a cookie
+     * mask is given (modify and delete select by it), else the new cookie.
+     *
+     * @param nxTableId NXT_FLOW_MOD_TABLE_ID is on: the command's high byte is the table id
+     */
+    public static FlowMod decodeNxFlowMod(ByteBuffer b, boolean nxTableId) throws OfException {
+        try {
+            b.position(Of.NX_HEADER);
+            long cookie = b.getLong();
+            int command = u16(b);
+            int idle = u16(b);
+            int hard = u16(b);
+            int priority = u16(b);
+            long buffer = u32(b);
+            int outPort = u16(b);
+            int flags = u16(b);
+            int matchLen = u16(b);
+            skip(b, 6);
+            int start = b.position();
+            if (matchLen > b.remaining()) {
+                throw new OfException(OfError.BAD_MATCH_LEN, "NXM match of " + matchLen + " bytes overruns the message");
+            }
+            Match m = tlvMatch(b, start + matchLen, NXM_FIELDS, "NXM");
+            skip(b, start + (matchLen + 7) / 8 * 8 - b.position());
+            List<Integer> acts = actions(Of.V10, b, b.limit());
+            Integer out = outPort == Of.P10_NONE ? null : port10(outPort, false);
+            int table = 0;
+            if (nxTableId) {
+                table = command >>> 8;
+                command &= 0xff;
+            }
+            if (command == Of.FC_ADD && m.cookieMask != 0) { // OVS: NXBRC_NXM_INVALID, (1, 0x100) in 1.0
+                throw new OfException(OfError.BAD_MATCH_TYPE, "an add cannot match a cookie");
+            }
+            return new FlowMod(command, m.cookieMask, table, idle, hard, flags, buffer, out, true,
+                    FlowEntry.of(m.cookieMask != 0 ? m.cookie : cookie, priority, m.inPort, m.dlSrc, m.dlDst,
+                            m.dlType, acts));
+        } catch (BufferUnderflowException e) {
+            throw new OfException(OfError.BAD_LEN, "flow_mod truncated");
+        }
+    }
+
     // ------------------------------------------------------------------ flow stats request
 
     /** Body of an OFPST_FLOW / OFPST_AGGREGATE request, {@code b} positioned after the stats header. */

@@ -172,7 +172,11 @@ public final class OfConnection {
                     if (format != 0 && format != 2) {
                         throw new OfException(OfError.REQUEST_EPERM, "flow format " + format + " (OpenFlow10 0, NXM 2)");
                     }
-                    return; // NXM flow statistics are answered in either format; flow-mods stay OpenFlow 1.0
+                    return; // requests are answered in the format they come in (OFPT_FLOW_MOD, NXT_FLOW_MOD)
+                }
+                if (msg.limit() >= Of.NX_HEADER && msg.getInt(8) == Of.NX_VENDOR && msg.getInt(12) == Of.NXT_FLOW_MOD) {
+                    flowMod(OfCodec.decodeNxFlowMod(msg, nxTableId));
+                    return;
                 }
                 if (msg.limit() >= 16 && msg.getInt(8) == Of.NX_VENDOR) {
                     throw new OfException(OfError.BAD_SUBTYPE, "Nicira message " + msg.getInt(12));
@@ -482,8 +486,8 @@ public final class OfConnection {
                             n += d.modifyFlows(bridge, copy(o, f.actions()), true);
                         }
                     }
-                    if (n == 0 && version == Of.V10) {
-                        d.putFlow(bridge, f); // OpenFlow 1.0: a modify that selects nothing adds
+                    if (n == 0 && version == Of.V10 && fm.cookieMask() == 0) {
+                        d.putFlow(bridge, f); // OpenFlow 1.0: a modify that selects nothing adds, unless by cookie
                     }
                     modifies++;
                     return;

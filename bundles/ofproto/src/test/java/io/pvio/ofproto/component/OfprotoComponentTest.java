@@ -5,6 +5,7 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assume.assumeTrue;
 
+import io.pvio.dpif.FlowEntry;
 import io.pvio.dpif.netdev.DpifNetdev;
 import io.pvio.ofproto.Hex;
 import io.pvio.ofproto.codec.Of;
@@ -18,6 +19,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -192,6 +195,39 @@ public class OfprotoComponentTest {
         assertEquals("", ofctl("add-flow", "br0", "in_port=1,dl_dst=52:54:00:00:00:01,actions=output:2"));
         assertEquals("priority=0,actions=NORMAL", dp.flows("br0").get(1));
         assertEquals("in_port=1,dl_dst=52:54:00:00:00:01,actions=output:2", dp.flows("br0").get(0));
+    }
+
+    /**
+     * replace-flows and diff-flows in each protocol: by default ovs-ofctl dumps in the NXM flow format and
+     * then sends NXT_FLOW_MODs (DELETE_STRICT, ADD); so do mod-flows and del-flows with a cookie mask.
+     */
+    @Test
+    public void ovsOfctlReplacesAndDiffsFlowsInEveryProtocol() throws Exception {
+        assumeTrue("ovs-ofctl (openvswitch-common) is not installed", Hex.haveOvsOfctl());
+        dp.addBridge("br0");
+        await("br0.mgmt", () -> Files.exists(runDir.resolve("br0.mgmt")));
+        Path file = Files.writeString(runDir.resolve("flows.txt"),
+                "cookie=0x3,priority=6,ip,actions=drop\npriority=5,in_port=1,actions=output:2\n");
+        FlowEntry all = FlowEntry.of(0, 0, FlowEntry.ANY, FlowEntry.ANY, FlowEntry.ANY, FlowEntry.ANY, List.of());
+        for (List<String> proto : List.of(List.<String>of(), List.of("-O", "OpenFlow10"), List.of("-O", "OpenFlow13"))) {
+            dp.deleteFlows("br0", all, false, FlowEntry.ANY);
+            dp.addFlow("br0", "priority=5,in_port=1,actions=NORMAL"); // modified
+            dp.addFlow("br0", "cookie=0x9,priority=7,in_port=2,actions=drop"); // deleted
+            List<String> replace = new ArrayList<>(proto);
+            replace.addAll(List.of("replace-flows", "br0", file.toString()));
+            assertEquals(proto.toString(), "", ofctl(replace.toArray(new String[0])));
+            assertEquals(proto.toString(), List.of("cookie=0x3,priority=6,ip,actions=drop",
+                    "priority=5,in_port=1,actions=output:2"), dp.flows("br0"));
+            List<String> diff = new ArrayList<>(proto);
+            diff.addAll(List.of("diff-flows", "br0", file.toString()));
+            assertEquals(proto.toString(), "", ofctl(diff.toArray(new String[0])));
+        }
+        assertEquals("", ofctl("mod-flows", "br0", "cookie=0x3/-1,actions=output:1"));
+        assertEquals("", ofctl("--strict", "mod-flows", "br0", "cookie=0x3/-1,priority=6,ip,actions=output:2"));
+        assertEquals(List.of("cookie=0x3,priority=6,ip,actions=output:2", "priority=5,in_port=1,actions=output:2"),
+                dp.flows("br0"));
+        assertEquals("", ofctl("del-flows", "br0", "cookie=0x3/-1"));
+        assertEquals(List.of("priority=5,in_port=1,actions=output:2"), dp.flows("br0"));
     }
 
     private String ofctl(String... args) throws Exception {

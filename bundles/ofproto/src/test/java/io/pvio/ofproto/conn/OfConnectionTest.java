@@ -252,6 +252,69 @@ public class OfConnectionTest {
         assertError(one(c.handle(buf(badField))), Of.V10, OfError.BAD_FIELD, badField);
     }
 
+    /** An NXT_FLOW_MOD as ovs-ofctl sends it in the NXM flow format: an NXM match, then output actions. */
+    private static byte[] nxFlowMod(int xid, int command, long cookie, int priority, OfWriter nxm, int... outputs) {
+        byte[] match = nxm.finishBody();
+        OfWriter w = OfWriter.message(Of.V10, Of.VENDOR, xid).u32(Of.NX_VENDOR).u32(Of.NXT_FLOW_MOD).u64(cookie)
+                .u16(command).u16(0).u16(0).u16(priority).u32(Of.NO_BUFFER).u16(Of.P10_NONE).u16(0)
+                .u16(match.length).zeros(6).bytes(match, 0, match.length).padTo8();
+        for (int p : outputs) {
+            w.u16(Of.AT_OUTPUT).u16(8).u16(p).u16(0);
+        }
+        return w.finish();
+    }
+
+    /** NXT_FLOW_MOD, every command, read back by OVS's decoder; what 1.0 refuses, NXM refuses too. */
+    @Test
+    public void nxmFlowMods() throws Exception {
+        org.junit.Assume.assumeTrue("ovs-ofctl is not installed", io.pvio.ofproto.Hex.haveOvsOfctl());
+        OfConnection c = session(Of.V10);
+        // priority=7,arp,in_port=2,dl_src=52:54:00:00:00:02 cookie 0x10, output:1 and NORMAL
+        byte[] add = nxFlowMod(1, Of.FC_ADD, 0x10, 7, new OfWriter().u32(0x00000002).u16(2).u32(0x00000406)
+                .mac(0x525400000002L).u32(0x00000602).u16(0x0806), 1, Of.P10_NORMAL);
+        assertEquals("NXT_FLOW_MOD (xid=0x1): ADD priority=7,arp,in_port=2,dl_src=52:54:00:00:00:02 cookie:0x10 "
+                + "actions=output:1,NORMAL\n", io.pvio.ofproto.Hex.ofpPrint(add));
+        c.handle(buf(OfCodec.encodeFlowMod(Of.V10, 1, Of.FC_DELETE, FlowEntry.of(0, 0, ANY, ANY, ANY, ANY, List.of()))));
+        assertEquals(List.of(), c.handle(buf(add)));
+        assertEquals(List.of("cookie=0x10,priority=7,arp,in_port=2,dl_src=52:54:00:00:00:02,actions=output:1,NORMAL"),
+                dp.flows("br0"));
+        // modify by in_port (non-strict), then strict by cookie (NXM_NX_COOKIE) with the whole match
+        byte[] modify = nxFlowMod(2, Of.FC_MODIFY, -1L, 0, new OfWriter().u32(0x00000002).u16(2), Of.P10_FLOOD);
+        assertEquals(List.of(), c.handle(buf(modify)));
+        assertEquals(List.of("cookie=0x10,priority=7,arp,in_port=2,dl_src=52:54:00:00:00:02,actions=FLOOD"), dp.flows("br0"));
+        byte[] modifyStrict = nxFlowMod(3, Of.FC_MODIFY_STRICT, -1L, 7, new OfWriter().u32(0x00000002).u16(2)
+                .u32(0x00000406).mac(0x525400000002L).u32(0x00000602).u16(0x0806).u32(0x00013c08).u64(0x10), 2);
+        assertEquals("NXT_FLOW_MOD (xid=0x3): MOD_STRICT priority=7,arp,in_port=2,dl_src=52:54:00:00:00:02 "
+                + "cookie:0x10/0xffffffffffffffff actions=output:2\n", io.pvio.ofproto.Hex.ofpPrint(modifyStrict));
+        assertEquals(List.of(), c.handle(buf(modifyStrict)));
+        assertEquals(List.of("cookie=0x10,priority=7,arp,in_port=2,dl_src=52:54:00:00:00:02,actions=output:2"), dp.flows("br0"));
+        // a modify by a cookie that selects nothing adds nothing (it would add without the cookie)
+        byte[] modifyNone = nxFlowMod(4, Of.FC_MODIFY, -1L, 0, new OfWriter().u32(0x00013c08).u64(0x11), 1);
+        assertEquals(List.of(), c.handle(buf(modifyNone)));
+        assertEquals(1, dp.flows("br0").size());
+        // replace-flows' strict delete: the whole match, its cookie; another cookie deletes nothing
+        OfWriter strictMatch = new OfWriter().u32(0x00000002).u16(2).u32(0x00000406).mac(0x525400000002L)
+                .u32(0x00000602).u16(0x0806);
+        byte[] delOther = nxFlowMod(5, Of.FC_DELETE_STRICT, 0, 7, strictMatch.u32(0x00013c08).u64(0x11));
+        assertEquals(List.of(), c.handle(buf(delOther)));
+        assertEquals(1, dp.flows("br0").size());
+        c.handle(buf(nxFlowMod(6, Of.FC_ADD, 0, 3, new OfWriter().u32(0x00000002).u16(1), 2)));
+        byte[] delStrict = nxFlowMod(7, Of.FC_DELETE_STRICT, 0, 7, new OfWriter().u32(0x00000002).u16(2)
+                .u32(0x00000406).mac(0x525400000002L).u32(0x00000602).u16(0x0806).u32(0x00013c08).u64(0x10));
+        assertEquals(List.of(), c.handle(buf(delStrict)));
+        assertEquals(List.of("priority=3,in_port=1,actions=output:2"), dp.flows("br0"));
+        // refused: a field pvio cannot match (NXM_OF_IP_SRC), an add that matches a cookie; nothing changes
+        byte[] badField = nxFlowMod(8, Of.FC_ADD, 0, 1, new OfWriter().u32(0x00000602).u16(0x0800)
+                .u32(0x00000e04).u32(0x0a000001), 2);
+        assertError(one(c.handle(buf(badField))), Of.V10, OfError.BAD_FIELD, badField);
+        byte[] addByCookie = nxFlowMod(9, Of.FC_ADD, 0, 1, new OfWriter().u32(0x00013d10).u64(1).u64(-1L), 2);
+        assertError(one(c.handle(buf(addByCookie))), Of.V10, OfError.BAD_MATCH_TYPE, addByCookie);
+        assertEquals(List.of("priority=3,in_port=1,actions=output:2"), dp.flows("br0"));
+        byte[] delete = nxFlowMod(10, Of.FC_DELETE, 0, 0, new OfWriter());
+        assertEquals(List.of(), c.handle(buf(delete)));
+        assertEquals(List.of(), dp.flows("br0"));
+    }
+
     /** ovs-ofctl's table=N in OpenFlow 1.0: NXT_FLOW_MOD_TABLE_ID (bytes it sent), then the table in the command. */
     @Test
     public void nxFlowModTableId() throws Exception {
