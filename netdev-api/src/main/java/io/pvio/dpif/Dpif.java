@@ -177,4 +177,18 @@ public interface Dpif {
             throws DpifException {
         throw new DpifException("this datapath has no structured flow entries");
     }
+
+    /** Table 0's OpenFlow table statistics: packets looked up in it, and those that matched a flow. */
+    record TableStats(long lookups, long matched) {
+    }
+
+    /**
+     * The bridge's table statistics since it was made (or the datapath started), as ovs-ofctl dump-tables
+     * shows them.
+     *
+     * @since 1.4
+     */
+    default TableStats tableStats(String bridge) throws DpifException {
+        throw new DpifException("this datapath counts no table lookups");
+    }
 }

@@ -1,5 +1,6 @@
 package io.pvio.dpif.netdev;
 
+import io.pvio.counter.CounterArray;
 import io.pvio.dpif.netdev.flow.FlowParser;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
@@ -15,10 +16,30 @@ final class Bridge {
     /** Published flow table: PMDs read it once per rx batch; replaced as a whole by the control path. */
     volatile FlowTable flows;
     final MacTable macs = new MacTable(MAC_TABLE_SIZE, MAC_AGING_SECONDS);
+    /** Packets that hit a flow and that missed, by PMD counter id (core + 1, cores 0..63): one writer each. */
+    private final CounterArray hits = CounterArray.padded(COUNTER_IDS);
+    private final CounterArray misses = CounterArray.padded(COUNTER_IDS);
+    static final int COUNTER_IDS = 65;
 
     Bridge(String name) {
         this.name = name;
         this.flows = new FlowTable(FlowParser.parseFlow("priority=0,actions=NORMAL"));
+    }
+
+    /** A PMD's lookups of one rx batch. {@code counter}: its counter id, this thread's alone. */
+    void countLookups(int counter, long hit, long missed) {
+        if (hit != 0) {
+            hits.add(counter, hit);
+        }
+        if (missed != 0) {
+            misses.add(counter, missed);
+        }
+    }
+
+    /** {lookups, matched} of table 0, from any thread. */
+    long[] lookups() {
+        long h = hits.sum(COUNTER_IDS);
+        return new long[] {h + misses.sum(COUNTER_IDS), h};
     }
 
     /** Lowest free ofport from 1. */

@@ -676,6 +676,16 @@ public final class DpifNetdev implements Dpif {
     }
 
     @Override
+    public TableStats tableStats(String bridgeName) throws DpifException {
+        Bridge b;
+        synchronized (lock) {
+            b = bridge(bridgeName);
+        }
+        long[] l = b.lookups();
+        return new TableStats(l[0], l[1]);
+    }
+
+    @Override
     public void putFlow(String bridgeName, FlowEntry flow) throws DpifException {
         synchronized (lock) {
             Bridge b = bridge(bridgeName);

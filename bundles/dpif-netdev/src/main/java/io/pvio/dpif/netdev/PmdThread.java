@@ -507,6 +507,8 @@ final class PmdThread implements Runnable {
             return 0;
         }
         received += n;
+        long hits0 = hits;
+        long misses0 = misses;
         BridgeView v = r.view;
         FlowTable ft = v.bridge.flows;
         MacTable macs = v.bridge.macs;
@@ -587,6 +589,7 @@ final class PmdThread implements Runnable {
             run.count(runPkts, runBytes, nowSec, counterId);
             lookups += runPkts * ft.groupsProbed(runRank);
         }
+        v.bridge.countLookups(counterId, hits - hits0, misses - misses0);
         b.clear();
         flushTouched();
         return n;

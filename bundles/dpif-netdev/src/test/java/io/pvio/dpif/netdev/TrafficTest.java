@@ -71,6 +71,35 @@ public class TrafficTest extends DpTest {
         assertEquals(0, dp.pool().inUse());
     }
 
+    private io.pvio.dpif.Dpif.TableStats table(String bridge) {
+        try {
+            return dp.tableStats(bridge);
+        } catch (io.pvio.dpif.DpifException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Table statistics per bridge: every packet looked up, those that hit a flow; misses are dropped. */
+    @Test
+    public void tableStatsCountLookupsAndMatchesPerBridge() throws Exception {
+        dp.addBridge("br0");
+        dp.addBridge("br1");
+        dp.delFlows("br0", null);
+        dp.addFlow("br0", "in_port=1,actions=output:2"); // g2's packets miss
+        dp.addPort("br0", "g1", "pktgen", Map.of("count", "300", "enabled", "false"), 1);
+        dp.addPort("br0", "g2", "pktgen", Map.of("count", "200", "enabled", "false"), 2);
+        assertEquals(new io.pvio.dpif.Dpif.TableStats(0, 0), dp.tableStats("br0"));
+        dp.setInterface("g1", null, Map.of("count", "300"));
+        dp.setInterface("g2", null, Map.of("count", "200"));
+        await(() -> "all looked up: " + table("br0"), () -> table("br0").lookups() == 500);
+        settle();
+        assertEquals(new io.pvio.dpif.Dpif.TableStats(500, 300), dp.tableStats("br0"));
+        assertEquals(300, DummyPorts.pktgen("g2").received());
+        new PmdStatsClearCommand(dp).run(List.of()); // as in OVS, not table statistics
+        assertEquals(new io.pvio.dpif.Dpif.TableStats(500, 300), dp.tableStats("br0"));
+        assertEquals(new io.pvio.dpif.Dpif.TableStats(0, 0), dp.tableStats("br1"));
+    }
+
     @Test
     public void pmdMaskChangesLiveWithoutLossOrLeak() throws Exception {
         crossConnected("0", "0"); // unlimited: traffic runs during every change
