@@ -165,6 +165,11 @@ public class OvsOfctlE2EIT {
         assertEquals(0, stat("other", "rx_valid"));
         String ports = ofctlOk("dump-ports", "br0", "1");
         assertTrue(ports, ports.matches("(?s)OFPST_PORT reply \\(xid=0x\\d\\): 1 ports\n  port  1: rx pkts=1000, bytes=64000, drop=0, errs=0,.*"));
+        // table statistics count the datapath's lookups; table 0 has no name, as in OVS
+        String tables = ofctlOk("dump-tables", "br0");
+        assertTrue(tables, tables.startsWith("OFPST_TABLE reply (xid=0x2):\n  table 0:\n"
+                + "    active=2, lookup=1000, matched=1000\n"));
+        assertTrue(ofctlOk("-O", "OpenFlow13", "dump-tables", "br0").contains("lookup=1000, matched=1000"));
         assertLines(ofctlOk("dump-flows", "br0"), "NXST_FLOW reply \\(xid=0x4\\):",
                 " cookie=0x0, " + DURATION + ", table=0, n_packets=1000, n_bytes=64000, " + IDLE + "in_port=1,dl_dst=52:54:00:00:00:02 actions=output:2",
                 " cookie=0x0, " + DURATION + ", table=0, n_packets=0, n_bytes=0, " + IDLE + "priority=10,in_port=1 actions=output:3");

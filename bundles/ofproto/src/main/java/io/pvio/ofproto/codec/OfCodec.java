@@ -488,7 +488,7 @@ public final class OfCodec {
      */
     public static OfWriter tableFeatures(OfWriter w) {
         int at = w.length();
-        w.u16(0).u8(0).zeros(5).string("classifier", 32).u64(0).u64(0).u32(0).u32(1_000_000);
+        w.u16(0).u8(0).zeros(5).zeros(32).u64(0).u64(0).u32(0).u32(1_000_000); // no name, as OVS's tables
         int[] oxms = {Of.OXM_IN_PORT, Of.OXM_ETH_DST, Of.OXM_ETH_SRC, Of.OXM_ETH_TYPE};
         int[] lens = {4, 6, 6, 2};
         for (int prop = 0; prop <= 14; prop += 2) {

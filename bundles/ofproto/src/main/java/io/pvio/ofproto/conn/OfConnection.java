@@ -296,12 +296,18 @@ public final class OfConnection {
             }
             case Of.ST_TABLE: {
                 int active = flows().size();
+                Dpif.TableStats ts;
+                try {
+                    ts = dp().tableStats(bridge);
+                } catch (DpifException e) {
+                    throw new OfException(OfError.EPERM, e.getMessage());
+                }
                 OfWriter w = statsReply(xid, stType, 0);
-                if (version == Of.V10) {
-                    w.u8(0).zeros(3).string("classifier", 32)
-                            .u32(Of.FW_IN_PORT | Of.FW_DL_SRC | Of.FW_DL_DST | Of.FW_DL_TYPE).u32(1_000_000).u32(active).u64(0).u64(0);
+                if (version == Of.V10) { // no name, as OVS's tables: ovs-ofctl then prints "table 0", "table=0"
+                    w.u8(0).zeros(3).zeros(32).u32(Of.FW_IN_PORT | Of.FW_DL_SRC | Of.FW_DL_DST | Of.FW_DL_TYPE)
+                            .u32(1_000_000).u32(active).u64(ts.lookups()).u64(ts.matched());
                 } else {
-                    w.u8(0).zeros(3).u32(active).u64(0).u64(0);
+                    w.u8(0).zeros(3).u32(active).u64(ts.lookups()).u64(ts.matched());
                 }
                 out.add(w.finish());
                 return;

@@ -197,6 +197,25 @@ public class OfprotoComponentTest {
         assertEquals("in_port=1,dl_dst=52:54:00:00:00:01,actions=output:2", dp.flows("br0").get(0));
     }
 
+    /** Table 0 has no name, as OVS's: "table 0:" in dump-tables, "table=0" in dump-flows --names. */
+    @Test
+    public void ovsOfctlShowsTable0AsOvsDoes() throws Exception {
+        assumeTrue("ovs-ofctl (openvswitch-common) is not installed", Hex.haveOvsOfctl());
+        dp.addBridge("br0");
+        await("br0.mgmt", () -> Files.exists(runDir.resolve("br0.mgmt")));
+        assertTrue(ofctl("dump-tables", "br0").startsWith("OFPST_TABLE reply (xid=0x2):\n  table 0:\n"
+                + "    active=1, lookup=0, matched=0\n"));
+        assertEquals("OFPST_TABLE reply (OF1.3) (xid=0x2):\n  table 0:\n    active=1, lookup=0, matched=0\n",
+                ofctl("-O", "OpenFlow13", "dump-tables", "br0"));
+        for (String proto : List.of("OpenFlow10", "OpenFlow13")) {
+            String out = ofctl("-O", proto, "--names", "dump-flows", "br0");
+            assertTrue(out, out.matches(" cookie=0x0, duration=[0-9.]+s, table=0, n_packets=0, n_bytes=0, "
+                    + "priority=0 actions=NORMAL\n"));
+        }
+        String tf = ofctl("-O", "OpenFlow13", "dump-table-features", "br0");
+        assertTrue(tf, tf.startsWith("  table 0:\n"));
+    }
+
     /**
      * replace-flows and diff-flows in each protocol: by default ovs-ofctl dumps in the NXM flow format and
      * then sends NXT_FLOW_MODs (DELETE_STRICT, ADD); so do mod-flows and del-flows with a cookie mask.
