@@ -464,7 +464,8 @@ public final class DpifNetdev implements Dpif {
                 try {
                     p.netdev.setConfig(opts);
                 } catch (NetdevException e) {
-                    throw new DpifException(name + ": " + e.getMessage(), e);
+                    String m = e.getMessage(); // netdev classes often name the port already
+                    throw new DpifException(m != null && m.startsWith(name + ": ") ? m : name + ": " + m, e);
                 } catch (RuntimeException e) {
                     LOG.log(Level.SEVERE, name + ": setConfig failed", e);
                     throw new DpifException(name + ": could not apply options (" + e + ")", e);

@@ -199,6 +199,15 @@ public class TrafficTest extends DpTest {
                         || e.getMessage().contains(bad[1] + " ("));
             }
         }
+        // a refused option names the port once, though the netdev class names it too
+        dp.addPort("br0", "g9", "pktgen", Map.of("enabled", "false"), 11);
+        try {
+            dp.setInterface("g9", null, Map.of("enabled", "maybe"));
+            throw new AssertionError("accepted enabled=maybe");
+        } catch (io.pvio.dpif.DpifException e) {
+            assertEquals("g9: option enabled='maybe' is not true or false", e.getMessage());
+        }
+        dp.delPort("g9");
         assertEquals(1, dp.delFlows("br0", "in_port=s2"));
         assertEquals(List.of("in_port=5,actions=output:9"), dp.flows("br0"));
         settle();
