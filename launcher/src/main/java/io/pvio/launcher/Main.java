@@ -9,6 +9,7 @@ import io.pvio.launcher.demo.Demo;
 import io.pvio.launcher.log.LogSetup;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -167,13 +168,19 @@ public final class Main {
         }
     }
 
+    /** tcp:HOST:PORT's PORT is 1..65535. */
+    private static boolean validPort(String target) {
+        int p = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
+        return p >= 1 && p <= 65535;
+    }
+
     private static int vswitchd(Args a, PrintStream err) {
         String db = null;
         for (int i = 0; i < a.rest.size(); i++) {
             String s = a.rest.get(i);
             if (s.equals("--db") || s.startsWith("--db=")) {
                 db = s.contains("=") ? s.substring(5) : i + 1 < a.rest.size() ? a.rest.get(++i) : "";
-                if (!db.matches("unix:.+|tcp:.+:\\d+")) {
+                if (!db.matches("unix:.+|tcp:.+:\\d{1,5}") || db.startsWith("tcp:") && !validPort(db)) {
                     err.println("pvio vswitchd: --db needs unix:PATH or tcp:HOST:PORT, not \"" + db + "\"");
                     return 2;
                 }
@@ -197,6 +204,22 @@ public final class Main {
             d = Daemon.start(new Daemon.Options(a.runDir, a.shell, a.verbose, db), err);
         } catch (Exception e) {
             err.println("pvio vswitchd: cannot start: " + e.getMessage());
+            return 1;
+        }
+        Path sock = ControlClient.socket(a.runDir.toAbsolutePath());
+        for (int i = 0; i < 200 && !Files.exists(sock); i++) { // the control component may activate late
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!a.shell && !Files.exists(sock)) { // without it no client reaches the daemon: not a running switch
+            d.stop();
+            LogSetup.uninstall();
+            err.println("pvio vswitchd: cannot start: no control socket at " + sock + " (see "
+                    + a.runDir.toAbsolutePath().resolve("vswitchd.log") + ")");
             return 1;
         }
         Thread hook = new Thread(() -> {
@@ -228,7 +251,7 @@ public final class Main {
             err.println(tool + ": " + e.getMessage());
             return 1;
         } catch (IOException e) {
-            err.println(tool + ": talking to pvio-vswitchd: " + e.getMessage());
+            err.println(tool + ": talking to pvio-vswitchd: " + (e.getMessage() != null ? e.getMessage() : e));
             return 1;
         }
         out.print(r.out());

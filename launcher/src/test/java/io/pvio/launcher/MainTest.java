@@ -42,6 +42,10 @@ public class MainTest {
         assertEquals(2, Main.run(List.of("vswitchd", "--db", "ssl:1.2.3.4:6640"), o, e));
         assertTrue(err.toString(), err.toString().contains("--db needs unix:PATH or tcp:HOST:PORT, not \"ssl:"));
         assertEquals(2, Main.run(List.of("vswitchd", "--db"), o, e));
+        for (String port : List.of("0", "65536", "99999", "123456")) {
+            assertEquals(port, 2, Main.run(List.of("vswitchd", "--db", "tcp:127.0.0.1:" + port), o, e));
+            assertTrue(err.toString(), err.toString().contains("not \"tcp:127.0.0.1:" + port + "\""));
+        }
         assertEquals(2, Main.run(List.of(), o, e));
         assertEquals(2, Main.run(List.of("demo", "--frob"), o, e));
         assertTrue(err.toString(), err.toString().contains("pvio demo: unknown option --frob"));

@@ -92,6 +92,20 @@ public class VswitchdE2EIT {
         }
     }
 
+    /**
+     * A daemon no client can reach is not left running: with a run directory too long for a Unix socket's
+     * path (108 bytes), vswitchd exits 1 and says why, as it does for a bad --db target.
+     */
+    @Test
+    public void withoutAControlSocketVswitchdExits() throws Exception {
+        Path deep = runDir.resolve("d".repeat(60)).resolve("e".repeat(60));
+        Out o = pvioPlain("vswitchd", "--run-dir", deep.toString());
+        assertEquals(o.out() + o.err(), 1, o.status());
+        assertTrue(o.err(), o.err().contains("pvio vswitchd: cannot start: no control socket at " + deep));
+        Out bad = pvioPlain("vswitchd", "--run-dir", runDir.toString(), "--db", "tcp:127.0.0.1:99999");
+        assertEquals(bad.out() + bad.err(), 2, bad.status());
+    }
+
     /** The README's first command: the demo runs on its own and exits 0 with everything accounted for. */
     @Test
     public void theDemoAccountsForEveryPacket() throws Exception {
