@@ -56,6 +56,26 @@ public class OptionsTest {
         refused("server", Map.of(), "not a socket");
     }
 
+    /** The keys OVS 3.1 creates vhost ports with: read (tx-retries-max) or ignored as OVS ignores them. */
+    @Test
+    public void optionsOvsAcceptsOpenThePort() throws Exception {
+        Netdev c = new VhostUserClientClass().open("c1", Map.of("vhost-server-path", ctx.runDir + "/nobody",
+                "tx-retries-max", "8", "n_rxq_desc", "2048", "n_txq_desc", "2048", "dq-zero-copy", "true",
+                "vhost-max-queue-pairs", "4"), ctx);
+        try {
+            assertEquals("2048", c.getConfig().get("n_rxq_desc"));
+            c.setConfig(Map.of("vhost-server-path", ctx.runDir + "/nobody", "tx-retries-max", "0"));
+            c.setConfig(Map.of("vhost-server-path", ctx.runDir + "/nobody", "tx-retries-max", "x"));
+        } finally {
+            c.close();
+        }
+        Netdev s = new VhostUserServerClass().open("s1", Map.of("dq-zero-copy", "true", "tx-retries-max", "32",
+                "n_rxq_desc", "1024", "n_txq_desc", "1024"), ctx);
+        s.close();
+        refused("client", Map.of("vhost-server-path", "/tmp/s", "tx-retries", "8"), "unknown option 'tx-retries'");
+        refused("server", Map.of("n_rxq-desc", "8"), "unknown option 'n_rxq-desc'");
+    }
+
     @Test
     public void acceptedOptionsAndLiveChanges() throws Exception {
         io.pvio.vhost.async.AsyncBinder binder = new io.pvio.vhost.async.AsyncBinder();

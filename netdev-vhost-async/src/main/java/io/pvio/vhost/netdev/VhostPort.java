@@ -63,6 +63,14 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
      * the lock is held (single writer).
      */
     private final CounterArray txLockContended = CounterArray.padded(VhostDevice.MAX_QUEUE_PAIRS);
+    /** Retries of sends that found too few guest buffers (OVS's tx_retries), per tx queue; its sender writes. */
+    private final CounterArray txRetries = CounterArray.padded(VhostDevice.MAX_QUEUE_PAIRS);
+    /** Per tx queue, the packets a retry sends; empty between sends. */
+    private final PacketBatch[] retryBatches = new PacketBatch[VhostDevice.MAX_QUEUE_PAIRS];
+    /** options:tx-retries-max. */
+    private volatile int txRetriesMax;
+    /** Tests: runs on the sender before each retry (a guest making room meanwhile). */
+    private volatile Runnable beforeRetry;
     private final AsyncBinder binder;
     private final AsyncVq[] async = new AsyncVq[VhostDevice.MAX_VQS];
     /** Virtqueues currently requested from the binder (guarded by this). */
@@ -88,7 +96,9 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         this.control = new ControlThread(dev, mode, socket);
         for (int i = 0; i < txLocks.length; i++) {
             txLocks[i] = new ReentrantLock();
+            retryBatches[i] = new PacketBatch();
         }
+        this.txRetriesMax = options.txRetriesMax();
         long seq = SEQ.incrementAndGet();
         for (int i = 0; i < async.length; i++) {
             async[i] = new AsyncVq(dev.vq(i), (seq << 8) | i);
@@ -168,6 +178,9 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                     sock));
         } else {
             LOG.info(String.format("Socket %s created for vhost-user port %s", sock, name));
+        }
+        if (o.txRetriesMax() != VhostOptions.TX_RETRIES_DEFAULT) {
+            LOG.info(String.format("Max Tx retries for vhost device '%s' set to %d", name, o.txRetriesMax()));
         }
         VhostPorts.register(p);
         return p;
@@ -273,6 +286,10 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             LOG.info(name + ": vhost-async-attr " + (a.entries().isEmpty() ? "removed" : "set to " + a));
         }
         applyAttr(a);
+        if (o.txRetriesMax() != txRetriesMax) {
+            txRetriesMax = o.txRetriesMax();
+            LOG.info(String.format("Max Tx retries for vhost device '%s' set to %d", name, o.txRetriesMax()));
+        }
         options = o;
     }
 
@@ -440,33 +457,44 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                     CopyTracker t = vq.tracker();
                     if (t.channel() != null || t.inFlight() > 0) {
                         long begun = t.begun();
+                        boolean failed = false;
                         try {
                             vq.enqueueAsync(batch);
                             vq.faultFence();
                         } catch (RuntimeException | InternalError e) {
                             vq.markBrokenBy(e);
+                            failed = true;
                         }
                         // the packets the tracker began are the batch's first ones and the queue's now; the
                         // rest are dropped. Counted on the tracker, not taken from enqueueAsync's result: a
                         // late fault of the burst can surface as the walk or enqueueAsync returns
                         int sent = (int) (t.begun() - begun);
-                        for (int i = sent; i < n; i++) {
-                            batch.get(i).free();
-                        }
-                        if (sent < n) {
-                            vq.countDropped(n - sent);
-                        }
-                        batch.clear();
-                        inFlight = t.inFlight();
-                    } else {
-                        try {
-                            int sent = vq.enqueue(batch);
+                        if (!failed && retryWanted(vq, n, sent)) {
+                            vq.countDropped(retry(q, vq, batch, sent, true));
+                        } else {
+                            for (int i = sent; i < n; i++) {
+                                batch.get(i).free();
+                            }
                             if (sent < n) {
                                 vq.countDropped(n - sent);
                             }
+                            batch.clear();
+                        }
+                        inFlight = t.inFlight();
+                    } else {
+                        int sent = -1;
+                        boolean failed = false;
+                        try {
+                            sent = vq.enqueue(batch);
                             vq.faultFence();
                         } catch (RuntimeException | InternalError e) {
                             vq.markBrokenBy(e);
+                            failed = true;
+                        }
+                        if (!failed && retryWanted(vq, n, sent)) {
+                            vq.countDropped(retry(q, vq, batch, sent, false));
+                        } else if (sent >= 0 && sent < n) {
+                            vq.countDropped(n - sent);
                         }
                         batch.freeAll();
                     }
@@ -484,6 +512,84 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             }
         }
         return inFlight;
+    }
+
+    /**
+     * True when a send's first pass delivered some but not all packets and the walk stopped for want of
+     * guest buffers (OVS retries then, not when nothing went: the guest may not be taking packets).
+     */
+    private boolean retryWanted(Virtqueue vq, int n, int sent) {
+        return sent > 0 && sent < n && vq.enqueueStop() < n && txRetriesMax > 0;
+    }
+
+    /**
+     * OVS's __netdev_dpdk_vhost_send retries: the first pass left {@code batch} with [0, sent) delivered,
+     * then the packets it skipped, then from {@link Virtqueue#enqueueStop()} on those it did not try. Sends
+     * the untried ones again while a pass delivers something and some are left, at most tx-retries-max
+     * times; counts the retries. Empties the batch (delivered packets: freed after a CPU copy, the
+     * tracker's with asynchronous copies). Returns the packets dropped.
+     */
+    private int retry(int q, Virtqueue vq, PacketBatch batch, int sent, boolean async) {
+        int max = txRetriesMax;
+        CopyTracker t = vq.tracker();
+        PacketBatch cur = batch;
+        PacketBatch next = retryBatches[q];
+        int stop = vq.enqueueStop();
+        int retries = 0;
+        int dropped = 0;
+        for (;;) {
+            boolean again = sent > 0 && stop < cur.size() && retries < max;
+            if (again) {
+                moveFrom(cur, stop, next);
+            }
+            dropped += cur.size() - sent;
+            if (async) {
+                for (int i = sent; i < cur.size(); i++) {
+                    cur.get(i).free();
+                }
+                cur.clear();
+            } else {
+                cur.freeAll();
+            }
+            if (!again) {
+                break;
+            }
+            retries++;
+            Runnable h = beforeRetry;
+            if (h != null) {
+                h.run();
+            }
+            PacketBatch b = cur;
+            cur = next;
+            next = b;
+            long begun = t.begun();
+            sent = 0;
+            try {
+                if (async) {
+                    vq.enqueueAsync(cur);
+                } else {
+                    sent = vq.enqueue(cur);
+                }
+                stop = vq.enqueueStop();
+                vq.faultFence();
+            } catch (RuntimeException | InternalError e) {
+                vq.markBrokenBy(e);
+                stop = cur.size(); // no further retry
+            }
+            if (async) {
+                sent = (int) (t.begun() - begun); // as in send
+            }
+        }
+        txRetries.add(q, retries);
+        return dropped;
+    }
+
+    /** Moves the packets of {@code from} from index {@code i} on to the end of {@code to}. */
+    private static void moveFrom(PacketBatch from, int i, PacketBatch to) {
+        for (int j = i; j < from.size(); j++) {
+            to.add(from.get(j));
+        }
+        from.truncate(i);
     }
 
     private long badQueueLogged;
@@ -635,6 +741,7 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
                 t.stats((k, v) -> sink.put(prefix + k, v));
             }
         }
+        sink.put("tx_retries", txRetries.sum(VhostDevice.MAX_QUEUE_PAIRS));
         sink.put("vhost_connections", control.connections());
         sink.put("vhost_messages", dev.messages());
         sink.put("vhost_bad_messages", dev.badMessages());
@@ -673,6 +780,11 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         } else {
             ctx.changed();
         }
+    }
+
+    /** Tests: {@code r} runs on the sending thread before each retry of a send; null: nothing. */
+    public void beforeRetry(Runnable r) {
+        beforeRetry = r;
     }
 
     /** The context the port was opened with (tests). */

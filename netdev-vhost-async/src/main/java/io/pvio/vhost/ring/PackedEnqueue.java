@@ -29,6 +29,7 @@ final class PackedEnqueue extends PackedWalker {
      */
     int run(PacketBatch batch, CopySink sink) {
         Virtqueue q = this.q;
+        q.enqueueStop = batch.size();
         if (!q.ready) {
             return 0;
         }
@@ -46,7 +47,8 @@ final class PackedEnqueue extends PackedWalker {
             int hdrLen = hdr.len;
             boolean fast = hdrLen == 12;
             boolean mrg = q.mrg;
-            for (int i = 0; i < n; i++) {
+            int i;
+            for (i = 0; i < n; i++) {
                 Packet p = batch.get(i);
                 if (offloadsRefused(p)) {
                     continue;
@@ -124,6 +126,7 @@ final class PackedEnqueue extends PackedWalker {
                 bytes += p.length();
             }
             sink.flush();
+            q.enqueueStop = i;
             q.lastAvail = pos;
             q.availWrap = wrap;
             q.add(Virtqueue.C_PACKETS, sent);

@@ -28,6 +28,7 @@ final class SplitEnqueue extends SplitWalker {
      */
     int run(PacketBatch batch, CopySink sink) {
         Virtqueue q = this.q;
+        q.enqueueStop = batch.size();
         if (!q.ready) {
             return 0;
         }
@@ -48,7 +49,8 @@ final class SplitEnqueue extends SplitWalker {
             int hdrLen = hdr.len;
             boolean fast = hdrLen == 12;
             boolean mrg = q.mrg;
-            for (int i = 0; i < n; i++) {
+            int i;
+            for (i = 0; i < n; i++) {
                 Packet p = batch.get(i);
                 if (offloadsRefused(p)) {
                     continue;
@@ -109,6 +111,7 @@ final class SplitEnqueue extends SplitWalker {
                 bytes += p.length();
             }
             sink.flush();
+            q.enqueueStop = i;
             q.lastAvail = (q.lastAvail + consumed) & 0xffff;
             q.add(Virtqueue.C_PACKETS, sent);
             q.add(Virtqueue.C_BYTES, bytes);

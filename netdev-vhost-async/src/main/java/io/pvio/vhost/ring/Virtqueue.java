@@ -191,6 +191,11 @@ public final class Virtqueue {
     /** Packed: ring positions of each collected element. */
     private int[] usedCount = new int[0];
     int nUsed;
+    /**
+     * Index in the last enqueue's batch of the first packet its walk did not reach for want of guest
+     * buffers (the batch's size when it reached every packet or the burst broke). Lock holder only.
+     */
+    int enqueueStop;
 
     /** avail->idx of unsealed memory is read through here (see {@link #availIndex}). */
     private final ByteBuffer idxProbe = ByteBuffer.allocateDirect(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -769,6 +774,15 @@ public final class Virtqueue {
 
     void add(int c, long d) {
         counters.add(c, d);
+    }
+
+    /**
+     * After {@link #enqueue} or {@link #enqueueAsync}: the packets of the batch from this index on were not
+     * tried, the guest's ring having no room (OVS's vhost send retries them); those between the delivered
+     * ones and this index were skipped (offloads refused, too large) and will not fit on a retry either.
+     */
+    public int enqueueStop() {
+        return enqueueStop;
     }
 
     /** Counts {@code n} packets dropped by the caller (tx side: ring full, no carrier). Lock holder only. */
