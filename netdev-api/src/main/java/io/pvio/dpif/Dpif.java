@@ -44,7 +44,8 @@ public interface Dpif {
 
     /**
      * add-port with its Interface: opens port {@code port} of netdev class {@code type} with {@code options}.
-     * When no class of that type is present, the port is added and waits for one (its state says so).
+     * When no class of that type is present, the port is added and waits for one (its state says so, its
+     * error why).
      *
      * @param ofport the requested OpenFlow port number, or -1 to let the bridge choose the lowest free one
      */

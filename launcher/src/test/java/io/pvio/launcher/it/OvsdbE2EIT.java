@@ -288,6 +288,25 @@ public class OvsdbE2EIT {
         assertEquals("[]\n", vsctlOk("get", "Interface", "bad", "error"));
         assertTrue(Integer.parseInt(vsctlOk("get", "Interface", "bad", "ofport").strip()) > 2);
 
+        // a type no bundle provides: the port waits for one, shown as OVS shows a port it cannot open
+        Out nt = vsctl("add-port", "br0", "nt", "--", "set", "Interface", "nt", "type=nosuchtype");
+        assertEquals(nt.err(), 0, nt.status());
+        assertTrue(nt.err(), nt.err().contains("Error detected while setting up 'nt'"));
+        String waiting = "could not open network device nt (no netdev class 'nosuchtype' is registered;"
+                + " waiting for a bundle that provides it)";
+        assertEquals("\"" + waiting + "\"\n", vsctlOk("get", "Interface", "nt", "error"));
+        assertEquals("-1\n", vsctlOk("get", "Interface", "nt", "ofport"));
+        assertTrue(vsctlOk("show").contains("error: \"" + waiting + "\""));
+        vsctlOk("del-port", "br0", "nt");
+        // a class going away (hot swap): its ports wait the same way, then get their number back
+        int goodOfport = Integer.parseInt(vsctlOk("get", "Interface", "good", "ofport").strip());
+        pvioOk("appctl", "bundle/stop", "io.pvio.netdev-dummy");
+        awaitVsctl("-1"::equals, "get", "Interface", "good", "ofport");
+        assertTrue(vsctlOk("get", "Interface", "good", "error").contains("no netdev class 'dummy'"));
+        pvioOk("appctl", "bundle/start", "io.pvio.netdev-dummy");
+        awaitVsctl(Integer.toString(goodOfport)::equals, "get", "Interface", "good", "ofport");
+        assertEquals("[]\n", vsctlOk("get", "Interface", "good", "error"));
+
         // libvirt's command for a vhost-user interface, verbatim, twice (the second replaces the first)
         Path vmSock = dir.resolve("vm0.sock");
         for (int i = 0; i < 2; i++) {

@@ -334,10 +334,31 @@ public final class ControlComponent implements Control {
             if (applied != null) {
                 participants.reconfigured(); // e.g. a new bridge's .mgmt socket, before the reply
             }
+            Db before = db;
             db = o.db();
             LOG.info("database changed: vsctl " + String.join(" ", args));
-            return Result.ok(o.output());
+            return new Result(0, o.output(), d == null ? "" : setupErrors(before, db, d));
         }
+    }
+
+    /**
+     * As ovs-vsctl after its transaction: for each interface it added that the switch could not open (here:
+     * that waits for a netdev class of its type), "Error detected while setting up" on stderr, exit 0.
+     */
+    private static String setupErrors(Db before, Db after, Dpif d) {
+        java.util.Set<String> had = new java.util.HashSet<>();
+        before.bridges.values().forEach(b -> b.ports.values().forEach(p -> had.add(p.ifaceUuid)));
+        StringBuilder err = new StringBuilder();
+        for (Db.Bridge b : after.bridges.values()) {
+            for (Db.Port p : b.ports.values()) {
+                io.pvio.dpif.PortInfo pi = had.contains(p.ifaceUuid) ? null : d.port(p.name);
+                if (pi != null && Vsctl.ofportColumn(pi) == -1 && pi.error() != null) {
+                    err.append("vsctl: Error detected while setting up '").append(p.name).append("': ")
+                            .append(pi.error()).append(".  See ovs-vswitchd log for details.\n");
+                }
+            }
+        }
+        return err.toString();
     }
 
     private Result ofctl(List<String> argv) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pvio.control.apply.OfportRules;
 import io.pvio.control.apply.OtherConfig;
+import io.pvio.control.vsctl.Vsctl;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
 import io.pvio.dpif.PortInfo;
@@ -199,7 +200,7 @@ final class Reconciler {
                 err = live.error();
             }
             ObjectNode row = JsonRpc.MAPPER.createObjectNode();
-            row.put("ofport", live == null ? -1 : live.ofport());
+            row.put("ofport", Vsctl.ofportColumn(live));
             if (err == null) {
                 row.set("error", Replica.emptySet());
             } else {

@@ -236,6 +236,14 @@ public final class Vsctl {
         mutated = true;
     }
 
+    /**
+     * The Interface's ofport column: -1 while the port waits for its netdev class, as OVS shows a port it
+     * could not open (the datapath keeps its number for it).
+     */
+    public static int ofportColumn(PortInfo pi) {
+        return pi == null || "waiting".equals(pi.state()) ? -1 : pi.ofport();
+    }
+
     // ---- show ----
 
     private void show() {
@@ -371,7 +379,7 @@ public final class Vsctl {
                     case "error" -> pi == null ? null : pi.error();
                     case "link_state" -> pi == null ? null : ("up".equals(pi.state()) ? "up" : "down");
                     case "name" -> p.name;
-                    case "ofport" -> pi == null ? null : (Object) (long) pi.ofport();
+                    case "ofport" -> pi == null ? null : (Object) (long) ofportColumn(pi);
                     case "ofport_request" -> p.ofportRequest < 0 ? null : (Object) (long) p.ofportRequest;
                     case "options" -> p.options;
                     case "other_config" -> p.ifaceOtherConfig;

@@ -23,6 +23,8 @@ public class FakeDpif implements Dpif {
     public final Map<String, Integer> ofports = new TreeMap<>();
     /** port name → its options, as given */
     public final Map<String, Map<String, String>> options = new TreeMap<>();
+    /** Types with no netdev class: their ports wait, as DpifNetdev's do. */
+    public final Set<String> absentTypes = new TreeSet<>();
 
     @Override
     public PacketPool pool() {
@@ -142,6 +144,11 @@ public class FakeDpif implements Dpif {
             return null;
         }
         String[] f = v.split(" ", 3);
+        if (absentTypes.contains(f[1])) {
+            return new PortInfo(name, f[0], f[1], options.get(name), ofports.get(name), "waiting",
+                    "could not open network device " + name + " (no netdev class '" + f[1] + "' is registered;"
+                    + " waiting for a bundle that provides it)", Map.of(), Map.of());
+        }
         return new PortInfo(name, f[0], f[1], options.get(name), ofports.get(name), "up", null,
                 Map.of("rx_packets", 7L), Map.of());
     }

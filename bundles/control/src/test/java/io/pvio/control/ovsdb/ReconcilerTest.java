@@ -59,6 +59,32 @@ public class ReconcilerTest {
         return null;
     }
 
+    /**
+     * A type no bundle provides (yet): the port is added and waits, and its row shows it as OVS shows a port
+     * it cannot open (error, ofport -1, so that ovs-vsctl reports it); when the class comes, the number.
+     */
+    @Test
+    public void portOfAnAbsentTypeShowsTheErrorUntilItsClassComes() throws Exception {
+        dp.absentTypes.add("nosuchtype");
+        load(4, "", "nt:'type':'nosuchtype'", "p1:'type':'dummy'");
+        ArrayNode ops = apply(4);
+        assertEquals("br0 nosuchtype {}", dp.ports.get("nt")); // waits in the datapath
+        ObjectNode nt = rowFor(ops, "Interface", "i-nt");
+        assertEquals(-1, nt.get("ofport").asInt());
+        assertEquals("could not open network device nt (no netdev class 'nosuchtype' is registered; waiting for"
+                + " a bundle that provides it)", nt.get("error").asText());
+        assertEquals("down", nt.get("link_state").asText());
+        assertEquals("waiting", nt.get("status").get(1).get(0).get(1).asText());
+        assertTrue(rowFor(ops, "Interface", "i-p1").get("ofport").asInt() > 0);
+        dp.absentTypes.clear(); // a bundle provides the class: the port opens
+        ArrayNode later = rec.writeBack(dp, Desired.of(replica), null);
+        nt = rowFor(later, "Interface", "i-nt");
+        assertEquals(dp.ofports.get("nt").intValue(), nt.get("ofport").asInt());
+        assertTrue(nt.get("ofport").asInt() > 0);
+        assertEquals(json("['set',[]]"), nt.get("error"));
+        assertEquals("up", nt.get("link_state").asText());
+    }
+
     @Test
     public void bridgesPortsAndWriteBack() throws Exception {
         load(3, "['pmd-cpu-mask','0x1']", "p1:'type':'dummy','ofport_request':5",

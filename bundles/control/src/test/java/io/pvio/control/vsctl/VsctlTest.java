@@ -211,6 +211,22 @@ public class VsctlTest {
                 + "name                : p1\nofport              : []\n", cols);
     }
 
+    /** A port waiting for its netdev class: error and ofport -1, as OVS shows a port it could not open. */
+    @Test
+    public void waitingPortShowsItsErrorAndNoOfport() throws VsctlException {
+        Db db = withPort();
+        String err = "could not open network device p1 (no netdev class 'pktgen' is registered; waiting for a"
+                + " bundle that provides it)";
+        PortInfo pi = new PortInfo("p1", "br0", "pktgen", Map.of(), 1, "waiting", err, Map.of(), Map.of());
+        Vsctl.Live live = n -> n.equals("p1") ? pi : null;
+        String out = Vsctl.run(db, List.of("list", "Interface", "p1"), live).output();
+        assertTrue(out, out.contains("ofport              : -1\n"));
+        assertTrue(out, out.contains("error               : \"" + err + "\"\n"));
+        assertEquals("-1\n", Vsctl.run(db, List.of("get", "Interface", "p1", "ofport"), live).output());
+        String show = Vsctl.run(db, List.of("show"), live).output();
+        assertTrue(show, show.contains("                error: \"" + err + "\"\n"));
+    }
+
     @Test
     public void openVswitchShowsTheTypesAndVersionsAsOvsVswitchdFillsThem() throws VsctlException {
         Vsctl.Live live = new Vsctl.Live() {

@@ -432,6 +432,9 @@ public final class DpifNetdev implements Dpif {
             LOG.info(() -> "bridge " + b.name + ": added interface " + name + " on port " + p.ofport
                     + (p.error != null ? " (error: " + p.error + ")"
                             : p.netdev == null ? " (waiting for netdev class '" + p.type + "')" : ""));
+            if (p.netdev == null && p.error == null) {
+                LOG.warning(() -> waitingError(p));
+            }
         }
     }
 
@@ -514,6 +517,9 @@ public final class DpifNetdev implements Dpif {
         reconfigure(null);
         LOG.info(() -> p.name + ": type changed from " + oldType + " to " + newType
                 + (p.netdev == null ? " (waiting for netdev class '" + newType + "')" : ""));
+        if (p.netdev == null) {
+            LOG.warning(() -> waitingError(p));
+        }
     }
 
     @Override
@@ -553,8 +559,21 @@ public final class DpifNetdev implements Dpif {
                 LOG.log(Level.WARNING, p.name + ": could not read statistics", e);
             }
         }
-        return new PortInfo(p.name, p.bridge.name, p.type, p.options, p.ofport, p.state(), p.error,
+        String error = p.error;
+        if (p.netdev == null && error == null) {
+            error = waitingError(p); // as OVS shows a port it cannot open, but the port may open later
+        }
+        return new PortInfo(p.name, p.bridge.name, p.type, p.options, p.ofport, p.state(), error,
                 Collections.unmodifiableMap(st), status);
+    }
+
+    /**
+     * The Interface error of a port waiting for a netdev class of its type: OVS's "could not open network
+     * device" (OVS: "Address family not supported by protocol" for a type it does not know).
+     */
+    private static String waitingError(Port p) {
+        return "could not open network device " + p.name + " (no netdev class '" + p.type
+                + "' is registered; waiting for a bundle that provides it)";
     }
 
     @Override

@@ -41,17 +41,22 @@ public class LifecycleTest extends DpTest {
         dp.addPort("br0", "w2", "pktgen", Map.of(), 2);
         PortInfo w1 = dp.port("w1");
         assertEquals("waiting", w1.state());
-        assertNull(w1.error());
+        assertEquals("could not open network device w1 (no netdev class 'pktgen' is registered; waiting for a"
+                + " bundle that provides it)", w1.error()); // the Interface's error column, as OVS's
+        assertEquals(1, w1.ofport()); // kept for it
         assertNull(DummyPorts.pktgen("w1"));
         dp.setInterface("w1", null, Map.of("size", "256")); // stored while waiting
         bind(pktgen);
         assertEquals("up", dp.port("w1").state());
+        assertNull(dp.port("w1").error());
+        assertEquals(1, dp.port("w1").ofport());
         PktgenPort g2 = DummyPorts.pktgen("w2");
         assertNotNull(g2);
         await("traffic", () -> g2.received() > 1000);
         // the class goes away: its ports are closed (no leak), wait, and keep their options
         unbind(pktgen);
         assertEquals("waiting", dp.port("w1").state());
+        assertTrue(dp.port("w1").error(), dp.port("w1").error().contains("no netdev class 'pktgen'"));
         assertEquals(Map.of("size", "256"), dp.port("w1").options());
         assertNull(DummyPorts.pktgen("w2"));
         settle();
