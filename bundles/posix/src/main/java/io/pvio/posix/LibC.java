@@ -41,6 +41,9 @@ final class LibC {
     static final int EINTR = 4;
     static final int EAGAIN = 11;
     static final int EBADF = 9;
+    static final int ENOENT = 2;
+    static final int ECONNREFUSED = 111;
+    static final int SOCK_NONBLOCK = 0x800;
 
     static {
         Native.register(Platform.C_LIBRARY_NAME);

@@ -71,6 +71,49 @@ public final class UnixSocket implements AutoCloseable {
         }
     }
 
+    /** What {@link #probe} found at a path. */
+    public enum Probe {
+        /** No file there. */
+        ABSENT,
+        /** A socket file nobody listens on (ECONNREFUSED): left by a process that is gone. */
+        STALE,
+        /** A process listens there (it accepted, or its backlog is full). */
+        LISTENING
+    }
+
+    /**
+     * Whether a process listens on the socket file at {@code path}: a non-blocking connect(2), closed at
+     * once. Call it on a socket file only (connecting to any other file is ECONNREFUSED too).
+     *
+     * @throws PosixException on any other error (EACCES...): nothing can be said of the socket
+     */
+    public static Probe probe(Path path) throws PosixException {
+        Memory addr = sockaddr(path);
+        int fd;
+        try {
+            fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC | LibC.SOCK_NONBLOCK, 0);
+        } catch (LastErrorException e) {
+            throw PosixException.of("socket(AF_UNIX)", e);
+        }
+        try {
+            LibC.connect(fd, addr, (int) addr.size());
+            return Probe.LISTENING;
+        } catch (LastErrorException e) {
+            switch (e.getErrorCode()) {
+                case LibC.ECONNREFUSED:
+                    return Probe.STALE;
+                case LibC.EAGAIN:
+                    return Probe.LISTENING; // backlog full
+                case LibC.ENOENT:
+                    return Probe.ABSENT;
+                default:
+                    throw PosixException.of("connect to " + path, e);
+            }
+        } finally {
+            Fd.closeQuietly(fd);
+        }
+    }
+
     private static int newSocket() throws PosixException {
         try {
             return LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);

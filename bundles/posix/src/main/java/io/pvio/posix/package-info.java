@@ -4,5 +4,5 @@
  * bounds-checked views, and CPU affinity. Errors are {@link io.pvio.posix.PosixException}s with errno.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package io.pvio.posix;

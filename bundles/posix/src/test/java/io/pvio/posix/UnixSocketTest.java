@@ -224,4 +224,26 @@ public class UnixSocketTest {
         Exception e = sender.get(30, java.util.concurrent.TimeUnit.SECONDS);
         assertTrue(e.getMessage(), e.getMessage().contains("shut down") || e.getMessage().contains("sendmsg"));
     }
+
+    @Test
+    public void probeTellsAListenerFromAStaleSocket() throws Exception {
+        Path live = dir.resolve("s.sock");
+        assertEquals(UnixSocket.Probe.LISTENING, UnixSocket.probe(live));
+        assertEquals(UnixSocket.Probe.ABSENT, UnixSocket.probe(dir.resolve("none")));
+        Path gone = dir.resolve("gone.sock");
+        UnixSocket.listen(gone, 1).close(); // the file stays, nobody listens
+        try {
+            assertEquals(UnixSocket.Probe.STALE, UnixSocket.probe(gone));
+        } finally {
+            Files.deleteIfExists(gone);
+        }
+        Path busy = dir.resolve("busy.sock");
+        try (UnixSocket full = UnixSocket.listen(busy, 0)) {
+            for (int i = 0; i < 8; i++) { // never accepted: the backlog fills, the probe must not block
+                assertEquals(UnixSocket.Probe.LISTENING, UnixSocket.probe(busy));
+            }
+        } finally {
+            Files.deleteIfExists(busy);
+        }
+    }
 }
