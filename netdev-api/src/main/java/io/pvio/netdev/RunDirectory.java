@@ -23,7 +23,26 @@ public final class RunDirectory {
     /** Used when nothing is configured: {@code pvio-run} in the working directory, as the launcher's. */
     public static final String DEFAULT = "pvio-run";
 
+    /** The daemon's own files in the run directory, by exact name. */
+    private static final java.util.Set<String> DAEMON_FILES = java.util.Set.of(
+            "conf.db", "conf.db.tmp", "conf.db.bad", // the control bundle's database
+            "pvio-vswitchd.ctl", "ovs-vswitchd.pid", // its control socket and pidfile
+            "vswitchd.log", "deploy", "felix-cache", "jna"); // the launcher's
+
     private RunDirectory() {
+    }
+
+    /**
+     * Whether {@code name} is, or may become, one of the daemon's own files in the run directory: those
+     * above, {@code ovs-vswitchd.<pid>.ctl} (the control socket's alias) and every {@code <bridge>.mgmt}
+     * (OpenFlow socket, bound as {@code <bridge>.mgmt.tmp} first). A bundle that creates files in the run
+     * directory under names it is given (a {@code dpdkvhostuser} port's socket) must refuse these: the
+     * daemon may not have created them yet (at startup, the database is restored before the control
+     * socket is bound).
+     */
+    public static boolean isDaemonFile(String name) {
+        return DAEMON_FILES.contains(name) || name.endsWith(".mgmt") || name.endsWith(".mgmt.tmp")
+                || name.startsWith("ovs-vswitchd.") && name.endsWith(".ctl");
     }
 
     /**

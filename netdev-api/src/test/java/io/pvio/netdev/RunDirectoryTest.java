@@ -25,4 +25,15 @@ public class RunDirectoryTest {
         assertEquals(cwd.resolve("pvio-run"), RunDirectory.resolve(Map.of(), k -> null));
         assertEquals(cwd.resolve("x"), RunDirectory.resolve(Map.of("run.dir", "a/../x"), null));
     }
+
+    @Test
+    public void daemonFilesAreKnownByName() {
+        for (String n : new String[] {"conf.db", "conf.db.tmp", "pvio-vswitchd.ctl", "ovs-vswitchd.pid",
+            "ovs-vswitchd.4242.ctl", "br0.mgmt", "hb1.mgmt.tmp", "vswitchd.log", "deploy", "felix-cache"}) {
+            org.junit.Assert.assertTrue(n, RunDirectory.isDaemonFile(n));
+        }
+        for (String n : new String[] {"vhu0", "vm1.sock", "mgmt", "br0.mgmt0", "pvio-vswitchd.ctl0"}) {
+            org.junit.Assert.assertFalse(n, RunDirectory.isDaemonFile(n));
+        }
+    }
 }
