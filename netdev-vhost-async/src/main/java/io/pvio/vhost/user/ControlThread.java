@@ -7,8 +7,12 @@ import io.pvio.posix.UnixSocket;
 import io.pvio.vhost.ring.GuestMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -33,6 +37,8 @@ public final class ControlThread {
     private final Thread thread;
     private volatile boolean stopping;
     private volatile UnixSocket listener;
+    /** The server socket file's identity once bound: stop() removes that file only. */
+    private volatile Object bound;
     private volatile UnixSocket conn;
     /** Written by the control thread only. */
     private final Counter connections = new Counter();
@@ -45,26 +51,77 @@ public final class ControlThread {
         thread.setDaemon(true);
     }
 
-    /** Starts the thread; in server mode the socket is bound first (errors reach the caller). */
+    /**
+     * Starts the thread; in server mode the socket is bound first (errors reach the caller). A file
+     * already at the path is replaced only when it is a socket nobody listens on (left by an earlier
+     * run); anything else is refused and left alone, as DPDK refuses to bind (EADDRINUSE).
+     */
     public void start() throws PosixException {
         if (mode == Mode.SERVER) {
             try {
-                if (Files.isSymbolicLink(path) || Files.exists(path)) {
-                    if (!Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class,
-                            java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther()) {
-                        throw new PosixException(path + " exists and is not a socket");
-                    }
-                    Files.delete(path); // stale socket of an earlier run
-                }
-            } catch (java.io.IOException e) {
-                if (e instanceof PosixException) {
-                    throw (PosixException) e;
-                }
-                throw new PosixException("cannot remove stale socket " + path + ": " + e.getMessage());
+                removeStaleSocket();
+            } catch (PosixException e) {
+                DPDK.severe(String.format("VHOST_CONFIG: (%s) failed to bind: %s", path, e.getMessage()));
+                throw e;
             }
             listener = UnixSocket.listen(path, 4);
+            bound = fileKey();
         }
         thread.start();
+    }
+
+    private void removeStaleSocket() throws PosixException {
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return;
+        } catch (IOException e) {
+            throw new PosixException("cannot examine the file there: " + e.getMessage());
+        }
+        if (!isSocket(a)) {
+            String what = a.isRegularFile() ? "a regular file" : a.isDirectory() ? "a directory"
+                    : a.isSymbolicLink() ? "a symbolic link" : "a special file";
+            throw new PosixException("the file there is " + what + ", not a socket; not removed");
+        }
+        switch (UnixSocket.probe(path)) {
+            case LISTENING:
+                throw new PosixException("Address already in use: a process listens on it; not removed");
+            case STALE:
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException e) {
+                    throw new PosixException("cannot remove the stale socket there: " + e.getMessage());
+                }
+                DPDK.info(String.format("VHOST_CONFIG: (%s) removed a stale socket (nobody listens on it)", path));
+                return;
+            default:
+                return; // gone meanwhile
+        }
+    }
+
+    /** Whether the file is a socket (st_mode's S_IFSOCK; without the unix view, any "other" file). */
+    private boolean isSocket(BasicFileAttributes a) throws PosixException {
+        if (!a.isOther()) {
+            return false;
+        }
+        try {
+            Object mode = Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            return !(mode instanceof Integer) || ((Integer) mode & 0170000) == 0140000;
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return true;
+        } catch (IOException e) {
+            throw new PosixException("cannot examine the file there: " + e.getMessage());
+        }
+    }
+
+    /** The bound socket file's identity (device, inode), or null. */
+    private Object fileKey() {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Stops the thread, closes the connection (the device is disconnected) and removes a server socket. */
@@ -82,9 +139,14 @@ public final class ControlThread {
         UnixSocket l = listener;
         if (l != null) {
             l.close();
+            Object now = fileKey();
+            if (now != null && !now.equals(bound)) {
+                LOG.warning("not removing " + path + ": the file is no longer this port's socket");
+                return;
+            }
             try {
                 Files.deleteIfExists(path);
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 LOG.warning("could not remove socket " + path + ": " + e.getMessage());
             }
         }
