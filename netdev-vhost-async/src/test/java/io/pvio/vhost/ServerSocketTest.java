@@ -88,6 +88,15 @@ public class ServerSocketTest {
     }
 
     @Test
+    public void theDaemonsOwnNamesAreRefusedEvenBeforeTheyExist() throws Exception {
+        refused("pvio-vswitchd.ctl", "reserved for the daemon's own files");
+        refused("hb1.mgmt", "reserved for the daemon's own files");
+        refused("conf.db", "reserved for the daemon's own files");
+        assertFalse(Files.exists(ctx.runDir.resolve("pvio-vswitchd.ctl")));
+        assertFalse(Files.exists(ctx.runDir.resolve("hb1.mgmt")));
+    }
+
+    @Test
     public void closeLeavesASocketThatReplacedThePortsOwn() throws Exception {
         Path p = ctx.runDir.resolve("p0");
         Netdev d = new VhostUserServerClass().open("p0", Map.of(), ctx);

@@ -6,6 +6,10 @@ import static org.junit.Assert.assertTrue;
 
 import java.io.File;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -249,5 +253,66 @@ public class VswitchdE2EIT {
         assertTrue(log.lines().allMatch(l -> l.startsWith("    ")
                 || l.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\|\\d{5,}\\|[\\w.-]+\\|(ERR|WARN|INFO|DBG)\\|.*")));
         assertNotEquals(-1, log.indexOf("|bridge|INFO|database changed: vsctl add-br br0"));
+    }
+
+    /** Connects to the Unix socket at {@code p}: somebody listens there. */
+    private static void listening(Path p) throws IOException {
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.connect(UnixDomainSocketAddress.of(p));
+        }
+    }
+
+    /**
+     * A dpdkvhostuser port named after one of the daemon's sockets (or another listener) is refused and the
+     * socket keeps working, also when conf.db restores such a port at startup, before the control socket
+     * is bound (here after a kill -9, which leaves the control socket's file behind).
+     */
+    @Test
+    public void vhostServerPortsNeverTakeAListenersSocket() throws Exception {
+        startDaemon();
+        ok("vsctl", "add-br", "hb1");
+        String version = ok("appctl", "version");
+        for (String name : new String[] {"pvio-vswitchd.ctl", "hb1.mgmt"}) {
+            Out o = pvio("vsctl", "add-port", "hb1", name, "--", "set", "Interface", name, "type=dpdkvhostuser");
+            assertEquals(o.err(), 1, o.status());
+            assertTrue(o.err(), o.err().contains(runDir.resolve(name).toString()));
+            assertEquals(version, ok("appctl", "version"));
+            listening(runDir.resolve(name));
+        }
+        Path ext = runDir.resolve("ext0");
+        try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            other.bind(UnixDomainSocketAddress.of(ext));
+            Out o = pvio("vsctl", "add-port", "hb1", "ext0", "--", "set", "Interface", "ext0", "type=dpdkvhostuser");
+            assertEquals(o.err(), 1, o.status());
+            assertTrue(o.err(), o.err().contains("Address already in use"));
+            listening(ext);
+        }
+        Files.delete(ext);
+        // ports that an older pvio accepted under these names: restored from conf.db at the next start
+        ok("vsctl", "add-port", "hb1", "vhuctl", "--", "set", "Interface", "vhuctl", "type=dpdkvhostuser",
+                "--", "add-port", "hb1", "vhumgmt", "--", "set", "Interface", "vhumgmt", "type=dpdkvhostuser");
+        daemon.destroyForcibly();
+        assertTrue(daemon.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        assertTrue("kill -9 leaves the control socket's file", Files.exists(runDir.resolve("pvio-vswitchd.ctl")));
+        Path db = runDir.resolve("conf.db");
+        Files.writeString(db, Files.readString(db).replace("\"vhuctl\"", "\"pvio-vswitchd.ctl\"")
+                .replace("\"vhumgmt\"", "\"hb1.mgmt\""));
+        startDaemon();
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        Out v;
+        while ((v = pvio("appctl", "version")).status() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(100); // the file may be the old one for a moment
+        }
+        assertEquals(v.err(), version, v.out());
+        assertEquals("hb1.mgmt\npvio-vswitchd.ctl\n", ok("vsctl", "list-ports", "hb1"));
+        listening(runDir.resolve("hb1.mgmt"));
+        String log = Files.readString(runDir.resolve("vswitchd.log"));
+        assertTrue(log, log.contains("cannot add port pvio-vswitchd.ctl"));
+        assertTrue(log, log.contains("cannot add port hb1.mgmt"));
+        ok("vsctl", "del-port", "hb1", "pvio-vswitchd.ctl", "--", "del-port", "hb1", "hb1.mgmt");
+        assertEquals(version, ok("appctl", "version"));
+        listening(runDir.resolve("hb1.mgmt"));
+        ok("appctl", "exit");
+        assertTrue(daemon.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS));
     }
 }

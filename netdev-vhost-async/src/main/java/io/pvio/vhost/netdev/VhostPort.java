@@ -6,6 +6,7 @@ import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevContext;
 import io.pvio.netdev.NetdevException;
 import io.pvio.netdev.NetdevStats;
+import io.pvio.netdev.RunDirectory;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.posix.PosixException;
@@ -161,6 +162,12 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
             sock = Path.of(o.serverPath());
         } else {
             sock = ctx.runDir().resolve(name);
+            if (RunDirectory.isDaemonFile(name)) {
+                String why = "the name is reserved for the daemon's own files (control socket, OpenFlow"
+                        + " sockets, database, log); choose another port name";
+                LOG.severe(String.format("vHost User device '%s': cannot create socket %s: %s", name, sock, why));
+                throw new NetdevException(name + ": cannot create vhost-user socket " + sock + ": " + why);
+            }
             if (sock.toString().length() >= 108) {
                 throw new NetdevException(name + ": socket path " + sock + " is too long for a Unix socket");
             }
