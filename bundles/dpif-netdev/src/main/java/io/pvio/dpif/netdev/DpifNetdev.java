@@ -1124,7 +1124,8 @@ public final class DpifNetdev implements Dpif {
                 for (Port p : byName.values()) {
                     String ofp = Integer.toString(p.ofport);
                     sb.append("    ").append(p.name).append(' ').append(ofp).append('/')
-                            .append(p.netdev != null ? ofp : "none").append(": (").append(p.type);
+                            .append(p.netdev != null ? ofp : "none").append(": (")
+                            .append(p.type.equals("internal") ? "tap" : p.type); // the netdev datapath's name for it
                     if (p.options != null && !p.options.isEmpty()) {
                         StringBuilder cfg = new StringBuilder();
                         new TreeMap<>(p.options).forEach((k, v) -> cfg.append(cfg.length() == 0 ? "" : ", ")

@@ -231,6 +231,24 @@ public class NormalAndFlowsTest extends DpTest {
         dp.pmdStatsClear();
         assertTrue(new io.pvio.dpif.netdev.appctl.DpifShowCommand(dp).run(List.of())
                 .startsWith("netdev@ovs-netdev: hit:0 missed:0\n"));
+        // a bridge's internal port is the netdev datapath's tap, as OVS prints it
+        dp.addPort("br1", "br1", "internal", Map.of(), -1);
+        assertTrue(new io.pvio.dpif.netdev.appctl.DpifShowCommand(dp).run(List.of()).endsWith("  br1:\n"
+                + "    br1 65534/none: (tap)\n    m1 3/3: (dummy: n_rxq=1, n_txq=2)\n"));
+        // [dp]: the one datapath is ovs-netdev; another name is OVS's error
+        assertTrue(new io.pvio.dpif.netdev.appctl.PmdStatsShowCommand(dp).run(List.of("ovs-netdev"))
+                .startsWith("pmd thread numa_id 0 core_id "));
+        assertTrue(new io.pvio.dpif.netdev.appctl.PmdRxqShowCommand(dp).run(List.of("ovs-netdev"))
+                .startsWith("pmd thread numa_id 0 core_id "));
+        for (io.pvio.unixctl.UnixctlCommand c : List.of(new io.pvio.dpif.netdev.appctl.PmdStatsShowCommand(dp),
+                new io.pvio.dpif.netdev.appctl.PmdRxqShowCommand(dp), new io.pvio.dpif.netdev.appctl.PmdStatsClearCommand(dp))) {
+            try {
+                c.run(List.of("nodp"));
+                fail("nodp accepted by " + c);
+            } catch (io.pvio.unixctl.UnixctlException e) {
+                assertEquals("please specify an existing datapath", e.getMessage());
+            }
+        }
     }
 
     @Test

@@ -37,4 +37,11 @@ abstract class DpifCommand implements UnixctlCommand {
     }
 
     abstract String exec(DpifNetdev d, List<String> args) throws UnixctlException, DpifException;
+
+    /** A command's [dp] argument: the userspace datapath is "ovs-netdev", as in OVS; another name is refused. */
+    static void datapath(String name) throws UnixctlException {
+        if (!name.equals("ovs-netdev")) {
+            throw new UnixctlException("please specify an existing datapath");
+        }
+    }
 }

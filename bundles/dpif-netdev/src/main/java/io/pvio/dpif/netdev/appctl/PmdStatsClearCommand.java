@@ -3,6 +3,7 @@ package io.pvio.dpif.netdev.appctl;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.netdev.DpifNetdev;
 import io.pvio.unixctl.UnixctlCommand;
+import io.pvio.unixctl.UnixctlException;
 import java.util.List;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -25,7 +26,10 @@ public final class PmdStatsClearCommand extends DpifCommand {
     }
 
     @Override
-    String exec(DpifNetdev d, List<String> args) {
+    String exec(DpifNetdev d, List<String> args) throws UnixctlException {
+        for (String a : args) {
+            datapath(a);
+        }
         d.pmdStatsClear();
         return "";
     }

@@ -38,6 +38,8 @@ public final class PmdStatsShowCommand extends DpifCommand {
                 } catch (NumberFormatException e) {
                     throw new UnixctlException("invalid pmd core id: " + args.get(i));
                 }
+            } else {
+                datapath(args.get(i));
             }
         }
         return d.pmdStatsShow(core);
