@@ -96,7 +96,7 @@ public class AsyncDmadevSwapIT extends PvioFramework {
             System.out.println(what + ": " + load.sinkSummary() + " dma=" + load.statSum(VHU, "dma_copies"));
             current = next;
         }
-        // dma/show (a dma-ioat command) names each channel's engine and device
+        // dma/show (a control command) names each channel's engine and device
         assertEquals("the last swap brought the model back", "ioat", current);
         bundleOf("dmadev").start();
         awaitChannel(ADDR, "dmadev");

@@ -8,6 +8,7 @@ import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 
+import io.pvio.control.Control;
 import io.pvio.dma.DmaDevice;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -341,5 +342,45 @@ public class DmaChannelsIT extends PvioFramework {
             ctx().ungetService(r);
         }
         assertEquals(addrs.size(), dmaRefs(null).size());
+    }
+
+    /** {@code pvio appctl ARGS} through the control bundle's dispatch (what the control socket runs). */
+    private Control.Result pvio(String... args) throws InterruptedException {
+        List<String> argv = new ArrayList<>(List.of("appctl"));
+        argv.addAll(List.of(args));
+        return service(Control.class).execute(argv);
+    }
+
+    private Control.Result ok(String... args) throws InterruptedException {
+        Control.Result r = pvio(args);
+        assertEquals(List.of(args) + ": " + r.err(), 0, r.status());
+        return r;
+    }
+
+    /** The dma/* commands do not come and go with a driver bundle: none started, and the README's swap. */
+    @Test
+    public void dmaCommandsAnswerWhicheverDriverBundlesRun() throws Exception {
+        ok("bundle/stop", IOAT_BSN);
+        Control.Result none = pvio("dma/show");
+        assertEquals("no driver started: " + none.err(), "no DMA channel\n", none.err());
+        assertTrue(ok("dma/set", "00:04.3", "ring.size=512").out().contains("added"));
+        assertTrue(ok("dma/del", "00:04.3").out().contains("deleted"));
+
+        ok("bundle/start", IOAT_BSN);
+        ok("dma/set", "00:04.0");
+        awaitChannel("0000:00:04.0", "ioat");
+        assertTrue(ok("dma/show").out().contains("0000:00:04.0  ioat   model"));
+        ok("dma/set", "00:04.0", "engine=cpu", "ring.size=512");
+
+        ok("bundle/stop", IOAT_BSN);
+        ok("bundle/start", CPU_BSN);
+        awaitChannel("0000:00:04.0", "cpu");
+        String show = ok("dma/show", "00:04.0").out();
+        assertTrue(show, show.contains("0000:00:04.0  cpu    cpu"));
+        assertTrue(ok("dma/set", "00:04.0", "engine=cpu", "ring.size=1024").out().contains("updated"));
+        await("ring 1024", () -> dmaRefs("(&(dma.driver=cpu)(dma.ring.size=1024))").size() == 1);
+        assertTrue(ok("dma/del", "00:04.0", "engine=cpu").out().contains("deleted"));
+        awaitNoChannel(null);
+        assertTrue(ok("dma/del", "00:04.0").out().contains("deleted"));
     }
 }

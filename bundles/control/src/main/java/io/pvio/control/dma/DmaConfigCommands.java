@@ -1,4 +1,4 @@
-package io.pvio.dma.ioat.component;
+package io.pvio.control.dma;
 
 import io.pvio.dma.PciAddress;
 import io.pvio.unixctl.UnixctlException;
@@ -17,22 +17,26 @@ import org.osgi.service.cm.ConfigurationAdmin;
 /**
  * What {@code appctl dma/set} and {@code dma/del} do to the channel factory configurations: one
  * configuration per channel address and engine, found by its {@code address} property. The engine chooses
- * the provider's factory PID: {@code model} (default) {@value IoatChannelComponent#FACTORY_PID},
- * {@code cpu} {@value #CPU_PID}, {@code dmadev} {@value #DMADEV_PID}.
+ * the provider's factory PID: {@code model} (default) {@value #MODEL_PID}, {@code cpu} {@value #CPU_PID},
+ * {@code dmadev} {@value #DMADEV_PID}. Only ConfigAdmin is needed: the commands work whichever DMA driver
+ * bundles are started.
  */
 final class DmaConfigCommands {
-    private static final Logger LOG = Logger.getLogger("dma_ioat");
+    private static final Logger LOG = Logger.getLogger("unixctl");
+    static final String MODEL_PID = "io.pvio.dma.ioat";
     static final String CPU_PID = "io.pvio.dma.cpu";
     static final String DMADEV_PID = "io.pvio.dma.dmadev";
+    /** The ring of a channel dma/set creates without ring.size. */
+    static final int DEFAULT_RING = 256;
     private static final Map<String, String> ENGINES = new LinkedHashMap<>();
 
     static {
-        ENGINES.put("model", IoatChannelComponent.FACTORY_PID);
+        ENGINES.put("model", MODEL_PID);
         ENGINES.put("cpu", CPU_PID);
         ENGINES.put("dmadev", DMADEV_PID);
     }
 
-    private static final Map<String, String> DRIVERS = Map.of("model", IoatChannelComponent.DRIVER, "cpu", "cpu",
+    private static final Map<String, String> DRIVERS = Map.of("model", "ioat", "cpu", "cpu",
             "dmadev", "dmadev");
 
     private DmaConfigCommands() {
@@ -68,7 +72,7 @@ final class DmaConfigCommands {
             if (c == null) {
                 c = cm.getFactoryConfiguration(factoryPid, "appctl-" + address.replaceAll("[:.]", "_"), "?");
                 props.put("address", address);
-                props.put("ring.size", IoatDefaults.DEFAULT_RING);
+                props.put("ring.size", DEFAULT_RING);
             } else {
                 Dictionary<String, Object> old = c.getProperties();
                 for (var e = old.keys(); e.hasMoreElements();) {

@@ -1,4 +1,4 @@
-package io.pvio.dma.ioat.component;
+package io.pvio.control.dma;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;

@@ -1,4 +1,4 @@
-package io.pvio.dma.ioat.component;
+package io.pvio.control.dma;
 
 import io.pvio.dma.DmaDevice;
 import io.pvio.dma.PciAddress;
