@@ -240,7 +240,8 @@ public class KarafFeatureIT {
         assertEquals(Long.toString(ProcessHandle.current().pid()),
                 Files.readString(runDir().resolve("ovs-vswitchd.pid")).trim());
         // dma-ioat registers its 8 default channels one ConfigAdmin event at a time; dma-cpu adds none
-        await("8 IOAT channels", () -> count(outputOrError("appctl", "dma/show"), " ioat ") == 8);
+        await("8 IOAT channels up", () -> outputOrError("appctl", "dma/show").lines()
+                .filter(l -> l.contains(" ioat ") && l.contains(" up ")).count() == 8);
         String dma = ok("appctl", "dma/show");
         assertEquals(dma, 0, count(dma, " cpu "));
 

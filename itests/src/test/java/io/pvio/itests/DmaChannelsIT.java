@@ -383,4 +383,34 @@ public class DmaChannelsIT extends PvioFramework {
         awaitNoChannel(null);
         assertTrue(ok("dma/del", "00:04.0").out().contains("deleted"));
     }
+
+    /** dma/set for an engine no started bundle drives: the reply and dma/show say it waits, until one starts. */
+    @Test
+    public void aChannelWaitsForADriverOfItsEngine() throws Exception {
+        String added = ok("dma/set", "00:04.5", "engine=cpu", "ring.size=512").out();
+        assertTrue(added, added.contains(" added ") && added.contains("; waiting for a driver of engine 'cpu' (no"
+                + " started bundle provides it; io.pvio.dma-cpu does)"));
+        String show = ok("dma/show").out();
+        assertTrue(show, show.matches("(?s).*0000:00:04\\.5 +cpu +cpu +- +512 waiting +- .*"));
+        ok("bundle/start", CPU_BSN);
+        awaitChannel("0000:00:04.5", "cpu");
+        show = ok("dma/show", "00:04.5").out();
+        assertTrue(show, show.matches("(?s).*0000:00:04\\.5 +cpu +cpu +- +512 up .*"));
+        assertFalse(show, show.contains("waiting"));
+        String updated = ok("dma/set", "00:04.5", "engine=cpu", "ring.size=1024").out();
+        assertFalse("a driver runs: " + updated, updated.contains("waiting"));
+
+        ok("bundle/stop", IOAT_BSN);
+        assertTrue(ok("dma/set", "00:04.6").out().contains("; waiting for a driver of engine 'model'"));
+        assertTrue(ok("dma/show", "00:04.6").out().contains("0000:00:04.6  ioat   model  -                256 waiting"));
+        ok("bundle/start", IOAT_BSN);
+        awaitChannel("0000:00:04.6", "ioat");
+        assertTrue(ok("dma/show", "00:04.6").out().contains(" up "));
+
+        // a driver that runs and refused the configuration: refused, not waiting
+        Configuration bad = channelConfig(IOAT_PID, "00:04.7", "ring.size", 100);
+        awaitComponentActive(bad.getPid());
+        show = ok("dma/show", "00:04.7").out();
+        assertTrue(show, show.contains("0000:00:04.7  ioat   model  -                100 refused"));
+    }
 }

@@ -237,7 +237,7 @@ public final class Bench {
                 }
                 long deadline = System.nanoTime() + 30_000_000_000L;
                 String shown = "";
-                while (!(shown.contains("dma_skeleton0") && shown.contains("dma_skeleton1"))) {
+                while (!(channelUp(shown, "dma_skeleton0") && channelUp(shown, "dma_skeleton1"))) {
                     if (System.nanoTime() > deadline) {
                         throw new IOException("the dmadev channels did not come up within 30 s (see the dma_dmadev and"
                                 + " dpdk lines of vswitchd.log); dma/show: " + shown);
@@ -260,6 +260,11 @@ public final class Bench {
             }
         }
         must("vsctl", "set", "Open_vSwitch", ".", "other_config:vhost-async-copy-support=" + async);
+    }
+
+    /** True when a line of dma/show's {@code out} names {@code word} and is up (not waiting for its driver). */
+    private static boolean channelUp(String out, String word) {
+        return out.lines().anyMatch(l -> l.contains(word) && l.contains(" up "));
     }
 
     private void cleanup() {

@@ -121,7 +121,7 @@ public final class Demo {
             must("appctl", "dma/del", ch, "engine=model");
         }
         try {
-            waitFor("the dmadev channels", "dma_skeleton1", "appctl", "dma/show");
+            waitFor("the dmadev channels", out -> channelUp(out, "dma_skeleton1"), "appctl", "dma/show");
         } catch (IOException e) {
             throw new IOException("the dmadev channels did not come up (see the dma_dmadev and dpdk lines of "
                     + socket.getParent().resolve("vswitchd.log") + "): " + e.getMessage(), e);
@@ -207,13 +207,19 @@ public final class Demo {
         }
     }
 
-    private void waitFor(String what, String contains, String... argv) throws IOException, InterruptedException {
+    /** True when a line of dma/show's {@code out} names {@code word} and is up (not waiting for its driver). */
+    private static boolean channelUp(String out, String word) {
+        return out.lines().anyMatch(l -> l.contains(word) && l.contains(" up "));
+    }
+
+    private void waitFor(String what, java.util.function.Predicate<String> done, String... argv)
+            throws IOException, InterruptedException {
         long deadline = System.nanoTime() + 30_000_000_000L;
         String last = "";
         while (System.nanoTime() < deadline) {
             ControlProtocol.Reply r = call(argv);
             last = r.status() == 0 ? r.out() : r.err();
-            if (r.status() == 0 && r.out().contains(contains)) {
+            if (r.status() == 0 && done.test(r.out())) {
                 return;
             }
             Thread.sleep(100);
@@ -231,7 +237,7 @@ public final class Demo {
             }
         }
         waitReady();
-        waitFor("the DMA channels", "0000:00:04.1", "appctl", "dma/show");
+        waitFor("the DMA channels", out -> channelUp(out, "0000:00:04.1"), "appctl", "dma/show");
         if (engine.equals("dmadev")) {
             useDmadev();
         }
@@ -270,7 +276,7 @@ public final class Demo {
                 "options:path=" + dir.resolve("vhu0"), "options:queue_size=" + QUEUE_SIZE, "ofport_request=1");
         must("vsctl", "--may-exist", "add-port", "br1", "pg1", "--", "set", "Interface", "pg1", "type=pktgen",
                 "options:size=" + SIZE, "options:rate=" + warmRate(), "options:enabled=false", "ofport_request=2", macs1);
-        waitFor("the vhost-user connection", "carrier up", "appctl", "netdev-vhost/show", "vhu0");
+        waitFor("the vhost-user connection", out -> out.contains("carrier up"), "appctl", "netdev-vhost/show", "vhu0");
         must("vsctl", "remove", "Interface", "pg0", "options", "enabled", "--", "remove", "Interface", "pg1",
                 "options", "enabled");
         out.print(must("vsctl", "show"));

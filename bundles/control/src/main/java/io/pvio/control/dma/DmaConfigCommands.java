@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.logging.Logger;
@@ -16,57 +15,45 @@ import org.osgi.service.cm.ConfigurationAdmin;
 
 /**
  * What {@code appctl dma/set} and {@code dma/del} do to the channel factory configurations: one
- * configuration per channel address and engine, found by its {@code address} property. The engine chooses
- * the provider's factory PID: {@code model} (default) {@value #MODEL_PID}, {@code cpu} {@value #CPU_PID},
- * {@code dmadev} {@value #DMADEV_PID}. Only ConfigAdmin is needed: the commands work whichever DMA driver
- * bundles are started.
+ * configuration per channel address and engine, found by its {@code address} property. The engine
+ * ({@link DmaEngines}, default {@code model}) chooses the factory PID. Only ConfigAdmin is needed: the
+ * commands work whichever DMA driver bundles are started; a channel whose engine no started bundle drives
+ * waits for one.
  */
 final class DmaConfigCommands {
     private static final Logger LOG = Logger.getLogger("unixctl");
-    static final String MODEL_PID = "io.pvio.dma.ioat";
-    static final String CPU_PID = "io.pvio.dma.cpu";
-    static final String DMADEV_PID = "io.pvio.dma.dmadev";
     /** The ring of a channel dma/set creates without ring.size. */
     static final int DEFAULT_RING = 256;
-    private static final Map<String, String> ENGINES = new LinkedHashMap<>();
-
-    static {
-        ENGINES.put("model", MODEL_PID);
-        ENGINES.put("cpu", CPU_PID);
-        ENGINES.put("dmadev", DMADEV_PID);
-    }
-
-    private static final Map<String, String> DRIVERS = Map.of("model", "ioat", "cpu", "cpu",
-            "dmadev", "dmadev");
 
     private DmaConfigCommands() {
     }
 
     /**
      * {@code dma/set ADDRESS [engine=model|cpu|dmadev] [device=NAME] [ring.size=N] [fault.error.rate=X]
-     * [fault.stall=true|false] [engine.cpu=N]}.
+     * [fault.stall=true|false] [engine.cpu=N]}. {@code drivers} (null: unknown) tells whether the reply
+     * says that the channel waits for a driver.
      */
-    static String set(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
+    static String set(ConfigurationAdmin cm, DmaEngines.Drivers drivers, List<String> args) throws UnixctlException {
         synchronized (DmaConfigCommands.class) { // read-modify-write of one configuration: one at a time
-            return set0(cm, args);
+            return set0(cm, drivers, args);
         }
     }
 
-    private static String set0(ConfigurationAdmin cm, List<String> args) throws UnixctlException {
+    private static String set0(ConfigurationAdmin cm, DmaEngines.Drivers drivers, List<String> args)
+            throws UnixctlException {
         if (args.isEmpty()) {
             throw new UnixctlException("usage: dma/set ADDRESS [engine=model|cpu|dmadev] [device=NAME] [ring.size=N]"
                     + " [fault.error.rate=X] [fault.stall=BOOL] [engine.cpu=N]");
         }
         String address = address(args.get(0));
         Hashtable<String, Object> changes = parseSettings(args.subList(1, args.size()));
-        String engine = (String) changes.remove("engine");
-        if (engine == null) {
-            engine = "model";
-        }
+        Object named = changes.remove("engine");
+        DmaEngines.Engine eng = named == null ? DmaEngines.MODEL : DmaEngines.named(named.toString());
+        String engine = eng.name();
         check(engine, changes);
-        String factoryPid = ENGINES.get(engine);
+        String factoryPid = eng.factoryPid();
         try {
-            Configuration c = find(cm, factoryPid, DRIVERS.get(engine), address);
+            Configuration c = find(cm, factoryPid, eng.driver(), address);
             boolean created = c == null;
             Hashtable<String, Object> props = new Hashtable<>();
             if (c == null) {
@@ -82,12 +69,15 @@ final class DmaConfigCommands {
             }
             props.putAll(changes);
             c.update(props);
+            String waiting = drivers == null || drivers.drive(eng) ? ""
+                    : "; waiting for a driver of engine '" + engine + "' (no started bundle provides it; " + eng.bundle()
+                            + " does)";
             LOG.info("DMA channel " + address + " (" + engine + " engine)" + (created ? " configured" : " reconfigured")
-                    + " by appctl: " + changes);
+                    + " by appctl: " + changes + waiting);
             return "DMA channel " + address + " (" + engine + " engine) " + (created ? "added" : "updated") + " ("
-                    + c.getPid() + ")\n";
-        } catch (IOException | InvalidSyntaxException e) {
-            throw new UnixctlException("dma/set " + address + ": " + e.getMessage());
+                    + c.getPid() + ")" + waiting + "\n";
+        } catch (IOException | InvalidSyntaxException x) {
+            throw new UnixctlException("dma/set " + address + ": " + x.getMessage());
         }
     }
 
@@ -118,22 +108,22 @@ final class DmaConfigCommands {
             throw new UnixctlException("usage: dma/del ADDRESS [engine=model|cpu|dmadev]");
         }
         String address = address(args.get(0));
-        List<String> engines = new ArrayList<>(ENGINES.keySet());
+        List<DmaEngines.Engine> engines = DmaEngines.ALL;
         if (args.size() == 2) {
             Object e = parseSettings(args.subList(1, 2)).get("engine");
             if (e == null) {
                 throw new UnixctlException("usage: dma/del ADDRESS [engine=model|cpu|dmadev]");
             }
-            engines = List.of(e.toString());
+            engines = List.of(DmaEngines.named(e.toString()));
         }
         try {
             Configuration c = null;
             List<String> found = new ArrayList<>();
-            for (String engine : engines) {
-                Configuration x = find(cm, ENGINES.get(engine), DRIVERS.get(engine), address);
+            for (DmaEngines.Engine engine : engines) {
+                Configuration x = find(cm, engine.factoryPid(), engine.driver(), address);
                 if (x != null) {
                     c = x;
-                    found.add(engine);
+                    found.add(engine.name());
                 }
             }
             if (c == null) {
@@ -149,6 +139,32 @@ final class DmaConfigCommands {
         } catch (IOException | InvalidSyntaxException e) {
             throw new UnixctlException("dma/del " + address + ": " + e.getMessage());
         }
+    }
+
+    /** A channel configuration: its engine, PID, address (normal form) and ring.size and device as written. */
+    record Configured(DmaEngines.Engine engine, String pid, String address, Object ringSize, Object device) {
+    }
+
+    /** Every channel configuration of every engine, but those with a malformed address. */
+    static List<Configured> configured(ConfigurationAdmin cm) throws IOException, InvalidSyntaxException {
+        List<Configured> out = new ArrayList<>();
+        for (DmaEngines.Engine e : DmaEngines.ALL) {
+            Configuration[] all = cm.listConfigurations(
+                    "(" + ConfigurationAdmin.SERVICE_FACTORYPID + "=" + e.factoryPid() + ")");
+            for (Configuration c : all == null ? new Configuration[0] : all) {
+                Dictionary<String, Object> p = c.getProperties();
+                Object a = p == null ? null : p.get("address");
+                try {
+                    if (a != null) {
+                        out.add(new Configured(e, c.getPid(), PciAddress.normalize(a.toString()), p.get("ring.size"),
+                                p.get("device")));
+                    }
+                } catch (IllegalArgumentException ignored) {
+                    // refused by its driver, never a channel
+                }
+            }
+        }
+        return out;
     }
 
     private static String address(String text) throws UnixctlException {
@@ -228,8 +244,9 @@ final class DmaConfigCommands {
                         out.put(k, Boolean.parseBoolean(v));
                     }
                     case "engine" -> {
-                        if (!ENGINES.containsKey(v)) {
-                            throw new UnixctlException("engine '" + v + "' is not one of " + ENGINES.keySet());
+                        if (DmaEngines.named(v) == null) {
+                            throw new UnixctlException("engine '" + v + "' is not one of "
+                                    + DmaEngines.ALL.stream().map(DmaEngines.Engine::name).toList());
                         }
                         out.put(k, v);
                     }

@@ -11,6 +11,7 @@ import java.util.Dictionary;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.Test;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -58,8 +59,8 @@ public class DmaConfigCommandsTest {
     @Test
     public void theEngineChoosesTheProviderAndItsSettings() throws Exception {
         ConfigurationAdmin cm = cm();
-        DmaConfigCommands.set(cm, List.of("00:04.0", "engine=dmadev", "device=dma_skeleton0", "ring.size=512"));
-        DmaConfigCommands.set(cm, List.of("00:04.0"));
+        DmaConfigCommands.set(cm, null, List.of("00:04.0", "engine=dmadev", "device=dma_skeleton0", "ring.size=512"));
+        DmaConfigCommands.set(cm, null, List.of("00:04.0"));
         assertEquals(2, store.size());
         Dictionary<String, Object> d = store.get("io.pvio.dma.dmadev~appctl-0000_00_04_0");
         assertEquals("dma_skeleton0", d.get("device"));
@@ -70,7 +71,7 @@ public class DmaConfigCommandsTest {
                 List.of("00:04.0", "engine=cpu", "fault.stall=true"), List.of("00:04.0", "engine=dmadev",
                         "engine.cpu=1"), List.of("00:04.0", "engine=dmadev", "device=a b"))) {
             try {
-                DmaConfigCommands.set(cm, bad);
+                DmaConfigCommands.set(cm, null, bad);
                 fail(bad.toString());
             } catch (UnixctlException expected) {
                 // refused, nothing changed
@@ -91,12 +92,12 @@ public class DmaConfigCommandsTest {
     @Test
     public void setAddsThenUpdatesOneConfigurationPerAddress() throws Exception {
         ConfigurationAdmin cm = cm();
-        DmaConfigCommands.set(cm, List.of("00:05.1"));
+        DmaConfigCommands.set(cm, null, List.of("00:05.1"));
         assertEquals(1, store.size());
         Dictionary<String, Object> d = store.values().iterator().next();
         assertEquals("0000:00:05.1", d.get("address"));
         assertEquals(256, d.get("ring.size"));
-        DmaConfigCommands.set(cm, List.of("0000:00:05.1", "ring.size=1024", "fault.error.rate=0.25", "fault.stall=true"));
+        DmaConfigCommands.set(cm, null, List.of("0000:00:05.1", "ring.size=1024", "fault.error.rate=0.25", "fault.stall=true"));
         assertEquals(1, store.size());
         d = store.values().iterator().next();
         assertEquals(1024, d.get("ring.size"));
@@ -115,7 +116,7 @@ public class DmaConfigCommandsTest {
         store.put("io.pvio.dma.ioat~default-6", owner);
         assertEquals(null, ChannelPublisher.claim("ioat", "0000:00:04.6", "io.pvio.dma.ioat~default-6"));
         try {
-            DmaConfigCommands.set(cm(), List.of("00:04.6", "ring.size=1024"));
+            DmaConfigCommands.set(cm(), null, List.of("00:04.6", "ring.size=1024"));
             assertEquals(1024, store.get("io.pvio.dma.ioat~default-6").get("ring.size"));
             assertEquals(64, store.get("io.pvio.dma.ioat~ch0").get("ring.size"));
             DmaConfigCommands.del(cm(), List.of("00:04.6"));
@@ -135,7 +136,7 @@ public class DmaConfigCommandsTest {
 
     private void refused(List<String> args, String expected) {
         try {
-            DmaConfigCommands.set(cm(), args);
+            DmaConfigCommands.set(cm(), null, args);
             fail("accepted " + args);
         } catch (UnixctlException e) {
             assertTrue(e.getMessage(), e.getMessage().contains(expected));
@@ -163,5 +164,23 @@ public class DmaConfigCommandsTest {
         } catch (UnixctlException e) {
             assertTrue(e.getMessage().contains("no DMA channel configured at 0000:00:06.0"));
         }
+    }
+
+    /** An engine no started bundle drives: configured all the same, and the reply says it waits. */
+    @Test
+    public void theReplySaysWhenNoDriverOfTheEngineRuns() throws Exception {
+        DmaEngines.Drivers onlyModel = new DmaEngines.Drivers(Set.of("io.pvio.dma.ioat"), Set.of());
+        String added = DmaConfigCommands.set(cm(), onlyModel, List.of("00:05.0", "engine=cpu"));
+        assertEquals("DMA channel 0000:00:05.0 (cpu engine) added (io.pvio.dma.cpu~appctl-0000_00_05_0); waiting for"
+                + " a driver of engine 'cpu' (no started bundle provides it; io.pvio.dma-cpu does)\n", added);
+        assertEquals("0000:00:05.0", store.get("io.pvio.dma.cpu~appctl-0000_00_05_0").get("address"));
+        String updated = DmaConfigCommands.set(cm(), onlyModel, List.of("00:05.0", "engine=cpu", "ring.size=512"));
+        assertTrue(updated, updated.contains(" updated ") && updated.contains("waiting for a driver of engine 'cpu'"));
+        assertEquals("DMA channel 0000:00:05.1 (model engine) added (io.pvio.dma.ioat~appctl-0000_00_05_1)\n",
+                DmaConfigCommands.set(cm(), onlyModel, List.of("00:05.1")));
+        String none = DmaConfigCommands.set(cm(), new DmaEngines.Drivers(Set.of(), Set.of()), List.of("00:05.1"));
+        assertTrue(none, none.endsWith("; waiting for a driver of engine 'model' (no started bundle provides it;"
+                + " io.pvio.dma-ioat does)\n"));
+        assertEquals(2, DmaConfigCommands.configured(cm()).size());
     }
 }
