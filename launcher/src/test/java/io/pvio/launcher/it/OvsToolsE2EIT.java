@@ -506,7 +506,8 @@ public class OvsToolsE2EIT {
     /** What differs by nature between pvio's and the real dpif/show: datapath names, types and port numbers. */
     private static String dpNeutral(String show) {
         return show.replaceFirst("^[a-z]+@[a-z-]+: hit:\\d+ missed:\\d+\n", "DP: hit:N missed:N\n")
-                .replaceAll("(?m)^(    \\S+ \\d+)/(\\d+|none): \\((dummy-)?internal\\)$", "$1/DP: (internal)")
+                // the bridge's own port: dummy-internal in the dummy datapath, tap in the netdev one
+                .replaceAll("(?m)^(    \\S+ \\d+)/(\\d+|none): \\((dummy-internal|tap)\\)$", "$1/DP: (local)")
                 .replaceAll("(?m)^(    \\S+ \\d+)/(\\d+|none):", "$1/DP:");
     }
 
