@@ -192,4 +192,34 @@ public interface Dpif {
     default TableStats tableStats(String bridge) throws DpifException {
         throw new DpifException("this datapath counts no table lookups");
     }
+
+    /**
+     * The bridge's datapath ID, as ovs-vswitchd's bridge_pick_datapath_id sets it without other_config: the
+     * bridge's Ethernet address, which is its local port's (the port named as the bridge), as a number.
+     * When that port has no address (not open, no tap device), one derived from the bridge's name,
+     * locally administered as OVS's default_ea. The Bridge's {@code datapath_id} and OpenFlow's dpid.
+     *
+     * @since 1.5
+     */
+    default long datapathId(String bridge) {
+        PortInfo local = port(bridge);
+        long mac = local == null ? -1 : PortInfo.macBits(local.mac());
+        if (mac > 0) {
+            return mac;
+        }
+        long h = 1125899906842597L;
+        for (int i = 0; i < bridge.length(); i++) {
+            h = 31 * h + bridge.charAt(i);
+        }
+        return h & 0xfeff_ffff_ffffL | 0x0200_0000_0000L; // eth_addr_mark_random
+    }
+
+    /**
+     * The Bridge's {@code datapath_version}: {@code <built-in>}, as OVS's userspace datapath reports it.
+     *
+     * @since 1.5
+     */
+    default String datapathVersion() {
+        return "<built-in>";
+    }
 }

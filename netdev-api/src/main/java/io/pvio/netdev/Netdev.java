@@ -125,6 +125,46 @@ public interface Netdev extends AutoCloseable {
         return Map.of();
     }
 
+    /**
+     * get_etheraddr: the port's Ethernet address, {@code xx:xx:xx:xx:xx:xx} (the Interface's
+     * {@code mac_in_use}), or null when it has none. Control path. Default: none.
+     *
+     * @since 1.7
+     */
+    default String etherAddr() {
+        return null;
+    }
+
+    /**
+     * get_mtu: the port's MTU (the Interface's {@code mtu}). Control path. Default: 1500, Ethernet's, as
+     * OVS's classes without a device of their own report it.
+     *
+     * @since 1.7
+     */
+    default int mtu() {
+        return 1500;
+    }
+
+    /**
+     * get_ifindex: the kernel's index of the port's interface (the Interface's {@code ifindex}), 0 when it
+     * has none, as OVS writes it. Control path. Default: 0.
+     *
+     * @since 1.7
+     */
+    default int ifindex() {
+        return 0;
+    }
+
+    /**
+     * get_flags' NETDEV_UP: the port is administratively up (the Interface's {@code admin_state}; OpenFlow's
+     * {@code PORT_DOWN} when false). Control path. Default: up.
+     *
+     * @since 1.7
+     */
+    default boolean adminUp() {
+        return true;
+    }
+
     /** {@link #txOffloads()}: takes packets with a partial L4 checksum ({@code Packet.OL_CSUM_PARTIAL}). */
     int TX_OFFLOAD_CSUM = 1;
     /** {@link #txOffloads()}: takes TCP/IPv4 TSO packets ({@code Packet.OL_TSO_TCPV4}). */
