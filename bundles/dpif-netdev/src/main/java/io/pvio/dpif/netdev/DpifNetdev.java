@@ -548,6 +548,10 @@ public final class DpifNetdev implements Dpif {
     private PortInfo info(Port p) {
         Map<String, Long> st = new LinkedHashMap<>();
         Map<String, String> status = Map.of();
+        String mac = null;
+        int mtu = 0;
+        int ifindex = 0;
+        boolean up = false;
         if (p.netdev != null) {
             try {
                 NetdevStats s = new NetdevStats();
@@ -558,13 +562,21 @@ public final class DpifNetdev implements Dpif {
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, p.name + ": could not read statistics", e);
             }
+            try { // the columns of iface_refresh_netdev_status
+                mac = p.netdev.etherAddr();
+                mtu = Math.max(0, p.netdev.mtu());
+                ifindex = Math.max(0, p.netdev.ifindex());
+                up = p.netdev.adminUp();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, p.name + ": could not read its address, MTU or flags", e);
+            }
         }
         String error = p.error;
         if (p.netdev == null && error == null) {
             error = waitingError(p); // as OVS shows a port it cannot open, but the port may open later
         }
         return new PortInfo(p.name, p.bridge.name, p.type, p.options, p.ofport, p.state(), error,
-                Collections.unmodifiableMap(st), status);
+                Collections.unmodifiableMap(st), status, mac, mtu, ifindex, up);
     }
 
     /**
