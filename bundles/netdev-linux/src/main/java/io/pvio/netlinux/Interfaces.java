@@ -65,6 +65,33 @@ final class Interfaces {
         return sb.toString();
     }
 
+    /** The interface's MAC, or null when it cannot be read (gone, another namespace). */
+    static String macOrNull(String name) {
+        try {
+            return mac(name);
+        } catch (NetdevException e) {
+            return null;
+        }
+    }
+
+    /** The interface's MTU, or 0 when it cannot be read. */
+    static int mtuOrZero(String name) {
+        try {
+            return mtu(name);
+        } catch (NetdevException e) {
+            return 0;
+        }
+    }
+
+    /** Whether IFF_UP is set (false when the interface cannot be read). */
+    static boolean isUp(String name) {
+        try {
+            return (query(name, Sys.SIOCGIFFLAGS).getShort(Sys.IFNAMSIZ) & Sys.IFF_UP) != 0;
+        } catch (NetdevException e) {
+            return false;
+        }
+    }
+
     /** Sets IFF_UP (as {@code ip link set NAME up}). */
     static void setUp(String name) throws NetdevException {
         int fd = -1;

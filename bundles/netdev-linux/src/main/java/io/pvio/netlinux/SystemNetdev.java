@@ -259,14 +259,7 @@ final class SystemNetdev implements Netdev {
         if (e != null) {
             m.put("error", e);
         }
-        if (s != null) {
-            m.put("ifindex", Integer.toString(s.ifindex));
-            m.put("mtu", Integer.toString(mtu));
-            try {
-                m.put("mac_in_use", Interfaces.mac(name));
-            } catch (NetdevException x) {
-                // gone meanwhile: the monitor will notice
-            }
+        if (s != null) { // ifindex, mtu, mac_in_use are columns, as in OVS
             m.put("link_state", Interfaces.carrier(name) ? "up" : "down");
             String drv = Interfaces.driver(name);
             if (drv != null) {
@@ -277,6 +270,26 @@ final class SystemNetdev implements Netdev {
             }
         }
         return m;
+    }
+
+    @Override
+    public String etherAddr() {
+        return Interfaces.macOrNull(name);
+    }
+
+    @Override
+    public int mtu() {
+        return Interfaces.mtuOrZero(name);
+    }
+
+    @Override
+    public int ifindex() {
+        return Interfaces.ifindex(name);
+    }
+
+    @Override
+    public boolean adminUp() {
+        return Interfaces.isUp(name);
     }
 
     @Override

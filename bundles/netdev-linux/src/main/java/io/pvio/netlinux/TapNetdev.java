@@ -300,14 +300,7 @@ final class TapNetdev implements Netdev {
 
     @Override
     public Map<String, String> status() {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("ifindex", Integer.toString(Interfaces.ifindex(name)));
-        try {
-            m.put("mtu", Integer.toString(Interfaces.mtu(name)));
-            m.put("mac_in_use", Interfaces.mac(name));
-        } catch (NetdevException e) {
-            m.put("error", e.getMessage());
-        }
+        Map<String, String> m = new LinkedHashMap<>(); // ifindex, mtu, mac_in_use are columns, as in OVS
         m.put("link_state", Interfaces.carrier(name) ? "up" : "down");
         m.put("driver_name", "tun");
         int e = lastErrno;
@@ -315,6 +308,27 @@ final class TapNetdev implements Netdev {
             m.put("last_error", Sys.strerror(e));
         }
         return m;
+    }
+
+    @Override
+    public String etherAddr() {
+        return Interfaces.macOrNull(name);
+    }
+
+    @Override
+    public int mtu() {
+        return Interfaces.mtuOrZero(name);
+    }
+
+    @Override
+    public int ifindex() {
+        return Interfaces.ifindex(name);
+    }
+
+    /** The device's IFF_UP: an internal port is down until the host brings it up. */
+    @Override
+    public boolean adminUp() {
+        return Interfaces.isUp(name);
     }
 
     @Override

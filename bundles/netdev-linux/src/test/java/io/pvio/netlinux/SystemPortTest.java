@@ -90,11 +90,16 @@ public class SystemPortTest {
         assertEquals("system", a.type());
         assertNull(a.error());
         Host.await("carrier on " + A, () -> "up".equals(dp.port(A).state()));
-        Map<String, String> st = dp.port(A).status();
-        assertEquals(Host.run("cat", "/sys/class/net/" + A + "/ifindex").trim(), st.get("ifindex"));
-        assertEquals("1500", st.get("mtu"));
-        assertEquals(Host.run("cat", "/sys/class/net/" + A + "/address").trim(), st.get("mac_in_use"));
+        a = dp.port(A);
+        assertEquals(Host.run("cat", "/sys/class/net/" + A + "/ifindex").trim(), Integer.toString(a.ifindex()));
+        assertEquals(1500, a.mtu());
+        assertEquals(Host.run("cat", "/sys/class/net/" + A + "/address").trim(), a.mac());
+        assertTrue("brought up", a.adminUp());
+        Map<String, String> st = a.status();
         assertEquals("up", st.get("link_state"));
+        for (String col : new String[] {"ifindex", "mtu", "mac_in_use"}) { // columns, not status keys, as in OVS
+            assertNull(col, st.get(col));
+        }
     }
 
     @Test
@@ -163,6 +168,14 @@ public class SystemPortTest {
         assertEquals("internal", local.type());
         // created down, as OVS's local port; the host side brings it up and gives it an address
         assertFalse("local port created down", isUp(BR));
+        // the columns OVS fills from the device: admin_state down, its MAC, MTU and ifindex
+        assertFalse("admin_state down", local.adminUp());
+        String mac = Host.run("cat", "/sys/class/net/" + BR + "/address").trim();
+        assertEquals(mac, local.mac());
+        assertEquals(1500, local.mtu());
+        assertEquals(Host.run("cat", "/sys/class/net/" + BR + "/ifindex").trim(), Integer.toString(local.ifindex()));
+        assertEquals("the datapath ID is the bridge's MAC", PortInfo.macBits(mac), dp.datapathId(BR));
+        assertNull(local.status().get("mac_in_use"));
         // frames flooded to it while it is down (the ARP request of this ping) are dropped by pvio, counted,
         // and never written: a write would cost a system call for the kernel to drop the frame (EIO)
         assertTrue("ping " + NS1 + " -> " + NS2 + " through NORMAL", Host.ping(NS1, NET + "2", 3));
@@ -173,6 +186,7 @@ public class SystemPortTest {
         assertEquals("frames reached the kernel's down tap", "0",
                 Host.run("cat", "/sys/class/net/" + BR + "/statistics/rx_dropped").trim());
         Host.run("ip", "link", "set", BR, "up");
+        assertTrue("admin_state up", dp.port(BR).adminUp());
         Host.run("ip", "addr", "add", NET + "254/24", "dev", BR);
         assertTrue("ping of the internal port from " + NS1, Host.ping(NS1, NET + "254", 3));
         assertTrue(dp.port(BR).statistics().get("rx_packets") > 0);
