@@ -774,6 +774,44 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         return dev.carrier();
     }
 
+    /** As netdev-dpdk's vhost ports: no address of their own. */
+    @Override
+    public String etherAddr() {
+        return "00:00:00:00:00:00";
+    }
+
+    /** As netdev_dpdk_get_ifindex: {@code hash_string(name, 0) % 0xfffffe + 1}. */
+    @Override
+    public int ifindex() {
+        return ovsIfindex(name);
+    }
+
+    /** OVS's hash_string(s, 0) (lib/hash.c hash_bytes with murmur3's mhash, as an x86-64 build without SSE4.2 has it) % 0xfffffe + 1. */
+    static int ovsIfindex(String s) {
+        byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int hash = 0;
+        for (int i = 0; i < b.length; i += 4) {
+            int w = 0;
+            for (int j = 0; j < 4 && i + j < b.length; j++) {
+                w |= (b[i + j] & 0xff) << (8 * j); // little-endian words, the tail zero-filled
+            }
+            if (w != 0) { // mhash_add__: a zero word leaves the hash
+                w *= 0xcc9e2d51;
+                w = Integer.rotateLeft(w, 15);
+                w *= 0x1b873593;
+                hash ^= w;
+            }
+            hash = Integer.rotateLeft(hash, 13) * 5 + 0xe6546b64;
+        }
+        hash ^= b.length; // hash_finish
+        hash ^= hash >>> 16;
+        hash *= 0x85ebca6b;
+        hash ^= hash >>> 13;
+        hash *= 0xc2b2ae35;
+        hash ^= hash >>> 16;
+        return (int) (Integer.toUnsignedLong(hash) % 0xfffffe + 1);
+    }
+
     /** From the control thread: carrier or layout changed; a new queue count waits for {@link #reconfigure()}. */
     @Override
     public void changed() {

@@ -30,7 +30,11 @@ public final class DummyNetdev implements Netdev, DummyPort {
     static final int RXQ_DEPTH = 1024;
     private static final Set<String> KNOWN = Set.of("n_rxq", "n_txq");
 
+    /** netdev_dummy_construct's counter: dummy ports get aa:55:aa:55:00:00, aa:55:aa:55:00:01, ... */
+    private static final java.util.concurrent.atomic.AtomicInteger NEXT_N = new java.util.concurrent.atomic.AtomicInteger(0xaa550000);
+
     private final String name;
+    private final String hwaddr = Options.formatMac(0xaa55_0000_0000L | (NEXT_N.getAndIncrement() & 0xffff_ffffL));
     private final PacketPool pool;
     private final NetdevContext context;
     @SuppressWarnings("unchecked")
@@ -240,6 +244,12 @@ public final class DummyNetdev implements Netdev, DummyPort {
     @Override
     public boolean carrier() {
         return !closed;
+    }
+
+    /** As OVS's dummy ports: a MAC of its own; MTU 1500 and no ifindex by default. */
+    @Override
+    public String etherAddr() {
+        return hwaddr;
     }
 
     @Override

@@ -542,6 +542,12 @@ public final class PktgenNetdev implements Netdev, PktgenPort {
         return !closed;
     }
 
+    /** The source MAC of its frames ({@code src_mac}, the first of them with {@code flows}). */
+    @Override
+    public String etherAddr() {
+        return Options.formatMac(cfg.srcMac);
+    }
+
     @Override
     public void close() {
         closed = true;
