@@ -216,13 +216,9 @@ public final class OfConnection {
         return d;
     }
 
-    /** The datapath id: 0x0000 and 48 bits from the bridge's name (stable across restarts). */
-    long datapathId() {
-        long h = 1125899906842597L;
-        for (int i = 0; i < bridge.length(); i++) {
-            h = 31 * h + bridge.charAt(i);
-        }
-        return h & 0xffff_ffff_ffffL;
+    /** The datapath ID, the Bridge's datapath_id: the bridge's MAC (its local port's), see Dpif#datapathId. */
+    long datapathId() throws OfException {
+        return dp().datapathId(bridge);
     }
 
     private List<PortInfo> ports() throws OfException {
@@ -243,14 +239,21 @@ public final class OfConnection {
         return w.finish();
     }
 
-    private void port(OfWriter w, PortInfo p) {
-        boolean up = "up".equals(p.state());
-        long mac = 0x020000000000L | (p.ofport() & 0xffffL); // locally administered, per port
+    /** A port as ofport_open describes it: the netdev's MAC (zero when none), PORT_DOWN, LINK_DOWN, LIVE. */
+    private void port(OfWriter w, PortInfo p) throws OfException {
+        boolean carrier = "up".equals(p.state());
+        long mac = PortInfo.macBits(p.mac());
+        if (mac < 0) {
+            mac = p.ofport() == Of.P10_LOCAL ? datapathId() : 0; // LOCAL: the bridge's MAC
+        }
+        int config = p.adminUp() ? 0 : 1; // OFPPC_PORT_DOWN
+        int state = carrier ? 0 : 1; // OFPPS_LINK_DOWN
         if (version == Of.V10) {
-            w.u16(p.ofport()).mac(mac).string(p.name(), 16).u32(up ? 0 : 1).u32(up ? 0 : 1).zeros(16);
+            w.u16(p.ofport()).mac(mac).string(p.name(), 16).u32(config).u32(state).zeros(16);
         } else {
-            w.u32(OfCodec.port13Wire(p.ofport())).zeros(4).mac(mac).zeros(2).string(p.name(), 16).u32(up ? 0 : 1)
-                    .u32(up ? 4 : 1).zeros(24);
+            int live = carrier && p.adminUp() ? 4 : 0; // OFPPS_LIVE, as normalize_state
+            w.u32(OfCodec.port13Wire(p.ofport())).zeros(4).mac(mac).zeros(2).string(p.name(), 16).u32(config)
+                    .u32(state | live).zeros(24);
         }
     }
 

@@ -162,6 +162,32 @@ public class OfConnectionTest {
         }
     }
 
+    /**
+     * As ovs-vswitchd: the dpid is the bridge's MAC, its local port's, and each port carries its netdev's MAC,
+     * PORT_DOWN when the netdev is not up and LINK_DOWN without carrier.
+     */
+    @Test
+    public void dpidAndPortAddressesAreTheNetdevs() throws Exception {
+        dp.addPort("br0", "br0", "dummy", Map.of(), -1); // the local port, a dummy here
+        long bridgeMac = io.pvio.dpif.PortInfo.macBits(dp.port("br0").mac());
+        assertTrue(bridgeMac > 0);
+        assertEquals(bridgeMac, dp.datapathId("br0"));
+        byte[] feat = one(session(Of.V10).handle(buf(OfWriter.message(Of.V10, Of.FEATURES_REQUEST, 5).finish())));
+        ByteBuffer b = ByteBuffer.wrap(feat);
+        assertEquals(bridgeMac, b.getLong(8));
+        int seen = 0;
+        for (int at = 32; at < feat.length; at += 48) {
+            int no = b.getShort(at) & 0xffff;
+            long mac = (b.getShort(at + 2) & 0xffffL) << 32 | b.getInt(at + 4) & 0xffff_ffffL;
+            String name = no == Of.P10_LOCAL ? "br0" : "p" + no;
+            assertEquals(name, io.pvio.dpif.PortInfo.macBits(dp.port(name).mac()), mac);
+            assertEquals(name + " config", 0, b.getInt(at + 24));
+            assertEquals(name + " state", 0, b.getInt(at + 28));
+            seen++;
+        }
+        assertEquals(3, seen);
+    }
+
     private static OfWriter statsRequest(int v, int type, int xid) {
         OfWriter w = OfWriter.message(v, v == Of.V10 ? Of.STATS_REQUEST_10 : Of.MULTIPART_REQUEST_13, xid).u16(type).u16(0);
         return v == Of.V13 ? w.zeros(4) : w;
