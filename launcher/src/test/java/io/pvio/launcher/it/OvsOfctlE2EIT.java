@@ -15,6 +15,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
@@ -153,6 +155,22 @@ public class OvsOfctlE2EIT {
                 && show.contains(" LOCAL(br0): addr:"));
         String desc13 = ofctlOk("-O", "OpenFlow13", "dump-ports-desc", "br0");
         assertTrue(desc13, desc13.contains(" LOCAL(br0): addr:")); // OFPP_LOCAL is 0xfffffffe in 1.3
+        // as OVS: the dpid is the Bridge's datapath_id, the bridge's MAC, which is LOCAL's address
+        String dpid = pvio("vsctl", "get", "Bridge", "br0", "datapath_id").strip();
+        assertTrue(dpid, dpid.matches("\"[0-9a-f]{16}\""));
+        dpid = dpid.substring(1, 17);
+        assertTrue(show, show.contains(" dpid:" + dpid + "\n"));
+        Matcher local = Pattern.compile(" LOCAL\\(br0\\): addr:([0-9a-f:]{17})").matcher(show);
+        assertTrue(show, local.find());
+        assertEquals(dpid, "0000" + local.group(1).replace(":", ""));
+        assertTrue(desc13, desc13.contains(" LOCAL(br0): addr:" + local.group(1) + "\n"));
+        if (pvio("vsctl", "get", "Interface", "br0", "error").strip().equals("[]")) { // a tap device
+            assertEquals("\"" + local.group(1) + "\"", pvio("vsctl", "get", "Interface", "br0", "mac_in_use").strip());
+            assertTrue(run(List.of("ip", "-o", "link", "show", "dev", "br0")).out()
+                    .contains("link/ether " + local.group(1) + " "));
+        }
+        assertEquals("1500\n0\n", pvio("vsctl", "get", "Interface", "gen", "mtu", "ifindex"));
+        assertEquals("\"<built-in>\"\n", pvio("vsctl", "get", "Bridge", "br0", "datapath_version"));
 
         pvio("vsctl", "remove", "Interface", "gen", "options", "enabled");
         await("1000 packets on sink", () -> {

@@ -376,6 +376,65 @@ public class OvsdbE2EIT {
         assertEquals(0, ovsOfctl("dump-flows", "nof").status());
     }
 
+    /**
+     * The columns ovs-vswitchd fills, as OVS 3.1's: an Interface's mtu, mac_in_use, ifindex and admin_state,
+     * the Bridge's datapath_id (its local port's MAC, the dpid and LOCAL address ovs-ofctl shows) and
+     * datapath_version. With /dev/net/tun, the local port's are the tap device's, as {@code ip link} shows it.
+     */
+    @Test
+    public void interfaceAndBridgeColumnsAsOvsVswitchdFillsThem() throws Exception {
+        startDaemon();
+        String br = "pvcols" + ProcessHandle.current().pid() % 100_000;
+        vsctlOk("add-br", br, "--", "add-port", br, "d1", "--", "set", "Interface", "d1", "type=dummy");
+        assertEquals("1500", vsctlOk("get", "Interface", "d1", "mtu").strip());
+        String dmac = vsctlOk("get", "Interface", "d1", "mac_in_use").strip();
+        assertTrue(dmac, dmac.matches("\"aa:55:aa:55(:[0-9a-f]{2}){2}\"")); // as OVS's dummy ports
+        assertEquals("0", vsctlOk("get", "Interface", "d1", "ifindex").strip());
+        assertEquals("up", vsctlOk("get", "Interface", "d1", "admin_state").strip());
+        assertEquals("\"<built-in>\"", vsctlOk("get", "Bridge", br, "datapath_version").strip());
+        String dpid = vsctlOk("get", "Bridge", br, "datapath_id").strip();
+        assertTrue(dpid, dpid.matches("\"[0-9a-f]{16}\""));
+        dpid = dpid.substring(1, 17);
+        boolean tap = vsctlOk("get", "Interface", br, "error").strip().equals("[]");
+        assertTrue("no local port without /dev/net/tun?", tap || !new File("/dev/net/tun").exists());
+        Pattern local = Pattern.compile(" LOCAL\\(" + br + "\\): addr:([0-9a-f:]{17})\n +config: +(\\S+)");
+        boolean ofctl = new File("/usr/bin/ovs-ofctl").canExecute();
+        if (ofctl) {
+            String show = ovsOfctl("show", br).out();
+            assertTrue(show, show.contains(" dpid:" + dpid + "\n"));
+            Matcher m = local.matcher(show);
+            assertTrue(show, m.find());
+            assertEquals("dpid is LOCAL's address", dpid, "0000" + m.group(1).replace(":", ""));
+        }
+        if (tap) {
+            Matcher ip = Pattern.compile("link/ether ([0-9a-f:]{17})").matcher(run(List.of("ip", "-o", "link", "show",
+                    "dev", br)).out());
+            assertTrue(ip.find());
+            assertEquals("\"" + ip.group(1) + "\"", vsctlOk("get", "Interface", br, "mac_in_use").strip());
+            assertEquals("0000" + ip.group(1).replace(":", ""), dpid);
+            assertEquals(Files.readString(Path.of("/sys/class/net", br, "ifindex")).strip(),
+                    vsctlOk("get", "Interface", br, "ifindex").strip());
+            assertEquals("1500", vsctlOk("get", "Interface", br, "mtu").strip());
+            String status = vsctlOk("get", "Interface", br, "status");
+            assertFalse(status, status.contains("mac_in_use") || status.contains("ifindex"));
+            // created down, as OVS's local port: admin_state and OpenFlow's PORT_DOWN agree
+            assertEquals("down", vsctlOk("get", "Interface", br, "admin_state").strip());
+            if (ofctl) {
+                Matcher m = local.matcher(ovsOfctl("show", br).out());
+                assertTrue(m.find());
+                assertEquals("PORT_DOWN", m.group(2));
+            }
+            assertEquals(0, run(List.of("ip", "link", "set", br, "up")).status());
+            awaitVsctl("up"::equals, "get", "Interface", br, "admin_state");
+            if (ofctl) {
+                Matcher m = local.matcher(ovsOfctl("show", br).out());
+                assertTrue(m.find());
+                assertEquals("0", m.group(2));
+            }
+        }
+        vsctlOk("del-br", br);
+    }
+
     /** One counter of an OVSDB map as ovs-vsctl prints it ({@code {a=1, b=2}}), or -1. */
     private static long stat(String map, String key) {
         Matcher m = Pattern.compile("[{ ]" + key + "=(\\d+)").matcher(map);

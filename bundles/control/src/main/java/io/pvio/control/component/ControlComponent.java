@@ -167,6 +167,16 @@ public final class ControlComponent implements Control {
             public java.util.SortedSet<String> ifaceTypes() {
                 return new java.util.TreeSet<>(netdevTypes());
             }
+
+            @Override
+            public String datapathId(String bridge) {
+                return d == null || !d.bridges().contains(bridge) ? null : String.format("%016x", d.datapathId(bridge));
+            }
+
+            @Override
+            public String datapathVersion() {
+                return d == null ? null : d.datapathVersion();
+            }
         };
     }
 

@@ -18,8 +18,9 @@ import java.util.logging.Logger;
 /**
  * pvio as an OVSDB client, as ovs-vswitchd is: monitors the {@code Open_vSwitch} database of an
  * ovsdb-server ({@code unix:PATH} or {@code tcp:HOST:PORT}), applies every change to the datapath and
- * writes back the Interface columns and {@code cur_cfg}. Reconnects with back-off (1 s doubling to 8 s, as
- * OVS's reconnect) and resynchronises in full when the server comes back.
+ * writes back the Interface columns, the Bridges' datapath_id and datapath_version, and {@code cur_cfg}.
+ * Reconnects with back-off (1 s doubling to 8 s, as OVS's reconnect) and resynchronises in full when the
+ * server comes back.
  *
  * <p>One thread ("ovsdb") owns the replica and the reconciler; the connection's reader thread only queues.
  */

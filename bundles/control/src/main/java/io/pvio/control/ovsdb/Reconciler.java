@@ -36,7 +36,7 @@ final class Reconciler {
     private final Map<String, String> errors = new HashMap<>();
     /** The other_config last applied with keys refused (not tried again until it changes), or null. */
     private Map<String, String> refusedOtherConfig;
-    /** Interface uuid -> the columns last written (so that only changes are sent). */
+    /** Interface or Bridge uuid -> the columns last written (so that only changes are sent). */
     private final Map<String, ObjectNode> written = new HashMap<>();
     private long writtenCurCfg = Long.MIN_VALUE;
     private java.util.SortedSet<String> writtenTypes;
@@ -145,6 +145,26 @@ final class Reconciler {
         }
     }
 
+    /** {@code value}, or OVSDB's empty set when null. */
+    private static void setOrEmpty(ObjectNode row, String column, com.fasterxml.jackson.databind.JsonNode value) {
+        row.set(column, value == null ? Replica.emptySet() : value);
+    }
+
+    /** Adds an update of the columns of {@code row} that differ from what was last written for {@code uuid}. */
+    private void changes(ArrayNode ops, String table, String uuid, ObjectNode row) {
+        ObjectNode old = written.get(uuid);
+        ObjectNode changed = JsonRpc.MAPPER.createObjectNode();
+        row.fields().forEachRemaining(f -> {
+            if (old == null || !f.getValue().equals(old.get(f.getKey()))) {
+                changed.set(f.getKey(), f.getValue());
+            }
+        });
+        if (!changed.isEmpty()) {
+            ops.add(Replica.update(table, uuid, changed));
+            written.put(uuid, row);
+        }
+    }
+
     private static final OfportRules.Port UNPLANNED = new OfportRules.Port("", -1, -1, -1, false);
 
     /** Each interface that can be opened, as OfportRules sees it. */
@@ -175,8 +195,9 @@ final class Reconciler {
 
     /**
      * The operations writing back what changed since the last call: each Interface's ofport, error,
-     * link_state, admin_state, statistics and status, and cur_cfg when {@code curCfg} is not null. Empty
-     * when nothing changed. The caller must {@link #reset} when the transaction fails.
+     * link_state, admin_state, mtu, mac_in_use, ifindex, statistics and status, each Bridge's datapath_id and
+     * datapath_version, and cur_cfg when {@code curCfg} is not null. Empty when nothing changed. The caller
+     * must {@link #reset} when the transaction fails.
      */
     ArrayNode writeBack(Dpif dpif, Desired want, Long curCfg) {
         return writeBack(dpif, want, curCfg, null);
@@ -206,27 +227,36 @@ final class Reconciler {
             } else {
                 row.put("error", err);
             }
-            row.put("admin_state", live == null ? "down" : "up");
+            boolean open = Vsctl.open(live);
+            row.put("admin_state", open && live.adminUp() ? "up" : "down");
             row.put("link_state", live != null && "up".equals(live.state()) ? "up" : "down");
+            // as iface_refresh_netdev_status: what the netdev cannot tell is left empty; ifindex 0 for none
+            var nf = JsonRpc.MAPPER.getNodeFactory();
+            setOrEmpty(row, "mtu", open && live.mtu() > 0 ? nf.numberNode(live.mtu()) : null);
+            setOrEmpty(row, "mac_in_use", open && live.mac() != null ? nf.textNode(live.mac()) : null);
+            setOrEmpty(row, "ifindex", open ? nf.numberNode(live.ifindex()) : null);
             row.set("statistics", Replica.encodeMap(live == null ? Map.of() : live.statistics()));
             Map<String, String> status = new HashMap<>(live == null ? Map.of() : live.status());
             if (live != null && live.state() != null) {
                 status.putIfAbsent("state", live.state());
             }
             row.set("status", Replica.encodeMap(status));
-            ObjectNode old = written.get(d.uuid());
-            ObjectNode changed = JsonRpc.MAPPER.createObjectNode();
-            row.fields().forEachRemaining(f -> {
-                if (old == null || !f.getValue().equals(old.get(f.getKey()))) {
-                    changed.set(f.getKey(), f.getValue());
-                }
-            });
-            if (!changed.isEmpty()) {
-                ops.add(Replica.update("Interface", d.uuid(), changed));
-                written.put(d.uuid(), row);
-            }
+            changes(ops, "Interface", d.uuid(), row);
         }
-        written.keySet().retainAll(want.interfaces().values().stream().map(Desired.Iface::uuid).toList());
+        // each Bridge's datapath_id and datapath_version, as bridge_configure_datapath_id and
+        // br_refresh_datapath_info write them
+        Set<String> made = dpif.bridges();
+        want.bridgeUuids().forEach((name, uuid) -> {
+            if (made.contains(name)) {
+                ObjectNode row = JsonRpc.MAPPER.createObjectNode();
+                row.put("datapath_id", String.format("%016x", dpif.datapathId(name)));
+                row.put("datapath_version", dpif.datapathVersion());
+                changes(ops, "Bridge", uuid, row);
+            }
+        });
+        Set<String> keep = new HashSet<>(want.bridgeUuids().values());
+        want.interfaces().values().forEach(d -> keep.add(d.uuid()));
+        written.keySet().retainAll(keep);
         ObjectNode root = JsonRpc.MAPPER.createObjectNode();
         if (curCfg != null && curCfg != writtenCurCfg) {
             root.put("cur_cfg", curCfg);

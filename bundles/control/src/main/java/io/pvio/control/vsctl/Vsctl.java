@@ -34,6 +34,16 @@ public final class Vsctl {
         default java.util.SortedSet<String> ifaceTypes() {
             return new java.util.TreeSet<>();
         }
+
+        /** The bridge's datapath_id, 16 hex digits, or null while the datapath has no such bridge. */
+        default String datapathId(String bridge) {
+            return null;
+        }
+
+        /** The datapath's datapath_version, or null without a datapath. */
+        default String datapathVersion() {
+            return null;
+        }
     }
 
     /** The outcome of a command line. */
@@ -244,6 +254,11 @@ public final class Vsctl {
         return pi == null || "waiting".equals(pi.state()) ? -1 : pi.ofport();
     }
 
+    /** Whether the port's netdev is open, so that its mtu, mac_in_use, ifindex and admin_state are known. */
+    public static boolean open(PortInfo pi) {
+        return pi != null && !"waiting".equals(pi.state()) && !"error".equals(pi.state());
+    }
+
     // ---- show ----
 
     private void show() {
@@ -353,6 +368,9 @@ public final class Vsctl {
                 return switch (col) {
                     case "_uuid" -> new Ovsdb.Uuid(b.uuid);
                     case "datapath_type" -> "netdev";
+                    case "datapath_id" -> live.datapathId(b.name);
+                    case "datapath_version" -> live.datapathVersion() == null ? OvsColumns.empty(r.table.title, col)
+                            : live.datapathVersion();
                     case "name" -> b.name;
                     case "other_config" -> b.otherConfig;
                     case "external_ids" -> b.externalIds;
@@ -376,7 +394,11 @@ public final class Vsctl {
                 PortInfo pi = live.port(p.name);
                 return switch (col) {
                     case "_uuid" -> new Ovsdb.Uuid(p.ifaceUuid);
+                    case "admin_state" -> pi == null ? null : open(pi) && pi.adminUp() ? "up" : "down";
                     case "error" -> pi == null ? null : pi.error();
+                    case "ifindex" -> open(pi) ? (Object) (long) pi.ifindex() : null;
+                    case "mac_in_use" -> open(pi) ? pi.mac() : null;
+                    case "mtu" -> open(pi) && pi.mtu() > 0 ? (Object) (long) pi.mtu() : null;
                     case "link_state" -> pi == null ? null : ("up".equals(pi.state()) ? "up" : "down");
                     case "name" -> p.name;
                     case "ofport" -> pi == null ? null : (Object) (long) ofportColumn(pi);

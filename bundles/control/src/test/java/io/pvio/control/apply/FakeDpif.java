@@ -149,8 +149,10 @@ public class FakeDpif implements Dpif {
                     "could not open network device " + name + " (no netdev class '" + f[1] + "' is registered;"
                     + " waiting for a bundle that provides it)", Map.of(), Map.of());
         }
-        return new PortInfo(name, f[0], f[1], options.get(name), ofports.get(name), "up", null,
-                Map.of("rx_packets", 7L), Map.of());
+        int of = ofports.get(name);
+        return new PortInfo(name, f[0], f[1], options.get(name), of, "up", null, Map.of("rx_packets", 7L), Map.of(),
+                PortInfo.formatMac(0xaa55_aa55_0000L | of), 1500, 0, true); // as OVS's dummy ports
+
     }
 
     @Override

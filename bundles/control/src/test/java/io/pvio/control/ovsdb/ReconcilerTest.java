@@ -233,6 +233,33 @@ public class ReconcilerTest {
         assertEquals(1, rec.writeBack(dp, want, null).size());
     }
 
+    /**
+     * The columns ovs-vswitchd fills: an open port's mtu, mac_in_use, ifindex and admin_state (empty while
+     * it cannot be opened), the Bridge's datapath_id (its local port's MAC) and datapath_version.
+     */
+    @Test
+    public void netdevColumnsAndDatapathIdAreWrittenAsOvsVswitchd() throws Exception {
+        dp.absentTypes.add("nosuchtype");
+        load(2, "", "br0:'type':'internal'", "p1:'type':'dummy'", "nt:'type':'nosuchtype'");
+        ArrayNode ops = apply(2);
+        ObjectNode p1 = rowFor(ops, "Interface", "i-p1");
+        assertEquals(1500, p1.get("mtu").asInt());
+        assertEquals(dp.port("p1").mac(), p1.get("mac_in_use").asText());
+        assertEquals(0, p1.get("ifindex").asInt());
+        assertEquals("up", p1.get("admin_state").asText());
+        ObjectNode nt = rowFor(ops, "Interface", "i-nt");
+        for (String col : new String[] {"mtu", "mac_in_use", "ifindex"}) {
+            assertEquals(col, json("['set',[]]"), nt.get(col));
+        }
+        assertEquals("down", nt.get("admin_state").asText());
+        ObjectNode b0 = rowFor(ops, "Bridge", "b0");
+        String dpid = b0.get("datapath_id").asText();
+        assertTrue(dpid, dpid.matches("[0-9a-f]{16}"));
+        assertEquals("the local port's MAC", "0000" + dp.port("br0").mac().replace(":", ""), dpid);
+        assertEquals("<built-in>", b0.get("datapath_version").asText());
+        assertEquals("nothing changed: nothing written", 1, rec.writeBack(dp, Desired.of(replica), 2L).size());
+    }
+
     @Test
     public void ifaceTypesAreWrittenWhenTheyChange() throws Exception {
         load(1, "", "a:'type':'dummy'");

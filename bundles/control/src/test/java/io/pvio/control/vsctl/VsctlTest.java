@@ -211,6 +211,45 @@ public class VsctlTest {
                 + "name                : p1\nofport              : []\n", cols);
     }
 
+    /**
+     * The columns ovs-vswitchd fills, quoted as the real ovs-vsctl printed them for an OVS 3.1 netdev bridge
+     * with a down internal port: mtu, mac_in_use, ifindex, admin_state; datapath_id and datapath_version.
+     */
+    @Test
+    public void listAndGetShowTheColumnsOvsVswitchdFills() throws VsctlException {
+        Db db = withPort();
+        PortInfo local = new PortInfo("br0", "br0", "internal", Map.of(), 65534, "down", null, Map.of(),
+                Map.of("driver_name", "tun"), "96:ae:c7:54:4c:42", 1500, 3, false);
+        PortInfo p1 = new PortInfo("p1", "br0", "pktgen", Map.of(), 1, "up", null, Map.of(), Map.of(),
+                "02:00:00:00:00:01", 1500, 0, true);
+        Vsctl.Live live = new Vsctl.Live() {
+            @Override
+            public PortInfo port(String name) {
+                return name.equals("br0") ? local : name.equals("p1") ? p1 : null;
+            }
+
+            @Override
+            public String datapathId(String bridge) {
+                return "000096aec7544c42";
+            }
+
+            @Override
+            public String datapathVersion() {
+                return "<built-in>";
+            }
+        };
+        assertEquals("datapath_id         : \"000096aec7544c42\"\ndatapath_version    : \"<built-in>\"\n",
+                Vsctl.run(db, List.of("--columns=datapath_id,datapath_version", "list", "Bridge", "br0"), live)
+                        .output());
+        assertEquals("down\n1500\n\"96:ae:c7:54:4c:42\"\n3\n{driver_name=tun}\n", Vsctl.run(db, List.of("get",
+                "Interface", "br0", "admin_state", "mtu", "mac_in_use", "ifindex", "status"), live).output());
+        assertEquals("up\n1500\n\"02:00:00:00:00:01\"\n0\n", Vsctl.run(db, List.of("get", "Interface", "p1",
+                "admin_state", "mtu", "mac_in_use", "ifindex"), live).output());
+        // no datapath: empty, as before ovs-vswitchd fills them
+        assertEquals("[]\n\"\"\n[]\n[]\n", Vsctl.run(db, List.of("get", "Bridge", "br0", "datapath_id",
+                "datapath_version", "--", "get", "Interface", "p1", "mtu", "mac_in_use"), null).output());
+    }
+
     /** A port waiting for its netdev class: error and ofport -1, as OVS shows a port it could not open. */
     @Test
     public void waitingPortShowsItsErrorAndNoOfport() throws VsctlException {
