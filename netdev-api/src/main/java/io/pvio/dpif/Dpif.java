@@ -195,9 +195,10 @@ public interface Dpif {
 
     /**
      * The bridge's datapath ID, as ovs-vswitchd's bridge_pick_datapath_id sets it without other_config: the
-     * bridge's Ethernet address, which is its local port's (the port named as the bridge), as a number.
-     * When that port has no address (not open, no tap device), one derived from the bridge's name,
-     * locally administered as OVS's default_ea. The Bridge's {@code datapath_id} and OpenFlow's dpid.
+     * bridge's Ethernet address (see {@link #setBridgeAddress}), which is its local port's (the port named as
+     * the bridge), as a number. This default takes the local port's; when that port has no address (not
+     * open, no tap device), one derived from the bridge's name, locally administered as OVS's default_ea.
+     * The Bridge's {@code datapath_id} and OpenFlow's dpid.
      *
      * @since 1.5
      */
@@ -212,6 +213,16 @@ public interface Dpif {
             h = 31 * h + bridge.charAt(i);
         }
         return h & 0xfeff_ffff_ffffL | 0x0200_0000_0000L; // eth_addr_mark_random
+    }
+
+    /**
+     * Sets the bridge's Ethernet address ({@code xx:xx:xx:xx:xx:xx}), as bridge_configure_datapath_id: its
+     * local port gets it, now and whenever that port is opened again, and it is the datapath ID. A local
+     * port that refuses it is logged, as by ovs-vswitchd. Default: ignored (the ID follows the local port).
+     *
+     * @since 1.5
+     */
+    default void setBridgeAddress(String bridge, String mac) throws DpifException {
     }
 
     /**

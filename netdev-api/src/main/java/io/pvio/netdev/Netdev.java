@@ -136,6 +136,17 @@ public interface Netdev extends AutoCloseable {
     }
 
     /**
+     * set_etheraddr: gives the port the Ethernet address {@code mac} ({@code xx:xx:xx:xx:xx:xx}); what the
+     * datapath does to a bridge's local port, as ovs-vswitchd sets the bridge's MAC on it. Control path.
+     * Default: refused.
+     *
+     * @since 1.7
+     */
+    default void setEtherAddr(String mac) throws NetdevException {
+        throw new NetdevException(name() + ": its Ethernet address cannot be set");
+    }
+
+    /**
      * get_mtu: the port's MTU (the Interface's {@code mtu}). Control path. Default: 1500, Ethernet's, as
      * OVS's classes without a device of their own report it.
      *

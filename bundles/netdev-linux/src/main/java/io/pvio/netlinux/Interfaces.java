@@ -65,6 +65,27 @@ final class Interfaces {
         return sb.toString();
     }
 
+    /** Sets the interface's MAC ({@code xx:xx:xx:xx:xx:xx}), as {@code ip link set NAME address MAC}. */
+    static void setMac(String name, String mac) throws NetdevException {
+        int fd = -1;
+        try {
+            fd = Sys.socket(Sys.AF_INET, Sys.SOCK_DGRAM | Sys.SOCK_CLOEXEC, 0);
+            Memory req = ifreq(name);
+            req.setShort(Sys.IFNAMSIZ, Sys.ARPHRD_ETHER); // ifr_hwaddr.sa_family
+            String[] b = mac.split(":");
+            for (int i = 0; i < 6; i++) {
+                req.setByte(Sys.IFNAMSIZ + 2 + i, (byte) Integer.parseInt(b[i], 16));
+            }
+            Sys.ioctl(fd, Sys.SIOCSIFHWADDR, com.sun.jna.Pointer.nativeValue(req));
+        } catch (LastErrorException e) {
+            throw new NetdevException(name + ": could not set its address to " + mac + " (" + Sys.err(e) + ")", e);
+        } catch (RuntimeException e) {
+            throw new NetdevException(name + ": '" + mac + "' is not an Ethernet address", e);
+        } finally {
+            Sys.closeQuietly(fd);
+        }
+    }
+
     /** The interface's MAC, or null when it cannot be read (gone, another namespace). */
     static String macOrNull(String name) {
         try {

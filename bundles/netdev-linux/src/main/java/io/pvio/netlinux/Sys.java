@@ -41,6 +41,8 @@ final class Sys {
     static final long SIOCSIFFLAGS = 0x8914;
     static final long SIOCGIFMTU = 0x8921;
     static final long SIOCGIFHWADDR = 0x8927;
+    static final long SIOCSIFHWADDR = 0x8924;
+    static final short ARPHRD_ETHER = 1;
     static final short IFF_UP = 0x1;
     static final short IFF_TAP = 0x0002;
     static final short IFF_NO_PI = 0x1000;

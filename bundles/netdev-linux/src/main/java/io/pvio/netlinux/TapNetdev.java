@@ -316,6 +316,11 @@ final class TapNetdev implements Netdev {
     }
 
     @Override
+    public void setEtherAddr(String mac) throws NetdevException {
+        Interfaces.setMac(name, mac);
+    }
+
+    @Override
     public int mtu() {
         return Interfaces.mtuOrZero(name);
     }

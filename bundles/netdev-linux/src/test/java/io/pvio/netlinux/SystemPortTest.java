@@ -176,6 +176,11 @@ public class SystemPortTest {
         assertEquals(Host.run("cat", "/sys/class/net/" + BR + "/ifindex").trim(), Integer.toString(local.ifindex()));
         assertEquals("the datapath ID is the bridge's MAC", PortInfo.macBits(mac), dp.datapathId(BR));
         assertNull(local.status().get("mac_in_use"));
+        // the bridge's address goes to its local port, as bridge_configure_datapath_id sets it
+        dp.setBridgeAddress(BR, "96:ae:c7:54:4c:42");
+        assertEquals("96:ae:c7:54:4c:42", Host.run("cat", "/sys/class/net/" + BR + "/address").trim());
+        assertEquals("96:ae:c7:54:4c:42", dp.port(BR).mac());
+        assertEquals(0x96aec7544c42L, dp.datapathId(BR));
         // frames flooded to it while it is down (the ARP request of this ping) are dropped by pvio, counted,
         // and never written: a write would cost a system call for the kernel to drop the frame (EIO)
         assertTrue("ping " + NS1 + " -> " + NS2 + " through NORMAL", Host.ping(NS1, NET + "2", 3));

@@ -159,6 +159,8 @@ public class OvsOfctlE2EIT {
         String dpid = pvio("vsctl", "get", "Bridge", "br0", "datapath_id").strip();
         assertTrue(dpid, dpid.matches("\"[0-9a-f]{16}\""));
         dpid = dpid.substring(1, 17);
+        assertEquals("from br0's uuid, as OVS", OvsdbE2EIT.defaultEaDpid(pvio("vsctl", "get", "Bridge", "br0", "_uuid")
+                .strip()), dpid);
         assertTrue(show, show.contains(" dpid:" + dpid + "\n"));
         Matcher local = Pattern.compile(" LOCAL\\(br0\\): addr:([0-9a-f:]{17})").matcher(show);
         assertTrue(show, local.find());

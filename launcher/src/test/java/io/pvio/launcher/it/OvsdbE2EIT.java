@@ -395,6 +395,8 @@ public class OvsdbE2EIT {
         String dpid = vsctlOk("get", "Bridge", br, "datapath_id").strip();
         assertTrue(dpid, dpid.matches("\"[0-9a-f]{16}\""));
         dpid = dpid.substring(1, 17);
+        // no NIC on the bridge: its MAC comes from its uuid, as OVS's default_ea (stable across restarts)
+        assertEquals(defaultEaDpid(vsctlOk("get", "Bridge", br, "_uuid").strip()), dpid);
         boolean tap = vsctlOk("get", "Interface", br, "error").strip().equals("[]");
         assertTrue("no local port without /dev/net/tun?", tap || !new File("/dev/net/tun").exists());
         Pattern local = Pattern.compile(" LOCAL\\(" + br + "\\): addr:([0-9a-f:]{17})\n +config: +(\\S+)");
@@ -433,6 +435,18 @@ public class OvsdbE2EIT {
             }
         }
         vsctlOk("del-br", br);
+    }
+
+    /**
+     * The datapath ID OVS gives a bridge with no NIC: its uuid's first bytes as an x86 host lays out struct
+     * uuid (little-endian 32-bit parts), made unicast and locally administered.
+     */
+    static String defaultEaDpid(String uuid) {
+        String h = uuid.replace("-", "");
+        String mac = h.substring(6, 8) + h.substring(4, 6) + h.substring(2, 4) + h.substring(0, 2) + h.substring(14, 16)
+                + h.substring(12, 14);
+        int b0 = Integer.parseInt(mac.substring(0, 2), 16) & ~1 | 2;
+        return String.format("0000%02x", b0) + mac.substring(2);
     }
 
     /** One counter of an OVSDB map as ovs-vsctl prints it ({@code {a=1, b=2}}), or -1. */

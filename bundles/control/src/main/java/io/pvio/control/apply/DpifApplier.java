@@ -138,6 +138,18 @@ public final class DpifApplier {
                 }
             }
         }
+        // 5. each bridge's MAC (a port may have changed it), so its datapath ID
+        for (Bridge nb : to.bridges.values()) {
+            if (!dpif.bridges().contains(nb.name)) {
+                continue;
+            }
+            String before = PortInfo.formatMac(dpif.datapathId(nb.name));
+            String mac = BridgeAddress.pick(nb.uuid, nb.name, dpif.ports(nb.name));
+            if (!mac.equals(before)) {
+                dpif.setBridgeAddress(nb.name, mac);
+                a.undo.push(() -> dpif.setBridgeAddress(nb.name, before));
+            }
+        }
     }
 
     /**
@@ -198,6 +210,7 @@ public final class DpifApplier {
                 LOG.severe("bridge " + b.name + ": cannot add port " + p.name + ": " + e.getMessage());
             }
         }
+        dpif.setBridgeAddress(b.name, BridgeAddress.pick(b.uuid, b.name, dpif.ports(b.name)));
     }
 
     /**

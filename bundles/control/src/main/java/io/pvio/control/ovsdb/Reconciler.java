@@ -2,6 +2,7 @@ package io.pvio.control.ovsdb;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pvio.control.apply.BridgeAddress;
 import io.pvio.control.apply.OfportRules;
 import io.pvio.control.apply.OtherConfig;
 import io.pvio.control.vsctl.Vsctl;
@@ -143,6 +144,14 @@ final class Reconciler {
                 LOG.warning("bridge " + d.bridge() + ": interface " + d.name() + " refused: " + why);
             }
         }
+        // 5. each bridge's MAC, so its datapath ID, as bridge_configure_datapath_id
+        Set<String> made = dpif.bridges();
+        want.bridgeUuids().forEach((b, uuid) -> {
+            if (made.contains(b)) {
+                call(() -> dpif.setBridgeAddress(b, BridgeAddress.pick(uuid, b, dpif.ports(b))),
+                        "bridge " + b + ": cannot set its Ethernet address");
+            }
+        });
     }
 
     /** {@code value}, or OVSDB's empty set when null. */

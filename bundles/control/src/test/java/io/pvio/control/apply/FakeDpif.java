@@ -137,6 +137,19 @@ public class FakeDpif implements Dpif {
         return out;
     }
 
+    /** Bridge name to the address set on it. */
+    public final Map<String, String> bridgeMacs = new java.util.HashMap<>();
+
+    @Override
+    public void setBridgeAddress(String bridge, String mac) {
+        bridgeMacs.put(bridge, mac);
+    }
+
+    @Override
+    public long datapathId(String bridge) {
+        return bridgeMacs.containsKey(bridge) ? PortInfo.macBits(bridgeMacs.get(bridge)) : Dpif.super.datapathId(bridge);
+    }
+
     @Override
     public PortInfo port(String name) {
         String v = ports.get(name);

@@ -14,6 +14,8 @@ import org.junit.Test;
 
 /** The database → datapath rules of the OVSDB mode, on monitor updates shaped as ovsdb-server sends them. */
 public class ReconcilerTest {
+    /** Bridge br0's row: a real OVS 3.1 gave a bridge of this uuid datapath_id 000096aec7544c42. */
+    private static final String B0 = "54c7ae95-2a13-424c-a5bb-ce44aae02222";
     private final Replica replica = new Replica();
     private final Reconciler rec = new Reconciler();
     private final FakeDpif dp = new FakeDpif();
@@ -37,9 +39,9 @@ public class ReconcilerTest {
                     .append("'").append(cols.isEmpty() ? "" : "," + cols).append("}}");
         }
         replica.clear();
-        replica.apply(json("{'Open_vSwitch':{'root':{'new':{'bridges':['uuid','b0'],'next_cfg':" + nextCfg
+        replica.apply(json("{'Open_vSwitch':{'root':{'new':{'bridges':['uuid','" + B0 + "'],'next_cfg':" + nextCfg
                 + ",'other_config':['map',[" + otherConfig + "]]}}},"
-                + "'Bridge':{'b0':{'new':{'name':'br0','ports':['set',[" + ports + "]]}}},"
+                + "'Bridge':{'" + B0 + "':{'new':{'name':'br0','ports':['set',[" + ports + "]]}}},"
                 + "'Port':{" + portRows + "},'Interface':{" + ifaceRows + "}}"));
     }
 
@@ -235,7 +237,7 @@ public class ReconcilerTest {
 
     /**
      * The columns ovs-vswitchd fills: an open port's mtu, mac_in_use, ifindex and admin_state (empty while
-     * it cannot be opened), the Bridge's datapath_id (its local port's MAC) and datapath_version.
+     * it cannot be opened), the Bridge's datapath_id (its MAC) and datapath_version.
      */
     @Test
     public void netdevColumnsAndDatapathIdAreWrittenAsOvsVswitchd() throws Exception {
@@ -252,10 +254,10 @@ public class ReconcilerTest {
             assertEquals(col, json("['set',[]]"), nt.get(col));
         }
         assertEquals("down", nt.get("admin_state").asText());
-        ObjectNode b0 = rowFor(ops, "Bridge", "b0");
-        String dpid = b0.get("datapath_id").asText();
-        assertTrue(dpid, dpid.matches("[0-9a-f]{16}"));
-        assertEquals("the local port's MAC", "0000" + dp.port("br0").mac().replace(":", ""), dpid);
+        // no port with a NIC's MAC: the bridge's MAC and dpid come from its uuid, as OVS's default_ea
+        assertEquals("96:ae:c7:54:4c:42", dp.bridgeMacs.get("br0"));
+        ObjectNode b0 = rowFor(ops, "Bridge", B0);
+        assertEquals("000096aec7544c42", b0.get("datapath_id").asText());
         assertEquals("<built-in>", b0.get("datapath_version").asText());
         assertEquals("nothing changed: nothing written", 1, rec.writeBack(dp, Desired.of(replica), 2L).size());
     }

@@ -16,6 +16,8 @@ final class Bridge {
     /** Published flow table: PMDs read it once per rx batch; replaced as a whole by the control path. */
     volatile FlowTable flows;
     final MacTable macs = new MacTable(MAC_TABLE_SIZE, MAC_AGING_SECONDS);
+    /** The bridge's Ethernet address (Dpif#setBridgeAddress), or null; guarded by the datapath lock. */
+    String hwaddr;
     /** Packets that hit a flow and that missed, by PMD counter id (core + 1, cores 0..63): one writer each. */
     private final CounterArray hits = CounterArray.padded(COUNTER_IDS);
     private final CounterArray misses = CounterArray.padded(COUNTER_IDS);

@@ -413,6 +413,7 @@ public final class DpifNetdev implements Dpif {
                 try {
                     p.netdev = c.open(name, opts, p);
                     p.cls = c;
+                    applyBridgeAddress(p);
                 } catch (NetdevException e) {
                     if (!local) {
                         throw new DpifException("could not open network device " + name + " (" + e.getMessage() + ")", e);
@@ -487,6 +488,7 @@ public final class DpifNetdev implements Dpif {
                 p.cls = c;
                 p.error = null;
                 p.options = opts;
+                applyBridgeAddress(p);
             } catch (NetdevException e) {
                 throw new DpifException("could not open network device " + name + " (" + e.getMessage() + ")", e);
             }
@@ -506,6 +508,7 @@ public final class DpifNetdev implements Dpif {
             try {
                 p.netdev = c.open(p.name, opts, p);
                 p.cls = c;
+                applyBridgeAddress(p);
             } catch (NetdevException | RuntimeException e) {
                 p.type = oldType;
                 p.options = oldOpts;
@@ -519,6 +522,52 @@ public final class DpifNetdev implements Dpif {
                 + (p.netdev == null ? " (waiting for netdev class '" + newType + "')" : ""));
         if (p.netdev == null) {
             LOG.warning(() -> waitingError(p));
+        }
+    }
+
+    @Override
+    public void setBridgeAddress(String bridgeName, String mac) throws DpifException {
+        if (PortInfo.macBits(mac) < 0) {
+            throw new DpifException("bridge " + bridgeName + ": '" + mac + "' is not an Ethernet address");
+        }
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            if (mac.equals(b.hwaddr)) {
+                return;
+            }
+            b.hwaddr = mac;
+            LOG.info(() -> String.format("bridge %s: using datapath ID %016x", bridgeName, PortInfo.macBits(mac)));
+            Port local = ports.get(bridgeName);
+            if (local != null && local.bridge == b) {
+                applyBridgeAddress(local);
+            }
+        }
+    }
+
+    /** The bridge's address when it has one (set even if its local port refused it, as OVS), else the default. */
+    @Override
+    public long datapathId(String bridgeName) {
+        synchronized (lock) {
+            Bridge b = bridges.get(bridgeName);
+            if (b != null && b.hwaddr != null) {
+                return PortInfo.macBits(b.hwaddr);
+            }
+        }
+        return Dpif.super.datapathId(bridgeName);
+    }
+
+    /** Gives {@code p}, when it is its bridge's open local port, the bridge's address. Holds the lock. */
+    private void applyBridgeAddress(Port p) {
+        String mac = p.bridge.hwaddr;
+        if (mac == null || p.netdev == null || !p.name.equals(p.bridge.name)) {
+            return;
+        }
+        try {
+            if (!mac.equals(p.netdev.etherAddr())) {
+                p.netdev.setEtherAddr(mac);
+            }
+        } catch (NetdevException | RuntimeException e) {
+            LOG.severe(() -> "bridge " + p.bridge.name + ": failed to set bridge Ethernet address: " + e.getMessage());
         }
     }
 
@@ -993,6 +1042,7 @@ public final class DpifNetdev implements Dpif {
             p.cls = c;
             p.error = null;
             LOG.info(() -> p.name + ": opened with netdev class '" + p.type + "'");
+            applyBridgeAddress(p);
             return true;
         } catch (NetdevException e) {
             p.error = e.getMessage();

@@ -34,7 +34,7 @@ public final class DummyNetdev implements Netdev, DummyPort {
     private static final java.util.concurrent.atomic.AtomicInteger NEXT_N = new java.util.concurrent.atomic.AtomicInteger(0xaa550000);
 
     private final String name;
-    private final String hwaddr = Options.formatMac(0xaa55_0000_0000L | (NEXT_N.getAndIncrement() & 0xffff_ffffL));
+    private volatile String hwaddr = Options.formatMac(0xaa55_0000_0000L | (NEXT_N.getAndIncrement() & 0xffff_ffffL));
     private final PacketPool pool;
     private final NetdevContext context;
     @SuppressWarnings("unchecked")
@@ -250,6 +250,15 @@ public final class DummyNetdev implements Netdev, DummyPort {
     @Override
     public String etherAddr() {
         return hwaddr;
+    }
+
+    @Override
+    public void setEtherAddr(String mac) throws NetdevException {
+        long v = Options.parseMac(mac);
+        if (v < 0) {
+            throw new NetdevException(name + ": '" + mac + "' is not an Ethernet address");
+        }
+        hwaddr = Options.formatMac(v);
     }
 
     @Override
