@@ -166,6 +166,29 @@ final class Interfaces {
         }
     }
 
+    /**
+     * OVS's netdev_linux_get_status: driver_name, driver_version and firmware_version from ETHTOOL_GDRVINFO
+     * (a tap: tun, 1.6, ""); empty when the interface does not answer.
+     */
+    static java.util.Map<String, String> drvinfo(String name) {
+        int fd = -1;
+        try {
+            Memory info = new Memory(196); // struct ethtool_drvinfo
+            info.clear();
+            info.setInt(0, Sys.ETHTOOL_GDRVINFO);
+            fd = Sys.socket(Sys.AF_INET, Sys.SOCK_DGRAM | Sys.SOCK_CLOEXEC, 0);
+            Memory req = ifreq(name);
+            req.setPointer(Sys.IFNAMSIZ, info); // ifr_data
+            Sys.ioctl(fd, Sys.SIOCETHTOOL, com.sun.jna.Pointer.nativeValue(req));
+            return java.util.Map.of("driver_name", info.getString(4, "US-ASCII"), "driver_version",
+                    info.getString(36, "US-ASCII"), "firmware_version", info.getString(68, "US-ASCII"));
+        } catch (LastErrorException e) {
+            return java.util.Map.of();
+        } finally {
+            Sys.closeQuietly(fd);
+        }
+    }
+
     /** The driver of a device-backed interface (virtio_net, e1000e...); null for virtual ones. */
     static String driver(String name) {
         try {

@@ -265,6 +265,7 @@ final class SystemNetdev implements Netdev {
             if (drv != null) {
                 m.put("driver_name", drv);
             }
+            m.putAll(Interfaces.drvinfo(name)); // as OVS: driver_name, driver_version, firmware_version
             if (s.txLastErrno != 0) {
                 m.put("tx_last_error", Sys.strerror(s.txLastErrno));
             }

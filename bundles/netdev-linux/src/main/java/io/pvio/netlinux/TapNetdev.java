@@ -303,6 +303,7 @@ final class TapNetdev implements Netdev {
         Map<String, String> m = new LinkedHashMap<>(); // ifindex, mtu, mac_in_use are columns, as in OVS
         m.put("link_state", Interfaces.carrier(name) ? "up" : "down");
         m.put("driver_name", "tun");
+        m.putAll(Interfaces.drvinfo(name)); // as OVS: driver_name, driver_version, firmware_version
         int e = lastErrno;
         if (e != 0) {
             m.put("last_error", Sys.strerror(e));

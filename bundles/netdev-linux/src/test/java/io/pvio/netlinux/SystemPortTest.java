@@ -97,6 +97,8 @@ public class SystemPortTest {
         assertTrue("brought up", a.adminUp());
         Map<String, String> st = a.status();
         assertEquals("up", st.get("link_state"));
+        assertEquals(st.toString(), "veth", st.get("driver_name"));
+        assertTrue(st.toString(), st.containsKey("driver_version") && st.containsKey("firmware_version"));
         for (String col : new String[] {"ifindex", "mtu", "mac_in_use"}) { // columns, not status keys, as in OVS
             assertNull(col, st.get(col));
         }
@@ -176,6 +178,10 @@ public class SystemPortTest {
         assertEquals(Host.run("cat", "/sys/class/net/" + BR + "/ifindex").trim(), Integer.toString(local.ifindex()));
         assertEquals("the datapath ID is the bridge's MAC", PortInfo.macBits(mac), dp.datapathId(BR));
         assertNull(local.status().get("mac_in_use"));
+        // status as OVS's netdev_linux_get_status: ETHTOOL_GDRVINFO's driver, version and firmware
+        assertEquals("tun", local.status().get("driver_name"));
+        assertTrue(local.status().toString(), local.status().get("driver_version").matches("\\d+(\\.\\d+)*"));
+        assertEquals("", local.status().get("firmware_version"));
         // the bridge's address goes to its local port, as bridge_configure_datapath_id sets it
         dp.setBridgeAddress(BR, "96:ae:c7:54:4c:42");
         assertEquals("96:ae:c7:54:4c:42", Host.run("cat", "/sys/class/net/" + BR + "/address").trim());
