@@ -93,11 +93,12 @@ public final class Vlog {
         return sb.toString();
     }
 
-    /** vlog/set SPEC...: each SPEC is LEVEL, MODULE:LEVEL or MODULE:DESTINATION:LEVEL (MODULE may be ANY). */
+    /**
+     * vlog/set SPEC...: each SPEC is words of a module (or ANY), a destination and a level, in any order; as in
+     * OVS's vlog_set_levels_from_string, a missing module is every module and a missing level is dbg. No SPEC
+     * changes nothing, as in OVS.
+     */
     public static String set(List<String> specs) throws UnixctlException {
-        if (specs.isEmpty()) {
-            throw new UnixctlException("usage: vlog/set [MODULE[:DESTINATION]:LEVEL | LEVEL]...");
-        }
         Map<String, Level> todo = new TreeMap<>();
         for (String spec : specs) {
             String module = "any";
@@ -123,8 +124,7 @@ public final class Vlog {
                 }
             }
             if (lvl == null) {
-                throw new UnixctlException("vlog/set: no level in \"" + spec
-                        + "\" (levels: emer, err, warn, info, dbg, off)");
+                lvl = Level.FINE; // dbg, as OVS
             }
             if (!module.equals("any") && !modules().contains(module)) {
                 throw new UnixctlException("vlog/set: unknown module \"" + module + "\" (see vlog/list)");
