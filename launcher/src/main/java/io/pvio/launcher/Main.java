@@ -241,11 +241,18 @@ public final class Main {
         argv.add(tool);
         argv.addAll(a.rest);
         int af = argv.indexOf("add-flows");
-        if (tool.equals("ofctl") && af >= 0 && af + 2 < argv.size()) { // the daemon reads the file
-            argv.set(af + 2, Path.of(argv.get(af + 2)).toAbsolutePath().toString());
-        }
+        Path stdinCopy = null;
         ControlProtocol.Reply r;
         try {
+            if (tool.equals("ofctl") && af >= 0 && af + 2 < argv.size()) { // the daemon reads the file
+                if (argv.get(af + 2).equals("-")) { // standard input, as ovs-ofctl: a private copy for the daemon
+                    stdinCopy = Files.createTempFile("pvio-flows-", ".txt");
+                    Files.copy(System.in, stdinCopy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    argv.set(af + 2, stdinCopy.toAbsolutePath().toString());
+                } else {
+                    argv.set(af + 2, Path.of(argv.get(af + 2)).toAbsolutePath().toString());
+                }
+            }
             r = ControlClient.call(ControlClient.socket(a.runDir.toAbsolutePath()), argv);
         } catch (ControlClient.NotRunningException e) {
             err.println(tool + ": " + e.getMessage());
@@ -253,6 +260,14 @@ public final class Main {
         } catch (IOException e) {
             err.println(tool + ": talking to pvio-vswitchd: " + (e.getMessage() != null ? e.getMessage() : e));
             return 1;
+        } finally {
+            if (stdinCopy != null) {
+                try {
+                    Files.deleteIfExists(stdinCopy);
+                } catch (IOException ignored) {
+                    // a temporary file left behind
+                }
+            }
         }
         out.print(r.out());
         out.flush();

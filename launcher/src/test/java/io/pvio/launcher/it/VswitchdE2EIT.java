@@ -173,6 +173,17 @@ public class VswitchdE2EIT {
                 .replaceAll("idle_age=\\d+, ", ""), ok("ofctl", "dump-flows", "baf0")
                 .replaceAll("duration=[^,]*, ", "").replaceAll("idle_age=\\d+, ", ""));
         assertEquals(2001, Files.readString(runDir.resolve("conf.db")).split("actions=", -1).length - 1);
+
+        // "-" reads the flows from standard input, as ovs-ofctl does
+        Path one = runDir.resolveSibling(runDir.getFileName() + "-stdin.txt");
+        Files.writeString(one, "priority=7,in_port=3,actions=output:4\n");
+        Process p = new ProcessBuilder(java, "-jar", jar, "ofctl", "--run-dir", runDir.toString(), "add-flows", "baf0",
+                "-").redirectInput(one.toFile()).redirectErrorStream(true).start();
+        String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(said, p.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        assertEquals(said, 0, p.exitValue());
+        assertTrue(ok("ofctl", "dump-flows", "baf0"), ok("ofctl", "dump-flows", "baf0")
+                .contains("priority=7,in_port=3 actions=output:4"));
     }
 
     @Test
