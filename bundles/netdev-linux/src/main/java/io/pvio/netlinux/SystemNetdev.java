@@ -261,11 +261,12 @@ final class SystemNetdev implements Netdev {
         }
         if (s != null) { // ifindex, mtu, mac_in_use are columns, as in OVS
             m.put("link_state", Interfaces.carrier(name) ? "up" : "down");
-            String drv = Interfaces.driver(name);
+            Map<String, String> drvinfo = Interfaces.drvinfo(name); // OVS's three ethtool keys
+            String drv = drvinfo.isEmpty() ? Interfaces.driver(name) : null; // sysfs when ethtool does not answer
             if (drv != null) {
                 m.put("driver_name", drv);
             }
-            m.putAll(Interfaces.drvinfo(name)); // as OVS: driver_name, driver_version, firmware_version
+            m.putAll(drvinfo);
             if (s.txLastErrno != 0) {
                 m.put("tx_last_error", Sys.strerror(s.txLastErrno));
             }
