@@ -223,6 +223,7 @@ public class OvsToolsE2EIT {
         assertFalse("its socket name goes with it",
                 Files.exists(runDir.resolve("ovs-vswitchd." + daemon.pid() + ".ctl"),
                         LinkOption.NOFOLLOW_LINKS));
+        assertFalse("and its pidfile, as ovs-vswitchd's", Files.exists(runDir.resolve("ovs-vswitchd.pid")));
         // no daemon: ovs-appctl fails as with a stopped ovs-vswitchd (exit 1)
         Out gone = exec(env, List.of(OVS_APPCTL, "version"));
         assertEquals(gone.err(), 1, gone.status());
