@@ -226,6 +226,25 @@ public interface Dpif {
     }
 
     /**
+     * The bridge's Ethernet address ({@code xx:xx:xx:xx:xx:xx}): the one {@link #setBridgeAddress} set, else the
+     * default of {@link #datapathId}. Default: {@link #datapathId} as an address.
+     *
+     * @since 1.5
+     */
+    default String bridgeAddress(String bridge) {
+        return PortInfo.formatMac(datapathId(bridge));
+    }
+
+    /**
+     * Sets the bridge's datapath ID as the Bridge's {@code other_config:datapath-id} asks (bridge_pick_datapath_id):
+     * {@code dpid} instead of the bridge's address, or 0 for the address again. Default: ignored.
+     *
+     * @since 1.5
+     */
+    default void setDatapathId(String bridge, long dpid) throws DpifException {
+    }
+
+    /**
      * The Bridge's {@code datapath_version}: {@code <built-in>}, as OVS's userspace datapath reports it.
      *
      * @since 1.5

@@ -434,6 +434,23 @@ public class OvsdbE2EIT {
                 assertEquals("0", m.group(2));
             }
         }
+        // other_config:hwaddr and datapath-id, as bridge_configure_datapath_id: the column and the dpid follow
+        vsctlOk("set", "Bridge", br, "other_config:hwaddr=\"00:11:22:33:44:55\"");
+        awaitVsctl("\"0000001122334455\""::equals, "get", "Bridge", br, "datapath_id");
+        vsctlOk("set", "Bridge", br, "other_config:datapath-id=0x00000000000000ab");
+        awaitVsctl("\"00000000000000ab\""::equals, "get", "Bridge", br, "datapath_id");
+        if (ofctl) {
+            String show = ovsOfctl("show", br).out();
+            assertTrue(show, show.contains(" dpid:00000000000000ab\n"));
+            Matcher m = local.matcher(show);
+            assertTrue(show, m.find());
+            if (tap) {
+                assertEquals("LOCAL keeps the hwaddr", "00:11:22:33:44:55", m.group(1));
+            }
+        }
+        vsctlOk("remove", "Bridge", br, "other_config", "datapath-id", "--", "remove", "Bridge", br, "other_config",
+                "hwaddr");
+        awaitVsctl(("\"" + dpid + "\"")::equals, "get", "Bridge", br, "datapath_id");
         vsctlOk("del-br", br);
     }
 

@@ -138,16 +138,23 @@ public final class DpifApplier {
                 }
             }
         }
-        // 5. each bridge's MAC (a port may have changed it), so its datapath ID
+        // 5. each bridge's MAC (a port may have changed it) and datapath ID (other_config:datapath-id, else the MAC)
         for (Bridge nb : to.bridges.values()) {
             if (!dpif.bridges().contains(nb.name)) {
                 continue;
             }
-            String before = PortInfo.formatMac(dpif.datapathId(nb.name));
-            String mac = BridgeAddress.pick(nb.uuid, nb.name, dpif.ports(nb.name));
+            String before = dpif.bridgeAddress(nb.name);
+            String mac = BridgeAddress.pick(nb.uuid, nb.name, dpif.ports(nb.name), nb.otherConfig);
             if (!mac.equals(before)) {
                 dpif.setBridgeAddress(nb.name, mac);
                 a.undo.push(() -> dpif.setBridgeAddress(nb.name, before));
+            }
+            Bridge ob = byUuid(from, nb.uuid); // what the datapath has: from was applied
+            long dpid = BridgeAddress.datapathId(nb.otherConfig);
+            long oldDpid = ob == null ? 0 : BridgeAddress.datapathId(ob.otherConfig);
+            if (dpid != oldDpid) {
+                dpif.setDatapathId(nb.name, dpid);
+                a.undo.push(() -> dpif.setDatapathId(nb.name, oldDpid));
             }
         }
     }
@@ -210,7 +217,8 @@ public final class DpifApplier {
                 LOG.severe("bridge " + b.name + ": cannot add port " + p.name + ": " + e.getMessage());
             }
         }
-        dpif.setBridgeAddress(b.name, BridgeAddress.pick(b.uuid, b.name, dpif.ports(b.name)));
+        dpif.setBridgeAddress(b.name, BridgeAddress.pick(b.uuid, b.name, dpif.ports(b.name), b.otherConfig));
+        dpif.setDatapathId(b.name, BridgeAddress.datapathId(b.otherConfig));
     }
 
     /**

@@ -14,9 +14,10 @@ import java.util.Map;
  * @param rootUuid    the {@code Open_vSwitch} row's uuid, or null
  * @param interfaces  by interface name, in bridge then port order
  * @param bridgeUuids each bridge's row uuid, by name
+ * @param bridgeOtherConfig each bridge's other_config (hwaddr, datapath-id), by name
  */
 record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, List<String> bridges,
-        Map<String, Iface> interfaces, Map<String, String> bridgeUuids) {
+        Map<String, Iface> interfaces, Map<String, String> bridgeUuids, Map<String, Map<String, String>> bridgeOtherConfig) {
 
     /**
      * One Interface row to open as a datapath port of the same name.
@@ -32,13 +33,14 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
     static Desired of(Replica r) {
         Map<String, JsonNode> roots = r.rows("Open_vSwitch");
         if (roots.isEmpty()) {
-            return new Desired(null, -1, Map.of(), List.of(), Map.of(), Map.of());
+            return new Desired(null, -1, Map.of(), List.of(), Map.of(), Map.of(), Map.of());
         }
         Map.Entry<String, JsonNode> root = roots.entrySet().iterator().next();
         JsonNode ovs = root.getValue();
         List<String> bridges = new ArrayList<>();
         Map<String, Iface> ifaces = new LinkedHashMap<>();
         Map<String, String> bridgeUuids = new LinkedHashMap<>();
+        Map<String, Map<String, String>> bridgeOtherConfig = new LinkedHashMap<>();
         for (String bu : Replica.uuids(ovs.get("bridges"))) {
             JsonNode b = r.row("Bridge", bu);
             if (b == null) {
@@ -50,6 +52,7 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
             }
             bridges.add(br);
             bridgeUuids.put(br, bu);
+            bridgeOtherConfig.put(br, Replica.map(b.get("other_config")));
             for (String pu : Replica.uuids(b.get("ports"))) {
                 JsonNode p = r.row("Port", pu);
                 if (p == null) {
@@ -79,7 +82,7 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
             }
         }
         return new Desired(root.getKey(), Replica.integer(ovs.get("next_cfg"), 0),
-                Replica.map(ovs.get("other_config")), bridges, ifaces, bridgeUuids);
+                Replica.map(ovs.get("other_config")), bridges, ifaces, bridgeUuids, bridgeOtherConfig);
     }
 
     /** OVS's stats-update-interval (ms, at least 5000, default 5000). */

@@ -144,12 +144,15 @@ final class Reconciler {
                 LOG.warning("bridge " + d.bridge() + ": interface " + d.name() + " refused: " + why);
             }
         }
-        // 5. each bridge's MAC, so its datapath ID, as bridge_configure_datapath_id
+        // 5. each bridge's MAC and datapath ID, as bridge_configure_datapath_id
         Set<String> made = dpif.bridges();
         want.bridgeUuids().forEach((b, uuid) -> {
             if (made.contains(b)) {
-                call(() -> dpif.setBridgeAddress(b, BridgeAddress.pick(uuid, b, dpif.ports(b))),
+                Map<String, String> oc = want.bridgeOtherConfig().getOrDefault(b, Map.of());
+                call(() -> dpif.setBridgeAddress(b, BridgeAddress.pick(uuid, b, dpif.ports(b), oc)),
                         "bridge " + b + ": cannot set its Ethernet address");
+                call(() -> dpif.setDatapathId(b, BridgeAddress.datapathId(oc)),
+                        "bridge " + b + ": cannot set its datapath ID");
             }
         });
     }

@@ -35,4 +35,30 @@ public class BridgeAddressTest {
         nics.add(port("eth0", "00:1b:21:00:00:09"));
         assertEquals("00:1b:21:00:00:09", BridgeAddress.pick(uuid, "br0", nics));
     }
+
+    /** other_config:hwaddr as bridge_pick_local_hw_addr: taken when unicast and non-zero, passed over otherwise. */
+    @Test
+    public void hwaddrFromOtherConfigWinsWhenUnicast() {
+        String uuid = "54c7ae95-2a13-424c-a5bb-ce44aae02222";
+        List<PortInfo> nics = List.of(port("eth0", "00:1b:21:00:00:09"));
+        assertEquals("02:00:00:00:00:2a", BridgeAddress.pick(uuid, "br0", nics, Map.of("hwaddr", "2:0:0:0:0:2A")));
+        assertEquals("00:1b:21:00:00:09", BridgeAddress.pick(uuid, "br0", nics, Map.of("hwaddr", "01:00:00:00:00:01")));
+        assertEquals("00:1b:21:00:00:09", BridgeAddress.pick(uuid, "br0", nics, Map.of("hwaddr", "00:00:00:00:00:00")));
+        assertEquals("96:ae:c7:54:4c:42", BridgeAddress.pick(uuid, "br0", List.of(), Map.of("hwaddr", "nonsense")));
+        assertEquals("96:ae:c7:54:4c:42", BridgeAddress.pick(uuid, "br0", List.of(), Map.of("hwaddr", "1:2:3:4:5:6:7")));
+    }
+
+    /** other_config:datapath-id as dpid_from_string: 16 hex digits, or "0x" and up to 16; 0 means "not set". */
+    @Test
+    public void datapathIdFromOtherConfig() {
+        assertEquals(0x42L, BridgeAddress.datapathId(Map.of("datapath-id", "0000000000000042")));
+        assertEquals(0x42L, BridgeAddress.datapathId(Map.of("datapath-id", "0x42")));
+        assertEquals(0xabcdef0123456789L, BridgeAddress.datapathId(Map.of("datapath-id", "0XABCDEF0123456789")));
+        assertEquals(-1L, BridgeAddress.datapathId(Map.of("datapath-id", "ffffffffffffffff")));
+        for (String bad : new String[] {"42", "000000000000004", "00000000000000042", "000000000000004g", "0x",
+                "0x00000000000000042", "0000000000000000", ""}) {
+            assertEquals(bad, 0L, BridgeAddress.datapathId(Map.of("datapath-id", bad)));
+        }
+        assertEquals(0L, BridgeAddress.datapathId(Map.of()));
+    }
 }

@@ -209,4 +209,29 @@ public class DpifApplierTest {
         assertEquals(before, numbers("a", "b"));
         assertEquals(List.of("a", "b", "br0"), List.copyOf(dpif.ports.keySet()));
     }
+
+    /** A Bridge's other_config:hwaddr and datapath-id reach the datapath, and leave it when removed. */
+    @Test
+    public void bridgeHwaddrAndDatapathIdFromOtherConfig() throws Exception {
+        vsctl("add-br", "br0");
+        String picked = dpif.bridgeMacs.get("br0");
+        vsctl("set", "Bridge", "br0", "other_config:hwaddr=00:11:22:33:44:55", "other_config:datapath-id=0x1234");
+        assertEquals("00:11:22:33:44:55", dpif.bridgeMacs.get("br0"));
+        assertEquals(0x1234L, dpif.datapathId("br0"));
+        vsctl("remove", "Bridge", "br0", "other_config", "datapath-id");
+        assertEquals(0x001122334455L, dpif.datapathId("br0"));
+        vsctl("remove", "Bridge", "br0", "other_config", "hwaddr");
+        assertEquals(picked, dpif.bridgeMacs.get("br0"));
+        // a refused step puts the previous ID and address back
+        vsctl("set", "Bridge", "br0", "other_config:datapath-id=0000000000000007");
+        try {
+            vsctl("set", "Bridge", "br0", "other_config:datapath-id=0000000000000008", "other_config:hwaddr=00:00:00:00:00:01",
+                    "--", "add-port", "br0", "p2", "--", "set", "Interface", "p2", "options:bad=1");
+            fail();
+        } catch (DpifException e) {
+            assertEquals("p2: unknown option 'bad'", e.getMessage());
+        }
+        assertEquals(7L, dpif.datapathId("br0"));
+        assertEquals(picked, dpif.bridgeMacs.get("br0"));
+    }
 }

@@ -145,8 +145,28 @@ public class FakeDpif implements Dpif {
         bridgeMacs.put(bridge, mac);
     }
 
+    /** Bridge name to its other_config:datapath-id (Dpif#setDatapathId), when not 0. */
+    public final Map<String, Long> dpids = new java.util.HashMap<>();
+
+    @Override
+    public void setDatapathId(String bridge, long dpid) {
+        if (dpid == 0) {
+            dpids.remove(bridge);
+        } else {
+            dpids.put(bridge, dpid);
+        }
+    }
+
+    @Override
+    public String bridgeAddress(String bridge) {
+        return bridgeMacs.containsKey(bridge) ? bridgeMacs.get(bridge) : PortInfo.formatMac(Dpif.super.datapathId(bridge));
+    }
+
     @Override
     public long datapathId(String bridge) {
+        if (dpids.containsKey(bridge)) {
+            return dpids.get(bridge);
+        }
         return bridgeMacs.containsKey(bridge) ? PortInfo.macBits(bridgeMacs.get(bridge)) : Dpif.super.datapathId(bridge);
     }
 

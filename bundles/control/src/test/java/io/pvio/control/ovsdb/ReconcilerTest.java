@@ -25,6 +25,9 @@ public class ReconcilerTest {
     }
 
     /** A monitor reply / update: the root row with bridge br0 holding the given ports (name:iface-json). */
+    /** The Bridge row's other_config pairs in {@link #load}, e.g. {@code ['hwaddr','00:11:22:33:44:55']}. */
+    private String bridgeOtherConfig = "";
+
     private void load(long nextCfg, String otherConfig, String... ifaces) throws Exception {
         StringBuilder ports = new StringBuilder();
         StringBuilder portRows = new StringBuilder();
@@ -41,7 +44,8 @@ public class ReconcilerTest {
         replica.clear();
         replica.apply(json("{'Open_vSwitch':{'root':{'new':{'bridges':['uuid','" + B0 + "'],'next_cfg':" + nextCfg
                 + ",'other_config':['map',[" + otherConfig + "]]}}},"
-                + "'Bridge':{'" + B0 + "':{'new':{'name':'br0','ports':['set',[" + ports + "]]}}},"
+                + "'Bridge':{'" + B0 + "':{'new':{'name':'br0','ports':['set',[" + ports + "]],'other_config':['map',["
+                + bridgeOtherConfig + "]]}}},"
                 + "'Port':{" + portRows + "},'Interface':{" + ifaceRows + "}}"));
     }
 
@@ -348,5 +352,22 @@ public class ReconcilerTest {
                 assertTrue(e.getMessage(), e.getMessage().contains("unix:PATH or tcp:HOST:PORT"));
             }
         }
+    }
+
+    /** The Bridge's other_config:hwaddr and datapath-id, as bridge_configure_datapath_id: datapath_id follows. */
+    @Test
+    public void bridgeHwaddrAndDatapathIdFromOtherConfig() throws Exception {
+        bridgeOtherConfig = "['hwaddr','00:11:22:33:44:55']";
+        load(2, "", "br0:'type':'internal'");
+        ArrayNode ops = apply(2);
+        assertEquals("00:11:22:33:44:55", dp.bridgeMacs.get("br0"));
+        assertEquals("001122334455", rowFor(ops, "Bridge", B0).get("datapath_id").asText().substring(4));
+        bridgeOtherConfig = "['hwaddr','00:11:22:33:44:55'],['datapath-id','0x00000000000000ab']";
+        load(3, "", "br0:'type':'internal'");
+        assertEquals("00000000000000ab", rowFor(apply(3), "Bridge", B0).get("datapath_id").asText());
+        bridgeOtherConfig = "";
+        load(4, "", "br0:'type':'internal'");
+        assertEquals("000096aec7544c42", rowFor(apply(4), "Bridge", B0).get("datapath_id").asText());
+        assertEquals("96:ae:c7:54:4c:42", dp.bridgeMacs.get("br0"));
     }
 }

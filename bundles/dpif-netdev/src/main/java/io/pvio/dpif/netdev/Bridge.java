@@ -18,6 +18,8 @@ final class Bridge {
     final MacTable macs = new MacTable(MAC_TABLE_SIZE, MAC_AGING_SECONDS);
     /** The bridge's Ethernet address (Dpif#setBridgeAddress), or null; guarded by the datapath lock. */
     String hwaddr;
+    /** other_config:datapath-id (Dpif#setDatapathId), or 0 to use the address; guarded by the datapath lock. */
+    long dpid;
     /** Packets that hit a flow and that missed, by PMD counter id (core + 1, cores 0..63): one writer each. */
     private final CounterArray hits = CounterArray.padded(COUNTER_IDS);
     private final CounterArray misses = CounterArray.padded(COUNTER_IDS);

@@ -535,8 +535,9 @@ public final class DpifNetdev implements Dpif {
             if (mac.equals(b.hwaddr)) {
                 return;
             }
+            long before = datapathId(b);
             b.hwaddr = mac;
-            LOG.info(() -> String.format("bridge %s: using datapath ID %016x", bridgeName, PortInfo.macBits(mac)));
+            logDatapathId(b, before);
             Port local = ports.get(bridgeName);
             if (local != null && local.bridge == b) {
                 applyBridgeAddress(local);
@@ -544,13 +545,50 @@ public final class DpifNetdev implements Dpif {
         }
     }
 
-    /** The bridge's address when it has one (set even if its local port refused it, as OVS), else the default. */
+    @Override
+    public void setDatapathId(String bridgeName, long dpid) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            long before = datapathId(b);
+            b.dpid = dpid;
+            logDatapathId(b, before);
+        }
+    }
+
+    /** As bridge_configure_datapath_id: the ID is logged when it changes. Holds the lock. */
+    private void logDatapathId(Bridge b, long before) {
+        long now = datapathId(b);
+        if (now != before && (b.dpid != 0 || b.hwaddr != null)) {
+            LOG.info(() -> String.format("bridge %s: using datapath ID %016x", b.name, now));
+        }
+    }
+
+    /** other_config:datapath-id (any 64 bits but 0), else the bridge's address, else 0. Holds the lock. */
+    private static long datapathId(Bridge b) {
+        return b.dpid != 0 ? b.dpid : b.hwaddr != null ? PortInfo.macBits(b.hwaddr) : 0;
+    }
+
+    @Override
+    public String bridgeAddress(String bridgeName) {
+        synchronized (lock) {
+            Bridge b = bridges.get(bridgeName);
+            if (b != null && b.hwaddr != null) {
+                return b.hwaddr;
+            }
+        }
+        return PortInfo.formatMac(Dpif.super.datapathId(bridgeName));
+    }
+
+    /**
+     * other_config:datapath-id when set, else the bridge's address when it has one (set even if its local port
+     * refused it, as OVS), else the default.
+     */
     @Override
     public long datapathId(String bridgeName) {
         synchronized (lock) {
             Bridge b = bridges.get(bridgeName);
-            if (b != null && b.hwaddr != null) {
-                return PortInfo.macBits(b.hwaddr);
+            if (b != null && (b.dpid != 0 || b.hwaddr != null)) {
+                return datapathId(b);
             }
         }
         return Dpif.super.datapathId(bridgeName);

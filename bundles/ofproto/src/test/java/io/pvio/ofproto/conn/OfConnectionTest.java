@@ -186,6 +186,16 @@ public class OfConnectionTest {
             seen++;
         }
         assertEquals(3, seen);
+
+        // other_config:datapath-id replaces the MAC as the dpid (any 64 bits), and 0 gives the MAC back
+        dp.setDatapathId("br0", 0xfedc_ba98_7654_3210L);
+        feat = one(session(Of.V10).handle(buf(OfWriter.message(Of.V10, Of.FEATURES_REQUEST, 6).finish())));
+        assertEquals(0xfedc_ba98_7654_3210L, ByteBuffer.wrap(feat).getLong(8));
+        dp.setBridgeAddress("br0", "00:11:22:33:44:55"); // the address still changes under the set ID
+        assertEquals(0xfedc_ba98_7654_3210L, dp.datapathId("br0"));
+        assertEquals("00:11:22:33:44:55", dp.bridgeAddress("br0"));
+        dp.setDatapathId("br0", 0);
+        assertEquals(0x0011_2233_4455L, dp.datapathId("br0"));
     }
 
     private static OfWriter statsRequest(int v, int type, int xid) {
