@@ -11,6 +11,7 @@ import io.pvio.dpif.netdev.flow.FlowEntries;
 import io.pvio.dpif.netdev.flow.FlowParser;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
+import io.pvio.dpif.netdev.flow.Trace;
 import io.pvio.netdev.ComponentConfig;
 import io.pvio.netdev.Netdev;
 import io.pvio.netdev.NetdevClass;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Executors;
@@ -1302,6 +1304,39 @@ public final class DpifNetdev implements Dpif {
             sb.append(String.format(Locale.ROOT, "%5d  %4d  %s  %3d%n", e.port(), 0, FlowParser.formatMac(e.mac()), e.ageSeconds()));
         }
         return sb.toString();
+    }
+
+    /**
+     * ofproto/trace BRIDGE FLOW ({@link Trace}): the bridge's flow table and MAC table as the PMDs see them now,
+     * read only.
+     *
+     * @throws DpifException with OVS's texts: {@code BRIDGE: unknown bridge}, {@code Bad openflow flow syntax: ...}
+     */
+    public String ofprotoTrace(String bridgeName, String flow) throws DpifException {
+        Bridge b;
+        SortedSet<Integer> ports = new TreeSet<>();
+        SortedSet<Integer> open = new TreeSet<>();
+        Map<String, Integer> names = new HashMap<>();
+        synchronized (lock) {
+            b = bridges.get(bridgeName);
+            if (b == null) {
+                throw new DpifException(bridgeName + ": unknown bridge");
+            }
+            for (Port p : b.ports.values()) {
+                ports.add(p.ofport);
+                names.put(p.name, p.ofport);
+                if (p.netdev != null && p.nTxq > 0) { // what reconfigure gives the PMDs a TxPort for
+                    open.add(p.ofport);
+                }
+            }
+        }
+        Trace.Key k;
+        try {
+            k = Trace.parse(flow, n -> names.getOrDefault(n, -1));
+        } catch (IllegalArgumentException e) {
+            throw new DpifException(e.getMessage());
+        }
+        return Trace.run(b.name, k, b.flows, b.macs, MacTable.nowSeconds(System.nanoTime()), ports, open);
     }
 
     /** fdb/flush [BRIDGE]. */

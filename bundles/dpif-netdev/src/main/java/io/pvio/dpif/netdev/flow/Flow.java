@@ -166,10 +166,16 @@ public final class Flow {
 
     /** The match as ovs-ofctl prints it (priority omitted when default), possibly empty. */
     public String matchString() {
-        StringBuilder sb = new StringBuilder();
-        if (priority != DEFAULT_PRIORITY) {
-            sb.append("priority=").append(priority);
+        String fields = matchFields();
+        if (priority == DEFAULT_PRIORITY) {
+            return fields;
         }
+        return "priority=" + priority + (fields.isEmpty() ? "" : "," + fields);
+    }
+
+    /** The matched fields alone, in ovs-ofctl's order and syntax (no priority), possibly empty. */
+    public String matchFields() {
+        StringBuilder sb = new StringBuilder();
         String proto = FlowParser.protocolName(dlType);
         if (proto != null) {
             sep(sb).append(proto);

@@ -24,7 +24,7 @@ public final class FlowParser {
     private static final String MATCHES = "it matches priority, in_port, dl_src, dl_dst, dl_type, ip, arp, ipv6,"
             + " rarp, table, cookie";
     /** Match fields and flow options OVS has and pvio does not: refused as unsupported, not as unknown. */
-    private static final java.util.Set<String> OVS_FIELDS = java.util.Set.of("nw_src", "nw_dst", "nw_proto",
+    static final java.util.Set<String> OVS_FIELDS = java.util.Set.of("nw_src", "nw_dst", "nw_proto",
             "nw_tos", "nw_ecn", "nw_ttl", "nw_frag", "ip_src", "ip_dst", "tp_src", "tp_dst", "tcp_flags", "dl_vlan",
             "dl_vlan_pcp", "vlan_tci", "vlan_vid", "vlan_pcp", "mpls_label", "ipv6_src", "ipv6_dst", "ipv6_label",
             "arp_spa", "arp_tpa", "arp_sha", "arp_tha", "arp_op", "icmp_type", "icmp_code", "tun_id", "tunnel_id",

@@ -1,0 +1,243 @@
+package io.pvio.dpif.netdev.flow;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SortedSet;
+import java.util.function.ToIntFunction;
+
+/**
+ * {@code ofproto/trace}: what table 0 and NORMAL do with a flow, printed as OVS 3.1's ofproto-dpif-trace
+ * prints it. The steps are the PMD's ({@code PmdThread.poll}, {@code output}, {@code normal}, {@code flood}):
+ * the same {@link FlowTable#lookup} and a read-only {@link MacTable#lookup}; a trace learns nothing and
+ * counts nothing.
+ *
+ * <p>OVS's "Megaflow:" line is left out: pvio's datapath has no megaflow cache (every packet is looked up in
+ * table 0), so there is no datapath flow whose match could be shown.
+ */
+public final class Trace {
+    /** OFPP_NONE: a flow without an input port (OVS prints it {@code in_port=ANY}). */
+    public static final int ANY = 65535;
+    private static final String SUPPORTED = "a pvio trace takes in_port, dl_src (eth_src), dl_dst (eth_dst),"
+            + " dl_type (eth_type, ip, arp, ipv6, rarp), the fields its flow table and NORMAL read";
+
+    private Trace() {
+    }
+
+    /** The traced flow: what the PMD reads of a frame, and its input port ({@link #ANY} for none). */
+    public record Key(int inPort, long dlSrc, long dlDst, int dlType) {
+    }
+
+    /**
+     * Parses a flow in OVS's syntax for an exact flow ({@code in_port=1,dl_src=MAC,...}); fields not given are
+     * 0, as in OVS. {@code ports} gives a port name's number on the bridge, or -1.
+     *
+     * @throws IllegalArgumentException with OVS's text, {@code Bad openflow flow syntax: FLOW: ...}
+     */
+    public static Key parse(String text, ToIntFunction<String> ports) {
+        int inPort = ANY;
+        long src = 0;
+        long dst = 0;
+        int type = 0;
+        List<String> set = new ArrayList<>(); // canonical names of the fields given
+        for (String tok : text.trim().split("[,\\s]+")) {
+            if (tok.isEmpty()) {
+                continue;
+            }
+            int eq = tok.indexOf('=');
+            String key = eq < 0 ? tok : tok.substring(0, eq);
+            String val = eq < 0 ? "" : tok.substring(eq + 1);
+            int proto = eq < 0 ? FlowParser.protocolType(key) : -1;
+            if (proto >= 0) {
+                if (set.contains("dl_type")) {
+                    throw bad(text, "Ethernet type set multiple times");
+                }
+                set.add("dl_type");
+                type = proto;
+                continue;
+            }
+            String field = switch (key) {
+                case "in_port" -> "in_port";
+                case "dl_src", "eth_src" -> "dl_src";
+                case "dl_dst", "eth_dst" -> "dl_dst";
+                case "dl_type", "eth_type" -> "dl_type";
+                default -> throw bad(text, FlowParser.OVS_FIELDS.contains(key)
+                        ? "field " + key + " is not supported by pvio (" + SUPPORTED + ")" : "unknown field " + key);
+            };
+            if (set.contains(field)) {
+                throw bad(text, "field " + key + " set multiple times");
+            }
+            set.add(field);
+            switch (field) {
+                case "in_port" -> inPort = inPort(text, key, val, ports);
+                case "dl_src" -> src = mac(text, key, val);
+                case "dl_dst" -> dst = mac(text, key, val);
+                default -> type = ethType(text, key, val);
+            }
+        }
+        return new Key(inPort, src, dst, type);
+    }
+
+    private static IllegalArgumentException bad(String text, String why) {
+        return new IllegalArgumentException("Bad openflow flow syntax: " + text + ": " + why);
+    }
+
+    private static IllegalArgumentException badValue(String text, String key, String val, String why) {
+        return bad(text, "bad value for " + key + " (" + val + ": " + why + ")");
+    }
+
+    private static int inPort(String text, String key, String val, ToIntFunction<String> ports) {
+        int n = -1;
+        if (!val.isEmpty() && val.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            n = val.length() <= 5 ? Integer.parseInt(val) : -1;
+            n = n == 0 || n == ANY ? ANY : n <= FlowParser.MAX_OFPORT || n == FlowParser.LOCAL ? n : -1;
+        } else if (val.equalsIgnoreCase("LOCAL")) {
+            n = FlowParser.LOCAL;
+        } else if (val.equalsIgnoreCase("ANY") || val.equalsIgnoreCase("NONE")) {
+            n = ANY;
+        } else if (!val.isEmpty()) {
+            n = ports.applyAsInt(val);
+        }
+        if (n < 0) {
+            throw badValue(text, key, val, "invalid or unknown port for in_port");
+        }
+        return n;
+    }
+
+    private static long mac(String text, String key, String val) {
+        if (val.contains("/")) {
+            throw badValue(text, key, val, "wildcards not allowed here");
+        }
+        long m = FlowParser.parseMac(val);
+        if (m < 0) {
+            throw badValue(text, key, val, "invalid Ethernet address");
+        }
+        return m;
+    }
+
+    private static int ethType(String text, String key, String val) {
+        long n;
+        try {
+            n = val.startsWith("0x") || val.startsWith("0X") ? Long.parseLong(val.substring(2), 16) : Long.parseLong(val);
+        } catch (NumberFormatException e) {
+            throw badValue(text, key, val, "bad syntax for eth_type value");
+        }
+        if (n < 0 || n > 0xffff) {
+            throw badValue(text, key, val, "value too large for 2-byte field eth_type");
+        }
+        return (int) n;
+    }
+
+    /**
+     * The trace of {@code k} through bridge {@code bridge}: {@code table} is its flow table, {@code macs} its MAC
+     * table (read at {@code now}, {@link MacTable#nowSeconds}), {@code ports} its ports' numbers and {@code open}
+     * those the PMDs can send to (an open netdev with tx queues), in the order they flood.
+     */
+    public static String run(String bridge, Key k, FlowTable table, MacTable macs, int now, SortedSet<Integer> ports,
+            SortedSet<Integer> open) {
+        StringBuilder sb = new StringBuilder("Flow: ").append(format(k)).append("\n\n");
+        String header = "bridge(\"" + bridge + "\")";
+        sb.append(header).append('\n').append("-".repeat(header.length())).append('\n');
+        List<Integer> out = new ArrayList<>();
+        Flow f = table.lookup(k.inPort, k.dlSrc, k.dlDst, k.dlType);
+        if (f == null) {
+            sb.append(" 0. No match.\n    drop\n"); // the PMD drops a table miss
+        } else {
+            String m = f.matchFields();
+            sb.append(" 0. ").append(m).append(m.isEmpty() ? "" : ", ").append("priority ").append(f.priority);
+            if (f.cookie != 0) {
+                sb.append(", cookie 0x").append(Long.toHexString(f.cookie));
+            }
+            sb.append('\n');
+            if (f.actions.length == 0) {
+                sb.append("    drop\n");
+            }
+            for (int a : f.actions) {
+                if (a == Flow.ACTION_NORMAL) {
+                    sb.append("    NORMAL\n");
+                    normal(sb, k, macs, now, ports, open, out);
+                } else if (a == Flow.ACTION_FLOOD) {
+                    sb.append("    FLOOD\n");
+                    flood(k.inPort, open, out);
+                } else {
+                    sb.append(a == FlowParser.LOCAL ? "    LOCAL\n" : "    output:" + a + "\n");
+                    output(sb, k.inPort, a, ports, open, out);
+                }
+            }
+        }
+        sb.append("\nFinal flow: unchanged\nDatapath actions: "); // pvio's actions never modify a packet
+        if (out.isEmpty()) {
+            sb.append("drop");
+        } else {
+            for (int i = 0; i < out.size(); i++) {
+                sb.append(i == 0 ? "" : ",").append(out.get(i)); // the datapath's port numbers are the ofports
+            }
+        }
+        return sb.append('\n').toString();
+    }
+
+    /** PmdThread.output: output to the input port is skipped, to a port the PMDs cannot send to is lost. */
+    private static void output(StringBuilder sb, int in, int port, SortedSet<Integer> ports, SortedSet<Integer> open,
+            List<Integer> out) {
+        if (port == in) {
+            sb.append("     >> skipping output to input port\n");
+        } else if (!ports.contains(port)) {
+            sb.append("     >> Nonexistent output port\n");
+        } else if (!open.contains(port)) {
+            sb.append("     >> output port ").append(port).append(" is not open, skipping output\n");
+        } else {
+            out.add(port);
+        }
+    }
+
+    /** PmdThread.flood: every port the PMDs can send to but the input port, in ofport order. */
+    private static void flood(int in, SortedSet<Integer> open, List<Integer> out) {
+        for (int p : open) {
+            if (p != in) {
+                out.add(p);
+            }
+        }
+    }
+
+    /** PmdThread.normal, without its learning of the source. */
+    private static void normal(StringBuilder sb, Key k, MacTable macs, int now, SortedSet<Integer> ports,
+            SortedSet<Integer> open, List<Integer> out) {
+        if (k.inPort != ANY && !ports.contains(k.inPort)) {
+            // the PMD only receives on the bridge's ports; OVS's NORMAL refuses such a flow so
+            sb.append("     >>>> received packet on unknown port ").append(k.inPort).append(" <<<<\n");
+            sb.append("     >> no input bundle, dropping\n");
+            return;
+        }
+        int port = (k.dlDst >>> 40 & 1) != 0 ? -1 : macs.lookup(k.dlDst, now); // multicast: never learned
+        if (port < 0) {
+            sb.append("     -> no learned MAC for destination, flooding\n");
+            flood(k.inPort, open, out);
+        } else if (port == k.inPort) {
+            sb.append("     -> learned port is input port, dropping\n");
+        } else if (!open.contains(port)) {
+            sb.append("     >> learned port is unknown, dropping\n");
+        } else {
+            sb.append("     -> forwarding to learned port\n");
+            out.add(port);
+        }
+    }
+
+    /** The flow as OVS's flow_format prints it; the fields pvio does not read are 0, as OVS has them. */
+    static String format(Key k) {
+        String in = k.inPort == ANY ? "ANY" : k.inPort == FlowParser.LOCAL ? "LOCAL" : Integer.toString(k.inPort);
+        String l2 = "in_port=" + in + ",vlan_tci=0x0000,dl_src=" + FlowParser.formatMac(k.dlSrc) + ",dl_dst="
+                + FlowParser.formatMac(k.dlDst);
+        String ip = "nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no";
+        String arp = ",arp_spa=0.0.0.0,arp_tpa=0.0.0.0,arp_op=0,arp_sha=00:00:00:00:00:00,arp_tha=00:00:00:00:00:00";
+        String mpls = ",mpls_label=0,mpls_tc=0,mpls_ttl=0,mpls_bos=0,mpls_lse1=0,mpls_lse2=0";
+        return switch (k.dlType) {
+            case 0x0800 -> "ip," + l2 + ",nw_src=0.0.0.0,nw_dst=0.0.0.0," + ip;
+            case 0x86dd -> "ipv6," + l2 + ",ipv6_src=::,ipv6_dst=::,ipv6_label=0x00000," + ip;
+            case 0x0806 -> "arp," + l2 + arp;
+            case 0x8035 -> "rarp," + l2 + arp;
+            case 0x8847 -> "mpls," + l2 + mpls;
+            case 0x8848 -> "mplsm," + l2 + mpls;
+            case 0x894f -> l2 + ",dl_type=0x894f,nsh_flags=0,nsh_ttl=0,nsh_mdtype=0,nsh_np=0,nsh_spi=0x0,nsh_si=0," + ip;
+            default -> l2 + String.format(",dl_type=0x%04x", k.dlType);
+        };
+    }
+}
