@@ -13,9 +13,12 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
@@ -24,7 +27,8 @@ import org.junit.Test;
  * OVS's own tools with a running {@code pvio vswitchd}: the real ovs-appctl (Debian's openvswitch-common) by
  * socket path and by pidfile as {@code --target=ovs-vswitchd}, every kind of command, OVS's exit codes; pvio's
  * own appctl on the same socket; and pvio ofctl next to the real ovs-ofctl on a real ovs-vswitchd (dummy
- * datapath, in a temporary directory): the same flows, by port name, dump and fail the same way.
+ * datapath, in a temporary directory): the same flows, by port name, dump and fail the same way; and
+ * ofproto/trace on both.
  */
 public class OvsToolsE2EIT {
     private static final long TIMEOUT_MS = 60_000;
@@ -459,7 +463,7 @@ public class OvsToolsE2EIT {
 
     /** The "column : value" lines of a one-record list, by column, in order. */
     private static Map<String, String> record(String list) {
-        Map<String, String> m = new java.util.LinkedHashMap<>();
+        Map<String, String> m = new LinkedHashMap<>();
         for (String line : list.split("\n")) {
             int colon = line.indexOf(" : ");
             if (colon > 0) {
@@ -590,5 +594,141 @@ public class OvsToolsE2EIT {
             }
         }
         assertEquals("1\n", pvio("vsctl", "get", "Interface", "c", "ofport").out());
+    }
+
+    /**
+     * A trace as the real ovs-vswitchd prints it, without its Megaflow line (pvio has no megaflow cache), with its
+     * datapath port numbers as pvio's (the OpenFlow numbers: the local port's is 65534) and, when {@code flood},
+     * sorted: a flood's order is OVS's hash order there, pvio's ofport order here.
+     */
+    private static String traceAsPvio(String trace, int localOdp, boolean flood) {
+        StringBuilder sb = new StringBuilder();
+        for (String line : trace.split("\n", -1)) {
+            if (line.startsWith("Megaflow: ")) {
+                continue;
+            }
+            if (line.startsWith("Datapath actions: ") && !line.endsWith(": drop")) {
+                List<Integer> ports = new ArrayList<>();
+                for (String p : line.substring(18).split(",")) {
+                    int n = Integer.parseInt(p);
+                    ports.add(n == localOdp ? 65534 : n);
+                }
+                if (flood) {
+                    ports.sort(null);
+                }
+                line = "Datapath actions: " + String.join(",", ports.stream().map(String::valueOf).toList());
+            }
+            sb.append(line).append('\n');
+        }
+        return sb.substring(0, sb.length() - 1);
+    }
+
+    /**
+     * The real {@code ovs-appctl ofproto/trace} on pvio and on the real ovs-vswitchd, for the same bridge, ports,
+     * flows (added by the real ovs-ofctl to both) and learned MAC: the same text but for the Megaflow line and
+     * the datapath's numbers of the local port; the same errors.
+     */
+    @Test
+    public void ofprotoTraceAsTheRealOvsVswitchd() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        List<String> conf = new ArrayList<>(List.of("add-br", "br0", "--", "add-br", "br1"));
+        for (int i = 1; i <= 3; i++) {
+            conf.addAll(List.of("--", "add-port", "br0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
+                    "ofport_request=" + i));
+        }
+        conf.addAll(List.of("--", "add-port", "br1", "q1", "--", "set", "Interface", "q1", "type=dummy",
+                "ofport_request=1"));
+        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
+        real.addAll(conf);
+        real.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy", "--", "set", "Bridge", "br1",
+                "datapath_type=dummy"));
+        Out r = exec(env, real);
+        assertEquals(r.err(), 0, r.status());
+        List<String> own = new ArrayList<>(List.of("vsctl"));
+        own.addAll(conf);
+        Out o = pvio(own.toArray(new String[0]));
+        assertEquals(o.err(), 0, o.status());
+
+        Map<String, String> ownEnv = Map.of("OVS_RUNDIR", runDir.toString());
+        List<List<String>> flows = List.of(
+            List.of("add-flow", "br0", "priority=300,in_port=1,dl_dst=00:00:00:00:00:09,actions=output:2,output:3"),
+            List.of("add-flow", "br0", "priority=200,cookie=0x1f,in_port=2,actions=drop"),
+            List.of("add-flow", "br0", "priority=100,ip,in_port=3,actions=LOCAL"),
+            List.of("add-flow", "br0", "priority=150,in_port=3,dl_type=0x88cc,actions=FLOOD"),
+            List.of("add-flow", "br0", "priority=120,in_port=p3,dl_src=00:00:00:00:00:03,actions=output:3"),
+            List.of("add-flow", "br0", "priority=110,in_port=1,dl_src=00:00:00:00:00:05,actions=output:7"),
+            List.of("add-flow", "br0", "dl_src=00:00:00:00:00:06,actions=normal,output:2"),
+            List.of("del-flows", "br1"));
+        for (List<String> f : flows) {
+            List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-ofctl"));
+            cmd.addAll(f);
+            Out rr = exec(env, cmd);
+            assertEquals(f + ": " + rr.err(), 0, rr.status());
+            Out oo = exec(ownEnv, cmd);
+            assertEquals(f + ": " + oo.err(), 0, oo.status());
+        }
+        // both learn 00:00:00:00:00:33 on p3 from a broadcast frame
+        String realCtl = dir.resolve("ovs-vswitchd.ctl").toString();
+        String frame = "ffffffffffff000000000033" + "1234" + "00".repeat(46);
+        Out rr = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "netdev-dummy/receive", "p3", frame));
+        assertEquals(rr.err(), 0, rr.status());
+        ok("netdev-dummy/receive", "p3", frame);
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (!ok("fdb/show", "br0").contains("    3     0  00:00:00:00:00:33")
+                || !exec(env, List.of(OVS_APPCTL, "-t", realCtl, "fdb/show", "br0")).out().contains("00:00:00:00:00:33")) {
+            assertTrue("00:00:00:00:00:33 not learned", System.nanoTime() < deadline);
+            Thread.sleep(50);
+        }
+
+        String realShow = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "dpif/show")).out();
+        Matcher local = Pattern.compile("\n    br0 65534/(\\d+):").matcher(realShow);
+        assertTrue(realShow, local.find());
+        int localOdp = Integer.parseInt(local.group(1));
+        boolean ownLocalOpen = ok("dpif/show").contains("\n    br0 65534/65534: ");
+
+        Map<String, Boolean> traces = new LinkedHashMap<>(); // flow -> floods
+        traces.put("in_port=1,dl_dst=00:00:00:00:00:09", false);
+        traces.put("in_port=2,dl_src=00:00:00:00:00:01", false);
+        traces.put("in_port=3,ip", false);
+        traces.put("in_port=3,dl_type=0x88cc", true);
+        traces.put("in_port=p3,dl_src=00:00:00:00:00:03", false);
+        traces.put("in_port=1,dl_src=00:00:00:00:00:05", false);
+        traces.put("in_port=1,dl_dst=00:00:00:00:00:33", false); // NORMAL, learned
+        traces.put("in_port=3,eth_dst=00:00:00:00:00:33", false); // NORMAL, learned on the input port
+        traces.put("in_port=1,eth_dst=00:00:00:00:00:44,eth_type=0x0806", true); // NORMAL, not learned
+        traces.put("in_port=p1,eth_src=00:00:00:00:00:06,eth_dst=ff:ff:ff:ff:ff:ff", true); // NORMAL then output:2
+        for (Map.Entry<String, Boolean> t : traces.entrySet()) {
+            if (!ownLocalOpen && t.getKey().equals("in_port=3,ip")) {
+                continue; // its only output is LOCAL
+            }
+            Out want = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "ofproto/trace", "br0", t.getKey()));
+            assertEquals(want.err(), 0, want.status());
+            String got = ok("ofproto/trace", "br0", t.getKey());
+            String expected = traceAsPvio(want.out(), localOdp, t.getValue());
+            String actual = t.getValue() ? traceAsPvio(got, -1, true) : got;
+            if (!ownLocalOpen) { // pvio's local port is a tap device: without CAP_NET_ADMIN it is not open
+                expected = expected.replaceAll("(Datapath actions: .*),65534\n", "$1\n");
+            }
+            assertEquals(t.getKey(), expected, actual);
+        }
+        // a miss: no flows on br1
+        Out miss = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "ofproto/trace", "br1", "in_port=1"));
+        String ownMiss = ok("ofproto/trace", "br1", "in_port=1");
+        assertTrue(ownMiss, ownMiss.contains("\n 0. No match.\n    drop\n"));
+        assertEquals(traceAsPvio(miss.out(), localOdp, false), ownMiss);
+
+        // errors: OVS's texts
+        for (List<String> bad : List.of(List.of("nobr", "in_port=1"), List.of("br0", "in_port=1,foo=1"),
+                List.of("br0", "in_port=nop"), List.of("br0", "dl_src=zz"), List.of("br0", "--foo", "in_port=1"))) {
+            List<String> cmd = new ArrayList<>(List.of(OVS_APPCTL, "-t", realCtl, "ofproto/trace"));
+            cmd.addAll(bad);
+            Out want = exec(env, cmd);
+            List<String> args = new ArrayList<>(List.of("ofproto/trace"));
+            args.addAll(bad);
+            Out got = appctl(args.toArray(new String[0]));
+            assertEquals(bad.toString(), want.status(), got.status());
+            assertEquals(bad.toString(), want.err().lines().findFirst(), got.err().lines().findFirst());
+        }
     }
 }
