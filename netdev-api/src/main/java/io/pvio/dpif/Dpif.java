@@ -225,6 +225,62 @@ public interface Dpif {
     default void setBridgeAddress(String bridge, String mac) throws DpifException {
     }
 
+    /** OpenFlow port config bit (OFPPC_*, OpenFlow 1.0's values): administratively down. */
+    int PC_PORT_DOWN = 1;
+    /** OpenFlow port config bit: no 802.1D spanning tree on the port. */
+    int PC_NO_STP = 2;
+    /** OpenFlow port config bit: drop everything received on the port. */
+    int PC_NO_RECV = 4;
+    /** OpenFlow port config bit: drop received 802.1D spanning tree packets. */
+    int PC_NO_RECV_STP = 8;
+    /** OpenFlow port config bit: FLOOD and NORMAL's floods leave the port out. */
+    int PC_NO_FLOOD = 16;
+    /** OpenFlow port config bit: drop what is output to the port. */
+    int PC_NO_FWD = 32;
+    /** OpenFlow port config bit: no packet-in messages for the port. */
+    int PC_NO_PACKET_IN = 64;
+
+    /**
+     * The OpenFlow config bits ({@code PC_*}) set on port {@code port} by {@link #setPortConfig}; 0 for an
+     * unknown port. {@link PortInfo#adminUp()} is false while {@link #PC_PORT_DOWN} is set.
+     *
+     * @since 1.5
+     */
+    default int portConfig(String port) {
+        return 0;
+    }
+
+    /**
+     * OpenFlow port-mod: sets the {@code PC_*} bits of {@code mask} to their values in {@code config}. The
+     * datapath honours every bit it accepts (a port down or with NO_RECV receives nothing, one down or with
+     * NO_FWD is sent nothing, ...) and refuses, changing nothing, a bit it cannot honour.
+     *
+     * @since 1.5
+     */
+    default void setPortConfig(String port, int config, int mask) throws DpifException {
+        throw new DpifException("this datapath cannot change a port's OpenFlow config");
+    }
+
+    /** Packet-out action: every port of the bridge but the input port, NO_FLOOD ones too (OFPP_ALL). */
+    int OUT_ALL = -3;
+    /** Packet-out action: the input port (OFPP_IN_PORT). */
+    int OUT_IN_PORT = -4;
+    /** Packet-out action: the bridge's flow table, as if the packet was received on the input port (OFPP_TABLE). */
+    int OUT_TABLE = -5;
+
+    /**
+     * OpenFlow packet-out: runs {@code frame} through {@code actions} (ports, {@link FlowEntry#LOCAL},
+     * {@link FlowEntry#NORMAL}, {@link FlowEntry#FLOOD}, {@link #OUT_ALL}, {@link #OUT_IN_PORT},
+     * {@link #OUT_TABLE}) as if received on {@code inPort} (a port number, {@link FlowEntry#LOCAL}, or 0 for
+     * none), and transmits it on the ports they select, as the data path transmits. Returns once the packet
+     * was handed to those ports. Outputs to ports that do not exist are skipped, as OVS skips them.
+     *
+     * @since 1.5
+     */
+    default void packetOut(String bridge, int inPort, List<Integer> actions, byte[] frame) throws DpifException {
+        throw new DpifException("this datapath cannot send packets from the control path");
+    }
+
     /**
      * The bridge's Ethernet address ({@code xx:xx:xx:xx:xx:xx}): the one {@link #setBridgeAddress} set, else the
      * default of {@link #datapathId}. Default: {@link #datapathId} as an address.
