@@ -18,6 +18,7 @@ import io.pvio.netdev.NetdevClass;
 import io.pvio.netdev.NetdevException;
 import io.pvio.netdev.NetdevStats;
 import io.pvio.netdev.RunDirectory;
+import io.pvio.packet.Packet;
 import io.pvio.packet.PacketPool;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -582,6 +583,83 @@ public final class DpifNetdev implements Dpif {
     }
 
     /**
+     * The bits the data path honours: down (= NO_RECV + NO_FWD), NO_RECV, NO_FWD, NO_FLOOD; NO_STP and
+     * NO_PACKET_IN hold anyway (pvio runs no spanning tree and sends no packet-ins). NO_RECV_STP is refused:
+     * pvio does not tell STP frames apart.
+     */
+    static final int PORT_CONFIG_HONOURED = Dpif.PC_PORT_DOWN | Dpif.PC_NO_STP | Dpif.PC_NO_RECV
+            | Dpif.PC_NO_FLOOD | Dpif.PC_NO_FWD | Dpif.PC_NO_PACKET_IN;
+
+    @Override
+    public int portConfig(String name) {
+        synchronized (lock) {
+            Port p = ports.get(name);
+            return p == null ? 0 : p.config;
+        }
+    }
+
+    @Override
+    public void setPortConfig(String name, int config, int mask) throws DpifException {
+        synchronized (lock) {
+            Port p = port0(name);
+            int next = p.config & ~mask | config & mask;
+            int bad = next & ~PORT_CONFIG_HONOURED;
+            if (bad != 0) {
+                throw new DpifException(String.format("port %s: config 0x%x cannot be honoured (NO_RECV_STP)", name,
+                        bad));
+            }
+            if (next == p.config) {
+                return;
+            }
+            int old = p.config;
+            p.config = next;
+            LOG.info(() -> String.format("port %s: OpenFlow config 0x%x -> 0x%x", name, old, next));
+            if (active) {
+                reconfigure(null); // new snapshots: the PMDs see the port's new config
+            }
+        }
+    }
+
+    /** How long packetOut waits for the PMD to take the packet. */
+    static final long PACKET_OUT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(2);
+
+    @Override
+    public void packetOut(String bridgeName, int inPort, List<Integer> actions, byte[] frame) throws DpifException {
+        if (frame.length == 0) {
+            throw new DpifException("packet-out without a packet");
+        }
+        for (int a : actions) {
+            if ((a < 1 || a > 65279) && a != FlowEntry.LOCAL && a != FlowEntry.NORMAL && a != FlowEntry.FLOOD
+                    && a != Dpif.OUT_ALL && a != Dpif.OUT_IN_PORT && a != Dpif.OUT_TABLE) {
+                throw new DpifException("packet-out action " + a + " is not a port, NORMAL, FLOOD, ALL, IN_PORT or TABLE");
+            }
+        }
+        int[] acts = actions.stream().mapToInt(Integer::intValue).toArray();
+        synchronized (lock) { // no reconfiguration while the PMD executes it: its snapshot is current
+            checkActive();
+            Bridge b = bridge(bridgeName);
+            if (pmds.isEmpty()) {
+                throw new DpifException("no PMD thread to send the packet");
+            }
+            Packet p = pool.allocChain(frame.length);
+            if (p == null) {
+                throw new DpifException("packet-out: the packet pool is empty");
+            }
+            int at = 0;
+            for (Packet s = p; s != null && at < frame.length; s = s.next()) {
+                int n = s.dataLength();
+                s.buffer().put(s.dataOffset(), frame, at, n);
+                at += n;
+            }
+            PmdThread.PacketOut po = new PmdThread.PacketOut(b, inPort, acts, p);
+            if (!pmds.get(0).packetOut(po, PACKET_OUT_TIMEOUT_NS)) {
+                p.free();
+                throw new DpifException("packet-out: " + pmds.get(0).thread.getName() + " did not take the packet");
+            }
+        }
+    }
+
+    /**
      * other_config:datapath-id when set, else the bridge's address when it has one (set even if its local port
      * refused it, as OVS), else the default.
      */
@@ -655,7 +733,7 @@ public final class DpifNetdev implements Dpif {
                 mac = p.netdev.etherAddr();
                 mtu = Math.max(0, p.netdev.mtu());
                 ifindex = Math.max(0, p.netdev.ifindex());
-                up = p.netdev.adminUp();
+                up = p.netdev.adminUp() && (p.config & Dpif.PC_PORT_DOWN) == 0;
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, p.name + ": could not read its address, MTU or flags", e);
             }
@@ -1007,22 +1085,28 @@ public final class DpifNetdev implements Dpif {
                 int max = b.ports.isEmpty() ? 0 : b.ports.lastKey();
                 TxPort[] byOf = new TxPort[max + 1];
                 List<TxPort> all = new ArrayList<>();
+                List<TxPort> every = new ArrayList<>();
                 for (Port p : b.ports.values()) {
                     TxPort t = tx.get(p);
-                    if (t != null) {
+                    if (t != null && (p.config & (Dpif.PC_PORT_DOWN | Dpif.PC_NO_FWD)) == 0) {
                         byOf[p.ofport] = t;
-                        all.add(t);
+                        every.add(t);
+                        if ((p.config & Dpif.PC_NO_FLOOD) == 0) {
+                            all.add(t);
+                        }
                     }
                 }
-                maxPorts = Math.max(maxPorts, all.size());
-                views.put(b, new BridgeView(b, byOf, all.toArray(new TxPort[0])));
+                maxPorts = Math.max(maxPorts, every.size());
+                views.put(b, new BridgeView(b, byOf, all.toArray(new TxPort[0]), every.toArray(new TxPort[0])));
             }
             List<RxqRef> rx = new ArrayList<>();
             for (Object[] pq : rxqsOf.get(i)) {
                 Port p = (Port) pq[0];
-                rx.add(new RxqRef(p, p.netdev, (Integer) pq[1], views.get(p.bridge)));
+                rx.add(new RxqRef(p, p.netdev, (Integer) pq[1], views.get(p.bridge),
+                        (p.config & (Dpif.PC_PORT_DOWN | Dpif.PC_NO_RECV)) != 0));
             }
-            pmds.get(i).publish(new PmdSnapshot(g, i, rx.toArray(new RxqRef[0]), txList.toArray(new TxPort[0]), maxPorts));
+            pmds.get(i).publish(new PmdSnapshot(g, i, rx.toArray(new RxqRef[0]), txList.toArray(new TxPort[0]),
+                    views.values().toArray(new BridgeView[0]), maxPorts));
         }
         awaitAcks(g);
     }

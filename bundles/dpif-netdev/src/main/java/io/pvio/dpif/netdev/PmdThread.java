@@ -39,6 +39,7 @@ final class PmdThread implements Runnable {
     private static final VarHandle BE32 = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
     private static final VarHandle SNAP;
     private static final VarHandle ACK;
+    private static final VarHandle OUT;
     /**
      * An rx queue that received nothing in this many polls in a row is idle. Idle queues are polled together
      * (a sweep) at most as often as keeps their polling under 1/{@link #IDLE_SWEEP_SHARE} of the PMD's time:
@@ -60,6 +61,7 @@ final class PmdThread implements Runnable {
             MethodHandles.Lookup l = MethodHandles.lookup();
             SNAP = l.findVarHandle(PmdThread.class, "snapshot", PmdSnapshot.class);
             ACK = l.findVarHandle(PmdThread.class, "ackedGen", long.class);
+            OUT = l.findVarHandle(PmdThread.class, "packetOut", PacketOut.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -96,6 +98,11 @@ final class PmdThread implements Runnable {
     private final DpifNetdev dp;
     @SuppressWarnings("unused") private volatile PmdSnapshot snapshot; // via SNAP
     @SuppressWarnings("unused") private volatile long ackedGen; // via ACK
+    /**
+     * The packet-out mailbox: null, a request the control path handed over (release), or {@link #BUSY} while
+     * this thread sends the one it took (CAS), then null again (release) once it has.
+     */
+    @SuppressWarnings("unused") private volatile PacketOut packetOut; // via OUT
     private volatile boolean stop;
     private final CounterArray stats = new CounterArray(N_STATS);
 
@@ -122,6 +129,8 @@ final class PmdThread implements Runnable {
                 CounterArray.class, Netdev.class);
     }
 
+    /** The snapshot this thread runs on (packet-out finds its bridge views there). */
+    private PmdSnapshot current;
     /** Queues a timed-out drain left in flight, kept aside while the datapath is paused. */
     private TxPort[] parked = NONE;
     private long received;
@@ -205,6 +214,35 @@ final class PmdThread implements Runnable {
         return stats.get(i);
     }
 
+    /**
+     * An OpenFlow packet-out: a packet of the pool (owned by whoever holds the request), its input port (0:
+     * none) and actions (Flow's encoding plus Dpif.OUT_ALL, OUT_IN_PORT, OUT_TABLE), on a bridge.
+     */
+    record PacketOut(Bridge bridge, int inPort, int[] actions, Packet packet) {
+    }
+
+    /** In the mailbox while this thread sends a packet-out. */
+    private static final PacketOut BUSY = new PacketOut(null, 0, new int[0], null);
+
+    /**
+     * Control path, one caller at a time (the datapath lock, held so that no snapshot change runs meanwhile):
+     * hands {@code po} to this thread, which sends its packet on its own tx queues at the start of its next
+     * iteration, and waits until it has (or, after {@code timeoutNs}, until it has at least taken it). False
+     * when the thread did not take it within {@code timeoutNs}: the packet is the caller's again.
+     */
+    boolean packetOut(PacketOut po, long timeoutNs) {
+        OUT.setRelease(this, po);
+        LockSupport.unpark(thread);
+        long deadline = System.nanoTime() + timeoutNs;
+        while (OUT.getAcquire(this) != null) {
+            if (System.nanoTime() - deadline > 0 || !thread.isAlive()) {
+                return !OUT.compareAndSet(this, po, null); // fails once taken: then the thread owns the packet
+            }
+            LockSupport.parkNanos(10_000);
+        }
+        return true;
+    }
+
     @Override
     public void run() {
         PmdSnapshot cur = null;
@@ -232,6 +270,14 @@ final class PmdThread implements Runnable {
             long before = received;
             boolean retired = false;
             try {
+                PacketOut po = (PacketOut) OUT.getAcquire(this);
+                if (po != null && po != BUSY && OUT.compareAndSet(this, po, BUSY)) {
+                    try {
+                        sendPacketOut(po); // ours now: the control path no longer frees it
+                    } finally {
+                        OUT.setRelease(this, null); // sent: the control path may return
+                    }
+                }
                 boolean spin = idleRun >= IDLE_SPIN_ITERATIONS && now - lastBusyNs > IDLE_SPIN_NS;
                 pollQueues(nActive < order.length && (spin || now - nextIdleSweepNs >= 0));
                 if (nPending > 0) {
@@ -318,6 +364,7 @@ final class PmdThread implements Runnable {
      * are dropped.
      */
     private void adopt(PmdSnapshot s) {
+        current = s;
         drainPending();
         if (nPending > 0) {
             int k = parked.length;
@@ -507,6 +554,11 @@ final class PmdThread implements Runnable {
             return 0;
         }
         received += n;
+        if (r.noRecv) { // the port is down or has NO_RECV
+            b.freeAll();
+            dropped += n;
+            return n;
+        }
         long hits0 = hits;
         long misses0 = misses;
         BridgeView v = r.view;
@@ -593,6 +645,88 @@ final class PmdThread implements Runnable {
         b.clear();
         flushTouched();
         return n;
+    }
+
+    /**
+     * Executes a packet-out on this thread's current snapshot: its actions select the destinations as a
+     * flow's do for a packet received on its input port (OUT_TABLE: the flow table's actions for it), then
+     * the packet is delivered and the output batches flushed.
+     */
+    private void sendPacketOut(PacketOut po) {
+        Packet p = po.packet();
+        BridgeView v = null;
+        for (BridgeView bv : current.views) {
+            if (bv.bridge == po.bridge()) {
+                v = bv;
+            }
+        }
+        if (v == null) { // the bridge has no view (cannot happen while the caller holds the datapath lock)
+            p.free();
+            dropped++;
+            return;
+        }
+        int in = po.inPort();
+        boolean eth = p.dataLength() >= 14;
+        ByteBuffer buf = p.buffer();
+        int off = p.dataOffset();
+        long dst = eth ? mac(buf, off) : 0;
+        long src = eth ? mac(buf, off + 6) : 0;
+        int nd = 0;
+        for (int act : po.actions()) {
+            if (act == io.pvio.dpif.Dpif.OUT_TABLE) {
+                if (!eth) {
+                    continue;
+                }
+                FlowTable ft = v.bridge.flows;
+                int rank = ft.rank(in, src, dst, (short) BE16.get(buf, off + 12) & 0xffff);
+                if (rank == FlowTable.MISS) {
+                    v.bridge.countLookups(counterId, 0, 1);
+                    continue;
+                }
+                v.bridge.countLookups(counterId, 1, 0);
+                Flow f = ft.flow(rank);
+                f.count(1, p.length(), nowSec, counterId);
+                for (int a : f.actions()) {
+                    nd = action(v, a, in, src, dst, eth, nd);
+                }
+            } else {
+                nd = action(v, act, in, src, dst, eth, nd);
+            }
+        }
+        deliver(p, v, nd);
+        flushTouched();
+    }
+
+    private int action(BridgeView v, int act, int in, long src, long dst, boolean eth, int nd) {
+        if (act > 0) {
+            return output(v, act, in, nd);
+        }
+        if (act == Flow.ACTION_NORMAL) {
+            if (!eth) {
+                return nd;
+            }
+            if (in == 0) { // no input port: nothing to learn; a known unicast destination, else a flood
+                int port = (dst >>> 40 & 1) != 0 ? -1 : v.bridge.macs.lookup(dst, nowSec);
+                return port < 0 ? flood(v, in, nd) : output(v, port, in, nd);
+            }
+            return normal(v, v.bridge.macs, in, src, dst, nd);
+        }
+        if (act == Flow.ACTION_FLOOD) {
+            return flood(v, in, nd);
+        }
+        if (act == io.pvio.dpif.Dpif.OUT_ALL) {
+            for (TxPort t : v.every) {
+                if (t.ofport != in) {
+                    nd = addDest(t, nd);
+                }
+            }
+            return nd;
+        }
+        if (act == io.pvio.dpif.Dpif.OUT_IN_PORT) {
+            TxPort t = v.port(in);
+            return t == null ? nd : addDest(t, nd);
+        }
+        return nd;
     }
 
     /** The ranks of the burst's flows into keyRank (FlowTable.lookupBurst); short frames are skipped. */

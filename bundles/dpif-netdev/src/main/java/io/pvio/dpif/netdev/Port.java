@@ -26,6 +26,8 @@ final class Port implements NetdevContext {
     /** Queue layout as last read by a reconfiguration (while the PMDs were paused). */
     int nRxq;
     int nTxq;
+    /** OpenFlow config bits (Dpif.PC_*), applied to the PMDs' snapshots. */
+    int config;
     volatile boolean removed;
 
     Port(DpifNetdev dp, String name, Bridge bridge, int ofport, String type, Map<String, String> options) {

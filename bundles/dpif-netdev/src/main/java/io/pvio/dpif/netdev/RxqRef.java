@@ -13,6 +13,8 @@ final class RxqRef {
     final int qid;
     final int ofport;
     final BridgeView view;
+    /** The port is down or has NO_RECV: what it receives is dropped. */
+    final boolean noRecv;
 
     /** PMD-owned: consecutive polls that received nothing (saturates at {@link PmdThread#IDLE_AFTER}). */
     int emptyPolls;
@@ -21,7 +23,8 @@ final class RxqRef {
     /** Time in this queue's polls with perf metrics on; written by the PMD only. */
     private final Counter pollNs = new Counter();
 
-    RxqRef(Port port, Netdev netdev, int qid, BridgeView view) {
+    RxqRef(Port port, Netdev netdev, int qid, BridgeView view, boolean noRecv) {
+        this.noRecv = noRecv;
         this.port = port;
         this.netdev = netdev;
         this.qid = qid;
