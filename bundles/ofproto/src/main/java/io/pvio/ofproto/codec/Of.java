@@ -18,7 +18,10 @@ public final class Of {
     public static final int GET_CONFIG_REQUEST = 7;
     public static final int GET_CONFIG_REPLY = 8;
     public static final int SET_CONFIG = 9;
+    public static final int PACKET_OUT = 13;
     public static final int FLOW_MOD = 14;
+    public static final int PORT_MOD_10 = 15;
+    public static final int PORT_MOD_13 = 16;
     // 1.0 only
     public static final int STATS_REQUEST_10 = 16;
     public static final int STATS_REPLY_10 = 17;
@@ -36,6 +39,9 @@ public final class Of {
     public static final int ST_AGGREGATE = 2;
     public static final int ST_TABLE = 3;
     public static final int ST_PORT = 4;
+    public static final int ST_QUEUE = 5;
+    /** OFPQ_ALL: every queue of a port. */
+    public static final long QUEUE_ALL = 0xffff_ffffL;
     public static final int ST_TABLE_FEATURES_13 = 12;
     public static final int ST_PORT_DESC = 13;
     public static final int ST_REPLY_MORE = 1;
@@ -54,11 +60,22 @@ public final class Of {
     public static final int P10_NORMAL = 0xfffa;
     public static final int P10_FLOOD = 0xfffb;
     public static final int P10_NONE = 0xffff;
+    public static final int P10_IN_PORT = 0xfff8;
+    public static final int P10_TABLE = 0xfff9;
+    public static final int P10_ALL = 0xfffc;
+    public static final int P10_CONTROLLER = 0xfffd;
+    /** OpenFlow 1.0's first reserved port number (OFPP_MAX). */
+    public static final int P10_MAX = 0xff00;
     public static final int P10_LOCAL = 0xfffe;
     public static final long P13_LOCAL = 0xffff_fffeL;
     public static final long P13_NORMAL = 0xffff_fffaL;
     public static final long P13_FLOOD = 0xffff_fffbL;
     public static final long P13_ANY = 0xffff_ffffL;
+    /** OpenFlow 1.1+'s first reserved port number: 0xffffff00 + n is 1.0's 0xff00 + n. */
+    public static final long P13_MAX = 0xffff_ff00L;
+    /** OFPPC_* bits OpenFlow 1.1+ has (PORT_DOWN, NO_RECV, NO_FWD, NO_PACKET_IN); 1.0 has seven. */
+    public static final int PC_ALL_13 = 1 | 4 | 32 | 64;
+    public static final int PC_ALL_10 = 0x7f;
     public static final int TABLE_ALL = 0xff;
 
     // 1.0 match wildcards

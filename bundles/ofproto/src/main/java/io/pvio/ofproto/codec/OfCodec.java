@@ -1,5 +1,6 @@
 package io.pvio.ofproto.codec;
 
+import io.pvio.dpif.Dpif;
 import io.pvio.dpif.FlowEntry;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
@@ -22,6 +23,25 @@ public final class OfCodec {
     /** A decoded flow-mod; {@code outPort} is null for "any" (also for filters). */
     public record FlowMod(int command, long cookieMask, int tableId, int idle, int hard, int flags,
             long bufferId, Integer outPort, boolean anyGroup, FlowEntry flow) {
+    }
+
+    /**
+     * A decoded port-mod: {@code port} is a port number or {@link FlowEntry#LOCAL} (-1: another reserved
+     * port); {@code config} has only bits of {@code mask}, both OpenFlow 1.0's OFPPC_* values (1.1+'s are
+     * the same bits).
+     */
+    public record PortMod(int port, long hwAddr, int config, int mask, long advertise) {
+    }
+
+    /**
+     * A decoded packet-out: {@code inPort} is a port number, {@link FlowEntry#LOCAL}, or 0 for none (OFPP_NONE,
+     * OFPP_CONTROLLER); actions as a flow's plus Dpif.OUT_ALL, OUT_IN_PORT and OUT_TABLE.
+     */
+    public record PacketOut(long bufferId, int inPort, List<Integer> actions, byte[] packet) {
+    }
+
+    /** A decoded queue statistics request: {@code port} -1 for any port, {@code queue} {@link Of#QUEUE_ALL} for all. */
+    public record QueueStatsRequest(int port, long queue) {
     }
 
     /** A decoded flow or aggregate statistics request. */
@@ -134,6 +154,95 @@ public final class OfCodec {
                             m.dlType, acts));
         } catch (BufferUnderflowException e) {
             throw new OfException(OfError.BAD_LEN, "flow_mod truncated");
+        }
+    }
+
+    // ------------------------------------------------------------------ port-mod, packet-out, queue stats
+
+    /** OFPT_PORT_MOD: 1.0's ofp10_port_mod or 1.1+'s ofp11_port_mod; config bits outside the version's are dropped. */
+    public static PortMod decodePortMod(int version, ByteBuffer b) throws OfException {
+        try {
+            b.position(Of.HEADER);
+            int port;
+            if (version == Of.V10) {
+                port = reservedAsLocal(u16(b));
+            } else {
+                port = reservedAsLocal(port11(u32(b)));
+                skip(b, 4);
+            }
+            long hw = mac(b);
+            if (version != Of.V10) {
+                skip(b, 2);
+            }
+            int all = version == Of.V10 ? Of.PC_ALL_10 : Of.PC_ALL_13;
+            int config = b.getInt() & all;
+            int mask = b.getInt() & all;
+            long advertise = u32(b);
+            return new PortMod(port, hw, config & mask, mask, advertise);
+        } catch (BufferUnderflowException e) {
+            throw new OfException(OfError.BAD_LEN, "port_mod truncated");
+        }
+    }
+
+    /** A 1.1+ port number as 1.0's (ofputil_port_from_ofp11): reserved ones move down to 0xff00.. */
+    private static int port11(long p) throws OfException {
+        if (p < Of.P10_MAX) {
+            return (int) p;
+        }
+        if (p >= Of.P13_MAX) {
+            return (int) (p - Of.P13_MAX + Of.P10_MAX);
+        }
+        throw new OfException(OfError.BAD_OUT_PORT, String.format("port 0x%x is outside OpenFlow 1.0's range", p));
+    }
+
+    /** A 1.0 port number: LOCAL as {@link FlowEntry#LOCAL}, other reserved ones -1. */
+    private static int reservedAsLocal(int p) {
+        return p == Of.P10_LOCAL ? FlowEntry.LOCAL : p >= Of.P10_MAX ? -1 : p;
+    }
+
+    /** OFPT_PACKET_OUT: buffer id, input port, actions, then the packet (OVS's checks of the input port). */
+    public static PacketOut decodePacketOut(int version, ByteBuffer b) throws OfException {
+        try {
+            b.position(Of.HEADER);
+            long buffer = u32(b);
+            int in = version == Of.V10 ? u16(b) : port11(u32(b));
+            int actionsLen = u16(b);
+            if (version != Of.V10) {
+                skip(b, 6);
+            }
+            if (actionsLen > b.remaining()) {
+                throw new OfException(OfError.BAD_LEN, "packet_out actions of " + actionsLen + " bytes");
+            }
+            if (in >= Of.P10_MAX && in != Of.P10_LOCAL && in != Of.P10_NONE && in != Of.P10_CONTROLLER) {
+                throw new OfException(OfError.BAD_PORT, String.format("packet-out has bad input port 0x%x", in));
+            }
+            int inPort = in == Of.P10_LOCAL ? FlowEntry.LOCAL : in >= Of.P10_MAX ? 0 : in;
+            List<Integer> acts = actions(version, b, b.position() + actionsLen, true);
+            byte[] packet = new byte[b.remaining()];
+            b.get(packet);
+            return new PacketOut(buffer, inPort, acts, packet);
+        } catch (BufferUnderflowException e) {
+            throw new OfException(OfError.BAD_LEN, "packet_out truncated");
+        }
+    }
+
+    /** The body of an OFPST_QUEUE request ({@code b} after the statistics header). */
+    public static QueueStatsRequest decodeQueueStatsRequest(int version, ByteBuffer b) throws OfException {
+        try {
+            int p;
+            if (version == Of.V10) {
+                p = u16(b);
+                skip(b, 2);
+            } else {
+                p = port11(u32(b));
+            }
+            long queue = u32(b);
+            // 1.0 asks for any port with OFPP_ALL, 1.1+ with OFPP_ANY (1.0's NONE); other reserved ports: none
+            int port = p == Of.P10_ALL || p == Of.P10_NONE ? -1 : p == Of.P10_LOCAL ? FlowEntry.LOCAL
+                    : p >= Of.P10_MAX ? 0 : p;
+            return new QueueStatsRequest(port, queue);
+        } catch (BufferUnderflowException e) {
+            throw new OfException(OfError.BAD_LEN, "queue statistics request truncated");
         }
     }
 
@@ -372,6 +481,11 @@ public final class OfCodec {
     }
 
     private static List<Integer> actions(int version, ByteBuffer b, int end) throws OfException {
+        return actions(version, b, end, false);
+    }
+
+    /** @param packetOut also ALL, IN_PORT and TABLE (Dpif's OUT_*), which only a packet-out may use */
+    private static List<Integer> actions(int version, ByteBuffer b, int end, boolean packetOut) throws OfException {
         List<Integer> out = new ArrayList<>();
         while (b.position() < end) {
             if (end - b.position() < 8) {
@@ -393,7 +507,12 @@ public final class OfCodec {
             if (len != wanted) {
                 throw new OfException(OfError.BAD_ACTION_LEN, "output action of length " + len);
             }
-            out.add(version == Of.V10 ? port10(u16(b), true) : port13(u32(b), true));
+            int p = version == Of.V10 ? u16(b) : port11(u32(b));
+            if (packetOut && (p == Of.P10_ALL || p == Of.P10_IN_PORT || p == Of.P10_TABLE)) {
+                out.add(p == Of.P10_ALL ? Dpif.OUT_ALL : p == Of.P10_IN_PORT ? Dpif.OUT_IN_PORT : Dpif.OUT_TABLE);
+            } else {
+                out.add(port10(p, true));
+            }
             b.position(start + len);
         }
         return out;

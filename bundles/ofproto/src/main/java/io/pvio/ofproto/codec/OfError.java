@@ -38,6 +38,18 @@ public enum OfError {
     BAD_COMMAND(3, 4, 5, 6),
     /** OFPBRC_BAD_TABLE_ID, as OVS answers a flow-mod for a table it lacks. */
     BAD_TABLE_ID(1, 0x200, 1, 9, true),
+    /** OFPBRC_BAD_PORT: a packet-out's bad input port (OVS's NX error (1,514) in 1.0). */
+    BAD_PORT(1, 514, 1, 11, true),
+    /** OFPPMFC_BAD_PORT: a port-mod for a port that does not exist. */
+    PORT_MOD_BAD_PORT(4, 0, 7, 0),
+    /** OFPPMFC_BAD_HW_ADDR: a port-mod whose address is not the port's. */
+    PORT_MOD_BAD_HW_ADDR(4, 1, 7, 1),
+    /** OFPPMFC_BAD_CONFIG, 1.1+ only: 1.0 gets OVS's NXBRC_UNENCODABLE_ERROR (1,521), as OVS sends it. */
+    PORT_MOD_BAD_CONFIG(1, 521, 7, 2, true),
+    /** OFPQOFC_BAD_PORT: queue statistics of a port that does not exist. */
+    QUEUE_BAD_PORT(5, 0, 9, 0),
+    /** OFPQOFC_BAD_QUEUE: a queue that does not exist (pvio's ports have none). */
+    QUEUE_BAD_QUEUE(5, 1, 9, 1),
     /** The datapath refused the flow (or the bridge is gone). */
     EPERM(3, 2, 5, 4);
 

@@ -8,6 +8,9 @@ import io.pvio.ofproto.codec.Of;
 import io.pvio.ofproto.codec.OfCodec;
 import io.pvio.ofproto.codec.OfCodec.FlowMod;
 import io.pvio.ofproto.codec.OfCodec.FlowStatsRequest;
+import io.pvio.ofproto.codec.OfCodec.PacketOut;
+import io.pvio.ofproto.codec.OfCodec.PortMod;
+import io.pvio.ofproto.codec.OfCodec.QueueStatsRequest;
 import io.pvio.ofproto.codec.OfError;
 import io.pvio.ofproto.codec.OfException;
 import io.pvio.ofproto.codec.OfWriter;
@@ -194,11 +197,16 @@ public final class OfConnection {
             case Of.FLOW_MOD:
                 flowMod(OfCodec.decodeFlowMod(version, msg, nxTableId));
                 return;
+            case Of.PACKET_OUT:
+                packetOut(OfCodec.decodePacketOut(version, msg));
+                return;
             default:
                 break;
         }
         if (type == (v10 ? Of.STATS_REQUEST_10 : Of.MULTIPART_REQUEST_13)) {
             stats(out, msg, xid);
+        } else if (type == (v10 ? Of.PORT_MOD_10 : Of.PORT_MOD_13)) {
+            portMod(OfCodec.decodePortMod(version, msg));
         } else if (type == (v10 ? Of.BARRIER_REQUEST_10 : Of.BARRIER_REQUEST_13)) {
             out.add(OfWriter.message(version, v10 ? Of.BARRIER_REPLY_10 : Of.BARRIER_REPLY_13, xid).finish());
         } else {
@@ -239,14 +247,24 @@ public final class OfConnection {
         return w.finish();
     }
 
-    /** A port as ofport_open describes it: the netdev's MAC (zero when none), PORT_DOWN, LINK_DOWN, LIVE. */
-    private void port(OfWriter w, PortInfo p) throws OfException {
-        boolean carrier = "up".equals(p.state());
+    /** The port's address as OpenFlow describes it: the netdev's MAC, LOCAL's the bridge's, else zero. */
+    private long portMac(PortInfo p) throws OfException {
         long mac = PortInfo.macBits(p.mac());
         if (mac < 0) {
             mac = p.ofport() == Of.P10_LOCAL ? datapathId() : 0; // LOCAL: the bridge's MAC
         }
-        int config = p.adminUp() ? 0 : 1; // OFPPC_PORT_DOWN
+        return mac;
+    }
+
+    /**
+     * A port as ofport_open describes it: the netdev's MAC (zero when none), its config (PORT_DOWN when not
+     * up, the bits port-mod set; 1.1+ shows only its four), LINK_DOWN, LIVE.
+     */
+    private void port(OfWriter w, PortInfo p) throws OfException {
+        boolean carrier = "up".equals(p.state());
+        long mac = portMac(p);
+        int config = dp().portConfig(p.name()) | (p.adminUp() ? 0 : Dpif.PC_PORT_DOWN);
+        config &= version == Of.V10 ? Of.PC_ALL_10 : Of.PC_ALL_13;
         int state = carrier ? 0 : 1; // OFPPS_LINK_DOWN
         if (version == Of.V10) {
             w.u16(p.ofport()).mac(mac).string(p.name(), 16).u32(config).u32(state).zeros(16);
@@ -254,6 +272,44 @@ public final class OfConnection {
             int live = carrier && p.adminUp() ? 4 : 0; // OFPPS_LIVE, as normalize_state
             w.u32(OfCodec.port13Wire(p.ofport())).zeros(4).mac(mac).zeros(2).string(p.name(), 16).u32(config)
                     .u32(state | live).zeros(24);
+        }
+    }
+
+    // ------------------------------------------------------------------ port-mod, packet-out
+
+    /** As OVS's handle_port_mod: the port must exist and have the given address; advertise is ignored. */
+    private void portMod(PortMod pm) throws OfException {
+        PortInfo port = null;
+        for (PortInfo p : ports()) {
+            if (p.ofport() == pm.port()) {
+                port = p;
+            }
+        }
+        if (port == null) {
+            throw new OfException(OfError.PORT_MOD_BAD_PORT, "port-mod of port " + pm.port() + ": no such port");
+        }
+        if (portMac(port) != pm.hwAddr()) {
+            throw new OfException(OfError.PORT_MOD_BAD_HW_ADDR, "port-mod of " + port.name() + ": address "
+                    + PortInfo.formatMac(pm.hwAddr()) + " is not the port's");
+        }
+        if (pm.mask() == 0) {
+            return;
+        }
+        try {
+            dp().setPortConfig(port.name(), pm.config(), pm.mask());
+        } catch (DpifException e) {
+            throw new OfException(OfError.PORT_MOD_BAD_CONFIG, e.getMessage());
+        }
+    }
+
+    private void packetOut(PacketOut po) throws OfException {
+        if (po.bufferId() != Of.NO_BUFFER) {
+            throw new OfException(OfError.BUFFER_UNKNOWN, "buffer " + po.bufferId() + ": pvio buffers no packets");
+        }
+        try {
+            dp().packetOut(bridge, po.inPort(), po.actions(), po.packet());
+        } catch (DpifException e) {
+            throw new OfException(OfError.REQUEST_EPERM, e.getMessage());
         }
     }
 
@@ -317,6 +373,9 @@ public final class OfConnection {
             }
             case Of.ST_PORT:
                 portStats(out, msg, xid);
+                return;
+            case Of.ST_QUEUE:
+                queueStats(out, OfCodec.decodeQueueStatsRequest(version, msg), xid);
                 return;
             case Of.ST_PORT_DESC: {
                 OfWriter w = statsReply(xid, stType, 0);
@@ -392,6 +451,20 @@ public final class OfConnection {
             }
         }
         out.add(w.finish());
+    }
+
+    /**
+     * As OVS's handle_queue_stats_request for ports without queues (pvio has no QoS): every queue of a port,
+     * or of every port, is an empty reply; a given queue is OFPQOFC_BAD_QUEUE; an unknown port OFPQOFC_BAD_PORT.
+     */
+    private void queueStats(List<byte[]> out, QueueStatsRequest r, int xid) throws OfException {
+        if (r.port() != -1 && ports().stream().noneMatch(p -> p.ofport() == r.port())) {
+            throw new OfException(OfError.QUEUE_BAD_PORT, "queue statistics of port " + r.port() + ": no such port");
+        }
+        if (r.queue() != Of.QUEUE_ALL) {
+            throw new OfException(OfError.QUEUE_BAD_QUEUE, "queue " + r.queue() + ": pvio's ports have no queues");
+        }
+        out.add(statsReply(xid, Of.ST_QUEUE, 0).finish());
     }
 
     private List<FlowEntry> flows() throws OfException {

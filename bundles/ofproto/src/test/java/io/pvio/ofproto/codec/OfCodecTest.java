@@ -192,6 +192,53 @@ public class OfCodecTest {
         refused(Of.V10, fm10(ALL10, w -> w.u16(0).u16(8).u16(0).u16(0)), OfError.BAD_OUT_PORT);
     }
 
+    /** Port-mods, packet-outs and queue statistics requests as ovs-ofctl 3.1 sends them (captured). */
+    @Test
+    public void portModPacketOutAndQueueStatsAsOvsOfctlSendsThem() throws Exception {
+        // mod-port br0 1 no-flood (1.0); -O OpenFlow13 mod-port br0 1 down; -O OpenFlow13 mod-port br0 1 no-flood
+        assertEquals(new OfCodec.PortMod(1, 0xaa55aa550003L, 0x10, 0x10, 0), OfCodec.decodePortMod(Of.V10,
+                buf("010f002000000004" + "0001aa55aa55000300000010000000100000000000000000")));
+        assertEquals(new OfCodec.PortMod(1, 0xaa55aa550003L, 1, 1, 0), OfCodec.decodePortMod(Of.V13,
+                buf("04100028000000040000000100000000aa55aa550003000000000001000000010000000000000000")));
+        assertEquals(new OfCodec.PortMod(FlowEntry.LOCAL, 0xaa55aa550003L, 0, 0, 0), OfCodec.decodePortMod(Of.V13,
+                buf("0410002800000004fffffffe00000000aa55aa550003000000000010000000100000000000000000")));
+        String frame = "5254000000025254000000010800450000140001000040000000c0a80001c0a80002";
+        // packet-out br0 1 output:2,all,in_port,table,normal,flood,local FRAME
+        OfCodec.PacketOut po = OfCodec.decodePacketOut(Of.V10, buf("010d006a00000006ffffffff00010038000000080002"
+                + "000000000008fffc000000000008fff8000000000008fff9000000000008fffa000000000008fffb000000000008fffe0000"
+                + frame));
+        assertEquals(Of.NO_BUFFER, po.bufferId());
+        assertEquals(1, po.inPort());
+        assertEquals(List.of(2, io.pvio.dpif.Dpif.OUT_ALL, io.pvio.dpif.Dpif.OUT_IN_PORT, io.pvio.dpif.Dpif.OUT_TABLE,
+                FlowEntry.NORMAL, FlowEntry.FLOOD, FlowEntry.LOCAL), po.actions());
+        assertEquals(frame, Hex.hex(po.packet()));
+        // -O OpenFlow13 packet-out br0 "in_port=local packet=FRAME actions=output:2,all,in_port,table"
+        OfCodec.PacketOut po13 = OfCodec.decodePacketOut(Of.V13, buf("040d007a00000006fffffffffffffffe004000000000"
+                + "00000000001000000002000000000000000000000010fffffffc000000000000000000000010fffffff8000000000000000000000010fffffff90000000000000000" + frame));
+        assertEquals(FlowEntry.LOCAL, po13.inPort());
+        assertEquals(List.of(2, io.pvio.dpif.Dpif.OUT_ALL, io.pvio.dpif.Dpif.OUT_IN_PORT, io.pvio.dpif.Dpif.OUT_TABLE),
+                po13.actions());
+        assertEquals(frame, Hex.hex(po13.packet()));
+        // packet-out br0 none|controller output:2 FRAME: no input port; 0xff00 is OFPBRC_BAD_PORT, as OVS
+        assertEquals(0, OfCodec.decodePacketOut(Of.V10, buf("010d002a00000006ffffffffffff00080000000800020000"
+                + frame)).inPort());
+        assertEquals(0, OfCodec.decodePacketOut(Of.V10, buf("010d002a00000006fffffffffffd00080000000800020000"
+                + frame)).inPort());
+        try {
+            OfCodec.decodePacketOut(Of.V10, buf("010d002a00000006ffffffffff0000080000000800020000" + frame));
+            fail("in_port 0xff00 accepted");
+        } catch (OfException e) {
+            assertEquals(OfError.BAD_PORT, e.error());
+        }
+        // queue-stats br0 (1.0: port OFPP_ALL = any); -O OpenFlow13 queue-stats br0 1 5
+        ByteBuffer q = buf("011000140000000200050000fffc0000ffffffff");
+        q.position(12);
+        assertEquals(new OfCodec.QueueStatsRequest(-1, Of.QUEUE_ALL), OfCodec.decodeQueueStatsRequest(Of.V10, q));
+        ByteBuffer q13 = buf("041200180000000200050000000000000000000100000005");
+        q13.position(16);
+        assertEquals(new OfCodec.QueueStatsRequest(1, 5), OfCodec.decodeQueueStatsRequest(Of.V13, q13));
+    }
+
     @Test
     public void malformedOpenFlow13FlowModsGetOvssErrors() {
         long inPort = 0x8000_0004L;

@@ -10,6 +10,7 @@ import io.pvio.dpif.FlowEntry;
 import io.pvio.dpif.netdev.DpifNetdev;
 import io.pvio.dummy.netdev.DummyClass;
 import io.pvio.netdev.NetdevClass;
+import io.pvio.ofproto.Hex;
 import io.pvio.ofproto.codec.Of;
 import io.pvio.ofproto.codec.OfCodec;
 import io.pvio.ofproto.codec.OfError;
@@ -157,8 +158,10 @@ public class OfConnectionTest {
             byte[] r2 = one(c.handle(buf(port2)));
             assertEquals((v == Of.V10 ? 12 + 104 : 16 + 112), r2.length);
             assertEquals(2, v == Of.V10 ? ByteBuffer.wrap(r2).getShort(12) : ByteBuffer.wrap(r2).getInt(16));
-            byte[] queueStats = statsRequest(v, 5, 6).u32(0xffff_ffffL).u32(0xffff_ffffL).finish();
-            assertError(one(c.handle(buf(queueStats))), v, OfError.BAD_STAT, queueStats);
+            byte[] queueStats = statsRequest(v, Of.ST_QUEUE, 6).u32(0xffff_ffffL).u32(0xffff_ffffL).finish();
+            assertEquals(v == Of.V10 ? 12 : 16, one(c.handle(buf(queueStats))).length); // no queues
+            byte[] unknownStat = statsRequest(v, 14, 6).finish(); // no such statistics type
+            assertError(one(c.handle(buf(unknownStat))), v, OfError.BAD_STAT, unknownStat);
         }
     }
 
@@ -196,6 +199,143 @@ public class OfConnectionTest {
         assertEquals("00:11:22:33:44:55", dp.bridgeAddress("br0"));
         dp.setDatapathId("br0", 0);
         assertEquals(0x0011_2233_4455L, dp.datapathId("br0"));
+    }
+
+    /** The port's MAC as 12 hex digits. */
+    private String macHex(String port) {
+        return String.format("%012x", io.pvio.dpif.PortInfo.macBits(dp.port(port).mac()));
+    }
+
+    /** Port 1's config in a 1.0 features reply / a 1.3 port description. */
+    private static int configOfPort1(OfConnection c, int v) {
+        byte[] r = one(c.handle(buf(v == Of.V10 ? OfWriter.message(v, Of.FEATURES_REQUEST, 5).finish()
+                : statsRequest(v, Of.ST_PORT_DESC, 5).finish())));
+        ByteBuffer b = ByteBuffer.wrap(r);
+        int first = v == Of.V10 ? 32 : 16;
+        int size = v == Of.V10 ? 48 : 64;
+        for (int at = first; at < r.length; at += size) {
+            if ((v == Of.V10 ? b.getShort(at) & 0xffff : b.getInt(at)) == 1) {
+                return b.getInt(at + (v == Of.V10 ? 24 : 32));
+            }
+        }
+        throw new AssertionError("no port 1");
+    }
+
+    /** Port-mods as ovs-ofctl mod-port sends them (captured from ovs-ofctl 3.1, the port's MAC put in). */
+    @Test
+    public void portModSetsThePortsConfigAsOvsOfctlSendsIt() throws Exception {
+        OfConnection c = session(Of.V10);
+        // ovs-ofctl mod-port br0 1 no-flood
+        byte[] noFlood = Hex.buf("010f002000000004" + "0001" + macHex("p1") + "00000010000000100000000000000000").array();
+        assertEquals(List.of(), c.handle(buf(noFlood)));
+        assertEquals(Dpif.PC_NO_FLOOD, dp.portConfig("p1"));
+        assertEquals(Dpif.PC_NO_FLOOD, configOfPort1(c, Of.V10));
+        if (Hex.haveOvsOfctl()) {
+            String show = Hex.ofpPrint(one(c.handle(buf(OfWriter.message(Of.V10, Of.FEATURES_REQUEST, 5).finish()))));
+            assertTrue(show, show.contains(" 1(p1): addr:") && show.contains("config:     NO_FLOOD\n"));
+        }
+        // ovs-ofctl -O OpenFlow13 mod-port br0 1 down
+        OfConnection c13 = session(Of.V13);
+        byte[] down = Hex.buf("0410002800000004" + "0000000100000000" + macHex("p1")
+                + "000000000001000000010000000000000000").array();
+        assertEquals(List.of(), c13.handle(buf(down)));
+        assertEquals(Dpif.PC_NO_FLOOD | Dpif.PC_PORT_DOWN, dp.portConfig("p1"));
+        assertFalse(dp.port("p1").adminUp());
+        assertEquals(Dpif.PC_PORT_DOWN, configOfPort1(c13, Of.V13)); // 1.3 has no NO_FLOOD
+        assertEquals(Dpif.PC_NO_FLOOD | Dpif.PC_PORT_DOWN, configOfPort1(c, Of.V10));
+        // 1.3 cannot say no-flood: ovs-ofctl sends a mask of 0 and nothing changes
+        byte[] flood13 = Hex.buf("0410002800000004" + "0000000100000000" + macHex("p1")
+                + "000000000010000000100000000000000000").array();
+        assertEquals(List.of(), c13.handle(buf(flood13)));
+        assertEquals(Dpif.PC_NO_FLOOD | Dpif.PC_PORT_DOWN, dp.portConfig("p1"));
+        // up and flood again (1.0)
+        byte[] up = Hex.buf("010f002000000006" + "0001" + macHex("p1") + "00000000000000110000000000000000").array();
+        assertEquals(List.of(), c.handle(buf(up)));
+        assertEquals(0, dp.portConfig("p1"));
+        assertTrue(dp.port("p1").adminUp());
+
+        // errors, as OVS's handle_port_mod answers them
+        byte[] noPort = Hex.buf("010f002000000007" + "0009" + macHex("p1") + "00000001000000010000000000000000").array();
+        assertError(one(c.handle(buf(noPort))), Of.V10, OfError.PORT_MOD_BAD_PORT, noPort);
+        byte[] badMac = Hex.buf("0410002800000008" + "00000002000000000000000000010000"
+                + "000000010000000100000000" + "00000000").array();
+        assertError(one(c13.handle(buf(badMac))), Of.V13, OfError.PORT_MOD_BAD_HW_ADDR, badMac);
+        byte[] recvStp = Hex.buf("010f002000000009" + "0002" + macHex("p2") + "00000008000000080000000000000000").array();
+        assertError(one(c.handle(buf(recvStp))), Of.V10, OfError.PORT_MOD_BAD_CONFIG, recvStp);
+        assertEquals(0, dp.portConfig("p2"));
+        if (Hex.haveOvsOfctl()) {
+            String err = Hex.ofpPrint(one(c.handle(buf(recvStp))));
+            assertTrue(err, err.contains("NXBRC_UNENCODABLE_ERROR"));
+            String err13 = Hex.ofpPrint(one(c13.handle(buf(badMac))));
+            assertTrue(err13, err13.contains("OFPPMFC_BAD_HW_ADDR"));
+        }
+    }
+
+    private static final String FRAME = "5254000000025254000000010800450000140001000040000000c0a80001c0a80002";
+
+    /** Packet-outs as ovs-ofctl packet-out sends them (captured from ovs-ofctl 3.1): the packet leaves on port 2. */
+    @Test
+    public void packetOutSendsThePacketOnItsOutputPorts() throws Exception {
+        io.pvio.dummy.DummyPort p1 = io.pvio.dummy.DummyPorts.dummy("p1");
+        io.pvio.dummy.DummyPort p2 = io.pvio.dummy.DummyPorts.dummy("p2");
+        OfConnection c = session(Of.V10);
+        // ovs-ofctl packet-out br0 1 output:2 FRAME
+        byte[] out2 = Hex.buf("010d002a00000006ffffffff000100080000000800020000" + FRAME).array();
+        assertEquals(List.of(), c.handle(buf(out2)));
+        assertEquals(FRAME, Hex.hex(p2.lastSent().get(0)));
+        assertEquals(1, p2.sentPackets());
+        assertEquals(0, p1.sentPackets());
+        // ovs-ofctl packet-out br0 1 output:2,all,in_port,table,normal,flood,local FRAME: to 2 by output:2,
+        // all, the table (its NORMAL flow floods), normal and flood; to 1 by in_port; there is no LOCAL port
+        byte[] many = Hex.buf("010d006a00000006ffffffff00010038000000080002000000000008fffc000000000008fff8"
+                + "000000000008fff9000000000008fffa000000000008fffb000000000008fffe0000" + FRAME).array();
+        assertEquals(List.of(), c.handle(buf(many)));
+        assertEquals(1 + 5, p2.sentPackets());
+        assertEquals(1, p1.sentPackets());
+        // ovs-ofctl -O OpenFlow13 packet-out br0 "in_port=local packet=FRAME actions=output:2,all,in_port,table"
+        OfConnection c13 = session(Of.V13);
+        byte[] po13 = Hex.buf("040d007a00000006fffffffffffffffe00400000000000000000001000000002000000000000000000000010"
+                + "fffffffc000000000000000000000010fffffff8000000000000000000000010fffffff90000000000000000" + FRAME)
+                .array();
+        assertEquals(List.of(), c13.handle(buf(po13)));
+        assertEquals(6 + 3, p2.sentPackets()); // output:2, all, table (NORMAL floods); no LOCAL port for in_port
+        assertEquals(1 + 2, p1.sentPackets()); // all, table
+
+        // errors as OVS: a reserved input port, a buffer, an action pvio lacks
+        byte[] badIn = Hex.buf("010d002a00000007ffffffffff0000080000000800020000" + FRAME).array();
+        assertError(one(c.handle(buf(badIn))), Of.V10, OfError.BAD_PORT, badIn);
+        byte[] buffered = Hex.buf("010d002a0000000800000001000100080000000800020000" + FRAME).array();
+        assertError(one(c.handle(buf(buffered))), Of.V10, OfError.BUFFER_UNKNOWN, buffered);
+        byte[] setVlan = Hex.buf("010d002a00000009ffffffff000100080001000800050000" + FRAME).array();
+        assertError(one(c.handle(buf(setVlan))), Of.V10, OfError.BAD_ACTION_TYPE, setVlan);
+        if (Hex.haveOvsOfctl()) {
+            String err = Hex.ofpPrint(one(c.handle(buf(badIn))));
+            assertTrue(err, err.contains("OFPBRC_BAD_PORT"));
+        }
+        assertEquals(9, p2.sentPackets());
+    }
+
+    /** OFPST_QUEUE, as OVS answers for ports without queues. */
+    @Test
+    public void queueStatisticsOfPortsWithoutQueues() throws Exception {
+        OfConnection c = session(Of.V10);
+        // ovs-ofctl queue-stats br0: every queue of every port
+        byte[] all = Hex.buf("011000140000000200050000fffc0000ffffffff").array();
+        byte[] r = one(c.handle(buf(all)));
+        assertEquals("0111000c0000000200050000", Hex.hex(r));
+        if (Hex.haveOvsOfctl()) {
+            assertTrue(Hex.ofpPrint(r), Hex.ofpPrint(r).startsWith("OFPST_QUEUE reply (xid=0x2): 0 queues"));
+        }
+        byte[] port1 = Hex.buf("011000140000000300050000" + "00010000ffffffff").array();
+        assertEquals("0111000c0000000300050000", Hex.hex(one(c.handle(buf(port1)))));
+        byte[] noPort = Hex.buf("011000140000000400050000" + "00630000ffffffff").array();
+        assertError(one(c.handle(buf(noPort))), Of.V10, OfError.QUEUE_BAD_PORT, noPort);
+        // ovs-ofctl -O OpenFlow13 queue-stats br0 1 5
+        OfConnection c13 = session(Of.V13);
+        byte[] q5 = Hex.buf("041200180000000200050000000000000000000100000005").array();
+        assertError(one(c13.handle(buf(q5))), Of.V13, OfError.QUEUE_BAD_QUEUE, q5);
+        byte[] any13 = Hex.buf("04120018000000030005000000000000ffffffffffffffff").array();
+        assertEquals("041300100000000300050000" + "00000000", Hex.hex(one(c13.handle(buf(any13)))));
     }
 
     private static OfWriter statsRequest(int v, int type, int xid) {
