@@ -352,6 +352,157 @@ public class OvsToolsE2EIT {
         assertEquals("0\n", pvio("vsctl", "get", "Interface", "p3", "statistics:tx_packets").out());
     }
 
+    /** Port 1's "config:" line in ovs-ofctl show's output. */
+    private static String configOfPort1(String show) {
+        Matcher m = Pattern.compile("(?m)^ 1\\(p1\\): .*\n\\s+(config:.*)$").matcher(show);
+        assertTrue(show, m.find());
+        return m.group(1);
+    }
+
+    private long txPackets(String port) throws Exception {
+        return Long.parseLong(pvio("vsctl", "get", "Interface", port, "statistics:tx_packets").out().strip());
+    }
+
+    private void awaitTx(String port, long n) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (txPackets(port) != n) {
+            assertTrue(port + " sent " + txPackets(port) + ", not " + n, System.nanoTime() < deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    /**
+     * The real ovs-ofctl's mod-port, packet-out and queue-stats against pvio: a port taken down receives and
+     * sends nothing until it is up again, show prints the config bits as for the real ovs-vswitchd, a
+     * packet-out leaves on its output port, errors are OVS's.
+     */
+    @Test
+    public void modPortPacketOutAndQueueStatsWithTheRealOvsOfctl() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = startRealOvs(dir);
+        List<String> ports = new ArrayList<>(List.of("add-br", "br0"));
+        for (int i = 1; i <= 3; i++) {
+            ports.addAll(List.of("--", "add-port", "br0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
+                    "ofport_request=" + i));
+        }
+        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
+        real.addAll(ports);
+        real.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy"));
+        Out r = exec(env, real);
+        assertEquals(r.err(), 0, r.status());
+        List<String> own = new ArrayList<>(List.of("vsctl"));
+        own.addAll(ports);
+        Out o = pvio(own.toArray(new String[0]));
+        assertEquals(o.err(), 0, o.status());
+        String mine = "unix:" + runDir.resolve("br0.mgmt");
+        String theirs = "unix:" + dir.resolve("br0.mgmt");
+        String ofctl = "/usr/bin/ovs-ofctl";
+
+        // the config bits as the real ovs-vswitchd shows them, in 1.0 and 1.3
+        for (String action : List.of("down", "no-flood", "no-forward", "no-receive", "no-packet-in", "no-stp")) {
+            for (String target : List.of(mine, theirs)) {
+                Out m = exec(Map.of(), List.of(ofctl, "mod-port", target, "p1", action));
+                assertEquals(action + ": " + m.err(), 0, m.status());
+            }
+        }
+        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+            String realShow = exec(Map.of(), List.of(ofctl, "-O", version, "show", theirs)).out();
+            String ownShow = exec(Map.of(), List.of(ofctl, "-O", version, "show", mine)).out();
+            assertEquals(ownShow, configOfPort1(realShow), configOfPort1(ownShow));
+        }
+        assertEquals("config:     PORT_DOWN NO_STP NO_RECV NO_FLOOD NO_FWD NO_PACKET_IN",
+                configOfPort1(exec(Map.of(), List.of(ofctl, "show", mine)).out()));
+        assertEquals("down\n", pvio("vsctl", "get", "Interface", "p1", "admin_state").out());
+        for (String action : List.of("up", "flood", "forward", "receive", "packet-in", "stp")) {
+            for (String target : List.of(mine, theirs)) {
+                assertEquals(action, 0, exec(Map.of(), List.of(ofctl, "mod-port", target, "1", action)).status());
+            }
+        }
+        assertEquals("config:     0", configOfPort1(exec(Map.of(), List.of(ofctl, "show", mine)).out()));
+        assertEquals("up\n", pvio("vsctl", "get", "Interface", "p1", "admin_state").out());
+        // a bit pvio cannot honour is refused; an unknown port is ovs-ofctl's own error
+        Out stp = exec(Map.of(), List.of(ofctl, "mod-port", mine, "p1", "no-receive-stp"));
+        assertEquals(stp.out() + stp.err(), 1, stp.status());
+        assertTrue(stp.err(), stp.err().contains("NXBRC_UNENCODABLE_ERROR"));
+        Out stp13 = exec(Map.of(), List.of(ofctl, "-O", "OpenFlow13", "mod-port", mine, "p1", "no-receive-stp"));
+        assertEquals(stp13.err(), 0, stp13.status()); // 1.3 has no such bit: ovs-ofctl sends an empty mask
+        Out noPort = exec(Map.of(), List.of(ofctl, "mod-port", mine, "p9", "down"));
+        assertEquals(1, noPort.status());
+        assertEquals(exec(Map.of(), List.of(ofctl, "mod-port", theirs, "p9", "down")).err()
+                .replace(dir.toString(), "D"), noPort.err().replace(runDir.toString(), "D"));
+
+        // p2 down: it receives and sends nothing
+        String bcast = "ffffffffffff52540000000108004500001c0001000040110000"
+                + "0a0000010a00000204d204d20008000000000000000000000000000000000000";
+        String fromP2 = "ffffffffffff52540000000208004500001c0001000040110000"
+                + "0a0000020a00000104d204d20008000000000000000000000000000000000000";
+        assertEquals(0, exec(Map.of(), List.of(ofctl, "mod-port", mine, "p2", "down")).status());
+        ok("netdev-dummy/receive", "p1", bcast);
+        awaitTx("p3", 1);
+        ok("netdev-dummy/receive", "p2", fromP2);
+        ok("netdev-dummy/receive", "p3", bcast);
+        awaitTx("p1", 1);
+        Thread.sleep(200); // what p2 might wrongly have forwarded would be there by now
+        assertEquals(0, txPackets("p2"));
+        assertEquals(1, txPackets("p1"));
+        assertEquals(1, txPackets("p3"));
+        // up again: it receives and sends
+        assertEquals(0, exec(Map.of(), List.of(ofctl, "-O", "OpenFlow13", "mod-port", mine, "p2", "up")).status());
+        ok("netdev-dummy/receive", "p2", fromP2);
+        awaitTx("p1", 2);
+        awaitTx("p3", 2);
+        ok("netdev-dummy/receive", "p1", bcast);
+        awaitTx("p2", 1);
+        awaitTx("p3", 3);
+
+        // packet-out: the packet leaves on the output port
+        String frame = "5254000000025254000000010800450000140001000040000000c0a80001c0a80002";
+        Out po = exec(Map.of(), List.of(ofctl, "packet-out", mine, "1", "output:2", frame));
+        assertEquals(po.err(), 0, po.status());
+        awaitTx("p2", 2);
+        assertTrue(ok("netdev-dummy/sent", "p2", "1"), ok("netdev-dummy/sent", "p2", "1").endsWith(frame + "\n"));
+        Out po13 = exec(Map.of(), List.of(ofctl, "-O", "OpenFlow13", "packet-out", mine,
+                "in_port=1 packet=" + frame + " actions=output:3,in_port"));
+        assertEquals(po13.err(), 0, po13.status());
+        awaitTx("p3", 4);
+        awaitTx("p1", 3);
+        assertEquals(0, exec(Map.of(), List.of(ofctl, "packet-out", mine, "none", "flood", frame)).status());
+        awaitTx("p1", 4);
+        awaitTx("p2", 3);
+        awaitTx("p3", 5);
+        // errors as the real ovs-vswitchd answers them
+        for (List<String> bad : List.of(List.of("65280", "output:2", frame), List.of("1", "bogus", frame))) {
+            List<String> cmdMine = new ArrayList<>(List.of(ofctl, "packet-out", mine));
+            cmdMine.addAll(bad);
+            List<String> cmdReal = new ArrayList<>(List.of(ofctl, "packet-out", theirs));
+            cmdReal.addAll(bad);
+            Out m = exec(Map.of(), cmdMine);
+            Out t = exec(Map.of(), cmdReal);
+            assertEquals(bad.toString(), t.status(), m.status());
+            assertEquals(bad.toString(), t.err(), m.err());
+        }
+
+        // queue-stats: pvio's ports have no queues (OVS's dummy ports fake a queue 0, real ports without QoS have
+        // none); the errors are OVS's
+        Out qs = exec(Map.of(), List.of(ofctl, "queue-stats", mine));
+        assertEquals(qs.err(), 0, qs.status());
+        assertEquals("OFPST_QUEUE reply (xid=0x2): 0 queues\n", qs.out());
+        Out qs13 = exec(Map.of(), List.of(ofctl, "-O", "OpenFlow13", "queue-stats", mine, "p1"));
+        assertEquals("OFPST_QUEUE reply (OF1.3) (xid=0x4): 0 queues\n", qs13.out());
+        for (List<String> q : List.of(List.of("any", "1"), List.of("99"), List.of("p1", "5"))) {
+            for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+                List<String> cmdMine = new ArrayList<>(List.of(ofctl, "-O", version, "queue-stats", mine));
+                cmdMine.addAll(q);
+                List<String> cmdReal = new ArrayList<>(List.of(ofctl, "-O", version, "queue-stats", theirs));
+                cmdReal.addAll(q);
+                Out m = exec(Map.of(), cmdMine);
+                Out t = exec(Map.of(), cmdReal);
+                assertEquals(q.toString(), t.status(), m.status());
+                assertEquals(q + " " + version, t.out() + t.err(), m.out() + m.err());
+            }
+        }
+    }
+
     /**
      * pvio vsctl replies once the change is in force, the bridge's {@code .mgmt} socket included (and gone
      * after del-br), as ovs-vsctl returns once ovs-vswitchd has it: ovs-ofctl right after it works every time.
