@@ -64,6 +64,17 @@ public interface Dpif {
      */
     void setInterface(String port, String type, Map<String, String> options) throws DpifException;
 
+    /**
+     * Sets an Interface's {@code other_config:pmd-rxq-affinity} ({@code null}: none), as dpif-netdev's
+     * port_set_config reads it: {@code queue:core} pairs ({@code "0:3,1:7"}); those rx queues are polled by
+     * those cores' PMD threads. A malformed list is refused and the one in force is kept. The same value
+     * again changes nothing. Default: ignored (a datapath without PMD threads).
+     *
+     * @since 1.5
+     */
+    default void setRxqAffinity(String port, String affinity) throws DpifException {
+    }
+
     /** The ports of {@code bridge} (every bridge when null), by ofport. */
     List<PortInfo> ports(String bridge);
 
