@@ -105,7 +105,16 @@ public final class DpifNetdev implements Dpif {
     private volatile ScheduledExecutorService ctl;
     private long gen;
     private boolean active;
-    private Map<String, Integer> rxqAssignment = Map.of();
+    /** other_config:pmd-rxq-assign in force: OVS's "cycles" when unset or unsupported. */
+    private String rxqAssign = "cycles";
+    /** other_config:pmd-rxq-isolate in force: a PMD polling a pinned rx queue polls no other queue. */
+    private boolean pmdIso = true;
+    /** The cores whose PMD the last assignment isolated (pmd-rxq-show). */
+    private Set<Integer> isolatedCores = Set.of();
+    /** Per rx queue ("port NUL qid"): what the last assignment logged about it; a change is logged again. */
+    private Map<String, String> rxqDecisions = Map.of();
+    /** The next assignment logs every queue (pmd-rxq-rebalance), as OVS's rxq_scheduling always does. */
+    private boolean logAllRxqs;
 
     // ------------------------------------------------------------------ life cycle
 
@@ -316,8 +325,34 @@ public final class DpifNetdev implements Dpif {
         List<Integer> cores = parseMask(copy.get("pmd-cpu-mask"));
         PmdSleep sleep = PmdSleep.parse(copy.get("pmd-sleep-max"));
         boolean metrics = parseBool("pmd-perf-metrics", copy.get("pmd-perf-metrics"));
+        String assign = copy.getOrDefault("pmd-rxq-assign", "cycles");
+        // as smap_get_bool with default true: anything but "false" isolates
+        boolean iso = !"false".equalsIgnoreCase(copy.get("pmd-rxq-isolate"));
         synchronized (lock) {
             otherConfig = copy;
+            boolean reassign = false;
+            if (!List.of("roundrobin", "cycles", "group").contains(assign)) {
+                LOG.warning("Unsupported rx queue to PMD assignment mode in pmd-rxq-assign. Defaulting to 'cycles'.");
+                assign = "cycles";
+            }
+            if (!assign.equals(rxqAssign)) {
+                rxqAssign = assign;
+                LOG.info("Rxq to PMD assignment mode changed to: '" + assign + "'.");
+                if (!assign.equals("roundrobin")) {
+                    LOG.info("pmd-rxq-assign=" + assign + ": pvio does not measure rx queue processing cycles,"
+                            + " rx queues are assigned round-robin");
+                }
+                reassign = true;
+            }
+            if (!assign.equals("group") && !iso) {
+                LOG.warning("pmd-rxq-isolate can only be set false when using pmd-rxq-assign=group");
+                iso = true;
+            }
+            if (iso != pmdIso) {
+                pmdIso = iso;
+                LOG.info(iso ? "pmd-rxq-affinity isolates PMD core" : "pmd-rxq-affinity does not isolate PMD core");
+                reassign = true;
+            }
             if (!sleep.toString().equals(pmdSleep.toString())) {
                 LOG.info("PMD max sleep request: " + sleep);
             }
@@ -331,10 +366,109 @@ public final class DpifNetdev implements Dpif {
                     tellOtherConfig(c, copy);
                 }
             }
-            if (active && !cores.equals(currentCores())) {
+            if (active && (reassign || !cores.equals(currentCores()))) {
                 reconfigure(() -> setPmds(cores));
             }
         }
+    }
+
+    @Override
+    public void setRxqAffinity(String name, String affinity) throws DpifException {
+        synchronized (lock) {
+            Port p = port0(name);
+            if (java.util.Objects.equals(affinity, p.rxqAffinity)) {
+                return;
+            }
+            Map<Integer, Integer> pins = parseAffinity(affinity);
+            if (pins == null) {
+                throw new DpifException(name + ": pmd-rxq-affinity '" + affinity
+                        + "' is not a list of <rxq>:<core> pairs (Invalid argument)");
+            }
+            p.rxqAffinity = affinity;
+            p.rxqPins = pins;
+            if (active) {
+                reconfigure(null);
+            }
+        }
+    }
+
+    /**
+     * OVS's parse_affinity_list: pairs {@code rxq:core} (or {@code rxq=core}) separated by commas or white
+     * space, each number a C integer (decimal, 0x hex, 0 octal), neither negative. Null when malformed;
+     * empty for null.
+     */
+    static Map<Integer, Integer> parseAffinity(String list) {
+        Map<Integer, Integer> pins = new TreeMap<>();
+        if (list == null) {
+            return Map.of();
+        }
+        String space = ", \t\r\n";
+        int i = 0;
+        int n = list.length();
+        while (true) {
+            while (i < n && space.indexOf(list.charAt(i)) >= 0) {
+                i++;
+            }
+            if (i == n) {
+                return Collections.unmodifiableMap(pins);
+            }
+            int k = i;
+            while (i < n && (":=(" + space).indexOf(list.charAt(i)) < 0) {
+                i++;
+            }
+            String key = list.substring(k, i);
+            String value = "";
+            if (i < n) {
+                char d = list.charAt(i++);
+                String end = d == '(' ? ")" : d == ':' || d == '=' ? space : null;
+                if (end != null) {
+                    int v = i;
+                    while (i < n && end.indexOf(list.charAt(i)) < 0) {
+                        i++;
+                    }
+                    value = list.substring(v, i);
+                    if (d == '(' && i < n) {
+                        i++;
+                    }
+                }
+            }
+            long q = cInt(key);
+            long c = cInt(value);
+            if (q < 0 || c < 0) {
+                return null;
+            }
+            pins.put((int) q, (int) c);
+        }
+    }
+
+    /** {@code s} whole as C's strtol base 0 reads it (sign, 0x hex, 0 octal) when a non-negative int, else -1. */
+    private static long cInt(String s) {
+        boolean neg = s.startsWith("-");
+        int i = neg || s.startsWith("+") ? 1 : 0;
+        int radix = 10;
+        if (s.startsWith("0x", i) || s.startsWith("0X", i)) {
+            radix = 16;
+            i += 2;
+        } else if (s.startsWith("0", i) && s.length() > i + 1) {
+            radix = 8;
+            i++;
+        }
+        if (i == s.length()) {
+            return -1;
+        }
+        long v = 0;
+        for (; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            int dg = ch < 128 ? Character.digit(ch, radix) : -1;
+            if (dg < 0) {
+                return -1;
+            }
+            v = v * radix + dg;
+            if (v > Integer.MAX_VALUE) {
+                return -1;
+            }
+        }
+        return neg && v != 0 ? -1 : v;
     }
 
     private static void tellOtherConfig(NetdevClass c, Map<String, String> cfg) {
@@ -1026,7 +1160,12 @@ public final class DpifNetdev implements Dpif {
         }
     }
 
-    /** Re-reads queue layouts, assigns rxqs round-robin and publishes one snapshot per PMD. */
+    /**
+     * Re-reads queue layouts, assigns rxqs and publishes one snapshot per PMD. As OVS's rxq_scheduling: a
+     * pinned queue (pmd-rxq-affinity) goes to its core's PMD, which is then isolated (pmd-rxq-isolate); a
+     * queue pinned to a core without PMD, and every other queue, goes round-robin (ports by name) to the
+     * PMDs not isolated; with none, it is not polled. What changed for a queue is logged as OVS logs it.
+     */
     private void applySnapshots() {
         long g = ++gen;
         List<Port> open = new ArrayList<>();
@@ -1044,31 +1183,90 @@ public final class DpifNetdev implements Dpif {
             }
         }
         int np = pmds.size();
+        boolean logAll = logAllRxqs;
+        logAllRxqs = false;
         if (np == 0) {
-            rxqAssignment = Map.of();
+            rxqDecisions = Map.of();
+            isolatedCores = Set.of();
             return;
         }
         List<List<Object[]>> rxqsOf = new ArrayList<>();
         for (int i = 0; i < np; i++) {
             rxqsOf.add(new ArrayList<>());
         }
-        Map<String, Integer> assign = new HashMap<>();
-        int k = 0;
+        Map<String, String> decisions = new HashMap<>();
+        boolean[] isolated = new boolean[np];
+        List<Object[]> others = new ArrayList<>();
         for (Port p : open) {
             for (int q = 0; q < p.nRxq; q++) {
-                int idx = k++ % np;
+                Integer pin = p.rxqPins.get(q);
+                if (pin == null) {
+                    others.add(new Object[] {p, q, null});
+                    continue;
+                }
+                int idx = pmdIndex(pin);
+                if (idx < 0) {
+                    others.add(new Object[] {p, q, String.format(Locale.ROOT, "Core %2d cannot be pinned with port '%s'"
+                            + " rx queue %d. Use pmd-cpu-mask to enable a pmd on core %d. An alternative core will"
+                            + " be assigned.", pin, p.name, q, pin)});
+                    continue;
+                }
+                isolated[idx] |= pmdIso;
                 rxqsOf.get(idx).add(new Object[] {p, q});
-                int core = pmds.get(idx).core;
-                String key = p.name + "\u0000" + q;
-                assign.put(key, core);
-                Integer before = rxqAssignment.get(key);
-                if (before == null || before != core) {
-                    int qq = q;
-                    LOG.info(() -> "Core " + core + " on numa node 0 assigned port '" + p.name + "' rx queue " + qq);
+                String pinned = String.format(Locale.ROOT, "Core %2d on numa node 0 is pinned with port '%s' rx queue %d",
+                        pin, p.name, q);
+                if (changed(decisions, p, q, logAll, pinned)) {
+                    LOG.info(pinned);
                 }
             }
         }
-        rxqAssignment = assign;
+        int rr = 0;
+        boolean started = false;
+        for (Object[] pq : others) {
+            Port p = (Port) pq[0];
+            int q = (Integer) pq[1];
+            String cannotPin = (String) pq[2];
+            int idx = -1;
+            for (int t = 0; t < np && idx < 0; t++, rr = (rr + 1) % np) {
+                if (!isolated[rr]) {
+                    idx = rr;
+                }
+            }
+            String line = idx >= 0
+                    ? String.format(Locale.ROOT, "Core %2d on numa node 0 assigned port '%s' rx queue %d.",
+                            pmds.get(idx).core, p.name, q)
+                    : String.format(Locale.ROOT, "No non-isolated pmd on any numa available for port '%s' rx queue %d."
+                            + " This rx queue will not be polled.", p.name, q);
+            if (idx >= 0) {
+                rxqsOf.get(idx).add(new Object[] {p, q});
+            }
+            if (changed(decisions, p, q, logAll, cannotPin + "\n" + line)) {
+                if (cannotPin != null) {
+                    LOG.warning(cannotPin);
+                }
+                if (!started) {
+                    LOG.info("Performing pmd to rx queue assignment using roundrobin algorithm.");
+                    started = true;
+                }
+                if (idx >= 0) {
+                    LOG.info(line);
+                } else {
+                    LOG.warning(line);
+                }
+            }
+        }
+        rxqDecisions = decisions;
+        Set<Integer> iso = new TreeSet<>();
+        for (int i = 0; i < np; i++) {
+            if (isolated[i]) {
+                iso.add(pmds.get(i).core);
+            }
+            rxqsOf.get(i).sort((a, b) -> {
+                int c = ((Port) a[0]).name.compareTo(((Port) b[0]).name);
+                return c != 0 ? c : Integer.compare((Integer) a[1], (Integer) b[1]);
+            });
+        }
+        isolatedCores = Collections.unmodifiableSet(iso);
         for (int i = 0; i < np; i++) {
             Map<Port, TxPort> tx = new IdentityHashMap<>();
             List<TxPort> txList = new ArrayList<>();
@@ -1109,6 +1307,26 @@ public final class DpifNetdev implements Dpif {
                     views.values().toArray(new BridgeView[0]), maxPorts));
         }
         awaitAcks(g);
+    }
+
+    /** The index in {@link #pmds} of the PMD on {@code core}, or -1. */
+    private int pmdIndex(int core) {
+        for (int i = 0; i < pmds.size(); i++) {
+            if (pmds.get(i).core == core) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Records {@code text}, what is logged about rx queue {@code q} of {@code p}, in {@code decisions}; true
+     * when it differs from the last assignment's (then the caller logs it) or {@code logAll}.
+     */
+    private boolean changed(Map<String, String> decisions, Port p, int q, boolean logAll, String text) {
+        String key = p.name + "\u0000" + q;
+        decisions.put(key, text);
+        return logAll || !text.equals(rxqDecisions.get(key));
     }
 
     /** Adds and removes PMD threads to match {@code cores}. Call while PMDs are paused (or none runs). */
@@ -1351,17 +1569,31 @@ public final class DpifNetdev implements Dpif {
         }
     }
 
+    /**
+     * dpif-netdev/pmd-rxq-rebalance: assigns the rx queues again now (every PMD drains and adopts its new
+     * queues, as in any reconfiguration) and logs every queue's assignment, as OVS's rxq_scheduling.
+     */
+    public void pmdRxqRebalance() {
+        synchronized (lock) {
+            if (active) {
+                logAllRxqs = true;
+                reconfigure(null);
+            }
+        }
+    }
+
     /** dpif-netdev/pmd-rxq-show. */
     public String pmdRxqShow() {
         StringBuilder sb = new StringBuilder();
         synchronized (lock) {
             for (PmdThread t : pmds) {
                 sb.append("pmd thread numa_id 0 core_id ").append(t.core).append(":\n");
-                sb.append("  isolated : false\n");
+                sb.append("  isolated : ").append(isolatedCores.contains(t.core)).append('\n');
                 // with pmd-perf-metrics: the share of the PMD's time since it took the queue spent in the
                 // queue's polls, empty polls included (OVS counts only polls that received)
                 long now = System.nanoTime();
-                for (RxqRef r : t.published().rxqs) {
+                RxqRef[] rxqs = t.published().rxqs;
+                for (RxqRef r : rxqs) {
                     long since = r.sinceNs;
                     String usage = perfMetrics && since != 0 && now > since
                             ? String.format(Locale.ROOT, "%2d %%", Math.round(100.0 * r.pollNs() / (now - since)))
@@ -1369,7 +1601,9 @@ public final class DpifNetdev implements Dpif {
                     sb.append(String.format(Locale.ROOT, "  port: %-16s  queue-id: %2d (enabled)   pmd usage: %s%n",
                             r.port.name, r.qid, usage));
                 }
-                sb.append("  overhead: NOT AVAIL\n");
+                if (rxqs.length > 0) { // as OVS: no overhead line for a PMD without queues
+                    sb.append("  overhead: NOT AVAIL\n");
+                }
             }
         }
         return sb.toString();

@@ -28,6 +28,9 @@ final class Port implements NetdevContext {
     int nTxq;
     /** OpenFlow config bits (Dpif.PC_*), applied to the PMDs' snapshots. */
     int config;
+    /** Interface other_config:pmd-rxq-affinity as given (null: none), and its pairs: rx queue -> core. */
+    String rxqAffinity;
+    Map<Integer, Integer> rxqPins = Map.of();
     volatile boolean removed;
 
     Port(DpifNetdev dp, String name, Bridge bridge, int ofport, String type, Map<String, String> options) {
