@@ -96,7 +96,10 @@ public final class DpifApplier {
                 }
                 int had = live.ofport();
                 dpif.delPort(name);
-                a.undo.push(() -> dpif.addPort(ob.name, op.name, op.type, Map.copyOf(op.options), had));
+                a.undo.push(() -> {
+                    dpif.addPort(ob.name, op.name, op.type, Map.copyOf(op.options), had);
+                    setAffinity(dpif, op);
+                });
                 removed.add(name);
             }
         }
@@ -132,9 +135,16 @@ public final class DpifApplier {
                 if (fresh || removed.contains(np.name) || (!inDatapath && changed)) {
                     OfportRules.addPort(dpif, nb.name, pp, np.type, Map.copyOf(np.options), taken, requested);
                     a.undo.push(() -> dpif.delPort(np.name));
-                } else if (inDatapath && changed) {
+                    setAffinity(dpif, np);
+                    continue;
+                }
+                if (inDatapath && changed) {
                     dpif.setInterface(np.name, np.type, Map.copyOf(np.options));
                     a.undo.push(() -> dpif.setInterface(op.name, op.type, Map.copyOf(op.options)));
+                }
+                if (inDatapath && !Objects.equals(affinity(op), affinity(np))) {
+                    dpif.setRxqAffinity(np.name, affinity(np));
+                    a.undo.push(() -> dpif.setRxqAffinity(op.name, affinity(op)));
                 }
             }
         }
@@ -174,6 +184,18 @@ public final class DpifApplier {
         return plan;
     }
 
+    /** The Interface's other_config:pmd-rxq-affinity, or null. */
+    private static String affinity(Port p) {
+        return p.ifaceOtherConfig.get("pmd-rxq-affinity");
+    }
+
+    /** Gives a port just added its Interface's pmd-rxq-affinity (the datapath has none for it). */
+    private static void setAffinity(Dpif dpif, Port p) throws DpifException {
+        if (affinity(p) != null) {
+            dpif.setRxqAffinity(p.name, affinity(p));
+        }
+    }
+
     private static Bridge byUuid(Db db, String uuid) {
         for (Bridge b : db.bridges.values()) {
             if (Objects.equals(b.uuid, uuid)) {
@@ -210,6 +232,7 @@ public final class DpifApplier {
             Port p = b.ports.get(pp.name());
             try {
                 OfportRules.addPort(dpif, b.name, pp, p.type, Map.copyOf(p.options), taken, requested);
+                setAffinity(dpif, p);
             } catch (DpifException e) {
                 if (strict) {
                     throw e;

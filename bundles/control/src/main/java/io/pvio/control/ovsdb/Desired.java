@@ -25,9 +25,10 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
      * @param ofport the number the datapath last gave it (its {@code ofport} column), asked for again when
      *               it is added without an ofport_request, as ovs-vswitchd does; -1 when none
      * @param error  why it cannot be opened as the database stands (e.g. a bond), or null
+     * @param rxqAffinity its other_config:pmd-rxq-affinity, or null
      */
     record Iface(String uuid, String name, String bridge, String type, Map<String, String> options,
-            int ofportRequest, int ofport, String error) {
+            int ofportRequest, int ofport, String error, String rxqAffinity) {
     }
 
     static Desired of(Replica r) {
@@ -77,7 +78,8 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
                         name = name + "\0" + iu; // kept apart from the first one: only its error is written
                     }
                     ifaces.put(name, new Iface(iu, name, br, type.isEmpty() ? "system" : type,
-                            Replica.map(i.get("options")), req > 0 && req < 65280 ? (int) req : -1, last > 0 && last < 65280 ? (int) last : -1, error));
+                            Replica.map(i.get("options")), req > 0 && req < 65280 ? (int) req : -1, last > 0 && last < 65280 ? (int) last : -1, error,
+                            Replica.map(i.get("other_config")).get("pmd-rxq-affinity")));
                 }
             }
         }

@@ -142,7 +142,9 @@ final class Reconciler {
                 refused.put(d.name(), new Refusal(a, why));
                 errors.put(d.name(), why);
                 LOG.warning("bridge " + d.bridge() + ": interface " + d.name() + " refused: " + why);
+                continue;
             }
+            setAffinity(dpif, d);
         }
         // 5. each bridge's MAC and datapath ID, as bridge_configure_datapath_id
         Set<String> made = dpif.bridges();
@@ -155,6 +157,24 @@ final class Reconciler {
                         "bridge " + b + ": cannot set its datapath ID");
             }
         });
+    }
+
+    /**
+     * As bridge_reconfigure's ofproto_port_set_config, every round: the datapath ignores an unchanged value.
+     * A malformed one is refused and the one in force kept; as OVS, that is logged and the Interface's
+     * {@code error} column is not written.
+     */
+    private static void setAffinity(Dpif dpif, Desired.Iface d) {
+        try {
+            dpif.setRxqAffinity(d.name(), d.rxqAffinity());
+        } catch (DpifException | RuntimeException e) {
+            String why = e instanceof DpifException ? "Invalid argument" : e.toString();
+            PortInfo live = dpif.port(d.name());
+            Logger.getLogger("dpif").warning("netdev@ovs-netdev: port_set_config failed (" + why + ")");
+            Logger.getLogger("ofproto").warning(d.bridge() + ": datapath configuration on port "
+                    + (live == null ? -1 : live.ofport()) + " (" + d.name() + ") failed (" + why + ")");
+            LOG.fine(() -> d.name() + ": " + e.getMessage());
+        }
     }
 
     /** {@code value}, or OVSDB's empty set when null. */

@@ -234,4 +234,43 @@ public class DpifApplierTest {
         assertEquals(7L, dpif.datapathId("br0"));
         assertEquals(picked, dpif.bridgeMacs.get("br0"));
     }
+
+    /**
+     * Interface other_config:pmd-rxq-affinity reaches the datapath: on add-port, when changed, when removed,
+     * and at a restore; a malformed one is refused whole (pvio vsctl) and the one in force kept.
+     */
+    @Test
+    public void interfaceRxqAffinityReachesTheDatapath() throws Exception {
+        vsctl("add-br", "br0", "--", "add-port", "br0", "p1", "--", "set", "Interface", "p1",
+                "other_config:pmd-rxq-affinity=0:1,1:0");
+        assertEquals(Map.of("p1", "0:1,1:0"), dpif.affinities);
+        dpif.calls.clear();
+        vsctl("set", "Interface", "p1", "other_config:pmd-rxq-affinity=0:0", "other_config:other=1");
+        assertEquals(List.of("setRxqAffinity p1 0:0"), dpif.calls);
+        dpif.calls.clear();
+        vsctl("set", "Interface", "p1", "other_config:other=2", "options:size=128"); // affinity unchanged
+        assertEquals(List.of("setInterface p1"), dpif.calls);
+        Db before = db;
+        try {
+            vsctl("set", "Interface", "p1", "other_config:pmd-rxq-affinity=0:x", "--", "add-port", "br0", "p2", "--",
+                    "set", "Interface", "p2", "other_config:pmd-rxq-affinity=0:1");
+            fail();
+        } catch (DpifException e) {
+            assertEquals("p1: pmd-rxq-affinity '0:x' is not a list of <rxq>:<core> pairs (Invalid argument)",
+                    e.getMessage());
+        }
+        assertEquals(before, db);
+        assertEquals(Map.of("p1", "0:0"), dpif.affinities);
+        assertEquals(List.of("br0", "p1"), List.copyOf(dpif.ports.keySet()));
+        FakeDpif fresh = new FakeDpif();
+        DpifApplier.replay(fresh, db);
+        assertEquals(Map.of("p1", "0:0"), fresh.affinities);
+        vsctl("remove", "Interface", "p1", "other_config", "pmd-rxq-affinity");
+        assertEquals(Map.of(), dpif.affinities);
+        // a port moved to another bridge is added again with its affinity
+        vsctl("set", "Interface", "p1", "other_config:pmd-rxq-affinity=0:3");
+        vsctl("add-br", "br1", "--", "del-port", "p1", "--", "add-port", "br1", "p1", "--", "set", "Interface", "p1",
+                "other_config:pmd-rxq-affinity=0:3");
+        assertEquals(Map.of("p1", "0:3"), dpif.affinities);
+    }
 }

@@ -71,6 +71,7 @@ public class FakeDpif implements Dpif {
             if (gone) {
                 ofports.remove(e.getKey());
                 options.remove(e.getKey());
+                affinities.remove(e.getKey());
             }
             return gone;
         });
@@ -112,6 +113,7 @@ public class FakeDpif implements Dpif {
         }
         ofports.remove(port);
         options.remove(port);
+        affinities.remove(port);
     }
 
     @Override
@@ -123,6 +125,29 @@ public class FakeDpif implements Dpif {
         String old = ports.get(port);
         this.options.put(port, Map.copyOf(options));
         ports.put(port, old.substring(0, old.indexOf(' ')) + " " + type + " " + new TreeMap<>(options));
+    }
+
+    /** port name → its pmd-rxq-affinity (Dpif#setRxqAffinity); one with an "x" is refused. */
+    public final Map<String, String> affinities = new TreeMap<>();
+
+    @Override
+    public void setRxqAffinity(String port, String affinity) throws DpifException {
+        if (!ports.containsKey(port)) {
+            throw new DpifException("no port " + port);
+        }
+        if (java.util.Objects.equals(affinity, affinities.get(port))) {
+            return; // as DpifNetdev: the same value changes nothing
+        }
+        calls.add("setRxqAffinity " + port + " " + affinity);
+        if (affinity != null && affinity.contains("x")) {
+            throw new DpifException(port + ": pmd-rxq-affinity '" + affinity + "' is not a list of <rxq>:<core> pairs"
+                    + " (Invalid argument)");
+        }
+        if (affinity == null) {
+            affinities.remove(port);
+        } else {
+            affinities.put(port, affinity);
+        }
     }
 
     @Override

@@ -370,4 +370,51 @@ public class ReconcilerTest {
         assertEquals("000096aec7544c42", rowFor(apply(4), "Bridge", B0).get("datapath_id").asText());
         assertEquals("96:ae:c7:54:4c:42", dp.bridgeMacs.get("br0"));
     }
+
+    /**
+     * Interface other_config:pmd-rxq-affinity reaches the datapath; a malformed one is logged as OVS logs a
+     * failed port_set_config, the one in force is kept and, as OVS, the Interface's error column stays empty.
+     */
+    @Test
+    public void interfaceRxqAffinityReachesTheDatapathAndAMalformedOneIsOnlyLogged() throws Exception {
+        load(1, "", "p1:'type':'dummy','ofport_request':1,'other_config':['map',[['pmd-rxq-affinity','0:1,1:0']]]");
+        apply(1);
+        assertEquals(Map.of("p1", "0:1,1:0"), dp.affinities);
+        java.util.List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                logged.add(r.getLoggerName() + "|" + r.getLevel() + "|" + r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger.getLogger("dpif").addHandler(h);
+        java.util.logging.Logger.getLogger("ofproto").addHandler(h);
+        try {
+            load(2, "", "p1:'type':'dummy','ofport_request':1,'other_config':['map',[['pmd-rxq-affinity','0:x']]]");
+            ArrayNode ops = apply(2);
+            assertEquals(java.util.List.of("dpif|WARNING|netdev@ovs-netdev: port_set_config failed (Invalid argument)",
+                    "ofproto|WARNING|br0: datapath configuration on port 1 (p1) failed (Invalid argument)"), logged);
+            assertEquals(Map.of("p1", "0:1,1:0"), dp.affinities);
+            assertNull(rec.error("p1"));
+            ObjectNode p1 = rowFor(ops, "Interface", "i-p1");
+            assertTrue(p1 == null || json("['set',[]]").equals(p1.get("error")));
+        } finally {
+            java.util.logging.Logger.getLogger("dpif").removeHandler(h);
+            java.util.logging.Logger.getLogger("ofproto").removeHandler(h);
+        }
+        load(3, "", "p1:'type':'dummy','ofport_request':1,'other_config':['map',[['pmd-rxq-affinity','1:1']]]");
+        apply(3);
+        assertEquals(Map.of("p1", "1:1"), dp.affinities);
+        load(4, "", "p1:'type':'dummy','ofport_request':1");
+        apply(4);
+        assertEquals(Map.of(), dp.affinities);
+    }
 }
