@@ -534,6 +534,59 @@ public class OvsdbE2EIT {
         assertTrue(pmds, pmds.contains("core_id 1"));
     }
 
+    /** The real ovs-appctl on pvio's control socket; must succeed with nothing on stderr. */
+    private String ovsAppctlOk(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("ovs-appctl", "-t", runDir.resolve("pvio-vswitchd.ctl").toString()));
+        cmd.addAll(Arrays.asList(args));
+        Out o = run(cmd);
+        assertEquals("ovs-appctl " + String.join(" ", args) + ": " + o.err(), 0, o.status());
+        assertEquals("", o.err());
+        return o.out();
+    }
+
+    /**
+     * Interface other_config:pmd-rxq-affinity with the real ovs-vsctl, as OVS-DPDK users set it, and the real
+     * ovs-appctl dpif-netdev/pmd-rxq-show: the pinned queue on its core, whose PMD is isolated; a malformed
+     * value is logged as ovs-vswitchd logs it, with no Interface error; pmd-rxq-rebalance answers as OVS.
+     */
+    @Test
+    public void rxqAffinityPinsAQueueAndIsolatesItsPmd() throws Exception {
+        startDaemon();
+        vsctlOk("set", "Open_vSwitch", ".", "other_config:pmd-cpu-mask=0x3");
+        vsctlOk("add-br", "br0");
+        vsctlOk("add-port", "br0", "d1", "--", "set", "Interface", "d1", "type=dummy", "options:n_rxq=2",
+                "ofport_request=1", "other_config:pmd-rxq-affinity=\"0:1\"");
+        vsctlOk("add-port", "br0", "d2", "--", "set", "Interface", "d2", "type=dummy", "options:n_rxq=2");
+        String core1 = "pmd thread numa_id 0 core_id 1:\n  isolated : true\n"
+                + "  port: d1                queue-id:  0 (enabled)   pmd usage: NOT AVAIL\n  overhead: NOT AVAIL\n";
+        String show = ovsAppctlOk("dpif-netdev/pmd-rxq-show");
+        assertTrue(show, show.contains(core1));
+        assertTrue(show, show.contains("pmd thread numa_id 0 core_id 0:\n  isolated : false\n"));
+        for (String q : List.of("d1                queue-id:  1", "d2                queue-id:  0",
+                "d2                queue-id:  1")) {
+            assertTrue(show, show.contains("  port: " + q + " (enabled)   pmd usage: NOT AVAIL\n"));
+        }
+        assertTrue(log(), log().contains("|dpif_netdev|INFO|Core  1 on numa node 0 is pinned with port 'd1' rx queue 0"));
+
+        // malformed: logged as ovs-vswitchd logs it, the pinning in force kept, no error on the Interface
+        vsctlOk("set", "Interface", "d1", "other_config:pmd-rxq-affinity=0:x");
+        assertTrue(log(), log().contains("|dpif|WARN|netdev@ovs-netdev: port_set_config failed (Invalid argument)"));
+        assertTrue(log(), log().contains("|ofproto|WARN|br0: datapath configuration on port 1 (d1) failed"
+                + " (Invalid argument)"));
+        assertEquals("[]\n", vsctlOk("get", "Interface", "d1", "error"));
+        assertTrue(ovsAppctlOk("dpif-netdev/pmd-rxq-show").contains(core1));
+
+        assertEquals("pmd rxq rebalance requested.\n", ovsAppctlOk("dpif-netdev/pmd-rxq-rebalance"));
+        assertTrue(log(), log().contains("|dpif_netdev|INFO|Performing pmd to rx queue assignment using roundrobin"
+                + " algorithm."));
+        assertTrue(ovsAppctlOk("dpif-netdev/pmd-rxq-show").contains(core1));
+
+        vsctlOk("remove", "Interface", "d1", "other_config", "pmd-rxq-affinity");
+        show = ovsAppctlOk("dpif-netdev/pmd-rxq-show");
+        assertTrue(show, show.contains("pmd thread numa_id 0 core_id 1:\n  isolated : false\n"));
+        assertFalse(show, show.contains("isolated : true"));
+    }
+
     @Test
     public void reconnectsAndResyncsWhenTheServerComesBack() throws Exception {
         // pvio on tcp:, the clients on the server's Unix socket
