@@ -233,6 +233,36 @@ public class OvsToolsE2EIT {
         assertEquals(gone.err(), 1, gone.status());
     }
 
+    /** ovs-vsctl arguments: add-br {@code br} with dummy ports p1, p2, p3 at OpenFlow ports 1, 2, 3. */
+    private static List<String> threePorts(String br) {
+        List<String> conf = new ArrayList<>(List.of("add-br", br));
+        for (int i = 1; i <= 3; i++) {
+            conf.addAll(List.of("--", "add-port", br, "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
+                    "ofport_request=" + i));
+        }
+        return conf;
+    }
+
+    /**
+     * Starts a real OVS in {@code dir} and applies {@code conf} (ovs-vsctl arguments) to it, its {@code bridges}
+     * on the dummy datapath, and to pvio; returns the real OVS's environment.
+     */
+    private Map<String, String> sameOnBoth(Path dir, List<String> conf, String... bridges) throws Exception {
+        Map<String, String> env = startRealOvs(dir);
+        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
+        real.addAll(conf);
+        for (String b : bridges) {
+            real.addAll(List.of("--", "set", "Bridge", b, "datapath_type=dummy"));
+        }
+        Out r = exec(env, real);
+        assertEquals(r.err(), 0, r.status());
+        List<String> own = new ArrayList<>(List.of("vsctl"));
+        own.addAll(conf);
+        Out o = pvio(own.toArray(new String[0]));
+        assertEquals(o.err(), 0, o.status());
+        return env;
+    }
+
     /** Starts ovsdb-server and ovs-vswitchd (dummy datapath only) in {@code dir}; returns their environment. */
     private Map<String, String> startRealOvs(Path dir) throws Exception {
         for (String tool : List.of("/usr/sbin/ovsdb-server", "/usr/sbin/ovs-vswitchd", "/usr/bin/ovs-ofctl",
@@ -280,21 +310,7 @@ public class OvsToolsE2EIT {
     @Test
     public void flowsByPortNameDumpAndFailAsTheRealOvsOfctl() throws Exception {
         Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
-        Map<String, String> env = startRealOvs(dir);
-        List<String> ports = new ArrayList<>(List.of("add-br", "br0"));
-        for (int i = 1; i <= 3; i++) {
-            ports.addAll(List.of("--", "add-port", "br0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
-                    "ofport_request=" + i));
-        }
-        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
-        real.addAll(ports);
-        real.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy"));
-        Out r = exec(env, real);
-        assertEquals(r.err(), 0, r.status());
-        List<String> own = new ArrayList<>(List.of("vsctl"));
-        own.addAll(ports);
-        Out o = pvio(own.toArray(new String[0]));
-        assertEquals(o.err(), 0, o.status());
+        Map<String, String> env = sameOnBoth(dir, threePorts("br0"), "br0");
 
         List<String[]> steps = List.of(
             new String[] {"add-flow", "br0", "priority=300,in_port=p1,action=output:p2"},
@@ -379,21 +395,7 @@ public class OvsToolsE2EIT {
     @Test
     public void modPortPacketOutAndQueueStatsWithTheRealOvsOfctl() throws Exception {
         Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
-        Map<String, String> env = startRealOvs(dir);
-        List<String> ports = new ArrayList<>(List.of("add-br", "br0"));
-        for (int i = 1; i <= 3; i++) {
-            ports.addAll(List.of("--", "add-port", "br0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
-                    "ofport_request=" + i));
-        }
-        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
-        real.addAll(ports);
-        real.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy"));
-        Out r = exec(env, real);
-        assertEquals(r.err(), 0, r.status());
-        List<String> own = new ArrayList<>(List.of("vsctl"));
-        own.addAll(ports);
-        Out o = pvio(own.toArray(new String[0]));
-        assertEquals(o.err(), 0, o.status());
+        Map<String, String> env = sameOnBoth(dir, threePorts("br0"), "br0");
         String mine = "unix:" + runDir.resolve("br0.mgmt");
         String theirs = "unix:" + dir.resolve("br0.mgmt");
         String ofctl = "/usr/bin/ovs-ofctl";
@@ -555,21 +557,7 @@ public class OvsToolsE2EIT {
     @Test
     public void dumpFlowsFilterAndStrictDelFlowsAsTheRealOvsOfctl() throws Exception {
         Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
-        Map<String, String> env = startRealOvs(dir);
-        List<String> ports = new ArrayList<>(List.of("add-br", "br0"));
-        for (int i = 1; i <= 3; i++) {
-            ports.addAll(List.of("--", "add-port", "br0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
-                    "ofport_request=" + i));
-        }
-        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
-        real.addAll(ports);
-        real.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy"));
-        Out r = exec(env, real);
-        assertEquals(r.err(), 0, r.status());
-        List<String> own = new ArrayList<>(List.of("vsctl"));
-        own.addAll(ports);
-        Out o = pvio(own.toArray(new String[0]));
-        assertEquals(o.err(), 0, o.status());
+        Map<String, String> env = sameOnBoth(dir, threePorts("br0"), "br0");
 
         for (String flow : List.of("priority=300,in_port=p1,dl_dst=52:54:00:00:00:02,actions=output:p2",
                 "priority=200,in_port=p1,actions=output:p3", "in_port=p1,actions=drop",
@@ -671,23 +659,13 @@ public class OvsToolsE2EIT {
     @Test
     public void dpifShowAndOfprotoListAsTheRealOvsVswitchd() throws Exception {
         Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
-        Map<String, String> env = startRealOvs(dir);
         List<String> conf = new ArrayList<>(List.of("add-br", "dps0", "--", "add-br", "dps1"));
         for (int i = 1; i <= 3; i++) {
             conf.addAll(List.of("--", "add-port", "dps0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
                     "ofport_request=" + (4 - i) * 10));
         }
         conf.addAll(List.of("--", "add-port", "dps1", "q1", "--", "set", "Interface", "q1", "type=dummy"));
-        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
-        real.addAll(conf);
-        real.addAll(List.of("--", "set", "Bridge", "dps0", "datapath_type=dummy", "--", "set", "Bridge", "dps1",
-                "datapath_type=dummy"));
-        Out r = exec(env, real);
-        assertEquals(r.err(), 0, r.status());
-        List<String> own = new ArrayList<>(List.of("vsctl"));
-        own.addAll(conf);
-        Out o = pvio(own.toArray(new String[0]));
-        assertEquals(o.err(), 0, o.status());
+        Map<String, String> env = sameOnBoth(dir, conf, "dps0", "dps1");
 
         String realCtl = dir.resolve("ovs-vswitchd.ctl").toString();
         Out realShow = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "dpif/show"));
@@ -782,24 +760,10 @@ public class OvsToolsE2EIT {
     @Test
     public void ofprotoTraceAsTheRealOvsVswitchd() throws Exception {
         Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
-        Map<String, String> env = startRealOvs(dir);
-        List<String> conf = new ArrayList<>(List.of("add-br", "br0", "--", "add-br", "br1"));
-        for (int i = 1; i <= 3; i++) {
-            conf.addAll(List.of("--", "add-port", "br0", "p" + i, "--", "set", "Interface", "p" + i, "type=dummy",
-                    "ofport_request=" + i));
-        }
-        conf.addAll(List.of("--", "add-port", "br1", "q1", "--", "set", "Interface", "q1", "type=dummy",
-                "ofport_request=1"));
-        List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
-        real.addAll(conf);
-        real.addAll(List.of("--", "set", "Bridge", "br0", "datapath_type=dummy", "--", "set", "Bridge", "br1",
-                "datapath_type=dummy"));
-        Out r = exec(env, real);
-        assertEquals(r.err(), 0, r.status());
-        List<String> own = new ArrayList<>(List.of("vsctl"));
-        own.addAll(conf);
-        Out o = pvio(own.toArray(new String[0]));
-        assertEquals(o.err(), 0, o.status());
+        List<String> conf = threePorts("br0");
+        conf.addAll(List.of("--", "add-br", "br1", "--", "add-port", "br1", "q1", "--", "set", "Interface", "q1",
+                "type=dummy", "ofport_request=1"));
+        Map<String, String> env = sameOnBoth(dir, conf, "br0", "br1");
 
         Map<String, String> ownEnv = Map.of("OVS_RUNDIR", runDir.toString());
         List<List<String>> flows = List.of(
