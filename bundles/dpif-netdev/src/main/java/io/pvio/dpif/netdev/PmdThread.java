@@ -25,8 +25,9 @@ import java.util.logging.Logger;
  * bridge's flow table, batch it per output port, flush the output batches at the end of each rx queue poll
  * (send), then call freePkts on the queues that still have packets in flight.
  *
- * <p>Cycle counter: {@link System#nanoTime()}, read once per iteration; an iteration's time counts as
- * processing when the previous iteration received packets, idle otherwise.
+ * <p>Cycle counter: {@link System#nanoTime()}, read once per iteration; an iteration's time (from its start
+ * to the next one's, less the time parked at its end: OVS's sleep cycles) counts as processing when it
+ * received packets or retired completions, idle otherwise.
  *
  * <p>Packet ownership: packets received are owned by this thread until added to an output batch (one
  * reference per destination, taken with {@link Packet#retain()}) or freed; a batch handed to send belongs
@@ -89,7 +90,12 @@ final class PmdThread implements Runnable {
     static final int S_IDLE_RXQ_NS = 15;
     /** Match groups probed by the lookups of S_HITS + S_MISSES packets (FlowTable.groupsProbed). */
     static final int S_LOOKUPS = 16;
-    static final int N_STATS = 17;
+    /** Iterations that received no packet (OVS's pkts histogram bin 0). */
+    static final int S_IDLE_ITER = 17;
+    /** Iterations that ended parked (pmd-sleep-max), and the nanoseconds parked: not in S_IDLE_NS. */
+    static final int S_SLEEP_ITER = 18;
+    static final int S_SLEEP_NS = 19;
+    static final int N_STATS = 20;
 
     final int core;
     /** This thread's id for {@link Flow#count(long, long, int, int)}: unique among live PMDs. */
@@ -150,6 +156,9 @@ final class PmdThread implements Runnable {
     private long dropped;
     private long noPort;
     private long iterations;
+    private long idleIterations;
+    private long sleepIterations;
+    private long sleepNs;
     private int nowSec;
     private long swSegmented;
     private long swSegments;
@@ -250,6 +259,7 @@ final class PmdThread implements Runnable {
         boolean lastBusy = false;
         int idleRun = 0;
         long lastBusyNs = last;
+        long slept = 0; // parked at the end of the last iteration
         while (!stop) {
             PmdSnapshot s = (PmdSnapshot) SNAP.getAcquire(this);
             if (s != cur) {
@@ -258,8 +268,9 @@ final class PmdThread implements Runnable {
                 ACK.setRelease(this, s.gen);
             }
             long now = System.nanoTime();
-            long d = now - last;
+            long d = now - last - slept; // the last iteration's time awake
             last = now;
+            slept = 0;
             if (lastBusy) {
                 procNs += d;
                 lastBusyNs = now; // the end of the last busy iteration
@@ -299,6 +310,9 @@ final class PmdThread implements Runnable {
                 recoverAfterError();
             }
             iterations++;
+            if (received == before) {
+                idleIterations++;
+            }
             boolean busy = received != before || retired;
             if (busy) {
                 idleRxqNs += iterIdleRxqNs;
@@ -311,7 +325,11 @@ final class PmdThread implements Runnable {
             } else if (++idleRun > 64) {
                 long sleep = dp.pmdSleepNanos(core);
                 if (sleep > 0 && nPending == 0) {
+                    long t0 = System.nanoTime();
                     LockSupport.parkNanos(sleep);
+                    slept = System.nanoTime() - t0;
+                    sleepIterations++;
+                    sleepNs += slept; // published with the next iteration's counters
                 } else {
                     Thread.onSpinWait();
                 }
@@ -339,6 +357,9 @@ final class PmdThread implements Runnable {
     private void publishStats() {
         stats.set(S_IDLE_NS, idleNs);
         stats.set(S_ITERATIONS, iterations);
+        stats.set(S_IDLE_ITER, idleIterations);
+        stats.set(S_SLEEP_ITER, sleepIterations);
+        stats.set(S_SLEEP_NS, sleepNs);
         stats.set(S_RECEIVED, received);
         stats.set(S_HITS, hits);
         stats.set(S_MISSES, misses);

@@ -71,6 +71,23 @@ public class TrafficTest extends DpTest {
         assertEquals(0, dp.pool().inUse());
     }
 
+    /** As in OVS, a PMD parked by pmd-sleep-max is neither idle nor processing: its cycles stop while it sleeps. */
+    @Test
+    public void parkedTimeIsNotIdleCycles() throws Exception {
+        dp.setOtherConfig(Map.of("pmd-sleep-max", "500"));
+        settle();
+        new PmdStatsClearCommand(dp).run(List.of());
+        long t0 = System.nanoTime();
+        Thread.sleep(300);
+        String stats = new PmdStatsShowCommand(dp).run(List.of());
+        long elapsed = System.nanoTime() - t0;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("idle cycles: (\\d+) .*\n  processing cycles: (\\d+) ")
+                .matcher(stats);
+        assertTrue(stats, m.find());
+        long cycles = Long.parseLong(m.group(1)) + Long.parseLong(m.group(2));
+        assertTrue("an idle PMD sleeps most of the " + elapsed / 1000 + " us\n" + stats, cycles < elapsed / 2);
+    }
+
     private io.pvio.dpif.Dpif.TableStats table(String bridge) {
         try {
             return dp.tableStats(bridge);
