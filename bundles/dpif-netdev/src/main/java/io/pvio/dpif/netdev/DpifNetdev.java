@@ -21,6 +21,9 @@ import io.pvio.netdev.RunDirectory;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketPool;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -89,7 +92,11 @@ public final class DpifNetdev implements Dpif {
     private final Map<String, Bridge> bridges = new TreeMap<>();
     private final Map<String, Port> ports = new TreeMap<>();
     private final List<PmdThread> pmds = new ArrayList<>();
-    private final Map<Integer, long[]> statsBaseline = new HashMap<>();
+    /**
+     * Per core: the counters and histograms at the last pmd-stats-clear (what the show commands subtract), and
+     * the time the counters covered then (PmdThread.S_ACCOUNTED_TO).
+     */
+    private final Map<Integer, Baseline> statsBaseline = new HashMap<>();
     private final AtomicBoolean reconfigureQueued = new AtomicBoolean();
     private volatile Map<String, String> otherConfig = Map.of();
     private volatile PacketPool pool;
@@ -1547,11 +1554,24 @@ public final class DpifNetdev implements Dpif {
         sb.append("  ").append(String.format(Locale.ROOT, fmt, args)).append('\n');
     }
 
+    private record Baseline(long[] stats, long[] perf, long atNs) {
+    }
+
     private long[] statsOf(PmdThread t) {
-        long[] base = statsBaseline.get(t.core);
+        Baseline base = statsBaseline.get(t.core);
         long[] v = new long[PmdThread.N_STATS];
         for (int i = 0; i < v.length; i++) {
-            v[i] = t.stat(i) - (base == null ? 0 : base[i]);
+            v[i] = t.stat(i) - (base == null ? 0 : base.stats[i]);
+        }
+        return v;
+    }
+
+    /** The PMD's histograms and totals since the last clear (a bin read before the clear's copy counts 0). */
+    private long[] perfOf(PmdThread t) {
+        Baseline base = statsBaseline.get(t.core);
+        long[] v = t.perf.read();
+        for (int i = 0; base != null && i < v.length; i++) {
+            v[i] = Math.max(0, v[i] - base.perf[i]);
         }
         return v;
     }
@@ -1560,11 +1580,13 @@ public final class DpifNetdev implements Dpif {
     public void pmdStatsClear() {
         synchronized (lock) {
             for (PmdThread t : pmds) {
+                // the time first: counters published meanwhile are subtracted, never counted twice
+                long at = t.stat(PmdThread.S_ACCOUNTED_TO);
                 long[] b = new long[PmdThread.N_STATS];
                 for (int i = 0; i < b.length; i++) {
                     b[i] = t.stat(i);
                 }
-                statsBaseline.put(t.core, b);
+                statsBaseline.put(t.core, new Baseline(b, t.perf.read(), at));
             }
         }
     }
@@ -1579,6 +1601,126 @@ public final class DpifNetdev implements Dpif {
                 logAllRxqs = true;
                 reconfigure(null);
             }
+        }
+    }
+
+    /** OVS's HISTORY_LEN: the longest -it and -ms histories. */
+    public static final int PERF_HISTORY_LEN = PmdPerf.HISTORY_LEN;
+
+    /**
+     * dpif-netdev/pmd-perf-show [-nh] [-it N] [-ms N] [-pmd CORE] [DP], as OVS 3.1's pmd_info_show_perf: per
+     * PMD the wall-clock time, the time measured (since the PMD started, or since the start of the iteration
+     * it was in at the last pmd-stats-clear: where the counters subtracted stood), the
+     * overall statistics and, with pmd-perf-metrics=true, the histograms (unless -nh) and the last
+     * {@code iterHistory} iterations and {@code msHistory} milliseconds. Cycles are nanoseconds.
+     */
+    public String pmdPerfShow(Integer onlyCore, boolean histograms, int iterHistory, int msHistory) {
+        StringBuilder sb = new StringBuilder();
+        synchronized (lock) {
+            for (PmdThread t : pmds) {
+                if (onlyCore != null && onlyCore != t.core) {
+                    continue;
+                }
+                // the counters before the clock: the time they cover then ends before now
+                long[] v = statsOf(t);
+                long now = System.nanoTime();
+                Baseline base = statsBaseline.get(t.core);
+                double duration = (now - (base != null ? base.atNs : t.startNs)) / 1e9;
+                sb.append('\n');
+                sb.append("Time: ").append(PERF_TIME.format(Instant.now())).append('\n');
+                sb.append(String.format(Locale.ROOT, "Measurement duration: %.3f s\n", duration));
+                sb.append('\n');
+                sb.append("pmd thread numa_id 0 core_id ").append(t.core).append(":\n");
+                sb.append('\n');
+                formatOverallStats(sb, v, duration);
+                if (perfMetrics && histograms) {
+                    sb.append('\n');
+                    PmdPerf.formatHistograms(sb, perfOf(t));
+                }
+                if (perfMetrics && iterHistory > 0) {
+                    sb.append('\n');
+                    t.perf.formatIterationHistory(sb, Math.min(iterHistory, PERF_HISTORY_LEN),
+                            base != null ? base.stats[PmdThread.S_ITERATIONS] : 0);
+                }
+                if (perfMetrics && msHistory > 0) {
+                    sb.append('\n');
+                    t.perf.formatMsHistory(sb, Math.min(msHistory, PERF_HISTORY_LEN),
+                            base != null ? Math.floorDiv(base.atNs, 1_000_000L) : Long.MIN_VALUE);
+                }
+            }
+        }
+        return sb.toString();
+    }
+
+    /** OVS's "%H:%M:%S.###" in UTC. */
+    private static final DateTimeFormatter PERF_TIME =
+            DateTimeFormatter.ofPattern("HH:mm:ss.SSS", Locale.ROOT).withZone(ZoneOffset.UTC);
+
+    /**
+     * OVS's pmd_perf_format_overall_stats with pvio's counters: a 1 GHz clock (nanoseconds); no EMC, SMC,
+     * simple match, MFEX or hardware offload (0 hits), no recirculation, no upcalls; every packet classified
+     * counts as a megaflow hit, as in pmd-stats-show.
+     */
+    private static void formatOverallStats(StringBuilder sb, long[] v, double duration) {
+        if (duration == 0) {
+            return;
+        }
+        final double hz = 1e9;
+        final double usPerCycle = 1e6 / hz;
+        long idle = v[PmdThread.S_IDLE_NS];
+        long busy = v[PmdThread.S_PROC_NS];
+        long used = idle + busy;
+        long iter = v[PmdThread.S_ITERATIONS];
+        // counters read one by one while the PMD iterates: one read later may count an iteration more
+        long idleIter = Math.min(v[PmdThread.S_IDLE_ITER], iter);
+        long sleepIter = Math.min(v[PmdThread.S_SLEEP_ITER], iter);
+        long sleepNs = v[PmdThread.S_SLEEP_NS];
+        long rx = v[PmdThread.S_RECEIVED];
+        long tx = v[PmdThread.S_OUT_PKTS];
+        long txBatches = v[PmdThread.S_OUT_BATCHES];
+        long megaflow = v[PmdThread.S_HITS] + v[PmdThread.S_MISSES];
+        sb.append(String.format(Locale.ROOT,
+                "  Iterations:         %12d  (%.2f us/it)\n"
+                + "  - Used TSC cycles:  %12d  (%5.1f %% of total cycles)\n"
+                + "  - idle iterations:  %12d  (%5.1f %% of used cycles)\n"
+                + "  - busy iterations:  %12d  (%5.1f %% of used cycles)\n"
+                + "  - sleep iterations: %12d  (%5.1f %% of iterations)\n"
+                + "  Sleep time (us):    %12.0f  (%3.0f us/iteration avg.)\n",
+                iter, iter > 0 ? (used + sleepNs) * usPerCycle / iter : 0.0,
+                used, 100.0 * (used / duration) / hz,
+                idleIter, used > 0 ? 100.0 * idle / used : 0.0,
+                iter - idleIter, used > 0 ? 100.0 * busy / used : 0.0,
+                sleepIter, iter > 0 ? 100.0 * sleepIter / iter : 0.0,
+                sleepNs * usPerCycle, sleepIter > 0 ? sleepNs * usPerCycle / sleepIter : 0.0));
+        if (rx > 0) {
+            long passes = rx; // no recirculation
+            sb.append(String.format(Locale.ROOT,
+                    "  Rx packets:         %12d  (%.0f Kpps, %.0f cycles/pkt)\n"
+                    + "  Datapath passes:    %12d  (%.2f passes/pkt)\n"
+                    + "  - PHWOL hits:       %12d  (%5.1f %%)\n"
+                    + "  - MFEX Opt hits:    %12d  (%5.1f %%)\n"
+                    + "  - Simple Match hits:%12d  (%5.1f %%)\n"
+                    + "  - EMC hits:         %12d  (%5.1f %%)\n"
+                    + "  - SMC hits:         %12d  (%5.1f %%)\n"
+                    + "  - Megaflow hits:    %12d  (%5.1f %%, %.2f subtbl lookups/hit)\n"
+                    + "  - Upcalls:          %12d  (%5.1f %%, %.1f us/upcall)\n"
+                    + "  - Lost upcalls:     %12d  (%5.1f %%)\n",
+                    rx, rx / duration / 1000, (double) busy / rx,
+                    passes, (double) passes / rx,
+                    0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0,
+                    megaflow, 100.0 * megaflow / passes,
+                    megaflow > 0 ? (double) v[PmdThread.S_LOOKUPS] / megaflow : 0.0,
+                    0, 0.0, 0.0, 0, 0.0));
+        } else {
+            sb.append(String.format(Locale.ROOT, "  Rx packets:         %12d\n", 0));
+        }
+        if (tx > 0) {
+            sb.append(String.format(Locale.ROOT,
+                    "  Tx packets:         %12d  (%.0f Kpps)\n"
+                    + "  Tx batches:         %12d  (%.2f pkts/batch)\n",
+                    tx, tx / duration / 1000, txBatches, txBatches > 0 ? (double) tx / txBatches : 0.0));
+        } else {
+            sb.append(String.format(Locale.ROOT, "  Tx packets:         %12d\n\n", 0));
         }
     }
 

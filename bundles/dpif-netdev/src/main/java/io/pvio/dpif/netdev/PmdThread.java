@@ -95,7 +95,12 @@ final class PmdThread implements Runnable {
     /** Iterations that ended parked (pmd-sleep-max), and the nanoseconds parked: not in S_IDLE_NS. */
     static final int S_SLEEP_ITER = 18;
     static final int S_SLEEP_NS = 19;
-    static final int N_STATS = 20;
+    /**
+     * The System.nanoTime the other counters cover time up to (the start of the iteration that published
+     * them): idle, processing and sleep time since the thread started add up to it less {@link #startNs}.
+     */
+    static final int S_ACCOUNTED_TO = 20;
+    static final int N_STATS = 21;
 
     final int core;
     /** This thread's id for {@link Flow#count(long, long, int, int)}: unique among live PMDs. */
@@ -111,6 +116,10 @@ final class PmdThread implements Runnable {
     @SuppressWarnings("unused") private volatile PacketOut packetOut; // via OUT
     private volatile boolean stop;
     private final CounterArray stats = new CounterArray(N_STATS);
+    /** Histograms and totals, recorded only with pmd-perf-metrics=true; this thread is their writer. */
+    final PmdPerf perf = new PmdPerf();
+    /** When the thread was made: its time is counted from here. */
+    final long startNs = System.nanoTime();
 
     // ---- owned by the PMD thread ----
     private final PacketBatch rx = new PacketBatch();
@@ -156,9 +165,12 @@ final class PmdThread implements Runnable {
     private long dropped;
     private long noPort;
     private long iterations;
+    private long accountedTo = startNs;
     private long idleIterations;
     private long sleepIterations;
     private long sleepNs;
+    /** pmd-perf-metrics as read at this iteration's start. */
+    private boolean metrics;
     private int nowSec;
     private long swSegmented;
     private long swSegments;
@@ -180,6 +192,7 @@ final class PmdThread implements Runnable {
         this.dp = dp;
         this.core = core;
         this.counterId = core + 1;
+        stats.set(S_ACCOUNTED_TO, startNs);
         SNAP.setRelease(this, initial);
         this.thread = new Thread(this, String.format("pmd-c%02d", core));
         thread.setDaemon(true);
@@ -255,11 +268,13 @@ final class PmdThread implements Runnable {
     @Override
     public void run() {
         PmdSnapshot cur = null;
-        long last = System.nanoTime();
+        long last = startNs;
         boolean lastBusy = false;
         int idleRun = 0;
         long lastBusyNs = last;
         long slept = 0; // parked at the end of the last iteration
+        boolean lastSampled = false; // the last iteration ran with perf metrics on
+        int lastRx = 0; // packets the last iteration received
         while (!stop) {
             PmdSnapshot s = (PmdSnapshot) SNAP.getAcquire(this);
             if (s != cur) {
@@ -270,6 +285,7 @@ final class PmdThread implements Runnable {
             long now = System.nanoTime();
             long d = now - last - slept; // the last iteration's time awake
             last = now;
+            accountedTo = now;
             slept = 0;
             if (lastBusy) {
                 procNs += d;
@@ -277,6 +293,10 @@ final class PmdThread implements Runnable {
             } else {
                 idleNs += d;
             }
+            if (lastSampled) {
+                perf.iteration(iterations, d, lastRx, now);
+            }
+            metrics = dp.perfMetrics();
             nowSec = MacTable.nowSeconds(now);
             long before = received;
             boolean retired = false;
@@ -294,7 +314,7 @@ final class PmdThread implements Runnable {
                 if (nPending > 0) {
                     // an iteration that retired completions did work: it is busy, and with perf metrics on
                     // its free_pkts time is counted (polls that found nothing complete are idle time)
-                    if (dp.perfMetrics()) {
+                    if (metrics) {
                         long t0 = System.nanoTime();
                         if (freePending()) {
                             freeNs += System.nanoTime() - t0;
@@ -310,10 +330,12 @@ final class PmdThread implements Runnable {
                 recoverAfterError();
             }
             iterations++;
-            if (received == before) {
+            lastRx = (int) (received - before);
+            lastSampled = metrics;
+            if (lastRx == 0) {
                 idleIterations++;
             }
-            boolean busy = received != before || retired;
+            boolean busy = lastRx != 0 || retired;
             if (busy) {
                 idleRxqNs += iterIdleRxqNs;
             }
@@ -357,6 +379,7 @@ final class PmdThread implements Runnable {
     private void publishStats() {
         stats.set(S_IDLE_NS, idleNs);
         stats.set(S_ITERATIONS, iterations);
+        stats.set(S_ACCOUNTED_TO, accountedTo);
         stats.set(S_IDLE_ITER, idleIterations);
         stats.set(S_SLEEP_ITER, sleepIterations);
         stats.set(S_SLEEP_NS, sleepNs);
@@ -521,7 +544,7 @@ final class PmdThread implements Runnable {
      */
     private void pollQueues(boolean withIdle) {
         RxqRef[] q = order;
-        boolean timed = dp.perfMetrics();
+        boolean timed = metrics;
         for (int i = nActive - 1; i >= 0; i--) {
             RxqRef r = q[i];
             if (pollTimed(r, timed) > 0) {
@@ -575,6 +598,9 @@ final class PmdThread implements Runnable {
             return 0;
         }
         received += n;
+        if (metrics) {
+            perf.rxBatch(n);
+        }
         if (r.noRecv) { // the port is down or has NO_RECV
             b.freeAll();
             dropped += n;

@@ -92,6 +92,14 @@ public class PmdAllocationTest extends DpTest {
         assertNoAllocation("NORMAL, 1000 source MACs");
     }
 
+    /** With pmd-perf-metrics the PMD also times its polls and fills pmd-perf-show's histograms: still nothing. */
+    @Test
+    public void normalWithPerfMetrics() throws Exception {
+        dp.setOtherConfig(Map.of("pmd-perf-metrics", "true"));
+        start(1_000, List.of("actions=NORMAL"));
+        assertNoAllocation("NORMAL, 1000 source MACs, pmd-perf-metrics");
+    }
+
     @Test
     public void normalWithMoreMacsThanTheTable() throws Exception {
         start(100_000, List.of("actions=NORMAL"));
