@@ -122,7 +122,8 @@ public class OvsToolsE2EIT {
         assertTrue(ok("version"), ok("version").startsWith("pvio-vswitchd (pvio) "));
         String list = ok("list-commands");
         assertTrue(list, list.startsWith("The available commands are:\n"));
-        for (String c : List.of("dpif-netdev/pmd-stats-show", "dma/show", "vlog/set", "bundle/list", "exit")) {
+        for (String c : List.of("dpif-netdev/pmd-stats-show", "dpif-netdev/pmd-perf-show", "dma/show", "vlog/set",
+                "bundle/list", "exit")) {
             assertTrue(c + " in " + list, list.contains("\n  " + c));
         }
         assertTrue(ok("vlog/list").contains("dpif_netdev"));
@@ -138,6 +139,20 @@ public class OvsToolsE2EIT {
         String pmd = ok("dpif-netdev/pmd-stats-show");
         assertTrue(pmd, pmd.contains("pmd thread"));
         assertTrue(ok("dpif-netdev/pmd-rxq-show"), ok("dpif-netdev/pmd-rxq-show").contains("g0"));
+        // pmd-perf-show: OVS's overall block; the histograms with pmd-perf-metrics, not with -nh
+        assertEquals(0, pvio("vsctl", "set", "Open_vSwitch", ".", "other_config:pmd-perf-metrics=true").status());
+        String perf = ok("dpif-netdev/pmd-perf-show");
+        assertTrue(perf, perf.matches("(?s)\nTime: \\d\\d:\\d\\d:\\d\\d\\.\\d{3}\nMeasurement duration: \\d+\\.\\d{3} s\n\n"
+                + "pmd thread numa_id 0 core_id 0:\n\n  Iterations: +\\d+  \\(\\d+\\.\\d\\d us/it\\)\n.*"
+                + "\n  Rx packets: +\\d+.*\nHistograms\n   cycles/it +packets/it .*"));
+        String nh = ok("dpif-netdev/pmd-perf-show", "-nh", "-pmd", "0", "ovs-netdev");
+        assertTrue(nh, nh.contains("  - busy iterations:  ") && !nh.contains("Histograms"));
+        assertEquals("", ok("dpif-netdev/pmd-stats-clear"));
+        String cleared = ok("dpif-netdev/pmd-perf-show", "-nh");
+        assertTrue(cleared, cleared.matches("(?s).*Measurement duration: 0\\.\\d{3} s\n.*"));
+        Out badDp = appctl("dpif-netdev/pmd-perf-show", "nosuchdp");
+        assertEquals(2, badDp.status());
+        assertTrue(badDp.err(), badDp.err().startsWith("please specify an existing datapath\n"));
 
         // an unknown command: OVS's text, "server returned an error", exit 2
         Out unknown = appctl("no/such-command", "x");
