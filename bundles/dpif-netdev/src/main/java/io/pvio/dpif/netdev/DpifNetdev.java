@@ -1777,6 +1777,7 @@ public final class DpifNetdev implements Dpif {
         SortedSet<Integer> ports = new TreeSet<>();
         SortedSet<Integer> open = new TreeSet<>();
         Map<String, Integer> names = new HashMap<>();
+        Map<Integer, Integer> config = new HashMap<>();
         synchronized (lock) {
             b = bridges.get(bridgeName);
             if (b == null) {
@@ -1785,6 +1786,7 @@ public final class DpifNetdev implements Dpif {
             for (Port p : b.ports.values()) {
                 ports.add(p.ofport);
                 names.put(p.name, p.ofport);
+                config.put(p.ofport, p.config);
                 if (p.netdev != null && p.nTxq > 0) { // what reconfigure gives the PMDs a TxPort for
                     open.add(p.ofport);
                 }
@@ -1796,7 +1798,7 @@ public final class DpifNetdev implements Dpif {
         } catch (IllegalArgumentException e) {
             throw new DpifException(e.getMessage());
         }
-        return Trace.run(b.name, k, b.flows, b.macs, MacTable.nowSeconds(System.nanoTime()), ports, open);
+        return Trace.run(b.name, k, b.flows, b.macs, MacTable.nowSeconds(System.nanoTime()), ports, open, config);
     }
 
     /** fdb/flush [BRIDGE]. */

@@ -66,6 +66,30 @@ public class OfprotoTraceTest extends DpTest {
         assertTrue(local, local.endsWith("Datapath actions: 1\n"));
     }
 
+    /** The ports' mod-port bits, as the PMDs honour them (and as OVS's trace skips them). */
+    @Test
+    public void portConfigBitsAreTracedAsTheDataPathHonoursThem() throws Exception {
+        dp.addBridge("br0");
+        for (String p : new String[] {"n1", "n2", "n3", "n4"}) {
+            dp.addPort("br0", p, "dummy", Map.of(), -1);
+        }
+        dp.addFlow("br0", "priority=10,in_port=1,actions=output:2,output:3");
+        dp.addFlow("br0", "priority=10,in_port=4,actions=FLOOD");
+        dp.setPortConfig("n2", Dpif.PC_NO_FWD, Dpif.PC_NO_FWD);
+        dp.setPortConfig("n3", Dpif.PC_PORT_DOWN, Dpif.PC_PORT_DOWN);
+        String out = trace("br0", "in_port=1");
+        assertTrue(out, out.contains("    output:2\n     -> OFPPC_NO_FWD set, skipping output\n"
+                + "    output:3\n     >> output port 3 is down, skipping output\n"));
+        assertTrue(out, out.endsWith("Datapath actions: drop\n"));
+        dp.setPortConfig("n1", Dpif.PC_NO_FLOOD, Dpif.PC_NO_FLOOD);
+        dp.setPortConfig("n3", 0, Dpif.PC_PORT_DOWN);
+        assertTrue(trace("br0", "in_port=4").endsWith("Datapath actions: 3\n")); // 1 no-flood, 2 no-forward
+        dp.setPortConfig("n4", Dpif.PC_NO_RECV, Dpif.PC_NO_RECV);
+        String noRecv = trace("br0", "in_port=4");
+        assertTrue(noRecv, noRecv.contains("    >> input port 4 has OFPPC_NO_RECV set, dropping\n"));
+        assertTrue(noRecv, noRecv.endsWith("Datapath actions: drop\n"));
+    }
+
     @Test
     public void argumentsAndBridgesAreCheckedAsOvsChecksThem() throws Exception {
         dp.addBridge("br0");

@@ -1,8 +1,11 @@
 package io.pvio.dpif.netdev.flow;
 
+import io.pvio.dpif.Dpif;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.function.ToIntFunction;
 
 /**
@@ -134,6 +137,23 @@ public final class Trace {
      */
     public static String run(String bridge, Key k, FlowTable table, MacTable macs, int now, SortedSet<Integer> ports,
             SortedSet<Integer> open) {
+        return run(bridge, k, table, macs, now, ports, open, Map.of());
+    }
+
+    /**
+     * {@link #run(String, Key, FlowTable, MacTable, int, SortedSet, SortedSet)} with the ports' OpenFlow config
+     * bits ({@code Dpif.PC_*} by port number, ovs-ofctl mod-port), as the PMDs honour them: nothing received on a
+     * port down or with NO_RECV is forwarded, nothing is sent to one down or with NO_FWD, floods leave NO_FLOOD
+     * ports out.
+     */
+    public static String run(String bridge, Key k, FlowTable table, MacTable macs, int now, SortedSet<Integer> ports,
+            SortedSet<Integer> open, Map<Integer, Integer> config) {
+        SortedSet<Integer> floods = new TreeSet<>(); // the flood list of the PMDs' BridgeView
+        for (int p : open) {
+            if ((config.getOrDefault(p, 0) & (Dpif.PC_PORT_DOWN | Dpif.PC_NO_FWD | Dpif.PC_NO_FLOOD)) == 0) {
+                floods.add(p);
+            }
+        }
         StringBuilder sb = new StringBuilder("Flow: ").append(format(k)).append("\n\n");
         String header = "bridge(\"" + bridge + "\")";
         sb.append(header).append('\n').append("-".repeat(header.length())).append('\n');
@@ -148,20 +168,13 @@ public final class Trace {
                 sb.append(", cookie 0x").append(Long.toHexString(f.cookie));
             }
             sb.append('\n');
-            if (f.actions.length == 0) {
-                sb.append("    drop\n");
-            }
-            for (int a : f.actions) {
-                if (a == Flow.ACTION_NORMAL) {
-                    sb.append("    NORMAL\n");
-                    normal(sb, k, macs, now, ports, open, out);
-                } else if (a == Flow.ACTION_FLOOD) {
-                    sb.append("    FLOOD\n");
-                    flood(k.inPort, open, out);
-                } else {
-                    sb.append(a == FlowParser.LOCAL ? "    LOCAL\n" : "    output:" + a + "\n");
-                    output(sb, k.inPort, a, ports, open, out);
-                }
+            int inConfig = config.getOrDefault(k.inPort, 0);
+            if ((inConfig & (Dpif.PC_PORT_DOWN | Dpif.PC_NO_RECV)) != 0) {
+                // PmdThread.poll drops such a port's batches; OVS's may_receive skips the actions
+                sb.append("    >> input port ").append(k.inPort).append((inConfig & Dpif.PC_PORT_DOWN) != 0
+                        ? " is down" : " has OFPPC_NO_RECV set").append(", dropping\n");
+            } else {
+                actions(sb, k, f, macs, now, ports, open, config, floods, out);
             }
         }
         sb.append("\nFinal flow: unchanged\nDatapath actions: "); // pvio's actions never modify a packet
@@ -175,18 +188,54 @@ public final class Trace {
         return sb.append('\n').toString();
     }
 
+    /** The flow's actions, as PmdThread.poll runs them. */
+    private static void actions(StringBuilder sb, Key k, Flow f, MacTable macs, int now, SortedSet<Integer> ports,
+            SortedSet<Integer> open, Map<Integer, Integer> config, SortedSet<Integer> floods, List<Integer> out) {
+        if (f.actions.length == 0) {
+            sb.append("    drop\n");
+        }
+        for (int a : f.actions) {
+            if (a == Flow.ACTION_NORMAL) {
+                sb.append("    NORMAL\n");
+                normal(sb, k, macs, now, ports, open, config, floods, out);
+            } else if (a == Flow.ACTION_FLOOD) {
+                sb.append("    FLOOD\n");
+                flood(k.inPort, floods, out);
+            } else {
+                sb.append(a == FlowParser.LOCAL ? "    LOCAL\n" : "    output:" + a + "\n");
+                output(sb, k.inPort, a, ports, open, config, out);
+            }
+        }
+    }
+
     /** PmdThread.output: output to the input port is skipped, to a port the PMDs cannot send to is lost. */
     private static void output(StringBuilder sb, int in, int port, SortedSet<Integer> ports, SortedSet<Integer> open,
-            List<Integer> out) {
+            Map<Integer, Integer> config, List<Integer> out) {
         if (port == in) {
             sb.append("     >> skipping output to input port\n");
         } else if (!ports.contains(port)) {
             sb.append("     >> Nonexistent output port\n");
         } else if (!open.contains(port)) {
             sb.append("     >> output port ").append(port).append(" is not open, skipping output\n");
+        } else if (!sendable(port, config, sb)) {
+            return;
         } else {
             out.add(port);
         }
+    }
+
+    /** False, with the trace's line, for a port the PMDs send nothing to (mod-port no-forward or down). */
+    private static boolean sendable(int port, Map<Integer, Integer> config, StringBuilder sb) {
+        int c = config.getOrDefault(port, 0);
+        if ((c & Dpif.PC_NO_FWD) != 0) {
+            sb.append("     -> OFPPC_NO_FWD set, skipping output\n"); // OVS's check_output_prerequisites
+            return false;
+        }
+        if ((c & Dpif.PC_PORT_DOWN) != 0) {
+            sb.append("     >> output port ").append(port).append(" is down, skipping output\n");
+            return false;
+        }
+        return true;
     }
 
     /** PmdThread.flood: every port the PMDs can send to but the input port, in ofport order. */
@@ -200,7 +249,7 @@ public final class Trace {
 
     /** PmdThread.normal, without its learning of the source. */
     private static void normal(StringBuilder sb, Key k, MacTable macs, int now, SortedSet<Integer> ports,
-            SortedSet<Integer> open, List<Integer> out) {
+            SortedSet<Integer> open, Map<Integer, Integer> config, SortedSet<Integer> floods, List<Integer> out) {
         if (k.inPort != ANY && !ports.contains(k.inPort)) {
             // the PMD only receives on the bridge's ports; OVS's NORMAL refuses such a flow so
             sb.append("     >>>> received packet on unknown port ").append(k.inPort).append(" <<<<\n");
@@ -210,14 +259,16 @@ public final class Trace {
         int port = (k.dlDst >>> 40 & 1) != 0 ? -1 : macs.lookup(k.dlDst, now); // multicast: never learned
         if (port < 0) {
             sb.append("     -> no learned MAC for destination, flooding\n");
-            flood(k.inPort, open, out);
+            flood(k.inPort, floods, out);
         } else if (port == k.inPort) {
             sb.append("     -> learned port is input port, dropping\n");
         } else if (!open.contains(port)) {
             sb.append("     >> learned port is unknown, dropping\n");
         } else {
             sb.append("     -> forwarding to learned port\n");
-            out.add(port);
+            if (sendable(port, config, sb)) {
+                out.add(port);
+            }
         }
     }
 
