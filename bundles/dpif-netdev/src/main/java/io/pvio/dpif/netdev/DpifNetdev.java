@@ -1168,10 +1168,20 @@ public final class DpifNetdev implements Dpif {
     }
 
     /**
+     * Whether OVS polls this port's queues from its main thread, not from a PMD (netdev_is_pmd is false: kernel
+     * ports). pvio polls every port from its PMDs; such a port's pmd-rxq-affinity is ignored, as OVS ignores it,
+     * and its queues are polled even when every PMD is isolated, as OVS's main thread polls them.
+     */
+    private static boolean mainThreadPort(Port p) {
+        return p.type.equals("system") || p.type.equals("internal") || p.type.equals("tap");
+    }
+
+    /**
      * Re-reads queue layouts, assigns rxqs and publishes one snapshot per PMD. As OVS's rxq_scheduling: a
      * pinned queue (pmd-rxq-affinity) goes to its core's PMD, which is then isolated (pmd-rxq-isolate); a
      * queue pinned to a core without PMD, and every other queue, goes round-robin (ports by name) to the
-     * PMDs not isolated; with none, it is not polled. What changed for a queue is logged as OVS logs it.
+     * PMDs not isolated; with none, it is not polled, unless its port is one OVS polls from its main thread
+     * ({@link #mainThreadPort}). What changed for a queue is logged as OVS logs it.
      */
     private void applySnapshots() {
         long g = ++gen;
@@ -1206,7 +1216,7 @@ public final class DpifNetdev implements Dpif {
         List<Object[]> others = new ArrayList<>();
         for (Port p : open) {
             for (int q = 0; q < p.nRxq; q++) {
-                Integer pin = p.rxqPins.get(q);
+                Integer pin = mainThreadPort(p) ? null : p.rxqPins.get(q);
                 if (pin == null) {
                     others.add(new Object[] {p, q, null});
                     continue;
@@ -1238,6 +1248,10 @@ public final class DpifNetdev implements Dpif {
                 if (!isolated[rr]) {
                     idx = rr;
                 }
+            }
+            if (idx < 0 && mainThreadPort(p)) {
+                idx = rr; // OVS's main thread polls it whatever the PMDs' isolation: pvio's PMDs must
+                rr = (rr + 1) % np;
             }
             String line = idx >= 0
                     ? String.format(Locale.ROOT, "Core %2d on numa node 0 assigned port '%s' rx queue %d.",

@@ -114,6 +114,25 @@ public class RxqAffinityTest extends DpTest {
         assertEquals(0, dp.pool().inUse());
     }
 
+    /**
+     * A kernel port (internal here: dummy ports under the type name) is polled by OVS's main thread: its
+     * affinity is ignored, and its queue is polled even when every PMD is isolated.
+     */
+    @Test
+    public void aPortOvsPollsFromItsMainThreadIsNeverPinnedNorLeftUnpolled() throws Exception {
+        dp.bindNetdevClass(dummy, Map.of(io.pvio.netdev.NetdevClass.TYPE_PROPERTY, "internal"));
+        twoPortsTwoQueues(Map.of());
+        dp.addPort("br0", "br0", "internal", Map.of(), -1);
+        dp.setRxqAffinity("a", "0:0,1:0");
+        dp.setRxqAffinity("br0", "0:0"); // ignored: core 0 is isolated by a's queues alone
+        assertEquals(pmd(0, true, "a:0", "a:1") + pmd(1, false, "b:0", "b:1", "br0:0"), dp.pmdRxqShow());
+        log.clear();
+        dp.setRxqAffinity("b", "0:1,1:1"); // every PMD isolated: br0 is still polled
+        assertTrue(dp.pmdRxqShow(), dp.pmdRxqShow().contains("port: br0 "));
+        assertTrue(log.toString(), log.stream().noneMatch(l -> l.contains("'br0' rx queue 0. This rx queue will not")));
+        polled("br0", 0);
+    }
+
     @Test
     public void isolateFalseLetsOtherQueuesShareThePinnedCoreWithGroupOnly() throws Exception {
         twoPortsTwoQueues(Map.of("pmd-rxq-isolate", "false")); // default assign: cycles
