@@ -1740,9 +1740,17 @@ public final class DpifNetdev implements Dpif {
 
     /** dpif-netdev/pmd-rxq-show. */
     public String pmdRxqShow() {
+        return pmdRxqShow(null);
+    }
+
+    /** dpif-netdev/pmd-rxq-show -pmd CORE: only that PMD (nothing when it has none). */
+    public String pmdRxqShow(Integer onlyCore) {
         StringBuilder sb = new StringBuilder();
         synchronized (lock) {
             for (PmdThread t : pmds) {
+                if (onlyCore != null && onlyCore != t.core) {
+                    continue;
+                }
                 sb.append("pmd thread numa_id 0 core_id ").append(t.core).append(":\n");
                 sb.append("  isolated : ").append(isolatedCores.contains(t.core)).append('\n');
                 // with pmd-perf-metrics: the share of the PMD's time since it took the queue spent in the

@@ -133,6 +133,23 @@ public class RxqAffinityTest extends DpTest {
         polled("br0", 0);
     }
 
+    /** OVS 3.1's arguments: -pmd CORE shows that PMD only; -secs is accepted. */
+    @Test
+    public void rxqShowTakesPmdAndSecs() throws Exception {
+        twoPortsTwoQueues(Map.of());
+        io.pvio.dpif.netdev.appctl.PmdRxqShowCommand show = new io.pvio.dpif.netdev.appctl.PmdRxqShowCommand(dp);
+        assertEquals(pmd(1, false, "a:1", "b:1"), show.run(List.of("-pmd", "1")));
+        assertEquals(pmd(0, false, "a:0", "b:0"), show.run(List.of("-secs", "5", "-pmd", "0", "ovs-netdev")));
+        assertEquals("", show.run(List.of("-pmd", "7")));
+        assertEquals(dp.pmdRxqShow(), show.run(List.of("-secs", "60")));
+        try {
+            show.run(List.of("-pmd", "x"));
+            fail("accepted -pmd x");
+        } catch (io.pvio.unixctl.UnixctlException e) {
+            assertEquals("invalid pmd core id: x", e.getMessage());
+        }
+    }
+
     @Test
     public void isolateFalseLetsOtherQueuesShareThePinnedCoreWithGroupOnly() throws Exception {
         twoPortsTwoQueues(Map.of("pmd-rxq-isolate", "false")); // default assign: cycles

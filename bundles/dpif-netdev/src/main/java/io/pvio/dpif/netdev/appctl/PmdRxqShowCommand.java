@@ -8,9 +8,12 @@ import java.util.List;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
-/** {@code dpif-netdev/pmd-rxq-show [DP]}: which PMD polls which rx queue. */
+/**
+ * {@code dpif-netdev/pmd-rxq-show [-pmd CORE] [-secs SECS] [DP]}: which PMD polls which rx queue. SECS is
+ * accepted as OVS accepts it; pvio's usage is not windowed (it covers the time since the PMD took the queue).
+ */
 @Component(service = UnixctlCommand.class, property = {UnixctlCommand.COMMAND_PROPERTY + "=dpif-netdev/pmd-rxq-show",
-        UnixctlCommand.USAGE_PROPERTY + "=[dp]"})
+        UnixctlCommand.USAGE_PROPERTY + "=[-pmd core] [-secs secs] [dp]"})
 public final class PmdRxqShowCommand extends DpifCommand {
     public PmdRxqShowCommand() {
     }
@@ -27,9 +30,22 @@ public final class PmdRxqShowCommand extends DpifCommand {
 
     @Override
     String exec(DpifNetdev d, List<String> args) throws UnixctlException {
-        for (String a : args) {
-            datapath(a);
+        Integer core = null;
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if ((a.equals("-pmd") || a.equals("-secs")) && i + 1 < args.size()) {
+                String v = args.get(++i);
+                if (a.equals("-pmd")) {
+                    try {
+                        core = Integer.parseInt(v);
+                    } catch (NumberFormatException e) {
+                        throw new UnixctlException("invalid pmd core id: " + v);
+                    }
+                }
+            } else {
+                datapath(a);
+            }
         }
-        return d.pmdRxqShow();
+        return d.pmdRxqShow(core);
     }
 }
