@@ -129,7 +129,7 @@ public interface Netdev extends AutoCloseable {
      * get_etheraddr: the port's Ethernet address, {@code xx:xx:xx:xx:xx:xx} (the Interface's
      * {@code mac_in_use}), or null when it has none. Control path. Default: none.
      *
-     * @since 1.7
+     * @since 1.6
      */
     default String etherAddr() {
         return null;
@@ -140,7 +140,7 @@ public interface Netdev extends AutoCloseable {
      * datapath does to a bridge's local port, as ovs-vswitchd sets the bridge's MAC on it. Control path.
      * Default: refused.
      *
-     * @since 1.7
+     * @since 1.6
      */
     default void setEtherAddr(String mac) throws NetdevException {
         throw new NetdevException(name() + ": its Ethernet address cannot be set");
@@ -150,7 +150,7 @@ public interface Netdev extends AutoCloseable {
      * get_mtu: the port's MTU (the Interface's {@code mtu}). Control path. Default: 1500, Ethernet's, as
      * OVS's classes without a device of their own report it.
      *
-     * @since 1.7
+     * @since 1.6
      */
     default int mtu() {
         return 1500;
@@ -160,7 +160,7 @@ public interface Netdev extends AutoCloseable {
      * get_ifindex: the kernel's index of the port's interface (the Interface's {@code ifindex}), 0 when it
      * has none, as OVS writes it. Control path. Default: 0.
      *
-     * @since 1.7
+     * @since 1.6
      */
     default int ifindex() {
         return 0;
@@ -170,10 +170,22 @@ public interface Netdev extends AutoCloseable {
      * get_flags' NETDEV_UP: the port is administratively up (the Interface's {@code admin_state}; OpenFlow's
      * {@code PORT_DOWN} when false). Control path. Default: up.
      *
-     * @since 1.7
+     * @since 1.6
      */
     default boolean adminUp() {
         return true;
+    }
+
+    /**
+     * Sets the port administratively up or down, as OVS's netdev_turn_flags_on/off(NETDEV_UP) for an OpenFlow
+     * port-mod: a kernel device's IFF_UP ({@code ip link set NAME up|down}). Control path. Returns false when the
+     * class has no such flag (the datapath then only stops forwarding to and from the port). Default: false.
+     *
+     * @throws NetdevException when the device refuses
+     * @since 1.7
+     */
+    default boolean setAdminUp(boolean up) throws NetdevException {
+        return false;
     }
 
     /** {@link #txOffloads()}: takes packets with a partial L4 checksum ({@code Packet.OL_CSUM_PARTIAL}). */

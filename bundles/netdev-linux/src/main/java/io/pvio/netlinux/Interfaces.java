@@ -115,16 +115,23 @@ final class Interfaces {
 
     /** Sets IFF_UP (as {@code ip link set NAME up}). */
     static void setUp(String name) throws NetdevException {
+        setUp(name, true);
+    }
+
+    /** Sets or clears IFF_UP (as {@code ip link set NAME up|down}). */
+    static void setUp(String name, boolean up) throws NetdevException {
         int fd = -1;
         try {
             fd = Sys.socket(Sys.AF_INET, Sys.SOCK_DGRAM | Sys.SOCK_CLOEXEC, 0);
             Memory req = ifreq(name);
             long p = com.sun.jna.Pointer.nativeValue(req);
             Sys.ioctl(fd, Sys.SIOCGIFFLAGS, p);
-            req.setShort(Sys.IFNAMSIZ, (short) (req.getShort(Sys.IFNAMSIZ) | Sys.IFF_UP));
+            short flags = req.getShort(Sys.IFNAMSIZ);
+            req.setShort(Sys.IFNAMSIZ, (short) (up ? flags | Sys.IFF_UP : flags & ~Sys.IFF_UP));
             Sys.ioctl(fd, Sys.SIOCSIFFLAGS, p);
         } catch (LastErrorException e) {
-            throw new NetdevException(name + ": could not bring the interface up (" + Sys.err(e) + ")", e);
+            throw new NetdevException(name + ": could not bring the interface " + (up ? "up" : "down") + " ("
+                    + Sys.err(e) + ")", e);
         } finally {
             Sys.closeQuietly(fd);
         }

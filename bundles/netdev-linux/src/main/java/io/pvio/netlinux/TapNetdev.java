@@ -337,6 +337,13 @@ final class TapNetdev implements Netdev {
         return Interfaces.isUp(name);
     }
 
+    /** OpenFlow port-mod up/down: the device's IFF_UP, as OVS turns NETDEV_UP on or off. */
+    @Override
+    public boolean setAdminUp(boolean up) throws NetdevException {
+        Interfaces.setUp(name, up);
+        return true;
+    }
+
     @Override
     public boolean carrier() {
         return !closed && Interfaces.carrier(name);

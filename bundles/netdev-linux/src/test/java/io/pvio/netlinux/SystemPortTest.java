@@ -196,6 +196,14 @@ public class SystemPortTest {
         assertEquals(down.toString(), 0L, (long) down.get("tx_packets"));
         assertEquals("frames reached the kernel's down tap", "0",
                 Host.run("cat", "/sys/class/net/" + BR + "/statistics/rx_dropped").trim());
+        // ovs-ofctl mod-port BR BR up / down: the device itself, as OVS's update_port_config
+        dp.setPortConfig(BR, 0, io.pvio.dpif.Dpif.PC_PORT_DOWN);
+        assertTrue("mod-port up brings the local port up", isUp(BR));
+        dp.setPortConfig(BR, io.pvio.dpif.Dpif.PC_PORT_DOWN, io.pvio.dpif.Dpif.PC_PORT_DOWN);
+        assertFalse("mod-port down takes it down", isUp(BR));
+        assertFalse("admin_state down", dp.port(BR).adminUp());
+        dp.setPortConfig(BR, 0, io.pvio.dpif.Dpif.PC_PORT_DOWN);
+        Host.run("ip", "link", "set", BR, "down");
         Host.run("ip", "link", "set", BR, "up");
         assertTrue("admin_state up", dp.port(BR).adminUp());
         Host.run("ip", "addr", "add", NET + "254/24", "dev", BR);

@@ -749,6 +749,18 @@ public final class DpifNetdev implements Dpif {
                 throw new DpifException(String.format("port %s: config 0x%x cannot be honoured (NO_RECV_STP)", name,
                         bad));
             }
+            if ((mask & Dpif.PC_PORT_DOWN) != 0 && p.netdev != null) {
+                // as OVS's update_port_config: the device itself goes up or down (a kernel port's IFF_UP), even
+                // when the bit does not change (a local port created down is brought up by mod-port up)
+                boolean up = (next & Dpif.PC_PORT_DOWN) == 0;
+                try {
+                    if (p.netdev.setAdminUp(up)) {
+                        LOG.info(() -> "port " + name + ": device set " + (up ? "up" : "down"));
+                    }
+                } catch (NetdevException | RuntimeException e) {
+                    throw new DpifException("port " + name + ": " + e.getMessage());
+                }
+            }
             if (next == p.config) {
                 return;
             }
