@@ -28,6 +28,12 @@ import java.util.logging.Logger;
  */
 public final class OfConnection {
     static final Logger LOG = Logger.getLogger("ofproto");
+    /**
+     * FLOW_STATS, TABLE_STATS, PORT_STATS and QUEUE_STATS (the same bits in OpenFlow 1.0 and 1.3): the
+     * statistics pvio answers. Not ARP_MATCH_IP (pvio matches no ARP field) nor IP_REASM or STP.
+     */
+    static final int CAPABILITIES = 1 | 2 | 4 | 64;
+
     /** The versions pvio speaks, as a HELLO version bitmap. */
     static final int BITMAP = 1 << Of.V10 | 1 << Of.V13;
 
@@ -190,7 +196,8 @@ public final class OfConnection {
                 out.add(features(xid));
                 return;
             case Of.GET_CONFIG_REQUEST:
-                out.add(OfWriter.message(version, Of.GET_CONFIG_REPLY, xid).u16(0).u16(0xffff).finish());
+                // miss_send_len 0, as OVS's for a service connection (ovs-ofctl): pvio sends no packet-ins
+                out.add(OfWriter.message(version, Of.GET_CONFIG_REPLY, xid).u16(0).u16(0).finish());
                 return;
             case Of.SET_CONFIG:
                 return;
@@ -237,12 +244,12 @@ public final class OfConnection {
         OfWriter w = OfWriter.message(version, Of.FEATURES_REPLY, xid);
         w.u64(datapathId()).u32(0).u8(1);
         if (version == Of.V10) {
-            w.zeros(3).u32(1 | 2).u32(1 << Of.AT_OUTPUT); // FLOW_STATS | TABLE_STATS; output only
+            w.zeros(3).u32(CAPABILITIES).u32(1 << Of.AT_OUTPUT); // output only
             for (PortInfo p : ports()) {
                 port(w, p);
             }
         } else {
-            w.u8(0).zeros(2).u32(1 | 2).u32(0);
+            w.u8(0).zeros(2).u32(CAPABILITIES).u32(0);
         }
         return w.finish();
     }

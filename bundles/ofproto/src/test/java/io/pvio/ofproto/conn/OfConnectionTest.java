@@ -178,6 +178,9 @@ public class OfConnectionTest {
         byte[] feat = one(session(Of.V10).handle(buf(OfWriter.message(Of.V10, Of.FEATURES_REQUEST, 5).finish())));
         ByteBuffer b = ByteBuffer.wrap(feat);
         assertEquals(bridgeMac, b.getLong(8));
+        assertEquals("FLOW_STATS TABLE_STATS PORT_STATS QUEUE_STATS", 0x47, b.getInt(24));
+        byte[] conf = one(session(Of.V10).handle(buf(OfWriter.message(Of.V10, Of.GET_CONFIG_REQUEST, 7).finish())));
+        assertEquals("miss_send_len, as OVS's for ovs-ofctl", 0, ByteBuffer.wrap(conf).getShort(10));
         int seen = 0;
         for (int at = 32; at < feat.length; at += 48) {
             int no = b.getShort(at) & 0xffff;
