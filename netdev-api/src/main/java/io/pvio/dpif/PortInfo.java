@@ -16,10 +16,22 @@ import java.util.Map;
  * @param mtu        the port's MTU ({@code mtu}), 0 when unknown (since 1.5)
  * @param ifindex    the kernel's index of its interface ({@code ifindex}), 0 when none (since 1.5)
  * @param adminUp    administratively up ({@code admin_state}, OpenFlow's PORT_DOWN when false; since 1.5)
+ * @param linkSpeed  the link's speed in bits per second ({@code link_speed}), 0 when unknown (see
+ *                   {@link io.pvio.netdev.Netdev#linkSpeed()}; since 1.5)
+ * @param fullDuplex full duplex ({@code duplex}), meaningful only when {@code linkSpeed} is not 0 (since 1.5)
+ * @param linkResets the carrier changes the port has seen since it was opened ({@code link_resets}; since 1.5)
  */
 public record PortInfo(String name, String bridge, String type, Map<String, String> options, int ofport,
         String state, String error, Map<String, Long> statistics, Map<String, String> status, String mac, int mtu,
-        int ifindex, boolean adminUp) {
+        int ifindex, boolean adminUp, long linkSpeed, boolean fullDuplex, long linkResets) {
+
+    /** Speed and duplex unknown, no carrier change seen. */
+    public PortInfo(String name, String bridge, String type, Map<String, String> options, int ofport,
+            String state, String error, Map<String, Long> statistics, Map<String, String> status, String mac, int mtu,
+            int ifindex, boolean adminUp) {
+        this(name, bridge, type, options, ofport, state, error, statistics, status, mac, mtu, ifindex, adminUp, 0,
+                false, 0);
+    }
 
     /** As in 1.4: MAC, MTU and ifindex unknown, up unless the port waits or failed. */
     public PortInfo(String name, String bridge, String type, Map<String, String> options, int ofport,

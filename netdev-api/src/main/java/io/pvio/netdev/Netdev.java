@@ -188,6 +188,40 @@ public interface Netdev extends AutoCloseable {
         return false;
     }
 
+    /**
+     * get_carrier_resets: how many times the port has seen its carrier change (up to down or down to up)
+     * since it was opened: the Interface's {@code link_resets}. A port counts the changes it observes; one that
+     * cannot observe them returns 0, as OVS writes for a class without get_carrier_resets. Control path.
+     * Default: 0.
+     *
+     * @since 1.7
+     */
+    default long carrierResets() {
+        return 0;
+    }
+
+    /**
+     * get_features' current speed, in bits per second, as OVS's netdev_features_to_bps gives it (the
+     * Interface's {@code link_speed}): one of the speeds OpenFlow names (10 and 100 Mb/s, 1, 10, 40 and
+     * 100 Gb/s, 1 Tb/s), or 0 when the port does not know its speed or runs at another one; OVS leaves
+     * {@code link_speed} and {@code duplex} empty then. Control path. Default: 0.
+     *
+     * @since 1.7
+     */
+    default long linkSpeed() {
+        return 0;
+    }
+
+    /**
+     * get_features' current duplex: true for full duplex (the Interface's {@code duplex}); meaningful only
+     * while {@link #linkSpeed()} is not 0. Control path. Default: false.
+     *
+     * @since 1.7
+     */
+    default boolean fullDuplex() {
+        return false;
+    }
+
     /** {@link #txOffloads()}: takes packets with a partial L4 checksum ({@code Packet.OL_CSUM_PARTIAL}). */
     int TX_OFFLOAD_CSUM = 1;
     /** {@link #txOffloads()}: takes TCP/IPv4 TSO packets ({@code Packet.OL_TSO_TCPV4}). */
