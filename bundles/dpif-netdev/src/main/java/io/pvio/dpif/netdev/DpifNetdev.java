@@ -872,6 +872,9 @@ public final class DpifNetdev implements Dpif {
         int mtu = 0;
         int ifindex = 0;
         boolean up = false;
+        long speed = 0;
+        boolean full = false;
+        long resets = 0;
         if (p.netdev != null) {
             try {
                 NetdevStats s = new NetdevStats();
@@ -887,8 +890,11 @@ public final class DpifNetdev implements Dpif {
                 mtu = Math.max(0, p.netdev.mtu());
                 ifindex = Math.max(0, p.netdev.ifindex());
                 up = p.netdev.adminUp() && (p.config & Dpif.PC_PORT_DOWN) == 0;
+                speed = Math.max(0, p.netdev.linkSpeed());
+                full = p.netdev.fullDuplex();
+                resets = Math.max(0, p.netdev.carrierResets());
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, p.name + ": could not read its address, MTU or flags", e);
+                LOG.log(Level.WARNING, p.name + ": could not read its address, MTU, flags or link", e);
             }
         }
         String error = p.error;
@@ -896,7 +902,7 @@ public final class DpifNetdev implements Dpif {
             error = waitingError(p); // as OVS shows a port it cannot open, but the port may open later
         }
         return new PortInfo(p.name, p.bridge.name, p.type, p.options, p.ofport, p.state(), error,
-                Collections.unmodifiableMap(st), status, mac, mtu, ifindex, up);
+                Collections.unmodifiableMap(st), status, mac, mtu, ifindex, up, speed, full, resets);
     }
 
     /**

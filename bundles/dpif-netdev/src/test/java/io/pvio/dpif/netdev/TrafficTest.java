@@ -49,6 +49,9 @@ public class TrafficTest extends DpTest {
         assertEquals(Long.valueOf(20000), st.get("tx_packets"));
         assertEquals(Long.valueOf(15000), st.get("rx_packets"));
         assertEquals(Long.valueOf(20000), st.get("rx_valid"));
+        // no speed, no carrier change counted: link_speed and duplex empty, link_resets 0, as OVS's dummy ports
+        assertEquals(0, dp.port("g2").linkSpeed());
+        assertEquals(0, dp.port("g2").linkResets());
         List<String> flows = dp.dumpFlows("br0");
         assertTrue(flows.get(0), flows.get(0).matches(".*n_packets=20000, n_bytes=1280000, idle_age=\\d+,"
                 + " in_port=1 actions=output:2"));
