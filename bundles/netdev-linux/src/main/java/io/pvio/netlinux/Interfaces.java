@@ -196,6 +196,47 @@ final class Interfaces {
         }
     }
 
+    /** A link's current speed in bits per second (0: unknown) and duplex, as OVS's get_features gives them. */
+    record Speed(long bps, boolean fullDuplex) {
+        static final Speed UNKNOWN = new Speed(0, false);
+    }
+
+    /**
+     * OVS 3.1's netdev_linux_read_features, current settings: the interface's speed and duplex from
+     * ETHTOOL_GSET; {@link Speed#UNKNOWN} when the interface does not answer.
+     */
+    static Speed speed(String name) {
+        int fd = -1;
+        try {
+            Memory cmd = new Memory(44); // struct ethtool_cmd
+            cmd.clear();
+            cmd.setInt(0, Sys.ETHTOOL_GSET);
+            fd = Sys.socket(Sys.AF_INET, Sys.SOCK_DGRAM | Sys.SOCK_CLOEXEC, 0);
+            Memory req = ifreq(name);
+            req.setPointer(Sys.IFNAMSIZ, cmd); // ifr_data
+            Sys.ioctl(fd, Sys.SIOCETHTOOL, com.sun.jna.Pointer.nativeValue(req));
+            int mbps = (cmd.getShort(12) & 0xffff) | (cmd.getShort(28) & 0xffff) << 16; // speed, speed_hi
+            return speed(mbps, cmd.getByte(14) & 0xff);
+        } catch (LastErrorException e) {
+            return Speed.UNKNOWN;
+        } finally {
+            Sys.closeQuietly(fd);
+        }
+    }
+
+    /**
+     * ethtool's speed (Mb/s) and duplex (0 half, 1 full, 0xff unknown) as OVS 3.1 maps them to its features:
+     * 10 Mb/s to 1 Gb/s half or full (anything but 0 is full), 10, 40 and 100 Gb/s and 1 Tb/s full, any
+     * other speed (2.5, 25 Gb/s..., unknown) none.
+     */
+    static Speed speed(int mbps, int duplex) {
+        return switch (mbps) {
+            case 10, 100, 1000 -> new Speed(mbps * 1_000_000L, duplex != 0);
+            case 10_000, 40_000, 100_000, 1_000_000 -> new Speed(mbps * 1_000_000L, true);
+            default -> Speed.UNKNOWN;
+        };
+    }
+
     /** The driver of a device-backed interface (virtio_net, e1000e...); null for virtual ones. */
     static String driver(String name) {
         try {

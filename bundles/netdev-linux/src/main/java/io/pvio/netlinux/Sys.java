@@ -43,6 +43,7 @@ final class Sys {
     static final long SIOCGIFHWADDR = 0x8927;
     static final long SIOCSIFHWADDR = 0x8924;
     static final long SIOCETHTOOL = 0x8946;
+    static final int ETHTOOL_GSET = 0x1;
     static final int ETHTOOL_GDRVINFO = 0x3;
     static final short ARPHRD_ETHER = 1;
     static final short IFF_UP = 0x1;

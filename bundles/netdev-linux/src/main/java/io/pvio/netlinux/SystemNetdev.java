@@ -48,6 +48,7 @@ final class SystemNetdev implements Netdev {
     private long oldKernelDrops;
     private int reopened;
     private final java.util.function.Consumer<SystemNetdev> onClose;
+    private final CarrierResets resets;
 
     SystemNetdev(String name, Map<String, String> options, NetdevContext context,
             java.util.function.Consumer<SystemNetdev> onClose) throws NetdevException {
@@ -64,6 +65,7 @@ final class SystemNetdev implements Netdev {
         this.mtu = Interfaces.mtu(name);
         this.sock = new PacketSocket(name, idx, mtu);
         bringUp();
+        this.resets = new CarrierResets(Interfaces.carrier(name)); // once up: bringing it up is no reset
         NetdevLinux.LOG.info(() -> name + ": opened system port on ifindex " + idx + ", mtu " + mtu);
     }
 
@@ -184,6 +186,7 @@ final class SystemNetdev implements Netdev {
             return false; // vanished between the two calls: next poll
         }
         if (s != null && s.ifindex == idx && m == mtu) {
+            carrier(); // counts a carrier change (link_resets) no one else read
             return false;
         }
         String why = s == null ? "interface is back" : s.ifindex != idx ? "interface re-created"
@@ -303,7 +306,26 @@ final class SystemNetdev implements Netdev {
 
     @Override
     public boolean carrier() {
-        return sock != null && Interfaces.carrier(name);
+        boolean c = sock != null && Interfaces.carrier(name);
+        resets.see(c);
+        return c;
+    }
+
+    @Override
+    public long carrierResets() {
+        carrier();
+        return resets.count();
+    }
+
+    /** As OVS's system ports: the speed ethtool reports. */
+    @Override
+    public long linkSpeed() {
+        return Interfaces.speed(name).bps();
+    }
+
+    @Override
+    public boolean fullDuplex() {
+        return Interfaces.speed(name).fullDuplex();
     }
 
     @Override

@@ -70,6 +70,7 @@ final class TapNetdev implements Netdev {
     private final long flagsReqAddr;
     private long flagsReadAt;
     private boolean down;
+    private final CarrierResets resets;
 
     TapNetdev(String type, String name, Map<String, String> options, NetdevContext context) throws NetdevException {
         Interfaces.checkName(type, name);
@@ -107,6 +108,7 @@ final class TapNetdev implements Netdev {
         this.flagsReq = Interfaces.ifreq(name);
         this.flagsReqAddr = Pointer.nativeValue(flagsReq);
         this.flagsReadAt = System.nanoTime() - FLAGS_REFRESH_NS;
+        this.resets = new CarrierResets(Interfaces.carrier(name));
         NetdevLinux.LOG.info(() -> name + ": opened " + type + " port (tap device, ifindex "
                 + Interfaces.ifindex(name) + ")");
     }
@@ -346,7 +348,29 @@ final class TapNetdev implements Netdev {
 
     @Override
     public boolean carrier() {
-        return !closed && Interfaces.carrier(name);
+        boolean c = !closed && Interfaces.carrier(name);
+        resets.see(c);
+        return c;
+    }
+
+    @Override
+    public long carrierResets() {
+        carrier();
+        return resets.count();
+    }
+
+    /**
+     * The speed ethtool reports for the tap device (tun's own), for {@code internal} ports too: OVS's
+     * userspace datapath opens them with its tap class, which reads it.
+     */
+    @Override
+    public long linkSpeed() {
+        return Interfaces.speed(name).bps();
+    }
+
+    @Override
+    public boolean fullDuplex() {
+        return Interfaces.speed(name).fullDuplex();
     }
 
     @Override

@@ -104,6 +104,33 @@ public class SystemPortTest {
         }
     }
 
+    /**
+     * link_speed, duplex and link_resets as OVS's system ports give them: ethtool's speed and duplex (a veth's:
+     * 10 Gb/s, full) and each carrier change since the port was opened, also one no one read at the time.
+     */
+    @Test
+    public void linkSpeedDuplexAndCarrierResetsOfASystemPort() throws Exception {
+        Host.await("carrier on " + A, () -> "up".equals(dp.port(A).state()));
+        PortInfo a = dp.port(A);
+        assertEquals(10_000_000_000L, a.linkSpeed());
+        assertTrue(a.fullDuplex());
+        assertEquals("brought up when opened: no reset", 0, a.linkResets());
+        Host.inNs(NS1, "ip", "link", "set", A_IN, "down");
+        Host.await("carrier off", () -> "down".equals(dp.port(A).state()));
+        assertEquals(1, dp.port(A).linkResets());
+        Host.inNs(NS1, "ip", "link", "set", A_IN, "up");
+        Host.await("carrier on", () -> "up".equals(dp.port(A).state()));
+        assertEquals(2, dp.port(A).linkResets());
+        // down for a few of the monitor's polls, read by no one: the monitor counts it
+        Host.inNs(NS1, "ip", "link", "set", A_IN, "down");
+        Thread.sleep(3 * SystemClass.POLL_MS);
+        Host.inNs(NS1, "ip", "link", "set", A_IN, "up");
+        Host.await("kernel carrier on", () -> "1".equals(Host.exec("cat", "/sys/class/net/" + A + "/carrier").out()
+                .trim()));
+        assertEquals(4, dp.port(A).linkResets());
+        assertEquals(10_000_000_000L, dp.port(A).linkSpeed());
+    }
+
     @Test
     public void pingAndTcpThroughNormal() throws Exception {
         assertTrue("ping " + NS1 + " -> " + NS2 + " through NORMAL", Host.ping(NS1, NET + "2", 3));
@@ -182,6 +209,13 @@ public class SystemPortTest {
         assertEquals("tun", local.status().get("driver_name"));
         assertTrue(local.status().toString(), local.status().get("driver_version").matches("\\d+(\\.\\d+)*"));
         assertEquals("", local.status().get("firmware_version"));
+        // link_speed and duplex as OVS's tap class reads them (ethtool's), no carrier change yet
+        java.util.regex.Matcher eth = java.util.regex.Pattern.compile("Speed: (\\d+)Mb/s\n\\s*Duplex: (\\w+)")
+                .matcher(Host.run("ethtool", BR));
+        assertTrue(eth.find());
+        assertEquals(Long.parseLong(eth.group(1)) * 1_000_000, local.linkSpeed());
+        assertEquals("Full".equals(eth.group(2)), local.fullDuplex());
+        assertEquals(0, local.linkResets());
         // the bridge's address goes to its local port, as bridge_configure_datapath_id sets it
         dp.setBridgeAddress(BR, "96:ae:c7:54:4c:42");
         assertEquals("96:ae:c7:54:4c:42", Host.run("cat", "/sys/class/net/" + BR + "/address").trim());
@@ -206,6 +240,8 @@ public class SystemPortTest {
         Host.run("ip", "link", "set", BR, "down");
         Host.run("ip", "link", "set", BR, "up");
         assertTrue("admin_state up", dp.port(BR).adminUp());
+        Host.await("carrier on " + BR, () -> "up".equals(dp.port(BR).state()));
+        assertEquals("up: one carrier change, as OVS counts it", 1, dp.port(BR).linkResets());
         Host.run("ip", "addr", "add", NET + "254/24", "dev", BR);
         assertTrue("ping of the internal port from " + NS1, Host.ping(NS1, NET + "254", 3));
         assertTrue(dp.port(BR).statistics().get("rx_packets") > 0);
