@@ -227,9 +227,9 @@ final class Reconciler {
 
     /**
      * The operations writing back what changed since the last call: each Interface's ofport, error,
-     * link_state, admin_state, mtu, mac_in_use, ifindex, statistics and status, each Bridge's datapath_id and
-     * datapath_version, and cur_cfg when {@code curCfg} is not null. Empty when nothing changed. The caller
-     * must {@link #reset} when the transaction fails.
+     * link_state, admin_state, mtu, mac_in_use, ifindex, link_resets, link_speed, duplex, statistics and
+     * status, each Bridge's datapath_id and datapath_version, and cur_cfg when {@code curCfg} is not null.
+     * Empty when nothing changed. The caller must {@link #reset} when the transaction fails.
      */
     ArrayNode writeBack(Dpif dpif, Desired want, Long curCfg) {
         return writeBack(dpif, want, curCfg, null);
@@ -267,6 +267,11 @@ final class Reconciler {
             setOrEmpty(row, "mtu", open && live.mtu() > 0 ? nf.numberNode(live.mtu()) : null);
             setOrEmpty(row, "mac_in_use", open && live.mac() != null ? nf.textNode(live.mac()) : null);
             setOrEmpty(row, "ifindex", open ? nf.numberNode(live.ifindex()) : null);
+            // link_resets always (0 when the class does not count); duplex and link_speed only with a speed
+            boolean speed = open && live.linkSpeed() > 0;
+            setOrEmpty(row, "link_resets", open ? nf.numberNode(live.linkResets()) : null);
+            setOrEmpty(row, "link_speed", speed ? nf.numberNode(live.linkSpeed()) : null);
+            setOrEmpty(row, "duplex", speed ? nf.textNode(live.fullDuplex() ? "full" : "half") : null);
             row.set("statistics", Replica.encodeMap(live == null ? Map.of() : live.statistics()));
             Map<String, String> status = new HashMap<>(live == null ? Map.of() : live.status());
             if (live != null && live.state() != null) {

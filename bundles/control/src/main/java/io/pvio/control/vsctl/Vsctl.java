@@ -254,7 +254,10 @@ public final class Vsctl {
         return pi == null || "waiting".equals(pi.state()) ? -1 : pi.ofport();
     }
 
-    /** Whether the port's netdev is open, so that its mtu, mac_in_use, ifindex and admin_state are known. */
+    /**
+     * Whether the port's netdev is open, so that its mtu, mac_in_use, ifindex, admin_state, link_resets,
+     * link_speed and duplex are known.
+     */
     public static boolean open(PortInfo pi) {
         return pi != null && !"waiting".equals(pi.state()) && !"error".equals(pi.state());
     }
@@ -399,6 +402,9 @@ public final class Vsctl {
                     case "ifindex" -> open(pi) ? (Object) (long) pi.ifindex() : null;
                     case "mac_in_use" -> open(pi) ? pi.mac() : null;
                     case "mtu" -> open(pi) && pi.mtu() > 0 ? (Object) (long) pi.mtu() : null;
+                    case "link_resets" -> open(pi) ? (Object) pi.linkResets() : null;
+                    case "link_speed" -> open(pi) && pi.linkSpeed() > 0 ? (Object) pi.linkSpeed() : null;
+                    case "duplex" -> open(pi) && pi.linkSpeed() > 0 ? (pi.fullDuplex() ? "full" : "half") : null;
                     case "link_state" -> pi == null ? null : ("up".equals(pi.state()) ? "up" : "down");
                     case "name" -> p.name;
                     case "ofport" -> pi == null ? null : (Object) (long) ofportColumn(pi);

@@ -195,6 +195,9 @@ public class FakeDpif implements Dpif {
         return bridgeMacs.containsKey(bridge) ? PortInfo.macBits(bridgeMacs.get(bridge)) : Dpif.super.datapathId(bridge);
     }
 
+    /** A port's link_speed (bps), duplex (1 full) and link_resets; none, half and 0 when absent. */
+    public final Map<String, long[]> links = new TreeMap<>();
+
     @Override
     public PortInfo port(String name) {
         String v = ports.get(name);
@@ -208,8 +211,10 @@ public class FakeDpif implements Dpif {
                     + " waiting for a bundle that provides it)", Map.of(), Map.of());
         }
         int of = ofports.get(name);
+        long[] link = links.getOrDefault(name, new long[3]);
         return new PortInfo(name, f[0], f[1], options.get(name), of, "up", null, Map.of("rx_packets", 7L), Map.of(),
-                PortInfo.formatMac(0xaa55_aa55_0000L | of), 1500, 0, true); // as OVS's dummy ports
+                PortInfo.formatMac(0xaa55_aa55_0000L | of), 1500, 0, true, // as OVS's dummy ports
+                link[0], link[1] != 0, link[2]);
 
     }
 

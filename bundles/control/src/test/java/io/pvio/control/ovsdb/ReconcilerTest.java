@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pvio.control.apply.FakeDpif;
+import java.util.List;
 import java.util.Map;
 import org.junit.Test;
 
@@ -264,6 +265,35 @@ public class ReconcilerTest {
         assertEquals("000096aec7544c42", b0.get("datapath_id").asText());
         assertEquals("<built-in>", b0.get("datapath_version").asText());
         assertEquals("nothing changed: nothing written", 1, rec.writeBack(dp, Desired.of(replica), 2L).size());
+    }
+
+    /**
+     * link_resets, link_speed and duplex as iface_refresh_netdev_status writes them: link_resets for every open
+     * port (0 when its class does not count), link_speed and duplex only with a known speed, all three empty
+     * while the port cannot be opened. A change is written again.
+     */
+    @Test
+    public void linkResetsSpeedAndDuplexAreWrittenAsOvsVswitchd() throws Exception {
+        dp.absentTypes.add("nosuchtype");
+        dp.links.put("s1", new long[] {10_000_000_000L, 1, 2});
+        dp.links.put("s2", new long[] {10_000_000L, 0, 0});
+        load(2, "", "p1:'type':'dummy'", "s1:'type':'system'", "s2:'type':'system'", "nt:'type':'nosuchtype'");
+        ArrayNode ops = apply(2);
+        String empty = "[\"set\",[]]";
+        assertEquals(List.of("0", empty, empty), link(rowFor(ops, "Interface", "i-p1")));
+        assertEquals(List.of("2", "10000000000", "\"full\""), link(rowFor(ops, "Interface", "i-s1")));
+        assertEquals(List.of("0", "10000000", "\"half\""), link(rowFor(ops, "Interface", "i-s2")));
+        assertEquals(List.of(empty, empty, empty), link(rowFor(ops, "Interface", "i-nt")));
+        dp.links.put("s1", new long[] {10_000_000_000L, 1, 3}); // a carrier change
+        ObjectNode s1 = rowFor(rec.writeBack(dp, Desired.of(replica), 2L), "Interface", "i-s1");
+        assertEquals("3", s1.get("link_resets").toString());
+        assertFalse(s1.toString(), s1.has("link_speed") || s1.has("duplex"));
+    }
+
+    /** The row's link_resets, link_speed and duplex as JSON. */
+    private static List<String> link(ObjectNode row) {
+        return List.of(row.get("link_resets").toString(), row.get("link_speed").toString(),
+                row.get("duplex").toString());
     }
 
     @Test

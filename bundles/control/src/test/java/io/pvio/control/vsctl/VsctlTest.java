@@ -250,6 +250,32 @@ public class VsctlTest {
                 "datapath_version", "--", "get", "Interface", "p1", "mtu", "mac_in_use"), null).output());
     }
 
+    /**
+     * link_resets, link_speed and duplex as ovs-vswitchd fills them: link_resets of every open port, link_speed
+     * and duplex only when the speed is known; all empty for a port that waits.
+     */
+    @Test
+    public void linkResetsSpeedAndDuplexAsOvsVswitchdFillsThem() throws VsctlException {
+        Db db = withPort();
+        PortInfo local = new PortInfo("br0", "br0", "internal", Map.of(), 65534, "up", null, Map.of(), Map.of(),
+                "96:ae:c7:54:4c:42", 1500, 3, true, 10_000_000_000L, true, 1);
+        PortInfo p1 = new PortInfo("p1", "br0", "pktgen", Map.of(), 1, "up", null, Map.of(), Map.of(),
+                "02:00:00:00:00:01", 1500, 0, true);
+        Vsctl.Live live = n -> n.equals("br0") ? local : n.equals("p1") ? p1 : null;
+        assertEquals("1\n10000000000\nfull\n", Vsctl.run(db, List.of("get", "Interface", "br0", "link_resets",
+                "link_speed", "duplex"), live).output());
+        assertEquals("0\n[]\n[]\n", Vsctl.run(db, List.of("get", "Interface", "p1", "link_resets", "link_speed",
+                "duplex"), live).output());
+        String out = Vsctl.run(db, List.of("list", "Interface", "br0"), live).output();
+        assertTrue(out, out.contains("duplex              : full\n"));
+        assertTrue(out, out.contains("link_resets         : 1\n"));
+        assertTrue(out, out.contains("link_speed          : 10000000000\n"));
+        PortInfo waiting = new PortInfo("p1", "br0", "pktgen", Map.of(), 1, "waiting", "no class", Map.of(),
+                Map.of());
+        assertEquals("[]\n[]\n[]\n", Vsctl.run(db, List.of("get", "Interface", "p1", "link_resets", "link_speed",
+                "duplex"), n -> waiting).output());
+    }
+
     /** A port waiting for its netdev class: error and ofport -1, as OVS shows a port it could not open. */
     @Test
     public void waitingPortShowsItsErrorAndNoOfport() throws VsctlException {
