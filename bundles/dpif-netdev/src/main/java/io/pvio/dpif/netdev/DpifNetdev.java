@@ -1608,10 +1608,13 @@ public final class DpifNetdev implements Dpif {
         return v;
     }
 
-    /** dpif-netdev/pmd-stats-clear. */
-    public void pmdStatsClear() {
+    /** dpif-netdev/pmd-stats-clear [-pmd CORE] [DP]: every PMD's statistics, or only core {@code onlyCore}'s. */
+    public void pmdStatsClear(Integer onlyCore) {
         synchronized (lock) {
             for (PmdThread t : pmds) {
+                if (onlyCore != null && onlyCore != t.core) {
+                    continue;
+                }
                 // the time first: counters published meanwhile are subtracted, never counted twice
                 long at = t.stat(PmdThread.S_ACCOUNTED_TO);
                 long[] b = new long[PmdThread.N_STATS];

@@ -228,7 +228,7 @@ public class NormalAndFlowsTest extends DpTest {
         } catch (io.pvio.unixctl.UnixctlException e) {
             assertEquals("\"dpif/show\" command takes at most 0 arguments", e.getMessage());
         }
-        dp.pmdStatsClear();
+        dp.pmdStatsClear(null);
         assertTrue(new io.pvio.dpif.netdev.appctl.DpifShowCommand(dp).run(List.of())
                 .startsWith("netdev@ovs-netdev: hit:0 missed:0\n"));
         // a bridge's internal port is the netdev datapath's tap, as OVS prints it

@@ -74,6 +74,50 @@ public class TrafficTest extends DpTest {
         assertEquals(0, dp.pool().inUse());
     }
 
+    /** pmd-stats-show's "packets received" of the PMD of core {@code core}. */
+    private long received(int core) throws Exception {
+        String stats = new PmdStatsShowCommand(dp).run(List.of("-pmd", Integer.toString(core)));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("packets received: (\\d+)\n").matcher(stats);
+        assertTrue(stats, m.find());
+        return Long.parseLong(m.group(1));
+    }
+
+    /** pmd-stats-clear -pmd CORE clears that PMD's statistics only, as OVS's dpif_netdev_pmd_info. */
+    @Test
+    public void pmdStatsClearOfOnePmdLeavesTheOthers() throws Exception {
+        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3"));
+        dp.addBridge("br0");
+        dp.delFlows("br0", null);
+        dp.addFlow("br0", "in_port=1,actions=output:2");
+        dp.addFlow("br0", "in_port=2,actions=output:1");
+        dp.addPort("br0", "g1", "pktgen", Map.of("count", "3000", "enabled", "false"), 1);
+        dp.addPort("br0", "g2", "pktgen", Map.of("count", "2000", "enabled", "false"), 2);
+        dp.setRxqAffinity("g1", "0:0");
+        dp.setRxqAffinity("g2", "0:1");
+        dp.setInterface("g1", null, Map.of("count", "3000"));
+        dp.setInterface("g2", null, Map.of("count", "2000"));
+        await("all received", () -> DummyPorts.pktgen("g2").received() == 3000
+                && DummyPorts.pktgen("g1").received() == 2000);
+        settle();
+        assertEquals(3000, received(0));
+        assertEquals(2000, received(1));
+        new PmdStatsClearCommand(dp).run(List.of("-pmd", "1", "ovs-netdev"));
+        assertEquals(3000, received(0));
+        assertEquals(0, received(1));
+        new PmdStatsClearCommand(dp).run(List.of("-pmd", "7")); // no such PMD: nothing cleared, as OVS
+        assertEquals(3000, received(0));
+        for (List<String> bad : List.of(List.of("-pmd"), List.of("-pmd", "x"), List.of("dp0"))) {
+            try {
+                new PmdStatsClearCommand(dp).run(bad);
+                throw new AssertionError("took " + bad);
+            } catch (io.pvio.unixctl.UnixctlException e) {
+                assertEquals(3000, received(0));
+            }
+        }
+        new PmdStatsClearCommand(dp).run(List.of());
+        assertEquals(0, received(0));
+    }
+
     /** As in OVS, a PMD parked by pmd-sleep-max is neither idle nor processing: its cycles stop while it sleeps. */
     @Test
     public void parkedTimeIsNotIdleCycles() throws Exception {

@@ -8,9 +8,9 @@ import java.util.List;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
-/** {@code dpif-netdev/pmd-stats-clear [DP]}. */
+/** {@code dpif-netdev/pmd-stats-clear [-pmd CORE] [DP]}: as OVS, with -pmd only that PMD's statistics. */
 @Component(service = UnixctlCommand.class, property = {UnixctlCommand.COMMAND_PROPERTY + "=dpif-netdev/pmd-stats-clear",
-        UnixctlCommand.USAGE_PROPERTY + "=[dp]"})
+        UnixctlCommand.USAGE_PROPERTY + "=[-pmd core] [dp]"})
 public final class PmdStatsClearCommand extends DpifCommand {
     public PmdStatsClearCommand() {
     }
@@ -27,10 +27,22 @@ public final class PmdStatsClearCommand extends DpifCommand {
 
     @Override
     String exec(DpifNetdev d, List<String> args) throws UnixctlException {
-        for (String a : args) {
-            datapath(a);
+        Integer core = null;
+        for (int i = 0; i < args.size(); i++) {
+            if (args.get(i).equals("-pmd")) {
+                if (i + 1 >= args.size()) {
+                    throw new UnixctlException("-pmd needs a core id");
+                }
+                try {
+                    core = Integer.parseInt(args.get(++i));
+                } catch (NumberFormatException e) {
+                    throw new UnixctlException("invalid pmd core id: " + args.get(i));
+                }
+            } else {
+                datapath(args.get(i));
+            }
         }
-        d.pmdStatsClear();
+        d.pmdStatsClear(core);
         return "";
     }
 }
