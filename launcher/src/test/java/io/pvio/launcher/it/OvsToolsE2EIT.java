@@ -861,4 +861,82 @@ public class OvsToolsE2EIT {
             assertEquals(bad.toString(), want.err().lines().findFirst(), got.err().lines().findFirst());
         }
     }
+
+    /**
+     * link_resets, link_speed and duplex as the real ovs-vswitchd fills them for the same ports: dummy ports, and
+     * a system port on a veth whose peer is in a namespace of this test, before and after its carrier goes down
+     * and up again.
+     */
+    @Test
+    public void linkColumnsAsTheRealOvsVswitchdFillsThem() throws Exception {
+        long id = ProcessHandle.current().pid() % 100_000;
+        String ns = "pvio-lnk-" + id;
+        String own = "pvo" + id;
+        String real = "ovo" + id;
+        assertEquals(0, exec(Map.of(), List.of("ip", "netns", "add", ns)).status());
+        try {
+            for (String v : List.of(own, real)) {
+                assertEquals(0, exec(Map.of(), List.of("ip", "link", "add", v, "type", "veth", "peer", "name",
+                        v + "i", "netns", ns)).status());
+                assertEquals(0, exec(Map.of(), List.of("ip", "-n", ns, "link", "set", v + "i", "up")).status());
+                // up before it joins: ovs-vswitchd leaves a system port as it finds it, pvio brings it up
+                assertEquals(0, exec(Map.of(), List.of("ip", "link", "set", v, "up")).status());
+            }
+            Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+            Map<String, String> env = sameOnBoth(dir, threePorts("br0"), "br0");
+            List<String> realVsctl = List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock"));
+            Out added = exec(env, concat(realVsctl, "add-port", "br0", real));
+            assertEquals(added.err(), 0, added.status());
+            assertEquals(0, pvio("vsctl", "add-port", "br0", own).status());
+            Reading mine = () -> pvio("vsctl", "get", "Interface", own, "link_state", "link_resets", "link_speed",
+                    "duplex").out();
+            Reading theirs = () -> exec(env, concat(realVsctl, "get", "Interface", real, "link_state", "link_resets",
+                    "link_speed", "duplex")).out();
+            String up = "up\n0\n10000000000\nfull\n";
+            awaitEquals(up, theirs);
+            awaitEquals(up, mine);
+            // a dummy port: no speed, no count
+            Out p1 = pvio("vsctl", "get", "Interface", "p1", "link_resets", "link_speed", "duplex");
+            assertEquals("0\n[]\n[]\n", p1.out());
+            assertEquals(exec(env, concat(realVsctl, "get", "Interface", "p1", "link_resets", "link_speed", "duplex"))
+                    .out(), p1.out());
+            for (String v : List.of(own, real)) {
+                assertEquals(0, exec(Map.of(), List.of("ip", "-n", ns, "link", "set", v + "i", "down")).status());
+            }
+            String down = "down\n1\n10000000000\nfull\n";
+            awaitEquals(down, theirs);
+            awaitEquals(down, mine);
+            for (String v : List.of(own, real)) {
+                assertEquals(0, exec(Map.of(), List.of("ip", "-n", ns, "link", "set", v + "i", "up")).status());
+            }
+            String again = "up\n2\n10000000000\nfull\n";
+            awaitEquals(again, theirs);
+            awaitEquals(again, mine);
+        } finally {
+            exec(Map.of(), List.of("ip", "link", "del", own));
+            exec(Map.of(), List.of("ip", "link", "del", real));
+            exec(Map.of(), List.of("ip", "netns", "del", ns));
+        }
+    }
+
+    private static List<String> concat(List<String> head, String... tail) {
+        List<String> all = new ArrayList<>(head);
+        all.addAll(Arrays.asList(tail));
+        return all;
+    }
+
+    interface Reading {
+        String get() throws Exception;
+    }
+
+    /** Waits until {@code r} reads {@code want} (a bound as a safety net, not a timing assertion). */
+    private static void awaitEquals(String want, Reading r) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        String got = r.get();
+        while (!want.equals(got) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            got = r.get();
+        }
+        assertEquals(want, got);
+    }
 }

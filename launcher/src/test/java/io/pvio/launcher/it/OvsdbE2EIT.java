@@ -391,6 +391,8 @@ public class OvsdbE2EIT {
         assertTrue(dmac, dmac.matches("\"aa:55:aa:55(:[0-9a-f]{2}){2}\"")); // as OVS's dummy ports
         assertEquals("0", vsctlOk("get", "Interface", "d1", "ifindex").strip());
         assertEquals("up", vsctlOk("get", "Interface", "d1", "admin_state").strip());
+        // a class without get_features and get_carrier_resets: link_resets 0, no speed, no duplex
+        assertEquals("0\n[]\n[]", vsctlOk("get", "Interface", "d1", "link_resets", "link_speed", "duplex").strip());
         assertEquals("\"<built-in>\"", vsctlOk("get", "Bridge", br, "datapath_version").strip());
         String dpid = vsctlOk("get", "Bridge", br, "datapath_id").strip();
         assertTrue(dpid, dpid.matches("\"[0-9a-f]{16}\""));
@@ -426,8 +428,16 @@ public class OvsdbE2EIT {
                 assertTrue(m.find());
                 assertEquals("PORT_DOWN", m.group(2));
             }
+            // OVS's tap class: ethtool's speed and duplex; up is a carrier change (link_resets)
+            assertEquals("0", vsctlOk("get", "Interface", br, "link_resets").strip());
+            Matcher eth = Pattern.compile("Speed: (\\d+)Mb/s\n\\s*Duplex: Full").matcher(run(List.of("ethtool", br))
+                    .out());
+            assertTrue("ethtool " + br, eth.find());
+            assertEquals(eth.group(1) + "000000\nfull", vsctlOk("get", "Interface", br, "link_speed", "duplex")
+                    .strip());
             assertEquals(0, run(List.of("ip", "link", "set", br, "up")).status());
             awaitVsctl("up"::equals, "get", "Interface", br, "admin_state");
+            awaitVsctl("1"::equals, "get", "Interface", br, "link_resets");
             if (ofctl) {
                 Matcher m = local.matcher(ovsOfctl("show", br).out());
                 assertTrue(m.find());
@@ -451,7 +461,38 @@ public class OvsdbE2EIT {
         vsctlOk("remove", "Bridge", br, "other_config", "datapath-id", "--", "remove", "Bridge", br, "other_config",
                 "hwaddr");
         awaitVsctl(("\"" + dpid + "\"")::equals, "get", "Bridge", br, "datapath_id");
+        systemPortLinkColumns(br);
         vsctlOk("del-br", br);
+    }
+
+    /**
+     * A system port's link_speed, duplex and link_resets, as OVS's netdev-linux fills them: a veth whose peer
+     * is in a namespace of this test (ethtool: 10000 Mb/s, full); each change of its carrier is a reset.
+     */
+    private void systemPortLinkColumns(String br) throws Exception {
+        String ns = "pvio-link-" + ProcessHandle.current().pid();
+        String veth = "pvl" + ProcessHandle.current().pid() % 100_000;
+        assertEquals(0, run(List.of("ip", "netns", "add", ns)).status());
+        try {
+            assertEquals(0, run(List.of("ip", "link", "add", veth, "type", "veth", "peer", "name", veth + "i",
+                    "netns", ns)).status());
+            assertEquals(0, run(List.of("ip", "-n", ns, "link", "set", veth + "i", "up")).status());
+            vsctlOk("add-port", br, veth);
+            awaitVsctl("up"::equals, "get", "Interface", veth, "link_state");
+            assertEquals("0\n10000000000\nfull", vsctlOk("get", "Interface", veth, "link_resets", "link_speed",
+                    "duplex").strip());
+            assertEquals(0, run(List.of("ip", "-n", ns, "link", "set", veth + "i", "down")).status());
+            awaitVsctl("1"::equals, "get", "Interface", veth, "link_resets");
+            assertEquals("down", vsctlOk("get", "Interface", veth, "link_state").strip());
+            assertEquals(0, run(List.of("ip", "-n", ns, "link", "set", veth + "i", "up")).status());
+            awaitVsctl("2"::equals, "get", "Interface", veth, "link_resets");
+            assertEquals("up\n10000000000\nfull", vsctlOk("get", "Interface", veth, "link_state", "link_speed",
+                    "duplex").strip());
+            vsctlOk("del-port", br, veth);
+        } finally {
+            run(List.of("ip", "link", "del", veth));
+            run(List.of("ip", "netns", "del", ns));
+        }
     }
 
     /**
