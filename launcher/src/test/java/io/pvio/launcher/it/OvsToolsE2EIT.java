@@ -148,6 +148,8 @@ public class OvsToolsE2EIT {
         String nh = ok("dpif-netdev/pmd-perf-show", "-nh", "-pmd", "0", "ovs-netdev");
         assertTrue(nh, nh.contains("  - busy iterations:  ") && !nh.contains("Histograms"));
         assertEquals("", ok("dpif-netdev/pmd-stats-clear"));
+        assertTrue(list, list.matches("(?s).*\n  dpif-netdev/pmd-stats-clear +\\[-pmd core\\] \\[dp\\]\n.*"));
+        assertEquals("", ok("dpif-netdev/pmd-stats-clear", "-pmd", "0", "ovs-netdev"));
         String cleared = ok("dpif-netdev/pmd-perf-show", "-nh");
         assertTrue(cleared, cleared.matches("(?s).*Measurement duration: 0\\.\\d{3} s\n.*"));
         Out badDp = appctl("dpif-netdev/pmd-perf-show", "nosuchdp");
