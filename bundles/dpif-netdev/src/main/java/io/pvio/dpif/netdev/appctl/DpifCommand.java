@@ -38,6 +38,33 @@ abstract class DpifCommand implements UnixctlCommand {
 
     abstract String exec(DpifNetdev d, List<String> args) throws UnixctlException, DpifException;
 
+    /**
+     * The arguments of OVS's dpif_netdev_pmd_info from {@code from} on: {@code [-pmd CORE]}, with {@code secs}
+     * also {@code [-secs SECS]} (accepted, not used), and {@code [dp]}. Returns the core, or null for every PMD.
+     */
+    static Integer pmdArguments(List<String> args, int from, boolean secs) throws UnixctlException {
+        Integer core = null;
+        for (int i = from; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("-pmd") || secs && a.equals("-secs")) {
+                if (i + 1 >= args.size()) {
+                    throw new UnixctlException(a.equals("-pmd") ? "-pmd needs a core id" : "-secs needs a number");
+                }
+                String v = args.get(++i);
+                if (a.equals("-pmd")) {
+                    try {
+                        core = Integer.parseInt(v);
+                    } catch (NumberFormatException e) {
+                        throw new UnixctlException("invalid pmd core id: " + v);
+                    }
+                }
+            } else {
+                datapath(a);
+            }
+        }
+        return core;
+    }
+
     /** A command's [dp] argument: the userspace datapath is "ovs-netdev", as in OVS; another name is refused. */
     static void datapath(String name) throws UnixctlException {
         if (!name.equals("ovs-netdev")) {

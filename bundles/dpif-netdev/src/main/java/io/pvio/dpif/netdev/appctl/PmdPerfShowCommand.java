@@ -47,21 +47,7 @@ public final class PmdPerfShowCommand extends DpifCommand {
                 break;
             }
         }
-        Integer core = null;
-        for (; i < args.size(); i++) {
-            if (args.get(i).equals("-pmd")) {
-                if (i + 1 >= args.size()) {
-                    throw new UnixctlException("-pmd needs a core id");
-                }
-                try {
-                    core = Integer.parseInt(args.get(++i));
-                } catch (NumberFormatException e) {
-                    throw new UnixctlException("invalid pmd core id: " + args.get(i));
-                }
-            } else {
-                datapath(args.get(i));
-            }
-        }
+        Integer core = pmdArguments(args, i, false);
         return d.pmdPerfShow(core, histograms, iterHistory, msHistory);
     }
 

@@ -30,22 +30,7 @@ public final class PmdRxqShowCommand extends DpifCommand {
 
     @Override
     String exec(DpifNetdev d, List<String> args) throws UnixctlException {
-        Integer core = null;
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i);
-            if ((a.equals("-pmd") || a.equals("-secs")) && i + 1 < args.size()) {
-                String v = args.get(++i);
-                if (a.equals("-pmd")) {
-                    try {
-                        core = Integer.parseInt(v);
-                    } catch (NumberFormatException e) {
-                        throw new UnixctlException("invalid pmd core id: " + v);
-                    }
-                }
-            } else {
-                datapath(a);
-            }
-        }
+        Integer core = pmdArguments(args, 0, true);
         return d.pmdRxqShow(core);
     }
 }

@@ -27,21 +27,7 @@ public final class PmdStatsShowCommand extends DpifCommand {
 
     @Override
     String exec(DpifNetdev d, List<String> args) throws UnixctlException {
-        Integer core = null;
-        for (int i = 0; i < args.size(); i++) {
-            if (args.get(i).equals("-pmd")) {
-                if (i + 1 >= args.size()) {
-                    throw new UnixctlException("-pmd needs a core id");
-                }
-                try {
-                    core = Integer.parseInt(args.get(++i));
-                } catch (NumberFormatException e) {
-                    throw new UnixctlException("invalid pmd core id: " + args.get(i));
-                }
-            } else {
-                datapath(args.get(i));
-            }
-        }
+        Integer core = pmdArguments(args, 0, false);
         return d.pmdStatsShow(core);
     }
 }
