@@ -691,8 +691,9 @@ public final class OfCodec {
     }
 
     /**
-     * An error reply to {@code request} (its first 64 bytes as data, as OVS sends), or with {@code text} as
-     * data when the request is null (hello failures).
+     * An error reply to {@code request} (the whole request as data, as OVS 3.1's ofperr_encode_reply sends it,
+     * cut only where the reply would pass OpenFlow's 65535-byte limit), or with {@code text} as data when the
+     * request is null (hello failures).
      */
     public static byte[] error(int version, int xid, OfError e, ByteBuffer request, String text) {
         OfWriter w = OfWriter.message(version, Of.ERROR, xid);
@@ -704,7 +705,7 @@ public final class OfCodec {
             w.u16(e.type13).u16(e.code13);
         }
         if (request != null) {
-            int n = Math.min(64, request.limit());
+            int n = Math.min(request.limit(), 0xffff - w.length());
             byte[] data = new byte[n];
             request.get(0, data);
             w.bytes(data, 0, n);

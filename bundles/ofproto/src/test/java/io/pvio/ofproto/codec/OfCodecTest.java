@@ -2,6 +2,7 @@ package io.pvio.ofproto.codec;
 
 import static io.pvio.ofproto.Hex.buf;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 import static org.junit.Assume.assumeTrue;
 
@@ -115,6 +116,12 @@ public class OfCodecTest {
                 Hex.ofpPrint(OfCodec.error(Of.V13, 7, OfError.BAD_FIELD, buf(req13), null)).lines().findFirst().get());
         assertEquals("OFPT_ERROR (xid=0x6): OFPBAC_BAD_OUT_PORT",
                 Hex.ofpPrint(OfCodec.error(Of.V10, 6, OfError.BAD_OUT_PORT, buf(req), null)).lines().findFirst().get());
+        // the whole request comes back, as OVS's ofperr_encode_reply: ovs-ofctl decodes it past byte 64
+        byte[] big = OfCodec.encodeFlowMod(Of.V10, 8, Of.FC_ADD, FlowEntry.of(0, 1, ANY, ANY, ANY, ANY,
+                List.of(1, 2, 3, 4, 5)));
+        assertTrue(big.length > 64);
+        String whole = Hex.ofpPrint(OfCodec.error(Of.V10, 8, OfError.BAD_OUT_PORT, buf(big), null));
+        assertTrue(whole, whole.contains("output:5") && !whole.contains("decode error"));
     }
 
     // ------------------------------------------------------------------ malformed
