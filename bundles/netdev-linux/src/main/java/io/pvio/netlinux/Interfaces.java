@@ -178,19 +178,27 @@ final class Interfaces {
      * (a tap: tun, 1.6, ""); empty when the interface does not answer.
      */
     static java.util.Map<String, String> drvinfo(String name) {
+        Memory info = new Memory(196); // struct ethtool_drvinfo
+        if (!ethtool(name, Sys.ETHTOOL_GDRVINFO, info)) {
+            return java.util.Map.of();
+        }
+        return java.util.Map.of("driver_name", info.getString(4, "US-ASCII"), "driver_version",
+                info.getString(36, "US-ASCII"), "firmware_version", info.getString(68, "US-ASCII"));
+    }
+
+    /** SIOCETHTOOL command {@code cmd} on {@code data} (zeroed first); false when the interface does not answer. */
+    private static boolean ethtool(String name, int cmd, Memory data) {
         int fd = -1;
         try {
-            Memory info = new Memory(196); // struct ethtool_drvinfo
-            info.clear();
-            info.setInt(0, Sys.ETHTOOL_GDRVINFO);
+            data.clear();
+            data.setInt(0, cmd);
             fd = Sys.socket(Sys.AF_INET, Sys.SOCK_DGRAM | Sys.SOCK_CLOEXEC, 0);
             Memory req = ifreq(name);
-            req.setPointer(Sys.IFNAMSIZ, info); // ifr_data
+            req.setPointer(Sys.IFNAMSIZ, data); // ifr_data
             Sys.ioctl(fd, Sys.SIOCETHTOOL, com.sun.jna.Pointer.nativeValue(req));
-            return java.util.Map.of("driver_name", info.getString(4, "US-ASCII"), "driver_version",
-                    info.getString(36, "US-ASCII"), "firmware_version", info.getString(68, "US-ASCII"));
+            return true;
         } catch (LastErrorException e) {
-            return java.util.Map.of();
+            return false;
         } finally {
             Sys.closeQuietly(fd);
         }
@@ -206,22 +214,12 @@ final class Interfaces {
      * ETHTOOL_GSET; {@link Speed#UNKNOWN} when the interface does not answer.
      */
     static Speed speed(String name) {
-        int fd = -1;
-        try {
-            Memory cmd = new Memory(44); // struct ethtool_cmd
-            cmd.clear();
-            cmd.setInt(0, Sys.ETHTOOL_GSET);
-            fd = Sys.socket(Sys.AF_INET, Sys.SOCK_DGRAM | Sys.SOCK_CLOEXEC, 0);
-            Memory req = ifreq(name);
-            req.setPointer(Sys.IFNAMSIZ, cmd); // ifr_data
-            Sys.ioctl(fd, Sys.SIOCETHTOOL, com.sun.jna.Pointer.nativeValue(req));
-            int mbps = (cmd.getShort(12) & 0xffff) | (cmd.getShort(28) & 0xffff) << 16; // speed, speed_hi
-            return speed(mbps, cmd.getByte(14) & 0xff);
-        } catch (LastErrorException e) {
+        Memory cmd = new Memory(44); // struct ethtool_cmd
+        if (!ethtool(name, Sys.ETHTOOL_GSET, cmd)) {
             return Speed.UNKNOWN;
-        } finally {
-            Sys.closeQuietly(fd);
         }
+        int mbps = (cmd.getShort(12) & 0xffff) | (cmd.getShort(28) & 0xffff) << 16; // speed, speed_hi
+        return speed(mbps, cmd.getByte(14) & 0xff);
     }
 
     /**
