@@ -63,6 +63,12 @@ public final class Bench {
             return 2;
         }
         BenchOptions o = opt;
+        if (!o.pin) {
+            System.setProperty("pvio.dpif.pin-pmds", "false"); // the PMD threads would pin themselves
+        }
+        if (Probe.onlineCpus() < 2) {
+            System.setProperty("pvio.dpif.cpus", "0-1"); // the two PMDs time-share the one CPU (a note says so)
+        }
         return InProcess.run("bench", runDir, err, err, sock -> new Bench(sock, o, out, err).runAll());
     }
 
@@ -167,7 +173,10 @@ public final class Bench {
         }
     }
 
-    /** Pins pmd-c00 to CPU 0 and pmd-c01 to CPU 1 (what pmd-cpu-mask=0x3 means), unless --no-pin. */
+    /**
+     * Pins pmd-c00 to CPU 0 and pmd-c01 to CPU 1 (what pmd-cpu-mask=0x3 means), unless --no-pin: the PMDs pin
+     * themselves, this keeps a machine of one CPU working and says in the notes what did not pin.
+     */
     private void pinPmds() {
         if (!opt.pin) {
             placementNotes.add("PMD threads not pinned (--no-pin): the kernel places them");

@@ -109,6 +109,8 @@ public final class DpifNetdev implements Dpif {
     private volatile PmdSleep pmdSleep = PmdSleep.DEFAULT;
     /** other_config:pmd-perf-metrics: PMDs time their free_pkts calls (two clock reads per call). */
     private volatile boolean perfMetrics;
+    /** The cores PMD threads may be created for (pmd-cpu-mask's others are ignored, as OVS). */
+    private final java.util.BitSet cpus = Cpus.machine();
     private volatile ScheduledExecutorService ctl;
     private long gen;
     private boolean active;
@@ -166,9 +168,9 @@ public final class DpifNetdev implements Dpif {
             active = true;
             List<Integer> cores;
             try {
-                cores = parseMask(otherConfig.get("pmd-cpu-mask"));
+                cores = pmdCores(otherConfig.get("pmd-cpu-mask"), true);
             } catch (DpifException e) {
-                cores = List.of(0);
+                cores = List.of(cpus.nextSetBit(0));
             }
             setPmds(cores);
             reconfigure(null);
@@ -329,7 +331,8 @@ public final class DpifNetdev implements Dpif {
     @Override
     public void setOtherConfig(Map<String, String> config) throws DpifException {
         Map<String, String> copy = Collections.unmodifiableMap(new TreeMap<>(config == null ? Map.of() : config));
-        List<Integer> cores = parseMask(copy.get("pmd-cpu-mask"));
+        String mask = copy.get("pmd-cpu-mask");
+        List<Integer> cores = pmdCores(mask, !java.util.Objects.equals(mask, otherConfig.get("pmd-cpu-mask")));
         PmdSleep sleep = PmdSleep.parse(copy.get("pmd-sleep-max"));
         boolean metrics = parseBool("pmd-perf-metrics", copy.get("pmd-perf-metrics"));
         String assign = copy.getOrDefault("pmd-rxq-assign", "cycles");
@@ -1955,6 +1958,31 @@ public final class DpifNetdev implements Dpif {
             m.put(e.getKey(), e.getValue());
         }
         return Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * The cores of pmd-cpu-mask {@code mask} that this machine has ({@link Cpus}): OVS ignores the others (and
+     * {@code log}s them here); unset, the first CPU. Refused when the mask names none of this machine's.
+     */
+    List<Integer> pmdCores(String mask, boolean log) throws DpifException {
+        if (mask == null || mask.isBlank()) {
+            return List.of(cpus.nextSetBit(0));
+        }
+        List<Integer> cores = new ArrayList<>();
+        List<Integer> absent = new ArrayList<>();
+        for (int c : parseMask(mask)) {
+            (cpus.get(c) ? cores : absent).add(c);
+        }
+        if (cores.isEmpty()) {
+            throw new DpifException("pmd-cpu-mask '" + mask + "' selects no core of this machine (cores "
+                    + Cpus.format(cpus) + ")");
+        }
+        if (log && !absent.isEmpty()) {
+            LOG.warning(() -> "pmd-cpu-mask " + mask + ": " + (absent.size() == 1 ? "core " : "cores ") + absent
+                    .toString().replaceAll("[\\[\\]]", "") + " not on this machine (cores " + Cpus.format(cpus)
+                    + "), no PMD thread for " + (absent.size() == 1 ? "it" : "them"));
+        }
+        return cores;
     }
 
     static List<Integer> parseMask(String mask) throws DpifException {

@@ -11,6 +11,8 @@ import io.pvio.packet.PacketBatch;
 import io.pvio.packet.SoftOffloads;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import io.pvio.posix.Affinity;
+import io.pvio.posix.PosixException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
@@ -265,8 +267,26 @@ final class PmdThread implements Runnable {
         return true;
     }
 
+    /**
+     * Pins this thread to the CPU of its core, as OVS's pmd_thread_main does (system property
+     * {@code pvio.dpif.pin-pmds=false}: left to the kernel). A failure is logged; the thread runs unpinned.
+     */
+    private void pin() {
+        if (!Boolean.parseBoolean(System.getProperty("pvio.dpif.pin-pmds", "true"))) {
+            return;
+        }
+        try {
+            Affinity.pinCurrentThread(core);
+            LOG.info(() -> thread.getName() + " pinned to CPU " + core);
+        } catch (PosixException | RuntimeException | LinkageError e) {
+            LOG.severe(() -> "Thread setaffinity error: " + e.getMessage() + " (" + thread.getName()
+                    + " runs unpinned)");
+        }
+    }
+
     @Override
     public void run() {
+        pin();
         PmdSnapshot cur = null;
         long last = startNs;
         boolean lastBusy = false;

@@ -19,9 +19,19 @@ public abstract class DpTest {
     protected final DummyClass dummy = new DummyClass();
     protected final PktgenClass pktgen = new PktgenClass();
 
+    /** The CPUs the datapath may put PMDs on ({@link Cpus#PROPERTY}): the tests name cores 0-7 on any machine. */
+    protected String cpus() {
+        return "0-7";
+    }
+
     @Before
     public void startDatapath() throws Exception {
-        dp = new DpifNetdev();
+        System.setProperty(Cpus.PROPERTY, cpus());
+        try {
+            dp = new DpifNetdev();
+        } finally {
+            System.clearProperty(Cpus.PROPERTY);
+        }
         Map<String, Object> props = new HashMap<>();
         props.put(DpifNetdev.POOL_BUFFERS, 4096);
         dp.activate(props);
