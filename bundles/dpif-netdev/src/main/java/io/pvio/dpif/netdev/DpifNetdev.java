@@ -348,10 +348,6 @@ public final class DpifNetdev implements Dpif {
             if (!assign.equals(rxqAssign)) {
                 rxqAssign = assign;
                 LOG.info("Rxq to PMD assignment mode changed to: '" + assign + "'.");
-                if (!assign.equals("roundrobin")) {
-                    LOG.info("pmd-rxq-assign=" + assign + ": pvio does not measure rx queue processing cycles,"
-                            + " rx queues are assigned round-robin");
-                }
                 reassign = true;
             }
             if (!assign.equals("group") && !iso) {
@@ -1197,11 +1193,83 @@ public final class DpifNetdev implements Dpif {
         return p.type.equals("system") || p.type.equals("internal") || p.type.equals("tap");
     }
 
+    /** A queue's measured processing time over the last minute ({@link RxqLoad}); 0 with roundrobin. */
+    private static long cycles(Port p, int q, String algo) {
+        return algo.equals("roundrobin") ? 0 : p.loads(p.nRxq)[q].recent(RxqLoad.INTERVALS);
+    }
+
+    /** OVS's get_rxq_cyc_log: the measured time, in nanoseconds, for cycles and group. */
+    private static String cyclesLog(String algo, long cycles) {
+        return algo.equals("roundrobin") ? "" : " (measured processing cycles " + cycles + ")";
+    }
+
+    /**
+     * OVS's sched_pmd_get_lowest (group): the PMD not isolated with the least measured time ({@code proc}), or
+     * with null (the queue has no measured time) the fewest queues; the first of equals; -1 when all are isolated.
+     */
+    private static int lowestPmd(boolean[] isolated, long[] proc, int[] nRxq) {
+        int best = -1;
+        for (int i = 0; i < isolated.length; i++) {
+            if (!isolated[i] && (best < 0 || (proc != null ? proc[i] < proc[best] : nRxq[i] < nRxq[best]))) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * OVS's sched_pmd_next_noniso_rr: the PMDs in turn, skipping isolated ones; for cycles up and down
+     * (0,1,2,2,1,0,0,1...), so that the busiest queues, which come first, spread over the PMDs.
+     */
+    private static final class RoundRobin {
+        private final int n;
+        private final boolean updown;
+        private int cur;
+        private boolean inc = true;
+
+        RoundRobin(int n, boolean updown) {
+            this.n = n;
+            this.updown = updown;
+        }
+
+        /** The next PMD not {@code isolated} (null: any), or -1 when all are. */
+        int next(boolean[] isolated) {
+            for (int k = 0; k < 2 * n; k++) {
+                int i = step();
+                if (isolated == null || !isolated[i]) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        private int step() {
+            int i = cur;
+            if (inc) {
+                if (cur == n - 1) {
+                    if (updown) {
+                        inc = false;
+                    } else {
+                        cur = 0;
+                    }
+                } else {
+                    cur++;
+                }
+            } else if (cur == 0) {
+                inc = true;
+            } else {
+                cur--;
+            }
+            return i;
+        }
+    }
+
     /**
      * Re-reads queue layouts, assigns rxqs and publishes one snapshot per PMD. As OVS's rxq_scheduling: a
      * pinned queue (pmd-rxq-affinity) goes to its core's PMD, which is then isolated (pmd-rxq-isolate); a
-     * queue pinned to a core without PMD, and every other queue, goes round-robin (ports by name) to the
-     * PMDs not isolated; with none, it is not polled, unless its port is one OVS polls from its main thread
+     * queue pinned to a core without PMD, and every other queue, goes to the PMDs not isolated by
+     * pmd-rxq-assign (ports by name, then for cycles and group the busiest first): roundrobin in turn, cycles
+     * in turn up and down, group to the least loaded; with none, it is not polled, unless its port is one OVS polls from its main thread
      * ({@link #mainThreadPort}). What changed for a queue is logged as OVS logs it.
      */
     private void applySnapshots() {
@@ -1234,6 +1302,9 @@ public final class DpifNetdev implements Dpif {
         }
         Map<String, String> decisions = new HashMap<>();
         boolean[] isolated = new boolean[np];
+        String algo = rxqAssign;
+        long[] procOf = new long[np]; // per PMD: the measured time of the queues given it so far
+        int[] nRxqOf = new int[np];
         List<Object[]> others = new ArrayList<>();
         for (Port p : open) {
             for (int q = 0; q < p.nRxq; q++) {
@@ -1251,49 +1322,53 @@ public final class DpifNetdev implements Dpif {
                 }
                 isolated[idx] |= pmdIso;
                 rxqsOf.get(idx).add(new Object[] {p, q});
+                long cyc = cycles(p, q, algo);
+                procOf[idx] += cyc;
+                nRxqOf[idx]++;
                 String pinned = String.format(Locale.ROOT, "Core %2d on numa node 0 is pinned with port '%s' rx queue %d",
                         pin, p.name, q);
                 if (changed(decisions, p, q, logAll, pinned)) {
-                    LOG.info(pinned);
+                    LOG.info(pinned + cyclesLog(algo, cyc));
                 }
             }
         }
-        int rr = 0;
+        if (!algo.equals("roundrobin")) { // the busiest queues first (stable: ties stay ports by name)
+            others.sort((a, b) -> Long.compare(cycles((Port) b[0], (Integer) b[1], algo),
+                    cycles((Port) a[0], (Integer) a[1], algo)));
+        }
+        RoundRobin rr = new RoundRobin(np, algo.equals("cycles"));
         boolean started = false;
         for (Object[] pq : others) {
             Port p = (Port) pq[0];
             int q = (Integer) pq[1];
             String cannotPin = (String) pq[2];
-            int idx = -1;
-            for (int t = 0; t < np && idx < 0; t++, rr = (rr + 1) % np) {
-                if (!isolated[rr]) {
-                    idx = rr;
-                }
-            }
+            long cyc = cycles(p, q, algo);
+            int idx = algo.equals("group") ? lowestPmd(isolated, cyc > 0 ? procOf : null, nRxqOf) : rr.next(isolated);
             if (idx < 0 && mainThreadPort(p)) {
-                idx = rr; // OVS's main thread polls it whatever the PMDs' isolation: pvio's PMDs must
-                rr = (rr + 1) % np;
+                idx = rr.next(null); // OVS's main thread polls it whatever the PMDs' isolation: pvio's PMDs must
             }
             String line = idx >= 0
-                    ? String.format(Locale.ROOT, "Core %2d on numa node 0 assigned port '%s' rx queue %d.",
+                    ? String.format(Locale.ROOT, "Core %2d on numa node 0 assigned port '%s' rx queue %d",
                             pmds.get(idx).core, p.name, q)
-                    : String.format(Locale.ROOT, "No non-isolated pmd on any numa available for port '%s' rx queue %d."
-                            + " This rx queue will not be polled.", p.name, q);
+                    : String.format(Locale.ROOT, "No non-isolated pmd on any numa available for port '%s' rx queue %d",
+                            p.name, q);
             if (idx >= 0) {
                 rxqsOf.get(idx).add(new Object[] {p, q});
+                procOf[idx] += cyc;
+                nRxqOf[idx]++;
             }
             if (changed(decisions, p, q, logAll, cannotPin + "\n" + line)) {
                 if (cannotPin != null) {
                     LOG.warning(cannotPin);
                 }
                 if (!started) {
-                    LOG.info("Performing pmd to rx queue assignment using roundrobin algorithm.");
+                    LOG.info("Performing pmd to rx queue assignment using " + algo + " algorithm.");
                     started = true;
                 }
                 if (idx >= 0) {
-                    LOG.info(line);
+                    LOG.info(line + cyclesLog(algo, cyc) + ".");
                 } else {
-                    LOG.warning(line);
+                    LOG.warning(line + cyclesLog(algo, cyc) + ". This rx queue will not be polled.");
                 }
             }
         }
@@ -1342,8 +1417,9 @@ public final class DpifNetdev implements Dpif {
             List<RxqRef> rx = new ArrayList<>();
             for (Object[] pq : rxqsOf.get(i)) {
                 Port p = (Port) pq[0];
-                rx.add(new RxqRef(p, p.netdev, (Integer) pq[1], views.get(p.bridge),
-                        (p.config & (Dpif.PC_PORT_DOWN | Dpif.PC_NO_RECV)) != 0));
+                int q = (Integer) pq[1];
+                rx.add(new RxqRef(p, p.netdev, q, views.get(p.bridge),
+                        (p.config & (Dpif.PC_PORT_DOWN | Dpif.PC_NO_RECV)) != 0, p.loads(p.nRxq)[q]));
             }
             pmds.get(i).publish(new PmdSnapshot(g, i, rx.toArray(new RxqRef[0]), txList.toArray(new TxPort[0]),
                     views.values().toArray(new BridgeView[0]), maxPorts));
@@ -1764,33 +1840,52 @@ public final class DpifNetdev implements Dpif {
 
     /** dpif-netdev/pmd-rxq-show. */
     public String pmdRxqShow() {
-        return pmdRxqShow(null);
+        return pmdRxqShow(null, 0);
     }
 
     /** dpif-netdev/pmd-rxq-show -pmd CORE: only that PMD (nothing when it has none). */
     public String pmdRxqShow(Integer onlyCore) {
+        return pmdRxqShow(onlyCore, 0);
+    }
+
+    /**
+     * dpif-netdev/pmd-rxq-show [-pmd CORE] [-secs SECS], as OVS 3.1's pmd_info_show_rxq: a queue's usage is its
+     * processing time ({@link RxqLoad}) in the last SECS seconds (0 or above 60: 60; else rounded up to whole
+     * 5 s intervals) over the PMD's time in as many intervals of the last one's length; the overhead is the
+     * PMD's busy time in them not spent in its queues. NOT AVAIL until the PMD's first interval has ended.
+     */
+    public String pmdRxqShow(Integer onlyCore, int secs) {
+        long intervalSecs = RxqLoad.INTERVAL_NS / 1_000_000_000L;
+        long maxSecs = intervalSecs * RxqLoad.INTERVALS;
+        long window = secs <= 0 || secs > maxSecs ? maxSecs : (secs + intervalSecs - 1) / intervalSecs * intervalSecs;
+        int intervals = (int) (window / intervalSecs);
         StringBuilder sb = new StringBuilder();
         synchronized (lock) {
+            boolean first = true;
             for (PmdThread t : pmds) {
                 if (onlyCore != null && onlyCore != t.core) {
                     continue;
                 }
+                if (first) {
+                    sb.append("Displaying last ").append(window).append(" seconds pmd usage %\n");
+                    first = false;
+                }
                 sb.append("pmd thread numa_id 0 core_id ").append(t.core).append(":\n");
                 sb.append("  isolated : ").append(isolatedCores.contains(t.core)).append('\n');
-                // with pmd-perf-metrics: the share of the PMD's time since it took the queue spent in the
-                // queue's polls, empty polls included (OVS counts only polls that received)
-                long now = System.nanoTime();
+                long total = t.intervalNs() * intervals;
+                long busy = Math.min(t.recentBusyNs(intervals), total);
+                long rxqTotal = 0;
                 RxqRef[] rxqs = t.published().rxqs;
                 for (RxqRef r : rxqs) {
-                    long since = r.sinceNs;
-                    String usage = perfMetrics && since != 0 && now > since
-                            ? String.format(Locale.ROOT, "%2d %%", Math.round(100.0 * r.pollNs() / (now - since)))
-                            : "NOT AVAIL";
+                    long proc = r.load.recent(intervals);
+                    rxqTotal += proc;
                     sb.append(String.format(Locale.ROOT, "  port: %-16s  queue-id: %2d (enabled)   pmd usage: %s%n",
-                            r.port.name, r.qid, usage));
+                            r.port.name, r.qid, total > 0 ? String.format(Locale.ROOT, "%2d %%", proc * 100 / total)
+                                    : "NOT AVAIL"));
                 }
                 if (rxqs.length > 0) { // as OVS: no overhead line for a PMD without queues
-                    sb.append("  overhead: NOT AVAIL\n");
+                    sb.append("  overhead: ").append(total > 0 ? String.format(Locale.ROOT, "%2d %%",
+                            Math.max(0, busy - rxqTotal) * 100 / total) : "NOT AVAIL").append('\n');
                 }
             }
         }

@@ -1,5 +1,6 @@
 package io.pvio.dpif.netdev;
 
+import io.pvio.counter.Counter;
 import io.pvio.counter.CounterArray;
 import io.pvio.dpif.netdev.flow.Flow;
 import io.pvio.dpif.netdev.flow.FlowTable;
@@ -138,6 +139,13 @@ final class PmdThread implements Runnable {
     private final long[] keyHash = new long[PacketBatch.MAX];
     /** The snapshot's rx queues, active ones in [0, nActive), idle ones after. */
     private RxqRef[] order = new RxqRef[0];
+    /** The current load interval's start, and the busy time then (RxqLoad). */
+    private long intervalStartNs;
+    private long procAtIntervalStart;
+    /** Busy time per interval, the intervals stored, the last one's length: written here, read by pmd-rxq-show. */
+    private final CounterArray busyIntervals = new CounterArray(RxqLoad.INTERVALS);
+    private final Counter intervalsStored = new Counter();
+    private final Counter intervalNs = new Counter();
     private int nActive;
     private static final TxPort[] NONE = new TxPort[0];
 
@@ -195,6 +203,7 @@ final class PmdThread implements Runnable {
         this.core = core;
         this.counterId = core + 1;
         stats.set(S_ACCOUNTED_TO, startNs);
+        intervalStartNs = startNs;
         SNAP.setRelease(this, initial);
         this.thread = new Thread(this, String.format("pmd-c%02d", core));
         thread.setDaemon(true);
@@ -316,6 +325,9 @@ final class PmdThread implements Runnable {
             if (lastSampled) {
                 perf.iteration(iterations, d, lastRx, now);
             }
+            if (now - intervalStartNs >= RxqLoad.INTERVAL_NS) {
+                endInterval(now);
+            }
             metrics = dp.perfMetrics();
             nowSec = MacTable.nowSeconds(now);
             long before = received;
@@ -330,7 +342,7 @@ final class PmdThread implements Runnable {
                     }
                 }
                 boolean spin = idleRun >= IDLE_SPIN_ITERATIONS && now - lastBusyNs > IDLE_SPIN_NS;
-                pollQueues(nActive < order.length && (spin || now - nextIdleSweepNs >= 0));
+                pollQueues(nActive < order.length && (spin || now - nextIdleSweepNs >= 0), now);
                 if (nPending > 0) {
                     // an iteration that retired completions did work: it is busy, and with perf metrics on
                     // its free_pkts time is counted (polls that found nothing complete are idle time)
@@ -380,6 +392,32 @@ final class PmdThread implements Runnable {
         drainPending();
         abandonPending();
         publishStats();
+    }
+
+    /**
+     * OVS's interval store (dp_netdev_pmd_try_optimize): each polled queue's time of the interval into its
+     * history, and this PMD's busy time and the interval's length.
+     */
+    private void endInterval(long now) {
+        for (RxqRef r : order) {
+            r.load.endInterval();
+        }
+        long n = intervalsStored.get();
+        busyIntervals.set((int) (n % RxqLoad.INTERVALS), procNs - procAtIntervalStart);
+        intervalNs.set(now - intervalStartNs);
+        intervalsStored.set(n + 1);
+        intervalStartNs = now;
+        procAtIntervalStart = procNs;
+    }
+
+    /** The length of the last interval (0 before the first ends), for pmd-rxq-show. */
+    long intervalNs() {
+        return intervalNs.get();
+    }
+
+    /** This PMD's busy time in its newest {@code n} intervals. */
+    long recentBusyNs(int n) {
+        return RxqLoad.recent(busyIntervals, intervalsStored.get(), n);
     }
 
     /** Rate-limited (one report per second, with the count of the others): an error may repeat every iteration. */
@@ -560,27 +598,34 @@ final class PmdThread implements Runnable {
 
     /**
      * Polls the active queues (last first, so that one turning idle swaps with one already polled) and, when
-     * {@code withIdle}, the idle ones; moves queues between the two sets.
+     * {@code withIdle}, the idle ones; moves queues between the two sets. A poll of an active queue that
+     * receives adds its time (from the end of the poll before, or {@code now}, the iteration's start) to the
+     * queue's load; the idle sweep is timed as a whole.
      */
-    private void pollQueues(boolean withIdle) {
+    private void pollQueues(boolean withIdle, long now) {
         RxqRef[] q = order;
         boolean timed = metrics;
+        long t = now;
         for (int i = nActive - 1; i >= 0; i--) {
             RxqRef r = q[i];
-            if (pollTimed(r, timed) > 0) {
+            int n = poll(r);
+            long t2 = System.nanoTime();
+            if (n > 0) {
+                r.load.currentNs += t2 - t;
                 r.emptyPolls = 0;
             } else if (++r.emptyPolls >= IDLE_AFTER) {
                 int last = --nActive;
                 q[i] = q[last];
                 q[last] = r;
             }
+            t = t2;
         }
         if (withIdle) {
             long t0 = System.nanoTime();
             boolean woke = false;
             for (int i = nActive; i < q.length; i++) {
                 RxqRef r = q[i];
-                if (pollTimed(r, timed) > 0) {
+                if (poll(r) > 0) {
                     r.emptyPolls = 0;
                     q[i] = q[nActive];
                     q[nActive++] = r;
@@ -598,16 +643,6 @@ final class PmdThread implements Runnable {
                 iterIdleRxqNs += t1 - t0;
             }
         }
-    }
-
-    private int pollTimed(RxqRef r, boolean timed) {
-        if (!timed) {
-            return poll(r);
-        }
-        long t0 = System.nanoTime();
-        int n = poll(r);
-        r.addPollNs(System.nanoTime() - t0);
-        return n;
     }
 
     /** Receives one batch from {@code r} and forwards it; returns the number received. */

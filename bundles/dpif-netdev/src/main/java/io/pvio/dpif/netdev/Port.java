@@ -26,6 +26,8 @@ final class Port implements NetdevContext {
     /** Queue layout as last read by a reconfiguration (while the PMDs were paused). */
     int nRxq;
     int nTxq;
+    /** Per rx queue: its processing time ({@link #loads(int)}). */
+    private RxqLoad[] loads = new RxqLoad[0];
     /** OpenFlow config bits (Dpif.PC_*), applied to the PMDs' snapshots. */
     int config;
     /** Interface other_config:pmd-rxq-affinity as given (null: none), and its pairs: rx queue -> core. */
@@ -40,6 +42,18 @@ final class Port implements NetdevContext {
         this.ofport = ofport;
         this.type = type;
         this.options = options;
+    }
+
+    /** The loads of the port's {@code n} rx queues, those of the queues it had kept. Datapath lock. */
+    RxqLoad[] loads(int n) {
+        if (loads.length != n) {
+            RxqLoad[] l = java.util.Arrays.copyOf(loads, n);
+            for (int q = loads.length; q < n; q++) {
+                l[q] = new RxqLoad();
+            }
+            loads = l;
+        }
+        return loads;
     }
 
     String state() {

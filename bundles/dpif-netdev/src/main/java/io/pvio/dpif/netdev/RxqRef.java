@@ -1,6 +1,5 @@
 package io.pvio.dpif.netdev;
 
-import io.pvio.counter.Counter;
 import io.pvio.netdev.Netdev;
 
 /**
@@ -20,23 +19,16 @@ final class RxqRef {
     int emptyPolls;
     /** When the PMD adopted this queue ({@link System#nanoTime()}); written before its first poll. */
     volatile long sinceNs;
-    /** Time in this queue's polls with perf metrics on; written by the PMD only. */
-    private final Counter pollNs = new Counter();
+    /** The queue's processing time (its port's, kept across reassignments). */
+    final RxqLoad load;
 
-    RxqRef(Port port, Netdev netdev, int qid, BridgeView view, boolean noRecv) {
+    RxqRef(Port port, Netdev netdev, int qid, BridgeView view, boolean noRecv, RxqLoad load) {
         this.noRecv = noRecv;
         this.port = port;
         this.netdev = netdev;
         this.qid = qid;
         this.ofport = port.ofport;
         this.view = view;
-    }
-
-    void addPollNs(long ns) {
-        pollNs.add(ns);
-    }
-
-    long pollNs() {
-        return pollNs.get();
+        this.load = load;
     }
 }

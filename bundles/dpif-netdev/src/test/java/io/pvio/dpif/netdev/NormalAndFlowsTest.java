@@ -239,7 +239,7 @@ public class NormalAndFlowsTest extends DpTest {
         assertTrue(new io.pvio.dpif.netdev.appctl.PmdStatsShowCommand(dp).run(List.of("ovs-netdev"))
                 .startsWith("pmd thread numa_id 0 core_id "));
         assertTrue(new io.pvio.dpif.netdev.appctl.PmdRxqShowCommand(dp).run(List.of("ovs-netdev"))
-                .startsWith("pmd thread numa_id 0 core_id "));
+                .startsWith("Displaying last 60 seconds pmd usage %\npmd thread numa_id 0 core_id "));
         for (io.pvio.unixctl.UnixctlCommand c : List.of(new io.pvio.dpif.netdev.appctl.PmdStatsShowCommand(dp),
                 new io.pvio.dpif.netdev.appctl.PmdRxqShowCommand(dp), new io.pvio.dpif.netdev.appctl.PmdStatsClearCommand(dp))) {
             try {

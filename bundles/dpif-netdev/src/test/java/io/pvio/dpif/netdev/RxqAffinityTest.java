@@ -56,10 +56,24 @@ public class RxqAffinityTest extends DpTest {
     private void twoPortsTwoQueues(Map<String, String> otherConfig) throws Exception {
         java.util.Map<String, String> oc = new java.util.HashMap<>(otherConfig);
         oc.put("pmd-cpu-mask", "0x3");
+        oc.putIfAbsent("pmd-rxq-assign", "roundrobin"); // OVS's layout in turn (cycles: up and down)
         dp.setOtherConfig(oc);
         dp.addBridge("br0");
         dp.addPort("br0", "a", "dummy", Map.of("n_rxq", "2"), 1);
         dp.addPort("br0", "b", "dummy", Map.of("n_rxq", "2"), 2);
+    }
+
+    /** OVS 3.1's first line of pmd-rxq-show. */
+    private static final String HEADER = "Displaying last 60 seconds pmd usage %\n";
+
+    /** pmd-rxq-show without its first line, which must be OVS's (no interval has ended: NOT AVAIL below). */
+    private String rxqs() {
+        return strip(dp.pmdRxqShow());
+    }
+
+    private static String strip(String show) {
+        assertTrue(show, show.startsWith(HEADER) || show.isEmpty());
+        return show.isEmpty() ? show : show.substring(HEADER.length());
     }
 
     private static String pmd(int core, boolean isolated, String... queues) {
@@ -79,16 +93,16 @@ public class RxqAffinityTest extends DpTest {
     private void polled(String p, int q) {
         DummyPort d = DummyPorts.dummy(p);
         assertTrue(d.receive(q, FRAME));
-        await(() -> p + " queue " + q + " polled: " + dp.pmdRxqShow(), () -> d.rxBacklog() == 0);
+        await(() -> p + " queue " + q + " polled: " + rxqs(), () -> d.rxBacklog() == 0);
     }
 
     @Test
     public void pinnedQueueLandsOnItsCoreWhichPollsNothingElse() throws Exception {
         twoPortsTwoQueues(Map.of());
-        assertEquals(pmd(0, false, "a:0", "b:0") + pmd(1, false, "a:1", "b:1"), dp.pmdRxqShow());
+        assertEquals(pmd(0, false, "a:0", "b:0") + pmd(1, false, "a:1", "b:1"), rxqs());
         log.clear();
         dp.setRxqAffinity("a", "0:1");
-        assertEquals(pmd(0, false, "a:1", "b:0", "b:1") + pmd(1, true, "a:0"), dp.pmdRxqShow());
+        assertEquals(pmd(0, false, "a:1", "b:0", "b:1") + pmd(1, true, "a:0"), rxqs());
         assertEquals(List.of("INFO Core  1 on numa node 0 is pinned with port 'a' rx queue 0",
                 "INFO Performing pmd to rx queue assignment using roundrobin algorithm.",
                 "INFO Core  0 on numa node 0 assigned port 'a' rx queue 1.",
@@ -97,10 +111,10 @@ public class RxqAffinityTest extends DpTest {
         polled("b", 1);
         // a queue beyond the port's count is ignored; two pins on one core isolate it once
         dp.setRxqAffinity("b", "1:1,7:0");
-        assertEquals(pmd(0, false, "a:1", "b:0") + pmd(1, true, "a:0", "b:1"), dp.pmdRxqShow());
+        assertEquals(pmd(0, false, "a:1", "b:0") + pmd(1, true, "a:0", "b:1"), rxqs());
         // both PMDs isolated: the queue left is not polled
         dp.setRxqAffinity("b", "1:1,0:0");
-        assertEquals(pmd(0, true, "b:0") + pmd(1, true, "a:0", "b:1"), dp.pmdRxqShow());
+        assertEquals(pmd(0, true, "b:0") + pmd(1, true, "a:0", "b:1"), rxqs());
         assertTrue(log.toString(), log.contains("WARNING No non-isolated pmd on any numa available for port 'a'"
                 + " rx queue 1. This rx queue will not be polled."));
         DummyPort a = DummyPorts.dummy("a");
@@ -108,7 +122,7 @@ public class RxqAffinityTest extends DpTest {
         settle();
         assertEquals(1, a.rxBacklog());
         dp.setRxqAffinity("b", null); // unpinned: polled again
-        assertEquals(pmd(0, false, "a:1", "b:0", "b:1") + pmd(1, true, "a:0"), dp.pmdRxqShow());
+        assertEquals(pmd(0, false, "a:1", "b:0", "b:1") + pmd(1, true, "a:0"), rxqs());
         await("a's queue 1 polled", () -> a.rxBacklog() == 0);
         settle();
         assertEquals(0, dp.pool().inUse());
@@ -125,25 +139,31 @@ public class RxqAffinityTest extends DpTest {
         dp.addPort("br0", "br0", "internal", Map.of(), -1);
         dp.setRxqAffinity("a", "0:0,1:0");
         dp.setRxqAffinity("br0", "0:0"); // ignored: core 0 is isolated by a's queues alone
-        assertEquals(pmd(0, true, "a:0", "a:1") + pmd(1, false, "b:0", "b:1", "br0:0"), dp.pmdRxqShow());
+        assertEquals(pmd(0, true, "a:0", "a:1") + pmd(1, false, "b:0", "b:1", "br0:0"), rxqs());
         log.clear();
         dp.setRxqAffinity("b", "0:1,1:1"); // every PMD isolated: br0 is still polled
-        assertTrue(dp.pmdRxqShow(), dp.pmdRxqShow().contains("port: br0 "));
+        assertTrue(rxqs(), rxqs().contains("port: br0 "));
         assertTrue(log.toString(), log.stream().noneMatch(l -> l.contains("'br0' rx queue 0. This rx queue will not")));
         polled("br0", 0);
     }
 
-    /** OVS 3.1's arguments: -pmd CORE shows that PMD only; -secs is accepted. */
+    /** OVS 3.1's arguments: -pmd CORE shows that PMD only; -secs SECS the usage window. */
     @Test
     public void rxqShowTakesPmdAndSecs() throws Exception {
         twoPortsTwoQueues(Map.of());
         io.pvio.dpif.netdev.appctl.PmdRxqShowCommand show = new io.pvio.dpif.netdev.appctl.PmdRxqShowCommand(dp);
-        assertEquals(pmd(1, false, "a:1", "b:1"), show.run(List.of("-pmd", "1")));
-        assertEquals(pmd(0, false, "a:0", "b:0"), show.run(List.of("-secs", "5", "-pmd", "0", "ovs-netdev")));
-        assertEquals("", show.run(List.of("-pmd", "7")));
-        assertEquals(dp.pmdRxqShow(), show.run(List.of("-secs", "60")));
+        assertEquals(pmd(1, false, "a:1", "b:1"), strip(show.run(List.of("-pmd", "1"))));
+        assertEquals("Displaying last 5 seconds pmd usage %\n" + pmd(0, false, "a:0", "b:0"),
+                show.run(List.of("-secs", "5", "-pmd", "0", "ovs-netdev")));
+        // as OVS: rounded up to whole 5 s intervals, at most 60 (also for 0 or a bad number)
+        assertTrue(show.run(List.of("-secs", "7")).startsWith("Displaying last 10 seconds pmd usage %\n"));
+        for (String secs : List.of("61", "0", "x")) {
+            assertTrue(secs, show.run(List.of("-secs", secs)).startsWith(HEADER));
+        }
+        assertEquals("", strip(show.run(List.of("-pmd", "7"))));
+        assertEquals(rxqs(), strip(show.run(List.of("-secs", "60"))));
         try {
-            show.run(List.of("-pmd", "x"));
+            strip(show.run(List.of("-pmd", "x")));
             fail("accepted -pmd x");
         } catch (io.pvio.unixctl.UnixctlException e) {
             assertEquals("invalid pmd core id: x", e.getMessage());
@@ -152,21 +172,22 @@ public class RxqAffinityTest extends DpTest {
 
     @Test
     public void isolateFalseLetsOtherQueuesShareThePinnedCoreWithGroupOnly() throws Exception {
-        twoPortsTwoQueues(Map.of("pmd-rxq-isolate", "false")); // default assign: cycles
+        twoPortsTwoQueues(Map.of("pmd-rxq-isolate", "false")); // assign: roundrobin
         assertTrue(log.toString(),
                 log.contains("WARNING pmd-rxq-isolate can only be set false when using pmd-rxq-assign=group"));
         dp.setRxqAffinity("a", "0:1");
-        assertEquals(pmd(0, false, "a:1", "b:0", "b:1") + pmd(1, true, "a:0"), dp.pmdRxqShow());
+        assertEquals(pmd(0, false, "a:1", "b:0", "b:1") + pmd(1, true, "a:0"), rxqs());
         log.clear();
         dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "group", "pmd-rxq-isolate", "false"));
-        assertEquals(pmd(0, false, "a:1", "b:1") + pmd(1, false, "a:0", "b:0"), dp.pmdRxqShow());
+        // group, nothing measured yet: each queue to the PMD with the fewest (core 1 has the pinned one)
+        assertEquals(pmd(0, false, "a:1", "b:0") + pmd(1, false, "a:0", "b:1"), rxqs());
         assertTrue(log.toString(), log.containsAll(List.of("INFO Rxq to PMD assignment mode changed to: 'group'.",
-                "INFO pmd-rxq-assign=group: pvio does not measure rx queue processing cycles, rx queues are"
-                        + " assigned round-robin",
-                "INFO pmd-rxq-affinity does not isolate PMD core")));
+                "INFO pmd-rxq-affinity does not isolate PMD core",
+                "INFO Performing pmd to rx queue assignment using group algorithm.",
+                "INFO Core  1 on numa node 0 assigned port 'b' rx queue 1 (measured processing cycles 0).")));
         log.clear();
         dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "group")); // isolate: true again
-        assertEquals(pmd(0, false, "a:1", "b:0", "b:1") + pmd(1, true, "a:0"), dp.pmdRxqShow());
+        assertEquals(pmd(0, false, "a:1", "b:0", "b:1") + pmd(1, true, "a:0"), rxqs());
         assertTrue(log.toString(), log.contains("INFO pmd-rxq-affinity isolates PMD core"));
     }
 
@@ -177,10 +198,9 @@ public class RxqAffinityTest extends DpTest {
         log.clear();
         dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "nosuch"));
         assertEquals(List.of("WARNING Unsupported rx queue to PMD assignment mode in pmd-rxq-assign. Defaulting to"
-                + " 'cycles'.", "INFO Rxq to PMD assignment mode changed to: 'cycles'.",
-                "INFO pmd-rxq-assign=cycles: pvio does not measure rx queue processing cycles, rx queues are assigned"
-                        + " round-robin"), log.subList(0, 3));
-        assertEquals(pmd(0, false, "a:0", "b:0") + pmd(1, false, "a:1", "b:1"), dp.pmdRxqShow());
+                + " 'cycles'.", "INFO Rxq to PMD assignment mode changed to: 'cycles'."), log.subList(0, 2));
+        // cycles, nothing measured yet: ports by name, the PMDs up and down (0, 1, 1, 0), as OVS
+        assertEquals(pmd(0, false, "a:0", "b:1") + pmd(1, false, "a:1", "b:0"), rxqs());
     }
 
     /**
@@ -192,30 +212,30 @@ public class RxqAffinityTest extends DpTest {
         twoPortsTwoQueues(Map.of());
         log.clear();
         dp.setRxqAffinity("a", "1:5");
-        assertEquals(pmd(0, false, "a:0", "b:0") + pmd(1, false, "a:1", "b:1"), dp.pmdRxqShow());
+        assertEquals(pmd(0, false, "a:0", "b:0") + pmd(1, false, "a:1", "b:1"), rxqs());
         assertTrue(log.toString(), log.contains("WARNING Core  5 cannot be pinned with port 'a' rx queue 1. Use"
                 + " pmd-cpu-mask to enable a pmd on core 5. An alternative core will be assigned."));
         polled("a", 1);
         log.clear();
-        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x23"));
-        assertEquals(pmd(0, false, "a:0", "b:1") + pmd(1, false, "b:0") + pmd(5, true, "a:1"), dp.pmdRxqShow());
+        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x23", "pmd-rxq-assign", "roundrobin"));
+        assertEquals(pmd(0, false, "a:0", "b:1") + pmd(1, false, "b:0") + pmd(5, true, "a:1"), rxqs());
         assertTrue(log.toString(), log.contains("INFO Core  5 on numa node 0 is pinned with port 'a' rx queue 1"));
         polled("a", 1);
-        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3")); // gone again: elsewhere, polled
-        assertEquals(pmd(0, false, "a:0", "b:0") + pmd(1, false, "a:1", "b:1"), dp.pmdRxqShow());
+        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "roundrobin")); // gone again: elsewhere, polled
+        assertEquals(pmd(0, false, "a:0", "b:0") + pmd(1, false, "a:1", "b:1"), rxqs());
         polled("a", 1);
         // every PMD isolated by other pins: the queue pinned to the missing core is not polled until it comes
         dp.setRxqAffinity("b", "0:0,1:1");
         dp.setRxqAffinity("a", "0:0,1:5");
-        assertEquals(pmd(0, true, "a:0", "b:0") + pmd(1, true, "b:1"), dp.pmdRxqShow());
+        assertEquals(pmd(0, true, "a:0", "b:0") + pmd(1, true, "b:1"), rxqs());
         assertTrue(log.toString(), log.contains("WARNING No non-isolated pmd on any numa available for port 'a'"
                 + " rx queue 1. This rx queue will not be polled."));
         DummyPort a = DummyPorts.dummy("a");
         assertTrue(a.receive(1, FRAME));
         settle();
         assertEquals(1, a.rxBacklog());
-        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x23"));
-        assertEquals(pmd(0, true, "a:0", "b:0") + pmd(1, true, "b:1") + pmd(5, true, "a:1"), dp.pmdRxqShow());
+        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x23", "pmd-rxq-assign", "roundrobin"));
+        assertEquals(pmd(0, true, "a:0", "b:0") + pmd(1, true, "b:1") + pmd(5, true, "a:1"), rxqs());
         await("a's queue 1 polled on core 5", () -> a.rxBacklog() == 0);
         settle();
         assertEquals(0, dp.pool().inUse());
@@ -235,7 +255,7 @@ public class RxqAffinityTest extends DpTest {
         assertEquals(Map.of(), DpifNetdev.parseAffinity(""));
         twoPortsTwoQueues(Map.of());
         dp.setRxqAffinity("a", "0:1");
-        String before = dp.pmdRxqShow();
+        String before = rxqs();
         try {
             dp.setRxqAffinity("a", "0:x");
             fail();
@@ -243,7 +263,7 @@ public class RxqAffinityTest extends DpTest {
             assertEquals("a: pmd-rxq-affinity '0:x' is not a list of <rxq>:<core> pairs (Invalid argument)",
                     e.getMessage());
         }
-        assertEquals(before, dp.pmdRxqShow());
+        assertEquals(before, rxqs());
         try {
             dp.setRxqAffinity("nosuch", "0:1");
             fail();
@@ -258,7 +278,7 @@ public class RxqAffinityTest extends DpTest {
      */
     @Test
     public void trafficExactAcrossPinningAndRebalance() throws Exception {
-        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3"));
+        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "roundrobin"));
         dp.addBridge("br0");
         dp.delFlows("br0", null);
         dp.addFlow("br0", "in_port=1,actions=output:2");

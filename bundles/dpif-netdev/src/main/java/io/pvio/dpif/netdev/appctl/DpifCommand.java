@@ -39,14 +39,22 @@ abstract class DpifCommand implements UnixctlCommand {
     abstract String exec(DpifNetdev d, List<String> args) throws UnixctlException, DpifException;
 
     /**
-     * The arguments of OVS's dpif_netdev_pmd_info from {@code from} on: {@code [-pmd CORE]}, with {@code secs}
-     * also {@code [-secs SECS]} (accepted, not used), and {@code [dp]}. Returns the core, or null for every PMD.
+     * The arguments of OVS's dpif_netdev_pmd_info from {@code from} on: {@code [-pmd CORE]}, {@code [dp]}.
+     * Returns the core, or null for every PMD.
      */
     static Integer pmdArguments(List<String> args, int from, boolean secs) throws UnixctlException {
+        return pmdArguments(args, from, secs ? new int[1] : null);
+    }
+
+    /**
+     * {@link #pmdArguments(List, int, boolean)}, and with {@code secs} non-null also {@code [-secs SECS]} into
+     * {@code secs[0]} (0 when absent or not a number: OVS's whole window).
+     */
+    static Integer pmdArguments(List<String> args, int from, int[] secs) throws UnixctlException {
         Integer core = null;
         for (int i = from; i < args.size(); i++) {
             String a = args.get(i);
-            if (a.equals("-pmd") || secs && a.equals("-secs")) {
+            if (a.equals("-pmd") || secs != null && a.equals("-secs")) {
                 if (i + 1 >= args.size()) {
                     throw new UnixctlException(a.equals("-pmd") ? "-pmd needs a core id" : "-secs needs a number");
                 }
@@ -56,6 +64,12 @@ abstract class DpifCommand implements UnixctlCommand {
                         core = Integer.parseInt(v);
                     } catch (NumberFormatException e) {
                         throw new UnixctlException("invalid pmd core id: " + v);
+                    }
+                } else {
+                    try {
+                        secs[0] = Math.max(0, Integer.parseInt(v));
+                    } catch (NumberFormatException e) {
+                        secs[0] = 0; // as OVS: the whole window
                     }
                 }
             } else {

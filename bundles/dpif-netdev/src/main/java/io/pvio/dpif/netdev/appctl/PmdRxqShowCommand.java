@@ -9,8 +9,9 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
 /**
- * {@code dpif-netdev/pmd-rxq-show [-pmd CORE] [-secs SECS] [DP]}: which PMD polls which rx queue. SECS is
- * accepted as OVS accepts it; pvio's usage is not windowed (it covers the time since the PMD took the queue).
+ * {@code dpif-netdev/pmd-rxq-show [-pmd CORE] [-secs SECS] [DP]}: which PMD polls which rx queue, and each
+ * queue's share of its PMD's time over the last SECS seconds (rounded up to 5 s intervals; at most and by
+ * default 60), as OVS 3.1.
  */
 @Component(service = UnixctlCommand.class, property = {UnixctlCommand.COMMAND_PROPERTY + "=dpif-netdev/pmd-rxq-show",
         UnixctlCommand.USAGE_PROPERTY + "=[-pmd core] [-secs secs] [dp]"})
@@ -30,7 +31,8 @@ public final class PmdRxqShowCommand extends DpifCommand {
 
     @Override
     String exec(DpifNetdev d, List<String> args) throws UnixctlException {
-        Integer core = pmdArguments(args, 0, true);
-        return d.pmdRxqShow(core);
+        int[] secs = new int[1];
+        Integer core = pmdArguments(args, 0, secs);
+        return d.pmdRxqShow(core, secs[0]);
     }
 }
