@@ -141,6 +141,9 @@ final class PmdThread implements Runnable {
     private RxqRef[] order = new RxqRef[0];
     /** The current load interval's start, and the busy time then (RxqLoad). */
     private long intervalStartNs;
+    /** The queue whose receiving poll's time runs until the next clock read, and that poll's start. */
+    private RxqLoad openLoad;
+    private long openLoadStart;
     private long procAtIntervalStart;
     /** Busy time per interval, the intervals stored, the last one's length: written here, read by pmd-rxq-show. */
     private final CounterArray busyIntervals = new CounterArray(RxqLoad.INTERVALS);
@@ -325,6 +328,7 @@ final class PmdThread implements Runnable {
             if (lastSampled) {
                 perf.iteration(iterations, d, lastRx, now);
             }
+            chargeOpenLoad(now);
             if (now - intervalStartNs >= RxqLoad.INTERVAL_NS) {
                 endInterval(now);
             }
@@ -408,6 +412,14 @@ final class PmdThread implements Runnable {
         intervalsStored.set(n + 1);
         intervalStartNs = now;
         procAtIntervalStart = procNs;
+    }
+
+    /** Ends the open poll time ({@link #pollQueues}) at {@code now}. */
+    private void chargeOpenLoad(long now) {
+        if (openLoad != null) {
+            openLoad.currentNs += now - openLoadStart;
+            openLoad = null;
+        }
     }
 
     /** The length of the last interval (0 before the first ends), for pmd-rxq-show. */
@@ -600,28 +612,37 @@ final class PmdThread implements Runnable {
      * Polls the active queues (last first, so that one turning idle swaps with one already polled) and, when
      * {@code withIdle}, the idle ones; moves queues between the two sets. A poll of an active queue that
      * receives adds its time (from the end of the poll before, or {@code now}, the iteration's start) to the
-     * queue's load; the idle sweep is timed as a whole.
+     * queue's load; the last one's ends with the idle sweep's start or the next iteration's, so that a PMD with
+     * one busy queue reads the clock once per iteration, as before. The idle sweep is timed as a whole.
      */
     private void pollQueues(boolean withIdle, long now) {
         RxqRef[] q = order;
         boolean timed = metrics;
         long t = now;
+        RxqLoad lastLoad = null; // the last poll's queue if it received: its time ends at the next clock read
         for (int i = nActive - 1; i >= 0; i--) {
             RxqRef r = q[i];
-            int n = poll(r);
-            long t2 = System.nanoTime();
-            if (n > 0) {
-                r.load.currentNs += t2 - t;
+            if (lastLoad != null) {
+                long t2 = System.nanoTime();
+                lastLoad.currentNs += t2 - t;
+                t = t2;
+                lastLoad = null;
+            }
+            if (poll(r) > 0) {
+                lastLoad = r.load;
                 r.emptyPolls = 0;
             } else if (++r.emptyPolls >= IDLE_AFTER) {
                 int last = --nActive;
                 q[i] = q[last];
                 q[last] = r;
             }
-            t = t2;
         }
+        // the last receiving poll's end: the sweep's start, else the next iteration's (one clock read less)
+        openLoad = lastLoad;
+        openLoadStart = t;
         if (withIdle) {
             long t0 = System.nanoTime();
+            chargeOpenLoad(t0);
             boolean woke = false;
             for (int i = nActive; i < q.length; i++) {
                 RxqRef r = q[i];
