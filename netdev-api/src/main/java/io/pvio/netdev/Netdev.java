@@ -86,6 +86,18 @@ public interface Netdev extends AutoCloseable {
     int rxqRecv(int qid, PacketBatch batch);
 
     /**
+     * The packets left in rx queue {@code qid} after this thread's last {@link #rxqRecv} on it, as OVS's
+     * netdev_rxq_recv reports for vhost ports (its {@code qfill}, for pmd-perf-show's vhost qlen): called by
+     * the PMD polling the queue, right after a receive, with perf metrics on. -1 when the class does not
+     * report it. Default: -1.
+     *
+     * @since 1.8
+     */
+    default int rxqRemaining(int qid) {
+        return -1;
+    }
+
+    /**
      * send: transmits every packet of {@code batch} on tx queue {@code qid} (0 &le; qid &lt; {@link #nTxq()}).
      * The port owns the packets from the call on and the batch is empty when it returns. Packets that cannot
      * be sent (no carrier, ring full, a queue the control path holds) are freed and counted as

@@ -3,5 +3,5 @@
  * {@link io.pvio.netdev.NetdevClass} services, open ports are {@link io.pvio.netdev.Netdev}s.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.7.0")
+@org.osgi.annotation.versioning.Version("1.8.0")
 package io.pvio.netdev;

@@ -220,6 +220,40 @@ public class VirtioUserTest {
         fromGuest(p, d, 0, 100, 7); // the guest's frames are untouched
     }
 
+    /**
+     * rxqRemaining, pmd-perf-show's vhost qlen (OVS's qfill): after a receive, the chains the guest has made
+     * available that the port has not taken yet; -1 on packed rings, whose count the port does not keep.
+     */
+    @Test
+    public void rxqRemainingCountsTheGuestsChainsLeft() throws Exception {
+        VhostPort p = serverPort("vhq");
+        // the subclasses' config() may be packed: this test names its ring layouts itself
+        VirtioUserDevice d = frontEnd(new VirtioUserConfig().packed(false).name("fe-qlen")
+                .path(ctx.runDir.resolve("vhq")));
+        awaitCarrier(p, true);
+        assertEquals(0, p.rxqRemaining(0));
+        for (int i = 0; i < 40; i++) {
+            assertTrue(d.transmit(0, new byte[64]));
+        }
+        PacketBatch b = new PacketBatch();
+        assertEquals(32, p.rxqRecv(0, b));
+        assertEquals("40 made available, 32 taken", 8, p.rxqRemaining(0));
+        b.freeAll();
+        assertEquals(8, p.rxqRecv(0, b));
+        assertEquals(0, p.rxqRemaining(0));
+        b.freeAll();
+        assertEquals(-1, p.rxqRemaining(io.pvio.vhost.user.VhostDevice.MAX_QUEUE_PAIRS));
+
+        VhostPort pp = serverPort("vhqp");
+        VirtioUserDevice dp = frontEnd(new VirtioUserConfig().packed(true).name("fe-qlenp")
+                .path(ctx.runDir.resolve("vhqp")));
+        awaitCarrier(pp, true);
+        assertTrue(dp.transmit(0, new byte[64]));
+        assertEquals(1, pp.rxqRecv(0, b));
+        b.freeAll();
+        assertEquals(-1, pp.rxqRemaining(0));
+    }
+
     /** More than 65536 packets each way: the ring indexes wrap (mod size and mod 2^16). */
     @Test
     public void ringAndIndexWrapAround() throws Exception {

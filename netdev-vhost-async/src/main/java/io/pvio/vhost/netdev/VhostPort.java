@@ -391,6 +391,15 @@ public final class VhostPort implements Netdev, VhostDevice.Listener {
         }
     }
 
+    /** The guest's transmit chains left after the last receive (split rings; -1 for packed ones). */
+    @Override
+    public int rxqRemaining(int qid) {
+        if (qid < 0 || qid >= VhostDevice.MAX_QUEUE_PAIRS) {
+            return -1;
+        }
+        return dev.vq(2 * qid + 1).rxRemaining();
+    }
+
     /**
      * After SEND_RARP: a RARP request broadcast from the guest's MAC (DPDK's make_rarp_packet), first in the
      * batch, so that the switch floods it and the network learns the guest's new port. A later call retries

@@ -199,6 +199,7 @@ final class SplitDequeue extends SplitWalker {
         if (availIdx < 0) {
             return 0;
         }
+        q.availSeen = availIdx;
         int pending = (availIdx - q.lastAvail) & 0xffff;
         if (pending == 0) {
             q.burstIdle();

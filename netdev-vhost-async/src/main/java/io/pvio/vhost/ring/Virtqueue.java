@@ -170,6 +170,8 @@ public final class Virtqueue {
     private ByteBuffer used;
     private int usedOff;
     int lastAvail;
+    /** Split: the avail index the last dequeue burst read (the PMD's; {@link #rxRemaining}). */
+    int availSeen;
     private int lastUsed;
     // packed only: the wrap counters of lastAvail and lastUsed, positions consumed without a used descriptor
     // yet, and the positions of used elements between their walk and the shadow array (a FIFO)
@@ -465,6 +467,7 @@ public final class Virtqueue {
             usedWrap = availWrap;
         } else {
             lastAvail = base & 0xffff;
+            availSeen = lastAvail;
         }
         lastUsed = lastAvail;
         refresh();
@@ -601,6 +604,7 @@ public final class Virtqueue {
         mem = null;
         desc = avail = used = null;
         lastAvail = lastUsed = 0;
+        availSeen = 0;
         availWrap = usedWrap = true;
         inFlightDescs = 0;
         countHead = countTail = 0;
@@ -679,6 +683,7 @@ public final class Virtqueue {
                     + " some packets may be resent for Tx and dropped for Rx", device, index, lastUsed, usedIdx));
             lastUsed = usedIdx;
             lastAvail = usedIdx;
+            availSeen = usedIdx;
         }
         if (!eventIdx) {
             GuestWrites.usedFlags(used, usedOff + SplitRing.USED_FLAGS, USED_F_NO_NOTIFY); // we poll: no kicks needed
@@ -721,6 +726,15 @@ public final class Virtqueue {
     /** True when the next {@link #faultFence()} fences (for tests). */
     boolean fenceDue() {
         return fenceDue;
+    }
+
+    /**
+     * Split rings: the chains the guest had made available at the last dequeue burst that the queue has not
+     * taken (DPDK's rte_vhost_rx_queue_count, without a read of the guest's index); -1 for packed rings,
+     * whose count is not kept. The polling PMD's, after its receive.
+     */
+    public int rxRemaining() {
+        return packed ? -1 : (availSeen - lastAvail) & 0xffff;
     }
 
     /** A walker's burst starts: the fence is due, unless the burst turns out idle ({@link #burstIdle}). */

@@ -23,21 +23,24 @@ final class PmdPerf {
     static final int H_PKTS = 1;
     static final int H_CYCLES_PER_PKT = 2;
     static final int H_PKTS_PER_BATCH = 3;
-    static final int N_HIST = 4;
+    /** The most packets a vhost rx queue held at a receive of the iteration (OVS's max vhost qlen). */
+    static final int H_VHOST_QLEN = 4;
+    static final int N_HIST = 5;
     /** Totals over the iterations sampled: iterations, their cycles, the cycles of those that received, ... */
     static final int T_ITERATIONS = N_HIST * NUM_BINS;
     static final int T_CYCLES = T_ITERATIONS + 1;
     static final int T_BUSY_CYCLES = T_ITERATIONS + 2;
     static final int T_PKTS = T_ITERATIONS + 3;
     static final int T_BATCHES = T_ITERATIONS + 4;
-    static final int N_SLOTS = T_ITERATIONS + 5;
+    static final int T_VHOST_QFILL = T_ITERATIONS + 5;
+    static final int N_SLOTS = T_ITERATIONS + 6;
 
     /**
-     * OVS's walls: log 500..24M, log 0..1000, lin 100..30000, lin 0..32; upcalls/it lin 0..30, cycles/upcall
-     * log 1000..1M.
+     * OVS's walls: log 500..24M, log 0..1000, lin 100..30000, lin 0..32, log 0..512; upcalls/it lin 0..30,
+     * cycles/upcall log 1000..1M.
      */
     static final long[][] WALLS = {
-        logWalls(500, 24_000_000), logWalls(0, 1000), linWalls(100, 30_000), linWalls(0, 32)};
+        logWalls(500, 24_000_000), logWalls(0, 1000), linWalls(100, 30_000), linWalls(0, 32), logWalls(0, 512)};
     static final long[] UPCALL_WALLS = linWalls(0, 30);
     static final long[] CYCLES_PER_UPCALL_WALLS = logWalls(1000, 1_000_000);
 
@@ -47,14 +50,16 @@ final class PmdPerf {
     private static final int IT_CYCLES = 1;
     private static final int IT_PKTS = 2;
     private static final int IT_BATCHES = 3;
-    private static final int IT_FIELDS = 4;
+    private static final int IT_QFILL = 4;
+    private static final int IT_FIELDS = 5;
     private static final int MS_TIME = 0;
     private static final int MS_ITERATIONS = 1;
     private static final int MS_CYCLES = 2;
     private static final int MS_BUSY_CYCLES = 3;
     private static final int MS_PKTS = 4;
     private static final int MS_BATCHES = 5;
-    private static final int MS_FIELDS = 6;
+    private static final int MS_QFILL = 6;
+    private static final int MS_FIELDS = 7;
     /** The history rings' last slot: the entry written next (the newest is the one before it). */
     private static final int IT_NEXT = HISTORY_LEN * IT_FIELDS;
     private static final int MS_NEXT = HISTORY_LEN * MS_FIELDS;
@@ -75,16 +80,20 @@ final class PmdPerf {
     private long msBusyCycles;
     private long msPkts;
     private long msBatches;
+    private long msQfill;
 
     /**
      * Iteration {@code iterNo} of {@code cycles} that received {@code pkts} packets and ended at {@code endNs}
-     * (System.nanoTime). PMD thread only.
+     * (System.nanoTime); {@code qfill}: the most packets a vhost rx queue held at one of its receives
+     * ({@link io.pvio.netdev.Netdev#rxqRemaining} plus the batch), 0 without one. PMD thread only.
      */
-    void iteration(long iterNo, long cycles, int pkts, long endNs) {
+    void iteration(long iterNo, long cycles, int pkts, int qfill, long endNs) {
         add(H_CYCLES, cycles);
         add(H_PKTS, pkts);
+        add(H_VHOST_QLEN, qfill);
         slots.add(T_ITERATIONS, 1);
         slots.add(T_CYCLES, cycles);
+        slots.add(T_VHOST_QFILL, qfill);
         if (pkts > 0) {
             add(H_CYCLES_PER_PKT, cycles / pkts);
             slots.add(T_BUSY_CYCLES, cycles);
@@ -95,6 +104,7 @@ final class PmdPerf {
         itHistory.set(e + IT_CYCLES, cycles);
         itHistory.set(e + IT_PKTS, pkts);
         itHistory.set(e + IT_BATCHES, iterBatches);
+        itHistory.set(e + IT_QFILL, qfill);
         itNext = itNext + 1 == HISTORY_LEN ? 0 : itNext + 1;
         itHistory.set(IT_NEXT, itNext);
         // as OVS: the iteration counts in the millisecond that was current when it started, which is
@@ -110,6 +120,7 @@ final class PmdPerf {
         }
         msPkts += pkts;
         msBatches += iterBatches;
+        msQfill += qfill;
         iterBatches = 0;
         if (ms != msTime) {
             int m = msNext * MS_FIELDS;
@@ -119,6 +130,7 @@ final class PmdPerf {
             msHistory.set(m + MS_BUSY_CYCLES, msBusyCycles);
             msHistory.set(m + MS_PKTS, msPkts);
             msHistory.set(m + MS_BATCHES, msBatches);
+            msHistory.set(m + MS_QFILL, msQfill);
             msNext = msNext + 1 == HISTORY_LEN ? 0 : msNext + 1;
             msHistory.set(MS_NEXT, msNext);
             msTime = ms;
@@ -127,6 +139,7 @@ final class PmdPerf {
             msBusyCycles = 0;
             msPkts = 0;
             msBatches = 0;
+            msQfill = 0;
         }
     }
 
@@ -202,44 +215,44 @@ final class PmdPerf {
     }
 
     /**
-     * OVS's pmd_perf_format_histograms for the slots {@code v} (after a clear's baseline is subtracted),
-     * without OVS's "max vhost qlen" column, which pvio does not measure. Upcalls/it: every iteration sampled
-     * had 0 (pvio never upcalls); cycles/upcall: no sample.
+     * OVS's pmd_perf_format_histograms for the slots {@code v} (after a clear's baseline is subtracted).
+     * Upcalls/it: every iteration sampled had 0 (pvio never upcalls); cycles/upcall: no sample.
      */
     static void formatHistograms(StringBuilder sb, long[] v) {
-        String row = "   %-9s %-11d  %-9s %-11d  %-9s %-11d  %-9s %-11d  %-9s %-11d  %-9s %-11d\n";
+        String row = "   %-9s %-11d  %-9s %-11d  %-9s %-11d  %-9s %-11d  %-9s %-11d  %-9s %-11d  %-9s %-11d\n";
         sb.append("Histograms\n");
-        sb.append(String.format(Locale.ROOT, "   %-21s  %-21s  %-21s  %-21s  %-21s  %-21s\n",
-                "cycles/it", "packets/it", "cycles/pkt", "pkts/batch", "upcalls/it", "cycles/upcall"));
+        sb.append(String.format(Locale.ROOT, "   %-21s  %-21s  %-21s  %-21s  %-21s  %-21s  %-21s\n",
+                "cycles/it", "packets/it", "cycles/pkt", "pkts/batch", "max vhost qlen", "upcalls/it",
+                "cycles/upcall"));
         long sampled = v[T_ITERATIONS];
         for (int i = 0; i < NUM_BINS; i++) {
             boolean last = i == NUM_BINS - 1;
-            Object[] a = new Object[12];
+            Object[] a = new Object[14];
             for (int h = 0; h < N_HIST; h++) {
                 a[2 * h] = last ? ">" : Integer.toString((int) WALLS[h][i]);
                 a[2 * h + 1] = v[h * NUM_BINS + i];
             }
-            a[8] = last ? ">" : Long.toString(UPCALL_WALLS[i]);
-            a[9] = i == 0 ? sampled : 0L;
-            a[10] = last ? ">" : Long.toString(CYCLES_PER_UPCALL_WALLS[i]);
-            a[11] = 0L;
+            a[10] = last ? ">" : Long.toString(UPCALL_WALLS[i]);
+            a[11] = i == 0 ? sampled : 0L;
+            a[12] = last ? ">" : Long.toString(CYCLES_PER_UPCALL_WALLS[i]);
+            a[13] = 0L;
             sb.append(String.format(Locale.ROOT, row, a));
         }
         if (sampled > 0) {
             sb.append("-".repeat(154)).append('\n');
-            sb.append(String.format(Locale.ROOT, "   %-21s  %-21s  %-21s  %-21s  %-21s  %-21s\n",
-                    "cycles/it", "packets/it", "cycles/pkt", "pkts/batch", "upcalls/it", "cycles/upcall"));
+            sb.append(String.format(Locale.ROOT, "   %-21s  %-21s  %-21s  %-21s  %-21s  %-21s  %-21s\n",
+                    "cycles/it", "packets/it", "cycles/pkt", "pkts/batch", "vhost qlen", "upcalls/it",
+                    "cycles/upcall"));
             long pkts = v[T_PKTS];
             long batches = v[T_BATCHES];
-            sb.append(String.format(Locale.ROOT, "   %-21d  %-21.5f  %-21d  %-21.5f  %-21.5f  %-21d\n",
+            sb.append(String.format(Locale.ROOT, "   %-21d  %-21.5f  %-21d  %-21.5f  %-21.5f  %-21.5f  %-21d\n",
                     v[T_CYCLES] / sampled, (double) pkts / sampled, pkts > 0 ? v[T_BUSY_CYCLES] / pkts : 0,
-                    batches > 0 ? (double) pkts / batches : 0.0, 0.0, 0));
+                    batches > 0 ? (double) pkts / batches : 0.0, (double) v[T_VHOST_QFILL] / sampled, 0.0, 0));
         }
     }
 
     /**
-     * OVS's pmd_perf_format_iteration_history: the last {@code n} iterations sampled, newest first, without
-     * the vhost qlen column. Entries of iterations up to {@code clearedAt} (a pmd-stats-clear) print as 0, as
+     * OVS's pmd_perf_format_iteration_history: the last {@code n} iterations sampled, newest first. Entries of iterations up to {@code clearedAt} (a pmd-stats-clear) print as 0, as
      * OVS's cleared history.
      */
     void formatIterationHistory(StringBuilder sb, int n, long clearedAt) {
@@ -247,22 +260,23 @@ final class PmdPerf {
             return;
         }
         long[] h = newest(itHistory, IT_NEXT, IT_FIELDS, n);
-        sb.append(String.format(Locale.ROOT, "   %-17s   %-10s   %-10s   %-10s   %-10s   %-10s   %-10s\n",
-                "iter", "cycles", "packets", "cycles/pkt", "pkts/batch", "upcalls", "cycles/upcall"));
+        sb.append(String.format(Locale.ROOT, "   %-17s   %-10s   %-10s   %-10s   %-10s   %-10s   %-10s   %-10s\n",
+                "iter", "cycles", "packets", "cycles/pkt", "pkts/batch", "vhost qlen", "upcalls", "cycles/upcall"));
         for (int e = 0; e < h.length; e += IT_FIELDS) {
             boolean cleared = h[e + IT_NO] <= clearedAt;
             long no = cleared ? 0 : h[e + IT_NO];
             long cycles = cleared ? 0 : h[e + IT_CYCLES];
             long pkts = cleared ? 0 : h[e + IT_PKTS];
             long batches = cleared ? 0 : h[e + IT_BATCHES];
-            sb.append(String.format(Locale.ROOT, "   %-17d   %-11d  %-11d  %-11d  %-11d  %-11d  %-11d\n",
-                    no, cycles, pkts, pkts > 0 ? cycles / pkts : 0, batches > 0 ? pkts / batches : 0, 0, 0));
+            long qfill = cleared ? 0 : h[e + IT_QFILL];
+            sb.append(String.format(Locale.ROOT, "   %-17d   %-11d  %-11d  %-11d  %-11d  %-11d  %-11d  %-11d\n",
+                    no, cycles, pkts, pkts > 0 ? cycles / pkts : 0, batches > 0 ? pkts / batches : 0, qfill, 0, 0));
         }
     }
 
     /**
-     * OVS's pmd_perf_format_ms_history: the last {@code n} milliseconds completed, newest first, without the
-     * vhost qlen column; "ms" is System.nanoTime in milliseconds (OVS: its monotonic clock's), "Kpps" the
+     * OVS's pmd_perf_format_ms_history: the last {@code n} milliseconds completed, newest first ("vhost qlen":
+     * the iterations' mean of their max vhost qlen); "ms" is System.nanoTime in milliseconds (OVS: its monotonic clock's), "Kpps" the
      * packets received in that millisecond. Milliseconds before {@code clearedMs} print as 0.
      */
     void formatMsHistory(StringBuilder sb, int n, long clearedMs) {
@@ -270,16 +284,19 @@ final class PmdPerf {
             return;
         }
         long[] h = newest(msHistory, MS_NEXT, MS_FIELDS, n);
-        sb.append(String.format(Locale.ROOT, "   %-12s   %-10s   %-10s   %-10s   %-10s   %-10s   %-10s   %-10s\n",
-                "ms", "iterations", "cycles/it", "Kpps", "cycles/pkt", "pkts/batch", "upcalls", "cycles/upcall"));
+        sb.append(String.format(Locale.ROOT,
+                "   %-12s   %-10s   %-10s   %-10s   %-10s   %-10s   %-10s   %-10s   %-10s\n", "ms", "iterations",
+                "cycles/it", "Kpps", "cycles/pkt", "pkts/batch", "vhost qlen", "upcalls", "cycles/upcall"));
         for (int e = 0; e < h.length; e += MS_FIELDS) {
             long iterations = h[e + MS_ITERATIONS];
             boolean cleared = iterations == 0 || h[e + MS_TIME] < clearedMs;
             long pkts = cleared ? 0 : h[e + MS_PKTS];
             long batches = cleared ? 0 : h[e + MS_BATCHES];
-            sb.append(String.format(Locale.ROOT, "   %-12d   %-11d  %-11d  %-11d  %-11d  %-11d  %-11d  %-11d\n",
+            sb.append(String.format(Locale.ROOT,
+                    "   %-12d   %-11d  %-11d  %-11d  %-11d  %-11d  %-11d  %-11d  %-11d\n",
                     cleared ? 0 : h[e + MS_TIME], cleared ? 0 : iterations, cleared ? 0 : h[e + MS_CYCLES] / iterations,
-                    pkts, pkts > 0 ? h[e + MS_BUSY_CYCLES] / pkts : 0, batches > 0 ? pkts / batches : 0, 0, 0));
+                    pkts, pkts > 0 ? h[e + MS_BUSY_CYCLES] / pkts : 0, batches > 0 ? pkts / batches : 0,
+                    cleared ? 0 : h[e + MS_QFILL] / iterations, 0, 0));
         }
     }
 

@@ -172,6 +172,9 @@ final class PmdThread implements Runnable {
     private long freeNs;
     private long idleRxqNs; // polls of the idle set in iterations that turned out busy
     private long iterIdleRxqNs; // polls of the idle set in this iteration
+    /** With perf metrics: the most packets a vhost rx queue held at a receive of this iteration, and the last's. */
+    private int iterQfill;
+    private int lastQfill;
     private long errors;
     private long errorsLogged;
     private long lastErrorLog;
@@ -326,7 +329,7 @@ final class PmdThread implements Runnable {
                 idleNs += d;
             }
             if (lastSampled) {
-                perf.iteration(iterations, d, lastRx, now);
+                perf.iteration(iterations, d, lastRx, lastQfill, now);
             }
             chargeOpenLoad(now);
             if (now - intervalStartNs >= RxqLoad.INTERVAL_NS) {
@@ -367,6 +370,8 @@ final class PmdThread implements Runnable {
             }
             iterations++;
             lastRx = (int) (received - before);
+            lastQfill = iterQfill;
+            iterQfill = 0;
             lastSampled = metrics;
             if (lastRx == 0) {
                 idleIterations++;
@@ -676,6 +681,10 @@ final class PmdThread implements Runnable {
         received += n;
         if (metrics) {
             perf.rxBatch(n);
+            int left = r.netdev.rxqRemaining(r.qid); // vhost ports: the guest's chains not taken yet
+            if (left >= 0 && n + left > iterQfill) {
+                iterQfill = n + left;
+            }
         }
         if (r.noRecv) { // the port is down or has NO_RECV
             b.freeAll();

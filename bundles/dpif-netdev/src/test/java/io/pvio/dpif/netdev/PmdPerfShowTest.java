@@ -119,17 +119,17 @@ public class PmdPerfShowTest extends DpTest {
         forward(N);
         String out = show();
         assertTrue(out, out.contains("\nHistograms\n   cycles/it              packets/it             cycles/pkt        "
-                + "     pkts/batch             upcalls/it             cycles/upcall        \n"
+                + "     pkts/batch             max vhost qlen         upcalls/it             cycles/upcall        \n"
                 + "   499       "));
         String[] lines = out.split("\n");
         int h = List.of(lines).indexOf("Histograms");
-        long[] sums = new long[6];
+        long[] sums = new long[7];
         long weightedPkts = 0;
         long weightedBatch = 0;
         for (int i = 0; i < PmdPerf.NUM_BINS; i++) {
             String[] f = lines[h + 2 + i].trim().split(" +");
-            assertEquals(lines[h + 2 + i], 12, f.length);
-            for (int c = 0; c < 6; c++) {
+            assertEquals(lines[h + 2 + i], 14, f.length);
+            for (int c = 0; c < 7; c++) {
                 sums[c] += Long.parseLong(f[2 * c + 1]);
             }
             if (i < PmdPerf.NUM_BINS - 1) {
@@ -143,9 +143,12 @@ public class PmdPerfShowTest extends DpTest {
         long iterations = (long) num(show("-nh"), "Iterations");
         assertTrue(out, sums[0] > 0 && sums[0] <= iterations);
         // one sample of each per iteration; read column after column while the PMD runs
-        long upcallsBin0 = Long.parseLong(lines[h + 2].trim().split(" +")[9]);
+        long upcallsBin0 = Long.parseLong(lines[h + 2].trim().split(" +")[11]);
         assertTrue(out, sums[0] <= sums[1] && sums[1] <= upcallsBin0 && upcallsBin0 - sums[0] < 1000);
-        assertEquals("cycles/upcall: no sample", 0, sums[5]);
+        assertEquals("cycles/upcall: no sample", 0, sums[6]);
+        // dummy ports report no queue length (only vhost ports do, as in OVS): every sample in the 0 bin
+        long qlenBin0 = Long.parseLong(lines[h + 2].trim().split(" +")[9]);
+        assertTrue(out, sums[0] <= sums[4] && sums[4] == qlenBin0);
         // rx batches of 1..32: the walls of pkts/batch are the sizes themselves up to 14, so the weighted
         // sum is at most N; every packet was in some batch
         assertTrue(out, sums[3] >= (N + 31) / 32 && sums[3] <= N);
@@ -155,8 +158,8 @@ public class PmdPerfShowTest extends DpTest {
         assertTrue("busy iterations have a cycles/pkt sample\n" + out,
                 sums[2] > 0 && sums[2] <= (long) num(out, "- busy iterations") + 2);
         Matcher tot = Pattern.compile("\n-{154}\n"
-                + "   cycles/it +packets/it +cycles/pkt +pkts/batch +upcalls/it +cycles/upcall +\n"
-                + "   (\\d+) +(\\d+\\.\\d{5}) +(\\d+) +(\\d+\\.\\d{5}) +0\\.00000 +0 +\n$").matcher(out);
+                + "   cycles/it +packets/it +cycles/pkt +pkts/batch +vhost qlen +upcalls/it +cycles/upcall +\n"
+                + "   (\\d+) +(\\d+\\.\\d{5}) +(\\d+) +(\\d+\\.\\d{5}) +0\\.00000 +0\\.00000 +0 +\n$").matcher(out);
         assertTrue(out, tot.find());
         assertTrue(out, Double.parseDouble(tot.group(4)) >= 1.0);
         assertFalse("-nh: no histograms", show("-nh").contains("Histograms"));
@@ -182,9 +185,9 @@ public class PmdPerfShowTest extends DpTest {
     }
 
     private static final String IT_HEADER = "\n   iter                cycles       packets      cycles/pkt   pkts/batch   "
-            + "upcalls      cycles/upcall\n";
+            + "vhost qlen   upcalls      cycles/upcall\n";
     private static final String MS_HEADER = "\n   ms             iterations   cycles/it    Kpps         cycles/pkt   "
-            + "pkts/batch   upcalls      cycles/upcall\n";
+            + "pkts/batch   vhost qlen   upcalls      cycles/upcall\n";
 
     @Test
     public void iterationAndMillisecondHistories() throws Exception {
@@ -200,7 +203,8 @@ public class PmdPerfShowTest extends DpTest {
         assertEquals(out, 20, its.size());
         for (int i = 0; i < its.size(); i++) {
             long[] r = its.get(i);
-            assertEquals(out, 7, r.length);
+            assertEquals(out, 8, r.length);
+            assertEquals("no vhost queue\n" + out, 0, r[5]);
             assertEquals("newest first, every iteration\n" + out, its.get(0)[0] - i, r[0]);
             assertEquals(out, r[2] > 0 ? r[1] / r[2] : 0, r[3]);
         }
@@ -211,7 +215,7 @@ public class PmdPerfShowTest extends DpTest {
         long iterations = 0;
         for (int i = 0; i < ms.size(); i++) {
             long[] r = ms.get(i);
-            assertEquals(out, 8, r.length);
+            assertEquals(out, 9, r.length);
             if (i > 0 && r[0] != 0) {
                 assertTrue("newest first\n" + out, r[0] < ms.get(i - 1)[0]);
             }
