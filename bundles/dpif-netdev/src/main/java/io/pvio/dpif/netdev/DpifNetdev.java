@@ -339,6 +339,12 @@ public final class DpifNetdev implements Dpif {
         // as smap_get_bool with default true: anything but "false" isolates
         boolean iso = !"false".equalsIgnoreCase(copy.get("pmd-rxq-isolate"));
         synchronized (lock) {
+            String alb = copy.get("pmd-auto-lb");
+            if ("true".equalsIgnoreCase(alb) && !"true".equalsIgnoreCase(otherConfig.get("pmd-auto-lb"))) {
+                LOG.warning("pmd-auto-lb=true: pvio has no PMD auto load balance; rx queues are assigned by their"
+                        + " measured loads (pmd-rxq-assign=cycles or group) at a reconfiguration or at"
+                        + " dpif-netdev/pmd-rxq-rebalance");
+            }
             otherConfig = copy;
             boolean reassign = false;
             if (!List.of("roundrobin", "cycles", "group").contains(assign)) {

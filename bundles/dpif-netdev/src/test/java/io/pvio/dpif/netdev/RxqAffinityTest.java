@@ -191,6 +191,21 @@ public class RxqAffinityTest extends DpTest {
         assertTrue(log.toString(), log.contains("INFO pmd-rxq-affinity isolates PMD core"));
     }
 
+    /** OVS's pmd-auto-lb, which pvio does not have: said once when it is turned on, nothing else changes. */
+    @Test
+    public void autoLoadBalanceIsSaidToBeMissing() throws Exception {
+        twoPortsTwoQueues(Map.of());
+        String before = rxqs();
+        log.clear();
+        Map<String, String> alb = Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "roundrobin", "pmd-auto-lb", "true");
+        dp.setOtherConfig(alb);
+        dp.setOtherConfig(alb);
+        assertEquals(List.of("WARNING pmd-auto-lb=true: pvio has no PMD auto load balance; rx queues are assigned by"
+                + " their measured loads (pmd-rxq-assign=cycles or group) at a reconfiguration or at"
+                + " dpif-netdev/pmd-rxq-rebalance"), log);
+        assertEquals(before, rxqs());
+    }
+
     @Test
     public void assignModesAndABadOneAsOvs() throws Exception {
         twoPortsTwoQueues(Map.of("pmd-rxq-assign", "roundrobin"));
