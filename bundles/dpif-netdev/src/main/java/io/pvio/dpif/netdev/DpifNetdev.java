@@ -1275,8 +1275,8 @@ public final class DpifNetdev implements Dpif {
      * pinned queue (pmd-rxq-affinity) goes to its core's PMD, which is then isolated (pmd-rxq-isolate); a
      * queue pinned to a core without PMD, and every other queue, goes to the PMDs not isolated by
      * pmd-rxq-assign (ports by name, then for cycles and group the busiest first): roundrobin in turn, cycles
-     * in turn up and down, group to the least loaded; with none, it is not polled, unless its port is one OVS polls from its main thread
-     * ({@link #mainThreadPort}). What changed for a queue is logged as OVS logs it.
+     * in turn up and down, group to the least loaded; with none, it is not polled, unless its port is one OVS
+     * polls from its main thread ({@link #mainThreadPort}). What changed for a queue is logged as OVS logs it.
      */
     private void applySnapshots() {
         long g = ++gen;

@@ -252,8 +252,8 @@ final class PmdPerf {
     }
 
     /**
-     * OVS's pmd_perf_format_iteration_history: the last {@code n} iterations sampled, newest first. Entries of iterations up to {@code clearedAt} (a pmd-stats-clear) print as 0, as
-     * OVS's cleared history.
+     * OVS's pmd_perf_format_iteration_history: the last {@code n} iterations sampled, newest first. Entries
+     * of iterations up to {@code clearedAt} (a pmd-stats-clear) print as 0, as OVS's cleared history.
      */
     void formatIterationHistory(StringBuilder sb, int n, long clearedAt) {
         if (n == 0) {
@@ -276,8 +276,9 @@ final class PmdPerf {
 
     /**
      * OVS's pmd_perf_format_ms_history: the last {@code n} milliseconds completed, newest first ("vhost qlen":
-     * the iterations' mean of their max vhost qlen); "ms" is System.nanoTime in milliseconds (OVS: its monotonic clock's), "Kpps" the
-     * packets received in that millisecond. Milliseconds before {@code clearedMs} print as 0.
+     * the iterations' mean of their max vhost qlen); "ms" is System.nanoTime in milliseconds (OVS: its
+     * monotonic clock's), "Kpps" the packets received in that millisecond. Milliseconds before
+     * {@code clearedMs} print as 0.
      */
     void formatMsHistory(StringBuilder sb, int n, long clearedMs) {
         if (n == 0) {

@@ -10,10 +10,10 @@ import io.pvio.netdev.Netdev;
 import io.pvio.packet.Packet;
 import io.pvio.packet.PacketBatch;
 import io.pvio.packet.SoftOffloads;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import io.pvio.posix.Affinity;
 import io.pvio.posix.PosixException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
@@ -141,10 +141,10 @@ final class PmdThread implements Runnable {
     private RxqRef[] order = new RxqRef[0];
     /** The current load interval's start, and the busy time then (RxqLoad). */
     private long intervalStartNs;
+    private long procAtIntervalStart;
     /** The queue whose receiving poll's time runs until the next clock read, and that poll's start. */
     private RxqLoad openLoad;
     private long openLoadStart;
-    private long procAtIntervalStart;
     /** Busy time per interval, the intervals stored, the last one's length: written here, read by pmd-rxq-show. */
     private final CounterArray busyIntervals = new CounterArray(RxqLoad.INTERVALS);
     private final Counter intervalsStored = new Counter();

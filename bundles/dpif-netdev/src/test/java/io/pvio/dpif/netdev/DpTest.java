@@ -8,13 +8,34 @@ import io.pvio.dummy.pktgen.PktgenClass;
 import io.pvio.netdev.NetdevClass;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.After;
 import org.junit.Before;
 
 /** A running datapath with the dummy and pktgen classes bound; checks for leaks at the end. */
 public abstract class DpTest {
+    /** What the datapath logged (logger dpif_netdev) during the test, as "LEVEL message", oldest first. */
+    protected final List<String> log = new CopyOnWriteArrayList<>();
+    private final Handler logHandler = new Handler() {
+        @Override
+        public void publish(LogRecord r) {
+            log.add(r.getLevel() + " " + r.getMessage());
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
     protected DpifNetdev dp;
     protected final DummyClass dummy = new DummyClass();
     protected final PktgenClass pktgen = new PktgenClass();
@@ -26,6 +47,7 @@ public abstract class DpTest {
 
     @Before
     public void startDatapath() throws Exception {
+        Logger.getLogger("dpif_netdev").addHandler(logHandler);
         System.setProperty(Cpus.PROPERTY, cpus());
         try {
             dp = new DpifNetdev();
@@ -41,9 +63,13 @@ public abstract class DpTest {
 
     @After
     public void stopDatapath() {
-        if (dp != null) {
-            dp.deactivate();
-            assertEquals("buffers leaked", 0, dp.pool().inUse());
+        try {
+            if (dp != null) {
+                dp.deactivate();
+                assertEquals("buffers leaked", 0, dp.pool().inUse());
+            }
+        } finally {
+            Logger.getLogger("dpif_netdev").removeHandler(logHandler);
         }
     }
 

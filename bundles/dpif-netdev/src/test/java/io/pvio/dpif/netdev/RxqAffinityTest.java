@@ -12,12 +12,6 @@ import io.pvio.dummy.DummyPorts;
 import io.pvio.dummy.PktgenPort;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
-import org.junit.After;
-import org.junit.Before;
 import org.junit.Test;
 
 /**
@@ -26,32 +20,6 @@ import org.junit.Test;
  */
 public class RxqAffinityTest extends DpTest {
     private static final byte[] FRAME = eth("52:54:00:00:00:02", "52:54:00:00:00:01", 0x0800, 64);
-    private final List<String> log = new CopyOnWriteArrayList<>();
-    private final Handler handler = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            log.add(r.getLevel() + " " + r.getMessage());
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
-
-    @Before
-    public void captureLog() {
-        Logger.getLogger("dpif_netdev").addHandler(handler);
-    }
-
-    @After
-    public void releaseLog() {
-        Logger.getLogger("dpif_netdev").removeHandler(handler);
-    }
-
     /** Bridge br0 with dummy ports a and b of two rx queues each, on PMDs of cores 0 and 1. */
     private void twoPortsTwoQueues(Map<String, String> otherConfig) throws Exception {
         java.util.Map<String, String> oc = new java.util.HashMap<>(otherConfig);
@@ -236,7 +204,8 @@ public class RxqAffinityTest extends DpTest {
         assertEquals(pmd(0, false, "a:0", "b:1") + pmd(1, false, "b:0") + pmd(5, true, "a:1"), rxqs());
         assertTrue(log.toString(), log.contains("INFO Core  5 on numa node 0 is pinned with port 'a' rx queue 1"));
         polled("a", 1);
-        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "roundrobin")); // gone again: elsewhere, polled
+        // gone again: elsewhere, polled
+        dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "roundrobin"));
         assertEquals(pmd(0, false, "a:0", "b:0") + pmd(1, false, "a:1", "b:1"), rxqs());
         polled("a", 1);
         // every PMD isolated by other pins: the queue pinned to the missing core is not polled until it comes

@@ -5,16 +5,10 @@ import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
 import io.pvio.dpif.netdev.appctl.PmdRxqRebalanceCommand;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.After;
-import org.junit.Before;
 import org.junit.Test;
 
 /**
@@ -22,34 +16,6 @@ import org.junit.Test;
  * pmd-rxq-show and used by pmd-rxq-assign=cycles and group when the queues are assigned again.
  */
 public class RxqLoadTest extends DpTest {
-    private final List<String> log = new ArrayList<>();
-    private final Handler handler = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            synchronized (log) {
-                log.add(r.getMessage());
-            }
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
-
-    @Before
-    public void captureLog() {
-        Logger.getLogger("dpif_netdev").addHandler(handler);
-    }
-
-    @After
-    public void releaseLog() {
-        Logger.getLogger("dpif_netdev").removeHandler(handler);
-    }
-
     /**
      * Busy ports a and c, idle b and d, two PMDs. Round-robin by name puts both busy queues on core 0; once
      * their load is measured, a rebalance with cycles puts the busiest first, on different PMDs (up and down),
@@ -75,15 +41,11 @@ public class RxqLoadTest extends DpTest {
         await(dp::pmdRxqShow, () -> usage(dp.pmdRxqShow(), "a") > 0 && usage(dp.pmdRxqShow(), "c") > 0);
 
         dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "cycles"));
-        synchronized (log) {
-            log.clear();
-        }
+        log.clear();
         assertEquals("pmd rxq rebalance requested.\n", new PmdRxqRebalanceCommand(dp).run(List.of()));
         assertNotEquals(dp.pmdRxqShow(), core("a"), core("c"));
-        synchronized (log) {
-            assertTrue(log.toString(), log.contains("Performing pmd to rx queue assignment using cycles algorithm."));
-            assertTrue(log.toString(), cycles("a") > 0 && cycles("c") > 0 && cycles("b") == 0);
-        }
+        assertTrue(log.toString(), log.contains("INFO Performing pmd to rx queue assignment using cycles algorithm."));
+        assertTrue(log.toString(), cycles("a") > 0 && cycles("c") > 0 && cycles("b") == 0);
 
         dp.setOtherConfig(Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "group"));
         new PmdRxqRebalanceCommand(dp).run(List.of());
@@ -116,7 +78,7 @@ public class RxqLoadTest extends DpTest {
 
     /** The measured cycles the last assignment logged for port {@code port}'s queue 0. */
     private long cycles(String port) {
-        Pattern p = Pattern.compile("Core +\\d on numa node 0 assigned port '" + port
+        Pattern p = Pattern.compile("INFO Core +\\d on numa node 0 assigned port '" + port
                 + "' rx queue 0 \\(measured processing cycles (\\d+)\\)\\.");
         for (String l : log) {
             Matcher m = p.matcher(l);
