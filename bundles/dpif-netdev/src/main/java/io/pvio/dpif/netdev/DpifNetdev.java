@@ -1316,14 +1316,14 @@ public final class DpifNetdev implements Dpif {
             for (int q = 0; q < p.nRxq; q++) {
                 Integer pin = mainThreadPort(p) ? null : p.rxqPins.get(q);
                 if (pin == null) {
-                    others.add(new Object[] {p, q, null});
+                    others.add(new Object[] {p, q, null, cycles(p, q, algo)});
                     continue;
                 }
                 int idx = pmdIndex(pin);
                 if (idx < 0) {
                     others.add(new Object[] {p, q, String.format(Locale.ROOT, "Core %2d cannot be pinned with port '%s'"
                             + " rx queue %d. Use pmd-cpu-mask to enable a pmd on core %d. An alternative core will"
-                            + " be assigned.", pin, p.name, q, pin)});
+                            + " be assigned.", pin, p.name, q, pin), cycles(p, q, algo)});
                     continue;
                 }
                 isolated[idx] |= pmdIso;
@@ -1339,8 +1339,8 @@ public final class DpifNetdev implements Dpif {
             }
         }
         if (!algo.equals("roundrobin")) { // the busiest queues first (stable: ties stay ports by name)
-            others.sort((a, b) -> Long.compare(cycles((Port) b[0], (Integer) b[1], algo),
-                    cycles((Port) a[0], (Integer) a[1], algo)));
+            // by the loads read once above: the PMDs may end an interval meanwhile, and a sort's keys must not move
+            others.sort((a, b) -> Long.compare((Long) b[3], (Long) a[3]));
         }
         RoundRobin rr = new RoundRobin(np, algo.equals("cycles"));
         boolean started = false;
@@ -1348,7 +1348,7 @@ public final class DpifNetdev implements Dpif {
             Port p = (Port) pq[0];
             int q = (Integer) pq[1];
             String cannotPin = (String) pq[2];
-            long cyc = cycles(p, q, algo);
+            long cyc = (Long) pq[3];
             int idx = algo.equals("group") ? lowestPmd(isolated, cyc > 0 ? procOf : null, nRxqOf) : rr.next(isolated);
             if (idx < 0 && mainThreadPort(p)) {
                 idx = rr.next(null); // OVS's main thread polls it whatever the PMDs' isolation: pvio's PMDs must
