@@ -501,10 +501,6 @@ final class PmdThread implements Runnable {
         }
         order = s.rxqs.clone();
         nActive = order.length;
-        long now = System.nanoTime();
-        for (RxqRef r : order) {
-            r.sinceNs = now;
-        }
         if (dests.length < s.maxBridgePorts + 64) {
             dests = new int[s.maxBridgePorts + 64];
         }

@@ -17,8 +17,6 @@ final class RxqRef {
 
     /** PMD-owned: consecutive polls that received nothing (saturates at {@link PmdThread#IDLE_AFTER}). */
     int emptyPolls;
-    /** When the PMD adopted this queue ({@link System#nanoTime()}); written before its first poll. */
-    volatile long sinceNs;
     /** The queue's processing time (its port's, kept across reassignments). */
     final RxqLoad load;
 

@@ -39,16 +39,9 @@ abstract class DpifCommand implements UnixctlCommand {
     abstract String exec(DpifNetdev d, List<String> args) throws UnixctlException, DpifException;
 
     /**
-     * The arguments of OVS's dpif_netdev_pmd_info from {@code from} on: {@code [-pmd CORE]}, {@code [dp]}.
-     * Returns the core, or null for every PMD.
-     */
-    static Integer pmdArguments(List<String> args, int from, boolean secs) throws UnixctlException {
-        return pmdArguments(args, from, secs ? new int[1] : null);
-    }
-
-    /**
-     * {@link #pmdArguments(List, int, boolean)}, and with {@code secs} non-null also {@code [-secs SECS]} into
-     * {@code secs[0]} (0 when absent or not a number: OVS's whole window).
+     * The arguments of OVS's dpif_netdev_pmd_info from {@code from} on: {@code [-pmd CORE]}, {@code [dp]}, and
+     * with {@code secs} non-null (pmd-rxq-show) also {@code [-secs SECS]} into {@code secs[0]} (0 when absent
+     * or not a number: OVS's whole window). Returns the core, or null for every PMD.
      */
     static Integer pmdArguments(List<String> args, int from, int[] secs) throws UnixctlException {
         Integer core = null;

@@ -47,7 +47,7 @@ public final class PmdPerfShowCommand extends DpifCommand {
                 break;
             }
         }
-        Integer core = pmdArguments(args, i, false);
+        Integer core = pmdArguments(args, i, null);
         return d.pmdPerfShow(core, histograms, iterHistory, msHistory);
     }
 

@@ -27,7 +27,7 @@ public final class PmdStatsClearCommand extends DpifCommand {
 
     @Override
     String exec(DpifNetdev d, List<String> args) throws UnixctlException {
-        Integer core = pmdArguments(args, 0, false);
+        Integer core = pmdArguments(args, 0, null);
         d.pmdStatsClear(core);
         return "";
     }

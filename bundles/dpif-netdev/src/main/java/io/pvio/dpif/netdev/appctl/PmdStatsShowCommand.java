@@ -27,7 +27,7 @@ public final class PmdStatsShowCommand extends DpifCommand {
 
     @Override
     String exec(DpifNetdev d, List<String> args) throws UnixctlException {
-        Integer core = pmdArguments(args, 0, false);
+        Integer core = pmdArguments(args, 0, null);
         return d.pmdStatsShow(core);
     }
 }
