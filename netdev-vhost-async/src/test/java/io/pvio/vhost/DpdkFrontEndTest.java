@@ -47,6 +47,11 @@ public class DpdkFrontEndTest {
         return args;
     }
 
+    /** Whether {@link #devargs} makes the front end's rings packed (their remaining count is not kept). */
+    boolean packed() {
+        return false;
+    }
+
     /**
      * Checks what a front end negotiated once its port has carrier: DPDK's virtio-user takes VIRTIO_F_IN_ORDER
      * (as from DPDK's own vhost), so these tests run its in-order paths, which free transmitted buffers in
@@ -68,9 +73,13 @@ public class DpdkFrontEndTest {
         }
     }
 
-    /** Polls rx queue 0 on its own thread and counts (and frees) what it receives. */
+    /**
+     * Polls rx queue 0 on its own thread and counts (and frees) what it receives, and the most packets the
+     * queue held at a receive (the batch plus {@code rxqRemaining}, pmd-perf-show's vhost qlen; -1 if never known).
+     */
     static final class Poller implements AutoCloseable {
         final AtomicLong packets = new AtomicLong();
+        volatile int maxQfill = -1;
         final AtomicLong bytes = new AtomicLong();
         final AtomicBoolean stop = new AtomicBoolean();
         final Thread t;
@@ -87,6 +96,10 @@ public class DpdkFrontEndTest {
                     bytes.addAndGet(b.bytes());
                     packets.addAndGet(n);
                     b.freeAll();
+                    int left = d.rxqRemaining(0);
+                    if (left >= 0 && n + left > maxQfill) {
+                        maxQfill = n + left;
+                    }
                 }
             }, "test-pmd");
             t.start();
@@ -160,6 +173,7 @@ public class DpdkFrontEndTest {
             await("pvio to drain the ring", 5_000, () -> poll.packets.get() >= tx);
             Thread.sleep(100);
             poll.close();
+            int left = p.rxqRemaining(0); // before the front end quits: then the queue is reset
             pmd.command("quit");
             pmd.stop();
             System.out.printf("MEASURED dequeue %s: testpmd TX-packets=%d, pvio rx_packets=%d (%d B each);"
@@ -169,6 +183,13 @@ public class DpdkFrontEndTest {
             assertEquals("pvio received what testpmd sent", tx, poll.packets.get());
             assertEquals(tx, Frames.stats(p).rxPackets - rxBefore);
             assertEquals((long) size * tx, poll.bytes.get());
+            if (packed()) { // not counted on packed rings, as DPDK's rte_vhost_rx_queue_count
+                assertEquals(-1, poll.maxQfill);
+                assertEquals(-1, left);
+            } else { // what a receive left of DPDK's chains, within its ring; nothing once all is taken
+                assertTrue("max vhost qlen " + poll.maxQfill, poll.maxQfill >= 1 && poll.maxQfill <= 32768);
+                assertEquals(0, left);
+            }
         }
     }
 

@@ -23,6 +23,11 @@ public class DpdkPackedFrontEndTest extends DpdkFrontEndTest {
     }
 
     @Override
+    boolean packed() {
+        return true;
+    }
+
+    @Override
     void checkFeatures(Netdev p) {
         super.checkFeatures(p);
         long f = ((VhostPort) p).device().features();
