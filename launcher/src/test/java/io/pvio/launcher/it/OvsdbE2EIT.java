@@ -559,7 +559,7 @@ public class OvsdbE2EIT {
         }
     }
 
-    /** As ovs-vswitchd: a bad other_config value is logged and ignored; the other keys apply. */
+    /** As ovs-vswitchd: a bad other_config value is logged and ignored; the other keys apply (pmd-auto-lb too). */
     @Test
     public void aBadOtherConfigKeyDoesNotHoldBackTheOthers() throws Exception {
         startDaemon();
@@ -573,6 +573,11 @@ public class OvsdbE2EIT {
         vsctlOk("set", "Open_vSwitch", ".", "other_config:pmd-cpu-mask=0x3");
         String pmds = pvioOk("appctl", "dpif-netdev/pmd-stats-show");
         assertTrue(pmds, pmds.contains("core_id 1"));
+        // OVS's PMD auto load balance, as OVS-DPDK users turn it on
+        vsctlOk("set", "Open_vSwitch", ".", "other_config:pmd-auto-lb=true",
+                "other_config:pmd-auto-lb-load-threshold=80");
+        assertTrue(log(), log().contains("|dpif_netdev|INFO|PMD auto load balance is enabled, interval 1 mins, pmd"
+                + " load threshold 80%, improvement threshold 25%."));
     }
 
     /** The real ovs-appctl on pvio's control socket; must succeed with nothing on stderr. */

@@ -25,6 +25,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -124,6 +125,14 @@ public final class DpifNetdev implements Dpif {
     private Map<String, String> rxqDecisions = Map.of();
     /** The next assignment logs every queue (pmd-rxq-rebalance), as OVS's rxq_scheduling always does. */
     private boolean logAllRxqs;
+    /** The assignment in force (null without PMDs), by index in {@link #pmds}. */
+    private Plan assigned;
+    /** other_config:pmd-auto-lb and its settings in force ({@link AutoLb}). */
+    private AutoLb autoLb = AutoLb.DEFAULT;
+    /** The PMDs' overload threshold in percent while pmd-auto-lb is on, else -1 (read at each interval's end). */
+    private volatile int autoLbLoadThreshold = -1;
+    /** When the auto load balance last checked the PMDs (System.nanoTime), 0: not since it was turned on. */
+    private long autoLbTimer;
 
     // ------------------------------------------------------------------ life cycle
 
@@ -164,6 +173,8 @@ public final class DpifNetdev implements Dpif {
                 return t;
             });
             ex.scheduleWithFixedDelay(this::ageMacs, 15, 15, TimeUnit.SECONDS);
+            long tick = RxqLoad.INTERVAL_NS / 5;
+            ex.scheduleWithFixedDelay(this::autoLoadBalance, tick, tick, TimeUnit.NANOSECONDS);
             ctl = ex;
             active = true;
             List<Integer> cores;
@@ -339,12 +350,12 @@ public final class DpifNetdev implements Dpif {
         // as smap_get_bool with default true: anything but "false" isolates
         boolean iso = !"false".equalsIgnoreCase(copy.get("pmd-rxq-isolate"));
         synchronized (lock) {
-            String alb = copy.get("pmd-auto-lb");
-            if ("true".equalsIgnoreCase(alb) && !"true".equalsIgnoreCase(otherConfig.get("pmd-auto-lb"))) {
-                LOG.warning("pmd-auto-lb=true: pvio has no PMD auto load balance; rx queues are assigned by their"
-                        + " measured loads (pmd-rxq-assign=cycles or group) at a reconfiguration or at"
-                        + " dpif-netdev/pmd-rxq-rebalance");
+            AutoLb alb = AutoLb.parse(copy, autoLb, LOG);
+            if (!alb.enabled) {
+                autoLbTimer = 0;
             }
+            autoLb = alb;
+            autoLbLoadThreshold = alb.enabled ? alb.loadThreshold : -1;
             otherConfig = copy;
             boolean reassign = false;
             if (!List.of("roundrobin", "cycles", "group").contains(assign)) {
@@ -1300,85 +1311,14 @@ public final class DpifNetdev implements Dpif {
         if (np == 0) {
             rxqDecisions = Map.of();
             isolatedCores = Set.of();
+            assigned = null;
             return;
         }
-        List<List<Object[]>> rxqsOf = new ArrayList<>();
-        for (int i = 0; i < np; i++) {
-            rxqsOf.add(new ArrayList<>());
-        }
-        Map<String, String> decisions = new HashMap<>();
-        boolean[] isolated = new boolean[np];
-        String algo = rxqAssign;
-        long[] procOf = new long[np]; // per PMD: the measured time of the queues given it so far
-        int[] nRxqOf = new int[np];
-        List<Object[]> others = new ArrayList<>();
-        for (Port p : open) {
-            for (int q = 0; q < p.nRxq; q++) {
-                Integer pin = mainThreadPort(p) ? null : p.rxqPins.get(q);
-                if (pin == null) {
-                    others.add(new Object[] {p, q, null, cycles(p, q, algo)});
-                    continue;
-                }
-                int idx = pmdIndex(pin);
-                if (idx < 0) {
-                    others.add(new Object[] {p, q, String.format(Locale.ROOT, "Core %2d cannot be pinned with port '%s'"
-                            + " rx queue %d. Use pmd-cpu-mask to enable a pmd on core %d. An alternative core will"
-                            + " be assigned.", pin, p.name, q, pin), cycles(p, q, algo)});
-                    continue;
-                }
-                isolated[idx] |= pmdIso;
-                rxqsOf.get(idx).add(new Object[] {p, q});
-                long cyc = cycles(p, q, algo);
-                procOf[idx] += cyc;
-                nRxqOf[idx]++;
-                String pinned = String.format(Locale.ROOT, "Core %2d on numa node 0 is pinned with port '%s' rx queue %d",
-                        pin, p.name, q);
-                if (changed(decisions, p, q, logAll, pinned)) {
-                    LOG.info(pinned + cyclesLog(algo, cyc));
-                }
-            }
-        }
-        if (!algo.equals("roundrobin")) { // the busiest queues first (stable: ties stay ports by name)
-            // by the loads read once above: the PMDs may end an interval meanwhile, and a sort's keys must not move
-            others.sort((a, b) -> Long.compare((Long) b[3], (Long) a[3]));
-        }
-        RoundRobin rr = new RoundRobin(np, algo.equals("cycles"));
-        boolean started = false;
-        for (Object[] pq : others) {
-            Port p = (Port) pq[0];
-            int q = (Integer) pq[1];
-            String cannotPin = (String) pq[2];
-            long cyc = (Long) pq[3];
-            int idx = algo.equals("group") ? lowestPmd(isolated, cyc > 0 ? procOf : null, nRxqOf) : rr.next(isolated);
-            if (idx < 0 && mainThreadPort(p)) {
-                idx = rr.next(null); // OVS's main thread polls it whatever the PMDs' isolation: pvio's PMDs must
-            }
-            String line = idx >= 0
-                    ? String.format(Locale.ROOT, "Core %2d on numa node 0 assigned port '%s' rx queue %d",
-                            pmds.get(idx).core, p.name, q)
-                    : String.format(Locale.ROOT, "No non-isolated pmd on any numa available for port '%s' rx queue %d",
-                            p.name, q);
-            if (idx >= 0) {
-                rxqsOf.get(idx).add(new Object[] {p, q});
-                procOf[idx] += cyc;
-                nRxqOf[idx]++;
-            }
-            if (changed(decisions, p, q, logAll, cannotPin + "\n" + line)) {
-                if (cannotPin != null) {
-                    LOG.warning(cannotPin);
-                }
-                if (!started) {
-                    LOG.info("Performing pmd to rx queue assignment using " + algo + " algorithm.");
-                    started = true;
-                }
-                if (idx >= 0) {
-                    LOG.info(line + cyclesLog(algo, cyc) + ".");
-                } else {
-                    LOG.warning(line + cyclesLog(algo, cyc) + ". This rx queue will not be polled.");
-                }
-            }
-        }
-        rxqDecisions = decisions;
+        Plan plan = plan(open, rxqAssign, logAll, false);
+        List<List<Object[]>> rxqsOf = plan.rxqsOf;
+        boolean[] isolated = plan.isolated;
+        rxqDecisions = plan.decisions;
+        assigned = plan;
         Set<Integer> iso = new TreeSet<>();
         for (int i = 0; i < np; i++) {
             if (isolated[i]) {
@@ -1431,6 +1371,108 @@ public final class DpifNetdev implements Dpif {
                     views.values().toArray(new BridgeView[0]), maxPorts));
         }
         awaitAcks(g);
+    }
+
+    /** An assignment of the rx queues to the PMDs ({@link #plan}), by PMD index. */
+    private static final class Plan {
+        /** Per PMD: its queues, {port, qid}. */
+        final List<List<Object[]>> rxqsOf;
+        final boolean[] isolated;
+        /** Per PMD: the measured time of its queues over the last minute (0 with roundrobin). */
+        final long[] procOf;
+        final Map<String, String> decisions;
+
+        Plan(List<List<Object[]>> rxqsOf, boolean[] isolated, long[] procOf, Map<String, String> decisions) {
+            this.rxqsOf = rxqsOf;
+            this.isolated = isolated;
+            this.procOf = procOf;
+            this.decisions = decisions;
+        }
+    }
+
+    /**
+     * OVS's sched_numa_list_schedule: assigns the queues of {@code open} to the PMDs with {@code algo} (see
+     * {@link #applySnapshots}) and logs what changed, or with {@code dry} (the auto load balance's estimate)
+     * logs nothing.
+     */
+    private Plan plan(List<Port> open, String algo, boolean logAll, boolean dry) {
+        int np = pmds.size();
+        List<List<Object[]>> rxqsOf = new ArrayList<>();
+        for (int i = 0; i < np; i++) {
+            rxqsOf.add(new ArrayList<>());
+        }
+        Map<String, String> decisions = new HashMap<>();
+        boolean[] isolated = new boolean[np];
+        long[] procOf = new long[np]; // per PMD: the measured time of the queues given it so far
+        int[] nRxqOf = new int[np];
+        List<Object[]> others = new ArrayList<>();
+        for (Port p : open) {
+            for (int q = 0; q < p.nRxq; q++) {
+                Integer pin = mainThreadPort(p) ? null : p.rxqPins.get(q);
+                if (pin == null) {
+                    others.add(new Object[] {p, q, null, cycles(p, q, algo)});
+                    continue;
+                }
+                int idx = pmdIndex(pin);
+                if (idx < 0) {
+                    others.add(new Object[] {p, q, String.format(Locale.ROOT, "Core %2d cannot be pinned with port '%s'"
+                            + " rx queue %d. Use pmd-cpu-mask to enable a pmd on core %d. An alternative core will"
+                            + " be assigned.", pin, p.name, q, pin), cycles(p, q, algo)});
+                    continue;
+                }
+                isolated[idx] |= pmdIso;
+                rxqsOf.get(idx).add(new Object[] {p, q});
+                long cyc = cycles(p, q, algo);
+                procOf[idx] += cyc;
+                nRxqOf[idx]++;
+                String pinned = String.format(Locale.ROOT, "Core %2d on numa node 0 is pinned with port '%s' rx queue %d",
+                        pin, p.name, q);
+                if (changed(decisions, p, q, logAll, pinned) && !dry) {
+                    LOG.info(pinned + cyclesLog(algo, cyc));
+                }
+            }
+        }
+        if (!algo.equals("roundrobin")) { // the busiest queues first (stable: ties stay ports by name)
+            // by the loads read once above: the PMDs may end an interval meanwhile, and a sort's keys must not move
+            others.sort((a, b) -> Long.compare((Long) b[3], (Long) a[3]));
+        }
+        RoundRobin rr = new RoundRobin(np, algo.equals("cycles"));
+        boolean started = false;
+        for (Object[] pq : others) {
+            Port p = (Port) pq[0];
+            int q = (Integer) pq[1];
+            String cannotPin = (String) pq[2];
+            long cyc = (Long) pq[3];
+            int idx = algo.equals("group") ? lowestPmd(isolated, cyc > 0 ? procOf : null, nRxqOf) : rr.next(isolated);
+            if (idx < 0 && mainThreadPort(p)) {
+                idx = rr.next(null); // OVS's main thread polls it whatever the PMDs' isolation: pvio's PMDs must
+            }
+            String line = idx >= 0
+                    ? String.format(Locale.ROOT, "Core %2d on numa node 0 assigned port '%s' rx queue %d",
+                            pmds.get(idx).core, p.name, q)
+                    : String.format(Locale.ROOT, "No non-isolated pmd on any numa available for port '%s' rx queue %d",
+                            p.name, q);
+            if (idx >= 0) {
+                rxqsOf.get(idx).add(new Object[] {p, q});
+                procOf[idx] += cyc;
+                nRxqOf[idx]++;
+            }
+            if (changed(decisions, p, q, logAll, cannotPin + "\n" + line) && !dry) {
+                if (cannotPin != null) {
+                    LOG.warning(cannotPin);
+                }
+                if (!started) {
+                    LOG.info("Performing pmd to rx queue assignment using " + algo + " algorithm.");
+                    started = true;
+                }
+                if (idx >= 0) {
+                    LOG.info(line + cyclesLog(algo, cyc) + ".");
+                } else {
+                    LOG.warning(line + cyclesLog(algo, cyc) + ". This rx queue will not be polled.");
+                }
+            }
+        }
+        return new Plan(rxqsOf, isolated, procOf, decisions);
     }
 
     /** The index in {@link #pmds} of the PMD on {@code core}, or -1. */
@@ -1712,6 +1754,128 @@ public final class DpifNetdev implements Dpif {
     }
 
     /**
+     * OVS's PMD auto load balance (dpif_netdev_run): once per pmd-auto-lb-rebal-interval, if a PMD not
+     * isolated has been busy at least pmd-auto-lb-load-threshold % of each of its last 12 intervals (a minute),
+     * and a new assignment with pmd-rxq-assign (cycles or group; not roundrobin) would lower the variance of the
+     * PMDs' loads by pmd-auto-lb-improvement-threshold % or more, the queues are assigned again, as by
+     * pmd-rxq-rebalance. On the control thread.
+     */
+    private void autoLoadBalance() {
+        synchronized (lock) {
+            AutoLb alb = autoLb;
+            if (!active || !alb.enabled) {
+                return;
+            }
+            long now = System.nanoTime();
+            if (autoLbTimer == 0) {
+                autoLbTimer = now;
+                return;
+            }
+            if (now - autoLbTimer <= alb.intervalMinutes * AutoLb.MINUTE_NS) {
+                return;
+            }
+            autoLbTimer = now;
+            boolean overloaded = false;
+            for (PmdThread t : pmds) {
+                overloaded |= !isolatedCores.contains(t.core) && t.overloadedIntervals() >= RxqLoad.INTERVALS;
+            }
+            if (overloaded && dryRunNeeded() && dryRun(alb)) {
+                LOG.info("PMD auto load balance dry run. Requesting datapath reconfigure.");
+                logAllRxqs = true;
+                reconfigure(null);
+            }
+        }
+    }
+
+    /** OVS's pmd_rebalance_dry_run_needed: not roundrobin, two PMDs not isolated, one with two queues or more. */
+    private boolean dryRunNeeded() {
+        Plan cur = assigned;
+        if (rxqAssign.equals("roundrobin")) {
+            LOG.fine("PMD auto load balance nothing to do, pmd-rxq-assign=roundrobin assignment type configured.");
+            return false;
+        }
+        int free = 0;
+        boolean multi = false;
+        for (int i = 0; cur != null && i < cur.isolated.length; i++) {
+            if (!cur.isolated[i]) {
+                free++;
+                multi |= cur.rxqsOf.get(i).size() > 1;
+            }
+        }
+        if (free < 2 || !multi) {
+            LOG.fine("PMD auto load balance nothing to do, not enough non-isolated PMDs or RxQs.");
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * OVS's pmd_rebalance_dry_run: the variance of the PMDs' busy percentages (not isolated ones) with the
+     * queues where they are against with a new assignment, both from the queues' last minute; true when the
+     * improvement reaches the threshold.
+     */
+    private boolean dryRun(AutoLb alb) {
+        Plan cur = assigned;
+        List<Port> open = new ArrayList<>();
+        for (Port p : ports.values()) {
+            if (p.netdev != null) {
+                open.add(p);
+            }
+        }
+        Plan est = plan(open, rxqAssign, false, true);
+        long[] curProc = new long[cur.rxqsOf.size()];
+        for (int i = 0; i < curProc.length; i++) {
+            for (Object[] pq : cur.rxqsOf.get(i)) {
+                curProc[i] += cycles((Port) pq[0], (Integer) pq[1], rxqAssign);
+            }
+        }
+        long curVar = variance(busyPercent(curProc, cur.isolated));
+        long estVar = variance(busyPercent(est.procOf, est.isolated));
+        long improvement = estVar < curVar ? (curVar - estVar) * 100 / curVar : 0;
+        LOG.fine(() -> "Numa node 0. Current variance " + curVar + " Estimated variance " + estVar
+                + ". Variance improvement " + improvement + "%.");
+        boolean met = improvement >= alb.improvementThreshold;
+        LOG.fine(() -> "PMD load variance improvement threshold " + alb.improvementThreshold + "% is "
+                + (met ? "met" : "not met") + ".");
+        return met;
+    }
+
+    /** OVS's sched_numa_variance's percentages: each PMD's time in its queues over its last minute. */
+    private long[] busyPercent(long[] proc, boolean[] isolated) {
+        long[] pct = new long[proc.length];
+        int n = 0;
+        for (int i = 0; i < proc.length && i < pmds.size(); i++) {
+            if (!isolated[i]) {
+                long total = pmds.get(i).intervalNs() * RxqLoad.INTERVALS;
+                pct[n++] = total > 0 ? proc[i] * 100 / total : 0;
+            }
+        }
+        return Arrays.copyOf(pct, n);
+    }
+
+    /** OVS's variance: the mean squared difference from the mean, in integers (0 for none, or all 0). */
+    static long variance(long[] a) {
+        long sum = 0;
+        for (long v : a) {
+            sum += v;
+        }
+        if (a.length == 0 || sum == 0) {
+            return 0;
+        }
+        long mean = sum / a.length;
+        long sq = 0;
+        for (long v : a) {
+            sq += (v - mean) * (v - mean);
+        }
+        return sq / a.length;
+    }
+
+    /** The PMDs' overload threshold in percent while pmd-auto-lb is on, else -1. */
+    int autoLbLoadThreshold() {
+        return autoLbLoadThreshold;
+    }
+
+    /**
      * dpif-netdev/pmd-rxq-rebalance: assigns the rx queues again now (every PMD drains and adopts its new
      * queues, as in any reconfiguration) and logs every queue's assignment, as OVS's rxq_scheduling.
      */
@@ -1861,10 +2025,11 @@ public final class DpifNetdev implements Dpif {
      * PMD's busy time in them not spent in its queues. NOT AVAIL until the PMD's first interval has ended.
      */
     public String pmdRxqShow(Integer onlyCore, int secs) {
-        long intervalSecs = RxqLoad.INTERVAL_NS / 1_000_000_000L;
-        long maxSecs = intervalSecs * RxqLoad.INTERVALS;
-        long window = secs <= 0 || secs > maxSecs ? maxSecs : (secs + intervalSecs - 1) / intervalSecs * intervalSecs;
-        int intervals = (int) (window / intervalSecs);
+        long intervalMs = RxqLoad.INTERVAL_NS / 1_000_000L;
+        long wantMs = secs * 1000L;
+        int intervals = secs <= 0 || wantMs > intervalMs * RxqLoad.INTERVALS ? RxqLoad.INTERVALS
+                : (int) ((wantMs + intervalMs - 1) / intervalMs);
+        long window = intervals * intervalMs / 1000;
         StringBuilder sb = new StringBuilder();
         synchronized (lock) {
             boolean first = true;

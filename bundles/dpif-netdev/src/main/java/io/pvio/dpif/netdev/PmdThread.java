@@ -149,6 +149,8 @@ final class PmdThread implements Runnable {
     private final CounterArray busyIntervals = new CounterArray(RxqLoad.INTERVALS);
     private final Counter intervalsStored = new Counter();
     private final Counter intervalNs = new Counter();
+    /** Consecutive intervals ended at or above pmd-auto-lb-load-threshold (0 while pmd-auto-lb is off). */
+    private final Counter overloaded = new Counter();
     private int nActive;
     private static final TxPort[] NONE = new TxPort[0];
 
@@ -412,8 +414,12 @@ final class PmdThread implements Runnable {
             r.load.endInterval();
         }
         long n = intervalsStored.get();
-        busyIntervals.set((int) (n % RxqLoad.INTERVALS), procNs - procAtIntervalStart);
+        long busy = procNs - procAtIntervalStart;
+        busyIntervals.set((int) (n % RxqLoad.INTERVALS), busy);
         intervalNs.set(now - intervalStartNs);
+        int threshold = dp.autoLbLoadThreshold(); // OVS's pmd_overloaded: consecutive intervals at or above
+        long len = now - intervalStartNs;
+        overloaded.set(threshold >= 0 && len > 0 && busy * 100 / len >= threshold ? overloaded.get() + 1 : 0);
         intervalsStored.set(n + 1);
         intervalStartNs = now;
         procAtIntervalStart = procNs;
@@ -430,6 +436,11 @@ final class PmdThread implements Runnable {
     /** The length of the last interval (0 before the first ends), for pmd-rxq-show. */
     long intervalNs() {
         return intervalNs.get();
+    }
+
+    /** How many intervals in a row, up to the last one, this PMD was overloaded (pmd-auto-lb). */
+    long overloadedIntervals() {
+        return overloaded.get();
     }
 
     /** This PMD's busy time in its newest {@code n} intervals. */

@@ -13,8 +13,11 @@ import io.pvio.counter.CounterArray;
 final class RxqLoad {
     /** OVS's PMD_INTERVAL_MAX: the intervals kept (a minute). */
     static final int INTERVALS = 12;
-    /** OVS's PMD_INTERVAL_LEN: 5 s. */
-    static final long INTERVAL_NS = 5_000_000_000L;
+    /**
+     * OVS's PMD_INTERVAL_LEN: 5 s. {@code -Dpvio.dpif.pmd-interval-ms} (at least 100) shortens it, and so the
+     * minute of pmd-auto-lb, for tests.
+     */
+    static final long INTERVAL_NS = Math.max(100, Long.getLong("pvio.dpif.pmd-interval-ms", 5000)) * 1_000_000L;
 
     /** The current interval's time, PMD-owned (plain: only the polling PMD reads and writes it). */
     long currentNs;

@@ -10,6 +10,7 @@ import io.pvio.dpif.netdev.appctl.PmdRxqRebalanceCommand;
 import io.pvio.dummy.DummyPort;
 import io.pvio.dummy.DummyPorts;
 import io.pvio.dummy.PktgenPort;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.Test;
@@ -159,18 +160,38 @@ public class RxqAffinityTest extends DpTest {
         assertTrue(log.toString(), log.contains("INFO pmd-rxq-affinity isolates PMD core"));
     }
 
-    /** OVS's pmd-auto-lb, which pvio does not have: said once when it is turned on, nothing else changes. */
+    /**
+     * pmd-auto-lb and its settings, logged as OVS logs them when they change (a value out of range takes the
+     * default, as OVS; one that is not a number too, with a warning); the assignment stays as it is.
+     */
     @Test
-    public void autoLoadBalanceIsSaidToBeMissing() throws Exception {
+    public void autoLoadBalanceSettingsAsOvs() throws Exception {
         twoPortsTwoQueues(Map.of());
         String before = rxqs();
         log.clear();
-        Map<String, String> alb = Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "roundrobin", "pmd-auto-lb", "true");
+        Map<String, String> alb = new HashMap<>(Map.of("pmd-cpu-mask", "0x3", "pmd-rxq-assign", "roundrobin",
+                "pmd-auto-lb", "true"));
         dp.setOtherConfig(alb);
         dp.setOtherConfig(alb);
-        assertEquals(List.of("WARNING pmd-auto-lb=true: pvio has no PMD auto load balance; rx queues are assigned by"
-                + " their measured loads (pmd-rxq-assign=cycles or group) at a reconfiguration or at"
-                + " dpif-netdev/pmd-rxq-rebalance"), log);
+        assertEquals(List.of("INFO PMD auto load balance is enabled, interval 1 mins, pmd load threshold 95%,"
+                + " improvement threshold 25%."), log);
+        log.clear();
+        alb.putAll(Map.of("pmd-auto-lb-rebal-interval", "5", "pmd-auto-lb-load-threshold", "70",
+                "pmd-auto-lb-improvement-threshold", "101"));
+        dp.setOtherConfig(alb);
+        assertEquals(List.of("INFO PMD auto load balance interval set to 5 mins",
+                "INFO PMD auto load balance load threshold set to 70%",
+                "INFO PMD auto load balance is enabled, interval 5 mins, pmd load threshold 70%, improvement"
+                        + " threshold 25%."), log);
+        log.clear();
+        alb.putAll(Map.of("pmd-auto-lb-rebal-interval", "0", "pmd-auto-lb-load-threshold", "x",
+                "pmd-auto-lb-improvement-threshold", "10", "pmd-auto-lb", "false"));
+        dp.setOtherConfig(alb);
+        assertEquals(List.of("WARNING pmd-auto-lb-load-threshold 'x' is not a non-negative decimal number: using 95",
+                "INFO PMD auto load balance interval set to 1 mins",
+                "INFO PMD auto load balance improvement threshold set to 10%",
+                "INFO PMD auto load balance load threshold set to 95%",
+                "INFO PMD auto load balance is disabled."), log);
         assertEquals(before, rxqs());
     }
 
