@@ -108,6 +108,8 @@ public final class DpifNetdev implements Dpif {
     private volatile Map<String, Object> activatedWith;
     private volatile int pmdCount;
     private volatile PmdSleep pmdSleep = PmdSleep.DEFAULT;
+    /** OVS's VLOG_WARN_ONCE for other_config:pmd-maxsleep. */
+    private boolean maxSleepWarned;
     /** other_config:pmd-perf-metrics: PMDs time their free_pkts calls (two clock reads per call). */
     private volatile boolean perfMetrics;
     /** The cores PMD threads may be created for (pmd-cpu-mask's others are ignored, as OVS). */
@@ -344,7 +346,16 @@ public final class DpifNetdev implements Dpif {
         Map<String, String> copy = Collections.unmodifiableMap(new TreeMap<>(config == null ? Map.of() : config));
         String mask = copy.get("pmd-cpu-mask");
         List<Integer> cores = pmdCores(mask, !java.util.Objects.equals(mask, otherConfig.get("pmd-cpu-mask")));
-        PmdSleep sleep = PmdSleep.parse(copy.get("pmd-sleep-max"));
+        String sleepMax = copy.get("pmd-sleep-max");
+        String maxSleep = copy.get("pmd-maxsleep"); // OVS 3.1's key, a default only: honoured as OVS 3.2+ does
+        if (sleepMax == null && maxSleep != null) {
+            if (!maxSleepWarned) {
+                maxSleepWarned = true;
+                LOG.warning("pmd-maxsleep is deprecated. Please use pmd-sleep-max instead.");
+            }
+            sleepMax = maxSleep.trim();
+        }
+        PmdSleep sleep = PmdSleep.parse(sleepMax);
         boolean metrics = parseBool("pmd-perf-metrics", copy.get("pmd-perf-metrics"));
         String assign = copy.getOrDefault("pmd-rxq-assign", "cycles");
         // as smap_get_bool with default true: anything but "false" isolates

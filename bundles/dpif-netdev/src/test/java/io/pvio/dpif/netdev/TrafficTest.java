@@ -118,6 +118,30 @@ public class TrafficTest extends DpTest {
         assertEquals(0, received(0));
     }
 
+    /**
+     * OVS 3.1's other_config:pmd-maxsleep (what the machine's ovs-vsctl documents) sets the default, with
+     * OVS 3.2's warning, once; pmd-sleep-max wins where both are set; a bad value is refused as pmd-sleep-max's.
+     */
+    @Test
+    public void pmdMaxsleepIsTheDefaultAsInOvs32() throws Exception {
+        dp.setOtherConfig(Map.of("pmd-maxsleep", "120"));
+        assertEquals(120_000, dp.pmdSleepNanos(0));
+        assertEquals(120_000, dp.pmdSleepNanos(5));
+        dp.setOtherConfig(Map.of("pmd-maxsleep", "0"));
+        assertEquals(0, dp.pmdSleepNanos(0));
+        assertEquals(1, log.stream().filter(l -> l.equals(
+                "WARNING pmd-maxsleep is deprecated. Please use pmd-sleep-max instead.")).count());
+        dp.setOtherConfig(Map.of("pmd-maxsleep", "120", "pmd-sleep-max", "7"));
+        assertEquals(7_000, dp.pmdSleepNanos(0));
+        try {
+            dp.setOtherConfig(Map.of("pmd-maxsleep", "lots"));
+            org.junit.Assert.fail("accepted pmd-maxsleep=lots");
+        } catch (io.pvio.dpif.DpifException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains("'lots' is not a number of microseconds"));
+        }
+        assertEquals(7_000, dp.pmdSleepNanos(0));
+    }
+
     /** As in OVS, a PMD parked by pmd-sleep-max is neither idle nor processing: its cycles stop while it sleeps. */
     @Test
     public void parkedTimeIsNotIdleCycles() throws Exception {
