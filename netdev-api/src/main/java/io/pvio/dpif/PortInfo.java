@@ -41,6 +41,16 @@ public record PortInfo(String name, String bridge, String type, Map<String, Stri
     }
 
     /**
+     * The port has carrier as OVS's netdev_get_carrier says it: up, and administratively up (a port taken
+     * down has no link: {@code link_state} down, OpenFlow's LINK_DOWN).
+     *
+     * @since 1.6
+     */
+    public boolean carrier() {
+        return "up".equals(state) && adminUp;
+    }
+
+    /**
      * {@code xx:xx:xx:xx:xx:xx} as a 48-bit number, or -1 when {@code mac} is null or not such an address.
      *
      * @since 1.5

@@ -261,7 +261,7 @@ final class Reconciler {
             }
             boolean open = Vsctl.open(live);
             row.put("admin_state", open && live.adminUp() ? "up" : "down");
-            row.put("link_state", live != null && "up".equals(live.state()) ? "up" : "down");
+            row.put("link_state", live != null && live.carrier() ? "up" : "down");
             // as iface_refresh_netdev_status: what the netdev cannot tell is left empty; ifindex 0 for none
             var nf = JsonRpc.MAPPER.getNodeFactory();
             setOrEmpty(row, "mtu", open && live.mtu() > 0 ? nf.numberNode(live.mtu()) : null);

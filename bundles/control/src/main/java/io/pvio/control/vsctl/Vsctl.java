@@ -405,7 +405,7 @@ public final class Vsctl {
                     case "link_resets" -> open(pi) ? (Object) pi.linkResets() : null;
                     case "link_speed" -> open(pi) && pi.linkSpeed() > 0 ? (Object) pi.linkSpeed() : null;
                     case "duplex" -> open(pi) && pi.linkSpeed() > 0 ? (pi.fullDuplex() ? "full" : "half") : null;
-                    case "link_state" -> pi == null ? null : ("up".equals(pi.state()) ? "up" : "down");
+                    case "link_state" -> pi == null ? null : (pi.carrier() ? "up" : "down");
                     case "name" -> p.name;
                     case "ofport" -> pi == null ? null : (Object) (long) ofportColumn(pi);
                     case "ofport_request" -> p.ofportRequest < 0 ? null : (Object) (long) p.ofportRequest;

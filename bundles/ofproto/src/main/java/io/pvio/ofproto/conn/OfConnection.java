@@ -268,7 +268,7 @@ public final class OfConnection {
      * up, the bits port-mod set; 1.1+ shows only its four), LINK_DOWN, LIVE.
      */
     private void port(OfWriter w, PortInfo p) throws OfException {
-        boolean carrier = "up".equals(p.state());
+        boolean carrier = p.carrier();
         long mac = portMac(p);
         int config = dp().portConfig(p.name()) | (p.adminUp() ? 0 : Dpif.PC_PORT_DOWN);
         config &= version == Of.V10 ? Of.PC_ALL_10 : Of.PC_ALL_13;
