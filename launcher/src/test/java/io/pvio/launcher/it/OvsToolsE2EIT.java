@@ -386,6 +386,103 @@ public class OvsToolsE2EIT {
     }
 
     /** Port 1's "config:" line in ovs-ofctl show's output. */
+    /**
+     * The real ovs-ofctl monitor on pvio and on the real ovs-vswitchd, OpenFlow 1.0 and 1.3: a port added,
+     * taken down and up by another connection's mod-port, and deleted is printed as the same OFPT_PORT_STATUS
+     * events (the real one prints each change of config and link apart; pvio's can come as one: the last of each
+     * step is compared); a port taken down has no link (LINK_DOWN), as OVS's netdev_get_carrier; a monitor that
+     * set no miss_send_len gets nothing, on both, as OVS's service connections.
+     */
+    @Test
+    public void portStatusAsTheRealOvsOfctlMonitorPrintsIt() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = sameOnBoth(dir, threePorts("br0"), "br0");
+        String mine = "unix:" + runDir.resolve("br0.mgmt");
+        String theirs = "unix:" + dir.resolve("br0.mgmt");
+        Map<String, Path> out = new LinkedHashMap<>();
+        int n = 0;
+        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+            for (String target : List.of(theirs, mine)) {
+                for (String len : List.of("128", "")) {
+                    Path log = dir.resolve("monitor" + ++n + ".out");
+                    Path ctl = dir.resolve("monitor" + n + ".ctl");
+                    List<String> cmd = new ArrayList<>(List.of("/usr/bin/ovs-ofctl", "-O", version, "monitor", target));
+                    if (!len.isEmpty()) {
+                        cmd.add(len); // miss_send_len: async messages on
+                    }
+                    cmd.add("--unixctl=" + ctl);
+                    ovs.add(spawn(Map.of(), log, cmd.toArray(new String[0])));
+                    awaitFile(ctl); // connected, its config set
+                    out.put(version + (target.equals(mine) ? " pvio" : " ovs") + (len.isEmpty() ? " quiet" : ""), log);
+                }
+            }
+        }
+        String vsctl = "/usr/bin/ovs-vsctl";
+        String db = "--db=unix:" + dir.resolve("db.sock");
+        List<List<String>> steps = List.of(List.of("add-port", "br0", "p4", "--", "set", "Interface", "p4", "type=dummy",
+                "ofport_request=4"), List.of("down"), List.of("up"), List.of("del-port", "br0", "p4"));
+        List<String> expect = List.of("ADD config: 0", "MOD config: PORT_DOWN", "MOD config: 0", "DEL config: 0");
+        Map<String, Integer> seen = new LinkedHashMap<>();
+        for (int i = 0; i < steps.size(); i++) {
+            List<String> step = steps.get(i);
+            if (step.size() == 1) {
+                for (String target : List.of(theirs, mine)) {
+                    Out m = exec(Map.of(), List.of("/usr/bin/ovs-ofctl", "mod-port", target, "p4", step.get(0)));
+                    assertEquals(m.err(), 0, m.status());
+                }
+            } else {
+                List<String> real = new ArrayList<>(List.of(vsctl, db));
+                real.addAll(step);
+                assertEquals(0, exec(env, real).status());
+                List<String> own = new ArrayList<>(List.of("vsctl"));
+                own.addAll(step);
+                assertEquals(0, pvio(own.toArray(new String[0])).status());
+            }
+            String linkDown = step.equals(List.of("down")) ? "LINK_DOWN" : null;
+            for (Map.Entry<String, Path> e : out.entrySet()) {
+                if (e.getKey().endsWith("quiet")) {
+                    continue;
+                }
+                String live = e.getKey().startsWith("OpenFlow13") ? "LIVE" : "0";
+                String state = "state: " + (linkDown != null ? linkDown : live);
+                int from = seen.getOrDefault(e.getKey(), 0);
+                List<String> blocks = awaitPortStatus(e.getValue(), from, "config: " + expect.get(i).split("config: ")[1]
+                        + " " + state);
+                String first = blocks.get(from);
+                assertTrue(e.getKey() + ": " + blocks, first.startsWith(expect.get(i).substring(0, 3) + ": 4(p4): addr:"));
+                seen.put(e.getKey(), blocks.size());
+            }
+        }
+        for (Map.Entry<String, Path> e : out.entrySet()) {
+            if (e.getKey().endsWith("quiet")) {
+                assertEquals(e.getKey(), "", Files.readString(e.getValue()));
+            }
+        }
+    }
+
+    /**
+     * The port-status events in an ovs-ofctl monitor output, each as "REASON: PORT: addr:.. config: .. state: ..",
+     * once there are more than {@code from} and the last one ends with {@code last} (config and state).
+     */
+    private static List<String> awaitPortStatus(Path log, int from, String last) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (true) {
+            List<String> blocks = new ArrayList<>();
+            Matcher m = Pattern.compile("OFPT_PORT_STATUS (?:\\(OF1\\.3\\) )?\\(xid=0x0\\): (\\S+: \\S+: addr:\\S+)\n"
+                    + "\\s+(config:.*)\n\\s+(state:.*)\n").matcher(Files.readString(log));
+            while (m.find()) {
+                blocks.add(m.group(1) + " " + m.group(2).replaceAll("\\s+", " ").strip() + " "
+                        + m.group(3).replaceAll("\\s+", " ").strip());
+            }
+            if (blocks.size() > from && blocks.get(blocks.size() - 1).endsWith(last)) {
+                return blocks;
+            }
+            assertTrue(log + ": no port status ending " + last + " after " + from + ": " + blocks,
+                    System.nanoTime() < deadline);
+            Thread.sleep(50);
+        }
+    }
+
     private static String configOfPort1(String show) {
         Matcher m = Pattern.compile("(?m)^ 1\\(p1\\): .*\n\\s+(config:.*)$").matcher(show);
         assertTrue(show, m.find());

@@ -18,10 +18,15 @@ public final class Of {
     public static final int GET_CONFIG_REQUEST = 7;
     public static final int GET_CONFIG_REPLY = 8;
     public static final int SET_CONFIG = 9;
+    public static final int PORT_STATUS = 12;
     public static final int PACKET_OUT = 13;
     public static final int FLOW_MOD = 14;
     public static final int PORT_MOD_10 = 15;
     public static final int PORT_MOD_13 = 16;
+    // port-status reasons
+    public static final int PR_ADD = 0;
+    public static final int PR_DELETE = 1;
+    public static final int PR_MODIFY = 2;
     // 1.0 only
     public static final int STATS_REQUEST_10 = 16;
     public static final int STATS_REPLY_10 = 17;

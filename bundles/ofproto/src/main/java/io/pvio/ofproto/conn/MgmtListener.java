@@ -13,7 +13,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.logging.Level;
@@ -22,16 +22,20 @@ import java.util.logging.Logger;
 /**
  * A bridge's OpenFlow management socket, {@code RUN_DIR/<bridge>.mgmt} (ovs-vswitchd's name, where
  * ovs-ofctl looks for it): a thread accepts connections, a thread per connection reads whole messages and
- * writes the replies. {@link #close} removes the socket file and ends every connection.
+ * writes the replies, and a thread looks at the bridge's ports every {@link #PORT_POLL_MS} ms and sends their
+ * changes to every connection (OFPT_PORT_STATUS). {@link #close} removes the socket file and ends every
+ * connection.
  */
 public final class MgmtListener implements AutoCloseable {
     static final Logger LOG = Logger.getLogger("connmgr");
+    /** How often the ports are compared with what each connection was told. */
+    static final long PORT_POLL_MS = 100;
 
     private final String bridge;
     private final Path path;
     private final Supplier<Dpif> dpif;
     private final ServerSocketChannel server;
-    private final Set<SocketChannel> conns = ConcurrentHashMap.newKeySet();
+    private final Map<SocketChannel, OfConnection> conns = new ConcurrentHashMap<>();
     private volatile boolean closing;
     private int accepted; // accept thread only
 
@@ -63,6 +67,9 @@ public final class MgmtListener implements AutoCloseable {
         Thread t = new Thread(this::acceptLoop, "ofproto-" + bridge);
         t.setDaemon(true);
         t.start();
+        Thread ps = new Thread(this::portStatusLoop, "ofproto-" + bridge + "-ports");
+        ps.setDaemon(true);
+        ps.start();
         LOG.info(() -> bridge + ": listening on " + path);
     }
 
@@ -83,20 +90,46 @@ public final class MgmtListener implements AutoCloseable {
                 }
                 return;
             }
-            conns.add(c);
+            OfConnection session = new OfConnection(bridge, dpif);
+            conns.put(c, session);
             String name = "unix#" + ++accepted;
-            Thread t = new Thread(() -> serve(c, name), "ofproto-" + bridge + "-" + name);
+            Thread t = new Thread(() -> serve(c, session, name), "ofproto-" + bridge + "-" + name);
             t.setDaemon(true);
             t.start();
         }
     }
 
-    private void serve(SocketChannel c, String name) {
-        OfConnection session = new OfConnection(bridge, dpif);
+    /**
+     * Sends each connection the changes of the bridge's ports. A connection whose peer does not read blocks
+     * this thread (and so the others' port changes) until it is closed, never a request or the datapath.
+     */
+    private void portStatusLoop() {
+        while (!closing) {
+            try {
+                Thread.sleep(PORT_POLL_MS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            for (Map.Entry<SocketChannel, OfConnection> e : conns.entrySet()) {
+                OfConnection session = e.getValue();
+                try {
+                    synchronized (session) {
+                        write(e.getKey(), session.portStatus());
+                    }
+                } catch (IOException ex) {
+                    LOG.fine(() -> bridge + ": cannot send a port status: " + ex.getMessage()); // its reader ends it
+                }
+            }
+        }
+    }
+
+    private void serve(SocketChannel c, OfConnection session, String name) {
         LOG.fine(() -> bridge + "<->" + name + ": connection opened");
         ByteBuffer header = ByteBuffer.allocate(Of.HEADER);
         try (c) {
-            write(c, List.of(OfConnection.hello()));
+            synchronized (session) {
+                write(c, List.of(OfConnection.hello()));
+            }
             while (!session.closed()) {
                 header.clear();
                 if (!readFully(c, header, true)) {
@@ -111,7 +144,9 @@ public final class MgmtListener implements AutoCloseable {
                 msg.put(header.flip());
                 readFully(c, msg, false);
                 msg.flip();
-                write(c, session.handle(msg));
+                synchronized (session) { // whole replies, never inside a port status
+                    write(c, session.handle(msg));
+                }
             }
         } catch (EOFException e) {
             LOG.info(() -> bridge + ": connection closed in the middle of a message");
@@ -161,7 +196,7 @@ public final class MgmtListener implements AutoCloseable {
         } catch (IOException e) {
             LOG.log(Level.FINE, "closing " + path, e);
         }
-        for (SocketChannel c : conns) {
+        for (SocketChannel c : conns.keySet()) {
             try {
                 c.close();
             } catch (IOException e) {

@@ -16,15 +16,21 @@ import io.pvio.ofproto.codec.OfException;
 import io.pvio.ofproto.codec.OfWriter;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * One OpenFlow session with a controller (ovs-ofctl) on a bridge: version negotiation, then each request
- * answered in order. Transport-free: {@link #handle} takes one whole message and returns the replies, so
- * a barrier is answered after everything before it is done. Not thread-safe (one reader per connection).
+ * answered in order, and the bridge's port changes sent as OFPT_PORT_STATUS, as OVS sends them to its
+ * management connections (ovs-ofctl monitor prints them). Transport-free: {@link #handle} takes one whole
+ * message and returns the replies, so a barrier is answered after everything before it is done;
+ * {@link #portStatus} returns the messages for the port changes. Both are synchronized: a transport that
+ * writes what they return while holding the session's monitor keeps messages whole and in order.
  */
 public final class OfConnection {
     static final Logger LOG = Logger.getLogger("ofproto");
@@ -46,6 +52,13 @@ public final class OfConnection {
     private int modifies;
     private int deletes;
     private boolean closed;
+    /**
+     * The miss_send_len the peer set (OFPT_SET_CONFIG): as in OVS, a service connection gets asynchronous
+     * messages (here port status; pvio sends no packet-ins) only while it is not 0.
+     */
+    private int missSendLen;
+    /** Per OpenFlow port: the PORT_STATUS (MODIFY) message that describes it as last sent; null: none are sent. */
+    private Map<Integer, byte[]> seen;
 
     public OfConnection(String bridge, Supplier<Dpif> dpif) {
         this.bridge = bridge;
@@ -94,7 +107,7 @@ public final class OfConnection {
      * Handles one message (big-endian, exactly its length, at least a header) and returns the replies.
      * Never throws for bad input: it becomes an error reply.
      */
-    public List<byte[]> handle(ByteBuffer msg) {
+    public synchronized List<byte[]> handle(ByteBuffer msg) {
         List<byte[]> out = new ArrayList<>(1);
         int v = msg.get(0) & 0xff;
         int type = msg.get(1) & 0xff;
@@ -196,10 +209,11 @@ public final class OfConnection {
                 out.add(features(xid));
                 return;
             case Of.GET_CONFIG_REQUEST:
-                // miss_send_len 0, as OVS's for a service connection (ovs-ofctl): pvio sends no packet-ins
-                out.add(OfWriter.message(version, Of.GET_CONFIG_REPLY, xid).u16(0).u16(0).finish());
+                // miss_send_len 0 until set, as OVS's for a service connection (ovs-ofctl)
+                out.add(OfWriter.message(version, Of.GET_CONFIG_REPLY, xid).u16(0).u16(missSendLen).finish());
                 return;
             case Of.SET_CONFIG:
+                setConfig(msg);
                 return;
             case Of.FLOW_MOD:
                 flowMod(OfCodec.decodeFlowMod(version, msg, nxTableId));
@@ -307,6 +321,88 @@ public final class OfConnection {
         } catch (DpifException e) {
             throw new OfException(OfError.PORT_MOD_BAD_CONFIG, e.getMessage());
         }
+        // before OpenFlow 1.5 a port-mod's sender gets no PORT_STATUS for it (OVS's connmgr_send_port_status)
+        if (seen != null) {
+            seen.putAll(describe(List.of(dp().port(port.name()))));
+        }
+    }
+
+    /**
+     * OFPT_SET_CONFIG: the frag flags are not kept (pvio handles fragments as OVS's default, normally); a
+     * miss_send_len that is not 0 turns port status on from the ports as they are now, 0 turns it off.
+     */
+    private void setConfig(ByteBuffer msg) throws OfException {
+        if (msg.limit() < Of.HEADER + 4) {
+            throw new OfException(OfError.BAD_LEN, "set-config of " + msg.limit() + " bytes");
+        }
+        int len = msg.getShort(Of.HEADER + 2) & 0xffff;
+        if (len != 0 && seen == null) {
+            seen = describe(null); // what the peer finds now is no change
+        } else if (len == 0) {
+            seen = null;
+        }
+        missSendLen = len;
+    }
+
+    /**
+     * OFPT_PORT_STATUS messages for what changed among the bridge's ports since the last call (or since the
+     * peer set a miss_send_len): ADD for a new port, DELETE for one gone (as last described), MODIFY for one whose
+     * description (address, config, link state) changed; in port order. Empty before negotiation, after a
+     * failed one, and when the datapath is gone.
+     */
+    public synchronized List<byte[]> portStatus() {
+        if (seen == null || closed) {
+            return List.of();
+        }
+        Map<Integer, byte[]> now;
+        try {
+            now = describe(null);
+        } catch (RuntimeException e) {
+            LOG.log(Level.FINE, bridge + ": cannot read the ports", e);
+            return List.of();
+        }
+        if (now.isEmpty() && dpif.get() == null) {
+            return List.of(); // no datapath for a moment (a bundle update): no port is gone
+        }
+        List<byte[]> out = new ArrayList<>();
+        for (Map.Entry<Integer, byte[]> e : seen.entrySet()) {
+            if (!now.containsKey(e.getKey())) {
+                out.add(reason(e.getValue(), Of.PR_DELETE));
+            }
+        }
+        for (Map.Entry<Integer, byte[]> e : now.entrySet()) {
+            byte[] before = seen.get(e.getKey());
+            if (before == null) {
+                out.add(reason(e.getValue(), Of.PR_ADD));
+            } else if (!Arrays.equals(before, e.getValue())) {
+                out.add(e.getValue());
+            }
+        }
+        seen = now;
+        return out;
+    }
+
+    /** Per OpenFlow port of {@code ports} (null: the bridge's), its PORT_STATUS MODIFY message, in port order. */
+    private Map<Integer, byte[]> describe(List<PortInfo> ports) {
+        Map<Integer, byte[]> m = new TreeMap<>();
+        try {
+            for (PortInfo p : ports != null ? ports : ports()) {
+                if (p != null && p.ofport() > 0) {
+                    OfWriter w = OfWriter.message(version, Of.PORT_STATUS, 0).u8(Of.PR_MODIFY).zeros(7);
+                    port(w, p);
+                    m.put(p.ofport(), w.finish());
+                }
+            }
+        } catch (OfException e) { // no datapath: no ports
+            LOG.fine(() -> bridge + ": " + e.getMessage());
+        }
+        return m;
+    }
+
+    private static byte[] reason(byte[] portStatus, int reason) {
+        byte[] b = portStatus.clone();
+        b[Of.HEADER] = (byte) reason;
+        return b;
     }
 
     private void packetOut(PacketOut po) throws OfException {

@@ -225,6 +225,64 @@ public class OfConnectionTest {
     }
 
     /** Port-mods as ovs-ofctl mod-port sends them (captured from ovs-ofctl 3.1, the port's MAC put in). */
+    /**
+     * Port status as OVS sends it to a management connection: nothing until it sets a miss_send_len (ovs-ofctl
+     * monitor br0 128), then ADD, MODIFY (a port taken down: PORT_DOWN and LINK_DOWN) and DELETE, in port
+     * order; the sender of a port-mod is not told of its own change (OpenFlow before 1.5); miss_send_len 0 ends it.
+     */
+    @Test
+    public void portStatusOnceMissSendLenIsSet() throws Exception {
+        OfConnection c = session(Of.V10);
+        OfConnection other = session(Of.V13);
+        dp.addPort("br0", "p3", "dummy", Map.of(), -1);
+        assertEquals(List.of(), c.portStatus()); // a service connection: no asynchronous messages yet
+        byte[] get = OfWriter.message(Of.V10, Of.GET_CONFIG_REQUEST, 7).finish();
+        assertEquals("0000", Hex.hex(one(c.handle(buf(get)))).substring(20, 24));
+        assertEquals(List.of(), c.handle(buf(OfWriter.message(Of.V10, Of.SET_CONFIG, 8).u16(0).u16(128).finish())));
+        assertEquals("0080", Hex.hex(one(c.handle(buf(get)))).substring(20, 24));
+        assertEquals(List.of(), c.portStatus()); // the ports as they were when it asked are no change
+        other.handle(buf(OfWriter.message(Of.V13, Of.SET_CONFIG, 8).u16(0).u16(0xffff).finish()));
+
+        dp.addPort("br0", "p4", "dummy", Map.of(), 7);
+        byte[] add = one(c.portStatus());
+        assertEquals(Of.PORT_STATUS, type(add));
+        assertEquals(0, xid(add));
+        assertEquals(8 + 8 + 48, add.length); // ofp_port_status with a 1.0 ofp_phy_port
+        assertEquals(Of.PR_ADD, add[8]);
+        assertEquals(7, ByteBuffer.wrap(add).getShort(16));
+        assertEquals(List.of(), c.portStatus());
+
+        // p4 down through the 1.3 session: it hears nothing of its own port-mod, c hears it
+        long mac = io.pvio.dpif.PortInfo.macBits(dp.port("p4").mac());
+        byte[] down = OfWriter.message(Of.V13, Of.PORT_MOD_13, 9).u32(7).zeros(4).mac(mac).zeros(2).u32(1).u32(1)
+                .u32(0).zeros(4).finish();
+        assertEquals(List.of(), other.handle(buf(down)));
+        assertEquals(List.of(), other.portStatus());
+        byte[] mod = one(c.portStatus());
+        assertEquals(Of.PR_MODIFY, mod[8]);
+        ByteBuffer b = ByteBuffer.wrap(mod);
+        assertEquals(Dpif.PC_PORT_DOWN, b.getInt(16 + 24)); // config
+        assertEquals(1, b.getInt(16 + 28)); // state: LINK_DOWN (no carrier while down, as OVS)
+        if (Hex.haveOvsOfctl()) {
+            String text = Hex.ofpPrint(mod);
+            assertTrue(text, text.startsWith("OFPT_PORT_STATUS (xid=0x0): MOD: 7(p4): addr:"));
+            assertTrue(text, text.contains("config:     PORT_DOWN\n") && text.contains("state:      LINK_DOWN\n"));
+        }
+
+        dp.delPort("p4");
+        byte[] del = one(c.portStatus());
+        assertEquals(Of.PR_DELETE, del[8]);
+        assertEquals(7, ByteBuffer.wrap(del).getShort(16));
+        byte[] del13 = one(other.portStatus()); // the 1.3 session saw p4 last as taken down
+        assertEquals(8 + 8 + 64, del13.length);
+        assertEquals(Of.PR_DELETE, del13[8]);
+
+        assertEquals(List.of(), c.handle(buf(OfWriter.message(Of.V10, Of.SET_CONFIG, 10).u16(0).u16(0).finish())));
+        dp.delPort("p3");
+        assertEquals(List.of(), c.portStatus());
+        assertEquals(Of.PR_DELETE, one(other.portStatus())[8]);
+    }
+
     @Test
     public void portModSetsThePortsConfigAsOvsOfctlSendsIt() throws Exception {
         OfConnection c = session(Of.V10);
