@@ -769,6 +769,58 @@ public class OvsToolsE2EIT {
                 .replaceAll("(?m)^(    \\S+ \\d+)/(\\d+|none):", "$1/DP:");
     }
 
+    /**
+     * fdb/stats-show and fdb/stats-clear as the real ovs-vswitchd answers them after the same frames through
+     * NORMAL: two stations learned, one of them moved to another port; cleared; an unknown bridge.
+     */
+    @Test
+    public void fdbStatsAsTheRealOvsVswitchd() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = sameOnBoth(dir, threePorts("br0"), "br0");
+        String realCtl = dir.resolve("ovs-vswitchd.ctl").toString();
+        String a = "525400000001";
+        String b = "525400000002";
+        String rest = "08004500001c0001000040110000" + "0a0000010a00000204d204d20008000000000000000000000000000000000000";
+        List<String[]> frames = List.of(new String[] {"p1", "ffffffffffff" + a + rest},
+                new String[] {"p2", a + b + rest}, new String[] {"p3", b + a + rest}); // a moves from p1 to p3
+        String want = "Statistics for bridge \"br0\":\n"
+                + "  Current/maximum MAC entries in the table: 2/%d\n"
+                + "  Current static MAC entries in the table : 0\n"
+                + "  Total number of learned MAC entries     : 2\n"
+                + "  Total number of expired MAC entries     : 0\n"
+                + "  Total number of evicted MAC entries     : 0\n"
+                + "  Total number of port moved MAC entries  : 1\n";
+        for (String[] f : frames) {
+            Out r = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "netdev-dummy/receive", f[0], f[1]));
+            assertEquals(r.err(), 0, r.status());
+            ok("netdev-dummy/receive", f[0], f[1]);
+            Thread.sleep(100); // one frame learned before the next, on both switches
+        }
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        String real;
+        String mine;
+        while (true) {
+            real = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "fdb/stats-show", "br0")).out();
+            mine = ok("fdb/stats-show", "br0");
+            if (real.equals(String.format(want, 8192)) && mine.equals(String.format(want, 2048))) {
+                break;
+            }
+            assertTrue("real:\n" + real + "pvio:\n" + mine, System.nanoTime() < deadline);
+            Thread.sleep(50);
+        }
+        Out realClear = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "fdb/stats-clear", "br0"));
+        assertEquals(realClear.out(), ok("fdb/stats-clear", "br0"));
+        assertEquals(realClear.out(), ok("fdb/stats-clear"));
+        real = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "fdb/stats-show", "br0")).out();
+        assertEquals(real.replace("/8192", "/2048"), ok("fdb/stats-show", "br0"));
+        assertTrue(real, real.contains("learned MAC entries     : 0\n"));
+        Out realNone = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "fdb/stats-show", "nosuch"));
+        Out none = appctl("fdb/stats-show", "nosuch");
+        assertEquals(realNone.status(), none.status());
+        assertEquals(realNone.err().replaceFirst("\\S+\\.ctl: ", ""), none.err().replaceFirst("\\S+\\.ctl: ", ""));
+        assertTrue(none.err(), none.err().startsWith("no such bridge\n"));
+    }
+
     /** dpif/show, dpif/dump-dps and ofproto/list as the real ovs-vswitchd prints them for the same switch. */
     @Test
     public void dpifShowAndOfprotoListAsTheRealOvsVswitchd() throws Exception {

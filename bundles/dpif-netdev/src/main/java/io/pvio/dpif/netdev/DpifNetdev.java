@@ -2089,6 +2089,42 @@ public final class DpifNetdev implements Dpif {
         return sb.toString();
     }
 
+    /** fdb/stats-show BRIDGE, as OVS 3.1's. */
+    public String fdbStatsShow(String bridgeName) throws DpifException {
+        Bridge b;
+        synchronized (lock) {
+            b = bridges.get(bridgeName);
+        }
+        if (b == null) {
+            throw new DpifException("no such bridge");
+        }
+        MacTable.Stats st = b.macs.stats();
+        return "Statistics for bridge \"" + bridgeName + "\":\n"
+                + "  Current/maximum MAC entries in the table: " + st.entries() + "/" + b.macs.maxEntries() + "\n"
+                + "  Current static MAC entries in the table : 0\n"
+                + "  Total number of learned MAC entries     : " + st.learned() + "\n"
+                + "  Total number of expired MAC entries     : " + st.expired() + "\n"
+                + "  Total number of evicted MAC entries     : 0\n"
+                + "  Total number of port moved MAC entries  : " + st.moved() + "\n";
+    }
+
+    /** fdb/stats-clear [BRIDGE]: every bridge's when none is named. */
+    public void fdbStatsClear(String bridgeName) throws DpifException {
+        List<Bridge> which = new ArrayList<>();
+        synchronized (lock) {
+            if (bridgeName == null) {
+                which.addAll(bridges.values());
+            } else if (bridges.containsKey(bridgeName)) {
+                which.add(bridges.get(bridgeName));
+            } else {
+                throw new DpifException("no such bridge");
+            }
+        }
+        for (Bridge b : which) {
+            b.macs.clearStats();
+        }
+    }
+
     /**
      * ofproto/trace BRIDGE FLOW ({@link Trace}): the bridge's flow table and MAC table as the PMDs see them now,
      * read only.

@@ -53,6 +53,10 @@ public final class MacTable {
     private int live; // guarded by lock
     private int tombs; // guarded by lock
     private int expiredAt = Integer.MIN_VALUE; // guarded by lock: when a full table was last expired
+    // fdb/stats-show's totals, as OVS's mac_learning counts them; guarded by lock
+    private long learned;
+    private long expired;
+    private long moved;
 
     public MacTable(int maxEntries, int agingSeconds) {
         this.maxEntries = maxEntries;
@@ -104,6 +108,9 @@ public final class MacTable {
             t = tab;
             i = find(t, mac);
             if (i >= 0) {
+                if ((long) SLOTS.getAcquire(t.slots, i) != want) {
+                    moved++; // learned on another port before
+                }
                 USED.setOpaque(t.used, i, now);
                 SLOTS.setRelease(t.slots, i, want);
                 return;
@@ -130,6 +137,7 @@ public final class MacTable {
                     USED.setOpaque(t.used, j, now);
                     SLOTS.setRelease(t.slots, j, want);
                     live++;
+                    learned++;
                     return;
                 }
                 j = (j + 1) & t.mask;
@@ -200,6 +208,7 @@ public final class MacTable {
                 SLOTS.setRelease(t.slots, i, TOMB);
                 live--;
                 tombs++;
+                expired++;
             }
         }
     }
@@ -217,6 +226,8 @@ public final class MacTable {
                 t.slots[j] = v;
                 t.used[j] = old.used[i];
                 n++;
+            } else if (v != EMPTY && v != TOMB) {
+                expired++; // aged out, dropped by the rebuild
             }
         }
         live = n;
@@ -241,6 +252,35 @@ public final class MacTable {
 
     public int maxEntries() {
         return maxEntries;
+    }
+
+    /**
+     * fdb/stats-show's figures, as OVS's: the entries in the table (aged ones until they expire), the MACs
+     * learned, expired and moved to another port since the table was made or {@link #clearStats}. pvio evicts
+     * none: a table full of live entries learns nothing more.
+     */
+    public record Stats(int entries, long learned, long expired, long moved) {
+    }
+
+    public Stats stats() {
+        lock();
+        try {
+            return new Stats(live, learned, expired, moved);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** fdb/stats-clear: the totals back to 0. */
+    public void clearStats() {
+        lock();
+        try {
+            learned = 0;
+            expired = 0;
+            moved = 0;
+        } finally {
+            unlock();
+        }
     }
 
     private void lock() {

@@ -27,6 +27,26 @@ public class MacTableTest {
         assertEquals(0, t.entries(700).size());
     }
 
+    /** fdb/stats-show's figures as OVS's mac_learning counts them: learned, moved, expired; none evicted. */
+    @Test
+    public void statsCountAsOvs() {
+        MacTable t = new MacTable(4, 10);
+        t.learn(0xa, 1, 0);
+        t.learn(0xb, 2, 0);
+        t.learn(0xa, 1, 1); // known, same port: no change
+        t.learn(0xa, 3, 2); // moved
+        assertEquals(new MacTable.Stats(2, 2, 0, 1), t.stats());
+        t.age(12); // b (used at 0) expires, a (used at 2) does not
+        assertEquals(new MacTable.Stats(1, 2, 1, 1), t.stats());
+        for (long m = 0xc; m <= 0xe; m++) {
+            t.learn(m, 1, 12);
+        }
+        t.learn(0xf, 1, 12); // full of live entries: not learned, nothing evicted
+        assertEquals(new MacTable.Stats(4, 5, 1, 1), t.stats());
+        t.clearStats();
+        assertEquals(new MacTable.Stats(4, 0, 0, 0), t.stats());
+    }
+
     @Test
     public void fillsToCapacityAndSurvivesChurn() {
         MacTable t = new MacTable(64, 300);
