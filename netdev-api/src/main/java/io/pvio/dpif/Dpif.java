@@ -303,6 +303,17 @@ public interface Dpif {
     }
 
     /**
+     * Sets the bridge's MAC learning table (NORMAL) as the Bridge's {@code other_config:mac-aging-time} and
+     * {@code mac-table-size} ask (bridge_configure_mac_table): learned stations age out {@code agingSeconds}
+     * after they were last seen, at most {@code maxEntries} are kept; 0 is the datapath's default for
+     * either. The datapath may bring each into its range (OVS: 15..3600 s, 10..1,000,000). Default: ignored.
+     *
+     * @since 1.6
+     */
+    default void setMacTableConfig(String bridge, int agingSeconds, int maxEntries) throws DpifException {
+    }
+
+    /**
      * Sets the bridge's datapath ID as the Bridge's {@code other_config:datapath-id} asks (bridge_pick_datapath_id):
      * {@code dpid} instead of the bridge's address, or 0 for the address again. Default: ignored.
      *

@@ -7,6 +7,7 @@ import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
 import io.pvio.dpif.PortInfo;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.Map;
 import java.util.Objects;
@@ -166,7 +167,35 @@ public final class DpifApplier {
                 dpif.setDatapathId(nb.name, dpid);
                 a.undo.push(() -> dpif.setDatapathId(nb.name, oldDpid));
             }
+            int[] macs = macTable(nb.otherConfig);
+            int[] oldMacs = ob == null ? new int[2] : macTable(ob.otherConfig);
+            if (!Arrays.equals(macs, oldMacs)) {
+                dpif.setMacTableConfig(nb.name, macs[0], macs[1]);
+                a.undo.push(() -> dpif.setMacTableConfig(nb.name, oldMacs[0], oldMacs[1]));
+            }
         }
+    }
+
+    /**
+     * The Bridge's {@code other_config:mac-aging-time} and {@code mac-table-size} as bridge_configure_mac_table
+     * reads them (smap_get_int: absent or not a decimal int is 0, the default; a negative value, which OVS
+     * passes on as unsigned, the largest).
+     */
+    static int[] macTable(Map<String, String> otherConfig) {
+        int[] v = new int[2];
+        String[] keys = {"mac-aging-time", "mac-table-size"};
+        for (int i = 0; i < 2; i++) {
+            String s = otherConfig.get(keys[i]);
+            try {
+                v[i] = s == null ? 0 : Integer.parseInt(s);
+            } catch (NumberFormatException e) {
+                v[i] = 0;
+            }
+            if (v[i] < 0) {
+                v[i] = Integer.MAX_VALUE;
+            }
+        }
+        return v;
     }
 
     /**
@@ -242,6 +271,10 @@ public final class DpifApplier {
         }
         dpif.setBridgeAddress(b.name, BridgeAddress.pick(b.uuid, b.name, dpif.ports(b.name), b.otherConfig));
         dpif.setDatapathId(b.name, BridgeAddress.datapathId(b.otherConfig));
+        int[] macs = macTable(b.otherConfig);
+        if (macs[0] != 0 || macs[1] != 0) {
+            dpif.setMacTableConfig(b.name, macs[0], macs[1]);
+        }
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.pvio.control.apply;
 
+import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
@@ -272,5 +273,15 @@ public class DpifApplierTest {
         vsctl("add-br", "br1", "--", "del-port", "p1", "--", "add-port", "br1", "p1", "--", "set", "Interface", "p1",
                 "other_config:pmd-rxq-affinity=0:3");
         assertEquals(Map.of("p1", "0:3"), dpif.affinities);
+    }
+
+    /** other_config:mac-aging-time and mac-table-size read as OVS's smap_get_int (bad: the default; negative: the largest). */
+    @Test
+    public void macTableSettingsAsOvsReadsThem() {
+        assertArrayEquals(new int[] {0, 0}, DpifApplier.macTable(Map.of()));
+        assertArrayEquals(new int[] {600, 50000},
+                DpifApplier.macTable(Map.of("mac-aging-time", "600", "mac-table-size", "50000")));
+        assertArrayEquals(new int[] {0, Integer.MAX_VALUE},
+                DpifApplier.macTable(Map.of("mac-aging-time", "10m", "mac-table-size", "-1")));
     }
 }

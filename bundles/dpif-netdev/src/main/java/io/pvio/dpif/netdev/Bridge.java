@@ -8,7 +8,9 @@ import java.util.TreeMap;
 
 /** A bridge: its ports by ofport (control state, guarded by the datapath lock), flow table and MAC table. */
 final class Bridge {
-    static final int MAC_TABLE_SIZE = 2048;
+    /** OVS's MAC_DEFAULT_MAX: other_config:mac-table-size when unset. */
+    static final int MAC_TABLE_SIZE = 8192;
+    /** OVS's MAC_ENTRY_DEFAULT_IDLE_TIME: other_config:mac-aging-time when unset. */
     static final int MAC_AGING_SECONDS = 300;
 
     final String name;

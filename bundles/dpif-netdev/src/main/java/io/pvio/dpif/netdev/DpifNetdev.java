@@ -2089,6 +2089,24 @@ public final class DpifNetdev implements Dpif {
         return sb.toString();
     }
 
+    /**
+     * As OVS's mac_learning_set_idle_time and mac_learning_set_max_entries: the aging time within 15..3600 s,
+     * the size within 10..1,000,000; 0 takes the default (300 s, 8192), as bridge_configure_mac_table.
+     */
+    @Override
+    public void setMacTableConfig(String bridgeName, int agingSeconds, int maxEntries) throws DpifException {
+        Bridge b;
+        synchronized (lock) {
+            b = bridge(bridgeName);
+        }
+        int aging = agingSeconds == 0 ? Bridge.MAC_AGING_SECONDS : Math.max(15, Math.min(3600, agingSeconds));
+        int max = maxEntries == 0 ? Bridge.MAC_TABLE_SIZE : Math.max(10, Math.min(1_000_000, maxEntries));
+        if (aging != b.macs.agingSeconds() || max != b.macs.maxEntries()) {
+            b.macs.setConfig(max, aging);
+            LOG.fine(() -> bridgeName + ": MAC table of " + max + " entries, aging time " + aging + " s");
+        }
+    }
+
     /** fdb/stats-show BRIDGE, as OVS 3.1's. */
     public String fdbStatsShow(String bridgeName) throws DpifException {
         Bridge b;

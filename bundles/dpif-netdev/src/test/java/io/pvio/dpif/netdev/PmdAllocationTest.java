@@ -15,7 +15,7 @@ import org.junit.Test;
 
 /**
  * The PMD allocates nothing on the heap per packet with many flows (issue 21): 100,000 exact flows, and
- * NORMAL with 1,000 and 100,000 source MACs (the latter overflowing the 2048-entry MAC table). Measured on
+ * NORMAL with 1,000 and 100,000 source MACs (the latter overflowing the 8192-entry MAC table). Measured on
  * the PMD thread itself (ThreadMXBean.getThreadAllocatedBytes) over two million packets once warm; counts,
  * not time.
  */
@@ -103,6 +103,6 @@ public class PmdAllocationTest extends DpTest {
     @Test
     public void normalWithMoreMacsThanTheTable() throws Exception {
         start(100_000, List.of("actions=NORMAL"));
-        assertNoAllocation("NORMAL, 100000 source MACs (MAC table 2048)");
+        assertNoAllocation("NORMAL, 100000 source MACs (MAC table 8192)");
     }
 }

@@ -46,8 +46,10 @@ public final class MacTable {
     public record Entry(int port, long mac, int ageSeconds) {
     }
 
-    private final int maxEntries;
-    private final int agingSeconds;
+    /** Written under the lock ({@link #setConfig}); read by learners under it, by fdb commands without. */
+    private volatile int maxEntries;
+    /** Written under the lock ({@link #setConfig}); read by every lookup. */
+    private volatile int agingSeconds;
     private volatile Tab tab;
     @SuppressWarnings("unused") private volatile int lock;
     private int live; // guarded by lock
@@ -61,7 +63,65 @@ public final class MacTable {
     public MacTable(int maxEntries, int agingSeconds) {
         this.maxEntries = maxEntries;
         this.agingSeconds = agingSeconds;
-        this.tab = new Tab(Integer.highestOneBit(Math.max(4, maxEntries) * 2 - 1) << 1);
+        this.tab = new Tab(capacity(maxEntries));
+    }
+
+    /** Slots for {@code maxEntries}: a power of two, at least twice as many. */
+    private static int capacity(int maxEntries) {
+        return Integer.highestOneBit(Math.max(4, maxEntries) * 2 - 1) << 1;
+    }
+
+    /**
+     * The Bridge's other_config:mac-table-size and mac-aging-time (bridge_configure_mac_table): entries age
+     * out {@code agingSeconds} after they were last seen; a table above {@code maxEntries} loses its least
+     * recently seen entries at once (counted as expired, as OVS's mac_learning_run does). Control path.
+     */
+    public void setConfig(int maxEntries, int agingSeconds) {
+        lock();
+        try {
+            this.agingSeconds = agingSeconds;
+            this.maxEntries = maxEntries;
+            Tab t = tab;
+            if (capacity(maxEntries) > t.mask + 1) {
+                Tab bigger = new Tab(capacity(maxEntries));
+                for (int i = 0; i <= t.mask; i++) {
+                    long v = t.slots[i];
+                    if (v != EMPTY && v != TOMB) {
+                        int j = hash(v >>> 16) & bigger.mask;
+                        while (bigger.slots[j] != EMPTY) {
+                            j = (j + 1) & bigger.mask;
+                        }
+                        bigger.slots[j] = v;
+                        bigger.used[j] = t.used[i];
+                    }
+                }
+                tombs = 0;
+                tab = bigger; // volatile publish
+                t = bigger;
+            }
+            if (live > maxEntries) {
+                List<long[]> byAge = new ArrayList<>(); // {used, slot}
+                for (int i = 0; i <= t.mask; i++) {
+                    long v = t.slots[i];
+                    if (v != EMPTY && v != TOMB) {
+                        byAge.add(new long[] {t.used[i], i});
+                    }
+                }
+                byAge.sort((x, y) -> Long.compare(x[0], y[0]));
+                for (int k = 0; live > maxEntries; k++) {
+                    SLOTS.setRelease(t.slots, (int) byAge.get(k)[1], TOMB);
+                    live--;
+                    tombs++;
+                    expired++;
+                }
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    public int agingSeconds() {
+        return agingSeconds;
     }
 
     /** Seconds since an arbitrary epoch, from a {@link System#nanoTime()} value. */

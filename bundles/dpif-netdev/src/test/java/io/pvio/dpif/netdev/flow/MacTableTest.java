@@ -47,6 +47,32 @@ public class MacTableTest {
         assertEquals(new MacTable.Stats(4, 0, 0, 0), t.stats());
     }
 
+    /**
+     * mac-table-size and mac-aging-time changed on a live table: a larger size keeps every entry and learns
+     * beyond the old capacity; a smaller one drops the least recently seen at once (counted as expired); a
+     * shorter aging time ages entries by it.
+     */
+    @Test
+    public void sizeAndAgingChangeOnALiveTable() {
+        MacTable t = new MacTable(4, 300);
+        for (long m = 1; m <= 4; m++) {
+            t.learn(m, (int) m, (int) m);
+        }
+        t.setConfig(100, 300);
+        for (long m = 5; m <= 100; m++) {
+            t.learn(m, 1, 10);
+        }
+        assertEquals(100, t.entries(10).size());
+        assertEquals(3, t.lookup(3, 10));
+        t.setConfig(10, 300); // keeps the ten seen last: all learned at 10, and none of 1..4
+        assertEquals(10, t.entries(10).size());
+        assertEquals(-1, t.lookup(4, 10));
+        assertEquals(new MacTable.Stats(10, 100, 90, 0), t.stats());
+        t.setConfig(10, 15);
+        assertEquals(10, t.entries(25).size());
+        assertEquals(0, t.entries(26).size()); // seen at 10, aged at 15 s
+    }
+
     @Test
     public void fillsToCapacityAndSurvivesChurn() {
         MacTable t = new MacTable(64, 300);
