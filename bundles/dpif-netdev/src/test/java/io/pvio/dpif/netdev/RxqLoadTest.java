@@ -55,19 +55,6 @@ public class RxqLoadTest extends DpTest {
         settle();
     }
 
-    /** The core of the PMD polling port {@code port}'s queue 0, from pmd-rxq-show. */
-    private int core(String port) {
-        int core = -1;
-        for (String l : dp.pmdRxqShow().split("\n")) {
-            if (l.startsWith("pmd thread numa_id 0 core_id ")) {
-                core = Integer.parseInt(l.substring(29, l.length() - 1));
-            } else if (l.startsWith(String.format("  port: %-16s  queue-id:  0 ", port))) {
-                return core;
-            }
-        }
-        throw new AssertionError(port + " not polled: " + dp.pmdRxqShow());
-    }
-
     /** Port {@code port}'s usage in pmd-rxq-show's text {@code show}. */
     private static int usage(String show, String port) {
         Matcher m = Pattern.compile(String.format("  port: %-16s  queue-id:  0 \\(enabled\\)   pmd usage: +(\\d+) %%",
