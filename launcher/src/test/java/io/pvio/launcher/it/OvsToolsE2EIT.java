@@ -834,6 +834,55 @@ public class OvsToolsE2EIT {
         assertTrue(none.err(), none.err().startsWith("no such bridge\n"));
     }
 
+    /**
+     * other_config:pmd-auto-lb and its settings, set with the real ovs-vsctl on the real ovs-vswitchd and on
+     * pvio: the same dpif_netdev log lines, in the same order, on both.
+     */
+    @Test
+    public void autoLoadBalanceSettingsLoggedAsTheRealOvsVswitchd() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = sameOnBoth(dir, threePorts("br0"), "br0");
+        List<List<String>> steps = List.of(
+                List.of("other_config:pmd-auto-lb=true"),
+                List.of("other_config:pmd-auto-lb-load-threshold=80", "other_config:pmd-auto-lb-rebal-interval=5"),
+                List.of("other_config:pmd-auto-lb-improvement-threshold=101", "other_config:pmd-auto-lb=false"));
+        Path realLog = dir.resolve("ovs-vswitchd.log");
+        Path ownLog = runDir.resolve("vswitchd.log");
+        for (List<String> step : steps) {
+            long realFrom = Files.size(realLog);
+            long ownFrom = Files.size(ownLog);
+            List<String> real = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock"),
+                    "set", "Open_vSwitch", "."));
+            real.addAll(step);
+            assertEquals(0, exec(env, real).status());
+            List<String> own = new ArrayList<>(List.of("vsctl", "set", "Open_vSwitch", "."));
+            own.addAll(step);
+            assertEquals(0, pvio(own.toArray(new String[0])).status());
+            String want = autoLbLines(realLog, realFrom);
+            assertTrue(step + ": " + want, want.contains("PMD auto load balance is "));
+            long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+            while (!autoLbLines(ownLog, ownFrom).equals(want)) {
+                assertTrue(step + ": real\n" + want + "pvio\n" + autoLbLines(ownLog, ownFrom),
+                        System.nanoTime() < deadline);
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    /** The "PMD auto load balance" lines of a vswitchd.log from byte {@code from}, without time and sequence. */
+    private static String autoLbLines(Path log, long from) throws IOException {
+        byte[] all = Files.readAllBytes(log);
+        String text = new String(all, (int) from, all.length - (int) from, StandardCharsets.UTF_8);
+        StringBuilder sb = new StringBuilder();
+        for (String l : text.split("\n")) {
+            int at = l.indexOf("|dpif_netdev|");
+            if (at >= 0 && l.contains("PMD auto load balance")) {
+                sb.append(l.substring(at)).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
     /** dpif/show, dpif/dump-dps and ofproto/list as the real ovs-vswitchd prints them for the same switch. */
     @Test
     public void dpifShowAndOfprotoListAsTheRealOvsVswitchd() throws Exception {
