@@ -559,7 +559,10 @@ public class OvsdbE2EIT {
         }
     }
 
-    /** As ovs-vswitchd: a bad other_config value is logged and ignored; the other keys apply (pmd-auto-lb too). */
+    /**
+     * As ovs-vswitchd: a bad other_config value is logged and ignored; the other keys apply (pmd-auto-lb too);
+     * a Bridge's other_config:mac-table-size.
+     */
     @Test
     public void aBadOtherConfigKeyDoesNotHoldBackTheOthers() throws Exception {
         startDaemon();
@@ -578,6 +581,15 @@ public class OvsdbE2EIT {
                 "other_config:pmd-auto-lb-load-threshold=80");
         assertTrue(log(), log().contains("|dpif_netdev|INFO|PMD auto load balance is enabled, interval 1 mins, pmd"
                 + " load threshold 80%, improvement threshold 25%."));
+        // a Bridge's other_config: its MAC learning table, OVS's default size until set
+        vsctlOk("add-br", "br0");
+        assertTrue(pvioOk("appctl", "fdb/stats-show", "br0").contains("MAC entries in the table: 0/8192\n"));
+        vsctlOk("set", "Bridge", "br0", "other_config:mac-table-size=50");
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!pvioOk("appctl", "fdb/stats-show", "br0").contains("MAC entries in the table: 0/50\n")) {
+            assertTrue(pvioOk("appctl", "fdb/stats-show", "br0"), System.nanoTime() < deadline);
+            Thread.sleep(50);
+        }
     }
 
     /** The real ovs-appctl on pvio's control socket; must succeed with nothing on stderr. */

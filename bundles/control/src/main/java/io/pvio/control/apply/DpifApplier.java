@@ -181,7 +181,7 @@ public final class DpifApplier {
      * reads them (smap_get_int: absent or not a decimal int is 0, the default; a negative value, which OVS
      * passes on as unsigned, the largest).
      */
-    static int[] macTable(Map<String, String> otherConfig) {
+    public static int[] macTable(Map<String, String> otherConfig) {
         int[] v = new int[2];
         String[] keys = {"mac-aging-time", "mac-table-size"};
         for (int i = 0; i < 2; i++) {

@@ -146,7 +146,7 @@ final class Reconciler {
             }
             setAffinity(dpif, d);
         }
-        // 5. each bridge's MAC and datapath ID, as bridge_configure_datapath_id
+        // 5. each bridge's MAC and datapath ID, as bridge_configure_datapath_id, and its MAC learning table
         Set<String> made = dpif.bridges();
         want.bridgeUuids().forEach((b, uuid) -> {
             if (made.contains(b)) {
@@ -155,6 +155,8 @@ final class Reconciler {
                         "bridge " + b + ": cannot set its Ethernet address");
                 call(() -> dpif.setDatapathId(b, BridgeAddress.datapathId(oc)),
                         "bridge " + b + ": cannot set its datapath ID");
+                int[] macs = io.pvio.control.apply.DpifApplier.macTable(oc);
+                call(() -> dpif.setMacTableConfig(b, macs[0], macs[1]), "bridge " + b + ": cannot set its MAC table");
             }
         });
     }
