@@ -303,6 +303,21 @@ public interface Dpif {
     }
 
     /**
+     * Sets the port's ingress policing as its Interface's {@code ingress_policing_rate} (kbit/s) and
+     * {@code ingress_policing_burst} (kbit) ask: what the port receives beyond the rate, once the burst is
+     * spent, is dropped and counted in its {@code rx_dropped}. A rate of 0 polices nothing; the datapath picks
+     * the burst for 0 (OVS-DPDK: 8000 kbit). Default: refused.
+     *
+     * @throws DpifException for an unknown port or a value the datapath cannot take
+     * @since 1.6
+     */
+    default void setIngressPolicing(String port, long rateKbps, long burstKb) throws DpifException {
+        if (rateKbps != 0) {
+            throw new DpifException("this datapath cannot police what a port receives");
+        }
+    }
+
+    /**
      * Sets the bridge's MAC learning table (NORMAL) as the Bridge's {@code other_config:mac-aging-time} and
      * {@code mac-table-size} ask (bridge_configure_mac_table): learned stations age out {@code agingSeconds}
      * after they were last seen, at most {@code maxEntries} are kept; 0 is the datapath's default for

@@ -908,6 +908,11 @@ public final class DpifNetdev implements Dpif {
                 p.netdev.getStats(s);
                 s.forEach(st::put);
                 p.netdev.getCustomStats(st::put);
+                long qos = p.qosDrops.get();
+                if (qos > 0 || p.policer != null) { // as OVS-DPDK: in rx_dropped, and on their own
+                    st.merge("rx_dropped", qos, Long::sum);
+                    st.put("ovs_rx_qos_drops", qos);
+                }
                 status = p.netdev.status();
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, p.name + ": could not read statistics", e);
@@ -2104,6 +2109,32 @@ public final class DpifNetdev implements Dpif {
         if (aging != b.macs.agingSeconds() || max != b.macs.maxEntries()) {
             b.macs.setConfig(max, aging);
             LOG.fine(() -> bridgeName + ": MAC table of " + max + " entries, aging time " + aging + " s");
+        }
+    }
+
+    /**
+     * Interface ingress_policing_rate (kbit/s) and ingress_policing_burst (kbit), as OVS-DPDK's
+     * netdev_dpdk_set_policing: a rate of 0 polices nothing; a burst of 0 is 8000 kbit. For every port type
+     * (pvio's data path receives them all).
+     */
+    @Override
+    public void setIngressPolicing(String port, long rateKbps, long burstKb) throws DpifException {
+        if (rateKbps < 0 || burstKb < 0) {
+            throw new DpifException(port + ": ingress policing rate and burst must not be negative");
+        }
+        synchronized (lock) {
+            Port p = port0(port);
+            long burst = rateKbps == 0 ? 0 : burstKb == 0 ? 8000 : burstKb;
+            Policer now = p.policer;
+            if (now == null ? rateKbps == 0 : now.rateKbps == rateKbps && now.burstKb == burst) {
+                return;
+            }
+            p.policer = rateKbps == 0 ? null : new Policer(rateKbps, burst, System.nanoTime());
+            LOG.fine(() -> port + ": ingress policing " + (rateKbps == 0 ? "off" : rateKbps + " kbps, burst " + burst
+                    + " kb"));
+            if (active) {
+                reconfigure(null); // the PMDs take the new policer with their next snapshot
+            }
         }
     }
 

@@ -685,6 +685,17 @@ final class PmdThread implements Runnable {
         if (n <= 0) {
             return 0;
         }
+        Policer pol = r.policer;
+        if (pol != null) { // ingress policing: what it drops is the port's, as OVS's netdev counts it
+            int d = pol.run(b, System.nanoTime());
+            if (d > 0) {
+                r.port.qosDrops.addAndGet(d);
+                n -= d;
+                if (n == 0) {
+                    return d;
+                }
+            }
+        }
         received += n;
         if (metrics) {
             perf.rxBatch(n);

@@ -34,6 +34,10 @@ final class Port implements NetdevContext {
     String rxqAffinity;
     Map<Integer, Integer> rxqPins = Map.of();
     volatile boolean removed;
+    /** Interface ingress_policing_rate and _burst in force (null: none); in the PMDs' snapshots. */
+    Policer policer;
+    /** Packets the policer dropped (any PMD polling the port adds; ovs_rx_qos_drops). */
+    final java.util.concurrent.atomic.AtomicLong qosDrops = new java.util.concurrent.atomic.AtomicLong();
 
     Port(DpifNetdev dp, String name, Bridge bridge, int ofport, String type, Map<String, String> options) {
         this.dp = dp;

@@ -19,6 +19,8 @@ final class RxqRef {
     int emptyPolls;
     /** The queue's processing time (its port's, kept across reassignments). */
     final RxqLoad load;
+    /** The port's ingress policer, or null. */
+    final Policer policer;
 
     RxqRef(Port port, Netdev netdev, int qid, BridgeView view, boolean noRecv, RxqLoad load) {
         this.noRecv = noRecv;
@@ -28,5 +30,6 @@ final class RxqRef {
         this.ofport = port.ofport;
         this.view = view;
         this.load = load;
+        this.policer = port.policer;
     }
 }
