@@ -592,6 +592,52 @@ public class OvsdbE2EIT {
         }
     }
 
+    /**
+     * Interface ingress_policing_rate and _burst set with the real ovs-vsctl, as OpenStack's agent limits what
+     * a VM sends: DPDK's testpmd (txonly, 64 B frames) as the guest of a dpdkvhostuser port policed at
+     * 800 kbit/s with a burst of 80 kbit; what passes (counted by the port it is forwarded to) is no more than
+     * the burst and the rate over the test's time, the rest is in the vhost port's ovs_rx_qos_drops and
+     * rx_dropped.
+     */
+    @Test
+    public void ingressPolicingOfAVhostPortSetWithOvsVsctl() throws Exception {
+        boolean pmd = new File("/usr/bin/dpdk-testpmd").canExecute();
+        if (!pmd && "true".equals(System.getenv("CI"))) {
+            fail("dpdk-testpmd is needed (apt-get install dpdk)");
+        }
+        assumeTrue("dpdk-testpmd missing", pmd);
+        startDaemon();
+        vsctlOk("add-br", "br0", "--", "add-port", "br0", "vhu0", "--", "set", "Interface", "vhu0",
+                "type=dpdkvhostuser", "ofport_request=1", "ingress_policing_rate=800", "ingress_policing_burst=80",
+                "--", "add-port", "br0", "sink", "--", "set", "Interface", "sink", "type=dummy", "ofport_request=2");
+        assertEquals("800\n", vsctlOk("get", "Interface", "vhu0", "ingress_policing_rate"));
+        pvioOk("ofctl", "del-flows", "br0");
+        pvioOk("ofctl", "add-flow", "br0", "in_port=1,actions=output:2");
+        long t0 = System.nanoTime();
+        testpmdPrefix = "pvio-police-" + ProcessHandle.current().pid();
+        Path pmdLog = dir.resolve("testpmd-police.log");
+        testpmd = new ProcessBuilder("stdbuf", "-oL", "dpdk-testpmd", "--lcores", "0@0,1@1", "--no-pci", "--no-huge",
+                "-m", "256", "--file-prefix=" + testpmdPrefix, "--no-telemetry",
+                "--vdev", "net_virtio_user0,path=" + runDir.resolve("vhu0"), "--", "--total-num-mbufs=8192",
+                "--nb-cores=1", "--forward-mode=txonly", "--txpkts=64", "--stats-period=1")
+                .redirectErrorStream(true).redirectOutput(pmdLog.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        awaitVsctl(v -> stat(v, "ovs_rx_qos_drops") > 0, "get", "Interface", "vhu0", "statistics");
+        testpmd.destroy();
+        assertTrue(testpmd.waitFor(30, TimeUnit.SECONDS));
+        String vhu = awaitVsctl(v -> stat(v, "ovs_rx_qos_drops") > 0, "get", "Interface", "vhu0", "statistics");
+        long drops = stat(vhu, "ovs_rx_qos_drops");
+        assertTrue(vhu, stat(vhu, "rx_dropped") >= drops);
+        long passed = stat(awaitVsctl(v -> stat(v, "tx_packets") > 0, "get", "Interface", "sink", "statistics"),
+                "tx_packets");
+        long elapsed = System.nanoTime() - t0;
+        // 50 B a frame policed (64 without the Ethernet header); 10,000 B of burst, 100,000 B a second
+        long most = (10_000 + elapsed / 1000 * 100_000 / 1_000_000) / 50 + 1;
+        assertTrue(passed + " passed in " + elapsed / 1_000_000 + " ms, at most " + most, passed > 0 && passed <= most);
+        System.out.printf("MEASURED ovsdb policing: %d frames passed, %d dropped in %d ms at 800 kbit/s%n",
+                passed, drops, elapsed / 1_000_000);
+    }
+
     /** The real ovs-appctl on pvio's control socket; must succeed with nothing on stderr. */
     private String ovsAppctlOk(String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("ovs-appctl", "-t", runDir.resolve("pvio-vswitchd.ctl").toString()));

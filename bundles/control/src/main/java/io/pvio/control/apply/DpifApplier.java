@@ -99,7 +99,7 @@ public final class DpifApplier {
                 dpif.delPort(name);
                 a.undo.push(() -> {
                     dpif.addPort(ob.name, op.name, op.type, Map.copyOf(op.options), had);
-                    setAffinity(dpif, op);
+                    setPortConfig(dpif, op);
                 });
                 removed.add(name);
             }
@@ -136,7 +136,7 @@ public final class DpifApplier {
                 if (fresh || removed.contains(np.name) || (!inDatapath && changed)) {
                     OfportRules.addPort(dpif, nb.name, pp, np.type, Map.copyOf(np.options), taken, requested);
                     a.undo.push(() -> dpif.delPort(np.name));
-                    setAffinity(dpif, np);
+                    setPortConfig(dpif, np);
                     continue;
                 }
                 if (inDatapath && changed) {
@@ -146,6 +146,10 @@ public final class DpifApplier {
                 if (inDatapath && !Objects.equals(affinity(op), affinity(np))) {
                     dpif.setRxqAffinity(np.name, affinity(np));
                     a.undo.push(() -> dpif.setRxqAffinity(op.name, affinity(op)));
+                }
+                if (inDatapath && (op.policingRate != np.policingRate || op.policingBurst != np.policingBurst)) {
+                    dpif.setIngressPolicing(np.name, np.policingRate, np.policingBurst);
+                    a.undo.push(() -> dpif.setIngressPolicing(op.name, op.policingRate, op.policingBurst));
                 }
             }
         }
@@ -219,9 +223,13 @@ public final class DpifApplier {
     }
 
     /** Gives a port just added its Interface's pmd-rxq-affinity (the datapath has none for it). */
-    private static void setAffinity(Dpif dpif, Port p) throws DpifException {
+    /** A port's pmd-rxq-affinity and ingress policing, when set, once the port is added. */
+    private static void setPortConfig(Dpif dpif, Port p) throws DpifException {
         if (affinity(p) != null) {
             dpif.setRxqAffinity(p.name, affinity(p));
+        }
+        if (p.policingRate != 0) {
+            dpif.setIngressPolicing(p.name, p.policingRate, p.policingBurst);
         }
     }
 
@@ -261,7 +269,7 @@ public final class DpifApplier {
             Port p = b.ports.get(pp.name());
             try {
                 OfportRules.addPort(dpif, b.name, pp, p.type, Map.copyOf(p.options), taken, requested);
-                setAffinity(dpif, p);
+                setPortConfig(dpif, p);
             } catch (DpifException e) {
                 if (strict) {
                     throw e;

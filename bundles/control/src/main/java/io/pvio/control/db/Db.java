@@ -68,6 +68,9 @@ public final class Db {
         public int ofportRequest = -1;
         /** Interface ofport: the number the datapath gave the port last (asked for again on restore), or -1. */
         public int ofport = -1;
+        /** Interface ingress_policing_rate (kbit/s) and ingress_policing_burst (kbit); 0: none, OVS's default. */
+        public long policingRate;
+        public long policingBurst;
         public final TreeMap<String, String> otherConfig = new TreeMap<>();
         public final TreeMap<String, String> ifaceOtherConfig = new TreeMap<>();
         public final TreeMap<String, String> externalIds = new TreeMap<>();
@@ -85,6 +88,8 @@ public final class Db {
             p.options.putAll(options);
             p.ofportRequest = ofportRequest;
             p.ofport = ofport;
+            p.policingRate = policingRate;
+            p.policingBurst = policingBurst;
             p.otherConfig.putAll(otherConfig);
             p.ifaceOtherConfig.putAll(ifaceOtherConfig);
             p.externalIds.putAll(externalIds);
@@ -164,6 +169,8 @@ public final class Db {
                 jp.put("options", new TreeMap<>(p.options));
                 jp.put("ofport_request", (long) p.ofportRequest);
                 jp.put("ofport", (long) p.ofport);
+                jp.put("ingress_policing_rate", p.policingRate);
+                jp.put("ingress_policing_burst", p.policingBurst);
                 jp.put("other_config", new TreeMap<>(p.otherConfig));
                 jp.put("interface_other_config", new TreeMap<>(p.ifaceOtherConfig));
                 jp.put("external_ids", new TreeMap<>(p.externalIds));
@@ -213,6 +220,8 @@ public final class Db {
                 p.ofportRequest = ofp instanceof Long l ? (int) (long) l : -1;
                 Object assigned = jp.get("ofport");
                 p.ofport = assigned instanceof Long l ? (int) (long) l : -1;
+                p.policingRate = jp.get("ingress_policing_rate") instanceof Long l && l > 0 ? l : 0;
+                p.policingBurst = jp.get("ingress_policing_burst") instanceof Long l && l > 0 ? l : 0;
                 strMap(jp.get("other_config"), p.otherConfig);
                 strMap(jp.get("interface_other_config"), p.ifaceOtherConfig);
                 strMap(jp.get("external_ids"), p.externalIds);

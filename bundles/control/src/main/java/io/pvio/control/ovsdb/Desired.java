@@ -26,9 +26,10 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
      *               it is added without an ofport_request, as ovs-vswitchd does; -1 when none
      * @param error  why it cannot be opened as the database stands (e.g. a bond), or null
      * @param rxqAffinity its other_config:pmd-rxq-affinity, or null
+     * @param policingRate its ingress_policing_rate (kbit/s; 0: none), {@code policingBurst} its burst (kbit)
      */
     record Iface(String uuid, String name, String bridge, String type, Map<String, String> options,
-            int ofportRequest, int ofport, String error, String rxqAffinity) {
+            int ofportRequest, int ofport, String error, String rxqAffinity, long policingRate, long policingBurst) {
     }
 
     static Desired of(Replica r) {
@@ -79,7 +80,9 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
                     }
                     ifaces.put(name, new Iface(iu, name, br, type.isEmpty() ? "system" : type,
                             Replica.map(i.get("options")), req > 0 && req < 65280 ? (int) req : -1, last > 0 && last < 65280 ? (int) last : -1, error,
-                            Replica.map(i.get("other_config")).get("pmd-rxq-affinity")));
+                            Replica.map(i.get("other_config")).get("pmd-rxq-affinity"),
+                            Math.max(0, Replica.integer(i.get("ingress_policing_rate"), 0)),
+                            Math.max(0, Replica.integer(i.get("ingress_policing_burst"), 0))));
                 }
             }
         }

@@ -36,7 +36,8 @@ public final class OvsdbBridge implements AutoCloseable {
             "Open_vSwitch", List.of("bridges", "other_config", "next_cfg"),
             "Bridge", List.of("name", "ports", "other_config"),
             "Port", List.of("name", "interfaces", "other_config"),
-            "Interface", List.of("name", "type", "options", "ofport_request", "other_config", "ofport"));
+            "Interface", List.of("name", "type", "options", "ofport_request", "other_config", "ofport",
+                    "ingress_policing_rate", "ingress_policing_burst"));
 
     private record Event(JsonRpc from, String kind, JsonNode msg) {
     }

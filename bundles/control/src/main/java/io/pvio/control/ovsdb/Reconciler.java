@@ -145,6 +145,8 @@ final class Reconciler {
                 continue;
             }
             setAffinity(dpif, d);
+            call(() -> dpif.setIngressPolicing(d.name(), d.policingRate(), d.policingBurst()),
+                    "interface " + d.name() + ": cannot set its ingress policing"); // iface_configure_qos
         }
         // 5. each bridge's MAC and datapath ID, as bridge_configure_datapath_id, and its MAC learning table
         Set<String> made = dpif.bridges();

@@ -87,13 +87,15 @@ public final class Vsctl {
             return switch (this) {
                 case OPEN_VSWITCH, PORT -> List.of("external_ids", "other_config");
                 case BRIDGE -> List.of("datapath_type", "external_ids", "other_config");
-                case INTERFACE -> List.of("external_ids", "ofport_request", "options", "other_config", "type");
+                case INTERFACE -> List.of("external_ids", "ingress_policing_burst", "ingress_policing_rate",
+                        "ofport_request", "options", "other_config", "type");
             };
         }
     }
 
     /** Columns that hold one atom (the others pvio writes are maps). */
-    private static final java.util.Set<String> SCALARS = java.util.Set.of("type", "ofport_request", "datapath_type");
+    private static final java.util.Set<String> SCALARS = java.util.Set.of("type", "ofport_request", "datapath_type",
+            "ingress_policing_rate", "ingress_policing_burst");
     private static final String NETDEV_ONLY = "pvio's datapath is the userspace one (datapath_type netdev): ";
 
     private final Db db;
@@ -409,6 +411,8 @@ public final class Vsctl {
                     case "name" -> p.name;
                     case "ofport" -> pi == null ? null : (Object) (long) ofportColumn(pi);
                     case "ofport_request" -> p.ofportRequest < 0 ? null : (Object) (long) p.ofportRequest;
+                    case "ingress_policing_rate" -> (Object) p.policingRate;
+                    case "ingress_policing_burst" -> (Object) p.policingBurst;
                     case "options" -> p.options;
                     case "other_config" -> p.ifaceOtherConfig;
                     case "statistics" -> pi == null || pi.statistics() == null ? Map.of()
@@ -565,8 +569,8 @@ public final class Vsctl {
                     if (cc.equals("datapath_type")) {
                         throw new VsctlException(NETDEV_ONLY + "\"\" is not supported");
                     }
-                    if (cc.equals("type")) {
-                        throw new VsctlException("\"clear\" operation cannot be applied to column type of table "
+                    if (cc.equals("type") || cc.startsWith("ingress_policing_")) {
+                        throw new VsctlException("\"clear\" operation cannot be applied to column " + cc + " of table "
                                 + t.title + ", which is not allowed to be empty");
                     }
                     cols.add(cc);
@@ -654,6 +658,24 @@ public final class Vsctl {
                     }
                 }
                 ((Port) r.obj).ofportRequest = n;
+            }
+            case "ingress_policing_rate", "ingress_policing_burst" -> {
+                String v = Ovsdb.parseAtom(ref.value()).trim();
+                long n;
+                try {
+                    n = Long.parseLong(v);
+                } catch (NumberFormatException e) {
+                    throw new VsctlException(ref.column() + ": \"" + v + "\" is not an integer");
+                }
+                if (n < 0) {
+                    throw new VsctlException("constraint violation: " + n + " is not in the valid range 0 to "
+                            + Long.MAX_VALUE + " (inclusive)");
+                }
+                if (ref.column().equals("ingress_policing_rate")) {
+                    ((Port) r.obj).policingRate = n;
+                } else {
+                    ((Port) r.obj).policingBurst = n;
+                }
             }
             default -> {
                 TreeMap<String, String> m = map(r, ref.column());

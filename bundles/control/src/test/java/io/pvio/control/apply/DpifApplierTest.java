@@ -2,6 +2,7 @@ package io.pvio.control.apply;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -33,6 +34,22 @@ public class DpifApplierTest {
         assertEquals(List.of("addBridge br0", "addPort br0", "addPort p1"), dpif.calls);
         assertEquals("br0 internal {}", dpif.ports.get("br0")); // the bridge's local port
         assertEquals("br0 pktgen {size=64}", dpif.ports.get("p1"));
+    }
+
+    /** ingress_policing_rate/_burst: given to the datapath with the port, then when they change, and only then. */
+    @Test
+    public void ingressPolicingReachesTheDatapath() throws Exception {
+        vsctl("add-br", "br0", "--", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=pktgen",
+                "ingress_policing_rate=1000");
+        assertTrue(dpif.calls.toString(), dpif.calls.contains("setIngressPolicing p1 1000 0"));
+        dpif.calls.clear();
+        vsctl("set", "Interface", "p1", "options:size=64");
+        assertFalse(dpif.calls.toString(), dpif.calls.stream().anyMatch(c -> c.startsWith("setIngressPolicing")));
+        vsctl("set", "Interface", "p1", "ingress_policing_burst=100");
+        assertTrue(dpif.calls.toString(), dpif.calls.contains("setIngressPolicing p1 1000 100"));
+        dpif.calls.clear();
+        vsctl("set", "Interface", "p1", "ingress_policing_rate=0");
+        assertEquals(List.of("setIngressPolicing p1 0 100"), dpif.calls);
     }
 
     @Test

@@ -239,4 +239,16 @@ public class FakeDpif implements Dpif {
     public List<String> flows(String bridge) throws DpifException {
         return List.copyOf(flows.get(bridge));
     }
+
+    /** Per port: its ingress policing, "rate burst"; a call that changes nothing is not recorded (as dpif-netdev). */
+    public final Map<String, String> policing = new java.util.HashMap<>();
+
+    @Override
+    public void setIngressPolicing(String port, long rateKbps, long burstKb) {
+        String v = rateKbps + " " + burstKb;
+        if (!v.equals(policing.getOrDefault(port, "0 0"))) {
+            policing.put(port, v);
+            calls.add("setIngressPolicing " + port + " " + v);
+        }
+    }
 }

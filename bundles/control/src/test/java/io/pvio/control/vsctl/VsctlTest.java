@@ -36,6 +36,22 @@ public class VsctlTest {
                 "type=pktgen", "options:size=64", "options:rate=0").db();
     }
 
+    /** Interface ingress_policing_rate and _burst: integers from 0 (the default), never empty, kept in the db. */
+    @Test
+    public void ingressPolicingColumns() throws VsctlException {
+        Db db = withPort();
+        assertEquals("0\n", run(db, "get", "Interface", "p1", "ingress_policing_rate").output());
+        db = run(db, "set", "Interface", "p1", "ingress_policing_rate=10000", "ingress_policing_burst=1000").db();
+        assertEquals(10000, db.port("p1").policingRate);
+        assertEquals(1000, db.port("p1").policingBurst);
+        assertEquals("1000\n", run(db, "get", "Interface", "p1", "ingress_policing_burst").output());
+        assertEquals(10000, Db.fromJson(db.toJson()).port("p1").policingRate);
+        assertTrue(error(db, "set", "Interface", "p1", "ingress_policing_rate=x").contains("not an integer"));
+        assertEquals("constraint violation: -1 is not in the valid range 0 to 9223372036854775807 (inclusive)",
+                error(db, "set", "Interface", "p1", "ingress_policing_burst=-1"));
+        assertTrue(error(db, "clear", "Interface", "p1", "ingress_policing_rate").contains("not allowed to be empty"));
+    }
+
     @Test
     public void chainedAddPortSetsTypeAndOptions() throws VsctlException {
         Db db = withPort();
