@@ -909,8 +909,11 @@ public final class DpifNetdev implements Dpif {
                 s.forEach(st::put);
                 p.netdev.getCustomStats(st::put);
                 long qos = p.qosDrops.get();
-                if (qos > 0 || p.policer != null) { // as OVS-DPDK: in rx_dropped, and on their own
+                if (qos > 0 || p.policer != null) { // as OVS-DPDK: in rx_dropped, not rx_packets, and on their own
                     st.merge("rx_dropped", qos, Long::sum);
+                    st.computeIfPresent("rx_packets", (k, v) -> Math.max(0, v - qos));
+                    long bytes = p.qosDropBytes.get();
+                    st.computeIfPresent("rx_bytes", (k, v) -> Math.max(0, v - bytes));
                     st.put("ovs_rx_qos_drops", qos);
                 }
                 status = p.netdev.status();

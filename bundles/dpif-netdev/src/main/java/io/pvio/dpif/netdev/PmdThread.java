@@ -687,7 +687,7 @@ final class PmdThread implements Runnable {
         }
         Policer pol = r.policer;
         if (pol != null) { // ingress policing: what it drops is the port's, as OVS's netdev counts it
-            int d = pol.run(b, System.nanoTime());
+            int d = pol.run(b, System.nanoTime(), r.port.qosDropBytes);
             if (d > 0) {
                 r.port.qosDrops.addAndGet(d);
                 n -= d;

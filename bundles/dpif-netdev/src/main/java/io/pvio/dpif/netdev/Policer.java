@@ -46,9 +46,9 @@ final class Policer {
 
     /**
      * Polices the batch received at {@code nowNs}: the packets kept stay first, in order; the dropped ones are
-     * freed. Returns how many were dropped.
+     * freed and their bytes added to {@code droppedBytes}. Returns how many were dropped.
      */
-    int run(PacketBatch b, long nowNs) {
+    int run(PacketBatch b, long nowNs, java.util.concurrent.atomic.AtomicLong droppedBytes) {
         int n = b.size();
         int kept = 0;
         while (!LOCK.compareAndSet(this, 0, 1)) {
@@ -74,8 +74,13 @@ final class Policer {
         } finally {
             LOCK.setRelease(this, 0);
         }
+        long bytes = 0;
         for (int i = kept; i < n; i++) {
+            bytes += b.get(i).length();
             b.get(i).free();
+        }
+        if (bytes > 0) {
+            droppedBytes.addAndGet(bytes);
         }
         b.truncate(kept);
         return n - kept;

@@ -38,6 +38,8 @@ final class Port implements NetdevContext {
     Policer policer;
     /** Packets the policer dropped (any PMD polling the port adds; ovs_rx_qos_drops). */
     final java.util.concurrent.atomic.AtomicLong qosDrops = new java.util.concurrent.atomic.AtomicLong();
+    /** Their bytes (taken out of rx_bytes, as OVS-DPDK counts only what passed). */
+    final java.util.concurrent.atomic.AtomicLong qosDropBytes = new java.util.concurrent.atomic.AtomicLong();
 
     Port(DpifNetdev dp, String name, Bridge bridge, int ofport, String type, Map<String, String> options) {
         this.dp = dp;

@@ -31,25 +31,27 @@ public class PolicerTest extends DpTest {
     public void aBucketOfTheBurstFilledAtTheRate() {
         PacketPool pool = new PacketPool("policer", 64);
         Policer pol = new Policer(8, 8, 0);
+        java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
         PacketBatch b = frames(pool, 12, 114);
         Packet first = b.get(0);
-        assertEquals(2, pol.run(b, 0)); // a full bucket: ten pass, in order
+        assertEquals(2, pol.run(b, 0, bytes)); // a full bucket: ten pass, in order
         assertEquals(10, b.size());
         assertEquals(first, b.get(0));
         b.freeAll();
         b = frames(pool, 3, 114);
-        assertEquals(3, pol.run(b, 0)); // empty
+        assertEquals(3, pol.run(b, 0, bytes)); // empty
         assertEquals(0, b.size());
         b = frames(pool, 10, 114);
-        assertEquals(5, pol.run(b, S / 2)); // half a second: 500 B
+        assertEquals(5, pol.run(b, S / 2, bytes)); // half a second: 500 B
         b.freeAll();
         b = frames(pool, 12, 114);
-        assertEquals(2, pol.run(b, 1000 * S)); // long idle: the bucket holds its burst, no more
+        assertEquals(2, pol.run(b, 1000 * S, bytes)); // long idle: the bucket holds its burst, no more
         b.freeAll();
         b = frames(pool, 2, 14);
-        assertEquals(0, pol.run(b, 1000 * S)); // a bare Ethernet header costs nothing, as OVS counts it
+        assertEquals(0, pol.run(b, 1000 * S, bytes)); // a bare Ethernet header costs nothing, as OVS counts it
         b.freeAll();
         assertEquals("every packet back in the pool", 0, pool.inUse());
+        assertEquals((2 + 3 + 5 + 2) * 114, bytes.get()); // the dropped ones' bytes
     }
 
     /**
@@ -80,6 +82,8 @@ public class PolicerTest extends DpTest {
         long drops = st.get("ovs_rx_qos_drops");
         assertEquals(20000, passed + drops);
         assertTrue(st.toString(), st.get("rx_dropped") >= drops);
+        assertEquals(st.toString(), passed, st.get("rx_packets").longValue()); // as OVS-DPDK: what passed
+        assertEquals(st.toString(), passed * 114, st.get("rx_bytes").longValue());
         long most = 100 + (elapsed * 10_000 / S) / 100 + 1; // the burst, and the rate over the test's time
         assertTrue(passed + " passed in " + elapsed / 1_000_000 + " ms, at most " + most, passed >= 100 && passed <= most);
         assertEquals(20000 - passed, st.get("ovs_rx_qos_drops").longValue());
