@@ -318,6 +318,19 @@ public interface Dpif {
     }
 
     /**
+     * Sets the port's QoS as its Port row's {@code qos} names it (a QoS row's {@code type} and
+     * {@code other_config}); null or empty {@code type}: none. Default: refused for any type.
+     *
+     * @throws DpifException for an unknown port, a type the datapath does not have, or bad details
+     * @since 1.6
+     */
+    default void setQos(String port, String type, Map<String, String> details) throws DpifException {
+        if (type != null && !type.isEmpty()) {
+            throw new DpifException(port + ": QoS type '" + type + "' is not supported");
+        }
+    }
+
+    /**
      * Sets the bridge's MAC learning table (NORMAL) as the Bridge's {@code other_config:mac-aging-time} and
      * {@code mac-table-size} ask (bridge_configure_mac_table): learned stations age out {@code agingSeconds}
      * after they were last seen, at most {@code maxEntries} are kept; 0 is the datapath's default for

@@ -916,6 +916,11 @@ public final class DpifNetdev implements Dpif {
                     st.computeIfPresent("rx_bytes", (k, v) -> Math.max(0, v - bytes));
                     st.put("ovs_rx_qos_drops", qos);
                 }
+                long txQos = p.txQosDrops.get();
+                if (txQos > 0 || p.egress != null) { // as OVS-DPDK: in tx_dropped, and on their own
+                    st.merge("tx_dropped", txQos, Long::sum);
+                    st.put("ovs_tx_qos_drops", txQos);
+                }
                 status = p.netdev.status();
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, p.name + ": could not read statistics", e);
@@ -2129,15 +2134,59 @@ public final class DpifNetdev implements Dpif {
             Port p = port0(port);
             long burst = rateKbps == 0 ? 0 : burstKb == 0 ? 8000 : burstKb;
             Policer now = p.policer;
-            if (now == null ? rateKbps == 0 : now.rateKbps == rateKbps && now.burstKb == burst) {
+            if (now == null ? rateKbps == 0 : now.is(rateKbps * 1000 / 8, burst * 1000 / 8)) {
                 return;
             }
-            p.policer = rateKbps == 0 ? null : new Policer(rateKbps, burst, System.nanoTime());
+            p.policer = rateKbps == 0 ? null : new Policer(rateKbps * 1000 / 8, burst * 1000 / 8, System.nanoTime());
             LOG.fine(() -> port + ": ingress policing " + (rateKbps == 0 ? "off" : rateKbps + " kbps, burst " + burst
                     + " kb"));
             if (active) {
                 reconfigure(null); // the PMDs take the new policer with their next snapshot
             }
+        }
+    }
+
+    /**
+     * The Port's QoS as OVS-DPDK's netdev_dpdk_set_qos takes it: none ({@code type} null or empty), or
+     * {@code egress-policer} with {@code cir} (bytes per second) and {@code cbs} (bytes) above 0, the srTCM
+     * policer of {@link #setIngressPolicing} on what is sent to the port. Other types are refused.
+     */
+    @Override
+    public void setQos(String port, String type, Map<String, String> details) throws DpifException {
+        long cir = 0;
+        long cbs = 0;
+        boolean none = type == null || type.isEmpty();
+        if (!none) {
+            if (!type.equals("egress-policer")) {
+                throw new DpifException(port + ": QoS type '" + type + "' is not supported (pvio has egress-policer)");
+            }
+            cir = unsigned(details.get("cir"));
+            cbs = unsigned(details.get("cbs"));
+            if (cir <= 0 || cbs <= 0) { // rte_meter_srtcm_profile_config's EINVAL, which OVS logs
+                throw new DpifException(port + ": Could not create rte meter for egress policer (cir " + cir
+                        + ", cbs " + cbs + ": both must be above 0)");
+            }
+        }
+        synchronized (lock) {
+            Port p = port0(port);
+            Policer now = p.egress;
+            if (now == null ? none : !none && now.is(cir, cbs)) {
+                return;
+            }
+            p.egress = none ? null : new Policer(cir, cbs, System.nanoTime());
+            LOG.fine(port + ": egress policer " + (none ? "off" : cir + " B/s, bucket " + cbs + " B"));
+            if (active) {
+                reconfigure(null);
+            }
+        }
+    }
+
+    /** As smap_get_ullong: a decimal number, else 0. */
+    private static long unsigned(String v) {
+        try {
+            return v == null ? 0 : Math.max(0, Long.parseLong(v.trim()));
+        } catch (NumberFormatException e) {
+            return 0;
         }
     }
 

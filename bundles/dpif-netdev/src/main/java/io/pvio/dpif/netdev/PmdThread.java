@@ -1103,6 +1103,17 @@ final class PmdThread implements Runnable {
         if (n == 0) {
             return;
         }
+        Policer eg = t.egress;
+        if (eg != null) { // the Port's egress-policer QoS: what it drops is the port's tx_dropped, as OVS-DPDK's
+            int d = eg.run(t.batch, System.nanoTime(), t.port.txQosDropBytes);
+            if (d > 0) {
+                t.port.txQosDrops.addAndGet(d);
+                n -= d;
+                if (n == 0) {
+                    return;
+                }
+            }
+        }
         outBatches++;
         outPkts += n;
         int inFlight;

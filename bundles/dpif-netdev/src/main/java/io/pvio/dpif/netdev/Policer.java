@@ -5,10 +5,10 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * A port's ingress policer, as OVS-DPDK's (netdev_dpdk_policer_run: DPDK's srTCM, color blind, EBS 0): a
+ * A port's ingress or egress policer, as OVS-DPDK's (netdev_dpdk_policer_run: DPDK's srTCM, color blind, EBS 0): a
  * bucket of CBS bytes, full at the start, filled at CIR bytes per second; a received packet whose length
  * without its Ethernet header fits in the bucket is kept and takes its length out, any other is dropped.
- * The PMDs polling the port's rx queues share it: a spin lock per rx batch, as OVS's policer_lock.
+ * The PMDs polling the port's rx queues (or sending on it) share it: a spin lock per batch, as OVS's policer_lock.
  * Allocation-free.
  */
 final class Policer {
@@ -25,23 +25,28 @@ final class Policer {
         }
     }
 
-    /** ingress_policing_rate (kbit/s) and ingress_policing_burst (kbit) in force. */
-    final long rateKbps;
-    final long burstKb;
+    /** The rate in bytes per second and the bucket in bytes, as given. */
+    final long cirBytes;
+    final long cbsBytes;
     private final long cir; // bytes per second
     private final long cbs; // bucket size, bytes * 1e9
     private long tokens; // bytes * 1e9, guarded by lock
     private long lastNs; // guarded by lock
     @SuppressWarnings("unused") private volatile int lock;
 
-    /** A full bucket of {@code burstKb} kbit filled at {@code rateKbps} kbit/s (both above 0). */
-    Policer(long rateKbps, long burstKb, long nowNs) {
-        this.rateKbps = rateKbps;
-        this.burstKb = burstKb;
-        this.cir = rateKbps * 1000 / 8;
-        this.cbs = Math.min(burstKb * 1000 / 8, MAX_BURST_BYTES) * NS;
+    /** A full bucket of {@code cbsBytes} filled at {@code cirBytes} a second (both above 0). */
+    Policer(long cirBytes, long cbsBytes, long nowNs) {
+        this.cirBytes = cirBytes;
+        this.cbsBytes = cbsBytes;
+        this.cir = cirBytes;
+        this.cbs = Math.min(cbsBytes, MAX_BURST_BYTES) * NS;
         this.tokens = cbs;
         this.lastNs = nowNs;
+    }
+
+    /** Whether this policer has the rate and bucket {@code cirBytes}, {@code cbsBytes}. */
+    boolean is(long cirBytes, long cbsBytes) {
+        return this.cirBytes == cirBytes && this.cbsBytes == cbsBytes;
     }
 
     /**

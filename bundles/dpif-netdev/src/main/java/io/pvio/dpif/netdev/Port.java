@@ -40,6 +40,11 @@ final class Port implements NetdevContext {
     final java.util.concurrent.atomic.AtomicLong qosDrops = new java.util.concurrent.atomic.AtomicLong();
     /** Their bytes (taken out of rx_bytes, as OVS-DPDK counts only what passed). */
     final java.util.concurrent.atomic.AtomicLong qosDropBytes = new java.util.concurrent.atomic.AtomicLong();
+    /** The Port's QoS of type egress-policer in force (null: none); in the PMDs' snapshots. */
+    Policer egress;
+    /** Packets the egress policer dropped (ovs_tx_qos_drops), and their bytes. */
+    final java.util.concurrent.atomic.AtomicLong txQosDrops = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong txQosDropBytes = new java.util.concurrent.atomic.AtomicLong();
 
     Port(DpifNetdev dp, String name, Bridge bridge, int ofport, String type, Map<String, String> options) {
         this.dp = dp;

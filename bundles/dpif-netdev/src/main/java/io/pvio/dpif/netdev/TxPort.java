@@ -13,6 +13,8 @@ final class TxPort {
     final int ofport;
     final int txqid;
     final boolean concurrent;
+    /** The port's egress policer, or null. */
+    final Policer egress;
     final PacketBatch batch = new PacketBatch();
     /** Bit q set: the last send/freePkts on queue q returned a positive count: freePkts must be called. */
     long pendingMask;
@@ -27,5 +29,6 @@ final class TxPort {
         this.ofport = port.ofport;
         this.txqid = txqid;
         this.concurrent = concurrent;
+        this.egress = port.egress;
     }
 }

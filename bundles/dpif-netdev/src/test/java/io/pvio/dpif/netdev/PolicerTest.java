@@ -30,7 +30,7 @@ public class PolicerTest extends DpTest {
     @Test
     public void aBucketOfTheBurstFilledAtTheRate() {
         PacketPool pool = new PacketPool("policer", 64);
-        Policer pol = new Policer(8, 8, 0);
+        Policer pol = new Policer(1000, 1000, 0);
         java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
         PacketBatch b = frames(pool, 12, 114);
         Packet first = b.get(0);
@@ -93,5 +93,45 @@ public class PolicerTest extends DpTest {
         await(() -> "all passed: " + dp.port("g2").statistics(),
                 () -> dp.port("g2").statistics().get("tx_packets") == passed + 1000);
         assertEquals(drops, dp.port("g1").statistics().get("ovs_rx_qos_drops").longValue());
+    }
+
+    /**
+     * The Port's egress-policer QoS (cir 10,000 B/s, cbs 10,000 B) on g2, which g1's 20,000 frames of 114 B are
+     * sent to: the bucket and the rate over the test's time pass, the rest is g2's tx_dropped and
+     * ovs_tx_qos_drops; another type, or a cir of 0, is refused and the policer in force kept.
+     */
+    @Test
+    public void anEgressPolicerDropsAboveItsRateAndCountsIt() throws Exception {
+        dp.addBridge("br0");
+        dp.delFlows("br0", null);
+        dp.addFlow("br0", "in_port=1,actions=output:2");
+        dp.addPort("br0", "g1", "pktgen", Map.of("count", "20000", "size", "114", "enabled", "false"), 1);
+        dp.addPort("br0", "g2", "dummy", Map.of(), 2);
+        long t0 = System.nanoTime();
+        dp.setQos("g2", "egress-policer", Map.of("cir", "10000", "cbs", "10000"));
+        for (Map.Entry<String, Map<String, String>> bad : Map.of("linux-htb", Map.of("max-rate", "1000"),
+                "egress-policer", Map.of("cir", "0", "cbs", "100")).entrySet()) {
+            try {
+                dp.setQos("g2", bad.getKey(), bad.getValue());
+                org.junit.Assert.fail("accepted " + bad);
+            } catch (io.pvio.dpif.DpifException e) {
+                assertTrue(e.getMessage(), e.getMessage().startsWith("g2: "));
+            }
+        }
+        dp.setInterface("g1", null, Map.of("count", "20000", "size", "114"));
+        await(() -> "all policed: " + dp.port("g2").statistics(), () -> {
+            Map<String, Long> st = dp.port("g2").statistics();
+            return st.get("ovs_tx_qos_drops") + st.get("tx_packets") == 20000;
+        });
+        long elapsed = System.nanoTime() - t0;
+        Map<String, Long> st = dp.port("g2").statistics();
+        long passed = st.get("tx_packets");
+        long most = 100 + (elapsed * 10_000 / S) / 100 + 1;
+        assertTrue(passed + " passed in " + elapsed / 1_000_000 + " ms, at most " + most, passed >= 100 && passed <= most);
+        assertTrue(st.toString(), st.get("tx_dropped") >= st.get("ovs_tx_qos_drops"));
+        dp.setQos("g2", "", Map.of()); // none: everything passes
+        dp.setInterface("g1", null, Map.of("count", "21000", "size", "114"));
+        await(() -> "all passed: " + dp.port("g2").statistics(),
+                () -> dp.port("g2").statistics().get("tx_packets") == passed + 1000);
     }
 }
