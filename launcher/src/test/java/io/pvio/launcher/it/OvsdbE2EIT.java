@@ -638,6 +638,43 @@ public class OvsdbE2EIT {
                 passed, drops, elapsed / 1_000_000);
     }
 
+    /**
+     * OVS-DPDK's egress-policer QoS, created with the real ovs-vsctl as its documentation shows
+     * ({@code set port P qos=@newqos -- --id=@newqos create qos type=egress-policer other-config:cir=...
+     * other-config:cbs=...}): a pktgen's 20,000 frames of 64 B sent to the policed port pass up to the bucket
+     * and the rate over the test's time, the rest is the port's tx_dropped and ovs_tx_qos_drops; a QoS type
+     * pvio does not have is logged and nothing changes; the QoS cleared, everything passes.
+     */
+    @Test
+    public void egressPolicerQosCreatedWithOvsVsctl() throws Exception {
+        startDaemon();
+        vsctlOk("add-br", "br0", "--", "add-port", "br0", "gen", "--", "set", "Interface", "gen", "type=pktgen",
+                "ofport_request=1", "options:count=20000", "options:size=64", "options:enabled=false",
+                "--", "add-port", "br0", "sink", "--", "set", "Interface", "sink", "type=dummy", "ofport_request=2");
+        pvioOk("ofctl", "del-flows", "br0");
+        pvioOk("ofctl", "add-flow", "br0", "in_port=1,actions=output:2");
+        long t0 = System.nanoTime();
+        vsctlOk("set", "port", "sink", "qos=@newqos", "--", "--id=@newqos", "create", "qos", "type=egress-policer",
+                "other-config:cir=12500", "other-config:cbs=1250");
+        await("the egress policer in force", () -> stat(vsctlOk("get", "Interface", "sink", "statistics"),
+                "ovs_tx_qos_drops") == 0);
+        vsctlOk("remove", "Interface", "gen", "options", "enabled");
+        String st = awaitVsctl(v -> stat(v, "ovs_tx_qos_drops") + stat(v, "tx_packets") == 20000, "get", "Interface",
+                "sink", "statistics");
+        long elapsed = System.nanoTime() - t0;
+        long passed = stat(st, "tx_packets");
+        long most = (1250 + elapsed / 1000 * 12_500 / 1_000_000) / 50 + 1; // 50 B policed a frame
+        assertTrue(passed + " passed in " + elapsed / 1_000_000 + " ms, at most " + most, passed >= 25 && passed <= most);
+        assertTrue(st, stat(st, "tx_dropped") >= stat(st, "ovs_tx_qos_drops"));
+
+        vsctlOk("set", "qos", vsctlOk("get", "port", "sink", "qos").strip(), "type=linux-htb");
+        await("the refusal logged", () -> log().contains("interface sink: could not set QoS: sink: QoS type"
+                + " 'linux-htb' is not supported (pvio has egress-policer)"));
+        vsctlOk("clear", "port", "sink", "qos");
+        vsctlOk("set", "Interface", "gen", "options:count=21000");
+        awaitVsctl(v -> stat(v, "tx_packets") == passed + 1000, "get", "Interface", "sink", "statistics");
+    }
+
     /** The real ovs-appctl on pvio's control socket; must succeed with nothing on stderr. */
     private String ovsAppctlOk(String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("ovs-appctl", "-t", runDir.resolve("pvio-vswitchd.ctl").toString()));

@@ -27,9 +27,11 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
      * @param error  why it cannot be opened as the database stands (e.g. a bond), or null
      * @param rxqAffinity its other_config:pmd-rxq-affinity, or null
      * @param policingRate its ingress_policing_rate (kbit/s; 0: none), {@code policingBurst} its burst (kbit)
+     * @param qosType    its Port's QoS row's type, or "" when the Port has none; {@code qosConfig} its other_config
      */
     record Iface(String uuid, String name, String bridge, String type, Map<String, String> options,
-            int ofportRequest, int ofport, String error, String rxqAffinity, long policingRate, long policingBurst) {
+            int ofportRequest, int ofport, String error, String rxqAffinity, long policingRate, long policingBurst,
+            String qosType, Map<String, String> qosConfig) {
     }
 
     static Desired of(Replica r) {
@@ -61,6 +63,15 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
                     continue;
                 }
                 String port = Replica.string(p.get("name"), "");
+                String qosType = "";
+                Map<String, String> qosConfig = Map.of();
+                for (String qu : Replica.uuids(p.get("qos"))) {
+                    JsonNode q = r.row("QoS", qu);
+                    if (q != null) {
+                        qosType = Replica.string(q.get("type"), "");
+                        qosConfig = Replica.map(q.get("other_config"));
+                    }
+                }
                 List<String> ius = Replica.uuids(p.get("interfaces"));
                 for (String iu : ius) {
                     JsonNode i = r.row("Interface", iu);
@@ -82,7 +93,7 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
                             Replica.map(i.get("options")), req > 0 && req < 65280 ? (int) req : -1, last > 0 && last < 65280 ? (int) last : -1, error,
                             Replica.map(i.get("other_config")).get("pmd-rxq-affinity"),
                             Math.max(0, Replica.integer(i.get("ingress_policing_rate"), 0)),
-                            Math.max(0, Replica.integer(i.get("ingress_policing_burst"), 0))));
+                            Math.max(0, Replica.integer(i.get("ingress_policing_burst"), 0)), qosType, qosConfig));
                 }
             }
         }

@@ -35,7 +35,8 @@ public final class OvsdbBridge implements AutoCloseable {
     static final Map<String, List<String>> MONITORED = Map.of(
             "Open_vSwitch", List.of("bridges", "other_config", "next_cfg"),
             "Bridge", List.of("name", "ports", "other_config"),
-            "Port", List.of("name", "interfaces", "other_config"),
+            "Port", List.of("name", "interfaces", "other_config", "qos"),
+            "QoS", List.of("type", "other_config"),
             "Interface", List.of("name", "type", "options", "ofport_request", "other_config", "ofport",
                     "ingress_policing_rate", "ingress_policing_burst"));
 

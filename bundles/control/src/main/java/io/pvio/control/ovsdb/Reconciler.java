@@ -34,6 +34,8 @@ final class Reconciler {
     }
 
     private final Map<String, Refusal> refused = new HashMap<>();
+    /** Per interface: the QoS ("type {details}") the datapath last refused, logged once. */
+    private final Map<String, String> qosRefused = new HashMap<>();
     private final Map<String, String> errors = new HashMap<>();
     /** The other_config last applied with keys refused (not tried again until it changes), or null. */
     private Map<String, String> refusedOtherConfig;
@@ -147,6 +149,7 @@ final class Reconciler {
             setAffinity(dpif, d);
             call(() -> dpif.setIngressPolicing(d.name(), d.policingRate(), d.policingBurst()),
                     "interface " + d.name() + ": cannot set its ingress policing"); // iface_configure_qos
+            setQos(dpif, d);
         }
         // 5. each bridge's MAC and datapath ID, as bridge_configure_datapath_id, and its MAC learning table
         Set<String> made = dpif.bridges();
@@ -178,6 +181,22 @@ final class Reconciler {
             Logger.getLogger("ofproto").warning(d.bridge() + ": datapath configuration on port "
                     + (live == null ? -1 : live.ofport()) + " (" + d.name() + ") failed (" + why + ")");
             LOG.fine(() -> d.name() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The Port's QoS, as iface_configure_qos, every round (the datapath ignores an unchanged one); one it
+     * refuses is logged once per change, and the QoS in force is kept.
+     */
+    private void setQos(Dpif dpif, Desired.Iface d) {
+        String key = d.qosType() + " " + d.qosConfig();
+        try {
+            dpif.setQos(d.name(), d.qosType(), d.qosConfig());
+            qosRefused.remove(d.name());
+        } catch (DpifException | RuntimeException e) {
+            if (!key.equals(qosRefused.put(d.name(), key))) {
+                LOG.warning("interface " + d.name() + ": could not set QoS: " + e.getMessage());
+            }
         }
     }
 
