@@ -61,11 +61,7 @@ public class PolicerTest extends DpTest {
      */
     @Test
     public void aPolicedPortDropsAboveItsRateAndCountsIt() throws Exception {
-        dp.addBridge("br0");
-        dp.delFlows("br0", null);
-        dp.addFlow("br0", "in_port=1,actions=output:2");
-        dp.addPort("br0", "g1", "pktgen", Map.of("count", "20000", "size", "114", "enabled", "false"), 1);
-        dp.addPort("br0", "g2", "dummy", Map.of(), 2);
+        pktgenToDummy();
         long t0 = System.nanoTime();
         dp.setIngressPolicing("g1", 80, 80);
         dp.setInterface("g1", null, Map.of("count", "20000", "size", "114"));
@@ -102,11 +98,7 @@ public class PolicerTest extends DpTest {
      */
     @Test
     public void anEgressPolicerDropsAboveItsRateAndCountsIt() throws Exception {
-        dp.addBridge("br0");
-        dp.delFlows("br0", null);
-        dp.addFlow("br0", "in_port=1,actions=output:2");
-        dp.addPort("br0", "g1", "pktgen", Map.of("count", "20000", "size", "114", "enabled", "false"), 1);
-        dp.addPort("br0", "g2", "dummy", Map.of(), 2);
+        pktgenToDummy();
         long t0 = System.nanoTime();
         dp.setQos("g2", "egress-policer", Map.of("cir", "10000", "cbs", "10000"));
         for (Map.Entry<String, Map<String, String>> bad : Map.of("linux-htb", Map.of("max-rate", "1000"),
@@ -133,5 +125,14 @@ public class PolicerTest extends DpTest {
         dp.setInterface("g1", null, Map.of("count", "21000", "size", "114"));
         await(() -> "all passed: " + dp.port("g2").statistics(),
                 () -> dp.port("g2").statistics().get("tx_packets") == passed + 1000);
+    }
+
+    /** Bridge br0: pktgen g1 (20,000 frames of 114 B, not started) forwarded to dummy port g2. */
+    private void pktgenToDummy() throws Exception {
+        dp.addBridge("br0");
+        dp.delFlows("br0", null);
+        dp.addFlow("br0", "in_port=1,actions=output:2");
+        dp.addPort("br0", "g1", "pktgen", Map.of("count", "20000", "size", "114", "enabled", "false"), 1);
+        dp.addPort("br0", "g2", "dummy", Map.of(), 2);
     }
 }
