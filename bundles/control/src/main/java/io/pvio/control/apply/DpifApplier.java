@@ -222,8 +222,7 @@ public final class DpifApplier {
         return p.ifaceOtherConfig.get("pmd-rxq-affinity");
     }
 
-    /** Gives a port just added its Interface's pmd-rxq-affinity (the datapath has none for it). */
-    /** A port's pmd-rxq-affinity and ingress policing, when set, once the port is added. */
+    /** Gives a port just added its Interface's pmd-rxq-affinity and ingress policing, when set (it has none). */
     private static void setPortConfig(Dpif dpif, Port p) throws DpifException {
         if (affinity(p) != null) {
             dpif.setRxqAffinity(p.name, affinity(p));

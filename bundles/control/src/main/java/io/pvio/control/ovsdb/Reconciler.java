@@ -3,6 +3,7 @@ package io.pvio.control.ovsdb;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pvio.control.apply.BridgeAddress;
+import io.pvio.control.apply.DpifApplier;
 import io.pvio.control.apply.OfportRules;
 import io.pvio.control.apply.OtherConfig;
 import io.pvio.control.vsctl.Vsctl;
@@ -160,7 +161,7 @@ final class Reconciler {
                         "bridge " + b + ": cannot set its Ethernet address");
                 call(() -> dpif.setDatapathId(b, BridgeAddress.datapathId(oc)),
                         "bridge " + b + ": cannot set its datapath ID");
-                int[] macs = io.pvio.control.apply.DpifApplier.macTable(oc);
+                int[] macs = DpifApplier.macTable(oc);
                 call(() -> dpif.setMacTableConfig(b, macs[0], macs[1]), "bridge " + b + ": cannot set its MAC table");
             }
         });

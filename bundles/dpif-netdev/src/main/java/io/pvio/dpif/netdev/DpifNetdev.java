@@ -2115,7 +2115,7 @@ public final class DpifNetdev implements Dpif {
         int aging = agingSeconds == 0 ? Bridge.MAC_AGING_SECONDS : Math.max(15, Math.min(3600, agingSeconds));
         int max = maxEntries == 0 ? Bridge.MAC_TABLE_SIZE : Math.max(10, Math.min(1_000_000, maxEntries));
         if (aging != b.macs.agingSeconds() || max != b.macs.maxEntries()) {
-            b.macs.setConfig(max, aging);
+            b.macs.setConfig(max, aging, MacTable.nowSeconds(System.nanoTime()));
             LOG.fine(() -> bridgeName + ": MAC table of " + max + " entries, aging time " + aging + " s");
         }
     }

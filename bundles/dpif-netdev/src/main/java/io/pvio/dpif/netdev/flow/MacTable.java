@@ -74,30 +74,17 @@ public final class MacTable {
     /**
      * The Bridge's other_config:mac-table-size and mac-aging-time (bridge_configure_mac_table): entries age
      * out {@code agingSeconds} after they were last seen; a table above {@code maxEntries} loses its least
-     * recently seen entries at once (counted as expired, as OVS's mac_learning_run does). Control path.
+     * recently seen entries at once (counted as expired, as OVS's mac_learning_run does); a larger one gets
+     * more slots, without the entries aged at {@code now}. Control path.
      */
-    public void setConfig(int maxEntries, int agingSeconds) {
+    public void setConfig(int maxEntries, int agingSeconds, int now) {
         lock();
         try {
             this.agingSeconds = agingSeconds;
             this.maxEntries = maxEntries;
             Tab t = tab;
             if (capacity(maxEntries) > t.mask + 1) {
-                Tab bigger = new Tab(capacity(maxEntries));
-                for (int i = 0; i <= t.mask; i++) {
-                    long v = t.slots[i];
-                    if (v != EMPTY && v != TOMB) {
-                        int j = hash(v >>> 16) & bigger.mask;
-                        while (bigger.slots[j] != EMPTY) {
-                            j = (j + 1) & bigger.mask;
-                        }
-                        bigger.slots[j] = v;
-                        bigger.used[j] = t.used[i];
-                    }
-                }
-                tombs = 0;
-                tab = bigger; // volatile publish
-                t = bigger;
+                t = rebuild(t, capacity(maxEntries), now);
             }
             if (live > maxEntries) {
                 List<long[]> byAge = new ArrayList<>(); // {used, slot}
@@ -185,7 +172,7 @@ public final class MacTable {
                 }
             }
             if ((live + tombs + 1) * 4 > (t.mask + 1) * 3) {
-                t = rebuild(t, now);
+                t = rebuild(t, t.mask + 1, now);
             }
             int j = hash(mac) & t.mask;
             while (true) {
@@ -273,8 +260,8 @@ public final class MacTable {
         }
     }
 
-    private Tab rebuild(Tab old, int now) {
-        Tab t = new Tab(old.mask + 1);
+    private Tab rebuild(Tab old, int capacity, int now) {
+        Tab t = new Tab(capacity);
         int n = 0;
         for (int i = 0; i <= old.mask; i++) {
             long v = old.slots[i];

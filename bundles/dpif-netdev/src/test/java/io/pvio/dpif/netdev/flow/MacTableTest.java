@@ -58,17 +58,17 @@ public class MacTableTest {
         for (long m = 1; m <= 4; m++) {
             t.learn(m, (int) m, (int) m);
         }
-        t.setConfig(100, 300);
+        t.setConfig(100, 300, 10);
         for (long m = 5; m <= 100; m++) {
             t.learn(m, 1, 10);
         }
         assertEquals(100, t.entries(10).size());
         assertEquals(3, t.lookup(3, 10));
-        t.setConfig(10, 300); // keeps the ten seen last: all learned at 10, and none of 1..4
+        t.setConfig(10, 300, 10); // keeps the ten seen last: all learned at 10, and none of 1..4
         assertEquals(10, t.entries(10).size());
         assertEquals(-1, t.lookup(4, 10));
         assertEquals(new MacTable.Stats(10, 100, 90, 0), t.stats());
-        t.setConfig(10, 15);
+        t.setConfig(10, 15, 10);
         assertEquals(10, t.entries(25).size());
         assertEquals(0, t.entries(26).size()); // seen at 10, aged at 15 s
     }
