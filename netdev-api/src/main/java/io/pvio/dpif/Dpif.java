@@ -141,7 +141,8 @@ public interface Dpif {
 
     /**
      * The flows the bridge keeps, in {@link #addFlow} syntax without counters (cookie included when not 0):
-     * adding each line to an empty table recreates it. What the control plane stores.
+     * adding each line to an empty table recreates it. What the control plane stores. Flows with an idle or a
+     * hard timeout are left out: they are not meant to outlive it (a restart does not bring them back).
      *
      * @since 1.1
      */
@@ -188,6 +189,27 @@ public interface Dpif {
     default List<FlowEntry> deleteFlows(String bridge, FlowEntry criteria, boolean strict, int outPort)
             throws DpifException {
         throw new DpifException("this datapath has no structured flow entries");
+    }
+
+    /**
+     * The flows with {@link FlowEntry#FF_SEND_FLOW_REM} that left a bridge's table, after the removal numbered
+     * {@code afterSeq} (0: all the datapath still keeps), oldest first: what OpenFlow's FLOW_REMOVED reports
+     * to controllers. The datapath keeps the most recent removals only (at least 1024); a consumer polls with
+     * the {@link FlowRemoval#seq} of the last one it took, or {@link #flowRemovalSeq} to start from now.
+     *
+     * @since 1.7
+     */
+    default List<FlowRemoval> flowRemovals(String bridge, long afterSeq) throws DpifException {
+        return List.of();
+    }
+
+    /**
+     * The number of the latest flow removal (of any bridge), 0 before the first.
+     *
+     * @since 1.7
+     */
+    default long flowRemovalSeq() {
+        return 0;
     }
 
     /** Table 0's OpenFlow table statistics: packets looked up in it, and those that matched a flow. */

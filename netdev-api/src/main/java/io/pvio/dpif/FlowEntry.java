@@ -14,10 +14,18 @@ import java.util.List;
  *                      empty = drop
  * @param durationNanos time since the flow was added (kept when only its actions were modified)
  * @param idleSeconds   whole seconds since a packet last hit the flow (or since it was added)
- * @since 1.2
+ * @param idleTimeout   seconds without a hit after which the datapath removes the flow, 0 = never (1..65535)
+ * @param hardTimeout   seconds after its addition or last modification at which the datapath removes the
+ *                      flow, 0 = never (1..65535)
+ * @param flags         the flow's OpenFlow 1.3 flags ({@link #FF_SEND_FLOW_REM}: its removal is reported, see
+ *                      {@link Dpif#flowRemovals}; {@link #FF_CHECK_OVERLAP}, {@link #FF_RESET_COUNTS},
+ *                      {@link #FF_NO_PKT_COUNTS}, {@link #FF_NO_BYT_COUNTS}: kept and reported only)
+ * @param hardAgeSeconds whole seconds since the flow was added or last modified (its actions)
+ * @since 1.2 (timeouts, flags and hard age since 1.7)
  */
 public record FlowEntry(long cookie, int priority, int inPort, long dlSrc, long dlDst, int dlType,
-        List<Integer> actions, long packets, long bytes, long durationNanos, int idleSeconds) {
+        List<Integer> actions, long packets, long bytes, long durationNanos, int idleSeconds, int idleTimeout,
+        int hardTimeout, int flags, int hardAgeSeconds) {
     /** A wildcarded match field. */
     public static final int ANY = -1;
     /** Action: the NORMAL pipeline (MAC learning switch). */
@@ -26,6 +34,14 @@ public record FlowEntry(long cookie, int priority, int inPort, long dlSrc, long 
     public static final int FLOOD = -2;
     /** The bridge's local port (OFPP_LOCAL), in a match or an action. */
     public static final int LOCAL = 65534;
+    /** OFPFF_SEND_FLOW_REM: the flow's removal is reported. */
+    public static final int FF_SEND_FLOW_REM = 1;
+    /** OFPFF_CHECK_OVERLAP: the add was checked for overlapping flows. */
+    public static final int FF_CHECK_OVERLAP = 2;
+    /** OFPFF_RESET_COUNTS (OpenFlow 1.0's adds always carry it, as OVS decodes them). */
+    public static final int FF_RESET_COUNTS = 4;
+    public static final int FF_NO_PKT_COUNTS = 8;
+    public static final int FF_NO_BYT_COUNTS = 16;
     /** Priority of a flow added without one (OFP_DEFAULT_PRIORITY). */
     public static final int DEFAULT_PRIORITY = 32768;
 
@@ -33,10 +49,36 @@ public record FlowEntry(long cookie, int priority, int inPort, long dlSrc, long 
         actions = List.copyOf(actions);
     }
 
-    /** A request: the flow without counters. */
+    /** A permanent flow without flags (the 1.2 shape). */
+    public FlowEntry(long cookie, int priority, int inPort, long dlSrc, long dlDst, int dlType,
+            List<Integer> actions, long packets, long bytes, long durationNanos, int idleSeconds) {
+        this(cookie, priority, inPort, dlSrc, dlDst, dlType, actions, packets, bytes, durationNanos, idleSeconds,
+                0, 0, 0, (int) Math.min(Integer.MAX_VALUE, durationNanos / 1_000_000_000L));
+    }
+
+    /** A request: the flow without counters, permanent. */
     public static FlowEntry of(long cookie, int priority, int inPort, long dlSrc, long dlDst, int dlType,
             List<Integer> actions) {
         return new FlowEntry(cookie, priority, inPort, dlSrc, dlDst, dlType, actions, 0, 0, 0, 0);
+    }
+
+    /**
+     * This flow with an idle and a hard timeout (seconds, 0 = none) and {@code flags} ({@link #FF_SEND_FLOW_REM}, ...).
+     *
+     * @since 1.7
+     */
+    public FlowEntry withTimeouts(int idle, int hard, int flags) {
+        return new FlowEntry(cookie, priority, inPort, dlSrc, dlDst, dlType, actions, packets, bytes, durationNanos,
+                idleSeconds, idle, hard, flags, hardAgeSeconds);
+    }
+
+    /**
+     * Whether the flow's removal is reported ({@link #FF_SEND_FLOW_REM}).
+     *
+     * @since 1.7
+     */
+    public boolean sendFlowRem() {
+        return (flags & FF_SEND_FLOW_REM) != 0;
     }
 
     /** Same match fields and priority (what strict modify/delete select, and what add replaces). */

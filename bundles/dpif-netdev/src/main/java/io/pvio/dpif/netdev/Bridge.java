@@ -1,7 +1,8 @@
 package io.pvio.dpif.netdev;
 
 import io.pvio.counter.CounterArray;
-import io.pvio.dpif.netdev.flow.FlowParser;
+import io.pvio.dpif.FlowEntry;
+import io.pvio.dpif.netdev.flow.FlowEntries;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
 import java.util.TreeMap;
@@ -29,7 +30,9 @@ final class Bridge {
 
     Bridge(String name) {
         this.name = name;
-        this.flows = new FlowTable(FlowParser.parseFlow("priority=0,actions=NORMAL"));
+        // as OVS's bridge: a NORMAL flow without flags (not an add from ovs-ofctl)
+        this.flows = new FlowTable(FlowEntries.fromEntry(FlowEntry.of(0, 0, FlowEntry.ANY, FlowEntry.ANY,
+                FlowEntry.ANY, FlowEntry.ANY, java.util.List.of(FlowEntry.NORMAL))));
     }
 
     /** A PMD's lookups of one rx batch. {@code counter}: its counter id, this thread's alone. */

@@ -5,6 +5,7 @@ import io.pvio.dma.DmaRegions;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
 import io.pvio.dpif.FlowEntry;
+import io.pvio.dpif.FlowRemoval;
 import io.pvio.dpif.PortInfo;
 import io.pvio.dpif.netdev.flow.Flow;
 import io.pvio.dpif.netdev.flow.FlowEntries;
@@ -175,6 +176,7 @@ public final class DpifNetdev implements Dpif {
                 return t;
             });
             ex.scheduleWithFixedDelay(this::ageMacs, 15, 15, TimeUnit.SECONDS);
+            ex.scheduleWithFixedDelay(this::expireFlows, EXPIRY_MS, EXPIRY_MS, TimeUnit.MILLISECONDS);
             long tick = RxqLoad.INTERVAL_NS / 5;
             ex.scheduleWithFixedDelay(this::autoLoadBalance, tick, tick, TimeUnit.NANOSECONDS);
             ctl = ex;
@@ -1010,6 +1012,12 @@ public final class DpifNetdev implements Dpif {
             FlowTable old = b.flows;
             FlowTable now = old.without(crit, strict);
             b.flows = now;
+            long t = System.nanoTime();
+            for (Flow f : old.flows()) {
+                if (strict ? f.sameRule(crit) : f.covers(crit)) {
+                    removed(b, f, FlowRemoval.DELETE, t);
+                }
+            }
             return old.size() - now.size();
         }
     }
@@ -1054,7 +1062,9 @@ public final class DpifNetdev implements Dpif {
         }
         List<String> out = new ArrayList<>();
         for (Flow f : t.flows()) {
-            out.add(f.specString());
+            if (!f.expires()) { // a flow with a timeout is not kept beyond it: a restart does not bring it back
+                out.add(f.specString());
+            }
         }
         return out;
     }
@@ -1139,6 +1149,7 @@ public final class DpifNetdev implements Dpif {
             List<FlowEntry> out = new ArrayList<>(gone.size());
             for (Flow f : gone) {
                 out.add(FlowEntries.toEntry(f, now));
+                removed(b, f, FlowRemoval.DELETE, now);
             }
             return out;
         }
@@ -1626,6 +1637,84 @@ public final class DpifNetdev implements Dpif {
     private NetdevClass classFor(String type) {
         List<NetdevClass> l = classes.get(type);
         return l == null || l.isEmpty() ? null : l.get(0);
+    }
+
+    /**
+     * Removes the flows whose idle or hard timeout passed, as OVS's rule_expire after each revalidator round
+     * (its default: every 500 ms), recording the removal of those with send_flow_rem.
+     */
+    private void expireFlows() {
+        long now = System.nanoTime();
+        synchronized (lock) {
+            for (Bridge b : bridges.values()) {
+                if (!b.flows.expiring()) {
+                    continue;
+                }
+                List<Flow> kept = new ArrayList<>();
+                List<Flow> gone = new ArrayList<>();
+                List<Integer> reasons = new ArrayList<>();
+                for (Flow f : b.flows.flows()) {
+                    int reason = f.expires() ? f.expiry(now) : -1;
+                    if (reason < 0) {
+                        kept.add(f);
+                    } else {
+                        gone.add(f);
+                        reasons.add(reason);
+                    }
+                }
+                if (gone.isEmpty()) {
+                    continue;
+                }
+                b.flows = new FlowTable(kept.toArray(new Flow[0]));
+                for (int i = 0; i < gone.size(); i++) {
+                    Flow f = gone.get(i);
+                    int reason = reasons.get(i);
+                    LOG.fine(() -> "bridge " + b.name + ": flow expired (" + (reason == FlowRemoval.HARD_TIMEOUT
+                            ? "hard" : "idle") + " timeout): " + f);
+                    removed(b, f, reason, now);
+                }
+            }
+        }
+    }
+
+    /** Expiry sweeps' period, as OVS's revalidators' (other_config:max-revalidator, 500 ms). */
+    static final long EXPIRY_MS = 500;
+    /** Flow removals kept for {@link #flowRemovals}. */
+    static final int REMOVALS_KEPT = 1024;
+    /** The latest removals of flows with send_flow_rem, oldest first (guarded by {@code lock}). */
+    private final java.util.ArrayDeque<FlowRemoval> removals = new java.util.ArrayDeque<>();
+    private long removalSeq;
+
+    /** Records {@code f}'s removal from {@code b} if it has send_flow_rem (lock held). */
+    private void removed(Bridge b, Flow f, int reason, long now) {
+        if (!f.sendFlowRem()) {
+            return;
+        }
+        if (removals.size() == REMOVALS_KEPT) {
+            removals.removeFirst();
+        }
+        removals.addLast(new FlowRemoval(++removalSeq, b.name, FlowEntries.toEntry(f, now), reason));
+    }
+
+    @Override
+    public List<FlowRemoval> flowRemovals(String bridgeName, long afterSeq) throws DpifException {
+        synchronized (lock) {
+            bridge(bridgeName);
+            List<FlowRemoval> out = new ArrayList<>();
+            for (FlowRemoval r : removals) {
+                if (r.seq() > afterSeq && r.bridge().equals(bridgeName)) {
+                    out.add(r);
+                }
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public long flowRemovalSeq() {
+        synchronized (lock) {
+            return removalSeq;
+        }
     }
 
     private void ageMacs() {

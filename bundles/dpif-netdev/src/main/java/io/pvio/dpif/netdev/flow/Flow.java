@@ -1,5 +1,6 @@
 package io.pvio.dpif.netdev.flow;
 
+import io.pvio.dpif.FlowRemoval;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicLong;
@@ -46,6 +47,14 @@ public final class Flow {
     final long cookie;
     final int[] actions;
     final long createdNanos;
+    /** When the flow was added or its actions last modified: the hard timeout counts from here. */
+    final long modifiedNanos;
+    /** Seconds without a hit before the flow expires, 0 = never. */
+    final int idleTimeout;
+    /** Seconds after {@link #modifiedNanos} at which the flow expires, 0 = never. */
+    final int hardTimeout;
+    /** OpenFlow 1.3's flags ({@link io.pvio.dpif.FlowEntry#FF_SEND_FLOW_REM}, ...): kept and reported. */
+    final int flags;
     /** The port when the flow's only action is an output to it, else 0 (see {@link #singleOutput()}). */
     private final int singleOutput;
     /** The counter id (&gt; 0) of the thread that owns nPackets and nBytes; 0 until one claims them. */
@@ -63,11 +72,28 @@ public final class Flow {
     @SuppressWarnings("unused") private int usedSec;
 
     Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions) {
-        this(priority, inPort, dlSrc, dlDst, dlType, cookie, actions, System.nanoTime());
+        this(priority, inPort, dlSrc, dlDst, dlType, cookie, actions, 0, 0, 0);
     }
 
-    /** A flow that keeps the age of one it replaces ({@link FlowEntries#withActions}). */
-    Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions, long createdNanos) {
+    /** A new flow with timeouts (seconds, 0 = none) and OpenFlow 1.3 flags. */
+    Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions, int idleTimeout,
+            int hardTimeout, int flags) {
+        this(priority, inPort, dlSrc, dlDst, dlType, cookie, actions, System.nanoTime(), idleTimeout, hardTimeout,
+                flags);
+    }
+
+    private Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions, long now,
+            int idleTimeout, int hardTimeout, int flags) {
+        this(priority, inPort, dlSrc, dlDst, dlType, cookie, actions, now, now, idleTimeout, hardTimeout, flags);
+    }
+
+    /** A flow that keeps the age, timeouts and flags of one it replaces ({@link FlowEntries#withActions}). */
+    Flow(int priority, int inPort, long dlSrc, long dlDst, int dlType, long cookie, int[] actions, long createdNanos,
+            long modifiedNanos, int idleTimeout, int hardTimeout, int flags) {
+        this.modifiedNanos = modifiedNanos;
+        this.idleTimeout = idleTimeout;
+        this.hardTimeout = hardTimeout;
+        this.flags = flags;
         this.priority = priority;
         this.inPort = inPort;
         this.dlSrc = dlSrc;
@@ -142,6 +168,32 @@ public final class Flow {
         return (int) Math.max(0, Math.min(sinceHit, alive));
     }
 
+    /** Whether the flow has an idle or a hard timeout. */
+    public boolean expires() {
+        return idleTimeout != 0 || hardTimeout != 0;
+    }
+
+    /**
+     * Whether the flow has expired at {@code nowNanos}, as OVS's rule_expire: {@link FlowRemoval#HARD_TIMEOUT}
+     * when its hard timeout passed since it was added or modified, else {@link FlowRemoval#IDLE_TIMEOUT} when
+     * no packet hit it for its idle timeout (hits are kept to the second: the whole second of the last hit
+     * counts as used), else -1.
+     */
+    public int expiry(long nowNanos) {
+        if (hardTimeout != 0 && nowNanos - modifiedNanos > hardTimeout * 1_000_000_000L) {
+            return FlowRemoval.HARD_TIMEOUT;
+        }
+        if (idleTimeout != 0) {
+            long sinceCreated = nowNanos - createdNanos;
+            int sinceHit = MacTable.nowSeconds(nowNanos) - (int) USED.getOpaque(this);
+            // idle since the last hit's second ended, and never before the flow is idleTimeout old
+            if (sinceHit > idleTimeout && sinceCreated > idleTimeout * 1_000_000_000L) {
+                return FlowRemoval.IDLE_TIMEOUT;
+            }
+        }
+        return -1;
+    }
+
     public long packets() {
         Shared sh = (Shared) SHARED.getAcquire(this);
         return (long) PACKETS.getOpaque(this) + (sh == null ? 0 : sh.packets.get());
@@ -152,8 +204,13 @@ public final class Flow {
         return (long) BYTES.getOpaque(this) + (sh == null ? 0 : sh.bytes.get());
     }
 
-    /** Same match and priority (add-flow replaces such a flow). */
-    boolean sameRule(Flow o) {
+    /** Whether the flow's removal is reported (OFPFF_SEND_FLOW_REM). */
+    public boolean sendFlowRem() {
+        return (flags & io.pvio.dpif.FlowEntry.FF_SEND_FLOW_REM) != 0;
+    }
+
+    /** Same match and priority (add-flow replaces such a flow, strict del-flows selects it). */
+    public boolean sameRule(Flow o) {
         return priority == o.priority && inPort == o.inPort && dlSrc == o.dlSrc && dlDst == o.dlDst
                 && dlType == o.dlType;
     }
@@ -223,16 +280,42 @@ public final class Flow {
     public String dumpLine(long nowNanos) {
         long ms = Math.max(0, (nowNanos - createdNanos) / 1_000_000);
         String match = matchString();
-        return String.format(" cookie=0x%x, duration=%d.%03ds, table=0, n_packets=%d, n_bytes=%d, idle_age=%d,"
-                + " %sactions=%s", cookie, ms / 1000, ms % 1000, packets(), bytes(), idleAge(nowNanos),
+        long hardAge = Math.max(0, (nowNanos - modifiedNanos) / 1_000_000_000L);
+        return String.format(" cookie=0x%x, duration=%d.%03ds, table=0, n_packets=%d, n_bytes=%d, %sidle_age=%d,"
+                + " %s%sactions=%s", cookie, ms / 1000, ms % 1000, packets(), bytes(), timeouts(),
+                idleAge(nowNanos), hardAge != ms / 1000 ? "hard_age=" + hardAge + ", " : "",
                 match.isEmpty() ? "" : match + " ", actionsString());
+    }
+
+    /** idle_timeout and hard_timeout as ovs-ofctl prints them in an NXST_FLOW dump (which has no flags). */
+    private String timeouts() {
+        return (idleTimeout != 0 ? "idle_timeout=" + idleTimeout + ", " : "")
+                + (hardTimeout != 0 ? "hard_timeout=" + hardTimeout + ", " : "");
+    }
+
+    /** Timeouts and flags in add-flow syntax, each followed by a comma. */
+    private String timeoutsSpec() {
+        StringBuilder sb = new StringBuilder();
+        if (idleTimeout != 0) {
+            sb.append("idle_timeout=").append(idleTimeout).append(',');
+        }
+        if (hardTimeout != 0) {
+            sb.append("hard_timeout=").append(hardTimeout).append(',');
+        }
+        for (int i = 0; i < FlowParser.FLAGS.size(); i++) {
+            // not check_overlap (refused in text) nor reset_counts (every add from text has it)
+            if ((flags & 1 << i & ~(io.pvio.dpif.FlowEntry.FF_CHECK_OVERLAP | io.pvio.dpif.FlowEntry.FF_RESET_COUNTS)) != 0) {
+                sb.append(FlowParser.FLAGS.get(i)).append(',');
+            }
+        }
+        return sb.toString();
     }
 
     /** The flow in add-flow syntax (what {@link FlowParser} reads back), cookie included when not 0. */
     public String specString() {
         String m = matchString();
-        return (cookie != 0 ? String.format("cookie=0x%x,", cookie) : "") + (m.isEmpty() ? "" : m + ",") + "actions="
-                + actionsString();
+        return (cookie != 0 ? String.format("cookie=0x%x,", cookie) : "") + timeoutsSpec()
+                + (m.isEmpty() ? "" : m + ",") + "actions=" + actionsString();
     }
 
     @Override

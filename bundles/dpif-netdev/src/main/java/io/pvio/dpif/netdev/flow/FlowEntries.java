@@ -16,7 +16,8 @@ public final class FlowEntries {
             acts.add(a == Flow.ACTION_NORMAL ? FlowEntry.NORMAL : a == Flow.ACTION_FLOOD ? FlowEntry.FLOOD : a);
         }
         return new FlowEntry(f.cookie, f.priority, f.inPort, f.dlSrc, f.dlDst, f.dlType, acts, f.packets(),
-                f.bytes(), Math.max(0, nowNanos - f.createdNanos), f.idleAge(nowNanos));
+                f.bytes(), Math.max(0, nowNanos - f.createdNanos), f.idleAge(nowNanos), f.idleTimeout, f.hardTimeout,
+                f.flags, (int) Math.max(0, (nowNanos - f.modifiedNanos) / 1_000_000_000L));
     }
 
     /**
@@ -32,7 +33,10 @@ public final class FlowEntries {
         check(e.dlSrc() == FlowEntry.ANY || (e.dlSrc() >= 0 && e.dlSrc() <= 0xffff_ffff_ffffL), "bad dl_src");
         check(e.dlDst() == FlowEntry.ANY || (e.dlDst() >= 0 && e.dlDst() <= 0xffff_ffff_ffffL), "bad dl_dst");
         check(e.dlType() == FlowEntry.ANY || (e.dlType() >= 0 && e.dlType() <= 0xffff), "bad dl_type " + e.dlType());
-        return new Flow(e.priority(), e.inPort(), e.dlSrc(), e.dlDst(), e.dlType(), e.cookie(), actions(e));
+        check(e.idleTimeout() >= 0 && e.idleTimeout() <= 0xffff, "idle_timeout " + e.idleTimeout() + " is out of range 0..65535");
+        check(e.hardTimeout() >= 0 && e.hardTimeout() <= 0xffff, "hard_timeout " + e.hardTimeout() + " is out of range 0..65535");
+        return new Flow(e.priority(), e.inPort(), e.dlSrc(), e.dlDst(), e.dlType(), e.cookie(), actions(e),
+                e.idleTimeout(), e.hardTimeout(), e.flags());
     }
 
     private static int[] actions(FlowEntry e) {
@@ -70,11 +74,13 @@ public final class FlowEntries {
     }
 
     /**
-     * {@code f} with new actions, keeping its cookie, age, idle age and counters. Hits a PMD counts on the old flow
+     * {@code f} with new actions, keeping its cookie, age, idle age, timeouts, flags and counters; its hard
+     * timeout counts from now (OVS: a modify keeps created, sets modified). Hits a PMD counts on the old flow
      * after the copy (a batch in progress) are lost.
      */
     public static Flow withActions(Flow f, Flow actionsFrom) {
-        Flow n = new Flow(f.priority, f.inPort, f.dlSrc, f.dlDst, f.dlType, f.cookie, actionsFrom.actions, f.createdNanos);
+        Flow n = new Flow(f.priority, f.inPort, f.dlSrc, f.dlDst, f.dlType, f.cookie, actionsFrom.actions, f.createdNanos,
+                System.nanoTime(), f.idleTimeout, f.hardTimeout, f.flags);
         long now = System.nanoTime();
         n.count(f.packets(), f.bytes(), MacTable.nowSeconds(now) - f.idleAge(now)); // keeps the last-hit time
         return n;

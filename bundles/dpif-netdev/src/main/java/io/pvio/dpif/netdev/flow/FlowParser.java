@@ -29,8 +29,8 @@ public final class FlowParser {
             "dl_vlan_pcp", "vlan_tci", "vlan_vid", "vlan_pcp", "mpls_label", "ipv6_src", "ipv6_dst", "ipv6_label",
             "arp_spa", "arp_tpa", "arp_sha", "arp_tha", "arp_op", "icmp_type", "icmp_code", "tun_id", "tunnel_id",
             "metadata", "reg0", "reg1", "reg2", "reg3", "reg4", "reg5", "reg6", "reg7", "ct_state", "ct_zone",
-            "ct_mark", "pkt_mark", "skb_priority", "recirc_id", "idle_timeout", "hard_timeout", "out_port",
-            "out_group", "importance", "send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts",
+            "ct_mark", "pkt_mark", "skb_priority", "recirc_id", "out_port",
+            "out_group", "importance", "check_overlap", "reset_counts", "no_packet_counts",
             "no_byte_counts", "tcp", "udp", "sctp", "icmp", "tcp6", "udp6", "sctp6", "icmp6", "mpls", "mplsm",
             "ipv4");
     /** Actions OVS has and pvio does not. */
@@ -42,6 +42,10 @@ public final class FlowParser {
             "bundle", "multipath", "exit", "goto_table", "write_actions", "clear_actions", "write_metadata",
             "check_pkt_larger", "encap", "decap", "nat", "fin_timeout", "set_mpls_label", "set_mpls_ttl",
             "dec_mpls_ttl", "mod_nw_ttl", "set_nw_ttl");
+
+    /** The flag keywords of add-flow, by bit of OpenFlow 1.3's flags (check_overlap is refused in text). */
+    static final List<String> FLAGS = List.of("send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts",
+            "no_byte_counts");
 
     /** No port names: only numbers. */
     public static final ToIntFunction<String> NO_NAMES = name -> -1;
@@ -88,6 +92,9 @@ public final class FlowParser {
         long dlDst = -1;
         int dlType = -1;
         long cookie = 0;
+        int idle = 0;
+        int hard = 0;
+        int flags = forAdd ? io.pvio.dpif.FlowEntry.FF_RESET_COUNTS : 0; // as OVS decodes ovs-ofctl's 1.0 adds
         String proto = null;
         for (String tok : matchPart.split("[,\\s]+")) {
             if (tok.isEmpty()) {
@@ -96,6 +103,10 @@ public final class FlowParser {
             int eq = tok.indexOf('=');
             String key = (eq < 0 ? tok : tok.substring(0, eq)).toLowerCase();
             String val = eq < 0 ? null : tok.substring(eq + 1);
+            if (forAdd && eq < 0 && FLAGS.contains(key) && !key.equals("check_overlap")) {
+                flags |= 1 << FLAGS.indexOf(key);
+                continue;
+            }
             if (eq < 0) {
                 int type = protocolType(key);
                 if (type < 0) {
@@ -146,6 +157,18 @@ public final class FlowParser {
                         throw new IllegalArgumentException("only table 0 exists");
                     }
                     break;
+                case "idle_timeout":
+                case "hard_timeout":
+                    if (!forAdd) { // as ovs-ofctl: timeouts are for add-flow and mod-flows only
+                        throw new IllegalArgumentException("unknown keyword " + key);
+                    }
+                    int secs = (int) number(text, key, val, 0, 65535);
+                    if (key.equals("idle_timeout")) {
+                        idle = secs;
+                    } else {
+                        hard = secs;
+                    }
+                    break;
                 case "cookie":
                     if (val.contains("/")) {
                         throw new IllegalArgumentException("cookie masks are not supported");
@@ -158,7 +181,7 @@ public final class FlowParser {
             }
         }
         int[] actions = actPart == null ? new int[0] : actions(text, actPart, ports);
-        return new Flow(priority, inPort, dlSrc, dlDst, dlType, cookie, actions);
+        return new Flow(priority, inPort, dlSrc, dlDst, dlType, cookie, actions, idle, hard, flags);
     }
 
     private static int indexOfActions(String t) {

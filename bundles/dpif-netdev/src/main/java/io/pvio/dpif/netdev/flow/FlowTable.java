@@ -27,11 +27,22 @@ public final class FlowTable {
     private final Flow[] flows;
     private final Subtable[] subtables;
     private final boolean burst;
+    private final boolean expiring;
 
     public FlowTable(Flow... flows) {
         this.flows = flows;
         this.subtables = Subtable.build(flows);
         this.burst = flows.length >= BURST_FLOWS;
+        boolean any = false;
+        for (Flow f : flows) {
+            any |= f.expires();
+        }
+        this.expiring = any;
+    }
+
+    /** Whether a flow of this table has an idle or a hard timeout (the expiry sweep skips tables without). */
+    public boolean expiring() {
+        return expiring;
     }
 
     /** Whether {@link #lookupBurst} is the faster way to look up this table (many flows), else {@link #rank}. */

@@ -121,13 +121,36 @@ public class FlowParserTest {
             }
         }
         long created = hi - 100_000_000L;
-        Flow f = new Flow(Flow.DEFAULT_PRIORITY, 1, -1, -1, -1, 0, new int[] {2}, created);
+        Flow f = new Flow(Flow.DEFAULT_PRIORITY, 1, -1, -1, -1, 0, new int[] {2}, created, created, 0, 0, 0);
         long now = created + 850_000_000L;
         assertEquals(MacTable.nowSeconds(created) + 1, MacTable.nowSeconds(now)); // a tick between
         assertEquals(0, f.idleAge(now));
         assertTrue(f.dumpLine(now), f.dumpLine(now).contains(" duration=0.850s, table=0, n_packets=0, n_bytes=0,"
                 + " idle_age=0, in_port=1 actions=output:2"));
         assertEquals(2, f.idleAge(created + 2_500_000_000L));
+    }
+
+    /**
+     * OVS's rule_expire: the hard timeout counts from the last modification, the idle timeout from the last
+     * hit (kept to the second: its whole second counts as used) and never before the flow is that old.
+     */
+    @Test
+    public void expiryAsOvsRuleExpire() {
+        long t = System.nanoTime();
+        Flow hard = new Flow(5, 1, -1, -1, -1, 0, new int[0], t, t + 1_000_000_000L, 0, 2, 1);
+        assertEquals(-1, hard.expiry(t + 2_900_000_000L));
+        assertEquals(io.pvio.dpif.FlowRemoval.HARD_TIMEOUT, hard.expiry(t + 3_000_000_001L));
+        Flow both = new Flow(5, 1, -1, -1, -1, 0, new int[0], t, t, 1, 2, 1);
+        assertEquals("the hard timeout first", io.pvio.dpif.FlowRemoval.HARD_TIMEOUT, both.expiry(t + 2_000_000_001L));
+
+        Flow idle = new Flow(5, 1, -1, -1, -1, 0, new int[0], t, t, 2, 0, 0);
+        assertEquals(-1, idle.expiry(t + 2_000_000_000L));
+        assertEquals(io.pvio.dpif.FlowRemoval.IDLE_TIMEOUT, idle.expiry(t + 3_000_000_001L)); // never hit
+        long hit = t + 5_000_000_000L;
+        idle.count(1, 60, MacTable.nowSeconds(hit));
+        assertEquals("two whole seconds after the hit's", -1, idle.expiry(hit + 2_000_000_000L));
+        assertEquals(io.pvio.dpif.FlowRemoval.IDLE_TIMEOUT, idle.expiry(hit + 3_000_000_000L));
+        assertEquals(-1, new Flow(5, 1, -1, -1, -1, 0, new int[0], t, t, 0, 0, 1).expiry(t + 1_000_000_000_000L));
     }
 
     /** idle_age: whole seconds since the last hit, or since the flow was added. */
