@@ -21,6 +21,8 @@ public final class Of {
     public static final int PORT_STATUS = 12;
     public static final int PACKET_OUT = 13;
     public static final int FLOW_MOD = 14;
+    /** OFPT_FLOW_REMOVED (1.0 and 1.3). */
+    public static final int FLOW_REMOVED = 11;
     public static final int PORT_MOD_10 = 15;
     public static final int PORT_MOD_13 = 16;
     // port-status reasons
@@ -57,6 +59,7 @@ public final class Of {
     public static final int FC_MODIFY_STRICT = 2;
     public static final int FC_DELETE = 3;
     public static final int FC_DELETE_STRICT = 4;
+    public static final int FF_SEND_FLOW_REM = 1;
     public static final int FF_CHECK_OVERLAP = 2;
     public static final long NO_BUFFER = 0xffff_ffffL;
 
@@ -114,6 +117,8 @@ public final class Of {
     public static final int NXT_SET_FLOW_FORMAT = 12;
     /** Nicira message: a flow-mod with an NXM match (OpenFlow 1.0 with the NXM flow format). */
     public static final int NXT_FLOW_MOD = 13;
+    /** Nicira message: a flow removed, with an NXM match (the NXM flow format's FLOW_REMOVED). */
+    public static final int NXT_FLOW_REMOVED = 14;
     /** Length of a Nicira message's header: OpenFlow header, vendor, subtype. */
     public static final int NX_HEADER = 16;
     public static final int NXST_FLOW = 0;

@@ -89,7 +89,17 @@ public final class OfCodec {
             command &= 0xff;
         }
         return new FlowMod(command, 0, table, idle, hard, flags, buffer, out, true,
-                FlowEntry.of(cookie, priority, m.inPort, m.dlSrc, m.dlDst, m.dlType, acts));
+                FlowEntry.of(cookie, priority, m.inPort, m.dlSrc, m.dlDst, m.dlType, acts)
+                        .withTimeouts(idle, hard, flags10(flags, command)));
+    }
+
+    /**
+     * A 1.0 flow-mod's flags as the flow keeps them (OpenFlow 1.3's bits): send_flow_rem and check_overlap, and
+     * reset_counts on an add, as OVS's ofputil_decode_flow_mod_flags (1.0's adds always reset the counters).
+     */
+    private static int flags10(int flags, int command) {
+        int f = flags & (Of.FF_SEND_FLOW_REM | Of.FF_CHECK_OVERLAP);
+        return (command & 0xff) == Of.FC_ADD ? f | FlowEntry.FF_RESET_COUNTS : f;
     }
 
     private static FlowMod flowMod13(ByteBuffer b) throws OfException {
@@ -110,7 +120,8 @@ public final class OfCodec {
         List<Integer> acts = instructions(b);
         Integer out = outPort == Of.P13_ANY ? null : port13(outPort, false);
         return new FlowMod(command, cookieMask, table, idle, hard, flags, buffer, out, outGroup == Of.P13_ANY,
-                FlowEntry.of(cookie, priority, m.inPort, m.dlSrc, m.dlDst, m.dlType, acts));
+                FlowEntry.of(cookie, priority, m.inPort, m.dlSrc, m.dlDst, m.dlType, acts)
+                        .withTimeouts(idle, hard, flags & 0x1f));
     }
 
     /**
@@ -151,7 +162,7 @@ public final class OfCodec {
             }
             return new FlowMod(command, m.cookieMask, table, idle, hard, flags, buffer, out, true,
                     FlowEntry.of(m.cookieMask != 0 ? m.cookie : cookie, priority, m.inPort, m.dlSrc, m.dlDst,
-                            m.dlType, acts));
+                            m.dlType, acts).withTimeouts(idle, hard, flags10(flags, command)));
         } catch (BufferUnderflowException e) {
             throw new OfException(OfError.BAD_LEN, "flow_mod truncated");
         }
@@ -422,15 +433,59 @@ public final class OfCodec {
         }
     }
 
-    /** One Nicira nx_flow_stats entry: as OpenFlow 1.0's, with an NXM match and the idle age. */
+    /** One Nicira nx_flow_stats entry: as OpenFlow 1.0's, with an NXM match and the idle and hard ages. */
     public static void nxFlowStats(OfWriter w, FlowEntry f) {
         int at = w.length();
         long ms = f.durationNanos() / 1_000_000;
-        w.u16(0).u8(0).u8(0).u32(ms / 1000).u32(ms % 1000 * 1_000_000).u16(f.priority()).u16(0).u16(0);
+        w.u16(0).u8(0).u8(0).u32(ms / 1000).u32(ms % 1000 * 1_000_000).u16(f.priority()).u16(f.idleTimeout())
+                .u16(f.hardTimeout());
         int matchLenAt = w.length();
-        w.u16(0).u16(Math.min(f.idleSeconds(), 0xfffe) + 1).u16(0); // idle_age + 1 (0: unknown), hard_age unknown
+        // idle_age + 1 and hard_age + 1 (0: unknown); ovs-ofctl prints hard_age where it is not the duration
+        w.u16(0).u16(Math.min(f.idleSeconds(), 0xfffe) + 1).u16(Math.min(f.hardAgeSeconds(), 0xfffe) + 1);
         w.u64(f.cookie()).u64(f.packets()).u64(f.bytes());
         int m = w.length();
+        nxMatch(w, f);
+        w.putU16(matchLenAt, w.length() - m);
+        w.padTo8();
+        actions(Of.V10, w, f);
+        w.putU16(at, w.length() - at);
+    }
+
+    /**
+     * A flow's removal as OVS's ofputil_encode_flow_removed writes it for the connection's protocol: OFPT_FLOW_REMOVED
+     * with a 1.0 match or a 1.3 OXM match, or NXT_FLOW_REMOVED with an NXM match (OpenFlow 1.0, NXM flow format).
+     * Durations in milliseconds, as OVS's; table 0.
+     */
+    public static byte[] flowRemoved(int version, boolean nxm, FlowEntry f, int reason) {
+        long ms = f.durationNanos() / 1_000_000;
+        long sec = ms / 1000;
+        long nsec = ms % 1000 * 1_000_000;
+        if (version == Of.V10 && nxm) {
+            OfWriter w = OfWriter.message(Of.V10, Of.VENDOR, 0).u32(Of.NX_VENDOR).u32(Of.NXT_FLOW_REMOVED);
+            w.u64(f.cookie()).u16(f.priority()).u8(reason).u8(1).u32(sec).u32(nsec).u16(f.idleTimeout());
+            int matchLenAt = w.length();
+            w.u16(0).u64(f.packets()).u64(f.bytes());
+            int m = w.length();
+            nxMatch(w, f);
+            w.putU16(matchLenAt, w.length() - m);
+            w.padTo8();
+            return w.finish();
+        }
+        OfWriter w = OfWriter.message(version, Of.FLOW_REMOVED, 0);
+        if (version == Of.V10) {
+            match10(w, f);
+            w.u64(f.cookie()).u16(f.priority()).u8(reason).u8(0).u32(sec).u32(nsec).u16(f.idleTimeout()).zeros(2);
+            w.u64(f.packets()).u64(f.bytes());
+        } else {
+            w.u64(f.cookie()).u16(f.priority()).u8(reason).u8(0).u32(sec).u32(nsec).u16(f.idleTimeout())
+                    .u16(f.hardTimeout()).u64(f.packets()).u64(f.bytes());
+            match13(w, f);
+        }
+        return w.finish();
+    }
+
+    /** A flow's match as NXM entries (in_port, eth_dst, eth_src, eth_type), not padded. */
+    private static void nxMatch(OfWriter w, FlowEntry f) {
         if (f.inPort() != ANY) {
             w.u32(nxm(0, 2)).u16(f.inPort());
         }
@@ -443,10 +498,6 @@ public final class OfCodec {
         if (f.dlType() != ANY) {
             w.u32(nxm(3, 2)).u16(f.dlType());
         }
-        w.putU16(matchLenAt, w.length() - m);
-        w.padTo8();
-        actions(Of.V10, w, f);
-        w.putU16(at, w.length() - at);
     }
 
     private static long nxm(int field, int len) {
@@ -553,17 +604,23 @@ public final class OfCodec {
 
     // ------------------------------------------------------------------ encoding
 
-    /** A flow-mod as ovs-ofctl sends it (no buffer, no timeouts, any out_port, table 0 / all for deletes). */
+    /**
+     * A flow-mod as ovs-ofctl sends it (no buffer, any out_port, table 0 / all for deletes), with the flow's
+     * timeouts and send_flow_rem.
+     */
     public static byte[] encodeFlowMod(int version, int xid, int command, FlowEntry f) {
         OfWriter w = OfWriter.message(version, Of.FLOW_MOD, xid);
         boolean delete = command == Of.FC_DELETE || command == Of.FC_DELETE_STRICT;
+        int flags = version == Of.V10 ? f.flags() & (Of.FF_SEND_FLOW_REM | Of.FF_CHECK_OVERLAP) : f.flags();
         if (version == Of.V10) {
             match10(w, f);
-            w.u64(f.cookie()).u16(command).u16(0).u16(0).u16(f.priority()).u32(Of.NO_BUFFER).u16(Of.P10_NONE).u16(0);
+            w.u64(f.cookie()).u16(command).u16(f.idleTimeout()).u16(f.hardTimeout()).u16(f.priority())
+                    .u32(Of.NO_BUFFER).u16(Of.P10_NONE).u16(flags);
             actions(version, w, f);
         } else {
-            w.u64(f.cookie()).u64(0).u8(delete ? Of.TABLE_ALL : 0).u8(command).u16(0).u16(0).u16(f.priority())
-                    .u32(Of.NO_BUFFER).u32(Of.P13_ANY).u32(Of.P13_ANY).u16(0).zeros(2);
+            w.u64(f.cookie()).u64(0).u8(delete ? Of.TABLE_ALL : 0).u8(command).u16(f.idleTimeout())
+                    .u16(f.hardTimeout()).u16(f.priority()).u32(Of.NO_BUFFER).u32(Of.P13_ANY).u32(Of.P13_ANY)
+                    .u16(flags).zeros(2);
             match13(w, f);
             instructions(w, f);
         }
@@ -588,11 +645,12 @@ public final class OfCodec {
         if (version == Of.V10) {
             w.u16(0).u8(0).u8(0);
             match10(w, f);
-            w.u32(sec).u32(nsec).u16(f.priority()).u16(0).u16(0).zeros(6);
+            w.u32(sec).u32(nsec).u16(f.priority()).u16(f.idleTimeout()).u16(f.hardTimeout()).zeros(6);
             w.u64(f.cookie()).u64(f.packets()).u64(f.bytes());
             actions(version, w, f);
         } else {
-            w.u16(0).u8(0).u8(0).u32(sec).u32(nsec).u16(f.priority()).u16(0).u16(0).u16(0).zeros(4);
+            w.u16(0).u8(0).u8(0).u32(sec).u32(nsec).u16(f.priority()).u16(f.idleTimeout()).u16(f.hardTimeout())
+                    .u16(f.flags()).zeros(4);
             w.u64(f.cookie()).u64(f.packets()).u64(f.bytes());
             match13(w, f);
             instructions(w, f);

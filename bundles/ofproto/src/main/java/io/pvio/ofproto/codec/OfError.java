@@ -32,7 +32,7 @@ public enum OfError {
     BAD_VALUE(1, 0x102, 4, 7, true),
     BAD_MASK(1, 0x103, 4, 8, true),
     DUP_FIELD(1, 0x105, 4, 10, true),
-    /** A flow-mod asks what pvio's flow table cannot do (timeouts, flags). */
+    /** A request asks what pvio's flow table cannot do (change the table features). */
     FLOW_MOD_UNSUPPORTED(3, 5, 5, 5),
     OVERLAP(3, 1, 5, 3),
     BAD_COMMAND(3, 4, 5, 6),

@@ -100,8 +100,9 @@ public final class MgmtListener implements AutoCloseable {
     }
 
     /**
-     * Sends each connection the changes of the bridge's ports. A connection whose peer does not read blocks
-     * this thread (and so the others' port changes) until it is closed, never a request or the datapath.
+     * Sends each connection the changes of the bridge's ports and its flow removals. A connection whose peer
+     * does not read blocks this thread (and so the others' messages) until it is closed, never a request or
+     * the datapath.
      */
     private void portStatusLoop() {
         while (!closing) {
@@ -115,6 +116,7 @@ public final class MgmtListener implements AutoCloseable {
                 try {
                     synchronized (session) {
                         write(e.getKey(), session.portStatus());
+                        write(e.getKey(), session.flowRemoved());
                     }
                 } catch (IOException ex) {
                     LOG.fine(() -> bridge + ": cannot send a port status: " + ex.getMessage()); // its reader ends it

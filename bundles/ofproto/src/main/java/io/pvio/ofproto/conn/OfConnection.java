@@ -3,6 +3,7 @@ package io.pvio.ofproto.conn;
 import io.pvio.dpif.Dpif;
 import io.pvio.dpif.DpifException;
 import io.pvio.dpif.FlowEntry;
+import io.pvio.dpif.FlowRemoval;
 import io.pvio.dpif.PortInfo;
 import io.pvio.ofproto.codec.Of;
 import io.pvio.ofproto.codec.OfCodec;
@@ -26,11 +27,12 @@ import java.util.logging.Logger;
 
 /**
  * One OpenFlow session with a controller (ovs-ofctl) on a bridge: version negotiation, then each request
- * answered in order, and the bridge's port changes sent as OFPT_PORT_STATUS, as OVS sends them to its
- * management connections (ovs-ofctl monitor prints them). Transport-free: {@link #handle} takes one whole
- * message and returns the replies, so a barrier is answered after everything before it is done;
- * {@link #portStatus} returns the messages for the port changes. Both are synchronized: a transport that
- * writes what they return while holding the session's monitor keeps messages whole and in order.
+ * answered in order, and the bridge's port changes and flow removals sent as OFPT_PORT_STATUS and
+ * FLOW_REMOVED, as OVS sends them to its management connections (ovs-ofctl monitor prints them).
+ * Transport-free: {@link #handle} takes one whole message and returns the replies, so a barrier is answered
+ * after everything before it is done; {@link #portStatus} and {@link #flowRemoved} return the asynchronous
+ * messages. All are synchronized: a transport that writes what they return while holding the session's
+ * monitor keeps messages whole and in order.
  */
 public final class OfConnection {
     static final Logger LOG = Logger.getLogger("ofproto");
@@ -59,6 +61,10 @@ public final class OfConnection {
     private int missSendLen;
     /** Per OpenFlow port: the PORT_STATUS (MODIFY) message that describes it as last sent; null: none are sent. */
     private Map<Integer, byte[]> seen;
+    /** The last flow removal reported ({@link Dpif#flowRemovalSeq}), -1 while none are sent (miss_send_len 0). */
+    private long removalsSeen = -1;
+    /** The peer chose the NXM flow format (NXT_SET_FLOW_FORMAT 2): flow removals go as NXT_FLOW_REMOVED. */
+    private boolean nxm;
 
     public OfConnection(String bridge, Supplier<Dpif> dpif) {
         this.bridge = bridge;
@@ -194,6 +200,7 @@ public final class OfConnection {
                     if (format != 0 && format != 2) {
                         throw new OfException(OfError.REQUEST_EPERM, "flow format " + format + " (OpenFlow10 0, NXM 2)");
                     }
+                    nxm = format == 2;
                     return; // requests are answered in the format they come in (OFPT_FLOW_MOD, NXT_FLOW_MOD)
                 }
                 if (msg.limit() >= Of.NX_HEADER && msg.getInt(8) == Of.NX_VENDOR && msg.getInt(12) == Of.NXT_FLOW_MOD) {
@@ -338,10 +345,47 @@ public final class OfConnection {
         int len = msg.getShort(Of.HEADER + 2) & 0xffff;
         if (len != 0 && seen == null) {
             seen = describe(null); // what the peer finds now is no change
+            Dpif d = dpif.get();
+            removalsSeen = d == null ? 0 : d.flowRemovalSeq();
         } else if (len == 0) {
             seen = null;
+            removalsSeen = -1;
         }
         missSendLen = len;
+    }
+
+    /**
+     * OFPT_FLOW_REMOVED (or NXT_FLOW_REMOVED, with the NXM flow format) for the bridge's flows with send_flow_rem
+     * removed since the last call (idle or hard timeout, or a delete from any connection), oldest first; as OVS,
+     * only while the peer has set a miss_send_len. Empty before negotiation and when the datapath is gone.
+     */
+    public synchronized List<byte[]> flowRemoved() {
+        Dpif d = dpif.get();
+        if (removalsSeen < 0 || closed || d == null) {
+            return List.of();
+        }
+        long latest = d.flowRemovalSeq();
+        if (latest < removalsSeen) {
+            removalsSeen = 0; // another datapath (a bundle update): its removals are numbered from 1
+        }
+        if (latest == removalsSeen) {
+            return List.of();
+        }
+        List<FlowRemoval> rs;
+        try {
+            rs = d.flowRemovals(bridge, removalsSeen);
+        } catch (DpifException | RuntimeException e) {
+            LOG.log(Level.FINE, bridge + ": cannot read the flow removals", e);
+            removalsSeen = latest;
+            return List.of();
+        }
+        List<byte[]> out = new ArrayList<>(rs.size());
+        for (FlowRemoval r : rs) {
+            out.add(OfCodec.flowRemoved(version, nxm, r.flow(), r.reason()));
+            latest = Math.max(latest, r.seq());
+        }
+        removalsSeen = latest;
+        return out;
     }
 
     /**
@@ -642,9 +686,6 @@ public final class OfConnection {
         if (fm.tableId() != 0 && !(delete && fm.tableId() == Of.TABLE_ALL)) {
             throw new OfException(OfError.BAD_TABLE_ID, "table " + fm.tableId() + ": pvio has table 0 only");
         }
-        if (!delete && (fm.idle() != 0 || fm.hard() != 0)) {
-            throw new OfException(OfError.FLOW_MOD_UNSUPPORTED, "flow timeouts are not supported");
-        }
         Dpif d = dp();
         FlowEntry f = fm.flow();
         try {
@@ -714,6 +755,7 @@ public final class OfConnection {
         return sel;
     }
 
+    /** {@code o}'s match with {@code actions} (a modify by cookie: the flow keeps its timeouts). */
     private static FlowEntry copy(FlowEntry o, List<Integer> actions) {
         return FlowEntry.of(o.cookie(), o.priority(), o.inPort(), o.dlSrc(), o.dlDst(), o.dlType(), actions);
     }

@@ -26,7 +26,8 @@ public class OfCodecTest {
         FlowMod m10 = OfCodec.decodeFlowMod(Of.V10, buf("010e005800000006003820ea0002525400000002000000000000"
                 + "0000000008060000000000000000000000000000000000000000000000100000000000000007ffffffffffff0000"
                 + "000000080001000000000008fffa0000"));
-        assertEquals(want, m10.flow());
+        // as OVS decodes it: a 1.0 add always resets the counters
+        assertEquals(want.withTimeouts(0, 0, FlowEntry.FF_RESET_COUNTS), m10.flow());
         assertEquals(Of.FC_ADD, m10.command());
         assertEquals(Of.NO_BUFFER, m10.bufferId());
         assertEquals(null, m10.outPort());
@@ -57,12 +58,17 @@ public class OfCodecTest {
                 FlowEntry.of(0x1234_5678_9abcL, 0, 65279, ANY, ANY, ANY, List.of(FlowEntry.NORMAL)),
                 FlowEntry.of(-1L, 65535, 1, 0xffff_ffff_ffffL, 0, 0x86dd, List.of(2, 3, FlowEntry.FLOOD)),
                 FlowEntry.of(7, 100, ANY, ANY, MAC2, 0, List.of(65279)),
-                FlowEntry.of(8, 100, FlowEntry.LOCAL, ANY, ANY, ANY, List.of(FlowEntry.LOCAL, 1)));
+                FlowEntry.of(8, 100, FlowEntry.LOCAL, ANY, ANY, ANY, List.of(FlowEntry.LOCAL, 1)),
+                FlowEntry.of(9, 100, 1, ANY, ANY, ANY, List.of(2)).withTimeouts(10, 65535, FlowEntry.FF_SEND_FLOW_REM));
         for (int v : new int[] {Of.V10, Of.V13}) {
             for (int cmd = Of.FC_ADD; cmd <= Of.FC_DELETE_STRICT; cmd++) {
                 for (FlowEntry f : flows) {
                     FlowMod m = OfCodec.decodeFlowMod(v, buf(OfCodec.encodeFlowMod(v, 3, cmd, f)));
-                    assertEquals(v + "/" + cmd, f, m.flow());
+                    FlowEntry want = v == Of.V10 && cmd == Of.FC_ADD // 1.0's adds reset the counters
+                            ? f.withTimeouts(f.idleTimeout(), f.hardTimeout(), f.flags() | FlowEntry.FF_RESET_COUNTS) : f;
+                    assertEquals(v + "/" + cmd, want, m.flow());
+                    assertEquals(f.idleTimeout(), m.idle());
+                    assertEquals(f.hardTimeout(), m.hard());
                     assertEquals(cmd, m.command());
                 }
             }

@@ -283,6 +283,90 @@ public class OfConnectionTest {
         assertEquals(Of.PR_DELETE, one(other.portStatus())[8]);
     }
 
+    /**
+     * Flow-mods with timeouts and send_flow_rem: the flow statistics carry them back, the datapath expires the
+     * flow, and FLOW_REMOVED goes to each session that set a miss_send_len, in its protocol (1.0, 1.0 with NXM,
+     * 1.3), for a timeout and for a delete from another session; OVS's decoder reads each message.
+     */
+    @Test
+    public void flowTimeoutsAndFlowRemoved() throws Exception {
+        OfConnection c10 = session(Of.V10);
+        OfConnection nx = session(Of.V10);
+        OfConnection c13 = session(Of.V13);
+        OfConnection quiet = session(Of.V13);
+        byte[] nxm = OfWriter.message(Of.V10, Of.VENDOR, 3).u32(Of.NX_VENDOR).u32(Of.NXT_SET_FLOW_FORMAT).u32(2).finish();
+        assertEquals(List.of(), nx.handle(buf(nxm)));
+        for (OfConnection s : List.of(c10, nx, c13)) {
+            int v = s.version();
+            assertEquals(List.of(), s.handle(buf(OfWriter.message(v, Of.SET_CONFIG, 4).u16(0).u16(128).finish())));
+        }
+        dp.deleteFlows("br0", FlowEntry.of(0, 0, ANY, ANY, ANY, ANY, List.of()), false, ANY);
+
+        FlowEntry hard = FlowEntry.of(0x21, 7, 1, ANY, ANY, ANY, List.of(2)).withTimeouts(0, 1, FlowEntry.FF_SEND_FLOW_REM);
+        assertEquals(List.of(), c13.handle(buf(OfCodec.encodeFlowMod(Of.V13, 5, Of.FC_ADD, hard))));
+        FlowEntry kept = FlowEntry.of(0, 8, 2, ANY, ANY, 0x0800, List.of(1)).withTimeouts(30, 0, FlowEntry.FF_SEND_FLOW_REM);
+        assertEquals(List.of(), c10.handle(buf(OfCodec.encodeFlowMod(Of.V10, 6, Of.FC_ADD, kept))));
+        FlowEntry silent = FlowEntry.of(0, 9, 2, ANY, ANY, ANY, List.of()).withTimeouts(0, 1, 0);
+        assertEquals(List.of(), c10.handle(buf(OfCodec.encodeFlowMod(Of.V10, 7, Of.FC_ADD, silent))));
+        FlowEntry h = dp.flowEntries("br0").stream().filter(f -> f.priority() == 7).findFirst().orElseThrow();
+        assertEquals(1, h.hardTimeout());
+        assertTrue(h.sendFlowRem());
+        if (Hex.haveOvsOfctl()) {
+            String st13 = Hex.ofpPrint(one(c13.handle(buf(allFlows(Of.V13, Of.ST_FLOW)))));
+            assertTrue(st13, st13.matches("(?s).* cookie=0x21, duration=[\\d.]+s, table=0, n_packets=0, n_bytes=0,"
+                    + " hard_timeout=1, send_flow_rem priority=7,in_port=1 actions=output:2\n.*"));
+            // added over 1.0: reset_counts, as OVS decodes 1.0's adds
+            assertTrue(st13, st13.contains(" n_bytes=0, idle_timeout=30, send_flow_rem reset_counts priority=8,ip,in_port=2 "));
+            String st10 = Hex.ofpPrint(one(c10.handle(buf(allFlows(Of.V10, Of.ST_FLOW)))));
+            assertTrue(st10, st10.contains(" n_bytes=0, hard_timeout=1, priority=7,in_port=1 actions=output:2\n"));
+        }
+
+        // the hard timeout: reported to the three sessions that asked, not to the quiet one
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        List<byte[]> r10;
+        while ((r10 = c10.flowRemoved()).isEmpty()) {
+            assertTrue("no flow removed", System.nanoTime() < deadline);
+            Thread.sleep(50);
+        }
+        byte[] m10 = one(r10);
+        byte[] mNx = one(nx.flowRemoved());
+        byte[] m13 = one(c13.flowRemoved());
+        assertEquals(List.of(), quiet.flowRemoved());
+        assertEquals(Of.FLOW_REMOVED, type(m10));
+        assertEquals(88, m10.length);
+        assertEquals(Of.FLOW_REMOVED, type(m13));
+        assertEquals(Of.VENDOR, type(mNx));
+        assertEquals(Of.NXT_FLOW_REMOVED, ByteBuffer.wrap(mNx).getInt(12));
+        assertEquals(1, m10[8 + 40 + 10]); // reason: hard timeout
+        if (Hex.haveOvsOfctl()) {
+            String d = "duration[\\d.]+s";
+            String p10 = Hex.ofpPrint(m10);
+            assertTrue(p10, p10.matches("OFPT_FLOW_REMOVED \\(xid=0x0\\): priority=7,in_port=1 reason=hard cookie:0x21 "
+                    + d + " idle0 pkts0 bytes0\n"));
+            String pNx = Hex.ofpPrint(mNx);
+            assertTrue(pNx, pNx.matches("NXT_FLOW_REMOVED \\(xid=0x0\\): priority=7,in_port=1 reason=hard table_id=0"
+                    + " cookie:0x21 " + d + " idle0 pkts0 bytes0\n"));
+            String p13 = Hex.ofpPrint(m13);
+            assertTrue(p13, p13.matches("OFPT_FLOW_REMOVED \\(OF1.3\\) \\(xid=0x0\\): priority=7,in_port=1 reason=hard"
+                    + " table_id=0 cookie:0x21 " + d + " idle0 hard1 pkts0 bytes0\n"));
+        }
+        assertEquals("the flow without send_flow_rem expires unreported", List.of(8),
+                dp.flowEntries("br0").stream().map(FlowEntry::priority).toList());
+        assertEquals(List.of(), c10.flowRemoved());
+
+        // a delete from the quiet session is reported to the others, with reason delete
+        byte[] del = OfCodec.encodeFlowMod(Of.V13, 8, Of.FC_DELETE, FlowEntry.of(0, 0, 2, ANY, ANY, ANY, List.of()));
+        assertEquals(List.of(), quiet.handle(buf(del)));
+        byte[] d13 = one(c13.flowRemoved());
+        assertEquals(2, d13[8 + 10]); // reason: delete
+        assertEquals(30, ByteBuffer.wrap(d13).getShort(8 + 20)); // idle_timeout
+        assertEquals(List.of(), quiet.flowRemoved());
+        // miss_send_len 0 ends them
+        c10.handle(buf(OfWriter.message(Of.V10, Of.SET_CONFIG, 9).u16(0).u16(0).finish()));
+        assertEquals(List.of(), c10.flowRemoved());
+        assertEquals(2, one(nx.flowRemoved())[8 + 18]); // NXT: reason after cookie and priority
+    }
+
     @Test
     public void portModSetsThePortsConfigAsOvsOfctlSendsIt() throws Exception {
         OfConnection c = session(Of.V10);
@@ -456,9 +540,6 @@ public class OfConnectionTest {
             assertEquals(v == Of.V10 ? List.of("priority=9,in_port=1,actions=output:2") : List.of(), dp.flows("br0"));
             // refused requests change nothing
             List<String> before = dp.flows("br0");
-            byte[] timeout = OfCodec.encodeFlowMod(v, 6, Of.FC_ADD, f);
-            ByteBuffer.wrap(timeout).putShort(v == Of.V10 ? 58 : 26, (short) 5); // idle_timeout
-            assertError(one(c.handle(buf(timeout))), v, OfError.FLOW_MOD_UNSUPPORTED, timeout);
             byte[] badCmd = OfCodec.encodeFlowMod(v, 7, 9, f);
             assertError(one(c.handle(buf(badCmd))), v, OfError.BAD_COMMAND, badCmd);
             assertEquals(before, dp.flows("br0"));
