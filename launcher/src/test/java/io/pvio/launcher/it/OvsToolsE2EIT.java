@@ -502,6 +502,94 @@ public class OvsToolsE2EIT {
     }
 
     /**
+     * Flow timeouts and FLOW_REMOVED as the real ovs-vswitchd: the same flows added with the real ovs-ofctl
+     * (hard and idle timeouts, send_flow_rem, one without it, one deleted) dump the same (1.0 and 1.3, and pvio's
+     * own ofctl), expire on both, and the real ovs-ofctl monitor prints the same removals (reasons, matches,
+     * cookies, timeouts, counters; durations aside) on both, in OpenFlow 1.0 and 1.3.
+     */
+    @Test
+    public void flowTimeoutsAndFlowRemovedAsTheRealOvsVswitchd() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = sameOnBoth(dir, threePorts("br0"), "br0");
+        String mine = "unix:" + runDir.resolve("br0.mgmt");
+        String theirs = "unix:" + dir.resolve("br0.mgmt");
+        String ofctl = "/usr/bin/ovs-ofctl";
+        Map<String, Path> monitors = new LinkedHashMap<>();
+        int n = 0;
+        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+            for (String target : List.of(theirs, mine)) {
+                Path log = dir.resolve("fr-monitor" + ++n + ".out");
+                Path ctl = dir.resolve("fr-monitor" + n + ".ctl");
+                ovs.add(spawn(Map.of(), log, ofctl, "-O", version, "monitor", target, "128", "--unixctl=" + ctl));
+                awaitFile(ctl);
+                monitors.put(version + (target.equals(mine) ? " pvio" : " ovs"), log);
+            }
+        }
+        List<String> flows = List.of("priority=5,in_port=1,hard_timeout=2,send_flow_rem,cookie=0x21,actions=output:2",
+                "priority=6,in_port=2,idle_timeout=2,send_flow_rem,actions=drop",
+                "priority=7,in_port=3,hard_timeout=2,actions=drop",
+                "priority=8,ip,idle_timeout=600,send_flow_rem,actions=drop");
+        for (String target : List.of(theirs, mine)) {
+            for (String f : flows) {
+                Out r = exec(Map.of(), List.of(ofctl, "add-flow", target, f));
+                assertEquals(target + " " + f + ": " + r.err(), 0, r.status());
+            }
+        }
+        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+            String real = exec(Map.of(), List.of(ofctl, "-O", version, "dump-flows", theirs)).out();
+            String own = exec(Map.of(), List.of(ofctl, "-O", version, "dump-flows", mine)).out();
+            assertTrue(real, real.contains("hard_timeout=2"));
+            assertEquals(version, sortedTimeless(real), sortedTimeless(own));
+        }
+        assertEquals(flowLines(exec(env, List.of(ofctl, "dump-flows", "br0")).out()),
+                flowLines(pvio("ofctl", "dump-flows", "br0").out()));
+
+        for (String target : List.of(theirs, mine)) {
+            assertEquals(0, exec(Map.of(), List.of(ofctl, "del-flows", target, "ip")).status());
+        }
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        for (String target : List.of(theirs, mine)) { // the timeouts pass on both
+            while (exec(Map.of(), List.of(ofctl, "dump-flows", target)).out().contains("timeout=2")) {
+                assertTrue(target + ": flows did not expire", System.nanoTime() < deadline);
+                Thread.sleep(100);
+            }
+        }
+        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+            List<String> real = null;
+            List<String> own = null;
+            while (System.nanoTime() < deadline) {
+                real = removals(monitors.get(version + " ovs"));
+                own = removals(monitors.get(version + " pvio"));
+                if (real.size() >= 3 && own.size() >= 3) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            assertEquals(version + ": three removals reported", 3, real.size());
+            assertEquals(version, real, own);
+        }
+    }
+
+    /** The FLOW_REMOVED lines of an ovs-ofctl monitor output, durations left out, sorted. */
+    private static List<String> removals(Path log) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String l : Files.readString(log).lines().toList()) {
+            if (l.contains("FLOW_REMOVED")) {
+                out.add(l.replaceAll(" duration[0-9.]+s", " durationT"));
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** A dump's lines without times and the reply header, sorted. */
+    private static List<String> sortedTimeless(String dump) {
+        List<String> l = new ArrayList<>(timeless(dump).lines().filter(x -> !x.contains("reply")).toList());
+        l.sort(null);
+        return l;
+    }
+
+    /**
      * The real ovs-ofctl's mod-port, packet-out and queue-stats against pvio: a port taken down receives and
      * sends nothing until it is up again, show prints the config bits as for the real ovs-vswitchd, a
      * packet-out leaves on its output port, errors are OVS's.
