@@ -159,7 +159,8 @@ public interface Dpif {
 
     /**
      * OpenFlow flow-mod ADD: adds {@code flow} (its counters are ignored), replacing a flow with the same
-     * match and priority (whose counters are then lost, as OpenFlow says).
+     * match and priority, whose counters (and last hit) the new flow takes over unless it has
+     * {@link FlowEntry#FF_RESET_COUNTS} (OpenFlow 1.0's adds always do; since 1.7, as OVS).
      *
      * @since 1.2
      */

@@ -505,7 +505,8 @@ public class OvsToolsE2EIT {
      * Flow timeouts and FLOW_REMOVED as the real ovs-vswitchd: the same flows added with the real ovs-ofctl
      * (hard and idle timeouts, send_flow_rem, one without it, one deleted) dump the same (1.0 and 1.3, and pvio's
      * own ofctl), expire on both, and the real ovs-ofctl monitor prints the same removals (reasons, matches,
-     * cookies, timeouts, counters; durations aside) on both, in OpenFlow 1.0 and 1.3.
+     * cookies, timeouts, counters; durations aside) on both, in OpenFlow 1.0 and 1.3. An add of a flow that
+     * exists keeps its counters in 1.3 and resets them in 1.0, on both.
      */
     @Test
     public void flowTimeoutsAndFlowRemovedAsTheRealOvsVswitchd() throws Exception {
@@ -543,6 +544,29 @@ public class OvsToolsE2EIT {
         }
         assertEquals(flowLines(exec(env, List.of(ofctl, "dump-flows", "br0")).out()),
                 flowLines(pvio("ofctl", "dump-flows", "br0").out()));
+
+        // a packet hits the ip flow; an OpenFlow 1.3 add of the same flow keeps its counters, a 1.0 add resets them
+        String ip = "52540000000252540000000108004500001c0001000040110000"
+                + "0a0000010a00000204d204d20008000000000000000000000000000000000000";
+        String realCtl = dir.resolve("ovs-vswitchd.ctl").toString();
+        assertEquals(0, exec(env, List.of(OVS_APPCTL, "-t", realCtl, "netdev-dummy/receive", "p1", ip)).status());
+        assertEquals(0, appctl("netdev-dummy/receive", "p1", ip).status());
+        String ipFlow = flows.get(3);
+        for (String version : List.of("OpenFlow13", "OpenFlow10")) {
+            for (String target : List.of(theirs, mine)) {
+                Out r = exec(Map.of(), List.of(ofctl, "-O", version, "add-flow", target, ipFlow));
+                assertEquals(target + " " + version + ": " + r.err(), 0, r.status());
+                String want = version.equals("OpenFlow13") ? "n_packets=1," : "n_packets=0,";
+                long until = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+                String dump;
+                while (!(dump = exec(Map.of(), List.of(ofctl, "dump-flows", target, "ip")).out()).contains(want)) {
+                    assertTrue(target + " after a " + version + " add: " + dump, System.nanoTime() < until);
+                    Thread.sleep(50);
+                }
+            }
+            assertEquals(version, sortedTimeless(exec(Map.of(), List.of(ofctl, "dump-flows", theirs, "ip")).out()),
+                    sortedTimeless(exec(Map.of(), List.of(ofctl, "dump-flows", mine, "ip")).out()));
+        }
 
         for (String target : List.of(theirs, mine)) {
             assertEquals(0, exec(Map.of(), List.of(ofctl, "del-flows", target, "ip")).status());

@@ -1098,7 +1098,15 @@ public final class DpifNetdev implements Dpif {
         synchronized (lock) {
             Bridge b = bridge(bridgeName);
             try {
-                b.flows = b.flows.with(FlowEntries.fromEntry(flow));
+                Flow f = FlowEntries.fromEntry(flow);
+                if ((flow.flags() & FlowEntry.FF_RESET_COUNTS) == 0) {
+                    for (Flow old : b.flows.flows()) {
+                        if (old.sameRule(f)) { // OVS's modify_keep_counts: an add without reset_counts
+                            FlowEntries.takeCounts(f, old);
+                        }
+                    }
+                }
+                b.flows = b.flows.with(f);
             } catch (IllegalArgumentException e) {
                 throw new DpifException(e.getMessage(), e);
             }

@@ -68,9 +68,13 @@ public class FlowEntriesTest extends DpTest {
         List<FlowEntry> gone = dp.deleteFlows("br0", flow(20, 2, List.of()), true, ANY);
         assertEquals(1, gone.size());
         assertEquals(1, dp.flowEntries("br0").size());
-        // an add with the same match and priority replaces (counters reset)
+        // an add with the same match and priority replaces; without reset_counts (a 1.3 add) the counters stay
         dp.putFlow("br0", FlowEntry.of(0, 10, 1, ANY, 0x525400000002L, 0x0800, List.of()));
         assertEquals(List.of("priority=10,ip,in_port=1,dl_dst=52:54:00:00:00:02,actions=drop"), dp.flows("br0"));
+        assertEquals(1, dp.flowEntries("br0").get(0).packets());
+        assertEquals(100, dp.flowEntries("br0").get(0).bytes());
+        dp.putFlow("br0", FlowEntry.of(0, 10, 1, ANY, 0x525400000002L, 0x0800, List.of(2))
+                .withTimeouts(0, 0, FlowEntry.FF_RESET_COUNTS)); // a 1.0 add: the counters reset
         assertEquals(0, dp.flowEntries("br0").get(0).packets());
     }
 

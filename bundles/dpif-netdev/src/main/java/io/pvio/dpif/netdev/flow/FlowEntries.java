@@ -81,9 +81,17 @@ public final class FlowEntries {
     public static Flow withActions(Flow f, Flow actionsFrom) {
         Flow n = new Flow(f.priority, f.inPort, f.dlSrc, f.dlDst, f.dlType, f.cookie, actionsFrom.actions, f.createdNanos,
                 System.nanoTime(), f.idleTimeout, f.hardTimeout, f.flags);
-        long now = System.nanoTime();
-        n.count(f.packets(), f.bytes(), MacTable.nowSeconds(now) - f.idleAge(now)); // keeps the last-hit time
+        takeCounts(n, f);
         return n;
+    }
+
+    /**
+     * Gives {@code n} (new, not yet published) {@code old}'s counters and last hit, as OVS forwards a replaced
+     * rule's statistics. Hits a PMD counts on {@code old} after this are lost.
+     */
+    public static void takeCounts(Flow n, Flow old) {
+        long now = System.nanoTime();
+        n.count(old.packets(), old.bytes(), MacTable.nowSeconds(now) - old.idleAge(now));
     }
 
     /** Whether any action outputs to {@code port}. */
