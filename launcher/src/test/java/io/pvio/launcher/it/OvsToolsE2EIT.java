@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
@@ -824,6 +825,28 @@ public class OvsToolsE2EIT {
             assertEquals(Arrays.toString(step), flowLines(dumps[0]), flowLines(dumps[1]));
         }
         assertEquals(1 + 4, flowLines(pvio("ofctl", "dump-flows", "br0").out()).size());
+
+        // ovs-appctl bridge/dump-flows: the same lines of table 0 (the real one's in its classifier's order), a
+        // catch-all (no match, default priority) too
+        bothOfctl(env, "add-flow", "br0", "actions=output:p3");
+        String realCtl = dir.resolve("ovs-vswitchd.ctl").toString();
+        for (List<String> args : List.<List<String>>of(List.of("br0"), List.of("--offload-stats", "br0"), List.of("nobr"), List.of(),
+                List.of("a", "b", "c"))) {
+            List<String> real = new ArrayList<>(List.of(OVS_APPCTL, "-t", realCtl, "bridge/dump-flows"));
+            real.addAll(args);
+            Out rr = exec(env, real);
+            Out oo = appctl(Stream.concat(Stream.of("bridge/dump-flows"), args.stream()).toArray(String[]::new));
+            assertEquals(args + ": " + oo.err(), rr.status(), oo.status());
+            assertEquals(args.toString(), rr.err().replaceFirst("\\S+\\.ctl: ", ""), oo.err().replaceFirst("\\S+\\.ctl: ", ""));
+            // the real one adds ofproto-dpif's internal table 254 (its miss, no-packet-in, frags and recirculation
+            // rules), which pvio's datapath does not have
+            List<String> realLines = new ArrayList<>(rr.out().replaceAll("duration=\\d+s", "duration=Ts").lines()
+                    .filter(l -> !l.startsWith("table_id=254, ")).toList());
+            List<String> ownLines = new ArrayList<>(oo.out().replaceAll("duration=\\d+s", "duration=Ts").lines().toList());
+            realLines.sort(null);
+            ownLines.sort(null);
+            assertEquals(args.toString(), realLines, ownLines);
+        }
     }
 
     /** The "column : value" lines of a one-record list, by column, in order. */

@@ -2288,6 +2288,33 @@ public final class DpifNetdev implements Dpif {
     }
 
     /** fdb/stats-show BRIDGE, as OVS 3.1's. */
+    /**
+     * bridge/dump-flows [--offload-stats] BRIDGE: every flow of the bridge as OVS's flow_stats_ds prints it
+     * (whole seconds, the match as the classifier prints it, then ",actions="), in table order.
+     */
+    public String bridgeDumpFlows(String bridgeName, boolean offloadStats) throws DpifException {
+        FlowTable t;
+        synchronized (lock) {
+            Bridge b = bridges.get(bridgeName);
+            if (b == null) {
+                throw new DpifException("Unknown bridge");
+            }
+            t = b.flows;
+        }
+        long now = System.nanoTime();
+        StringBuilder sb = new StringBuilder();
+        for (Flow f : t.flows()) {
+            FlowEntry e = FlowEntries.toEntry(f, now);
+            sb.append("duration=").append(e.durationNanos() / 1_000_000_000L).append("s, n_packets=").append(e.packets())
+                    .append(", n_bytes=").append(e.bytes()).append(", ");
+            if (offloadStats) {
+                sb.append("n_offload_packets=0, n_offload_bytes=0, "); // pvio offloads no flow to hardware
+            }
+            sb.append(f.matchString()).append(",actions=").append(f.actionsString()).append('\n');
+        }
+        return sb.toString();
+    }
+
     public String fdbStatsShow(String bridgeName) throws DpifException {
         Bridge b;
         synchronized (lock) {
