@@ -295,6 +295,18 @@ public interface Dpif {
         throw new DpifException("this datapath cannot change a port's OpenFlow config");
     }
 
+    /**
+     * The next packet a flow of {@code bridge} sent to the controller, waiting at most {@code timeoutMillis} for
+     * one; null when none came. Packet-ins are queued per bridge (at least 1024, then dropped and counted) for
+     * one consumer, which hands each to the OpenFlow connections that want it.
+     *
+     * @since 1.7
+     */
+    default PacketIn takePacketIn(String bridge, long timeoutMillis) throws DpifException, InterruptedException {
+        Thread.sleep(timeoutMillis);
+        return null;
+    }
+
     /** Packet-out action: every port of the bridge but the input port, NO_FLOOD ones too (OFPP_ALL). */
     int OUT_ALL = -3;
     /** Packet-out action: the input port (OFPP_IN_PORT). */

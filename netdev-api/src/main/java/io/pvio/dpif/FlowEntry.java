@@ -10,8 +10,8 @@ import java.util.List;
  * @param dlSrc         Ethernet source as a 48-bit number, or {@link #ANY}
  * @param dlDst         Ethernet destination as a 48-bit number, or {@link #ANY}
  * @param inPort        1..65279, {@link #LOCAL} or {@link #ANY}
- * @param actions       output ports (1..65279, {@link #LOCAL}), {@link #NORMAL} or {@link #FLOOD}, in order;
- *                      empty = drop
+ * @param actions       output ports (1..65279, {@link #LOCAL}), {@link #NORMAL}, {@link #FLOOD} or
+ *                      {@link #controller(int)}, in order; empty = drop
  * @param durationNanos time since the flow was added (kept when only its actions were modified)
  * @param idleSeconds   whole seconds since a packet last hit the flow (or since it was added)
  * @param idleTimeout   seconds without a hit after which the datapath removes the flow, 0 = never (1..65535)
@@ -34,6 +34,39 @@ public record FlowEntry(long cookie, int priority, int inPort, long dlSrc, long 
     public static final int FLOOD = -2;
     /** The bridge's local port (OFPP_LOCAL), in a match or an action. */
     public static final int LOCAL = 65534;
+    private static final int CONTROLLER_BASE = -0x20000;
+
+    /**
+     * Action: to the controller (OFPP_CONTROLLER), as a packet-in of the whole packet ({@link Dpif#takePacketIn});
+     * {@code maxLen} (0..65535) is kept and shown, as OVS keeps it (it buffers no packet, so sends them whole).
+     *
+     * @since 1.7
+     */
+    public static int controller(int maxLen) {
+        if (maxLen < 0 || maxLen > 0xffff) {
+            throw new IllegalArgumentException("max_len " + maxLen + " is out of range 0..65535");
+        }
+        return CONTROLLER_BASE + maxLen;
+    }
+
+    /**
+     * Whether action {@code a} is {@link #controller(int)}.
+     *
+     * @since 1.7
+     */
+    public static boolean isController(int a) {
+        return a >= CONTROLLER_BASE && a <= CONTROLLER_BASE + 0xffff;
+    }
+
+    /**
+     * The max_len of a {@link #controller(int)} action.
+     *
+     * @since 1.7
+     */
+    public static int controllerMaxLen(int a) {
+        return a - CONTROLLER_BASE;
+    }
+
     /** OFPFF_SEND_FLOW_REM: the flow's removal is reported. */
     public static final int FF_SEND_FLOW_REM = 1;
     /** OFPFF_CHECK_OVERLAP: the add was checked for overlapping flows. */

@@ -595,6 +595,77 @@ public class OvsToolsE2EIT {
         }
     }
 
+    /**
+     * The controller action as the real ovs-vswitchd's: the same flows (one that also outputs, a table-miss
+     * flow) dump the same, and ovs-ofctl monitor br0 65534 prints the same packet-ins on both, OpenFlow 1.0 and
+     * 1.3 (reason, cookie, in_port, the whole packet; ovs-ofctl asks for NXT_PACKET_IN2), for the same frames;
+     * the other action still outputs.
+     */
+    @Test
+    public void packetInsAsTheRealOvsOfctlMonitorPrintsThem() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        Map<String, String> env = sameOnBoth(dir, threePorts("br0"), "br0");
+        String mine = "unix:" + runDir.resolve("br0.mgmt");
+        String theirs = "unix:" + dir.resolve("br0.mgmt");
+        String ofctl = "/usr/bin/ovs-ofctl";
+        Map<String, Path> monitors = new LinkedHashMap<>();
+        int n = 0;
+        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+            for (String target : List.of(theirs, mine)) {
+                Path log = dir.resolve("pin-monitor" + ++n + ".out");
+                Path ctl = dir.resolve("pin-monitor" + n + ".ctl");
+                ovs.add(spawn(Map.of(), log, ofctl, "-O", version, "monitor", target, "65534", "--unixctl=" + ctl));
+                awaitFile(ctl);
+                monitors.put(version + (target.equals(mine) ? " pvio" : " ovs"), log);
+            }
+        }
+        for (String target : List.of(theirs, mine)) {
+            for (String f : List.of("cookie=0x5,in_port=1,actions=controller:200,output:2", "priority=0,actions=controller")) {
+                Out r = exec(Map.of(), List.of(ofctl, "add-flow", target, f));
+                assertEquals(target + " " + f + ": " + r.err(), 0, r.status());
+            }
+        }
+        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+            String real = exec(Map.of(), List.of(ofctl, "-O", version, "dump-flows", theirs)).out();
+            assertTrue(real, real.contains("actions=CONTROLLER:200,output:2"));
+            assertEquals(version, sortedTimeless(real),
+                    sortedTimeless(exec(Map.of(), List.of(ofctl, "-O", version, "dump-flows", mine)).out()));
+        }
+        String realCtl = dir.resolve("ovs-vswitchd.ctl").toString();
+        String udp = "52540000000252540000000108004500001c0001000040110000"
+                + "0a0000010a00000204d204d20008000000000000000000000000000000000000";
+        String arp = "ffffffffffff525400000003080600010800060400015254000000030a0000030000000000000a000001";
+        List<String[]> frames = List.of(new String[] {"p1", udp}, new String[] {"p3", arp});
+        for (int i = 0; i < frames.size(); i++) {
+            String[] fr = frames.get(i);
+            assertEquals(0, exec(env, List.of(OVS_APPCTL, "-t", realCtl, "netdev-dummy/receive", fr[0], fr[1])).status());
+            assertEquals(0, appctl("netdev-dummy/receive", fr[0], fr[1]).status());
+            for (Map.Entry<String, Path> e : monitors.entrySet()) {
+                long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+                while (packetIns(e.getValue()).size() < i + 1) {
+                    assertTrue(e.getKey() + ": no packet-in " + (i + 1), System.nanoTime() < deadline);
+                    Thread.sleep(50);
+                }
+            }
+        }
+        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+            List<String> real = packetIns(monitors.get(version + " ovs"));
+            assertEquals(version + ": " + real, 2, real.size());
+            assertEquals(version, real, packetIns(monitors.get(version + " pvio")));
+        }
+        awaitTx("p2", 1); // the first flow's output too
+    }
+
+    /** The packet-ins of an ovs-ofctl monitor output, each as its two lines (header, the packet's flow). */
+    private static List<String> packetIns(Path log) throws IOException {
+        List<String> out = new ArrayList<>();
+        Matcher m = Pattern.compile("(?:OFPT|NXT)_PACKET_IN.*\n.*\n").matcher(Files.readString(log));
+        while (m.find()) {
+            out.add(m.group());
+        }
+        return out;
+    }
+
     /** The FLOW_REMOVED lines of an ovs-ofctl monitor output, durations left out, sorted. */
     private static List<String> removals(Path log) throws IOException {
         List<String> out = new ArrayList<>();

@@ -27,6 +27,15 @@ final class Bridge {
     private final CounterArray hits = CounterArray.padded(COUNTER_IDS);
     private final CounterArray misses = CounterArray.padded(COUNTER_IDS);
     static final int COUNTER_IDS = 65;
+    /** Packet-ins queued for the bridge's OpenFlow connections (Dpif#takePacketIn). */
+    static final int PACKET_INS = 1024;
+    /**
+     * Packets the flows sent to the controller, until the OpenFlow side takes them. A slow path, as OVS's
+     * upcalls: each is a copy, and a full queue drops the packet (counted).
+     */
+    final java.util.concurrent.ArrayBlockingQueue<io.pvio.dpif.PacketIn> packetIns =
+            new java.util.concurrent.ArrayBlockingQueue<>(PACKET_INS);
+    final java.util.concurrent.atomic.LongAdder packetInDrops = new java.util.concurrent.atomic.LongAdder();
 
     Bridge(String name) {
         this.name = name;

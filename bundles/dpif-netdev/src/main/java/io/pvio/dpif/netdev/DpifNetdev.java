@@ -1719,6 +1719,23 @@ public final class DpifNetdev implements Dpif {
     }
 
     @Override
+    public io.pvio.dpif.PacketIn takePacketIn(String bridgeName, long timeoutMillis)
+            throws DpifException, InterruptedException {
+        Bridge b;
+        synchronized (lock) {
+            b = bridge(bridgeName);
+        }
+        return b.packetIns.poll(timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Packet-ins of {@code bridge} dropped because nobody took them in time (a full queue). */
+    public long packetInDrops(String bridgeName) throws DpifException {
+        synchronized (lock) {
+            return bridge(bridgeName).packetInDrops.sum();
+        }
+    }
+
+    @Override
     public long flowRemovalSeq() {
         synchronized (lock) {
             return removalSeq;

@@ -782,6 +782,8 @@ final class PmdThread implements Runnable {
                         nd = normal(v, macs, in, src, dst, nd);
                     } else if (act == Flow.ACTION_FLOOD) {
                         nd = flood(v, in, nd);
+                    } else if (io.pvio.dpif.FlowEntry.isController(act)) {
+                        toController(v, p, in, f, act);
                     }
                 }
             }
@@ -837,7 +839,11 @@ final class PmdThread implements Runnable {
                 Flow f = ft.flow(rank);
                 f.count(1, p.length(), nowSec, counterId);
                 for (int a : f.actions()) {
-                    nd = action(v, a, in, src, dst, eth, nd);
+                    if (io.pvio.dpif.FlowEntry.isController(a)) {
+                        toController(v, p, in, f, a);
+                    } else {
+                        nd = action(v, a, in, src, dst, eth, nd);
+                    }
                 }
             } else {
                 nd = action(v, act, in, src, dst, eth, nd);
@@ -845,6 +851,19 @@ final class PmdThread implements Runnable {
         }
         deliver(p, v, nd);
         flushTouched();
+    }
+
+    /**
+     * A copy of {@code p} for the bridge's OpenFlow connections (packet-in), as OVS's controller action: the
+     * slow path, which allocates; dropped and counted when the queue is full (no OpenFlow side takes them).
+     */
+    private void toController(BridgeView v, Packet p, int in, Flow f, int act) {
+        byte[] data = new byte[p.dataLength()];
+        p.buffer().get(p.dataOffset(), data);
+        if (!v.bridge.packetIns.offer(new io.pvio.dpif.PacketIn(in, f.cookie(), f.priority(), f.tableMiss(),
+                io.pvio.dpif.FlowEntry.controllerMaxLen(act), data))) {
+            v.bridge.packetInDrops.increment();
+        }
     }
 
     private int action(BridgeView v, int act, int in, long src, long dst, boolean eth, int nd) {

@@ -20,6 +20,11 @@ public final class Of {
     public static final int SET_CONFIG = 9;
     public static final int PORT_STATUS = 12;
     public static final int PACKET_OUT = 13;
+    /** OFPT_PACKET_IN (1.0 and 1.3). */
+    public static final int PACKET_IN = 10;
+    /** OFPR_NO_MATCH and OFPR_ACTION, a packet-in's reasons. */
+    public static final int PR_NO_MATCH = 0;
+    public static final int PR_ACTION = 1;
     public static final int FLOW_MOD = 14;
     /** OFPT_FLOW_REMOVED (1.0 and 1.3). */
     public static final int FLOW_REMOVED = 11;
@@ -76,6 +81,7 @@ public final class Of {
     public static final int P10_MAX = 0xff00;
     public static final int P10_LOCAL = 0xfffe;
     public static final long P13_LOCAL = 0xffff_fffeL;
+    public static final long P13_CONTROLLER = 0xffff_fffdL;
     public static final long P13_NORMAL = 0xffff_fffaL;
     public static final long P13_FLOOD = 0xffff_fffbL;
     public static final long P13_ANY = 0xffff_ffffL;
@@ -117,6 +123,10 @@ public final class Of {
     public static final int NXT_SET_FLOW_FORMAT = 12;
     /** Nicira message: a flow-mod with an NXM match (OpenFlow 1.0 with the NXM flow format). */
     public static final int NXT_FLOW_MOD = 13;
+    /** Nicira message: the packet-in format of later packet-ins, 0 = standard, 1 = NXT_PACKET_IN, 2 = NXT_PACKET_IN2. */
+    public static final int NXT_SET_PACKET_IN_FORMAT = 16;
+    public static final int NXT_PACKET_IN = 17;
+    public static final int NXT_PACKET_IN2 = 30;
     /** Nicira message: a flow removed, with an NXM match (the NXM flow format's FLOW_REMOVED). */
     public static final int NXT_FLOW_REMOVED = 14;
     /** Length of a Nicira message's header: OpenFlow header, vendor, subtype. */

@@ -484,6 +484,46 @@ public final class OfCodec {
         return w.finish();
     }
 
+    /**
+     * A packet-in as OVS's ofputil_encode_packet_in_private writes it: no buffer, the whole packet, table 0, in
+     * {@code format} (NXT_SET_PACKET_IN_FORMAT's: 0 standard, 1 NXT_PACKET_IN, 2 NXT_PACKET_IN2). The reason is
+     * action, but no_match for a table-miss flow's packet from 1.3 on (OVS's explicit miss); the metadata is the
+     * in_port.
+     */
+    public static byte[] packetIn(int version, int format, io.pvio.dpif.PacketIn pin) {
+        byte[] data = pin.packet();
+        int reason = pin.tableMiss() && version >= Of.V13 ? Of.PR_NO_MATCH : Of.PR_ACTION;
+        if (format == 2) { // properties: packet, table, cookie, reason, metadata (OXM in_port)
+            OfWriter w = OfWriter.message(version, Of.VENDOR, 0).u32(Of.NX_VENDOR).u32(Of.NXT_PACKET_IN2);
+            w.u16(0).u16(4 + data.length).bytes(data, 0, data.length).padTo8();
+            w.u16(3).u16(5).u8(0).padTo8();
+            w.u16(4).u16(16).zeros(4).u64(pin.cookie());
+            w.u16(5).u16(5).u8(reason).padTo8();
+            w.u16(6).u16(12).u32(oxm(Of.OXM_IN_PORT, 4)).u32(port13Wire(pin.inPort())).padTo8();
+            return w.finish();
+        }
+        if (format == 1) { // nx_packet_in, an NXM in_port, 2 bytes of padding, the packet
+            OfWriter w = OfWriter.message(version, Of.VENDOR, 0).u32(Of.NX_VENDOR).u32(Of.NXT_PACKET_IN);
+            w.u32(Of.NO_BUFFER).u16(Math.min(data.length, 0xffff)).u8(reason).u8(0).u64(pin.cookie()).u16(6).zeros(6);
+            w.u32(nxm(0, 2)).u16(pin.inPort() == FlowEntry.LOCAL ? Of.P10_LOCAL : pin.inPort()).padTo8().zeros(2);
+            w.bytes(data, 0, data.length);
+            return w.finish();
+        }
+        OfWriter w = OfWriter.message(version, Of.PACKET_IN, 0).u32(Of.NO_BUFFER).u16(Math.min(data.length, 0xffff));
+        if (version == Of.V10) {
+            w.u16(pin.inPort() == FlowEntry.LOCAL ? Of.P10_LOCAL : pin.inPort()).u8(Of.PR_ACTION).u8(0);
+        } else {
+            w.u8(reason).u8(0).u64(pin.cookie());
+            int at = w.length();
+            w.u16(1).u16(0).u32(oxm(Of.OXM_IN_PORT, 4)).u32(port13Wire(pin.inPort()));
+            w.putU16(at + 2, w.length() - at);
+            w.padTo8();
+            w.zeros(2);
+        }
+        w.bytes(data, 0, data.length);
+        return w.finish();
+    }
+
     /** A flow's match as NXM entries (in_port, eth_dst, eth_src, eth_type), not padded. */
     private static void nxMatch(OfWriter w, FlowEntry f) {
         if (f.inPort() != ANY) {
@@ -559,7 +599,10 @@ public final class OfCodec {
                 throw new OfException(OfError.BAD_ACTION_LEN, "output action of length " + len);
             }
             int p = version == Of.V10 ? u16(b) : port11(u32(b));
-            if (packetOut && (p == Of.P10_ALL || p == Of.P10_IN_PORT || p == Of.P10_TABLE)) {
+            int maxLen = u16(b);
+            if (!packetOut && p == Of.P10_CONTROLLER) {
+                out.add(FlowEntry.controller(maxLen)); // a packet-in, of the whole packet (as OVS: no buffers)
+            } else if (packetOut && (p == Of.P10_ALL || p == Of.P10_IN_PORT || p == Of.P10_TABLE)) {
                 out.add(p == Of.P10_ALL ? Dpif.OUT_ALL : p == Of.P10_IN_PORT ? Dpif.OUT_IN_PORT : Dpif.OUT_TABLE);
             } else {
                 out.add(port10(p, true));
@@ -738,12 +781,15 @@ public final class OfCodec {
 
     private static void actions(int version, OfWriter w, FlowEntry f) {
         for (int a : f.actions()) {
+            boolean ctl = FlowEntry.isController(a);
             if (version == Of.V10) {
-                int p = a == FlowEntry.NORMAL ? Of.P10_NORMAL : a == FlowEntry.FLOOD ? Of.P10_FLOOD : a;
-                w.u16(Of.AT_OUTPUT).u16(8).u16(p).u16(0);
+                int p = a == FlowEntry.NORMAL ? Of.P10_NORMAL : a == FlowEntry.FLOOD ? Of.P10_FLOOD
+                        : ctl ? Of.P10_CONTROLLER : a;
+                w.u16(Of.AT_OUTPUT).u16(8).u16(p).u16(ctl ? FlowEntry.controllerMaxLen(a) : 0);
             } else {
-                long p = a == FlowEntry.NORMAL ? Of.P13_NORMAL : a == FlowEntry.FLOOD ? Of.P13_FLOOD : port13Wire(a);
-                w.u16(Of.AT_OUTPUT).u16(16).u32(p).u16(0xffff).zeros(6);
+                long p = a == FlowEntry.NORMAL ? Of.P13_NORMAL : a == FlowEntry.FLOOD ? Of.P13_FLOOD
+                        : ctl ? Of.P13_CONTROLLER : port13Wire(a);
+                w.u16(Of.AT_OUTPUT).u16(16).u32(p).u16(ctl ? FlowEntry.controllerMaxLen(a) : 0xffff).zeros(6);
             }
         }
     }

@@ -1,6 +1,7 @@
 package io.pvio.ofproto.conn;
 
 import io.pvio.dpif.Dpif;
+import io.pvio.dpif.DpifException;
 import io.pvio.ofproto.codec.Of;
 import java.io.EOFException;
 import java.io.IOException;
@@ -70,6 +71,9 @@ public final class MgmtListener implements AutoCloseable {
         Thread ps = new Thread(this::portStatusLoop, "ofproto-" + bridge + "-ports");
         ps.setDaemon(true);
         ps.start();
+        Thread pi = new Thread(this::packetInLoop, "ofproto-" + bridge + "-packet-in");
+        pi.setDaemon(true);
+        pi.start();
         LOG.info(() -> bridge + ": listening on " + path);
     }
 
@@ -120,6 +124,45 @@ public final class MgmtListener implements AutoCloseable {
                     }
                 } catch (IOException ex) {
                     LOG.fine(() -> bridge + ": cannot send a port status: " + ex.getMessage()); // its reader ends it
+                }
+            }
+        }
+    }
+
+    /**
+     * Takes the bridge's packet-ins as the flows send them to the controller and sends each to the connections
+     * that want it (see {@link OfConnection#packetIn}); those nobody wants are dropped, as in OVS.
+     */
+    private void packetInLoop() {
+        while (!closing) {
+            try {
+                Dpif d = dpif.get();
+                io.pvio.dpif.PacketIn pin = d == null ? null : d.takePacketIn(bridge, PORT_POLL_MS);
+                if (d == null) {
+                    Thread.sleep(PORT_POLL_MS);
+                }
+                if (pin == null) {
+                    continue;
+                }
+                for (Map.Entry<SocketChannel, OfConnection> e : conns.entrySet()) {
+                    OfConnection session = e.getValue();
+                    synchronized (session) {
+                        byte[] m = session.packetIn(pin);
+                        if (m != null) {
+                            write(e.getKey(), List.of(m));
+                        }
+                    }
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (IOException e) {
+                LOG.fine(() -> bridge + ": cannot send a packet-in: " + e.getMessage()); // its reader ends it
+            } catch (DpifException | RuntimeException e) {
+                LOG.log(Level.FINE, bridge + ": no packet-ins for now", e); // the bridge is going away
+                try {
+                    Thread.sleep(PORT_POLL_MS);
+                } catch (InterruptedException ie) {
+                    return;
                 }
             }
         }

@@ -65,6 +65,8 @@ public final class OfConnection {
     private long removalsSeen = -1;
     /** The peer chose the NXM flow format (NXT_SET_FLOW_FORMAT 2): flow removals go as NXT_FLOW_REMOVED. */
     private boolean nxm;
+    /** NXT_SET_PACKET_IN_FORMAT: 0 standard, 1 NXT_PACKET_IN, 2 NXT_PACKET_IN2 (ovs-ofctl monitor asks for 2). */
+    private int packetInFormat;
 
     public OfConnection(String bridge, Supplier<Dpif> dpif) {
         this.bridge = bridge;
@@ -202,6 +204,14 @@ public final class OfConnection {
                     }
                     nxm = format == 2;
                     return; // requests are answered in the format they come in (OFPT_FLOW_MOD, NXT_FLOW_MOD)
+                }
+                if (msg.limit() == 20 && msg.getInt(8) == Of.NX_VENDOR && msg.getInt(12) == Of.NXT_SET_PACKET_IN_FORMAT) {
+                    int format = msg.getInt(16);
+                    if (format < 0 || format > 2) { // OVS: OFPBRC_EPERM for a format it does not know
+                        throw new OfException(OfError.REQUEST_EPERM, "packet-in format " + format);
+                    }
+                    packetInFormat = format;
+                    return;
                 }
                 if (msg.limit() >= Of.NX_HEADER && msg.getInt(8) == Of.NX_VENDOR && msg.getInt(12) == Of.NXT_FLOW_MOD) {
                     flowMod(OfCodec.decodeNxFlowMod(msg, nxTableId));
@@ -352,6 +362,17 @@ public final class OfConnection {
             removalsSeen = -1;
         }
         missSendLen = len;
+    }
+
+    /**
+     * The OFPT_PACKET_IN for {@code pin}, or null when this session does not want it: as OVS, a management
+     * connection gets packet-ins only while it has set a miss_send_len (ovs-ofctl monitor br0 65534).
+     */
+    public synchronized byte[] packetIn(io.pvio.dpif.PacketIn pin) {
+        if (missSendLen == 0 || closed || version == 0) {
+            return null;
+        }
+        return OfCodec.packetIn(version, packetInFormat, pin);
     }
 
     /**

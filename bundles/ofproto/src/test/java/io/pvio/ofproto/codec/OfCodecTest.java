@@ -59,7 +59,8 @@ public class OfCodecTest {
                 FlowEntry.of(-1L, 65535, 1, 0xffff_ffff_ffffL, 0, 0x86dd, List.of(2, 3, FlowEntry.FLOOD)),
                 FlowEntry.of(7, 100, ANY, ANY, MAC2, 0, List.of(65279)),
                 FlowEntry.of(8, 100, FlowEntry.LOCAL, ANY, ANY, ANY, List.of(FlowEntry.LOCAL, 1)),
-                FlowEntry.of(9, 100, 1, ANY, ANY, ANY, List.of(2)).withTimeouts(10, 65535, FlowEntry.FF_SEND_FLOW_REM));
+                FlowEntry.of(9, 100, 1, ANY, ANY, ANY, List.of(2)).withTimeouts(10, 65535, FlowEntry.FF_SEND_FLOW_REM),
+                FlowEntry.of(10, 0, ANY, ANY, ANY, ANY, List.of(FlowEntry.controller(65535), FlowEntry.controller(0), 3)));
         for (int v : new int[] {Of.V10, Of.V13}) {
             for (int cmd = Of.FC_ADD; cmd <= Of.FC_DELETE_STRICT; cmd++) {
                 for (FlowEntry f : flows) {
@@ -201,7 +202,7 @@ public class OfCodecTest {
         refused(Of.V10, fm10(ALL10, w -> w.u16(0).u16(0).u16(2).u16(0)), OfError.BAD_ACTION_LEN);
         refused(Of.V10, fm10(ALL10, w -> w.u16(0).u16(16).u16(2).u16(0)), OfError.BAD_ACTION_LEN);
         refused(Of.V10, fm10(ALL10, w -> w.u16(0).u16(8).u16(2)), OfError.BAD_ACTION_LEN);
-        refused(Of.V10, fm10(ALL10, w -> w.u16(0).u16(8).u16(0xfffd).u16(0)), OfError.BAD_OUT_PORT);
+        refused(Of.V10, fm10(ALL10, w -> w.u16(0).u16(8).u16(0xfff9).u16(0)), OfError.BAD_OUT_PORT); // TABLE
         refused(Of.V10, fm10(ALL10, w -> w.u16(0).u16(8).u16(0).u16(0)), OfError.BAD_OUT_PORT);
     }
 
@@ -271,7 +272,7 @@ public class OfCodecTest {
         refused(Of.V13, fm13(oxm(), w -> w.u16(4).u16(3).zeros(4)), OfError.BAD_INST_LEN);
         refused(Of.V13, fm13(oxm(), w -> w.u16(4).u16(64).zeros(4)), OfError.BAD_INST_LEN);
         refused(Of.V13, fm13(oxm(), w -> w.u16(4).u16(24).zeros(4).u16(0x19).u16(16).zeros(12)), OfError.BAD_ACTION_TYPE);
-        refused(Of.V13, fm13(oxm(), w -> w.u16(4).u16(24).zeros(4).u16(0).u16(16).u32(0xfffffffdL).zeros(8)),
+        refused(Of.V13, fm13(oxm(), w -> w.u16(4).u16(24).zeros(4).u16(0).u16(16).u32(0xfffffff9L).zeros(8)),
                 OfError.BAD_OUT_PORT);
         // a fully masked eth_dst is a wildcard, an exact mask a plain match
         try {

@@ -367,6 +367,64 @@ public class OfConnectionTest {
         assertEquals(2, one(nx.flowRemoved())[8 + 18]); // NXT: reason after cookie and priority
     }
 
+    /**
+     * Packet-ins from a flow's controller action: only to sessions that set a miss_send_len, as OVS encodes them
+     * (whole packets, no buffer; 1.3 with the flow's cookie, in_port as the match, no_match for a table-miss
+     * flow), read back by OVS's decoder; a flow-mod with a controller action dumps as CONTROLLER:max_len.
+     */
+    @Test
+    public void packetInsFromTheControllerAction() throws Exception {
+        OfConnection c10 = session(Of.V10);
+        OfConnection c13 = session(Of.V13);
+        io.pvio.dpif.PacketIn pin = new io.pvio.dpif.PacketIn(2, 0x77, 5, false, 128, Hex.buf(
+                "5254000000025254000000010800450000240001000040110000" + "0a0000010a00000204d204d20010000000000000000000000000"
+                + "00000000").array());
+        assertEquals(null, c10.packetIn(pin)); // no miss_send_len yet
+        for (OfConnection s : List.of(c10, c13)) {
+            s.handle(buf(OfWriter.message(s.version(), Of.SET_CONFIG, 4).u16(0).u16(0xffff).finish()));
+        }
+        byte[] m10 = c10.packetIn(pin);
+        byte[] m13 = c13.packetIn(pin);
+        assertEquals(Of.PACKET_IN, type(m10));
+        assertEquals(8 + 10 + pin.packet().length, m10.length);
+        assertEquals(8 + 16 + 16 + 2 + pin.packet().length, m13.length);
+        byte[] miss13 = c13.packetIn(new io.pvio.dpif.PacketIn(FlowEntry.LOCAL, 0, 0, true, 65535, pin.packet()));
+        assertEquals(Of.PR_NO_MATCH, miss13[8 + 6]);
+        if (Hex.haveOvsOfctl()) {
+            String p10 = Hex.ofpPrint(m10);
+            assertTrue(p10, p10.startsWith("OFPT_PACKET_IN (xid=0x0): total_len=" + pin.packet().length
+                    + " in_port=2 (via action) data_len=" + pin.packet().length + " (unbuffered)\n"
+                    + "udp,vlan_tci=0x0000,dl_src=52:54:00:00:00:01,dl_dst=52:54:00:00:00:02,nw_src=10.0.0.1,"));
+            String p13 = Hex.ofpPrint(m13);
+            assertTrue(p13, p13.startsWith("OFPT_PACKET_IN (OF1.3) (xid=0x0): cookie=0x77 total_len="
+                    + pin.packet().length + " in_port=2 (via action) data_len=" + pin.packet().length + " (unbuffered)\n"));
+            String miss = Hex.ofpPrint(miss13);
+            assertTrue(miss, miss.startsWith("OFPT_PACKET_IN (OF1.3) (xid=0x0): cookie=0x0 total_len=" + pin.packet().length
+                    + " in_port=LOCAL (via no_match) data_len="));
+        }
+        // NXT_SET_PACKET_IN_FORMAT: NXT_PACKET_IN2 (what ovs-ofctl monitor asks for), NXT_PACKET_IN
+        for (int format : new int[] {2, 1}) {
+            OfConnection nx = session(Of.V10);
+            nx.handle(buf(OfWriter.message(Of.V10, Of.SET_CONFIG, 4).u16(0).u16(0xffff).finish()));
+            assertEquals(List.of(), nx.handle(buf(OfWriter.message(Of.V10, Of.VENDOR, 5).u32(Of.NX_VENDOR)
+                    .u32(Of.NXT_SET_PACKET_IN_FORMAT).u32(format).finish())));
+            byte[] m = nx.packetIn(pin);
+            assertEquals(format == 2 ? Of.NXT_PACKET_IN2 : Of.NXT_PACKET_IN, ByteBuffer.wrap(m).getInt(12));
+            if (Hex.haveOvsOfctl()) {
+                String p = Hex.ofpPrint(m);
+                assertTrue(p, p.startsWith((format == 2 ? "NXT_PACKET_IN2" : "NXT_PACKET_IN") + " (xid=0x0): cookie=0x77"
+                        + " total_len=" + pin.packet().length + " in_port=2 (via action) data_len=" + pin.packet().length
+                        + " (unbuffered)\nudp,vlan_tci=0x0000,dl_src=52:54:00:00:00:01,"));
+            }
+        }
+        byte[] bad = OfWriter.message(Of.V10, Of.VENDOR, 6).u32(Of.NX_VENDOR).u32(Of.NXT_SET_PACKET_IN_FORMAT).u32(3).finish();
+        assertError(one(c10.handle(buf(bad))), Of.V10, OfError.REQUEST_EPERM, bad);
+        // a flow-mod with output:CONTROLLER and its max_len (1.0) becomes the datapath's controller action
+        FlowEntry f = FlowEntry.of(0, 9, 1, ANY, ANY, ANY, List.of(FlowEntry.controller(300)));
+        assertEquals(List.of(), c10.handle(buf(OfCodec.encodeFlowMod(Of.V10, 5, Of.FC_ADD, f))));
+        assertTrue(dp.flows("br0").toString(), dp.flows("br0").contains("priority=9,in_port=1,actions=CONTROLLER:300"));
+    }
+
     @Test
     public void portModSetsThePortsConfigAsOvsOfctlSendsIt() throws Exception {
         OfConnection c = session(Of.V10);

@@ -110,7 +110,10 @@ public final class Flow {
         return priority;
     }
 
-    /** The action codes (do not modify): ports &gt; 0, {@link #ACTION_NORMAL}, {@link #ACTION_FLOOD}; empty = drop. */
+    /**
+     * The action codes (do not modify): ports &gt; 0, {@link #ACTION_NORMAL}, {@link #ACTION_FLOOD},
+     * {@link io.pvio.dpif.FlowEntry#controller(int)}; empty = drop.
+     */
     public int[] actions() {
         return actions;
     }
@@ -205,6 +208,15 @@ public final class Flow {
     }
 
     /** Whether the flow's removal is reported (OFPFF_SEND_FLOW_REM). */
+    /** The flow matches every packet at priority 0: an OpenFlow table-miss flow. */
+    public boolean tableMiss() {
+        return priority == 0 && inPort < 0 && dlSrc < 0 && dlDst < 0 && dlType < 0;
+    }
+
+    public long cookie() {
+        return cookie;
+    }
+
     public boolean sendFlowRem() {
         return (flags & io.pvio.dpif.FlowEntry.FF_SEND_FLOW_REM) != 0;
     }
@@ -269,6 +281,8 @@ public final class Flow {
                 sb.append("NORMAL");
             } else if (a == ACTION_FLOOD) {
                 sb.append("FLOOD");
+            } else if (io.pvio.dpif.FlowEntry.isController(a)) {
+                sb.append("CONTROLLER:").append(io.pvio.dpif.FlowEntry.controllerMaxLen(a)); // as ovs-ofctl
             } else {
                 sb.append(a == FlowParser.LOCAL ? "LOCAL" : "output:" + a); // a reserved port by its name, as ovs-ofctl
             }

@@ -47,6 +47,8 @@ public final class FlowEntries {
                 out[i] = Flow.ACTION_NORMAL;
             } else if (a == FlowEntry.FLOOD) {
                 out[i] = Flow.ACTION_FLOOD;
+            } else if (FlowEntry.isController(a)) {
+                out[i] = a; // the same code
             } else {
                 check(a == FlowParser.LOCAL || (a >= 1 && a <= FlowParser.MAX_OFPORT), "output port " + a + " is out of range 1.." + FlowParser.MAX_OFPORT);
                 out[i] = a;

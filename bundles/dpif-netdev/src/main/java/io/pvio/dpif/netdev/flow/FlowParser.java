@@ -219,6 +219,14 @@ public final class FlowParser {
                 out.add(Flow.ACTION_NORMAL);
             } else if (lower.equals("flood")) {
                 out.add(Flow.ACTION_FLOOD);
+            } else if (lower.equals("controller") || lower.equals("output:controller")) {
+                out.add(io.pvio.dpif.FlowEntry.controller(0xffff)); // OVS: the whole packet, max_len 65535
+            } else if (lower.startsWith("controller:") || lower.startsWith("output:controller:")) {
+                out.add(io.pvio.dpif.FlowEntry.controller((int) number(text, "max_len",
+                        a.substring(a.lastIndexOf(':') + 1), 0, 0xffff)));
+            } else if (lower.startsWith("controller(max_len=") && lower.endsWith(")")) {
+                out.add(io.pvio.dpif.FlowEntry.controller((int) number(text, "max_len",
+                        a.substring(19, a.length() - 1), 0, 0xffff)));
             } else if (lower.equals("local") || lower.equals("output:local")) {
                 out.add(LOCAL);
             } else if (lower.startsWith("output:")) {
@@ -236,7 +244,7 @@ public final class FlowParser {
             } else {
                 String name = lower.split("[:(]", 2)[0];
                 throw new IllegalArgumentException(OVS_ACTIONS.contains(name) ? "action " + name
-                        + " is not supported by pvio (it has output:PORT, PORT, normal, flood, drop)"
+                        + " is not supported by pvio (it has output:PORT, PORT, normal, flood, controller[:MAX_LEN], drop)"
                         : "unknown action " + a);
             }
         }

@@ -201,6 +201,8 @@ public final class Trace {
             } else if (a == Flow.ACTION_FLOOD) {
                 sb.append("    FLOOD\n");
                 flood(k.inPort, floods, out);
+            } else if (io.pvio.dpif.FlowEntry.isController(a)) {
+                sb.append("    CONTROLLER:").append(io.pvio.dpif.FlowEntry.controllerMaxLen(a)).append('\n'); // a packet-in
             } else {
                 sb.append(a == FlowParser.LOCAL ? "    LOCAL\n" : "    output:" + a + "\n");
                 output(sb, k.inPort, a, ports, open, config, out);

@@ -57,7 +57,7 @@ public class FlowParserTest {
             {"actions=output:x", "x: output to unknown port"},
             {"actions=drop,output:1", "drop must be the only action"},
             {"actions=output:", "not a number"},
-            {"actions=controller", "action controller is not supported by pvio"},
+            {"actions=controller(id=2)", "action controller is not supported by pvio"},
             {"actions=bogus", "unknown action bogus"},
             {"ip,arp,actions=drop", "conflicts"},
             {"ipx,actions=drop", "unknown keyword ipx"},
