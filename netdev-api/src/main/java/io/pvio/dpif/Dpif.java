@@ -307,6 +307,28 @@ public interface Dpif {
         return null;
     }
 
+    /**
+     * The bridge's OpenFlow controllers (ovs-vsctl set-controller: {@code tcp:IP[:PORT]}, {@code unix:PATH}) and
+     * fail mode ({@code secure}: no NORMAL flow without a controller). As OVS's connmgr: when the bridge gains
+     * its first controller or loses its last, or its fail mode changes while it has none, its flow table is
+     * flushed, and a bridge without controllers in standalone mode gets the one NORMAL flow back. An unchanged
+     * setting changes nothing.
+     *
+     * @since 1.7
+     */
+    default void setControllers(String bridge, List<String> targets, boolean secure) throws DpifException {
+        throw new DpifException("this datapath has no controllers");
+    }
+
+    /**
+     * The bridge's controller targets ({@link #setControllers}), for the OpenFlow side to connect to.
+     *
+     * @since 1.7
+     */
+    default List<String> controllers(String bridge) throws DpifException {
+        return List.of();
+    }
+
     /** Packet-out action: every port of the bridge but the input port, NO_FLOOD ones too (OFPP_ALL). */
     int OUT_ALL = -3;
     /** Packet-out action: the input port (OFPP_IN_PORT). */

@@ -676,6 +676,74 @@ public class OvsdbE2EIT {
     }
 
     /** The real ovs-appctl on pvio's control socket; must succeed with nothing on stderr. */
+    /**
+     * A controller set with the real ovs-vsctl: pvio connects to OVS's ovs-testcontroller (a learning switch,
+     * which negotiates OpenFlow 1.3 and adds its table-miss flow), which learns from the packet-ins and installs
+     * flows with idle timeouts and sends the frames on with packet-outs; as OVS, a bridge in fail mode secure
+     * without a controller has no flow, and one in standalone mode gets the NORMAL flow back.
+     */
+    @Test
+    public void aControllerSetWithOvsVsctlLearnsFromPacketInsAndInstallsFlows() throws Exception {
+        boolean present = new File("/usr/bin/ovs-testcontroller").canExecute();
+        if (!present && "true".equals(System.getenv("CI"))) {
+            fail("ovs-testcontroller is not installed (CI=true): install openvswitch-testcontroller");
+        }
+        assumeTrue("ovs-testcontroller (openvswitch-testcontroller) is not installed", present);
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        // as the learning switch's --wildcards: in_port, dl_src and dl_dst exact (all but OFPFW10 bits 0, 2, 3)
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/ovs-testcontroller", "ptcp:" + port + ":127.0.0.1",
+                "--wildcards=0x3ffff2", "--unixctl=" + dir.resolve("tc.ctl"), "--log-file=" + dir.resolve("tc.log"),
+                "-vfile:dbg").redirectErrorStream(true).redirectOutput(dir.resolve("tc.out").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        testpmd = pb.start(); // stopped by tearDown with the others
+        await("ovs-testcontroller", () -> Files.exists(dir.resolve("tc.ctl")));
+        startDaemon();
+        String target = "tcp:127.0.0.1:" + port;
+        vsctlOk("add-br", "br0", "--", "set-controller", "br0", target, "--", "set-fail-mode", "br0", "secure",
+                "--", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=dummy", "ofport_request=1",
+                "--", "add-port", "br0", "p2", "--", "set", "Interface", "p2", "type=dummy", "ofport_request=2");
+        await("connected", () -> log().contains("connmgr|INFO|br0<->" + target + ": connected"));
+        await("the controller's table-miss flow", () -> ovsOfctl("-O", "OpenFlow13", "dump-flows", "br0").out()
+                .contains(" priority=0 actions=CONTROLLER:128\n"));
+
+        String a = "525400000001";
+        String b = "525400000002";
+        String rest = "08004500001c0001000040110000" + "0a0000010a00000204d204d20008000000000000000000000000000000000000";
+        String ctl = runDir.resolve("pvio-vswitchd.ctl").toString();
+        String[][] frames = {{"p1", b + a + rest}, {"p2", a + b + rest}, {"p1", b + a + rest}};
+        String[] learned = {null, "priority=1,in_port=2,dl_src=52:54:00:00:00:02,dl_dst=52:54:00:00:00:01 actions=output:1",
+                "priority=1,in_port=1,dl_src=52:54:00:00:00:01,dl_dst=52:54:00:00:00:02 actions=output:2"};
+        for (int i = 0; i < frames.length; i++) {
+            Out in = run(List.of("ovs-appctl", "-t", ctl, "netdev-dummy/receive", frames[i][0], frames[i][1]));
+            assertEquals(in.err(), 0, in.status());
+            int n = i + 1;
+            // unknown destination: flooded by a packet-out; known: a flow and a packet-out to its port
+            await("packet-in " + n + " answered", () -> Files.readString(dir.resolve("tc.log"))
+                    .split("sent \\(Success\\): OFPT_PACKET_OUT", -1).length - 1 == n);
+            if (learned[i] != null) {
+                String flow = learned[i];
+                await("flow " + flow, () -> ovsOfctl("dump-flows", "br0").out().contains(", idle_timeout=60, idle_age="));
+                String dump = ovsOfctl("-O", "OpenFlow13", "dump-flows", "br0").out();
+                assertTrue(dump, dump.contains(", idle_timeout=60, " + flow + "\n"));
+            }
+        }
+        await("p1 sent 1 frame and p2 2", () -> {
+            String ports = ovsOfctl("dump-ports", "br0").out();
+            return ports.matches("(?s).*port +1: rx pkts=2, .*?tx pkts=1, .*")
+                    && ports.matches("(?s).*port +2: rx pkts=1, .*?tx pkts=2, .*");
+        });
+
+        // fail mode secure: without a controller, no flow (OVS flushes the table when the last one goes)
+        vsctlOk("del-controller", "br0");
+        await("flushed", () -> ovsOfctl("dump-flows", "br0").out().equals("NXST_FLOW reply (xid=0x4):\n"));
+        await("disconnected", () -> log().contains("connmgr|INFO|br0: removed primary controller \"" + target + "\""));
+        vsctlOk("del-fail-mode", "br0"); // standalone: the NORMAL flow
+        await("NORMAL flow", () -> ovsOfctl("dump-flows", "br0").out().contains(" priority=0 actions=NORMAL\n"));
+    }
+
     private String ovsAppctlOk(String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("ovs-appctl", "-t", runDir.resolve("pvio-vswitchd.ctl").toString()));
         cmd.addAll(Arrays.asList(args));

@@ -15,9 +15,15 @@ import java.util.Map;
  * @param interfaces  by interface name, in bridge then port order
  * @param bridgeUuids each bridge's row uuid, by name
  * @param bridgeOtherConfig each bridge's other_config (hwaddr, datapath-id), by name
+ * @param controllers each bridge's Controller rows' targets and fail_mode, by name
  */
 record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, List<String> bridges,
-        Map<String, Iface> interfaces, Map<String, String> bridgeUuids, Map<String, Map<String, String>> bridgeOtherConfig) {
+        Map<String, Iface> interfaces, Map<String, String> bridgeUuids, Map<String, Map<String, String>> bridgeOtherConfig,
+        Map<String, Control> controllers) {
+
+    /** A bridge's controller targets (sorted) and whether its fail_mode is secure. */
+    record Control(List<String> targets, boolean secure) {
+    }
 
     /**
      * One Interface row to open as a datapath port of the same name.
@@ -37,7 +43,7 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
     static Desired of(Replica r) {
         Map<String, JsonNode> roots = r.rows("Open_vSwitch");
         if (roots.isEmpty()) {
-            return new Desired(null, -1, Map.of(), List.of(), Map.of(), Map.of(), Map.of());
+            return new Desired(null, -1, Map.of(), List.of(), Map.of(), Map.of(), Map.of(), Map.of());
         }
         Map.Entry<String, JsonNode> root = roots.entrySet().iterator().next();
         JsonNode ovs = root.getValue();
@@ -45,6 +51,7 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
         Map<String, Iface> ifaces = new LinkedHashMap<>();
         Map<String, String> bridgeUuids = new LinkedHashMap<>();
         Map<String, Map<String, String>> bridgeOtherConfig = new LinkedHashMap<>();
+        Map<String, Control> controllers = new LinkedHashMap<>();
         for (String bu : Replica.uuids(ovs.get("bridges"))) {
             JsonNode b = r.row("Bridge", bu);
             if (b == null) {
@@ -57,6 +64,17 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
             bridges.add(br);
             bridgeUuids.put(br, bu);
             bridgeOtherConfig.put(br, Replica.map(b.get("other_config")));
+            List<String> targets = new ArrayList<>();
+            for (String cu : Replica.uuids(b.get("controller"))) {
+                JsonNode c = r.row("Controller", cu);
+                String t = c == null ? "" : Replica.string(c.get("target"), "");
+                if (!t.isEmpty() && !targets.contains(t)) {
+                    targets.add(t);
+                }
+            }
+            targets.sort(null);
+            controllers.put(br, new Control(List.copyOf(targets),
+                    "secure".equals(Replica.string(b.get("fail_mode"), ""))));
             for (String pu : Replica.uuids(b.get("ports"))) {
                 JsonNode p = r.row("Port", pu);
                 if (p == null) {
@@ -98,7 +116,7 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
             }
         }
         return new Desired(root.getKey(), Replica.integer(ovs.get("next_cfg"), 0),
-                Replica.map(ovs.get("other_config")), bridges, ifaces, bridgeUuids, bridgeOtherConfig);
+                Replica.map(ovs.get("other_config")), bridges, ifaces, bridgeUuids, bridgeOtherConfig, controllers);
     }
 
     /** OVS's stats-update-interval (ms, at least 5000, default 5000). */

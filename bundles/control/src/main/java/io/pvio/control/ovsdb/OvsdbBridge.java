@@ -34,7 +34,8 @@ public final class OvsdbBridge implements AutoCloseable {
     /** The columns ovs-vswitchd's bridge layer reads and pvio acts on. */
     static final Map<String, List<String>> MONITORED = Map.of(
             "Open_vSwitch", List.of("bridges", "other_config", "next_cfg"),
-            "Bridge", List.of("name", "ports", "other_config"),
+            "Bridge", List.of("name", "ports", "other_config", "controller", "fail_mode"),
+            "Controller", List.of("target"),
             "Port", List.of("name", "interfaces", "other_config", "qos"),
             "QoS", List.of("type", "other_config"),
             "Interface", List.of("name", "type", "options", "ofport_request", "other_config", "ofport",

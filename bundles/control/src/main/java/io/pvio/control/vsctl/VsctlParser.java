@@ -54,6 +54,10 @@ public final class VsctlParser {
             Map.entry("remove", new Spec(4, -1, Set.of("--if-exists"), true, "remove TABLE RECORD COLUMN KEY[=VALUE]...")),
             Map.entry("clear", new Spec(3, -1, Set.of("--if-exists"), true, "clear TABLE RECORD COLUMN...")));
 
+    /** ovs-vsctl's controller commands: with --db (ovsdb-server) only. */
+    private static final Set<String> CONTROLLER_COMMANDS = Set.of("set-controller", "del-controller", "get-controller",
+            "set-fail-mode", "del-fail-mode", "get-fail-mode");
+
     /** Global options: --no-wait and --timeout are accepted (nothing here waits on an outside process). */
     private static final Set<String> GLOBAL = Set.of("--no-wait", "--timeout", "--dry-run");
 
@@ -105,6 +109,10 @@ public final class VsctlParser {
             }
             String name = words.get(i++);
             Spec spec = SPECS.get(name);
+            if (spec == null && CONTROLLER_COMMANDS.contains(name)) {
+                throw new VsctlException("'" + name + "': pvio's own database has no controllers yet; keep the"
+                        + " configuration in ovsdb-server (vswitchd --db) and use ovs-vsctl " + name);
+            }
             if (spec == null) {
                 throw new VsctlException("unknown command '" + name + "'; use --help for help");
             }

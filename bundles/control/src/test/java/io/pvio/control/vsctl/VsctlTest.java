@@ -139,6 +139,7 @@ public class VsctlTest {
     public void badInputGivesClearMessages() throws VsctlException {
         Db db = withPort();
         assertEquals("unknown command 'frob'; use --help for help", error(db, "frob"));
+        assertTrue(error(db, "set-controller", "br0", "tcp:127.0.0.1").startsWith("'set-controller': pvio's own database has no controllers yet; keep the configuration in ovsdb-server"));
         assertTrue(error(db, "list", "Nope").startsWith("unknown table \"Nope\""));
         assertEquals("Interface does not contain a column whose name matches \"colour\"",
                 error(db, "get", "Interface", "p1", "colour"));

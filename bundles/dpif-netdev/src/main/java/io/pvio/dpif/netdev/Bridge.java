@@ -27,6 +27,10 @@ final class Bridge {
     private final CounterArray hits = CounterArray.padded(COUNTER_IDS);
     private final CounterArray misses = CounterArray.padded(COUNTER_IDS);
     static final int COUNTER_IDS = 65;
+    /** Its controllers' targets and fail mode (Dpif#setControllers); guarded by the datapath lock. */
+    java.util.List<String> controllers = java.util.List.of();
+    java.util.List<String> controllersAsked = java.util.List.of();
+    boolean failSecure;
     /** Packet-ins queued for the bridge's OpenFlow connections (Dpif#takePacketIn). */
     static final int PACKET_INS = 1024;
     /**
@@ -39,8 +43,18 @@ final class Bridge {
 
     Bridge(String name) {
         this.name = name;
-        // as OVS's bridge: a NORMAL flow without flags (not an add from ovs-ofctl)
-        this.flows = new FlowTable(FlowEntries.fromEntry(FlowEntry.of(0, 0, FlowEntry.ANY, FlowEntry.ANY,
+        this.flows = flushed(false, false);
+    }
+
+    /**
+     * The table after a flush, as OVS's connmgr_flushed: with no controller in standalone mode one NORMAL flow
+     * without flags (not an add from ovs-ofctl), else none.
+     */
+    static FlowTable flushed(boolean controllers, boolean secure) {
+        if (controllers || secure) {
+            return new FlowTable();
+        }
+        return new FlowTable(FlowEntries.fromEntry(FlowEntry.of(0, 0, FlowEntry.ANY, FlowEntry.ANY,
                 FlowEntry.ANY, FlowEntry.ANY, java.util.List.of(FlowEntry.NORMAL))));
     }
 

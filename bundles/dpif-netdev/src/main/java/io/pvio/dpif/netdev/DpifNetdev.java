@@ -1719,6 +1719,50 @@ public final class DpifNetdev implements Dpif {
     }
 
     @Override
+    public void setControllers(String bridgeName, List<String> targets, boolean secure) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridge(bridgeName);
+            if (targets.equals(b.controllersAsked) && secure == b.failSecure) {
+                return; // unchanged (the control plane sets them every round)
+            }
+            b.controllersAsked = List.copyOf(targets);
+            java.util.LinkedHashSet<String> ok = new java.util.LinkedHashSet<>();
+            for (String t : targets) {
+                if ((t.startsWith("tcp:") || t.startsWith("unix:")) && t.indexOf(':') < t.length() - 1) {
+                    ok.add(t);
+                } else { // OVS: "%s: unsupported controller target" (ssl:, punix:, ptcp: are not here)
+                    LOG.warning(() -> "bridge " + bridgeName + ": " + t + ": unsupported controller target (pvio "
+                            + "connects to tcp:IP[:PORT] and unix:PATH)");
+                }
+            }
+            List<String> want = List.copyOf(ok);
+            boolean had = !b.controllers.isEmpty();
+            boolean has = !want.isEmpty();
+            if (want.equals(b.controllers) && secure == b.failSecure) {
+                return;
+            }
+            boolean flush = had != has || (!has && secure != b.failSecure);
+            b.controllers = want;
+            b.failSecure = secure;
+            LOG.info(() -> "bridge " + bridgeName + ": controllers " + want + ", fail mode "
+                    + (secure ? "secure" : "standalone"));
+            if (flush) { // connmgr_set_controllers / connmgr_set_fail_mode: ofproto_flush_flows
+                for (Flow f : b.flows.flows()) {
+                    removed(b, f, FlowRemoval.DELETE, System.nanoTime());
+                }
+                b.flows = Bridge.flushed(has, secure);
+            }
+        }
+    }
+
+    @Override
+    public List<String> controllers(String bridgeName) throws DpifException {
+        synchronized (lock) {
+            return bridge(bridgeName).controllers;
+        }
+    }
+
+    @Override
     public io.pvio.dpif.PacketIn takePacketIn(String bridgeName, long timeoutMillis)
             throws DpifException, InterruptedException {
         Bridge b;

@@ -175,6 +175,14 @@ public final class OfprotoComponent implements ReconfigureParticipant {
                                 + ".mgmt: " + e);
                     }
                 }
+                MgmtListener l = listeners.get(br);
+                if (l != null && d != null) {
+                    try {
+                        l.setControllers(d.controllers(br)); // and their links follow the bridge's controllers
+                    } catch (io.pvio.dpif.DpifException | RuntimeException e) {
+                        LOG.log(Level.FINE, br + ": cannot read its controllers", e);
+                    }
+                }
             }
         }
     }

@@ -39,6 +39,8 @@ public final class MgmtListener implements AutoCloseable {
     private final Map<SocketChannel, OfConnection> conns = new ConcurrentHashMap<>();
     private volatile boolean closing;
     private int accepted; // accept thread only
+    /** Controller links by target (set-controller), each with its thread; guarded by itself. */
+    private final Map<String, ControllerLink> controllers = new java.util.HashMap<>();
 
     /**
      * Binds the socket (replacing a stale file) and starts accepting.
@@ -126,6 +128,163 @@ public final class MgmtListener implements AutoCloseable {
                     LOG.fine(() -> bridge + ": cannot send a port status: " + ex.getMessage()); // its reader ends it
                 }
             }
+        }
+    }
+
+    /**
+     * Connects to exactly {@code targets} (tcp:IP[:PORT], unix:PATH) as the bridge's controllers: new ones are
+     * connected (and reconnected, as OVS's rconn), gone ones closed. The connections share the management
+     * connections' asynchronous messages.
+     */
+    public void setControllers(List<String> targets) {
+        synchronized (controllers) {
+            controllers.entrySet().removeIf(e -> {
+                if (!targets.contains(e.getKey()) || closing) {
+                    e.getValue().stop();
+                    LOG.info(() -> bridge + ": removed primary controller \"" + e.getKey() + "\"");
+                    return true;
+                }
+                return false;
+            });
+            for (String t : targets) {
+                if (!closing && !controllers.containsKey(t)) {
+                    ControllerLink l = new ControllerLink(t);
+                    controllers.put(t, l);
+                    LOG.info(() -> bridge + ": added primary controller \"" + t + "\"");
+                    l.start();
+                }
+            }
+        }
+    }
+
+    /** The controllers connected now, by target. */
+    public List<String> connectedControllers() {
+        synchronized (controllers) {
+            return controllers.values().stream().filter(l -> l.channel != null).map(l -> l.target).sorted().toList();
+        }
+    }
+
+    /**
+     * One controller: connects, serves the session until it ends, then waits (1 s, doubling to 8 s, as OVS's
+     * rconn backoff) and connects again, until stopped. Logs as OVS's rconn.
+     */
+    private final class ControllerLink {
+        final String target;
+        final String name;
+        volatile boolean stopped;
+        volatile SocketChannel channel;
+        private final Thread thread;
+
+        ControllerLink(String target) {
+            this.target = target;
+            this.name = bridge + "<->" + target;
+            this.thread = new Thread(this::run, "ofproto-" + bridge + "-" + target);
+            thread.setDaemon(true);
+        }
+
+        void start() {
+            thread.start();
+        }
+
+        void stop() {
+            stopped = true;
+            SocketChannel c = channel;
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (IOException e) {
+                    LOG.log(Level.FINE, name + ": close", e);
+                }
+            }
+            thread.interrupt();
+        }
+
+        private void run() {
+            long backoff = 1000;
+            while (!stopped && !closing) {
+                LOG.info(() -> name + ": connecting...");
+                SocketChannel c;
+                try {
+                    c = open(target);
+                } catch (IOException | RuntimeException e) {
+                    String why = e.getMessage() == null ? e.toString() : e.getMessage();
+                    LOG.info(() -> name + ": connection failed (" + why + ")");
+                    long wait = backoff;
+                    LOG.info(() -> name + ": waiting " + wait / 1000 + " seconds before reconnect");
+                    if (!pause(wait)) {
+                        return;
+                    }
+                    backoff = Math.min(backoff * 2, 8000);
+                    continue;
+                }
+                backoff = 1000;
+                channel = c;
+                if (stopped) {
+                    closeQuietly(c);
+                    return;
+                }
+                LOG.info(() -> name + ": connected");
+                OfConnection session = new OfConnection(bridge, dpif, true);
+                conns.put(c, session);
+                serve(c, session, target);
+                channel = null;
+                if (!stopped && !closing) {
+                    LOG.info(() -> name + ": connection closed by peer");
+                    if (!pause(1000)) {
+                        return;
+                    }
+                }
+            }
+        }
+
+        private boolean pause(long ms) {
+            try {
+                Thread.sleep(ms);
+                return !stopped && !closing;
+            } catch (InterruptedException e) {
+                return false;
+            }
+        }
+    }
+
+    /** A connection to {@code tcp:IP[:PORT]} (OVS's default port 6653) or {@code unix:PATH}. */
+    static SocketChannel open(String target) throws IOException {
+        if (target.startsWith("unix:")) {
+            return SocketChannel.open(UnixDomainSocketAddress.of(target.substring(5)));
+        }
+        if (!target.startsWith("tcp:")) {
+            throw new IOException("unsupported controller target " + target);
+        }
+        String hp = target.substring(4);
+        String host = hp;
+        int port = 6653;
+        int colon = hp.lastIndexOf(':');
+        if (hp.startsWith("[")) { // [IPv6]:PORT
+            int close = hp.indexOf(']');
+            host = hp.substring(1, close);
+            if (close + 1 < hp.length() && hp.charAt(close + 1) == ':') {
+                port = Integer.parseInt(hp.substring(close + 2));
+            }
+        } else if (colon >= 0) {
+            host = hp.substring(0, colon);
+            port = Integer.parseInt(hp.substring(colon + 1));
+        }
+        SocketChannel c = SocketChannel.open();
+        try {
+            c.socket().connect(new java.net.InetSocketAddress(java.net.InetAddress.getByName(host), port), 5000);
+            c.socket().setTcpNoDelay(true);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(c);
+            throw e;
+        }
+        return c;
+    }
+
+    private static void closeQuietly(SocketChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "close", e);
         }
     }
 
@@ -236,6 +395,7 @@ public final class MgmtListener implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        setControllers(List.of());
         try {
             server.close();
         } catch (IOException e) {

@@ -68,9 +68,21 @@ public final class OfConnection {
     /** NXT_SET_PACKET_IN_FORMAT: 0 standard, 1 NXT_PACKET_IN, 2 NXT_PACKET_IN2 (ovs-ofctl monitor asks for 2). */
     private int packetInFormat;
 
+    /** A controller connection (OVS's OFCONN_PRIMARY), not a management one: asynchronous messages from the start. */
+    private final boolean primary;
+
     public OfConnection(String bridge, Supplier<Dpif> dpif) {
+        this(bridge, dpif, false);
+    }
+
+    /**
+     * @param primary a connection to a controller (set-controller): as OVS, its miss_send_len is 128 from the
+     *                start, so it gets port status, flow removals and packet-ins without asking
+     */
+    public OfConnection(String bridge, Supplier<Dpif> dpif, boolean primary) {
         this.bridge = bridge;
         this.dpif = dpif;
+        this.primary = primary;
     }
 
     /** Our HELLO, sent first: OpenFlow 1.3 with a version bitmap of 1.0 and 1.3. */
@@ -167,6 +179,12 @@ public final class OfConnection {
         }
         version = 31 - Integer.numberOfLeadingZeros(common);
         LOG.fine(() -> bridge + ": negotiated " + Of.version(version));
+        if (primary) { // OVS: a primary connection's miss_send_len is OFP_DEFAULT_MISS_SEND_LEN
+            seen = describe(null);
+            Dpif d = dpif.get();
+            removalsSeen = d == null ? 0 : d.flowRemovalSeq();
+            missSendLen = 128;
+        }
     }
 
     private void fail(List<byte[]> out, int v, int xid, String why) {
