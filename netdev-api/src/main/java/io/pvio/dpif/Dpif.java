@@ -329,6 +329,16 @@ public interface Dpif {
         return List.of();
     }
 
+    /**
+     * Whether a packet that no flow of {@code bridge} matches goes to the controller (an implicit table-miss
+     * packet-in, {@link PacketIn#IMPLICIT_MISS}) instead of being dropped: as OVS, when a connection below
+     * OpenFlow 1.3 is open on the bridge (1.3's table miss drops). The OpenFlow side keeps it up to date.
+     *
+     * @since 1.7
+     */
+    default void setPacketInOnMiss(String bridge, boolean want) throws DpifException {
+    }
+
     /** Packet-out action: every port of the bridge but the input port, NO_FLOOD ones too (OFPP_ALL). */
     int OUT_ALL = -3;
     /** Packet-out action: the input port (OFPP_IN_PORT). */

@@ -654,6 +654,27 @@ public class OvsToolsE2EIT {
             assertEquals(version, real, packetIns(monitors.get(version + " pvio")));
         }
         awaitTx("p2", 1); // the first flow's output too
+
+        // no flow at all: a table miss is a packet-in (no_match) for the 1.0 connections, as OVS's miss rule
+        for (String target : List.of(theirs, mine)) {
+            assertEquals(0, exec(Map.of(), List.of(ofctl, "del-flows", target)).status());
+        }
+        Thread.sleep(500); // pvio's OpenFlow side looks at its connections' versions every 100 ms
+        assertEquals(0, exec(env, List.of(OVS_APPCTL, "-t", realCtl, "netdev-dummy/receive", "p2", udp)).status());
+        assertEquals(0, appctl("netdev-dummy/receive", "p2", udp).status());
+        for (String who : List.of(" ovs", " pvio")) {
+            long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+            while (packetIns(monitors.get("OpenFlow10" + who)).size() < 3) {
+                assertTrue(who + ": no implicit miss", System.nanoTime() < deadline);
+                Thread.sleep(50);
+            }
+        }
+        Thread.sleep(500); // and none more
+        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+            List<String> real = packetIns(monitors.get(version + " ovs"));
+            assertEquals(version + ": " + real, version.equals("OpenFlow10") ? 3 : 2, real.size());
+            assertEquals(version, real, packetIns(monitors.get(version + " pvio")));
+        }
     }
 
     /** The packet-ins of an ovs-ofctl monitor output, each as its two lines (header, the packet's flow). */

@@ -30,6 +30,8 @@ final class Bridge {
     /** Its controllers' targets and fail mode (Dpif#setControllers); guarded by the datapath lock. */
     java.util.List<String> controllers = java.util.List.of();
     java.util.List<String> controllersAsked = java.util.List.of();
+    /** Dpif#setPacketInOnMiss: a table miss goes to the controller (a connection below OpenFlow 1.3 is open). */
+    volatile boolean packetInOnMiss;
     boolean failSecure;
     /** Packet-ins queued for the bridge's OpenFlow connections (Dpif#takePacketIn). */
     static final int PACKET_INS = 1024;

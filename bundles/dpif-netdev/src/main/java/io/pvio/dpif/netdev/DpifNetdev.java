@@ -753,9 +753,9 @@ public final class DpifNetdev implements Dpif {
     }
 
     /**
-     * The bits the data path honours: down (= NO_RECV + NO_FWD), NO_RECV, NO_FWD, NO_FLOOD; NO_STP and
-     * NO_PACKET_IN hold anyway (pvio runs no spanning tree and sends no packet-ins). NO_RECV_STP is refused:
-     * pvio does not tell STP frames apart.
+     * The bits the data path honours: down (= NO_RECV + NO_FWD), NO_RECV, NO_FWD, NO_FLOOD; NO_STP holds
+     * anyway (pvio runs no spanning tree); NO_PACKET_IN is kept and, as in OVS with the default table-miss
+     * config, changes no packet-in. NO_RECV_STP is refused: pvio does not tell STP frames apart.
      */
     static final int PORT_CONFIG_HONOURED = Dpif.PC_PORT_DOWN | Dpif.PC_NO_STP | Dpif.PC_NO_RECV
             | Dpif.PC_NO_FLOOD | Dpif.PC_NO_FWD | Dpif.PC_NO_PACKET_IN;
@@ -1752,6 +1752,13 @@ public final class DpifNetdev implements Dpif {
                 }
                 b.flows = Bridge.flushed(has, secure);
             }
+        }
+    }
+
+    @Override
+    public void setPacketInOnMiss(String bridgeName, boolean want) throws DpifException {
+        synchronized (lock) {
+            bridge(bridgeName).packetInOnMiss = want;
         }
     }
 

@@ -750,6 +750,9 @@ final class PmdThread implements Runnable {
             if (rank == FlowTable.MISS) {
                 misses++;
                 lookups += ft.groups();
+                if (v.bridge.packetInOnMiss) { // as OVS with the default miss config: NO_PACKET_IN is not checked
+                    missToController(v, p, in);
+                }
                 p.free();
                 dropped++;
                 continue;
@@ -860,8 +863,23 @@ final class PmdThread implements Runnable {
     private void toController(BridgeView v, Packet p, int in, Flow f, int act) {
         byte[] data = new byte[p.dataLength()];
         p.buffer().get(p.dataOffset(), data);
-        if (!v.bridge.packetIns.offer(new io.pvio.dpif.PacketIn(in, f.cookie(), f.priority(), f.tableMiss(),
+        int reason = f.tableMiss() ? io.pvio.dpif.PacketIn.EXPLICIT_MISS : io.pvio.dpif.PacketIn.ACTION;
+        if (!v.bridge.packetIns.offer(new io.pvio.dpif.PacketIn(in, f.cookie(), f.priority(), reason,
                 io.pvio.dpif.FlowEntry.controllerMaxLen(act), data))) {
+            v.bridge.packetInDrops.increment();
+        }
+    }
+
+    /** A packet no flow matched, for the connections that want implicit table misses (OVS's miss_rule). */
+    private void missToController(BridgeView v, Packet p, int in) {
+        if (v.bridge.packetIns.remainingCapacity() == 0) {
+            v.bridge.packetInDrops.increment(); // nobody takes them: no copy
+            return;
+        }
+        byte[] data = new byte[p.dataLength()];
+        p.buffer().get(p.dataOffset(), data);
+        if (!v.bridge.packetIns.offer(new io.pvio.dpif.PacketIn(in, 0, 0, io.pvio.dpif.PacketIn.IMPLICIT_MISS, 0xffff,
+                data))) {
             v.bridge.packetInDrops.increment();
         }
     }

@@ -2,7 +2,6 @@ package io.pvio.dpif.netdev;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 
@@ -44,7 +43,7 @@ public class PacketInTest extends DpTest {
         assertEquals(1, pin.inPort());
         assertEquals(0x5, pin.cookie());
         assertEquals(FlowEntry.DEFAULT_PRIORITY, pin.priority());
-        assertFalse(pin.tableMiss());
+        assertEquals(PacketIn.ACTION, pin.reason());
         assertEquals(200, pin.maxLen());
         assertArrayEquals("the whole packet, as OVS (no buffers)", frame, pin.packet());
         await("and its other action", () -> n2.sentPackets() == 1);
@@ -53,12 +52,46 @@ public class PacketInTest extends DpTest {
         assertTrue(n2.receive(other));
         PacketIn miss = dp.takePacketIn("br0", 10_000);
         assertEquals(2, miss.inPort());
-        assertTrue("priority 0, matching everything: a table-miss flow", miss.tableMiss());
+        assertEquals("priority 0, matching everything: a table-miss flow", PacketIn.EXPLICIT_MISS, miss.reason());
         assertEquals(65535, miss.maxLen());
         assertArrayEquals(other, miss.packet());
         assertNull(dp.takePacketIn("br0", 50));
         assertEquals(0, dp.packetInDrops("br0"));
         assertEquals(0, n1.sentPackets());
+    }
+
+    /** A table miss is a packet-in only while the OpenFlow side asks (a connection below 1.3 is open), as OVS. */
+    @Test
+    public void anImplicitTableMissWhenAsked() throws Exception {
+        dp.addBridge("br0");
+        dp.addPort("br0", "n1", "dummy", Map.of(), 1);
+        DummyPort n1 = DummyPorts.dummy("n1");
+        dp.delFlows("br0", "");
+        assertTrue(n1.receive(eth(B, A, 0x0800, 60)));
+        await("looked up", () -> lookups() == 1);
+        assertNull("not asked: dropped", dp.takePacketIn("br0", 0));
+        dp.setPacketInOnMiss("br0", true);
+        byte[] frame = eth(B, A, 0x86dd, 90);
+        assertTrue(n1.receive(frame));
+        PacketIn pin = dp.takePacketIn("br0", 10_000);
+        assertEquals(PacketIn.IMPLICIT_MISS, pin.reason());
+        assertEquals(1, pin.inPort());
+        assertEquals(0, pin.cookie());
+        assertEquals(0xffff, pin.maxLen());
+        assertArrayEquals(frame, pin.packet());
+        assertEquals(0, dp.tableStats("br0").matched());
+        dp.setPacketInOnMiss("br0", false);
+        assertTrue(n1.receive(frame));
+        await("looked up", () -> lookups() == 3);
+        assertNull(dp.takePacketIn("br0", 0));
+    }
+
+    private long lookups() {
+        try {
+            return dp.tableStats("br0").lookups();
+        } catch (DpifException e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test

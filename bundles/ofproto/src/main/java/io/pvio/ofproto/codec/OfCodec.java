@@ -492,7 +492,9 @@ public final class OfCodec {
      */
     public static byte[] packetIn(int version, int format, io.pvio.dpif.PacketIn pin) {
         byte[] data = pin.packet();
-        int reason = pin.tableMiss() && version >= Of.V13 ? Of.PR_NO_MATCH : Of.PR_ACTION;
+        // OVS's encode_packet_in_reason: an explicit miss is no_match from 1.3 on, an implicit one always
+        int reason = pin.reason() == io.pvio.dpif.PacketIn.IMPLICIT_MISS
+                || pin.reason() == io.pvio.dpif.PacketIn.EXPLICIT_MISS && version >= Of.V13 ? Of.PR_NO_MATCH : Of.PR_ACTION;
         if (format == 2) { // properties: packet, table, cookie, reason, metadata (OXM in_port)
             OfWriter w = OfWriter.message(version, Of.VENDOR, 0).u32(Of.NX_VENDOR).u32(Of.NXT_PACKET_IN2);
             w.u16(0).u16(4 + data.length).bytes(data, 0, data.length).padTo8();
@@ -511,7 +513,7 @@ public final class OfCodec {
         }
         OfWriter w = OfWriter.message(version, Of.PACKET_IN, 0).u32(Of.NO_BUFFER).u16(Math.min(data.length, 0xffff));
         if (version == Of.V10) {
-            w.u16(pin.inPort() == FlowEntry.LOCAL ? Of.P10_LOCAL : pin.inPort()).u8(Of.PR_ACTION).u8(0);
+            w.u16(pin.inPort() == FlowEntry.LOCAL ? Of.P10_LOCAL : pin.inPort()).u8(reason).u8(0);
         } else {
             w.u8(reason).u8(0).u64(pin.cookie());
             int at = w.length();

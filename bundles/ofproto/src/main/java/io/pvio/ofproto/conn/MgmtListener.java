@@ -39,6 +39,9 @@ public final class MgmtListener implements AutoCloseable {
     private final Map<SocketChannel, OfConnection> conns = new ConcurrentHashMap<>();
     private volatile boolean closing;
     private int accepted; // accept thread only
+    /** What the port status thread last told which datapath of the table-miss packet-ins. */
+    private Dpif missDpif;
+    private boolean missToldWanted;
     /** Controller links by target (set-controller), each with its thread; guarded by itself. */
     private final Map<String, ControllerLink> controllers = new java.util.HashMap<>();
 
@@ -117,8 +120,10 @@ public final class MgmtListener implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
+            boolean missWanted = false;
             for (Map.Entry<SocketChannel, OfConnection> e : conns.entrySet()) {
                 OfConnection session = e.getValue();
+                missWanted |= session.wantsPacketInOnMiss();
                 try {
                     synchronized (session) {
                         write(e.getKey(), session.portStatus());
@@ -126,6 +131,16 @@ public final class MgmtListener implements AutoCloseable {
                     }
                 } catch (IOException ex) {
                     LOG.fine(() -> bridge + ": cannot send a port status: " + ex.getMessage()); // its reader ends it
+                }
+            }
+            Dpif d = dpif.get();
+            if (d != null && (d != missDpif || missWanted != missToldWanted)) {
+                try {
+                    d.setPacketInOnMiss(bridge, missWanted); // a table miss is a packet-in while a 1.0 session is open
+                    missDpif = d;
+                    missToldWanted = missWanted;
+                } catch (DpifException | RuntimeException ex) {
+                    LOG.log(Level.FINE, bridge + ": cannot set packet-ins on miss", ex);
                 }
             }
         }

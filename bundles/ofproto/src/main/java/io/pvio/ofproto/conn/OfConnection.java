@@ -91,6 +91,14 @@ public final class OfConnection {
         return w.u16(1).u16(8).u32(BITMAP).finish();
     }
 
+    /**
+     * Whether this session wants a packet-in for a table miss: as OVS's update_want_packet_in_on_miss, one
+     * below OpenFlow 1.3 (or not negotiated yet).
+     */
+    public synchronized boolean wantsPacketInOnMiss() {
+        return !closed && version < Of.V13;
+    }
+
     /** The negotiated version, 0 before the peer's HELLO. */
     public int version() {
         return version;
@@ -389,6 +397,9 @@ public final class OfConnection {
     public synchronized byte[] packetIn(io.pvio.dpif.PacketIn pin) {
         if (missSendLen == 0 || closed || version == 0) {
             return null;
+        }
+        if (pin.reason() == io.pvio.dpif.PacketIn.IMPLICIT_MISS && version >= Of.V13) {
+            return null; // OVS's default async config: implicit misses for OpenFlow 1.2 and before only
         }
         return OfCodec.packetIn(version, packetInFormat, pin);
     }

@@ -376,7 +376,7 @@ public class OfConnectionTest {
     public void packetInsFromTheControllerAction() throws Exception {
         OfConnection c10 = session(Of.V10);
         OfConnection c13 = session(Of.V13);
-        io.pvio.dpif.PacketIn pin = new io.pvio.dpif.PacketIn(2, 0x77, 5, false, 128, Hex.buf(
+        io.pvio.dpif.PacketIn pin = new io.pvio.dpif.PacketIn(2, 0x77, 5, io.pvio.dpif.PacketIn.ACTION, 128, Hex.buf(
                 "5254000000025254000000010800450000240001000040110000" + "0a0000010a00000204d204d20010000000000000000000000000"
                 + "00000000").array());
         assertEquals(null, c10.packetIn(pin)); // no miss_send_len yet
@@ -388,8 +388,14 @@ public class OfConnectionTest {
         assertEquals(Of.PACKET_IN, type(m10));
         assertEquals(8 + 10 + pin.packet().length, m10.length);
         assertEquals(8 + 16 + 16 + 2 + pin.packet().length, m13.length);
-        byte[] miss13 = c13.packetIn(new io.pvio.dpif.PacketIn(FlowEntry.LOCAL, 0, 0, true, 65535, pin.packet()));
+        byte[] miss13 = c13.packetIn(new io.pvio.dpif.PacketIn(FlowEntry.LOCAL, 0, 0, io.pvio.dpif.PacketIn.EXPLICIT_MISS, 65535, pin.packet()));
         assertEquals(Of.PR_NO_MATCH, miss13[8 + 6]);
+        io.pvio.dpif.PacketIn implicit = new io.pvio.dpif.PacketIn(1, 0, 0, io.pvio.dpif.PacketIn.IMPLICIT_MISS, 65535,
+                pin.packet());
+        assertEquals("an implicit miss: not for 1.3", null, c13.packetIn(implicit));
+        assertEquals("no_match in 1.0", Of.PR_NO_MATCH, c10.packetIn(implicit)[8 + 8]);
+        assertTrue(c10.wantsPacketInOnMiss());
+        assertFalse(c13.wantsPacketInOnMiss());
         if (Hex.haveOvsOfctl()) {
             String p10 = Hex.ofpPrint(m10);
             assertTrue(p10, p10.startsWith("OFPT_PACKET_IN (xid=0x0): total_len=" + pin.packet().length
