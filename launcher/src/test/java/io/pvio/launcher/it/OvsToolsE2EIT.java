@@ -516,17 +516,7 @@ public class OvsToolsE2EIT {
         String mine = "unix:" + runDir.resolve("br0.mgmt");
         String theirs = "unix:" + dir.resolve("br0.mgmt");
         String ofctl = "/usr/bin/ovs-ofctl";
-        Map<String, Path> monitors = new LinkedHashMap<>();
-        int n = 0;
-        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
-            for (String target : List.of(theirs, mine)) {
-                Path log = dir.resolve("fr-monitor" + ++n + ".out");
-                Path ctl = dir.resolve("fr-monitor" + n + ".ctl");
-                ovs.add(spawn(Map.of(), log, ofctl, "-O", version, "monitor", target, "128", "--unixctl=" + ctl));
-                awaitFile(ctl);
-                monitors.put(version + (target.equals(mine) ? " pvio" : " ovs"), log);
-            }
-        }
+        Map<String, Path> monitors = monitors(dir, "fr-", theirs, mine, "128");
         List<String> flows = List.of("priority=5,in_port=1,hard_timeout=2,send_flow_rem,cookie=0x21,actions=output:2",
                 "priority=6,in_port=2,idle_timeout=2,send_flow_rem,actions=drop",
                 "priority=7,in_port=3,hard_timeout=2,actions=drop",
@@ -608,17 +598,7 @@ public class OvsToolsE2EIT {
         String mine = "unix:" + runDir.resolve("br0.mgmt");
         String theirs = "unix:" + dir.resolve("br0.mgmt");
         String ofctl = "/usr/bin/ovs-ofctl";
-        Map<String, Path> monitors = new LinkedHashMap<>();
-        int n = 0;
-        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
-            for (String target : List.of(theirs, mine)) {
-                Path log = dir.resolve("pin-monitor" + ++n + ".out");
-                Path ctl = dir.resolve("pin-monitor" + n + ".ctl");
-                ovs.add(spawn(Map.of(), log, ofctl, "-O", version, "monitor", target, "65534", "--unixctl=" + ctl));
-                awaitFile(ctl);
-                monitors.put(version + (target.equals(mine) ? " pvio" : " ovs"), log);
-            }
-        }
+        Map<String, Path> monitors = monitors(dir, "pin-", theirs, mine, "65534");
         for (String target : List.of(theirs, mine)) {
             for (String f : List.of("cookie=0x5,in_port=1,actions=controller:200,output:2", "priority=0,actions=controller")) {
                 Out r = exec(Map.of(), List.of(ofctl, "add-flow", target, f));
@@ -685,6 +665,27 @@ public class OvsToolsE2EIT {
             out.add(m.group());
         }
         return out;
+    }
+
+    /**
+     * The real ovs-ofctl monitor with {@code missSendLen} on {@code theirs} and {@code mine}, OpenFlow 1.0 and
+     * 1.3, each connected; their outputs by "OpenFlow1x ovs|pvio".
+     */
+    private Map<String, Path> monitors(Path dir, String prefix, String theirs, String mine, String missSendLen)
+            throws Exception {
+        Map<String, Path> monitors = new LinkedHashMap<>();
+        int n = 0;
+        for (String version : List.of("OpenFlow10", "OpenFlow13")) {
+            for (String target : List.of(theirs, mine)) {
+                Path log = dir.resolve(prefix + "monitor" + ++n + ".out");
+                Path ctl = dir.resolve(prefix + "monitor" + n + ".ctl");
+                ovs.add(spawn(Map.of(), log, "/usr/bin/ovs-ofctl", "-O", version, "monitor", target, missSendLen,
+                        "--unixctl=" + ctl));
+                awaitFile(ctl); // connected, its config set
+                monitors.put(version + (target.equals(mine) ? " pvio" : " ovs"), log);
+            }
+        }
+        return monitors;
     }
 
     /** The FLOW_REMOVED lines of an ovs-ofctl monitor output, durations left out, sorted. */

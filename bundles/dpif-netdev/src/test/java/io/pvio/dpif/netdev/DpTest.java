@@ -146,4 +146,18 @@ public abstract class DpTest {
         }
         return b.array();
     }
+
+    /** Each {bad flow, a part of its error}: add-flow refuses it with that message. */
+    protected void assertRefused(String bridge, String[][] badFlows) {
+        for (String[] bad : badFlows) {
+            try {
+                dp.addFlow(bridge, bad[0]);
+                throw new AssertionError(bad[0] + " accepted");
+            } catch (io.pvio.dpif.DpifException e) {
+                if (!e.getMessage().contains(bad[1])) {
+                    throw new AssertionError(bad[0] + ": " + e.getMessage() + " does not say " + bad[1]);
+                }
+            }
+        }
+    }
 }
