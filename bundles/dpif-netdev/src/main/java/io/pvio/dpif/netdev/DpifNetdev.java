@@ -1662,7 +1662,7 @@ public final class DpifNetdev implements Dpif {
                 List<Flow> gone = new ArrayList<>();
                 List<Integer> reasons = new ArrayList<>();
                 for (Flow f : b.flows.flows()) {
-                    int reason = f.expires() ? f.expiry(now) : -1;
+                    int reason = f.expiry(now);
                     if (reason < 0) {
                         kept.add(f);
                     } else {
@@ -2355,7 +2355,6 @@ public final class DpifNetdev implements Dpif {
         }
     }
 
-    /** fdb/stats-show BRIDGE, as OVS 3.1's. */
     /**
      * bridge/dump-flows [--offload-stats] BRIDGE: every flow of the bridge as OVS's flow_stats_ds prints it
      * (whole seconds, the match as the classifier prints it, then ",actions="), in table order.
@@ -2383,6 +2382,7 @@ public final class DpifNetdev implements Dpif {
         return sb.toString();
     }
 
+    /** fdb/stats-show BRIDGE, as OVS 3.1's. */
     public String fdbStatsShow(String bridgeName) throws DpifException {
         Bridge b;
         synchronized (lock) {

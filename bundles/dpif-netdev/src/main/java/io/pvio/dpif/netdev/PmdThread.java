@@ -751,7 +751,7 @@ final class PmdThread implements Runnable {
                 misses++;
                 lookups += ft.groups();
                 if (v.bridge.packetInOnMiss) { // as OVS with the default miss config: NO_PACKET_IN is not checked
-                    missToController(v, p, in);
+                    packetIn(v, p, in, 0, 0, io.pvio.dpif.PacketIn.IMPLICIT_MISS, 0xffff);
                 }
                 p.free();
                 dropped++;
@@ -861,25 +861,23 @@ final class PmdThread implements Runnable {
      * slow path, which allocates; dropped and counted when the queue is full (no OpenFlow side takes them).
      */
     private void toController(BridgeView v, Packet p, int in, Flow f, int act) {
-        byte[] data = new byte[p.dataLength()];
-        p.buffer().get(p.dataOffset(), data);
-        int reason = f.tableMiss() ? io.pvio.dpif.PacketIn.EXPLICIT_MISS : io.pvio.dpif.PacketIn.ACTION;
-        if (!v.bridge.packetIns.offer(new io.pvio.dpif.PacketIn(in, f.cookie(), f.priority(), reason,
-                io.pvio.dpif.FlowEntry.controllerMaxLen(act), data))) {
-            v.bridge.packetInDrops.increment();
-        }
+        packetIn(v, p, in, f.cookie(), f.priority(),
+                f.tableMiss() ? io.pvio.dpif.PacketIn.EXPLICIT_MISS : io.pvio.dpif.PacketIn.ACTION,
+                io.pvio.dpif.FlowEntry.controllerMaxLen(act));
     }
 
-    /** A packet no flow matched, for the connections that want implicit table misses (OVS's miss_rule). */
-    private void missToController(BridgeView v, Packet p, int in) {
+    /**
+     * Queues a copy of {@code p} for the bridge's OpenFlow side (a flow's controller action, or an implicit
+     * table miss, OVS's miss_rule); a full queue (nobody takes them) drops it, counted, without a copy.
+     */
+    private void packetIn(BridgeView v, Packet p, int in, long cookie, int priority, int reason, int maxLen) {
         if (v.bridge.packetIns.remainingCapacity() == 0) {
-            v.bridge.packetInDrops.increment(); // nobody takes them: no copy
+            v.bridge.packetInDrops.increment();
             return;
         }
         byte[] data = new byte[p.dataLength()];
         p.buffer().get(p.dataOffset(), data);
-        if (!v.bridge.packetIns.offer(new io.pvio.dpif.PacketIn(in, 0, 0, io.pvio.dpif.PacketIn.IMPLICIT_MISS, 0xffff,
-                data))) {
+        if (!v.bridge.packetIns.offer(new io.pvio.dpif.PacketIn(in, cookie, priority, reason, maxLen, data))) {
             v.bridge.packetInDrops.increment();
         }
     }

@@ -172,13 +172,6 @@ public final class MgmtListener implements AutoCloseable {
         }
     }
 
-    /** The controllers connected now, by target. */
-    public List<String> connectedControllers() {
-        synchronized (controllers) {
-            return controllers.values().stream().filter(l -> l.channel != null).map(l -> l.target).sorted().toList();
-        }
-    }
-
     /**
      * One controller: connects, serves the session until it ends, then waits (1 s, doubling to 8 s, as OVS's
      * rconn backoff) and connects again, until stopped. Logs as OVS's rconn.
