@@ -8,17 +8,22 @@ import java.util.List;
 /**
  * The NORMAL pipeline's MAC learning table (OVS's mac-learning), one per bridge, shared by every PMD.
  *
- * <p>Open addressing over one {@code long} per slot holding {@code mac << 16 | ofport}, so a reader always
- * sees a consistent key and port without a lock: {@link #lookup} is lock-free and allocation-free. Writers
- * (learning a new MAC or a move, flushes, ageing) take a small spin lock; refreshing the age of a known
- * entry is a plain opaque store. Entries older than the ageing time are treated as absent. Times are in
- * seconds of {@link #nowSeconds(long)}.
+ * <p>A station is a MAC in a VLAN (OVS learns per VLAN; 0 for untagged traffic on a trunk). Open addressing
+ * over one {@code long} key per slot ({@code PRESENT | vlan << 48 | mac}) with its port and age in parallel
+ * arrays: a writer stores the port before it publishes the key (release), and a reader takes the port only if
+ * the slot still holds its key after the port was read, so {@link #lookup} sees a consistent key and port
+ * without a lock, and allocates nothing. Writers (learning a new station or a move, flushes, ageing) take a
+ * small spin lock; refreshing the age of a known entry is a plain opaque store. Entries older than the ageing
+ * time are treated as absent. Times are in seconds of {@link #nowSeconds(long)}.
  */
 public final class MacTable {
     private static final long EMPTY = 0;
     private static final long TOMB = -1;
+    /** In a key: the slot holds a station (so that MAC 0 in VLAN 0 is not {@link #EMPTY}). */
+    private static final long PRESENT = 1L << 62;
     private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle USED = MethodHandles.arrayElementVarHandle(int[].class);
+    private static final VarHandle PORTS = USED;
     private static final VarHandle LOCK;
     private static final long EPOCH = System.nanoTime();
 
@@ -32,18 +37,20 @@ public final class MacTable {
 
     private static final class Tab {
         final long[] slots;
+        final int[] ports;
         final int[] used;
         final int mask;
 
         Tab(int capacity) {
             slots = new long[capacity];
+            ports = new int[capacity];
             used = new int[capacity];
             mask = capacity - 1;
         }
     }
 
     /** One learned entry, for fdb/show. */
-    public record Entry(int port, long mac, int ageSeconds) {
+    public record Entry(int port, long mac, int vlan, int ageSeconds) {
     }
 
     /** Written under the lock ({@link #setConfig}); read by learners under it, by fdb commands without. */
@@ -116,35 +123,62 @@ public final class MacTable {
         return (int) ((nanoTime - EPOCH) / 1_000_000_000L);
     }
 
-    private static int hash(long mac) {
-        return (int) ((mac * 0x9E3779B97F4A7C15L) >>> 40);
+    private static int hash(long key) {
+        return (int) ((key * 0x9E3779B97F4A7C15L) >>> 40);
     }
 
-    /** The port {@code mac} was learned on, or -1. Lock-free, allocation-free. */
+    private static long key(long mac, int vlan) {
+        return PRESENT | (long) (vlan & 0xfff) << 48 | mac;
+    }
+
+    /** The port {@code mac} was learned on in VLAN 0, or -1. */
     public int lookup(long mac, int now) {
-        Tab t = tab;
-        int i = hash(mac) & t.mask;
-        for (int n = 0; n <= t.mask; n++, i = (i + 1) & t.mask) {
-            long v = (long) SLOTS.getAcquire(t.slots, i);
-            if (v == EMPTY) {
-                return -1;
-            }
-            if (v != TOMB && v >>> 16 == mac) {
-                if (now - (int) USED.getOpaque(t.used, i) > agingSeconds) {
-                    return -1;
+        return lookup(mac, 0, now);
+    }
+
+    /** The port {@code mac} was learned on in VLAN {@code vlan}, or -1. Lock-free, allocation-free. */
+    public int lookup(long mac, int vlan, int now) {
+        long key = key(mac, vlan);
+        while (true) {
+            Tab t = tab;
+            int i = hash(key) & t.mask;
+            int port = -1;
+            boolean again = false;
+            for (int n = 0; n <= t.mask; n++, i = (i + 1) & t.mask) {
+                long v = (long) SLOTS.getAcquire(t.slots, i);
+                if (v == EMPTY) {
+                    break;
                 }
-                return (int) (v & 0xffff);
+                if (v == key) {
+                    port = (int) PORTS.getAcquire(t.ports, i);
+                    if ((long) SLOTS.getAcquire(t.slots, i) != key) {
+                        again = true; // the slot went to another station meanwhile
+                    } else if (now - (int) USED.getOpaque(t.used, i) > agingSeconds) {
+                        port = -1;
+                    }
+                    break;
+                }
+            }
+            if (!again) {
+                return port;
             }
         }
-        return -1;
     }
 
-    /** Learns that {@code mac} (unicast) is behind {@code port}. Allocation-free except when the table is rebuilt. */
+    /** Learns that {@code mac} (unicast) is behind {@code port} in VLAN 0. */
     public void learn(long mac, int port, int now) {
-        long want = mac << 16 | port;
+        learn(mac, 0, port, now);
+    }
+
+    /**
+     * Learns that {@code mac} (unicast) is behind {@code port} in VLAN {@code vlan}. Allocation-free except
+     * when the table is rebuilt.
+     */
+    public void learn(long mac, int vlan, int port, int now) {
+        long key = key(mac, vlan);
         Tab t = tab;
-        int i = find(t, mac);
-        if (i >= 0 && (long) SLOTS.getAcquire(t.slots, i) == want) {
+        int i = find(t, key);
+        if (i >= 0 && (int) PORTS.getAcquire(t.ports, i) == port && (long) SLOTS.getAcquire(t.slots, i) == key) {
             if ((int) USED.getOpaque(t.used, i) != now) {
                 USED.setOpaque(t.used, i, now);
             }
@@ -153,13 +187,13 @@ public final class MacTable {
         lock();
         try {
             t = tab;
-            i = find(t, mac);
+            i = find(t, key);
             if (i >= 0) {
-                if ((long) SLOTS.getAcquire(t.slots, i) != want) {
+                if (t.ports[i] != port) {
                     moved++; // learned on another port before
+                    PORTS.setRelease(t.ports, i, port);
                 }
                 USED.setOpaque(t.used, i, now);
-                SLOTS.setRelease(t.slots, i, want);
                 return;
             }
             if (live >= maxEntries) {
@@ -174,15 +208,16 @@ public final class MacTable {
             if ((live + tombs + 1) * 4 > (t.mask + 1) * 3) {
                 t = rebuild(t, t.mask + 1, now);
             }
-            int j = hash(mac) & t.mask;
+            int j = hash(key) & t.mask;
             while (true) {
                 long v = t.slots[j];
                 if (v == EMPTY || v == TOMB) {
                     if (v == TOMB) {
                         tombs--;
                     }
+                    PORTS.setRelease(t.ports, j, port);
                     USED.setOpaque(t.used, j, now);
-                    SLOTS.setRelease(t.slots, j, want);
+                    SLOTS.setRelease(t.slots, j, key);
                     live++;
                     learned++;
                     return;
@@ -194,14 +229,14 @@ public final class MacTable {
         }
     }
 
-    private static int find(Tab t, long mac) {
-        int i = hash(mac) & t.mask;
+    private static int find(Tab t, long key) {
+        int i = hash(key) & t.mask;
         for (int n = 0; n <= t.mask; n++, i = (i + 1) & t.mask) {
             long v = (long) SLOTS.getAcquire(t.slots, i);
             if (v == EMPTY) {
                 return -1;
             }
-            if (v != TOMB && v >>> 16 == mac) {
+            if (v == key) {
                 return i;
             }
         }
@@ -215,7 +250,7 @@ public final class MacTable {
             Tab t = tab;
             for (int i = 0; i <= t.mask; i++) {
                 long v = t.slots[i];
-                if (v != EMPTY && v != TOMB && (int) (v & 0xffff) == port) {
+                if (v != EMPTY && v != TOMB && t.ports[i] == port) {
                     SLOTS.setRelease(t.slots, i, TOMB);
                     live--;
                     tombs++;
@@ -266,11 +301,12 @@ public final class MacTable {
         for (int i = 0; i <= old.mask; i++) {
             long v = old.slots[i];
             if (v != EMPTY && v != TOMB && now - old.used[i] <= agingSeconds) {
-                int j = hash(v >>> 16) & t.mask;
+                int j = hash(v) & t.mask;
                 while (t.slots[j] != EMPTY) {
                     j = (j + 1) & t.mask;
                 }
                 t.slots[j] = v;
+                t.ports[j] = old.ports[i];
                 t.used[j] = old.used[i];
                 n++;
             } else if (v != EMPTY && v != TOMB) {
@@ -289,9 +325,10 @@ public final class MacTable {
         Tab t = tab;
         for (int i = 0; i <= t.mask; i++) {
             long v = (long) SLOTS.getAcquire(t.slots, i);
+            int port = (int) PORTS.getAcquire(t.ports, i);
             int used = (int) USED.getOpaque(t.used, i);
-            if (v != EMPTY && v != TOMB && now - used <= agingSeconds) {
-                out.add(new Entry((int) (v & 0xffff), v >>> 16, now - used));
+            if (v != EMPTY && v != TOMB && now - used <= agingSeconds && (long) SLOTS.getAcquire(t.slots, i) == v) {
+                out.add(new Entry(port, v & 0xffffffffffffL, (int) (v >>> 48) & 0xfff, now - used));
             }
         }
         return out;

@@ -27,6 +27,37 @@ public class MacTableTest {
         assertEquals(0, t.entries(700).size());
     }
 
+    /**
+     * A station is a MAC in a VLAN: the same MAC in two VLANs is two entries, each with its port, moved and
+     * flushed on its own; MAC 0 in VLAN 0 is a station too; a grown table keeps every entry's VLAN and port.
+     */
+    @Test
+    public void stationsPerVlan() {
+        MacTable t = new MacTable(16, 300);
+        long a = 0x525400000001L;
+        t.learn(a, 10, 1, 0);
+        t.learn(a, 20, 2, 0);
+        t.learn(0, 0, 5, 0);
+        assertEquals(1, t.lookup(a, 10, 1));
+        assertEquals(2, t.lookup(a, 20, 1));
+        assertEquals(-1, t.lookup(a, 0, 1));
+        assertEquals(5, t.lookup(0, 0, 1));
+        t.learn(a, 20, 3, 2); // moved in VLAN 20 only
+        assertEquals(1, t.lookup(a, 10, 2));
+        assertEquals(3, t.lookup(a, 20, 2));
+        assertEquals(1, t.stats().moved());
+        t.setConfig(1000, 300, 2); // more slots: rebuilt
+        assertEquals(1, t.lookup(a, 10, 2));
+        assertEquals(3, t.lookup(a, 20, 2));
+        java.util.List<MacTable.Entry> es = new java.util.ArrayList<>(t.entries(2));
+        es.sort(java.util.Comparator.comparingInt(MacTable.Entry::vlan).thenComparingInt(MacTable.Entry::port));
+        assertEquals(java.util.List.of(new MacTable.Entry(5, 0, 0, 2), new MacTable.Entry(1, a, 10, 2),
+                new MacTable.Entry(3, a, 20, 0)), es);
+        t.flushPort(1);
+        assertEquals(-1, t.lookup(a, 10, 2));
+        assertEquals(3, t.lookup(a, 20, 2));
+    }
+
     /** fdb/stats-show's figures as OVS's mac_learning counts them: learned, moved, expired; none evicted. */
     @Test
     public void statsCountAsOvs() {
