@@ -398,6 +398,23 @@ public interface Dpif {
     }
 
     /**
+     * Sets the VLANs of port {@code port} for NORMAL as its Port row's {@code vlan_mode}, {@code tag} and
+     * {@code trunks} ask (OVS's bridge port_configure and ofproto-dpif bundle_set): {@code mode} is "access",
+     * "trunk", "native-tagged", "native-untagged" or null/empty (then access with a tag, else trunk);
+     * {@code tag} the access or native VLAN (0..4095, or -1 for none); {@code trunks} the trunked VLANs
+     * (empty: every VLAN; values outside 0..4095 are ignored, as OVS's vlan_bitmap_from_array). A port
+     * starts as a trunk of every VLAN. Default: only that default is accepted.
+     *
+     * @throws DpifException for an unknown port or a mode the datapath does not have (the port keeps its VLANs)
+     * @since 1.8
+     */
+    default void setPortVlans(String port, String mode, int tag, int[] trunks) throws DpifException {
+        if ((mode != null && !mode.isEmpty() && !mode.equals("trunk")) || tag >= 0 || trunks.length > 0) {
+            throw new DpifException(port + ": this datapath has no VLANs");
+        }
+    }
+
+    /**
      * Sets the bridge's MAC learning table (NORMAL) as the Bridge's {@code other_config:mac-aging-time} and
      * {@code mac-table-size} ask (bridge_configure_mac_table): learned stations age out {@code agingSeconds}
      * after they were last seen, at most {@code maxEntries} are kept; 0 is the datapath's default for

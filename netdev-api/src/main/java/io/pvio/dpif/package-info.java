@@ -1,4 +1,4 @@
 /** The datapath's control interface: bridges, ports and flows. */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.7.0")
+@org.osgi.annotation.versioning.Version("1.8.0")
 package io.pvio.dpif;

@@ -2260,9 +2260,11 @@ public final class DpifNetdev implements Dpif {
         }
         StringBuilder sb = new StringBuilder(" port  VLAN  MAC                Age\n");
         List<MacTable.Entry> es = b.macs.entries(MacTable.nowSeconds(System.nanoTime()));
-        es.sort((x, y) -> x.port() != y.port() ? Integer.compare(x.port(), y.port()) : Long.compare(x.mac(), y.mac()));
+        es.sort(java.util.Comparator.comparingInt(MacTable.Entry::port).thenComparingInt(MacTable.Entry::vlan)
+                .thenComparingLong(MacTable.Entry::mac));
         for (MacTable.Entry e : es) {
-            sb.append(String.format(Locale.ROOT, "%5d  %4d  %s  %3d%n", e.port(), 0, FlowParser.formatMac(e.mac()), e.ageSeconds()));
+            sb.append(String.format(Locale.ROOT, "%5d  %4d  %s  %3d%n", e.port(), e.vlan(), FlowParser.formatMac(e.mac()),
+                    e.ageSeconds()));
         }
         return sb.toString();
     }
@@ -2340,6 +2342,30 @@ public final class DpifNetdev implements Dpif {
             }
             p.egress = none ? null : new Policer(cir, cbs, System.nanoTime());
             LOG.fine(port + ": egress policer " + (none ? "off" : cir + " B/s, bucket " + cbs + " B"));
+            if (active) {
+                reconfigure(null);
+            }
+        }
+    }
+
+    @Override
+    public void setPortVlans(String port, String mode, int tag, int[] trunks) throws DpifException {
+        io.pvio.dpif.netdev.flow.PortVlans want;
+        try {
+            want = io.pvio.dpif.netdev.flow.PortVlans.of(mode, tag, trunks);
+        } catch (IllegalArgumentException e) {
+            throw new DpifException("port " + port + ": " + e.getMessage());
+        }
+        synchronized (lock) {
+            Port p = port0(port);
+            if (p.vlans.equals(want)) {
+                return;
+            }
+            if ((mode == null || mode.isEmpty()) && tag >= 0 && tag <= 4095 && trunks.length > 0) {
+                LOG.warning("port " + port + ": ignoring trunks in favor of implicit vlan"); // port_configure
+            }
+            p.vlans = want;
+            LOG.fine("port " + port + ": VLANs " + want);
             if (active) {
                 reconfigure(null);
             }

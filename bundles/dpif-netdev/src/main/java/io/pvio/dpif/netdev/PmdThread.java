@@ -5,6 +5,7 @@ import io.pvio.counter.CounterArray;
 import io.pvio.dpif.netdev.flow.Flow;
 import io.pvio.dpif.netdev.flow.FlowTable;
 import io.pvio.dpif.netdev.flow.MacTable;
+import io.pvio.dpif.netdev.flow.PortVlans;
 import io.pvio.netdev.DataPathClasses;
 import io.pvio.netdev.Netdev;
 import io.pvio.packet.Packet;
@@ -131,6 +132,16 @@ final class PmdThread implements Runnable {
     private TxPort[] pending = new TxPort[16];
     private int nPending;
     private int[] dests = new int[64];
+    /**
+     * NORMAL's outputs whose VLAN header differs from the frame's: index into {@link #dests} and header
+     * ({@link PortVlans#output}); {@link #rewrites} of them for the packet being handled (0 almost always).
+     */
+    private int[] rewriteAt = new int[64];
+    private int[] rewriteTo = new int[64];
+    private int rewrites;
+    /** deliverRewritten's scratch: each destination's header, or AS_IS. */
+    private int[] headerOf = new int[64];
+    private static final int AS_IS = -1;
     // one rx burst's lookup keys and results (FlowTable.lookupBurst)
     private final long[] keySrc = new long[PacketBatch.MAX];
     private final long[] keyDst = new long[PacketBatch.MAX];
@@ -514,6 +525,9 @@ final class PmdThread implements Runnable {
         nActive = order.length;
         if (dests.length < s.maxBridgePorts + 64) {
             dests = new int[s.maxBridgePorts + 64];
+            rewriteAt = new int[dests.length];
+            rewriteTo = new int[dests.length];
+            headerOf = new int[dests.length];
         }
         if (parked.length > 0 && !s.paused) {
             TxPort[] left = parked;
@@ -598,6 +612,7 @@ final class PmdThread implements Runnable {
      * forgets the rx batch (its packets may already have been handed on; a throwing port may leak some).
      */
     private void recoverAfterError() {
+        rewrites = 0; // a packet's NORMAL outputs noted before the error
         for (int i = 0; i < nTouched; i++) {
             TxPort t = touched[i];
             if (t == null) {
@@ -782,7 +797,7 @@ final class PmdThread implements Runnable {
                     if (act > 0) {
                         nd = output(v, act, in, nd);
                     } else if (act == Flow.ACTION_NORMAL) {
-                        nd = normal(v, macs, in, src, dst, nd);
+                        nd = normal(v, macs, r.vlans, p, in, src, dst, nd);
                     } else if (act == Flow.ACTION_FLOOD) {
                         nd = flood(v, in, nd);
                     } else if (io.pvio.dpif.FlowEntry.isController(act)) {
@@ -845,11 +860,11 @@ final class PmdThread implements Runnable {
                     if (io.pvio.dpif.FlowEntry.isController(a)) {
                         toController(v, p, in, f, a);
                     } else {
-                        nd = action(v, a, in, src, dst, eth, nd);
+                        nd = action(v, p, a, in, src, dst, eth, nd);
                     }
                 }
             } else {
-                nd = action(v, act, in, src, dst, eth, nd);
+                nd = action(v, p, act, in, src, dst, eth, nd);
             }
         }
         deliver(p, v, nd);
@@ -882,7 +897,7 @@ final class PmdThread implements Runnable {
         }
     }
 
-    private int action(BridgeView v, int act, int in, long src, long dst, boolean eth, int nd) {
+    private int action(BridgeView v, Packet p, int act, int in, long src, long dst, boolean eth, int nd) {
         if (act > 0) {
             return output(v, act, in, nd);
         }
@@ -890,11 +905,8 @@ final class PmdThread implements Runnable {
             if (!eth) {
                 return nd;
             }
-            if (in == 0) { // no input port: nothing to learn; a known unicast destination, else a flood
-                int port = (dst >>> 40 & 1) != 0 ? -1 : v.bridge.macs.lookup(dst, nowSec);
-                return port < 0 ? flood(v, in, nd) : output(v, port, in, nd);
-            }
-            return normal(v, v.bridge.macs, in, src, dst, nd);
+            TxPort it = v.port(in); // OFPP_NONE (0) takes any VLAN and learns nothing
+            return normal(v, v.bridge.macs, it == null ? PortVlans.DEFAULT : it.vlans, p, in, src, dst, nd);
         }
         if (act == Flow.ACTION_FLOOD) {
             return flood(v, in, nd);
@@ -975,16 +987,42 @@ final class PmdThread implements Runnable {
         return nd;
     }
 
-    private int normal(BridgeView v, MacTable macs, int in, long src, long dst, int nd) {
-        if ((src >>> 40 & 1) == 0) {
-            macs.learn(src, in, nowSec);
+    /**
+     * OVS's xlate_normal for packet {@code p} from port {@code in} (VLANs {@code iv}; 0: no input port, which
+     * takes any VLAN and learns nothing): the frame's VLAN checked and translated, its source learned in that
+     * VLAN, then its destination's learned port or a flood to the ports of that VLAN. An output whose VLAN
+     * header differs from the frame's is noted for {@link #deliver}.
+     */
+    private int normal(BridgeView v, MacTable macs, PortVlans iv, Packet p, int in, long src, long dst, int nd) {
+        ByteBuffer buf = p.buffer();
+        int off = p.dataOffset();
+        int type = (short) BE16.get(buf, off + 12) & 0xffff;
+        int fv = 0;
+        if (type == 0x8100 || type == 0x88a8) {
+            int len = p.dataLength();
+            fv = PortVlans.frameVlan(type, len >= 18 ? (short) BE16.get(buf, off + 14) & 0xffff : 0, len);
+            if (fv == PortVlans.PARTIAL) {
+                return nd; // a partial VLAN tag: dropped
+            }
         }
-        if ((dst >>> 40 & 1) != 0) {
-            return flood(v, in, nd);
+        if (in != 0 && !iv.inputValid(PortVlans.vid(fv))) {
+            return nd; // a VLAN the input port does not carry: dropped
         }
-        int port = macs.lookup(dst, nowSec);
+        int inner = iv.input(fv);
+        int vlan = inner & 0xfff;
+        if (in != 0 && (src >>> 40 & 1) == 0) {
+            macs.learn(src, vlan, in, nowSec);
+        }
+        int port = (dst >>> 40 & 1) != 0 ? -1 : macs.lookup(dst, vlan, nowSec);
         if (port < 0) {
-            return flood(v, in, nd);
+            TxPort[] all = v.all;
+            for (int i = 0; i < all.length; i++) {
+                TxPort t = all[i];
+                if (t.ofport != in && t.vlans.includes(vlan)) {
+                    nd = normalDest(t, inner, fv, nd);
+                }
+            }
+            return nd;
         }
         if (port == in) {
             return nd; // destination is on the input port: nothing to do
@@ -994,11 +1032,26 @@ final class PmdThread implements Runnable {
             noPort++;
             return nd;
         }
+        return normalDest(t, inner, fv, nd);
+    }
+
+    /** NORMAL's output to {@code t} of a frame of VLAN {@code inner} that carries VLAN header {@code fv}. */
+    private int normalDest(TxPort t, int inner, int fv, int nd) {
+        int out = t.vlans.output(inner);
+        if (out != fv && nd < dests.length) {
+            rewriteAt[rewrites] = nd;
+            rewriteTo[rewrites] = out;
+            rewrites++;
+        }
         return addDest(t, nd);
     }
 
     /** Hands {@code p} to its {@code nd} destinations (one reference each) or frees it. */
     private void deliver(Packet p, BridgeView v, int nd) {
+        if (rewrites != 0) {
+            deliverRewritten(p, v, nd);
+            return;
+        }
         if (nd == 0) {
             p.free();
             dropped++;
@@ -1008,17 +1061,104 @@ final class PmdThread implements Runnable {
             p.retain();
         }
         for (int k = 0; k < nd; k++) {
-            TxPort t = v.port(dests[k]);
-            if (t.batch.isFull()) {
-                flush(t);
+            toPort(v.port(dests[k]), p);
+        }
+    }
+
+    private void toPort(TxPort t, Packet p) {
+        if (t.batch.isFull()) {
+            flush(t);
+        }
+        t.batch.add(p);
+        if (!t.touched) {
+            t.touched = true;
+            touched[nTouched++] = t;
+        }
+    }
+
+    /**
+     * {@link #deliver} when NORMAL sends {@code p} with another VLAN header to some destinations: one packet
+     * per header, each a copy of {@code p} with its header, except the last when no destination takes
+     * {@code p} as it is, which {@code p} itself becomes. A copy the pool cannot give is a drop, counted.
+     */
+    private void deliverRewritten(Packet p, BridgeView v, int nd) {
+        int[] hdr = headerOf;
+        java.util.Arrays.fill(hdr, 0, nd, AS_IS);
+        for (int j = 0; j < rewrites; j++) {
+            if (rewriteAt[j] < nd) {
+                hdr[rewriteAt[j]] = rewriteTo[j];
             }
-            t.batch.add(p);
-            if (!t.touched) {
-                t.touched = true;
-                touched[nTouched++] = t;
+        }
+        rewrites = 0;
+        int asIs = 0;
+        for (int k = 0; k < nd; k++) {
+            if (hdr[k] == AS_IS) {
+                asIs++;
+            }
+        }
+        boolean kept = asIs > 0; // p goes out as it is, so every other header is a copy
+        for (int k = 0; k < nd; k++) {
+            int h = hdr[k];
+            if (h == AS_IS || h == DONE) {
+                continue;
+            }
+            boolean last = true;
+            for (int j = k + 1; j < nd && last; j++) {
+                last = hdr[j] == AS_IS || hdr[j] == DONE || hdr[j] == h;
+            }
+            Packet q;
+            if (!kept && last && p.refcnt() == 1) {
+                q = p;
+                kept = true;
+                if (!Vlans.rewrite(q, h)) { // no headroom for the header: a copy has the pool's
+                    q = Vlans.copyWith(p, h);
+                    p.free();
+                }
+            } else {
+                q = Vlans.copyWith(p, h);
+            }
+            int n = 0;
+            for (int j = k; j < nd; j++) {
+                if (hdr[j] == h) {
+                    hdr[j] = DONE;
+                    n++;
+                }
+            }
+            if (q == null) {
+                dropped += n;
+                continue;
+            }
+            for (int j = 1; j < n; j++) {
+                q.retain();
+            }
+            for (int j = k; j < nd && n > 0; j++) {
+                if (hdr[j] == DONE && dests[j] >= 0) {
+                    toPort(v.port(dests[j]), q);
+                    dests[j] = -1;
+                    n--;
+                }
+            }
+        }
+        if (asIs == 0) {
+            if (!kept) {
+                p.free();
+            }
+            if (nd == 0) {
+                dropped++;
+            }
+            return;
+        }
+        for (int k = 1; k < asIs; k++) {
+            p.retain();
+        }
+        for (int k = 0; k < nd; k++) {
+            if (hdr[k] == AS_IS) {
+                toPort(v.port(dests[k]), p);
             }
         }
     }
+
+    private static final int DONE = -2;
 
     private void flushTouched() {
         for (int i = 0; i < nTouched; i++) {

@@ -40,6 +40,8 @@ final class Port implements NetdevContext {
     final java.util.concurrent.atomic.AtomicLong qosDrops = new java.util.concurrent.atomic.AtomicLong();
     /** Their bytes (taken out of rx_bytes, as OVS-DPDK counts only what passed). */
     final java.util.concurrent.atomic.AtomicLong qosDropBytes = new java.util.concurrent.atomic.AtomicLong();
+    /** The Port's VLANs for NORMAL (tag, trunks, vlan_mode); in the PMDs' snapshots. */
+    io.pvio.dpif.netdev.flow.PortVlans vlans = io.pvio.dpif.netdev.flow.PortVlans.DEFAULT;
     /** The Port's QoS of type egress-policer in force (null: none); in the PMDs' snapshots. */
     Policer egress;
     /** Packets the egress policer dropped (ovs_tx_qos_drops), and their bytes. */

@@ -21,6 +21,8 @@ final class RxqRef {
     final RxqLoad load;
     /** The port's ingress policer, or null. */
     final Policer policer;
+    /** The port's VLANs, as NORMAL takes what it receives. */
+    final io.pvio.dpif.netdev.flow.PortVlans vlans;
 
     RxqRef(Port port, Netdev netdev, int qid, BridgeView view, boolean noRecv, RxqLoad load) {
         this.noRecv = noRecv;
@@ -31,5 +33,6 @@ final class RxqRef {
         this.view = view;
         this.load = load;
         this.policer = port.policer;
+        this.vlans = port.vlans;
     }
 }

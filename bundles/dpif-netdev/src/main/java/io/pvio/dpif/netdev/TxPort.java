@@ -15,6 +15,8 @@ final class TxPort {
     final boolean concurrent;
     /** The port's egress policer, or null. */
     final Policer egress;
+    /** The port's VLANs, as NORMAL sends to it. */
+    final io.pvio.dpif.netdev.flow.PortVlans vlans;
     final PacketBatch batch = new PacketBatch();
     /** Bit q set: the last send/freePkts on queue q returned a positive count: freePkts must be called. */
     long pendingMask;
@@ -30,5 +32,6 @@ final class TxPort {
         this.txqid = txqid;
         this.concurrent = concurrent;
         this.egress = port.egress;
+        this.vlans = port.vlans;
     }
 }
