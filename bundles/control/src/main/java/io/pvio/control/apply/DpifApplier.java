@@ -147,6 +147,10 @@ public final class DpifApplier {
                     dpif.setRxqAffinity(np.name, affinity(np));
                     a.undo.push(() -> dpif.setRxqAffinity(op.name, affinity(op)));
                 }
+                if (inDatapath && !sameVlans(op, np)) {
+                    setVlans(dpif, np);
+                    a.undo.push(() -> setVlans(dpif, op));
+                }
                 if (inDatapath && (op.policingRate != np.policingRate || op.policingBurst != np.policingBurst)) {
                     dpif.setIngressPolicing(np.name, np.policingRate, np.policingBurst);
                     a.undo.push(() -> dpif.setIngressPolicing(op.name, op.policingRate, op.policingBurst));
@@ -230,6 +234,18 @@ public final class DpifApplier {
         if (p.policingRate != 0) {
             dpif.setIngressPolicing(p.name, p.policingRate, p.policingBurst);
         }
+        if (p.tag >= 0 || !p.trunks.isEmpty() || !p.vlanMode.isEmpty()) {
+            setVlans(dpif, p);
+        }
+    }
+
+    private static boolean sameVlans(Port a, Port b) {
+        return a.tag == b.tag && a.trunks.equals(b.trunks) && a.vlanMode.equals(b.vlanMode);
+    }
+
+    /** The Port's tag, trunks and vlan_mode (port_configure). */
+    private static void setVlans(Dpif dpif, Port p) throws DpifException {
+        dpif.setPortVlans(p.name, p.vlanMode, p.tag, p.trunks.stream().mapToInt(Integer::intValue).toArray());
     }
 
     private static Bridge byUuid(Db db, String uuid) {

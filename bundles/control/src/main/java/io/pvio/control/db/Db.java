@@ -71,6 +71,10 @@ public final class Db {
         /** Interface ingress_policing_rate (kbit/s) and ingress_policing_burst (kbit); 0: none, OVS's default. */
         public long policingRate;
         public long policingBurst;
+        /** Port tag (0..4095, -1: empty), trunks and vlan_mode ("": empty), OVS's VLAN columns. */
+        public int tag = -1;
+        public final java.util.TreeSet<Integer> trunks = new java.util.TreeSet<>();
+        public String vlanMode = "";
         public final TreeMap<String, String> otherConfig = new TreeMap<>();
         public final TreeMap<String, String> ifaceOtherConfig = new TreeMap<>();
         public final TreeMap<String, String> externalIds = new TreeMap<>();
@@ -90,6 +94,9 @@ public final class Db {
             p.ofport = ofport;
             p.policingRate = policingRate;
             p.policingBurst = policingBurst;
+            p.tag = tag;
+            p.trunks.addAll(trunks);
+            p.vlanMode = vlanMode;
             p.otherConfig.putAll(otherConfig);
             p.ifaceOtherConfig.putAll(ifaceOtherConfig);
             p.externalIds.putAll(externalIds);
@@ -171,6 +178,15 @@ public final class Db {
                 jp.put("ofport", (long) p.ofport);
                 jp.put("ingress_policing_rate", p.policingRate);
                 jp.put("ingress_policing_burst", p.policingBurst);
+                if (p.tag >= 0) {
+                    jp.put("tag", (long) p.tag);
+                }
+                if (!p.trunks.isEmpty()) {
+                    jp.put("trunks", p.trunks.stream().map(Integer::longValue).toList());
+                }
+                if (!p.vlanMode.isEmpty()) {
+                    jp.put("vlan_mode", p.vlanMode);
+                }
                 jp.put("other_config", new TreeMap<>(p.otherConfig));
                 jp.put("interface_other_config", new TreeMap<>(p.ifaceOtherConfig));
                 jp.put("external_ids", new TreeMap<>(p.externalIds));
@@ -222,6 +238,14 @@ public final class Db {
                 p.ofport = assigned instanceof Long l ? (int) (long) l : -1;
                 p.policingRate = jp.get("ingress_policing_rate") instanceof Long l && l > 0 ? l : 0;
                 p.policingBurst = jp.get("ingress_policing_burst") instanceof Long l && l > 0 ? l : 0;
+                p.tag = jp.get("tag") instanceof Long l && l >= 0 && l <= 4095 ? (int) (long) l : -1;
+                for (Object t : list(jp.get("trunks"))) {
+                    if (!(t instanceof Long l) || l < 0 || l > 4095) {
+                        throw new IllegalArgumentException("port " + p.name + ": a trunk is not a VLAN (0..4095)");
+                    }
+                    p.trunks.add((int) (long) l);
+                }
+                p.vlanMode = str(jp, "vlan_mode", "");
                 strMap(jp.get("other_config"), p.otherConfig);
                 strMap(jp.get("interface_other_config"), p.ifaceOtherConfig);
                 strMap(jp.get("external_ids"), p.externalIds);

@@ -34,10 +34,20 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
      * @param rxqAffinity its other_config:pmd-rxq-affinity, or null
      * @param policingRate its ingress_policing_rate (kbit/s; 0: none), {@code policingBurst} its burst (kbit)
      * @param qosType    its Port's QoS row's type, or "" when the Port has none; {@code qosConfig} its other_config
+     * @param vlans      its Port's VLANs
      */
     record Iface(String uuid, String name, String bridge, String type, Map<String, String> options,
             int ofportRequest, int ofport, String error, String rxqAffinity, long policingRate, long policingBurst,
-            String qosType, Map<String, String> qosConfig) {
+            String qosType, Map<String, String> qosConfig, Vlans vlans) {
+    }
+
+    /** A Port's vlan_mode ("" when empty), tag (-1 when empty) and trunks, for Dpif.setPortVlans. */
+    record Vlans(String mode, int tag, List<Integer> trunks) {
+        static final Vlans NONE = new Vlans("", -1, List.of());
+
+        int[] trunkArray() {
+            return trunks.stream().mapToInt(Integer::intValue).toArray();
+        }
     }
 
     static Desired of(Replica r) {
@@ -90,6 +100,15 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
                         qosConfig = Replica.map(q.get("other_config"));
                     }
                 }
+                List<Integer> trunks = new ArrayList<>();
+                for (JsonNode t : Replica.set(p.get("trunks"))) {
+                    if (t.canConvertToLong()) {
+                        trunks.add((int) Math.max(-1, Math.min(4096, t.asLong())));
+                    }
+                }
+                long tag = Replica.integer(p.get("tag"), -1);
+                Vlans vlans = new Vlans(Replica.string(p.get("vlan_mode"), ""), tag >= 0 && tag <= 4095 ? (int) tag : -1,
+                        List.copyOf(trunks));
                 List<String> ius = Replica.uuids(p.get("interfaces"));
                 for (String iu : ius) {
                     JsonNode i = r.row("Interface", iu);
@@ -111,7 +130,7 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
                             Replica.map(i.get("options")), req > 0 && req < 65280 ? (int) req : -1, last > 0 && last < 65280 ? (int) last : -1, error,
                             Replica.map(i.get("other_config")).get("pmd-rxq-affinity"),
                             Math.max(0, Replica.integer(i.get("ingress_policing_rate"), 0)),
-                            Math.max(0, Replica.integer(i.get("ingress_policing_burst"), 0)), qosType, qosConfig));
+                            Math.max(0, Replica.integer(i.get("ingress_policing_burst"), 0)), qosType, qosConfig, vlans));
                 }
             }
         }

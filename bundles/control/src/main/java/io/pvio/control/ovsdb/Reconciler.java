@@ -37,6 +37,7 @@ final class Reconciler {
     private final Map<String, Refusal> refused = new HashMap<>();
     /** Per interface: the QoS ("type {details}") the datapath last refused, logged once. */
     private final Map<String, String> qosRefused = new HashMap<>();
+    private final Map<String, Desired.Vlans> vlansRefused = new HashMap<>();
     private final Map<String, String> errors = new HashMap<>();
     /** The other_config last applied with keys refused (not tried again until it changes), or null. */
     private Map<String, String> refusedOtherConfig;
@@ -151,6 +152,7 @@ final class Reconciler {
             call(() -> dpif.setIngressPolicing(d.name(), d.policingRate(), d.policingBurst()),
                     "interface " + d.name() + ": cannot set its ingress policing"); // iface_configure_qos
             setQos(dpif, d);
+            setVlans(dpif, d);
         }
         // 5. each bridge's MAC and datapath ID, as bridge_configure_datapath_id, and its MAC learning table
         Set<String> made = dpif.bridges();
@@ -199,6 +201,22 @@ final class Reconciler {
         } catch (DpifException | RuntimeException e) {
             if (!key.equals(qosRefused.put(d.name(), key))) {
                 LOG.warning("interface " + d.name() + ": could not set QoS: " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * The Port's VLANs, as port_configure, every round (the datapath ignores unchanged ones); ones it refuses
+     * are logged once per change, and the VLANs in force are kept.
+     */
+    private void setVlans(Dpif dpif, Desired.Iface d) {
+        Desired.Vlans v = d.vlans();
+        try {
+            dpif.setPortVlans(d.name(), v.mode(), v.tag(), v.trunkArray());
+            vlansRefused.remove(d.name());
+        } catch (DpifException | RuntimeException e) {
+            if (!v.equals(vlansRefused.put(d.name(), v))) {
+                LOG.warning(e.getMessage());
             }
         }
     }

@@ -85,7 +85,8 @@ public final class Vsctl {
 
         List<String> writable() {
             return switch (this) {
-                case OPEN_VSWITCH, PORT -> List.of("external_ids", "other_config");
+                case OPEN_VSWITCH -> List.of("external_ids", "other_config");
+                case PORT -> List.of("external_ids", "other_config", "tag", "trunks", "vlan_mode");
                 case BRIDGE -> List.of("datapath_type", "external_ids", "other_config");
                 case INTERFACE -> List.of("external_ids", "ingress_policing_burst", "ingress_policing_rate",
                         "ofport_request", "options", "other_config", "type");
@@ -95,7 +96,10 @@ public final class Vsctl {
 
     /** Columns that hold one atom (the others pvio writes are maps). */
     private static final java.util.Set<String> SCALARS = java.util.Set.of("type", "ofport_request", "datapath_type",
-            "ingress_policing_rate", "ingress_policing_burst");
+            "ingress_policing_rate", "ingress_policing_burst", "tag", "vlan_mode", "trunks");
+    /** vlan_mode's values in OVS's schema. */
+    private static final List<String> VLAN_MODES = List.of("access", "dot1q-tunnel", "native-tagged",
+            "native-untagged", "trunk");
     private static final String NETDEV_ONLY = "pvio's datapath is the userspace one (datapath_type netdev): ";
 
     private final Db db;
@@ -138,7 +142,7 @@ public final class Vsctl {
                     throw new VsctlException("", 2); // as ovs-vsctl: exit status 2, nothing printed
                 }
             }
-            case "add-port" -> addPort(a.get(0), a.get(1), c.has("--may-exist"));
+            case "add-port" -> addPort(a.get(0), a.get(1), c.has("--may-exist"), a.subList(2, a.size()));
             case "del-port" -> delPort(a.size() == 2 ? a.get(0) : null, a.get(a.size() - 1), c.has("--if-exists"));
             case "list-ports", "list-ifaces" -> bridge(a.get(0)).ports.keySet().stream()
                     .filter(p -> !p.equals(a.get(0))) // as ovs-vsctl: not the local port
@@ -208,8 +212,13 @@ public final class Vsctl {
         mutated = true;
     }
 
-    private void addPort(String br, String port, boolean mayExist) throws VsctlException {
+    /** add-port BRIDGE PORT [COLUMN[:KEY]=VALUE]...: the settings go to the new Port row, as ovs-vsctl's. */
+    private void addPort(String br, String port, boolean mayExist, List<String> settings) throws VsctlException {
         checkName("port", port);
+        List<ColumnRef> refs = new ArrayList<>();
+        for (String st : settings) {
+            refs.add(writable(Table.PORT, columnRef(Table.PORT, st, true)));
+        }
         Bridge b = bridge(br);
         Bridge owner = db.bridgeOf(port);
         if (owner != null && mayExist && owner == b) {
@@ -224,7 +233,11 @@ public final class Vsctl {
             throw new VsctlException("cannot create a port named " + port
                     + " because a port named " + port + " already exists on bridge " + owner.name);
         }
-        b.ports.put(port, new Port(port));
+        Port np = new Port(port);
+        b.ports.put(port, np);
+        for (ColumnRef ref : refs) {
+            set(new Row(Table.PORT, np), ref);
+        }
         mutated = true;
     }
 
@@ -273,6 +286,12 @@ public final class Vsctl {
             out.append("        datapath_type: netdev\n");
             for (Port p : b.ports.values()) {
                 out.append("        Port ").append(p.name).append('\n');
+                if (p.tag >= 0) {
+                    out.append("            tag: ").append(p.tag).append('\n');
+                }
+                if (!p.trunks.isEmpty()) {
+                    out.append("            trunks: ").append(Ovsdb.format(new ArrayList<>(p.trunks))).append('\n');
+                }
                 out.append("            Interface ").append(p.name).append('\n');
                 if (!p.type.isEmpty()) {
                     out.append("                type: ").append(p.type).append('\n');
@@ -391,6 +410,9 @@ public final class Vsctl {
                     case "name" -> p.name;
                     case "other_config" -> p.otherConfig;
                     case "external_ids" -> p.externalIds;
+                    case "tag" -> p.tag < 0 ? null : (Object) (long) p.tag;
+                    case "trunks" -> new ArrayList<>(p.trunks);
+                    case "vlan_mode" -> p.vlanMode.isEmpty() ? null : p.vlanMode;
                     default -> OvsColumns.empty(r.table.title, col);
                 };
             }
@@ -569,7 +591,7 @@ public final class Vsctl {
                     if (cc.equals("datapath_type")) {
                         throw new VsctlException(NETDEV_ONLY + "\"\" is not supported");
                     }
-                    if (cc.equals("type") || cc.startsWith("ingress_policing_")) {
+                    if (cc.equals("type") || cc.startsWith("ingress_policing_")) { // not optional in the schema
                         throw new VsctlException("\"clear\" operation cannot be applied to column " + cc + " of table "
                                 + t.title + ", which is not allowed to be empty");
                     }
@@ -579,6 +601,12 @@ public final class Vsctl {
                     for (String cc : cols) {
                         if (cc.equals("ofport_request")) {
                             ((Port) r.obj).ofportRequest = -1;
+                        } else if (cc.equals("tag")) {
+                            ((Port) r.obj).tag = -1;
+                        } else if (cc.equals("trunks")) {
+                            ((Port) r.obj).trunks.clear();
+                        } else if (cc.equals("vlan_mode")) {
+                            ((Port) r.obj).vlanMode = "";
                         } else {
                             map(r, cc).clear();
                         }
@@ -587,6 +615,17 @@ public final class Vsctl {
                 }
             }
             case "add" -> {
+                if (col.equals("trunks")) {
+                    List<Integer> add = new ArrayList<>();
+                    for (String v : items) {
+                        add.addAll(vlans(v));
+                    }
+                    if (r != null) {
+                        ((Port) r.obj).trunks.addAll(add);
+                        mutated = true;
+                    }
+                    return;
+                }
                 if (!isMap) {
                     throw new VsctlException("\"add\" applies to map columns only, not " + col);
                 }
@@ -600,6 +639,17 @@ public final class Vsctl {
                 }
             }
             default -> { // remove
+                if (col.equals("trunks")) {
+                    List<Integer> del = new ArrayList<>();
+                    for (String v : items) {
+                        del.addAll(vlans(v));
+                    }
+                    if (r != null) {
+                        ((Port) r.obj).trunks.removeAll(del);
+                        mutated = true;
+                    }
+                    return;
+                }
                 if (!isMap) {
                     throw new VsctlException("\"remove\" applies to map columns only, not " + col);
                 }
@@ -616,6 +666,32 @@ public final class Vsctl {
                 }
             }
         }
+    }
+
+    /** VLAN ids as ovs-vsctl reads an integer set: "10", "10,20", "[10, 20]" or "[]"; each within 0..4095. */
+    private static List<Integer> vlans(String text) throws VsctlException {
+        String v = Ovsdb.parseAtom(text).trim();
+        if (v.startsWith("[") && v.endsWith("]")) {
+            v = v.substring(1, v.length() - 1).trim();
+        }
+        List<Integer> out = new ArrayList<>();
+        if (v.isEmpty()) {
+            return out;
+        }
+        for (String part : v.split(",")) {
+            String x = part.trim();
+            long n;
+            try {
+                n = Long.parseLong(x);
+            } catch (NumberFormatException e) {
+                throw new VsctlException("\"" + x + "\" is not a valid integer");
+            }
+            if (n < 0 || n > 4095) {
+                throw new VsctlException("constraint violation: " + n + " is not in the valid range 0 to 4095 (inclusive)");
+            }
+            out.add((int) n);
+        }
+        return out;
     }
 
     private static ColumnRef writable(Table t, ColumnRef ref) throws VsctlException {
@@ -658,6 +734,29 @@ public final class Vsctl {
                     }
                 }
                 ((Port) r.obj).ofportRequest = n;
+            }
+            case "tag" -> {
+                String v = Ovsdb.parseAtom(ref.value()).trim();
+                List<Integer> t = v.equals("[]") ? List.of() : vlans(v);
+                if (t.size() > 1) {
+                    throw new VsctlException("\"" + v + "\": tag takes one VLAN (0..4095) or []");
+                }
+                ((Port) r.obj).tag = t.isEmpty() ? -1 : t.get(0);
+            }
+            case "trunks" -> {
+                List<Integer> t = vlans(ref.value());
+                ((Port) r.obj).trunks.clear();
+                ((Port) r.obj).trunks.addAll(t);
+            }
+            case "vlan_mode" -> {
+                String v = Ovsdb.parseAtom(ref.value()).trim();
+                if (v.equals("[]")) {
+                    v = "";
+                } else if (!VLAN_MODES.contains(v)) {
+                    throw new VsctlException("constraint violation: " + v + " is not one of the allowed values ("
+                            + String.join(", ", VLAN_MODES) + ")");
+                }
+                ((Port) r.obj).vlanMode = v;
             }
             case "ingress_policing_rate", "ingress_policing_burst" -> {
                 String v = Ovsdb.parseAtom(ref.value()).trim();

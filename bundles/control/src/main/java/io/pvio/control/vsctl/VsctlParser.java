@@ -41,7 +41,7 @@ public final class VsctlParser {
             Map.entry("del-br", new Spec(1, 1, Set.of("--if-exists"), true, "del-br BRIDGE")),
             Map.entry("list-br", new Spec(0, 0, Set.of(), false, "list-br")),
             Map.entry("br-exists", new Spec(1, 1, Set.of(), false, "br-exists BRIDGE")),
-            Map.entry("add-port", new Spec(2, 2, Set.of("--may-exist"), true, "add-port BRIDGE PORT")),
+            Map.entry("add-port", new Spec(2, -1, Set.of("--may-exist"), true, "add-port BRIDGE PORT [COLUMN[:KEY]=VALUE]...")),
             Map.entry("del-port", new Spec(1, 2, Set.of("--if-exists"), true, "del-port [BRIDGE] PORT")),
             Map.entry("list-ports", new Spec(1, 1, Set.of(), false, "list-ports BRIDGE")),
             Map.entry("list-ifaces", new Spec(1, 1, Set.of(), false, "list-ifaces BRIDGE")),

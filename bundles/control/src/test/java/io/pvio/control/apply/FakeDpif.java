@@ -251,4 +251,19 @@ public class FakeDpif implements Dpif {
             calls.add("setIngressPolicing " + port + " " + v);
         }
     }
+
+    /** Per port: its VLANs as set, "mode tag [trunks]"; a call that changes nothing is not recorded. */
+    public final Map<String, String> vlans = new java.util.HashMap<>();
+
+    @Override
+    public void setPortVlans(String port, String mode, int tag, int[] trunks) throws DpifException {
+        if ("dot1q-tunnel".equals(mode)) {
+            throw new DpifException("port " + port + ": vlan_mode dot1q-tunnel is not supported");
+        }
+        String v = mode + " " + tag + " " + java.util.Arrays.toString(trunks);
+        if (!v.equals(vlans.getOrDefault(port, " -1 []"))) {
+            vlans.put(port, v);
+            calls.add("setPortVlans " + port + " " + v);
+        }
+    }
 }

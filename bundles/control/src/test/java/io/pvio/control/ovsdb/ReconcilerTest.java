@@ -28,6 +28,8 @@ public class ReconcilerTest {
     /** A monitor reply / update: the root row with bridge br0 holding the given ports (name:iface-json). */
     /** The Bridge row's other_config pairs in {@link #load}, e.g. {@code ['hwaddr','00:11:22:33:44:55']}. */
     private String bridgeOtherConfig = "";
+    /** Per port: more Port row columns in {@link #load}, e.g. {@code ,'tag':10}. */
+    private final Map<String, String> portColumns = new java.util.HashMap<>();
 
     private void load(long nextCfg, String otherConfig, String... ifaces) throws Exception {
         StringBuilder ports = new StringBuilder();
@@ -38,7 +40,8 @@ public class ReconcilerTest {
             String cols = ifaces[i].substring(ifaces[i].indexOf(':') + 1);
             ports.append(i == 0 ? "" : ",").append("['uuid','p-").append(name).append("']");
             portRows.append(i == 0 ? "" : ",").append("'p-").append(name).append("':{'new':{'name':'").append(name)
-                    .append("','interfaces':['uuid','i-").append(name).append("']}}");
+                    .append("','interfaces':['uuid','i-").append(name).append("']").append(portColumns.getOrDefault(name, ""))
+                    .append("}}");
             ifaceRows.append(i == 0 ? "" : ",").append("'i-").append(name).append("':{'new':{'name':'").append(name)
                     .append("'").append(cols.isEmpty() ? "" : "," + cols).append("}}");
         }
@@ -90,6 +93,31 @@ public class ReconcilerTest {
         assertTrue(nt.get("ofport").asInt() > 0);
         assertEquals(json("['set',[]]"), nt.get("error"));
         assertEquals("up", nt.get("link_state").asText());
+    }
+
+    /**
+     * The Port's tag, trunks and vlan_mode reach the datapath as ovs-vsctl sets them, unchanged ones are not
+     * set again, and a mode the datapath refuses is logged once and leaves the port's VLANs as they were.
+     */
+    @Test
+    public void portVlansAreSetAsTheRowsSay() throws Exception {
+        portColumns.put("p1", ",'tag':10");
+        portColumns.put("p2", ",'trunks':['set',[20,10]],'vlan_mode':'native-untagged','tag':30");
+        load(1, "", "p1:'type':'dummy'", "p2:'type':'dummy'", "p3:'type':'dummy'");
+        apply(1);
+        assertEquals(" 10 []", dp.vlans.get("p1"));
+        assertEquals("native-untagged 30 [20, 10]", dp.vlans.get("p2"));
+        assertNull("p3 keeps the default", dp.vlans.get("p3"));
+        int calls = dp.calls.size();
+        apply(1);
+        assertEquals(calls, dp.calls.size());
+        portColumns.put("p1", ",'tag':['set',[]]");
+        portColumns.put("p3", ",'vlan_mode':'dot1q-tunnel','tag':5");
+        load(2, "", "p1:'type':'dummy'", "p2:'type':'dummy'", "p3:'type':'dummy'");
+        apply(2);
+        assertEquals(" -1 []", dp.vlans.get("p1"));
+        assertNull(dp.vlans.get("p3"));
+        assertTrue(dp.ports.containsKey("p3")); // the port stays, with the VLANs it had
     }
 
     @Test

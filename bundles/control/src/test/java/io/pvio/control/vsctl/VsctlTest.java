@@ -53,6 +53,34 @@ public class VsctlTest {
     }
 
     @Test
+    public void vlanColumns() throws VsctlException {
+        Db db = withPort();
+        assertEquals("[]\n[]\n[]\n", run(db, "get", "Port", "p1", "tag", "trunks", "vlan_mode").output());
+        db = run(db, "add-port", "br0", "p2", "tag=10", "--", "set", "Port", "p1", "trunks=20,10",
+                "vlan_mode=native-untagged").db();
+        assertEquals(10, db.port("p2").tag);
+        assertEquals("[10, 20]\nnative-untagged\n", run(db, "get", "Port", "p1", "trunks", "vlan_mode").output());
+        db = run(db, "add", "Port", "p1", "trunks", "30", "--", "remove", "Port", "p1", "trunks", "10").db();
+        assertEquals(List.of(20, 30), List.copyOf(db.port("p1").trunks));
+        Db back = Db.fromJson(db.toJson());
+        assertEquals(List.of(20, 30), List.copyOf(back.port("p1").trunks));
+        assertEquals("native-untagged", back.port("p1").vlanMode);
+        assertEquals(10, back.port("p2").tag);
+        assertTrue(run(db, "show").output().contains("        Port p2\n            tag: 10\n            Interface p2\n"));
+        assertEquals("constraint violation: 4096 is not in the valid range 0 to 4095 (inclusive)",
+                error(db, "set", "Port", "p1", "tag=4096"));
+        assertEquals("constraint violation: 5000 is not in the valid range 0 to 4095 (inclusive)",
+                error(db, "set", "Port", "p1", "trunks=[1,5000]"));
+        assertTrue(error(db, "set", "Port", "p1", "vlan_mode=tagged").startsWith(
+                "constraint violation: tagged is not one of the allowed values (access, dot1q-tunnel,"));
+        assertTrue(error(db, "add-port", "br0", "p3", "tag=x").contains("\"x\" is not a valid integer"));
+        db = run(db, "clear", "Port", "p1", "trunks", "vlan_mode", "--", "set", "Port", "p2", "tag=[]").db();
+        assertTrue(db.port("p1").trunks.isEmpty());
+        assertEquals("", db.port("p1").vlanMode);
+        assertEquals(-1, db.port("p2").tag);
+    }
+
+    @Test
     public void chainedAddPortSetsTypeAndOptions() throws VsctlException {
         Db db = withPort();
         Db.Port p = db.port("p1");
