@@ -6,6 +6,8 @@ import static org.junit.Assert.assertTrue;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -1060,6 +1062,102 @@ public class OvsToolsE2EIT {
         assertEquals(realNone.status(), none.status());
         assertEquals(realNone.err().replaceFirst("\\S+\\.ctl: ", ""), none.err().replaceFirst("\\S+\\.ctl: ", ""));
         assertTrue(none.err(), none.err().startsWith("no such bridge\n"));
+    }
+
+    /**
+     * NORMAL with access, trunk and native-untagged ports (tag, trunks, vlan_mode set with the real ovs-vsctl
+     * and pvio vsctl): the same frames into both switches leave by the same ports with the same VLAN headers
+     * (the real one's ports write what they send to pcap files, pvio's keep it for netdev-dummy/sent), and
+     * both learn the same stations in the same VLANs.
+     */
+    @Test
+    public void vlansAsTheRealOvsVswitchd() throws Exception {
+        Path dir = Files.createTempDirectory(runDir.getParent(), "real-ovs-");
+        List<String> conf = new ArrayList<>(List.of("add-br", "br0"));
+        String[][] ports = {{"p1", "tag=10"}, {"p2", "tag=10"}, {"p3", "tag=20"}, {"p4"},
+            {"p5", "vlan_mode=native-untagged", "tag=30", "trunks=20"}};
+        for (int i = 0; i < ports.length; i++) {
+            conf.addAll(List.of("--", "add-port", "br0", ports[i][0]));
+            conf.addAll(Arrays.asList(ports[i]).subList(1, ports[i].length));
+            conf.addAll(List.of("--", "set", "Interface", ports[i][0], "type=dummy", "ofport_request=" + (i + 1)));
+        }
+        Map<String, String> env = sameOnBoth(dir, conf, "br0");
+        List<String> pcaps = new ArrayList<>(List.of("/usr/bin/ovs-vsctl", "--db=unix:" + dir.resolve("db.sock")));
+        for (String[] p : ports) {
+            pcaps.addAll(List.of("--", "set", "Interface", p[0], "options:tx_pcap=" + dir.resolve(p[0] + ".pcap")));
+        }
+        assertEquals(0, exec(env, pcaps).status());
+        String show = pvio("vsctl", "show").out();
+        assertTrue(show, show.contains("        Port p5\n            tag: 30\n            trunks: [20]\n"));
+        String a = "525400000001";
+        String b = "525400000002";
+        String ip = "0800" + "4500001c0001000040110000" + "0a0000010a00000204d204d2000800000000000000000000";
+        String[][] frames = {
+            {"p1", "ffffffffffff" + a + ip}, // VLAN 10: p2 as it is, p4 tagged
+            {"p2", "ffffffffffff" + b + "8100000a" + ip}, // tagged into an access port: dropped
+            {"p4", "ffffffffffff" + "525400000003" + "8100a014" + ip}, // VLAN 20, PCP 5: p3 untagged, p5 as is
+            {"p4", a + b + "8100000a" + ip}, // to A in VLAN 10: p1, popped
+            {"p1", b + a + ip}, // to B, learned on p4 in VLAN 10: tagged
+            {"p4", "ffffffffffff" + "525400000004" + "88a80014" + ip}, // 802.1ad VLAN 20
+            {"p5", "ffffffffffff" + "525400000005" + ip}, // p5's native VLAN 30: p4 tagged 30
+            {"p5", "ffffffffffff" + "525400000006" + "81000028" + ip}}; // VLAN 40, not trunked: dropped
+        String realCtl = dir.resolve("ovs-vswitchd.ctl").toString();
+        for (String[] f : frames) {
+            Out r = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "netdev-dummy/receive", f[0], f[1]));
+            assertEquals(r.err(), 0, r.status());
+            ok("netdev-dummy/receive", f[0], f[1]);
+            Thread.sleep(100); // learned before the next frame, on both switches
+        }
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (true) {
+            StringBuilder real = new StringBuilder();
+            StringBuilder mine = new StringBuilder();
+            for (String[] p : ports) {
+                real.append(p[0]).append(':').append(pcapFrames(dir.resolve(p[0] + ".pcap"))).append('\n');
+                List<String> sent = new ArrayList<>(Arrays.asList(ok("netdev-dummy/sent", p[0], "100").split("\n")));
+                mine.append(p[0]).append(':').append(sent.subList(1, sent.size())).append('\n');
+            }
+            if (real.toString().equals(mine.toString()) && real.toString().contains("a0140800")) {
+                assertTrue(real.toString(), real.toString().startsWith("p1:[" + a + b + ip + "]\n"));
+                break;
+            }
+            assertTrue("real:\n" + real + "pvio:\n" + mine, System.nanoTime() < deadline);
+            Thread.sleep(100);
+        }
+        String realFdb = stations(exec(env, List.of(OVS_APPCTL, "-t", realCtl, "fdb/show", "br0")).out());
+        assertEquals(realFdb, stations(ok("fdb/show", "br0")));
+        assertTrue(realFdb, realFdb.contains("    4    10  52:54:00:00:00:02"));
+        assertTrue(realFdb, realFdb.contains("    5    30  52:54:00:00:00:05"));
+    }
+
+    /** The frames of a pcap file (as OVS's ovs_pcap_write writes them), in hex. */
+    private static List<String> pcapFrames(Path f) throws IOException {
+        List<String> out = new ArrayList<>();
+        if (!Files.exists(f)) {
+            return out;
+        }
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
+        b.position(Math.min(24, b.limit()));
+        while (b.remaining() >= 16) {
+            b.position(b.position() + 8);
+            int len = b.getInt();
+            b.getInt();
+            if (b.remaining() < len) {
+                break; // a record being written
+            }
+            StringBuilder hex = new StringBuilder();
+            for (int i = 0; i < len; i++) {
+                hex.append(String.format("%02x", b.get()));
+            }
+            out.add(hex.toString());
+        }
+        return out;
+    }
+
+    /** fdb/show's stations (port, VLAN, MAC), sorted, without their ages. */
+    private static String stations(String fdb) {
+        return String.join("\n", fdb.lines().skip(1).map(l -> l.substring(0, Math.min(l.length(), 30)))
+                .sorted().toList());
     }
 
     /**
