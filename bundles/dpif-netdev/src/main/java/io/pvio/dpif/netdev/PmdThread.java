@@ -760,7 +760,7 @@ final class PmdThread implements Runnable {
                 int off = p.dataOffset();
                 dst = mac(buf, off);
                 src = mac(buf, off + 6);
-                rank = ft.rank(in, src, dst, (short) BE16.get(buf, off + 12) & 0xffff);
+                rank = ft.rank(in, src, dst, ethType(p, buf, off));
             }
             if (rank == FlowTable.MISS) {
                 misses++;
@@ -848,7 +848,7 @@ final class PmdThread implements Runnable {
                     continue;
                 }
                 FlowTable ft = v.bridge.flows;
-                int rank = ft.rank(in, src, dst, (short) BE16.get(buf, off + 12) & 0xffff);
+                int rank = ft.rank(in, src, dst, ethType(p, buf, off));
                 if (rank == FlowTable.MISS) {
                     v.bridge.countLookups(counterId, 0, 1);
                     continue;
@@ -942,10 +942,22 @@ final class PmdThread implements Runnable {
             int off = p.dataOffset();
             dsts[i] = mac(buf, off);
             srcs[i] = mac(buf, off + 6);
-            types[i] = (short) BE16.get(buf, off + 12) & 0xffff;
+            types[i] = ethType(p, buf, off);
             ranks[i] = FlowTable.MISS;
         }
         ft.lookupBurst(in, srcs, dsts, types, cnt, ranks, keyHash);
+    }
+
+    /**
+     * The flow table's dl_type of the frame at {@code off}: as OVS's (vlan-limit 1), the EtherType after an
+     * outer 802.1Q or 802.1ad header, else the one at 12.
+     */
+    private static int ethType(Packet p, ByteBuffer buf, int off) {
+        int t = (short) BE16.get(buf, off + 12) & 0xffff;
+        if ((t == 0x8100 || t == 0x88a8) && p.dataLength() >= 18) {
+            t = (short) BE16.get(buf, off + 16) & 0xffff;
+        }
+        return t;
     }
 
     /** The MAC address at {@code off}, as a long (the flow table's and MAC table's key). */

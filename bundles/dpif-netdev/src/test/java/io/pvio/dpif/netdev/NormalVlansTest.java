@@ -175,4 +175,24 @@ public class NormalVlansTest extends DpTest {
         inject(d[0], eth(BCAST, A, 0x0800, 64));
         awaitSent(d, 0, 4, 2);
     }
+
+    /** As OVS's: a tagged frame's dl_type is the EtherType after its VLAN header, for many flows too. */
+    @Test
+    public void aTaggedFramesDlTypeIsItsInnerEtherType() throws Exception {
+        DummyPort[] d = ports("p1", "p2", "p3");
+        dp.addFlow("br0", "priority=100,ip,in_port=1,actions=output:2");
+        dp.addFlow("br0", "priority=90,in_port=1,dl_type=0x8100,actions=output:3");
+        byte[] ip = tagged(eth(B, A, 0x0800, 64), 0x8100, 7);
+        inject(d[0], ip);
+        awaitSent(d, 0, 1, 0);
+        assertArrayEquals(ip, last(d[1]));
+        List<String> many = new java.util.ArrayList<>(); // the burst lookup (many flows) reads it alike
+        for (int i = 0; i < io.pvio.dpif.netdev.flow.FlowTable.BURST_FLOWS; i++) {
+            many.add("priority=50,in_port=1,dl_src=02:00:00:00:" + String.format("%02x:%02x", i >> 8, i & 0xff)
+                    + ",actions=drop");
+        }
+        dp.addFlows("br0", many);
+        inject(d[0], ip);
+        awaitSent(d, 0, 2, 0);
+    }
 }
