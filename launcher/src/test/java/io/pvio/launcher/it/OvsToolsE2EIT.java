@@ -1128,6 +1128,58 @@ public class OvsToolsE2EIT {
         assertEquals(realFdb, stations(ok("fdb/show", "br0")));
         assertTrue(realFdb, realFdb.contains("    4    10  52:54:00:00:00:02"));
         assertTrue(realFdb, realFdb.contains("    5    30  52:54:00:00:00:05"));
+
+        // ofproto/trace: the same steps and messages, each port reached with the same VLAN header
+        String realShow = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "dpif/show")).out();
+        Matcher local = Pattern.compile("\n    br0 65534/(\\d+):").matcher(realShow);
+        assertTrue(realShow, local.find());
+        boolean ownLocalOpen = ok("dpif/show").contains("\n    br0 65534/65534: ");
+        for (String flow : List.of("in_port=1,dl_src=52:54:00:00:00:01,dl_dst=52:54:00:00:00:02",
+                "in_port=4,dl_vlan=10,dl_dst=52:54:00:00:00:01", "in_port=5,dl_dst=ff:ff:ff:ff:ff:ff",
+                "in_port=5,dl_vlan=20,dl_vlan_pcp=3,dl_dst=ff:ff:ff:ff:ff:ff", "in_port=4,dl_vlan=40",
+                "in_port=1,dl_vlan=0,dl_vlan_pcp=5,dl_dst=52:54:00:00:00:02", "in_port=1,dl_vlan=20",
+                "in_port=1,vlan_tci=0x0005,ip", "in_port=p2,dl_dst=52:54:00:00:00:01")) {
+            Out want = exec(env, List.of(OVS_APPCTL, "-t", realCtl, "ofproto/trace", "br0", flow));
+            assertEquals(want.err(), 0, want.status());
+            String expected = vlanTrace(want.out(), Integer.parseInt(local.group(1)), ownLocalOpen);
+            assertEquals(flow, expected, vlanTrace(ok("ofproto/trace", "br0", flow), 65534, true));
+        }
+    }
+
+    /**
+     * A trace without its Megaflow line, its datapath actions as what each port gets: "PORT:HEADER" (the VLAN
+     * header the frame has, as a push_vlan, or "none"), sorted (a flood's order is OVS's hash
+     * order there, pvio's ofport order here), the local port as 65534 (or left out when pvio's is not open).
+     */
+    private static String vlanTrace(String trace, int localOdp, boolean withLocal) {
+        StringBuilder sb = new StringBuilder();
+        for (String line : trace.split("\n")) {
+            if (line.startsWith("Megaflow: ")) {
+                continue;
+            }
+            if (line.startsWith("Datapath actions: ") && !line.endsWith(": drop")) {
+                List<String> got = new ArrayList<>();
+                Matcher tag = Pattern.compile("^Flow: .*dl_vlan=(\\d+),dl_vlan_pcp=(\\d+),").matcher(trace);
+                String header = tag.find() ? "push_vlan(vid=" + tag.group(1) + ",pcp=" + tag.group(2) + ")" : "none";
+                for (String a : line.substring(18).split(",(?![^(]*\\))")) {
+                    if (a.startsWith("push_vlan(")) {
+                        header = a;
+                    } else if (a.equals("pop_vlan")) {
+                        header = "none";
+                    } else {
+                        int n = Integer.parseInt(a);
+                        if (n == localOdp && !withLocal) {
+                            continue;
+                        }
+                        got.add((n == localOdp ? 65534 : n) + ":" + header);
+                    }
+                }
+                got.sort(null);
+                line = "Datapath actions: " + got;
+            }
+            sb.append(line).append('\n');
+        }
+        return sb.toString();
     }
 
     /** The frames of a pcap file (as OVS's ovs_pcap_write writes them), in hex. */

@@ -2456,6 +2456,8 @@ public final class DpifNetdev implements Dpif {
         SortedSet<Integer> open = new TreeSet<>();
         Map<String, Integer> names = new HashMap<>();
         Map<Integer, Integer> config = new HashMap<>();
+        Map<Integer, io.pvio.dpif.netdev.flow.PortVlans> vlans = new HashMap<>();
+        Map<Integer, String> byNumber = new HashMap<>();
         synchronized (lock) {
             b = bridges.get(bridgeName);
             if (b == null) {
@@ -2464,7 +2466,9 @@ public final class DpifNetdev implements Dpif {
             for (Port p : b.ports.values()) {
                 ports.add(p.ofport);
                 names.put(p.name, p.ofport);
+                byNumber.put(p.ofport, p.name);
                 config.put(p.ofport, p.config);
+                vlans.put(p.ofport, p.vlans);
                 if (p.netdev != null && p.nTxq > 0) { // what reconfigure gives the PMDs a TxPort for
                     open.add(p.ofport);
                 }
@@ -2476,7 +2480,8 @@ public final class DpifNetdev implements Dpif {
         } catch (IllegalArgumentException e) {
             throw new DpifException(e.getMessage());
         }
-        return Trace.run(b.name, k, b.flows, b.macs, MacTable.nowSeconds(System.nanoTime()), ports, open, config);
+        return Trace.run(b.name, k, b.flows, b.macs, MacTable.nowSeconds(System.nanoTime()), ports, open, config, vlans,
+                byNumber);
     }
 
     /** fdb/flush [BRIDGE]. */

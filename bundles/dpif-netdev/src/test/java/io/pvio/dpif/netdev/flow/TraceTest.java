@@ -59,6 +59,31 @@ public class TraceTest {
                 trace("in_port=p1,dl_src=00:00:00:00:00:06,dl_dst=ff:ff:ff:ff:ff:ff", flows));
     }
 
+    /** p1 access 10, p2 trunk of 20, p3 and LOCAL trunks of every VLAN: as OVS 3.1 traces them (checked there). */
+    @Test
+    public void normalWithVlans() {
+        Map<Integer, PortVlans> vlans = Map.of(1, PortVlans.of("", 10, new int[0]),
+                2, PortVlans.of("trunk", -1, new int[] {20}));
+        Map<Integer, String> names = Map.of(1, "p1", 2, "p2", 3, "p3");
+        FlowTable t = new FlowTable(new Flow[] {FlowParser.parseFlow("priority=0,actions=NORMAL")});
+        java.util.function.Function<String, String> tr = f -> Trace.run("br0", key(f), t, macs, 0, PORTS, PORTS,
+                Map.of(), vlans, names);
+        String flood = tr.apply("in_port=1,dl_dst=ff:ff:ff:ff:ff:ff");
+        assertTrue(flood, flood.endsWith("Datapath actions: push_vlan(vid=10,pcp=0),3,65534\n"));
+        String fromTrunk = tr.apply("in_port=3,dl_vlan=20,dl_vlan_pcp=3");
+        assertTrue(fromTrunk, fromTrunk.startsWith("Flow: in_port=3,dl_vlan=20,dl_vlan_pcp=3,vlan_tci1=0x0000,"));
+        assertTrue(fromTrunk, fromTrunk.endsWith("Datapath actions: 2,65534\n"));
+        macs.learn(FlowParser.parseMac("00:00:00:00:00:01"), 10, 1, 0);
+        assertTrue(tr.apply("in_port=3,dl_vlan=10,dl_dst=00:00:00:00:00:01").endsWith("Datapath actions: pop_vlan,1\n"));
+        assertTrue(tr.apply("in_port=1,dl_vlan=0,dl_vlan_pcp=5,dl_dst=00:00:00:00:00:09")
+                .endsWith("Datapath actions: pop_vlan,push_vlan(vid=10,pcp=5),3,65534\n"));
+        assertTrue(tr.apply("in_port=1,dl_vlan=20").endsWith("    NORMAL\n     >>>> dropping VLAN 20 tagged packet"
+                + " received on port p1 configured as VLAN 10 access port <<<<\n     >> disallowed VLAN VID for this input"
+                + " port, dropping\n\nFinal flow: unchanged\nDatapath actions: drop\n"));
+        assertTrue(tr.apply("in_port=2,dl_vlan=30").contains(">>>> dropping VLAN 30 packet received on port p2 not"
+                + " configured for trunking VLAN 30 <<<<"));
+    }
+
     @Test
     public void normalForwardsToALearnedPortAndFloodsAnUnlearnedOne() {
         macs.learn(FlowParser.parseMac("00:00:00:00:00:33"), 3, 0);
@@ -143,10 +168,10 @@ public class TraceTest {
         }
         refused("ip,nw_src=10.0.0.1", "Bad openflow flow syntax: ip,nw_src=10.0.0.1: field nw_src is not supported"
                 + " by pvio (a pvio trace takes in_port, dl_src (eth_src), dl_dst (eth_dst), dl_type (eth_type, ip,"
-                + " arp, ipv6, rarp), the fields its flow table and NORMAL read)");
+                + " arp, ipv6, rarp), dl_vlan, dl_vlan_pcp and vlan_tci, the fields its flow table and NORMAL read)");
         refused("in_port=1,tcp", "Bad openflow flow syntax: in_port=1,tcp: field tcp is not supported by pvio (a pvio"
                 + " trace takes in_port, dl_src (eth_src), dl_dst (eth_dst), dl_type (eth_type, ip, arp, ipv6, rarp),"
-                + " the fields its flow table and NORMAL read)");
+                + " dl_vlan, dl_vlan_pcp and vlan_tci, the fields its flow table and NORMAL read)");
     }
 
     private static void refused(String flow, String message) {
