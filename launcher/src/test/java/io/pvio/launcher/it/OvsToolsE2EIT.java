@@ -6,6 +6,8 @@ import static org.junit.Assert.assertTrue;
 
 import java.io.File;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -50,6 +52,11 @@ public class OvsToolsE2EIT {
                 Files.isExecutable(Path.of(OVS_APPCTL)));
         Path base = Files.createDirectories(Path.of(System.getProperty("pvio.it.dir", "target/it")));
         runDir = Files.createTempDirectory(base, "ovs-tools-").toAbsolutePath();
+        startDaemon();
+    }
+
+    /** Starts pvio vswitchd on {@link #runDir} and waits for its control socket. */
+    private void startDaemon() throws Exception {
         ProcessBuilder pb = new ProcessBuilder(java, "-jar", jar, "vswitchd", "--run-dir", runDir.toString());
         File log = runDir.resolveSibling(runDir.getFileName() + ".out").toFile();
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log));
@@ -1180,6 +1187,75 @@ public class OvsToolsE2EIT {
             sb.append(line).append('\n');
         }
         return sb.toString();
+    }
+
+    /**
+     * A controller set with pvio vsctl in pvio's own database (no ovsdb-server): OVS's ovs-testcontroller
+     * connects, installs its table-miss flow and answers a packet-in; a restart connects again from the
+     * database; del-controller empties the secure bridge, del-fail-mode brings NORMAL back.
+     */
+    @Test
+    public void aControllerSetWithPvioVsctlIsKeptInItsDatabase() throws Exception {
+        boolean present = new File("/usr/bin/ovs-testcontroller").canExecute();
+        if (!present && "true".equals(System.getenv("CI"))) {
+            throw new AssertionError("ovs-testcontroller is not installed (CI=true): install openvswitch-testcontroller");
+        }
+        org.junit.Assume.assumeTrue("ovs-testcontroller (openvswitch-testcontroller) is not installed", present);
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        Path tc = Files.createTempDirectory(runDir.getParent(), "tc-");
+        ovs.add(new ProcessBuilder("/usr/bin/ovs-testcontroller", "ptcp:" + port + ":127.0.0.1", "--wildcards=0x3ffff2",
+                "--unixctl=" + tc.resolve("tc.ctl"), "--log-file=" + tc.resolve("tc.log"), "-vfile:dbg")
+                .redirectErrorStream(true).redirectOutput(tc.resolve("tc.out").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start());
+        awaitFile(tc.resolve("tc.ctl"));
+        String target = "tcp:127.0.0.1:" + port;
+        List<String> conf = new ArrayList<>(List.of("vsctl", "add-br", "br0", "--", "set-controller", "br0", target,
+                "--", "set-fail-mode", "br0", "secure"));
+        conf.addAll(threePorts("br0").subList(2, threePorts("br0").size())); // its ports, after add-br
+        Out set = pvio(conf.toArray(new String[0]));
+        assertEquals(set.err(), 0, set.status());
+        assertEquals(target + "\n", pvio("vsctl", "get-controller", "br0").out());
+        Map<String, String> ownEnv = Map.of("OVS_RUNDIR", runDir.toString());
+        Reading flows = () -> exec(ownEnv, List.of("/usr/bin/ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br0")).out();
+        awaitContains(" priority=0 actions=CONTROLLER:128\n", flows);
+        String a = "525400000001";
+        String frame = "ffffffffffff" + a + "08004500001c0001000040110000" + "0a0000010a00000204d204d2" + "00".repeat(8);
+        ok("netdev-dummy/receive", "p1", frame);
+        awaitContains("OFPT_PACKET_OUT", () -> Files.readString(tc.resolve("tc.log")));
+        awaitContains("p2: sent 1 packets", () -> ok("netdev-dummy/sent", "p2")); // the controller's flood
+
+        // a restart: the controller and fail mode come back from the database, and it connects again
+        daemon.destroy();
+        assertTrue(daemon.waitFor(10, TimeUnit.SECONDS));
+        startDaemon();
+        String connected = "br0<->" + target + ": connected";
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (Files.readString(runDir.resolve("vswitchd.log")).split(Pattern.quote(connected), -1).length < 3) {
+            assertTrue("not connected again", System.nanoTime() < deadline);
+            Thread.sleep(50);
+        }
+        awaitContains(" priority=0 actions=CONTROLLER:128\n", flows);
+
+        assertEquals(0, pvio("vsctl", "del-controller", "br0").status());
+        awaitEquals("OFPST_FLOW reply (OF1.3) (xid=0x2):\n", flows);
+        assertEquals(0, pvio("vsctl", "del-fail-mode", "br0").status());
+        awaitContains(" priority=0 actions=NORMAL\n", flows);
+    }
+
+    private static void awaitContains(String want, Reading r) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        String last = null;
+        while (System.nanoTime() < deadline) {
+            last = r.get();
+            if (last.contains(want)) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no \"" + want + "\" in:\n" + last);
     }
 
     /** The frames of a pcap file (as OVS's ovs_pcap_write writes them), in hex. */

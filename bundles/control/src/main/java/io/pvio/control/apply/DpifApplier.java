@@ -9,6 +9,7 @@ import io.pvio.dpif.PortInfo;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Deque;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.logging.Logger;
@@ -175,6 +176,14 @@ public final class DpifApplier {
                 dpif.setDatapathId(nb.name, dpid);
                 a.undo.push(() -> dpif.setDatapathId(nb.name, oldDpid));
             }
+            List<String> ctl = List.copyOf(nb.controllers);
+            List<String> oldCtl = ob == null ? List.of() : List.copyOf(ob.controllers);
+            boolean secure = nb.failMode.equals("secure");
+            boolean oldSecure = ob != null && ob.failMode.equals("secure");
+            if (!ctl.equals(oldCtl) || secure != oldSecure) {
+                dpif.setControllers(nb.name, ctl, secure); // may flush the bridge's flows, as OVS's connmgr
+                a.undo.push(() -> dpif.setControllers(nb.name, oldCtl, oldSecure));
+            }
             int[] macs = macTable(nb.otherConfig);
             int[] oldMacs = ob == null ? new int[2] : macTable(ob.otherConfig);
             if (!Arrays.equals(macs, oldMacs)) {
@@ -298,6 +307,15 @@ public final class DpifApplier {
         if (macs[0] != 0 || macs[1] != 0) {
             dpif.setMacTableConfig(b.name, macs[0], macs[1]);
         }
+        if (!b.controllers.isEmpty() || b.failMode.equals("secure")) {
+            dpif.setControllers(b.name, List.copyOf(b.controllers), b.failMode.equals("secure"));
+        }
+    }
+
+    /** Whether the two rows of a bridge differ in their controllers or fail mode (its flows may be flushed). */
+    public static boolean controlChanged(Bridge ob, Bridge nb) {
+        return ob == null ? !nb.controllers.isEmpty() || nb.failMode.equals("secure")
+                : !ob.controllers.equals(nb.controllers) || !ob.failMode.equals(nb.failMode);
     }
 
     /**

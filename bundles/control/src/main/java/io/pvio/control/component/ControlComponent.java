@@ -108,11 +108,29 @@ public final class ControlComponent implements Control {
         }
     }
 
+    /** {@code b}'s flows as the datapath now has them. */
+    private static void keepFlows(Dpif d, Db.Bridge b) {
+        try {
+            List<String> now = d.flows(b.name);
+            b.flows.clear();
+            b.flows.addAll(now);
+        } catch (DpifException e) {
+            LOG.warning("bridge " + b.name + ": cannot read its flows: " + e.getMessage());
+        }
+    }
+
     /** Replays the database into {@code d} and records the port numbers it gave (lock held). */
     private void replay(Dpif d) {
         DpifApplier.replay(d, db);
         Db next = db.copy();
-        if (next.recordOfports(n -> ofportOf(d, n))) {
+        boolean flushed = false;
+        for (Db.Bridge b : next.bridges.values()) { // controllers flush what was restored, as OVS starts empty
+            if (DpifApplier.controlChanged(null, b)) {
+                keepFlows(d, b);
+                flushed = true;
+            }
+        }
+        if (next.recordOfports(n -> ofportOf(d, n)) | flushed) {
             try {
                 store.save(next);
                 db = next;
@@ -330,6 +348,11 @@ public final class ControlComponent implements Control {
             }
             if (d != null) {
                 o.db().recordOfports(n -> ofportOf(d, n));
+                for (Db.Bridge nb : o.db().bridges.values()) { // a controller change may have flushed its flows
+                    if (DpifApplier.controlChanged(db.bridges.get(nb.name), nb)) {
+                        keepFlows(d, nb);
+                    }
+                }
             }
             try {
                 store.save(o.db());

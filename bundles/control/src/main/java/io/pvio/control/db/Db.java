@@ -39,6 +39,9 @@ public final class Db {
         public final TreeMap<String, Port> ports = new TreeMap<>();
         /** OpenFlow flows in ovs-ofctl syntax, in the order they were added. */
         public final List<String> flows = new ArrayList<>(DEFAULT_FLOWS);
+        /** OpenFlow controller targets (ovs-vsctl set-controller), sorted; fail_mode ("" standalone, "secure"). */
+        public final java.util.TreeSet<String> controllers = new java.util.TreeSet<>();
+        public String failMode = "";
 
         public Bridge(String name) {
             this.name = name;
@@ -52,6 +55,8 @@ public final class Db {
             ports.forEach((k, p) -> b.ports.put(k, p.copy()));
             b.flows.clear();
             b.flows.addAll(flows);
+            b.controllers.addAll(controllers);
+            b.failMode = failMode;
             return b;
         }
     }
@@ -166,6 +171,12 @@ public final class Db {
             jb.put("other_config", new TreeMap<>(b.otherConfig));
             jb.put("external_ids", new TreeMap<>(b.externalIds));
             jb.put("flows", new ArrayList<>(b.flows));
+            if (!b.controllers.isEmpty()) {
+                jb.put("controllers", new ArrayList<>(b.controllers));
+            }
+            if (!b.failMode.isEmpty()) {
+                jb.put("fail_mode", b.failMode);
+            }
             List<Object> ps = new ArrayList<>();
             for (Port p : b.ports.values()) {
                 Map<String, Object> jp = new java.util.LinkedHashMap<>();
@@ -216,6 +227,13 @@ public final class Db {
             b.uuid = str(jb, "_uuid", b.uuid);
             strMap(jb.get("other_config"), b.otherConfig);
             strMap(jb.get("external_ids"), b.externalIds);
+            for (Object t : list(jb.get("controllers"))) {
+                if (!(t instanceof String ts)) {
+                    throw new IllegalArgumentException("bridge " + b.name + ": a controller is not a string");
+                }
+                b.controllers.add(ts);
+            }
+            b.failMode = str(jb, "fail_mode", "");
             if (jb.containsKey("flows")) {
                 b.flows.clear();
                 for (Object f : list(jb.get("flows"))) {

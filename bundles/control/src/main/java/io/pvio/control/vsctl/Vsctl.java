@@ -142,6 +142,42 @@ public final class Vsctl {
                     throw new VsctlException("", 2); // as ovs-vsctl: exit status 2, nothing printed
                 }
             }
+            case "set-controller" -> {
+                Bridge b = bridge(a.get(0));
+                List<String> targets = a.subList(1, a.size());
+                for (String t : targets) {
+                    if (!t.matches("(tcp|ssl|unix|ptcp|pssl|punix):.*")) {
+                        java.util.logging.Logger.getLogger("vsctl").warning("target type \"" + t
+                                + "\" is possibly erroneous");
+                    }
+                }
+                b.controllers.clear();
+                b.controllers.addAll(targets);
+                mutated = true;
+            }
+            case "del-controller" -> {
+                bridge(a.get(0)).controllers.clear();
+                mutated = true;
+            }
+            case "get-controller" -> bridge(a.get(0)).controllers.forEach(t -> out.append(t).append('\n'));
+            case "set-fail-mode" -> {
+                Bridge b = bridge(a.get(0));
+                if (!a.get(1).equals("standalone") && !a.get(1).equals("secure")) {
+                    throw new VsctlException("fail-mode must be \"standalone\" or \"secure\"");
+                }
+                b.failMode = a.get(1);
+                mutated = true;
+            }
+            case "del-fail-mode" -> {
+                bridge(a.get(0)).failMode = "";
+                mutated = true;
+            }
+            case "get-fail-mode" -> {
+                String m = bridge(a.get(0)).failMode;
+                if (!m.isEmpty()) {
+                    out.append(m).append('\n');
+                }
+            }
             case "add-port" -> addPort(a.get(0), a.get(1), c.has("--may-exist"), a.subList(2, a.size()));
             case "del-port" -> delPort(a.size() == 2 ? a.get(0) : null, a.get(a.size() - 1), c.has("--if-exists"));
             case "list-ports", "list-ifaces" -> bridge(a.get(0)).ports.keySet().stream()
@@ -283,6 +319,12 @@ public final class Vsctl {
         out.append(db.uuid).append('\n');
         for (Bridge b : db.bridges.values()) {
             out.append("    Bridge ").append(b.name).append('\n');
+            for (String t : b.controllers) {
+                out.append("        Controller ").append(Ovsdb.atom(t)).append('\n');
+            }
+            if (!b.failMode.isEmpty()) {
+                out.append("        fail_mode: ").append(b.failMode).append('\n');
+            }
             out.append("        datapath_type: netdev\n");
             for (Port p : b.ports.values()) {
                 out.append("        Port ").append(p.name).append('\n');

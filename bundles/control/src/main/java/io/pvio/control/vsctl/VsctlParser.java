@@ -52,11 +52,14 @@ public final class VsctlParser {
             Map.entry("set", new Spec(3, -1, Set.of("--if-exists"), true, "set TABLE RECORD COLUMN[:KEY]=VALUE...")),
             Map.entry("add", new Spec(4, -1, Set.of("--if-exists"), true, "add TABLE RECORD COLUMN KEY=VALUE...")),
             Map.entry("remove", new Spec(4, -1, Set.of("--if-exists"), true, "remove TABLE RECORD COLUMN KEY[=VALUE]...")),
-            Map.entry("clear", new Spec(3, -1, Set.of("--if-exists"), true, "clear TABLE RECORD COLUMN...")));
+            Map.entry("clear", new Spec(3, -1, Set.of("--if-exists"), true, "clear TABLE RECORD COLUMN...")),
+            Map.entry("set-controller", new Spec(1, -1, Set.of(), true, "set-controller BRIDGE TARGET...")),
+            Map.entry("del-controller", new Spec(1, 1, Set.of(), true, "del-controller BRIDGE")),
+            Map.entry("get-controller", new Spec(1, 1, Set.of(), false, "get-controller BRIDGE")),
+            Map.entry("set-fail-mode", new Spec(2, 2, Set.of(), true, "set-fail-mode BRIDGE MODE")),
+            Map.entry("del-fail-mode", new Spec(1, 1, Set.of(), true, "del-fail-mode BRIDGE")),
+            Map.entry("get-fail-mode", new Spec(1, 1, Set.of(), false, "get-fail-mode BRIDGE")));
 
-    /** ovs-vsctl's controller commands: with --db (ovsdb-server) only. */
-    private static final Set<String> CONTROLLER_COMMANDS = Set.of("set-controller", "del-controller", "get-controller",
-            "set-fail-mode", "del-fail-mode", "get-fail-mode");
 
     /** Global options: --no-wait and --timeout are accepted (nothing here waits on an outside process). */
     private static final Set<String> GLOBAL = Set.of("--no-wait", "--timeout", "--dry-run");
@@ -109,10 +112,6 @@ public final class VsctlParser {
             }
             String name = words.get(i++);
             Spec spec = SPECS.get(name);
-            if (spec == null && CONTROLLER_COMMANDS.contains(name)) {
-                throw new VsctlException("'" + name + "': pvio's own database has no controllers yet; keep the"
-                        + " configuration in ovsdb-server (vswitchd --db) and use ovs-vsctl " + name);
-            }
             if (spec == null) {
                 throw new VsctlException("unknown command '" + name + "'; use --help for help");
             }

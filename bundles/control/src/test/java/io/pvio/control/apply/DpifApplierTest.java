@@ -3,6 +3,7 @@ package io.pvio.control.apply;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -77,6 +78,24 @@ public class DpifApplierTest {
         vsctl("del-br", "br0", "--", "add-br", "br0");
         assertEquals(List.of("delBridge br0", "addBridge br0", "addPort br0"), dpif.calls);
         assertEquals(List.of("br0"), List.copyOf(dpif.ports.keySet()));
+    }
+
+    /** Controllers and fail mode: set when they change (with the bridge when it has them), restored by a replay. */
+    @Test
+    public void controllersReachTheDatapathWhenTheyChange() throws Exception {
+        vsctl("add-br", "br0", "--", "set-controller", "br0", "tcp:127.0.0.1:6653", "unix:/tmp/c.sock");
+        assertEquals("[tcp:127.0.0.1:6653, unix:/tmp/c.sock] standalone", dpif.control.get("br0"));
+        dpif.calls.clear();
+        vsctl("add-port", "br0", "p1");
+        assertFalse(dpif.calls.toString(), dpif.calls.stream().anyMatch(c -> c.startsWith("setControllers")));
+        vsctl("set-fail-mode", "br0", "secure", "--", "del-controller", "br0");
+        assertEquals("[] secure", dpif.control.get("br0"));
+        vsctl("add-br", "br1"); // none and standalone: nothing to set
+        assertNull(dpif.control.get("br1"));
+        FakeDpif fresh = new FakeDpif();
+        DpifApplier.replay(fresh, db);
+        assertEquals("[] secure", fresh.control.get("br0"));
+        assertNull(fresh.control.get("br1"));
     }
 
     @Test

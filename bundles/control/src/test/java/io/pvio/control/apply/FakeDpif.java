@@ -266,4 +266,19 @@ public class FakeDpif implements Dpif {
             calls.add("setPortVlans " + port + " " + v);
         }
     }
+
+    /**
+     * Per bridge: its controllers and fail mode as last set, "[targets] secure|standalone"; a call that changes
+     * nothing is not recorded (as dpif-netdev).
+     */
+    public final Map<String, String> control = new java.util.HashMap<>();
+
+    @Override
+    public void setControllers(String bridge, List<String> targets, boolean secure) {
+        String v = targets + (secure ? " secure" : " standalone");
+        if (!v.equals(control.getOrDefault(bridge, "[] standalone"))) {
+            control.put(bridge, v);
+            calls.add("setControllers " + bridge + " " + v);
+        }
+    }
 }

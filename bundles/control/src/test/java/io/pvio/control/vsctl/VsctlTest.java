@@ -52,6 +52,26 @@ public class VsctlTest {
         assertTrue(error(db, "clear", "Interface", "p1", "ingress_policing_rate").contains("not allowed to be empty"));
     }
 
+    /** ovs-vsctl's controller and fail-mode commands, with its outputs and errors, kept in the database. */
+    @Test
+    public void controllersAndFailMode() throws VsctlException {
+        Db db = withPort();
+        assertEquals("", run(db, "get-controller", "br0").output());
+        db = run(db, "set-controller", "br0", "unix:/tmp/c.sock", "tcp:127.0.0.1:6653", "--", "set-fail-mode", "br0",
+                "secure").db();
+        assertEquals("tcp:127.0.0.1:6653\nunix:/tmp/c.sock\n", run(db, "get-controller", "br0").output());
+        assertEquals("secure\n", run(db, "get-fail-mode", "br0").output());
+        assertTrue(run(db, "show").output().contains("    Bridge br0\n        Controller \"tcp:127.0.0.1:6653\"\n"
+                + "        Controller \"unix:/tmp/c.sock\"\n        fail_mode: secure\n"));
+        Db back = Db.fromJson(db.toJson());
+        assertEquals(List.of("tcp:127.0.0.1:6653", "unix:/tmp/c.sock"), List.copyOf(back.bridges.get("br0").controllers));
+        assertEquals("secure", back.bridges.get("br0").failMode);
+        assertEquals("fail-mode must be \"standalone\" or \"secure\"", error(db, "set-fail-mode", "br0", "open"));
+        assertEquals("no bridge named nobr", error(db, "set-controller", "nobr", "tcp:1.2.3.4"));
+        db = run(db, "del-controller", "br0", "--", "del-fail-mode", "br0").db();
+        assertEquals("", run(db, "get-controller", "br0").output() + run(db, "get-fail-mode", "br0").output());
+    }
+
     @Test
     public void vlanColumns() throws VsctlException {
         Db db = withPort();
@@ -167,7 +187,7 @@ public class VsctlTest {
     public void badInputGivesClearMessages() throws VsctlException {
         Db db = withPort();
         assertEquals("unknown command 'frob'; use --help for help", error(db, "frob"));
-        assertTrue(error(db, "set-controller", "br0", "tcp:127.0.0.1").startsWith("'set-controller': pvio's own database has no controllers yet; keep the configuration in ovsdb-server"));
+        assertTrue(error(db, "set-fail-mode", "br0").startsWith("'set-fail-mode' command requires exactly 2 arguments"));
         assertTrue(error(db, "list", "Nope").startsWith("unknown table \"Nope\""));
         assertEquals("Interface does not contain a column whose name matches \"colour\"",
                 error(db, "get", "Interface", "p1", "colour"));
