@@ -1151,6 +1151,33 @@ public class OvsToolsE2EIT {
             String expected = vlanTrace(want.out(), Integer.parseInt(local.group(1)), ownLocalOpen);
             assertEquals(flow, expected, vlanTrace(ok("ofproto/trace", "br0", flow), 65534, true));
         }
+
+        // static entries (fdb/add, fdb/del): the same replies, errors, tables and forwarding on both
+        String aa = "52:54:00:00:00:aa";
+        List<List<String>> fdb = List.of(List.of("fdb/add", "br0", "p3", "20", "52:54:00:00:00:03"),
+                List.of("fdb/add", "br0", "p2", "10", aa), List.of("fdb/add", "br0", "p2", "10", aa),
+                List.of("fdb/add", "br0", "p1", "10", aa), List.of("fdb/add", "br0", "nosuch", "10", aa),
+                List.of("fdb/add", "br0", "p1", "10", "zz"), List.of("fdb/add", "nobr", "p1", "10", aa),
+                List.of("fdb/flush", "br0"), List.of("fdb/del", "br0", "20", "52:54:00:00:00:03"),
+                List.of("fdb/del", "br0", "20", "52:54:00:00:00:03"), List.of("fdb/show", "br0"));
+        for (List<String> c : fdb) {
+            List<String> real = new ArrayList<>(List.of(OVS_APPCTL, "-t", realCtl));
+            real.addAll(c);
+            Out r = exec(env, real);
+            Out o = appctl(c.toArray(new String[0]));
+            assertEquals(c + ": " + r.err(), r.status(), o.status());
+            assertEquals(c.toString(), r.out(), o.out());
+            assertEquals(c.toString(), r.err().replaceFirst("\\S+\\.ctl: ", ""), o.err().replaceFirst("\\S+\\.ctl: ", ""));
+        }
+        assertEquals(" port  VLAN  MAC                Age\n    1    10  52:54:00:00:00:aa  static\n",
+                ok("fdb/show", "br0"));
+        String statics = "  Current static MAC entries in the table : 1\n";
+        assertTrue(exec(env, List.of(OVS_APPCTL, "-t", realCtl, "fdb/stats-show", "br0")).out().contains(statics));
+        assertTrue(ok("fdb/stats-show", "br0").contains(statics));
+        String toAa = "in_port=4,dl_vlan=10,dl_dst=" + aa;
+        assertEquals(vlanTrace(exec(env, List.of(OVS_APPCTL, "-t", realCtl, "ofproto/trace", "br0", toAa)).out(),
+                Integer.parseInt(local.group(1)), ownLocalOpen), vlanTrace(ok("ofproto/trace", "br0", toAa), 65534, true));
+        assertTrue(ok("ofproto/trace", "br0", toAa).endsWith("Datapath actions: pop_vlan,1\n"));
     }
 
     /**
@@ -1182,7 +1209,7 @@ public class OvsToolsE2EIT {
                     }
                 }
                 got.sort(null);
-                line = "Datapath actions: " + got;
+                line = "Datapath actions: " + (got.isEmpty() ? "drop" : got); // its only port left out: drop
             }
             sb.append(line).append('\n');
         }

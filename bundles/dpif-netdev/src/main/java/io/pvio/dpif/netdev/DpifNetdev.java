@@ -2263,8 +2263,9 @@ public final class DpifNetdev implements Dpif {
         es.sort(java.util.Comparator.comparingInt(MacTable.Entry::port).thenComparingInt(MacTable.Entry::vlan)
                 .thenComparingLong(MacTable.Entry::mac));
         for (MacTable.Entry e : es) {
-            sb.append(String.format(Locale.ROOT, "%5d  %4d  %s  %3d%n", e.port(), e.vlan(), FlowParser.formatMac(e.mac()),
-                    e.ageSeconds()));
+            sb.append(String.format(Locale.ROOT, "%5s  %4d  %s  %s%n", e.port() == FlowParser.LOCAL ? "LOCAL" : e.port(),
+                    e.vlan(), FlowParser.formatMac(e.mac()), e.isStatic() ? "static"
+                    : String.format(Locale.ROOT, "%3d", e.ageSeconds())));
         }
         return sb.toString();
     }
@@ -2420,7 +2421,7 @@ public final class DpifNetdev implements Dpif {
         MacTable.Stats st = b.macs.stats();
         return "Statistics for bridge \"" + bridgeName + "\":\n"
                 + "  Current/maximum MAC entries in the table: " + st.entries() + "/" + b.macs.maxEntries() + "\n"
-                + "  Current static MAC entries in the table : 0\n"
+                + "  Current static MAC entries in the table : " + st.statics() + "\n"
                 + "  Total number of learned MAC entries     : " + st.learned() + "\n"
                 + "  Total number of expired MAC entries     : " + st.expired() + "\n"
                 + "  Total number of evicted MAC entries     : 0\n"
@@ -2485,6 +2486,66 @@ public final class DpifNetdev implements Dpif {
     }
 
     /** fdb/flush [BRIDGE]. */
+    /**
+     * fdb/add BRIDGE PORT VLAN MAC: a static entry, as OVS's ofproto_unixctl_fdb_add; the reply notes the entry
+     * it overrides ("Overriding already existing dynamic entry on 2").
+     */
+    public String fdbAdd(String bridgeName, String port, String vlan, String mac) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridges.get(bridgeName);
+            if (b == null) {
+                throw new DpifException("no such bridge");
+            }
+            long m = FlowParser.parseMac(mac);
+            if (m < 0) {
+                throw new DpifException("bad MAC address");
+            }
+            Port p = ports.get(port);
+            if (p == null || p.bridge != b) {
+                throw new DpifException("software error, odp port is present but no ofp port"); // OVS's words
+            }
+            int v = vlan(vlan);
+            MacTable.Added a = b.macs.addStatic(m, v, p.ofport, MacTable.nowSeconds(System.nanoTime()));
+            if (!a.added()) {
+                throw new DpifException("could not add static mac entry\n");
+            }
+            MacTable.Entry was = a.replaced();
+            if (was != null && (was.port() != p.ofport || !was.isStatic())) {
+                return "Overriding already existing " + (was.isStatic() ? "static" : "dynamic") + " entry on "
+                        + (was.port() == FlowParser.LOCAL ? "LOCAL" : was.port()) + "\n";
+            }
+            return "";
+        }
+    }
+
+    /** fdb/del BRIDGE VLAN MAC: removes a static entry (OVS's ofproto_unixctl_fdb_delete). */
+    public void fdbDel(String bridgeName, String vlan, String mac) throws DpifException {
+        synchronized (lock) {
+            Bridge b = bridges.get(bridgeName);
+            if (b == null) {
+                throw new DpifException("no such bridge");
+            }
+            long m = FlowParser.parseMac(mac);
+            if (m < 0) {
+                throw new DpifException("bad MAC address");
+            }
+            if (!b.macs.delStatic(m, vlan(vlan))) {
+                throw new DpifException("could not find static mac entry\n");
+            }
+        }
+    }
+
+    /** A VLAN as OVS's atoi reads it (garbage is 0); one beyond 4095 is refused (OVS keeps it, matching nothing). */
+    private static int vlan(String text) throws DpifException {
+        java.util.regex.Matcher d = java.util.regex.Pattern.compile("^\\s*([+-]?\\d+)").matcher(text);
+        String g = d.find() ? d.group(1) : "0";
+        long v = g.length() > 8 ? -1 : Long.parseLong(g);
+        if (v < 0 || v > 4095) {
+            throw new DpifException("bad VLAN " + text + " (0..4095)");
+        }
+        return (int) v;
+    }
+
     public void fdbFlush(String bridgeName) throws DpifException {
         synchronized (lock) {
             if (bridgeName != null) {

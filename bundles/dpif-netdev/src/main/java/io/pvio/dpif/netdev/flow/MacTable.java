@@ -49,9 +49,18 @@ public final class MacTable {
         }
     }
 
-    /** One learned entry, for fdb/show. */
+    /** One entry, for fdb/show: {@code ageSeconds} is {@link #STATIC} for a static one (fdb/add). */
     public record Entry(int port, long mac, int vlan, int ageSeconds) {
+        public boolean isStatic() {
+            return ageSeconds == STATIC;
+        }
     }
+
+    /**
+     * The age (the {@code used} time) of a static entry (OVS's fdb/add): it never ages, is never moved by
+     * learning nor evicted, and survives fdb/flush; deleting its port removes it.
+     */
+    public static final int STATIC = Integer.MAX_VALUE;
 
     /** Written under the lock ({@link #setConfig}); read by learners under it, by fdb commands without. */
     private volatile int maxEntries;
@@ -66,6 +75,7 @@ public final class MacTable {
     private long learned;
     private long expired;
     private long moved;
+    private int statics; // guarded by lock
 
     public MacTable(int maxEntries, int agingSeconds) {
         this.maxEntries = maxEntries;
@@ -97,12 +107,12 @@ public final class MacTable {
                 List<long[]> byAge = new ArrayList<>(); // {used, slot}
                 for (int i = 0; i <= t.mask; i++) {
                     long v = t.slots[i];
-                    if (v != EMPTY && v != TOMB) {
+                    if (v != EMPTY && v != TOMB && t.used[i] != STATIC) { // static entries stay
                         byAge.add(new long[] {t.used[i], i});
                     }
                 }
                 byAge.sort((x, y) -> Long.compare(x[0], y[0]));
-                for (int k = 0; live > maxEntries; k++) {
+                for (int k = 0; live > maxEntries && k < byAge.size(); k++) {
                     SLOTS.setRelease(t.slots, (int) byAge.get(k)[1], TOMB);
                     live--;
                     tombs++;
@@ -178,6 +188,9 @@ public final class MacTable {
         long key = key(mac, vlan);
         Tab t = tab;
         int i = find(t, key);
+        if (i >= 0 && (int) USED.getOpaque(t.used, i) == STATIC) {
+            return; // a static entry: learning neither refreshes nor moves it
+        }
         if (i >= 0 && (int) PORTS.getAcquire(t.ports, i) == port && (long) SLOTS.getAcquire(t.slots, i) == key) {
             if ((int) USED.getOpaque(t.used, i) != now) {
                 USED.setOpaque(t.used, i, now);
@@ -188,6 +201,9 @@ public final class MacTable {
         try {
             t = tab;
             i = find(t, key);
+            if (i >= 0 && t.used[i] == STATIC) {
+                return;
+            }
             if (i >= 0) {
                 if (t.ports[i] != port) {
                     moved++; // learned on another port before
@@ -229,6 +245,75 @@ public final class MacTable {
         }
     }
 
+    /** What {@link #addStatic} did: whether it added the entry, and the entry it replaced (null: none). */
+    public record Added(boolean added, Entry replaced) {
+    }
+
+    /**
+     * fdb/add: {@code mac} in VLAN {@code vlan} is behind {@code port} for good (a learned entry of the same
+     * station becomes static). Not added when the table is full of live entries (OVS would evict one).
+     */
+    public Added addStatic(long mac, int vlan, int port, int now) {
+        long key = key(mac, vlan);
+        lock();
+        try {
+            Tab t = tab;
+            int i = find(t, key);
+            if (i >= 0) {
+                Entry was = new Entry(t.ports[i], mac, vlan, t.used[i] == STATIC ? STATIC : now - t.used[i]);
+                if (t.used[i] != STATIC) {
+                    statics++;
+                }
+                PORTS.setRelease(t.ports, i, port);
+                USED.setOpaque(t.used, i, STATIC);
+                return new Added(true, was);
+            }
+            if (live >= maxEntries) {
+                expire(t, now);
+                if (live >= maxEntries) {
+                    return new Added(false, null);
+                }
+            }
+            if ((live + tombs + 1) * 4 > (t.mask + 1) * 3) {
+                t = rebuild(t, t.mask + 1, now);
+            }
+            int j = hash(key) & t.mask;
+            while (t.slots[j] != EMPTY && t.slots[j] != TOMB) {
+                j = (j + 1) & t.mask;
+            }
+            if (t.slots[j] == TOMB) {
+                tombs--;
+            }
+            PORTS.setRelease(t.ports, j, port);
+            USED.setOpaque(t.used, j, STATIC);
+            SLOTS.setRelease(t.slots, j, key);
+            live++;
+            statics++;
+            return new Added(true, null);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** fdb/del: removes the static entry of {@code mac} in {@code vlan}; false when there is none. */
+    public boolean delStatic(long mac, int vlan) {
+        lock();
+        try {
+            Tab t = tab;
+            int i = find(t, key(mac, vlan));
+            if (i < 0 || t.used[i] != STATIC) {
+                return false;
+            }
+            SLOTS.setRelease(t.slots, i, TOMB);
+            live--;
+            tombs++;
+            statics--;
+            return true;
+        } finally {
+            unlock();
+        }
+    }
+
     private static int find(Tab t, long key) {
         int i = hash(key) & t.mask;
         for (int n = 0; n <= t.mask; n++, i = (i + 1) & t.mask) {
@@ -251,6 +336,9 @@ public final class MacTable {
             for (int i = 0; i <= t.mask; i++) {
                 long v = t.slots[i];
                 if (v != EMPTY && v != TOMB && t.ports[i] == port) {
+                    if (t.used[i] == STATIC) {
+                        statics--;
+                    }
                     SLOTS.setRelease(t.slots, i, TOMB);
                     live--;
                     tombs++;
@@ -261,12 +349,26 @@ public final class MacTable {
         }
     }
 
-    /** Forgets every entry. */
+    /** Forgets every entry but the static ones (fdb/flush, as OVS's mac_learning_flush). */
     public void flush() {
         lock();
         try {
-            tab = new Tab(tab.mask + 1);
-            live = 0;
+            Tab old = tab;
+            Tab t = new Tab(old.mask + 1);
+            for (int i = 0; i <= old.mask; i++) {
+                long v = old.slots[i];
+                if (v != EMPTY && v != TOMB && old.used[i] == STATIC) {
+                    int j = hash(v) & t.mask;
+                    while (t.slots[j] != EMPTY) {
+                        j = (j + 1) & t.mask;
+                    }
+                    t.slots[j] = v;
+                    t.ports[j] = old.ports[i];
+                    t.used[j] = STATIC;
+                }
+            }
+            tab = t; // volatile publish
+            live = statics;
             tombs = 0;
         } finally {
             unlock();
@@ -328,7 +430,8 @@ public final class MacTable {
             int port = (int) PORTS.getAcquire(t.ports, i);
             int used = (int) USED.getOpaque(t.used, i);
             if (v != EMPTY && v != TOMB && now - used <= agingSeconds && (long) SLOTS.getAcquire(t.slots, i) == v) {
-                out.add(new Entry(port, v & 0xffffffffffffL, (int) (v >>> 48) & 0xfff, now - used));
+                out.add(new Entry(port, v & 0xffffffffffffL, (int) (v >>> 48) & 0xfff, used == STATIC ? STATIC
+                        : now - used));
             }
         }
         return out;
@@ -343,13 +446,13 @@ public final class MacTable {
      * learned, expired and moved to another port since the table was made or {@link #clearStats}. pvio evicts
      * none: a table full of live entries learns nothing more.
      */
-    public record Stats(int entries, long learned, long expired, long moved) {
+    public record Stats(int entries, int statics, long learned, long expired, long moved) {
     }
 
     public Stats stats() {
         lock();
         try {
-            return new Stats(live, learned, expired, moved);
+            return new Stats(live, statics, learned, expired, moved);
         } finally {
             unlock();
         }

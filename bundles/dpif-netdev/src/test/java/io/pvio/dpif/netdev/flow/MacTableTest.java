@@ -1,6 +1,8 @@
 package io.pvio.dpif.netdev.flow;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
 
 import org.junit.Test;
 
@@ -58,6 +60,36 @@ public class MacTableTest {
         assertEquals(3, t.lookup(a, 20, 2));
     }
 
+    /**
+     * Static entries (fdb/add), as OVS's: learning neither moves nor refreshes them, they never age, a flush and
+     * a smaller table keep them, fdb/del removes only them; a learned entry of the same station becomes static.
+     */
+    @Test
+    public void staticEntries() {
+        MacTable t = new MacTable(16, 300);
+        long a = 0x525400000001L;
+        long b = 0x525400000002L;
+        assertEquals(new MacTable.Added(true, null), t.addStatic(a, 10, 1, 0));
+        t.learn(a, 10, 2, 5); // the station seen elsewhere: not moved
+        assertEquals(1, t.lookup(a, 10, 1000));
+        t.learn(b, 0, 3, 0);
+        MacTable.Added over = t.addStatic(b, 0, 4, 7);
+        assertEquals(new MacTable.Entry(3, b, 0, 7), over.replaced());
+        assertEquals(new MacTable.Stats(2, 2, 1, 0, 0), t.stats());
+        t.age(10_000);
+        t.flush();
+        t.setConfig(10, 300, 10_000);
+        assertEquals(2, t.entries(10_000).size());
+        assertTrue(t.entries(10_000).get(0).isStatic());
+        assertEquals(4, t.lookup(b, 0, 10_000));
+        assertFalse(t.delStatic(a, 20));
+        assertTrue(t.delStatic(a, 10));
+        assertFalse(t.delStatic(a, 10));
+        assertEquals(-1, t.lookup(a, 10, 10_000));
+        t.flushPort(4);
+        assertEquals(new MacTable.Stats(0, 0, 1, 0, 0), t.stats());
+    }
+
     /** fdb/stats-show's figures as OVS's mac_learning counts them: learned, moved, expired; none evicted. */
     @Test
     public void statsCountAsOvs() {
@@ -66,16 +98,16 @@ public class MacTableTest {
         t.learn(0xb, 2, 0);
         t.learn(0xa, 1, 1); // known, same port: no change
         t.learn(0xa, 3, 2); // moved
-        assertEquals(new MacTable.Stats(2, 2, 0, 1), t.stats());
+        assertEquals(new MacTable.Stats(2, 0, 2, 0, 1), t.stats());
         t.age(12); // b (used at 0) expires, a (used at 2) does not
-        assertEquals(new MacTable.Stats(1, 2, 1, 1), t.stats());
+        assertEquals(new MacTable.Stats(1, 0, 2, 1, 1), t.stats());
         for (long m = 0xc; m <= 0xe; m++) {
             t.learn(m, 1, 12);
         }
         t.learn(0xf, 1, 12); // full of live entries: not learned, nothing evicted
-        assertEquals(new MacTable.Stats(4, 5, 1, 1), t.stats());
+        assertEquals(new MacTable.Stats(4, 0, 5, 1, 1), t.stats());
         t.clearStats();
-        assertEquals(new MacTable.Stats(4, 0, 0, 0), t.stats());
+        assertEquals(new MacTable.Stats(4, 0, 0, 0, 0), t.stats());
     }
 
     /**
@@ -98,7 +130,7 @@ public class MacTableTest {
         t.setConfig(10, 300, 10); // keeps the ten seen last: all learned at 10, and none of 1..4
         assertEquals(10, t.entries(10).size());
         assertEquals(-1, t.lookup(4, 10));
-        assertEquals(new MacTable.Stats(10, 100, 90, 0), t.stats());
+        assertEquals(new MacTable.Stats(10, 0, 100, 90, 0), t.stats());
         t.setConfig(10, 15, 10);
         assertEquals(10, t.entries(25).size());
         assertEquals(0, t.entries(26).size()); // seen at 10, aged at 15 s
