@@ -321,6 +321,26 @@ public interface Dpif {
     }
 
     /**
+     * Records the state of the bridge's connection to {@code target} (the OpenFlow side, which makes the
+     * connections, writes it; the database side reads it back with {@link #controllerStatus}); null forgets
+     * it. Default: ignored.
+     *
+     * @since 1.8
+     */
+    default void setControllerStatus(String bridge, String target, ControllerStatus status) {
+    }
+
+    /**
+     * The states last recorded with {@link #setControllerStatus} for the bridge's controllers, by target.
+     * Default: none.
+     *
+     * @since 1.8
+     */
+    default java.util.Map<String, ControllerStatus> controllerStatus(String bridge) {
+        return java.util.Map.of();
+    }
+
+    /**
      * The bridge's controller targets ({@link #setControllers}), for the OpenFlow side to connect to.
      *
      * @since 1.7

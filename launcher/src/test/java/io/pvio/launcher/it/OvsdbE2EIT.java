@@ -708,6 +708,12 @@ public class OvsdbE2EIT {
         await("connected", () -> log().contains("connmgr|INFO|br0<->" + target + ": connected"));
         await("the controller's table-miss flow", () -> ovsOfctl("-O", "OpenFlow13", "dump-flows", "br0").out()
                 .contains(" priority=0 actions=CONTROLLER:128\n"));
+        // the Controller row as ovs-vswitchd fills it: connected, role other, state ACTIVE
+        await("is_connected", () -> vsctlOk("--bare", "--columns=is_connected,role", "list", "Controller")
+                .equals("true\nother\n"));
+        String status = vsctlOk("--bare", "--columns=status", "list", "Controller");
+        assertTrue(status, status.matches("sec_since_connect=\"?\\d+\"? state=ACTIVE\n"));
+        assertTrue(vsctlOk("show").contains("        Controller \"" + target + "\"\n            is_connected: true\n"));
 
         String a = "525400000001";
         String b = "525400000002";

@@ -21,8 +21,14 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
         Map<String, Iface> interfaces, Map<String, String> bridgeUuids, Map<String, Map<String, String>> bridgeOtherConfig,
         Map<String, Control> controllers) {
 
-    /** A bridge's controller targets (sorted) and whether its fail_mode is secure. */
-    record Control(List<String> targets, boolean secure) {
+    /**
+     * A bridge's controller targets (sorted), whether its fail_mode is secure, and its Controller rows' uuids
+     * by target (for the status written back).
+     */
+    record Control(List<String> targets, boolean secure, Map<String, String> uuids) {
+        Control(List<String> targets, boolean secure) {
+            this(targets, secure, Map.of());
+        }
     }
 
     /**
@@ -75,16 +81,18 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
             bridgeUuids.put(br, bu);
             bridgeOtherConfig.put(br, Replica.map(b.get("other_config")));
             List<String> targets = new ArrayList<>();
+            Map<String, String> uuids = new LinkedHashMap<>();
             for (String cu : Replica.uuids(b.get("controller"))) {
                 JsonNode c = r.row("Controller", cu);
                 String t = c == null ? "" : Replica.string(c.get("target"), "");
                 if (!t.isEmpty() && !targets.contains(t)) {
                     targets.add(t);
+                    uuids.put(t, cu);
                 }
             }
             targets.sort(null);
             controllers.put(br, new Control(List.copyOf(targets),
-                    "secure".equals(Replica.string(b.get("fail_mode"), ""))));
+                    "secure".equals(Replica.string(b.get("fail_mode"), "")), Map.copyOf(uuids)));
             for (String pu : Replica.uuids(b.get("ports"))) {
                 JsonNode p = r.row("Port", pu);
                 if (p == null) {

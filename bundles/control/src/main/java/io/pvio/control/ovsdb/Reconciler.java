@@ -221,6 +221,35 @@ final class Reconciler {
         }
     }
 
+    /**
+     * A Controller row's is_connected, role and status for connection state {@code s} (null: none, as a
+     * passive or unsupported target), as OVS's refresh_controller_status and connmgr_get_controller_info.
+     */
+    static ObjectNode controllerRow(io.pvio.dpif.ControllerStatus s, long now) {
+        ObjectNode row = JsonRpc.MAPPER.createObjectNode();
+        row.put("is_connected", s != null && s.connected());
+        if (s != null && s.connected()) {
+            row.put("role", "other"); // OFPCR12_ROLE_EQUAL: pvio takes no role requests
+        } else {
+            row.set("role", Replica.emptySet());
+        }
+        Map<String, String> status = new java.util.TreeMap<>();
+        if (s != null) {
+            if (s.lastError() != null) {
+                status.put("last_error", s.lastError());
+            }
+            status.put("state", s.state());
+            if (s.lastConnectMillis() >= 0) {
+                status.put("sec_since_connect", Long.toString((now - s.lastConnectMillis()) / 1000));
+            }
+            if (s.lastDisconnectMillis() >= 0) {
+                status.put("sec_since_disconnect", Long.toString((now - s.lastDisconnectMillis()) / 1000));
+            }
+        }
+        row.set("status", Replica.encodeMap(status));
+        return row;
+    }
+
     /** {@code value}, or OVSDB's empty set when null. */
     private static void setOrEmpty(ObjectNode row, String column, com.fasterxml.jackson.databind.JsonNode value) {
         row.set(column, value == null ? Replica.emptySet() : value);
@@ -335,7 +364,16 @@ final class Reconciler {
                 changes(ops, "Bridge", uuid, row);
             }
         });
+        // each Controller's is_connected, role and status, as refresh_controller_status writes them
+        long now = System.currentTimeMillis();
         Set<String> keep = new HashSet<>(want.bridgeUuids().values());
+        want.controllers().forEach((br, c) -> {
+            Map<String, io.pvio.dpif.ControllerStatus> states = made.contains(br) ? dpif.controllerStatus(br) : Map.of();
+            c.uuids().forEach((target, uuid) -> {
+                changes(ops, "Controller", uuid, controllerRow(states.get(target), now));
+                keep.add(uuid);
+            });
+        });
         want.interfaces().values().forEach(d -> keep.add(d.uuid()));
         written.keySet().retainAll(keep);
         ObjectNode root = JsonRpc.MAPPER.createObjectNode();

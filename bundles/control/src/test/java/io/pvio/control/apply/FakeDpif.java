@@ -281,4 +281,12 @@ public class FakeDpif implements Dpif {
             calls.add("setControllers " + bridge + " " + v);
         }
     }
+
+    /** What the OpenFlow side recorded, by target (every bridge alike). */
+    public final Map<String, io.pvio.dpif.ControllerStatus> controllerStates = new java.util.HashMap<>();
+
+    @Override
+    public Map<String, io.pvio.dpif.ControllerStatus> controllerStatus(String bridge) {
+        return Map.copyOf(controllerStates);
+    }
 }

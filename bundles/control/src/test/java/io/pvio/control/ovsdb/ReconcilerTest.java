@@ -120,6 +120,42 @@ public class ReconcilerTest {
         assertTrue(dp.ports.containsKey("p3")); // the port stays, with the VLANs it had
     }
 
+    /**
+     * Each Controller row's is_connected, role and status, as ovs-vswitchd writes them for a connected
+     * controller and one that refuses: only what changed is written again.
+     */
+    @Test
+    public void controllerStatusIsWrittenAsOvsVswitchd() throws Exception {
+        replica.clear();
+        replica.apply(json("{'Open_vSwitch':{'root':{'new':{'bridges':['uuid','" + B0 + "'],'next_cfg':1}}},"
+                + "'Bridge':{'" + B0 + "':{'new':{'name':'br0','controller':['set',[['uuid','c1'],['uuid','c2']]]}}},"
+                + "'Controller':{'c1':{'new':{'target':'tcp:127.0.0.1:6653'}},'c2':{'new':{'target':'unix:/x'}}}}"));
+        long now = System.currentTimeMillis();
+        dp.controllerStates.put("tcp:127.0.0.1:6653", new io.pvio.dpif.ControllerStatus(true, "ACTIVE", null,
+                now - 8_500, -1));
+        dp.controllerStates.put("unix:/x", new io.pvio.dpif.ControllerStatus(false, "BACKOFF", "Connection refused",
+                -1, -1));
+        ArrayNode ops = apply(1);
+        ObjectNode c1 = rowFor(ops, "Controller", "c1");
+        assertTrue(c1.get("is_connected").asBoolean());
+        assertEquals("other", c1.get("role").asText());
+        assertEquals(json("['map',[['sec_since_connect','8'],['state','ACTIVE']]]"), c1.get("status"));
+        ObjectNode c2 = rowFor(ops, "Controller", "c2");
+        assertFalse(c2.get("is_connected").asBoolean());
+        assertEquals(json("['set',[]]"), c2.get("role"));
+        assertEquals(json("['map',[['last_error','Connection refused'],['state','BACKOFF']]]"), c2.get("status"));
+        // nothing changed for c2; c1 went down
+        dp.controllerStates.put("tcp:127.0.0.1:6653", new io.pvio.dpif.ControllerStatus(false, "BACKOFF", "End of file",
+                now - 8_500, now));
+        ops = apply(1);
+        assertNull(rowFor(ops, "Controller", "c2"));
+        c1 = rowFor(ops, "Controller", "c1");
+        assertFalse(c1.get("is_connected").asBoolean());
+        assertEquals(json("['set',[]]"), c1.get("role"));
+        assertEquals("End of file", Replica.map(c1.get("status")).get("last_error"));
+        assertEquals("0", Replica.map(c1.get("status")).get("sec_since_disconnect"));
+    }
+
     @Test
     public void bridgesPortsAndWriteBack() throws Exception {
         load(3, "['pmd-cpu-mask','0x1']", "p1:'type':'dummy','ofport_request':5",

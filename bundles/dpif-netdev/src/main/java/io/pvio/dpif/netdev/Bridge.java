@@ -33,6 +33,9 @@ final class Bridge {
     /** Dpif#setPacketInOnMiss: a table miss goes to the controller (a connection below OpenFlow 1.3 is open). */
     volatile boolean packetInOnMiss;
     boolean failSecure;
+    /** Each controller connection's state, by target, as the OpenFlow side records it (Dpif.setControllerStatus). */
+    final java.util.concurrent.ConcurrentHashMap<String, io.pvio.dpif.ControllerStatus> controllerStatus =
+            new java.util.concurrent.ConcurrentHashMap<>();
     /** Packet-ins queued for the bridge's OpenFlow connections (Dpif#takePacketIn). */
     static final int PACKET_INS = 1024;
     /**

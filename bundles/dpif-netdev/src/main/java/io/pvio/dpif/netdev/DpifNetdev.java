@@ -1743,6 +1743,7 @@ public final class DpifNetdev implements Dpif {
             }
             boolean flush = had != has || (!has && secure != b.failSecure);
             b.controllers = want;
+            b.controllerStatus.keySet().retainAll(want);
             b.failSecure = secure;
             LOG.info(() -> "bridge " + bridgeName + ": controllers " + want + ", fail mode "
                     + (secure ? "secure" : "standalone"));
@@ -1753,6 +1754,31 @@ public final class DpifNetdev implements Dpif {
                 b.flows = Bridge.flushed(has, secure);
             }
         }
+    }
+
+    @Override
+    public void setControllerStatus(String bridgeName, String target, io.pvio.dpif.ControllerStatus status) {
+        Bridge b;
+        synchronized (lock) {
+            b = bridges.get(bridgeName);
+            if (b == null || (status != null && !b.controllers.contains(target))) {
+                return; // a bridge or controller gone meanwhile
+            }
+        }
+        if (status == null) {
+            b.controllerStatus.remove(target);
+        } else {
+            b.controllerStatus.put(target, status);
+        }
+    }
+
+    @Override
+    public Map<String, io.pvio.dpif.ControllerStatus> controllerStatus(String bridgeName) {
+        Bridge b;
+        synchronized (lock) {
+            b = bridges.get(bridgeName);
+        }
+        return b == null ? Map.of() : Map.copyOf(b.controllerStatus);
     }
 
     @Override

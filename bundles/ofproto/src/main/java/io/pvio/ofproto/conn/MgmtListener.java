@@ -196,6 +196,7 @@ public final class MgmtListener implements AutoCloseable {
 
         void stop() {
             stopped = true;
+            record(null);
             SocketChannel c = channel;
             if (c != null) {
                 try {
@@ -207,16 +208,37 @@ public final class MgmtListener implements AutoCloseable {
             thread.interrupt();
         }
 
+        /** rconn's view of the connection, for the Controller row (OVS's connmgr_get_controller_info). */
+        private String lastError;
+        private long lastConnect = -1;
+        private long lastDisconnect = -1;
+
+        private void status(boolean connected, String state) {
+            if (!stopped) {
+                record(new io.pvio.dpif.ControllerStatus(connected, state, lastError, lastConnect, lastDisconnect));
+            }
+        }
+
+        private void record(io.pvio.dpif.ControllerStatus st) {
+            Dpif d = dpif.get();
+            if (d != null) {
+                d.setControllerStatus(bridge, target, st);
+            }
+        }
+
         private void run() {
             long backoff = 1000;
             while (!stopped && !closing) {
                 LOG.info(() -> name + ": connecting...");
+                status(false, "CONNECTING");
                 SocketChannel c;
                 try {
                     c = open(target);
                 } catch (IOException | RuntimeException e) {
                     String why = e.getMessage() == null ? e.toString() : e.getMessage();
                     LOG.info(() -> name + ": connection failed (" + why + ")");
+                    lastError = why;
+                    status(false, "BACKOFF");
                     long wait = backoff;
                     LOG.info(() -> name + ": waiting " + wait / 1000 + " seconds before reconnect");
                     if (!pause(wait)) {
@@ -232,12 +254,17 @@ public final class MgmtListener implements AutoCloseable {
                     return;
                 }
                 LOG.info(() -> name + ": connected");
+                lastConnect = System.currentTimeMillis();
+                status(true, "ACTIVE");
                 OfConnection session = new OfConnection(bridge, dpif, true);
                 conns.put(c, session);
                 serve(c, session, target);
                 channel = null;
+                lastDisconnect = System.currentTimeMillis();
                 if (!stopped && !closing) {
                     LOG.info(() -> name + ": connection closed by peer");
+                    lastError = "End of file"; // rconn's EOF
+                    status(false, "BACKOFF");
                     if (!pause(1000)) {
                         return;
                     }
