@@ -321,6 +321,19 @@ public interface Dpif {
     }
 
     /**
+     * {@link #setControllers} with the largest inactivity probe interval of the controllers, in seconds (OVS's
+     * rconn: 0 for none, else at least 5; 5 by default): a standalone bridge fails open (every packet to
+     * NORMAL, as OVS's fail-open) once no controller has been connected for three such intervals (one second
+     * at least), and recovers when one connects. Default: {@link #setControllers}, without fail-open.
+     *
+     * @since 1.8
+     */
+    default void setControllers(String bridge, List<String> targets, boolean secure, int probeSeconds)
+            throws DpifException {
+        setControllers(bridge, targets, secure);
+    }
+
+    /**
      * Records the state of the bridge's connection to {@code target} (the OpenFlow side, which makes the
      * connections, writes it; the database side reads it back with {@link #controllerStatus}); null forgets
      * it. Default: ignored.

@@ -185,10 +185,15 @@ public class OvsdbE2EIT {
     }
 
     private static void await(String what, Check c) throws Exception {
+        await(what, c, () -> "");
+    }
+
+    /** {@link #await(String, Check)}, with what {@code last} says of the last try in the failure. */
+    private static void await(String what, Check c, java.util.function.Supplier<String> last) throws Exception {
         long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
         while (!c.ok()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
+                throw new AssertionError("timed out waiting for " + what + (last.get().isEmpty() ? "" : ": " + last.get()));
             }
             Thread.sleep(100);
         }
@@ -748,6 +753,23 @@ public class OvsdbE2EIT {
         await("disconnected", () -> log().contains("connmgr|INFO|br0: removed primary controller \"" + target + "\""));
         vsctlOk("del-fail-mode", "br0"); // standalone: the NORMAL flow
         await("NORMAL flow", () -> ovsOfctl("dump-flows", "br0").out().contains(" priority=0 actions=NORMAL\n"));
+
+        // fail-open, as OVS's (texts from ovs-vswitchd 3.1): standalone with a controller that refuses, and
+        // inactivity_probe=0 (fail-open after 1 s): a hidden NORMAL flow takes every packet
+        vsctlOk("set-controller", "br0", "tcp:127.0.0.1:1", "--", "set", "Controller", "br0", "inactivity_probe=0");
+        await("failing open", () -> log().matches("(?s).*fail_open\\|WARN\\|Could not connect to controller \\(or"
+                + " switch failed controller's post-connection admission control policy\\) for \\d+ seconds, failing"
+                + " open\n.*"));
+        assertEquals("NXST_FLOW reply (xid=0x4):\n", ovsOfctl("dump-flows", "br0").out()); // hidden, the rest flushed
+        Out in = run(List.of("ovs-appctl", "-t", runDir.resolve("pvio-vswitchd.ctl").toString(), "netdev-dummy/receive",
+                "p1", "ffffffffffff" + a + rest));
+        assertEquals(in.err(), 0, in.status());
+        await("flooded by NORMAL", () -> ovsOfctl("dump-ports", "br0").out().matches("(?s).*port +2: rx pkts=1, .*?tx pkts=3, .*"));
+        assertTrue(ovsAppctlOk("bridge/dump-flows", "br0").matches("duration=\\d+s, n_packets=1, n_bytes=\\d+,"
+                + " priority=15790320,actions=NORMAL\n"));
+        String[] row = new String[1];
+        await("the Controller row", () -> (row[0] = vsctlOk("--bare", "--columns=is_connected,status", "list",
+                "Controller")).equals("false\nlast_error=Connection refused state=BACKOFF\n"), () -> row[0]);
     }
 
     private String ovsAppctlOk(String... args) throws Exception {

@@ -25,9 +25,9 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
      * A bridge's controller targets (sorted), whether its fail_mode is secure, and its Controller rows' uuids
      * by target (for the status written back).
      */
-    record Control(List<String> targets, boolean secure, Map<String, String> uuids) {
+    record Control(List<String> targets, boolean secure, Map<String, String> uuids, int probeSeconds) {
         Control(List<String> targets, boolean secure) {
-            this(targets, secure, Map.of());
+            this(targets, secure, Map.of(), 5);
         }
     }
 
@@ -82,17 +82,20 @@ record Desired(String rootUuid, long nextCfg, Map<String, String> otherConfig, L
             bridgeOtherConfig.put(br, Replica.map(b.get("other_config")));
             List<String> targets = new ArrayList<>();
             Map<String, String> uuids = new LinkedHashMap<>();
+            int probe = -1; // the largest probe interval, as connmgr_get_max_probe_interval
             for (String cu : Replica.uuids(b.get("controller"))) {
                 JsonNode c = r.row("Controller", cu);
                 String t = c == null ? "" : Replica.string(c.get("target"), "");
                 if (!t.isEmpty() && !targets.contains(t)) {
                     targets.add(t);
                     uuids.put(t, cu);
+                    long ms = Replica.integer(c.get("inactivity_probe"), 5000); // bridge_configure_remotes
+                    probe = Math.max(probe, ms <= 0 ? 0 : (int) Math.max(5, Math.min(ms / 1000, Integer.MAX_VALUE)));
                 }
             }
             targets.sort(null);
             controllers.put(br, new Control(List.copyOf(targets),
-                    "secure".equals(Replica.string(b.get("fail_mode"), "")), Map.copyOf(uuids)));
+                    "secure".equals(Replica.string(b.get("fail_mode"), "")), Map.copyOf(uuids), Math.max(probe, 0)));
             for (String pu : Replica.uuids(b.get("ports"))) {
                 JsonNode p = r.row("Port", pu);
                 if (p == null) {

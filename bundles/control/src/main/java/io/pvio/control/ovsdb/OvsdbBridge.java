@@ -35,7 +35,7 @@ public final class OvsdbBridge implements AutoCloseable {
     static final Map<String, List<String>> MONITORED = Map.of(
             "Open_vSwitch", List.of("bridges", "other_config", "next_cfg"),
             "Bridge", List.of("name", "ports", "other_config", "controller", "fail_mode"),
-            "Controller", List.of("target"),
+            "Controller", List.of("target", "inactivity_probe"),
             "Port", List.of("name", "interfaces", "other_config", "qos", "tag", "trunks", "vlan_mode"),
             "QoS", List.of("type", "other_config"),
             "Interface", List.of("name", "type", "options", "ofport_request", "other_config", "ofport",

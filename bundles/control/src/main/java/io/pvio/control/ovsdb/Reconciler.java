@@ -166,7 +166,8 @@ final class Reconciler {
                 int[] macs = DpifApplier.macTable(oc);
                 call(() -> dpif.setMacTableConfig(b, macs[0], macs[1]), "bridge " + b + ": cannot set its MAC table");
                 Desired.Control c = want.controllers().getOrDefault(b, new Desired.Control(List.of(), false));
-                call(() -> dpif.setControllers(b, c.targets(), c.secure()), "bridge " + b + ": cannot set its controllers");
+                call(() -> dpif.setControllers(b, c.targets(), c.secure(), c.probeSeconds()),
+                        "bridge " + b + ": cannot set its controllers");
             }
         });
     }

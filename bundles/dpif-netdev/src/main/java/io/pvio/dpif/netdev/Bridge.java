@@ -33,6 +33,20 @@ final class Bridge {
     /** Dpif#setPacketInOnMiss: a table miss goes to the controller (a connection below OpenFlow 1.3 is open). */
     volatile boolean packetInOnMiss;
     boolean failSecure;
+    /**
+     * Fail-open (OVS's fail-open.c, standalone bridges with controllers): set when no controller has been
+     * connected for three probe intervals; the PMDs then send every packet to NORMAL, as OVS's hidden flow of
+     * priority 15790320 does, whatever the table holds.
+     */
+    volatile boolean failOpen;
+    /** When fail-open began (System.nanoTime), and the packets and bytes its hidden flow took; lock. */
+    long failOpenSince;
+    final java.util.concurrent.atomic.LongAdder failOpenPackets = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder failOpenBytes = new java.util.concurrent.atomic.LongAdder();
+    /** The disconnection time last logged in fail-open (s), the largest probe interval (s), when each target was set. */
+    int failOpenLogged;
+    int probeSeconds = 5;
+    final java.util.Map<String, Long> controllerSetAt = new java.util.HashMap<>();
     /** Each controller connection's state, by target, as the OpenFlow side records it (Dpif.setControllerStatus). */
     final java.util.concurrent.ConcurrentHashMap<String, io.pvio.dpif.ControllerStatus> controllerStatus =
             new java.util.concurrent.ConcurrentHashMap<>();

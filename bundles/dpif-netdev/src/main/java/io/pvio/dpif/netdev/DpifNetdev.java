@@ -1655,6 +1655,9 @@ public final class DpifNetdev implements Dpif {
         long now = System.nanoTime();
         synchronized (lock) {
             for (Bridge b : bridges.values()) {
+                failOpenRun(b, now);
+            }
+            for (Bridge b : bridges.values()) {
                 if (!b.flows.expiring()) {
                     continue;
                 }
@@ -1684,6 +1687,58 @@ public final class DpifNetdev implements Dpif {
             }
         }
     }
+
+    /**
+     * OVS's fail_open_run and fail_open_maybe_recover for a standalone bridge with controllers: the time since
+     * every controller was last connected (or set) is connmgr_failure_duration; past three probe intervals the
+     * bridge fails open (its flows flushed, every packet to NORMAL), and the first controller connected ends
+     * it. Lock held.
+     */
+    private void failOpenRun(Bridge b, long nanoNow) {
+        if (b.failSecure || b.controllers.isEmpty()) {
+            return;
+        }
+        long ms = System.currentTimeMillis();
+        long disconnMs = Long.MAX_VALUE;
+        for (String t : b.controllers) {
+            io.pvio.dpif.ControllerStatus st = b.controllerStatus.get(t);
+            long since = Math.max(b.controllerSetAt.getOrDefault(t, ms), st == null ? -1 : st.lastDisconnectMillis());
+            disconnMs = Math.min(disconnMs, st != null && st.connected() ? 0 : ms - since);
+        }
+        int secs = (int) Math.min(Integer.MAX_VALUE, disconnMs / 1000);
+        if (b.failOpen) {
+            if (secs == 0) {
+                recoverFailOpen(b);
+            } else if (secs > b.failOpenLogged + 60) {
+                FAIL_OPEN_LOG.info("Still in fail-open mode after " + secs + " seconds disconnected from controller");
+                b.failOpenLogged = secs;
+            }
+            return;
+        }
+        if (secs > 0 && secs >= 3 * b.probeSeconds) {
+            FAIL_OPEN_LOG.warning("Could not connect to controller (or switch failed controller's post-connection"
+                    + " admission control policy) for " + secs + " seconds, failing open");
+            b.failOpenLogged = secs;
+            for (Flow f : b.flows.flows()) { // ofproto_flush_flows
+                removed(b, f, FlowRemoval.DELETE, nanoNow);
+            }
+            b.flows = new FlowTable();
+            b.failOpenSince = nanoNow;
+            b.failOpenPackets.reset();
+            b.failOpenBytes.reset();
+            b.failOpen = true;
+        }
+    }
+
+    /** fail_open_recover: the hidden NORMAL flow goes; what was added meanwhile stays. Lock held. */
+    private void recoverFailOpen(Bridge b) {
+        FAIL_OPEN_LOG.warning("No longer in fail-open mode");
+        b.failOpen = false;
+    }
+
+    private static final Logger FAIL_OPEN_LOG = Logger.getLogger("fail_open");
+    /** OVS's FAIL_OPEN_PRIORITY: above every OpenFlow priority, so hidden. */
+    static final int FAIL_OPEN_PRIORITY = 0xf0f0f0;
 
     /** Expiry sweeps' period, as OVS's revalidators' (other_config:max-revalidator, 500 ms). */
     static final long EXPIRY_MS = 500;
@@ -1720,8 +1775,15 @@ public final class DpifNetdev implements Dpif {
 
     @Override
     public void setControllers(String bridgeName, List<String> targets, boolean secure) throws DpifException {
+        setControllers(bridgeName, targets, secure, 5);
+    }
+
+    @Override
+    public void setControllers(String bridgeName, List<String> targets, boolean secure, int probeSeconds)
+            throws DpifException {
         synchronized (lock) {
             Bridge b = bridge(bridgeName);
+            b.probeSeconds = probeSeconds <= 0 ? 0 : Math.max(5, probeSeconds);
             if (targets.equals(b.controllersAsked) && secure == b.failSecure) {
                 return; // unchanged (the control plane sets them every round)
             }
@@ -1744,6 +1806,14 @@ public final class DpifNetdev implements Dpif {
             boolean flush = had != has || (!has && secure != b.failSecure);
             b.controllers = want;
             b.controllerStatus.keySet().retainAll(want);
+            b.controllerSetAt.keySet().retainAll(want);
+            long ms = System.currentTimeMillis();
+            for (String t : want) {
+                b.controllerSetAt.putIfAbsent(t, ms);
+            }
+            if (b.failOpen && (secure || want.isEmpty())) {
+                recoverFailOpen(b); // fail_open_destroy
+            }
             b.failSecure = secure;
             LOG.info(() -> "bridge " + bridgeName + ": controllers " + want + ", fail mode "
                     + (secure ? "secure" : "standalone"));
@@ -2414,15 +2484,21 @@ public final class DpifNetdev implements Dpif {
      */
     public String bridgeDumpFlows(String bridgeName, boolean offloadStats) throws DpifException {
         FlowTable t;
+        long now = System.nanoTime();
+        StringBuilder sb = new StringBuilder();
         synchronized (lock) {
             Bridge b = bridges.get(bridgeName);
             if (b == null) {
                 throw new DpifException("Unknown bridge");
             }
             t = b.flows;
+            if (b.failOpen) { // fail-open's hidden flow, first (the highest priority)
+                sb.append("duration=").append((now - b.failOpenSince) / 1_000_000_000L).append("s, n_packets=")
+                        .append(b.failOpenPackets.sum()).append(", n_bytes=").append(b.failOpenBytes.sum())
+                        .append(", ").append(offloadStats ? "n_offload_packets=0, n_offload_bytes=0, " : "")
+                        .append("priority=").append(FAIL_OPEN_PRIORITY).append(",actions=NORMAL\n");
+            }
         }
-        long now = System.nanoTime();
-        StringBuilder sb = new StringBuilder();
         for (Flow f : t.flows()) {
             FlowEntry e = FlowEntries.toEntry(f, now);
             sb.append("duration=").append(e.durationNanos() / 1_000_000_000L).append("s, n_packets=").append(e.packets())
@@ -2507,7 +2583,11 @@ public final class DpifNetdev implements Dpif {
         } catch (IllegalArgumentException e) {
             throw new DpifException(e.getMessage());
         }
-        return Trace.run(b.name, k, b.flows, b.macs, MacTable.nowSeconds(System.nanoTime()), ports, open, config, vlans,
+        FlowTable table = b.flows;
+        if (b.failOpen) { // what the PMDs do: fail-open's hidden NORMAL flow above everything
+            table = new FlowTable(FlowEntries.hiddenNormal(FAIL_OPEN_PRIORITY));
+        }
+        return Trace.run(b.name, k, table, b.macs, MacTable.nowSeconds(System.nanoTime()), ports, open, config, vlans,
                 byNumber);
     }
 

@@ -724,9 +724,12 @@ final class PmdThread implements Runnable {
             dropped += n;
             return n;
         }
+        BridgeView v = r.view;
+        if (v.bridge.failOpen) {
+            return pollFailOpen(r, b, n);
+        }
         long hits0 = hits;
         long misses0 = misses;
-        BridgeView v = r.view;
         FlowTable ft = v.bridge.flows;
         MacTable macs = v.bridge.macs;
         int in = r.ofport;
@@ -812,6 +815,35 @@ final class PmdThread implements Runnable {
             lookups += runPkts * ft.groupsProbed(runRank);
         }
         v.bridge.countLookups(counterId, hits - hits0, misses - misses0);
+        b.clear();
+        flushTouched();
+        return n;
+    }
+
+    /**
+     * A batch of a bridge in fail-open: every packet to NORMAL, as OVS's hidden flow of priority 15790320 sends
+     * it, whatever the flow table holds; counted on the bridge (bridge/dump-flows shows that flow).
+     */
+    private int pollFailOpen(RxqRef r, PacketBatch b, int n) {
+        BridgeView v = r.view;
+        long bytes = 0;
+        int taken = 0;
+        int cnt = b.size();
+        for (int i = 0; i < cnt; i++) {
+            Packet p = b.get(i);
+            if (p.dataLength() < 14) {
+                p.free();
+                dropped++;
+                continue;
+            }
+            taken++;
+            bytes += p.length();
+            ByteBuffer buf = p.buffer();
+            int off = p.dataOffset();
+            deliver(p, v, normal(v, v.bridge.macs, r.vlans, p, r.ofport, mac(buf, off + 6), mac(buf, off), 0));
+        }
+        v.bridge.failOpenPackets.add(taken);
+        v.bridge.failOpenBytes.add(bytes);
         b.clear();
         flushTouched();
         return n;

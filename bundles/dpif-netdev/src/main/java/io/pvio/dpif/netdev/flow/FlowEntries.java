@@ -21,6 +21,15 @@ public final class FlowEntries {
     }
 
     /**
+     * One of OVS's hidden flows (a priority above OpenFlow's 65535, as fail-open's 15790320): matches everything,
+     * sends to NORMAL; for ofproto/trace, which shows it as OVS does.
+     */
+    public static Flow hiddenNormal(int priority) {
+        return new Flow(priority, FlowEntry.ANY, FlowEntry.ANY, FlowEntry.ANY, FlowEntry.ANY, 0,
+                new int[] {Flow.ACTION_NORMAL});
+    }
+
+    /**
      * A new flow from an entry, checked as add-flow checks its text.
      *
      * @throws IllegalArgumentException with a message for the user
