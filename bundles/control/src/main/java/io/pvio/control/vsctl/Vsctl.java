@@ -658,14 +658,7 @@ public final class Vsctl {
             }
             case "add" -> {
                 if (col.equals("trunks")) {
-                    List<Integer> add = new ArrayList<>();
-                    for (String v : items) {
-                        add.addAll(vlans(v));
-                    }
-                    if (r != null) {
-                        ((Port) r.obj).trunks.addAll(add);
-                        mutated = true;
-                    }
+                    changeTrunks(r, items, true);
                     return;
                 }
                 if (!isMap) {
@@ -682,14 +675,7 @@ public final class Vsctl {
             }
             default -> { // remove
                 if (col.equals("trunks")) {
-                    List<Integer> del = new ArrayList<>();
-                    for (String v : items) {
-                        del.addAll(vlans(v));
-                    }
-                    if (r != null) {
-                        ((Port) r.obj).trunks.removeAll(del);
-                        mutated = true;
-                    }
+                    changeTrunks(r, items, false);
                     return;
                 }
                 if (!isMap) {
@@ -707,6 +693,22 @@ public final class Vsctl {
                     mutated = true;
                 }
             }
+        }
+    }
+
+    /** add/remove Port ROW trunks VLAN...: every VLAN checked before the row (null: --if-exists, none) changes. */
+    private void changeTrunks(Row r, List<String> items, boolean add) throws VsctlException {
+        List<Integer> vs = new ArrayList<>();
+        for (String v : items) {
+            vs.addAll(vlans(v));
+        }
+        if (r != null) {
+            if (add) {
+                ((Port) r.obj).trunks.addAll(vs);
+            } else {
+                ((Port) r.obj).trunks.removeAll(vs);
+            }
+            mutated = true;
         }
     }
 

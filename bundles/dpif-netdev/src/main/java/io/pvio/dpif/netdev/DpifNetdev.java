@@ -2591,21 +2591,14 @@ public final class DpifNetdev implements Dpif {
                 byNumber);
     }
 
-    /** fdb/flush [BRIDGE]. */
     /**
      * fdb/add BRIDGE PORT VLAN MAC: a static entry, as OVS's ofproto_unixctl_fdb_add; the reply notes the entry
      * it overrides ("Overriding already existing dynamic entry on 2").
      */
     public String fdbAdd(String bridgeName, String port, String vlan, String mac) throws DpifException {
         synchronized (lock) {
-            Bridge b = bridges.get(bridgeName);
-            if (b == null) {
-                throw new DpifException("no such bridge");
-            }
-            long m = FlowParser.parseMac(mac);
-            if (m < 0) {
-                throw new DpifException("bad MAC address");
-            }
+            Bridge b = fdbBridge(bridgeName);
+            long m = fdbMac(mac);
             Port p = ports.get(port);
             if (p == null || p.bridge != b) {
                 throw new DpifException("software error, odp port is present but no ofp port"); // OVS's words
@@ -2627,18 +2620,29 @@ public final class DpifNetdev implements Dpif {
     /** fdb/del BRIDGE VLAN MAC: removes a static entry (OVS's ofproto_unixctl_fdb_delete). */
     public void fdbDel(String bridgeName, String vlan, String mac) throws DpifException {
         synchronized (lock) {
-            Bridge b = bridges.get(bridgeName);
-            if (b == null) {
-                throw new DpifException("no such bridge");
-            }
-            long m = FlowParser.parseMac(mac);
-            if (m < 0) {
-                throw new DpifException("bad MAC address");
-            }
-            if (!b.macs.delStatic(m, vlan(vlan))) {
+            Bridge b = fdbBridge(bridgeName);
+            if (!b.macs.delStatic(fdbMac(mac), vlan(vlan))) {
                 throw new DpifException("could not find static mac entry\n");
             }
         }
+    }
+
+    /** The fdb commands' bridge, with their error. Lock held. */
+    private Bridge fdbBridge(String name) throws DpifException {
+        Bridge b = bridges.get(name);
+        if (b == null) {
+            throw new DpifException("no such bridge");
+        }
+        return b;
+    }
+
+    /** The fdb commands' MAC, with their error. */
+    private static long fdbMac(String mac) throws DpifException {
+        long m = FlowParser.parseMac(mac);
+        if (m < 0) {
+            throw new DpifException("bad MAC address");
+        }
+        return m;
     }
 
     /** A VLAN as OVS's atoi reads it (garbage is 0); one beyond 4095 is refused (OVS keeps it, matching nothing). */
@@ -2652,6 +2656,7 @@ public final class DpifNetdev implements Dpif {
         return (int) v;
     }
 
+    /** fdb/flush [BRIDGE]. */
     public void fdbFlush(String bridgeName) throws DpifException {
         synchronized (lock) {
             if (bridgeName != null) {

@@ -221,28 +221,32 @@ public final class MacTable {
                     return; // full of live entries: do not learn (traffic to it floods)
                 }
             }
-            if ((live + tombs + 1) * 4 > (t.mask + 1) * 3) {
-                t = rebuild(t, t.mask + 1, now);
-            }
-            int j = hash(key) & t.mask;
-            while (true) {
-                long v = t.slots[j];
-                if (v == EMPTY || v == TOMB) {
-                    if (v == TOMB) {
-                        tombs--;
-                    }
-                    PORTS.setRelease(t.ports, j, port);
-                    USED.setOpaque(t.used, j, now);
-                    SLOTS.setRelease(t.slots, j, key);
-                    live++;
-                    learned++;
-                    return;
-                }
-                j = (j + 1) & t.mask;
-            }
+            insert(t, key, port, now, now);
+            learned++;
         } finally {
             unlock();
         }
+    }
+
+    /**
+     * Puts a station not in the table into the first free slot of its probe (the table grown first when it
+     * is three quarters full): its port and age stored before the key is published. Lock held.
+     */
+    private void insert(Tab t, long key, int port, int used, int now) {
+        if ((live + tombs + 1) * 4 > (t.mask + 1) * 3) {
+            t = rebuild(t, t.mask + 1, now);
+        }
+        int j = hash(key) & t.mask;
+        while (t.slots[j] != EMPTY && t.slots[j] != TOMB) {
+            j = (j + 1) & t.mask;
+        }
+        if (t.slots[j] == TOMB) {
+            tombs--;
+        }
+        PORTS.setRelease(t.ports, j, port);
+        USED.setOpaque(t.used, j, used);
+        SLOTS.setRelease(t.slots, j, key);
+        live++;
     }
 
     /** What {@link #addStatic} did: whether it added the entry, and the entry it replaced (null: none). */
@@ -274,20 +278,7 @@ public final class MacTable {
                     return new Added(false, null);
                 }
             }
-            if ((live + tombs + 1) * 4 > (t.mask + 1) * 3) {
-                t = rebuild(t, t.mask + 1, now);
-            }
-            int j = hash(key) & t.mask;
-            while (t.slots[j] != EMPTY && t.slots[j] != TOMB) {
-                j = (j + 1) & t.mask;
-            }
-            if (t.slots[j] == TOMB) {
-                tombs--;
-            }
-            PORTS.setRelease(t.ports, j, port);
-            USED.setOpaque(t.used, j, STATIC);
-            SLOTS.setRelease(t.slots, j, key);
-            live++;
+            insert(t, key, port, STATIC, now);
             statics++;
             return new Added(true, null);
         } finally {
