@@ -1164,23 +1164,22 @@ final class PmdThread implements Runnable {
             int n = 0;
             for (int j = k; j < nd; j++) {
                 if (hdr[j] == h) {
-                    hdr[j] = DONE;
                     n++;
                 }
             }
-            if (q == null) {
-                dropped += n;
-                continue;
-            }
-            for (int j = 1; j < n; j++) {
+            for (int j = 1; j < n && q != null; j++) {
                 q.retain();
             }
-            for (int j = k; j < nd && n > 0; j++) {
-                if (hdr[j] == DONE && dests[j] >= 0) {
-                    toPort(v.port(dests[j]), q);
-                    dests[j] = -1;
-                    n--;
+            for (int j = k; j < nd; j++) {
+                if (hdr[j] == h) {
+                    hdr[j] = DONE;
+                    if (q != null) {
+                        toPort(v.port(dests[j]), q);
+                    }
                 }
+            }
+            if (q == null) {
+                dropped += n; // no buffer for the copy
             }
         }
         if (asIs == 0) {

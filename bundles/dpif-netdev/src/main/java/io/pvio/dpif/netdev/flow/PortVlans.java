@@ -78,8 +78,8 @@ public final class PortVlans {
             bits[vlan >>> 6] |= 1L << vlan;
             bits[0] &= ~1L;
         }
-        if (m == TRUNK && bits == null && tagged < 0) {
-            return DEFAULT;
+        if (m == TRUNK && bits == null) {
+            return DEFAULT; // a trunk's tag is not used (bundle_set)
         }
         return new PortVlans(m, vlan, bits);
     }
@@ -160,10 +160,6 @@ public final class PortVlans {
             return 0;
         }
         return (inner & 0xefff) == 0 ? 0 : inner | 1 << 12; // vid 0 and PCP 0: no header
-    }
-
-    public boolean isDefault() {
-        return this == DEFAULT;
     }
 
     /** vlan_mode as the Port row names it. */
